@@ -1,0 +1,4 @@
+"""Domain rules of Dispatch Desk: pure Python, no I/O, no Qt.
+
+Everything here is deterministic given an injected :class:`~dispatchdesk.domain.clock.Clock`.
+"""

@@ -1,0 +1,51 @@
+"""Commands the operator has issued and where each one is, as the client shows them.
+
+A command lives in the durable outbox from the moment the operator issues it until the change
+feed confirms it (or the server refuses it and the operator has seen why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class CommandState(StrEnum):
+    QUEUED = "queued"  # waiting to be sent (offline, or behind another command)
+    SENT = "sent"  # the server accepted it; waiting for the change feed to confirm
+    FAILED = "failed"  # the server refused it; ``message`` says why; kept until dismissed
+    HELD = "held"  # older than the maximum age: not replayed without the operator's say-so
+
+
+class CommandKind(StrEnum):
+    CREATE_INCIDENT = "create_incident"
+    UPDATE_INCIDENT = "update_incident"  # PATCH: regrade, status, summary
+    CLOSE_INCIDENT = "close_incident"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCommand:
+    id: str  # also its Idempotency-Key
+    kind: CommandKind
+    incident_id: int | None  # None for a create not yet confirmed
+    description: str  # "Regrade CAD 1234/23NOV26 to I"
+    created_at: datetime  # local wall time the operator issued it
+    state: CommandState
+    message: str | None = None  # the server's reason when FAILED or HELD
+    #: The body the operator entered, so a refused command loses nothing.
+    body: dict[str, object] | None = None
+
+
+class ConnectionState(StrEnum):
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    state: ConnectionState
+    #: Server time of the last successful contact; the age of the data on screen.
+    last_synced_at: datetime | None = None
+    message: str | None = None

@@ -1,0 +1,62 @@
+"""Rationale checks: a closing, downgrade or review rationale must be specific to the incident.
+
+Text near-identical to a template, or to another incident's rationale, is refused with a
+message the operator can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from difflib import SequenceMatcher
+
+MIN_RATIONALE_CHARS = 15
+SIMILARITY_LIMIT = 0.9
+
+#: Stock phrases seen copied into CAD rationales; matching one of these is refused.
+TEMPLATES: tuple[str, ...] = (
+    "no further police action required",
+    "no further action",
+    "nfa",
+    "words of advice given",
+    "all parties spoken to and advised",
+    "matter resolved no offences disclosed",
+    "caller no longer requires police",
+    "duplicate incident",
+    "as per previous",
+)
+
+_WS = re.compile(r"[^a-z0-9]+")
+
+
+def normalise(text: str) -> str:
+    return _WS.sub(" ", text.lower()).strip()
+
+
+def rationale_problem(text: str, others: Iterable[str] = (), what: str = "rationale") -> str | None:
+    """``None`` when ``text`` is acceptable, otherwise a sentence saying what to fix."""
+    norm = normalise(text)
+    if len(norm) < MIN_RATIONALE_CHARS:
+        return (
+            f"The {what} is too short: say, in at least {MIN_RATIONALE_CHARS} characters, "
+            "what was found and why this decision fits this incident."
+        )
+    for template in TEMPLATES:
+        if _similar(norm, template):
+            return (
+                f"The {what} reads like the stock phrase “{template}”. "
+                "Write what happened at this incident and why."
+            )
+    for other in others:
+        if _similar(norm, normalise(other)):
+            return (
+                f"The {what} is almost the same as another incident's. "
+                "Write a rationale specific to this incident."
+            )
+    return None
+
+
+def _similar(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= SIMILARITY_LIMIT

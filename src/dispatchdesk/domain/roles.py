@@ -1,0 +1,47 @@
+"""Roles and the rights they carry. The server enforces these; the GUI only hides actions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CALL_HANDLER = "call_handler"
+    DISPATCHER = "dispatcher"
+    SUPERVISOR = "supervisor"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Right(StrEnum):
+    VIEW = "view"
+    CREATE_INCIDENT = "create_incident"
+    REGRADE = "regrade"
+    EDIT_SUMMARY = "edit_summary"
+    CHANGE_STATUS = "change_status"
+    CLOSE_INCIDENT = "close_incident"
+    VIEW_DELAY_STRIP = "view_delay_strip"
+
+
+RIGHTS: dict[Role, frozenset[Right]] = {
+    Role.CALL_HANDLER: frozenset(
+        {Right.VIEW, Right.CREATE_INCIDENT, Right.REGRADE, Right.EDIT_SUMMARY}
+    ),
+    Role.DISPATCHER: frozenset(
+        {
+            Right.VIEW,
+            Right.CREATE_INCIDENT,
+            Right.REGRADE,
+            Right.EDIT_SUMMARY,
+            Right.CHANGE_STATUS,
+            Right.CLOSE_INCIDENT,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(Right),
+}
+
+
+def has_right(role: Role, right: Right) -> bool:
+    return right in RIGHTS[role]

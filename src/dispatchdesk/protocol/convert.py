@@ -1,0 +1,75 @@
+"""Between wire models and domain dataclasses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.incident import Caller, Incident, Location
+from dispatchdesk.protocol.schemas import CallerModel, IncidentOut, LocationModel, PolicyModel
+
+
+def location_from_wire(m: LocationModel) -> Location:
+    return Location(
+        address=m.address, postcode=m.postcode, borough=m.borough, uprn=m.uprn,
+        parent_uprn=m.parent_uprn, usrn=m.usrn, lat=m.lat, lon=m.lon,
+    )
+
+
+def location_to_wire(loc: Location) -> LocationModel:
+    return LocationModel(
+        address=loc.address, postcode=loc.postcode, borough=loc.borough, uprn=loc.uprn,
+        parent_uprn=loc.parent_uprn, usrn=loc.usrn, lat=loc.lat, lon=loc.lon,
+    )
+
+
+def caller_from_wire(m: CallerModel) -> Caller:
+    return Caller(name=m.name, phone=m.phone, anonymous=m.anonymous)
+
+
+def incident_from_wire(m: IncidentOut) -> Incident:
+    return Incident(
+        id=m.id, ref=m.ref, version=m.version, grade=m.grade, status=m.status,
+        created_at=m.created_at, deadline=m.deadline, type=m.type, summary=m.summary,
+        location=location_from_wire(m.location), caller=caller_from_wire(m.caller),
+        appointment_at=m.appointment_at, attended_at=m.attended_at, closed_at=m.closed_at,
+        updated_at=m.updated_at, downgrade_reason=m.downgrade_reason, rationale=m.rationale,
+        original_grade=m.original_grade,
+    )
+
+
+def incident_to_wire(i: Incident) -> IncidentOut:
+    return IncidentOut(
+        id=i.id, ref=i.ref, version=i.version, grade=i.grade, status=i.status,
+        created_at=i.created_at, deadline=i.deadline, type=i.type, summary=i.summary,
+        location=location_to_wire(i.location),
+        caller=CallerModel(name=i.caller.name, phone=i.caller.phone, anonymous=i.caller.anonymous),
+        appointment_at=i.appointment_at, attended_at=i.attended_at, closed_at=i.closed_at,
+        updated_at=i.updated_at, downgrade_reason=i.downgrade_reason, rationale=i.rationale,
+        original_grade=i.original_grade,
+    )
+
+
+def incident_from_json(data: dict[str, Any]) -> Incident:
+    """Validate a JSON object as an incident; raises ``pydantic.ValidationError`` if malformed."""
+    return incident_from_wire(IncidentOut.model_validate(data))
+
+
+def policy_from_wire(m: PolicyModel) -> GradePolicy:
+    targets: dict[Grade, timedelta | None] = {
+        g: (None if s is None else timedelta(seconds=s)) for g, s in m.targets.items()
+    }
+    for grade in Grade:
+        targets.setdefault(grade, None)
+    return GradePolicy(targets=targets, at_risk_fraction=m.at_risk_fraction, timezone=m.timezone)
+
+
+def policy_to_wire(p: GradePolicy) -> PolicyModel:
+    return PolicyModel(
+        targets={
+            g: (None if t is None else int(t.total_seconds())) for g, t in p.targets.items()
+        },
+        at_risk_fraction=p.at_risk_fraction,
+        timezone=p.timezone,
+    )

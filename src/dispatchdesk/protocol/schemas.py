@@ -1,0 +1,174 @@
+"""Pydantic models of every request and response body in sync contract v1."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.roles import Role
+
+# A UK postcode, loosely (the outward and inward code, any case, optional space).
+_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+_UPRN = re.compile(r"^[0-9]{1,12}$")
+
+
+def _postcode(value: str) -> str:
+    compact = value.strip().upper().replace(" ", "")
+    if not _POSTCODE.match(compact):
+        raise ValueError("not a UK postcode (for example SW1A 1AA)")
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def _uprn(value: str | None) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    if not _UPRN.match(value.strip()):
+        raise ValueError("a UPRN is 1 to 12 digits")
+    return value.strip()
+
+
+Postcode = Annotated[str, AfterValidator(_postcode)]
+Uprn = Annotated[str | None, AfterValidator(_uprn)]
+NonBlank = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class StrictWire(BaseModel):
+    """Request bodies: unknown fields are an error, so a typo never silently does nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- auth ---------------------------------------------------------------------------------
+
+class TokenRequest(StrictWire):
+    username: NonBlank
+    password: NonBlank
+
+
+class TokenResponse(Wire):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    role: Role
+    username: str
+
+
+# --- incidents ----------------------------------------------------------------------------
+
+class LocationModel(StrictWire):
+    address: NonBlank
+    postcode: Postcode
+    borough: NonBlank
+    uprn: Uprn = None
+    parent_uprn: Uprn = None
+    usrn: Uprn = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class CallerModel(StrictWire):
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    anonymous: bool = False
+
+
+class IncidentCreate(StrictWire):
+    grade: Grade
+    type: NonBlank
+    summary: NonBlank
+    location: LocationModel
+    caller: CallerModel = CallerModel()
+    #: Extended grade: the agreed appointment, which becomes the deadline.
+    appointment_at: AwareDatetime | None = None
+
+
+class IncidentPatch(StrictWire):
+    """Edit of an incident's fields, sent with ``If-Match: <version>``."""
+
+    grade: Grade | None = None
+    #: Required when ``grade`` is a downgrade.
+    reason: str | None = Field(default=None, max_length=2000)
+    status: IncidentStatus | None = None
+    summary: str | None = Field(default=None, min_length=1, max_length=2000)
+    appointment_at: AwareDatetime | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _not_closed(cls, value: IncidentStatus | None) -> IncidentStatus | None:
+        if value is IncidentStatus.CLOSED:
+            raise ValueError("close an incident with POST /incidents/{id}/close and a rationale")
+        return value
+
+
+class CloseRequest(StrictWire):
+    rationale: NonBlank
+
+
+class IncidentOut(Wire):
+    id: int
+    ref: str
+    version: int
+    grade: Grade
+    status: IncidentStatus
+    created_at: AwareDatetime
+    deadline: AwareDatetime | None
+    type: str
+    summary: str
+    location: LocationModel
+    caller: CallerModel = CallerModel()
+    appointment_at: AwareDatetime | None = None
+    attended_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+    downgrade_reason: str | None = None
+    rationale: str | None = None
+    original_grade: Grade | None = None
+
+
+# --- sync ---------------------------------------------------------------------------------
+
+class PolicyModel(Wire):
+    #: Target per grade in seconds; null means no attendance target (R).
+    targets: dict[Grade, int | None]
+    at_risk_fraction: float
+    timezone: str
+
+
+class Snapshot(Wire):
+    cursor: int
+    server_time: AwareDatetime
+    policy: PolicyModel
+    #: Open incidents, and those closed since the start of the server's day.
+    incidents: list[IncidentOut]
+
+
+class Change(Wire):
+    seq: int
+    entity: Literal["incident"]
+    op: Literal["upsert", "delete"]
+    #: The entity as ``IncidentOut`` for an upsert; ``{"id": ...}`` for a delete.
+    data: dict[str, Any]
+
+
+class ChangesPage(Wire):
+    changes: list[Change]
+    cursor: int
+    #: True when more changes wait beyond ``limit``.
+    more: bool = False
+
+
+class ErrorBody(Wire):
+    detail: Any
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO 8601 timestamp as sent in ``X-Server-Time``."""
+    return datetime.fromisoformat(value)
