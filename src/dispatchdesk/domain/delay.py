@@ -26,8 +26,9 @@ class GradeDelay:
 @dataclass
 class DelaySummary:
     per_grade: dict[Grade, GradeDelay] = field(
-        default_factory=lambda: {g: GradeDelay() for g in (Grade.IMMEDIATE, Grade.SIGNIFICANT,
-                                                            Grade.EXTENDED)}
+        default_factory=lambda: {
+            g: GradeDelay() for g in (Grade.IMMEDIATE, Grade.SIGNIFICANT, Grade.EXTENDED)
+        }
     )
     #: I and S incidents due today that were attended by their deadline ...
     on_time_today: int = 0
@@ -61,7 +62,8 @@ def summarise(incidents: Iterable[Incident], now: datetime, policy: GradePolicy)
             elif cd.state is CountdownState.BREACHED:
                 bucket.breached += 1
                 bucket.longest_breach = max(bucket.longest_breach, -cd.seconds)
-        if incident.grade in (Grade.IMMEDIATE, Grade.SIGNIFICANT) and incident.deadline >= day_start:
+        due_today = incident.deadline >= day_start
+        if incident.grade in (Grade.IMMEDIATE, Grade.SIGNIFICANT) and due_today:
             if cd.state is CountdownState.ATTENDED:
                 summary.decided_today += 1
                 summary.on_time_today += cd.seconds >= 0

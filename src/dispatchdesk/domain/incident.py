@@ -9,7 +9,6 @@ from enum import StrEnum
 from dispatchdesk.domain.countdown import Countdown, countdown
 from dispatchdesk.domain.grades import Grade, GradePolicy
 
-
 _ZERO = timedelta(0)
 
 

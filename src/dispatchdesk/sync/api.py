@@ -8,7 +8,7 @@ on the loop and on the cache's worker thread) and report back through the listen
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -25,7 +25,7 @@ class IncidentDraft:
     type: str
     summary: str
     location: Location
-    caller: Caller = Caller()
+    caller: Caller = field(default_factory=Caller)
     appointment_at: datetime | None = None
 
 
