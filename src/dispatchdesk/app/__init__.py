@@ -1,0 +1,1 @@
+"""The application: entry point, composition root, configuration, paths and logging."""

@@ -57,6 +57,12 @@ def rationale_problem(text: str, others: Iterable[str] = (), what: str = "ration
 
 
 def _similar(a: str, b: str) -> bool:
+    """Word-level similarity: fast enough to check against hundreds of recent rationales."""
     if not a or not b:
         return False
-    return SequenceMatcher(None, a, b).ratio() >= SIMILARITY_LIMIT
+    matcher = SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= SIMILARITY_LIMIT
+        and matcher.quick_ratio() >= SIMILARITY_LIMIT
+        and matcher.ratio() >= SIMILARITY_LIMIT
+    )

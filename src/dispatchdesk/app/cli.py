@@ -1,0 +1,140 @@
+"""``dispatchdesk`` command line.
+
+    dispatchdesk [--server URL] [--role ROLE]      the desk (embedded demo backend without --server)
+    dispatchdesk serve [--db URL] [--host H] [--port P]
+    dispatchdesk users add NAME --role ROLE [--db URL]      (password read from stdin)
+    dispatchdesk simulate --server URL --user NAME --rate N [--seed S]   (password from stdin)
+
+Only the desk imports Qt, and only when it starts, so the server commands run on a headless
+host without Qt's libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from dispatchdesk.app.paths import data_dir, default_server_db
+from dispatchdesk.domain.roles import Role
+
+ROLES = [r.value for r in Role]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dispatchdesk",
+        description="Dispatch Desk: the live incident queue for police contact centres.",
+    )
+    parser.add_argument("--server", metavar="URL",
+                        help="backend to sign in to (default: an embedded demo backend)")
+    parser.add_argument("--role", choices=ROLES, default="dispatcher",
+                        help="demo backend only: the role to sign in as (default: dispatcher)")
+    parser.add_argument("--data-dir", metavar="DIR", help="where the cache and demo data live")
+    parser.add_argument("--theme", choices=["normal", "high-contrast"], help="colour theme")
+    parser.add_argument("--rate", type=float, default=4.0, metavar="N",
+                        help="demo backend only: simulated incidents per minute (default 4)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the reference backend")
+    serve.add_argument("--db", metavar="URL",
+                       help="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+
+    users = commands.add_parser("users", help="manage sign-ins on the reference backend")
+    users_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = users_commands.add_parser("add", help="create a sign-in (password read from stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+
+    simulate = commands.add_parser("simulate", help="feed realistic incidents to a backend")
+    simulate.add_argument("--server", required=True, metavar="URL", dest="sim_server")
+    simulate.add_argument("--user", required=True, metavar="NAME",
+                          help="a dispatcher or supervisor sign-in (password read from stdin)")
+    simulate.add_argument("--rate", type=float, required=True, metavar="N",
+                          help="new incidents per minute", dest="sim_rate")
+    simulate.add_argument("--seed", type=int, help="repeatable run")
+    simulate.add_argument("--speed", type=float, default=1.0,
+                          help="run the incidents' lives this many times faster")
+    simulate.add_argument("--count", type=int, help="stop after this many incidents")
+    simulate.add_argument("--duration", type=float, help="stop after this many seconds")
+    return parser
+
+
+def read_password(prompt: str) -> str:
+    """From the terminal without echo, or the first line of stdin when piped."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "users":
+        return _users_add(args)
+    if args.command == "simulate":
+        return _simulate(args)
+    from dispatchdesk.app.desk import run_desk  # Qt is imported only here
+
+    return run_desk(args)
+
+
+def _db_url(args: argparse.Namespace) -> str:
+    return str(args.db) if args.db else default_server_db(data_dir(args.data_dir))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dispatchdesk.server import ServerSettings, serve
+
+    serve(ServerSettings(db_url=_db_url(args), host=args.host, port=args.port))
+    return 0
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    from dispatchdesk.server import add_user
+
+    password = read_password(f"Password for {args.name}: ")
+    if len(password) < 8:
+        print("dispatchdesk: a password needs at least 8 characters", file=sys.stderr)
+        return 2
+    add_user(_db_url(args), args.name, Role(args.role), password)
+    print(f"user {args.name} ({args.role}) saved")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from dispatchdesk.server.simulator import Simulator
+
+    password = read_password(f"Password for {args.user}: ")
+
+    async def run() -> None:
+        sim = Simulator(args.sim_server, args.user, password, rate_per_minute=args.sim_rate,
+                        seed=args.seed, speed=args.speed)
+        try:
+            await sim.run(max_incidents=args.count, duration=args.duration)
+        finally:
+            await sim.aclose()
+        print(f"simulated {sim.created} incidents, closed {sim.closed}")
+
+    try:
+        asyncio.run(run())
+    except PermissionError as exc:
+        print(f"dispatchdesk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""The simulator: a realistic London incident feed for any backend, over the public HTTP API.
+
+``dispatchdesk simulate --server URL --user NAME --rate N [--seed S]`` signs in and creates
+about N incidents a minute (grades roughly I 30% / S 40% / E 20% / R 10%, real incident types,
+plausible addresses), then moves each through its life the way a shift does: a unit is
+assigned, arrives (usually in time, sometimes late, so some S-grade incidents breach), and the
+incident is closed with a rationale written for it. The same seed gives the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.server.london import Address, random_address
+
+log = logging.getLogger(__name__)
+
+GRADE_WEIGHTS = {"I": 30, "S": 40, "E": 20, "R": 10}
+
+# Incident types by grade, with the summary a call handler would write.
+TYPES: dict[str, tuple[tuple[str, str], ...]] = {
+    "I": (
+        ("Domestic", "Caller reports partner shouting and threatening her, children present."),
+        ("Assault", "Male assaulted outside premises, bleeding from head, suspect still nearby."),
+        ("Robbery", "Phone snatched at knifepoint, suspect ran towards the station."),
+        ("RTC", "Two-car collision, one driver trapped, LAS requested."),
+        ("Concern for welfare", "Neighbour heard screaming then silence from next door."),
+        ("Burglary", "Intruders inside the house now, caller hiding upstairs."),
+    ),
+    "S": (
+        ("Domestic", "Ex-partner turned up at the address earlier, has left, caller scared."),
+        ("Concern for welfare", "Elderly neighbour not seen for three days, post piling up."),
+        ("Burglary", "Came home to find back door forced, jewellery missing."),
+        ("Missing person", "16-year-old did not come home from school, phone off."),
+        ("ASB", "Group of youths throwing stones at windows for the past hour."),
+        ("Theft", "Shoplifter detained by security, being abusive."),
+    ),
+    "E": (
+        ("Burglary", "Shed broken into overnight, tools taken, no suspects."),
+        ("Theft", "Bicycle stolen from communal hallway last week."),
+        ("Criminal damage", "Car keyed overnight on driveway."),
+        ("ASB", "Ongoing noise from flat above, wants officer to visit."),
+        ("Fraud", "Elderly caller lost savings to a phone scam."),
+    ),
+    "R": (
+        ("Lost property", "Caller lost wallet on the bus, wants a reference number."),
+        ("Civil dispute", "Dispute with landlord over deposit."),
+        ("Advice", "Asking whether a neighbour's CCTV may face their garden."),
+    ),
+}
+
+OUTCOMES = (
+    "suspect arrested for assault and taken to custody",
+    "victim safeguarded and referred to the IDVA service",
+    "no offences disclosed after speaking to all parties separately",
+    "crime report raised and house-to-house enquiries started",
+    "missing person found safe and returned home",
+    "vehicle recovered and LAS took the injured driver to hospital",
+    "area searched with negative result, CCTV requested from the shop",
+    "caller given crime number and victim care contact",
+)
+CHECKS = (
+    "PNC and previous calls at the address checked",
+    "DASH risk assessment completed as {risk}",
+    "body-worn video recorded throughout",
+    "children at the address seen and spoken to",
+    "neighbours at numbers {n1} and {n2} spoken to",
+    "statement taken from the caller",
+)
+RISKS = ("standard", "medium", "high")
+CALLERS = ("A. Okafor", "J. Smith", "P. Kowalski", "S. Begum", "M. Brown", "T. Nguyen",
+           "L. Williams", "R. Patel", "K. O'Brien", "D. Mensah")
+
+
+@dataclass(order=True)
+class _Due:
+    at: float
+    order: int
+    action: str = field(compare=False)
+    incident: dict[str, Any] = field(compare=False)
+
+
+class Scenario:
+    """Everything random about a run, from one seed; no I/O, so it is testable on its own."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = random.Random(seed)
+
+    def next_gap(self, rate_per_minute: float) -> float:
+        """Seconds until the next call: a Poisson process at the given rate."""
+        return self.rng.expovariate(rate_per_minute / 60.0)
+
+    def new_incident(self) -> dict[str, Any]:
+        grade = self.rng.choices(list(GRADE_WEIGHTS), weights=list(GRADE_WEIGHTS.values()))[0]
+        kind, summary = self.rng.choice(TYPES[grade])
+        address: Address = random_address(self.rng)
+        anonymous = self.rng.random() < 0.05
+        caller = {"anonymous": anonymous} if anonymous else {
+            "name": self.rng.choice(CALLERS),
+            "phone": f"07{self.rng.randint(100, 999)} {self.rng.randint(100000, 999999)}",
+            "anonymous": False,
+        }
+        return {"grade": grade, "type": kind, "summary": summary,
+                "location": address.as_location(), "caller": caller}
+
+    def attendance_delays(self, grade: str) -> tuple[float, float, float] | None:
+        """Seconds after creation until (assigned, arrived, closed); None: never attended."""
+        if grade == "R":
+            return None
+        target = {"I": 15 * 60, "S": 60 * 60, "E": 4 * 3600}[grade]
+        # Most arrive inside the target; a tail arrives late (S breaches of hours happen).
+        arrive = target * self.rng.lognormvariate(-0.45, 0.45)
+        assign = arrive * self.rng.uniform(0.15, 0.6)
+        close = arrive + self.rng.uniform(15, 90) * 60
+        return assign, arrive, close
+
+    def rationale(self, incident: dict[str, Any]) -> str:
+        """A closing rationale specific to the incident, never a copied template."""
+        checks = self.rng.sample(CHECKS, 2)
+        text = "; ".join(
+            c.format(risk=self.rng.choice(RISKS), n1=self.rng.randint(1, 99),
+                     n2=self.rng.randint(100, 199)) for c in checks)
+        return (f"Attended {incident['location']['address']} ({incident['type'].lower()}), "
+                f"{self.rng.choice(OUTCOMES)}; {text}. Ref {incident['ref']}.")
+
+
+class Simulator:
+    """Drives a backend with a :class:`Scenario` through the public API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        rate_per_minute: float = 6.0,
+        seed: int | None = None,
+        speed: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        self.scenario = Scenario(seed)
+        self.rate = rate_per_minute
+        self.speed = speed
+        self._username, self._password = username, password
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/") + API_PREFIX,
+                                       transport=transport, timeout=10.0)
+        loop_time = monotonic
+        self._now = loop_time or (lambda: asyncio.get_running_loop().time())
+        self._queue: list[_Due] = []
+        self._order = itertools.count()
+        self.created = 0
+        self.closed = 0
+
+    async def sign_in(self) -> None:
+        reply = await self._http.post("/auth/token", json={"username": self._username,
+                                                           "password": self._password})
+        if reply.status_code != 200:
+            raise PermissionError(f"simulator sign-in as {self._username!r} refused: "
+                                  f"{reply.status_code} {reply.text}")
+        self._http.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+
+    async def run(self, *, max_incidents: int | None = None,
+                  duration: float | None = None) -> None:
+        """Create incidents until ``max_incidents`` or ``duration`` seconds (simulated time),
+        then finish the lives of those already created only if no limit stops the run."""
+        await self.sign_in()
+        start = self._now()
+        next_call = start
+        while True:
+            now = self._now()
+            sim_elapsed = (now - start) * self.speed
+            if duration is not None and sim_elapsed >= duration:
+                return
+            if (max_incidents is None or self.created < max_incidents) and now >= next_call:
+                await self._create()
+                next_call = now + self.scenario.next_gap(self.rate) / self.speed
+            while self._queue and self._queue[0].at <= now:
+                due = heapq.heappop(self._queue)
+                await self._advance(due)
+            if max_incidents is not None and self.created >= max_incidents and not self._queue:
+                return
+            wake = min([next_call] + ([self._queue[0].at] if self._queue else []))
+            await asyncio.sleep(max(0.0, min(wake - self._now(), 1.0)))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _create(self) -> None:
+        body = self.scenario.new_incident()
+        reply = await self._command("POST", "/incidents", json=body)
+        if reply is None:
+            return
+        incident = reply.json()
+        self.created += 1
+        delays = self.scenario.attendance_delays(incident["grade"])
+        if delays is None:
+            return
+        now = self._now()
+        for action, delay in zip(("assign", "arrive", "close"), delays, strict=True):
+            heapq.heappush(self._queue, _Due(now + delay / self.speed, next(self._order),
+                                             action, incident))
+
+    async def _advance(self, due: _Due) -> None:
+        incident = due.incident
+        if due.action == "close":
+            for _ in range(3):  # a refused rationale is rewritten, as an operator would
+                reply = await self._command("POST", f"/incidents/{incident['id']}/close",
+                                            json={"rationale": self.scenario.rationale(incident)})
+                if reply is not None:
+                    self.closed += 1
+                    return
+            return
+        status = {"assign": "ASSIGNED", "arrive": "AT_SCENE"}[due.action]
+        current = await self._http.get(f"/incidents/{incident['id']}")
+        if current.status_code != 200 or current.json()["status"] in (status, "CLOSED"):
+            return
+        await self._command("PATCH", f"/incidents/{incident['id']}", json={"status": status},
+                            headers={"If-Match": str(current.json()["version"])})
+
+    async def _command(self, method: str, path: str, *, json: dict[str, Any],
+                       headers: dict[str, str] | None = None) -> httpx.Response | None:
+        all_headers = {IDEMPOTENCY_HEADER: str(uuid.uuid4()), **(headers or {})}
+        try:
+            reply = await self._http.request(method, path, json=json, headers=all_headers)
+        except httpx.TransportError as exc:
+            log.warning("simulator: %s %s failed: %s", method, path, exc)
+            return None
+        if reply.status_code == 401:
+            await self.sign_in()
+            reply = await self._http.request(method, path, json=json, headers=all_headers)
+        if reply.status_code >= 400:
+            log.info("simulator: %s %s refused %s: %s", method, path, reply.status_code,
+                     reply.text[:200])
+            return None
+        return reply
