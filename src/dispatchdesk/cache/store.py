@@ -1,0 +1,475 @@
+"""The client's SQLite cache: incidents, the sync cursor, the grade policy and the outbox.
+
+SQLAlchemy 2.0 *Core* only (the ORM's per-row ``merge`` is ~60x slower). One
+:class:`CacheStore` is used from one thread only: the :class:`~dispatchdesk.cache.worker.
+CacheWorker`'s. Every write is one transaction; the rows a sync batch brought and the cursor
+that follows them are committed together, so a crash leaves either both old or both new.
+
+Privacy: the directory is made 0700 and the database, WAL and shared-memory files 0600;
+``secure_delete`` overwrites deleted content (closed incidents are purged from disk).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import platformdirs
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
+from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.protocol.convert import (
+    incident_from_wire,
+    incident_to_wire,
+    policy_from_wire,
+    policy_to_wire,
+)
+from dispatchdesk.protocol.schemas import IncidentOut, PolicyModel
+
+SCHEMA_VERSION = 1
+DB_FILENAME = "cache.sqlite3"
+
+metadata = MetaData()
+
+#: One row per incident: its ``IncidentOut`` JSON plus a few columns to filter and purge on.
+incidents_table = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    #: Epoch seconds the incident closed (None while open): what the day's purge looks at.
+    Column("closed_ts", Float, nullable=True),
+    Column("data", Text, nullable=False),
+)
+Index("ix_incidents_closed_ts", incidents_table.c.closed_ts)
+
+#: Key/value: cursor, last_synced_at, clock_offset, policy, schema_version.
+meta_table = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+outbox_table = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("data", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A command in the durable outbox, with what the sync engine needs to send it safely."""
+
+    command: PendingCommand
+    #: The ``Idempotency-Key`` to send; the command id until a refused command is retried.
+    idempotency_key: str
+    #: ``If-Match`` version for a PATCH (the version the operator saw).
+    if_match: int | None = None
+    #: A request with ``idempotency_key`` may have reached the server (sent, answer unknown).
+    attempted: bool = False
+    #: The server answered a request with ``idempotency_key`` (accepted or refused).
+    reached: bool = False
+    #: Entity id and version the server returned (SENT): confirmed when the feed gets there.
+    result_incident_id: int | None = None
+    result_version: int | None = None
+    #: The operator said "send it" (a HELD command is then never held again for age).
+    approved: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.command.id
+
+    @property
+    def state(self) -> CommandState:
+        return self.command.state
+
+    def with_state(self, state: CommandState, message: str | None = None, **kw: Any) -> OutboxEntry:
+        return replace(self, command=replace(self.command, state=state, message=message), **kw)
+
+    def to_json(self) -> str:
+        c = self.command
+        return json.dumps(
+            {
+                "id": c.id,
+                "kind": c.kind.value,
+                "incident_id": c.incident_id,
+                "description": c.description,
+                "created_at": c.created_at.isoformat(),
+                "state": c.state.value,
+                "message": c.message,
+                "body": c.body,
+                "idempotency_key": self.idempotency_key,
+                "if_match": self.if_match,
+                "attempted": self.attempted,
+                "reached": self.reached,
+                "result_incident_id": self.result_incident_id,
+                "result_version": self.result_version,
+                "approved": self.approved,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> OutboxEntry:
+        d = json.loads(text)
+        command = PendingCommand(
+            id=d["id"],
+            kind=CommandKind(d["kind"]),
+            incident_id=d["incident_id"],
+            description=d["description"],
+            created_at=datetime.fromisoformat(d["created_at"]),
+            state=CommandState(d["state"]),
+            message=d["message"],
+            body=d["body"],
+        )
+        return cls(
+            command=command,
+            idempotency_key=d["idempotency_key"],
+            if_match=d["if_match"],
+            attempted=d["attempted"],
+            reached=d["reached"],
+            result_incident_id=d["result_incident_id"],
+            result_version=d["result_version"],
+            approved=d.get("approved", False),
+        )
+
+
+@dataclass(frozen=True)
+class CachedState:
+    """Everything the cache holds, as read at start."""
+
+    incidents: list[Incident] = field(default_factory=list)
+    #: None until the first snapshot.
+    policy: GradePolicy | None = None
+    #: Change-log position the rows are at; None means "take a snapshot".
+    cursor: int | None = None
+    #: Server time of the last successful sync.
+    last_synced_at: datetime | None = None
+    #: Server time minus local wall time at the last sync (for an offline start).
+    clock_offset_seconds: float | None = None
+    outbox: list[OutboxEntry] = field(default_factory=list)
+
+
+def default_cache_dir() -> Path:
+    """The per-user data directory (``platformdirs.user_data_dir("dispatchdesk")``)."""
+    return Path(platformdirs.user_data_dir("dispatchdesk", appauthor=False))
+
+
+def start_of_day(server_time: datetime, policy: GradePolicy | None) -> datetime:
+    """Midnight of ``server_time``'s day in the policy's time zone, as an aware datetime."""
+    tz = ZoneInfo((policy or DEFAULT_POLICY).timezone)
+    local = server_time.astimezone(tz)
+    return datetime.combine(local.date(), time(0), tzinfo=tz)
+
+
+def _closed_ts(inc: IncidentOut) -> float | None:
+    if inc.status is not IncidentStatus.CLOSED:
+        return None
+    when = inc.closed_at or inc.updated_at or inc.created_at
+    return when.timestamp()
+
+
+def _to_wire(inc: Incident | IncidentOut) -> IncidentOut:
+    return inc if isinstance(inc, IncidentOut) else incident_to_wire(inc)
+
+
+def incident_row(inc: Incident | IncidentOut) -> dict[str, Any]:
+    """The ``incidents`` row of an incident."""
+    w = _to_wire(inc)
+    return {
+        "id": w.id,
+        "version": w.version,
+        "status": w.status.value,
+        "closed_ts": _closed_ts(w),
+        "data": w.model_dump_json(),
+    }
+
+
+class CacheStore:
+    """The SQLite cache. Synchronous; use it from one thread (the cache worker's).
+
+    ``path`` is the database file; ``None`` means ``default_cache_dir() / "cache.sqlite3"``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_cache_dir() / DB_FILENAME
+        self._prepare_files()
+        self._engine: Engine = create_engine(
+            f"sqlite:///{self.path}",
+            connect_args={"check_same_thread": False},
+            poolclass=StaticPool,
+        )
+        event.listen(self._engine, "connect", _on_connect)
+        # SQLAlchemy's pysqlite driver issues its own BEGIN (see _on_begin) so that a
+        # transaction really spans every statement in ``engine.begin()``.
+        event.listen(self._engine, "begin", _on_begin)
+        metadata.create_all(self._engine)
+        with self._engine.begin() as conn:
+            self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+        self._protect_files()
+
+    # --- files ----------------------------------------------------------------------------
+
+    def _prepare_files(self) -> None:
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+        # Create the database file 0600 before SQLite opens it; SQLite gives the -wal and -shm
+        # files the database file's mode, and _protect_files makes sure afterwards.
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(self.path, 0o600)
+
+    def _protect_files(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            p = Path(f"{self.path}{suffix}")
+            if p.exists() and stat.S_IMODE(p.stat().st_mode) != 0o600:
+                os.chmod(p, 0o600)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- reading --------------------------------------------------------------------------
+
+    def load(self, now: datetime | None = None) -> CachedState:
+        """Read everything; first purge incidents closed before the start of today.
+
+        ``now`` is the server time; by default the wall clock plus the stored clock offset.
+        """
+        with self._engine.begin() as conn:
+            meta = {row.key: row.value for row in conn.execute(select(meta_table))}
+            policy = (
+                policy_from_wire(PolicyModel.model_validate_json(meta["policy"]))
+                if "policy" in meta
+                else None
+            )
+            offset = float(meta["clock_offset"]) if "clock_offset" in meta else None
+            if now is None:
+                now = datetime.now(UTC) + timedelta(seconds=offset or 0.0)
+            self._purge_closed(conn, now, policy)
+            incidents = [
+                incident_from_wire(IncidentOut.model_validate_json(row.data))
+                for row in conn.execute(select(incidents_table.c.data))
+            ]
+            outbox = [
+                OutboxEntry.from_json(row.data)
+                for row in conn.execute(select(outbox_table.c.data).order_by(outbox_table.c.seq))
+            ]
+        self._protect_files()
+        return CachedState(
+            incidents=incidents,
+            policy=policy,
+            cursor=int(meta["cursor"]) if "cursor" in meta else None,
+            last_synced_at=(
+                datetime.fromisoformat(meta["last_synced_at"]) if "last_synced_at" in meta else None
+            ),
+            clock_offset_seconds=offset,
+            outbox=outbox,
+        )
+
+    def cursor(self) -> int | None:
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                select(meta_table.c.value).where(meta_table.c.key == "cursor")
+            ).scalar()
+        return None if value is None else int(value)
+
+    # --- sync writes ----------------------------------------------------------------------
+
+    def replace_snapshot(
+        self,
+        incidents: Iterable[Incident | IncidentOut],
+        policy: GradePolicy,
+        cursor: int,
+        server_time: datetime,
+        clock_offset: float | None = None,
+    ) -> list[Incident]:
+        """Replace every incident, the policy and the cursor in one transaction.
+
+        Incidents closed before the start of the server's day are not stored. Returns the
+        incidents kept, as domain objects.
+        """
+        cutoff = start_of_day(server_time, policy).timestamp()
+        rows: list[dict[str, Any]] = []
+        kept: list[Incident] = []
+        for inc in incidents:
+            row = incident_row(inc)
+            if row["closed_ts"] is not None and row["closed_ts"] < cutoff:
+                continue
+            rows.append(row)
+            kept.append(inc if isinstance(inc, Incident) else incident_from_wire(inc))
+        with self._engine.begin() as conn:
+            conn.execute(delete(incidents_table))
+            if rows:
+                conn.exec_driver_sql(
+                    _UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows]
+                )
+            self._set_meta(conn, "policy", policy_to_wire(policy).model_dump_json())
+            self._set_sync_meta(conn, cursor, server_time, clock_offset)
+        self._protect_files()
+        return kept
+
+    def apply_changes(
+        self,
+        upserts: Sequence[Incident | IncidentOut],
+        removed_ids: Iterable[int],
+        cursor: int,
+        server_time: datetime,
+        clock_offset: float | None = None,
+    ) -> None:
+        """Upsert and delete rows and move the cursor, all in one transaction."""
+        self.apply_rows([incident_row(i) for i in upserts], removed_ids, cursor, server_time,
+                        clock_offset)
+
+    def apply_rows(
+        self,
+        rows: Sequence[dict[str, Any]],
+        removed_ids: Iterable[int],
+        cursor: int,
+        server_time: datetime,
+        clock_offset: float | None = None,
+    ) -> None:
+        """:meth:`apply_changes` with rows already built by :func:`incident_row`."""
+        removed = list(removed_ids)
+        with self._engine.begin() as conn:
+            if rows:
+                # The statement is built with Core; executemany goes to the driver with
+                # positional tuples, skipping per-row parameter processing (2-3x faster).
+                conn.exec_driver_sql(
+                    _UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows]
+                )
+            if removed:
+                conn.execute(delete(incidents_table).where(incidents_table.c.id.in_(removed)))
+            self._set_sync_meta(conn, cursor, server_time, clock_offset)
+
+    def set_synced(self, server_time: datetime, clock_offset: float | None = None) -> None:
+        """Record a successful contact that brought no rows."""
+        with self._engine.begin() as conn:
+            self._set_meta(conn, "last_synced_at", server_time.isoformat())
+            if clock_offset is not None:
+                self._set_meta(conn, "clock_offset", repr(clock_offset))
+
+    def purge_closed(self, now: datetime) -> list[int]:
+        """Delete incidents closed before the start of ``now``'s day; return their ids."""
+        with self._engine.begin() as conn:
+            policy_json = conn.execute(
+                select(meta_table.c.value).where(meta_table.c.key == "policy")
+            ).scalar()
+            policy = (
+                policy_from_wire(PolicyModel.model_validate_json(policy_json))
+                if policy_json
+                else None
+            )
+            return self._purge_closed(conn, now, policy)
+
+    def _purge_closed(
+        self, conn: Connection, now: datetime, policy: GradePolicy | None
+    ) -> list[int]:
+        cutoff = start_of_day(now, policy).timestamp()
+        cond = incidents_table.c.closed_ts < cutoff
+        ids = [r.id for r in conn.execute(select(incidents_table.c.id).where(cond))]
+        if ids:
+            conn.execute(delete(incidents_table).where(cond))
+        return ids
+
+    def _set_sync_meta(
+        self, conn: Connection, cursor: int, server_time: datetime, clock_offset: float | None
+    ) -> None:
+        self._set_meta(conn, "cursor", str(cursor))
+        self._set_meta(conn, "last_synced_at", server_time.isoformat())
+        if clock_offset is not None:
+            self._set_meta(conn, "clock_offset", repr(clock_offset))
+
+    @staticmethod
+    def _set_meta(conn: Connection, key: str, value: str) -> None:
+        stmt = sqlite_insert(meta_table).values(key=key, value=value)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    def add_command(self, entry: OutboxEntry) -> None:
+        """Store a new command durably (committed when this returns)."""
+        with self._engine.begin() as conn:
+            conn.execute(outbox_table.insert().values(id=entry.id, data=entry.to_json()))
+
+    def update_command(self, entry: OutboxEntry) -> None:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                outbox_table.update()
+                .where(outbox_table.c.id == entry.id)
+                .values(data=entry.to_json())
+            )
+            if result.rowcount != 1:
+                raise KeyError(f"no command {entry.id} in the outbox")
+
+    def remove_command(self, command_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(outbox_table).where(outbox_table.c.id == command_id))
+
+    def list_commands(self) -> list[OutboxEntry]:
+        with self._engine.connect() as conn:
+            return [
+                OutboxEntry.from_json(row.data)
+                for row in conn.execute(select(outbox_table.c.data).order_by(outbox_table.c.seq))
+            ]
+
+
+_ins = sqlite_insert(incidents_table)
+_UPSERT = _ins.on_conflict_do_update(
+    index_elements=[incidents_table.c.id],
+    set_={
+        "version": _ins.excluded.version,
+        "status": _ins.excluded.status,
+        "closed_ts": _ins.excluded.closed_ts,
+        "data": _ins.excluded.data,
+    },
+)
+_compiled = _UPSERT.compile(dialect=sqlite_dialect.dialect(paramstyle="qmark"))
+_UPSERT_SQL = str(_compiled)
+_UPSERT_KEYS: tuple[str, ...] = tuple(_compiled.positiontup or ())
+
+
+def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling defers it).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
