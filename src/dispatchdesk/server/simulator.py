@@ -14,6 +14,7 @@ import heapq
 import itertools
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,12 +157,24 @@ class Simulator:
         self._username, self._password = username, password
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/") + API_PREFIX,
                                        transport=transport, timeout=10.0)
-        loop_time = monotonic
-        self._now = loop_time or (lambda: asyncio.get_running_loop().time())
+        self._now = monotonic or time.monotonic
         self._queue: list[_Due] = []
         self._order = itertools.count()
         self.created = 0
         self.closed = 0
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ask a running :meth:`run` to return within a second (safe from another thread)."""
+        self._stopping = True
+
+    def schedule(self, steps: list[tuple[float, str, dict[str, Any]]]) -> None:
+        """Carry on the lives of incidents created elsewhere: (seconds from now, action,
+        incident) as returned by the demo's history player."""
+        now = self._now()
+        for delay, action, incident in steps:
+            heapq.heappush(self._queue, _Due(now + delay / self.speed, next(self._order),
+                                             action, incident))
 
     async def sign_in(self) -> None:
         reply = await self._http.post("/auth/token", json={"username": self._username,
@@ -178,7 +191,7 @@ class Simulator:
         await self.sign_in()
         start = self._now()
         next_call = start
-        while True:
+        while not self._stopping:
             now = self._now()
             sim_elapsed = (now - start) * self.speed
             if duration is not None and sim_elapsed >= duration:

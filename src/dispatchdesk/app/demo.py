@@ -1,0 +1,169 @@
+"""The embedded demo backend behind ``uv run dispatchdesk``.
+
+The reference server on 127.0.0.1 (SQLite in the data directory), a demo sign-in per role,
+and the simulator feeding it from its own thread. On the first start of a fresh database a
+few hours of history are played in first (with the server's clock set back), so the queue opens
+with incidents in every state, breaches included, rather than empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dispatchdesk.app.paths import private_dir
+from dispatchdesk.domain.clock import FakeClock
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user, create_app
+from dispatchdesk.server.simulator import Scenario, Simulator
+
+log = logging.getLogger(__name__)
+
+SIMULATOR_USER = "demo-simulator"
+
+
+def demo_username(role: Role) -> str:
+    return f"demo-{role.value.replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    url: str
+    username: str
+    password: str
+
+
+class DemoBackend:
+    """Start with :meth:`start`, stop with :meth:`stop`; both block briefly (never on the GUI's
+    event loop: the desk calls them from a worker thread)."""
+
+    def __init__(self, base_dir: Path, *, rate_per_minute: float = 4.0,
+                 history_hours: float = 2.0, seed: int | None = None) -> None:
+        self._dir = private_dir(base_dir / "demo")
+        self.db_url = f"sqlite:///{self._dir / 'demo-server.db'}"
+        self._fresh = not (self._dir / "demo-server.db").exists()
+        self._rate = rate_per_minute
+        self._history = timedelta(hours=history_hours)
+        self._seed = seed
+        self._passwords = {role: secrets.token_urlsafe(18) for role in Role}
+        self._sim_password = secrets.token_urlsafe(18)
+        self._server: EmbeddedServer | None = None
+        self._simulator: Simulator | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_fresh(self) -> bool:
+        """True when this start created the demo database (any old demo cache is stale)."""
+        return self._fresh
+
+    def start(self) -> str:
+        """Start everything; returns the server's URL."""
+        for role, password in self._passwords.items():
+            add_user(self.db_url, demo_username(role), role, password)
+        add_user(self.db_url, SIMULATOR_USER, Role.DISPATCHER, self._sim_password)
+        leftovers: list[tuple[float, str, dict[str, object]]] = []
+        if self._fresh and self._history > timedelta(0):
+            leftovers = play_history(self.db_url, SIMULATOR_USER, self._sim_password,
+                                     self._history, self._rate, self._seed)
+        self._server = EmbeddedServer(ServerSettings(db_url=self.db_url, port=0))
+        self._server.start()
+        self._simulator = Simulator(self._server.url, SIMULATOR_USER, self._sim_password,
+                                    rate_per_minute=self._rate, seed=self._seed)
+        self._simulator.schedule(leftovers)
+        self._thread = threading.Thread(target=self._run_simulator, name="demo-simulator",
+                                        daemon=True)
+        self._thread.start()
+        return self._server.url
+
+    def sign_in_for(self, role: Role) -> DemoSignIn:
+        assert self._server is not None, "start() first"
+        return DemoSignIn(self._server.url, demo_username(role), self._passwords[role])
+
+    def stop(self) -> None:
+        if self._simulator is not None:
+            self._simulator.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._server is not None:
+            self._server.stop()
+
+    def _run_simulator(self) -> None:
+        assert self._simulator is not None
+        sim = self._simulator
+
+        async def run() -> None:
+            try:
+                await sim.run()
+            finally:
+                await sim.aclose()
+
+        try:
+            asyncio.run(run())
+        except Exception:  # the desk must go on without its feed; say why in the log
+            log.exception("demo simulator stopped")
+
+
+def play_history(db_url: str, username: str, password: str, span: timedelta, rate: float,
+                 seed: int | None, now: datetime | None = None
+                 ) -> list[tuple[float, str, dict[str, object]]]:
+    """Play ``span`` of simulated calls into the database with the server's clock set back.
+
+    Goes through the real API (an in-process app on the same database), so every incident,
+    change-log row and audit row is exactly what the live server would have written. Returns
+    the incidents' steps still in the future, as (seconds from now, action, incident).
+    """
+    from fastapi.testclient import TestClient
+
+    now = now or datetime.now(UTC)
+    clock = FakeClock(now - span)
+    scenario = Scenario(None if seed is None else seed + 1)
+    due: list[tuple[datetime, int, str, dict[str, object]]] = []
+    order = itertools.count()
+    next_call = clock.now()
+    with TestClient(create_app(ServerSettings(db_url=db_url, clock=clock))) as http:
+        token = http.post("/api/v1/auth/token",
+                          json={"username": username, "password": password}).json()
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        while True:
+            step_at = min(next_call, due[0][0]) if due else next_call
+            if step_at > now:
+                break
+            clock.set(step_at)
+            if due and due[0][0] == step_at:
+                _, _, action, incident = heapq.heappop(due)
+                _play_step(http, scenario, action, incident)
+                continue
+            reply = http.post("/api/v1/incidents", json=scenario.new_incident(),
+                              headers={"Idempotency-Key": secrets.token_hex(16)})
+            if reply.status_code == 201:
+                incident = reply.json()
+                delays = scenario.attendance_delays(incident["grade"])
+                for action, delay in zip(("assign", "arrive", "close"), delays or (), strict=False):
+                    heapq.heappush(due, (step_at + timedelta(seconds=delay), next(order),
+                                         action, incident))
+            next_call = step_at + timedelta(seconds=scenario.next_gap(rate))
+    return [((at - now).total_seconds(), action, inc) for at, _, action, inc in sorted(due)]
+
+
+def _play_step(http: object, scenario: Scenario, action: str, incident: dict[str, object]) -> None:
+    from fastapi.testclient import TestClient
+
+    assert isinstance(http, TestClient)
+    key = {"Idempotency-Key": secrets.token_hex(16)}
+    if action == "close":
+        http.post(f"/api/v1/incidents/{incident['id']}/close",
+                  json={"rationale": scenario.rationale(incident)}, headers=key)
+        return
+    current = http.get(f"/api/v1/incidents/{incident['id']}").json()
+    status = {"assign": "ASSIGNED", "arrive": "AT_SCENE"}[action]
+    if current.get("status") in (status, "CLOSED", None):
+        return
+    http.patch(f"/api/v1/incidents/{incident['id']}", json={"status": status},
+               headers={**key, "If-Match": str(current["version"])})
