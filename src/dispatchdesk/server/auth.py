@@ -1,0 +1,83 @@
+"""Passwords (scrypt with a salt) and opaque bearer tokens, stored hashed with an expiry.
+
+Tokens live in the database, so a restarted server or a second node accepts them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.server.db import tokens, users
+
+_N, _R, _P = 2**14, 8, 1
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    role: Role
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    got = hashlib.scrypt(
+        password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
+    )
+    return hmac.compare_digest(got.hex(), digest)
+
+
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(conn: Connection, username: str, password: str, now: datetime, ttl: timedelta) -> (
+    tuple[str, User] | None
+):
+    """A new token for good credentials, else ``None``. Also sweeps expired tokens."""
+    row = conn.execute(
+        sa.select(users.c.role, users.c.password_hash).where(users.c.username == username)
+    ).first()
+    if row is None:
+        verify_password(password, _DUMMY_HASH)  # same work either way
+        return None
+    if not verify_password(password, row.password_hash):
+        return None
+    conn.execute(tokens.delete().where(tokens.c.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        tokens.insert().values(
+            token_hash=token_hash(token), username=username, expires_at=now + ttl
+        )
+    )
+    return token, User(username, Role(row.role))
+
+
+def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
+    row = conn.execute(
+        sa.select(users.c.username, users.c.role)
+        .select_from(tokens.join(users, tokens.c.username == users.c.username))
+        .where(tokens.c.token_hash == token_hash(token), tokens.c.expires_at > now)
+    ).first()
+    return None if row is None else User(row.username, Role(row.role))

@@ -1,0 +1,109 @@
+"""The change log: one row per changed entity, with a strictly increasing ``seq``.
+
+Every write transaction first locks the single ``log_head`` row (:func:`lock_head`), so
+writers are serialised and commit order equals ``seq`` order: a reader that has seen seq N
+never later sees a newly committed seq below N. A rolled-back command gives its seq back, so
+the log has no gaps. Rows beyond the retention are pruned; ``floor`` remembers where.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dispatchdesk.protocol.schemas import Change
+from dispatchdesk.server.db import changes, log_head
+
+
+class LogGone(Exception):
+    """The changes after the asked-for seq have been pruned."""
+
+    def __init__(self, since: int, floor: int) -> None:
+        super().__init__(
+            f"Changes after {since} are no longer kept (the log starts after {floor}). "
+            "Take a new snapshot from /snapshot and resume from its cursor."
+        )
+        self.since = since
+        self.floor = floor
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    floor: int
+
+
+def lock_head(conn: Connection) -> Head:
+    """Take the writers' lock (a row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already is)."""
+    row = conn.execute(
+        sa.select(log_head.c.seq, log_head.c.floor).where(log_head.c.id == 1).with_for_update()
+    ).one()
+    return Head(int(row.seq), int(row.floor))
+
+
+def read_head(conn: Connection) -> Head:
+    row = conn.execute(
+        sa.select(log_head.c.seq, log_head.c.floor).where(log_head.c.id == 1)
+    ).one()
+    return Head(int(row.seq), int(row.floor))
+
+
+def append(
+    conn: Connection,
+    *,
+    entity: str,
+    entity_id: int,
+    data: dict[str, Any],
+    now: datetime,
+    retention: int,
+    op: str = "upsert",
+) -> int:
+    """Append one change in the caller's transaction (which holds :func:`lock_head`)."""
+    seq = int(
+        conn.execute(
+            log_head.update()
+            .where(log_head.c.id == 1)
+            .values(seq=log_head.c.seq + 1)
+            .returning(log_head.c.seq)
+        ).scalar_one()
+    )
+    conn.execute(
+        changes.insert().values(
+            seq=seq, entity=entity, entity_id=entity_id, op=op,
+            data=json.dumps(data, separators=(",", ":")), committed_at=now,
+        )
+    )
+    floor = seq - retention
+    if floor > 0:
+        head = read_head(conn)
+        if floor > head.floor:
+            conn.execute(changes.delete().where(changes.c.seq <= floor))
+            conn.execute(log_head.update().where(log_head.c.id == 1).values(floor=floor))
+    return seq
+
+
+def read_changes(conn: Connection, since: int, limit: int) -> tuple[list[Change], Head, bool]:
+    """Changes with ``seq > since``, oldest first, at most ``limit``; and whether more wait.
+
+    Raises :class:`LogGone` when changes after ``since`` were pruned.
+    """
+    head = read_head(conn)
+    if since < head.floor:
+        raise LogGone(since, head.floor)
+    rows = conn.execute(
+        sa.select(changes.c.seq, changes.c.entity, changes.c.op, changes.c.data)
+        .where(changes.c.seq > since)
+        .order_by(changes.c.seq)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    out = [
+        Change(seq=int(r.seq), entity=r.entity, op=r.op, data=json.loads(r.data))
+        for r in rows[:limit]
+    ]
+    return out, head, more

@@ -1,0 +1,208 @@
+"""Tables (SQLAlchemy 2.0 Core) and the engine factory for SQLite and PostgreSQL.
+
+Time is stored as naive UTC and handed back as aware UTC on both databases.
+
+On SQLite a read transaction is a plain (deferred) ``BEGIN``, which in WAL mode gives one
+consistent snapshot for all reads in it; a write transaction is ``BEGIN IMMEDIATE`` so two
+writers queue on ``busy_timeout`` instead of failing when a read lock cannot be upgraded.
+Open a write transaction with :func:`write_tx`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+_IMMEDIATE = "dispatchdesk_immediate"
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """An aware UTC datetime, stored as a naive UTC timestamp."""
+
+    impl = sa.DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: datetime | None, dialect: sa.Dialect
+    ) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("role", sa.String(30), nullable=False),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "username", sa.String(100), sa.ForeignKey("users.username", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.String(40), nullable=False, unique=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("grade", sa.String(1), nullable=False),
+    sa.Column("original_grade", sa.String(1), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("deadline", UTCDateTime()),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("location", sa.JSON, nullable=False),
+    sa.Column("caller", sa.JSON, nullable=False),
+    sa.Column("appointment_at", UTCDateTime()),
+    sa.Column("attended_at", UTCDateTime()),
+    sa.Column("closed_at", UTCDateTime(), index=True),
+    sa.Column("updated_at", UTCDateTime()),
+    sa.Column("downgrade_reason", sa.Text),
+    sa.Column("rationale", sa.Text),
+)
+
+#: One counter per local day, for incident references (``CAD 0001/23NOV26``).
+ref_counters = sa.Table(
+    "ref_counters",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),
+)
+
+#: The single row that hands out change sequence numbers; its row lock serialises writers,
+#: so commit order equals ``seq`` order. ``floor``: every change with ``seq <= floor`` is pruned.
+log_head = sa.Table(
+    "log_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("floor", sa.BigInteger, nullable=False),
+)
+
+changes = sa.Table(
+    "changes",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("entity", sa.String(30), nullable=False),
+    sa.Column("entity_id", sa.Integer, nullable=False),
+    sa.Column("op", sa.String(10), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("committed_at", UTCDateTime(), nullable=False),
+)
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("username", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(50), nullable=False),
+    sa.Column("entity", sa.String(30), nullable=False),
+    sa.Column("entity_id", sa.Integer),
+    sa.Column("detail", sa.Text, nullable=False),
+)
+
+#: First successful result of each command, by ``Idempotency-Key``.
+idempotency = sa.Table(
+    "idempotency",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False),
+    sa.Column("method_path", sa.String(300), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response_body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def make_engine(db_url: str) -> Engine:
+    """An engine for ``sqlite:///...`` (WAL, busy_timeout, foreign keys) or PostgreSQL."""
+    url = sa.make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
+            max_overflow=20,
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    if url.get_backend_name() == "postgresql":
+        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    raise ValueError(
+        f"unsupported database URL {url.render_as_string()!r}: use sqlite or postgresql"
+    )
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: ``BEGIN IMMEDIATE`` on SQLite; commits on success."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_IMMEDIATE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_tx(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction with one consistent snapshot for all its statements."""
+    with engine.connect() as conn:
+        if is_postgres(engine):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables and the log head row. Safe to call again."""
+    metadata.create_all(engine, checkfirst=True)
+    with write_tx(engine) as conn:
+        if conn.execute(sa.select(log_head.c.id)).first() is not None:
+            return
+    try:
+        with write_tx(engine) as conn:
+            conn.execute(log_head.insert().values(id=1, seq=0, floor=0))
+    except IntegrityError:
+        pass  # another process made it first

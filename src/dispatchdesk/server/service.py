@@ -1,0 +1,423 @@
+"""Commands and queries of the reference server, pure of HTTP.
+
+Each command runs in one write transaction that (1) takes the log lock, (2) looks up its
+``Idempotency-Key`` and replays the stored result if there is one, (3) checks rights-free
+preconditions and applies the change, (4) appends one change-log row, one audit row and the
+idempotency record. Only successful results are stored for replay: a refused command applied
+nothing, so sending it again simply re-checks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from dispatchdesk.domain.grades import Grade, is_downgrade
+from dispatchdesk.domain.incident import STATUS_MOVES, IncidentStatus
+from dispatchdesk.domain.rationale import rationale_problem
+from dispatchdesk.protocol.convert import policy_to_wire
+from dispatchdesk.protocol.schemas import (
+    CallerModel,
+    ChangesPage,
+    CloseRequest,
+    IncidentCreate,
+    IncidentOut,
+    IncidentPatch,
+    LocationModel,
+    Snapshot,
+)
+from dispatchdesk.server import changelog
+from dispatchdesk.server.auth import User
+from dispatchdesk.server.db import (
+    audit,
+    idempotency,
+    incidents,
+    read_tx,
+    ref_counters,
+    write_tx,
+)
+from dispatchdesk.server.settings import ServerSettings
+
+#: How many other incidents' rationales a closing rationale is compared with.
+RATIONALE_LOOKBACK = 200
+
+
+class ServiceError(Exception):
+    """A refused command or query: an HTTP status and a sentence a person can act on."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(str(detail))
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    status_code: int
+    body: dict[str, Any]
+    #: True when this is the stored result of an earlier request with the same key.
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Idem:
+    """The idempotency facts of one request."""
+
+    key: str | None
+    method_path: str
+    request_hash: str
+
+
+def request_hash(method_path: str, body: Any) -> str:
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method_path}\n{canon}".encode()).hexdigest()
+
+
+def make_ref(n: int, local_day: datetime) -> str:
+    return f"CAD {n:04d}/{local_day.strftime('%d%b%y').upper()}"
+
+
+def incident_out(row: Row[Any]) -> IncidentOut:
+    return IncidentOut(
+        id=row.id, ref=row.ref, version=row.version, grade=Grade(row.grade),
+        status=IncidentStatus(row.status), created_at=row.created_at, deadline=row.deadline,
+        type=row.type, summary=row.summary,
+        location=LocationModel.model_validate(row.location),
+        caller=CallerModel.model_validate(row.caller),
+        appointment_at=row.appointment_at, attended_at=row.attended_at,
+        closed_at=row.closed_at, updated_at=row.updated_at,
+        downgrade_reason=row.downgrade_reason, rationale=row.rationale,
+        original_grade=Grade(row.original_grade),
+    )
+
+
+def _wire(model: IncidentOut) -> dict[str, Any]:
+    data: dict[str, Any] = model.model_dump(mode="json")
+    return data
+
+
+class Service:
+    """The server's rules over one database."""
+
+    def __init__(
+        self, engine: Engine, settings: ServerSettings, on_commit: Callable[[], None]
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._on_commit = on_commit
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.settings.clock.now().astimezone(UTC)
+
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.policy.timezone)
+
+    def start_of_local_day(self, now: datetime) -> datetime:
+        local = now.astimezone(self._tz())
+        return datetime.combine(local.date(), time(0), tzinfo=self._tz()).astimezone(UTC)
+
+    def _run(
+        self,
+        user: User,
+        idem: Idem,
+        apply: Callable[[Connection, datetime], tuple[int, dict[str, Any]]],
+    ) -> CommandResult:
+        """Run one command with idempotency; retried once if a concurrent duplicate won."""
+        for attempt in range(2):
+            try:
+                result = self._run_once(user, idem, apply)
+            except IntegrityError:
+                if attempt == 1 or idem.key is None:
+                    raise
+                continue
+            if not result.replayed:
+                self._on_commit()
+            return result
+        raise AssertionError("unreachable")
+
+    def _run_once(
+        self,
+        user: User,
+        idem: Idem,
+        apply: Callable[[Connection, datetime], tuple[int, dict[str, Any]]],
+    ) -> CommandResult:
+        with write_tx(self.engine) as conn:
+            changelog.lock_head(conn)
+            if idem.key is not None:
+                stored = conn.execute(
+                    sa.select(idempotency).where(idempotency.c.key == idem.key)
+                ).first()
+                if stored is not None:
+                    if (
+                        stored.username != user.username
+                        or stored.method_path != idem.method_path
+                        or stored.request_hash != idem.request_hash
+                    ):
+                        raise ServiceError(
+                            422,
+                            f"Idempotency-Key {idem.key!r} was already used for a different "
+                            "request. Send a new key for a new command.",
+                        )
+                    return CommandResult(
+                        stored.status_code, json.loads(stored.response_body), replayed=True
+                    )
+            now = self.now()
+            status_code, body = apply(conn, now)
+            if idem.key is not None:
+                conn.execute(
+                    idempotency.insert().values(
+                        key=idem.key, username=user.username, method_path=idem.method_path,
+                        request_hash=idem.request_hash, status_code=status_code,
+                        response_body=json.dumps(body, separators=(",", ":")), created_at=now,
+                    )
+                )
+            return CommandResult(status_code, body)
+
+    def _record(
+        self,
+        conn: Connection,
+        now: datetime,
+        user: User,
+        action: str,
+        incident: IncidentOut,
+        detail: str,
+    ) -> dict[str, Any]:
+        data = _wire(incident)
+        changelog.append(
+            conn, entity="incident", entity_id=incident.id, data=data, now=now,
+            retention=self.settings.change_retention,
+        )
+        conn.execute(
+            audit.insert().values(
+                at=now, username=user.username, action=action, entity="incident",
+                entity_id=incident.id, detail=detail,
+            )
+        )
+        return data
+
+    def _load(self, conn: Connection, incident_id: int) -> Row[Any]:
+        row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).first()
+        if row is None:
+            raise ServiceError(404, f"There is no incident {incident_id}.")
+        return row
+
+    def _next_ref(self, conn: Connection, now: datetime) -> str:
+        local = now.astimezone(self._tz())
+        day = local.date().isoformat()
+        n = conn.execute(
+            ref_counters.update()
+            .where(ref_counters.c.day == day)
+            .values(n=ref_counters.c.n + 1)
+            .returning(ref_counters.c.n)
+        ).scalar()
+        if n is None:  # first incident of the day; writers are serialised by the log lock
+            conn.execute(ref_counters.insert().values(day=day, n=1))
+            n = 1
+        return make_ref(int(n), local)
+
+    # --- commands --------------------------------------------------------------------------
+
+    def create_incident(self, user: User, body: IncidentCreate, idem: Idem) -> CommandResult:
+        policy = self.settings.policy
+
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
+            ref = self._next_ref(conn, now)
+            new_id = conn.execute(
+                incidents.insert()
+                .values(
+                    ref=ref, version=1, grade=body.grade.value,
+                    original_grade=body.grade.value, status=IncidentStatus.OPEN.value,
+                    created_at=now, deadline=policy.deadline(body.grade, now, appointment),
+                    type=body.type, summary=body.summary,
+                    location=body.location.model_dump(mode="json"),
+                    caller=body.caller.model_dump(mode="json"),
+                    appointment_at=appointment, updated_at=now,
+                )
+                .returning(incidents.c.id)
+            ).scalar_one()
+            out = incident_out(self._load(conn, int(new_id)))
+            data = self._record(
+                conn, now, user, "create_incident", out,
+                f"Created {out.ref}, grade {out.grade.value}, {out.type}",
+            )
+            return 201, data
+
+        return self._run(user, idem, apply)
+
+    def patch_incident(
+        self, user: User, incident_id: int, body: IncidentPatch, if_match: int, idem: Idem
+    ) -> CommandResult:
+        policy = self.settings.policy
+        fields = body.model_fields_set - {"reason"}
+        if not fields:
+            raise ServiceError(
+                422, "Nothing to change: send at least one of grade, status, summary, "
+                "appointment_at."
+            )
+
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            row = self._load(conn, incident_id)
+            if row.version != if_match:
+                raise ServiceError(
+                    412,
+                    f"Incident {row.ref} has changed since you loaded it: it is now at version "
+                    f"{row.version}, not {if_match}. Review the current incident and try again.",
+                )
+            status = IncidentStatus(row.status)
+            if status is IncidentStatus.CLOSED:
+                raise ServiceError(409, f"Incident {row.ref} is closed and cannot be changed.")
+            values: dict[str, Any] = {}
+            notes: list[str] = []
+            grade = Grade(row.grade)
+            appointment = row.appointment_at
+            if "appointment_at" in body.model_fields_set:
+                appointment = (
+                    body.appointment_at.astimezone(UTC) if body.appointment_at else None
+                )
+                values["appointment_at"] = appointment
+                notes.append(f"appointment {appointment.isoformat() if appointment else 'none'}")
+            if body.grade is not None and body.grade is not grade:
+                if is_downgrade(grade, body.grade):
+                    reason = (body.reason or "").strip()
+                    if not reason:
+                        raise ServiceError(
+                            422,
+                            [{
+                                "loc": ["body", "reason"],
+                                "msg": f"A downgrade from {grade.value} to {body.grade.value} "
+                                "needs a reason: say why this incident can wait longer.",
+                                "type": "value_error",
+                            }],
+                        )
+                    values["downgrade_reason"] = reason
+                    notes.append(f"downgraded {grade.value}→{body.grade.value}: {reason}")
+                else:
+                    notes.append(f"upgraded {grade.value}→{body.grade.value}")
+                grade = body.grade
+                values["grade"] = grade.value
+            if "grade" in values or "appointment_at" in values:
+                values["deadline"] = policy.deadline(grade, row.created_at, appointment)
+            if body.status is not None and body.status is not status:
+                if body.status not in STATUS_MOVES[status]:
+                    allowed = ", ".join(sorted(s.value for s in STATUS_MOVES[status])) or "none"
+                    raise ServiceError(
+                        409,
+                        f"Incident {row.ref} cannot move from {status.value} to "
+                        f"{body.status.value}; from {status.value} it can move to: {allowed}.",
+                    )
+                values["status"] = body.status.value
+                notes.append(f"status {status.value}→{body.status.value}")
+                if body.status is IncidentStatus.AT_SCENE and row.attended_at is None:
+                    values["attended_at"] = now
+            if body.summary is not None and body.summary != row.summary:
+                values["summary"] = body.summary
+                notes.append("summary edited")
+            values["version"] = row.version + 1
+            values["updated_at"] = now
+            conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))
+            out = incident_out(self._load(conn, incident_id))
+            detail = f"{out.ref} v{out.version}: " + ("; ".join(notes) or "no field changed")
+            return 200, self._record(conn, now, user, "update_incident", out, detail)
+
+        return self._run(user, idem, apply)
+
+    def close_incident(
+        self, user: User, incident_id: int, body: CloseRequest, if_match: int | None, idem: Idem
+    ) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            row = self._load(conn, incident_id)
+            if if_match is not None and row.version != if_match:
+                raise ServiceError(
+                    412,
+                    f"Incident {row.ref} has changed since you loaded it: it is now at version "
+                    f"{row.version}, not {if_match}. Review the current incident and try again.",
+                )
+            if row.status == IncidentStatus.CLOSED.value:
+                raise ServiceError(409, f"Incident {row.ref} is already closed.")
+            others = conn.execute(
+                sa.select(incidents.c.rationale)
+                .where(incidents.c.rationale.is_not(None), incidents.c.id != incident_id)
+                .order_by(incidents.c.closed_at.desc())
+                .limit(RATIONALE_LOOKBACK)
+            ).scalars().all()
+            problem = rationale_problem(body.rationale, others=others, what="closing rationale")
+            if problem is not None:
+                raise ServiceError(409, problem)
+            conn.execute(
+                incidents.update()
+                .where(incidents.c.id == incident_id)
+                .values(
+                    status=IncidentStatus.CLOSED.value, closed_at=now, rationale=body.rationale,
+                    version=row.version + 1, updated_at=now,
+                )
+            )
+            out = incident_out(self._load(conn, incident_id))
+            detail = f"{out.ref} closed: {body.rationale}"
+            return 200, self._record(conn, now, user, "close_incident", out, detail)
+
+        return self._run(user, idem, apply)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def get_incident(self, incident_id: int) -> IncidentOut:
+        with read_tx(self.engine) as conn:
+            return incident_out(self._load(conn, incident_id))
+
+    def snapshot(self) -> Snapshot:
+        now = self.now()
+        since = self.start_of_local_day(now)
+        with read_tx(self.engine) as conn:
+            head = changelog.read_head(conn)
+            rows = conn.execute(
+                sa.select(incidents)
+                .where(
+                    sa.or_(
+                        incidents.c.status != IncidentStatus.CLOSED.value,
+                        incidents.c.closed_at >= since,
+                    )
+                )
+                .order_by(incidents.c.id)
+            ).all()
+        return Snapshot(
+            cursor=head.seq, server_time=now, policy=policy_to_wire(self.settings.policy),
+            incidents=[incident_out(r) for r in rows],
+        )
+
+    def changes(self, since: int, limit: int) -> ChangesPage:
+        with read_tx(self.engine) as conn:
+            try:
+                page, head, more = changelog.read_changes(conn, since, limit)
+            except changelog.LogGone as gone:
+                raise ServiceError(410, str(gone)) from gone
+        if since > head.seq:
+            raise ServiceError(
+                410,
+                f"Cursor {since} is ahead of this server's change log, which ends at "
+                f"{head.seq}. Take a new snapshot from /snapshot.",
+            )
+        cursor = page[-1].seq if page else since
+        return ChangesPage(changes=page, cursor=cursor, more=more)
+
+    def head(self) -> changelog.Head:
+        with read_tx(self.engine) as conn:
+            return changelog.read_head(conn)
+
+    def audit_rows(self, limit: int) -> list[dict[str, Any]]:
+        with read_tx(self.engine) as conn:
+            rows = conn.execute(
+                sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+

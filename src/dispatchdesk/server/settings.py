@@ -1,0 +1,46 @@
+"""Settings of the reference server, injected everywhere (clock and policy included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from dispatchdesk.domain.clock import Clock, SystemClock
+from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+
+#: The sync contract promises a heartbeat at least this often.
+MAX_HEARTBEAT_SECONDS = 15.0
+
+
+@dataclass
+class ServerSettings:
+    """Where the server keeps its data, where it listens, and the rules it applies.
+
+    ``db_url`` is an SQLAlchemy URL: ``sqlite:///path/to/file.db`` or
+    ``postgresql+psycopg://user@host:port/db``.
+    """
+
+    db_url: str
+    host: str = "127.0.0.1"
+    port: int = 8700
+    #: Seconds between SSE heartbeat comments (at most 15).
+    heartbeat_seconds: float = 10.0
+    #: Change-log rows kept; older ones are pruned and a resume from before them gets 410.
+    change_retention: int = 100_000
+    policy: GradePolicy = DEFAULT_POLICY
+    token_ttl: timedelta = timedelta(hours=12)
+    clock: Clock = field(default_factory=SystemClock)
+    #: How often an SSE stream re-reads the log on PostgreSQL, where other nodes may write.
+    poll_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:
+            raise ValueError(
+                f"heartbeat_seconds must be more than 0 and at most {MAX_HEARTBEAT_SECONDS:g}"
+            )
+        if self.change_retention < 1:
+            raise ValueError("change_retention must be at least 1")
+        if self.token_ttl <= timedelta(0):
+            raise ValueError("token_ttl must be positive")
+        if self.poll_seconds <= 0:
+            raise ValueError("poll_seconds must be positive")
