@@ -1,0 +1,111 @@
+"""Filtering and sorting of the incident queue.
+
+Filters by grade set, status set (CLOSED hidden by default), borough and free text (ref, type,
+address, postcode, summary). Sorting always uses :data:`SORT_ROLE`, the static per-column key,
+so dynamic sorting never re-sorts on the changing countdown text; the default order is the
+countdown column ascending = ``Incident.urgency_key()``, most urgent first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+
+from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.gui.incident_model import SORT_ROLE, Column, IncidentTableModel
+
+OPEN_STATUSES = frozenset(s for s in IncidentStatus if s is not IncidentStatus.CLOSED)
+
+
+def _haystack(incident: Incident) -> str:
+    loc = incident.location
+    return " ".join(
+        (incident.ref, incident.type, loc.address, loc.postcode, loc.postcode.replace(" ", ""),
+         incident.summary)
+    ).casefold()
+
+
+class IncidentFilterProxy(QSortFilterProxyModel):
+    """Filter + static-key sort over an :class:`IncidentTableModel`."""
+
+    def __init__(self, source: IncidentTableModel, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._source = source
+        self._grades: frozenset[Grade] = frozenset(Grade)
+        self._statuses: frozenset[IncidentStatus] = OPEN_STATUSES
+        self._borough: str | None = None
+        self._words: tuple[str, ...] = ()
+        self.setSourceModel(source)
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+        self.sort(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
+
+    # -- filter settings -------------------------------------------------------------------
+
+    @property
+    def grades(self) -> frozenset[Grade]:
+        return self._grades
+
+    @property
+    def statuses(self) -> frozenset[IncidentStatus]:
+        return self._statuses
+
+    @property
+    def borough(self) -> str | None:
+        return self._borough
+
+    def set_grades(self, grades: Iterable[Grade]) -> None:
+        self._change(lambda: setattr(self, "_grades", frozenset(grades)))
+
+    def set_statuses(self, statuses: Iterable[IncidentStatus]) -> None:
+        self._change(lambda: setattr(self, "_statuses", frozenset(statuses)))
+
+    def set_borough(self, borough: str | None) -> None:
+        """Only incidents in ``borough`` (case-insensitive); ``None`` or "" for all."""
+        self._change(lambda: setattr(self, "_borough", (borough or "").casefold() or None))
+
+    def set_search(self, text: str) -> None:
+        """Every word of ``text`` must appear in ref, type, address, postcode or summary."""
+        self._change(lambda: setattr(self, "_words", tuple(text.casefold().split())))
+
+    def reset_filters(self) -> None:
+        def reset() -> None:
+            self._grades, self._statuses = frozenset(Grade), OPEN_STATUSES
+            self._borough, self._words = None, ()
+
+        self._change(reset)
+
+    def _change(self, apply: Any) -> None:
+        self.beginFilterChange()
+        apply()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    # -- Qt API ----------------------------------------------------------------------------
+
+    def filterAcceptsRow(
+        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
+    ) -> bool:
+        incident = self._source.incident_at(source_row)
+        if incident.grade not in self._grades or incident.status not in self._statuses:
+            return False
+        if self._borough is not None and incident.location.borough.casefold() != self._borough:
+            return False
+        if self._words:
+            hay = _haystack(incident)
+            return all(word in hay for word in self._words)
+        return True
+
+    def incident_at(self, proxy_row: int) -> Incident:
+        """The incident shown at ``proxy_row``."""
+        source_row = self.mapToSource(self.index(proxy_row, 0)).row()
+        return self._source.incident_at(source_row)
+
+    def proxy_row_of(self, incident_id: int) -> int | None:
+        source_row = self._source.row_of(incident_id)
+        if source_row is None:
+            return None
+        proxy = self.mapFromSource(self._source.index(source_row, 0))
+        return proxy.row() if proxy.isValid() else None

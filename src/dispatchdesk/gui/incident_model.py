@@ -1,0 +1,384 @@
+"""The incident queue as a Qt table model, held in memory (list + id→row dict).
+
+``data()`` reads memory only and compares roles with cached ints (PySide6 enum comparisons are
+~20× slower and Qt calls ``data()`` ~7 times per painted cell). The countdown is computed at
+paint time from the deadline and the injected ``now`` (the server clock); nothing decrements it.
+
+Sorting uses :data:`SORT_ROLE`, a *static* key per column that only changes when the incident
+changes; the countdown column sorts by :meth:`Incident.urgency_key`, never by its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from dispatchdesk.domain.commands import CommandState, PendingCommand
+from dispatchdesk.domain.countdown import CountdownState, format_countdown
+from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.incident import Incident
+from dispatchdesk.gui import icons
+from dispatchdesk.gui.theme import StateColours, countdown_colours
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    REF = 0
+    GRADE = 1
+    TYPE = 2
+    LOCATION = 3
+    CREATED = 4
+    DEADLINE = 5
+    COUNTDOWN = 6
+    STATUS = 7
+    FLAGS = 8
+
+
+HEADERS = {
+    Column.REF: "Ref",
+    Column.GRADE: "Grade",
+    Column.TYPE: "Type",
+    Column.LOCATION: "Location",
+    Column.CREATED: "Created",
+    Column.DEADLINE: "Deadline",
+    Column.COUNTDOWN: "Countdown",
+    Column.STATUS: "Status",
+    Column.FLAGS: "Flags",
+}
+
+# Roles as plain ints: compared on every data() call.
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_DECORATION = Qt.ItemDataRole.DecorationRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole.value
+_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
+#: Static sort key of a cell (the countdown column: ``Incident.urgency_key()`` as a number).
+SORT_ROLE = Qt.ItemDataRole.UserRole.value
+#: The :class:`Incident` of the row.
+INCIDENT_ROLE = SORT_ROLE + 1
+#: The :class:`CountdownState` of the row at ``now``.
+COUNTDOWN_STATE_ROLE = SORT_ROLE + 2
+
+_COL_COUNTDOWN = Column.COUNTDOWN.value
+_COL_FLAGS = Column.FLAGS.value
+_COL_GRADE = Column.GRADE.value
+_COL_STATUS = Column.STATUS.value
+_RIGHT_ALIGN = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+_STATE_WORDS = {
+    CountdownState.ON_TRACK: "On track: the deadline has not yet entered its at-risk window.",
+    CountdownState.AT_RISK: "At risk: the deadline is close.",
+    CountdownState.BREACHED: "Breached: the deadline has passed and no unit has arrived.",
+    CountdownState.ATTENDED: "Attended: a unit has arrived; the countdown has stopped.",
+    CountdownState.NONE: "No attendance target.",
+}
+
+
+def urgency_number(incident: Incident) -> float:
+    """``Incident.urgency_key()`` packed into one float, so the proxy compares it in C++.
+
+    waiting flag × 1e11 + deadline timestamp (or 9e10 when none) + grade rank / 10.
+    """
+    waiting, deadline, rank = incident.urgency_key()
+    if deadline == float("inf"):
+        deadline = 9e10
+    return waiting * 1e11 + deadline + rank / 10
+
+
+def _hhmm(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone().strftime("%d/%m %H:%M")
+
+
+class IncidentTableModel(QAbstractTableModel):
+    """Incidents in memory; countdown cells computed at paint time from ``now()``."""
+
+    def __init__(self, now: Callable[[], datetime], parent: Any = None) -> None:
+        super().__init__(parent)
+        self._now = now
+        self._rows: list[Incident] = []
+        self._row_of: dict[int, int] = {}
+        self._policy = DEFAULT_POLICY
+        self._pending: dict[int, CommandState] = {}
+        self._colours: dict[CountdownState, StateColours] = countdown_colours("normal")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def policy(self) -> GradePolicy:
+        return self._policy
+
+    def now(self) -> datetime:
+        return self._now()
+
+    def incidents(self) -> Sequence[Incident]:
+        """All incidents held, in model row order (read-only view)."""
+        return self._rows
+
+    def incident_at(self, row: int) -> Incident:
+        return self._rows[row]
+
+    def incident(self, incident_id: int) -> Incident | None:
+        row = self._row_of.get(incident_id)
+        return None if row is None else self._rows[row]
+
+    def row_of(self, incident_id: int) -> int | None:
+        return self._row_of.get(incident_id)
+
+    def pending_state(self, incident_id: int) -> CommandState | None:
+        return self._pending.get(incident_id)
+
+    # -- Qt model API ----------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        if role == _DISPLAY:
+            return HEADERS[Column(section)]
+        return None
+
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        row = index.row()
+        if not index.isValid() or row >= len(self._rows):
+            return None
+        incident = self._rows[row]
+        col = index.column()
+        if col == _COL_COUNTDOWN:
+            return self._countdown_data(incident, role)
+        if role == _DISPLAY:
+            return self._text(incident, col)
+        if role == SORT_ROLE:
+            return self._sort_key(incident, col)
+        if role == INCIDENT_ROLE:
+            return incident
+        if role == _TOOLTIP:
+            return self._tooltip(incident, col)
+        if role == COUNTDOWN_STATE_ROLE:
+            return incident.countdown(self._now(), self._policy).state
+        if col == _COL_FLAGS and role == _FOREGROUND:
+            return self._flags_colour(incident)
+        return None
+
+    # -- cells -----------------------------------------------------------------------------
+
+    def _countdown_data(self, incident: Incident, role: int) -> Any:
+        if role == SORT_ROLE:
+            return urgency_number(incident)
+        if role == INCIDENT_ROLE:
+            return incident
+        if role not in (_DISPLAY, _DECORATION, _FOREGROUND, _BACKGROUND, _TOOLTIP,
+                        _ACCESSIBLE, _ALIGN, COUNTDOWN_STATE_ROLE):
+            return None
+        if role == _ALIGN:
+            return _RIGHT_ALIGN
+        cd = incident.countdown(self._now(), self._policy)
+        if role == _DISPLAY:
+            return format_countdown(cd)
+        if role == COUNTDOWN_STATE_ROLE:
+            return cd.state
+        if role == _DECORATION:
+            return icons.countdown_icon(cd.state)
+        if role == _FOREGROUND:
+            return self._colours[cd.state].foreground
+        if role == _BACKGROUND:
+            return self._colours[cd.state].background
+        return f"{_STATE_WORDS[cd.state]} {format_countdown(cd)}"
+
+    def _text(self, incident: Incident, col: int) -> str:
+        if col == 0:
+            return incident.ref
+        if col == _COL_GRADE:
+            return incident.grade.value
+        if col == 2:
+            return incident.type
+        if col == 3:
+            return incident.location.one_line
+        if col == 4:
+            return _hhmm(incident.created_at)
+        if col == 5:
+            return _hhmm(incident.deadline)
+        if col == _COL_STATUS:
+            return incident.status.label
+        return " · ".join(self._flags(incident))
+
+    def _sort_key(self, incident: Incident, col: int) -> Any:
+        if col == 0:
+            return incident.ref
+        if col == _COL_GRADE:
+            return incident.grade.rank
+        if col == 2:
+            return incident.type.casefold()
+        if col == 3:
+            return incident.location.one_line.casefold()
+        if col == 4:
+            return incident.created_at.timestamp()
+        if col == 5:
+            return incident.deadline.timestamp() if incident.deadline else 9e10
+        if col == _COL_STATUS:
+            return list(type(incident.status)).index(incident.status)
+        return len(self._flags(incident))
+
+    def _tooltip(self, incident: Incident, col: int) -> str | None:
+        if col == _COL_GRADE:
+            return incident.grade.label
+        if col == _COL_FLAGS:
+            return self._flags_tooltip(incident) or None
+        if col == 3:
+            return f"{incident.location.one_line} ({incident.location.borough})"
+        return None
+
+    def _flags(self, incident: Incident) -> list[str]:
+        flags = []
+        pending = self._pending.get(incident.id)
+        if pending is CommandState.FAILED:
+            flags.append("failed")
+        elif pending is CommandState.HELD:
+            flags.append("held")
+        elif pending is not None:
+            flags.append("pending")
+        if incident.downgrade_reason is not None or _downgraded(incident):
+            flags.append("downgraded")
+        if incident.caller.anonymous:
+            flags.append("anonymous caller")
+        return flags
+
+    def _flags_tooltip(self, incident: Incident) -> str:
+        lines = []
+        pending = self._pending.get(incident.id)
+        if pending is CommandState.FAILED:
+            lines.append("A command for this incident was refused: see Commands.")
+        elif pending is CommandState.HELD:
+            lines.append("A command for this incident is held: send or discard it in Commands.")
+        elif pending is not None:
+            lines.append("A command for this incident is waiting for confirmation.")
+        if incident.downgrade_reason is not None or _downgraded(incident):
+            reason = incident.downgrade_reason or "(no reason recorded)"
+            lines.append(f"Downgraded from {_original(incident)}: {reason}")
+        if incident.caller.anonymous:
+            lines.append("The caller asked for anonymity. Officers must still contact them.")
+        return "\n".join(lines)
+
+    def _flags_colour(self, incident: Incident) -> Any:
+        if self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD):
+            return self._colours[CountdownState.BREACHED].background
+        return None
+
+    # -- changing --------------------------------------------------------------------------
+
+    def set_incidents(self, incidents: Iterable[Incident], policy: GradePolicy) -> None:
+        """Replace everything (a snapshot, or the cache at start)."""
+        self.beginResetModel()
+        self._policy = policy
+        self._rows = list(incidents)
+        self._reindex()
+        self.endResetModel()
+
+    def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
+        """Apply a coalesced batch: removals in contiguous ranges, one ``dataChanged`` spanning
+        the updated rows, and the new incidents as one contiguous insert at the end.
+        """
+        gone = set(removed) - {i.id for i in upserts}
+        self._remove_ids(gone)
+        fresh: dict[int, Incident] = {}
+        changed_rows: list[int] = []
+        for incident in upserts:
+            row = self._row_of.get(incident.id)
+            if row is None:
+                fresh[incident.id] = incident
+            else:
+                self._rows[row] = incident
+                changed_rows.append(row)
+        if changed_rows:
+            self._emit_rows_changed(min(changed_rows), max(changed_rows))
+        self._append(list(fresh.values()))
+
+    def set_pending(self, commands: Iterable[PendingCommand]) -> None:
+        """Mark incidents that have commands in the outbox ("pending", "failed", "held")."""
+        new: dict[int, CommandState] = {}
+        for command in commands:
+            if command.incident_id is not None:
+                new[command.incident_id] = _worse(new.get(command.incident_id), command.state)
+        touched = {i for i in new.keys() | self._pending.keys()
+                   if new.get(i) != self._pending.get(i)}
+        self._pending = new
+        rows = [r for r in (self._row_of.get(i) for i in touched) if r is not None]
+        if rows:
+            self._emit_rows_changed(min(rows), max(rows), Column.FLAGS, Column.FLAGS)
+
+    def set_theme(self, theme: str) -> None:
+        """Use the countdown colours of ``theme``; repaints the countdown column."""
+        self._colours = countdown_colours(theme)
+        if self._rows:
+            self._emit_rows_changed(0, len(self._rows) - 1, Column.COUNTDOWN, Column.FLAGS)
+
+    def _emit_rows_changed(
+        self, first: int, last: int, first_col: int = 0, last_col: int = len(Column) - 1
+    ) -> None:
+        self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
+
+    def _remove_ids(self, ids: set[int]) -> None:
+        rows = sorted((self._row_of[i] for i in ids if i in self._row_of), reverse=True)
+        for first, last in _ranges_descending(rows):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._rows[first : last + 1]
+            self.endRemoveRows()
+        if rows:
+            self._reindex()
+
+    def _append(self, incidents: list[Incident]) -> None:
+        if not incidents:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(incidents) - 1)
+        for offset, incident in enumerate(incidents):
+            self._rows.append(incident)
+            self._row_of[incident.id] = first + offset
+        self.endInsertRows()
+
+    def _reindex(self) -> None:
+        self._row_of = {incident.id: row for row, incident in enumerate(self._rows)}
+
+
+_SEVERITY = {CommandState.QUEUED: 0, CommandState.SENT: 0, CommandState.HELD: 1,
+             CommandState.FAILED: 2}
+
+
+def _worse(old: CommandState | None, new: CommandState) -> CommandState:
+    if old is None or _SEVERITY[new] > _SEVERITY[old]:
+        return new
+    return old
+
+
+def _downgraded(incident: Incident) -> bool:
+    original = incident.original_grade
+    return original is not None and incident.grade.rank > original.rank
+
+
+def _original(incident: Incident) -> str:
+    original = incident.original_grade
+    return "an earlier grade" if original is None else f"{original.value} ({original.label})"
+
+
+def _ranges_descending(rows: list[int]) -> list[tuple[int, int]]:
+    """Contiguous (first, last) ranges of rows given in descending order, highest first."""
+    ranges: list[tuple[int, int]] = []
+    for row in rows:
+        if ranges and ranges[-1][0] == row + 1:
+            ranges[-1] = (row, ranges[-1][1])
+        else:
+            ranges.append((row, row))
+    return ranges

@@ -1,0 +1,90 @@
+"""Test data and a recording fake of DeskCommands (the GUI's boundary)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from dispatchdesk.domain.clock import FakeClock
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
+from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, Location
+from dispatchdesk.sync.api import IncidentDraft
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+def make_incident(
+    incident_id: int | None = None,
+    *,
+    grade: Grade = Grade.IMMEDIATE,
+    created_at: datetime = T0,
+    status: IncidentStatus = IncidentStatus.OPEN,
+    borough: str = "Camden",
+    type: str = "Domestic",
+    summary: str = "Shouting heard next door",
+    address: str = "12 High Street",
+    postcode: str = "NW1 7AA",
+    **changes: object,
+) -> Incident:
+    iid = incident_id if incident_id is not None else next(_ids)
+    incident = Incident(
+        id=iid,
+        ref=f"CAD {iid}/23NOV26",
+        version=1,
+        grade=grade,
+        status=status,
+        created_at=created_at,
+        deadline=DEFAULT_POLICY.deadline(grade, created_at),
+        type=type,
+        summary=summary,
+        location=Location(address=address, postcode=postcode, borough=borough, uprn="100023"),
+        caller=Caller(name="A Caller", phone="07700900000"),
+        original_grade=grade,
+    )
+    return incident.with_changes(**changes) if changes else incident
+
+
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@dataclass
+class RecordingCommands:
+    """Records every DeskCommands call as (name, args)."""
+
+    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    _n: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _record(self, name: str, *args: object) -> str:
+        self.calls.append((name, args))
+        return f"cmd-{next(self._n)}"
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def create_incident(self, draft: IncidentDraft) -> str:
+        return self._record("create_incident", draft)
+
+    def regrade(self, incident: Incident, grade: Grade, reason: str | None = None) -> str:
+        return self._record("regrade", incident, grade, reason)
+
+    def change_status(self, incident: Incident, status: IncidentStatus) -> str:
+        return self._record("change_status", incident, status)
+
+    def edit_summary(self, incident: Incident, summary: str) -> str:
+        return self._record("edit_summary", incident, summary)
+
+    def close(self, incident: Incident, rationale: str) -> str:
+        return self._record("close", incident, rationale)
+
+    def retry(self, command_id: str) -> None:
+        self._record("retry", command_id)
+
+    def discard(self, command_id: str) -> None:
+        self._record("discard", command_id)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)

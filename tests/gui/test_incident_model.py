@@ -1,0 +1,148 @@
+"""IncidentTableModel: cells, countdown states, changes, pending flags."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+
+from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
+from dispatchdesk.domain.countdown import CountdownState
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
+from dispatchdesk.gui.incident_model import (
+    COUNTDOWN_STATE_ROLE,
+    INCIDENT_ROLE,
+    SORT_ROLE,
+    Column,
+    IncidentTableModel,
+)
+from tests.gui.factories import T0, clock, make_incident, minutes
+
+
+@pytest.fixture
+def fake_clock():
+    return clock()
+
+
+@pytest.fixture
+def model(qapp, fake_clock):
+    return IncidentTableModel(fake_clock.now)
+
+
+def cell(model, row, col, role=Qt.ItemDataRole.DisplayRole):
+    return model.data(model.index(row, col), role.value if hasattr(role, "value") else role)
+
+
+def test_model_tester_after_reset_and_changes(qtmodeltester, model):
+    model.set_incidents([make_incident(i) for i in range(1, 6)], DEFAULT_POLICY)
+    qtmodeltester.check(model)
+    model.apply_changes([make_incident(3, summary="x"), make_incident(9)], [1, 5])
+    qtmodeltester.check(model)
+    model.set_incidents([], DEFAULT_POLICY)
+    qtmodeltester.check(model)
+
+
+def test_countdown_on_track_at_risk_breached(model, fake_clock):
+    model.set_incidents([make_incident(1, grade=Grade.IMMEDIATE)], DEFAULT_POLICY)
+    col = Column.COUNTDOWN
+    fake_clock.advance(minutes(1) + timedelta(seconds=55))
+    assert cell(model, 0, col) == "13:05"
+    assert cell(model, 0, col, COUNTDOWN_STATE_ROLE) is CountdownState.ON_TRACK
+    # the last third of 15 minutes = last 5 minutes is at risk
+    fake_clock.set(T0 + minutes(10) - timedelta(seconds=1))
+    assert cell(model, 0, col, COUNTDOWN_STATE_ROLE) is CountdownState.ON_TRACK
+    fake_clock.set(T0 + minutes(10))
+    assert cell(model, 0, col) == "05:00"
+    assert cell(model, 0, col, COUNTDOWN_STATE_ROLE) is CountdownState.AT_RISK
+    assert "At risk" in cell(model, 0, col, Qt.ItemDataRole.ToolTipRole)
+    fake_clock.set(T0 + minutes(15) + timedelta(hours=1, minutes=2, seconds=10))
+    assert cell(model, 0, col) == "+1:02:10"
+    assert cell(model, 0, col, COUNTDOWN_STATE_ROLE) is CountdownState.BREACHED
+    assert "Breached" in cell(model, 0, col, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_countdown_state_has_icon_and_colour(model, fake_clock):
+    model.set_incidents([make_incident(1)], DEFAULT_POLICY)
+    on_track = cell(model, 0, Column.COUNTDOWN, Qt.ItemDataRole.DecorationRole)
+    bg_on_track = cell(model, 0, Column.COUNTDOWN, Qt.ItemDataRole.BackgroundRole)
+    fake_clock.advance(minutes(20))
+    breached = cell(model, 0, Column.COUNTDOWN, Qt.ItemDataRole.DecorationRole)
+    bg_breached = cell(model, 0, Column.COUNTDOWN, Qt.ItemDataRole.BackgroundRole)
+    assert not on_track.isNull() and not breached.isNull()
+    assert on_track.cacheKey() != breached.cacheKey()
+    assert bg_on_track != bg_breached
+
+
+def test_attended_stops_countdown(model, fake_clock):
+    model.set_incidents([make_incident(1, attended_at=T0 + minutes(12))], DEFAULT_POLICY)
+    fake_clock.advance(minutes(40))
+    assert cell(model, 0, Column.COUNTDOWN, COUNTDOWN_STATE_ROLE) is CountdownState.ATTENDED
+    assert cell(model, 0, Column.COUNTDOWN) == "Arrived, 03:00 to spare"
+
+
+def test_sort_key_is_static(model, fake_clock):
+    model.set_incidents([make_incident(1)], DEFAULT_POLICY)
+    before = cell(model, 0, Column.COUNTDOWN, SORT_ROLE)
+    fake_clock.advance(minutes(30))
+    assert cell(model, 0, Column.COUNTDOWN, SORT_ROLE) == before
+
+
+def test_incident_role(model):
+    incident = make_incident(1)
+    model.set_incidents([incident], DEFAULT_POLICY)
+    assert cell(model, 0, Column.REF, INCIDENT_ROLE) is incident
+
+
+def test_flags_downgraded_anonymous_pending(model):
+    downgraded = make_incident(
+        1, grade=Grade.SIGNIFICANT, original_grade=Grade.IMMEDIATE,
+        downgrade_reason="Caller says suspect has left",
+    )
+    anon = make_incident(2)
+    anon = anon.with_changes(caller=anon.caller.__class__(anonymous=True))
+    model.set_incidents([downgraded, anon], DEFAULT_POLICY)
+    assert "downgraded" in cell(model, 0, Column.FLAGS)
+    assert "suspect has left" in cell(model, 0, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
+    assert "anonymous caller" in cell(model, 1, Column.FLAGS)
+    command = PendingCommand(
+        id="c1", kind=CommandKind.UPDATE_INCIDENT, incident_id=2, description="Regrade",
+        created_at=T0, state=CommandState.SENT,
+    )
+    failed = PendingCommand(
+        id="c2", kind=CommandKind.CLOSE_INCIDENT, incident_id=1, description="Close",
+        created_at=T0, state=CommandState.FAILED, message="refused",
+    )
+    model.set_pending([command, failed])
+    assert "pending" in cell(model, 1, Column.FLAGS)
+    assert "failed" in cell(model, 0, Column.FLAGS)
+    model.set_pending([])
+    assert "pending" not in cell(model, 1, Column.FLAGS)
+
+
+def test_apply_changes_insert_update_remove(qtbot, model):
+    model.set_incidents([make_incident(i) for i in range(1, 6)], DEFAULT_POLICY)
+    inserts, removes, changes = [], [], []
+    model.rowsInserted.connect(lambda _p, a, b: inserts.append((a, b)))
+    model.rowsRemoved.connect(lambda _p, a, b: removes.append((a, b)))
+    model.dataChanged.connect(lambda a, b, _r=(): changes.append((a.row(), b.row())))
+    model.apply_changes(
+        [make_incident(2, summary="new"), make_incident(4, summary="new"),
+         make_incident(10), make_incident(11), make_incident(12)],
+        [1, 5],
+    )
+    assert removes == [(4, 4), (0, 0)]
+    assert inserts == [(3, 5)]  # one contiguous insert
+    assert changes == [(0, 2)]  # one dataChanged spanning the updated rows
+    assert [i.id for i in model.incidents()] == [2, 3, 4, 10, 11, 12]
+    assert model.incident(4).summary == "new"
+    assert model.row_of(10) == 3
+
+
+def test_remove_contiguous_range(model):
+    model.set_incidents([make_incident(i) for i in range(1, 11)], DEFAULT_POLICY)
+    removes = []
+    model.rowsRemoved.connect(lambda _p, a, b: removes.append((a, b)))
+    model.apply_changes([], [3, 4, 5, 8])
+    assert removes == [(7, 7), (2, 4)]
+    assert [i.id for i in model.incidents()] == [1, 2, 6, 7, 9, 10]
