@@ -8,7 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -63,7 +63,10 @@ def clock() -> FakeClock:
 def settings(db_url: str, clock: FakeClock) -> ServerSettings:
     for name, role in USERS.items():
         add_user(db_url, name, role, PASSWORD)
-    return ServerSettings(db_url=db_url, clock=clock, heartbeat_seconds=0.2, port=0)
+    # tokens outlive the FakeClock's jumps across days; test_token_expires uses this ttl
+    return ServerSettings(
+        db_url=db_url, clock=clock, heartbeat_seconds=0.2, port=0, token_ttl=timedelta(days=30)
+    )
 
 
 class Api:
