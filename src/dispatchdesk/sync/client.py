@@ -1,0 +1,314 @@
+"""The HTTP client of sync contract v1 (``httpx.AsyncClient`` + Server-Sent Events).
+
+Every reply's ``X-Server-Time`` re-anchors the :class:`ServerClock` with the request's monotonic
+start and end, so countdowns run on the server's time. Errors are raised as the tree in
+:mod:`dispatchdesk.sync.errors`; nothing from httpx or pydantic leaks out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from httpx_sse import SSEError, aconnect_sse
+from pydantic import BaseModel, ValidationError
+
+from dispatchdesk.domain.clock import ServerClock
+from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER, SERVER_TIME_HEADER
+from dispatchdesk.protocol.schemas import (
+    Change,
+    ChangesPage,
+    CloseRequest,
+    IncidentCreate,
+    IncidentOut,
+    IncidentPatch,
+    Snapshot,
+    TokenRequest,
+    TokenResponse,
+    parse_time,
+)
+from dispatchdesk.sync.errors import (
+    ConnectionLost,
+    MalformedPayload,
+    describe_validation_error,
+    error_for,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A keep-alive from the event stream (an SSE comment or a ``heartbeat`` event)."""
+
+    text: str = ""
+
+
+class ApiClient:
+    """Talks to one server. ``transport`` is for tests (``httpx.ASGITransport``, ``MockTransport``).
+
+    ``clock`` is updated from every response's ``X-Server-Time``. Call :meth:`aclose` when
+    done (qasync has no async-generator finaliser: close explicitly).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        clock: ServerClock | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.clock = clock if clock is not None else ServerClock()
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + API_PREFIX,
+            transport=transport,
+            timeout=timeout,
+            headers={"Accept": "application/json"},
+        )
+        self.token: str | None = None
+        if token is not None:
+            self.set_token(token)
+
+    # --- session ---------------------------------------------------------------------------
+
+    def set_token(self, token: str | None) -> None:
+        self.token = token
+        if token is None:
+            self._http.headers.pop("Authorization", None)
+        else:
+            self._http.headers["Authorization"] = f"Bearer {token}"
+
+    async def sign_in(self, username: str, password: str) -> TokenResponse:
+        """Get a bearer token; later requests carry it. Wrong password: :class:`Unauthorized`."""
+        body = TokenRequest(username=username, password=password).model_dump(mode="json")
+        response = await self._request("POST", "/auth/token", json=body)
+        result = self._parse(response, TokenResponse, "sign-in reply")
+        self.set_token(result.access_token)
+        return result
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- sync ------------------------------------------------------------------------------
+
+    async def snapshot(self) -> Snapshot:
+        return self._parse(await self._request("GET", "/snapshot"), Snapshot, "snapshot")
+
+    async def changes(self, since: int, limit: int = 1000) -> ChangesPage:
+        """Changes after ``since``; :class:`Gone` when the log no longer reaches it."""
+        response = await self._request("GET", "/changes", params={"since": since, "limit": limit})
+        return self._parse(response, ChangesPage, "page of changes")
+
+    async def events(
+        self, last_event_id: int | None, *, read_timeout: float | None = None
+    ) -> AsyncGenerator[Change | Heartbeat, None]:
+        """The live feed after ``last_event_id``: parsed :class:`Change` and :class:`Heartbeat`.
+
+        ``read_timeout`` (seconds) ends the stream with :class:`ConnectionLost` when no byte
+        arrives for that long. A malformed event raises :class:`MalformedPayload` (the events
+        before it have been yielded; nothing after it is). Close with ``aclose()`` or by
+        leaving an ``async with contextlib.aclosing(...)`` block.
+        """
+        headers = {}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        timeout = self._http.timeout
+        if read_timeout is not None:
+            timeout = httpx.Timeout(
+                connect=timeout.connect, read=read_timeout, write=timeout.write,
+                pool=timeout.pool,
+            )
+        try:
+            sent = self.clock.monotonic()
+            async with aconnect_sse(
+                self._http, "GET", "/events", headers=headers, timeout=timeout
+            ) as source:
+                response = source.response
+                self._observe(response, sent)
+                if response.is_error:
+                    await response.aread()
+                    self._raise_for_status(response)
+                content_type = response.headers.get("content-type", "")
+                if "text/event-stream" not in content_type:
+                    raise MalformedPayload(
+                        f"The event stream answered with content type {content_type!r}, "
+                        "not text/event-stream."
+                    )
+                async for item in _decode_sse(response.aiter_lines()):
+                    yield item
+        except httpx.TransportError as exc:
+            raise ConnectionLost(_transport_message(exc)) from exc
+        except SSEError as exc:
+            raise MalformedPayload(f"The event stream is not valid: {exc}") from exc
+
+    # --- commands --------------------------------------------------------------------------
+
+    async def create_incident(
+        self, body: IncidentCreate | Mapping[str, Any], *, idempotency_key: str
+    ) -> IncidentOut:
+        response = await self._request(
+            "POST", "/incidents", json=_body(body), headers=_command_headers(idempotency_key)
+        )
+        return self._parse(response, IncidentOut, "incident")
+
+    async def patch_incident(
+        self,
+        incident_id: int,
+        body: IncidentPatch | Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        if_match: int,
+    ) -> IncidentOut:
+        response = await self._request(
+            "PATCH",
+            f"/incidents/{incident_id}",
+            json=_body(body),
+            headers=_command_headers(idempotency_key, if_match),
+        )
+        return self._parse(response, IncidentOut, "incident")
+
+    async def close_incident(
+        self,
+        incident_id: int,
+        body: CloseRequest | Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        if_match: int | None = None,
+    ) -> IncidentOut:
+        response = await self._request(
+            "POST",
+            f"/incidents/{incident_id}/close",
+            json=_body(body),
+            headers=_command_headers(idempotency_key, if_match),
+        )
+        return self._parse(response, IncidentOut, "incident")
+
+    async def get_incident(self, incident_id: int) -> IncidentOut:
+        response = await self._request("GET", f"/incidents/{incident_id}")
+        return self._parse(response, IncidentOut, "incident")
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        sent = self.clock.monotonic()
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ConnectionLost(_transport_message(exc)) from exc
+        self._observe(response, sent)
+        if response.is_error:
+            self._raise_for_status(response)
+        return response
+
+    def _observe(self, response: httpx.Response, sent: float) -> None:
+        received = self.clock.monotonic()
+        stamp = response.headers.get(SERVER_TIME_HEADER)
+        if not stamp:
+            return
+        try:
+            when: datetime = parse_time(stamp)
+        except ValueError:
+            return  # a bad clock header must not break the sync; the clock keeps its anchor
+        if when.tzinfo is None:
+            return
+        self.clock.observe(when, sent, received)
+
+    @staticmethod
+    def _raise_for_status(response: httpx.Response) -> None:
+        detail: Any
+        try:
+            data = json.loads(response.content) if response.content else None
+            detail = data.get("detail", data) if isinstance(data, dict) else data
+        except ValueError:
+            detail = response.text.strip()[:500] or None
+        raise error_for(response.status_code, detail)
+
+    @staticmethod
+    def _parse(response: httpx.Response, model: type[M], what: str) -> M:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            if any(e.get("type") == "json_invalid" for e in exc.errors()):
+                raise MalformedPayload(
+                    f"The server sent a {what} that is not valid JSON."
+                ) from exc
+            raise MalformedPayload(describe_validation_error(what, exc)) from exc
+
+
+def _body(body: BaseModel | Mapping[str, Any]) -> Any:
+    if isinstance(body, BaseModel):
+        return body.model_dump(mode="json", exclude_unset=True)
+    return dict(body)
+
+
+def _command_headers(key: str, if_match: int | None = None) -> dict[str, str]:
+    headers = {IDEMPOTENCY_HEADER: key}
+    if if_match is not None:
+        headers["If-Match"] = str(if_match)
+    return headers
+
+
+def _transport_message(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "The server did not answer in time."
+    if isinstance(exc, httpx.ConnectError):
+        return "Cannot reach the server."
+    return f"The connection to the server broke ({type(exc).__name__})."
+
+
+async def _decode_sse(lines: AsyncIterator[str]) -> AsyncIterator[Change | Heartbeat]:
+    """SSE framing (WHATWG): comments are heartbeats; ``change`` events are parsed."""
+    event = ""
+    data: list[str] = []
+    last_id: str | None = None
+    async for raw in lines:
+        line = raw.rstrip("\r\n")
+        if line == "":
+            if data or event:
+                item = _to_item(event or "message", "\n".join(data), last_id)
+                if item is not None:
+                    yield item
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            yield Heartbeat(line[1:].strip())
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+        elif name == "id":
+            last_id = value
+        # "retry" and unknown fields are ignored, as the SSE standard says.
+
+
+def _to_item(event: str, data: str, last_id: str | None) -> Change | Heartbeat | None:
+    if event in ("heartbeat", "ping"):
+        return Heartbeat(data)
+    if event not in ("change", "message"):
+        return None  # an event type this client version does not know
+    try:
+        change = Change.model_validate_json(data)
+    except ValidationError as exc:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            raise MalformedPayload(
+                f"The server sent a change event (id {last_id}) that is not valid JSON."
+            ) from exc
+        raise MalformedPayload(
+            describe_validation_error(f"change event (id {last_id})", exc)
+        ) from exc
+    if last_id is not None and last_id.strip() != str(change.seq):
+        raise MalformedPayload(
+            f"The server sent a change event whose id ({last_id}) is not its seq ({change.seq})."
+        )
+    return change
