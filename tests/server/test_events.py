@@ -1,0 +1,189 @@
+"""Server-Sent Events over loopback against the embedded server (uvicorn in a thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from dispatchdesk.protocol import API_PREFIX
+from dispatchdesk.protocol.schemas import Change
+from dispatchdesk.server import EmbeddedServer, ServerSettings
+
+from .conftest import Api, login
+
+#: A stream that stays silent this long fails the test instead of hanging it.
+READ_TIMEOUT = 5.0
+
+
+class Stream:
+    """An open SSE response, read one event (or comment) at a time."""
+
+    def __init__(self, client: httpx.Client, token: str, **headers_and_params: Any) -> None:
+        params = headers_and_params.pop("params", None)
+        headers = {"Authorization": f"Bearer {token}", **headers_and_params}
+        self._cm = client.stream("GET", f"{API_PREFIX}/events", headers=headers, params=params,
+                                 timeout=httpx.Timeout(READ_TIMEOUT))
+        self.response = self._cm.__enter__()
+        self._lines = self.response.iter_lines()
+
+    def next(self) -> dict[str, str]:
+        """The next event's fields; a comment comes back as {"comment": ...}."""
+        fields: dict[str, str] = {}
+        for line in self._lines:
+            if line == "":
+                if fields:
+                    return fields
+                continue
+            if line.startswith(":"):
+                return {"comment": line[1:].strip()}
+            name, _, value = line.partition(":")
+            fields[name] = value[1:] if value.startswith(" ") else value
+        raise EOFError("the stream ended")
+
+    def changes(self, n: int) -> list[Change]:
+        got: list[Change] = []
+        while len(got) < n:
+            ev = self.next()
+            if ev.get("event") == "change":
+                change = Change.model_validate_json(ev["data"])
+                assert int(ev["id"]) == change.seq
+                got.append(change)
+        return got
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
+    srv = EmbeddedServer(settings)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _client(srv: EmbeddedServer) -> httpx.Client:
+    return httpx.Client(base_url=srv.url, timeout=10)
+
+
+def test_resume_from_last_event_id_without_gap_or_duplicate(server: EmbeddedServer) -> None:
+    with _client(server) as http:
+        api = login(http, "cathy")
+        for i in range(3):
+            api.create(summary=f"Call {i}")
+        s = Stream(http, api.token or "", params={"since": 0})
+        assert s.response.status_code == 200
+        assert s.response.headers["content-type"].startswith("text/event-stream")
+        assert "X-Server-Time" in s.response.headers
+        first = s.changes(3)
+        api.create(summary="Call 3, live")
+        first += s.changes(1)
+        s.close()
+        assert [c.seq for c in first] == [1, 2, 3, 4]
+        for i in range(4, 6):
+            api.create(summary=f"Call {i}, while away")
+        s = Stream(http, api.token or "", **{"Last-Event-ID": str(first[-1].seq)})
+        second = s.changes(2)
+        api.create(summary="Call 6, live again")
+        second += s.changes(1)
+        s.close()
+        assert [c.seq for c in second] == [5, 6, 7]
+        assert [c.data["summary"] for c in first + second] == [
+            "Call 0", "Call 1", "Call 2", "Call 3, live", "Call 4, while away",
+            "Call 5, while away", "Call 6, live again",
+        ]
+
+
+def test_commit_wakes_stream_at_once(settings: ServerSettings) -> None:
+    # a heartbeat far longer than the read timeout: only the commit can wake the stream
+    with EmbeddedServer(replace(settings, heartbeat_seconds=15)) as srv, _client(srv) as http:
+        api = login(http, "dan")
+        s = Stream(http, api.token or "")  # no resume point: from now on
+        assert s.next() == {"comment": "connected"}
+        api.create(summary="Wake up")
+        [change] = s.changes(1)
+        assert change.seq == 1
+        s.close()
+
+
+def test_heartbeat_arrives(server: EmbeddedServer) -> None:
+    with _client(server) as http:
+        api = login(http, "dan")
+        s = Stream(http, api.token or "", params={"since": 0})
+        beats = []
+        while len(beats) < 2:
+            ev = s.next()
+            if ev.get("comment", "").startswith("heartbeat"):
+                beats.append(ev["comment"])
+        s.close()
+        assert beats[0].startswith("heartbeat 2026-11-23T09:00:00")
+
+
+def test_410_on_too_old_resume(settings: ServerSettings) -> None:
+    with EmbeddedServer(replace(settings, change_retention=2)) as srv, _client(srv) as http:
+        api = login(http, "cathy")
+        for i in range(5):
+            api.create(summary=f"Call {i}")
+        r = api.get("/events", headers={"Last-Event-ID": "1"})
+        assert r.status_code == 410
+        assert "snapshot" in r.json()["detail"]
+        assert api.get("/events", params={"since": 2}).status_code == 410
+        assert api.get("/events", params={"since": 9}).status_code == 410
+        s = Stream(http, api.token or "", params={"since": 3})
+        assert [c.seq for c in s.changes(2)] == [4, 5]
+        s.close()
+
+
+def test_restart_on_same_port_and_resume(settings: ServerSettings) -> None:
+    srv = EmbeddedServer(settings)
+    srv.start()
+    port = srv.port
+    try:
+        http = _client(srv)
+        api = login(http, "cathy")
+        api.create(summary="Before the restart")
+        s = Stream(http, api.token or "", params={"since": 0})
+        [before] = s.changes(1)
+        srv.stop()  # ends the open stream too
+        with pytest.raises((EOFError, httpx.HTTPError)):
+            while True:
+                s.next()
+        s.close()
+        http.close()
+        srv = EmbeddedServer(replace(settings, port=port or 0))
+        srv.start()
+        assert srv.port == port
+        http = _client(srv)
+        api = Api(http, api.token)  # the token survives the restart
+        api.create(summary="After the restart")
+        s = Stream(http, api.token or "", **{"Last-Event-ID": str(before.seq)})
+        [after] = s.changes(1)
+        s.close()
+        http.close()
+        assert after.seq == before.seq + 1
+        assert after.data["summary"] == "After the restart"
+    finally:
+        srv.stop()
+
+
+@pytest.mark.postgres
+def test_second_node_on_same_database_fans_out(settings: ServerSettings) -> None:
+    if not settings.db_url.startswith("postgresql"):
+        pytest.skip("several API nodes share one PostgreSQL database")
+    with (
+        EmbeddedServer(replace(settings, heartbeat_seconds=15, poll_seconds=0.1)) as a,
+        EmbeddedServer(settings) as b,
+        _client(a) as http_a,
+        _client(b) as http_b,
+    ):
+        reader = login(http_a, "dan")
+        writer = login(http_b, "cathy")
+        s = Stream(http_a, reader.token or "", params={"since": 0})
+        writer.create(summary="Written on node B")
+        [change] = s.changes(1)
+        s.close()
+        assert change.data["summary"] == "Written on node B"
