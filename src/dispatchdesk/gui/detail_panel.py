@@ -1,0 +1,440 @@
+"""Everything about one incident, with the actions the operator's role allows.
+
+Actions call :class:`~dispatchdesk.sync.api.DeskCommands`. Nothing is modal: a downgrade asks
+for its reason inline, a close asks for a rationale inline, and a refusal (checked locally
+first with :func:`rationale_problem`, then by the server through the outbox) is shown next to
+the field, keeping the text. Text typed for one incident is kept per incident, so moving the
+selection away and back loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dispatchdesk.domain.commands import CommandState, PendingCommand
+from dispatchdesk.domain.countdown import format_countdown
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy, is_downgrade
+from dispatchdesk.domain.incident import STATUS_MOVES, Incident, IncidentStatus
+from dispatchdesk.domain.rationale import rationale_problem
+from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.gui import icons
+from dispatchdesk.sync.api import DeskCommands
+
+STATUS_ACTIONS = (IncidentStatus.OPEN, IncidentStatus.ASSIGNED, IncidentStatus.AT_SCENE)
+
+
+def _when(value: datetime | None) -> str:
+    return "—" if value is None else value.astimezone().strftime("%d/%m/%Y %H:%M:%S")
+
+
+@dataclass
+class _Drafts:
+    """What the operator typed for one incident and has not sent yet."""
+
+    reason: str = ""
+    summary: str | None = None
+    rationale: str = ""
+
+
+class _Message(QLabel):
+    """An inline message next to a field: an error (refusal) or a plain note."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self._show(f"⚠ {text}", "error")
+
+    def show_note(self, text: str) -> None:
+        self._show(text, "note")
+
+    def _show(self, text: str, role: str) -> None:
+        self.setProperty("role", role)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setText(text)
+        self.setAccessibleDescription(text)
+        self.show()
+
+    def clear_message(self) -> None:
+        self.setText("")
+        self.hide()
+
+
+class IncidentDetailPanel(QScrollArea):
+    """Details and actions for the selected incident (lives in a dock)."""
+
+    def __init__(
+        self,
+        commands: DeskCommands,
+        role: Role,
+        now: Callable[[], datetime],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._commands = commands
+        self._role = role
+        self._now = now
+        self._policy: GradePolicy = DEFAULT_POLICY
+        self._incident: Incident | None = None
+        self._drafts: dict[int, _Drafts] = {}
+        self._watched: dict[str, _Message] = {}
+        self._pending: list[PendingCommand] = []
+        self.setWidgetResizable(True)
+        body = QWidget()
+        self._layout = QVBoxLayout(body)
+        self._build_info()
+        self._build_regrade()
+        self._build_status()
+        self._build_summary()
+        self._build_close()
+        self._layout.addStretch(1)
+        self.setWidget(body)
+        self._apply_rights()
+        self.show_incident(None)
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _build_info(self) -> None:
+        self.placeholder = QLabel("Select an incident in the queue (Enter opens it here).")
+        self._layout.addWidget(self.placeholder)
+        self.info = QWidget()
+        form = QFormLayout(self.info)
+        self.fields: dict[str, QLabel] = {}
+        for name in ("Ref", "Grade", "Status", "Type", "Created", "Deadline", "Countdown",
+                     "Location", "Borough", "UPRN", "Caller", "Summary", "Downgrade reason",
+                     "Rationale", "Pending"):
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(name, label)
+            self.fields[name] = label
+        self.countdown_icon = QLabel()
+        form.addRow("", self.countdown_icon)
+        self._layout.addWidget(self.info)
+
+    def _build_regrade(self) -> None:
+        self.regrade_box = QGroupBox("Re&grade (Ctrl+G)")
+        self.grade = QComboBox()
+        for grade in Grade:
+            self.grade.addItem(f"{grade.value} — {grade.label}", grade.value)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Why is this incident being downgraded? (required)")
+        self.reason_label = QLabel("Downgrade &reason")
+        self.reason_label.setBuddy(self.reason)
+        self.regrade_button = QPushButton("Apply grade")
+        self.regrade_message = _Message()
+        layout = QVBoxLayout(self.regrade_box)
+        row = QHBoxLayout()
+        row.addWidget(self.grade, 1)
+        row.addWidget(self.regrade_button)
+        layout.addLayout(row)
+        layout.addWidget(self.reason_label)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.regrade_message)
+        self.grade.currentIndexChanged.connect(self._grade_choice_changed)
+        self.regrade_button.clicked.connect(self.regrade)
+        self.reason.returnPressed.connect(self.regrade)
+        self._layout.addWidget(self.regrade_box)
+
+    def _build_status(self) -> None:
+        self.status_box = QGroupBox("Status")
+        layout = QHBoxLayout(self.status_box)
+        self.status_buttons: dict[IncidentStatus, QPushButton] = {}
+        for status in STATUS_ACTIONS:
+            button = QPushButton(status.label)
+            button.clicked.connect(lambda _=False, s=status: self.change_status(s))
+            layout.addWidget(button)
+            self.status_buttons[status] = button
+        self.status_message = _Message()
+        layout.addWidget(self.status_message)
+        self._layout.addWidget(self.status_box)
+
+    def _build_summary(self) -> None:
+        self.summary_box = QGroupBox("Edit s&ummary (Ctrl+E)")
+        self.summary = QPlainTextEdit()
+        self.summary.setTabChangesFocus(True)
+        self.summary.setFixedHeight(80)
+        self.summary_button = QPushButton("Save summary")
+        self.summary_message = _Message()
+        layout = QVBoxLayout(self.summary_box)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.summary_button)
+        layout.addWidget(self.summary_message)
+        self.summary_button.clicked.connect(self.save_summary)
+        self._layout.addWidget(self.summary_box)
+
+    def _build_close(self) -> None:
+        self.close_box = QGroupBox("Close incident (Ctrl+Shift+C)")
+        self.rationale = QPlainTextEdit()
+        self.rationale.setTabChangesFocus(True)
+        self.rationale.setPlaceholderText(
+            "Rationale: what was found and why closing fits this incident (required)"
+        )
+        self.rationale.setFixedHeight(80)
+        self.close_button = QPushButton("Close incident")
+        self.close_message = _Message()
+        layout = QVBoxLayout(self.close_box)
+        layout.addWidget(self.rationale)
+        layout.addWidget(self.close_message)
+        layout.addWidget(self.close_button)
+        self.close_button.clicked.connect(self.close_incident)
+        self._layout.addWidget(self.close_box)
+
+    def _apply_rights(self) -> None:
+        for box, right in ((self.regrade_box, Right.REGRADE),
+                           (self.status_box, Right.CHANGE_STATUS),
+                           (self.summary_box, Right.EDIT_SUMMARY),
+                           (self.close_box, Right.CLOSE_INCIDENT)):
+            box.setVisible(has_right(self._role, right))
+
+    # -- what is shown ---------------------------------------------------------------------
+
+    @property
+    def incident(self) -> Incident | None:
+        return self._incident
+
+    def set_policy(self, policy: GradePolicy) -> None:
+        self._policy = policy
+        self.refresh()
+
+    def show_incident(self, incident: Incident | None) -> None:
+        """Show another incident (or none); text typed for the previous one is kept aside."""
+        if incident is not None and self._incident is not None \
+                and incident.id == self._incident.id:
+            self.update_incident(incident)
+            return
+        if self._incident is not None:
+            self._save_drafts(self._incident.id)
+        self._incident = incident
+        for message in (self.regrade_message, self.status_message, self.summary_message,
+                        self.close_message):
+            message.clear_message()
+        self._watched.clear()
+        self.placeholder.setVisible(incident is None)
+        self.info.setVisible(incident is not None)
+        if incident is None:
+            self._set_actions_enabled(False)
+            return
+        self._restore_drafts(incident)
+        self._fill(incident)
+
+    def update_incident(self, incident: Incident) -> None:
+        """The shown incident changed on the server; keep what the operator is typing."""
+        current = self._incident
+        if current is None or current.id != incident.id:
+            return
+        if self.summary.toPlainText() == current.summary:
+            self.summary.setPlainText(incident.summary)
+        self._incident = incident
+        self._fill(incident)
+
+    def set_commands(self, commands: Sequence[PendingCommand]) -> None:
+        """All unconfirmed commands; shows this incident's and any refusal of ours."""
+        self._pending = list(commands)
+        by_id = {c.id: c for c in commands}
+        for command_id, message in list(self._watched.items()):
+            command = by_id.get(command_id)
+            if command is None:
+                message.clear_message()
+                del self._watched[command_id]
+            elif command.state in (CommandState.FAILED, CommandState.HELD):
+                message.show_error(_refusal(command))
+        if self._incident is not None:
+            self._fill_pending(self._incident)
+
+    def refresh(self) -> None:
+        """Per tick: the live countdown."""
+        if self._incident is None:
+            return
+        cd = self._incident.countdown(self._now(), self._policy)
+        self.fields["Countdown"].setText(f"{format_countdown(cd)} ({cd.state.label})")
+        self.countdown_icon.setPixmap(icons.countdown_icon(cd.state).pixmap(16, 16))
+
+    def _fill(self, incident: Incident) -> None:
+        f = self.fields
+        f["Ref"].setText(incident.ref)
+        grade = f"{incident.grade.value} — {incident.grade.label}"
+        if incident.original_grade is not None and incident.original_grade is not incident.grade:
+            grade += f" (originally {incident.original_grade.value})"
+        f["Grade"].setText(grade)
+        f["Status"].setText(incident.status.label)
+        f["Type"].setText(incident.type)
+        f["Created"].setText(_when(incident.created_at))
+        deadline = _when(incident.deadline)
+        if incident.appointment_at is not None:
+            deadline += " (appointment)"
+        f["Deadline"].setText(deadline)
+        self._fill_location(incident)
+        self._fill_caller(incident)
+        f["Summary"].setText(incident.summary)
+        f["Downgrade reason"].setText(incident.downgrade_reason or "—")
+        f["Rationale"].setText(incident.rationale or "—")
+        self._fill_pending(incident)
+        self.grade.setCurrentIndex(self.grade.findData(incident.grade.value))
+        self._grade_choice_changed()
+        self._set_actions_enabled(incident.is_open)
+        for status, button in self.status_buttons.items():
+            button.setEnabled(incident.is_open and status in STATUS_MOVES[incident.status])
+        self.refresh()
+
+    def _fill_location(self, incident: Incident) -> None:
+        loc = incident.location
+        self.fields["Location"].setText(loc.one_line)
+        self.fields["Borough"].setText(loc.borough)
+        uprn = loc.uprn or "—"
+        if loc.parent_uprn:
+            uprn += f" (parent {loc.parent_uprn})"
+        self.fields["UPRN"].setText(uprn)
+
+    def _fill_caller(self, incident: Incident) -> None:
+        caller = incident.caller
+        parts = [caller.name or "(no name)", caller.phone or "(no phone)"]
+        if caller.anonymous:
+            parts.append("asked for anonymity — officers must still contact the informant")
+        self.fields["Caller"].setText(" · ".join(parts))
+
+    def _fill_pending(self, incident: Incident) -> None:
+        mine = [c for c in self._pending if c.incident_id == incident.id]
+        lines = [f"{c.description}: {c.state.value}" + (f" — {c.message}" if c.message else "")
+                 for c in mine]
+        self.fields["Pending"].setText("\n".join(lines) or "none")
+
+    def _set_actions_enabled(self, enabled: bool) -> None:
+        for box in (self.regrade_box, self.status_box, self.summary_box, self.close_box):
+            box.setEnabled(enabled)
+
+    def _save_drafts(self, incident_id: int) -> None:
+        incident = self._incident
+        summary = self.summary.toPlainText()
+        drafts = _Drafts(
+            reason=self.reason.text(),
+            summary=summary if incident is not None and summary != incident.summary else None,
+            rationale=self.rationale.toPlainText(),
+        )
+        if drafts == _Drafts():
+            self._drafts.pop(incident_id, None)
+        else:
+            self._drafts[incident_id] = drafts
+
+    def _restore_drafts(self, incident: Incident) -> None:
+        drafts = self._drafts.pop(incident.id, _Drafts())
+        self.reason.setText(drafts.reason)
+        self.summary.setPlainText(drafts.summary if drafts.summary is not None
+                                  else incident.summary)
+        self.rationale.setPlainText(drafts.rationale)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def chosen_grade(self) -> Grade:
+        return Grade(self.grade.currentData())
+
+    def _grade_choice_changed(self) -> None:
+        incident = self._incident
+        down = incident is not None and is_downgrade(incident.grade, self.chosen_grade())
+        self.reason.setVisible(down)
+        self.reason_label.setVisible(down)
+
+    def regrade(self) -> None:
+        incident = self._incident
+        if incident is None or not has_right(self._role, Right.REGRADE):
+            return
+        grade = self.chosen_grade()
+        if grade is incident.grade:
+            self.regrade_message.show_error(f"The incident is already grade {grade.value}.")
+            return
+        reason: str | None = None
+        if is_downgrade(incident.grade, grade):
+            reason = self.reason.text().strip()
+            problem = rationale_problem(reason, what="downgrade reason")
+            if problem:
+                self.regrade_message.show_error(problem)
+                self.reason.setFocus()
+                return
+        command_id = self._commands.regrade(incident, grade, reason)
+        self._watch(command_id, self.regrade_message, f"Regrade to {grade.value} sent.")
+        self.reason.clear()
+
+    def change_status(self, status: IncidentStatus) -> None:
+        incident = self._incident
+        if incident is None or not has_right(self._role, Right.CHANGE_STATUS):
+            return
+        if status not in STATUS_MOVES[incident.status]:
+            self.status_message.show_error(
+                f"Cannot go from {incident.status.label} to {status.label}."
+            )
+            return
+        command_id = self._commands.change_status(incident, status)
+        self._watch(command_id, self.status_message, f"Status “{status.label}” sent.")
+
+    def save_summary(self) -> None:
+        incident = self._incident
+        if incident is None or not has_right(self._role, Right.EDIT_SUMMARY):
+            return
+        text = self.summary.toPlainText().strip()
+        if not text:
+            self.summary_message.show_error("The summary cannot be empty.")
+            return
+        if text == incident.summary:
+            self.summary_message.show_note("No change to save.")
+            return
+        command_id = self._commands.edit_summary(incident, text)
+        self._watch(command_id, self.summary_message, "Summary sent.")
+
+    def close_incident(self) -> None:
+        incident = self._incident
+        if incident is None or not has_right(self._role, Right.CLOSE_INCIDENT):
+            return
+        text = self.rationale.toPlainText().strip()
+        problem = rationale_problem(text, what="closing rationale")
+        if problem:
+            self.close_message.show_error(problem)
+            self.rationale.setFocus()
+            return
+        command_id = self._commands.close(incident, text)
+        self._watch(command_id, self.close_message,
+                    "Close sent; waiting for the server to confirm.")
+
+    def _watch(self, command_id: str, message: _Message, note: str) -> None:
+        """Show ``note`` now, and the server's refusal there if the command fails."""
+        self._watched[command_id] = message
+        message.show_note(note)
+
+    # -- keyboard entry points -------------------------------------------------------------
+
+    def focus_regrade(self) -> None:
+        if has_right(self._role, Right.REGRADE) and self.regrade_box.isEnabled():
+            self.grade.setFocus()
+
+    def focus_summary(self) -> None:
+        if has_right(self._role, Right.EDIT_SUMMARY) and self.summary_box.isEnabled():
+            self.summary.setFocus()
+
+    def focus_close(self) -> None:
+        if has_right(self._role, Right.CLOSE_INCIDENT) and self.close_box.isEnabled():
+            self.rationale.setFocus()
+
+
+def _refusal(command: PendingCommand) -> str:
+    if command.state is CommandState.HELD:
+        return f"Not sent: {command.message or 'held'} — Send or Discard it in Commands."
+    return f"Refused by the server: {command.message or 'no reason given'}"

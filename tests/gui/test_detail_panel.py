@@ -1,0 +1,162 @@
+"""IncidentDetailPanel: role-dependent actions, downgrade reason, close with rationale."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
+from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.gui.detail_panel import IncidentDetailPanel
+from tests.gui.factories import T0, RecordingCommands, clock, make_incident
+
+RATIONALE = "Spoke to both parties; the ex-partner left before police arrived, victim safe"
+
+
+@pytest.fixture
+def commands():
+    return RecordingCommands()
+
+
+def make_panel(qtbot, commands, role=Role.SUPERVISOR):
+    panel = IncidentDetailPanel(commands, role, clock().now)
+    qtbot.addWidget(panel)
+    panel.show()
+    return panel
+
+
+def test_shows_everything_about_the_incident(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    incident = make_incident(
+        1, grade=Grade.SIGNIFICANT, original_grade=Grade.IMMEDIATE,
+        downgrade_reason="Suspect left the address an hour ago",
+    )
+    panel.show_incident(incident)
+    f = panel.fields
+    assert f["Ref"].text() == incident.ref
+    assert "originally I" in f["Grade"].text()
+    assert "100023" in f["UPRN"].text()
+    assert "Suspect left" in f["Downgrade reason"].text()
+    assert f["Countdown"].text() == "1:00:00 (On track)"
+
+
+def test_downgrade_requires_reason(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1, grade=Grade.IMMEDIATE))
+    assert panel.reason.isHidden()
+    panel.grade.setCurrentIndex(panel.grade.findData(Grade.SIGNIFICANT.value))
+    assert not panel.reason.isHidden()  # asked inline, not in a modal
+    panel.regrade_button.click()
+    assert commands.calls == []
+    assert "too short" in panel.regrade_message.text()
+    panel.reason.setText("Caller now says the suspect left an hour ago on foot")
+    panel.regrade_button.click()
+    assert commands.calls[0][0] == "regrade"
+    assert commands.calls[0][1][1:] == (
+        Grade.SIGNIFICANT, "Caller now says the suspect left an hour ago on foot")
+
+
+def test_upgrade_needs_no_reason(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1, grade=Grade.SIGNIFICANT))
+    panel.grade.setCurrentIndex(panel.grade.findData(Grade.IMMEDIATE.value))
+    assert panel.reason.isHidden()
+    panel.regrade_button.click()
+    assert commands.calls[0][1][1:] == (Grade.IMMEDIATE, None)
+
+
+def test_close_with_rationale_calls_commands(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    incident = make_incident(1)
+    panel.show_incident(incident)
+    panel.rationale.setPlainText(RATIONALE)
+    panel.close_button.click()
+    assert commands.calls == [("close", (incident, RATIONALE))]
+
+
+def test_template_rationale_refused_locally_and_kept(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1))
+    panel.rationale.setPlainText("No further police action required.")
+    panel.close_button.click()
+    assert commands.calls == []
+    assert "stock phrase" in panel.close_message.text()
+    assert panel.rationale.toPlainText() == "No further police action required."
+
+
+def test_failed_close_keeps_text_and_shows_server_message(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1))
+    panel.rationale.setPlainText(RATIONALE)
+    panel.close_button.click()
+    failed = PendingCommand(
+        id="cmd-1", kind=CommandKind.CLOSE_INCIDENT, incident_id=1, description="Close",
+        created_at=T0, state=CommandState.FAILED,
+        message="The rationale is almost the same as another incident's.",
+    )
+    panel.set_commands([failed])
+    assert "almost the same as another incident" in panel.close_message.text()
+    assert not panel.close_message.isHidden()
+    assert panel.rationale.toPlainText() == RATIONALE
+    assert "Close: failed" in panel.fields["Pending"].text()
+
+
+def test_text_kept_per_incident(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1))
+    panel.rationale.setPlainText("half typed")
+    panel.show_incident(make_incident(2))
+    assert panel.rationale.toPlainText() == ""
+    panel.show_incident(make_incident(1))
+    assert panel.rationale.toPlainText() == "half typed"
+
+
+def test_update_keeps_summary_being_edited(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1, summary="old"))
+    panel.summary.setPlainText("operator's new words")
+    panel.update_incident(make_incident(1, summary="server change"))
+    assert panel.summary.toPlainText() == "operator's new words"
+    assert panel.fields["Summary"].text() == "server change"
+    panel.save_summary()
+    assert commands.names() == ["edit_summary"]
+
+
+@pytest.mark.parametrize(
+    ("role", "visible"),
+    [
+        (Role.CALL_HANDLER, {"regrade": True, "status": False, "summary": True, "close": False}),
+        (Role.DISPATCHER, {"regrade": True, "status": True, "summary": True, "close": True}),
+        (Role.SUPERVISOR, {"regrade": True, "status": True, "summary": True, "close": True}),
+    ],
+)
+def test_role_hides_actions(qtbot, commands, role, visible):
+    panel = make_panel(qtbot, commands, role)
+    panel.show_incident(make_incident(1))
+    shown = {
+        "regrade": not panel.regrade_box.isHidden(),
+        "status": not panel.status_box.isHidden(),
+        "summary": not panel.summary_box.isHidden(),
+        "close": not panel.close_box.isHidden(),
+    }
+    assert shown == visible
+    panel.close_incident()  # no right: does nothing
+    if not visible["close"]:
+        assert commands.calls == []
+
+
+def test_status_buttons_follow_allowed_moves(qtbot, commands):
+    panel = make_panel(qtbot, commands, Role.DISPATCHER)
+    panel.show_incident(make_incident(1, status=IncidentStatus.OPEN))
+    assert not panel.status_buttons[IncidentStatus.OPEN].isEnabled()
+    assert panel.status_buttons[IncidentStatus.AT_SCENE].isEnabled()
+    panel.status_buttons[IncidentStatus.ASSIGNED].click()
+    assert commands.calls[0][0] == "change_status"
+    assert commands.calls[0][1][1] is IncidentStatus.ASSIGNED
+
+
+def test_closed_incident_disables_actions(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1, status=IncidentStatus.CLOSED, rationale="x"))
+    assert not panel.close_box.isEnabled() and not panel.regrade_box.isEnabled()
