@@ -175,7 +175,7 @@ def test_second_node_on_same_database_fans_out(settings: ServerSettings) -> None
     if not settings.db_url.startswith("postgresql"):
         pytest.skip("several API nodes share one PostgreSQL database")
     with (
-        EmbeddedServer(replace(settings, heartbeat_seconds=15, poll_seconds=0.1)) as a,
+        EmbeddedServer(replace(settings, heartbeat_seconds=15, poll_seconds=10)) as a,
         EmbeddedServer(settings) as b,
         _client(a) as http_a,
         _client(b) as http_b,

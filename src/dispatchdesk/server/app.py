@@ -31,6 +31,7 @@ from dispatchdesk.server.db import create_schema, is_postgres, make_engine, read
 from dispatchdesk.server.events import Hub, stream
 from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError, request_hash
 from dispatchdesk.server.settings import ServerSettings
+from dispatchdesk.server.watcher import PgWatcher
 
 MAX_CHANGES_LIMIT = 5000
 
@@ -119,13 +120,23 @@ def create_app(settings: ServerSettings) -> FastAPI:
     create_schema(engine)
     hub = Hub()
     service = Service(engine, settings, hub.notify)
-    poll = settings.poll_seconds if is_postgres(engine) else None
+    # Without the watcher (an app used without its lifespan) PostgreSQL streams poll the log.
+    poll: list[float | None] = [settings.poll_seconds if is_postgres(engine) else None]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        hub.close()
-        engine.dispose()
+        watcher = None
+        if is_postgres(engine):
+            watcher = PgWatcher(engine, hub, settings.poll_seconds)
+            watcher.start()
+            poll[0] = None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            hub.close()
+            engine.dispose()
 
     app = FastAPI(
         title="Dispatch Desk reference server",
@@ -238,7 +249,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 f"{head.seq}. Take a new snapshot from /snapshot."
             )
         return StreamingResponse(
-            stream(service, hub, start, poll=poll),
+            stream(service, hub, start, poll=poll[0]),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

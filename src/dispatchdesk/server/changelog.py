@@ -19,6 +19,9 @@ from sqlalchemy.engine import Connection
 from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server.db import changes, log_head
 
+#: PostgreSQL NOTIFY channel: every appended change notifies it, delivered at commit.
+CHANNEL = "dispatchdesk_changes"
+
 
 class LogGone(Exception):
     """The changes after the asked-for seq have been pruned."""
@@ -78,6 +81,8 @@ def append(
             data=json.dumps(data, separators=(",", ":")), committed_at=now,
         )
     )
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, str(seq))))
     floor = seq - retention
     if floor > 0:
         head = read_head(conn)

@@ -1,0 +1,66 @@
+"""Fan-out across API nodes on one PostgreSQL database.
+
+Every command transaction sends ``NOTIFY dispatchdesk_changes`` (delivered at commit). One
+thread per app LISTENs for it and wakes this process's SSE streams; it also reads the log
+head every ``poll_seconds``, so a lost notification or a dropped listening connection costs
+at most that long. On SQLite nothing else writes, and the in-process wake-up is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from dispatchdesk.server.changelog import CHANNEL
+from dispatchdesk.server.events import Hub
+
+log = logging.getLogger(__name__)
+
+
+def libpq_url(engine: Engine) -> str:
+    """The engine's URL as psycopg takes it (no SQLAlchemy driver suffix)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PgWatcher:
+    """A daemon thread that wakes ``hub`` when another connection commits a change."""
+
+    def __init__(self, engine: Engine, hub: Hub, poll_seconds: float) -> None:
+        self._dsn = libpq_url(engine)
+        self._hub = hub
+        self._poll = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dispatchdesk-pg-watch",
+                                        daemon=True)
+        self._last: int | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to end; it does within ``poll_seconds`` (not waited for)."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._listen()
+            except Exception:  # the database went away: retry after a pause, keep serving
+                log.warning("change watcher lost its database connection", exc_info=True)
+                self._stop.wait(self._poll)
+
+    def _listen(self) -> None:
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            conn.execute("LISTEN " + CHANNEL)
+            while not self._stop.is_set():
+                woke = False
+                for _note in conn.notifies(timeout=self._poll, stop_after=1):
+                    woke = True
+                row = conn.execute("SELECT seq FROM log_head WHERE id = 1").fetchone()
+                seq = None if row is None else int(row[0])
+                if woke or seq != self._last:
+                    self._last = seq
+                    self._hub.notify()
