@@ -136,7 +136,7 @@ idempotency = sa.Table(
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("response_body", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
 )
 
 

@@ -176,6 +176,11 @@ class Service:
             status_code, body = apply(conn, now)
             if idem.key is not None:
                 conn.execute(
+                    idempotency.delete().where(
+                        idempotency.c.created_at < now - self.settings.idempotency_retention
+                    )
+                )
+                conn.execute(
                     idempotency.insert().values(
                         key=idem.key, username=user.username, method_path=idem.method_path,
                         request_hash=idem.request_hash, status_code=status_code,

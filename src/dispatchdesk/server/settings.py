@@ -30,6 +30,9 @@ class ServerSettings:
     policy: GradePolicy = DEFAULT_POLICY
     token_ttl: timedelta = timedelta(hours=12)
     clock: Clock = field(default_factory=SystemClock)
+    #: How long a command's first result is kept for replay by its Idempotency-Key. Clients
+    #: must not replay a command older than this (the outbox's maximum age is far shorter).
+    idempotency_retention: timedelta = timedelta(days=30)
     #: How often an SSE stream re-reads the log on PostgreSQL, where other nodes may write.
     poll_seconds: float = 1.0
 
@@ -42,5 +45,7 @@ class ServerSettings:
             raise ValueError("change_retention must be at least 1")
         if self.token_ttl <= timedelta(0):
             raise ValueError("token_ttl must be positive")
+        if self.idempotency_retention <= timedelta(0):
+            raise ValueError("idempotency_retention must be positive")
         if self.poll_seconds <= 0:
             raise ValueError("poll_seconds must be positive")
