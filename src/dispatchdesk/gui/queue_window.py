@@ -1,0 +1,536 @@
+"""The main window: the live incident queue with its filter bar, connection banner, problem
+bar, supervisors' delay strip, and docks for the selected incident and unsent commands.
+
+Keyboard first: every action is a ``QAction`` with a shortcut, listed in Help ▸ Shortcuts.
+Columns are sized once by hand (``resizeColumnsToContents`` costs ~260 ms at 10k rows). One
+:class:`Ticker` repaints the visible countdown cells and refreshes banner, strip and detail.
+Geometry, dock layout, header state and theme persist in the given ``QSettings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dispatchdesk.domain.commands import CommandState, ConnectionInfo, PendingCommand
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy
+from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.gui.banner import ConnectionBanner
+from dispatchdesk.gui.commands_panel import CommandsPanel
+from dispatchdesk.gui.delay_strip import DelayStrip
+from dispatchdesk.gui.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.incident_filter import OPEN_STATUSES, IncidentFilterProxy
+from dispatchdesk.gui.incident_model import Column, IncidentTableModel
+from dispatchdesk.gui.message_bar import MessageBar
+from dispatchdesk.gui.new_incident import LONDON_BOROUGHS, NewIncidentDialog
+from dispatchdesk.gui.shortcuts import ShortcutsWindow
+from dispatchdesk.gui.theme import apply_theme
+from dispatchdesk.gui.ticker import Ticker
+from dispatchdesk.sync.api import DeskCommands, IncidentDraft
+
+COLUMN_WIDTHS = {
+    Column.REF: 150, Column.GRADE: 50, Column.TYPE: 130, Column.LOCATION: 280,
+    Column.CREATED: 95, Column.DEADLINE: 95, Column.COUNTDOWN: 190, Column.STATUS: 110,
+}
+ROW_HEIGHT = 22
+
+STATUS_CHOICES: tuple[tuple[str, frozenset[IncidentStatus]], ...] = (
+    ("Open (all but closed)", OPEN_STATUSES),
+    (IncidentStatus.OPEN.label, frozenset({IncidentStatus.OPEN})),
+    (IncidentStatus.ASSIGNED.label, frozenset({IncidentStatus.ASSIGNED})),
+    (IncidentStatus.AT_SCENE.label, frozenset({IncidentStatus.AT_SCENE})),
+    (IncidentStatus.CLOSED.label, frozenset({IncidentStatus.CLOSED})),
+    ("All, closed included", frozenset(IncidentStatus)),
+)
+ALL_BOROUGHS = "All boroughs"
+
+
+def window_title(username: str, role: Role) -> str:
+    return f"Dispatch Desk — {username} ({role.label})"
+
+
+class QueueWindow(QMainWindow):
+    """The queue. The app feeds it through :class:`~dispatchdesk.gui.listener.QtDeskListener`."""
+
+    def __init__(
+        self,
+        commands: DeskCommands,
+        role: Role,
+        now: Callable[[], datetime],
+        username: str,
+        settings: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._commands = commands
+        self._role = role
+        self._now = now
+        self._settings = settings
+        self._policy: GradePolicy = DEFAULT_POLICY
+        self._selected_id: int | None = None
+        self._attention = 0
+        self._moving = False
+        self.new_incident_dialog: NewIncidentDialog | None = None
+        self.shortcuts_window: ShortcutsWindow | None = None
+        self.setWindowTitle(window_title(username, role))
+        self.model = IncidentTableModel(now, self)
+        self.proxy = IncidentFilterProxy(self.model, self)
+        self._build_table()
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self.ticker = Ticker(self.table, Column.COUNTDOWN, parent=self)
+        self.ticker.ticked.connect(self.on_tick)
+        self._restore_settings()
+        self._update_count()
+        self.ticker.start()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _build_table(self) -> None:
+        table = QTableView()
+        table.setObjectName("queueTable")
+        table.setModel(self.proxy)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        vheader = table.verticalHeader()
+        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vheader.setDefaultSectionSize(ROW_HEIGHT)
+        vheader.hide()
+        header = table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSortIndicator(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
+        table.setSortingEnabled(True)
+        for column, width in COLUMN_WIDTHS.items():
+            table.setColumnWidth(column, width)
+        table.setAccessibleName("Incident queue")
+        self.table = table
+
+    def _build_filter_bar(self) -> QWidget:
+        bar = QWidget()
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(QLabel("Grades:"))
+        self.grade_buttons: dict[Grade, QToolButton] = {}
+        for grade in Grade:
+            button = QToolButton()
+            button.setText(grade.value)
+            button.setCheckable(True)
+            button.setChecked(True)
+            button.setToolTip(f"Show {grade.label} incidents")
+            button.setAccessibleName(f"Show {grade.label}")
+            layout.addWidget(button)
+            self.grade_buttons[grade] = button
+        self.status_combo = QComboBox()
+        for text, _statuses in STATUS_CHOICES:
+            self.status_combo.addItem(text)
+        self.status_combo.setAccessibleName("Status filter")
+        self.borough_combo = QComboBox()
+        self.borough_combo.addItem(ALL_BOROUGHS)
+        self.borough_combo.addItems(LONDON_BOROUGHS)
+        self.borough_combo.setAccessibleName("Borough filter")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search ref, type, address, postcode, summary (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search")
+        self.count_label = QLabel()
+        for widget, stretch in ((QLabel("Status:"), 0), (self.status_combo, 0),
+                                (self.borough_combo, 0), (self.search, 1),
+                                (self.count_label, 0)):
+            layout.addWidget(widget, stretch)
+        return bar
+
+    def _build_central(self) -> None:
+        self.banner = ConnectionBanner()
+        self.message_bar = MessageBar()
+        self.delay_strip = DelayStrip()
+        self.delay_strip.setVisible(has_right(self._role, Right.VIEW_DELAY_STRIP))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        for widget in (self.banner, self.message_bar, self.delay_strip,
+                       self._build_filter_bar(), self.table):
+            layout.addWidget(widget)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.detail = IncidentDetailPanel(self._commands, self._role, self._now)
+        self.detail_dock = QDockWidget("Incident", self)
+        self.detail_dock.setObjectName("detailDock")
+        self.detail_dock.setWidget(self.detail)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.detail_dock)
+        self.commands_panel = CommandsPanel(self._commands)
+        self.commands_dock = QDockWidget("Commands", self)
+        self.commands_dock.setObjectName("commandsDock")
+        self.commands_dock.setWidget(self.commands_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.commands_dock)
+
+    def _action(
+        self, text: str, keys: Sequence[str], slot: Callable[[], Any], right: Right | None = None,
+        context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut,
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(context)
+        action.triggered.connect(lambda _checked=False: slot())
+        allowed = right is None or has_right(self._role, right)
+        action.setVisible(allowed)
+        action.setEnabled(allowed)
+        self.addAction(action)
+        self.all_actions.append(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.all_actions: list[QAction] = []
+        a = self._action
+        self.act_new = a("&New incident…", ["Ctrl+N"], self.new_incident, Right.CREATE_INCIDENT)
+        self.act_open = a("&Open selected incident", ["Return", "Enter"], self.open_detail,
+                          context=Qt.ShortcutContext.WidgetShortcut)
+        self.table.addAction(self.act_open)
+        self.act_regrade = a("Re&grade…", ["Ctrl+G"], self.start_regrade, Right.REGRADE)
+        self.act_summary = a("&Edit summary…", ["Ctrl+E"], self.start_edit_summary,
+                             Right.EDIT_SUMMARY)
+        self.act_assigned = a("Mark unit &en route", ["Ctrl+Shift+A"],
+                              lambda: self.set_status(IncidentStatus.ASSIGNED),
+                              Right.CHANGE_STATUS)
+        self.act_at_scene = a("Mark unit at &scene", ["Ctrl+Shift+S"],
+                              lambda: self.set_status(IncidentStatus.AT_SCENE),
+                              Right.CHANGE_STATUS)
+        self.act_close = a("&Close incident…", ["Ctrl+Shift+C"], self.start_close,
+                           Right.CLOSE_INCIDENT)
+        self.act_search = a("&Search the queue", ["Ctrl+F"], self.focus_search)
+        self.act_reset = a("Show all open, most &urgent first", ["F5"], self.reset_view)
+        self.act_queue = a("Go to the &queue", ["F6"], self.focus_queue)
+        self.act_detail = a("Go to the incident &panel", ["F7"], self.focus_detail)
+        self.act_commands = a("Go to unsent co&mmands", ["F8"], self.focus_commands)
+        self.act_grade_filters = [
+            a(f"Show/hide grade {g.value} ({g.label})", [f"Ctrl+{i}"], self._grade_toggler(g))
+            for i, g in enumerate(Grade, start=1)
+        ]
+        self.act_dismiss = a("&Dismiss messages", ["Ctrl+D"], self.message_bar.dismiss)
+        self.act_contrast = a("&High-contrast theme", ["Ctrl+Shift+H"], self.toggle_contrast)
+        self.act_contrast.setCheckable(True)
+        self.act_shortcuts = a("&Keyboard shortcuts", ["F1"], self.show_shortcuts)
+        self.act_quit = a("&Quit", ["Ctrl+Q"], self.close)
+
+    def _grade_toggler(self, grade: Grade) -> Callable[[], None]:
+        return lambda: self.grade_buttons[grade].toggle()
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        menus: dict[str, list[QAction | None]] = {
+            "&Incident": [self.act_new, self.act_open, self.act_regrade, self.act_summary,
+                          self.act_assigned, self.act_at_scene, self.act_close, None,
+                          self.act_quit],
+            "&View": [self.act_search, self.act_reset, *self.act_grade_filters, None,
+                      self.act_queue, self.act_detail, self.act_commands, None,
+                      self.detail_dock.toggleViewAction(),
+                      self.commands_dock.toggleViewAction(), self.act_dismiss,
+                      self.act_contrast],
+            "&Help": [self.act_shortcuts],
+        }
+        for title, actions in menus.items():
+            menu = bar.addMenu(title)
+            for action in actions:
+                if action is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(action)
+
+    def _connect(self) -> None:
+        for button in self.grade_buttons.values():
+            button.toggled.connect(self._grades_changed)
+        self.status_combo.currentIndexChanged.connect(self._status_changed)
+        self.borough_combo.currentIndexChanged.connect(self._borough_changed)
+        self.search.textChanged.connect(self._search_changed)
+        self.search.returnPressed.connect(self.focus_queue)
+        selection = self.table.selectionModel()
+        selection.currentRowChanged.connect(self._current_changed)
+        self.table.activated.connect(lambda _index: self.open_detail())
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved):
+            signal.connect(lambda *_: self._update_count())
+        self.proxy.modelReset.connect(self._update_count)
+        self.proxy.layoutChanged.connect(lambda *_: self._update_count())
+        self.commands_panel.attention_changed.connect(self._attention_changed)
+
+    # -- the listener's entry points -------------------------------------------------------
+
+    def set_incidents(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
+        """Replace everything shown (start-up from the cache, or a snapshot)."""
+        self._policy = policy
+        self.detail.set_policy(policy)
+        self._add_boroughs(incidents)
+        with self._model_moving():
+            self.model.set_incidents(incidents, policy)
+        self.on_tick()
+
+    def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
+        with self._model_moving():
+            self.model.apply_changes(upserts, removed)
+        self._add_boroughs(upserts)
+
+    def set_connection(self, info: ConnectionInfo) -> None:
+        self.banner.set_info(info, self._now())
+
+    def set_commands(self, commands: Sequence[PendingCommand]) -> None:
+        self.model.set_pending(commands)
+        self.commands_panel.set_commands(commands)
+        self.detail.set_commands(commands)
+
+    def show_problem(self, message: str) -> None:
+        self.message_bar.show_problem(message)
+
+    # -- tick ------------------------------------------------------------------------------
+
+    def on_tick(self) -> None:
+        now = self._now()
+        self.banner.refresh(now)
+        if not self.delay_strip.isHidden():
+            self.delay_strip.refresh(self.model.incidents(), now, self._policy)
+        self.detail.refresh()
+
+    # -- selection -------------------------------------------------------------------------
+
+    def selected_incident(self) -> Incident | None:
+        return None if self._selected_id is None else self.model.incident(self._selected_id)
+
+    def select_incident(self, incident_id: int) -> bool:
+        row = self.proxy.proxy_row_of(incident_id)
+        if row is None:
+            return False
+        self.table.setCurrentIndex(self.proxy.index(row, Column.REF))
+        self.table.scrollTo(self.proxy.index(row, Column.REF))
+        return True
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Follow the operator's moves only; a move caused by rows leaving is undone later."""
+        if self._moving or not current.isValid():
+            return
+        incident = self.proxy.incident_at(current.row())
+        self._selected_id = incident.id
+        self.detail.show_incident(incident)
+
+    @contextmanager
+    def _model_moving(self) -> Iterator[None]:
+        """Around changes of rows or filters: the detail stays on the operator's incident."""
+        self._moving = True
+        try:
+            yield
+        finally:
+            self._moving = False
+            self._restore_selection()
+
+    def _restore_selection(self) -> None:
+        selected = self._selected_id
+        if selected is None:
+            return
+        incident = self.model.incident(selected)
+        if incident is None:
+            self.table.selectionModel().clear()
+            self._selected_id = None
+            self.detail.show_incident(None)
+            self.show_problem("The incident you had open was removed from the queue.")
+            return
+        row = self.proxy.proxy_row_of(selected)
+        current = self.table.currentIndex()
+        if row is None:
+            self.table.selectionModel().clear()  # filtered out: the panel keeps showing it
+        elif not current.isValid() or current.row() != row:
+            self._moving = True
+            self.table.setCurrentIndex(self.proxy.index(row, Column.REF))
+            self._moving = False
+        self.detail.update_incident(incident)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def new_incident(self) -> None:
+        if not has_right(self._role, Right.CREATE_INCIDENT):
+            return
+        dialog = self.new_incident_dialog
+        if dialog is None:
+            dialog = NewIncidentDialog(self)
+            dialog.submitted.connect(self._create_incident)
+            dialog.finished.connect(self._new_incident_closed)
+            self.new_incident_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _create_incident(self, draft: IncidentDraft) -> None:
+        self._commands.create_incident(draft)
+
+    def _new_incident_closed(self, _result: int) -> None:
+        if self.new_incident_dialog is not None:
+            self.new_incident_dialog.deleteLater()
+            self.new_incident_dialog = None
+
+    def open_detail(self) -> None:
+        if not self.table.currentIndex().isValid():
+            self._select_first()
+        self.detail_dock.show()
+        self.detail_dock.raise_()
+        self.detail.setFocus()
+
+    def _with_detail(self, focus: Callable[[], None]) -> None:
+        if self.selected_incident() is None:
+            self.show_problem("Select an incident first.")
+            return
+        self.detail_dock.show()
+        self.detail_dock.raise_()
+        focus()
+
+    def start_regrade(self) -> None:
+        self._with_detail(self.detail.focus_regrade)
+
+    def start_edit_summary(self) -> None:
+        self._with_detail(self.detail.focus_summary)
+
+    def start_close(self) -> None:
+        self._with_detail(self.detail.focus_close)
+
+    def set_status(self, status: IncidentStatus) -> None:
+        self._with_detail(lambda: self.detail.change_status(status))
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def focus_queue(self) -> None:
+        self.table.setFocus()
+        if not self.table.currentIndex().isValid():
+            self._select_first()
+
+    def focus_detail(self) -> None:
+        self.detail_dock.show()
+        self.detail.setFocus()
+
+    def focus_commands(self) -> None:
+        self.commands_dock.show()
+        self.commands_dock.raise_()
+        self.commands_panel.table.setFocus()
+
+    def reset_view(self) -> None:
+        """All open incidents, every grade and borough, no search, most urgent first."""
+        with self._model_moving():
+            for button in self.grade_buttons.values():
+                button.setChecked(True)
+            self.status_combo.setCurrentIndex(0)
+            self.borough_combo.setCurrentIndex(0)
+            self.search.clear()
+            self.proxy.reset_filters()
+        self.table.sortByColumn(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
+        self._select_first()
+        self.table.setFocus()
+
+    def _select_first(self) -> None:
+        if self.proxy.rowCount():
+            self.table.setCurrentIndex(self.proxy.index(0, Column.REF))
+            self.table.scrollToTop()
+
+    def toggle_contrast(self) -> None:
+        self.set_theme("high-contrast" if self.act_contrast.isChecked() else "normal")
+
+    def set_theme(self, theme: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        self.model.set_theme(theme)
+        self.act_contrast.setChecked(theme == "high-contrast")
+        self._settings.setValue("ui/theme", theme)
+
+    def show_shortcuts(self) -> None:
+        if self.shortcuts_window is None:
+            self.shortcuts_window = ShortcutsWindow(self.all_actions, self)
+        self.shortcuts_window.show()
+        self.shortcuts_window.raise_()
+
+    # -- filters ---------------------------------------------------------------------------
+
+    def _grades_changed(self) -> None:
+        with self._model_moving():
+            self.proxy.set_grades(g for g, b in self.grade_buttons.items() if b.isChecked())
+
+    def _status_changed(self, index: int) -> None:
+        with self._model_moving():
+            self.proxy.set_statuses(STATUS_CHOICES[index][1])
+
+    def _borough_changed(self, index: int) -> None:
+        with self._model_moving():
+            self.proxy.set_borough(None if index <= 0 else self.borough_combo.itemText(index))
+
+    def _search_changed(self, text: str) -> None:
+        with self._model_moving():
+            self.proxy.set_search(text)
+
+    def _add_boroughs(self, incidents: Sequence[Incident]) -> None:
+        known = {self.borough_combo.itemText(i) for i in range(self.borough_combo.count())}
+        for borough in sorted({i.location.borough for i in incidents} - known):
+            if borough:
+                self.borough_combo.addItem(borough)
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count_label.setText(f"{shown:,} of {total:,} shown")
+
+    def _attention_changed(self, count: int) -> None:
+        title = "Commands" if count == 0 else f"Commands — {count} need your decision"
+        self.commands_dock.setWindowTitle(title)
+        if count > self._attention:
+            self.commands_dock.show()
+            self.commands_dock.raise_()
+        self._attention = count
+
+    # -- settings --------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        for key, restore in (("queue/geometry", self.restoreGeometry),
+                             ("queue/state", self.restoreState),
+                             ("queue/header", self.table.horizontalHeader().restoreState)):
+            value = self._settings.value(key)
+            if isinstance(value, QByteArray | bytes):
+                restore(QByteArray(value))
+        if self._settings.value("ui/theme") == "high-contrast":
+            self.set_theme("high-contrast")
+
+    def save_settings(self) -> None:
+        self._settings.setValue("queue/geometry", self.saveGeometry())
+        self._settings.setValue("queue/state", self.saveState())
+        self._settings.setValue("queue/header", self.table.horizontalHeader().saveState())
+        self._settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.ticker.stop()
+        self.save_settings()
+        super().closeEvent(event)
+
+
+def pending_attention(commands: Sequence[PendingCommand]) -> int:
+    """How many commands need the operator's decision (failed or held)."""
+    return sum(c.state in (CommandState.FAILED, CommandState.HELD) for c in commands)

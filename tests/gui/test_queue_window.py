@@ -1,0 +1,270 @@
+"""QueueWindow and QtDeskListener: wiring, roles, shortcuts, settings, theme."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import QApplication
+
+from dispatchdesk.domain.commands import (
+    CommandKind,
+    CommandState,
+    ConnectionInfo,
+    ConnectionState,
+    PendingCommand,
+)
+from dispatchdesk.domain.countdown import CountdownState
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
+from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.gui.incident_model import Column
+from dispatchdesk.gui.listener import QtDeskListener
+from dispatchdesk.gui.queue_window import QueueWindow
+from dispatchdesk.gui.theme import apply_theme, countdown_colours
+from dispatchdesk.sync.api import DeskListener
+from tests.gui.factories import T0, RecordingCommands, clock, make_incident, minutes
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def fake_clock():
+    return clock()
+
+
+@pytest.fixture
+def commands():
+    return RecordingCommands()
+
+
+def open_window(qtbot, commands, settings, fake_clock, role=Role.SUPERVISOR):
+    window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+def sample():
+    return [
+        make_incident(1, grade=Grade.SIGNIFICANT, borough="Hackney"),
+        make_incident(2, grade=Grade.IMMEDIATE),
+        make_incident(3, grade=Grade.EXTENDED, status=IncidentStatus.CLOSED),
+    ]
+
+
+def test_title_and_state(qtbot, qtmodeltester, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    assert window.windowTitle() == "Dispatch Desk — jsmith (Supervisor)"
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    assert window.count_label.text() == "2 of 3 shown"
+    assert window.proxy.incident_at(0).id == 2  # most urgent first
+    window.apply_changes([make_incident(4, created_at=T0 - minutes(20))], [1])
+    assert window.count_label.text() == "2 of 3 shown"
+    qtmodeltester.check(window.proxy)
+    qtmodeltester.check(window.model)
+
+
+def test_supervisor_sees_delay_strip_call_handler_does_not(qtbot, commands, settings,
+                                                           fake_clock):
+    sup = open_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
+    sup.set_incidents(sample(), DEFAULT_POLICY)
+    assert sup.delay_strip.isVisible()
+    assert sup.delay_strip.texts()[0].startswith("I: 1 on track")
+    handler = open_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
+    assert handler.delay_strip.isHidden()
+    assert not handler.act_close.isVisible() and not handler.act_close.isEnabled()
+    assert handler.act_new.isVisible() and handler.act_regrade.isVisible()
+    assert handler.detail.close_box.isHidden()
+
+
+def test_offline_banner_age_updates_on_tick(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    fake_clock.advance(minutes(6))
+    window.set_connection(ConnectionInfo(ConnectionState.OFFLINE, T0))
+    assert window.banner.isVisible() and "OFFLINE" in window.banner.text()
+    assert "6 min old" in window.banner.text()
+    fake_clock.advance(minutes(2))
+    window.ticker.tick()
+    assert "8 min old" in window.banner.text()
+    window.set_connection(ConnectionInfo(ConnectionState.ONLINE, fake_clock.now()))
+    assert window.banner.isHidden()
+
+
+def test_problems_stay_until_dismissed(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.show_problem("Malformed change ignored")
+    window.show_problem("Regrade refused")
+    assert window.message_bar.isVisible()
+    assert window.message_bar.text() == "(2 messages) Regrade refused"
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert window.message_bar.isHidden()
+
+
+def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.search
+    qtbot.keyClicks(window.search, "CAD 1/")
+    qtbot.keyClick(window.search, Qt.Key.Key_Return)  # back to the queue, first row
+    assert QApplication.focusWidget() is window.table
+    assert window.selected_incident().id == 1
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)
+    assert window.detail.incident.id == 1
+    qtbot.keyClick(window.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.detail.grade
+    qtbot.keyClick(window.table, Qt.Key.Key_F5)
+    assert window.search.text() == "" and window.proxy.rowCount() == 2
+    qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is window.detail.rationale
+
+
+def test_new_incident_is_non_modal_and_submits(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.new_incident_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    dialog.address.setText("1 Acacia Avenue")
+    dialog.postcode.setText("N1 9GU")
+    dialog.borough.setEditText("Islington")
+    dialog.type.setEditText("Concern for welfare")
+    dialog.set_grade(Grade.IMMEDIATE)
+    dialog.summary.setPlainText("Elderly neighbour not seen for three days")
+    dialog.submit()
+    assert commands.names() == ["create_incident"]
+    assert commands.calls[0][1][0].location.postcode == "N1 9GU"
+    qtbot.waitUntil(lambda: window.new_incident_dialog is None)
+
+
+def test_failed_command_shows_commands_dock_and_flag(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.commands_dock.hide()
+    failed = PendingCommand(
+        id="c1", kind=CommandKind.UPDATE_INCIDENT, incident_id=2, description="Regrade",
+        created_at=T0, state=CommandState.FAILED, message="Stale version",
+    )
+    window.set_commands([failed])
+    assert window.commands_dock.isVisible()
+    assert "1 need your decision" in window.commands_dock.windowTitle()
+    row = window.model.row_of(2)
+    assert "failed" in window.model.data(window.model.index(row, Column.FLAGS))
+
+
+def test_geometry_and_docks_restored(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.resize(790, 503)
+    size = window.size()
+    window.commands_dock.hide()
+    window.close()
+    again = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings)
+    qtbot.addWidget(again)
+    assert again.size() == size
+    again.show()
+    assert again.commands_dock.isHidden()
+
+
+def test_shortcuts_window_lists_actions(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
+    window.show_shortcuts()
+    rows = dict(window.shortcuts_window.rows)
+    assert rows["New incident…"] == "Ctrl+N"
+    assert rows["Regrade…"] == "Ctrl+G"
+    assert "Search the queue" in rows
+    assert "Close incident…" not in rows  # call handlers cannot close
+    assert not window.shortcuts_window.isModal()
+
+
+def test_high_contrast_theme(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    try:
+        window.set_theme("high-contrast")
+        row = window.model.row_of(2)
+        bg = window.model.data(window.model.index(row, Column.COUNTDOWN),
+                               Qt.ItemDataRole.BackgroundRole)
+        assert bg == countdown_colours("high-contrast")[CountdownState.ON_TRACK].background
+        assert settings.value("ui/theme") == "high-contrast"
+    finally:
+        apply_theme(QApplication.instance(), "normal")
+
+
+def test_theme_colours_distinguishable():
+    for theme in ("normal", "high-contrast"):
+        colours = countdown_colours(theme)
+        backgrounds = {c.background.name() for c in colours.values()}
+        assert len(backgrounds) == len(colours)
+    with pytest.raises(ValueError, match="unknown theme"):
+        countdown_colours("dark")
+
+
+def test_listener_drives_window(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    listener: DeskListener = QtDeskListener(window)
+    listener.on_state(sample(), DEFAULT_POLICY)
+    assert window.model.rowCount() == 3
+    listener.on_changes([make_incident(9)], [3])
+    assert window.model.incident(9) is not None and window.model.incident(3) is None
+    listener.on_connection(ConnectionInfo(ConnectionState.OFFLINE, T0))
+    assert window.banner.isVisible()
+    listener.on_commands([])
+    listener.on_problem("Something to read")
+    assert "Something to read" in window.message_bar.text()
+
+
+def test_selected_incident_removed_is_announced(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    assert window.select_incident(1)
+    assert window.detail.incident.id == 1
+    window.apply_changes([], [1])
+    assert window.detail.incident is None
+    assert "removed" in window.message_bar.text()
+
+
+def test_detail_stays_when_incident_filtered_out(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.select_incident(1)
+    window.apply_changes([make_incident(1, grade=Grade.SIGNIFICANT, status=IncidentStatus.CLOSED,
+                                        borough="Hackney")], [])
+    assert window.detail.incident.id == 1
+    assert window.detail.incident.status is IncidentStatus.CLOSED
+    assert not window.table.currentIndex().isValid()
+    window.select_incident(2)
+    assert window.detail.incident.id == 2
+
+
+def test_selection_survives_snapshot(qtbot, commands, settings, fake_clock):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.select_incident(1)
+    window.set_incidents(sample(), DEFAULT_POLICY)
+    assert window.selected_incident().id == 1
+    assert window.detail.incident.id == 1
+
+
+class _Emitter(QObject):
+    flag = Signal(bool)
+
+
+def test_bool_signal_emitted_100k_times(qapp):
+    """PySide6 6.12.0 dropped a reference to True per emit and died with bool_dealloc."""
+    emitter = _Emitter()
+    seen = [0]
+
+    def count(value: bool) -> None:
+        seen[0] += value
+
+    emitter.flag.connect(count)
+    for _ in range(100_000):
+        emitter.flag.emit(True)
+    assert seen[0] == 100_000
