@@ -57,6 +57,7 @@ class ConnectionBanner(QFrame):
         layout.setContentsMargins(8, 4, 8, 4)
         self._icon = QLabel()
         self._text = QLabel()
+        self._text.setWordWrap(True)
         font = self._text.font()
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.2)

@@ -51,8 +51,9 @@ class CommandsPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in enumerate((170, 60, 260)):
+        for col, width in enumerate((190, 80, 260)):
             self.table.setColumnWidth(col, width)
+        self.table.setColumnWidth(4, 180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)

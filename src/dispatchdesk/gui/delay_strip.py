@@ -56,12 +56,14 @@ class DelayStrip(QFrame):
         self._labels: dict[Grade, QLabel] = {}
         for grade in STRIP_GRADES:
             icon, label = QLabel(), QLabel()
+            label.setWordWrap(True)
             label.setToolTip(f"{grade.label}: open incidents by countdown state")
             layout.addWidget(icon)
             layout.addWidget(label)
             layout.addSpacing(12)
             self._icons[grade], self._labels[grade] = icon, label
         self._on_time = QLabel()
+        self._on_time.setWordWrap(True)
         self._on_time.setToolTip(
             "Share of Immediate and Significant incidents due today that were attended by "
             "their deadline, out of those attended or already past it."

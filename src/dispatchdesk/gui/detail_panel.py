@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -100,6 +101,7 @@ class IncidentDetailPanel(QScrollArea):
         self._watched: dict[str, _Message] = {}
         self._pending: list[PendingCommand] = []
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         self._layout = QVBoxLayout(body)
         self._build_info()
@@ -120,17 +122,24 @@ class IncidentDetailPanel(QScrollArea):
         self.info = QWidget()
         form = QFormLayout(self.info)
         self.fields: dict[str, QLabel] = {}
+        self.countdown_icon = QLabel()
         for name in ("Ref", "Grade", "Status", "Type", "Created", "Deadline", "Countdown",
                      "Location", "Borough", "UPRN", "Caller", "Summary", "Downgrade reason",
                      "Rationale", "Pending"):
             label = QLabel()
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(name, label)
             self.fields[name] = label
-        self.countdown_icon = QLabel()
-        form.addRow("", self.countdown_icon)
+            form.addRow(name, self._with_icon(label) if name == "Countdown" else label)
         self._layout.addWidget(self.info)
+
+    def _with_icon(self, label: QLabel) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.countdown_icon)
+        layout.addWidget(label, 1)
+        return row
 
     def _build_regrade(self) -> None:
         self.regrade_box = QGroupBox("Re&grade (Ctrl+G)")
@@ -158,15 +167,15 @@ class IncidentDetailPanel(QScrollArea):
 
     def _build_status(self) -> None:
         self.status_box = QGroupBox("Status")
-        layout = QHBoxLayout(self.status_box)
+        layout = QGridLayout(self.status_box)
         self.status_buttons: dict[IncidentStatus, QPushButton] = {}
-        for status in STATUS_ACTIONS:
+        for n, status in enumerate(STATUS_ACTIONS):
             button = QPushButton(status.label)
             button.clicked.connect(lambda _=False, s=status: self.change_status(s))
-            layout.addWidget(button)
+            layout.addWidget(button, n // 2, n % 2)
             self.status_buttons[status] = button
         self.status_message = _Message()
-        layout.addWidget(self.status_message)
+        layout.addWidget(self.status_message, 2, 0, 1, 2)
         self._layout.addWidget(self.status_box)
 
     def _build_summary(self) -> None:

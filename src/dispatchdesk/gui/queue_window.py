@@ -49,10 +49,16 @@ from dispatchdesk.gui.theme import apply_theme
 from dispatchdesk.gui.ticker import Ticker
 from dispatchdesk.sync.api import DeskCommands, IncidentDraft
 
-COLUMN_WIDTHS = {
-    Column.REF: 150, Column.GRADE: 50, Column.TYPE: 130, Column.LOCATION: 280,
-    Column.CREATED: 95, Column.DEADLINE: 95, Column.COUNTDOWN: 190, Column.STATUS: 110,
+#: Each column is sized once, by hand, to fit this text in the current font (never
+#: ``resizeColumnsToContents``). The last column (flags) stretches.
+COLUMN_SAMPLES = {
+    Column.REF: "CAD 12345/23NOV26", Column.GRADE: "Grade", Column.TYPE: "Concern for welfare",
+    Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA", Column.CREATED: "23/11 06:40",
+    Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
+    Column.STATUS: "Unit en route",
 }
+_CELL_PADDING = 18
+_ICON_ROOM = 24
 ROW_HEIGHT = 22
 
 STATUS_CHOICES: tuple[tuple[str, frozenset[IncidentStatus]], ...] = (
@@ -64,6 +70,13 @@ STATUS_CHOICES: tuple[tuple[str, frozenset[IncidentStatus]], ...] = (
     ("All, closed included", frozenset(IncidentStatus)),
 )
 ALL_BOROUGHS = "All boroughs"
+
+
+def _label_grade_button(button: QToolButton, grade: Grade, shown: bool) -> None:
+    """The state in words too: "✓ I" shown, "✗ I" hidden."""
+    button.setText(f"{'✓' if shown else '✗'} {grade.value}")
+    state = "shown" if shown else "hidden"
+    button.setToolTip(f"{grade.label} incidents are {state}; click or Ctrl+{grade.rank + 1}")
 
 
 def window_title(username: str, role: Role) -> str:
@@ -127,10 +140,20 @@ class QueueWindow(QMainWindow):
         header.setStretchLastSection(True)
         header.setSortIndicator(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
         table.setSortingEnabled(True)
-        for column, width in COLUMN_WIDTHS.items():
-            table.setColumnWidth(column, width)
         table.setAccessibleName("Incident queue")
         self.table = table
+        self.size_columns()
+
+    def size_columns(self) -> None:
+        """Set column widths and row height from the font (cheap: no data is measured)."""
+        self.table.ensurePolished()
+        metrics = self.table.fontMetrics()
+        for column, sample in COLUMN_SAMPLES.items():
+            extra = _ICON_ROOM if column == Column.COUNTDOWN else 0
+            self.table.setColumnWidth(
+                column, metrics.horizontalAdvance(sample) + _CELL_PADDING + extra
+            )
+        self.table.verticalHeader().setDefaultSectionSize(max(ROW_HEIGHT, metrics.height() + 6))
 
     def _build_filter_bar(self) -> QWidget:
         bar = QWidget()
@@ -140,10 +163,12 @@ class QueueWindow(QMainWindow):
         self.grade_buttons: dict[Grade, QToolButton] = {}
         for grade in Grade:
             button = QToolButton()
-            button.setText(grade.value)
             button.setCheckable(True)
             button.setChecked(True)
-            button.setToolTip(f"Show {grade.label} incidents")
+            _label_grade_button(button, grade, True)
+            button.toggled.connect(
+                lambda on, b=button, g=grade: _label_grade_button(b, g, on)
+            )
             button.setAccessibleName(f"Show {grade.label}")
             layout.addWidget(button)
             self.grade_buttons[grade] = button
@@ -159,6 +184,7 @@ class QueueWindow(QMainWindow):
         self.search.setPlaceholderText("Search ref, type, address, postcode, summary (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search")
+        self.search.setMinimumWidth(160)
         self.count_label = QLabel()
         for widget, stretch in ((QLabel("Status:"), 0), (self.status_combo, 0),
                                 (self.borough_combo, 0), (self.search, 1),
@@ -191,6 +217,9 @@ class QueueWindow(QMainWindow):
         self.commands_dock.setObjectName("commandsDock")
         self.commands_dock.setWidget(self.commands_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.commands_dock)
+        self.detail.setMinimumWidth(320)
+        self.resizeDocks([self.detail_dock], [420], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.commands_dock], [160], Qt.Orientation.Vertical)
 
     def _action(
         self, text: str, keys: Sequence[str], slot: Callable[[], Any], right: Right | None = None,
@@ -462,6 +491,7 @@ class QueueWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, theme)
         self.model.set_theme(theme)
+        self.size_columns()
         self.act_contrast.setChecked(theme == "high-contrast")
         self._settings.setValue("ui/theme", theme)
 

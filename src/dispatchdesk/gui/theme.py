@@ -51,6 +51,7 @@ _STYLESHEETS = {
         QFrame#banner[state="connecting"] { background: #fef08a; color: #422006; }
         QFrame#messageBar { background: #fff7ed; border: 1px solid #c2410c; }
         QLabel[role="error"] { color: #b91c1c; }
+        QToolButton:checked { background: #bfdbfe; border: 1px solid #1d4ed8; }
     """,
     "high-contrast": """
         * { font-size: 11pt; }
@@ -62,6 +63,8 @@ _STYLESHEETS = {
         QLabel[role="error"] { color: #ff8080; font-weight: bold; }
         QTableView { gridline-color: #ffffff; }
         QTableView::item:selected { background: #ffffff; color: #000000; }
+        QToolButton { border: 1px solid #ffffff; padding: 2px 6px; }
+        QToolButton:checked { background: #facc15; color: #000000; font-weight: bold; }
     """,
 }
 
