@@ -13,6 +13,7 @@ import heapq
 import itertools
 import logging
 import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,7 +52,8 @@ class DemoBackend:
     event loop: the desk calls them from a worker thread)."""
 
     def __init__(self, base_dir: Path, *, rate_per_minute: float = 4.0,
-                 history_hours: float = 2.0, seed: int | None = None) -> None:
+                 history_hours: float = 2.0, seed: int | None = None,
+                 port: int | None = None) -> None:
         self._dir = private_dir(base_dir / "demo")
         self.db_url = f"sqlite:///{self._dir / 'demo-server.db'}"
         self._fresh = not (self._dir / "demo-server.db").exists()
@@ -60,6 +62,8 @@ class DemoBackend:
         self._seed = seed
         self._passwords = {role: secrets.token_urlsafe(18) for role in Role}
         self._sim_password = secrets.token_urlsafe(18)
+        #: Chosen now, so that the desk can build its client before the server is up.
+        self.port = port or _free_port()
         self._server: EmbeddedServer | None = None
         self._simulator: Simulator | None = None
         self._thread: threading.Thread | None = None
@@ -78,7 +82,7 @@ class DemoBackend:
         if self._fresh and self._history > timedelta(0):
             leftovers = play_history(self.db_url, SIMULATOR_USER, self._history, self._rate,
                                      self._seed)
-        self._server = EmbeddedServer(ServerSettings(db_url=self.db_url, port=0))
+        self._server = EmbeddedServer(ServerSettings(db_url=self.db_url, port=self.port))
         self._server.start()
         self._simulator = Simulator(self._server.url, SIMULATOR_USER, self._sim_password,
                                     rate_per_minute=self._rate, seed=self._seed)
@@ -88,9 +92,12 @@ class DemoBackend:
         self._thread.start()
         return self._server.url
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def sign_in_for(self, role: Role) -> DemoSignIn:
-        assert self._server is not None, "start() first"
-        return DemoSignIn(self._server.url, demo_username(role), self._passwords[role])
+        return DemoSignIn(self.url, demo_username(role), self._passwords[role])
 
     def stop(self) -> None:
         if self._simulator is not None:
@@ -114,6 +121,12 @@ class DemoBackend:
             asyncio.run(run())
         except Exception:  # the desk must go on without its feed; say why in the log
             log.exception("demo simulator stopped")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def play_history(db_url: str, username: str, span: timedelta, rate: float,

@@ -1,0 +1,304 @@
+"""The desk: composition root of the Qt application.
+
+Builds, in this order: the Qt application and theme, the qasync event loop (one loop for Qt and
+asyncio), the cache and its worker thread, the server clock, the API client, the sync engine,
+and the queue window. With ``--server`` the operator signs in through a non-modal dialog (the
+token stays in memory); without it, the embedded demo backend starts in a worker thread and the
+desk signs in as the demo user of ``--role``.
+
+When a cache exists, the last known queue is on screen before any network call, so a desk
+restarted while the backend is down shows the queue at once, OFFLINE, with the data's age;
+commands issued then wait in the durable outbox until the operator has signed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_API", "pyside6")  # qasync would otherwise prefer PyQt if present
+
+import qasync
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from dispatchdesk.app.config import Config, ConfigError, load_config
+from dispatchdesk.app.paths import cache_file, data_dir
+from dispatchdesk.cache.store import CacheStore
+from dispatchdesk.cache.worker import CacheWorker
+from dispatchdesk.domain.clock import ServerClock
+from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState, PendingCommand
+from dispatchdesk.domain.grades import GradePolicy
+from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.gui.listener import QtDeskListener
+from dispatchdesk.gui.queue_window import QueueWindow
+from dispatchdesk.gui.signin import SignInDialog
+from dispatchdesk.gui.theme import apply_theme
+from dispatchdesk.sync.client import ApiClient
+from dispatchdesk.sync.engine import SyncEngine
+from dispatchdesk.sync.errors import ConnectionLost, DeskError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+
+class ListenerRelay:
+    """The engine's listener for the whole run; forwards to the current window's listener.
+
+    The window is rebuilt when the signed-in role differs from the one it was opened with, but
+    the engine (and its outbox) lives on.
+    """
+
+    def __init__(self) -> None:
+        self.target: QtDeskListener | None = None
+
+    def on_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
+        if self.target:
+            self.target.on_state(incidents, policy)
+
+    def on_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
+        if self.target:
+            self.target.on_changes(upserts, removed)
+
+    def on_connection(self, info: ConnectionInfo) -> None:
+        if self.target:
+            self.target.on_connection(info)
+
+    def on_commands(self, commands: Sequence[PendingCommand]) -> None:
+        if self.target:
+            self.target.on_commands(commands)
+
+    def on_problem(self, message: str) -> None:
+        if self.target:
+            self.target.on_problem(message)
+
+
+class Desk(QObject):
+    """One operator's session: cache, engine, window, and the demo backend if there is one."""
+
+    def __init__(self, config: Config, *, server_url: str | None, demo_role: Role,
+                 demo_rate: float, base_dir: Path, demo_history_hours: float = 2.0) -> None:
+        super().__init__()
+        self.config = config
+        self.server_url = server_url
+        self.demo_role = demo_role
+        self.demo_rate = demo_rate
+        self.demo_history = demo_history_hours
+        self.base_dir = base_dir
+        self.settings = QSettings()
+        self.clock = ServerClock()
+        self.relay = ListenerRelay()
+        self.demo: object | None = None
+        self.window: QueueWindow | None = None
+        self.sign_in_dialog: SignInDialog | None = None
+        self.engine: SyncEngine | None = None
+        self.worker: CacheWorker | None = None
+        self.client: ApiClient | None = None
+        self._started = False
+        self._window_role: Role | None = None
+        self.closed = asyncio.Event()
+
+    # --- start ----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Show the cached queue at once, then bring the backend and the sign-in."""
+        demo = None
+        if self.server_url is None:
+            from dispatchdesk.app.demo import DemoBackend
+
+            demo = DemoBackend(self.base_dir, rate_per_minute=self.demo_rate,
+                               history_hours=self.demo_history)
+            self.demo = demo
+        cache_path = cache_file(self.base_dir, self.server_url)
+        if demo is not None and demo.is_fresh:
+            _remove_database(cache_path)  # a cache of an older demo database would not match
+        self.worker = CacheWorker(await asyncio.to_thread(CacheStore, cache_path))
+        self.client = ApiClient(demo.url if demo is not None else str(self.server_url),
+                                clock=self.clock)
+        self.engine = SyncEngine(self.client, self.worker, self.relay, self.clock,
+                                 max_command_age=_minutes(self.config.max_command_age_minutes))
+        state = await self.worker.call(self.worker.store.load)
+        if demo is not None:
+            self._show_window(self.demo_role, demo_username_for(self.demo_role))
+        elif state.cursor is not None:
+            last_role = Role(str(self.settings.value(self._role_key(), Role.CALL_HANDLER.value)))
+            self._show_window(last_role, str(self.settings.value(self._user_key(), "")))
+        if self.window is not None:
+            self.window.set_incidents(state.incidents, state.policy or GradePolicy())
+            self.window.set_commands([e.command for e in state.outbox])
+            self.window.set_connection(ConnectionInfo(
+                ConnectionState.CONNECTING if demo else ConnectionState.OFFLINE,
+                state.last_synced_at, "Starting the demo backend…" if demo else "Not signed in."))
+        if demo is not None:
+            await self._start_demo()
+        else:
+            self._ask_sign_in()
+
+    async def _start_demo(self) -> None:
+        from dispatchdesk.app.demo import DemoBackend
+
+        assert isinstance(self.demo, DemoBackend) and self.client is not None
+        try:
+            await asyncio.to_thread(self.demo.start)
+        except Exception as exc:
+            log.exception("demo backend failed")
+            self._problem(f"The demo backend did not start: {exc}")
+            return
+        sign_in = self.demo.sign_in_for(self.demo_role)
+        await self._sign_in(sign_in.username, sign_in.password)
+
+    def _ask_sign_in(self) -> None:
+        dialog = SignInDialog(self.server_url or "", str(self.settings.value(self._user_key(), "")),
+                              parent=self.window)
+        dialog.submitted.connect(self._on_submitted)
+        dialog.rejected.connect(self._sign_in_cancelled)
+        dialog.show()
+        dialog.raise_()
+        self.sign_in_dialog = dialog
+
+    @qasync.asyncSlot(str, str, str)  # type: ignore[untyped-decorator]
+    async def _on_submitted(self, url: str, username: str, password: str) -> None:
+        assert self.client is not None
+        if url.rstrip("/") != (self.server_url or "").rstrip("/"):
+            # Another server means another cache: never mix two servers' data.
+            self._problem_in_dialog("This desk was started for "
+                                    f"{self.server_url}; restart it with --server {url} "
+                                    "to use another server.")
+            return
+        await self._sign_in(username, password)
+
+    def _sign_in_cancelled(self) -> None:
+        if self.window is None:  # nothing on screen: cancelling sign-in quits
+            self.closed.set()
+
+    async def _sign_in(self, username: str, password: str) -> None:
+        assert self.client is not None and self.engine is not None
+        try:
+            reply = await self.client.sign_in(username, password)
+        except Unauthorized:
+            self._problem_in_dialog("Wrong username or password.")
+            return
+        except ConnectionLost as exc:
+            self._problem_in_dialog(f"Cannot reach the server: {exc}. "
+                                    + ("The last known queue is shown; sign in again when the "
+                                       "server is back." if self.window else ""))
+            return
+        except DeskError as exc:
+            self._problem_in_dialog(f"Sign-in failed: {exc}")
+            return
+        self.settings.setValue(self._role_key(), reply.role.value)
+        self.settings.setValue(self._user_key(), reply.username)
+        if self.sign_in_dialog is not None:
+            self.sign_in_dialog.close()
+            self.sign_in_dialog = None
+        if self.window is None or self._window_role is not reply.role:
+            self._show_window(reply.role, reply.username)
+        if not self._started:
+            self._started = True
+            await self.engine.start()
+
+    # --- window ---------------------------------------------------------------------------
+
+    def _show_window(self, role: Role, username: str) -> None:
+        assert self.engine is not None
+        old = self.window
+        window = QueueWindow(self.engine, role, self.clock.now, username, self.settings)
+        window.setWindowIcon(QIcon.fromTheme("dialog-warning"))
+        self.relay.target = QtDeskListener(window, parent=window)
+        window.destroyed.connect(self.closed.set)
+        window.show()
+        self.window = window
+        self._window_role = role
+        if old is not None:
+            window.set_incidents(list(old.model.incidents()), old.model.policy)
+            old.destroyed.disconnect(self.closed.set)
+            old.close()
+
+    def _problem(self, message: str) -> None:
+        if self.window is not None:
+            self.window.show_problem(message)
+        else:
+            log.error("%s", message)
+
+    def _problem_in_dialog(self, message: str) -> None:
+        if self.sign_in_dialog is not None:
+            self.sign_in_dialog.show_error(message)
+        else:
+            self._problem(message)
+
+    def _role_key(self) -> str:
+        return f"servers/{_slug(self.server_url)}/role"
+
+    def _user_key(self) -> str:
+        return f"servers/{_slug(self.server_url)}/username"
+
+    # --- stop -----------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Close the stream and the client, finish cache writes, stop the demo backend."""
+        if self.engine is not None and self._started:
+            await self.engine.stop()
+        elif self.client is not None:
+            await self.client.aclose()
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.close)
+        from dispatchdesk.app.demo import DemoBackend
+
+        if isinstance(self.demo, DemoBackend):
+            await asyncio.to_thread(self.demo.stop)
+
+
+def demo_username_for(role: Role) -> str:
+    from dispatchdesk.app.demo import demo_username
+
+    return demo_username(role)
+
+
+def _slug(url: str | None) -> str:
+    return "demo" if url is None else "".join(c if c.isalnum() else "_" for c in url)
+
+
+def _minutes(n: int) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def run_desk(args: argparse.Namespace) -> int:
+    """Run the desk until its window closes. Returns the process exit code."""
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"dispatchdesk: {exc}", file=sys.stderr)
+        return 2
+    server_url = args.server or config.server_url
+    base = data_dir(args.data_dir or config.data_dir)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName("DispatchDesk")
+    app.setApplicationName("Dispatch Desk")
+    apply_theme(app, args.theme or config.theme)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    desk = Desk(config, server_url=server_url, demo_role=Role(args.role),
+                demo_rate=args.rate, base_dir=base)
+    app.setQuitOnLastWindowClosed(False)  # quit when the desk is done, after a clean shutdown
+
+    async def main() -> None:
+        await desk.open()
+        await desk.closed.wait()
+        await desk.shutdown()
+
+    with loop:
+        loop.run_until_complete(main())
+    return 0

@@ -1,0 +1,147 @@
+"""The whole desk as an operator meets it: sign in, live queue, a command, the server going
+away, and a restart with the backend down. Real server on loopback, real cache, real window
+(offscreen), one qasync loop as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from dispatchdesk.app.config import Config
+from dispatchdesk.app.desk import Desk
+from dispatchdesk.domain.commands import ConnectionState
+from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.incident import Location
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
+from dispatchdesk.sync.api import IncidentDraft
+
+TIMEOUT = 30.0
+
+
+@pytest.fixture
+def loop(qapp: QApplication, tmp_path: Path) -> Iterator[qasync.QEventLoop]:
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    qapp.setQuitOnLastWindowClosed(False)  # as run_desk does: the desk decides when to quit
+    event_loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)
+    qapp.setQuitOnLastWindowClosed(True)
+
+
+async def until(condition: Callable[[], object], what: str) -> None:
+    """Let the loop run until ``condition()`` holds (the asyncio twin of qtbot.waitUntil)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def _draft(summary: str) -> IncidentDraft:
+    return IncidentDraft(
+        grade=Grade.IMMEDIATE, type="Domestic", summary=summary,
+        location=Location("Flat 2, Wren House, 14 Mare Street, London", "E8 4RP", "Hackney",
+                          uprn="100021000281", parent_uprn="100021000280"))
+
+
+def test_sign_in_live_queue_command_outage_and_offline_restart(
+    loop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'server.db'}"
+    server = EmbeddedServer(ServerSettings(db_url=db, port=0, heartbeat_seconds=1))
+    server.start()
+    add_user(db, "jsmith", Role.CALL_HANDLER, "call-handler-pw")
+    url = server.url
+
+    def new_desk() -> Desk:
+        return Desk(Config(), server_url=url, demo_role=Role.DISPATCHER, demo_rate=1,
+                    base_dir=tmp_path / "desk")
+
+    async def first_shift() -> None:
+        desk = new_desk()
+        await desk.open()
+        assert desk.window is None, "no cache yet: nothing to show before sign-in"
+        dialog = desk.sign_in_dialog
+        assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+        dialog.username.setText("jsmith")
+        dialog.password.setText("wrong")
+        dialog.sign_in.click()
+        await until(lambda: dialog.error.isVisible(), "the wrong-password message")
+        assert "Wrong username or password" in dialog.error.text()
+        assert dialog.username.text() == "jsmith", "what was typed stays"
+        dialog.password.setText("call-handler-pw")
+        dialog.sign_in.click()
+        await until(lambda: desk.window is not None, "the queue window")
+        window = desk.window
+        assert window is not None and "Call handler" in window.windowTitle()
+        await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
+
+        assert desk.engine is not None
+        desk.engine.create_incident(_draft("Woman screaming, man shouting, glass breaking."))
+        await until(lambda: len(window.model.incidents()) == 1, "the new incident in the queue")
+        await until(lambda: not desk.engine.commands, "the command confirmed by the feed")
+        incident = window.model.incidents()[0]
+        assert incident.ref.startswith("CAD ") and incident.grade is Grade.IMMEDIATE
+
+        await asyncio.to_thread(server.stop)
+        await until(lambda: window.banner.info.state is not ConnectionState.ONLINE, "offline")
+        # A command issued while the backend is down waits in the durable outbox.
+        desk.engine.create_incident(_draft("Second call: neighbour reports the same address."))
+        await until(lambda: len(desk.engine.commands) == 1, "the command queued")
+        window.close()
+        await desk.shutdown()
+
+    async def restart_with_backend_down() -> None:
+        desk = new_desk()
+        started = time.monotonic()
+        await desk.open()
+        window = desk.window
+        assert window is not None, "the last known queue is shown at once"
+        assert time.monotonic() - started < 5
+        assert [i.summary for i in window.model.incidents()] == [
+            "Woman screaming, man shouting, glass breaking."]
+        assert window.banner.info.state is ConnectionState.OFFLINE
+        assert "OFFLINE" in window.banner.text()
+        assert len(window.commands_panel.shown) == 1, "the unsent command survived"
+        assert desk.sign_in_dialog is not None and desk.sign_in_dialog.isVisible()
+        window.close()
+        await desk.shutdown()
+
+    try:
+        loop.run_until_complete(first_shift())
+        loop.run_until_complete(restart_with_backend_down())
+    finally:
+        server.stop()
+
+
+def test_demo_desk_signs_in_by_role_and_shows_the_live_queue(
+    loop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    async def shift() -> None:
+        desk = Desk(Config(), server_url=None, demo_role=Role.SUPERVISOR, demo_rate=10,
+                    base_dir=tmp_path, demo_history_hours=0.75)
+        await desk.open()
+        window = desk.window
+        assert window is not None and "Supervisor" in window.windowTitle()
+        await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
+        await until(lambda: len(window.model.incidents()) > 50, "the demo's history")
+        assert not window.delay_strip.isHidden(), "supervisors see the delay strip"
+        assert desk.engine is not None and desk.engine.cursor is not None
+        cursor = desk.engine.cursor
+        await until(lambda: (desk.engine.cursor or 0) > cursor, "the simulator's next change")
+        window.close()
+        await desk.shutdown()
+
+    loop.run_until_complete(shift())
