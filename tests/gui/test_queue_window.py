@@ -118,6 +118,9 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
     assert window.selected_incident().id == 1
     qtbot.keyClick(window.table, Qt.Key.Key_Return)
     assert window.detail.incident.id == 1
+    assert QApplication.focusWidget() is window.detail.grade
+    qtbot.keyClick(window.detail.grade, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is window.table
     qtbot.keyClick(window.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.focusWidget() is window.detail.grade
     qtbot.keyClick(window.table, Qt.Key.Key_F5)
@@ -132,7 +135,10 @@ def test_new_incident_is_non_modal_and_submits(qtbot, commands, settings, fake_c
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     dialog = window.new_incident_dialog
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
-    dialog.address.setText("1 Acacia Avenue")
+    qtbot.waitUntil(dialog.isActiveWindow)
+    qtbot.keyClicks(dialog.address, "1 Acacia Avenue")
+    qtbot.keyClick(dialog.address, Qt.Key.Key_Escape)  # asks first, keeps the text
+    assert dialog.isVisible() and dialog.address.text() == "1 Acacia Avenue"
     dialog.postcode.setText("N1 9GU")
     dialog.borough.setEditText("Islington")
     dialog.type.setEditText("Concern for welfare")

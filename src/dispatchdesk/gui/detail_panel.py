@@ -430,6 +430,15 @@ class IncidentDetailPanel(QScrollArea):
 
     # -- keyboard entry points -------------------------------------------------------------
 
+    def focus_first(self) -> None:
+        """Focus the first action the role has, else the panel itself."""
+        for box, widget in ((self.regrade_box, self.grade), (self.status_box, None),
+                            (self.summary_box, self.summary), (self.close_box, self.rationale)):
+            if not box.isHidden() and box.isEnabled() and widget is not None:
+                widget.setFocus()
+                return
+        self.setFocus()
+
     def focus_regrade(self) -> None:
         if has_right(self._role, Right.REGRADE) and self.regrade_box.isEnabled():
             self.grade.setFocus()

@@ -257,6 +257,10 @@ class QueueWindow(QMainWindow):
         self.act_search = a("&Search the queue", ["Ctrl+F"], self.focus_search)
         self.act_reset = a("Show all open, most &urgent first", ["F5"], self.reset_view)
         self.act_queue = a("Go to the &queue", ["F6"], self.focus_queue)
+        self.act_back = a("Back to the queue from a panel", ["Esc"], self.focus_queue,
+                          context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.detail_dock.addAction(self.act_back)
+        self.commands_dock.addAction(self.act_back)
         self.act_detail = a("Go to the incident &panel", ["F7"], self.focus_detail)
         self.act_commands = a("Go to unsent co&mmands", ["F8"], self.focus_commands)
         self.act_grade_filters = [
@@ -425,7 +429,7 @@ class QueueWindow(QMainWindow):
             self._select_first()
         self.detail_dock.show()
         self.detail_dock.raise_()
-        self.detail.setFocus()
+        self.detail.focus_first()
 
     def _with_detail(self, focus: Callable[[], None]) -> None:
         if self.selected_incident() is None:
@@ -458,7 +462,7 @@ class QueueWindow(QMainWindow):
 
     def focus_detail(self) -> None:
         self.detail_dock.show()
-        self.detail.setFocus()
+        self.detail.focus_first()
 
     def focus_commands(self) -> None:
         self.commands_dock.show()
