@@ -170,7 +170,8 @@ def test_geometry_and_docks_restored(qtbot, commands, settings, fake_clock):
     window.resize(790, 503)
     size = window.size()
     window.commands_dock.hide()
-    window.close()
+    with qtbot.waitSignal(window.closed):
+        window.close()
     again = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings)
     qtbot.addWidget(again)
     assert again.height() == size.height() == 503  # offscreen screen is 800 wide

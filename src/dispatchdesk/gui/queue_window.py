@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -85,6 +85,9 @@ def window_title(username: str, role: Role) -> str:
 
 class QueueWindow(QMainWindow):
     """The queue. The app feeds it through :class:`~dispatchdesk.gui.listener.QtDeskListener`."""
+
+    #: Emitted from ``closeEvent`` after settings are saved (the app may quit on it).
+    closed = Signal()
 
     def __init__(
         self,
@@ -563,6 +566,7 @@ class QueueWindow(QMainWindow):
         self.ticker.stop()
         self.save_settings()
         super().closeEvent(event)
+        self.closed.emit()
 
 
 def pending_attention(commands: Sequence[PendingCommand]) -> int:
