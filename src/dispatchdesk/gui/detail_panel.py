@@ -124,6 +124,7 @@ class IncidentDetailPanel(QScrollArea):
         self.fields: dict[str, QLabel] = {}
         self.countdown_icon = QLabel()
         for name in ("Ref", "Grade", "Status", "Type", "Created", "Deadline", "Countdown",
+                     "Attended", "Closed",
                      "Location", "Borough", "UPRN", "Caller", "Summary", "Downgrade reason",
                      "Rationale", "Pending"):
             label = QLabel()
@@ -293,6 +294,8 @@ class IncidentDetailPanel(QScrollArea):
         if incident.appointment_at is not None:
             deadline += " (appointment)"
         f["Deadline"].setText(deadline)
+        f["Attended"].setText(_when(incident.attended_at))
+        f["Closed"].setText(_when(incident.closed_at))
         self._fill_location(incident)
         self._fill_caller(incident)
         f["Summary"].setText(incident.summary)

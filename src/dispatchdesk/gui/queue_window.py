@@ -118,7 +118,9 @@ class QueueWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._connect()
-        self.ticker = Ticker(self.table, Column.COUNTDOWN, parent=self)
+        # Tick on the *server's* second: that is when countdown texts roll over.
+        self.ticker = Ticker(self.table, Column.COUNTDOWN,
+                             wall=lambda: self._now().timestamp(), parent=self)
         self.ticker.ticked.connect(self.on_tick)
         self._restore_settings()
         self._update_count()
