@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="backend to sign in to (default: an embedded demo backend)")
     parser.add_argument("--role", choices=ROLES, default="dispatcher",
                         help="demo backend only: the role to sign in as (default: dispatcher)")
+    parser.add_argument("--user", metavar="NAME", help="sign-in name to fill in")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password from stdin and sign in without the dialog")
+    parser.add_argument("--exit-when-shown", type=float, metavar="SECONDS", default=None,
+                        help="smoke test: exit 0 once the queue is live (1 if not within SECONDS)")
     parser.add_argument("--data-dir", metavar="DIR", help="where the cache and demo data live")
     parser.add_argument("--theme", choices=["normal", "high-contrast"], help="colour theme")
     parser.add_argument("--rate", type=float, default=4.0, metavar="N",

@@ -58,6 +58,8 @@ class ListenerRelay:
 
     def __init__(self) -> None:
         self.target: QtDeskListener | None = None
+        #: Set while the feed is live (for scripts and the frozen app's smoke test).
+        self.online = asyncio.Event()
 
     def on_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
         if self.target:
@@ -68,6 +70,10 @@ class ListenerRelay:
             self.target.on_changes(upserts, removed)
 
     def on_connection(self, info: ConnectionInfo) -> None:
+        if info.state is ConnectionState.ONLINE:
+            self.online.set()
+        else:
+            self.online.clear()
         if self.target:
             self.target.on_connection(info)
 
@@ -84,13 +90,16 @@ class Desk(QObject):
     """One operator's session: cache, engine, window, and the demo backend if there is one."""
 
     def __init__(self, config: Config, *, server_url: str | None, demo_role: Role,
-                 demo_rate: float, base_dir: Path, demo_history_hours: float = 2.0) -> None:
+                 demo_rate: float, base_dir: Path, demo_history_hours: float = 2.0,
+                 username: str | None = None, password: str | None = None) -> None:
         super().__init__()
         self.config = config
         self.server_url = server_url
         self.demo_role = demo_role
         self.demo_rate = demo_rate
         self.demo_history = demo_history_hours
+        self.username = username
+        self.password = password
         self.base_dir = base_dir
         self.settings = QSettings()
         self.clock = ServerClock()
@@ -103,6 +112,7 @@ class Desk(QObject):
         self.client: ApiClient | None = None
         self._started = False
         self._window_role: Role | None = None
+        self.last_sign_in_problem: str | None = None
         self.closed = asyncio.Event()
 
     # --- start ----------------------------------------------------------------------------
@@ -138,6 +148,10 @@ class Desk(QObject):
                 state.last_synced_at, "Starting the demo backend…" if demo else "Not signed in."))
         if demo is not None:
             await self._start_demo()
+        elif self.username and self.password is not None:
+            await self._sign_in(self.username, self.password)
+            if not self._started:
+                self._ask_sign_in()
         else:
             self._ask_sign_in()
 
@@ -155,8 +169,8 @@ class Desk(QObject):
         await self._sign_in(sign_in.username, sign_in.password)
 
     def _ask_sign_in(self) -> None:
-        dialog = SignInDialog(self.server_url or "", str(self.settings.value(self._user_key(), "")),
-                              parent=self.window)
+        username = self.username or str(self.settings.value(self._user_key(), ""))
+        dialog = SignInDialog(self.server_url or "", username, parent=self.window)
         dialog.submitted.connect(self._on_submitted)
         dialog.rejected.connect(self._sign_in_cancelled)
         dialog.show()
@@ -232,6 +246,7 @@ class Desk(QObject):
             self.sign_in_dialog.show_error(message)
         else:
             self._problem(message)
+        self.last_sign_in_problem = message
 
     def _role_key(self) -> str:
         return f"servers/{_slug(self.server_url)}/role"
@@ -290,15 +305,41 @@ def run_desk(args: argparse.Namespace) -> int:
     apply_theme(app, args.theme or config.theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    password = _read_password() if args.password_stdin else None
     desk = Desk(config, server_url=server_url, demo_role=Role(args.role),
-                demo_rate=args.rate, base_dir=base)
+                demo_rate=args.rate, base_dir=base, username=args.user, password=password)
     app.setQuitOnLastWindowClosed(False)  # quit when the desk is done, after a clean shutdown
+    outcome = 0
 
     async def main() -> None:
+        nonlocal outcome
         await desk.open()
-        await desk.closed.wait()
+        if args.exit_when_shown:
+            outcome = await _report_when_shown(desk, args.exit_when_shown)
+        else:
+            await desk.closed.wait()
         await desk.shutdown()
 
     with loop:
         loop.run_until_complete(main())
+    return outcome
+
+
+def _read_password() -> str:
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _report_when_shown(desk: Desk, timeout: float) -> int:
+    """Smoke test for scripts and the frozen app: wait until the queue is live, say so, close."""
+    try:
+        await asyncio.wait_for(desk.relay.online.wait(), timeout)
+    except TimeoutError:
+        reason = desk.last_sign_in_problem or "the feed did not come online"
+        print(f"dispatchdesk: queue not live after {timeout:g} s: {reason}", file=sys.stderr)
+        return 1
+    window = desk.window
+    assert window is not None
+    print(f"Dispatch Desk: queue shown, {window.proxy.rowCount()} of "
+          f"{window.model.rowCount()} incidents, online as {window.windowTitle()}", flush=True)
+    window.close()
     return 0
