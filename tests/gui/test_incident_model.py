@@ -102,9 +102,10 @@ def test_flags_downgraded_anonymous_pending(model):
     anon = make_incident(2)
     anon = anon.with_changes(caller=anon.caller.__class__(anonymous=True))
     model.set_incidents([downgraded, anon], DEFAULT_POLICY)
-    assert "downgraded" in cell(model, 0, Column.FLAGS)
-    assert "suspect has left" in cell(model, 0, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
-    assert "anonymous caller" in cell(model, 1, Column.FLAGS)
+    r1, r2 = model.row_of(1), model.row_of(2)
+    assert "downgraded" in cell(model, r1, Column.FLAGS)
+    assert "suspect has left" in cell(model, r1, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
+    assert "anonymous caller" in cell(model, r2, Column.FLAGS)
     command = PendingCommand(
         id="c1", kind=CommandKind.UPDATE_INCIDENT, incident_id=2, description="Regrade",
         created_at=T0, state=CommandState.SENT,
@@ -114,10 +115,10 @@ def test_flags_downgraded_anonymous_pending(model):
         created_at=T0, state=CommandState.FAILED, message="refused",
     )
     model.set_pending([command, failed])
-    assert "pending" in cell(model, 1, Column.FLAGS)
-    assert "failed" in cell(model, 0, Column.FLAGS)
+    assert "pending" in cell(model, r2, Column.FLAGS)
+    assert "failed" in cell(model, r1, Column.FLAGS)
     model.set_pending([])
-    assert "pending" not in cell(model, 1, Column.FLAGS)
+    assert "pending" not in cell(model, r2, Column.FLAGS)
 
 
 def test_apply_changes_insert_update_remove(qtbot, model):
@@ -137,6 +138,14 @@ def test_apply_changes_insert_update_remove(qtbot, model):
     assert [i.id for i in model.incidents()] == [2, 3, 4, 10, 11, 12]
     assert model.incident(4).summary == "new"
     assert model.row_of(10) == 3
+
+
+def test_rows_stored_most_urgent_first(model):
+    model.set_incidents(
+        [make_incident(1, grade=Grade.SIGNIFICANT), make_incident(2, grade=Grade.IMMEDIATE)],
+        DEFAULT_POLICY,
+    )
+    assert [i.id for i in model.incidents()] == [2, 1]
 
 
 def test_remove_contiguous_range(model):

@@ -66,6 +66,7 @@ INCIDENT_ROLE = SORT_ROLE + 1
 #: The :class:`CountdownState` of the row at ``now``.
 COUNTDOWN_STATE_ROLE = SORT_ROLE + 2
 
+_NCOLS = len(Column)
 _COL_COUNTDOWN = Column.COUNTDOWN.value
 _COL_FLAGS = Column.FLAGS.value
 _COL_GRADE = Column.GRADE.value
@@ -103,6 +104,9 @@ class IncidentTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._now = now
         self._rows: list[Incident] = []
+        #: ``urgency_number`` of each row, cached: the proxy asks for it ~25 times per row
+        #: while sorting 10,000 rows.
+        self._urgency: list[float] = []
         self._row_of: dict[int, int] = {}
         self._policy = DEFAULT_POLICY
         self._pending: dict[int, CommandState] = {}
@@ -140,7 +144,7 @@ class IncidentTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _NCOLS
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
@@ -155,8 +159,10 @@ class IncidentTableModel(QAbstractTableModel):
         row = index.row()
         if not index.isValid() or row >= len(self._rows):
             return None
-        incident = self._rows[row]
         col = index.column()
+        if role == SORT_ROLE and col == _COL_COUNTDOWN:
+            return self._urgency[row]
+        incident = self._rows[row]
         if col == _COL_COUNTDOWN:
             return self._countdown_data(incident, role)
         if role == _DISPLAY:
@@ -176,8 +182,6 @@ class IncidentTableModel(QAbstractTableModel):
     # -- cells -----------------------------------------------------------------------------
 
     def _countdown_data(self, incident: Incident, role: int) -> Any:
-        if role == SORT_ROLE:
-            return urgency_number(incident)
         if role == INCIDENT_ROLE:
             return incident
         if role not in (_DISPLAY, _DECORATION, _FOREGROUND, _BACKGROUND, _TOOLTIP,
@@ -280,10 +284,16 @@ class IncidentTableModel(QAbstractTableModel):
     # -- changing --------------------------------------------------------------------------
 
     def set_incidents(self, incidents: Iterable[Incident], policy: GradePolicy) -> None:
-        """Replace everything (a snapshot, or the cache at start)."""
+        """Replace everything (a snapshot, or the cache at start).
+
+        Rows are stored most urgent first, so the proxy's sort of the default order starts
+        from sorted input (about half the comparisons of an arbitrary order).
+        """
         self.beginResetModel()
         self._policy = policy
-        self._rows = list(incidents)
+        keyed = sorted(((urgency_number(i), i) for i in incidents), key=lambda pair: pair[0])
+        self._urgency = [key for key, _ in keyed]
+        self._rows = [incident for _, incident in keyed]
         self._reindex()
         self.endResetModel()
 
@@ -301,6 +311,7 @@ class IncidentTableModel(QAbstractTableModel):
                 fresh[incident.id] = incident
             else:
                 self._rows[row] = incident
+                self._urgency[row] = urgency_number(incident)
                 changed_rows.append(row)
         if changed_rows:
             self._emit_rows_changed(min(changed_rows), max(changed_rows))
@@ -335,6 +346,7 @@ class IncidentTableModel(QAbstractTableModel):
         for first, last in _ranges_descending(rows):
             self.beginRemoveRows(QModelIndex(), first, last)
             del self._rows[first : last + 1]
+            del self._urgency[first : last + 1]
             self.endRemoveRows()
         if rows:
             self._reindex()
@@ -346,6 +358,7 @@ class IncidentTableModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), first, first + len(incidents) - 1)
         for offset, incident in enumerate(incidents):
             self._rows.append(incident)
+            self._urgency.append(urgency_number(incident))
             self._row_of[incident.id] = first + offset
         self.endInsertRows()
 
