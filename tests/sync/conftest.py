@@ -22,7 +22,7 @@ from dispatchdesk.sync.api import IncidentDraft
 from dispatchdesk.sync.client import ApiClient
 
 PASSWORD = "correct horse battery"
-WAIT = 15.0
+WAIT = 8.0
 
 
 @pytest.fixture
