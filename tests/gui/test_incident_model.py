@@ -148,6 +148,14 @@ def test_rows_stored_most_urgent_first(model):
     assert [i.id for i in model.incidents()] == [2, 1]
 
 
+def test_scattered_updates_are_reported_in_short_runs(model):
+    model.set_incidents([make_incident(i) for i in range(1, 101)], DEFAULT_POLICY)
+    changes = []
+    model.dataChanged.connect(lambda a, b, _r=(): changes.append((a.row(), b.row())))
+    model.apply_changes([make_incident(i, summary="x") for i in (1, 3, 50, 99, 100)], [])
+    assert changes == [(0, 2), (49, 49), (98, 99)]
+
+
 def test_remove_contiguous_range(model):
     model.set_incidents([make_incident(i) for i in range(1, 11)], DEFAULT_POLICY)
     removes = []

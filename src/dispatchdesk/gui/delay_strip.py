@@ -1,7 +1,9 @@
 """The supervisors' delay strip: per grade I/S/E the counts on track / at risk / breached, the
 longest breach, and the share of I and S incidents attended on time today.
 
-Refreshed on each tick from :func:`dispatchdesk.domain.delay.summarise` (~3 ms at 10k rows).
+The queue window refreshes it on each tick from a
+:class:`~dispatchdesk.gui.delay_tracker.DelayTracker` (the same numbers as
+:func:`dispatchdesk.domain.delay.summarise`, without a pass over every incident).
 Shown only to roles with ``Right.VIEW_DELAY_STRIP``; the queue window decides.
 """
 

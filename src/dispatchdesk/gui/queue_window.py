@@ -39,6 +39,7 @@ from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui.banner import ConnectionBanner
 from dispatchdesk.gui.commands_panel import CommandsPanel
 from dispatchdesk.gui.delay_strip import DelayStrip
+from dispatchdesk.gui.delay_tracker import DelayTracker
 from dispatchdesk.gui.detail_panel import IncidentDetailPanel
 from dispatchdesk.gui.incident_filter import OPEN_STATUSES, IncidentFilterProxy
 from dispatchdesk.gui.incident_model import Column, IncidentTableModel
@@ -201,7 +202,9 @@ class QueueWindow(QMainWindow):
         self.banner = ConnectionBanner()
         self.message_bar = MessageBar()
         self.delay_strip = DelayStrip()
-        self.delay_strip.setVisible(has_right(self._role, Right.VIEW_DELAY_STRIP))
+        self._shows_delays = has_right(self._role, Right.VIEW_DELAY_STRIP)
+        self.delay_strip.setVisible(self._shows_delays)
+        self.delay_tracker = DelayTracker()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -327,11 +330,15 @@ class QueueWindow(QMainWindow):
         self._add_boroughs(incidents)
         with self._model_moving():
             self.model.set_incidents(incidents, policy)
+        if self._shows_delays:
+            self.delay_tracker.reset(incidents, policy)
         self.on_tick()
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
         with self._model_moving():
             self.model.apply_changes(upserts, removed)
+        if self._shows_delays:
+            self.delay_tracker.update(upserts, removed)
         self._add_boroughs(upserts)
 
     def set_connection(self, info: ConnectionInfo) -> None:
@@ -350,8 +357,8 @@ class QueueWindow(QMainWindow):
     def on_tick(self) -> None:
         now = self._now()
         self.banner.refresh(now)
-        if not self.delay_strip.isHidden():
-            self.delay_strip.refresh(self.model.incidents(), now, self._policy)
+        if self._shows_delays:
+            self.delay_strip.show_summary(self.delay_tracker.summary(now))
         self.detail.refresh()
 
     # -- selection -------------------------------------------------------------------------
