@@ -1,0 +1,204 @@
+"""Faults the real server does not produce on demand, injected with httpx.MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from dispatchdesk.cache import CacheWorker
+from dispatchdesk.domain.clock import ServerClock
+from dispatchdesk.domain.commands import ConnectionState
+from dispatchdesk.domain.grades import DEFAULT_POLICY
+from dispatchdesk.protocol.convert import policy_to_wire
+from dispatchdesk.protocol.schemas import Change, ChangesPage, Snapshot
+from dispatchdesk.sync.client import ApiClient
+from dispatchdesk.sync.engine import SyncEngine
+
+from .conftest import Recorder
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime.now(UTC)
+
+
+def wire(i: int, version: int = 1, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": i, "ref": f"CAD {i:04d}/23NOV26", "version": version, "grade": "I",
+        "status": "OPEN", "created_at": NOW.isoformat(),
+        "deadline": (NOW + timedelta(minutes=15)).isoformat(), "type": "Burglary",
+        "summary": f"Incident {i}",
+        "location": {"address": f"{i} High St", "postcode": "SW1A 1AA", "borough": "WM"},
+    }
+    data.update(extra)
+    return data
+
+
+def snapshot(cursor: int, incidents: list[dict[str, Any]]) -> bytes:
+    snap = Snapshot.model_validate(
+        {"cursor": cursor, "server_time": NOW.isoformat(),
+         "policy": policy_to_wire(DEFAULT_POLICY).model_dump(mode="json"),
+         "incidents": incidents}
+    )
+    return snap.model_dump_json().encode()
+
+
+def sse_change(seq: int, data: dict[str, Any] | str) -> str:
+    if isinstance(data, str):
+        return f"id: {seq}\nevent: change\ndata: {data}\n\n"
+    change = Change(seq=seq, entity="incident", op="upsert", data=data)
+    return f"id: {seq}\nevent: change\ndata: {change.model_dump_json()}\n\n"
+
+
+class FakeServer:
+    """Routes for MockTransport; counts requests per path."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[httpx.Request]] = {}
+        self.routes: dict[str, Callable[[httpx.Request, int], httpx.Response]] = {}
+        self.on_request: Callable[[], None] = lambda: None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/api/v1")
+        seen = self.calls.setdefault(path, [])
+        seen.append(request)
+        self.on_request()
+        return self.routes[path](request, len(seen))
+
+
+def stream_response(text: str, stay_open: bool = False) -> httpx.Response:
+    class Body(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield text.encode()
+            if stay_open:
+                await asyncio.Event().wait()  # silent: no event, no heartbeat
+
+    return httpx.Response(200, stream=Body(), headers={"content-type": "text/event-stream"})
+
+
+def engine_for(fake: FakeServer, worker: CacheWorker, rec: Recorder, **kw: Any) -> SyncEngine:
+    client = ApiClient("http://fake.test", transport=httpx.MockTransport(fake))
+    fake.on_request = rec._ping  # wake the test's wait_for on every request
+    kw.setdefault("heartbeat_timeout", 5.0)
+    return SyncEngine(client, worker, rec, ServerClock(), backoff_initial=0.01,
+                      backoff_max=0.05, **kw)
+
+
+async def test_malformed_sse_change_reported_not_applied_then_resync(worker: CacheWorker) -> None:
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(
+        200, content=snapshot(10, [wire(1)]) if n == 1
+        else snapshot(13, [wire(1), wire(2), wire(3, version=2)])
+    )
+    good_then_bad = (
+        ": connected\n\n" + sse_change(11, wire(2))
+        + sse_change(12, wire(3, grade="Z"))  # not a grade
+        + sse_change(13, wire(4))
+    )
+    fake.routes["/events"] = lambda r, n: (
+        stream_response(good_then_bad) if n == 1 else stream_response(": hi\n\n", stay_open=True)
+    )
+    cursor_at_problem: list[int | None] = []
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    original = rec.on_problem
+
+    def on_problem(message: str) -> None:
+        cursor_at_problem.append(engine.cursor)
+        original(message)
+
+    rec.on_problem = on_problem  # type: ignore[method-assign]
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: rec.problems)
+        assert "grade" in rec.problems[0] and "change 12" in rec.problems[0]
+        assert cursor_at_problem == [11]  # 11 applied; 12 neither applied nor skipped
+        assert not any(i.id in (3, 4) for batch, _ in rec.changes for i in batch)
+        # Resynced from a fresh snapshot: everything the server says now, nothing lost.
+        await rec.wait_for(
+            lambda: engine.cursor == 13 and rec.connection is ConnectionState.ONLINE
+        )
+        assert sorted(rec.incidents) == [1, 2, 3]
+        await rec.wait_for(lambda: len(fake.calls["/events"]) >= 2)
+        assert fake.calls["/events"][1].headers["Last-Event-ID"] == "13"
+    finally:
+        await engine.stop()
+    state = worker.store.load()
+    assert state.cursor == 13 and sorted(i.id for i in state.incidents) == [1, 2, 3]
+
+
+async def test_malformed_changes_page_reported(worker: CacheWorker) -> None:
+    worker.store.replace_snapshot([], DEFAULT_POLICY, 5, NOW)
+    fake = FakeServer()
+    fake.routes["/changes"] = lambda r, n: httpx.Response(200, content=b'{"changes": [{')
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(5, []))
+    fake.routes["/events"] = lambda r, n: stream_response(": hi\n\n", stay_open=True)
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: rec.problems)
+        assert "not valid JSON" in rec.problems[0]
+        await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
+    finally:
+        await engine.stop()
+    assert worker.store.load().cursor == 5
+
+
+async def test_events_arriving_together_are_one_batch(worker: CacheWorker) -> None:
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(0, []))
+    burst = "".join(sse_change(s, wire(s)) for s in range(1, 51)) + sse_change(51, wire(1, 2))
+    fake.routes["/events"] = lambda r, n: stream_response(burst, stay_open=True)
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: engine.cursor == 51)
+        assert len(rec.changes) == 1
+        upserts, removed = rec.changes[0]
+        assert len(upserts) == 50 and removed == []
+        assert next(i for i in upserts if i.id == 1).version == 2
+    finally:
+        await engine.stop()
+
+
+async def test_watchdog_reconnects_a_silent_stream(worker: CacheWorker) -> None:
+    worker.store.replace_snapshot([], DEFAULT_POLICY, 7, NOW)
+    fake = FakeServer()
+    fake.routes["/changes"] = lambda r, n: httpx.Response(
+        200, content=ChangesPage(changes=[], cursor=7).model_dump_json().encode()
+    )
+    fake.routes["/events"] = lambda r, n: stream_response(": connected\n\n", stay_open=True)
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec, heartbeat_timeout=0.1)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: len(fake.calls.get("/events", [])) >= 3)
+        offline = [c for c in rec.connections if c.state is ConnectionState.OFFLINE]
+        assert offline and "Nothing from the server" in (offline[0].message or "")
+        assert all(r.headers["Last-Event-ID"] == "7" for r in fake.calls["/events"])
+    finally:
+        await engine.stop()
+
+
+async def test_listener_errors_do_not_stop_sync(worker: CacheWorker) -> None:
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(0, [wire(1)]))
+    fake.routes["/events"] = lambda r, n: stream_response(sse_change(1, wire(2)), stay_open=True)
+    rec = Recorder()
+
+    def broken(*_a: object) -> None:
+        raise RuntimeError("GUI bug")
+
+    rec.on_state = broken  # type: ignore[method-assign]
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: 2 in rec.incidents)
+    finally:
+        await engine.stop()
