@@ -163,3 +163,11 @@ def test_remove_contiguous_range(model):
     model.apply_changes([], [3, 4, 5, 8])
     assert removes == [(7, 7), (2, 4)]
     assert [i.id for i in model.incidents()] == [1, 2, 6, 7, 9, 10]
+
+
+def test_times_shown_in_policy_time_zone(model):
+    from dispatchdesk.domain.grades import GradePolicy
+
+    model.set_incidents([make_incident(1)], GradePolicy(timezone="Asia/Tokyo"))
+    assert cell(model, 0, Column.CREATED) == "23/11 18:00"
+    assert cell(model, 0, Column.DEADLINE) == "23/11 18:15"

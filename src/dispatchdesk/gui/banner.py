@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.timefmt import local
 
 
 def age_text(seconds: float) -> str:
@@ -25,7 +26,7 @@ def age_text(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min old"
 
 
-def banner_text(info: ConnectionInfo, now: datetime) -> str:
+def banner_text(info: ConnectionInfo, now: datetime, tz: str = "Europe/London") -> str:
     """The words of the banner for ``info`` at ``now``; "" when online."""
     if info.state is ConnectionState.ONLINE:
         return ""
@@ -36,9 +37,9 @@ def banner_text(info: ConnectionInfo, now: datetime) -> str:
     if info.last_synced_at is None:
         data = "no data from the server yet"
     else:
-        local = info.last_synced_at.astimezone().strftime("%H:%M:%S")
+        shown = local(info.last_synced_at, tz, "%H:%M:%S")
         age = age_text((now - info.last_synced_at).total_seconds())
-        data = f"showing data from {local}, {age}"
+        data = f"showing data from {shown}, {age}"
     tail = "; retrying" if info.state is ConnectionState.OFFLINE else ""
     text = f"{head} — {data}{tail}"
     if info.message:
@@ -65,6 +66,7 @@ class ConnectionBanner(QFrame):
         layout.addWidget(self._icon)
         layout.addWidget(self._text, 1)
         self._info = ConnectionInfo(ConnectionState.CONNECTING)
+        self._tz = "Europe/London"
         self.setProperty("state", "connecting")
         self.hide()
 
@@ -74,6 +76,10 @@ class ConnectionBanner(QFrame):
 
     def text(self) -> str:
         return self._text.text()
+
+    def set_timezone(self, tz: str) -> None:
+        """Show times in ``tz`` (the policy's time zone)."""
+        self._tz = tz
 
     def set_info(self, info: ConnectionInfo, now: datetime) -> None:
         self._info = info
@@ -87,7 +93,7 @@ class ConnectionBanner(QFrame):
         self.refresh(now)
 
     def refresh(self, now: datetime) -> None:
-        text = banner_text(self._info, now)
+        text = banner_text(self._info, now, self._tz)
         self._text.setText(text)
         self.setAccessibleName(text or "Online")
         self.setVisible(bool(text))

@@ -36,13 +36,14 @@ from dispatchdesk.domain.incident import STATUS_MOVES, Incident, IncidentStatus
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.timefmt import local
 from dispatchdesk.sync.api import DeskCommands
 
 STATUS_ACTIONS = (IncidentStatus.OPEN, IncidentStatus.ASSIGNED, IncidentStatus.AT_SCENE)
 
 
-def _when(value: datetime | None) -> str:
-    return "—" if value is None else value.astimezone().strftime("%d/%m/%Y %H:%M:%S")
+def _when(value: datetime | None, tz: str) -> str:
+    return "—" if value is None else local(value, tz, "%d/%m/%Y %H:%M:%S")
 
 
 @dataclass
@@ -289,13 +290,14 @@ class IncidentDetailPanel(QScrollArea):
         f["Grade"].setText(grade)
         f["Status"].setText(incident.status.label)
         f["Type"].setText(incident.type)
-        f["Created"].setText(_when(incident.created_at))
-        deadline = _when(incident.deadline)
+        tz = self._policy.timezone
+        f["Created"].setText(_when(incident.created_at, tz))
+        deadline = _when(incident.deadline, tz)
         if incident.appointment_at is not None:
             deadline += " (appointment)"
         f["Deadline"].setText(deadline)
-        f["Attended"].setText(_when(incident.attended_at))
-        f["Closed"].setText(_when(incident.closed_at))
+        f["Attended"].setText(_when(incident.attended_at, tz))
+        f["Closed"].setText(_when(incident.closed_at, tz))
         self._fill_location(incident)
         self._fill_caller(incident)
         f["Summary"].setText(incident.summary)

@@ -23,6 +23,7 @@ from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.theme import StateColours, countdown_colours
+from dispatchdesk.gui.timefmt import local
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -93,8 +94,8 @@ def urgency_number(incident: Incident) -> float:
     return waiting * 1e11 + deadline + rank / 10
 
 
-def _hhmm(when: datetime | None) -> str:
-    return "" if when is None else when.astimezone().strftime("%d/%m %H:%M")
+def _hhmm(when: datetime | None, tz: str) -> str:
+    return "" if when is None else local(when, tz, "%d/%m %H:%M")
 
 
 class IncidentTableModel(QAbstractTableModel):
@@ -212,9 +213,9 @@ class IncidentTableModel(QAbstractTableModel):
         if col == 3:
             return incident.location.one_line
         if col == 4:
-            return _hhmm(incident.created_at)
+            return _hhmm(incident.created_at, self._policy.timezone)
         if col == 5:
-            return _hhmm(incident.deadline)
+            return _hhmm(incident.deadline, self._policy.timezone)
         if col == _COL_STATUS:
             return incident.status.label
         return " · ".join(self._flags(incident))

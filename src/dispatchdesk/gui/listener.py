@@ -14,6 +14,7 @@ from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.gui.queue_window import QueueWindow
+from dispatchdesk.sync.api import DeskListener
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +41,8 @@ class QtDeskListener(QObject):
     def on_problem(self, message: str) -> None:
         log.warning("problem shown to operator: %s", message)
         self._window.show_problem(message)
+
+
+def _conforms(listener: QtDeskListener) -> DeskListener:
+    """Checked by mypy: ``QtDeskListener`` satisfies the engine's ``DeskListener``."""
+    return listener

@@ -326,6 +326,7 @@ class QueueWindow(QMainWindow):
     def set_incidents(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
         """Replace everything shown (start-up from the cache, or a snapshot)."""
         self._policy = policy
+        self.banner.set_timezone(policy.timezone)
         self.detail.set_policy(policy)
         self._add_boroughs(incidents)
         with self._model_moving():
