@@ -123,7 +123,9 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
     assert QApplication.focusWidget() is window.table
     qtbot.keyClick(window.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.focusWidget() is window.detail.grade
+    assert window.count_label.text().startswith("⚠ FILTERED: 1 of 3 shown")
     qtbot.keyClick(window.table, Qt.Key.Key_F5)
+    assert window.count_label.text() == "2 of 3 shown"
     assert window.search.text() == "" and window.proxy.rowCount() == 2
     qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
                    | Qt.KeyboardModifier.ShiftModifier)

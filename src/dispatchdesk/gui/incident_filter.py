@@ -57,6 +57,11 @@ class IncidentFilterProxy(QSortFilterProxyModel):
     def borough(self) -> str | None:
         return self._borough
 
+    def is_narrowed(self) -> bool:
+        """True when a filter hides some open incidents (anything beyond hiding CLOSED)."""
+        return (self._grades != frozenset(Grade) or not self._statuses >= OPEN_STATUSES
+                or self._borough is not None or bool(self._words))
+
     def set_grades(self, grades: Iterable[Grade]) -> None:
         self._change(lambda: setattr(self, "_grades", frozenset(grades)))
 

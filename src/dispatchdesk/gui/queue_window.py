@@ -523,18 +523,22 @@ class QueueWindow(QMainWindow):
     def _grades_changed(self) -> None:
         with self._model_moving():
             self.proxy.set_grades(g for g, b in self.grade_buttons.items() if b.isChecked())
+        self._update_count()
 
     def _status_changed(self, index: int) -> None:
         with self._model_moving():
             self.proxy.set_statuses(STATUS_CHOICES[index][1])
+        self._update_count()
 
     def _borough_changed(self, index: int) -> None:
         with self._model_moving():
             self.proxy.set_borough(None if index <= 0 else self.borough_combo.itemText(index))
+        self._update_count()
 
     def _search_changed(self, text: str) -> None:
         with self._model_moving():
             self.proxy.set_search(text)
+        self._update_count()
 
     def _add_boroughs(self, incidents: Sequence[Incident]) -> None:
         known = {self.borough_combo.itemText(i) for i in range(self.borough_combo.count())}
@@ -544,7 +548,10 @@ class QueueWindow(QMainWindow):
 
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(f"{shown:,} of {total:,} shown")
+        text = f"{shown:,} of {total:,} shown"
+        if self.proxy.is_narrowed():
+            text = f"⚠ FILTERED: {text} (F5 shows all open)"
+        self.count_label.setText(text)
 
     def _attention_changed(self, count: int) -> None:
         title = "Commands" if count == 0 else f"Commands — {count} need your decision"
