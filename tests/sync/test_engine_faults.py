@@ -202,3 +202,32 @@ async def test_listener_errors_do_not_stop_sync(worker: CacheWorker) -> None:
         await rec.wait_for(lambda: 2 in rec.incidents)
     finally:
         await engine.stop()
+
+
+async def test_closed_incidents_purged_when_the_day_turns(worker: CacheWorker) -> None:
+    late = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)  # London is on UTC in November
+    closed = wire(1, status="CLOSED", closed_at=(late - timedelta(minutes=30)).isoformat())
+    body = Snapshot.model_validate_json(snapshot(3, [closed, wire(2)])).model_copy(
+        update={"server_time": late}
+    )
+    stamp = {"X-Server-Time": late.isoformat()}
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(
+        200, content=body.model_dump_json().encode(), headers=stamp
+    )
+    fake.routes["/events"] = lambda r, n: stream_response(": hi\n\n", stay_open=True)
+    mono = [1000.0]
+    clock = ServerClock(monotonic=lambda: mono[0])
+    rec = Recorder()
+    client = ApiClient("http://fake.test", transport=httpx.MockTransport(fake))
+    engine = SyncEngine(client, worker, rec, clock, outbox_check_interval=0.02)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: sorted(rec.incidents) == [1, 2])
+        await rec.wait_for(lambda: engine._day is not None)
+        mono[0] += 120  # the server's clock passes midnight
+        await rec.wait_for(lambda: sorted(rec.incidents) == [2])
+        assert rec.changes[-1] == ([], [1])
+    finally:
+        await engine.stop()
+    assert [i.id for i in worker.store.load(now=late + timedelta(minutes=2)).incidents] == [2]

@@ -34,7 +34,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dispatchdesk.cache.store import CachedState, OutboxEntry
+from dispatchdesk.cache.store import CachedState, OutboxEntry, start_of_day
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import (
@@ -140,6 +140,7 @@ class SyncEngine:
         self._flush_task: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._day: datetime | None = None
 
     # --- properties ------------------------------------------------------------------------
 
@@ -595,6 +596,7 @@ class SyncEngine:
                     await self._flush_wake.wait()
             self._flush_wake.clear()
             try:
+                await self._purge_at_day_turn()
                 await self._hold_stale()
                 while self._online:
                     entry = next(
@@ -614,6 +616,19 @@ class SyncEngine:
                 await self._sleep(self._backoff(attempt))
                 attempt += 1
                 self._flush_wake.set()
+
+    async def _purge_at_day_turn(self) -> None:
+        """When the server's day turns, drop incidents closed before it (screen and disk)."""
+        now = self._clock.now()
+        day = start_of_day(now, self._policy)
+        if self._day is not None and day != self._day:
+            removed: list[int] = await self._worker.call(self._store.purge_closed, now)
+            for incident_id in removed:
+                self._feed_versions.pop(incident_id, None)
+                self._shown_versions.pop(incident_id, None)
+            if removed:
+                self._notify("on_changes", [], removed)
+        self._day = day
 
     async def _hold_stale(self) -> None:
         now = self._wall()
