@@ -127,6 +127,10 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
     qtbot.keyClick(window.table, Qt.Key.Key_F5)
     assert window.count_label.text() == "2 of 3 shown"
     assert window.search.text() == "" and window.proxy.rowCount() == 2
+    qtbot.keyClick(window.table, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert Grade.IMMEDIATE not in window.proxy.grades
+    assert window.grade_buttons[Grade.IMMEDIATE].text() == "✗ I"
+    assert [window.proxy.incident_at(r).id for r in range(window.proxy.rowCount())] == [1]
     qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
                    | Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is window.detail.rationale
@@ -189,6 +193,7 @@ def test_shortcuts_window_lists_actions(qtbot, commands, settings, fake_clock):
     assert rows["New incident…"] == "Ctrl+N"
     assert rows["Regrade…"] == "Ctrl+G"
     assert "Search the queue" in rows
+    assert rows["Discard the selected command"] == "Del"
     assert "Close incident…" not in rows  # call handlers cannot close
     assert not window.shortcuts_window.isModal()
 

@@ -131,5 +131,17 @@ def test_commands_panel_retry_discard_and_held(qtbot):
     panel.button("c", "Send").click()
     assert commands.calls == [("retry", ("b",)), ("discard", ("b",)), ("retry", ("c",))]
     assert "2 need your decision" in panel.summary.text()
+    commands.calls.clear()
+    panel.show()
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)
+    panel.table.setFocus()
+    panel.table.selectRow(0)  # SENT: nothing to retry
+    qtbot.keyClick(panel.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    panel.table.selectRow(1)
+    qtbot.keyClick(panel.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    panel.table.selectRow(2)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert commands.calls == [("retry", ("b",)), ("discard", ("c",))]
     panel.set_commands([])
     assert panel.table.rowCount() == 0 and panel.summary.text() == "No commands waiting."

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -58,6 +59,32 @@ class CommandsPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
+        self.retry_action = self._key_action("Retry / send the selected command", "Ctrl+R",
+                                             self.retry_selected)
+        self.discard_action = self._key_action("Discard the selected command", "Delete",
+                                               self.discard_selected)
+
+    def _key_action(self, text: str, keys: str, slot: object) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def selected(self) -> PendingCommand | None:
+        row = self.table.currentRow()
+        return self._shown[row] if 0 <= row < len(self._shown) else None
+
+    def retry_selected(self) -> None:
+        command = self.selected()
+        if command is not None and command.state in (CommandState.FAILED, CommandState.HELD):
+            self._commands.retry(command.id)
+
+    def discard_selected(self) -> None:
+        command = self.selected()
+        if command is not None and command.state in (CommandState.FAILED, CommandState.HELD):
+            self._commands.discard(command.id)
 
     @property
     def shown(self) -> list[PendingCommand]:

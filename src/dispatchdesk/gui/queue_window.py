@@ -514,7 +514,8 @@ class QueueWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         if self.shortcuts_window is None:
-            self.shortcuts_window = ShortcutsWindow(self.all_actions, self)
+            actions = [*self.all_actions, *self.commands_panel.actions()]
+            self.shortcuts_window = ShortcutsWindow(actions, self)
         self.shortcuts_window.show()
         self.shortcuts_window.raise_()
 
