@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatchdesk.domain.commands import CommandState, ConnectionInfo, PendingCommand
+from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy
 from dispatchdesk.domain.incident import Incident, IncidentStatus
 from dispatchdesk.domain.roles import Right, Role, has_right
@@ -586,7 +586,3 @@ class QueueWindow(QMainWindow):
         super().closeEvent(event)
         self.closed.emit()
 
-
-def pending_attention(commands: Sequence[PendingCommand]) -> int:
-    """How many commands need the operator's decision (failed or held)."""
-    return sum(c.state in (CommandState.FAILED, CommandState.HELD) for c in commands)
