@@ -12,10 +12,12 @@ import pytest
 
 from dispatchdesk.cache import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
-from dispatchdesk.domain.commands import ConnectionState
-from dispatchdesk.domain.grades import DEFAULT_POLICY
+from dispatchdesk.domain.commands import CommandState, ConnectionState
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
+from dispatchdesk.domain.incident import Location
 from dispatchdesk.protocol.convert import policy_to_wire
 from dispatchdesk.protocol.schemas import Change, ChangesPage, Snapshot
+from dispatchdesk.sync.api import IncidentDraft
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
 
@@ -231,3 +233,28 @@ async def test_closed_incidents_purged_when_the_day_turns(worker: CacheWorker) -
     finally:
         await engine.stop()
     assert [i.id for i in worker.store.load(now=late + timedelta(minutes=2)).incidents] == [2]
+
+
+async def test_invalid_draft_is_kept_failed_not_sent(worker: CacheWorker) -> None:
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(0, []))
+    fake.routes["/events"] = lambda r, n: stream_response(": hi\n\n", stay_open=True)
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
+        bad = IncidentDraft(grade=Grade.IMMEDIATE, type="Assault", summary="Man hurt",
+                            location=Location(address="1 High St", postcode="NOPE",
+                                              borough="Camden"))
+        command_id = engine.create_incident(bad)
+        await rec.wait_for(lambda: rec.commands and rec.problems)
+        failed = rec.commands[0]
+        assert failed.id == command_id and failed.state is CommandState.FAILED
+        assert "postcode" in (failed.message or "") and "postcode" in rec.problems[0]
+        assert failed.body is not None and failed.body["summary"] == "Man hurt"
+        assert failed.body["location"]["postcode"] == "NOPE"  # what was typed is kept
+        assert "/incidents" not in fake.calls
+    finally:
+        await engine.stop()
+    assert worker.store.list_commands()[0].command == failed

@@ -28,11 +28,12 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 
 from dispatchdesk.cache.store import CachedState, OutboxEntry, start_of_day
 from dispatchdesk.cache.worker import CacheWorker
@@ -46,9 +47,8 @@ from dispatchdesk.domain.commands import (
 )
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy
 from dispatchdesk.domain.incident import Incident, IncidentStatus
-from dispatchdesk.protocol.convert import incident_from_wire, location_to_wire, policy_from_wire
+from dispatchdesk.protocol.convert import incident_from_wire, policy_from_wire
 from dispatchdesk.protocol.schemas import (
-    CallerModel,
     Change,
     CloseRequest,
     IncidentCreate,
@@ -416,51 +416,49 @@ class SyncEngine:
     # --- DeskCommands ----------------------------------------------------------------------
 
     def create_incident(self, draft: IncidentDraft) -> str:
-        """Queue a new incident. Raises ``ValueError`` (readable) if the draft is invalid."""
-        body = _validated(
+        body, invalid = _validated(
             IncidentCreate,
             "incident",
             grade=draft.grade,
             type=draft.type,
             summary=draft.summary,
-            location=location_to_wire(draft.location),
-            caller=CallerModel(
-                name=draft.caller.name, phone=draft.caller.phone,
-                anonymous=draft.caller.anonymous,
-            ),
+            location=asdict(draft.location),
+            caller=asdict(draft.caller),
             appointment_at=draft.appointment_at,
         )
         description = f"New {draft.grade.value} incident: {draft.type}, {draft.location.one_line}"
-        return self._enqueue(CommandKind.CREATE_INCIDENT, None, description, body, None)
+        return self._enqueue(CommandKind.CREATE_INCIDENT, None, description, body, None, invalid)
 
     def regrade(self, incident: Incident, grade: Grade, reason: str | None = None) -> str:
         fields: dict[str, Any] = {"grade": grade}
         if reason is not None:
             fields["reason"] = reason
-        body = _validated(IncidentPatch, "regrade", **fields)
+        body, invalid = _validated(IncidentPatch, "regrade", **fields)
         description = f"Regrade {incident.ref} to {grade.value}"
         return self._enqueue(
-            CommandKind.UPDATE_INCIDENT, incident.id, description, body, incident.version
+            CommandKind.UPDATE_INCIDENT, incident.id, description, body, incident.version, invalid
         )
 
     def change_status(self, incident: Incident, status: IncidentStatus) -> str:
-        body = _validated(IncidentPatch, "status change", status=status)
+        body, invalid = _validated(IncidentPatch, "status change", status=status)
         description = f"{incident.ref}: {status.label}"
         return self._enqueue(
-            CommandKind.UPDATE_INCIDENT, incident.id, description, body, incident.version
+            CommandKind.UPDATE_INCIDENT, incident.id, description, body, incident.version, invalid
         )
 
     def edit_summary(self, incident: Incident, summary: str) -> str:
-        body = _validated(IncidentPatch, "summary", summary=summary)
+        body, invalid = _validated(IncidentPatch, "summary", summary=summary)
         description = f"Edit summary of {incident.ref}"
         return self._enqueue(
-            CommandKind.UPDATE_INCIDENT, incident.id, description, body, incident.version
+            CommandKind.UPDATE_INCIDENT, incident.id, description, body, incident.version, invalid
         )
 
     def close(self, incident: Incident, rationale: str) -> str:
-        body = _validated(CloseRequest, "close", rationale=rationale)
+        body, invalid = _validated(CloseRequest, "close", rationale=rationale)
         description = f"Close {incident.ref}"
-        return self._enqueue(CommandKind.CLOSE_INCIDENT, incident.id, description, body, None)
+        return self._enqueue(
+            CommandKind.CLOSE_INCIDENT, incident.id, description, body, None, invalid
+        )
 
     def retry(self, command_id: str) -> None:
         self._spawn(self._retry(command_id))
@@ -477,7 +475,9 @@ class SyncEngine:
         description: str,
         body: dict[str, Any],
         if_match: int | None,
+        invalid: str | None = None,
     ) -> str:
+        """Store the command durably, then report it; ``invalid``: store it FAILED, unsent."""
         command_id = str(uuid.uuid4())
         entry = OutboxEntry(
             command=PendingCommand(
@@ -486,7 +486,8 @@ class SyncEngine:
                 incident_id=incident_id,
                 description=description,
                 created_at=self._wall(),
-                state=CommandState.QUEUED,
+                state=CommandState.FAILED if invalid else CommandState.QUEUED,
+                message=invalid,
                 body=body,
             ),
             idempotency_key=command_id,
@@ -514,6 +515,9 @@ class SyncEngine:
                 return
             self._outbox.append(entry)
             self._emit_commands()
+        if entry.state is CommandState.FAILED:
+            self._notify("on_problem", f"{entry.command.description}: not sent. "
+                         f"{entry.command.message}")
         self._flush_wake.set()
 
     async def _save(self, entry: OutboxEntry) -> None:
@@ -747,8 +751,10 @@ def _decode(change: Change) -> tuple[str, IncidentOut | int]:
     return "delete", value
 
 
-def _validated(model: type[IncidentCreate | IncidentPatch | CloseRequest], what: str,
-               **fields: Any) -> dict[str, Any]:
+def _validated(
+    model: type[IncidentCreate | IncidentPatch | CloseRequest], what: str, **fields: Any
+) -> tuple[dict[str, Any], str | None]:
+    """The JSON body, and a readable reason when it is not valid (then the raw fields)."""
     try:
         body = model(**fields)
     except ValidationError as exc:
@@ -756,6 +762,9 @@ def _validated(model: type[IncidentCreate | IncidentPatch | CloseRequest], what:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
             for e in exc.errors()
         )
-        raise ValueError(f"The {what} is not valid: {messages}") from None
+        raw: dict[str, Any] = to_jsonable_python(
+            {k: v for k, v in fields.items() if v is not None}
+        )
+        return raw, f"The {what} is not valid: {messages}."
     data: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True)
-    return data
+    return data, None
