@@ -211,3 +211,18 @@ def test_audit_rows_written(desk: Desk) -> None:
     assert all(r["entity"] == "incident" and r["entity_id"] == inc["id"] for r in rows)
     assert "ASSIGNED" in rows[1]["detail"]
     assert inc["ref"] in rows[2]["detail"]
+
+
+def test_refused_commands_are_audited_and_change_nothing(desk: Desk) -> None:
+    inc = desk.cathy.create().json()
+    r = desk.dan.post(f"/incidents/{inc['id']}/close", json={"rationale": "Words of advice given"},
+                      headers={"Idempotency-Key": "k"})
+    assert r.status_code == 409
+    r = desk.dan.patch(f"/incidents/{inc['id']}", json={"summary": "x"}, headers={"If-Match": "9"})
+    assert r.status_code == 412
+    rows = desk.sue.get("/audit").json()
+    assert [r["action"] for r in rows] == [
+        "refused_update_incident", "refused_close_incident", "create_incident"]
+    assert rows[1]["detail"].startswith("409: ")
+    assert "stock phrase" in rows[1]["detail"]
+    assert desk.dan.get("/changes?since=0").json()["cursor"] == 1

@@ -132,11 +132,21 @@ class Service:
         user: User,
         idem: Idem,
         apply: Callable[[Connection, datetime], tuple[int, dict[str, Any]]],
+        action: str,
+        entity_id: int | None,
     ) -> CommandResult:
-        """Run one command with idempotency; retried once if a concurrent duplicate won."""
+        """Run one command with idempotency; retried once if a concurrent duplicate won.
+
+        A command refused by a rule (409, 412, 422) is audited in a transaction of its own,
+        so a supervisor can see refused closes and stale edits too.
+        """
         for attempt in range(2):
             try:
                 result = self._run_once(user, idem, apply)
+            except ServiceError as err:
+                if err.status_code in (409, 412, 422):
+                    self._audit_refusal(user, action, entity_id, err)
+                raise
             except IntegrityError:
                 if attempt == 1 or idem.key is None:
                     raise
@@ -145,6 +155,19 @@ class Service:
                 self._on_commit()
             return result
         raise AssertionError("unreachable")
+
+    def _audit_refusal(
+        self, user: User, action: str, entity_id: int | None, err: ServiceError
+    ) -> None:
+        detail = err.detail if isinstance(err.detail, str) else json.dumps(err.detail)
+        with write_tx(self.engine) as conn:
+            conn.execute(
+                audit.insert().values(
+                    at=self.now(), username=user.username, action=f"refused_{action}",
+                    entity="incident", entity_id=entity_id,
+                    detail=f"{err.status_code}: {detail}"[:4000],
+                )
+            )
 
     def _run_once(
         self,
@@ -259,7 +282,7 @@ class Service:
             )
             return 201, data
 
-        return self._run(user, idem, apply)
+        return self._run(user, idem, apply, "create_incident", None)
 
     def patch_incident(
         self, user: User, incident_id: int, body: IncidentPatch, if_match: int, idem: Idem
@@ -336,7 +359,7 @@ class Service:
             detail = f"{out.ref} v{out.version}: " + ("; ".join(notes) or "no field changed")
             return 200, self._record(conn, now, user, "update_incident", out, detail)
 
-        return self._run(user, idem, apply)
+        return self._run(user, idem, apply, "update_incident", incident_id)
 
     def close_incident(
         self, user: User, incident_id: int, body: CloseRequest, if_match: int | None, idem: Idem
@@ -372,7 +395,7 @@ class Service:
             detail = f"{out.ref} closed: {body.rationale}"
             return 200, self._record(conn, now, user, "close_incident", out, detail)
 
-        return self._run(user, idem, apply)
+        return self._run(user, idem, apply, "close_incident", incident_id)
 
     # --- queries ---------------------------------------------------------------------------
 
