@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -55,7 +56,7 @@ def test_any_batching_gives_the_sequential_result(
     changes = changes_for(script)
     bounds = sorted({0, len(changes), *(min(c, len(changes)) for c in cuts)})
     # Each batch also repeats up to `overlap` changes before it (a resumed stream's repeats).
-    batches = [changes[max(0, a - overlap):b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    batches = [changes[max(0, a - overlap):b] for a, b in pairwise(bounds)]
 
     async def run() -> tuple[dict[int, int], dict[int, int], int | None]:
         with tempfile.TemporaryDirectory() as d:
