@@ -100,6 +100,28 @@ def test_failed_close_keeps_text_and_shows_server_message(qtbot, commands):
     assert not panel.close_message.isHidden()
     assert panel.rationale.toPlainText() == RATIONALE
     assert "Close: failed" in panel.fields["Pending"].text()
+    panel.set_commands([])  # the operator discarded it: the text stays to rework
+    assert panel.rationale.toPlainText() == RATIONALE
+
+
+def test_confirmed_downgrade_clears_reason_refused_keeps_it(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(1, grade=Grade.IMMEDIATE))
+    reason = "Caller now says the suspect left an hour ago on foot"
+    panel.grade.setCurrentIndex(panel.grade.findData(Grade.SIGNIFICANT.value))
+    panel.reason.setText(reason)
+    panel.regrade_button.click()
+    panel.set_commands([])  # an outbox report from before the command was stored
+    assert panel.reason.text() == reason  # kept while pending
+    assert "pending" in panel.regrade_message.text()
+    sent = PendingCommand(
+        id="cmd-1", kind=CommandKind.UPDATE_INCIDENT, incident_id=1, description="Regrade",
+        created_at=T0, state=CommandState.SENT,
+    )
+    panel.set_commands([sent])
+    assert "waiting for the server" in panel.regrade_message.text()
+    panel.set_commands([])  # confirmed by the feed
+    assert panel.reason.text() == "" and panel.regrade_message.isHidden()
 
 
 def test_text_kept_per_incident(qtbot, commands):

@@ -55,6 +55,18 @@ class _Drafts:
     rationale: str = ""
 
 
+@dataclass
+class _Watch:
+    """A command issued from this panel, followed until the feed confirms it."""
+
+    message: _Message
+    #: Called when the command is confirmed (gone from the outbox without being refused).
+    on_confirmed: Callable[[], None] | None = None
+    refused: bool = False
+    #: Listed by the outbox at least once: only then does its absence mean "confirmed".
+    seen: bool = False
+
+
 class _Message(QLabel):
     """An inline message next to a field: an error (refusal) or a plain note."""
 
@@ -99,7 +111,7 @@ class IncidentDetailPanel(QScrollArea):
         self._policy: GradePolicy = DEFAULT_POLICY
         self._incident: Incident | None = None
         self._drafts: dict[int, _Drafts] = {}
-        self._watched: dict[str, _Message] = {}
+        self._watched: dict[str, _Watch] = {}
         self._pending: list[PendingCommand] = []
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -263,13 +275,18 @@ class IncidentDetailPanel(QScrollArea):
         """All unconfirmed commands; shows this incident's and any refusal of ours."""
         self._pending = list(commands)
         by_id = {c.id: c for c in commands}
-        for command_id, message in list(self._watched.items()):
+        for command_id, watch in list(self._watched.items()):
             command = by_id.get(command_id)
             if command is None:
-                message.clear_message()
-                del self._watched[command_id]
-            elif command.state in (CommandState.FAILED, CommandState.HELD):
-                message.show_error(_refusal(command))
+                if watch.seen:
+                    self._settled(command_id, watch)
+                continue
+            watch.seen = True
+            if command.state in (CommandState.FAILED, CommandState.HELD):
+                watch.refused = True
+                watch.message.show_error(_refusal(command))
+            else:
+                watch.message.show_note(_waiting(command))
         if self._incident is not None:
             self._fill_pending(self._incident)
 
@@ -385,8 +402,9 @@ class IncidentDetailPanel(QScrollArea):
                 self.reason.setFocus()
                 return
         command_id = self._commands.regrade(incident, grade, reason)
-        self._watch(command_id, self.regrade_message, f"Regrade to {grade.value} sent.")
-        self.reason.clear()
+        self._watch(command_id, self.regrade_message,
+                    f"Regrade to {grade.value} queued; pending until the server confirms.",
+                    on_confirmed=self.reason.clear)
 
     def change_status(self, status: IncidentStatus) -> None:
         incident = self._incident
@@ -398,7 +416,8 @@ class IncidentDetailPanel(QScrollArea):
             )
             return
         command_id = self._commands.change_status(incident, status)
-        self._watch(command_id, self.status_message, f"Status “{status.label}” sent.")
+        self._watch(command_id, self.status_message,
+                    f"Status “{status.label}” queued; pending until the server confirms.")
 
     def save_summary(self) -> None:
         incident = self._incident
@@ -412,7 +431,8 @@ class IncidentDetailPanel(QScrollArea):
             self.summary_message.show_note("No change to save.")
             return
         command_id = self._commands.edit_summary(incident, text)
-        self._watch(command_id, self.summary_message, "Summary sent.")
+        self._watch(command_id, self.summary_message,
+                    "Summary queued; pending until the server confirms.")
 
     def close_incident(self) -> None:
         incident = self._incident
@@ -426,12 +446,29 @@ class IncidentDetailPanel(QScrollArea):
             return
         command_id = self._commands.close(incident, text)
         self._watch(command_id, self.close_message,
-                    "Close sent; waiting for the server to confirm.")
+                    "Close queued; pending until the server confirms.",
+                    on_confirmed=self.rationale.clear)
 
-    def _watch(self, command_id: str, message: _Message, note: str) -> None:
+    def _watch(
+        self, command_id: str, message: _Message, note: str,
+        on_confirmed: Callable[[], None] | None = None,
+    ) -> None:
         """Show ``note`` now, and the server's refusal there if the command fails."""
-        self._watched[command_id] = message
+        # The engine may already have reported it while the call was running.
+        seen = any(c.id == command_id for c in self._pending)
+        self._watched[command_id] = _Watch(message, on_confirmed, seen=seen)
         message.show_note(note)
+
+    def _settled(self, command_id: str, watch: _Watch) -> None:
+        """The command left the outbox: confirmed, or discarded after a refusal.
+
+        Text typed for it is cleared only when it was confirmed; after a refusal the operator
+        keeps it (to rework and send again).
+        """
+        del self._watched[command_id]
+        watch.message.clear_message()
+        if not watch.refused and watch.on_confirmed is not None:
+            watch.on_confirmed()
 
     # -- keyboard entry points -------------------------------------------------------------
 
@@ -455,6 +492,12 @@ class IncidentDetailPanel(QScrollArea):
     def focus_close(self) -> None:
         if has_right(self._role, Right.CLOSE_INCIDENT) and self.close_box.isEnabled():
             self.rationale.setFocus()
+
+
+def _waiting(command: PendingCommand) -> str:
+    if command.state is CommandState.SENT:
+        return "Sent; waiting for the server to confirm."
+    return "Queued; it is sent when the server can be reached."
 
 
 def _refusal(command: PendingCommand) -> str:
