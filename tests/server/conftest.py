@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -19,7 +20,9 @@ from fastapi.testclient import TestClient
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.protocol import API_PREFIX
-from dispatchdesk.server import ServerSettings, add_user, create_app
+from dispatchdesk.server import ServerSettings, create_app
+from dispatchdesk.server.auth import hash_password
+from dispatchdesk.server.db import create_schema, make_engine, users
 
 PASSWORD = "correct horse battery"
 USERS = {"cathy": Role.CALL_HANDLER, "dan": Role.DISPATCHER, "sue": Role.SUPERVISOR}
@@ -59,10 +62,22 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """scrypt is deliberately slow: hash the test password once per session."""
+    return hash_password(PASSWORD)
+
+
 @pytest.fixture
-def settings(db_url: str, clock: FakeClock) -> ServerSettings:
-    for name, role in USERS.items():
-        add_user(db_url, name, role, PASSWORD)
+def settings(db_url: str, clock: FakeClock, password_hash: str) -> ServerSettings:
+    engine = make_engine(db_url)
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(users.insert(), [
+            {"username": name, "role": role.value, "password_hash": password_hash}
+            for name, role in USERS.items()
+        ])
+    engine.dispose()
     # tokens outlive the FakeClock's jumps across days; test_token_expires uses this ttl
     return ServerSettings(
         db_url=db_url, clock=clock, heartbeat_seconds=0.2, port=0, token_ttl=timedelta(days=30)
@@ -120,9 +135,19 @@ class Desk:
     def __init__(self, client: TestClient, settings: ServerSettings) -> None:
         self.client = client
         self.settings = settings
-        self.cathy = login(client, "cathy")  # call handler
-        self.dan = login(client, "dan")  # dispatcher
-        self.sue = login(client, "sue")  # supervisor
+
+    # signed in on first use (each sign-in costs an scrypt)
+    @cached_property
+    def cathy(self) -> Api:  # call handler
+        return login(self.client, "cathy")
+
+    @cached_property
+    def dan(self) -> Api:  # dispatcher
+        return login(self.client, "dan")
+
+    @cached_property
+    def sue(self) -> Api:  # supervisor
+        return login(self.client, "sue")
 
 
 @pytest.fixture
