@@ -117,6 +117,7 @@ def test_sign_in_live_queue_command_outage_and_offline_restart(
         assert len(window.commands_panel.shown) == 1, "the unsent command survived"
         assert desk.sign_in_dialog is not None and desk.sign_in_dialog.isVisible()
         window.close()
+        assert desk.closed.is_set(), "closing the queue window ends the desk"
         await desk.shutdown()
 
     try:

@@ -226,13 +226,13 @@ class Desk(QObject):
         window = QueueWindow(self.engine, role, self.clock.now, username, self.settings)
         window.setWindowIcon(QIcon.fromTheme("dialog-warning"))
         self.relay.target = QtDeskListener(window, parent=window)
-        window.destroyed.connect(self.closed.set)
+        window.closed.connect(self.closed.set)
         window.show()
         self.window = window
         self._window_role = role
         if old is not None:
             window.set_incidents(list(old.model.incidents()), old.model.policy)
-            old.destroyed.disconnect(self.closed.set)
+            old.closed.disconnect(self.closed.set)
             old.close()
 
     def _problem(self, message: str) -> None:
