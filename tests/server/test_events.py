@@ -187,3 +187,19 @@ def test_second_node_on_same_database_fans_out(settings: ServerSettings) -> None
         [change] = s.changes(1)
         s.close()
         assert change.data["summary"] == "Written on node B"
+
+
+def test_same_object_restarts_on_same_port(settings: ServerSettings) -> None:
+    srv = EmbeddedServer(settings)
+    srv.start()
+    try:
+        url = srv.url
+        srv.stop()
+        with pytest.raises(httpx.ConnectError), httpx.Client(base_url=url) as http:
+            http.get("/openapi.json")
+        srv.start()
+        assert srv.url == url
+        with httpx.Client(base_url=url) as http:
+            assert login(http, "sue").get("/snapshot").status_code == 200
+    finally:
+        srv.stop()

@@ -52,8 +52,9 @@ class EmbeddedServer:
     """The server on loopback in a background thread with its own event loop.
 
     ``start()`` returns once it accepts connections; port 0 picks a free port (see ``url``).
-    ``stop()`` ends the SSE streams and shuts down. A new ``EmbeddedServer`` on the same
-    database and port can start after that.
+    ``stop()`` ends the SSE streams and shuts down. ``start()`` again (or a new
+    ``EmbeddedServer`` on the same database and port) serves again on the same port, so a
+    test can kill the server mid-stream and bring it back where clients expect it.
     """
 
     def __init__(self, settings: ServerSettings) -> None:
@@ -73,20 +74,25 @@ class EmbeddedServer:
 
     def start(self, timeout: float = 15.0) -> None:
         if self._thread is not None:
-            raise RuntimeError("this embedded server was already started")
-        self.app = create_app(self.settings)
+            raise RuntimeError("this embedded server is running: stop() it first")
+        port = self.port if self.port is not None else self.settings.port
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the socket says it is TCP, and without it Nagle + delayed ACK add ~40 ms per reply.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((self.settings.host, self.settings.port))
+            sock.bind((self.settings.host, port))
         except OSError:
             sock.close()
             raise
-        sock.set_inheritable(True)
         self._sock = sock
         self.port = int(sock.getsockname()[1])
+        self._error = None
+        try:
+            self.app = create_app(self.settings)
+        except BaseException:
+            self._close_socket()
+            raise
         server = _Server(_config(self.app, self.settings), self.app.state.hub)
         self._server = server
         self._thread = threading.Thread(
@@ -97,6 +103,7 @@ class EmbeddedServer:
         while not server.started:
             if self._error is not None or not self._thread.is_alive():
                 self._close_socket()
+                self._thread = self._server = None
                 raise RuntimeError(f"the embedded server failed to start: {self._error!r}")
             if time.monotonic() > deadline:
                 self.stop()
@@ -127,6 +134,7 @@ class EmbeddedServer:
             thread.join(timeout)
         self._close_socket()
         self._server = None
+        self._thread = None
 
     def _close_socket(self) -> None:
         if self._sock is not None:
