@@ -12,6 +12,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import random
 import secrets
 import socket
 import threading
@@ -82,6 +83,8 @@ class DemoBackend:
         if self._fresh and self._history > timedelta(0):
             leftovers = play_history(self.db_url, SIMULATOR_USER, self._history, self._rate,
                                      self._seed)
+        elif not self._fresh:
+            leftovers = resume_lives(self.db_url, self._seed)
         self._server = EmbeddedServer(ServerSettings(db_url=self.db_url, port=self.port))
         self._server.start()
         self._simulator = Simulator(self._server.url, SIMULATOR_USER, self._sim_password,
@@ -166,6 +169,28 @@ def play_history(db_url: str, username: str, span: timedelta, rate: float,
         next_call = step_at + timedelta(seconds=scenario.next_gap(rate))
     service.engine.dispose()
     return [((at - now).total_seconds(), action, inc) for at, _, action, inc in sorted(due)]
+
+
+def resume_lives(db_url: str, seed: int | None) -> list[tuple[float, str, dict[str, Any]]]:
+    """On a restart, units go back to the incidents left open, as a new shift would: each
+    open incident gets its remaining steps within the next half hour."""
+    service = Service(make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None)
+    rng = random.Random(seed)
+    steps: list[tuple[float, str, dict[str, Any]]] = []
+    remaining = {
+        IncidentStatus.OPEN: ("assign", "arrive", "close"),
+        IncidentStatus.ASSIGNED: ("arrive", "close"),
+        IncidentStatus.AT_SCENE: ("close",),
+    }
+    for incident in service.snapshot().incidents:
+        if incident.grade.value == "R":
+            continue
+        at = 0.0
+        for action in remaining.get(incident.status, ()):
+            at += rng.uniform(60, 600)
+            steps.append((at, action, incident.model_dump(mode="json")))
+    service.engine.dispose()
+    return steps
 
 
 _NO_KEY = Idem(key=None, method_path="demo-history", request_hash="")

@@ -306,16 +306,22 @@ class IncidentTableModel(QAbstractTableModel):
         gone = set(removed) - {i.id for i in upserts}
         self._remove_ids(gone)
         fresh: dict[int, Incident] = {}
-        changed_rows: list[int] = []
+        updated: dict[int, Incident] = {}
         for incident in upserts:
             row = self._row_of.get(incident.id)
             if row is None:
                 fresh[incident.id] = incident
             else:
-                self._rows[row] = incident
-                self._urgency[row] = urgency_number(incident)
-                changed_rows.append(row)
-        for first, last in row_runs(changed_rows):
+                updated[row] = incident
+        # Each run is changed and announced before the next run is touched: the proxy
+        # re-sorts the rows of one dataChanged by binary search over the rest, which must
+        # still be in order (rows changed but not yet announced would break that search).
+        for first, last in row_runs(list(updated)):
+            for row in range(first, last + 1):
+                incident = updated.get(row)
+                if incident is not None:
+                    self._rows[row] = incident
+                    self._urgency[row] = urgency_number(incident)
             self._emit_rows_changed(first, last)
         self._append(list(fresh.values()))
 

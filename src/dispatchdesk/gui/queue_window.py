@@ -224,10 +224,13 @@ class QueueWindow(QMainWindow):
         self.commands_dock = QDockWidget("Commands", self)
         self.commands_dock.setObjectName("commandsDock")
         self.commands_dock.setWidget(self.commands_panel)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.commands_dock)
+        # Below the detail, not under the queue: the queue keeps the window's full height.
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.commands_dock)
+        self.splitDockWidget(self.detail_dock, self.commands_dock, Qt.Orientation.Vertical)
         self.detail.setMinimumWidth(320)
-        self.resizeDocks([self.detail_dock], [420], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.commands_dock], [160], Qt.Orientation.Vertical)
+        self.resizeDocks([self.detail_dock], [360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.detail_dock, self.commands_dock], [600, 200],
+                         Qt.Orientation.Vertical)
 
     def _action(
         self, text: str, keys: Sequence[str], slot: Callable[[], Any], right: Right | None = None,
@@ -564,7 +567,16 @@ class QueueWindow(QMainWindow):
 
     # -- settings --------------------------------------------------------------------------
 
+    def _default_geometry(self) -> None:
+        """First start: most of the screen, so every column (countdown included) shows."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        self.resize(max(1280, int(area.width() * 0.9)), max(800, int(area.height() * 0.9)))
+
     def _restore_settings(self) -> None:
+        self._default_geometry()
         for key, restore in (("queue/geometry", self.restoreGeometry),
                              ("queue/state", self.restoreState),
                              ("queue/header", self.table.horizontalHeader().restoreState)):
