@@ -318,10 +318,9 @@ class IncidentTableModel(QAbstractTableModel):
         # still be in order (rows changed but not yet announced would break that search).
         for first, last in row_runs(list(updated)):
             for row in range(first, last + 1):
-                incident = updated.get(row)
-                if incident is not None:
-                    self._rows[row] = incident
-                    self._urgency[row] = urgency_number(incident)
+                if row in updated:
+                    self._rows[row] = updated[row]
+                    self._urgency[row] = urgency_number(updated[row])
             self._emit_rows_changed(first, last)
         self._append(list(fresh.values()))
 
