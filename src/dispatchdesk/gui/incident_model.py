@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from dispatchdesk.domain.commands import CommandState, PendingCommand
-from dispatchdesk.domain.countdown import CountdownState, format_countdown
+from dispatchdesk.domain.countdown import Countdown, CountdownState, format_countdown
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.gui import icons
@@ -112,6 +112,10 @@ class IncidentTableModel(QAbstractTableModel):
         self._policy = DEFAULT_POLICY
         self._pending: dict[int, CommandState] = {}
         self._colours: dict[CountdownState, StateColours] = countdown_colours("normal")
+        #: The tick's "now" and each row's countdown at it: Qt asks ~7 roles per painted cell,
+        #: and one computation per row per tick is enough (see :meth:`refresh_now`).
+        self._tick_now: datetime | None = None
+        self._countdowns: dict[int, Countdown] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -139,6 +143,22 @@ class IncidentTableModel(QAbstractTableModel):
     def pending_state(self, incident_id: int) -> CommandState | None:
         return self._pending.get(incident_id)
 
+    def refresh_now(self) -> None:
+        """Take "now" for the coming repaint (the ticker calls this once a second).
+
+        Until it is first called, every countdown is computed from ``now()`` on each request.
+        """
+        self._tick_now = self._now()
+        self._countdowns.clear()
+
+    def _countdown(self, row: int, incident: Incident) -> Countdown:
+        if self._tick_now is None:
+            return incident.countdown(self._now(), self._policy)
+        cd = self._countdowns.get(row)
+        if cd is None:
+            cd = self._countdowns[row] = incident.countdown(self._tick_now, self._policy)
+        return cd
+
     # -- Qt model API ----------------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -165,7 +185,7 @@ class IncidentTableModel(QAbstractTableModel):
             return self._urgency[row]
         incident = self._rows[row]
         if col == _COL_COUNTDOWN:
-            return self._countdown_data(incident, role)
+            return self._countdown_data(row, incident, role)
         if role == _DISPLAY:
             return self._text(incident, col)
         if role == SORT_ROLE:
@@ -175,14 +195,14 @@ class IncidentTableModel(QAbstractTableModel):
         if role == _TOOLTIP:
             return self._tooltip(incident, col)
         if role == COUNTDOWN_STATE_ROLE:
-            return incident.countdown(self._now(), self._policy).state
+            return self._countdown(row, incident).state
         if col == _COL_FLAGS and role == _FOREGROUND:
             return self._flags_colour(incident)
         return None
 
     # -- cells -----------------------------------------------------------------------------
 
-    def _countdown_data(self, incident: Incident, role: int) -> Any:
+    def _countdown_data(self, row: int, incident: Incident, role: int) -> Any:
         if role == INCIDENT_ROLE:
             return incident
         if role not in (_DISPLAY, _DECORATION, _FOREGROUND, _BACKGROUND, _TOOLTIP,
@@ -190,7 +210,7 @@ class IncidentTableModel(QAbstractTableModel):
             return None
         if role == _ALIGN:
             return _RIGHT_ALIGN
-        cd = incident.countdown(self._now(), self._policy)
+        cd = self._countdown(row, incident)
         if role == _DISPLAY:
             return format_countdown(cd)
         if role == COUNTDOWN_STATE_ROLE:
@@ -291,6 +311,7 @@ class IncidentTableModel(QAbstractTableModel):
         from sorted input (about half the comparisons of an arbitrary order).
         """
         self.beginResetModel()
+        self._countdowns.clear()
         self._policy = policy
         keyed = sorted(((urgency_number(i), i) for i in incidents), key=lambda pair: pair[0])
         self._urgency = [key for key, _ in keyed]
@@ -303,6 +324,7 @@ class IncidentTableModel(QAbstractTableModel):
         of updated rows (see :func:`row_runs`), and the new incidents as one contiguous insert
         at the end. An id both upserted and removed is kept: nothing is dropped on ambiguity.
         """
+        self._countdowns.clear()
         gone = set(removed) - {i.id for i in upserts}
         self._remove_ids(gone)
         fresh: dict[int, Incident] = {}

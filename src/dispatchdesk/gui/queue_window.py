@@ -122,6 +122,7 @@ class QueueWindow(QMainWindow):
         # Tick on the *server's* second: that is when countdown texts roll over.
         self.ticker = Ticker(self.table, Column.COUNTDOWN,
                              wall=lambda: self._now().timestamp(), parent=self)
+        self.ticker.about_to_repaint.connect(self.model.refresh_now)
         self.ticker.ticked.connect(self.on_tick)
         self._restore_settings()
         self._update_count()

@@ -31,6 +31,8 @@ class Ticker(QObject):
     """Repaints the visible countdown cells of ``view`` once a second."""
 
     ticked = Signal()
+    #: Just before the repaint: the model takes "now" once for all the cells it will paint.
+    about_to_repaint = Signal()
 
     def __init__(
         self,
@@ -67,6 +69,7 @@ class Ticker(QObject):
 
     def tick(self) -> None:
         """Repaint the visible countdown cells, tell listeners, re-arm."""
+        self.about_to_repaint.emit()
         self.repaint_countdowns()
         self.ticked.emit()
         if self._running:
