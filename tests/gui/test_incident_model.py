@@ -132,12 +132,19 @@ def test_apply_changes_insert_update_remove(qtbot, model):
          make_incident(10), make_incident(11), make_incident(12)],
         [1, 5],
     )
-    assert removes == [(4, 4), (0, 0)]
-    assert inserts == [(3, 5)]  # one contiguous insert
-    assert changes == [(0, 2)]  # one dataChanged spanning the updated rows
+    assert removes == [(4, 4), (0, 0)]  # highest first, so row numbers stay valid
+    assert inserts == [(3, 3), (4, 4), (5, 5)]  # each at its place in urgency order
+    assert changes == [(0, 0), (2, 2)]  # in place: only the updated rows
     assert [i.id for i in model.incidents()] == [2, 3, 4, 10, 11, 12]
     assert model.incident(4).summary == "new"
     assert model.row_of(10) == 3
+
+
+def test_update_that_changes_urgency_moves_the_row(model):
+    model.set_incidents([make_incident(i) for i in range(1, 6)], DEFAULT_POLICY)
+    model.apply_changes([make_incident(1, grade=Grade.SIGNIFICANT)], [])
+    assert [i.id for i in model.incidents()] == [2, 3, 4, 5, 1]
+    assert all(model.row_of(i.id) == r for r, i in enumerate(model.incidents()))
 
 
 def test_rows_stored_most_urgent_first(model):
@@ -148,12 +155,13 @@ def test_rows_stored_most_urgent_first(model):
     assert [i.id for i in model.incidents()] == [2, 1]
 
 
-def test_scattered_updates_are_reported_in_short_runs(model):
+def test_scattered_updates_never_span_unchanged_rows(model):
+    # One dataChanged spanning scattered rows makes the proxy re-check every row between.
     model.set_incidents([make_incident(i) for i in range(1, 101)], DEFAULT_POLICY)
     changes = []
     model.dataChanged.connect(lambda a, b, _r=(): changes.append((a.row(), b.row())))
     model.apply_changes([make_incident(i, summary="x") for i in (1, 3, 50, 99, 100)], [])
-    assert changes == [(0, 2), (49, 49), (98, 99)]
+    assert changes == [(0, 0), (2, 2), (49, 49), (98, 98), (99, 99)]
 
 
 def test_remove_contiguous_range(model):

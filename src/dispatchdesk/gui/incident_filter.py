@@ -2,8 +2,10 @@
 
 Filters by grade set, status set (CLOSED hidden by default), borough and free text (ref, type,
 address, postcode, summary). Sorting always uses :data:`SORT_ROLE`, the static per-column key,
-so dynamic sorting never re-sorts on the changing countdown text; the default order is the
-countdown column ascending = ``Incident.urgency_key()``, most urgent first.
+so dynamic sorting never re-sorts on the changing countdown text. The default order, the
+countdown column ascending (``Incident.urgency_key()``, most urgent first), is the source
+model's own row order, so the proxy keeps it without sorting: no comparisons at a 10,000-row
+reset, and none when a change arrives. Other columns are sorted by the proxy on request.
 """
 
 from __future__ import annotations
@@ -38,10 +40,25 @@ class IncidentFilterProxy(QSortFilterProxyModel):
         self._statuses: frozenset[IncidentStatus] = OPEN_STATUSES
         self._borough: str | None = None
         self._words: tuple[str, ...] = ()
+        self._default_order = True
         self.setSourceModel(source)
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
         self.sort(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Countdown ascending is the source's order: no sort column, so none is done."""
+        if column == Column.COUNTDOWN and order == Qt.SortOrder.AscendingOrder:
+            self._default_order = True
+            super().sort(-1)
+        else:
+            self._default_order = False
+            super().sort(column, order)
+
+    @property
+    def default_order(self) -> bool:
+        """True while the queue shows most urgent first (the source's own order)."""
+        return self._default_order
 
     # -- filter settings -------------------------------------------------------------------
 
