@@ -172,6 +172,7 @@ class SyncEngine:
         self._outbox = list(state.outbox)
         self._notify("on_state", state.incidents, self._policy)
         self._emit_commands()
+        await self._confirm_sent(removed=())  # a crash may have left confirmed ones behind
         self._set_connection(ConnectionState.CONNECTING)
         self._flush_wake.set()
         self._run_task = asyncio.create_task(self._run(), name="dispatchdesk-sync")
