@@ -26,8 +26,14 @@ N = 10_000
 UNREACHABLE = "http://127.0.0.1:9"
 
 
+def _preload_non_qt() -> None:
+    import dispatchdesk.cache.store
+    import dispatchdesk.sync.engine  # noqa: F401
+
+
 def child_desk(base: str, spawned: float) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _preload_non_qt()  # as the entry point does, before Qt
     import asyncio
     import resource
 

@@ -89,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _users_add(args)
     if args.command == "simulate":
         return _simulate(args)
+    # The non-Qt stack first: PySide6 installs an import hook that reads the source of every
+    # module imported after it (~0.4 s for SQLAlchemy, httpx and pydantic at start).
+    import dispatchdesk.cache.store
+    import dispatchdesk.sync.engine  # noqa: F401
     from dispatchdesk.app.desk import run_desk  # Qt is imported only here
 
     return run_desk(args)
