@@ -12,6 +12,7 @@ Privacy: the directory is made 0700 and the database, WAL and shared-memory file
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -52,6 +53,8 @@ from dispatchdesk.protocol.convert import (
     policy_to_wire,
 )
 from dispatchdesk.protocol.schemas import IncidentOut, PolicyModel
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 DB_FILENAME = "cache.sqlite3"
@@ -244,7 +247,12 @@ class CacheStore:
     def _prepare_files(self) -> None:
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory, 0o700)
+        st = directory.stat()
+        if st.st_mode & stat.S_ISVTX or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            # A shared directory such as /tmp: never change its mode; the files stay 0600.
+            log.warning("cache directory %s is shared; use a private one", directory)
+        else:
+            os.chmod(directory, 0o700)
         # Create the database file 0600 before SQLite opens it; SQLite gives the -wal and -shm
         # files the database file's mode, and _protect_files makes sure afterwards.
         fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
