@@ -129,3 +129,27 @@ def test_serve_and_simulate_as_separate_processes(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_ca_bundle_setting_makes_the_client_trust_that_ca(tmp_path: Path) -> None:
+    import shutil
+    import ssl
+
+    from dispatchdesk.app.config import Config, ConfigError
+    from dispatchdesk.app.desk import client_transport
+
+    assert client_transport(Config()) is None
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a test CA")
+    ca = tmp_path / "force-ca.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=Test Force CA", "-keyout", str(tmp_path / "ca.key"),
+                    "-out", str(ca)], check=True, capture_output=True)
+    transport = client_transport(Config(ca_bundle=str(ca)))
+    assert transport is not None
+    context = transport._pool._ssl_context
+    assert isinstance(context, ssl.SSLContext)
+    assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", "Test Force CA"),),)]
+    with pytest.raises(ConfigError, match="cannot be read"):
+        client_transport(Config(ca_bundle=str(tmp_path / "missing.pem")))

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -24,6 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")  # qasync would otherwise prefer PyQt if present
 
+import httpx
 import qasync
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QIcon
@@ -131,7 +133,7 @@ class Desk(QObject):
             _remove_database(cache_path)  # a cache of an older demo database would not match
         self.worker = CacheWorker(await asyncio.to_thread(CacheStore, cache_path))
         self.client = ApiClient(demo.url if demo is not None else str(self.server_url),
-                                clock=self.clock)
+                                clock=self.clock, transport=client_transport(self.config))
         self.engine = SyncEngine(self.client, self.worker, self.relay, self.clock,
                                  max_command_age=_minutes(self.config.max_command_age_minutes))
         state = await self.worker.call(self.worker.store.load)
@@ -270,6 +272,22 @@ class Desk(QObject):
             await asyncio.to_thread(self.demo.stop)
 
 
+def client_transport(config: Config) -> httpx.AsyncBaseTransport | None:
+    """A transport that trusts the force's private CA when ``ca_bundle`` is set.
+
+    The bundle replaces the public CA list: a control-room backend is signed by the force's
+    own CA, and nothing else should be trusted for it.
+    """
+    if not config.ca_bundle:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=config.ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"ca_bundle {config.ca_bundle}: cannot be read as PEM "
+                          f"certificates ({exc})") from exc
+    return httpx.AsyncHTTPTransport(verify=context)
+
+
 def demo_username_for(role: Role) -> str:
     from dispatchdesk.app.demo import demo_username
 
@@ -313,7 +331,12 @@ def run_desk(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         nonlocal outcome
-        await desk.open()
+        try:
+            await desk.open()
+        except ConfigError as exc:
+            print(f"dispatchdesk: {exc}", file=sys.stderr)
+            outcome = 2
+            return
         if args.exit_when_shown:
             outcome = await _report_when_shown(desk, args.exit_when_shown)
         else:
