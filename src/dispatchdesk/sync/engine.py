@@ -222,10 +222,10 @@ class SyncEngine:
                 await self._stream()
                 message = "The live feed ended; reconnecting."
             except Gone as exc:
-                # The stream's resume point fell out of the log: snapshot now, no backoff.
+                # The stream's resume point fell out of the log: a fresh snapshot next (after
+                # the short first backoff, so a confused server cannot make us spin).
                 fresh_snapshot = True
-                self._go_offline(str(exc))
-                continue
+                message = str(exc)
             except MalformedPayload as exc:
                 self._problem(f"{exc} Nothing from it was applied; reloading from the server.")
                 fresh_snapshot = True
