@@ -364,3 +364,31 @@ async def test_cached_clock_offset_used_offline(
     finally:
         await engine.stop()
 
+
+
+async def test_not_signed_in_then_signed_in_and_forbidden_command(
+    server: EmbeddedServer, server_settings: ServerSettings, other: ApiClient,
+    worker: CacheWorker,
+) -> None:
+    from dispatchdesk.domain.roles import Role
+    from dispatchdesk.server import add_user
+
+    add_user(server_settings.db_url, "carol", Role.CALL_HANDLER, PASSWORD)
+    made = await other_desk_creates(other, 1)
+    rec = Recorder()
+    engine = make_engine(server.url, worker, rec)
+    await engine.start()  # before signing in: the engine waits, saying why
+    try:
+        await rec.wait_for(lambda: rec.problems)
+        assert "sign in" in rec.problems[0].lower()
+        assert rec.connection is ConnectionState.OFFLINE
+        await engine._client.sign_in("carol", PASSWORD)
+        await rec.wait_for(lambda: made.id in rec.incidents)
+        # A call handler may not close: 403 -> FAILED with the server's reason.
+        close = engine.close(rec.incidents[made.id], "Caller rang back, all is well at home now")
+        await rec.wait_for(lambda: any(c.id == close and c.state is CommandState.FAILED
+                                       for c in rec.commands))
+        failed = next(c for c in rec.commands if c.id == close)
+        assert "right" in (failed.message or "")
+    finally:
+        await engine.stop()
