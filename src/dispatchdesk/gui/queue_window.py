@@ -144,7 +144,10 @@ class QueueWindow(QMainWindow):
         vheader.setDefaultSectionSize(ROW_HEIGHT)
         vheader.hide()
         header = table.horizontalHeader()
-        header.setStretchLastSection(True)
+        # The location gives way, so the countdown and status always fit the window, whatever
+        # the font (the high-contrast theme's is larger).
+        header.setSectionResizeMode(Column.LOCATION, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
         header.setSortIndicator(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
         table.setSortingEnabled(True)
         table.setAccessibleName("Incident queue")
