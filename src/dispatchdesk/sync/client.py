@@ -7,6 +7,7 @@ start and end, so countdowns run on the server's time. Errors are raised as the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from dispatchdesk.sync.errors import (
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Bodies at least this big are validated on a worker thread, not on the loop (GUI) thread.
+LARGE_BODY = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +103,13 @@ class ApiClient:
     # --- sync ------------------------------------------------------------------------------
 
     async def snapshot(self) -> Snapshot:
-        return self._parse(await self._request("GET", "/snapshot"), Snapshot, "snapshot")
+        response = await self._request("GET", "/snapshot")
+        return await self._parse_large(response, Snapshot, "snapshot")
 
     async def changes(self, since: int, limit: int = 1000) -> ChangesPage:
         """Changes after ``since``; :class:`Gone` when the log no longer reaches it."""
         response = await self._request("GET", "/changes", params={"since": since, "limit": limit})
-        return self._parse(response, ChangesPage, "page of changes")
+        return await self._parse_large(response, ChangesPage, "page of changes")
 
     async def events(
         self, last_event_id: int | None, *, read_timeout: float | None = None
@@ -230,6 +234,13 @@ class ApiClient:
         except ValueError:
             detail = response.text.strip()[:500] or None
         raise error_for(response.status_code, detail)
+
+    @classmethod
+    async def _parse_large(cls, response: httpx.Response, model: type[M], what: str) -> M:
+        """Parse a big body (a 10k-incident snapshot) off the event loop's thread."""
+        if len(response.content) < LARGE_BODY:
+            return cls._parse(response, model, what)
+        return await asyncio.to_thread(cls._parse, response, model, what)
 
     @staticmethod
     def _parse(response: httpx.Response, model: type[M], what: str) -> M:
