@@ -146,6 +146,7 @@ def test_upsert_speed_within_twice_raw_sqlite(store: CacheStore, tmp_path: Path)
     raw_best = min(raw_apply() for _ in range(3))
     core_best = min(core_apply() for _ in range(3))
     raw.close()
+    print(f"core/raw {core_best / raw_best:.2f}")
     assert core_best < 2 * raw_best, (core_best, raw_best)
     assert _UPSERT is not None
 

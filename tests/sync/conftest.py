@@ -22,7 +22,7 @@ from dispatchdesk.sync.api import IncidentDraft
 from dispatchdesk.sync.client import ApiClient
 
 PASSWORD = "correct horse battery"
-WAIT = 8.0
+WAIT = 20.0
 
 
 @pytest.fixture
