@@ -159,8 +159,10 @@ async def test_gone_takes_fresh_snapshot(
     rec = Recorder()
     engine = await signed_in_engine(server, worker, rec)
     await engine.start()
-    await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
-    await engine.stop()
+    try:
+        await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
+    finally:
+        await engine.stop()
     made = [await other_desk_creates(other, n) for n in range(5)]  # log pruned past our cursor
     rec2 = Recorder()
     engine2 = await signed_in_engine(server, worker, rec2)
@@ -180,8 +182,10 @@ async def test_offline_restart_shows_cache_at_once(
     rec = Recorder()
     engine = await signed_in_engine(server, worker, rec)
     await engine.start()
-    await rec.wait_for(lambda: made.id in rec.incidents)
-    await engine.stop()
+    try:
+        await rec.wait_for(lambda: made.id in rec.incidents)
+    finally:
+        await engine.stop()
     url = server.url
     await anyio.to_thread.run_sync(server.stop)
 
