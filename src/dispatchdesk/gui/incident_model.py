@@ -84,6 +84,13 @@ _STATE_WORDS = {
 }
 
 
+#: Role -> position in the tuple of :meth:`IncidentTableModel._countdown_cell`.
+_COUNTDOWN_SLOTS: dict[int, int] = {
+    _DISPLAY: 0, _DECORATION: 1, _FOREGROUND: 2, _BACKGROUND: 3, _TOOLTIP: 4, _ACCESSIBLE: 5,
+    COUNTDOWN_STATE_ROLE: 6,
+}
+
+
 def _row_key(incident: Incident) -> tuple[float, int]:
     return urgency_number(incident), incident.id
 
@@ -121,6 +128,7 @@ class IncidentTableModel(QAbstractTableModel):
         #: and one computation per row per tick is enough (see :meth:`refresh_now`).
         self._tick_now: datetime | None = None
         self._countdowns: dict[int, Countdown] = {}
+        self._cells: dict[int, tuple[Any, ...]] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -155,6 +163,7 @@ class IncidentTableModel(QAbstractTableModel):
         """
         self._tick_now = self._now()
         self._countdowns.clear()
+        self._cells.clear()
 
     def _countdown(self, row: int, incident: Incident) -> Countdown:
         if self._tick_now is None:
@@ -186,11 +195,16 @@ class IncidentTableModel(QAbstractTableModel):
         if not index.isValid() or row >= len(self._rows):
             return None
         col = index.column()
-        if role == SORT_ROLE and col == _COL_COUNTDOWN:
-            return self._keys[row][0]
-        incident = self._rows[row]
         if col == _COL_COUNTDOWN:
-            return self._countdown_data(row, incident, role)
+            slot = _COUNTDOWN_SLOTS.get(role)
+            if slot is not None:  # the painted roles: one lookup per role per tick
+                return self._countdown_cell(row)[slot]
+            if role == SORT_ROLE:
+                return self._keys[row][0]
+            if role == _ALIGN:
+                return _RIGHT_ALIGN
+            return self._rows[row] if role == INCIDENT_ROLE else None
+        incident = self._rows[row]
         if role == _DISPLAY:
             return self._text(incident, col)
         if role == SORT_ROLE:
@@ -207,26 +221,19 @@ class IncidentTableModel(QAbstractTableModel):
 
     # -- cells -----------------------------------------------------------------------------
 
-    def _countdown_data(self, row: int, incident: Incident, role: int) -> Any:
-        if role == INCIDENT_ROLE:
-            return incident
-        if role not in (_DISPLAY, _DECORATION, _FOREGROUND, _BACKGROUND, _TOOLTIP,
-                        _ACCESSIBLE, _ALIGN, COUNTDOWN_STATE_ROLE):
-            return None
-        if role == _ALIGN:
-            return _RIGHT_ALIGN
-        cd = self._countdown(row, incident)
-        if role == _DISPLAY:
-            return format_countdown(cd)
-        if role == COUNTDOWN_STATE_ROLE:
-            return cd.state
-        if role == _DECORATION:
-            return icons.countdown_icon(cd.state)
-        if role == _FOREGROUND:
-            return self._colours[cd.state].foreground
-        if role == _BACKGROUND:
-            return self._colours[cd.state].background
-        return f"{_STATE_WORDS[cd.state]} {format_countdown(cd)}"
+    def _countdown_cell(self, row: int) -> tuple[Any, ...]:
+        """Everything the countdown cell shows, in :data:`_COUNTDOWN_SLOTS` order."""
+        cell = self._cells.get(row) if self._tick_now is not None else None
+        if cell is None:
+            cd = self._countdown(row, self._rows[row])
+            text = format_countdown(cd)
+            colours = self._colours[cd.state]
+            cell = (text, icons.countdown_icon(cd.state), colours.foreground,
+                    colours.background, f"{_STATE_WORDS[cd.state]} {text}",
+                    f"{_STATE_WORDS[cd.state]} {text}", cd.state)
+            if self._tick_now is not None:
+                self._cells[row] = cell
+        return cell
 
     def _text(self, incident: Incident, col: int) -> str:
         if col == 0:
@@ -313,6 +320,7 @@ class IncidentTableModel(QAbstractTableModel):
         """Replace everything (a snapshot, or the cache at start), most urgent first."""
         self.beginResetModel()
         self._countdowns.clear()
+        self._cells.clear()
         self._policy = policy
         self._by_id = {i.id: i for i in incidents}
         keyed = sorted((_row_key(i), i) for i in self._by_id.values())
@@ -329,6 +337,7 @@ class IncidentTableModel(QAbstractTableModel):
         nothing is dropped on ambiguity.
         """
         self._countdowns.clear()
+        self._cells.clear()
         latest = {i.id: i for i in upserts}
         gone = (self.row_of(i) for i in set(removed) - latest.keys())
         self._remove_rows(sorted((r for r in gone if r is not None), reverse=True))
@@ -390,6 +399,7 @@ class IncidentTableModel(QAbstractTableModel):
     def set_theme(self, theme: str) -> None:
         """Use the countdown colours of ``theme``; repaints the countdown column."""
         self._colours = countdown_colours(theme)
+        self._cells.clear()
         if self._rows:
             self._emit_rows_changed(0, len(self._rows) - 1, Column.COUNTDOWN, Column.FLAGS)
 
