@@ -146,3 +146,67 @@ def test_demo_desk_signs_in_by_role_and_shows_the_live_queue(
         await desk.shutdown()
 
     loop.run_until_complete(shift())
+
+
+def test_expired_session_asks_for_the_password_and_resumes(
+    loop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from dispatchdesk.domain.clock import FakeClock
+
+    clock = FakeClock()
+    db = f"sqlite:///{tmp_path / 'server.db'}"
+    settings = ServerSettings(db_url=db, port=0, heartbeat_seconds=1, clock=clock,
+                              token_ttl=timedelta(hours=12))
+    server = EmbeddedServer(settings)
+    server.start()
+    add_user(db, "ann", Role.DISPATCHER, "dispatcher-pw")
+
+    async def shift() -> None:
+        desk = Desk(Config(), server_url=server.url, demo_role=Role.DISPATCHER, demo_rate=1,
+                    base_dir=tmp_path / "desk", username="ann", password="dispatcher-pw")
+        await desk.open()
+        window = desk.window
+        assert window is not None and desk.sign_in_dialog is None
+        await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
+        clock.advance(timedelta(hours=13))  # the shift outlived the token
+        await asyncio.to_thread(server.stop)
+        await asyncio.to_thread(server.start)  # same port; the stream reconnects: 401
+        await until(lambda: desk.sign_in_dialog is not None and desk.sign_in_dialog.isVisible(),
+                    "the sign-in window")
+        assert len(window.model.incidents()) == 0 and desk.window is window, "queue kept"
+        dialog = desk.sign_in_dialog
+        assert dialog is not None
+        dialog.password.setText("dispatcher-pw")
+        dialog.sign_in.click()
+        await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online again")
+        window.close()
+        await desk.shutdown()
+
+    try:
+        loop.run_until_complete(shift())
+    finally:
+        server.stop()
+
+
+def test_unreadable_cache_is_set_aside_and_the_desk_still_starts(
+    loop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    from dispatchdesk.app.paths import cache_file
+
+    url = "http://127.0.0.1:9"
+    broken = cache_file(tmp_path, url)
+    broken.write_bytes(b"this is not an SQLite database" * 100)
+
+    async def shift() -> None:
+        desk = Desk(Config(), server_url=url, demo_role=Role.DISPATCHER, demo_rate=1,
+                    base_dir=tmp_path)
+        await desk.open()
+        assert desk.sign_in_dialog is not None, "the desk started and asks to sign in"
+        kept = [p for p in broken.parent.iterdir() if ".unreadable-" in p.name]
+        assert len(kept) == 1 and kept[0].read_bytes().startswith(b"this is not"), "kept for IT"
+        assert desk._unshown_problems and "set aside" in desk._unshown_problems[0]
+        await desk.shutdown()
+
+    loop.run_until_complete(shift())

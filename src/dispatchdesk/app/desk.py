@@ -17,9 +17,11 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import ssl
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,8 +29,9 @@ os.environ.setdefault("QT_API", "pyside6")  # qasync would otherwise prefer PyQt
 
 import httpx
 import qasync
+import sqlalchemy.exc
 from PySide6.QtCore import QObject, QSettings
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.app.config import Config, ConfigError, load_config
@@ -51,6 +54,10 @@ from dispatchdesk.sync.errors import ConnectionLost, DeskError, Unauthorized
 log = logging.getLogger(__name__)
 
 
+#: How the engine words a 401 while syncing (sync.engine: "Not signed in to the server: ...").
+NOT_SIGNED_IN = "Not signed in"
+
+
 class ListenerRelay:
     """The engine's listener for the whole run; forwards to the current window's listener.
 
@@ -60,6 +67,8 @@ class ListenerRelay:
 
     def __init__(self) -> None:
         self.target: QtDeskListener | None = None
+        #: Called when the server no longer accepts the session (token expired or revoked).
+        self.signed_out: Callable[[], None] | None = None
         #: Set while the feed is live (for scripts and the frozen app's smoke test).
         self.online = asyncio.Event()
 
@@ -86,6 +95,8 @@ class ListenerRelay:
     def on_problem(self, message: str) -> None:
         if self.target:
             self.target.on_problem(message)
+        if message.startswith(NOT_SIGNED_IN) and self.signed_out is not None:
+            self.signed_out()
 
 
 class Desk(QObject):
@@ -115,6 +126,9 @@ class Desk(QObject):
         self._started = False
         self._window_role: Role | None = None
         self.last_sign_in_problem: str | None = None
+        self._unshown_problems: list[str] = []
+        if server_url is not None:
+            self.relay.signed_out = self._signed_out
         self.closed = asyncio.Event()
 
     # --- start ----------------------------------------------------------------------------
@@ -131,7 +145,8 @@ class Desk(QObject):
         cache_path = cache_file(self.base_dir, self.server_url)
         if demo is not None and demo.is_fresh:
             _remove_database(cache_path)  # a cache of an older demo database would not match
-        self.worker = CacheWorker(await asyncio.to_thread(CacheStore, cache_path))
+        store, set_aside = await asyncio.to_thread(open_cache, cache_path)
+        self.worker = CacheWorker(store)
         self.client = ApiClient(demo.url if demo is not None else str(self.server_url),
                                 clock=self.clock, transport=client_transport(self.config))
         self.engine = SyncEngine(self.client, self.worker, self.relay, self.clock,
@@ -142,6 +157,9 @@ class Desk(QObject):
         elif state.cursor is not None:
             last_role = Role(str(self.settings.value(self._role_key(), Role.CALL_HANDLER.value)))
             self._show_window(last_role, str(self.settings.value(self._user_key(), "")))
+        if set_aside is not None:
+            self._problem(f"The local cache could not be read and was set aside as {set_aside} "
+                          "for IT to examine; the queue is reloaded from the server.")
         if self.window is not None:
             self.window.set_incidents(state.incidents, state.policy or GradePolicy())
             self.window.set_commands([e.command for e in state.outbox])
@@ -170,7 +188,14 @@ class Desk(QObject):
         sign_in = self.demo.sign_in_for(self.demo_role)
         await self._sign_in(sign_in.username, sign_in.password)
 
+    def _signed_out(self) -> None:
+        """The session ended on the server: ask for the password again, keeping the queue."""
+        self._ask_sign_in()
+
     def _ask_sign_in(self) -> None:
+        if self.sign_in_dialog is not None and self.sign_in_dialog.isVisible():
+            self.sign_in_dialog.raise_()
+            return
         username = self.username or str(self.settings.value(self._user_key(), ""))
         dialog = SignInDialog(self.server_url or "", username, parent=self.window)
         dialog.submitted.connect(self._on_submitted)
@@ -230,7 +255,15 @@ class Desk(QObject):
         self.relay.target = QtDeskListener(window, parent=window)
         window.closed.connect(self.closed.set)
         window.show()
+        if self.server_url is not None:
+            action = QAction("Sign in &again…", window)
+            action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+            action.triggered.connect(self._ask_sign_in)
+            window.menuBar().addMenu("&Session").addAction(action)
         self.window = window
+        for message in self._unshown_problems:
+            window.show_problem(message)
+        self._unshown_problems.clear()
         self._window_role = role
         if old is not None:
             window.set_incidents(list(old.model.incidents()), old.model.policy)
@@ -240,8 +273,9 @@ class Desk(QObject):
     def _problem(self, message: str) -> None:
         if self.window is not None:
             self.window.show_problem(message)
-        else:
+        else:  # shown as soon as there is a window
             log.error("%s", message)
+            self._unshown_problems.append(message)
 
     def _problem_in_dialog(self, message: str) -> None:
         if self.sign_in_dialog is not None:
@@ -270,6 +304,26 @@ class Desk(QObject):
 
         if isinstance(self.demo, DemoBackend):
             await asyncio.to_thread(self.demo.stop)
+
+
+def open_cache(path: Path) -> tuple[CacheStore, Path | None]:
+    """Open the cache; an unreadable one is renamed aside (kept, never deleted) and replaced.
+
+    A desk that cannot start because of a damaged cache file would hide the live queue; the
+    server has everything but unsent commands, and the old file keeps those for IT.
+    """
+    try:
+        store = CacheStore(path)
+        store.load()
+        return store, None
+    except (sqlalchemy.exc.DatabaseError, sqlite3.DatabaseError, ValueError) as exc:
+        log.error("cache %s unreadable: %s", path, exc)
+    aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.rename(Path(f"{aside}{suffix}"))
+    return CacheStore(path), aside
 
 
 def client_transport(config: Config) -> httpx.AsyncBaseTransport | None:
