@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,23 +90,47 @@ def reference_server(tmp_path: Path):
         yield server
 
 
+@pytest.fixture
+def display(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """``offscreen``, or a real X server (Xvfb) for Qt's xcb platform, as the .deb targets."""
+    if request.param == "offscreen":
+        yield {"QT_QPA_PLATFORM": "offscreen"}
+        return
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed")
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24",
+                             "-nolisten", "tcp"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert xvfb.stdout is not None
+        number = xvfb.stdout.readline().strip()
+        assert number.isdigit(), "Xvfb did not start"
+        yield {"QT_QPA_PLATFORM": "xcb", "DISPLAY": f":{number}"}
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+@pytest.mark.parametrize("display", ["offscreen", "xcb"], indirect=True)
 def test_frozen_app_signs_in_shows_the_queue_and_exits(
-    bundle: Path, reference_server: EmbeddedServer, tmp_path: Path
+    bundle: Path, reference_server: EmbeddedServer, display: dict[str, str], tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
     home.mkdir()
+    env = {**_clean_env(home), **display}
     started = time.monotonic()
     done = subprocess.run(
         [str(bundle / "dispatchdesk"), "--server", reference_server.url, "--user", "operator",
          "--password-stdin", "--exit-when-shown", "60", "--data-dir", str(tmp_path / "data")],
         input=PASSWORD + "\n", capture_output=True, text=True, timeout=120,
-        env=_clean_env(home), cwd=tmp_path,  # not the checkout: nothing loose to find
+        env=env, cwd=tmp_path,  # not the checkout: nothing loose to find
     )
     seconds = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr[-5000:]
     assert "Dispatch Desk: queue shown, 5 of 5 incidents, online as" in done.stdout, done.stdout
     assert "Traceback" not in done.stderr, done.stderr
-    print(f"\nfrozen start to live queue and clean exit: {seconds:.2f} s")
+    print(f"\nfrozen start to live queue and clean exit ({display['QT_QPA_PLATFORM']}): "
+          f"{seconds:.2f} s")
 
 
 def test_frozen_cli_runs_without_qt_commands(bundle: Path, tmp_path: Path) -> None:
