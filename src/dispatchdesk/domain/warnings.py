@@ -1,0 +1,391 @@
+"""Special schemes and protective orders: matching, severity and expiry rules (pure, no I/O).
+
+Shared by the server (``GET /warnings``, the expiry sweep) and the client (offline matching).
+
+Location matching, strongest first: the same UPRN; parent/child UPRN (a marker on a block shows
+for its flats and the other way round); the same street (USRN) and house number/name; then a
+free-text *possible match* on the address. A weak match is labelled as such but never hides a
+warning. Person matching: normalised name and date of birth.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class SchemeCategory(StrEnum):
+    VICTIM_AT_RISK = "VICTIM_AT_RISK"
+    SERIAL_PERPETRATOR = "SERIAL_PERPETRATOR"
+    VULNERABLE_PERSON = "VULNERABLE_PERSON"
+    OFFICER_SAFETY = "OFFICER_SAFETY"
+    OTHER = "OTHER"
+
+
+class OrderType(StrEnum):
+    NON_MOLESTATION = "NON_MOLESTATION"
+    RESTRAINING = "RESTRAINING"
+    DVPO = "DVPO"
+    STALKING_PROTECTION = "STALKING_PROTECTION"
+    OTHER = "OTHER"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HEIGHTENED = "heightened"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe."""
+        return {"critical": 0, "heightened": 1, "info": 2}[self.value]
+
+
+class ReviewState(StrEnum):
+    ACTIVE = "ACTIVE"
+    #: Within the review window before expiry, no review requested yet.
+    REVIEW_DUE = "REVIEW_DUE"
+    #: A first-stage review was requested and awaits a decision (extend or end).
+    FIRST_STAGE = "FIRST_STAGE"
+    #: No decision 14 days after the first-stage request: escalated.
+    SECOND_STAGE = "SECOND_STAGE"
+
+
+class MatchKind(StrEnum):
+    UPRN = "uprn"
+    #: The marker is on the block (parent UPRN) of the place asked about.
+    PARENT_UPRN = "parent_uprn"
+    #: The marker is on a flat (child UPRN) of the block asked about.
+    CHILD_UPRN = "child_uprn"
+    #: Same street (USRN) and the same house number or name.
+    STREET_HOUSE = "street_house"
+    #: Another flat in the same block: a possible match.
+    SAME_BLOCK = "same_block"
+    #: Free-text address similarity: a possible match.
+    ADDRESS = "address"
+    #: Same normalised name and date of birth.
+    PERSON = "person"
+    #: Same name, a date of birth missing on one side, or a near-identical name with the same
+    #: date of birth: a possible match.
+    NAME = "name"
+
+    @property
+    def possible(self) -> bool:
+        """A weak match, shown as a *possible match* (never hidden)."""
+        return self in (MatchKind.SAME_BLOCK, MatchKind.ADDRESS, MatchKind.NAME)
+
+    @property
+    def rank(self) -> int:
+        return list(MatchKind).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A location to match: any field may be missing."""
+
+    uprn: str | None = None
+    parent_uprn: str | None = None
+    usrn: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    dob: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WarningPolicy:
+    """Server policy for warnings; travels to clients so offline matching agrees."""
+
+    timezone: str = "Europe/London"
+    #: An order expiring within this many days (after today and tomorrow) is heightened.
+    order_heightened_before_days: int = 7
+    #: An order expired within this many days is heightened.
+    order_heightened_after_days: int = 28
+    #: Longest a scheme may run from its start or last extension.
+    scheme_max_months: int = 6
+    #: A scheme this close to expiry is *review due*.
+    review_window: timedelta = timedelta(days=14)
+    #: A first-stage review with no decision this long is escalated to second stage.
+    escalate_after: timedelta = timedelta(days=14)
+    #: Free-text address similarity (0..1) at or above which an address is a possible match.
+    address_similarity: float = 0.82
+
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+DEFAULT_WARNING_POLICY = WarningPolicy()
+
+
+# --- text normalisation --------------------------------------------------------------------
+
+_ABBREV = {
+    "st": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane",
+    "dr": "drive", "ct": "court", "pl": "place", "sq": "square", "cres": "crescent",
+    "gdns": "gardens", "ho": "house", "hse": "house", "cl": "close", "terr": "terrace",
+    "tce": "terrace",
+}
+_FLAT_WORDS = {"flat", "apartment", "apt", "unit", "room", "maisonette"}
+_POSTCODE_RE = re.compile(r"\b[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}\b")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def normalise_address(address: str) -> str:
+    """Lower case, punctuation gone, common abbreviations spelt out, postcode removed."""
+    text = _POSTCODE_RE.sub(" ", address.casefold())
+    return " ".join(_ABBREV.get(w, w) for w in _words(text))
+
+
+def normalise_postcode(postcode: str | None) -> str | None:
+    if not postcode:
+        return None
+    return postcode.replace(" ", "").upper() or None
+
+
+@dataclass(frozen=True, slots=True)
+class AddressParts:
+    #: "2" for "Flat 2, 10 High Street"; None when no flat is named.
+    flat: str | None
+    #: The house number ("10", "10a") or, without one, the house name ("rose cottage").
+    house: str | None
+    street: str
+
+
+def address_parts(address: str) -> AddressParts:
+    """Split an address line into flat, house number/name and the rest (the street)."""
+    parts = [normalise_address(p) for p in _POSTCODE_RE.sub(" ", address.casefold()).split(",")]
+    parts = [p for p in parts if p]
+    flat = None
+    if parts:
+        first = parts[0].split()
+        if len(first) >= 2 and first[0] in _FLAT_WORDS:
+            flat = first[1]
+            rest0 = " ".join(first[2:])
+            parts = ([rest0] if rest0 else []) + parts[1:]
+    words = " ".join(parts).split()
+    for j, w in enumerate(words):
+        if w[0].isdigit():
+            house = w
+            k = j + 1
+            if k < len(words) and len(words[k]) == 1 and words[k].isalpha():
+                house += words[k]  # "10 a" → "10a"
+                k += 1
+            return AddressParts(flat, house, " ".join(words[k:]))
+    if not parts:
+        return AddressParts(flat, None, "")
+    return AddressParts(flat, parts[0], " ".join(parts[1:]))
+
+
+def normalise_name(name: str) -> str:
+    """Case, punctuation and word order do not matter: "SMITH, John" == "john smith"."""
+    return " ".join(sorted(_words(name)))
+
+
+# --- location matching ---------------------------------------------------------------------
+
+def match_place(marker: Place, query: Place, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> (
+    MatchKind | None
+):
+    """How ``marker`` (a scheme's or order's location) matches ``query``, strongest kind first.
+
+    ``None`` means no match at all. A possible match (``kind.possible``) is still a match.
+    """
+    if marker.uprn and query.uprn and marker.uprn == query.uprn:
+        return MatchKind.UPRN
+    if marker.uprn and query.parent_uprn and marker.uprn == query.parent_uprn:
+        return MatchKind.PARENT_UPRN
+    if marker.parent_uprn and query.uprn and marker.parent_uprn == query.uprn:
+        return MatchKind.CHILD_UPRN
+    m_parts = address_parts(marker.address) if marker.address else None
+    q_parts = address_parts(query.address) if query.address else None
+    if (
+        marker.usrn and query.usrn and marker.usrn == query.usrn
+        and m_parts is not None and q_parts is not None
+        and m_parts.house is not None and m_parts.house == q_parts.house
+    ):
+        if m_parts.flat is None or q_parts.flat is None or m_parts.flat == q_parts.flat:
+            return MatchKind.STREET_HOUSE
+        return MatchKind.SAME_BLOCK
+    if (
+        marker.parent_uprn and query.parent_uprn and marker.parent_uprn == query.parent_uprn
+    ):
+        return MatchKind.SAME_BLOCK
+    if m_parts is not None and q_parts is not None and _address_similar(
+        marker, query, m_parts, q_parts, policy
+    ):
+        if m_parts.flat is not None and q_parts.flat is not None and m_parts.flat != q_parts.flat:
+            return MatchKind.SAME_BLOCK
+        return MatchKind.ADDRESS
+    return None
+
+
+def _address_similar(
+    marker: Place, query: Place, m: AddressParts, q: AddressParts, policy: WarningPolicy
+) -> bool:
+    if m.house is None or q.house is None or m.house != q.house:
+        return False
+    m_pc, q_pc = normalise_postcode(marker.postcode), normalise_postcode(query.postcode)
+    if m_pc and q_pc and m_pc == q_pc:
+        return True
+    if not m.street or not q.street:
+        return False
+    ratio = difflib.SequenceMatcher(None, m.street, q.street).ratio()
+    return ratio >= policy.address_similarity
+
+
+# --- person matching -----------------------------------------------------------------------
+
+def match_person(
+    known: Person, query: Person, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> MatchKind | None:
+    """Same normalised name and DOB: PERSON; same name with a DOB missing, or a near-identical
+    name with the same DOB: NAME (possible). Different DOBs never match."""
+    a, b = normalise_name(known.name), normalise_name(query.name)
+    if not a or not b:
+        return None
+    if known.dob is not None and query.dob is not None:
+        if known.dob != query.dob:
+            return None
+        if a == b:
+            return MatchKind.PERSON
+        ratio = difflib.SequenceMatcher(None, a, b).ratio()
+        return MatchKind.NAME if ratio >= policy.address_similarity else None
+    return MatchKind.NAME if a == b else None
+
+
+# --- order expiry --------------------------------------------------------------------------
+
+def local_today(now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> date:
+    return now.astimezone(policy.tz()).date()
+
+
+def order_severity(
+    expires_on: date | None, now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> Severity:
+    """Expiring today or tomorrow: critical; within the heightened window before, or expired
+    within the window after: heightened; otherwise (or until further order): info."""
+    if expires_on is None:
+        return Severity.INFO
+    days = (expires_on - local_today(now, policy)).days
+    if 0 <= days <= 1:
+        return Severity.CRITICAL
+    if 1 < days <= policy.order_heightened_before_days:
+        return Severity.HEIGHTENED
+    if -policy.order_heightened_after_days <= days < 0:
+        return Severity.HEIGHTENED
+    return Severity.INFO
+
+
+def _day(d: date, with_year: bool) -> str:
+    text = f"{d.day} {calendar.month_abbr[d.month]}"
+    return f"{text} {d.year}" if with_year else text
+
+
+def expiry_wording(
+    expires_on: date | None, now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> str:
+    """"expires TODAY 23 Nov", "expires TOMORROW 24 Nov", "expires in 5 days, 28 Nov",
+    "EXPIRED 2 days ago, 21 Nov", "expires 15 Mar 2027", "no expiry: until further order"."""
+    if expires_on is None:
+        return "no expiry: until further order"
+    today = local_today(now, policy)
+    days = (expires_on - today).days
+    year = expires_on.year != today.year
+    when = _day(expires_on, year)
+    if days == 0:
+        return f"expires TODAY {when}"
+    if days == 1:
+        return f"expires TOMORROW {when}"
+    if days == -1:
+        return f"EXPIRED YESTERDAY {when}"
+    if 1 < days <= policy.order_heightened_before_days:
+        return f"expires in {days} days, {when}"
+    if -policy.order_heightened_after_days <= days < 0:
+        return f"EXPIRED {-days} days ago, {when}"
+    if days < 0:
+        return f"expired {when}"
+    return f"expires {when}"
+
+
+# --- schemes -------------------------------------------------------------------------------
+
+def add_months(when: datetime, months: int, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> (
+    datetime
+):
+    """``when`` plus calendar months on the local calendar (31 Aug + 6 = 28/29 Feb)."""
+    local = when.astimezone(policy.tz())
+    month0 = local.month - 1 + months
+    year = local.year + month0 // 12
+    month = month0 % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(when.tzinfo)
+
+
+def scheme_latest_expiry(
+    basis: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> datetime:
+    """The latest expiry allowed for a scheme started or last extended at ``basis``."""
+    return add_months(basis, policy.scheme_max_months, policy)
+
+
+def scheme_expiry_problem(
+    basis: datetime, expires_at: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+    *, what: str = "start",
+) -> str | None:
+    """A sentence when ``expires_at`` breaks the rule, else ``None``."""
+    if expires_at <= basis:
+        return f"The expiry must be after the scheme's {what}."
+    latest = scheme_latest_expiry(basis, policy)
+    if expires_at > latest:
+        local = latest.astimezone(policy.tz())
+        return (
+            f"A special scheme can run at most {policy.scheme_max_months} months from its "
+            f"{what}: the latest expiry allowed is {local:%d %b %Y %H:%M}. Extend it again "
+            "nearer the time if it is still needed."
+        )
+    return None
+
+
+def scheme_live(expires_at: datetime, now: datetime) -> bool:
+    """A scheme is not viewable anywhere from its expiry on."""
+    return now < expires_at
+
+
+def scheme_review_state(
+    expires_at: datetime,
+    review_requested_at: datetime | None,
+    now: datetime,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+) -> ReviewState:
+    if review_requested_at is not None:
+        if now >= review_requested_at + policy.escalate_after:
+            return ReviewState.SECOND_STAGE
+        return ReviewState.FIRST_STAGE
+    if now >= expires_at - policy.review_window:
+        return ReviewState.REVIEW_DUE
+    return ReviewState.ACTIVE
+
+
+_SCHEME_SEVERITY = {
+    SchemeCategory.VICTIM_AT_RISK: Severity.CRITICAL,
+    SchemeCategory.OFFICER_SAFETY: Severity.CRITICAL,
+    SchemeCategory.SERIAL_PERPETRATOR: Severity.HEIGHTENED,
+    SchemeCategory.VULNERABLE_PERSON: Severity.HEIGHTENED,
+    SchemeCategory.OTHER: Severity.INFO,
+}
+
+
+def scheme_severity(category: SchemeCategory) -> Severity:
+    return _SCHEME_SEVERITY[category]

@@ -1,0 +1,198 @@
+"""Wire models of special schemes, protective orders and warnings (sync contract v1).
+
+Independent of :mod:`dispatchdesk.protocol.schemas` (which imports these for the snapshot).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from dispatchdesk.domain.warnings import (
+    OrderType,
+    ReviewState,
+    SchemeCategory,
+    Severity,
+)
+
+_UPRN = re.compile(r"^[0-9]{1,12}$")
+
+
+def _uprn(value: str | None) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    if not _UPRN.match(value.strip()):
+        raise ValueError("a UPRN or USRN is 1 to 12 digits")
+    return value.strip()
+
+
+Uprn = Annotated[str | None, AfterValidator(_uprn)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class PlaceModel(_Strict):
+    """A marked location. Any of the identifiers may be missing; the address is always given."""
+
+    address: Text
+    postcode: str | None = Field(default=None, max_length=10)
+    uprn: Uprn = None
+    parent_uprn: Uprn = None
+    usrn: Uprn = None
+
+
+class PersonModel(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    dob: date | None = None
+
+
+# --- schemes ------------------------------------------------------------------------------
+
+class SchemeCreate(_Strict):
+    location: PlaceModel
+    category: SchemeCategory
+    summary: Text
+    officer_in_case: Annotated[str, Field(min_length=1, max_length=200)]
+    #: Defaults to now; never in the future.
+    starts_at: AwareDatetime | None = None
+    #: At most six months after ``starts_at`` (server policy).
+    expires_at: AwareDatetime
+    victim_informed_at: AwareDatetime | None = None
+
+
+class SchemeExtend(_Strict):
+    #: At most six months after now (the extension).
+    expires_at: AwareDatetime
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SchemeEnd(_Strict):
+    reason: Text
+
+
+class SchemeReviewRequest(_Strict):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SchemeVictimInformed(_Strict):
+    #: When the victim was told; defaults to now.
+    at: AwareDatetime | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SchemeOut(_Wire):
+    id: int
+    version: int
+    location: PlaceModel
+    category: SchemeCategory
+    summary: str
+    officer_in_case: str
+    starts_at: AwareDatetime
+    expires_at: AwareDatetime
+    #: The last extension (the six-month rule counts from it), if any.
+    extended_at: AwareDatetime | None = None
+    #: As at the server time of the response that carried it (the client recomputes it).
+    review_state: ReviewState
+    review_requested_at: AwareDatetime | None = None
+    escalated_at: AwareDatetime | None = None
+    victim_informed_at: AwareDatetime | None = None
+
+
+# --- orders -------------------------------------------------------------------------------
+
+class OrderCreate(_Strict):
+    order_type: OrderType
+    subject: PersonModel
+    protected_persons: list[PersonModel] = []
+    locations: list[PlaceModel] = []
+    conditions: Text
+    issued_on: date
+    #: Null: until further order.
+    expires_on: date | None = None
+    source_ref: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class OrderPatch(_Strict):
+    """An order's fields to change, sent with ``If-Match: <version>``."""
+
+    order_type: OrderType | None = None
+    subject: PersonModel | None = None
+    protected_persons: list[PersonModel] | None = None
+    locations: list[PlaceModel] | None = None
+    conditions: str | None = Field(default=None, min_length=1, max_length=2000)
+    issued_on: date | None = None
+    #: Sent as null: until further order.
+    expires_on: date | None = None
+    source_ref: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class OrderOut(_Wire):
+    id: int
+    version: int
+    order_type: OrderType
+    subject: PersonModel
+    protected_persons: list[PersonModel] = []
+    locations: list[PlaceModel] = []
+    conditions: str
+    issued_on: date
+    expires_on: date | None = None
+    source_ref: str
+
+
+# --- warnings -----------------------------------------------------------------------------
+
+class WarningOut(_Wire):
+    kind: Literal["scheme", "order"]
+    severity: Severity
+    #: How it matched: uprn, parent_uprn, child_uprn, street_house, same_block, address,
+    #: person, name.
+    match: str
+    #: A weak match, to be shown as a *possible match* (never hidden).
+    possible: bool
+    #: What matched: "location", "subject", "protected_person".
+    matched_on: str
+    #: A line for the operator, e.g. "Non-molestation order: expires TOMORROW 24 Nov".
+    text: str
+    scheme: SchemeOut | None = None
+    order: OrderOut | None = None
+
+
+class WarningsPage(_Wire):
+    server_time: AwareDatetime
+    #: Most severe first, then the strongest match.
+    warnings: list[WarningOut]
+
+
+class WarningAudit(_Strict):
+    incident_id: int
+
+
+class ImportProblem(_Wire):
+    line: int
+    field: str
+    reason: str
+
+
+class ImportReport(_Wire):
+    kind: Literal["schemes", "orders"]
+    rows: int
+    applied: int
+    problems: list[ImportProblem] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
