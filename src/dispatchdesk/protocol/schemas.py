@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.protocol.warnings import OrderOut, SchemeOut
 
 # A UK postcode, loosely (the outward and inward code, any case, optional space).
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
@@ -148,11 +149,15 @@ class Snapshot(Wire):
     policy: PolicyModel
     #: Open incidents, and those closed since the start of the server's day.
     incidents: list[IncidentOut]
+    #: Special schemes not yet expired or ended, by server time.
+    schemes: list[SchemeOut] = []
+    #: Protective orders (expired ones too: their expiry is a warning in itself).
+    orders: list[OrderOut] = []
 
 
 class Change(Wire):
     seq: int
-    entity: Literal["incident"]
+    entity: Literal["incident", "scheme", "order"]
     op: Literal["upsert", "delete"]
     #: The entity as ``IncidentOut`` for an upsert; ``{"id": ...}`` for a delete.
     data: dict[str, Any]
