@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from dispatchdesk.cache.store import CacheStore, incident_row
+from dispatchdesk.protocol.convert import incident_to_wire
 from tests.bench.common import NOW, incidents, report, timed
 
 N = 10_000
@@ -20,7 +21,7 @@ RUNS = 7
 
 
 def main() -> None:
-    batch = incidents(N)
+    batch = [incident_to_wire(i) for i in incidents(N)]  # as the engine holds them
     rows = [incident_row(i) for i in batch]
     tmp = Path(tempfile.mkdtemp(prefix="dd-bench-"))
     store = CacheStore(tmp / "cache.sqlite3")
@@ -52,7 +53,7 @@ def main() -> None:
     print(f"(b) applying {N:,} changes, {RUNS} runs each")
     raw_ms = report("raw sqlite3.executemany (limit reference)", timed(raw_apply, RUNS))
     cache_ms = report("CacheStore.apply_rows", timed(cache_apply, RUNS))
-    full_ms = report("CacheStore.apply_changes (incl. JSON encoding)",
+    full_ms = report("CacheStore.apply_changes (+ encoding each row)",
                      timed(cache_apply_with_serialisation, RUNS))
     print(f"  cache / raw = {cache_ms / raw_ms:.2f}x (target <= 2x); "
           f"with encoding {full_ms / raw_ms:.2f}x")

@@ -31,6 +31,7 @@ from dispatchdesk.server.db import create_schema, is_postgres, make_engine, read
 from dispatchdesk.server.events import Hub, stream
 from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError, request_hash
 from dispatchdesk.server.settings import ServerSettings
+from dispatchdesk.server.warnings_api import WarningsDesk
 from dispatchdesk.server.watcher import PgWatcher
 
 MAX_CHANGES_LIMIT = 5000
@@ -120,6 +121,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     create_schema(engine)
     hub = Hub()
     service = Service(engine, settings, hub.notify)
+    warn = WarningsDesk(service)
     # Without the watcher (an app used without its lifespan) PostgreSQL streams poll the log.
     poll: list[float | None] = [settings.poll_seconds if is_postgres(engine) else None]
 
@@ -130,9 +132,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
             watcher = PgWatcher(engine, hub, settings.poll_seconds)
             watcher.start()
             poll[0] = None
+        warn_sweeper = warn.start_sweeper()
         try:
             yield
         finally:
+            warn_sweeper.stop()
             if watcher is not None:
                 watcher.stop()
             hub.close()
@@ -200,7 +204,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         summary="Live incidents (open, and closed today), server time, policy and cursor",
     )
     def snapshot(_user: Annotated[auth.User, Depends(require(Right.VIEW))]) -> Snapshot:
-        return service.snapshot()
+        warn.sweep()
+        return warn.extend_snapshot(service.snapshot())
 
     @router.get(
         "/changes", response_model=ChangesPage, tags=["sync"],
@@ -212,6 +217,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         since: Annotated[int, Query(ge=0, description="Cursor: changes with seq > since")],
         limit: Annotated[int, Query(ge=1, le=MAX_CHANGES_LIMIT)] = 1000,
     ) -> ChangesPage:
+        warn.sweep()
         return service.changes(since, limit)
 
     @router.get(
@@ -357,4 +363,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return [AuditRow.model_validate(r) for r in service.audit_rows(limit)]
 
     app.include_router(router)
+    app.include_router(warn.router(require))
     return app

@@ -92,8 +92,24 @@ def append(
     return seq
 
 
-def read_changes(conn: Connection, since: int, limit: int) -> tuple[list[Change], Head, bool]:
+def redact_expired(change: Change, now: datetime) -> Change:
+    """A scheme's upsert read at or after its expiry reads as its delete: an expired scheme is
+    never served, even before the sweep has rewritten the log."""
+    if change.entity == "scheme" and change.op == "upsert":
+        expires = change.data.get("expires_at")
+        if not isinstance(expires, str) or datetime.fromisoformat(expires) <= now:
+            return Change(
+                seq=change.seq, entity="scheme", op="delete", data={"id": change.data.get("id")}
+            )
+    return change
+
+
+def read_changes(
+    conn: Connection, since: int, limit: int, *, now: datetime | None = None
+) -> tuple[list[Change], Head, bool]:
     """Changes with ``seq > since``, oldest first, at most ``limit``; and whether more wait.
+
+    With ``now`` (the server's time), expired schemes read as deletes (:func:`redact_expired`).
 
     Raises :class:`LogGone` when changes after ``since`` were pruned.
     """
@@ -111,4 +127,6 @@ def read_changes(conn: Connection, since: int, limit: int) -> tuple[list[Change]
         Change(seq=int(r.seq), entity=r.entity, op=r.op, data=json.loads(r.data))
         for r in rows[:limit]
     ]
+    if now is not None:
+        out = [redact_expired(c, now) for c in out]
     return out, head, more

@@ -110,4 +110,4 @@ async def stream(
 
 def _read(service: Service, since: int) -> tuple[list[Change], changelog.Head, bool]:
     with read_tx(service.engine) as conn:
-        return changelog.read_changes(conn, since, BATCH)
+        return changelog.read_changes(conn, since, BATCH, now=service.now())

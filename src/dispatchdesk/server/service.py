@@ -426,7 +426,7 @@ class Service:
     def changes(self, since: int, limit: int) -> ChangesPage:
         with read_tx(self.engine) as conn:
             try:
-                page, head, more = changelog.read_changes(conn, since, limit)
+                page, head, more = changelog.read_changes(conn, since, limit, now=self.now())
             except changelog.LogGone as gone:
                 raise ServiceError(410, str(gone)) from gone
         if since > head.seq:
