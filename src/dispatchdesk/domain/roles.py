@@ -23,6 +23,12 @@ class Right(StrEnum):
     CHANGE_STATUS = "change_status"
     CLOSE_INCIDENT = "close_incident"
     VIEW_DELAY_STRIP = "view_delay_strip"
+    #: Assign, divert, arrive, clear units and change their status.
+    DISPATCH_UNITS = "dispatch_units"
+    #: Add units to the fleet.
+    MANAGE_UNITS = "manage_units"
+    #: Mark DIVERT tag-list entries reviewed; close an owed incident.
+    REVIEW_DIVERTS = "review_diverts"
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {
@@ -37,6 +43,7 @@ RIGHTS: dict[Role, frozenset[Right]] = {
             Right.EDIT_SUMMARY,
             Right.CHANGE_STATUS,
             Right.CLOSE_INCIDENT,
+            Right.DISPATCH_UNITS,
         }
     ),
     Role.SUPERVISOR: frozenset(Right),

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut
 
 # A UK postcode, loosely (the outward and inward code, any case, optional space).
@@ -113,6 +114,28 @@ class CloseRequest(StrictWire):
     rationale: NonBlank
 
 
+class DivertModel(Wire):
+    """One DIVERT tag-list entry: a unit moved off ``from_incident_id`` to another incident."""
+
+    id: int
+    unit_id: int
+    callsign: str
+    from_incident_id: int
+    from_ref: str
+    to_incident_id: int
+    to_ref: str
+    by: str
+    at: AwareDatetime
+    reason: str
+    #: When the incident it left stopped being owed (another unit arrived, or it was closed).
+    released_at: AwareDatetime | None = None
+    released_by: str | None = None
+    released_reason: str | None = None
+    reviewed_at: AwareDatetime | None = None
+    reviewed_by: str | None = None
+    review_note: str | None = None
+
+
 class IncidentOut(Wire):
     id: int
     ref: str
@@ -132,6 +155,86 @@ class IncidentOut(Wire):
     downgrade_reason: str | None = None
     rationale: str | None = None
     original_grade: Grade | None = None
+    #: A unit was diverted away and no other unit has arrived since: attendance is owed.
+    owed: bool = False
+    #: Diverts away from this incident, oldest first (its DIVERT tags).
+    diverts: list[DivertModel] = []
+    #: Set while the incident is owed with no unit assigned for longer than the server's
+    #: escalation time: the moment it escalated to supervisors. Cleared when a unit is assigned.
+    escalated_at: AwareDatetime | None = None
+
+
+# --- units --------------------------------------------------------------------------------
+
+_CALLSIGN = re.compile(r"^[A-Z0-9]{2,12}$")
+
+
+def _callsign(value: str) -> str:
+    compact = value.strip().upper()
+    if not _CALLSIGN.match(compact):
+        raise ValueError("a callsign is 2 to 12 letters and digits (for example LX21)")
+    return compact
+
+
+Callsign = Annotated[str, AfterValidator(_callsign)]
+ShortText = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class UnitCreate(StrictWire):
+    callsign: Callsign
+    #: IRV, area car, van, dog, ... (free text, as forces name them differently).
+    kind: ShortText
+    borough: ShortText
+    status: UnitStatus = UnitStatus.AVAILABLE
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @field_validator("status")
+    @classmethod
+    def _free(cls, value: UnitStatus) -> UnitStatus:
+        if value.on_incident:
+            raise ValueError("a new unit is AVAILABLE, COMMITTED or OFF_DUTY; assign it after")
+        return value
+
+
+class UnitOut(Wire):
+    id: int
+    callsign: str
+    kind: str
+    borough: str
+    status: UnitStatus
+    #: The incident the unit is on (ASSIGNED or AT_SCENE), else null.
+    incident_id: int | None = None
+    status_since: AwareDatetime
+    lat: float | None = None
+    lon: float | None = None
+    version: int
+
+
+class AssignRequest(StrictWire):
+    incident_id: int
+
+
+class DivertRequest(StrictWire):
+    incident_id: int
+    reason: NonBlank
+
+
+class UnitStatusRequest(StrictWire):
+    """A plain status change of a unit that is not on an incident."""
+
+    status: UnitStatus
+
+    @field_validator("status")
+    @classmethod
+    def _free(cls, value: UnitStatus) -> UnitStatus:
+        if value.on_incident:
+            raise ValueError("use /assign, /divert or /arrive to put a unit on an incident")
+        return value
+
+
+class ReviewRequest(StrictWire):
+    note: NonBlank
 
 
 # --- sync ---------------------------------------------------------------------------------
@@ -149,6 +252,8 @@ class Snapshot(Wire):
     policy: PolicyModel
     #: Open incidents, and those closed since the start of the server's day.
     incidents: list[IncidentOut]
+    #: The whole fleet.
+    units: list[UnitOut] = []
     #: Special schemes not yet expired or ended, by server time.
     schemes: list[SchemeOut] = []
     #: Protective orders (expired ones too: their expiry is a warning in itself).
@@ -157,9 +262,9 @@ class Snapshot(Wire):
 
 class Change(Wire):
     seq: int
-    entity: Literal["incident", "scheme", "order"]
+    entity: Literal["incident", "unit", "scheme", "order"]
     op: Literal["upsert", "delete"]
-    #: The entity as ``IncidentOut`` for an upsert; ``{"id": ...}`` for a delete.
+    #: The entity (``IncidentOut`` or ``UnitOut``) for an upsert; ``{"id": ...}`` for a delete.
     data: dict[str, Any]
 
 

@@ -1,9 +1,12 @@
 """The HTTP face of the reference server (FastAPI): routes of sync contract v1."""
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -16,18 +19,26 @@ from dispatchdesk.domain.clock import Clock
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER, SERVER_TIME_HEADER
 from dispatchdesk.protocol.schemas import (
+    AssignRequest,
     ChangesPage,
     CloseRequest,
+    DivertModel,
+    DivertRequest,
     ErrorBody,
     IncidentCreate,
     IncidentOut,
     IncidentPatch,
+    ReviewRequest,
     Snapshot,
     TokenRequest,
     TokenResponse,
+    UnitCreate,
+    UnitOut,
+    UnitStatusRequest,
 )
 from dispatchdesk.server import auth
 from dispatchdesk.server.db import create_schema, is_postgres, make_engine, read_tx, write_tx
+from dispatchdesk.server.dispatch import Dispatch
 from dispatchdesk.server.events import Hub, stream
 from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError, request_hash
 from dispatchdesk.server.settings import ServerSettings
@@ -35,6 +46,8 @@ from dispatchdesk.server.warnings_api import WarningsDesk
 from dispatchdesk.server.watcher import PgWatcher
 
 MAX_CHANGES_LIMIT = 5000
+
+log = logging.getLogger(__name__)
 
 
 class AuditRow(BaseModel):
@@ -122,6 +135,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     hub = Hub()
     service = Service(engine, settings, hub.notify)
     warn = WarningsDesk(service)
+    dispatch = Dispatch(service)
     # Without the watcher (an app used without its lifespan) PostgreSQL streams poll the log.
     poll: list[float | None] = [settings.poll_seconds if is_postgres(engine) else None]
 
@@ -132,11 +146,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
             watcher = PgWatcher(engine, hub, settings.poll_seconds)
             watcher.start()
             poll[0] = None
+        sweeper = asyncio.create_task(_sweep_forever(dispatch, settings.sweep_seconds))
         warn_sweeper = warn.start_sweeper()
         try:
             yield
         finally:
             warn_sweeper.stop()
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             if watcher is not None:
                 watcher.stop()
             hub.close()
@@ -150,6 +168,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.dispatch = dispatch
     app.state.hub = hub
     app.state.engine = engine
     app.add_middleware(ServerTimeMiddleware, clock=settings.clock)
@@ -204,6 +223,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         summary="Live incidents (open, and closed today), server time, policy and cursor",
     )
     def snapshot(_user: Annotated[auth.User, Depends(require(Right.VIEW))]) -> Snapshot:
+        dispatch.sweep()
         warn.sweep()
         return warn.extend_snapshot(service.snapshot())
 
@@ -217,6 +237,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         since: Annotated[int, Query(ge=0, description="Cursor: changes with seq > since")],
         limit: Annotated[int, Query(ge=1, le=MAX_CHANGES_LIMIT)] = 1000,
     ) -> ChangesPage:
+        dispatch.sweep()
         warn.sweep()
         return service.changes(since, limit)
 
@@ -345,6 +366,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     def get_incident(
         incident_id: int, _user: Annotated[auth.User, Depends(require(Right.VIEW))]
     ) -> IncidentOut:
+        dispatch.sweep()
         return service.get_incident(incident_id)
 
     @router.get(
@@ -362,6 +384,145 @@ def create_app(settings: ServerSettings) -> FastAPI:
             )
         return [AuditRow.model_validate(r) for r in service.audit_rows(limit)]
 
+    _unit_routes(router, require, dispatch)
     app.include_router(router)
     app.include_router(warn.router(require))
     return app
+
+
+async def _sweep_forever(dispatch: Dispatch, every: float) -> None:
+    """Escalate owed incidents while the app runs (reads also sweep, so none waits long)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(dispatch.sweep)
+        except Exception:  # a database hiccup must not end the sweeps
+            log.exception("escalation sweep failed; trying again in %.0f s", every)
+
+
+def _idem(request: Request, key: str | None, body: BaseModel | None) -> Idem:
+    checked = _check_key(key, required=True)
+    mp = f"POST {request.url.path}"
+    data = body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
+    return Idem(checked, mp, request_hash(mp, data))
+
+
+_UNIT_ERRORS = {
+    **_AUTH_ERRORS, **_error(400, "Idempotency-Key missing"),
+    **_error(404, "No such unit or incident"),
+    **_error(409, "A rule broken: the detail says what to do"),
+    **_error(412, "Stale If-Match (only when If-Match is sent)"),
+}
+
+
+def _unit_routes(
+    router: APIRouter, require: Callable[[Right], Callable[..., auth.User]], dispatch: Dispatch
+) -> None:
+    """Units, dispatch commands and the DIVERT tag list."""
+    Dispatcher = Annotated[auth.User, Depends(require(Right.DISPATCH_UNITS))]
+    Viewer = Annotated[auth.User, Depends(require(Right.VIEW))]
+    Key = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
+    IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+    @router.post(
+        "/units", status_code=201, response_model=UnitOut, tags=["units"],
+        summary="Add a unit to the fleet (supervisor; Idempotency-Key required)",
+        responses=_UNIT_ERRORS,
+    )
+    def create_unit(
+        request: Request, body: UnitCreate,
+        user: Annotated[auth.User, Depends(require(Right.MANAGE_UNITS))],
+        idempotency_key: Key = None,
+    ) -> JSONResponse:
+        return _command_response(
+            dispatch.create_unit(user, body, _idem(request, idempotency_key, body))
+        )
+
+    @router.get("/units", response_model=list[UnitOut], tags=["units"],
+                summary="The whole fleet", responses=_AUTH_ERRORS)
+    def list_units(_user: Viewer) -> list[UnitOut]:
+        return dispatch.units()
+
+    @router.get("/units/{unit_id}", response_model=UnitOut, tags=["units"], summary="One unit",
+                responses={**_AUTH_ERRORS, **_error(404, "No such unit")})
+    def get_unit(unit_id: int, _user: Viewer) -> UnitOut:
+        return dispatch.unit(unit_id)
+
+    @router.post(
+        "/units/{unit_id}/assign", response_model=UnitOut, tags=["units"],
+        summary="Assign an AVAILABLE unit to an incident (409 names the incident it is on)",
+        responses=_UNIT_ERRORS,
+    )
+    def assign(request: Request, unit_id: int, body: AssignRequest, user: Dispatcher,
+               if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
+        idem = _idem(request, idempotency_key, body)
+        return _command_response(
+            dispatch.assign(user, unit_id, body, _parse_if_match(if_match), idem)
+        )
+
+    @router.post(
+        "/units/{unit_id}/divert", response_model=UnitOut, tags=["units"],
+        summary="Move a unit off its incident to another; the one it left stays owed",
+        responses=_UNIT_ERRORS,
+    )
+    def divert(request: Request, unit_id: int, body: DivertRequest, user: Dispatcher,
+               if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
+        idem = _idem(request, idempotency_key, body)
+        return _command_response(
+            dispatch.divert(user, unit_id, body, _parse_if_match(if_match), idem)
+        )
+
+    @router.post(
+        "/units/{unit_id}/arrive", response_model=UnitOut, tags=["units"],
+        summary="The unit is at scene (stops the countdown; releases an owed incident)",
+        responses=_UNIT_ERRORS,
+    )
+    def arrive(request: Request, unit_id: int, user: Dispatcher,
+               if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
+        idem = _idem(request, idempotency_key, None)
+        return _command_response(dispatch.arrive(user, unit_id, _parse_if_match(if_match), idem))
+
+    @router.post(
+        "/units/{unit_id}/clear", response_model=UnitOut, tags=["units"],
+        summary="The unit is free again (AVAILABLE), off its incident", responses=_UNIT_ERRORS,
+    )
+    def clear(request: Request, unit_id: int, user: Dispatcher,
+              if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
+        idem = _idem(request, idempotency_key, None)
+        return _command_response(dispatch.clear(user, unit_id, _parse_if_match(if_match), idem))
+
+    @router.post(
+        "/units/{unit_id}/status", response_model=UnitOut, tags=["units"],
+        summary="AVAILABLE, COMMITTED or OFF_DUTY, for a unit not on an incident",
+        responses=_UNIT_ERRORS,
+    )
+    def unit_status(request: Request, unit_id: int, body: UnitStatusRequest, user: Dispatcher,
+                    if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
+        idem = _idem(request, idempotency_key, body)
+        return _command_response(
+            dispatch.set_status(user, unit_id, body, _parse_if_match(if_match), idem)
+        )
+
+    @router.get(
+        "/diverts", response_model=list[DivertModel], tags=["diverts"],
+        summary="The DIVERT tag list: open (still owed or not reviewed) or all",
+        responses=_AUTH_ERRORS,
+    )
+    def list_diverts(
+        _user: Viewer, state: Annotated[Literal["open", "all"], Query()] = "open"
+    ) -> list[DivertModel]:
+        dispatch.sweep()
+        return dispatch.diverts(state)
+
+    @router.post(
+        "/diverts/{divert_id}/review", response_model=DivertModel, tags=["diverts"],
+        summary="Mark a DIVERT tag-list entry reviewed, with a note (supervisor)",
+        responses={**_UNIT_ERRORS, **_error(404, "No such divert")},
+    )
+    def review_divert(
+        request: Request, divert_id: int, body: ReviewRequest,
+        user: Annotated[auth.User, Depends(require(Right.REVIEW_DIVERTS))],
+        idempotency_key: Key = None,
+    ) -> JSONResponse:
+        idem = _idem(request, idempotency_key, body)
+        return _command_response(dispatch.review(user, divert_id, body, idem))

@@ -85,6 +85,63 @@ incidents = sa.Table(
     sa.Column("rationale", sa.Text),
 )
 
+#: The fleet. A unit is on at most one incident (its ``incident_id``); the check constraint ties
+#: that to its status, and every assign is a conditional UPDATE ... WHERE status='AVAILABLE'.
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("callsign", sa.String(12), nullable=False, unique=True),
+    sa.Column("kind", sa.String(60), nullable=False),
+    sa.Column("borough", sa.String(60), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), index=True),
+    sa.Column("status_since", UTCDateTime(), nullable=False),
+    sa.Column("lat", sa.Float),
+    sa.Column("lon", sa.Float),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint(
+        "(incident_id IS NULL AND status IN ('AVAILABLE', 'COMMITTED', 'OFF_DUTY')) OR "
+        "(incident_id IS NOT NULL AND status IN ('ASSIGNED', 'AT_SCENE'))",
+        name="unit_status_matches_incident",
+    ),
+)
+
+#: DIVERT tag list: one row per unit moved off an incident to another.
+diverts = sa.Table(
+    "diverts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
+    sa.Column("callsign", sa.String(12), nullable=False),
+    sa.Column(
+        "from_incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False,
+        index=True,
+    ),
+    sa.Column("to_incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("by", sa.String(100), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("released_at", UTCDateTime(), index=True),
+    sa.Column("released_by", sa.String(100)),
+    sa.Column("released_reason", sa.Text),
+    sa.Column("reviewed_at", UTCDateTime()),
+    sa.Column("reviewed_by", sa.String(100)),
+    sa.Column("review_note", sa.Text),
+)
+
+#: Incidents that are owed attendance after a divert (a row exists exactly while owed).
+#: ``unassigned_since``: since when no unit has been on it (null while one is);
+#: ``escalated_at``: when that lasted longer than the escalation time.
+owed = sa.Table(
+    "owed",
+    metadata,
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("since", UTCDateTime(), nullable=False),
+    sa.Column("unassigned_since", UTCDateTime(), index=True),
+    sa.Column("escalated_at", UTCDateTime()),
+)
+
 #: One counter per local day, for incident references (``CAD 0001/23NOV26``).
 ref_counters = sa.Table(
     "ref_counters",

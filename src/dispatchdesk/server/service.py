@@ -24,25 +24,32 @@ from sqlalchemy.exc import IntegrityError
 from dispatchdesk.domain.grades import Grade, is_downgrade
 from dispatchdesk.domain.incident import STATUS_MOVES, IncidentStatus
 from dispatchdesk.domain.rationale import rationale_problem
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.convert import policy_to_wire
 from dispatchdesk.protocol.schemas import (
     CallerModel,
     ChangesPage,
     CloseRequest,
+    DivertModel,
     IncidentCreate,
     IncidentOut,
     IncidentPatch,
     LocationModel,
     Snapshot,
+    UnitOut,
 )
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import (
     audit,
+    diverts,
     idempotency,
     incidents,
+    owed,
     read_tx,
     ref_counters,
+    units,
     write_tx,
 )
 from dispatchdesk.server.settings import ServerSettings
@@ -86,8 +93,48 @@ def make_ref(n: int, local_day: datetime) -> str:
     return f"CAD {n:04d}/{local_day.strftime('%d%b%y').upper()}"
 
 
-def incident_out(row: Row[Any]) -> IncidentOut:
+def divert_out(row: Row[Any]) -> DivertModel:
+    return DivertModel(
+        id=row.id, unit_id=row.unit_id, callsign=row.callsign,
+        from_incident_id=row.from_incident_id, from_ref=row.from_ref,
+        to_incident_id=row.to_incident_id, to_ref=row.to_ref, by=row.by, at=row.at,
+        reason=row.reason, released_at=row.released_at, released_by=row.released_by,
+        released_reason=row.released_reason, reviewed_at=row.reviewed_at,
+        reviewed_by=row.reviewed_by, review_note=row.review_note,
+    )
+
+
+def divert_rows(conn: Connection, where: Any) -> list[Row[Any]]:
+    """Diverts with the refs of the incidents they connect; ``where`` may use ``f``/``t``."""
+    return list(conn.execute(_divert_select().where(where).order_by(diverts.c.id)).all())
+
+
+_F = incidents.alias("f")
+_T = incidents.alias("t")
+
+
+def _divert_select() -> sa.Select[Any]:
+    return (
+        sa.select(diverts, _F.c.ref.label("from_ref"), _T.c.ref.label("to_ref"))
+        .join(_F, _F.c.id == diverts.c.from_incident_id)
+        .join(_T, _T.c.id == diverts.c.to_incident_id)
+    )
+
+
+def unit_out(row: Row[Any]) -> UnitOut:
+    return UnitOut(
+        id=row.id, callsign=row.callsign, kind=row.kind, borough=row.borough,
+        status=UnitStatus(row.status), incident_id=row.incident_id,
+        status_since=row.status_since, lat=row.lat, lon=row.lon, version=row.version,
+    )
+
+
+def incident_out(
+    row: Row[Any], divert_list: list[DivertModel] | None = None, owed_row: Row[Any] | None = None
+) -> IncidentOut:
     return IncidentOut(
+        owed=owed_row is not None, diverts=divert_list or [],
+        escalated_at=owed_row.escalated_at if owed_row is not None else None,
         id=row.id, ref=row.ref, version=row.version, grade=Grade(row.grade),
         status=IncidentStatus(row.status), created_at=row.created_at, deadline=row.deadline,
         type=row.type, summary=row.summary,
@@ -134,6 +181,7 @@ class Service:
         apply: Callable[[Connection, datetime], tuple[int, dict[str, Any]]],
         action: str,
         entity_id: int | None,
+        entity: str = "incident",
     ) -> CommandResult:
         """Run one command with idempotency; retried once if a concurrent duplicate won.
 
@@ -145,7 +193,7 @@ class Service:
                 result = self._run_once(user, idem, apply)
             except ServiceError as err:
                 if err.status_code in (409, 412, 422):
-                    self._audit_refusal(user, action, entity_id, err)
+                    self._audit_refusal(user, action, entity, entity_id, err)
                 raise
             except IntegrityError:
                 if attempt == 1 or idem.key is None:
@@ -157,14 +205,14 @@ class Service:
         raise AssertionError("unreachable")
 
     def _audit_refusal(
-        self, user: User, action: str, entity_id: int | None, err: ServiceError
+        self, user: User, action: str, entity: str, entity_id: int | None, err: ServiceError
     ) -> None:
         detail = err.detail if isinstance(err.detail, str) else json.dumps(err.detail)
         with write_tx(self.engine) as conn:
             conn.execute(
                 audit.insert().values(
                     at=self.now(), username=user.username, action=f"refused_{action}",
-                    entity="incident", entity_id=entity_id,
+                    entity=entity, entity_id=entity_id,
                     detail=f"{err.status_code}: {detail}"[:4000],
                 )
             )
@@ -234,6 +282,53 @@ class Service:
         )
         return data
 
+    def emit(self, conn: Connection, now: datetime, entity: str, entity_id: int,
+             data: dict[str, Any]) -> None:
+        """One change-log row, in the caller's transaction."""
+        changelog.append(
+            conn, entity=entity, entity_id=entity_id, data=data, now=now,
+            retention=self.settings.change_retention,
+        )
+
+    def write_audit(self, conn: Connection, now: datetime, username: str, action: str,
+                    entity: str, entity_id: int | None, detail: str) -> None:
+        conn.execute(
+            audit.insert().values(
+                at=now, username=username, action=action, entity=entity, entity_id=entity_id,
+                detail=detail[:4000],
+            )
+        )
+
+    def incident(self, conn: Connection, incident_id: int) -> IncidentOut:
+        """The incident as the wire shows it: with its DIVERT tags and whether it is owed."""
+        row = self._load(conn, incident_id)
+        tags = [divert_out(r) for r in divert_rows(conn, diverts.c.from_incident_id == row.id)]
+        owed_row = conn.execute(sa.select(owed).where(owed.c.incident_id == row.id)).first()
+        return incident_out(row, tags, owed_row)
+
+    def emit_incident(self, conn: Connection, now: datetime, incident_id: int) -> IncidentOut:
+        out = self.incident(conn, incident_id)
+        self.emit(conn, now, "incident", out.id, _wire(out))
+        return out
+
+    def emit_unit(self, conn: Connection, now: datetime, unit_id: int) -> UnitOut:
+        row = conn.execute(sa.select(units).where(units.c.id == unit_id)).one()
+        out = unit_out(row)
+        self.emit(conn, now, "unit", out.id, out.model_dump(mode="json"))
+        return out
+
+    def release_owed(
+        self, conn: Connection, now: datetime, incident_id: int, by: str, reason: str
+    ) -> bool:
+        """End an incident's owed state (another unit arrived, or a supervisor closed it)."""
+        gone = conn.execute(owed.delete().where(owed.c.incident_id == incident_id)).rowcount
+        conn.execute(
+            diverts.update()
+            .where(diverts.c.from_incident_id == incident_id, diverts.c.released_at.is_(None))
+            .values(released_at=now, released_by=by, released_reason=reason[:2000])
+        )
+        return bool(gone)
+
     def _load(self, conn: Connection, incident_id: int) -> Row[Any]:
         row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
@@ -275,7 +370,7 @@ class Service:
                 )
                 .returning(incidents.c.id)
             ).scalar_one()
-            out = incident_out(self._load(conn, int(new_id)))
+            out = self.incident(conn, int(new_id))
             data = self._record(
                 conn, now, user, "create_incident", out,
                 f"Created {out.ref}, grade {out.grade.value}, {out.type}",
@@ -345,6 +440,13 @@ class Service:
                         f"Incident {row.ref} cannot move from {status.value} to "
                         f"{body.status.value}; from {status.value} it can move to: {allowed}.",
                     )
+                if body.status is IncidentStatus.OPEN and conn.execute(
+                    sa.select(units.c.callsign).where(units.c.incident_id == incident_id)
+                ).first() is not None:
+                    raise ServiceError(
+                        409, f"Incident {row.ref} has a unit on it: clear or divert the unit "
+                        "instead of setting the incident back to awaiting a unit."
+                    )
                 values["status"] = body.status.value
                 notes.append(f"status {status.value}→{body.status.value}")
                 if body.status is IncidentStatus.AT_SCENE and row.attended_at is None:
@@ -355,7 +457,7 @@ class Service:
             values["version"] = row.version + 1
             values["updated_at"] = now
             conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))
-            out = incident_out(self._load(conn, incident_id))
+            out = self.incident(conn, incident_id)
             detail = f"{out.ref} v{out.version}: " + ("; ".join(notes) or "no field changed")
             return 200, self._record(conn, now, user, "update_incident", out, detail)
 
@@ -374,6 +476,15 @@ class Service:
                 )
             if row.status == IncidentStatus.CLOSED.value:
                 raise ServiceError(409, f"Incident {row.ref} is already closed.")
+            is_owed = conn.execute(
+                sa.select(owed.c.incident_id).where(owed.c.incident_id == incident_id)
+            ).first() is not None
+            if is_owed and user.role is not Role.SUPERVISOR:
+                raise ServiceError(
+                    403, f"Incident {row.ref} is owed attendance: a unit was diverted away and "
+                    "no other unit has arrived. Send a unit, or ask a supervisor to close it "
+                    "with a rationale."
+                )
             others = conn.execute(
                 sa.select(incidents.c.rationale)
                 .where(incidents.c.rationale.is_not(None), incidents.c.id != incident_id)
@@ -391,8 +502,27 @@ class Service:
                     version=row.version + 1, updated_at=now,
                 )
             )
-            out = incident_out(self._load(conn, incident_id))
+            if is_owed:
+                self.release_owed(
+                    conn, now, incident_id, user.username,
+                    f"closed by supervisor {user.username}: {body.rationale}",
+                )
+            on_it = conn.execute(
+                sa.select(units.c.id).where(units.c.incident_id == incident_id)
+                .order_by(units.c.id)
+            ).scalars().all()
+            for unit_id in on_it:  # the close stands its units down
+                conn.execute(
+                    units.update().where(units.c.id == unit_id).values(
+                        status=UnitStatus.AVAILABLE.value, incident_id=None, status_since=now,
+                        version=units.c.version + 1,
+                    )
+                )
+                self.emit_unit(conn, now, unit_id)
+            out = self.incident(conn, incident_id)
             detail = f"{out.ref} closed: {body.rationale}"
+            if is_owed:
+                detail += " (owed incident closed by supervisor)"
             return 200, self._record(conn, now, user, "close_incident", out, detail)
 
         return self._run(user, idem, apply, "close_incident", incident_id)
@@ -401,7 +531,7 @@ class Service:
 
     def get_incident(self, incident_id: int) -> IncidentOut:
         with read_tx(self.engine) as conn:
-            return incident_out(self._load(conn, incident_id))
+            return self.incident(conn, incident_id)
 
     def snapshot(self) -> Snapshot:
         now = self.now()
@@ -418,9 +548,17 @@ class Service:
                 )
                 .order_by(incidents.c.id)
             ).all()
+            tags: dict[int, list[DivertModel]] = {}
+            for r in divert_rows(
+                conn, sa.or_(_F.c.status != IncidentStatus.CLOSED.value, _F.c.closed_at >= since)
+            ):
+                tags.setdefault(r.from_incident_id, []).append(divert_out(r))
+            owed_rows = {r.incident_id: r for r in conn.execute(sa.select(owed)).all()}
+            fleet = conn.execute(sa.select(units).order_by(units.c.id)).all()
         return Snapshot(
             cursor=head.seq, server_time=now, policy=policy_to_wire(self.settings.policy),
-            incidents=[incident_out(r) for r in rows],
+            incidents=[incident_out(r, tags.get(r.id), owed_rows.get(r.id)) for r in rows],
+            units=[unit_out(u) for u in fleet],
         )
 
     def changes(self, since: int, limit: int) -> ChangesPage:

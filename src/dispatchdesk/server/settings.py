@@ -35,6 +35,11 @@ class ServerSettings:
     idempotency_retention: timedelta = timedelta(days=30)
     #: How often an SSE stream re-reads the log on PostgreSQL, where other nodes may write.
     poll_seconds: float = 1.0
+    #: An owed incident (a unit was diverted away) with no unit assigned for this long
+    #: escalates to supervisors.
+    owed_escalation: timedelta = timedelta(minutes=10)
+    #: How often the server looks for owed incidents due to escalate (reads check too).
+    sweep_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:
@@ -49,3 +54,7 @@ class ServerSettings:
             raise ValueError("idempotency_retention must be positive")
         if self.poll_seconds <= 0:
             raise ValueError("poll_seconds must be positive")
+        if self.owed_escalation <= timedelta(0):
+            raise ValueError("owed_escalation must be positive")
+        if self.sweep_seconds <= 0:
+            raise ValueError("sweep_seconds must be positive")

@@ -1,0 +1,459 @@
+"""Units and dispatch: create, assign, divert, arrive, clear, status; the DIVERT tag list;
+escalation of owed incidents.
+
+Every command runs through :meth:`Service._run` (one write transaction holding the log lock,
+idempotency, change log, audit). A unit's move and the incident's resulting move are written
+in that same transaction, one change row per changed entity.
+
+One unit, one incident: a unit row has a single ``incident_id``, a check constraint ties it to
+the status, and an assignment is a conditional ``UPDATE ... WHERE status = 'AVAILABLE'``
+whose row count decides the winner (writers are also serialised by the log lock), so of
+several dispatchers assigning the same unit at once exactly one wins; the others get 409
+naming the incident the unit is now on.
+
+Owed: a divert records a DIVERT tag on the incident the unit left and makes that incident
+*owed* (a row in ``owed``) until a unit arrives there or a supervisor closes it. An owed
+incident with no unit on it for ``settings.owed_escalation`` gets ``escalated_at`` (by
+:meth:`Dispatch.sweep`, run periodically and before reads); assigning a unit clears it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.rationale import rationale_problem
+from dispatchdesk.domain.unit import UnitStatus
+from dispatchdesk.protocol.schemas import (
+    AssignRequest,
+    DivertModel,
+    DivertRequest,
+    ReviewRequest,
+    UnitCreate,
+    UnitOut,
+    UnitStatusRequest,
+)
+from dispatchdesk.server import changelog
+from dispatchdesk.server.auth import User
+from dispatchdesk.server.db import diverts, incidents, owed, read_tx, units, write_tx
+from dispatchdesk.server.service import (
+    RATIONALE_LOOKBACK,
+    CommandResult,
+    Idem,
+    Service,
+    ServiceError,
+    divert_out,
+    divert_rows,
+    unit_out,
+)
+
+#: The name audit rows carry for what the server does by itself (escalations).
+SYSTEM = "system"
+
+_ON_INCIDENT = (UnitStatus.ASSIGNED.value, UnitStatus.AT_SCENE.value)
+
+
+class Dispatch:
+    """Unit commands and queries over a :class:`Service`."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _unit(self, conn: Connection, unit_id: int) -> Row[Any]:
+        row = conn.execute(sa.select(units).where(units.c.id == unit_id)).first()
+        if row is None:
+            raise ServiceError(404, f"There is no unit {unit_id}.")
+        return row
+
+    @staticmethod
+    def _check_version(row: Row[Any], if_match: int | None) -> None:
+        if if_match is not None and row.version != if_match:
+            raise ServiceError(
+                412, f"Unit {row.callsign} has changed since you loaded it: it is now at version "
+                f"{row.version}, not {if_match}. Look at the unit again and retry.",
+            )
+
+    def _open_incident(self, conn: Connection, incident_id: int) -> Row[Any]:
+        row = self.service._load(conn, incident_id)
+        if row.status == IncidentStatus.CLOSED.value:
+            raise ServiceError(409, f"Incident {row.ref} is closed: no unit can be sent to it.")
+        return row
+
+    @staticmethod
+    def _ref(conn: Connection, incident_id: int) -> str:
+        ref = conn.execute(
+            sa.select(incidents.c.ref).where(incidents.c.id == incident_id)
+        ).scalar_one()
+        return str(ref)
+
+    @staticmethod
+    def _units_on(conn: Connection, incident_id: int) -> list[Row[Any]]:
+        return list(conn.execute(
+            sa.select(units).where(units.c.incident_id == incident_id).order_by(units.c.id)
+        ).all())
+
+    def _bump(self, conn: Connection, now: datetime, row: Row[Any], values: dict[str, Any]) -> None:
+        conn.execute(
+            incidents.update().where(incidents.c.id == row.id)
+            .values(**values, version=row.version + 1, updated_at=now)
+        )
+        self.service.emit_incident(conn, now, row.id)
+
+    def _unit_joined(self, conn: Connection, now: datetime, row: Row[Any]) -> None:
+        """A unit is now on incident ``row``: it is ASSIGNED (if it was waiting), and an owed
+        incident is no longer without a unit (so no longer escalated)."""
+        values: dict[str, Any] = {}
+        if row.status == IncidentStatus.OPEN.value:
+            values["status"] = IncidentStatus.ASSIGNED.value
+        changed = conn.execute(
+            owed.update()
+            .where(
+                owed.c.incident_id == row.id,
+                sa.or_(owed.c.unassigned_since.is_not(None), owed.c.escalated_at.is_not(None)),
+            )
+            .values(unassigned_since=None, escalated_at=None)
+        ).rowcount
+        if values or changed:
+            self._bump(conn, now, row, values)
+
+    def _unit_left(self, conn: Connection, now: datetime, row: Row[Any], *,
+                   diverted: bool) -> None:
+        """A unit has left incident ``row`` (diverted, or cleared): its status follows the
+        units still on it, and an owed incident left with none starts its escalation time.
+
+        A cleared unit leaves an attended incident AT_SCENE (it waits to be closed); a
+        diverted one leaves it awaiting a unit again, and owed.
+        """
+        remaining = self._units_on(conn, row.id)
+        values: dict[str, Any] = {}
+        if any(u.status == UnitStatus.AT_SCENE.value for u in remaining):
+            status = IncidentStatus.AT_SCENE.value
+        elif remaining:
+            status = IncidentStatus.ASSIGNED.value
+        elif row.status == IncidentStatus.AT_SCENE.value and not diverted:
+            status = row.status
+        else:
+            status = IncidentStatus.OPEN.value
+        if status != row.status:
+            values["status"] = status
+        changed = 0
+        if not remaining:
+            changed = conn.execute(
+                owed.update()
+                .where(owed.c.incident_id == row.id, owed.c.unassigned_since.is_(None))
+                .values(unassigned_since=now)
+            ).rowcount
+        if values or changed or diverted:
+            self._bump(conn, now, row, values)
+
+    def _move_unit(self, conn: Connection, unit: Row[Any], now: datetime, *,
+                   status: UnitStatus, incident_id: int | None, where: Any) -> None:
+        """Conditional update: applies only if ``where`` still holds; else 409 (lost a race)."""
+        done = conn.execute(
+            units.update()
+            .where(units.c.id == unit.id, where)
+            .values(status=status.value, incident_id=incident_id, status_since=now,
+                    version=units.c.version + 1)
+        ).rowcount
+        if done != 1:
+            raise ServiceError(
+                409, f"Unit {unit.callsign} was changed by someone else just now: look at it "
+                "again and retry.",
+            )
+
+    def _finish(self, conn: Connection, now: datetime, user: User, action: str,
+                unit_id: int, detail: str) -> tuple[int, dict[str, Any]]:
+        out = self.service.emit_unit(conn, now, unit_id)
+        self.service.write_audit(conn, now, user.username, action, "unit", unit_id, detail)
+        return 200, out.model_dump(mode="json")
+
+    def _busy_message(self, conn: Connection, unit: Row[Any], wanted_ref: str) -> str:
+        status = UnitStatus(unit.status)
+        if unit.incident_id is not None:
+            ref = self._ref(conn, unit.incident_id)
+            return (
+                f"Unit {unit.callsign} is not available: it is {status.label.lower()} on "
+                f"incident {ref}. Choose another unit, or divert {unit.callsign} with a reason "
+                f"if {wanted_ref} needs it more."
+            )
+        return (
+            f"Unit {unit.callsign} is not available: it is {status.label.lower()}. "
+            "Choose another unit."
+        )
+
+    # --- commands --------------------------------------------------------------------------
+
+    def create_unit(self, user: User, body: UnitCreate, idem: Idem) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            out = self._insert(conn, now, user, body)
+            return 201, out.model_dump(mode="json")
+
+        return self.service._run(user, idem, apply, "create_unit", None, "unit")
+
+    def _insert(self, conn: Connection, now: datetime, user: User, body: UnitCreate) -> UnitOut:
+        taken = conn.execute(
+            sa.select(units.c.id).where(units.c.callsign == body.callsign)
+        ).first()
+        if taken is not None:
+            raise ServiceError(409, f"There is already a unit with callsign {body.callsign}.")
+        new_id = int(conn.execute(
+            units.insert().values(
+                callsign=body.callsign, kind=body.kind, borough=body.borough,
+                status=body.status.value, incident_id=None, status_since=now, lat=body.lat,
+                lon=body.lon, version=1,
+            ).returning(units.c.id)
+        ).scalar_one())
+        out = self.service.emit_unit(conn, now, new_id)
+        self.service.write_audit(
+            conn, now, user.username, "create_unit", "unit", new_id,
+            f"Created unit {out.callsign} ({out.kind}, {out.borough}), {out.status.value}",
+        )
+        return out
+
+    def create_units(self, user: User, bodies: list[UnitCreate]) -> list[UnitOut]:
+        """Create a whole fleet in one transaction: all of it or (on any error) none."""
+        now = self.service.now()
+        try:
+            with write_tx(self.service.engine) as conn:
+                changelog.lock_head(conn)
+                out = [self._insert(conn, now, user, b) for b in bodies]
+        except IntegrityError as exc:
+            raise ServiceError(409, f"The fleet could not be saved: {exc.orig}") from exc
+        self.service._on_commit()
+        return out
+
+    def assign(self, user: User, unit_id: int, body: AssignRequest, if_match: int | None,
+               idem: Idem) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            unit = self._unit(conn, unit_id)
+            self._check_version(unit, if_match)
+            incident = self._open_incident(conn, body.incident_id)
+            if unit.status != UnitStatus.AVAILABLE.value:
+                raise ServiceError(409, self._busy_message(conn, unit, incident.ref))
+            self._move_unit(
+                conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=incident.id,
+                where=sa.and_(units.c.status == UnitStatus.AVAILABLE.value,
+                              units.c.incident_id.is_(None)),
+            )
+            self._unit_joined(conn, now, incident)
+            return self._finish(conn, now, user, "assign_unit", unit_id,
+                                f"{unit.callsign} assigned to {incident.ref}")
+
+        return self.service._run(user, idem, apply, "assign_unit", unit_id, "unit")
+
+    def divert(self, user: User, unit_id: int, body: DivertRequest, if_match: int | None,
+               idem: Idem) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            unit = self._unit(conn, unit_id)
+            self._check_version(unit, if_match)
+            target = self._open_incident(conn, body.incident_id)
+            if unit.status not in _ON_INCIDENT or unit.incident_id is None:
+                raise ServiceError(
+                    409, f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}, not "
+                    f"on an incident, so there is nothing to divert it from: assign it to "
+                    f"{target.ref} instead.",
+                )
+            if unit.incident_id == target.id:
+                raise ServiceError(409, f"Unit {unit.callsign} is already on {target.ref}.")
+            source = self.service._load(conn, unit.incident_id)
+            self._move_unit(
+                conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=target.id,
+                where=sa.and_(units.c.incident_id == source.id, units.c.status.in_(_ON_INCIDENT)),
+            )
+            conn.execute(
+                diverts.insert().values(
+                    unit_id=unit.id, callsign=unit.callsign, from_incident_id=source.id,
+                    to_incident_id=target.id, by=user.username, at=now, reason=body.reason,
+                )
+            )
+            if conn.execute(
+                sa.select(owed.c.incident_id).where(owed.c.incident_id == source.id)
+            ).first() is None:
+                conn.execute(owed.insert().values(incident_id=source.id, since=now))
+            self._unit_left(conn, now, source, diverted=True)
+            self._unit_joined(conn, now, self.service._load(conn, target.id))
+            return self._finish(
+                conn, now, user, "divert_unit", unit_id,
+                f"{unit.callsign} diverted from {source.ref} to {target.ref}: {body.reason}; "
+                f"{source.ref} is owed attendance",
+            )
+
+        return self.service._run(user, idem, apply, "divert_unit", unit_id, "unit")
+
+    def arrive(self, user: User, unit_id: int, if_match: int | None,
+               idem: Idem) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            unit = self._unit(conn, unit_id)
+            self._check_version(unit, if_match)
+            if unit.status != UnitStatus.ASSIGNED.value or unit.incident_id is None:
+                raise ServiceError(
+                    409, f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: only "
+                    "a unit en route to an incident can arrive.",
+                )
+            incident = self.service._load(conn, unit.incident_id)
+            self._move_unit(
+                conn, unit, now, status=UnitStatus.AT_SCENE, incident_id=incident.id,
+                where=units.c.status == UnitStatus.ASSIGNED.value,
+            )
+            values: dict[str, Any] = {}
+            if incident.status != IncidentStatus.AT_SCENE.value:
+                values["status"] = IncidentStatus.AT_SCENE.value
+            if incident.attended_at is None:
+                values["attended_at"] = now
+            released = self.service.release_owed(
+                conn, now, incident.id, user.username, f"{unit.callsign} arrived"
+            )
+            if values or released:
+                self._bump(conn, now, incident, values)
+            detail = f"{unit.callsign} at scene at {incident.ref}"
+            if released:
+                detail += "; no longer owed"
+            return self._finish(conn, now, user, "arrive_unit", unit_id, detail)
+
+        return self.service._run(user, idem, apply, "arrive_unit", unit_id, "unit")
+
+    def clear(self, user: User, unit_id: int, if_match: int | None,
+              idem: Idem) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            unit = self._unit(conn, unit_id)
+            self._check_version(unit, if_match)
+            if unit.status in (UnitStatus.AVAILABLE.value, UnitStatus.OFF_DUTY.value):
+                raise ServiceError(
+                    409, f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: there "
+                    "is nothing to clear it from.",
+                )
+            self._move_unit(
+                conn, unit, now, status=UnitStatus.AVAILABLE, incident_id=None,
+                where=units.c.status == unit.status,
+            )
+            detail = f"{unit.callsign} cleared, available"
+            if unit.incident_id is not None:
+                incident = self.service._load(conn, unit.incident_id)
+                self._unit_left(conn, now, incident, diverted=False)
+                detail = f"{unit.callsign} cleared from {incident.ref}, available"
+            return self._finish(conn, now, user, "clear_unit", unit_id, detail)
+
+        return self.service._run(user, idem, apply, "clear_unit", unit_id, "unit")
+
+    def set_status(self, user: User, unit_id: int, body: UnitStatusRequest,
+                   if_match: int | None, idem: Idem) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            unit = self._unit(conn, unit_id)
+            self._check_version(unit, if_match)
+            if unit.incident_id is not None:
+                ref = self._ref(conn, unit.incident_id)
+                raise ServiceError(
+                    409, f"Unit {unit.callsign} is on incident {ref}: clear it from {ref} (or "
+                    "divert it) before changing its status.",
+                )
+            if unit.status == body.status.value:
+                raise ServiceError(
+                    409, f"Unit {unit.callsign} is already {body.status.label.lower()}."
+                )
+            self._move_unit(conn, unit, now, status=body.status, incident_id=None,
+                            where=units.c.status == unit.status)
+            return self._finish(conn, now, user, "unit_status", unit_id,
+                                f"{unit.callsign} {unit.status}→{body.status.value}")
+
+        return self.service._run(user, idem, apply, "unit_status", unit_id, "unit")
+
+    def review(self, user: User, divert_id: int, body: ReviewRequest,
+               idem: Idem) -> CommandResult:
+        def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            row = conn.execute(sa.select(diverts).where(diverts.c.id == divert_id)).first()
+            if row is None:
+                raise ServiceError(404, f"There is no divert {divert_id}.")
+            if row.reviewed_at is not None:
+                raise ServiceError(
+                    409, f"Divert {divert_id} was already reviewed by {row.reviewed_by}."
+                )
+            others = conn.execute(
+                sa.select(diverts.c.review_note)
+                .where(diverts.c.review_note.is_not(None))
+                .order_by(diverts.c.reviewed_at.desc())
+                .limit(RATIONALE_LOOKBACK)
+            ).scalars().all()
+            problem = rationale_problem(body.note, others=others, what="review note")
+            if problem is not None:
+                raise ServiceError(409, problem)
+            conn.execute(
+                diverts.update().where(diverts.c.id == divert_id)
+                .values(reviewed_at=now, reviewed_by=user.username, review_note=body.note)
+            )
+            self._bump(conn, now, self.service._load(conn, row.from_incident_id), {})
+            tag = divert_out(divert_rows(conn, diverts.c.id == divert_id)[0])
+            self.service.write_audit(
+                conn, now, user.username, "review_divert", "incident", row.from_incident_id,
+                f"Divert {divert_id} ({tag.callsign} from {tag.from_ref} to {tag.to_ref}) "
+                f"reviewed: {body.note}",
+            )
+            return 200, tag.model_dump(mode="json")
+
+        return self.service._run(user, idem, apply, "review_divert", divert_id, "divert")
+
+    # --- escalation ------------------------------------------------------------------------
+
+    def _due(self, conn: Connection, now: datetime) -> list[Row[Any]]:
+        return list(conn.execute(
+            sa.select(owed)
+            .where(
+                owed.c.escalated_at.is_(None),
+                owed.c.unassigned_since.is_not(None),
+                owed.c.unassigned_since <= now - self.service.settings.owed_escalation,
+            )
+            .order_by(owed.c.unassigned_since)
+        ).all())
+
+    def sweep(self) -> int:
+        """Escalate owed incidents that have had no unit for the escalation time; returns how
+        many. Cheap when nothing is due (one read)."""
+        now = self.service.now()
+        with read_tx(self.service.engine) as conn:
+            if not self._due(conn, now):
+                return 0
+        escalation = self.service.settings.owed_escalation
+        with write_tx(self.service.engine) as conn:
+            changelog.lock_head(conn)
+            due = self._due(conn, now)
+            for o in due:
+                at = o.unassigned_since + escalation
+                conn.execute(
+                    owed.update().where(owed.c.incident_id == o.incident_id)
+                    .values(escalated_at=at)
+                )
+                incident = self.service._load(conn, o.incident_id)
+                self._bump(conn, now, incident, {})
+                self.service.write_audit(
+                    conn, now, SYSTEM, "escalate_owed", "incident", o.incident_id,
+                    f"{incident.ref} is owed attendance and has had no unit since "
+                    f"{o.unassigned_since.isoformat()}: escalated to supervisors",
+                )
+        if due:
+            self.service._on_commit()
+        return len(due)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def units(self) -> list[UnitOut]:
+        with read_tx(self.service.engine) as conn:
+            return [unit_out(r) for r in conn.execute(sa.select(units).order_by(units.c.id))]
+
+    def unit(self, unit_id: int) -> UnitOut:
+        with read_tx(self.service.engine) as conn:
+            return unit_out(self._unit(conn, unit_id))
+
+    def diverts(self, state: Literal["open", "all"]) -> list[DivertModel]:
+        """The DIVERT tag list. ``open``: entries that still need someone: the incident is
+        still owed, or the divert has not been reviewed."""
+        where: Any = sa.true()
+        if state == "open":
+            where = sa.or_(diverts.c.released_at.is_(None), diverts.c.reviewed_at.is_(None))
+        with read_tx(self.service.engine) as conn:
+            return [divert_out(r) for r in divert_rows(conn, where)]
