@@ -1,0 +1,267 @@
+"""Special schemes, protective orders and warnings on the reference server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from dispatchdesk.domain.clock import FakeClock
+from dispatchdesk.domain.warnings import add_months
+from dispatchdesk.protocol.schemas import ChangesPage, Snapshot
+from dispatchdesk.protocol.warnings import WarningsPage
+from dispatchdesk.server import EmbeddedServer, ServerSettings
+
+from .conftest import START, Api, Desk, login
+from .test_events import Stream
+
+BLOCK = {"uprn": "100023336956", "address": "Rose House, 10 Mill Lane", "postcode": "E1 6AN",
+         "usrn": "22700001"}
+FLAT_2 = {"uprn": "100023336958", "parent_uprn": "100023336956", "usrn": "22700001",
+          "address": "Flat 2, Rose House, 10 Mill Lane", "postcode": "E1 6AN",
+          "borough": "Tower Hamlets"}
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+def scheme_body(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "location": BLOCK, "category": "VICTIM_AT_RISK",
+        "summary": "Victim of DA lives here; ex-partner on bail, not to attend",
+        "officer_in_case": "DC 1234 Patel", "expires_at": (START + timedelta(days=90)).isoformat(),
+    }
+    body.update(over)
+    return body
+
+
+def order_body(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "order_type": "NON_MOLESTATION",
+        "subject": {"name": "Gary Hollis", "dob": "1984-03-09"},
+        "protected_persons": [{"name": "Dawn Hollis", "dob": "1986-07-21"}],
+        "locations": [{"address": "22 Acacia Avenue", "postcode": "N1 9GU", "uprn": "5550001"}],
+        "conditions": "Not to contact Dawn Hollis or come within 100 m of 22 Acacia Avenue",
+        "issued_on": "2026-05-24", "expires_on": "2026-11-24", "source_ref": "FAM-2026-0042",
+    }
+    body.update(over)
+    return body
+
+
+def make_scheme(api: Api, **over: Any) -> dict[str, Any]:
+    r = api.post("/schemes", json=scheme_body(**over), headers=key())
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def warnings(api: Api, **params: Any) -> WarningsPage:
+    r = api.get("/warnings", params=params)
+    assert r.status_code == 200, r.text
+    return WarningsPage.model_validate(r.json())
+
+
+def test_order_expiring_the_day_after_the_incident_is_critical(desk: Desk) -> None:
+    r = desk.sue.post("/orders", json=order_body(), headers=key())
+    assert r.status_code == 201, r.text
+    inc = desk.cathy.create(location={
+        "address": "22 Acacia Avenue", "postcode": "N1 9GU", "borough": "Islington",
+        "uprn": "5550001"}, caller={"name": "Dawn HOLLIS"}).json()
+    page = warnings(desk.cathy, incident_id=inc["id"])
+    [w] = page.warnings
+    assert (w.kind, w.severity, w.match, w.possible) == ("order", "critical", "uprn", False)
+    assert w.order is not None and w.order.source_ref == "FAM-2026-0042"
+    assert "expires TOMORROW 24 Nov" in w.text
+    # by the subject's name and date of birth alone
+    [w] = warnings(desk.dan, name="HOLLIS, Gary", dob="1984-03-09").warnings
+    assert (w.severity, w.match, w.matched_on) == ("critical", "person", "subject")
+    # a week out it is heightened; a long way out, information with the date
+    order_id = r.json()["id"]
+    r = desk.sue.patch(f"/orders/{order_id}", json={"expires_on": "2026-11-29"},
+                       headers={"If-Match": "1"})
+    assert r.status_code == 200, r.text
+    [w] = warnings(desk.cathy, uprn="5550001").warnings
+    assert (w.severity, w.text.endswith("expires in 6 days, 29 Nov")) == ("heightened", True)
+    r = desk.sue.patch(f"/orders/{order_id}", json={"expires_on": None},
+                       headers={"If-Match": "2"})
+    [w] = warnings(desk.cathy, uprn="5550001").warnings
+    assert w.severity == "info" and "until further order" in w.text
+    # stale If-Match, wrong role
+    assert desk.sue.patch(f"/orders/{order_id}", json={"conditions": "x"},
+                          headers={"If-Match": "1"}).status_code == 412
+    assert desk.dan.post("/orders", json=order_body(source_ref="B"), headers=key()
+                         ).status_code == 403
+    assert desk.sue.post("/orders", json=order_body(), headers=key()).status_code == 409
+
+
+def test_scheme_on_a_block_shows_for_a_flat_in_it(desk: Desk) -> None:
+    scheme = make_scheme(desk.sue)
+    inc = desk.cathy.create(location=FLAT_2).json()
+    [w] = warnings(desk.cathy, incident_id=inc["id"]).warnings
+    assert (w.kind, w.severity, w.match, w.possible) == ("scheme", "critical", "parent_uprn",
+                                                         False)
+    assert w.scheme is not None and w.scheme.id == scheme["id"]
+    # and in the snapshot and the change feed
+    snap = Snapshot.model_validate(desk.dan.get("/snapshot").json())
+    assert [s.id for s in snap.schemes] == [scheme["id"]]
+    page = ChangesPage.model_validate(desk.dan.get("/changes?since=0").json())
+    assert [(c.entity, c.op) for c in page.changes] == [("scheme", "upsert"),
+                                                        ("incident", "upsert")]
+    # a marker on a flat shows when the block is asked about, and the other flat only as
+    # a possible match
+    flat = make_scheme(desk.sue, location={k: v for k, v in FLAT_2.items() if k != "borough"},
+                       category="OFFICER_SAFETY")
+    got = warnings(desk.cathy, uprn=BLOCK["uprn"]).warnings
+    assert [(w.match, w.scheme.id if w.scheme else 0) for w in got] == [
+        ("uprn", scheme["id"]), ("child_uprn", flat["id"])]
+    other = warnings(desk.cathy, uprn="100023336957", parent_uprn=BLOCK["uprn"],
+                     usrn="22700001", address="Flat 1, Rose House, 10 Mill Lane").warnings
+    assert [(w.match, w.possible) for w in other] == [("parent_uprn", False),
+                                                      ("same_block", True)]
+
+
+def test_matching_without_uprn_and_with_a_typo(desk: Desk) -> None:
+    make_scheme(desk.sue, location={"address": "22 Acacia Avenue", "postcode": "N1 9GU"},
+                category="VULNERABLE_PERSON")
+    [w] = warnings(desk.cathy, address="22 Acaica Ave").warnings
+    assert (w.match, w.possible, w.severity) == ("address", True, "heightened")
+    assert warnings(desk.cathy, address="24 Acacia Avenue").warnings == []
+    r = desk.cathy.get("/warnings")
+    assert r.status_code == 422
+
+
+def test_scheme_six_months_and_one_day_old_is_not_shown_anywhere(
+    desk: Desk, clock: FakeClock
+) -> None:
+    # longer than six months is refused, with a message saying so
+    too_long = add_months(START, 6) + timedelta(days=1)
+    r = desk.sue.post("/schemes", json=scheme_body(expires_at=too_long.isoformat()),
+                      headers=key())
+    assert r.status_code == 422
+    assert "at most 6 months" in r.json()["detail"]
+    scheme = make_scheme(desk.sue, expires_at=add_months(START, 6).isoformat())
+    clock.set(add_months(START, 6) + timedelta(days=1))
+    for name in ("cathy", "dan", "sue"):  # tokens last 30 days: sign in again
+        setattr(desk, name, login(desk.client, name))
+    # before any sweep: a change page read now never carries it
+    page = desk.dan.get("/changes?since=0").json()
+    text = json.dumps(page)
+    assert "Victim of DA" not in text
+    assert [(c["entity"], c["op"], c["data"]) for c in page["changes"]] == [
+        ("scheme", "delete", {"id": scheme["id"]}), ("scheme", "delete", {"id": scheme["id"]})]
+    snap = desk.dan.get("/snapshot").json()
+    assert snap["schemes"] == []
+    assert warnings(desk.cathy, uprn=BLOCK["uprn"]).warnings == []
+    assert desk.dan.get(f"/schemes/{scheme['id']}").status_code == 404
+    r = desk.sue.post(f"/schemes/{scheme['id']}/extend", headers=key(),
+                      json={"expires_at": (clock.now() + timedelta(days=30)).isoformat()})
+    assert r.status_code == 404
+    audit = desk.sue.get("/audit").json()
+    assert any(a["action"] == "expire_scheme" and a["entity_id"] == scheme["id"] for a in audit)
+    # one minute before expiry it was still there (fresh scheme, fresh clock)
+    clock.set(START + timedelta(days=200))
+    s2 = make_scheme(desk.sue, expires_at=(clock.now() + timedelta(minutes=2)).isoformat())
+    clock.advance(timedelta(minutes=1))
+    assert [s["id"] for s in desk.dan.get("/snapshot").json()["schemes"]] == [s2["id"]]
+    clock.advance(timedelta(minutes=1))
+    assert desk.dan.get("/snapshot").json()["schemes"] == []
+
+
+def test_expiry_reaches_an_open_event_stream_as_a_delete(
+    settings: ServerSettings, clock: FakeClock
+) -> None:
+    with EmbeddedServer(settings) as srv, httpx.Client(base_url=srv.url, timeout=10) as http:
+        sue = login(http, "sue")
+        scheme = make_scheme(sue, expires_at=(START + timedelta(hours=1)).isoformat())
+        s = Stream(http, sue.token or "", params={"since": 0})
+        [up] = s.changes(1)
+        assert (up.entity, up.op, up.data["id"]) == ("scheme", "upsert", scheme["id"])
+        clock.advance(timedelta(hours=1))  # the minute it expires
+        assert warnings(sue, uprn=BLOCK["uprn"]).warnings == []  # a read sweeps
+        [gone] = s.changes(1)
+        assert (gone.entity, gone.op, gone.data) == ("scheme", "delete", {"id": scheme["id"]})
+        s.close()
+        # replayed from the start, the stream never carries its text
+        s = Stream(http, sue.token or "", params={"since": 0})
+        replay = s.changes(2)
+        s.close()
+        assert [(c.op, c.data) for c in replay] == [("delete", {"id": scheme["id"]})] * 2
+
+
+def test_extend_end_review_and_victim_informed(desk: Desk, clock: FakeClock) -> None:
+    scheme = make_scheme(desk.sue)
+    sid = scheme["id"]
+    assert desk.dan.post(f"/schemes/{sid}/extend", headers=key(), json={
+        "expires_at": (START + timedelta(days=100)).isoformat()}).status_code == 403
+    clock.advance(timedelta(days=80))
+    desk.sue = login(desk.client, "sue")  # tokens last 30 days: sign in again
+    # an extension counts six months from now
+    r = desk.sue.post(f"/schemes/{sid}/extend", headers=key(), json={
+        "expires_at": (add_months(clock.now(), 6) + timedelta(hours=1)).isoformat()})
+    assert r.status_code == 422 and "at most 6 months" in r.json()["detail"]
+    r = desk.sue.post(f"/schemes/{sid}/extend", headers=key(), json={
+        "expires_at": add_months(clock.now(), 6).isoformat()})
+    assert r.status_code == 200, r.text
+    assert r.json()["extended_at"] is not None and r.json()["version"] == 2
+    r = desk.sue.post(f"/schemes/{sid}/victim-informed", headers=key(), json={})
+    assert r.status_code == 200 and r.json()["victim_informed_at"] is not None
+    r = desk.sue.post(f"/schemes/{sid}/review-request", headers=key(), json={"note": "check"})
+    assert r.json()["review_state"] == "FIRST_STAGE"
+    assert desk.sue.post(f"/schemes/{sid}/review-request", headers=key(),
+                         json={}).status_code == 409
+    clock.advance(timedelta(days=14))
+    for name in ("dan", "sue"):  # tokens last 30 days: sign in again
+        setattr(desk, name, login(desk.client, name))
+    snap = Snapshot.model_validate(desk.dan.get("/snapshot").json())
+    [s] = snap.schemes
+    assert s.review_state == "SECOND_STAGE" and s.escalated_at == clock.now()
+    audit = desk.sue.get("/audit").json()
+    assert any(a["action"] == "escalate_scheme_review" for a in audit)
+    r = desk.sue.post(f"/schemes/{sid}/end", headers=key(), json={"reason": "Victim moved"})
+    assert r.status_code == 200, r.text
+    assert desk.dan.get("/snapshot").json()["schemes"] == []
+    page = desk.dan.get("/changes?since=0").json()
+    assert all(c["op"] == "delete" for c in page["changes"] if c["entity"] == "scheme")
+    assert "Victim of DA" not in json.dumps(page)
+
+
+def test_shown_and_acknowledged_are_audited(desk: Desk) -> None:
+    scheme = make_scheme(desk.sue)
+    inc = desk.cathy.create(location=FLAT_2).json()
+    for verb in ("shown", "acknowledge"):
+        r = desk.cathy.post(f"/warnings/scheme/{scheme['id']}/{verb}",
+                            json={"incident_id": inc["id"]})
+        assert r.status_code == 200, r.text
+    rows = [a for a in desk.sue.get("/audit").json() if a["action"].startswith("warning_")]
+    assert [(a["action"], a["username"], a["entity"], a["entity_id"]) for a in rows] == [
+        ("warning_acknowledged", "cathy", "scheme", scheme["id"]),
+        ("warning_shown", "cathy", "scheme", scheme["id"])]
+    assert inc["ref"] in rows[0]["detail"]
+    assert desk.cathy.post(f"/warnings/scheme/{scheme['id']}/shown",
+                           json={"incident_id": 999}).status_code == 404
+    assert desk.cathy.post("/warnings/order/5/shown",
+                           json={"incident_id": inc["id"]}).status_code == 404
+    assert desk.cathy.post("/warnings/nonsense/5/shown",
+                           json={"incident_id": inc["id"]}).status_code == 422
+
+
+def test_scheme_refusals(desk: Desk) -> None:
+    r = desk.sue.post("/schemes", headers=key(), json=scheme_body(
+        starts_at=(START + timedelta(days=1)).isoformat()))
+    assert r.status_code == 422
+    r = desk.sue.post("/schemes", headers=key(), json=scheme_body(
+        starts_at=(START - timedelta(days=200)).isoformat(),
+        expires_at=(START - timedelta(days=1)).isoformat()))
+    assert r.status_code == 422 and "already expired" in r.json()["detail"]
+    assert desk.cathy.post("/schemes", headers=key(), json=scheme_body()).status_code == 403
+    assert desk.sue.post("/schemes", json=scheme_body()).status_code == 400
+    # idempotent replay
+    k = key()
+    a = desk.sue.post("/schemes", headers=k, json=scheme_body())
+    b = desk.sue.post("/schemes", headers=k, json=scheme_body())
+    assert a.json() == b.json() and b.headers["Idempotent-Replayed"] == "true"
+    assert date.fromisoformat(a.json()["starts_at"][:10]) == START.date()
+    assert datetime.fromisoformat(a.json()["starts_at"]) == START
