@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from dispatchdesk.domain.clock import FakeClock
-from dispatchdesk.domain.warnings import add_months
+from dispatchdesk.domain.warnings import WarningPolicy, add_months
 from dispatchdesk.protocol.schemas import ChangesPage, Snapshot
 from dispatchdesk.protocol.warnings import WarningsPage
 from dispatchdesk.server import EmbeddedServer, ServerSettings
@@ -265,3 +266,17 @@ def test_scheme_refusals(desk: Desk) -> None:
     assert a.json() == b.json() and b.headers["Idempotent-Replayed"] == "true"
     assert date.fromisoformat(a.json()["starts_at"][:10]) == START.date()
     assert datetime.fromisoformat(a.json()["starts_at"]) == START
+
+
+def test_windows_are_server_policy_and_travel_in_the_snapshot(
+    make_desk: Callable[..., Desk],
+) -> None:
+    desk = make_desk(warning_policy=WarningPolicy(order_heightened_before_days=10))
+    assert desk.sue.post("/orders", json=order_body(expires_on="2026-12-02"),
+                         headers=key()).status_code == 201
+    [w] = warnings(desk.cathy, uprn="5550001").warnings
+    assert w.severity == "heightened" and w.text.endswith("expires in 9 days, 2 Dec")
+    snap = Snapshot.model_validate(desk.dan.get("/snapshot").json())
+    assert snap.policy.warnings is not None
+    assert snap.policy.warnings.to_policy() == WarningPolicy(order_heightened_before_days=10)
+    assert [o.source_ref for o in snap.orders] == ["FAM-2026-0042"]

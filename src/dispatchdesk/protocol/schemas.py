@@ -12,7 +12,7 @@ from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.protocol.warnings import OrderOut, SchemeOut
+from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningPolicyModel
 
 # A UK postcode, loosely (the outward and inward code, any case, optional space).
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
@@ -244,6 +244,8 @@ class PolicyModel(Wire):
     targets: dict[Grade, int | None]
     at_risk_fraction: float
     timezone: str
+    #: Warning windows (order expiry, scheme limits), for matching offline like the server.
+    warnings: WarningPolicyModel | None = None
 
 
 class Snapshot(Wire):

@@ -6,7 +6,7 @@ Independent of :mod:`dispatchdesk.protocol.schemas` (which imports these for the
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from dispatchdesk.domain.warnings import (
     ReviewState,
     SchemeCategory,
     Severity,
+    WarningPolicy,
 )
 
 _UPRN = re.compile(r"^[0-9]{1,12}$")
@@ -151,6 +152,40 @@ class OrderOut(_Wire):
 
 # --- warnings -----------------------------------------------------------------------------
 
+class WarningPolicyModel(_Wire):
+    """The server's warning windows, sent in the snapshot so offline matching agrees."""
+
+    timezone: str
+    order_heightened_before_days: int
+    order_heightened_after_days: int
+    scheme_max_months: int
+    review_window_seconds: int
+    escalate_after_seconds: int
+    address_similarity: float
+
+    @classmethod
+    def from_policy(cls, p: WarningPolicy) -> WarningPolicyModel:
+        return cls(
+            timezone=p.timezone, order_heightened_before_days=p.order_heightened_before_days,
+            order_heightened_after_days=p.order_heightened_after_days,
+            scheme_max_months=p.scheme_max_months,
+            review_window_seconds=int(p.review_window.total_seconds()),
+            escalate_after_seconds=int(p.escalate_after.total_seconds()),
+            address_similarity=p.address_similarity,
+        )
+
+    def to_policy(self) -> WarningPolicy:
+        return WarningPolicy(
+            timezone=self.timezone,
+            order_heightened_before_days=self.order_heightened_before_days,
+            order_heightened_after_days=self.order_heightened_after_days,
+            scheme_max_months=self.scheme_max_months,
+            review_window=timedelta(seconds=self.review_window_seconds),
+            escalate_after=timedelta(seconds=self.escalate_after_seconds),
+            address_similarity=self.address_similarity,
+        )
+
+
 class WarningOut(_Wire):
     kind: Literal["scheme", "order"]
     severity: Severity
@@ -185,6 +220,7 @@ class ImportProblem(_Wire):
 
 class ImportReport(_Wire):
     kind: Literal["schemes", "orders"]
+    #: Data rows read from the file.
     rows: int
     applied: int
     problems: list[ImportProblem] = []

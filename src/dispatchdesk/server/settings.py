@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from dispatchdesk.domain.clock import Clock, SystemClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy
 
 #: The sync contract promises a heartbeat at least this often.
 MAX_HEARTBEAT_SECONDS = 15.0
@@ -28,6 +29,8 @@ class ServerSettings:
     #: Change-log rows kept; older ones are pruned and a resume from before them gets 410.
     change_retention: int = 100_000
     policy: GradePolicy = DEFAULT_POLICY
+    #: Order expiry windows, the scheme length limit, review and escalation times.
+    warning_policy: WarningPolicy = DEFAULT_WARNING_POLICY
     token_ttl: timedelta = timedelta(hours=12)
     clock: Clock = field(default_factory=SystemClock)
     #: How long a command's first result is kept for replay by its Idempotency-Key. Clients

@@ -24,7 +24,6 @@ from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.roles import Right, Role
 from dispatchdesk.domain.warnings import (
-    DEFAULT_WARNING_POLICY,
     MatchKind,
     OrderType,
     Person,
@@ -56,6 +55,7 @@ from dispatchdesk.protocol.warnings import (
     SchemeVictimInformed,
     WarningAudit,
     WarningOut,
+    WarningPolicyModel,
     WarningsPage,
 )
 from dispatchdesk.server import changelog
@@ -356,9 +356,9 @@ class _Sweeper:
 class WarningsDesk:
     """Schemes, orders and warnings over one :class:`Service`."""
 
-    def __init__(self, service: Service, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> None:
+    def __init__(self, service: Service, policy: WarningPolicy | None = None) -> None:
         self.service = service
-        self.policy = policy
+        self.policy = policy or service.settings.warning_policy
         self._sweep_lock = threading.Lock()
 
     @property
@@ -401,10 +401,12 @@ class WarningsDesk:
         self.service._on_commit()
         return len(expired) + len(stale)
 
-    def start_sweeper(self, seconds: float = SWEEP_SECONDS) -> _Sweeper:
+    def start_sweeper(self, seconds: float | None = None) -> _Sweeper:
         """A daemon thread that sweeps every ``seconds`` and wakes the streams when the log
         head moved (a bulk import from another process, for example)."""
         stop = threading.Event()
+        if seconds is None:
+            seconds = min(SWEEP_SECONDS, self.service.settings.sweep_seconds)
 
         def run() -> None:
             last: int | None = None
@@ -435,7 +437,11 @@ class WarningsDesk:
             o_rows = conn.execute(
                 sa.select(protective_orders).order_by(protective_orders.c.id)
             ).all()
+        policy = snap.policy.model_copy(
+            update={"warnings": WarningPolicyModel.from_policy(self.policy)}
+        )
         return snap.model_copy(update={
+            "policy": policy,
             "schemes": [scheme_out(r, now, self.policy) for r in s_rows],
             "orders": [order_out(r) for r in o_rows],
         })
