@@ -11,9 +11,15 @@ from typing import Any
 import httpx
 
 from dispatchdesk.domain.clock import FakeClock
-from dispatchdesk.domain.warnings import WarningPolicy, add_months
+from dispatchdesk.domain.warnings import (
+    Place,
+    ReviewState,
+    SchemeCategory,
+    WarningPolicy,
+    add_months,
+)
 from dispatchdesk.protocol.schemas import ChangesPage, Snapshot
-from dispatchdesk.protocol.warnings import WarningsPage
+from dispatchdesk.protocol.warnings import PlaceModel, SchemeOut, WarningsPage, find_warnings
 from dispatchdesk.server import EmbeddedServer, ServerSettings
 
 from .conftest import START, Api, Desk, login
@@ -280,3 +286,16 @@ def test_windows_are_server_policy_and_travel_in_the_snapshot(
     assert snap.policy.warnings is not None
     assert snap.policy.warnings.to_policy() == WarningPolicy(order_heightened_before_days=10)
     assert [o.source_ref for o in snap.orders] == ["FAM-2026-0042"]
+
+
+def test_find_warnings_hides_an_expired_scheme_by_the_time_given() -> None:
+    # the pure matcher the client reuses offline: expiry is judged by the time it is given
+    scheme = SchemeOut(
+        id=1, version=1, location=PlaceModel(**BLOCK), category=SchemeCategory.OFFICER_SAFETY,
+        summary="Dog on premises", officer_in_case="PC 9", starts_at=START,
+        expires_at=START + timedelta(days=1), review_state=ReviewState.ACTIVE,
+    )
+    flat = Place(uprn=FLAT_2["uprn"], parent_uprn=FLAT_2["parent_uprn"])
+    [w] = find_warnings([scheme], [], flat, None, START + timedelta(hours=23, minutes=59))
+    assert (w.match, w.severity) == ("parent_uprn", "critical")
+    assert find_warnings([scheme], [], flat, None, START + timedelta(days=1)) == []

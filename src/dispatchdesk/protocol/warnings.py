@@ -6,17 +6,27 @@ Independent of :mod:`dispatchdesk.protocol.schemas` (which imports these for the
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from dispatchdesk.domain.warnings import (
+    DEFAULT_WARNING_POLICY,
+    MatchKind,
     OrderType,
+    Person,
+    Place,
     ReviewState,
     SchemeCategory,
     Severity,
     WarningPolicy,
+    expiry_wording,
+    match_person,
+    match_place,
+    order_severity,
+    scheme_live,
+    scheme_severity,
 )
 
 _UPRN = re.compile(r"^[0-9]{1,12}$")
@@ -232,3 +242,115 @@ class ImportReport(_Wire):
 
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+# --- conversion and matching (shared by server and client) --------------------------------
+
+def place(m: PlaceModel) -> Place:
+    return Place(uprn=m.uprn, parent_uprn=m.parent_uprn, usrn=m.usrn, address=m.address,
+                 postcode=m.postcode)
+
+
+def person(m: PersonModel) -> Person:
+    return Person(name=m.name, dob=m.dob)
+
+
+_ORDER_LABEL = {
+    OrderType.NON_MOLESTATION: "Non-molestation order",
+    OrderType.RESTRAINING: "Restraining order",
+    OrderType.DVPO: "Domestic violence protection order",
+    OrderType.STALKING_PROTECTION: "Stalking protection order",
+    OrderType.OTHER: "Protective order",
+}
+_CATEGORY_LABEL = {
+    SchemeCategory.VICTIM_AT_RISK: "Victim at risk",
+    SchemeCategory.SERIAL_PERPETRATOR: "Serial perpetrator",
+    SchemeCategory.VULNERABLE_PERSON: "Vulnerable person",
+    SchemeCategory.OFFICER_SAFETY: "Officer safety",
+    SchemeCategory.OTHER: "Special scheme",
+}
+
+
+def _best(found: list[tuple[MatchKind, str]]) -> tuple[MatchKind, str] | None:
+    return min(found, key=lambda f: (f[0].possible, f[0].rank)) if found else None
+
+
+def scheme_warning(s: SchemeOut, q: Place, now: datetime, policy: WarningPolicy) -> (
+    WarningOut | None
+):
+    kind = match_place(place(s.location), q, policy)
+    if kind is None:
+        return None
+    local = s.expires_at.astimezone(policy.tz())
+    return WarningOut(
+        kind="scheme", severity=scheme_severity(s.category), match=kind.value,
+        possible=kind.possible, matched_on="location", scheme=s,
+        text=f"{_CATEGORY_LABEL[s.category]} scheme at {s.location.address}: {s.summary} "
+        f"(OIC {s.officer_in_case}; expires {local:%d %b %Y})",
+    )
+
+
+def order_warning(o: OrderOut, q: Place | None, who: Person | None, now: datetime,
+                  policy: WarningPolicy) -> WarningOut | None:
+    found: list[tuple[MatchKind, str]] = []
+    if q is not None:
+        for loc in o.locations:
+            k = match_place(place(loc), q, policy)
+            if k is not None:
+                found.append((k, "location"))
+    if who is not None:
+        k = match_person(person(o.subject), who, policy)
+        if k is not None:
+            found.append((k, "subject"))
+        for p in o.protected_persons:
+            k = match_person(person(p), who, policy)
+            if k is not None:
+                found.append((k, "protected_person"))
+    best = _best(found)
+    if best is None:
+        return None
+    kind, on = best
+    return WarningOut(
+        kind="order", severity=order_severity(o.expires_on, now, policy), match=kind.value,
+        possible=kind.possible, matched_on=on, order=o,
+        text=f"{_ORDER_LABEL[o.order_type]} against {o.subject.name}: "
+        f"{expiry_wording(o.expires_on, now, policy)}",
+    )
+
+
+def _entity_id(w: WarningOut) -> int:
+    entity = w.scheme or w.order
+    return entity.id if entity is not None else 0
+
+
+def sort_warnings(found: list[WarningOut]) -> list[WarningOut]:
+    return sorted(found, key=lambda w: (
+        Severity(w.severity).rank, w.possible, MatchKind(w.match).rank, w.kind, _entity_id(w),
+    ))
+
+
+def find_warnings(
+    schemes: list[SchemeOut], orders: list[OrderOut], q: Place | None, who: Person | None,
+    now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+) -> list[WarningOut]:
+    """Every warning for a location and/or a person, most severe first, then strongest match.
+
+    Schemes that have expired by ``now`` are skipped (they are never shown). The server's
+    ``GET /warnings`` and the client's offline matching both use this.
+    """
+    found: list[WarningOut] = []
+    if q is not None:
+        for s in schemes:
+            if not scheme_live(s.expires_at, now):
+                continue
+            w = scheme_warning(s, q, now, policy)
+            if w is not None:
+                found.append(w)
+    if q is not None or who is not None:
+        for o in orders:
+            w = order_warning(o, q, who, now, policy)
+            if w is not None:
+                found.append(w)
+    return sort_warnings(found)
+
+

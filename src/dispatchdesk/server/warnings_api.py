@@ -24,20 +24,13 @@ from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.roles import Right, Role
 from dispatchdesk.domain.warnings import (
-    MatchKind,
     OrderType,
     Person,
     Place,
     SchemeCategory,
-    Severity,
     WarningPolicy,
-    expiry_wording,
-    match_person,
-    match_place,
-    order_severity,
     scheme_expiry_problem,
     scheme_review_state,
-    scheme_severity,
 )
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import Snapshot
@@ -54,9 +47,9 @@ from dispatchdesk.protocol.warnings import (
     SchemeReviewRequest,
     SchemeVictimInformed,
     WarningAudit,
-    WarningOut,
     WarningPolicyModel,
     WarningsPage,
+    find_warnings,
 )
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
@@ -146,15 +139,6 @@ def order_out(row: Row[Any]) -> OrderOut:
         conditions=row.conditions, issued_on=row.issued_on, expires_on=row.expires_on,
         source_ref=row.source_ref,
     )
-
-
-def place(m: PlaceModel) -> Place:
-    return Place(uprn=m.uprn, parent_uprn=m.parent_uprn, usrn=m.usrn, address=m.address,
-                 postcode=m.postcode)
-
-
-def person(m: PersonModel) -> Person:
-    return Person(name=m.name, dob=m.dob)
 
 
 def _live(now: datetime) -> Any:
@@ -264,82 +248,6 @@ def order_problems(body: OrderCreate) -> list[tuple[str, str]]:
     if body.expires_on is not None and body.expires_on < body.issued_on:
         return [("expires_on", "An order cannot expire before it was issued.")]
     return []
-
-
-# --- matching ------------------------------------------------------------------------------
-
-_ORDER_LABEL = {
-    OrderType.NON_MOLESTATION: "Non-molestation order",
-    OrderType.RESTRAINING: "Restraining order",
-    OrderType.DVPO: "Domestic violence protection order",
-    OrderType.STALKING_PROTECTION: "Stalking protection order",
-    OrderType.OTHER: "Protective order",
-}
-_CATEGORY_LABEL = {
-    SchemeCategory.VICTIM_AT_RISK: "Victim at risk",
-    SchemeCategory.SERIAL_PERPETRATOR: "Serial perpetrator",
-    SchemeCategory.VULNERABLE_PERSON: "Vulnerable person",
-    SchemeCategory.OFFICER_SAFETY: "Officer safety",
-    SchemeCategory.OTHER: "Special scheme",
-}
-
-
-def _best(found: list[tuple[MatchKind, str]]) -> tuple[MatchKind, str] | None:
-    return min(found, key=lambda f: (f[0].possible, f[0].rank)) if found else None
-
-
-def scheme_warning(s: SchemeOut, q: Place, now: datetime, policy: WarningPolicy) -> (
-    WarningOut | None
-):
-    kind = match_place(place(s.location), q, policy)
-    if kind is None:
-        return None
-    local = s.expires_at.astimezone(policy.tz())
-    return WarningOut(
-        kind="scheme", severity=scheme_severity(s.category), match=kind.value,
-        possible=kind.possible, matched_on="location", scheme=s,
-        text=f"{_CATEGORY_LABEL[s.category]} scheme at {s.location.address}: {s.summary} "
-        f"(OIC {s.officer_in_case}; expires {local:%d %b %Y})",
-    )
-
-
-def order_warning(o: OrderOut, q: Place | None, who: Person | None, now: datetime,
-                  policy: WarningPolicy) -> WarningOut | None:
-    found: list[tuple[MatchKind, str]] = []
-    if q is not None:
-        for loc in o.locations:
-            k = match_place(place(loc), q, policy)
-            if k is not None:
-                found.append((k, "location"))
-    if who is not None:
-        k = match_person(person(o.subject), who, policy)
-        if k is not None:
-            found.append((k, "subject"))
-        for p in o.protected_persons:
-            k = match_person(person(p), who, policy)
-            if k is not None:
-                found.append((k, "protected_person"))
-    best = _best(found)
-    if best is None:
-        return None
-    kind, on = best
-    return WarningOut(
-        kind="order", severity=order_severity(o.expires_on, now, policy), match=kind.value,
-        possible=kind.possible, matched_on=on, order=o,
-        text=f"{_ORDER_LABEL[o.order_type]} against {o.subject.name}: "
-        f"{expiry_wording(o.expires_on, now, policy)}",
-    )
-
-
-def _entity_id(w: WarningOut) -> int:
-    entity = w.scheme or w.order
-    return entity.id if entity is not None else 0
-
-
-def sort_warnings(found: list[WarningOut]) -> list[WarningOut]:
-    return sorted(found, key=lambda w: (
-        Severity(w.severity).rank, w.possible, MatchKind(w.match).rank, w.kind, _entity_id(w),
-    ))
 
 
 # --- the desk ------------------------------------------------------------------------------
@@ -487,18 +395,9 @@ class WarningsDesk:
                     who = Person(name=name)
             s_rows = conn.execute(sa.select(schemes).where(_live(now))).all() if q else []
             o_rows = conn.execute(sa.select(protective_orders)).all()
-        found: list[WarningOut] = []
-        if q is not None:
-            for r in s_rows:
-                w = scheme_warning(scheme_out(r, now, self.policy), q, now, self.policy)
-                if w is not None:
-                    found.append(w)
-        if q is not None or who is not None:
-            for r in o_rows:
-                w = order_warning(order_out(r), q, who, now, self.policy)
-                if w is not None:
-                    found.append(w)
-        return WarningsPage(server_time=now, warnings=sort_warnings(found))
+        found = find_warnings([scheme_out(r, now, self.policy) for r in s_rows],
+                              [order_out(r) for r in o_rows], q, who, now, self.policy)
+        return WarningsPage(server_time=now, warnings=found)
 
     # --- commands --------------------------------------------------------------------------
 
