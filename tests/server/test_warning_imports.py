@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dispatchdesk.domain.clock import FakeClock
-from dispatchdesk.server.imports import import_orders, import_schemes, report_text
+from dispatchdesk.server.imports import import_orders, import_schemes, report_text, run_import
 
 from .conftest import Desk
 
@@ -103,3 +105,22 @@ def test_import_file_problems(db_url: str, tmp_path: Path) -> None:
     report = import_schemes(db_url, _file(tmp_path, "cols.csv", "address,colour\nx,red\n"))
     fields = [p.field for p in report.problems]
     assert "category" in fields and "colour" in fields
+
+
+def test_run_import_exit_codes(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_import("orders", db_url, _file(tmp_path, "o.csv", ORDERS)) == 0
+    assert "2 orders imported" in capsys.readouterr().out
+    assert run_import("orders", db_url, _file(tmp_path, "o.csv", ORDERS)) == 1
+    err = capsys.readouterr().err
+    assert "nothing imported" in err and "line 2, source_ref" in err
+
+
+def test_refused_scheme_is_audited_as_a_scheme(desk: Desk) -> None:
+    r = desk.sue.post("/schemes", headers={"Idempotency-Key": "k1"}, json={
+        "location": {"address": "1 High Street"}, "category": "OTHER", "summary": "x",
+        "officer_in_case": "PC 1", "expires_at": "2027-12-01T00:00:00Z"})
+    assert r.status_code == 422
+    [row] = [a for a in desk.sue.get("/audit").json() if a["action"] == "refused_create_scheme"]
+    assert row["entity"] == "scheme" and "at most 6 months" in row["detail"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import re
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -306,3 +307,11 @@ def import_orders(db_url: str, path: str | Path, *, clock: Clock | None = None,
                             problems=sorted(problems, key=lambda p: p.line))
     return ImportReport(kind="orders", rows=n, applied=len(bodies))
 
+
+def run_import(kind: str, db_url: str, path: str | Path) -> int:
+    """``dispatchdesk import schemes|orders FILE.csv``: print the report; 0 when applied,
+    1 when any row was bad (nothing applied)."""
+    loader = {"schemes": import_schemes, "orders": import_orders}[kind]
+    report = loader(db_url, path)
+    print(report_text(Path(path), report), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1

@@ -409,7 +409,7 @@ class WarningsDesk:
             out = insert_scheme(conn, body, now, user.username, self._retention, self.policy)
             return 201, out.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, "create_scheme", None)
+        return self.service._run(user, idem, apply, "create_scheme", None, "scheme")
 
     def _scheme_command(
         self, user: User, scheme_id: int, idem: Idem, action: str, if_match: int | None,
@@ -441,7 +441,7 @@ class WarningsDesk:
                    f"v{out.version}: {detail}")
             return 200, out.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, action, scheme_id)
+        return self.service._run(user, idem, apply, action, scheme_id, "scheme")
 
     def extend_scheme(self, user: User, scheme_id: int, body: SchemeExtend, idem: Idem,
                       if_match: int | None) -> CommandResult:
@@ -507,7 +507,7 @@ class WarningsDesk:
             out = insert_order(conn, body, now, user.username, self._retention)
             return 201, out.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, "create_order", None)
+        return self.service._run(user, idem, apply, "create_order", None, "order")
 
     @staticmethod
     def _check_source_ref(conn: Connection, ref: str, own_id: int | None) -> None:
@@ -562,7 +562,7 @@ class WarningsDesk:
                    f"v{out.version}: changed {', '.join(sorted(fields))}")
             return 200, out.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, "update_order", order_id)
+        return self.service._run(user, idem, apply, "update_order", order_id, "order")
 
     def audit_warning(self, user: User, kind: Literal["scheme", "order"], entity_id: int,
                       body: WarningAudit, action: str, idem: Idem) -> CommandResult:
@@ -589,7 +589,7 @@ class WarningsDesk:
             return 200, {"kind": kind, "id": entity_id, "incident_id": body.incident_id,
                          "action": verb, "by": user.username, "at": now.isoformat()}
 
-        return self.service._run(user, idem, apply, action, entity_id)
+        return self.service._run(user, idem, apply, action, entity_id, kind)
 
     # --- routes ----------------------------------------------------------------------------
 
