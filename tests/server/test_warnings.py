@@ -299,3 +299,13 @@ def test_find_warnings_hides_an_expired_scheme_by_the_time_given() -> None:
     [w] = find_warnings([scheme], [], flat, None, START + timedelta(hours=23, minutes=59))
     assert (w.match, w.severity) == ("parent_uprn", "critical")
     assert find_warnings([scheme], [], flat, None, START + timedelta(days=1)) == []
+
+
+def test_a_resent_command_does_not_replay_an_expired_scheme(desk: Desk, clock: FakeClock) -> None:
+    k = key()
+    body = scheme_body(expires_at=(START + timedelta(hours=1)).isoformat())
+    assert desk.sue.post("/schemes", json=body, headers=k).status_code == 201
+    clock.advance(timedelta(hours=1))
+    r = desk.sue.post("/schemes", json=body, headers=k)  # before any other read swept
+    assert r.status_code == 410 and "no longer shown" in r.json()["detail"]
+    assert "Victim of DA" not in r.text

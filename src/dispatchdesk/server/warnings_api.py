@@ -57,6 +57,7 @@ from dispatchdesk.server.db import (
     UTCDateTime,
     audit,
     changes,
+    idempotency,
     incidents,
     metadata,
     read_tx,
@@ -215,6 +216,21 @@ def remove_scheme(conn: Connection, scheme_id: int, now: datetime, retention: in
     ).values(op="delete", data=gone))
     changelog.append(conn, entity="scheme", entity_id=scheme_id, data={"id": scheme_id},
                      now=now, retention=retention, op="delete")
+    # a command's stored result would otherwise replay the scheme to whoever resends it
+    gone_body = json.dumps({"detail": f"Special scheme {scheme_id} has expired or been ended "
+                            "and is no longer shown anywhere."})
+    stored = conn.execute(sa.select(idempotency.c.key, idempotency.c.response_body).where(
+        idempotency.c.method_path.like(f"POST {API_PREFIX}/schemes%")
+    )).all()
+    for key, body in stored:
+        try:
+            sid = json.loads(body).get("id")
+        except (ValueError, AttributeError):
+            continue
+        if sid == scheme_id:
+            conn.execute(idempotency.update().where(idempotency.c.key == key).values(
+                status_code=410, response_body=gone_body,
+            ))
 
 
 def insert_order(conn: Connection, body: OrderCreate, now: datetime, username: str,
@@ -409,6 +425,7 @@ class WarningsDesk:
             out = insert_scheme(conn, body, now, user.username, self._retention, self.policy)
             return 201, out.model_dump(mode="json")
 
+        self.sweep()  # so a resent create of a scheme that has just expired finds it swept
         return self.service._run(user, idem, apply, "create_scheme", None, "scheme")
 
     def _scheme_command(
@@ -441,6 +458,7 @@ class WarningsDesk:
                    f"v{out.version}: {detail}")
             return 200, out.model_dump(mode="json")
 
+        self.sweep()
         return self.service._run(user, idem, apply, action, scheme_id, "scheme")
 
     def extend_scheme(self, user: User, scheme_id: int, body: SchemeExtend, idem: Idem,
