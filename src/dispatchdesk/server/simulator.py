@@ -5,6 +5,12 @@ about N incidents a minute (grades roughly I 30% / S 40% / E 20% / R 10%, real i
 plausible addresses), then moves each through its life the way a shift does: a unit is
 assigned, arrives (usually in time, sometimes late, so some S-grade incidents breach), and the
 incident is closed with a rationale written for it. The same seed gives the same run.
+
+With ``units=N`` (a supervisor sign-in) it first adds a fleet of N units; whenever the backend
+has a fleet the lives go through the unit commands (assign, arrive, close, and sometimes a spell
+COMMITTED) instead of PATCHing the status, and a new I-grade call now and then takes a unit en
+route to an S-grade incident away from it, as in real life: the S incident is then owed, and
+another unit is found for it when one is free. Without a fleet nothing about units is sent.
 """
 
 from __future__ import annotations
@@ -16,14 +22,14 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
-from dispatchdesk.server.london import Address, random_address
+from dispatchdesk.server.london import BOROUGHS, Address, random_address
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,12 @@ CHECKS = (
     "statement taken from the caller",
 )
 RISKS = ("standard", "medium", "high")
+UNIT_KINDS = (("IRV", 6), ("Area car", 2), ("Van", 2), ("Dog", 1))
+DIVERT_REASONS = (
+    "nearest unit to an I-grade {type} in progress",
+    "only unit able to reach the I-grade {type} inside the target",
+    "I-grade {type} with risk to life, S-grade call can wait for the next unit",
+)
 CALLERS = ("A. Okafor", "J. Smith", "P. Kowalski", "S. Begum", "M. Brown", "T. Nguyen",
            "L. Williams", "R. Patel", "K. O'Brien", "D. Mensah")
 
@@ -126,6 +138,24 @@ class Scenario:
         close = arrive + self.rng.uniform(15, 90) * 60
         return assign, arrive, close
 
+    def fleet(self, n: int) -> list[dict[str, Any]]:
+        """``n`` unit create requests: callsigns by borough, mostly IRVs."""
+        boroughs = sorted(BOROUGHS)
+        kinds = [k for k, _ in UNIT_KINDS]
+        weights = [w for _, w in UNIT_KINDS]
+        out = []
+        for i in range(n):
+            borough = boroughs[i % len(boroughs)]
+            prefix = "".join(w[0] for w in borough.split()[:2]).upper().ljust(2, "X")
+            lat, lon = BOROUGHS[borough][1]
+            out.append({"callsign": f"{prefix}{i + 1:02d}",
+                        "kind": self.rng.choices(kinds, weights=weights)[0],
+                        "borough": borough, "lat": lat, "lon": lon})
+        return out
+
+    def divert_reason(self, incident: dict[str, Any]) -> str:
+        return self.rng.choice(DIVERT_REASONS).format(type=incident["type"].lower())
+
     def rationale(self, incident: dict[str, Any]) -> str:
         """A closing rationale specific to the incident, never a copied template."""
         checks = self.rng.sample(CHECKS, 2)
@@ -150,6 +180,9 @@ class Simulator:
         speed: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
         monotonic: Callable[[], float] | None = None,
+        units: int = 0,
+        divert_chance: float = 0.2,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.scenario = Scenario(seed)
         self.rate = rate_per_minute
@@ -158,11 +191,21 @@ class Simulator:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/") + API_PREFIX,
                                        transport=transport, timeout=10.0)
         self._now = monotonic or time.monotonic
+        #: Injected with ``monotonic`` by tests that run a whole shift in virtual time.
+        self._sleep = sleep or asyncio.sleep
         self._queue: list[_Due] = []
         self._order = itertools.count()
         self.created = 0
         self.closed = 0
+        self.diverted = 0
         self._stopping = False
+        self._units_wanted = units
+        self._divert_chance = divert_chance
+        self._role: str | None = None
+        #: True when the backend has units: lives then go through the unit commands.
+        self.fleet = False
+        #: incident id -> the unit this simulator sent to it.
+        self._sent: dict[int, int] = {}
 
     def stop(self) -> None:
         """Ask a running :meth:`run` to return within a second (safe from another thread)."""
@@ -183,12 +226,25 @@ class Simulator:
             raise PermissionError(f"simulator sign-in as {self._username!r} refused: "
                                   f"{reply.status_code} {reply.text}")
         self._http.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+        self._role = reply.json().get("role")
+
+    async def _set_up_fleet(self) -> None:
+        if self._units_wanted > 0:
+            if self._role == "supervisor":
+                for body in self.scenario.fleet(self._units_wanted):
+                    await self._command("POST", "/units", json=body)
+            else:
+                log.warning("simulator: only a supervisor may add units; %s is a %s",
+                            self._username, self._role)
+        reply = await self._http.get("/units")
+        self.fleet = reply.status_code == 200 and bool(reply.json())
 
     async def run(self, *, max_incidents: int | None = None,
                   duration: float | None = None) -> None:
         """Create incidents until ``max_incidents`` or ``duration`` seconds (simulated time),
         then finish the lives of those already created only if no limit stops the run."""
         await self.sign_in()
+        await self._set_up_fleet()
         start = self._now()
         next_call = start
         while not self._stopping:
@@ -204,8 +260,12 @@ class Simulator:
                 await self._advance(due)
             if max_incidents is not None and self.created >= max_incidents and not self._queue:
                 return
-            wake = min([next_call] + ([self._queue[0].at] if self._queue else []))
-            await asyncio.sleep(max(0.0, min(wake - self._now(), 1.0)))
+            # once the last incident is created, wait for the queue only (not a past call time,
+            # which would spin)
+            creating = max_incidents is None or self.created < max_incidents
+            wake = min(([next_call] if creating else [])
+                       + ([self._queue[0].at] if self._queue else []), default=now + 1.0)
+            await self._sleep(max(0.0, min(wake - self._now(), 1.0)))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -217,6 +277,9 @@ class Simulator:
             return
         incident = reply.json()
         self.created += 1
+        if (self.fleet and incident["grade"] == "I"
+                and self.scenario.rng.random() < self._divert_chance):
+            await self._divert_to(incident)
         delays = self.scenario.attendance_delays(incident["grade"])
         if delays is None:
             return
@@ -226,6 +289,9 @@ class Simulator:
                                              action, incident))
 
     async def _advance(self, due: _Due) -> None:
+        if self.fleet:
+            await self._advance_with_units(due)
+            return
         incident = due.incident
         if due.action == "close":
             for _ in range(3):  # a refused rationale is rewritten, as an operator would
@@ -241,6 +307,101 @@ class Simulator:
             return
         await self._command("PATCH", f"/incidents/{incident['id']}", json={"status": status},
                             headers={"If-Match": str(current.json()["version"])})
+
+    # --- with a fleet -----------------------------------------------------------------------
+
+    def _later(self, minutes: float, action: str, incident: dict[str, Any]) -> None:
+        heapq.heappush(self._queue, _Due(self._now() + minutes * 60 / self.speed,
+                                         next(self._order), action, incident))
+
+    async def _divert_to(self, urgent: dict[str, Any]) -> None:
+        """Take a unit en route to an S-grade incident away to this I-grade one."""
+        for incident_id, unit_id in list(self._sent.items()):
+            unit = await self._http.get(f"/units/{unit_id}")
+            if unit.status_code != 200 or unit.json()["status"] != "ASSIGNED":
+                continue
+            current = await self._http.get(f"/incidents/{incident_id}")
+            if current.status_code != 200 or current.json()["grade"] != "S":
+                continue
+            reply = await self._command("POST", f"/units/{unit_id}/divert", json={
+                "incident_id": urgent["id"], "reason": self.scenario.divert_reason(urgent)})
+            if reply is not None:
+                del self._sent[incident_id]
+                self._sent[urgent["id"]] = unit_id
+                self.diverted += 1
+                return
+
+    async def _send_unit(self, incident: dict[str, Any]) -> bool:
+        """Assign an available unit (the incident's borough first); False when none is free."""
+        reply = await self._http.get("/units")
+        if reply.status_code != 200:
+            return False
+        free = [u for u in reply.json() if u["status"] == "AVAILABLE"]
+        borough = incident["location"]["borough"]
+        free.sort(key=lambda u: (u["borough"] != borough, u["id"]))
+        for unit in free[:3]:
+            got = await self._command("POST", f"/units/{unit['id']}/assign",
+                                      json={"incident_id": incident["id"]})
+            if got is not None:
+                self._sent[incident["id"]] = unit["id"]
+                return True
+        return False
+
+    async def _unit_on(self, incident_id: int) -> dict[str, Any] | None:
+        """The unit this simulator sent, if it is still on the incident."""
+        unit_id = self._sent.get(incident_id)
+        if unit_id is None:
+            return None
+        reply = await self._http.get(f"/units/{unit_id}")
+        if reply.status_code != 200 or reply.json()["incident_id"] != incident_id:
+            self._sent.pop(incident_id, None)
+            return None
+        return dict(reply.json())
+
+    async def _advance_with_units(self, due: _Due) -> None:
+        incident = due.incident
+        if due.action == "free":  # a spell COMMITTED (custody, hospital) ends
+            await self._command("POST", f"/units/{incident['unit_id']}/status",
+                                json={"status": "AVAILABLE"})
+            return
+        current = await self._http.get(f"/incidents/{incident['id']}")
+        if current.status_code != 200 or current.json()["status"] == "CLOSED":
+            self._sent.pop(incident["id"], None)
+            return
+        unit = await self._unit_on(incident["id"])
+        if due.action == "assign":
+            if unit is None and not await self._send_unit(incident):
+                self._later(3, "assign", incident)  # nobody free: try again shortly
+            return
+        if due.action == "arrive":
+            if unit is None:  # diverted away (or never sent): find another unit
+                if await self._send_unit(incident):
+                    self._later(self.scenario.rng.uniform(5, 20), "arrive", incident)
+                else:
+                    self._later(3, "arrive", incident)
+                return
+            if unit["status"] == "ASSIGNED":
+                await self._command("POST", f"/units/{unit['id']}/arrive", json={})
+            return
+        # close: only once attended (an owed incident waits for its unit)
+        if current.json()["owed"] or current.json()["status"] != "AT_SCENE":
+            self._later(10, "arrive" if unit is None else "close", incident)
+            if unit is None:
+                self._later(30, "close", incident)
+            return
+        for _ in range(3):
+            reply = await self._command("POST", f"/incidents/{incident['id']}/close",
+                                        json={"rationale": self.scenario.rationale(incident)})
+            if reply is not None:
+                self.closed += 1
+                self._sent.pop(incident["id"], None)
+                if unit is not None and self.scenario.rng.random() < 0.2:
+                    got = await self._command("POST", f"/units/{unit['id']}/status",
+                                              json={"status": "COMMITTED"})
+                    if got is not None:
+                        self._later(self.scenario.rng.uniform(20, 60), "free",
+                                    {"unit_id": unit["id"]})
+                return
 
     async def _command(self, method: str, path: str, *, json: dict[str, Any],
                        headers: dict[str, str] | None = None) -> httpx.Response | None:
