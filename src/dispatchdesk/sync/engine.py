@@ -330,6 +330,9 @@ class SyncEngine:
         for change in changes:
             if change.seq <= cursor:
                 continue  # already applied: a resumed stream may repeat the last one
+            if change.entity != "incident":
+                cursor = change.seq  # units and others: not shown by this desk yet
+                continue
             try:
                 op, payload = _decode(change)
             except MalformedPayload as exc:
