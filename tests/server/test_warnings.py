@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -309,3 +310,18 @@ def test_a_resent_command_does_not_replay_an_expired_scheme(desk: Desk, clock: F
     r = desk.sue.post("/schemes", json=body, headers=k)  # before any other read swept
     assert r.status_code == 410 and "no longer shown" in r.json()["detail"]
     assert "Victim of DA" not in r.text
+
+
+def test_the_sweeper_tells_open_streams_with_no_read_at_all(
+    settings: ServerSettings, clock: FakeClock
+) -> None:
+    fast = replace(settings, sweep_seconds=0.05)
+    with EmbeddedServer(fast) as srv, httpx.Client(base_url=srv.url, timeout=10) as http:
+        sue = login(http, "sue")
+        scheme = make_scheme(sue, expires_at=(START + timedelta(minutes=5)).isoformat())
+        s = Stream(http, sue.token or "", params={"since": 1})  # after its upsert
+        assert s.next() == {"comment": "connected"}
+        clock.advance(timedelta(minutes=5))
+        [gone] = s.changes(1)  # the stream's read timeout bounds the wait
+        s.close()
+    assert (gone.entity, gone.op, gone.data) == ("scheme", "delete", {"id": scheme["id"]})
