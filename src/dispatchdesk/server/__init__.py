@@ -5,7 +5,9 @@ Never imports Qt; imports only ``domain`` and ``protocol`` from the product.
 Modules: ``settings`` (ServerSettings), ``db`` (tables, engines), ``auth`` (passwords,
 tokens), ``changelog`` (seq, pruning, 410), ``service`` (commands and queries, no HTTP),
 ``events`` (SSE fan-out), ``watcher`` (PostgreSQL LISTEN/NOTIFY across nodes), ``app``
-(routes), ``embedded`` (serve, EmbeddedServer), ``users`` (add_user).
+(routes), ``embedded`` (serve, EmbeddedServer), ``users`` (add_user), ``warnings_api``
+(special schemes, protective orders, ``GET /warnings``, the scheme expiry sweep), ``imports``
+(CSV bulk load of schemes and orders).
 
 In tests::
 
