@@ -153,3 +153,21 @@ def test_ca_bundle_setting_makes_the_client_trust_that_ca(tmp_path: Path) -> Non
     assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", "Test Force CA"),),)]
     with pytest.raises(ConfigError, match="cannot be read"):
         client_transport(Config(ca_bundle=str(tmp_path / "missing.pem")))
+
+
+def test_units_import_and_bulk_import_commands(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``dispatchdesk units import`` and ``dispatchdesk import schemes``: all rows or none."""
+    db = f"sqlite:///{tmp_path / 'server.db'}"
+    good = tmp_path / "fleet.csv"
+    good.write_text("callsign,kind,borough\nLX21,IRV,Hackney\nLX22,Area car,Hackney\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("callsign,kind,borough\nLX31,IRV,Hackney\n,IRV,Hackney\n")
+    assert cli.main(["units", "import", str(good), "--db", db]) == 0
+    assert "2 units imported" in capsys.readouterr().out
+    assert cli.main(["units", "import", str(bad), "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert "nothing imported" in err and "line 3" in err
+    schemes = tmp_path / "schemes.csv"
+    schemes.write_text("not,the,right,columns\n1,2,3,4\n")
+    assert cli.main(["import", "schemes", str(schemes), "--db", db]) == 1

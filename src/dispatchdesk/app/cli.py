@@ -4,6 +4,8 @@
     dispatchdesk serve [--db URL] [--host H] [--port P]
     dispatchdesk users add NAME --role ROLE [--db URL]      (password read from stdin)
     dispatchdesk simulate --server URL --user NAME --rate N [--seed S]   (password from stdin)
+    dispatchdesk units import FILE.csv [--db URL]
+    dispatchdesk import schemes|orders FILE.csv [--db URL]
 
 Only the desk imports Qt, and only when it starts, so the server commands run on a headless
 host without Qt's libraries.
@@ -58,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
 
+    fleet = commands.add_parser("units", help="manage the fleet on the reference backend")
+    fleet_commands = fleet.add_subparsers(dest="units_command", metavar="ACTION", required=True)
+    fleet_import = fleet_commands.add_parser(
+        "import", help="load units from a CSV file (all rows or none)")
+    fleet_import.add_argument("file", metavar="FILE.csv")
+    fleet_import.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+
+    bulk = commands.add_parser("import", help="bulk-load schemes or orders (all rows or none)")
+    bulk.add_argument("kind", choices=["schemes", "orders"])
+    bulk.add_argument("file", metavar="FILE.csv")
+    bulk.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+
     simulate = commands.add_parser("simulate", help="feed realistic incidents to a backend")
     simulate.add_argument("--server", required=True, metavar="URL", dest="sim_server")
     simulate.add_argument("--user", required=True, metavar="NAME",
@@ -69,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="run the incidents' lives this many times faster")
     simulate.add_argument("--count", type=int, help="stop after this many incidents")
     simulate.add_argument("--duration", type=float, help="stop after this many seconds")
+    simulate.add_argument("--units", type=int, default=0, metavar="N",
+                          help="first add a fleet of N units (needs a supervisor sign-in)")
     return parser
 
 
@@ -89,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _users_add(args)
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "units":
+        return _units_import(args)
+    if args.command == "import":
+        return _bulk_import(args)
     # The non-Qt stack first: PySide6 installs an import hook that reads the source of every
     # module imported after it (~0.4 s for SQLAlchemy, httpx and pydantic at start).
     import dispatchdesk.cache.store
@@ -121,6 +141,20 @@ def _users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _units_import(args: argparse.Namespace) -> int:
+    from dispatchdesk.server.fleet import import_units
+
+    report = import_units(_db_url(args), args.file)
+    print(report.text(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _bulk_import(args: argparse.Namespace) -> int:
+    from dispatchdesk.server.imports import run_import
+
+    return run_import(args.kind, _db_url(args), args.file)
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from dispatchdesk.server.simulator import Simulator
 
@@ -128,7 +162,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         sim = Simulator(args.sim_server, args.user, password, rate_per_minute=args.sim_rate,
-                        seed=args.seed, speed=args.speed)
+                        seed=args.seed, speed=args.speed, units=args.units)
         try:
             await sim.run(max_incidents=args.count, duration=args.duration)
         finally:
