@@ -33,7 +33,7 @@ RESTRAINING,Ian Crow,,,,,,Not to enter Mill Lane,2026-01-10,,CRT-7
 
 ORDERS_BAD = """order_type,subject_name,subject_dob,protected_persons,conditions,issued_on,expires_on,source_ref
 NON_MOLESTATION,Gary Hollis,1984-03-09,Dawn Hollis (21/07/1986),Not to contact,2026-05-24,2026-11-24,FAM-2
-BANNING,Ian Crow,,,Not to enter,2026-01-10,,CRT-8
+BANNING,,,,Not to enter,2026-13-01,,CRT-8
 DVPO,Ann Other,,,Stay away,2026-11-20,2026-11-01,DV-1
 DVPO,,,,Stay away,2026-11-20,,DV-2
 DVPO,Sam Same,,,Stay away,2026-11-20,,FAM-1
@@ -89,8 +89,10 @@ def test_import_orders_all_or_nothing(
     report = import_orders(db_url, _file(tmp_path, "bad.csv", ORDERS_BAD), clock=clock)
     assert not report.ok and report.applied == 0
     got = [(p.line, p.field) for p in report.problems]
-    assert got == [(2, "protected_persons"), (3, "order_type"), (4, "expires_on"),
-                   (5, "subject_name"), (8, "source_ref")]
+    # every problem of a row, not just its first
+    assert got == [(2, "protected_persons"), (3, "issued_on"), (3, "order_type"),
+                   (3, "subject_name"), (4, "expires_on"), (5, "subject_name"),
+                   (8, "source_ref")]
     # the file's own duplicate is found first; the one already loaded once the file is clean
     fixed = "\n".join(ORDERS_BAD.splitlines()[:1] + ORDERS_BAD.splitlines()[5:7]) + "\n"
     report = import_orders(db_url, _file(tmp_path, "dup.csv", fixed), clock=clock)

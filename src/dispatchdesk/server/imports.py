@@ -124,25 +124,29 @@ def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
                                           reason=f"is not a readable UTF-8 CSV file: {exc}"))
 
 
-def _time(field: str, text: str, policy: WarningPolicy) -> datetime | None:
+def _time(field: str, text: str, policy: WarningPolicy, bad: list[_BadField]) -> (
+    datetime | None
+):
     if not text:
         return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise _BadField(field, f"{text!r} is not an ISO 8601 time (2026-11-23T09:00)") from None
+        bad.append(_BadField(field, f"{text!r} is not an ISO 8601 time (2026-11-23T09:00)"))
+        return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=policy.tz())
     return value
 
 
-def _date(field: str, text: str) -> date | None:
+def _date(field: str, text: str, bad: list[_BadField]) -> date | None:
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _BadField(field, f"{text!r} is not a date (YYYY-MM-DD)") from None
+        bad.append(_BadField(field, f"{text!r} is not a date (YYYY-MM-DD)"))
+        return None
 
 
 def _validation_problems(line: int, exc: ValidationError, rename: dict[str, str]) -> (
@@ -164,34 +168,39 @@ _ORDER_FIELDS = {
 }
 
 
-def _scheme_body(row: dict[str, str], policy: WarningPolicy) -> dict[str, Any]:
+def _scheme_body(row: dict[str, str], policy: WarningPolicy, bad: list[_BadField]) -> (
+    dict[str, Any]
+):
     location = {k: row.get(k) or None for k in ("address", "postcode", "uprn", "parent_uprn",
                                                "usrn")}
     return {
         "location": location, "category": row["category"].upper(), "summary": row["summary"],
         "officer_in_case": row["officer_in_case"],
-        "starts_at": _time("starts_at", row.get("starts_at", ""), policy),
-        "expires_at": _time("expires_at", row["expires_at"], policy),
+        "starts_at": _time("starts_at", row.get("starts_at", ""), policy, bad),
+        "expires_at": _time("expires_at", row["expires_at"], policy, bad),
         "victim_informed_at": _time("victim_informed_at", row.get("victim_informed_at", ""),
-                                    policy),
+                                    policy, bad),
     }
 
 
-def _persons(text: str) -> list[dict[str, Any]]:
+def _persons(text: str, bad: list[_BadField]) -> list[dict[str, Any]]:
     out = []
     for part in (p.strip() for p in text.split(";")):
         if not part:
             continue
         m = _PERSON.match(part)
         if m is None:
-            raise _BadField("protected_persons",
-                            f"{part!r}: write each person as Name or Name (YYYY-MM-DD)")
+            bad.append(_BadField("protected_persons",
+                                 f"{part!r}: write each person as Name or Name (YYYY-MM-DD)"))
+            continue
         out.append({"name": m["name"].strip(),
-                    "dob": _date("protected_persons", (m["dob"] or "").strip())})
+                    "dob": _date("protected_persons", (m["dob"] or "").strip(), bad)})
     return out
 
 
-def _order_body(row: dict[str, str], policy: WarningPolicy) -> dict[str, Any]:
+def _order_body(row: dict[str, str], policy: WarningPolicy, bad: list[_BadField]) -> (
+    dict[str, Any]
+):
     locations = []
     if any(row.get(f"location_{k}") for k in ("address", "postcode", "uprn", "parent_uprn",
                                               "usrn")):
@@ -200,11 +209,11 @@ def _order_body(row: dict[str, str], policy: WarningPolicy) -> dict[str, Any]:
     return {
         "order_type": row["order_type"].upper(),
         "subject": {"name": row["subject_name"],
-                    "dob": _date("subject_dob", row.get("subject_dob", ""))},
-        "protected_persons": _persons(row.get("protected_persons", "")),
+                    "dob": _date("subject_dob", row.get("subject_dob", ""), bad)},
+        "protected_persons": _persons(row.get("protected_persons", ""), bad),
         "locations": locations, "conditions": row["conditions"],
-        "issued_on": _date("issued_on", row["issued_on"]),
-        "expires_on": _date("expires_on", row.get("expires_on", "")),
+        "issued_on": _date("issued_on", row["issued_on"], bad),
+        "expires_on": _date("expires_on", row.get("expires_on", ""), bad),
         "source_ref": row["source_ref"],
     }
 
@@ -214,7 +223,8 @@ M = TypeVar("M", bound=BaseModel)
 
 def _load(
     path: Path, model: type[M], required: tuple[str, ...],
-    optional: tuple[str, ...], build: Callable[[dict[str, str], WarningPolicy], dict[str, Any]],
+    optional: tuple[str, ...],
+    build: Callable[[dict[str, str], WarningPolicy, list[_BadField]], dict[str, Any]],
     rename: dict[str, str], policy: WarningPolicy,
 ) -> tuple[int, list[tuple[int, M]], list[ImportProblem]]:
     """(data rows read, the valid bodies with their line, every problem found)."""
@@ -223,15 +233,20 @@ def _load(
     n = 0
     for line, row in _rows(path, required, optional, problems):
         n += 1
+        bad: list[_BadField] = []
+        data = build(row, policy, bad)
+        found = [ImportProblem(line=line, field=b.field, reason=b.reason) for b in bad]
         try:
-            data = build(row, policy)
-        except _BadField as bad:
-            problems.append(ImportProblem(line=line, field=bad.field, reason=bad.reason))
-            continue
-        try:
-            bodies.append((line, model.model_validate(data)))
+            body = model.model_validate(data)
         except ValidationError as exc:
-            problems.extend(_validation_problems(line, exc, rename))
+            # a field already reported as unreadable is not reported again as missing
+            reported = {p.field for p in found}
+            found += [p for p in _validation_problems(line, exc, rename)
+                      if p.field not in reported]
+        if found:
+            problems.extend(found)
+        else:
+            bodies.append((line, body))
     return n, bodies, problems
 
 
