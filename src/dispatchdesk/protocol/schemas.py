@@ -6,48 +6,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
+from dispatchdesk.protocol.base import NonBlank, Postcode, StrictWire, Uprn, Wire
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningPolicyModel
 
-# A UK postcode, loosely (the outward and inward code, any case, optional space).
-_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
-_UPRN = re.compile(r"^[0-9]{1,12}$")
-
-
-def _postcode(value: str) -> str:
-    compact = value.strip().upper().replace(" ", "")
-    if not _POSTCODE.match(compact):
-        raise ValueError("not a UK postcode (for example SW1A 1AA)")
-    return f"{compact[:-3]} {compact[-3:]}"
-
-
-def _uprn(value: str | None) -> str | None:
-    if value is None or value.strip() == "":
-        return None
-    if not _UPRN.match(value.strip()):
-        raise ValueError("a UPRN is 1 to 12 digits")
-    return value.strip()
-
-
-Postcode = Annotated[str, AfterValidator(_postcode)]
-Uprn = Annotated[str | None, AfterValidator(_uprn)]
-NonBlank = Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class StrictWire(BaseModel):
-    """Request bodies: unknown fields are an error, so a typo never silently does nothing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
+__all__ = ["NonBlank", "Postcode", "StrictWire", "Uprn", "Wire"]  # re-exported
 
 # --- auth ---------------------------------------------------------------------------------
 

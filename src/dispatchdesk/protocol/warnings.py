@@ -5,11 +5,10 @@ Independent of :mod:`dispatchdesk.protocol.schemas` (which imports these for the
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
@@ -28,31 +27,12 @@ from dispatchdesk.domain.warnings import (
     scheme_live,
     scheme_severity,
 )
+from dispatchdesk.protocol.base import NonBlank, StrictWire, Uprn, Wire
 
-_UPRN = re.compile(r"^[0-9]{1,12}$")
-
-
-def _uprn(value: str | None) -> str | None:
-    if value is None or value.strip() == "":
-        return None
-    if not _UPRN.match(value.strip()):
-        raise ValueError("a UPRN or USRN is 1 to 12 digits")
-    return value.strip()
+Text = NonBlank
 
 
-Uprn = Annotated[str | None, AfterValidator(_uprn)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class PlaceModel(_Strict):
+class PlaceModel(StrictWire):
     """A marked location. Any of the identifiers may be missing; the address is always given."""
 
     address: Text
@@ -62,14 +42,14 @@ class PlaceModel(_Strict):
     usrn: Uprn = None
 
 
-class PersonModel(_Strict):
+class PersonModel(StrictWire):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     dob: date | None = None
 
 
 # --- schemes ------------------------------------------------------------------------------
 
-class SchemeCreate(_Strict):
+class SchemeCreate(StrictWire):
     location: PlaceModel
     category: SchemeCategory
     summary: Text
@@ -81,27 +61,27 @@ class SchemeCreate(_Strict):
     victim_informed_at: AwareDatetime | None = None
 
 
-class SchemeExtend(_Strict):
+class SchemeExtend(StrictWire):
     #: At most six months after now (the extension).
     expires_at: AwareDatetime
     note: str | None = Field(default=None, max_length=2000)
 
 
-class SchemeEnd(_Strict):
+class SchemeEnd(StrictWire):
     reason: Text
 
 
-class SchemeReviewRequest(_Strict):
+class SchemeReviewRequest(StrictWire):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class SchemeVictimInformed(_Strict):
+class SchemeVictimInformed(StrictWire):
     #: When the victim was told; defaults to now.
     at: AwareDatetime | None = None
     note: str | None = Field(default=None, max_length=2000)
 
 
-class SchemeOut(_Wire):
+class SchemeOut(Wire):
     id: int
     version: int
     location: PlaceModel
@@ -121,7 +101,7 @@ class SchemeOut(_Wire):
 
 # --- orders -------------------------------------------------------------------------------
 
-class OrderCreate(_Strict):
+class OrderCreate(StrictWire):
     order_type: OrderType
     subject: PersonModel
     protected_persons: list[PersonModel] = []
@@ -133,7 +113,7 @@ class OrderCreate(_Strict):
     source_ref: Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class OrderPatch(_Strict):
+class OrderPatch(StrictWire):
     """An order's fields to change, sent with ``If-Match: <version>``."""
 
     order_type: OrderType | None = None
@@ -147,7 +127,7 @@ class OrderPatch(_Strict):
     source_ref: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-class OrderOut(_Wire):
+class OrderOut(Wire):
     id: int
     version: int
     order_type: OrderType
@@ -162,7 +142,7 @@ class OrderOut(_Wire):
 
 # --- warnings -----------------------------------------------------------------------------
 
-class WarningPolicyModel(_Wire):
+class WarningPolicyModel(Wire):
     """The server's warning windows, sent in the snapshot so offline matching agrees."""
 
     timezone: str
@@ -196,7 +176,7 @@ class WarningPolicyModel(_Wire):
         )
 
 
-class WarningOut(_Wire):
+class WarningOut(Wire):
     kind: Literal["scheme", "order"]
     severity: Severity
     #: How it matched: uprn, parent_uprn, child_uprn, street_house, same_block, address,
@@ -212,23 +192,23 @@ class WarningOut(_Wire):
     order: OrderOut | None = None
 
 
-class WarningsPage(_Wire):
+class WarningsPage(Wire):
     server_time: AwareDatetime
     #: Most severe first, then the strongest match.
     warnings: list[WarningOut]
 
 
-class WarningAudit(_Strict):
+class WarningAudit(StrictWire):
     incident_id: int
 
 
-class ImportProblem(_Wire):
+class ImportProblem(Wire):
     line: int
     field: str
     reason: str
 
 
-class ImportReport(_Wire):
+class ImportReport(Wire):
     kind: Literal["schemes", "orders"]
     #: Data rows read from the file.
     rows: int
