@@ -4,7 +4,8 @@ Actions call :class:`~dispatchdesk.sync.api.DeskCommands`. Nothing is modal: a d
 for its reason inline, a close asks for a rationale inline, and a refusal (checked locally
 first with :func:`rationale_problem`, then by the server through the outbox) is shown next to
 the field, keeping the text. Text typed for one incident is kept per incident, so moving the
-selection away and back loses nothing.
+selection away and back loses nothing. The incident's facts are the form in
+``ui/incident_detail.ui``; the actions are built here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from datetime import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -36,6 +36,7 @@ from dispatchdesk.domain.incident import STATUS_MOVES, Incident, IncidentStatus
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.sync.api import DeskCommands
 
@@ -133,27 +134,19 @@ class IncidentDetailPanel(QScrollArea):
         self.placeholder = QLabel("Select an incident in the queue (Enter opens it here).")
         self._layout.addWidget(self.placeholder)
         self.info = QWidget()
-        form = QFormLayout(self.info)
-        self.fields: dict[str, QLabel] = {}
-        self.countdown_icon = QLabel()
-        for name in ("Ref", "Grade", "Status", "Type", "Created", "Deadline", "Countdown",
-                     "Attended", "Closed",
-                     "Location", "Borough", "UPRN", "Caller", "Summary", "Downgrade reason",
-                     "Rationale", "Pending"):
-            label = QLabel()
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.fields[name] = label
-            form.addRow(name, self._with_icon(label) if name == "Countdown" else label)
+        self.info_ui = Ui_IncidentInfo()  # ui/incident_detail.ui
+        self.info_ui.setupUi(self.info)
+        ui = self.info_ui
+        self.fields: dict[str, QLabel] = {
+            "Ref": ui.ref, "Grade": ui.grade, "Status": ui.status, "Type": ui.type,
+            "Created": ui.created, "Deadline": ui.deadline, "Countdown": ui.countdown,
+            "Attended": ui.attended, "Closed": ui.closed, "Location": ui.location,
+            "Borough": ui.borough, "UPRN": ui.uprn, "Caller": ui.caller,
+            "Summary": ui.summary, "Downgrade reason": ui.downgradeReason,
+            "Rationale": ui.rationale, "Pending": ui.pending,
+        }
+        self.countdown_icon = ui.countdownIcon
         self._layout.addWidget(self.info)
-
-    def _with_icon(self, label: QLabel) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.countdown_icon)
-        layout.addWidget(label, 1)
-        return row
 
     def _build_regrade(self) -> None:
         self.regrade_box = QGroupBox("Re&grade (Ctrl+G)")

@@ -45,7 +45,9 @@ from dispatchdesk.gui.incident_filter import OPEN_STATUSES, IncidentFilterProxy
 from dispatchdesk.gui.incident_model import Column, IncidentTableModel
 from dispatchdesk.gui.message_bar import MessageBar
 from dispatchdesk.gui.new_incident import LONDON_BOROUGHS, NewIncidentDialog
+from dispatchdesk.gui.settings_dialog import CentralSettings, SettingsDialog, sounds_enabled
 from dispatchdesk.gui.shortcuts import ShortcutsWindow
+from dispatchdesk.gui.sounds import AlertSounds
 from dispatchdesk.gui.theme import apply_theme
 from dispatchdesk.gui.ticker import Ticker
 from dispatchdesk.sync.api import DeskCommands, IncidentDraft
@@ -104,6 +106,11 @@ class QueueWindow(QMainWindow):
         self._role = role
         self._now = now
         self._settings = settings
+        #: What the config files say, shown read-only in the settings dialog (set by the app).
+        self.central_settings = CentralSettings()
+        self.settings_dialog: SettingsDialog | None = None
+        #: Alert sounds (played by the listener), on unless turned off in the settings dialog.
+        self.sounds = AlertSounds(sounds_enabled(settings))
         self._policy: GradePolicy = DEFAULT_POLICY
         self._selected_id: int | None = None
         self._attention = 0
@@ -285,6 +292,7 @@ class QueueWindow(QMainWindow):
         self.act_dismiss = a("&Dismiss messages", ["Ctrl+D"], self.message_bar.dismiss)
         self.act_contrast = a("&High-contrast theme", ["Ctrl+Shift+H"], self.toggle_contrast)
         self.act_contrast.setCheckable(True)
+        self.act_settings = a("Se&ttings…", ["Ctrl+,"], self.show_settings)
         self.act_shortcuts = a("&Keyboard shortcuts", ["F1"], self.show_shortcuts)
         self.act_quit = a("&Quit", ["Ctrl+Q"], self.close)
 
@@ -301,7 +309,7 @@ class QueueWindow(QMainWindow):
                       self.act_queue, self.act_detail, self.act_commands, None,
                       self.detail_dock.toggleViewAction(),
                       self.commands_dock.toggleViewAction(), self.act_dismiss,
-                      self.act_contrast],
+                      self.act_contrast, self.act_settings],
             "&Help": [self.act_shortcuts],
         }
         for title, actions in menus.items():
@@ -525,6 +533,17 @@ class QueueWindow(QMainWindow):
             self.shortcuts_window = ShortcutsWindow(actions, self)
         self.shortcuts_window.show()
         self.shortcuts_window.raise_()
+
+    def show_settings(self) -> None:
+        """The non-modal settings dialog: theme and alert sounds, central settings read-only."""
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self._settings, self.central_settings,
+                                                  self.sounds, parent=self)
+            self.settings_dialog.theme_chosen.connect(self.set_theme)
+        else:
+            self.settings_dialog.show_central(self.central_settings)
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
 
     # -- filters ---------------------------------------------------------------------------
 

@@ -3,20 +3,19 @@
 ``submitted(url, username, password)`` is emitted on "Sign in"; the app then calls
 ``set_busy(True)`` while it signs in and ``show_error(text)`` on failure, which keeps what was
 typed. The dialog is shown with ``show()``, never ``exec()`` (qasync cannot nest modal loops).
+
+The widgets come from ``ui/signin.ui`` (generated :mod:`dispatchdesk.gui.forms.ui_signin`);
+the icons from the compiled resources.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit, QWidget
+
+from dispatchdesk.gui import resources
+from dispatchdesk.gui.forms.ui_signin import Ui_SignInDialog
 
 
 class SignInDialog(QDialog):
@@ -28,37 +27,32 @@ class SignInDialog(QDialog):
         self, url: str = "", username: str = "", parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Dispatch Desk — sign in")
-        self.setModal(False)
-        self.url = QLineEdit(url)
-        self.url.setPlaceholderText("https://dispatch.example.police.uk")
-        self.username = QLineEdit(username)
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.error = QLabel()
-        self.error.setProperty("role", "error")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        self.status = QLabel()
-        self.buttons = QDialogButtonBox()
+        self.ui = Ui_SignInDialog()
+        self.ui.setupUi(self)
+        self.url = self.ui.url
+        self.username = self.ui.username
+        self.password = self.ui.password
+        self.error = self.ui.error
+        self.status = self.ui.status
+        self.buttons = self.ui.buttons
+        self.url.setText(url)
+        self.username.setText(username)
         self.sign_in = self.buttons.addButton("&Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
         self.sign_in.setDefault(True)
-        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self._add_icons()
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
-        self._layout()
         (self.password if url and username else self.url if not url else self.username).setFocus()
 
-    def _layout(self) -> None:
-        form = QFormLayout()
-        form.addRow("Server &URL", self.url)
-        form.addRow("&Username", self.username)
-        form.addRow("&Password", self.password)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.status)
-        layout.addWidget(self.buttons)
+    def _add_icons(self) -> None:
+        colour = self.palette().color(QPalette.ColorRole.Text)
+        self.setWindowIcon(resources.app_icon())
+        self.sign_in.setIcon(resources.icon("log-in", self.palette().color(
+            QPalette.ColorRole.ButtonText)))
+        for field, name in ((self.url, "server"), (self.username, "user"),
+                            (self.password, "key-round")):
+            field.addAction(resources.icon(name, colour, 16),
+                            QLineEdit.ActionPosition.LeadingPosition)
 
     def _submit(self) -> None:
         url, user = self.url.text().strip(), self.username.text().strip()

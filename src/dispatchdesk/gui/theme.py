@@ -1,7 +1,8 @@
 """Themes: a normal and a high-contrast palette, and the colours of countdown states.
 
 Colour is never the only signal of a countdown state (the cell also has text and an icon), but
-the colours of the states must stay distinguishable in both themes.
+the colours of the states must stay distinguishable in both themes. The stylesheets are
+``resources/themes/*.qss``, compiled into the app with the other resources.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.countdown import CountdownState
+from dispatchdesk.gui import resources
 
 THEMES = ("normal", "high-contrast")
 
@@ -44,30 +46,6 @@ _COUNTDOWN: dict[str, dict[CountdownState, StateColours]] = {
         CountdownState.NONE: _pair("#ffffff", "#000000"),
     },
 }
-
-_STYLESHEETS = {
-    "normal": """
-        QFrame#banner[state="offline"] { background: #b91c1c; color: white; }
-        QFrame#banner[state="connecting"] { background: #fef08a; color: #422006; }
-        QFrame#messageBar { background: #fff7ed; border: 1px solid #c2410c; }
-        QLabel[role="error"] { color: #b91c1c; }
-        QToolButton:checked { background: #bfdbfe; border: 1px solid #1d4ed8; }
-    """,
-    "high-contrast": """
-        * { font-size: 11pt; }
-        QFrame#banner[state="offline"] { background: #7f0000; color: white;
-                                         border: 3px solid white; }
-        QFrame#banner[state="connecting"] { background: #facc15; color: black;
-                                            border: 3px solid black; }
-        QFrame#messageBar { background: black; color: #facc15; border: 2px solid #facc15; }
-        QLabel[role="error"] { color: #ff8080; font-weight: bold; }
-        QTableView { gridline-color: #ffffff; }
-        QTableView::item:selected { background: #ffffff; color: #000000; }
-        QToolButton { border: 1px solid #ffffff; padding: 2px 6px; }
-        QToolButton:checked { background: #facc15; color: #000000; font-weight: bold; }
-    """,
-}
-
 
 def countdown_colours(theme: str) -> dict[CountdownState, StateColours]:
     """Colours of each countdown state in ``theme``."""
@@ -110,7 +88,7 @@ def apply_theme(app: QApplication, theme: str) -> None:
     else:
         palette = app.style().standardPalette()
     app.setPalette(palette)
-    app.setStyleSheet(_STYLESHEETS[theme])
+    app.setStyleSheet(resources.stylesheet(theme))  # resources/themes/<theme>.qss
     app.setProperty("dispatchdesk_theme", theme)
 
 
