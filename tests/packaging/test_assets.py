@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_generated_modules_match_ui_and_qrc():
     """Regenerates forms and resources into a temp dir; fails if the committed ones are stale."""
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_assets.py"), "--check"],
+    done = subprocess.run([sys.executable, str(ROOT / "packaging" / "gen_assets.py"), "--check"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
 

@@ -30,6 +30,10 @@ class Config:
     theme: str = "normal"
     max_command_age_minutes: int = 10
     data_dir: str | None = None
+    #: The files that were read, system-wide first (shown in the settings dialog).
+    sources: tuple[str, ...] = ()
+    #: Keys the system file locks against per-user override.
+    locked: frozenset[str] = frozenset()
 
 
 class ConfigError(ValueError):
@@ -50,7 +54,7 @@ def _apply(config: Config, values: dict[str, Any], source: Path, locked: set[str
     known = {f.name: f.type for f in fields(Config)}
     changes: dict[str, Any] = {}
     for key, value in values.items():
-        if key == "locked":
+        if key in ("locked", "sources"):
             continue
         if key not in known:
             raise ConfigError(f"{source}: unknown setting {key!r} (known: {', '.join(known)})")
@@ -69,6 +73,9 @@ def load_config(system: Path | None = None, user: Path | None = None) -> Config:
     user = user or config_dir() / "config.toml"
     system_values = _read(system)
     locked_values = system_values.get("locked", {})
+    user_values = _read(user)
     config = _apply(Config(), system_values, system, set())
     config = _apply(config, locked_values, system, set())
-    return _apply(config, _read(user), user, set(locked_values))
+    config = _apply(config, user_values, user, set(locked_values))
+    sources = tuple(str(p) for p, v in ((system, system_values), (user, user_values)) if v)
+    return replace(config, sources=sources, locked=frozenset(locked_values))

@@ -31,7 +31,7 @@ import httpx
 import qasync
 import sqlalchemy.exc
 from PySide6.QtCore import QObject, QSettings
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.app.config import Config, ConfigError, load_config
@@ -43,8 +43,10 @@ from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState, Pendin
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.gui import resources
 from dispatchdesk.gui.listener import QtDeskListener
 from dispatchdesk.gui.queue_window import QueueWindow
+from dispatchdesk.gui.settings_dialog import CentralSettings
 from dispatchdesk.gui.signin import SignInDialog
 from dispatchdesk.gui.theme import apply_theme
 from dispatchdesk.sync.client import ApiClient
@@ -251,7 +253,10 @@ class Desk(QObject):
         assert self.engine is not None
         old = self.window
         window = QueueWindow(self.engine, role, self.clock.now, username, self.settings)
-        window.setWindowIcon(QIcon.fromTheme("dialog-warning"))
+        window.central_settings = CentralSettings(
+            server_url=self.server_url, ca_bundle=self.config.ca_bundle,
+            max_command_age_minutes=self.config.max_command_age_minutes,
+            sources=self.config.sources, locked=self.config.locked)
         self.relay.target = QtDeskListener(window, parent=window)
         window.closed.connect(self.closed.set)
         window.show()
@@ -374,6 +379,8 @@ def run_desk(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setOrganizationName("DispatchDesk")
     app.setApplicationName("Dispatch Desk")
+    app.setWindowIcon(resources.app_icon())  # window and taskbar
+    app.setDesktopFileName("dispatchdesk")  # matches packaging's .desktop entry
     apply_theme(app, args.theme or config.theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
