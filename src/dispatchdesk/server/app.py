@@ -40,7 +40,8 @@ from dispatchdesk.server import auth
 from dispatchdesk.server.db import create_schema, is_postgres, make_engine, read_tx, write_tx
 from dispatchdesk.server.dispatch import Dispatch
 from dispatchdesk.server.events import Hub, stream
-from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError, request_hash
+from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
+from dispatchdesk.server.service import Service, ServiceError
 from dispatchdesk.server.settings import ServerSettings
 from dispatchdesk.server.warnings_api import WarningsDesk
 from dispatchdesk.server.watcher import PgWatcher
@@ -88,44 +89,6 @@ def _error(status: int, text: str) -> dict[int | str, dict[str, Any]]:
 
 
 _AUTH_ERRORS = {**_error(401, "No valid bearer token"), **_error(403, "The role lacks the right")}
-
-
-def _parse_if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    text = value.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    try:
-        return int(text)
-    except ValueError:
-        raise ServiceError(
-            400, f"If-Match must be the incident's version number (for example If-Match: 3), "
-            f"not {value!r}."
-        ) from None
-
-
-def _check_key(key: str | None, required: bool) -> str | None:
-    if key is None or not key.strip():
-        if required:
-            raise ServiceError(
-                400, f"The {IDEMPOTENCY_HEADER} header is required: send a new unique value "
-                "(for example a UUID) with each command, and the same one when you resend it."
-            )
-        return None
-    if len(key) > 200:
-        raise ServiceError(400, f"The {IDEMPOTENCY_HEADER} header is longer than 200 characters.")
-    return key.strip()
-
-
-def _command_response(result: CommandResult) -> JSONResponse:
-    headers = {}
-    if "version" in result.body:
-        headers["ETag"] = f'"{result.body["version"]}"'
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -292,10 +255,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         user: Annotated[auth.User, Depends(require(Right.CREATE_INCIDENT))],
         idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)] = None,
     ) -> JSONResponse:
-        key = _check_key(idempotency_key, required=True)
-        mp = f"POST {request.url.path}"
-        idem = Idem(key, mp, request_hash(mp, body.model_dump(mode="json", exclude_unset=True)))
-        return _command_response(service.create_incident(user, body, idem))
+        idem = idem_for(request, idempotency_key, body)
+        return command_response(service.create_incident(user, body, idem))
 
     @router.patch(
         "/incidents/{incident_id}", response_model=IncidentOut, tags=["incidents"],
@@ -325,16 +286,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
                     403, f"Your role ({user.role.label}) does not have the right "
                     f"'{needed.value}' needed for this change. Ask a supervisor."
                 )
-        version = _parse_if_match(if_match)
+        version = parse_if_match(if_match)
         if version is None:
             raise ServiceError(
                 428, "The If-Match header is required: send the version of the incident you "
                 "edited (for example If-Match: 3)."
             )
-        key = _check_key(idempotency_key, required=False)
-        mp = f"PATCH {request.url.path}"
-        idem = Idem(key, mp, request_hash(mp, body.model_dump(mode="json", exclude_unset=True)))
-        return _command_response(service.patch_incident(user, incident_id, body, version, idem))
+        idem = idem_for(request, idempotency_key, body, required=False)
+        return command_response(service.patch_incident(user, incident_id, body, version, idem))
 
     @router.post(
         "/incidents/{incident_id}/close", response_model=IncidentOut, tags=["incidents"],
@@ -353,11 +312,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if_match: Annotated[str | None, Header(alias="If-Match")] = None,
         idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)] = None,
     ) -> JSONResponse:
-        key = _check_key(idempotency_key, required=True)
-        version = _parse_if_match(if_match)
-        mp = f"POST {request.url.path}"
-        idem = Idem(key, mp, request_hash(mp, body.model_dump(mode="json", exclude_unset=True)))
-        return _command_response(service.close_incident(user, incident_id, body, version, idem))
+        idem = idem_for(request, idempotency_key, body)
+        version = parse_if_match(if_match)
+        return command_response(service.close_incident(user, incident_id, body, version, idem))
 
     @router.get(
         "/incidents/{incident_id}", response_model=IncidentOut, tags=["incidents"],
@@ -400,13 +357,6 @@ async def _sweep_forever(dispatch: Dispatch, every: float) -> None:
             log.exception("escalation sweep failed; trying again in %.0f s", every)
 
 
-def _idem(request: Request, key: str | None, body: BaseModel | None) -> Idem:
-    checked = _check_key(key, required=True)
-    mp = f"POST {request.url.path}"
-    data = body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
-    return Idem(checked, mp, request_hash(mp, data))
-
-
 _UNIT_ERRORS = {
     **_AUTH_ERRORS, **_error(400, "Idempotency-Key missing"),
     **_error(404, "No such unit or incident"),
@@ -434,8 +384,8 @@ def _unit_routes(
         user: Annotated[auth.User, Depends(require(Right.MANAGE_UNITS))],
         idempotency_key: Key = None,
     ) -> JSONResponse:
-        return _command_response(
-            dispatch.create_unit(user, body, _idem(request, idempotency_key, body))
+        return command_response(
+            dispatch.create_unit(user, body, idem_for(request, idempotency_key, body))
         )
 
     @router.get("/units", response_model=list[UnitOut], tags=["units"],
@@ -455,9 +405,9 @@ def _unit_routes(
     )
     def assign(request: Request, unit_id: int, body: AssignRequest, user: Dispatcher,
                if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
-        idem = _idem(request, idempotency_key, body)
-        return _command_response(
-            dispatch.assign(user, unit_id, body, _parse_if_match(if_match), idem)
+        idem = idem_for(request, idempotency_key, body)
+        return command_response(
+            dispatch.assign(user, unit_id, body, parse_if_match(if_match), idem)
         )
 
     @router.post(
@@ -467,9 +417,9 @@ def _unit_routes(
     )
     def divert(request: Request, unit_id: int, body: DivertRequest, user: Dispatcher,
                if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
-        idem = _idem(request, idempotency_key, body)
-        return _command_response(
-            dispatch.divert(user, unit_id, body, _parse_if_match(if_match), idem)
+        idem = idem_for(request, idempotency_key, body)
+        return command_response(
+            dispatch.divert(user, unit_id, body, parse_if_match(if_match), idem)
         )
 
     @router.post(
@@ -479,8 +429,8 @@ def _unit_routes(
     )
     def arrive(request: Request, unit_id: int, user: Dispatcher,
                if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
-        idem = _idem(request, idempotency_key, None)
-        return _command_response(dispatch.arrive(user, unit_id, _parse_if_match(if_match), idem))
+        idem = idem_for(request, idempotency_key, None)
+        return command_response(dispatch.arrive(user, unit_id, parse_if_match(if_match), idem))
 
     @router.post(
         "/units/{unit_id}/clear", response_model=UnitOut, tags=["units"],
@@ -488,8 +438,8 @@ def _unit_routes(
     )
     def clear(request: Request, unit_id: int, user: Dispatcher,
               if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
-        idem = _idem(request, idempotency_key, None)
-        return _command_response(dispatch.clear(user, unit_id, _parse_if_match(if_match), idem))
+        idem = idem_for(request, idempotency_key, None)
+        return command_response(dispatch.clear(user, unit_id, parse_if_match(if_match), idem))
 
     @router.post(
         "/units/{unit_id}/status", response_model=UnitOut, tags=["units"],
@@ -498,9 +448,9 @@ def _unit_routes(
     )
     def unit_status(request: Request, unit_id: int, body: UnitStatusRequest, user: Dispatcher,
                     if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
-        idem = _idem(request, idempotency_key, body)
-        return _command_response(
-            dispatch.set_status(user, unit_id, body, _parse_if_match(if_match), idem)
+        idem = idem_for(request, idempotency_key, body)
+        return command_response(
+            dispatch.set_status(user, unit_id, body, parse_if_match(if_match), idem)
         )
 
     @router.get(
@@ -524,5 +474,5 @@ def _unit_routes(
         user: Annotated[auth.User, Depends(require(Right.REVIEW_DIVERTS))],
         idempotency_key: Key = None,
     ) -> JSONResponse:
-        idem = _idem(request, idempotency_key, body)
-        return _command_response(dispatch.review(user, divert_id, body, idem))
+        idem = idem_for(request, idempotency_key, body)
+        return command_response(dispatch.review(user, divert_id, body, idem))

@@ -63,7 +63,8 @@ from dispatchdesk.server.db import (
     read_tx,
     write_tx,
 )
-from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError, request_hash
+from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
+from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -624,39 +625,6 @@ class WarningsDesk:
                     "protective orders: it needs the supervisor role."
                 )
 
-        def idem_for(request: Request, key: str | None, body: Any, required: bool) -> Idem:
-            if key is None or not key.strip():
-                if required:
-                    raise ServiceError(
-                        400, f"The {IDEMPOTENCY_HEADER} header is required: send a new unique "
-                        "value with each command, and the same one when you resend it."
-                    )
-                k = None
-            elif len(key) > 200:
-                raise ServiceError(400, f"The {IDEMPOTENCY_HEADER} header is too long.")
-            else:
-                k = key.strip()
-            mp = f"{request.method} {request.url.path}"
-            return Idem(k, mp, request_hash(mp, body.model_dump(mode="json",
-                                                                exclude_unset=True)))
-
-        def version(value: str | None) -> int | None:
-            if value is None:
-                return None
-            try:
-                return int(value.strip().removeprefix("W/").strip('"'))
-            except ValueError:
-                raise ServiceError(400, f"If-Match must be a version number, not {value!r}.") \
-                    from None
-
-        def respond(result: CommandResult) -> JSONResponse:
-            headers = {}
-            if "version" in result.body:
-                headers["ETag"] = f'"{result.body["version"]}"'
-            if result.replayed:
-                headers["Idempotent-Replayed"] = "true"
-            return JSONResponse(result.body, status_code=result.status_code, headers=headers)
-
         tags: list[str | Any] = ["warnings"]
 
         @r.post("/schemes", status_code=201, response_model=SchemeOut, tags=tags,
@@ -664,7 +632,7 @@ class WarningsDesk:
         def create_scheme(request: Request, body: SchemeCreate, user: viewer,
                           key: key_header = None) -> JSONResponse:
             supervisor(user)
-            return respond(self.create_scheme(user, body, idem_for(request, key, body, True)))
+            return command_response(self.create_scheme(user, body, idem_for(request, key, body)))
 
         @r.get("/schemes/{scheme_id}", response_model=SchemeOut, tags=tags,
                summary="One live special scheme (404 once expired or ended)")
@@ -677,18 +645,18 @@ class WarningsDesk:
         def extend(request: Request, scheme_id: int, body: SchemeExtend, user: viewer,
                    key: key_header = None, if_match: match_header = None) -> JSONResponse:
             supervisor(user)
-            return respond(self.extend_scheme(user, scheme_id, body,
-                                              idem_for(request, key, body, True),
-                                              version(if_match)))
+            return command_response(self.extend_scheme(user, scheme_id, body,
+                                              idem_for(request, key, body),
+                                              parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/end", tags=tags,
                 summary="End a scheme now; clients are told to remove it (supervisor)")
         def end(request: Request, scheme_id: int, body: SchemeEnd, user: viewer,
                 key: key_header = None, if_match: match_header = None) -> JSONResponse:
             supervisor(user)
-            return respond(self.end_scheme(user, scheme_id, body,
-                                           idem_for(request, key, body, True),
-                                           version(if_match)))
+            return command_response(self.end_scheme(user, scheme_id, body,
+                                           idem_for(request, key, body),
+                                           parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/review-request", response_model=SchemeOut, tags=tags,
                 summary="Request a first-stage review (escalated after 14 days) (supervisor)")
@@ -696,9 +664,9 @@ class WarningsDesk:
                            user: viewer, key: key_header = None,
                            if_match: match_header = None) -> JSONResponse:
             supervisor(user)
-            return respond(self.request_review(user, scheme_id, body,
-                                               idem_for(request, key, body, True),
-                                               version(if_match)))
+            return command_response(self.request_review(user, scheme_id, body,
+                                               idem_for(request, key, body),
+                                               parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/victim-informed", response_model=SchemeOut, tags=tags,
                 summary="Record that (and when) the victim was told (supervisor)")
@@ -706,16 +674,16 @@ class WarningsDesk:
                             user: viewer, key: key_header = None,
                             if_match: match_header = None) -> JSONResponse:
             supervisor(user)
-            return respond(self.victim_informed(user, scheme_id, body,
-                                                idem_for(request, key, body, True),
-                                                version(if_match)))
+            return command_response(self.victim_informed(user, scheme_id, body,
+                                                idem_for(request, key, body),
+                                                parse_if_match(if_match)))
 
         @r.post("/orders", status_code=201, response_model=OrderOut, tags=tags,
                 summary="Add a protective order (supervisor; Idempotency-Key required)")
         def create_order(request: Request, body: OrderCreate, user: viewer,
                          key: key_header = None) -> JSONResponse:
             supervisor(user)
-            return respond(self.create_order(user, body, idem_for(request, key, body, True)))
+            return command_response(self.create_order(user, body, idem_for(request, key, body)))
 
         @r.get("/orders/{order_id}", response_model=OrderOut, tags=tags,
                summary="One protective order")
@@ -727,14 +695,14 @@ class WarningsDesk:
         def patch_order(request: Request, order_id: int, body: OrderPatch, user: viewer,
                         key: key_header = None, if_match: match_header = None) -> JSONResponse:
             supervisor(user)
-            v = version(if_match)
+            v = parse_if_match(if_match)
             if v is None:
                 raise ServiceError(
                     428, "The If-Match header is required: send the version of the order you "
                     "edited (for example If-Match: 3)."
                 )
-            return respond(self.patch_order(user, order_id, body, v,
-                                            idem_for(request, key, body, False)))
+            return command_response(self.patch_order(user, order_id, body, v,
+                                            idem_for(request, key, body, required=False)))
 
         @r.get("/warnings", response_model=WarningsPage, tags=tags,
                summary="Warnings matching a location and/or a person, most severe first")
@@ -766,8 +734,8 @@ class WarningsDesk:
         def audit_route(action: str) -> Callable[..., JSONResponse]:
             def route(request: Request, kind: Literal["scheme", "order"], entity_id: int,
                       body: WarningAudit, user: viewer, key: key_header = None) -> JSONResponse:
-                return respond(self.audit_warning(user, kind, entity_id, body, action,
-                                                  idem_for(request, key, body, False)))
+                return command_response(self.audit_warning(user, kind, entity_id, body, action,
+                                                  idem_for(request, key, body, required=False)))
 
             return route
 
