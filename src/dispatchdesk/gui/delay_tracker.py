@@ -118,33 +118,30 @@ class DelayTracker:
         if contribution is None:
             return
         self._by_id[incident.id] = contribution
-        lists = self._lists
         put = _append if append else insort
-        if contribution.waiting is not None:
-            put(lists.risk_starts[contribution.grade], contribution.waiting[0])
-            put(lists.deadlines[contribution.grade], contribution.waiting[1])
-        if contribution.today is not None:
-            deadline, on_time = contribution.today
-            if on_time is None:
-                put(lists.unattended, deadline)
-            else:
-                put(lists.attended, deadline)
-                if on_time:
-                    put(lists.attended_on_time, deadline)
+        for values, value in self._places(contribution):
+            put(values, value)
 
     def _drop(self, incident_id: int) -> None:
         contribution = self._by_id.pop(incident_id, None)
-        if contribution is None:
-            return
+        if contribution is not None:
+            for values, value in self._places(contribution):
+                _remove(values, value)
+
+    def _places(self, contribution: _Contribution) -> list[tuple[list[datetime], datetime]]:
+        """Each sorted list an incident's contribution is kept in, with its value there:
+        adding and dropping walk the same places, so they cannot drift apart."""
         lists = self._lists
+        places = []
         if contribution.waiting is not None:
-            _remove(lists.risk_starts[contribution.grade], contribution.waiting[0])
-            _remove(lists.deadlines[contribution.grade], contribution.waiting[1])
+            places.append((lists.risk_starts[contribution.grade], contribution.waiting[0]))
+            places.append((lists.deadlines[contribution.grade], contribution.waiting[1]))
         if contribution.today is not None:
             deadline, on_time = contribution.today
             if on_time is None:
-                _remove(lists.unattended, deadline)
+                places.append((lists.unattended, deadline))
             else:
-                _remove(lists.attended, deadline)
+                places.append((lists.attended, deadline))
                 if on_time:
-                    _remove(lists.attended_on_time, deadline)
+                    places.append((lists.attended_on_time, deadline))
+        return places
