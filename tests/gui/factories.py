@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
-from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, Location
+from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
+from dispatchdesk.domain.unit import Unit, UnitStatus
+from dispatchdesk.domain.warnings import WarningRef
+from dispatchdesk.protocol.warnings import SchemeOut
 from dispatchdesk.sync.api import IncidentDraft
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -46,6 +49,26 @@ def make_incident(
     return incident.with_changes(**changes) if changes else incident
 
 
+def make_unit(
+    unit_id: int,
+    callsign: str | None = None,
+    *,
+    kind: str = "IRV",
+    borough: str = "Camden",
+    status: UnitStatus = UnitStatus.AVAILABLE,
+    incident_id: int | None = None,
+    status_since: datetime = T0,
+    lat: float | None = None,
+    lon: float | None = None,
+    version: int = 1,
+) -> Unit:
+    return Unit(
+        id=unit_id, callsign=callsign or f"LX{unit_id:02d}", kind=kind, borough=borough,
+        status=status, incident_id=incident_id, status_since=status_since, version=version,
+        lat=lat, lon=lon,
+    )
+
+
 def clock() -> FakeClock:
     return FakeClock(T0)
 
@@ -78,6 +101,42 @@ class RecordingCommands:
 
     def close(self, incident: Incident, rationale: str) -> str:
         return self._record("close", incident, rationale)
+
+    def assign_unit(self, unit: Unit, incident: Incident) -> str:
+        return self._record("assign_unit", unit, incident)
+
+    def divert_unit(self, unit: Unit, incident: Incident, reason: str) -> str:
+        return self._record("divert_unit", unit, incident, reason)
+
+    def arrive_unit(self, unit: Unit) -> str:
+        return self._record("arrive_unit", unit)
+
+    def clear_unit(self, unit: Unit) -> str:
+        return self._record("clear_unit", unit)
+
+    def set_unit_status(self, unit: Unit, status: UnitStatus) -> str:
+        return self._record("set_unit_status", unit, status)
+
+    def review_divert(self, divert: Divert, note: str) -> str:
+        return self._record("review_divert", divert, note)
+
+    def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str:
+        return self._record("extend_scheme", scheme, expires_at, note)
+
+    def end_scheme(self, scheme: SchemeOut, reason: str) -> str:
+        return self._record("end_scheme", scheme, reason)
+
+    def request_scheme_review(self, scheme: SchemeOut, note: str | None) -> str:
+        return self._record("request_scheme_review", scheme, note)
+
+    def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str:
+        return self._record("scheme_victim_informed", scheme, at)
+
+    def warning_shown(self, incident_id: int, ref: WarningRef) -> None:
+        self._record("warning_shown", incident_id, ref)
+
+    def acknowledge_warning(self, incident_id: int, ref: WarningRef) -> None:
+        self._record("acknowledge_warning", incident_id, ref)
 
     def retry(self, command_id: str) -> None:
         self._record("retry", command_id)

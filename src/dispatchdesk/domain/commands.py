@@ -22,6 +22,19 @@ class CommandKind(StrEnum):
     CREATE_INCIDENT = "create_incident"
     UPDATE_INCIDENT = "update_incident"  # PATCH: regrade, status, summary
     CLOSE_INCIDENT = "close_incident"
+    ASSIGN_UNIT = "assign_unit"
+    DIVERT_UNIT = "divert_unit"
+    ARRIVE_UNIT = "arrive_unit"
+    CLEAR_UNIT = "clear_unit"
+    UNIT_STATUS = "unit_status"
+    REVIEW_DIVERT = "review_divert"
+    EXTEND_SCHEME = "extend_scheme"
+    END_SCHEME = "end_scheme"
+    REQUEST_SCHEME_REVIEW = "request_scheme_review"
+    SCHEME_VICTIM_INFORMED = "scheme_victim_informed"
+    #: Audit records: a warning was shown to / acknowledged by this operator for an incident.
+    WARNING_SHOWN = "warning_shown"
+    WARNING_ACKNOWLEDGED = "warning_acknowledged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,8 @@ class PendingCommand:
     message: str | None = None  # the server's reason when FAILED or HELD
     #: The body the operator entered, so a refused command loses nothing.
     body: dict[str, object] | None = None
+    #: The unit a unit command moves (assign, divert, arrive, clear, status), else None.
+    unit_id: int | None = None
 
 
 class ConnectionState(StrEnum):

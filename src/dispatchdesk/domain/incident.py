@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from dispatchdesk.domain.countdown import Countdown, countdown
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.warnings import Person
 
 _ZERO = timedelta(0)
 
@@ -66,6 +67,37 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
+class Divert:
+    """One DIVERT tag: a unit taken off ``from_incident_id`` and sent to ``to_incident_id``.
+
+    The incident it left stays *owed* until another unit arrives there or a supervisor closes
+    it with a rationale (then ``released_at`` is set). A QA reviewer marks it ``reviewed_at``.
+    """
+
+    id: int
+    unit_id: int
+    callsign: str
+    from_incident_id: int
+    from_ref: str
+    to_incident_id: int
+    to_ref: str
+    by: str
+    at: datetime
+    reason: str
+    released_at: datetime | None = None
+    released_by: str | None = None
+    released_reason: str | None = None
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = None
+    review_note: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Still on the DIVERT tag list: not released, or released but not yet reviewed."""
+        return self.released_at is None or self.reviewed_at is None
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     id: int
     ref: str
@@ -87,6 +119,20 @@ class Incident:
     rationale: str | None = None
     #: Grade the incident was first given (shows a downgrade/upgrade history at a glance).
     original_grade: Grade | None = None
+    #: A unit was diverted away and no other unit has arrived since: attendance is owed.
+    owed: bool = False
+    #: Diverts away from this incident, oldest first (its DIVERT tags).
+    diverts: tuple[Divert, ...] = ()
+    #: When the owed incident, left with no unit, escalated to supervisors (None otherwise).
+    escalated_at: datetime | None = None
+    #: People named on the incident (subject, victim, ...), matched against protective orders
+    #: together with the caller.
+    persons: tuple[Person, ...] = ()
+
+    @property
+    def needs_unit(self) -> bool:
+        """Owed attendance and no unit on it: shown above everything else in the queue."""
+        return self.owed and self.status is IncidentStatus.OPEN
 
     @property
     def is_open(self) -> bool:
@@ -107,7 +153,9 @@ class Incident:
         """
         waiting = self.is_open and self.attended_at is None and self.deadline is not None
         deadline = self.deadline.timestamp() if self.deadline is not None else float("inf")
-        return (0 if waiting else 1, deadline, self.grade.rank)
+        # An owed incident with no unit goes above every grade's order (the 2018 case).
+        band = 0 if self.needs_unit else 1 if waiting else 2
+        return (band, deadline, self.grade.rank)
 
     def with_changes(self, **changes: object) -> Incident:
         return replace(self, **changes)  # type: ignore[arg-type]

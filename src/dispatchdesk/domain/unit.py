@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -35,3 +37,22 @@ _LABEL = {
 FREE_STATES: frozenset[UnitStatus] = frozenset(
     {UnitStatus.AVAILABLE, UnitStatus.COMMITTED, UnitStatus.OFF_DUTY}
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit as the client shows it (from the server's ``UnitOut``)."""
+
+    id: int
+    callsign: str
+    #: IRV, area car, van, dog, ... (free text: forces name them differently).
+    kind: str
+    borough: str
+    status: UnitStatus
+    #: The incident the unit is on (ASSIGNED or AT_SCENE), else None.
+    incident_id: int | None
+    #: When the unit entered ``status`` (server time): "time in status" counts from it.
+    status_since: datetime
+    version: int
+    lat: float | None = None
+    lon: float | None = None

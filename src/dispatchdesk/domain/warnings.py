@@ -95,6 +95,14 @@ class Place:
     postcode: str | None = None
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class WarningRef:
+    """Which warning: a scheme or an order, by id (what an acknowledgement names)."""
+
+    kind: str  # "scheme" or "order"
+    entity_id: int
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     name: str

@@ -98,12 +98,13 @@ def _row_key(incident: Incident) -> tuple[float, int]:
 def urgency_number(incident: Incident) -> float:
     """``Incident.urgency_key()`` packed into one float, so the proxy compares it in C++.
 
-    waiting flag × 1e11 + deadline timestamp (or 9e10 when none) + grade rank / 10.
+    band (0 owed with no unit, 1 waiting, 2 the rest) × 1e11 + deadline timestamp (or 9e10
+    when none) + grade rank / 10.
     """
-    waiting, deadline, rank = incident.urgency_key()
+    band, deadline, rank = incident.urgency_key()
     if deadline == float("inf"):
         deadline = 9e10
-    return waiting * 1e11 + deadline + rank / 10
+    return band * 1e11 + deadline + rank / 10
 
 
 def _hhmm(when: datetime | None, tz: str) -> str:

@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import Grade, GradePolicy
-from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, Location
+from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
+from dispatchdesk.domain.unit import Unit, UnitStatus
+from dispatchdesk.domain.warnings import WarningRef
+from dispatchdesk.protocol.warnings import SchemeOut
+
+#: (incident id, warning) pairs this operator has acknowledged.
+Acknowledgements = frozenset[tuple[int, WarningRef]]
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,10 @@ class IncidentDraft:
     location: Location
     caller: Caller = field(default_factory=Caller)
     appointment_at: datetime | None = None
+    #: Warnings the warning panel showed for this location, and those the operator
+    #: acknowledged, before the incident existed: audited once the server has given it an id.
+    shown_warnings: tuple[WarningRef, ...] = ()
+    acknowledged_warnings: tuple[WarningRef, ...] = ()
 
 
 class DeskListener(Protocol):
@@ -45,6 +56,13 @@ class DeskListener(Protocol):
     def on_problem(self, message: str) -> None:
         """Something the operator should read now (malformed payload, refused command ...)."""
 
+    def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
+        """Units changed (``reset``: ``units`` is now the whole fleet, replacing what was shown)."""
+
+    def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
+        """Schemes, orders or acknowledgements changed. ``index`` is the engine's live index
+        (query it on the GUI thread, never keep results across calls)."""
+
 
 class DeskCommands(Protocol):
     """Operator actions. Each returns the command id (its Idempotency-Key) at once."""
@@ -60,6 +78,42 @@ class DeskCommands(Protocol):
     def edit_summary(self, incident: Incident, summary: str) -> str: ...
 
     def close(self, incident: Incident, rationale: str) -> str: ...
+
+    # --- units (dispatchers and supervisors) ---
+
+    def assign_unit(self, unit: Unit, incident: Incident) -> str: ...
+
+    def divert_unit(self, unit: Unit, incident: Incident, reason: str) -> str:
+        """Move ``unit`` off the incident it is on to ``incident``; the one it left is owed."""
+        ...
+
+    def arrive_unit(self, unit: Unit) -> str: ...
+
+    def clear_unit(self, unit: Unit) -> str: ...
+
+    def set_unit_status(self, unit: Unit, status: UnitStatus) -> str: ...
+
+    def review_divert(self, divert: Divert, note: str) -> str:
+        """QA review of a DIVERT tag (supervisors)."""
+        ...
+
+    # --- schemes (supervisors) ---
+
+    def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str: ...
+
+    def end_scheme(self, scheme: SchemeOut, reason: str) -> str: ...
+
+    def request_scheme_review(self, scheme: SchemeOut, note: str | None) -> str: ...
+
+    def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str: ...
+
+    # --- warnings (everyone) ---
+
+    def warning_shown(self, incident_id: int, ref: WarningRef) -> None:
+        """Audit that the warning panel showed ``ref`` for the incident (queued, never lost)."""
+
+    def acknowledge_warning(self, incident_id: int, ref: WarningRef) -> None:
+        """Record the operator's acknowledgement locally at once and audit it on the server."""
 
     def retry(self, command_id: str) -> None:
         """Send a FAILED or HELD command again (a HELD one only on the operator's say-so)."""
