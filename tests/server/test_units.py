@@ -114,6 +114,7 @@ def test_assign_writes_unit_and_incident_in_one_transaction(desk: Desk) -> None:
     r = cmd(desk.dan, unit, "assign", {"incident_id": second["id"]})
     assert r.status_code == 409
     assert first["ref"] in r.json()["detail"] and "divert" in r.json()["detail"]
+    assert "assigned by dan at" in r.json()["detail"]  # who put it there
     assert len(changes_since(desk.dan, before)) == 2
     # a stale If-Match is 412; a current one is fine
     r = cmd(desk.dan, unit, "arrive", **{"If-Match": "1"})
@@ -342,3 +343,24 @@ def test_the_database_refuses_a_unit_whose_status_and_incident_disagree(desk: De
                 conn.execute(sa.update(units).where(units.c.id == unit["id"]).values(values))
     finally:
         engine.dispose()
+
+
+def test_diverting_the_unit_at_scene_restarts_the_countdown(desk: Desk, clock: FakeClock) -> None:
+    """The unit that attended is taken away: nobody is there, so the incident is waiting again
+    (its countdown runs from the original deadline) and owed until another unit arrives."""
+    lx21, lx30 = new_unit(desk.sue, "LX21"), new_unit(desk.sue, "LX30")
+    domestic = desk.cathy.create(grade="S", summary="Domestic, shouting heard next door").json()
+    robbery = desk.cathy.create(grade="I", summary="Robbery in progress at the shop").json()
+    assert cmd(desk.dan, lx21, "assign", {"incident_id": domestic["id"]}).status_code == 200
+    assert cmd(desk.dan, lx21, "arrive").status_code == 200
+    assert incident(desk.dan, domestic["id"])["attended_at"] is not None
+    r = cmd(desk.dan, lx21, "divert", {"incident_id": robbery["id"], "reason": "Robbery, I"})
+    assert r.status_code == 200, r.text
+    left = incident_from_json(incident(desk.dan, domestic["id"]))
+    assert left.owed and left.needs_unit and left.attended_at is None
+    clock.advance(timedelta(minutes=61))
+    assert left.countdown(clock.now(), DEFAULT_POLICY).state is CountdownState.BREACHED
+    assert cmd(desk.dan, lx30, "assign", {"incident_id": domestic["id"]}).status_code == 200
+    assert cmd(desk.dan, lx30, "arrive").status_code == 200
+    back = incident_from_json(incident(desk.dan, domestic["id"]))
+    assert not back.owed and back.attended_at is not None

@@ -105,6 +105,21 @@ def test_order_expiring_the_day_after_the_incident_is_critical(desk: Desk) -> No
     assert desk.sue.post("/orders", json=order_body(), headers=key()).status_code == 409
 
 
+def test_people_named_on_the_incident_match_orders_by_name_and_dob(desk: Desk) -> None:
+    assert desk.sue.post("/orders", json=order_body(), headers=key()).status_code == 201
+    elsewhere = {"address": "1 Other Road", "postcode": "E1 1AA", "borough": "Tower Hamlets"}
+    inc = desk.cathy.create(location=elsewhere, caller={"name": "A Neighbour"}, persons=[
+        {"name": "Gary HOLLIS", "dob": "1984-03-09"}]).json()
+    assert inc["persons"] == [{"name": "Gary HOLLIS", "dob": "1984-03-09"}]
+    [w] = warnings(desk.cathy, incident_id=inc["id"]).warnings
+    assert (w.match, w.matched_on, w.possible) == ("person", "subject", False)
+    # the caller's own date of birth counts too
+    inc = desk.cathy.create(location=elsewhere,
+                            caller={"name": "Dawn Hollis", "dob": "1986-07-21"}).json()
+    [w] = warnings(desk.cathy, incident_id=inc["id"]).warnings
+    assert (w.match, w.matched_on) == ("person", "protected_person")
+
+
 def test_scheme_on_a_block_shows_for_a_flat_in_it(desk: Desk) -> None:
     scheme = make_scheme(desk.sue)
     inc = desk.cathy.create(location=FLAT_2).json()

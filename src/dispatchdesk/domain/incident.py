@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from dispatchdesk.domain.countdown import Countdown, countdown
@@ -64,6 +64,7 @@ class Caller:
     phone: str | None = None
     #: Recorded only when the caller asks for anonymity; never offered up front.
     anonymous: bool = False
+    dob: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,18 @@ from datetime import timedelta
 from typing import Any
 
 from dispatchdesk.domain.grades import Grade, GradePolicy
-from dispatchdesk.domain.incident import Caller, Incident, Location
-from dispatchdesk.protocol.schemas import CallerModel, IncidentOut, LocationModel, PolicyModel
+from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
+from dispatchdesk.domain.unit import Unit
+from dispatchdesk.domain.warnings import Person
+from dispatchdesk.protocol.schemas import (
+    CallerModel,
+    DivertModel,
+    IncidentOut,
+    LocationModel,
+    PolicyModel,
+    UnitOut,
+)
+from dispatchdesk.protocol.warnings import PersonModel
 
 
 def location_from_wire(m: LocationModel) -> Location:
@@ -25,7 +35,31 @@ def location_to_wire(loc: Location) -> LocationModel:
 
 
 def caller_from_wire(m: CallerModel) -> Caller:
-    return Caller(name=m.name, phone=m.phone, anonymous=m.anonymous)
+    return Caller(name=m.name, phone=m.phone, anonymous=m.anonymous, dob=m.dob)
+
+
+def caller_to_wire(c: Caller) -> CallerModel:
+    return CallerModel(name=c.name, phone=c.phone, anonymous=c.anonymous, dob=c.dob)
+
+
+def divert_from_wire(m: DivertModel) -> Divert:
+    return Divert(**m.model_dump())
+
+
+def divert_to_wire(d: Divert) -> DivertModel:
+    return DivertModel.model_validate(d, from_attributes=True)
+
+
+def unit_from_wire(m: UnitOut) -> Unit:
+    return Unit(
+        id=m.id, callsign=m.callsign, kind=m.kind, borough=m.borough, status=m.status,
+        incident_id=m.incident_id, status_since=m.status_since, version=m.version,
+        lat=m.lat, lon=m.lon,
+    )
+
+
+def unit_to_wire(u: Unit) -> UnitOut:
+    return UnitOut.model_validate(u, from_attributes=True)
 
 
 def incident_from_wire(m: IncidentOut) -> Incident:
@@ -35,7 +69,9 @@ def incident_from_wire(m: IncidentOut) -> Incident:
         location=location_from_wire(m.location), caller=caller_from_wire(m.caller),
         appointment_at=m.appointment_at, attended_at=m.attended_at, closed_at=m.closed_at,
         updated_at=m.updated_at, downgrade_reason=m.downgrade_reason, rationale=m.rationale,
-        original_grade=m.original_grade,
+        original_grade=m.original_grade, owed=m.owed,
+        diverts=tuple(divert_from_wire(d) for d in m.diverts), escalated_at=m.escalated_at,
+        persons=tuple(Person(name=p.name, dob=p.dob) for p in m.persons),
     )
 
 
@@ -44,10 +80,12 @@ def incident_to_wire(i: Incident) -> IncidentOut:
         id=i.id, ref=i.ref, version=i.version, grade=i.grade, status=i.status,
         created_at=i.created_at, deadline=i.deadline, type=i.type, summary=i.summary,
         location=location_to_wire(i.location),
-        caller=CallerModel(name=i.caller.name, phone=i.caller.phone, anonymous=i.caller.anonymous),
+        caller=caller_to_wire(i.caller),
         appointment_at=i.appointment_at, attended_at=i.attended_at, closed_at=i.closed_at,
         updated_at=i.updated_at, downgrade_reason=i.downgrade_reason, rationale=i.rationale,
-        original_grade=i.original_grade,
+        original_grade=i.original_grade, owed=i.owed,
+        diverts=[divert_to_wire(d) for d in i.diverts], escalated_at=i.escalated_at,
+        persons=[PersonModel(name=p.name, dob=p.dob) for p in i.persons],
     )
 
 

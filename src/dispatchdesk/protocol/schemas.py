@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
@@ -13,7 +13,7 @@ from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.base import NonBlank, Postcode, StrictWire, Uprn, Wire
-from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningPolicyModel
+from dispatchdesk.protocol.warnings import OrderOut, PersonModel, SchemeOut, WarningPolicyModel
 
 __all__ = ["NonBlank", "Postcode", "StrictWire", "Uprn", "Wire"]  # re-exported
 
@@ -48,6 +48,8 @@ class CallerModel(StrictWire):
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     anonymous: bool = False
+    #: Date of birth when the caller gives it (protective orders match name and DOB).
+    dob: date | None = None
 
 
 class IncidentCreate(StrictWire):
@@ -58,6 +60,8 @@ class IncidentCreate(StrictWire):
     caller: CallerModel = CallerModel()
     #: Extended grade: the agreed appointment, which becomes the deadline.
     appointment_at: AwareDatetime | None = None
+    #: People named on the incident (subject, victim, ...), matched against protective orders.
+    persons: list[PersonModel] = Field(default=[], max_length=20)
 
 
 class IncidentPatch(StrictWire):
@@ -116,6 +120,7 @@ class IncidentOut(Wire):
     summary: str
     location: LocationModel
     caller: CallerModel = CallerModel()
+    persons: list[PersonModel] = []
     appointment_at: AwareDatetime | None = None
     attended_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None

@@ -5,6 +5,7 @@ Independent of :mod:`dispatchdesk.protocol.schemas` (which imports these for the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -334,3 +335,25 @@ def find_warnings(
     return sort_warnings(found)
 
 
+
+
+def merge_warnings(found: Iterable[WarningOut]) -> list[WarningOut]:
+    """One warning per scheme/order (the most severe, strongest match), most severe first."""
+    best: dict[tuple[str, int], WarningOut] = {}
+    for w in sort_warnings(list(found)):
+        best.setdefault((w.kind, _entity_id(w)), w)
+    return sort_warnings(list(best.values()))
+
+
+def find_warnings_for_people(
+    schemes: list[SchemeOut], orders: list[OrderOut], q: Place | None, people: Sequence[Person],
+    now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+) -> list[WarningOut]:
+    """:func:`find_warnings` for a place and several persons (the caller and the people named
+    on an incident): one warning per entity, keeping its strongest match."""
+    if not people:
+        return find_warnings(schemes, orders, q, None, now, policy)
+    found: list[WarningOut] = []
+    for i, who in enumerate(people):
+        found += find_warnings(schemes if i == 0 else [], orders, q, who, now, policy)
+    return merge_warnings(found)

@@ -77,6 +77,8 @@ incidents = sa.Table(
     sa.Column("summary", sa.Text, nullable=False),
     sa.Column("location", sa.JSON, nullable=False),
     sa.Column("caller", sa.JSON, nullable=False),
+    #: People named on the incident (list of {name, dob}), matched against protective orders.
+    sa.Column("persons", sa.JSON, nullable=True),
     sa.Column("appointment_at", UTCDateTime()),
     sa.Column("attended_at", UTCDateTime()),
     sa.Column("closed_at", UTCDateTime(), index=True),

@@ -40,7 +40,7 @@ from dispatchdesk.protocol.schemas import (
 )
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.db import diverts, incidents, owed, read_tx, units, write_tx
+from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, units, write_tx
 from dispatchdesk.server.service import (
     RATIONALE_LOOKBACK,
     CommandResult,
@@ -143,6 +143,11 @@ class Dispatch:
             status = IncidentStatus.OPEN.value
         if status != row.status:
             values["status"] = status
+        if diverted and status != IncidentStatus.AT_SCENE.value and row.attended_at is not None:
+            # The unit that attended was taken away: nobody is there now, so the countdown
+            # runs again from the original deadline (and counts up past it) until a unit
+            # arrives. The first attendance stays in the audit log.
+            values["attended_at"] = None
         changed = 0
         if not remaining:
             changed = conn.execute(
@@ -174,14 +179,29 @@ class Dispatch:
         self.service.write_audit(conn, now, user.username, action, "unit", unit_id, detail)
         return 200, out.model_dump(mode="json")
 
+    def _put_there_by(self, conn: Connection, unit: Row[Any]) -> str:
+        """" (assigned by disp1 at 14:02)": who last put the unit on its incident, from the
+        audit log, so a dispatcher who lost a race knows whom to talk to."""
+        last = conn.execute(
+            sa.select(audit.c.username, audit.c.at, audit.c.action)
+            .where(audit.c.entity == "unit", audit.c.entity_id == unit.id,
+                   audit.c.action.in_(("assign_unit", "divert_unit")))
+            .order_by(audit.c.id.desc()).limit(1)
+        ).first()
+        if last is None:
+            return ""
+        verb = "diverted there" if last.action == "divert_unit" else "assigned"
+        local = last.at.astimezone(self.service._tz())
+        return f" ({verb} by {last.username} at {local:%H:%M})"
+
     def _busy_message(self, conn: Connection, unit: Row[Any], wanted_ref: str) -> str:
         status = UnitStatus(unit.status)
         if unit.incident_id is not None:
             ref = self._ref(conn, unit.incident_id)
             return (
                 f"Unit {unit.callsign} is not available: it is {status.label.lower()} on "
-                f"incident {ref}. Choose another unit, or divert {unit.callsign} with a reason "
-                f"if {wanted_ref} needs it more."
+                f"incident {ref}{self._put_there_by(conn, unit)}. Choose another unit, or "
+                f"divert {unit.callsign} with a reason if {wanted_ref} needs it more."
             )
         return (
             f"Unit {unit.callsign} is not available: it is {status.label.lower()}. "
@@ -237,11 +257,17 @@ class Dispatch:
             incident = self._open_incident(conn, body.incident_id)
             if unit.status != UnitStatus.AVAILABLE.value:
                 raise ServiceError(409, self._busy_message(conn, unit, incident.ref))
-            self._move_unit(
-                conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=incident.id,
-                where=sa.and_(units.c.status == UnitStatus.AVAILABLE.value,
-                              units.c.incident_id.is_(None)),
-            )
+            try:
+                self._move_unit(
+                    conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=incident.id,
+                    where=sa.and_(units.c.status == UnitStatus.AVAILABLE.value,
+                                  units.c.incident_id.is_(None)),
+                )
+            except ServiceError:
+                # Lost a race: say where the unit went and who sent it, as for a busy unit.
+                raise ServiceError(
+                    409, self._busy_message(conn, self._unit(conn, unit_id), incident.ref)
+                ) from None
             self._unit_joined(conn, now, incident)
             return self._finish(conn, now, user, "assign_unit", unit_id,
                                 f"{unit.callsign} assigned to {incident.ref}")

@@ -39,6 +39,7 @@ from dispatchdesk.protocol.schemas import (
     Snapshot,
     UnitOut,
 )
+from dispatchdesk.protocol.warnings import PersonModel
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import (
@@ -140,6 +141,7 @@ def incident_out(
         type=row.type, summary=row.summary,
         location=LocationModel.model_validate(row.location),
         caller=CallerModel.model_validate(row.caller),
+        persons=[PersonModel.model_validate(p) for p in row.persons or []],
         appointment_at=row.appointment_at, attended_at=row.attended_at,
         closed_at=row.closed_at, updated_at=row.updated_at,
         downgrade_reason=row.downgrade_reason, rationale=row.rationale,
@@ -366,6 +368,7 @@ class Service:
                     type=body.type, summary=body.summary,
                     location=body.location.model_dump(mode="json"),
                     caller=body.caller.model_dump(mode="json"),
+                    persons=[p.model_dump(mode="json") for p in body.persons],
                     appointment_at=appointment, updated_at=now,
                 )
                 .returning(incidents.c.id)

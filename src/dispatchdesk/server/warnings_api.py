@@ -49,7 +49,8 @@ from dispatchdesk.protocol.warnings import (
     WarningAudit,
     WarningPolicyModel,
     WarningsPage,
-    find_warnings,
+    find_warnings_for_people,
+    person,
 )
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
@@ -141,6 +142,14 @@ def order_out(row: Row[Any]) -> OrderOut:
         conditions=row.conditions, issued_on=row.issued_on, expires_on=row.expires_on,
         source_ref=row.source_ref,
     )
+
+
+def _incident_people(caller: dict[str, Any] | None, persons: list[Any] | None) -> list[Person]:
+    """The caller (when named) and the people named on an incident, as stored."""
+    found = [PersonModel.model_validate(p) for p in persons or []]
+    if caller and caller.get("name"):
+        found.insert(0, PersonModel(name=caller["name"], dob=caller.get("dob")))
+    return [person(p) for p in found]
 
 
 def _live(now: datetime) -> Any:
@@ -394,10 +403,11 @@ class WarningsDesk:
         WarningsPage
     ):
         now = self.service.now()
+        people: list[Person] = [who] if who is not None else []
         with read_tx(self.service.engine) as conn:
             if incident_id is not None:
                 inc = conn.execute(
-                    sa.select(incidents.c.location, incidents.c.caller)
+                    sa.select(incidents.c.location, incidents.c.caller, incidents.c.persons)
                     .where(incidents.c.id == incident_id)
                 ).first()
                 if inc is None:
@@ -407,13 +417,14 @@ class WarningsDesk:
                     q = Place(uprn=loc.get("uprn"), parent_uprn=loc.get("parent_uprn"),
                               usrn=loc.get("usrn"), address=loc.get("address"),
                               postcode=loc.get("postcode"))
-                name = (inc.caller or {}).get("name")
-                if who is None and name:
-                    who = Person(name=name)
+                if who is None:
+                    people = _incident_people(inc.caller, inc.persons)
             s_rows = conn.execute(sa.select(schemes).where(_live(now))).all() if q else []
             o_rows = conn.execute(sa.select(protective_orders)).all()
-        found = find_warnings([scheme_out(r, now, self.policy) for r in s_rows],
-                              [order_out(r) for r in o_rows], q, who, now, self.policy)
+        found = find_warnings_for_people(
+            [scheme_out(r, now, self.policy) for r in s_rows], [order_out(r) for r in o_rows],
+            q, people, now, self.policy,
+        )
         return WarningsPage(server_time=now, warnings=found)
 
     # --- commands --------------------------------------------------------------------------
