@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 
 class UnitStatus(StrEnum):
@@ -56,3 +59,76 @@ class Unit:
     version: int
     lat: float | None = None
     lon: float | None = None
+
+
+# -- reallocation ranking ------------------------------------------------------------------
+
+
+class Place(Protocol):
+    """Where an incident is, as far as ranking needs it (an incident's ``Location`` fits)."""
+
+    @property
+    def borough(self) -> str: ...
+
+    @property
+    def lat(self) -> float | None: ...
+
+    @property
+    def lon(self) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RankedUnit:
+    """An available unit offered for an incident, with how far away it is."""
+
+    unit: Unit
+    #: Straight-line distance to the incident, when both positions are known.
+    distance_km: float | None
+    #: The unit's borough is the incident's (the only hint when the distance is unknown).
+    same_borough: bool
+
+
+#: Mean Earth radius (IUGG), km: more than precise enough to order units across a city.
+_EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two WGS84 points given in degrees."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dlat, dlon = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dlat / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _distance(unit: Unit, place: Place) -> float | None:
+    if unit.lat is None or unit.lon is None or place.lat is None or place.lon is None:
+        return None
+    return haversine_km(unit.lat, unit.lon, place.lat, place.lon)
+
+
+def _same_borough(a: str, b: str) -> bool:
+    return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
+
+
+def _rank_key(ranked: RankedUnit) -> tuple[int, float, str, int]:
+    # Units with a distance come first, nearest first; the rest only have the borough to go
+    # on, so the incident's own borough first. The callsign (then id) makes the order stable.
+    callsign = ranked.unit.callsign.casefold()
+    if ranked.distance_km is not None:
+        return (0, ranked.distance_km, callsign, ranked.unit.id)
+    return (1 if ranked.same_borough else 2, 0.0, callsign, ranked.unit.id)
+
+
+def rank_for_incident(units: Iterable[Unit], place: Place) -> list[RankedUnit]:
+    """The AVAILABLE units for an incident at ``place``, best candidate first.
+
+    Nearest first (straight-line distance) where both positions are known; then units without a
+    distance, those in the incident's borough first; ties by callsign.
+    """
+    ranked = [
+        RankedUnit(unit, _distance(unit, place), _same_borough(unit.borough, place.borough))
+        for unit in units
+        if unit.status is UnitStatus.AVAILABLE
+    ]
+    ranked.sort(key=_rank_key)
+    return ranked
