@@ -1,7 +1,9 @@
-"""Small icons drawn in code (no resource files to ship): countdown states, banner, flags.
+"""Small icons: countdown states, banner and flags drawn in code; warning kinds, divert, unit
+and "acknowledged" from the compiled Lucide SVGs (:mod:`dispatchdesk.gui.resources`).
 
 Each state has its own *shape* (circle, triangle, octagon, flag), so the icon carries the state
-even for a reader who cannot tell the colours apart.
+even for a reader who cannot tell the colours apart; likewise each warning kind has its own
+pictogram (a shield for a scheme, scales for a court order).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap, QPolygonF
 
 from dispatchdesk.domain.countdown import CountdownState
+from dispatchdesk.domain.warnings import Severity
+from dispatchdesk.gui import resources
 
 _SIZE = 16
 
@@ -78,3 +82,49 @@ def connecting_icon() -> QIcon:
 @cache
 def problem_icon() -> QIcon:
     return _shape("triangle", "#c2410c", "!")
+
+
+# --- Lucide pictograms (resources/icons; drawn in the colour asked, default black) ----------
+
+#: Icon colour per warning severity: the same hues as the panel's frame, dark enough to read
+#: on a light background. The severity is also written out as text wherever the icon appears.
+SEVERITY_COLOURS = {
+    Severity.CRITICAL: "#b91c1c",
+    Severity.HEIGHTENED: "#c2410c",
+    Severity.INFO: "#1d4ed8",
+}
+
+
+def scheme_warning(colour: QColor | str = "#000000") -> QIcon:
+    """A special scheme (address risk marker): Lucide ``shield-alert``."""
+    return resources.icon("shield-alert", colour)
+
+
+def order_warning(colour: QColor | str = "#000000") -> QIcon:
+    """A protective order (a court's order): Lucide ``scale``."""
+    return resources.icon("scale", colour)
+
+
+def warning_kind(kind: str, colour: QColor | str = "#000000") -> QIcon:
+    """The icon of a warning kind: ``"scheme"`` or ``"order"``."""
+    return scheme_warning(colour) if kind == "scheme" else order_warning(colour)
+
+
+def severity_icon(severity: Severity, kind: str) -> QIcon:
+    """The warning kind's pictogram in the severity's colour (the badge also carries text)."""
+    return warning_kind(kind, SEVERITY_COLOURS[severity])
+
+
+def divert(colour: QColor | str = "#000000") -> QIcon:
+    """A DIVERT tag (a unit moved off this incident): Lucide ``split``."""
+    return resources.icon("split", colour)
+
+
+def unit(colour: QColor | str = "#000000") -> QIcon:
+    """A unit (vehicle): Lucide ``car``."""
+    return resources.icon("car", colour)
+
+
+def acknowledged(colour: QColor | str = "#15803d") -> QIcon:
+    """Acknowledged (a warning the operator has confirmed reading): Lucide ``circle-check``."""
+    return resources.icon("circle-check", colour)

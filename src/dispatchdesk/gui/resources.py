@@ -16,7 +16,10 @@ from PySide6.QtSvg import QSvgRenderer
 from dispatchdesk.gui import resources_rc
 
 APP_ICON = ":/icons/dispatchdesk.svg"
-ICON_NAMES = ("log-in", "server", "user", "key-round", "settings", "contrast", "volume-2")
+ICON_NAMES = (
+    "log-in", "server", "user", "key-round", "settings", "contrast", "volume-2",
+    "shield-alert", "scale", "split", "car", "circle-check",
+)
 SOUND_NAMES = ("new-immediate", "breach", "offline")
 
 assert resources_rc.qt_resource_data  # registered on import
