@@ -4,12 +4,16 @@ at O(log n) per tick instead of one pass over every incident (~30 ms at 10k rows
 Each incident contributes sorted boundary times (its at-risk start and deadline, or its
 "decided today" data); a tick counts boundaries before ``now`` by bisection. Changes update only
 the changed incidents' contributions. ``tests/gui`` checks it against ``summarise``.
+
+It also counts *owed* incidents (a unit was diverted away and no other unit has arrived):
+how many, how many of them have no unit at all, how many have escalated to supervisors.
+These depend on the incidents only, not on the time, so they change with the data, not per tick.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +45,32 @@ class _Lists:
     unattended: list[datetime] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class OwedCount:
+    """Open owed incidents, those of them with no unit, and those escalated."""
+
+    total: int = 0
+    no_unit: int = 0
+    escalated: int = 0
+
+
+def _owed_flags(incident: Incident) -> tuple[bool, bool] | None:
+    """(no unit, escalated) of an open owed incident; None when it is not counted."""
+    if not (incident.owed and incident.is_open):
+        return None
+    return incident.needs_unit, incident.escalated_at is not None
+
+
+def count_owed(incidents: Iterable[Incident]) -> OwedCount:
+    """One pass over ``incidents`` (the reference the tracker is tested against)."""
+    latest = {i.id: i for i in incidents}  # as the tracker: the last of an id wins
+    return _tally([f for f in map(_owed_flags, latest.values()) if f is not None])
+
+
+def _tally(flags: Collection[tuple[bool, bool]]) -> OwedCount:
+    return OwedCount(len(flags), sum(f[0] for f in flags), sum(f[1] for f in flags))
+
+
 def _append(values: list[datetime], value: datetime) -> None:
     values.append(value)
 
@@ -56,12 +86,15 @@ class DelayTracker:
         self._policy = DEFAULT_POLICY
         self._by_id: dict[int, _Contribution] = {}
         self._lists = _Lists()
+        #: id -> (no unit, escalated) of each open owed incident.
+        self._owed: dict[int, tuple[bool, bool]] = {}
 
     def reset(self, incidents: Iterable[Incident], policy: GradePolicy) -> None:
         """Start again from ``incidents``: append everything, then sort each list once."""
         self._policy = policy
         self._by_id.clear()
         self._lists = _Lists()
+        self._owed.clear()
         for incident in {i.id: i for i in incidents}.values():  # the last of an id wins
             self._add(incident, append=True)
         lists = self._lists
@@ -99,6 +132,10 @@ class DelayTracker:
         summary.decided_today = attended + late_waiting
         return summary
 
+    def owed(self) -> OwedCount:
+        """The owed counts now (a pass over the owed incidents only: a handful, not 10k)."""
+        return _tally(self._owed.values())
+
     def _contribution(self, incident: Incident) -> _Contribution | None:
         deadline = incident.deadline
         if deadline is None:
@@ -114,6 +151,9 @@ class DelayTracker:
         return _Contribution(incident.grade, waiting, today)
 
     def _add(self, incident: Incident, append: bool = False) -> None:
+        owed = _owed_flags(incident)
+        if owed is not None:
+            self._owed[incident.id] = owed
         contribution = self._contribution(incident)
         if contribution is None:
             return
@@ -123,6 +163,7 @@ class DelayTracker:
             put(values, value)
 
     def _drop(self, incident_id: int) -> None:
+        self._owed.pop(incident_id, None)
         contribution = self._by_id.pop(incident_id, None)
         if contribution is not None:
             for values, value in self._places(contribution):
