@@ -1,0 +1,356 @@
+"""The client's warning index: issue 4's cases, its housekeeping, and the same answers as the
+server's linear ``find_warnings`` on generated schemes, orders, places and persons."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dispatchdesk.cache.warning_index import WarningIndex
+from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, Location
+from dispatchdesk.domain.warnings import (
+    DEFAULT_WARNING_POLICY,
+    MatchKind,
+    OrderType,
+    Person,
+    Place,
+    ReviewState,
+    SchemeCategory,
+    Severity,
+    WarningPolicy,
+)
+from dispatchdesk.protocol.warnings import (
+    OrderOut,
+    PersonModel,
+    PlaceModel,
+    SchemeOut,
+    WarningOut,
+    find_warnings,
+    sort_warnings,
+)
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # Monday 23 Nov, London on GMT
+TODAY = date(2026, 11, 23)
+T = TypeVar("T")
+
+
+def scheme(sid: int, location: PlaceModel, *, expires_at: datetime = NOW + timedelta(days=90),
+           category: SchemeCategory = SchemeCategory.VICTIM_AT_RISK, version: int = 1) -> (
+    SchemeOut
+):
+    return SchemeOut(
+        id=sid, version=version, location=location, category=category,
+        summary=f"Scheme {sid}", officer_in_case="DC Patel", starts_at=NOW - timedelta(days=30),
+        expires_at=expires_at, review_state=ReviewState.ACTIVE,
+    )
+
+
+def order(oid: int, subject: PersonModel, *, locations: Sequence[PlaceModel] = (),
+          protected: Sequence[PersonModel] = (), expires_on: date | None = None,
+          version: int = 1) -> OrderOut:
+    return OrderOut(
+        id=oid, version=version, order_type=OrderType.NON_MOLESTATION, subject=subject,
+        protected_persons=list(protected), locations=list(locations),
+        conditions="Not to contact the protected person.", issued_on=TODAY - timedelta(days=60),
+        expires_on=expires_on, source_ref=f"FAM/{oid}",
+    )
+
+
+def only(found: list[WarningOut]) -> WarningOut:
+    assert len(found) == 1, found
+    return found[0]
+
+
+BLOCK = PlaceModel(address="Cedar Court, 14 Mare Street, London", postcode="E8 1HR",
+                   uprn="100021000280", usrn="21000300")
+FLAT_3 = Place(address="Flat 3, Cedar Court, 14 Mare Street, London", postcode="E8 1HR",
+               uprn="100021000283", parent_uprn="100021000280", usrn="21000300")
+
+
+# --- issue 4 ----------------------------------------------------------------------------------
+
+def test_an_order_expiring_the_day_after_the_incident_is_critical() -> None:
+    home = PlaceModel(address="22 Acacia Avenue, London", postcode="N1 9GU", uprn="555")
+    index = WarningIndex()
+    index.replace([], [order(1, PersonModel(name="Dean Marsh"), locations=[home],
+                             expires_on=TODAY + timedelta(days=1))])
+    w = only(index.lookup(Place(uprn="555"), [], NOW))
+    assert w.severity == Severity.CRITICAL
+    assert "expires TOMORROW" in w.text
+    assert w.match == MatchKind.UPRN and not w.possible
+
+
+def test_a_scheme_on_a_block_shows_for_a_flat_in_it() -> None:
+    index = WarningIndex()
+    index.replace([scheme(1, BLOCK)], [])
+    w = only(index.lookup(FLAT_3, [], NOW))
+    assert w.match == MatchKind.PARENT_UPRN and w.scheme is not None and w.scheme.id == 1
+
+
+def test_an_expired_scheme_is_never_returned_and_is_listed_to_purge() -> None:
+    index = WarningIndex()
+    index.replace([scheme(1, BLOCK, expires_at=NOW - timedelta(minutes=1)),
+                   scheme(2, BLOCK, expires_at=NOW),  # expiry is the first instant not shown
+                   scheme(3, BLOCK, expires_at=NOW + timedelta(days=2))], [])
+    assert [w.scheme.id for w in index.lookup(FLAT_3, [], NOW) if w.scheme] == [3]
+    assert index.expired_scheme_ids(NOW) == [1, 2]
+    assert [s.id for s in index.schemes(NOW)] == [3]
+    assert index.next_scheme_expiry() == NOW - timedelta(minutes=1)
+    for sid in index.expired_scheme_ids(NOW):
+        index.remove_scheme(sid)
+    assert index.expired_scheme_ids(NOW) == []
+    assert index.next_scheme_expiry() == NOW + timedelta(days=2)
+
+
+# --- edge cases --------------------------------------------------------------------------------
+
+def test_an_address_without_a_uprn_matches_by_postcode_and_house() -> None:
+    index = WarningIndex()
+    index.replace([scheme(1, BLOCK)], [])
+    w = only(index.lookup(Place(address="14 Mare St", postcode="e8 1hr"), [], NOW))
+    assert w.match == MatchKind.ADDRESS and w.possible
+
+
+def test_a_typo_in_the_street_is_a_possible_match() -> None:
+    marker = PlaceModel(address="22 Acacia Avenue", postcode="N1 9GU", uprn="555")
+    index = WarningIndex()
+    index.replace([scheme(1, marker)], [])
+    w = only(index.lookup(Place(address="22 Acaica Ave"), [], NOW))
+    assert w.match == MatchKind.ADDRESS and w.possible
+    assert index.lookup(Place(address="24 Acaica Ave"), [], NOW) == []  # not the same house
+    assert index.lookup(Place(address="22 Arcadia Road"), [], NOW) == []
+
+
+def test_the_other_flat_of_a_block_is_a_possible_same_block_match() -> None:
+    flat_5 = PlaceModel(address="Flat 5, Cedar Court, 14 Mare Street, London",
+                        postcode="E8 1HR", uprn="100021000285", parent_uprn="100021000280",
+                        usrn="21000300")
+    index = WarningIndex()
+    index.replace([scheme(1, flat_5)], [])
+    w = only(index.lookup(FLAT_3, [], NOW))
+    assert w.match == MatchKind.SAME_BLOCK and w.possible
+    # asked about the block itself, a marker on one of its flats is a child match
+    block = Place(uprn="100021000280", address="Cedar Court, 14 Mare Street")
+    assert only(index.lookup(block, [], NOW)).match == MatchKind.CHILD_UPRN
+
+
+def test_upsert_moving_a_scheme_drops_its_old_keys() -> None:
+    index = WarningIndex()
+    index.replace([scheme(1, BLOCK)], [])
+    moved = PlaceModel(address="3 Rye Lane, London", postcode="SE15 5EW", uprn="777",
+                       usrn="21000900")
+    index.upsert_scheme(scheme(1, moved, version=2))
+    assert index.lookup(FLAT_3, [], NOW) == []
+    assert index.lookup(Place(address="14 Mare Street", postcode="E8 1HR"), [], NOW) == []
+    w = only(index.lookup(Place(uprn="777"), [], NOW))
+    assert w.scheme is not None and w.scheme.version == 2
+    assert len(index) == 1 and [s.version for s in index.schemes(NOW)] == [2]
+
+
+def test_upsert_and_remove_an_order() -> None:
+    subject = PersonModel(name="Dean Marsh", dob=date(1990, 4, 1))
+    index = WarningIndex()
+    index.upsert_order(order(7, subject, locations=[BLOCK]))
+    assert only(index.lookup(None, [Person("MARSH, Dean", date(1990, 4, 1))], NOW)).match == (
+        MatchKind.PERSON)
+    index.upsert_order(order(7, subject, version=2))  # the address is taken off the order
+    assert index.lookup(Place(uprn=BLOCK.uprn), [], NOW) == []
+    index.remove_order(7)
+    index.remove_order(7)  # twice, or an unknown id: nothing happens
+    assert index.lookup(None, [Person("Dean Marsh", date(1990, 4, 1))], NOW) == []
+    assert len(index) == 0
+
+
+def test_persons_a_near_identical_name_needs_the_same_dob() -> None:
+    victim = PersonModel(name="Aisha Rahman", dob=date(1988, 2, 29))
+    index = WarningIndex()
+    index.replace([], [order(1, PersonModel(name="Dean Marsh"), protected=[victim])])
+    w = only(index.lookup(None, [Person("Aisha Rahmen", date(1988, 2, 29))], NOW))
+    assert (w.match, w.matched_on, w.possible) == (MatchKind.NAME, "protected_person", True)
+    assert index.lookup(None, [Person("Aisha Rahmen", date(1988, 3, 1))], NOW) == []
+    assert only(index.lookup(None, [Person("Aisha Rahman")], NOW)).match == MatchKind.NAME
+
+
+def test_for_incident_uses_the_location_the_persons_and_the_caller() -> None:
+    index = WarningIndex()
+    index.replace([scheme(1, BLOCK)], [
+        order(1, PersonModel(name="Dean Marsh", dob=date(1990, 4, 1))),
+        order(2, PersonModel(name="Kim Caller")),
+    ])
+    incident = Incident(
+        id=1, ref="CAD 1/23NOV26", version=1, grade=Grade.IMMEDIATE,
+        status=IncidentStatus.OPEN, created_at=NOW, deadline=NOW + timedelta(minutes=15),
+        type="Domestic", summary="Shouting.",
+        location=Location(FLAT_3.address or "", FLAT_3.postcode or "", "Hackney",
+                          FLAT_3.uprn, FLAT_3.parent_uprn, FLAT_3.usrn),
+        caller=Caller("Kim Caller", "07700 900123"),
+        persons=(Person("Dean Marsh", date(1990, 4, 1)),),
+    )
+    found = index.for_incident(incident, NOW)
+    assert {(w.kind, w.match) for w in found} == {
+        ("scheme", "parent_uprn"), ("order", "person"), ("order", "name")}
+
+
+def test_a_person_match_stronger_than_the_location_match_wins() -> None:
+    subject = PersonModel(name="Dean Marsh", dob=date(1990, 4, 1))
+    index = WarningIndex()
+    index.replace([], [order(1, subject, locations=[BLOCK])])
+    w = only(index.lookup(Place(address="14 Mare St", postcode="E8 1HR"),
+                          [Person("Dean Marsh", date(1990, 4, 1))], NOW))
+    assert (w.match, w.matched_on) == (MatchKind.PERSON, "subject")
+
+
+# --- the same answers as find_warnings ---------------------------------------------------------
+
+STREETS = ["High Street", "High Stret", "Hihg St", "Mare Street", "Mare St", "Marsh Street",
+           "Church Road", "Chruch Rd", "Station Road", "Acacia Avenue", "Acaica Ave", ""]
+HOUSES = ["1", "2", "10", "10a", "10 A", "Rose Cottage", ""]
+NAMES = ["John Smith", "SMITH, John", "Jon Smith", "John Smyth", "Mary Jones",
+         "Mary-Jane Jones", "Mary Jone", "--"]
+DOBS = [None, date(1990, 1, 1), date(1985, 6, 30)]
+NOWS = [NOW, NOW + timedelta(days=3), datetime(2026, 11, 23, 23, 30, tzinfo=UTC)]
+
+
+def maybe(rng: random.Random, values: Sequence[T], none: float = 0.3) -> T | None:
+    return None if rng.random() < none else rng.choice(values)
+
+
+def random_address(rng: random.Random) -> str:
+    house, street = rng.choice(HOUSES), rng.choice(STREETS)
+    flat = f"Flat {rng.randint(1, 3)}, Cedar Court, " if rng.random() < 0.3 else ""
+    town = ", London" if rng.random() < 0.5 else ""
+    return f"{flat}{house} {street}{town}".strip() or "Unknown"
+
+
+def random_place_fields(rng: random.Random) -> dict[str, str | None]:
+    return {
+        "address": random_address(rng),
+        "postcode": maybe(rng, ["E8 1AA", "E8 1AB", "e81aa", "N1 9GU"], 0.4),
+        "uprn": maybe(rng, ["100", "101", "102", "103", "200"], 0.4),
+        "parent_uprn": maybe(rng, ["200", "201", "100"], 0.6),
+        "usrn": maybe(rng, ["300", "301"], 0.4),
+    }
+
+
+def random_person(rng: random.Random) -> PersonModel:
+    return PersonModel(name=rng.choice(NAMES), dob=rng.choice(DOBS))
+
+
+def random_scheme(rng: random.Random, sid: int) -> SchemeOut:
+    expires = NOW + timedelta(hours=rng.choice([-24, -1, 0, 2, 30, 24 * 60]))
+    return scheme(sid, PlaceModel(**random_place_fields(rng)), expires_at=expires,
+                  category=rng.choice(list(SchemeCategory)), version=rng.randint(1, 9))
+
+
+def random_order(rng: random.Random, oid: int) -> OrderOut:
+    expires = maybe(rng, [TODAY + timedelta(days=d) for d in (-40, -3, 0, 1, 5, 200)])
+    return order(
+        oid, random_person(rng), expires_on=expires, version=rng.randint(1, 9),
+        locations=[PlaceModel(**random_place_fields(rng)) for _ in range(rng.randint(0, 2))],
+        protected=[random_person(rng) for _ in range(rng.randint(0, 2))],
+    )
+
+
+def random_query(rng: random.Random) -> tuple[Place | None, list[Person]]:
+    place = None
+    if rng.random() < 0.85:
+        fields = random_place_fields(rng)
+        if rng.random() < 0.1:
+            fields["address"] = None
+        place = Place(**fields)
+    people = [Person(p.name, p.dob) for p in (random_person(rng) for _ in range(rng.randint(0, 3)))]
+    return place, people
+
+
+def strength(w: WarningOut) -> tuple[bool, int]:
+    return MatchKind(w.match).possible, MatchKind(w.match).rank
+
+
+def reference(schemes: list[SchemeOut], orders: list[OrderOut], place: Place | None,
+              people: list[Person], now: datetime, policy: WarningPolicy) -> list[WarningOut]:
+    """``find_warnings`` per person, merged: each warning once, its strongest match (the first
+    person's on a tie)."""
+    if not people:
+        return find_warnings(schemes, orders, place, None, now, policy)
+    best: dict[tuple[str, int], WarningOut] = {}
+    for who in people:
+        for w in find_warnings(schemes, orders, place, who, now, policy):
+            entity = w.scheme or w.order
+            assert entity is not None
+            held = best.get((w.kind, entity.id))
+            if held is None or strength(w) < strength(held):
+                best[w.kind, entity.id] = w
+    return sort_warnings(list(best.values()))
+
+
+def build_by_updates(rng: random.Random, index: WarningIndex, n: int) -> tuple[
+    dict[int, SchemeOut], dict[int, OrderOut]
+]:
+    """Upserts (new ids, and moves of existing ones) and removals, as a sync stream does."""
+    schemes: dict[int, SchemeOut] = {}
+    orders: dict[int, OrderOut] = {}
+    for _ in range(n):
+        eid, roll = rng.randint(1, n // 2 + 1), rng.random()
+        if roll < 0.4:
+            schemes[eid] = random_scheme(rng, eid)
+            index.upsert_scheme(schemes[eid])
+        elif roll < 0.8:
+            orders[eid] = random_order(rng, eid)
+            index.upsert_order(orders[eid])
+        elif roll < 0.9:
+            schemes.pop(eid, None)
+            index.remove_scheme(eid)
+        else:
+            orders.pop(eid, None)
+            index.remove_order(eid)
+    return schemes, orders
+
+
+def assert_same_as_find_warnings(seed: int, size: int, queries: int, by_updates: bool,
+                                 policy: WarningPolicy) -> None:
+    rng = random.Random(seed)
+    index = WarningIndex(policy)
+    if by_updates:
+        held_s, held_o = build_by_updates(rng, index, size)
+        schemes, orders = list(held_s.values()), list(held_o.values())
+    else:
+        schemes = [random_scheme(rng, i) for i in range(1, size + 1)]
+        orders = [random_order(rng, i) for i in range(1, size + 1)]
+        index.replace(schemes, orders, policy)
+    for _ in range(queries):
+        place, people = random_query(rng)
+        now = rng.choice(NOWS)
+        expected = reference(schemes, orders, place, people, now, policy)
+        assert index.lookup(place, people, now) == expected, (place, people, now)
+    assert set(index.expired_scheme_ids(NOW)) == {s.id for s in schemes if s.expires_at <= NOW}
+    assert [s.id for s in index.schemes(NOW)] == [
+        s.id for s in sorted(schemes, key=lambda s: (s.expires_at, s.id)) if s.expires_at > NOW]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), by_updates=st.booleans(),
+       similarity=st.sampled_from([DEFAULT_WARNING_POLICY.address_similarity, 0.7, 0.9]))
+def test_lookup_is_find_warnings(seed: int, by_updates: bool, similarity: float) -> None:
+    policy = WarningPolicy(address_similarity=similarity)
+    assert_same_as_find_warnings(seed, 40, 40, by_updates, policy)
+
+
+def test_lookup_is_find_warnings_on_a_larger_world() -> None:
+    assert_same_as_find_warnings(4, 250, 150, False, DEFAULT_WARNING_POLICY)
+    assert_same_as_find_warnings(5, 250, 150, True, DEFAULT_WARNING_POLICY)
+
+
+def test_replace_with_another_policy_rematches_streets() -> None:
+    marker = PlaceModel(address="22 Acacia Avenue")
+    index = WarningIndex()
+    index.replace([scheme(1, marker)], [])
+    query = Place(address="22 Acaica Ave")
+    assert len(index.lookup(query, [], NOW)) == 1
+    index.replace([scheme(1, marker)], [], WarningPolicy(address_similarity=0.99))
+    assert index.lookup(query, [], NOW) == []
