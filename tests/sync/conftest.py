@@ -12,13 +12,16 @@ import anyio
 import pytest
 
 from dispatchdesk.cache import CacheStore, CacheWorker
+from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState, PendingCommand
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Incident, Location
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.unit import Unit
+from dispatchdesk.domain.warnings import WarningRef
 from dispatchdesk.protocol.schemas import IncidentCreate, IncidentOut, LocationModel
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
-from dispatchdesk.sync.api import IncidentDraft
+from dispatchdesk.sync.api import Acknowledgements, IncidentDraft
 from dispatchdesk.sync.client import ApiClient
 
 PASSWORD = "correct horse battery"
@@ -40,6 +43,11 @@ class Recorder:
     command_lists: list[list[PendingCommand]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     incidents: dict[int, Incident] = field(default_factory=dict)
+    units: dict[int, Unit] = field(default_factory=dict)
+    unit_batches: list[tuple[list[Unit], list[int], bool]] = field(default_factory=list)
+    index: WarningIndex | None = None
+    acknowledged: frozenset[tuple[int, WarningRef]] = frozenset()
+    warning_calls: int = 0
     _event: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _ping(self) -> None:
@@ -68,6 +76,21 @@ class Recorder:
 
     def on_problem(self, message: str) -> None:
         self.problems.append(message)
+        self._ping()
+
+    def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
+        self.unit_batches.append((list(units), list(removed), reset))
+        if reset:
+            self.units = {}
+        self.units.update({u.id: u for u in units})
+        for r in removed:
+            self.units.pop(r, None)
+        self._ping()
+
+    def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
+        self.index = index
+        self.acknowledged = acknowledged
+        self.warning_calls += 1
         self._ping()
 
     @property

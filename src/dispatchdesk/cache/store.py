@@ -5,8 +5,13 @@ SQLAlchemy 2.0 *Core* only (the ORM's per-row ``merge`` is ~60x slower). One
 CacheWorker`'s. Every write is one transaction; the rows a sync batch brought and the cursor
 that follows them are committed together, so a crash leaves either both old or both new.
 
+It also holds the fleet (units), special schemes and protective orders (for warnings offline)
+and the operator's warning acknowledgements.
+
 Privacy: the directory is made 0700 and the database, WAL and shared-memory files 0600;
-``secure_delete`` overwrites deleted content (closed incidents are purged from disk).
+``secure_delete`` overwrites deleted content (closed incidents are purged from disk). An expired
+scheme is deleted and the WAL checkpointed and truncated at once, so its text is left in no
+file (:meth:`CacheStore.purge_schemes`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import platformdirs
+from pydantic import TypeAdapter
 from sqlalchemy import (
     Column,
     Connection,
@@ -46,17 +52,19 @@ from sqlalchemy.pool import StaticPool
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.domain.warnings import WarningPolicy, WarningRef
 from dispatchdesk.protocol.convert import (
     incident_from_wire,
     incident_to_wire,
     policy_from_wire,
     policy_to_wire,
 )
-from dispatchdesk.protocol.schemas import IncidentOut, PolicyModel
+from dispatchdesk.protocol.schemas import IncidentOut, PolicyModel, UnitOut
+from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningPolicyModel
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_FILENAME = "cache.sqlite3"
 
 metadata = MetaData()
@@ -74,7 +82,37 @@ incidents_table = Table(
 )
 Index("ix_incidents_closed_ts", incidents_table.c.closed_ts)
 
-#: Key/value: cursor, last_synced_at, clock_offset, policy, schema_version.
+#: Other synced entities: the wire JSON (``UnitOut``, ``SchemeOut``, ``OrderOut``) by id.
+units_table = Table(
+    "units",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("data", Text, nullable=False),
+)
+schemes_table = Table(
+    "schemes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    #: Epoch seconds of expiry: an expired scheme is deleted (and scrubbed) at once.
+    Column("expires_ts", Float, nullable=False, index=True),
+    Column("data", Text, nullable=False),
+)
+orders_table = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("data", Text, nullable=False),
+)
+#: Warnings this operator acknowledged, per incident (the audit goes through the outbox).
+acks_table = Table(
+    "warning_acks",
+    metadata,
+    Column("incident_id", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(8), primary_key=True),
+    Column("entity_id", Integer, primary_key=True, autoincrement=False),
+)
+
+#: Key/value: cursor, last_synced_at, clock_offset, policy, warning_policy, schema_version.
 meta_table = Table(
     "meta",
     metadata,
@@ -109,6 +147,15 @@ class OutboxEntry:
     result_version: int | None = None
     #: The operator said "send it" (a HELD command is then never held again for age).
     approved: bool = False
+    #: Which entity ``result_incident_id`` names: "incident", "unit", "scheme", or "" when
+    #: the reply confirms nothing the feed will bring (an audit record).
+    result_entity: str = "incident"
+    #: Warning audits to queue once a new incident has its id: ("shown" | "acknowledged",
+    #: kind, entity id) for warnings handled in the new-incident form.
+    follow_ups: tuple[tuple[str, str, int], ...] = ()
+    #: Ids for the request path beyond the incident and unit (a scheme's, a divert's, a
+    #: warning's kind and id).
+    path_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -140,6 +187,10 @@ class OutboxEntry:
                 "result_incident_id": self.result_incident_id,
                 "result_version": self.result_version,
                 "approved": self.approved,
+                "unit_id": c.unit_id,
+                "result_entity": self.result_entity,
+                "follow_ups": [list(f) for f in self.follow_ups],
+                "path_args": self.path_args,
             }
         )
 
@@ -155,6 +206,7 @@ class OutboxEntry:
             state=CommandState(d["state"]),
             message=d["message"],
             body=d["body"],
+            unit_id=d.get("unit_id"),
         )
         return cls(
             command=command,
@@ -165,6 +217,9 @@ class OutboxEntry:
             result_incident_id=d["result_incident_id"],
             result_version=d["result_version"],
             approved=d.get("approved", False),
+            result_entity=d.get("result_entity", "incident"),
+            follow_ups=tuple((str(a), str(k), int(i)) for a, k, i in d.get("follow_ups", [])),
+            path_args=d.get("path_args", {}),
         )
 
 
@@ -182,6 +237,27 @@ class CachedState:
     #: Server time minus local wall time at the last sync (for an offline start).
     clock_offset_seconds: float | None = None
     outbox: list[OutboxEntry] = field(default_factory=list)
+    units: list[UnitOut] = field(default_factory=list)
+    schemes: list[SchemeOut] = field(default_factory=list)
+    orders: list[OrderOut] = field(default_factory=list)
+    warning_policy: WarningPolicy | None = None
+    acknowledged: frozenset[tuple[int, WarningRef]] = frozenset()
+
+
+@dataclass(frozen=True)
+class EntityChanges:
+    """Units, schemes and orders a sync batch brought (committed with the incidents)."""
+
+    units: Sequence[UnitOut] = ()
+    removed_units: Sequence[int] = ()
+    schemes: Sequence[SchemeOut] = ()
+    removed_schemes: Sequence[int] = ()
+    orders: Sequence[OrderOut] = ()
+    removed_orders: Sequence[int] = ()
+
+    def __bool__(self) -> bool:
+        return any((self.units, self.removed_units, self.schemes, self.removed_schemes,
+                    self.orders, self.removed_orders))
 
 
 def default_cache_dir() -> Path:
@@ -294,8 +370,10 @@ class CacheStore:
                 OutboxEntry.from_json(row.data)
                 for row in conn.execute(select(outbox_table.c.data).order_by(outbox_table.c.seq))
             ]
+            units = _load_all(conn, units_table, _UNITS)
         self._protect_files()
         return CachedState(
+            units=units,
             incidents=incidents,
             policy=policy,
             cursor=int(meta["cursor"]) if "cursor" in meta else None,
@@ -305,6 +383,28 @@ class CacheStore:
             clock_offset_seconds=offset,
             outbox=outbox,
         )
+
+    def load_warning_data(self, now: datetime) -> CachedState:
+        """Schemes (expired ones purged first, by server time ``now``), orders, the warning
+        policy and acknowledgements. Separate from :meth:`load` so the queue shows first."""
+        self.purge_schemes(now)
+        with self._engine.connect() as conn:
+            policy_json = conn.execute(
+                select(meta_table.c.value).where(meta_table.c.key == "warning_policy")
+            ).scalar()
+            acks = frozenset(
+                (r.incident_id, WarningRef(r.kind, r.entity_id))
+                for r in conn.execute(select(acks_table))
+            )
+            return CachedState(
+                schemes=_load_all(conn, schemes_table, _SCHEMES),
+                orders=_load_all(conn, orders_table, _ORDERS),
+                warning_policy=(
+                    WarningPolicyModel.model_validate_json(policy_json).to_policy()
+                    if policy_json else None
+                ),
+                acknowledged=acks,
+            )
 
     def cursor(self) -> int | None:
         with self._engine.connect() as conn:
@@ -322,8 +422,11 @@ class CacheStore:
         cursor: int,
         server_time: datetime,
         clock_offset: float | None = None,
+        entities: EntityChanges | None = None,
+        warning_policy: WarningPolicyModel | None = None,
     ) -> list[Incident]:
-        """Replace every incident, the policy and the cursor in one transaction.
+        """Replace every incident, unit, scheme and order, the policy and the cursor in one
+        transaction (``entities`` holds the snapshot's units, schemes and orders).
 
         Incidents closed before the start of the server's day are not stored. Returns the
         incidents kept, as domain objects.
@@ -337,14 +440,24 @@ class CacheStore:
                 continue
             rows.append(row)
             kept.append(inc if isinstance(inc, Incident) else incident_from_wire(inc))
+        entities = entities or EntityChanges()
         with self._engine.begin() as conn:
             conn.execute(delete(incidents_table))
             if rows:
                 conn.exec_driver_sql(
                     _UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows]
                 )
+            gone_schemes = {r.id for r in conn.execute(select(schemes_table.c.id))} - {
+                s.id for s in entities.schemes}
+            for table in (units_table, schemes_table, orders_table):
+                conn.execute(delete(table))
+            _write_entities(conn, entities)
             self._set_meta(conn, "policy", policy_to_wire(policy).model_dump_json())
+            if warning_policy is not None:
+                self._set_meta(conn, "warning_policy", warning_policy.model_dump_json())
             self._set_sync_meta(conn, cursor, server_time, clock_offset)
+        if gone_schemes:
+            self._scrub()
         self._protect_files()
         return kept
 
@@ -355,10 +468,11 @@ class CacheStore:
         cursor: int,
         server_time: datetime,
         clock_offset: float | None = None,
+        entities: EntityChanges | None = None,
     ) -> None:
         """Upsert and delete rows and move the cursor, all in one transaction."""
         self.apply_rows([incident_row(i) for i in upserts], removed_ids, cursor, server_time,
-                        clock_offset)
+                        clock_offset, entities)
 
     def apply_rows(
         self,
@@ -367,10 +481,13 @@ class CacheStore:
         cursor: int,
         server_time: datetime,
         clock_offset: float | None = None,
+        entities: EntityChanges | None = None,
     ) -> None:
         """:meth:`apply_changes` with rows already built by :func:`incident_row`."""
         removed = list(removed_ids)
+        entities = entities or EntityChanges()
         with self._engine.begin() as conn:
+            _write_entities(conn, entities)
             if rows:
                 # The statement is built with Core; executemany goes to the driver with
                 # positional tuples, skipping per-row parameter processing (2-3x faster).
@@ -380,6 +497,10 @@ class CacheStore:
             if removed:
                 conn.execute(delete(incidents_table).where(incidents_table.c.id.in_(removed)))
             self._set_sync_meta(conn, cursor, server_time, clock_offset)
+        if entities.removed_schemes or entities.schemes:
+            # A removed (expired, ended) scheme, or an old version of one whose location or
+            # summary changed, may still be in the WAL: checkpoint and truncate it.
+            self._scrub()
 
     def set_synced(self, server_time: datetime, clock_offset: float | None = None) -> None:
         """Record a successful contact that brought no rows."""
@@ -400,6 +521,45 @@ class CacheStore:
                 else None
             )
             return self._purge_closed(conn, now, policy)
+
+    def purge_schemes(self, now: datetime, ids: Iterable[int] = ()) -> list[int]:
+        """Delete schemes expired by ``now`` (server time) and those in ``ids``, then scrub
+        the files so their text is in none of them. Returns the ids deleted."""
+        cond = schemes_table.c.expires_ts <= now.timestamp()
+        wanted = list(ids)
+        if wanted:
+            cond = cond | schemes_table.c.id.in_(wanted)
+        with self._engine.begin() as conn:
+            gone = [r.id for r in conn.execute(select(schemes_table.c.id).where(cond))]
+            if gone:
+                conn.execute(delete(schemes_table).where(schemes_table.c.id.in_(gone)))
+        if gone:
+            self._scrub()
+        return gone
+
+    def _scrub(self) -> None:
+        """Copy the WAL into the database and truncate it to nothing.
+
+        ``secure_delete`` has zeroed deleted content in the pages; without this the old
+        page images (with the text) would stay in the ``-wal`` file until a later checkpoint
+        happened to overwrite them.
+        """
+        with self._engine.connect() as conn:
+            # On the driver connection: SQLAlchemy would wrap it in a transaction (our
+            # BEGIN IMMEDIATE), and a checkpoint cannot run inside one.
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy is not None and busy[0]:
+            log.warning("cache checkpoint was blocked; retrying at the next change")
+
+    def add_acknowledgement(self, incident_id: int, ref: WarningRef) -> None:
+        """Remember that this operator acknowledged ``ref`` for the incident."""
+        with self._engine.begin() as conn:
+            stmt = sqlite_insert(acks_table).values(
+                incident_id=incident_id, kind=ref.kind, entity_id=ref.entity_id
+            )
+            conn.execute(stmt.on_conflict_do_nothing())
 
     def _purge_closed(
         self, conn: Connection, now: datetime, policy: GradePolicy | None
@@ -451,6 +611,46 @@ class CacheStore:
                 OutboxEntry.from_json(row.data)
                 for row in conn.execute(select(outbox_table.c.data).order_by(outbox_table.c.seq))
             ]
+
+
+_UNITS = TypeAdapter(list[UnitOut])
+_SCHEMES = TypeAdapter(list[SchemeOut])
+_ORDERS = TypeAdapter(list[OrderOut])
+
+
+def _load_all(conn: Connection, table: Table, adapter: TypeAdapter[list[Any]]) -> list[Any]:
+    """Every row's JSON, validated in one call (pydantic-core parses the whole array, several
+    times faster than row by row: 100,000 schemes load in well under a second)."""
+    rows = [r.data for r in conn.execute(select(table.c.data).order_by(table.c.id))]
+    return adapter.validate_json("[" + ",".join(rows) + "]") if rows else []
+
+
+def _write_entities(conn: Connection, e: EntityChanges) -> None:
+    """Upserts and deletes of units, schemes and orders, in the caller's transaction."""
+    for table, upserts, removed in (
+        (units_table, e.units, e.removed_units),
+        (schemes_table, e.schemes, e.removed_schemes),
+        (orders_table, e.orders, e.removed_orders),
+    ):
+        if removed:
+            conn.execute(delete(table).where(table.c.id.in_(list(removed))))
+        if not upserts:
+            continue
+        rows = [_entity_row(table, m) for m in upserts]
+        ins = sqlite_insert(table)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={k: ins.excluded[k] for k in rows[0] if k != "id"},
+        )
+        conn.execute(stmt, rows)
+
+
+def _entity_row(table: Table, m: UnitOut | SchemeOut | OrderOut) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": m.id, "data": m.model_dump_json()}
+    if table is schemes_table:
+        assert isinstance(m, SchemeOut)
+        row["expires_ts"] = m.expires_at.timestamp()
+    return row
 
 
 _ins = sqlite_insert(incidents_table)

@@ -17,7 +17,7 @@ from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import WarningRef
+from dispatchdesk.domain.warnings import Person, WarningRef
 from dispatchdesk.protocol.warnings import SchemeOut
 
 #: (incident id, warning) pairs this operator has acknowledged.
@@ -34,6 +34,8 @@ class IncidentDraft:
     location: Location
     caller: Caller = field(default_factory=Caller)
     appointment_at: datetime | None = None
+    #: People named on the incident (subject, victim, ...), matched against protective orders.
+    persons: tuple[Person, ...] = ()
     #: Warnings the warning panel showed for this location, and those the operator
     #: acknowledged, before the incident existed: audited once the server has given it an id.
     shown_warnings: tuple[WarningRef, ...] = ()

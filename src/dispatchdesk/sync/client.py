@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER, SERVER_TIME_HEADER
@@ -24,6 +24,7 @@ from dispatchdesk.protocol.schemas import (
     Change,
     ChangesPage,
     CloseRequest,
+    DivertModel,
     IncidentCreate,
     IncidentOut,
     IncidentPatch,
@@ -40,6 +41,10 @@ from dispatchdesk.sync.errors import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class _DivertList(RootModel[list[DivertModel]]):
+    pass
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 #: Bodies at least this big are validated on a worker thread, not on the loop (GUI) thread.
@@ -194,6 +199,28 @@ class ApiClient:
             headers=_command_headers(idempotency_key, if_match),
         )
         return self._parse(response, IncidentOut, "incident")
+
+    async def command(
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        if_match: int | None = None,
+        reply: type[M],
+        what: str,
+    ) -> M:
+        """Any command route: the body, its Idempotency-Key and If-Match; the reply parsed."""
+        response = await self._request(
+            method, path, json=_body(body), headers=_command_headers(idempotency_key, if_match)
+        )
+        return self._parse(response, reply, what)
+
+    async def diverts(self, state: str = "all") -> list[DivertModel]:
+        """The DIVERT tag list (``open`` or ``all``, history included)."""
+        response = await self._request("GET", "/diverts", params={"state": state})
+        return (await self._parse_large(response, _DivertList, "DIVERT tag list")).root
 
     async def get_incident(self, incident_id: int) -> IncidentOut:
         response = await self._request("GET", f"/incidents/{incident_id}")

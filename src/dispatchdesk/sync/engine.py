@@ -32,10 +32,10 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
-from dispatchdesk.cache.store import CachedState, OutboxEntry, start_of_day
+from dispatchdesk.cache.store import CachedState, EntityChanges, OutboxEntry, start_of_day
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import (
@@ -46,17 +46,33 @@ from dispatchdesk.domain.commands import (
     PendingCommand,
 )
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy
-from dispatchdesk.domain.incident import Incident, IncidentStatus
-from dispatchdesk.protocol.convert import incident_from_wire, policy_from_wire
+from dispatchdesk.domain.incident import Divert, Incident, IncidentStatus
+from dispatchdesk.domain.unit import Unit, UnitStatus
+from dispatchdesk.domain.warnings import WarningRef
+from dispatchdesk.protocol.base import StrictWire
+from dispatchdesk.protocol.convert import divert_from_wire, incident_from_wire, policy_from_wire
 from dispatchdesk.protocol.schemas import (
+    AssignRequest,
     Change,
     CloseRequest,
+    DivertRequest,
     IncidentCreate,
     IncidentOut,
     IncidentPatch,
+    ReviewRequest,
+    UnitOut,
+    UnitStatusRequest,
+)
+from dispatchdesk.protocol.warnings import (
+    SchemeEnd,
+    SchemeExtend,
+    SchemeOut,
+    SchemeReviewRequest,
+    SchemeVictimInformed,
 )
 from dispatchdesk.sync.api import DeskListener, IncidentDraft
 from dispatchdesk.sync.client import ApiClient, Heartbeat
+from dispatchdesk.sync.entities import EntityBatch, EntityState, build_index, decode_entity
 from dispatchdesk.sync.errors import (
     ApiError,
     ConnectionLost,
@@ -67,6 +83,7 @@ from dispatchdesk.sync.errors import (
     Unauthorized,
     describe_validation_error,
 )
+from dispatchdesk.sync.routes import ROUTES
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +147,10 @@ class SyncEngine:
         self._feed_versions: dict[int, int] = {}
         #: Versions last shown to the listener (feed, or a command's returned entity).
         self._shown_versions: dict[int, int] = {}
+        #: Units, the warning index and acknowledgements.
+        self._entities = EntityState()
+        self._expiry_wake = asyncio.Event()
+        self._expiry_task: asyncio.Task[None] | None = None
         self._outbox: list[OutboxEntry] = []
         self._outbox_lock = asyncio.Lock()
         self._flush_wake = asyncio.Event()
@@ -171,17 +192,28 @@ class SyncEngine:
         self._shown_versions = dict(self._feed_versions)
         self._outbox = list(state.outbox)
         self._notify("on_state", state.incidents, self._policy)
+        self._notify("on_units", self._entities.reset_units(state.units), [], True)
         self._emit_commands()
+        # Schemes and orders (perhaps 200,000) load after the queue is on screen.
+        warning_data: CachedState = await self._worker.call(
+            self._store.load_warning_data, self._clock.now()
+        )
+        index = await self._worker.call(build_index, warning_data)
+        self._entities.reset_index(index, warning_data.schemes)
+        self._entities.acknowledged = set(warning_data.acknowledged)
+        self._emit_warnings()
         await self._confirm_sent(removed=())  # a crash may have left confirmed ones behind
         self._set_connection(ConnectionState.CONNECTING)
         self._flush_wake.set()
         self._run_task = asyncio.create_task(self._run(), name="dispatchdesk-sync")
         self._flush_task = asyncio.create_task(self._flush_loop(), name="dispatchdesk-outbox")
+        self._expiry_task = asyncio.create_task(self._expiry_loop(), name="dispatchdesk-expiry")
 
     async def stop(self) -> None:
         """Close the stream and the client; pending cache writes finish first."""
         self._stopping = True
-        tasks = [t for t in (self._run_task, self._flush_task) if t is not None]
+        tasks = [t for t in (self._run_task, self._flush_task, self._expiry_task)
+                 if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -254,6 +286,12 @@ class SyncEngine:
             snap.cursor,
             snap.server_time,
             self._clock.offset_seconds,
+            EntityChanges(units=snap.units, schemes=snap.schemes, orders=snap.orders),
+            snap.policy.warnings,
+        )
+        warning_policy = snap.policy.warnings.to_policy() if snap.policy.warnings else None
+        index = await self._worker.call(
+            build_index, CachedState(schemes=snap.schemes, orders=snap.orders), warning_policy
         )
         self._policy = policy
         self._cursor = snap.cursor
@@ -261,6 +299,10 @@ class SyncEngine:
         self._feed_versions = {i.id: i.version for i in kept}
         self._shown_versions = dict(self._feed_versions)
         self._notify("on_state", kept, policy)
+        self._notify("on_units", self._entities.reset_units(snap.units), [], True)
+        self._entities.reset_index(index, snap.schemes)
+        self._emit_warnings()
+        self._expiry_wake.set()
         await self._confirm_sent(removed=(), after_snapshot=True)
 
     async def _catch_up(self) -> None:
@@ -326,12 +368,18 @@ class SyncEngine:
         cursor = self._cursor
         upserts: dict[int, IncidentOut] = {}
         removed: set[int] = set()
+        others = EntityBatch()
         error: MalformedPayload | None = None
         for change in changes:
             if change.seq <= cursor:
                 continue  # already applied: a resumed stream may repeat the last one
             if change.entity != "incident":
-                cursor = change.seq  # units and others: not shown by this desk yet
+                try:
+                    others.add(decode_entity(change), change.entity)
+                except MalformedPayload as exc:
+                    error = exc
+                    break
+                cursor = change.seq
                 continue
             try:
                 op, payload = _decode(change)
@@ -349,6 +397,7 @@ class SyncEngine:
             cursor = change.seq
         if error is None and end_cursor is not None:
             cursor = max(cursor, end_cursor)
+        entity_changes = others.changes()
         if cursor != self._cursor or upserts or removed:
             now = self._clock.now()
             await self._worker.call(
@@ -358,6 +407,7 @@ class SyncEngine:
                 cursor,
                 now,
                 self._clock.offset_seconds,
+                entity_changes,
             )
             self._cursor = cursor
             self._last_synced_at = now
@@ -372,6 +422,8 @@ class SyncEngine:
                 self._shown_versions.pop(incident_id, None)
             if shown or removed:
                 self._notify("on_changes", shown, sorted(removed))
+            if entity_changes:
+                self._show_entities(entity_changes)
             await self._confirm_sent(removed=removed)
         if error is not None:
             raise error
@@ -417,6 +469,45 @@ class SyncEngine:
     def _emit_commands(self) -> None:
         self._notify("on_commands", [e.command for e in self._outbox])
 
+    def _emit_warnings(self) -> None:
+        self._notify("on_warnings", self._entities.index, frozenset(self._entities.acknowledged))
+
+    def _show_entities(self, changes: EntityChanges) -> None:
+        units, gone, warnings = self._entities.apply(changes)
+        if units or gone:
+            self._notify("on_units", units, gone, False)
+        if warnings:
+            self._emit_warnings()
+            self._expiry_wake.set()
+
+    # --- scheme expiry ---------------------------------------------------------------------
+
+    async def purge_expired(self) -> list[int]:
+        """Drop schemes expired by server time from the screen, the index and the cache
+        files (also offline). Runs at each expiry; tests call it after moving a fake clock."""
+        now = self._clock.now()
+        ids = self._entities.expired(now)
+        if ids:
+            self._emit_warnings()
+            await self._worker.call(self._store.purge_schemes, now, ids)
+        return ids
+
+    async def _expiry_loop(self) -> None:
+        while not self._stopping:
+            nxt = self._entities.index.next_scheme_expiry()
+            wait = 60.0 if nxt is None else (nxt - self._clock.now()).total_seconds()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(max(wait, 0.0), 60.0)):
+                    await self._expiry_wake.wait()
+            self._expiry_wake.clear()
+            try:
+                if not await self.purge_expired() and wait <= 0:
+                    await asyncio.sleep(1.0)  # the index disagrees with itself: do not spin
+            except Exception as exc:  # never stop expiring schemes
+                log.exception("scheme purge failed")
+                self._problem(f"Removing an expired special scheme failed: {exc}")
+                await self._sleep(1.0)
+
     # --- DeskCommands ----------------------------------------------------------------------
 
     def create_incident(self, draft: IncidentDraft) -> str:
@@ -429,9 +520,15 @@ class SyncEngine:
             location=asdict(draft.location),
             caller=asdict(draft.caller),
             appointment_at=draft.appointment_at,
+            persons=[asdict(p) for p in draft.persons],
         )
         description = f"New {draft.grade.value} incident: {draft.type}, {draft.location.one_line}"
-        return self._enqueue(CommandKind.CREATE_INCIDENT, None, description, body, None, invalid)
+        acked = set(draft.acknowledged_warnings)
+        follow_ups = tuple(
+            ("shown", r.kind, r.entity_id) for r in draft.shown_warnings if r not in acked
+        ) + tuple(("acknowledged", r.kind, r.entity_id) for r in draft.acknowledged_warnings)
+        return self._enqueue(CommandKind.CREATE_INCIDENT, None, description, body, None, invalid,
+                             follow_ups=follow_ups)
 
     def regrade(self, incident: Incident, grade: Grade, reason: str | None = None) -> str:
         fields: dict[str, Any] = {"grade": grade}
@@ -464,6 +561,100 @@ class SyncEngine:
             CommandKind.CLOSE_INCIDENT, incident.id, description, body, None, invalid
         )
 
+    # units
+
+    def assign_unit(self, unit: Unit, incident: Incident) -> str:
+        body, invalid = _validated(AssignRequest, "assignment", incident_id=incident.id)
+        return self._unit_command(CommandKind.ASSIGN_UNIT, unit, incident.id,
+                                  f"Assign {unit.callsign} to {incident.ref}", body, invalid)
+
+    def divert_unit(self, unit: Unit, incident: Incident, reason: str) -> str:
+        body, invalid = _validated(DivertRequest, "divert", incident_id=incident.id,
+                                   reason=reason)
+        return self._unit_command(CommandKind.DIVERT_UNIT, unit, incident.id,
+                                  f"Divert {unit.callsign} to {incident.ref}", body, invalid)
+
+    def arrive_unit(self, unit: Unit) -> str:
+        return self._unit_command(CommandKind.ARRIVE_UNIT, unit, unit.incident_id,
+                                  f"{unit.callsign} at scene", {}, None)
+
+    def clear_unit(self, unit: Unit) -> str:
+        return self._unit_command(CommandKind.CLEAR_UNIT, unit, unit.incident_id,
+                                  f"Clear {unit.callsign}", {}, None)
+
+    def set_unit_status(self, unit: Unit, status: UnitStatus) -> str:
+        body, invalid = _validated(UnitStatusRequest, "unit status", status=status)
+        return self._unit_command(CommandKind.UNIT_STATUS, unit, None,
+                                  f"{unit.callsign}: {status.label}", body, invalid)
+
+    def _unit_command(self, kind: CommandKind, unit: Unit, incident_id: int | None,
+                      description: str, body: dict[str, Any], invalid: str | None) -> str:
+        # No If-Match: the server checks the unit's state itself, and a busy unit's 409 says
+        # where it is and who sent it (more use to a dispatcher than "it changed").
+        return self._enqueue(kind, incident_id, description, body, None, invalid,
+                             unit_id=unit.id)
+
+    def review_divert(self, divert: Divert, note: str) -> str:
+        body, invalid = _validated(ReviewRequest, "review", note=note)
+        return self._enqueue(
+            CommandKind.REVIEW_DIVERT, divert.from_incident_id,
+            f"Review divert of {divert.callsign} from {divert.from_ref}", body, None, invalid,
+            path_args={"id": divert.id},
+        )
+
+    async def divert_history(self, state: str = "all") -> list[Divert]:
+        """The DIVERT tag list from the server (older diverts than the cache holds)."""
+        return [divert_from_wire(d) for d in await self._client.diverts(state)]
+
+    # schemes; descriptions name the scheme by id only: an expired scheme's text must not
+    # linger in the outbox.
+
+    def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str:
+        body, invalid = _validated(SchemeExtend, "extension", expires_at=expires_at, note=note)
+        return self._scheme_command(CommandKind.EXTEND_SCHEME, scheme, "Extend", body, invalid)
+
+    def end_scheme(self, scheme: SchemeOut, reason: str) -> str:
+        body, invalid = _validated(SchemeEnd, "end of scheme", reason=reason)
+        return self._scheme_command(CommandKind.END_SCHEME, scheme, "End", body, invalid)
+
+    def request_scheme_review(self, scheme: SchemeOut, note: str | None) -> str:
+        body, invalid = _validated(SchemeReviewRequest, "review request", note=note)
+        return self._scheme_command(CommandKind.REQUEST_SCHEME_REVIEW, scheme,
+                                    "Request review of", body, invalid)
+
+    def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str:
+        body, invalid = _validated(SchemeVictimInformed, "victim informed", at=at)
+        return self._scheme_command(CommandKind.SCHEME_VICTIM_INFORMED, scheme,
+                                    "Victim informed for", body, invalid)
+
+    def _scheme_command(self, kind: CommandKind, scheme: SchemeOut, verb: str,
+                        body: dict[str, Any], invalid: str | None) -> str:
+        return self._enqueue(kind, None, f"{verb} special scheme #{scheme.id}", body,
+                             scheme.version, invalid, path_args={"id": scheme.id})
+
+    # warnings
+
+    def warning_shown(self, incident_id: int, ref: WarningRef, *,
+                      incident_ref: str | None = None) -> None:
+        self._audit_warning(CommandKind.WARNING_SHOWN, "shown", incident_id, ref, incident_ref)
+
+    def acknowledge_warning(self, incident_id: int, ref: WarningRef, *,
+                            incident_ref: str | None = None) -> None:
+        key = (incident_id, ref)
+        if key not in self._entities.acknowledged:
+            self._entities.acknowledged.add(key)
+            self._emit_warnings()
+            self._spawn(self._worker.call(self._store.add_acknowledgement, incident_id, ref))
+        self._audit_warning(CommandKind.WARNING_ACKNOWLEDGED, "acknowledged", incident_id, ref,
+                            incident_ref)
+
+    def _audit_warning(self, kind: CommandKind, verb: str, incident_id: int, ref: WarningRef,
+                       incident_ref: str | None) -> None:
+        where = incident_ref or f"incident {incident_id}"
+        self._enqueue(kind, incident_id, f"Warning ({ref.kind} #{ref.entity_id}) {verb} for "
+                      f"{where}", {"incident_id": incident_id}, None,
+                      path_args={"kind": ref.kind, "id": ref.entity_id})
+
     def retry(self, command_id: str) -> None:
         self._spawn(self._retry(command_id))
 
@@ -480,6 +671,10 @@ class SyncEngine:
         body: dict[str, Any],
         if_match: int | None,
         invalid: str | None = None,
+        *,
+        unit_id: int | None = None,
+        path_args: dict[str, Any] | None = None,
+        follow_ups: tuple[tuple[str, str, int], ...] = (),
     ) -> str:
         """Store the command durably, then report it; ``invalid``: store it FAILED, unsent."""
         command_id = str(uuid.uuid4())
@@ -493,9 +688,12 @@ class SyncEngine:
                 state=CommandState.FAILED if invalid else CommandState.QUEUED,
                 message=invalid,
                 body=body,
+                unit_id=unit_id,
             ),
             idempotency_key=command_id,
             if_match=if_match,
+            path_args=path_args or {},
+            follow_ups=follow_ups,
         )
         self._spawn(self._add(entry))
         return command_id
@@ -584,9 +782,9 @@ class SyncEngine:
                 if e.state is not CommandState.SENT or e.result_incident_id is None:
                     continue
                 iid = e.result_incident_id
-                have = self._feed_versions.get(iid)
+                have = self._versions(e.result_entity).get(iid)
                 if (
-                    iid in removed
+                    (e.result_entity == "incident" and iid in removed)
                     or (have is not None and have >= (e.result_version or 0))
                     or (after_snapshot and have is None)
                 ):
@@ -684,29 +882,61 @@ class SyncEngine:
         except ApiError as exc:
             await self._fail(entry, exc.message, reached=True)
             return True
+        entity = ROUTES[entry.command.kind].entity
         async with self._outbox_lock:
             current = self._find(entry.id)
             if current is None:
                 return True
+            if not entity:
+                await self._remove([current.id])  # nothing for the feed to confirm
+                return True
+            rid, version = int(getattr(result, "id")), int(getattr(result, "version"))  # noqa: B009
+            command = replace(current.command, state=CommandState.SENT, message=None)
+            if entity == "incident":
+                command = replace(command, incident_id=rid)
             sent = replace(
                 current.with_state(CommandState.SENT),
-                command=replace(
-                    current.command, state=CommandState.SENT, message=None,
-                    incident_id=result.id,
-                ),
+                command=command,
                 reached=True,
                 attempted=True,
-                result_incident_id=result.id,
-                result_version=result.version,
+                result_entity=entity,
+                result_incident_id=rid,
+                result_version=version,
             )
-            if self._feed_versions.get(result.id, -1) >= result.version:
+            if self._versions(entity).get(rid, -1) >= version:
                 await self._remove([sent.id])  # the feed got there first
             else:
                 await self._save(sent)
-        if result.version > self._shown_versions.get(result.id, -1):
-            self._shown_versions[result.id] = result.version
-            self._notify("on_changes", [incident_from_wire(result)], [])
+        self._show_reply(result)
+        if entry.follow_ups and isinstance(result, IncidentOut):
+            self._queue_follow_ups(result, entry.follow_ups)
         return True
+
+    def _versions(self, entity: str) -> dict[int, int]:
+        """Versions the feed has brought, per entity kind (to confirm SENT commands)."""
+        return self._feed_versions if entity == "incident" else self._entities.versions[entity]
+
+    def _show_reply(self, result: BaseModel) -> None:
+        """Show a command's result at once when it is newer than the screen."""
+        if isinstance(result, IncidentOut):
+            if result.version > self._shown_versions.get(result.id, -1):
+                self._shown_versions[result.id] = result.version
+                self._notify("on_changes", [incident_from_wire(result)], [])
+        elif isinstance(result, UnitOut):
+            unit = self._entities.show_unit(result)
+            if unit is not None:
+                self._notify("on_units", [unit], [], False)
+
+    def _queue_follow_ups(
+        self, incident: IncidentOut, follow_ups: tuple[tuple[str, str, int], ...]
+    ) -> None:
+        """Warnings handled in the new-incident form, audited now the incident has an id."""
+        for action, kind, entity_id in follow_ups:
+            ref = WarningRef(kind, entity_id)
+            if action == "acknowledged":
+                self.acknowledge_warning(incident.id, ref, incident_ref=incident.ref)
+            else:
+                self.warning_shown(incident.id, ref, incident_ref=incident.ref)
 
     async def _fail(self, entry: OutboxEntry, message: str, *, reached: bool) -> None:
         async with self._outbox_lock:
@@ -722,20 +952,13 @@ class SyncEngine:
             )
         self._notify("on_problem", f"{entry.command.description}: refused. {message}")
 
-    async def _dispatch(self, entry: OutboxEntry) -> IncidentOut:
+    async def _dispatch(self, entry: OutboxEntry) -> BaseModel:
         c = entry.command
-        body = c.body or {}
-        key = entry.idempotency_key
-        if c.kind is CommandKind.CREATE_INCIDENT:
-            return await self._client.create_incident(body, idempotency_key=key)
-        assert c.incident_id is not None
-        if c.kind is CommandKind.UPDATE_INCIDENT:
-            assert entry.if_match is not None
-            return await self._client.patch_incident(
-                c.incident_id, body, idempotency_key=key, if_match=entry.if_match
-            )
-        return await self._client.close_incident(
-            c.incident_id, body, idempotency_key=key, if_match=entry.if_match
+        route = ROUTES[c.kind]
+        args = {"incident_id": c.incident_id, "unit_id": c.unit_id, **entry.path_args}
+        return await self._client.command(
+            route.method, route.url(args), c.body or {}, idempotency_key=entry.idempotency_key,
+            if_match=entry.if_match, reply=route.reply, what=route.entity or "reply",
         )
 
 
@@ -756,7 +979,7 @@ def _decode(change: Change) -> tuple[str, IncidentOut | int]:
 
 
 def _validated(
-    model: type[IncidentCreate | IncidentPatch | CloseRequest], what: str, **fields: Any
+    model: type[StrictWire], what: str, **fields: Any
 ) -> tuple[dict[str, Any], str | None]:
     """The JSON body, and a readable reason when it is not valid (then the raw fields)."""
     try:
