@@ -95,6 +95,9 @@ def test_rows_from_incidents_with_states_in_words(qtmodeltester):
     assert texts(model, 31)[6] == "Released 09:20: LX31 arrived"
     assert texts(model, 41)[6:] == ["Closed by supervisor: caller called back, all safe",
                                     "Reviewed by qa1 09:40: Divert justified"]
+    closed = model.index(model.diverts().index(model.divert(41)), DivertColumn.STATE)
+    assert model.data(closed, Qt.ItemDataRole.ToolTipRole) == (
+        "Released 23/11 09:25 by qa1: closed by supervisor qa1: caller called back, all safe")
     qtmodeltester.check(model)
 
 
@@ -145,17 +148,19 @@ def test_filters_and_newest_first(qtbot, qtmodeltester):
 
 def test_history_merges_by_id_and_loads_once(qtbot, loop):
     calls = []
+    answer = asyncio.Event()  # the server answers when the test says so
 
     async def load_history() -> list[Divert]:
         calls.append(1)
-        await asyncio.sleep(0)
+        await answer.wait()
         return [divert(5, 70, at_min=-600, **ARRIVED, **REVIEWED),  # an old, closed incident
                 divert(11, 1, at_min=2, **REVIEWED),  # a live tag, reviewed since
                 divert(31, 3, at_min=1)]  # an older version of a live tag: not taken
 
     view, _ = make_view(qtbot, load_history=load_history)
     view.set_filter(DivertFilter.ALL)
-    assert view.status.text() == "Loading history…"
+    assert view.status.text() == "Loading history…" and view.history_loading
+    answer.set()
     qtbot.waitUntil(lambda: view.status.text().startswith("History loaded"))
     assert view.status.text() == "History loaded: 3 DIVERT tags from the server."
     assert [d.id for d in view.proxy.shown()] == [21, 41, 11, 31, 5]

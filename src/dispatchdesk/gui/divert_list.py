@@ -181,6 +181,13 @@ class DivertTableModel(QAbstractTableModel):
         # Released on the server but the tag's release has not reached this desk yet.
         return f"Incident {incident.status.label.lower()}"
 
+    def release_details(self, divert: Divert) -> str:
+        """Who released the tag, when, and the server's words (the cell's tooltip)."""
+        when = "" if divert.released_at is None else local(
+            divert.released_at, self._tz, "%d/%m %H:%M")
+        return (f"Released {when} by {divert.released_by or 'the server'}: "
+                f"{divert.released_reason or 'no reason recorded'}")
+
     def review_text(self, divert: Divert) -> str:
         if divert.reviewed_at is None:
             return "Not reviewed"
@@ -227,6 +234,8 @@ class DivertTableModel(QAbstractTableModel):
         if not index.isValid() or row >= len(self._rows):
             return None
         divert = self._rows[row]
+        if role == _TOOLTIP and col == _COL_STATE and divert.released_at is not None:
+            return self.release_details(divert)
         if role in (_DISPLAY, _TOOLTIP, _ACCESSIBLE):
             return self.cell_text(divert, col)
         if role == SORT_ROLE:
