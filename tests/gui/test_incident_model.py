@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.countdown import CountdownState
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
+from dispatchdesk.domain.incident import Divert, IncidentStatus
+from dispatchdesk.domain.warnings import Severity, WarningRef
 from dispatchdesk.gui.incident_model import (
     COUNTDOWN_STATE_ROLE,
     INCIDENT_ROLE,
@@ -17,6 +19,7 @@ from dispatchdesk.gui.incident_model import (
     Column,
     IncidentTableModel,
 )
+from dispatchdesk.gui.warning_flags import WarningMark
 from tests.gui.factories import T0, clock, make_incident, minutes
 
 
@@ -179,3 +182,52 @@ def test_times_shown_in_policy_time_zone(model):
     model.set_incidents([make_incident(1)], GradePolicy(timezone="Asia/Tokyo"))
     assert cell(model, 0, Column.CREATED) == "23/11 18:00"
     assert cell(model, 0, Column.DEADLINE) == "23/11 18:15"
+
+
+def _divert(from_id: int) -> Divert:
+    return Divert(id=1, unit_id=7, callsign="LX21", from_incident_id=from_id,
+                  from_ref=f"CAD {from_id}/23NOV26", to_incident_id=99, to_ref="CAD 99/23NOV26",
+                  by="disp1", at=T0 + minutes(5), reason="Robbery in progress, grade I")
+
+
+def test_owed_incident_with_no_unit_tops_the_queue_and_says_divert(qtmodeltester, model):
+    """The 2018 case: an S domestic left owed sits above every I incident until a unit is on
+    it, and says DIVERT in words (plus an icon and colour)."""
+    immediate = [make_incident(i, grade=Grade.IMMEDIATE, created_at=T0 + minutes(i))
+                 for i in (1, 2)]
+    domestic = make_incident(3, grade=Grade.SIGNIFICANT, created_at=T0 - minutes(30))
+    model.set_incidents([*immediate, domestic], DEFAULT_POLICY)
+    assert model.incident_at(2).id == 3
+    owed = domestic.with_changes(owed=True, diverts=(_divert(3),), version=2)
+    model.apply_changes([owed], [])
+    qtmodeltester.check(model)
+    assert model.incident_at(0).id == 3
+    assert cell(model, 0, Column.FLAGS) == "DIVERT: NO UNIT"
+    assert cell(model, 0, Column.FLAGS, Qt.ItemDataRole.DecorationRole) is not None
+    tip = cell(model, 0, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
+    assert "LX21 to CAD 99/23NOV26 by disp1" in tip and "reallocate" in tip
+    escalated = owed.with_changes(escalated_at=T0 + minutes(15), version=3)
+    model.apply_changes([escalated], [])
+    assert cell(model, 0, Column.FLAGS) == "DIVERT: ESCALATED, NO UNIT"
+    # a unit on its way: still owed (DIVERT), back among the others by deadline
+    assigned = escalated.with_changes(status=IncidentStatus.ASSIGNED, escalated_at=None,
+                                      version=4)
+    model.apply_changes([assigned], [])
+    row = model.row_of(3)
+    assert row is not None and row > 0 and cell(model, row, Column.FLAGS) == "DIVERT"
+
+
+def test_warning_flags_per_kind_until_and_after_acknowledgement(qtmodeltester, model):
+    model.set_incidents([make_incident(1), make_incident(2)], DEFAULT_POLICY)
+    marks = {1: (WarningMark(WarningRef("scheme", 5), Severity.CRITICAL, False),
+                 WarningMark(WarningRef("order", 8), Severity.HEIGHTENED, False))}
+    model.set_warning_marks(lambda iid: marks.get(iid, ()))
+    row = model.row_of(1)
+    assert cell(model, row, Column.FLAGS) == "⚠ SCHEME · ⚠ ORDER"
+    assert "NOT yet acknowledged" in cell(model, row, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
+    assert cell(model, model.row_of(2), Column.FLAGS) == ""
+    marks[1] = (WarningMark(WarningRef("scheme", 5), Severity.CRITICAL, True),
+                marks[1][1])
+    model.warnings_changed([1])
+    assert cell(model, row, Column.FLAGS) == "Scheme ✓ · ⚠ ORDER"
+    qtmodeltester.check(model)

@@ -128,3 +128,17 @@ def unit(colour: QColor | str = "#000000") -> QIcon:
 def acknowledged(colour: QColor | str = "#15803d") -> QIcon:
     """Acknowledged (a warning the operator has confirmed reading): Lucide ``circle-check``."""
     return resources.icon("circle-check", colour)
+
+
+@cache
+def flags_icon(kinds: tuple[str, ...]) -> QIcon:
+    """The pictograms of a queue row's flags side by side ("divert", "scheme", "order")."""
+    pictograms = {"divert": divert, "scheme": scheme_warning, "order": order_warning}
+    size = _SIZE
+    pixmap = QPixmap(size * len(kinds) + 2 * (len(kinds) - 1), size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    for n, kind in enumerate(kinds):
+        pictograms[kind]("#b91c1c").paint(painter, n * (size + 2), 0, size, size)
+    painter.end()
+    return QIcon(pixmap)

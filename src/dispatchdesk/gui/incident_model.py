@@ -25,6 +25,7 @@ from dispatchdesk.domain.incident import Incident
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.theme import StateColours, countdown_colours
 from dispatchdesk.gui.timefmt import local
+from dispatchdesk.gui.warning_flags import WarningMark
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -130,6 +131,8 @@ class IncidentTableModel(QAbstractTableModel):
         self._tick_now: datetime | None = None
         self._countdowns: dict[int, Countdown] = {}
         self._cells: dict[int, tuple[Any, ...]] = {}
+        #: Warnings per incident (scheme, order; acknowledged or not), computed ahead of time.
+        self._marks: Callable[[int], tuple[WarningMark, ...]] = lambda _id: ()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -216,8 +219,13 @@ class IncidentTableModel(QAbstractTableModel):
             return self._tooltip(incident, col)
         if role == COUNTDOWN_STATE_ROLE:
             return self._countdown(row, incident).state
-        if col == _COL_FLAGS and role == _FOREGROUND:
-            return self._flags_colour(incident)
+        if col == _COL_FLAGS:
+            if role == _DECORATION:
+                return self._flags_icon(incident)
+            if role == _FOREGROUND:
+                return self._flags_colour(incident)
+            if role == _ACCESSIBLE:
+                return f"{self._text(incident, col)}. {self._flags_tooltip(incident)}"
         return None
 
     # -- cells -----------------------------------------------------------------------------
@@ -281,6 +289,11 @@ class IncidentTableModel(QAbstractTableModel):
 
     def _flags(self, incident: Incident) -> list[str]:
         flags = []
+        if incident.owed and incident.is_open:
+            flags.append("DIVERT: ESCALATED, NO UNIT" if incident.escalated_at
+                         else "DIVERT: NO UNIT" if incident.needs_unit else "DIVERT")
+        for kind, acked in _warning_kinds(self._marks(incident.id)):
+            flags.append(f"{kind} ✓" if acked else f"⚠ {kind.upper()}")
         pending = self._pending.get(incident.id)
         if pending is CommandState.FAILED:
             flags.append("failed")
@@ -296,6 +309,12 @@ class IncidentTableModel(QAbstractTableModel):
 
     def _flags_tooltip(self, incident: Incident) -> str:
         lines = []
+        if incident.owed and incident.is_open:
+            lines.append(_owed_words(incident))
+        for mark in self._marks(incident.id):
+            state = "acknowledged" if mark.acknowledged else "NOT yet acknowledged"
+            lines.append(f"{mark.severity.value.capitalize()} {mark.ref.kind} warning "
+                         f"#{mark.ref.entity_id}: {state}. Open the incident to read it.")
         pending = self._pending.get(incident.id)
         if pending is CommandState.FAILED:
             lines.append("A command for this incident was refused: see Commands.")
@@ -311,9 +330,29 @@ class IncidentTableModel(QAbstractTableModel):
         return "\n".join(lines)
 
     def _flags_colour(self, incident: Incident) -> Any:
-        if self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD):
+        unread = any(not m.acknowledged for m in self._marks(incident.id))
+        if (self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD)
+                or (incident.owed and incident.is_open) or unread):
             return self._colours[CountdownState.BREACHED].background
         return None
+
+    def _flags_icon(self, incident: Incident) -> Any:
+        kinds = tuple(kind.lower() for kind, _ in _warning_kinds(self._marks(incident.id)))
+        if incident.owed and incident.is_open:
+            kinds = ("divert", *kinds)
+        return icons.flags_icon(kinds) if kinds else None
+
+    def set_warning_marks(self, marks: Callable[[int], tuple[WarningMark, ...]]) -> None:
+        """Where the flags column reads each incident's warnings (memory only)."""
+        self._marks = marks
+        if self._rows:
+            self._emit_rows_changed(0, len(self._rows) - 1, Column.FLAGS, Column.FLAGS)
+
+    def warnings_changed(self, incident_ids: Iterable[int]) -> None:
+        """Repaint the flags of these incidents (their warnings or acknowledgements changed)."""
+        rows = [r for r in (self.row_of(i) for i in incident_ids) if r is not None]
+        for first, last in row_runs(rows):
+            self._emit_rows_changed(first, last, Column.FLAGS, Column.FLAGS)
 
     # -- changing --------------------------------------------------------------------------
 
@@ -419,6 +458,29 @@ def _worse(old: CommandState | None, new: CommandState) -> CommandState:
     if old is None or _SEVERITY[new] > _SEVERITY[old]:
         return new
     return old
+
+
+def _warning_kinds(marks: tuple[WarningMark, ...]) -> list[tuple[str, bool]]:
+    """("Scheme" | "Order", all acknowledged?) per warning kind present, schemes first."""
+    found: list[tuple[str, bool]] = []
+    for kind in ("scheme", "order"):
+        of_kind = [m for m in marks if m.ref.kind == kind]
+        if of_kind:
+            found.append((kind.capitalize(), all(m.acknowledged for m in of_kind)))
+    return found
+
+
+def _owed_words(incident: Incident) -> str:
+    last = incident.diverts[-1] if incident.diverts else None
+    text = "OWED ATTENDANCE: a unit was diverted away"
+    if last is not None:
+        text += (f" ({last.callsign} to {last.to_ref} by {last.by} at "
+                 f"{last.at.astimezone():%H:%M}: {last.reason})")
+    if incident.needs_unit:
+        text += ". No unit is on it now: reallocate."
+    if incident.escalated_at is not None:
+        text += f" Escalated to supervisors at {incident.escalated_at.astimezone():%H:%M}."
+    return text
 
 
 def _downgraded(incident: Incident) -> bool:

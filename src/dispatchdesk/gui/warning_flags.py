@@ -1,0 +1,137 @@
+"""Which warnings each incident in the queue carries, kept current off the paint path.
+
+The queue's flags column shows an icon and a word per warning kind (scheme, order) and whether
+this operator has acknowledged it. ``data()`` must read memory only, so the matches are computed
+here ahead of time: at once for incidents that change, and for the whole queue in slices on the
+event loop when schemes, orders or acknowledgements change (10,000 incidents at ~20 µs a lookup
+would otherwise freeze the screen for a fifth of a second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dispatchdesk.cache.warning_index import WarningIndex
+from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.warnings import Person, Place, Severity, WarningRef
+from dispatchdesk.protocol.warnings import WarningOut
+
+
+@dataclass(frozen=True, slots=True)
+class WarningMark:
+    """One warning on one incident, as the queue row shows it."""
+
+    ref: WarningRef
+    severity: Severity
+    acknowledged: bool
+
+
+def warning_ref(w: WarningOut) -> WarningRef:
+    entity = w.scheme if w.scheme is not None else w.order
+    assert entity is not None
+    return WarningRef(w.kind, entity.id)
+
+
+class IncidentWarnings(QObject):
+    """The warning index, this operator's acknowledgements, and marks per incident."""
+
+    #: Incident ids whose marks changed (list[int]).
+    changed = Signal(object)
+
+    def __init__(self, now: Callable[[], datetime], *, slice_size: int = 300,
+                 parent: Any = None) -> None:
+        super().__init__(parent)
+        self._now = now
+        self._slice = slice_size
+        self._index = WarningIndex()
+        self._acked: frozenset[tuple[int, WarningRef]] = frozenset()
+        self._marks: dict[int, tuple[WarningMark, ...]] = {}
+        self._incidents: dict[int, Incident] = {}
+        self._todo: list[int] = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._work)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def index(self) -> WarningIndex:
+        return self._index
+
+    def marks(self, incident_id: int) -> tuple[WarningMark, ...]:
+        return self._marks.get(incident_id, ())
+
+    def acknowledged(self, incident_id: int) -> set[WarningRef]:
+        return {ref for iid, ref in self._acked if iid == incident_id}
+
+    def for_incident(self, incident: Incident) -> list[WarningOut]:
+        """Every warning for the incident now (live lookup, most severe first)."""
+        return self._index.for_incident(incident, self._now())
+
+    def lookup(self, place: Place, people: Sequence[Person]) -> list[WarningOut]:
+        """Warnings for a location being entered (the new-incident form)."""
+        return self._index.lookup(place, people, self._now())
+
+    @property
+    def busy(self) -> bool:
+        """A recomputation of the whole queue is under way."""
+        return bool(self._todo)
+
+    # -- changing --------------------------------------------------------------------------
+
+    def set_data(self, index: WarningIndex, acknowledged: frozenset[tuple[int, WarningRef]]
+                 ) -> None:
+        """Schemes, orders or acknowledgements changed: recompute every incident in slices."""
+        self._index = index
+        self._acked = acknowledged
+        self._todo = list(self._incidents)
+        self._timer.start()
+
+    def set_incidents(self, incidents: Iterable[Incident]) -> None:
+        self._incidents = {i.id: i for i in incidents}
+        self._marks = {}
+        self._todo = list(self._incidents)
+        self._timer.start()
+
+    def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
+        """A few incidents changed: their marks now (their location may have changed)."""
+        for incident_id in removed:
+            self._incidents.pop(incident_id, None)
+            self._marks.pop(incident_id, None)
+        for incident in upserts:
+            self._incidents[incident.id] = incident
+        changed = [i.id for i in upserts if self._recompute(i.id)]
+        if changed:
+            self.changed.emit(changed)
+
+    def _work(self) -> None:
+        batch, self._todo = self._todo[: self._slice], self._todo[self._slice:]
+        if not self._todo:
+            self._timer.stop()
+        changed = [incident_id for incident_id in batch if self._recompute(incident_id)]
+        if changed:
+            self.changed.emit(changed)
+
+    def _recompute(self, incident_id: int) -> bool:
+        incident = self._incidents.get(incident_id)
+        if incident is None or not incident.is_open:
+            marks: tuple[WarningMark, ...] = ()
+        else:
+            found = self._index.for_incident(incident, self._now())
+            marks = tuple(
+                WarningMark(ref, w.severity, (incident_id, ref) in self._acked)
+                for w in found
+                for ref in (warning_ref(w),)
+            )
+        if marks == self._marks.get(incident_id, ()):
+            return False
+        if marks:
+            self._marks[incident_id] = marks
+        else:
+            self._marks.pop(incident_id, None)
+        return True
