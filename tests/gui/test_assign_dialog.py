@@ -405,6 +405,24 @@ def test_drop_outside_rows_or_without_a_unit_does_nothing(queue, qtbot):
     assert drops == []
 
 
+def test_drag_entering_between_rows_is_kept_for_the_moves_that_follow(queue):
+    drops = []
+    drop_filter = install_unit_drop(queue, lambda uid, index: drops.append((uid, index.row())))
+    mime = unit_mime(5)
+    below = QPoint(10, queue.viewport().height() - 2)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier)
+    enter_event = QDragEnterEvent(below, *args)
+    QApplication.sendEvent(queue.viewport(), enter_event)
+    assert enter_event.isAccepted()
+    assert drop_filter.highlighted_row is None
+    on_row = queue.visualRect(queue.model().index(2, 0)).center()
+    QApplication.sendEvent(queue.viewport(), QDragMoveEvent(on_row, *args))
+    assert drop_filter.highlighted_row == 2
+    QApplication.sendEvent(queue.viewport(), QDropEvent(QPointF(on_row), *args))
+    assert drops == [(5, 2)]
+
+
 def test_drag_leave_clears_the_highlight(queue):
     drop_filter = install_unit_drop(queue, lambda uid, index: None)
     mime = unit_mime(1)

@@ -533,17 +533,14 @@ class UnitDropFilter(QObject):
         self.highlight = QFrame(view.viewport())
         self.highlight.setObjectName("unitDropHighlight")
         self.highlight.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        colour = view.palette().highlight().color().name()
-        self.highlight.setStyleSheet(
-            f"QFrame#unitDropHighlight {{ border: 3px solid {colour}; background: transparent; }}"
-        )
+        self._colour = ""
         self.highlight.hide()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) \
                 and isinstance(event, QDragMoveEvent):
-            return self._drag_move(event)
+            return self._drag_move(event, entering=kind == QEvent.Type.DragEnter)
         if kind == QEvent.Type.DragLeave:
             self._unhighlight()
             return True
@@ -558,15 +555,19 @@ class UnitDropFilter(QObject):
             return None
         return ids[0], index
 
-    def _drag_move(self, event: QDragMoveEvent) -> bool:
+    def _drag_move(self, event: QDragMoveEvent, entering: bool) -> bool:
         if not unit_ids_from_mime(event.mimeData()):
             return False  # not a unit: whatever the view does with it
         target = self._target(event)
         if target is None:
             self._unhighlight()
-            event.ignore()  # the no-drop cursor outside the rows
+        else:
+            self._highlight(target[1])
+        if target is None and not entering:
+            event.ignore()  # the no-drop cursor between and below the rows
             return True
-        self._highlight(target[1])
+        # An enter is always accepted, even between rows: an ignored enter would stop the
+        # moves that follow from reaching the viewport at all.
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
         return True
@@ -585,6 +586,11 @@ class UnitDropFilter(QObject):
         return True
 
     def _highlight(self, index: QModelIndex) -> None:
+        colour = self._view.palette().highlight().color().name()
+        if colour != self._colour:  # the theme may have changed since the last drag
+            self._colour = colour
+            self.highlight.setStyleSheet("QFrame#unitDropHighlight { border: 3px solid "
+                                         f"{colour}; background: transparent; }}")
         rect = self._view.visualRect(index)
         self.highlight.setGeometry(QRect(0, rect.top(), self._view.viewport().width(),
                                          rect.height()))
