@@ -53,6 +53,17 @@ STATUS_CHOICES: tuple[tuple[str, frozenset[UnitStatus]], ...] = (
     ("Off duty", frozenset({UnitStatus.OFF_DUTY})),
 )
 
+#: Text each column must fit (widths come from the font, so no cell is ever measured).
+COLUMN_SAMPLES = {
+    UnitColumn.CALLSIGN: "WWW999",
+    UnitColumn.KIND: "Area car",
+    UnitColumn.BOROUGH: "Hammersmith",
+    UnitColumn.STATUS: "Committed",
+    UnitColumn.TIME_IN_STATUS: "10 h 00",
+    UnitColumn.INCIDENT: "CAD 9999/23NOV26",
+}
+_CELL_PADDING = 16
+
 #: Why a read-only board cannot act (call handlers see units but do not dispatch them).
 READ_ONLY_REASON = "Read only: your role can see units but not dispatch them (dispatchers can)."
 
@@ -203,7 +214,18 @@ class UnitsBoard(QWidget):
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         table.setAccessibleName("Units")
         self.table = table
+        self.size_columns()
         return table
+
+    def size_columns(self) -> None:
+        """Column widths from the font (call again after a theme or font change)."""
+        self.table.ensurePolished()
+        metrics = self.table.fontMetrics()
+        for column, sample in COLUMN_SAMPLES.items():
+            self.table.setColumnWidth(column, metrics.horizontalAdvance(sample) + _CELL_PADDING)
+        vheader = self.table.verticalHeader()
+        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vheader.setDefaultSectionSize(metrics.height() + 8)
 
     def _build_actions(self) -> QWidget:
         bar = QWidget()
