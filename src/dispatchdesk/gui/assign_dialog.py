@@ -238,8 +238,8 @@ class AssignPanel(QWidget):
     def _connect(self) -> None:
         self.callsign.returnPressed.connect(self.assign_typed)
         self.callsign.textEdited.connect(self._callsign_edited)
-        # After the line edit's own handler, which puts the chosen completion in the field.
-        # (The stubs do not know that an overloaded signal is picked by its argument type.)
+        # To clear the field after a send from the popup (see _completion_activated). The
+        # stubs do not know that an overloaded signal is picked by its argument type.
         self.completer.activated[str].connect(  # type: ignore[index]
             self._completion_activated)
         self.callsign.textChanged.connect(self._callsign_changed)
@@ -353,22 +353,24 @@ class AssignPanel(QWidget):
             return
         self.callsign.setText(unit.callsign)
         if not self._incident.is_open:
-            self._say(f"{short_ref(self._incident.ref)} is closed: no unit can be sent to it.")
+            self._say(f"{short_ref(self._incident.ref)} is closed: no unit can be sent to it.",
+                      error=True)
         elif unit.incident_id == self._incident.id:
-            self._say(f"{unit.callsign} is already on this incident ({unit.status.label}).")
+            self._say(f"{unit.callsign} is already on this incident ({unit.status.label}).",
+                      error=True)
         elif unit.status is UnitStatus.AVAILABLE:
             self._send(unit, self._commands.assign_unit(unit, self._incident), SENT_NOTE)
         elif unit.status.on_incident and unit.incident_id is not None:
             self._ask_reason(unit, unit.incident_id)
         else:
             self._say(f"{unit.callsign} is {unit.status.label}: it cannot be assigned. Set it "
-                      "Available on the units board first. Nothing was sent.")
+                      "Available on the units board first. Nothing was sent.", error=True)
 
     def _unknown(self, typed: str) -> None:
         matches = close_matches(typed, [u.callsign for u in self._units.units()])
         hint = f" Close matches: {', '.join(matches)}." if matches else \
             " Check the callsign; the list below shows the available units."
-        self._say(f"No unit has the callsign “{typed}”.{hint} Nothing was sent.")
+        self._say(f"No unit has the callsign “{typed}”.{hint} Nothing was sent.", error=True)
 
     # -- divert ----------------------------------------------------------------------------
 
