@@ -5,14 +5,21 @@ cancels (asking first, inline, when anything was typed: a second Esc discards). 
 field, pressing I, S, E or R picks the grade; E shows the appointment. Invalid fields get an
 inline message and keep what was typed. Anonymity is never pre-ticked and is recorded only
 when the caller asks for it.
+
+Once the location is entered (focus leaves the address, postcode or UPRN fields, or typing in
+them pauses), the form looks up warnings through the injected ``warnings_for`` and pops the
+:class:`~dispatchdesk.gui.warning_panel.WarningPanel` for any it finds, before the incident
+exists. What the panel showed and what the operator acknowledged travel in the draft
+(``shown_warnings``, ``acknowledged_warnings``) to be audited once the incident has an id.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,7 +38,19 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
+from dispatchdesk.domain.warnings import (
+    DEFAULT_WARNING_POLICY,
+    Person,
+    Place,
+    WarningPolicy,
+    WarningRef,
+)
+from dispatchdesk.gui.warning_panel import WarningPanel, warning_ref
+from dispatchdesk.protocol.warnings import WarningOut
 from dispatchdesk.sync.api import IncidentDraft
+
+#: Looks up the warnings for a place and the persons named (the engine's warning index).
+WarningsFor = Callable[[Place, Sequence[Person]], list[WarningOut]]
 
 LONDON_BOROUGHS = (
     "Barking and Dagenham", "Barnet", "Bexley", "Brent", "Bromley", "Camden", "City of London",
@@ -103,19 +122,40 @@ class _GradeKeys(QObject):
 
 
 class NewIncidentDialog(QDialog):
-    """Create an incident; emits :attr:`submitted` with an :class:`IncidentDraft`."""
+    """Create an incident; emits :attr:`submitted` with an :class:`IncidentDraft`.
+
+    ``warnings_for`` (optional) looks up warnings for the location entered; ``now`` is server
+    time and ``warning_policy`` the server's, both for the warning panel."""
 
     submitted = Signal(object)
+    #: How long typing in the location must pause before warnings are looked up: long enough
+    #: not to pop the panel at every word, short enough to warn while the caller is talking.
+    LOCATION_SETTLE_MS = 1200
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        warnings_for: WarningsFor | None = None,
+        now: Callable[[], datetime] | None = None,
+        warning_policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New incident")
         self.setModal(False)
         self._confirming = False
+        self._warnings_for = warnings_for
+        self._now = now or (lambda: datetime.now(UTC))
+        self._warning_policy = warning_policy
+        self._warning_panel: WarningPanel | None = None
+        self._last_lookup: tuple[Place, tuple[Person, ...]] | None = None
+        self._shown_warnings: set[WarningRef] = set()
+        self._acknowledged_warnings: set[WarningRef] = set()
         self._build_inputs()
         self._fields = {name: _Field(w) for name, w in self._inputs().items()}
         self._build_layout()
         self._connect()
+        self._connect_warnings()
         self.address.setFocus()
 
     # -- construction ----------------------------------------------------------------------
@@ -209,6 +249,86 @@ class NewIncidentDialog(QDialog):
         self.borough.editTextChanged.connect(self._edited)
         self.type.editTextChanged.connect(self._edited)
 
+    def _connect_warnings(self) -> None:
+        # One single-shot timer owned by the form: restarted by typing, fired at once when
+        # focus leaves a location field. Lookups are in memory (the warning index), so running
+        # one on the GUI thread is fine.
+        self.location_timer = QTimer(self)
+        self.location_timer.setSingleShot(True)
+        self.location_timer.setInterval(self.LOCATION_SETTLE_MS)
+        self.location_timer.timeout.connect(self.check_warnings)
+        for edit in self._location_edits():
+            edit.textEdited.connect(lambda _text: self.location_timer.start())
+            edit.installEventFilter(self)
+        self.caller_name.installEventFilter(self)  # the caller's name can match an order
+
+    def _location_edits(self) -> tuple[QLineEdit, ...]:
+        return (self.address, self.postcode, self.uprn, self.parent_uprn)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusOut and self._warnings_for is not None:
+            # Not from inside the focus change: popping a window there confuses activation.
+            self.location_timer.start(0)
+        return super().eventFilter(watched, event)
+
+    # -- warnings --------------------------------------------------------------------------
+
+    @property
+    def warning_panel(self) -> WarningPanel:
+        """The panel this form pops (made on first use; it belongs to the form)."""
+        if self._warning_panel is None:
+            panel = WarningPanel(self._now, self._warning_policy, parent=self)
+            panel.shown.connect(lambda _iid, refs: self._shown_warnings.update(refs))
+            panel.acknowledged.connect(lambda _iid, ref: self._acknowledged_warnings.add(ref))
+            self._warning_panel = panel
+        return self._warning_panel
+
+    def entered_place(self) -> Place | None:
+        """The location as typed so far, or None while there is nothing to match on."""
+        address = self.address.text().strip() or None
+        uprn, parent = (e.text().strip() for e in (self.uprn, self.parent_uprn))
+        postcode = self.postcode.text().strip()
+        place = Place(
+            uprn=uprn if UPRN.match(uprn) else None,
+            parent_uprn=parent if UPRN.match(parent) else None,
+            address=address,
+            postcode=normalise_postcode(postcode) if postcode else None,
+        )
+        return place if place.address or place.uprn or place.parent_uprn else None
+
+    def entered_people(self) -> list[Person]:
+        """The persons to match: the caller, by name (the lead decides on more fields)."""
+        name = self.caller_name.text().strip()
+        return [Person(name=name)] if name else []
+
+    def check_warnings(self) -> None:
+        """Look up warnings for what has been entered and pop the panel for any new ones."""
+        self.location_timer.stop()
+        place = self.entered_place()
+        if self._warnings_for is None or place is None:
+            return
+        people = tuple(self.entered_people())
+        if (place, people) == self._last_lookup:
+            return  # nothing changed since the last lookup: do not pop again
+        self._last_lookup = (place, people)
+        self._show_warnings(self._warnings_for(place, people))
+
+    def _show_warnings(self, found: Sequence[WarningOut]) -> None:
+        panel = self.warning_panel
+        title = f"New incident, {self.address.text().strip() or 'UPRN ' + self.uprn.text()}"
+        if {warning_ref(w) for w in found} - self._shown_warnings:
+            panel.show_for(title, None, found, self._acknowledged_warnings)
+        elif panel.isVisible():
+            # Same warnings or fewer (the address was corrected): follow without popping.
+            panel.set_title(title)
+            panel.update_warnings(found, self._acknowledged_warnings)
+
+    def done(self, result: int) -> None:
+        self.location_timer.stop()
+        super().done(result)
+        if self._warning_panel is not None:
+            self._warning_panel.hide()
+
     # -- behaviour -------------------------------------------------------------------------
 
     def selected_grade(self) -> Grade | None:
@@ -297,6 +417,8 @@ class NewIncidentDialog(QDialog):
             grade=grade, type=self.type.currentText().strip(),
             summary=self.summary.toPlainText().strip(), location=location, caller=caller,
             appointment_at=self._appointment_at(grade),
+            shown_warnings=tuple(sorted(self._shown_warnings)),
+            acknowledged_warnings=tuple(sorted(self._acknowledged_warnings)),
         )
 
     def _appointment_at(self, grade: Grade) -> datetime | None:

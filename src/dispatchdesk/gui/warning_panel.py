@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFocusEvent, QHideEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QHideEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -287,13 +287,27 @@ class WarningPanel(QWidget):
 
     def _connect(self) -> None:
         self.hide_button.clicked.connect(self.hide)
-        for keys, slot in (("Ctrl+Return", self.acknowledge_focused),
-                           ("Ctrl+Enter", self.acknowledge_focused),
-                           ("Alt+A", self.acknowledge_focused),
-                           ("Esc", self.hide)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-            shortcut.activated.connect(slot)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        # Claim our keys before any shortcut of the window underneath sees them (the form's
+        # Ctrl+Enter submits; here it must acknowledge): a tool window shares its owner's
+        # window shortcuts, so a QShortcut here would be ambiguous.
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
+                and _panel_key(event) is not None:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = _panel_key(event)
+        if key == "acknowledge":
+            self.acknowledge_focused()
+        elif key == "hide":
+            self.hide()
+        else:
+            super().keyPressEvent(event)
 
     # -- what is shown ---------------------------------------------------------------------
 
@@ -304,6 +318,12 @@ class WarningPanel(QWidget):
     @property
     def warnings(self) -> list[WarningOut]:
         return list(self._warnings)
+
+    def set_title(self, title: str) -> None:
+        """Name what the warnings are for ("CAD 12/23NOV26, 10 High St") without a new showing."""
+        self._title = title
+        self.setWindowTitle(f"WARNINGS — {title}")
+        self._refresh_heading()
 
     def refs(self) -> list[WarningRef]:
         return [card.ref for card in self.cards]
@@ -326,7 +346,7 @@ class WarningPanel(QWidget):
             self._incident_id, self._title = incident_id, title
             self._warnings = []
             self._rebuild([])
-        self.setWindowTitle(f"WARNINGS — {title}")
+        self.set_title(title)
         was_visible = self.isVisible()
         self.update_warnings(warnings, acknowledged)
         if was_visible and self._warnings:
@@ -457,6 +477,25 @@ class WarningPanel(QWidget):
         target.setFocus(Qt.FocusReason.TabFocusReason)
         if isinstance(target, WarningCard):
             self.scroll_area.ensureWidgetVisible(target)
+
+
+_ACKNOWLEDGE_KEYS = {
+    (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier),
+    (Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier),
+    (Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier),
+}
+
+
+def _panel_key(event: QKeyEvent) -> str | None:
+    """"acknowledge" for Ctrl+Enter / Alt+A, "hide" for Esc, else None."""
+    modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    key = Qt.Key(event.key())
+    if key == Qt.Key.Key_Escape and modifiers == Qt.KeyboardModifier.NoModifier:
+        return "hide"
+    for ack_key, ack_modifiers in _ACKNOWLEDGE_KEYS:
+        if key == ack_key and modifiers == ack_modifiers:
+            return "acknowledge"
+    return None
 
 
 def _label(text: str, *, bold: bool = False, scale: float = 1.0) -> QLabel:
