@@ -3,6 +3,7 @@ server's linear ``find_warnings`` on generated schemes, orders, places and perso
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -11,7 +12,14 @@ from typing import TypeVar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatchdesk.cache.warning_index import WarningIndex
+from dispatchdesk.cache.warning_index import (
+    WarningIndex,
+    _letter_pairs,
+    _match_kind,
+    _pairs_needed,
+    _Spot,
+    _Streets,
+)
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, Location
 from dispatchdesk.domain.warnings import (
@@ -24,6 +32,7 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     Severity,
     WarningPolicy,
+    match_place,
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
@@ -33,6 +42,9 @@ from dispatchdesk.protocol.warnings import (
     WarningOut,
     find_warnings,
     sort_warnings,
+)
+from dispatchdesk.protocol.warnings import (
+    place as place_of,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # Monday 23 Nov, London on GMT
@@ -354,3 +366,48 @@ def test_replace_with_another_policy_rematches_streets() -> None:
     assert len(index.lookup(query, [], NOW)) == 1
     index.replace([scheme(1, marker)], [], WarningPolicy(address_similarity=0.99))
     assert index.lookup(query, [], NOW) == []
+
+
+# --- the split-place matcher and the street bounds ---------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_match_kind_on_split_places_is_match_place(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(200):
+        marker = PlaceModel(**random_place_fields(rng))
+        query, _ = random_query(rng)
+        if query is None:
+            continue
+        streets = _Streets()
+        m, q = _Spot.of(marker), _Spot.of(query)
+        if m.parts is not None and m.parts.street:
+            streets.add(m.parts.street)
+        similar = (streets.similar(q.parts.street, DEFAULT_WARNING_POLICY.address_similarity)
+                   if q.parts is not None and q.parts.street else frozenset())
+        assert _match_kind(m, q, similar) == match_place(place_of(marker), query), (marker, query)
+
+
+def mutate(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(0, 4)):
+        i = rng.randrange(len(chars) + 1)
+        op = rng.random()
+        if op < 0.4 and i < len(chars):
+            del chars[i]
+        elif op < 0.8:
+            chars.insert(i, rng.choice("aeilnorst "))
+        elif i + 1 < len(chars):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), threshold=st.sampled_from([0.5, 0.7, 0.82, 0.9, 1.0]))
+def test_the_letter_pair_bound_never_drops_a_similar_street(seed: int, threshold: float) -> None:
+    rng = random.Random(seed)
+    base = rng.choice([s for s in STREETS if s]).casefold() + rng.choice(["", " london"])
+    a, b = mutate(rng, base), mutate(rng, base)
+    if a and b and difflib.SequenceMatcher(None, a, b).ratio() >= threshold:
+        shared = len(_letter_pairs(a) & _letter_pairs(b))
+        assert shared >= _pairs_needed(len(a) + len(b), threshold), (a, b)

@@ -7,17 +7,25 @@ orders, place, persons and server time, without scanning everything.
 How: each scheme's and order's locations and persons are filed under the keys a match needs
 (UPRN, parent UPRN, USRN + house, house + postcode, house + street, normalised name, date of
 birth + name). A lookup gathers the few entities filed under the query's keys; every entity
-gathered really matches, and the warning itself (kind of match, severity, text) is built by the
-protocol's ``scheme_warning`` / ``order_warning``, so the rules live in one place.
+gathered really matches.
 
-The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly, so
-the distinct streets are scanned once per query street with difflib's own upper bounds
-(length, then character multiset) before the real ratio, and the answer is remembered.
+Locations are split once (``address_parts``) when filed, and the query once per lookup;
+``_match_kind`` then decides the kind of match as ``match_place`` does, on the split parts,
+because ``match_place`` re-splits both addresses on every call (about 30 us, 50 us with the
+street ratio: more than the whole lookup may take). The warning's severity and text come from
+the protocol's ``scheme_warning`` / ``order_warning`` called on a match they find cheaply, with
+the kind of match then set. Persons are matched by ``match_person`` itself (it is cheap).
+
+The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly, so the
+distinct streets are scanned once per query street, with bounds that can only let too much
+through (length, shared letter pairs, difflib's ``quick_ratio``) before the real ratio, and the
+answer is remembered.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from bisect import bisect_right, insort
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,10 +89,34 @@ def _discard(table: dict[K, Ids], key: K, entity_id: int) -> bool:
     return True
 
 
+# --- difflib ratio bounds --------------------------------------------------------------------
+
 def _could_reach(len_a: int, len_b: int, threshold: float) -> bool:
     """difflib's ``real_quick_ratio`` (computed the same way): an upper bound on ``ratio``."""
     total = len_a + len_b
     return (2.0 * min(len_a, len_b) / total if total else 1.0) >= threshold
+
+
+def _letter_pairs(text: str) -> frozenset[str]:
+    """The letter pairs of ``text``, a repeated pair numbered ("ab0", "ab1"), so that the size
+    of an intersection counts shared pairs with their multiplicity."""
+    seen: dict[str, int] = {}
+    out = []
+    for i in range(len(text) - 1):
+        pair = text[i:i + 2]
+        n = seen[pair] = seen.get(pair, -1) + 1
+        out.append(f"{pair}{n}")
+    return frozenset(out)
+
+
+def _pairs_needed(total: int, threshold: float) -> int:
+    """Fewest letter pairs two strings of ``total`` letters share when difflib's ratio reaches
+    ``threshold``. ratio = 2M/T with M letters in matching blocks; the blocks are common
+    substrings, at most T - 2M + 1 of them (between two there is an unmatched letter), and a
+    block of L letters holds L - 1 shared pairs: so at least 3M - T - 1 shared pairs.
+    M is taken one lower than needed, so float rounding can only let more through."""
+    fewest_matched = math.ceil(threshold * total / 2) - 1
+    return 3 * fewest_matched - total - 1
 
 
 def _similar(matcher: difflib.SequenceMatcher[str], known: str, threshold: float) -> bool:
@@ -94,9 +126,62 @@ def _similar(matcher: difflib.SequenceMatcher[str], known: str, threshold: float
     return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
 
 
+class _Streets:
+    """The distinct streets of the filed locations, and which are similar to a query street
+    (``_address_similar``'s difflib ratio), remembered per query street."""
+
+    def __init__(self) -> None:
+        self._count: dict[str, int] = {}
+        #: By length, each street's letter pairs.
+        self._by_len: dict[int, dict[str, frozenset[str]]] = {}
+        self._memo: dict[str, frozenset[str]] = {}
+        self._memo_threshold = -1.0
+
+    def add(self, street: str) -> None:
+        n = self._count[street] = self._count.get(street, 0) + 1
+        if n == 1:
+            self._by_len.setdefault(len(street), {})[street] = _letter_pairs(street)
+            self._memo.clear()  # the new street may be similar to a remembered query
+
+    def discard(self, street: str) -> None:
+        n = self._count[street] = self._count[street] - 1
+        if n == 0:
+            # A street gone may stay in the memo: nothing is filed under it any more.
+            del self._count[street]
+            bucket = self._by_len[len(street)]
+            del bucket[street]
+            if not bucket:
+                del self._by_len[len(street)]
+
+    def similar(self, street: str, threshold: float) -> frozenset[str]:
+        """Every known street whose ratio against ``street`` reaches ``threshold``."""
+        if threshold != self._memo_threshold:
+            self._memo.clear()
+            self._memo_threshold = threshold
+        found = self._memo.get(street)
+        if found is None:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            found = self._memo[street] = frozenset(self._scan(street, threshold))
+        return found
+
+    def _scan(self, street: str, threshold: float) -> Iterator[str]:
+        matcher = difflib.SequenceMatcher(None, "", street)
+        pairs = _letter_pairs(street)
+        for length, bucket in self._by_len.items():
+            if not _could_reach(length, len(street), threshold):
+                continue
+            needed = _pairs_needed(length + len(street), threshold)
+            for known, known_pairs in bucket.items():
+                if len(pairs & known_pairs) >= needed and _similar(matcher, known, threshold):
+                    yield known
+
+
+# --- places -------------------------------------------------------------------------------------
+
 @dataclass(frozen=True, slots=True)
-class _Query:
-    """A place to look up, split once."""
+class _Spot:
+    """A place split once: a filed location or the place asked about."""
 
     uprn: str | None
     parent_uprn: str | None
@@ -105,7 +190,7 @@ class _Query:
     postcode: str | None
 
     @classmethod
-    def of(cls, place: Place) -> _Query:
+    def of(cls, place: Place | PlaceModel) -> _Spot:
         return cls(
             uprn=place.uprn or None, parent_uprn=place.parent_uprn or None,
             usrn=place.usrn or None,
@@ -113,111 +198,122 @@ class _Query:
             postcode=normalise_postcode(place.postcode),
         )
 
+    @property
+    def house(self) -> str | None:
+        return self.parts.house if self.parts else None
+
+    def filed_keys(self) -> Iterator[tuple[int, Key]]:
+        """The keys this filed location is found by."""
+        if self.uprn:
+            yield _UPRN, self.uprn
+        if self.parent_uprn:
+            yield _PARENT, self.parent_uprn
+        house = self.house
+        if self.parts is None or house is None:
+            return
+        if self.usrn:
+            yield _STREET_HOUSE, (self.usrn, house)
+        if self.postcode:
+            yield _HOUSE_POSTCODE, (house, self.postcode)
+        if self.parts.street:
+            yield _HOUSE_STREET, (house, self.parts.street)
+
+    def probe_keys(self, similar: frozenset[str]) -> Iterator[tuple[int, Key]]:
+        """The keys of every filed location that can match this place (``match_place``)."""
+        for uprn in (self.uprn, self.parent_uprn):
+            if uprn:
+                # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
+                # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
+                yield _UPRN, uprn
+                yield _PARENT, uprn
+        house = self.house
+        if house is None:
+            return  # every address rule needs the same house on both sides
+        if self.usrn:
+            yield _STREET_HOUSE, (self.usrn, house)
+        if self.postcode:
+            yield _HOUSE_POSTCODE, (house, self.postcode)
+        for street in similar:
+            yield _HOUSE_STREET, (house, street)
+
 
 # Tables of the place index, by what a key is made of.
 _UPRN, _PARENT, _STREET_HOUSE, _HOUSE_POSTCODE, _HOUSE_STREET = range(5)
+
+
+def _match_kind(m: _Spot, q: _Spot, similar: frozenset[str]) -> MatchKind | None:
+    """``match_place(marker, query)`` on split places; ``similar``: the known streets whose
+    ratio against the query's street reaches the policy's threshold. Kept step for step with
+    ``match_place`` (a test holds them equal on generated places)."""
+    if m.uprn and m.uprn == q.uprn:
+        return MatchKind.UPRN
+    if m.uprn and m.uprn == q.parent_uprn:
+        return MatchKind.PARENT_UPRN
+    if m.parent_uprn and m.parent_uprn == q.uprn:
+        return MatchKind.CHILD_UPRN
+    mp, qp = m.parts, q.parts
+    same_house = (mp is not None and qp is not None and mp.house is not None
+                  and mp.house == qp.house)
+    if same_house and m.usrn and m.usrn == q.usrn:
+        return MatchKind.SAME_BLOCK if _other_flat(mp, qp) else MatchKind.STREET_HOUSE
+    if m.parent_uprn and m.parent_uprn == q.parent_uprn:
+        return MatchKind.SAME_BLOCK
+    if same_house and (
+        (m.postcode and m.postcode == q.postcode)
+        or (mp is not None and mp.street and mp.street in similar)
+    ):
+        return MatchKind.SAME_BLOCK if _other_flat(mp, qp) else MatchKind.ADDRESS
+    return None
+
+
+def _other_flat(m: AddressParts | None, q: AddressParts | None) -> bool:
+    return (m is not None and q is not None and m.flat is not None and q.flat is not None
+            and m.flat != q.flat)
+
+
+def _best_kind(kinds: Iterable[MatchKind | None]) -> MatchKind | None:
+    """The strongest, the first on a tie (``_best`` in the protocol)."""
+    best = None
+    for kind in kinds:
+        if kind is not None and (best is None or _rank(kind) < _rank(best)):
+            best = kind
+    return best
+
+
+def _rank(kind: MatchKind) -> tuple[bool, int]:
+    return _RANKS[kind]
+
+
+#: ``MatchKind.rank`` walks the enum on every call; this is looked up per candidate.
+_RANKS = {kind: (kind.possible, kind.rank) for kind in MatchKind}
 
 
 class _PlaceIndex:
     """Entity ids by the location keys of ``match_place``: every entity that can match a
     place is filed under a key the place also yields."""
 
-    def __init__(self) -> None:
+    def __init__(self, streets: _Streets) -> None:
         self._tables: tuple[dict[Key, Ids], ...] = tuple({} for _ in range(5))
-        #: Distinct streets (of house + street keys) by length, with how many keys use each.
-        self._streets: dict[int, dict[str, int]] = {}
-        #: Query street → the known streets at or above ``_memo_threshold`` (difflib ratio).
-        self._memo: dict[str, tuple[str, ...]] = {}
-        self._memo_threshold = -1.0
+        self._streets = streets
 
-    def add(self, entity_id: int, places: Iterable[PlaceModel]) -> None:
-        for table, key in _place_keys(places):
+    def add(self, entity_id: int, spots: Iterable[_Spot]) -> None:
+        for table, key in {k for spot in spots for k in spot.filed_keys()}:
             if _add(self._tables[table], key, entity_id) and table == _HOUSE_STREET:
-                self._count_street(key[1], +1)
+                self._streets.add(key[1])
 
-    def remove(self, entity_id: int, places: Iterable[PlaceModel]) -> None:
-        for table, key in _place_keys(places):
+    def remove(self, entity_id: int, spots: Iterable[_Spot]) -> None:
+        for table, key in {k for spot in spots for k in spot.filed_keys()}:
             if _discard(self._tables[table], key, entity_id) and table == _HOUSE_STREET:
-                self._count_street(key[1], -1)
+                self._streets.discard(key[1])
 
-    def _count_street(self, street: str, delta: int) -> None:
-        bucket = self._streets.setdefault(len(street), {})
-        count = bucket.get(street, 0) + delta
-        if count > 0:
-            if count == 1 and delta > 0:
-                self._memo.clear()  # a new street may be similar to a remembered query
-            bucket[street] = count
-        else:
-            # A street that went away may stay in the memo: its keys are gone, so it
-            # gathers nothing.
-            bucket.pop(street, None)
-            if not bucket:
-                del self._streets[len(street)]
-
-    def candidates(self, q: _Query, threshold: float) -> set[int]:
+    def candidates(self, q: _Spot, similar: frozenset[str]) -> set[int]:
         found: set[int] = set()
-        for table, key in self._query_keys(q, threshold):
+        for table, key in q.probe_keys(similar):
             found.update(self._tables[table].get(key, ()))
         return found
 
-    def _query_keys(self, q: _Query, threshold: float) -> Iterator[tuple[int, Key]]:
-        for uprn in (q.uprn, q.parent_uprn):
-            if uprn:
-                # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
-                # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
-                yield _UPRN, uprn
-                yield _PARENT, uprn
-        house = q.parts.house if q.parts else None
-        if q.parts is None or house is None:
-            return  # every address rule needs the house on both sides
-        if q.usrn:
-            yield _STREET_HOUSE, (q.usrn, house)
-        if q.postcode:
-            yield _HOUSE_POSTCODE, (house, q.postcode)
-        if q.parts.street:
-            for street in self.similar_streets(q.parts.street, threshold):
-                yield _HOUSE_STREET, (house, street)
 
-    def similar_streets(self, street: str, threshold: float) -> tuple[str, ...]:
-        """Every known street whose difflib ratio against ``street`` reaches ``threshold``."""
-        if threshold != self._memo_threshold:
-            self._memo.clear()
-            self._memo_threshold = threshold
-        found = self._memo.get(street)
-        if found is None:
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            found = self._memo[street] = tuple(self._scan_streets(street, threshold))
-        return found
-
-    def _scan_streets(self, street: str, threshold: float) -> Iterator[str]:
-        matcher = difflib.SequenceMatcher(None, "", street)
-        for length, bucket in self._streets.items():
-            if _could_reach(length, len(street), threshold):
-                yield from (s for s in bucket if _similar(matcher, s, threshold))
-
-
-def _place_keys(places: Iterable[PlaceModel]) -> set[tuple[int, Key]]:
-    """The keys a marked location is filed under (one set, so an entity with two locations
-    sharing a key is filed once)."""
-    keys: set[tuple[int, Key]] = set()
-    for p in places:
-        if p.uprn:
-            keys.add((_UPRN, p.uprn))
-        if p.parent_uprn:
-            keys.add((_PARENT, p.parent_uprn))
-        parts = address_parts(p.address) if p.address else None
-        if parts is None or parts.house is None:
-            continue
-        if p.usrn:
-            keys.add((_STREET_HOUSE, (p.usrn, parts.house)))
-        postcode = normalise_postcode(p.postcode)
-        if postcode:
-            keys.add((_HOUSE_POSTCODE, (parts.house, postcode)))
-        if parts.street:
-            keys.add((_HOUSE_STREET, (parts.house, parts.street)))
-    return keys
-
+# --- persons ------------------------------------------------------------------------------------
 
 class _PersonIndex:
     """Order ids by the persons named on them, for ``match_person``."""
@@ -271,9 +367,8 @@ def _order_persons(order: OrderOut) -> list[Person]:
 
 
 def _strength(w: WarningOut) -> tuple[bool, int]:
-    """How strong a match is, smaller first: the order ``find_warnings`` picks a best by."""
-    kind = MatchKind(w.match)
-    return kind.possible, kind.rank
+    """How strong a warning's match is, smaller first."""
+    return _rank(MatchKind(w.match))
 
 
 class WarningIndex:
@@ -289,8 +384,12 @@ class WarningIndex:
     def _clear(self) -> None:
         self._schemes: dict[int, SchemeOut] = {}
         self._orders: dict[int, OrderOut] = {}
-        self._scheme_places = _PlaceIndex()
-        self._order_places = _PlaceIndex()
+        #: Each scheme's location, and each order's locations, split once.
+        self._scheme_spot: dict[int, _Spot] = {}
+        self._order_spots: dict[int, tuple[_Spot, ...]] = {}
+        self._streets = _Streets()  # one vocabulary: a query's similar streets found once
+        self._scheme_places = _PlaceIndex(self._streets)
+        self._order_places = _PlaceIndex(self._streets)
         self._order_persons = _PersonIndex()
         #: (expires_at, id) of every scheme held, sorted: expiry questions are a bisect.
         self._expiry: list[tuple[datetime, int]] = []
@@ -323,7 +422,7 @@ class WarningIndex:
         old = self._schemes.pop(scheme_id, None)
         if old is None:
             return
-        self._scheme_places.remove(scheme_id, [old.location])
+        self._scheme_places.remove(scheme_id, [self._scheme_spot.pop(scheme_id)])
         entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
 
@@ -337,18 +436,20 @@ class WarningIndex:
         old = self._orders.pop(order_id, None)
         if old is None:
             return
-        self._order_places.remove(order_id, old.locations)
+        self._order_places.remove(order_id, self._order_spots.pop(order_id))
         self._order_persons.remove(order_id, _order_persons(old))
 
     def _add_scheme(self, scheme: SchemeOut) -> None:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
         self._schemes[scheme.id] = scheme
-        self._scheme_places.add(scheme.id, [scheme.location])
+        spot = self._scheme_spot[scheme.id] = _Spot.of(scheme.location)
+        self._scheme_places.add(scheme.id, [spot])
 
     def _add_order(self, order: OrderOut) -> None:
         self._orders[order.id] = order
-        self._order_places.add(order.id, order.locations)
+        spots = self._order_spots[order.id] = tuple(_Spot.of(p) for p in order.locations)
+        self._order_places.add(order.id, spots)
         self._order_persons.add(order.id, _order_persons(order))
 
     # --- lookups -------------------------------------------------------------------------
@@ -364,24 +465,51 @@ class WarningIndex:
         """
         found: dict[tuple[str, int], WarningOut] = {}
         if place is not None:
-            self._place_warnings(_Query.of(place), place, now, found)
+            self._place_warnings(place, now, found)
         for who in people:
             self._person_warnings(who, now, found)
         return sort_warnings(list(found.values()))
 
-    def _place_warnings(self, q: _Query, place: Place, now: datetime,
+    def _place_warnings(self, place: Place, now: datetime,
                         found: dict[tuple[str, int], WarningOut]) -> None:
-        threshold = self.policy.address_similarity
-        for sid in self._scheme_places.candidates(q, threshold):
+        q = _Spot.of(place)
+        street = q.parts.street if q.parts and q.house is not None else ""
+        similar = (self._streets.similar(street, self.policy.address_similarity) if street
+                   else frozenset())
+        for sid in self._scheme_places.candidates(q, similar):
             s = self._schemes[sid]
-            if scheme_live(s.expires_at, now):
-                w = scheme_warning(s, place, now, self.policy)
-                if w is not None:  # every candidate matches; kept safe all the same
-                    found["scheme", sid] = w
-        for oid in self._order_places.candidates(q, threshold):
-            w = order_warning(self._orders[oid], place, None, now, self.policy)
-            if w is not None:
-                found["order", oid] = w
+            kind = _match_kind(self._scheme_spot[sid], q, similar)
+            if kind is not None and scheme_live(s.expires_at, now):
+                found["scheme", sid] = self._scheme_out(s, kind, place, now)
+        for oid in self._order_places.candidates(q, similar):
+            kind = _best_kind(_match_kind(m, q, similar) for m in self._order_spots[oid])
+            if kind is not None:
+                found["order", oid] = self._order_out(self._orders[oid], kind, place, now)
+
+    def _scheme_out(self, s: SchemeOut, kind: MatchKind, place: Place, now: datetime) -> (
+        WarningOut
+    ):
+        """``scheme_warning`` for a scheme known to match ``place`` by ``kind``. Its text does
+        not depend on the place, so it is asked with the scheme's own UPRN (a match it finds
+        at once) and given the kind; without a UPRN it is asked with the place itself."""
+        hint = Place(uprn=s.location.uprn) if s.location.uprn else place
+        w = scheme_warning(s, hint, now, self.policy)
+        assert w is not None, "a scheme always matches its own UPRN"
+        return w.model_copy(update={"match": kind.value, "possible": kind.possible})
+
+    def _order_out(self, o: OrderOut, kind: MatchKind, place: Place, now: datetime) -> (
+        WarningOut
+    ):
+        """``order_warning`` for an order whose location matches ``place`` by ``kind``: asked
+        with its own subject (a match it finds at once; the text depends on the order and the
+        day only) and given the kind; with the place itself if the subject has no usable
+        name."""
+        w = order_warning(o, None, Person(o.subject.name, o.subject.dob), now, self.policy)
+        if w is None:
+            w = order_warning(o, place, None, now, self.policy)
+            assert w is not None, "the order's location matches the place"
+        return w.model_copy(update={
+            "match": kind.value, "possible": kind.possible, "matched_on": "location"})
 
     def _person_warnings(self, who: Person, now: datetime,
                          found: dict[tuple[str, int], WarningOut]) -> None:
