@@ -251,3 +251,19 @@ def test_new_data_keeps_selection_and_closes_a_form_for_a_gone_scheme(qtbot, vie
     assert not view.form.isVisible()
     assert "no longer live" in view.status.text()
     assert commands.calls == []
+
+
+def test_refresh_meets_boundaries_to_the_second_and_text_within_a_minute(qtbot, view, clock):
+    view.set_schemes([make_scheme(1, expires_at=NOW + timedelta(days=14, seconds=5))])
+    clock.advance(timedelta(seconds=4))
+    with qtbot.assertNotEmitted(view.model.dataChanged):
+        view.refresh_now()  # nothing can have changed yet: no work at all
+    clock.advance(timedelta(seconds=1))
+    with qtbot.waitSignal(view.model.dataChanged):
+        view.refresh_now()
+    assert cells(view, 1)[6] == "Review due"  # on the second
+    view.set_schemes([make_scheme(2, expires_at=NOW + timedelta(minutes=10))])
+    assert cells(view, 2)[5].endswith("in 9 min")
+    clock.advance(timedelta(minutes=1))
+    view.refresh_now()
+    assert cells(view, 2)[5].endswith("in 8 min")

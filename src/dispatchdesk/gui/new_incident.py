@@ -314,6 +314,8 @@ class NewIncidentDialog(QDialog):
         self._show_warnings(self._warnings_for(place, people))
 
     def _show_warnings(self, found: Sequence[WarningOut]) -> None:
+        if not found and self._warning_panel is None:
+            return
         panel = self.warning_panel
         title = f"New incident, {self.address.text().strip() or 'UPRN ' + self.uprn.text()}"
         if {warning_ref(w) for w in found} - self._shown_warnings:

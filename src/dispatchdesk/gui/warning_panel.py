@@ -355,14 +355,15 @@ class WarningPanel(QWidget):
     def update_warnings(
         self, warnings: Sequence[WarningOut], acknowledged: Collection[WarningRef] | None = None,
     ) -> None:
-        """Live changes while open: gone warnings (a scheme expired) disappear; a new one is
-        added and pops the panel up again. ``acknowledged`` (if given) replaces what is known
-        to be acknowledged for this incident."""
+        """Live changes: gone warnings (a scheme expired) disappear; a new one is added and
+        pops the panel up again (also after Esc hid it); with nothing new a hidden panel stays
+        hidden. ``acknowledged`` (if given) replaces what is known to be acknowledged for this
+        incident."""
         if acknowledged is not None:
             self._acked = set(acknowledged) | {
                 ref for (iid, ref) in self._ack_times if iid == self._incident_id
             }
-        before = set(self.refs()) if self.isVisible() else set()
+        before = set(self.refs())
         self._warnings = list(warnings)
         self._rebuild(self._warnings)
         new = [ref for ref in self.refs() if ref not in before]
@@ -370,8 +371,10 @@ class WarningPanel(QWidget):
             self.hide()
             return
         if new:
+            # Hidden (Esc), it pops again with everything on it: all of it is displayed anew.
+            displayed = new if self.isVisible() else self.refs()
             self._pop_up()
-            self.shown.emit(self._incident_id, new)
+            self.shown.emit(self._incident_id, displayed)
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
@@ -392,6 +395,7 @@ class WarningPanel(QWidget):
         keep = focused.ref if focused is not None else None
         for card in self.cards:
             self._cards_layout.removeWidget(card)
+            card.hide()
             card.deleteLater()
         now = self._now()
         self.cards = [WarningCard(w, now, self._policy) for w in warnings]
