@@ -267,3 +267,14 @@ def test_refresh_meets_boundaries_to_the_second_and_text_within_a_minute(qtbot, 
     clock.advance(timedelta(minutes=1))
     view.refresh_now()
     assert cells(view, 2)[5].endswith("in 8 min")
+
+
+def test_state_colours_follow_the_theme(qtbot, view):
+    index = view.model.index(1, SchemeColumn.REVIEW)  # review due
+    normal = index.data(Qt.ItemDataRole.BackgroundRole)
+    with qtbot.waitSignal(view.model.dataChanged):
+        view.set_theme("high-contrast")
+    assert index.data(Qt.ItemDataRole.BackgroundRole) != normal
+    victim = view.model.index(1, SchemeColumn.VICTIM)  # NOT informed
+    assert victim.data(Qt.ItemDataRole.ForegroundRole) is not None
+    assert victim.data(Qt.ItemDataRole.DecorationRole) is not None

@@ -86,12 +86,13 @@ def problem_icon() -> QIcon:
 
 # --- Lucide pictograms (resources/icons; drawn in the colour asked, default black) ----------
 
-#: Icon colour per warning severity: the same hues as the panel's frame, dark enough to read
-#: on a light background. The severity is also written out as text wherever the icon appears.
+#: Icon colour per theme and warning severity: the hues of the warning panel's frame in that
+#: theme (resources/themes/*.qss). The severity is also written out wherever the icon appears.
 SEVERITY_COLOURS = {
-    Severity.CRITICAL: "#b91c1c",
-    Severity.HEIGHTENED: "#c2410c",
-    Severity.INFO: "#1d4ed8",
+    "normal": {Severity.CRITICAL: "#b91c1c", Severity.HEIGHTENED: "#c2410c",
+               Severity.INFO: "#1d4ed8"},
+    "high-contrast": {Severity.CRITICAL: "#ff3030", Severity.HEIGHTENED: "#ff9900",
+                      Severity.INFO: "#ffffff"},
 }
 
 
@@ -110,9 +111,9 @@ def warning_kind(kind: str, colour: QColor | str = "#000000") -> QIcon:
     return scheme_warning(colour) if kind == "scheme" else order_warning(colour)
 
 
-def severity_icon(severity: Severity, kind: str) -> QIcon:
+def severity_icon(severity: Severity, kind: str, theme: str = "normal") -> QIcon:
     """The warning kind's pictogram in the severity's colour (the badge also carries text)."""
-    return warning_kind(kind, SEVERITY_COLOURS[severity])
+    return warning_kind(kind, SEVERITY_COLOURS[theme][severity])
 
 
 def divert(colour: QColor | str = "#000000") -> QIcon:

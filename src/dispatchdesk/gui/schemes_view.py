@@ -32,9 +32,10 @@ from PySide6.QtCore import (
     Qt,
     QTime,
 )
-from PySide6.QtGui import QAction, QColor, QIcon, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QButtonGroup,
     QDateTimeEdit,
     QFrame,
@@ -60,6 +61,7 @@ from dispatchdesk.domain.warnings import (
     scheme_review_state,
 )
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.theme import StateColours, countdown_colours, current_theme
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.gui.warning_panel import SCHEME_CATEGORY_WORDS
 from dispatchdesk.protocol.warnings import SchemeOut
@@ -87,13 +89,13 @@ REVIEW_WORDS = {
     ReviewState.FIRST_STAGE: "First-stage review requested",
     ReviewState.SECOND_STAGE: "ESCALATED (second stage)",
 }
-#: Each review state's icon shape (circle, triangle, octagon) and text colour: never colour
-#: alone, the words are in the cell too.
+#: Each review state looks like a countdown state: the same icon shape (circle, triangle,
+#: octagon) and the theme's colours for it. Never colour alone: the words are in the cell too.
 _REVIEW_LOOK = {
-    ReviewState.ACTIVE: (CountdownState.ON_TRACK, "#14532d"),
-    ReviewState.REVIEW_DUE: (CountdownState.AT_RISK, "#713f12"),
-    ReviewState.FIRST_STAGE: (CountdownState.AT_RISK, "#713f12"),
-    ReviewState.SECOND_STAGE: (CountdownState.BREACHED, "#b91c1c"),
+    ReviewState.ACTIVE: CountdownState.ON_TRACK,
+    ReviewState.REVIEW_DUE: CountdownState.AT_RISK,
+    ReviewState.FIRST_STAGE: CountdownState.AT_RISK,
+    ReviewState.SECOND_STAGE: CountdownState.BREACHED,
 }
 NOT_INFORMED = "NOT informed"
 
@@ -108,6 +110,7 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
 _ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
 #: How stale "expires in 3 min" may get: the text is rebuilt at least this often, while review
 #: state changes and expiries are met to the second (rebuilding every row every tick would
@@ -176,6 +179,7 @@ class SchemesTableModel(QAbstractTableModel):
         self._now = now
         self._policy = policy
         self._rows: list[_Row] = []
+        self._colours = countdown_colours(_app_theme())
         #: The next instant a cell can change (refresh_now does nothing before it).
         self._next_change: datetime | None = None
 
@@ -213,9 +217,26 @@ class SchemesTableModel(QAbstractTableModel):
             return _sort_key(row, col)
         if role == _DECORATION:
             return _decoration(row, col)
-        if role == _FOREGROUND:
-            return _foreground(row, col)
+        if role in (_FOREGROUND, _BACKGROUND):
+            colours = self._cell_colours(row, col)
+            if colours is None:
+                return None
+            return colours.foreground if role == _FOREGROUND else colours.background
         return None
+
+    def _cell_colours(self, row: _Row, col: int) -> StateColours | None:
+        if col == SchemeColumn.REVIEW:
+            return self._colours[_REVIEW_LOOK[row.state]]
+        if col == SchemeColumn.VICTIM and not row.victim_informed:
+            return self._colours[CountdownState.BREACHED]
+        return None
+
+    def set_theme(self, theme: str) -> None:
+        """Use the state colours of ``theme`` (``normal`` or ``high-contrast``)."""
+        self._colours = countdown_colours(theme)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, SchemeColumn.REVIEW),
+                                  self.index(len(self._rows) - 1, SchemeColumn.VICTIM))
 
     # -- content ---------------------------------------------------------------------------
 
@@ -295,20 +316,15 @@ def _sort_key(row: _Row, col: int) -> Any:
 
 def _decoration(row: _Row, col: int) -> QIcon | None:
     if col == SchemeColumn.REVIEW:
-        return icons.countdown_icon(_REVIEW_LOOK[row.state][0])
+        return icons.countdown_icon(_REVIEW_LOOK[row.state])
     if col == SchemeColumn.VICTIM and not row.victim_informed:
         return icons.problem_icon()
-    if col == SchemeColumn.ADDRESS:
-        return icons.scheme_warning()
     return None
 
 
-def _foreground(row: _Row, col: int) -> QColor | None:
-    if col == SchemeColumn.REVIEW and row.state is not ReviewState.ACTIVE:
-        return QColor(_REVIEW_LOOK[row.state][1])
-    if col == SchemeColumn.VICTIM and not row.victim_informed:
-        return QColor("#b91c1c")
-    return None
+def _app_theme() -> str:
+    app = QApplication.instance()
+    return current_theme(app) if isinstance(app, QApplication) else "normal"
 
 
 class SchemeFilter(StrEnum):
@@ -465,7 +481,7 @@ class SchemesView(QWidget):
         table.sortByColumn(SchemeColumn.EXPIRES, Qt.SortOrder.AscendingOrder)  # soonest first
         table.horizontalHeader().setSectionResizeMode(SchemeColumn.SUMMARY,
                                                       QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 220), (1, 130), (3, 130), (4, 95), (5, 190), (6, 190), (7, 110)):
+        for col, width in ((0, 200), (1, 120), (3, 120), (4, 95), (5, 230), (6, 235), (7, 130)):
             table.setColumnWidth(col, width)
         table.setAccessibleName("Special schemes")
         self.table = table
@@ -569,6 +585,10 @@ class SchemesView(QWidget):
     def set_policy(self, policy: WarningPolicy) -> None:
         self.model.set_policy(policy)
 
+    def set_theme(self, theme: str) -> None:
+        """Follow a theme change (the window calls it with the queue's own models)."""
+        self.model.set_theme(theme)
+
     def set_filter(self, which: SchemeFilter) -> None:
         self.filter_buttons[which].setChecked(True)
         self.proxy.set_filter(which)
@@ -638,8 +658,8 @@ class SchemesView(QWidget):
         latest = scheme_latest_expiry(self._now(), self.model.policy)
         self._when_row("New e&xpiry", latest.replace(second=0, microsecond=0))
         self.hint.setText(
-            f"Latest allowed: {self._local(latest)} (at most "
-            f"{self.model.policy.scheme_max_months} months from today's extension). "
+            f"Latest allowed: {self._local(latest)} (a scheme runs at most "
+            f"{self.model.policy.scheme_max_months} months from an extension). "
             f"It now expires {self._local(scheme.expires_at)}.")
         self.hint.show()
         self.text.setPlaceholderText("Note (optional)")

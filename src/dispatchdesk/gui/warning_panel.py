@@ -37,6 +37,7 @@ from dispatchdesk.domain.warnings import (
     expiry_wording,
 )
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.theme import current_theme
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningOut
 
@@ -168,7 +169,8 @@ class WarningCard(QFrame):
         severity = Severity(self.warning.severity)
         row = QHBoxLayout()
         self.icon = QLabel()
-        self.icon.setPixmap(icons.severity_icon(severity, self.warning.kind).pixmap(24, 24))
+        self.icon.setPixmap(
+            icons.severity_icon(severity, self.warning.kind, _theme()).pixmap(24, 24))
         self.badge = _label(severity.value.upper(), bold=True)
         self.badge.setProperty("role", "badge")
         self.badge.setProperty("severity", severity.value)
@@ -201,6 +203,9 @@ class WarningCard(QFrame):
         """Mark the card acknowledged ("Acknowledged 14:02 by you") or not yet."""
         self.setProperty("acknowledged", acknowledged)
         self.status.setText((text or "Acknowledged") if acknowledged else "NOT YET ACKNOWLEDGED")
+        font = self.status.font()
+        font.setBold(not acknowledged)  # what still needs doing stands out
+        self.status.setFont(font)
         self.ack_icon.setVisible(acknowledged)
         self.ack_button.setVisible(not acknowledged)
         self.setAccessibleName(f"{self.badge.text()} {self.kind.text()}: {self.warning.text}")
@@ -432,7 +437,7 @@ class WarningPanel(QWidget):
         kind = self._warnings[0].kind if self._warnings else "scheme"
         noun = "WARNING" if total == 1 else "WARNINGS"
         self.heading.setText(f"{severity.value.upper()} — {total} {noun}: {self._title}")
-        self.heading_icon.setPixmap(icons.severity_icon(severity, kind).pixmap(32, 32))
+        self.heading_icon.setPixmap(icons.severity_icon(severity, kind, _theme()).pixmap(32, 32))
         self.count.setText(f"{left} of {total} not yet acknowledged" if left
                            else f"All {total} acknowledged")
         for widget in (self.frame, self.heading):
@@ -500,6 +505,11 @@ def _panel_key(event: QKeyEvent) -> str | None:
         if key == ack_key and modifiers == ack_modifiers:
             return "acknowledge"
     return None
+
+
+def _theme() -> str:
+    app = QApplication.instance()
+    return current_theme(app) if isinstance(app, QApplication) else "normal"
 
 
 def _label(text: str, *, bold: bool = False, scale: float = 1.0) -> QLabel:
