@@ -177,6 +177,7 @@ def test_entering_a_location_with_an_order_pops_the_panel(qtbot, warned, index):
     panel = warned.warning_panel
     qtbot.waitUntil(lambda: panel.isVisible() and panel.isActiveWindow())
     assert index.asked == [(Place(address="10 High Street, London"), ())]
+    assert warned.location_timer.interval() == NewIncidentDialog.LOCATION_SETTLE_MS
     assert panel.windowTitle() == "WARNINGS — New incident, 10 High Street, London"
     [card] = panel.cards
     assert card.badge.text() == "CRITICAL"

@@ -250,9 +250,9 @@ class NewIncidentDialog(QDialog):
         self.type.editTextChanged.connect(self._edited)
 
     def _connect_warnings(self) -> None:
-        # One single-shot timer owned by the form: restarted by typing, fired at once when
-        # focus leaves a location field. Lookups are in memory (the warning index), so running
-        # one on the GUI thread is fine.
+        # One single-shot timer owned by the form, restarted by typing; leaving a location
+        # field looks up at once. Lookups are in memory (the warning index), so running one on
+        # the GUI thread is fine.
         self.location_timer = QTimer(self)
         self.location_timer.setSingleShot(True)
         self.location_timer.setInterval(self.LOCATION_SETTLE_MS)
@@ -267,8 +267,10 @@ class NewIncidentDialog(QDialog):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.FocusOut and self._warnings_for is not None:
-            # Not from inside the focus change: popping a window there confuses activation.
-            self.location_timer.start(0)
+            # Right after the focus change, not inside it: popping a window there confuses
+            # activation. (Not location_timer.start(0): that would also set its interval to 0.)
+            self.location_timer.stop()
+            QTimer.singleShot(0, self, self.check_warnings)
         return super().eventFilter(watched, event)
 
     # -- warnings --------------------------------------------------------------------------
