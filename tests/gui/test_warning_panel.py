@@ -21,6 +21,7 @@ from dispatchdesk.domain.warnings import (
     Place,
     ReviewState,
     SchemeCategory,
+    WarningPolicy,
     WarningRef,
 )
 from dispatchdesk.gui import icons
@@ -285,3 +286,11 @@ def test_warning_icons_are_drawn(qapp):
     for icon in (icons.scheme_warning(), icons.order_warning(), icons.divert(), icons.unit(),
                  icons.acknowledged()):
         assert not icon.isNull() and not icon.pixmap(16, 16).isNull()
+
+
+def test_policy_time_zone_is_used_for_times(qtbot, panel):
+    popped(qtbot, panel, warnings_at(HOME_PLACE, [make_scheme(1)]))
+    panel.set_policy(WarningPolicy(timezone="Asia/Tokyo"))
+    assert panel.cards[0].expiry.text().startswith("Expires 21 Feb 2027 23:02")
+    panel.acknowledge(panel.cards[0].ref)
+    assert panel.cards[0].status.text() == "Acknowledged 23:02 by you"

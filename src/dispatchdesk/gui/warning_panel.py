@@ -324,6 +324,11 @@ class WarningPanel(QWidget):
     def warnings(self) -> list[WarningOut]:
         return list(self._warnings)
 
+    def set_policy(self, policy: WarningPolicy) -> None:
+        """The server's warning policy (time zone, expiry windows), from the snapshot."""
+        self._policy = policy
+        self._rebuild(self._warnings)
+
     def set_title(self, title: str) -> None:
         """Name what the warnings are for ("CAD 12/23NOV26, 10 High St") without a new showing."""
         self._title = title
