@@ -27,9 +27,11 @@ from __future__ import annotations
 import difflib
 import math
 from bisect import bisect_right, insort
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
+from sys import intern
 from typing import TypeVar
 
 from dispatchdesk.domain.incident import Incident
@@ -41,6 +43,7 @@ from dispatchdesk.domain.warnings import (
     Place,
     WarningPolicy,
     address_parts,
+    local_today,
     normalise_name,
     normalise_postcode,
     scheme_live,
@@ -57,19 +60,27 @@ from dispatchdesk.protocol.warnings import (
 
 #: Remembered fuzzy-street answers before the memo is dropped (it refills from use).
 _MEMO_LIMIT = 20_000
+#: Warnings built for the day before they are dropped (they are rebuilt on use).
+_TEMPLATE_LIMIT = 50_000
 
-Ids = tuple[int, ...]
+#: The entities filed under one key: most keys hold one, kept as the bare id (a one-item
+#: tuple would add 48 bytes to each of about a million keys).
+Ids = int | tuple[int, ...]
 #: A place index key: a UPRN, or a pair such as (USRN, house).
 Key = str | tuple[str, str]
 K = TypeVar("K")
 
 
+def _ids(table: dict[K, Ids], key: K) -> tuple[int, ...]:
+    ids = table.get(key, ())
+    return (ids,) if isinstance(ids, int) else ids
+
+
 def _add(table: dict[K, Ids], key: K, entity_id: int) -> bool:
-    """File ``entity_id`` under ``key``; True when the key is new. Tuples, not sets: most
-    keys hold one entity, and a one-item tuple is a quarter of the size of a set."""
-    ids = table.get(key)
-    if ids is None:
-        table[key] = (entity_id,)
+    """File ``entity_id`` under ``key``; True when the key is new."""
+    ids = _ids(table, key)
+    if not ids:
+        table[key] = entity_id
         return True
     if entity_id not in ids:
         table[key] = (*ids, entity_id)
@@ -78,12 +89,12 @@ def _add(table: dict[K, Ids], key: K, entity_id: int) -> bool:
 
 def _discard(table: dict[K, Ids], key: K, entity_id: int) -> bool:
     """Unfile ``entity_id``; True when the key is now gone."""
-    ids = table.get(key)
-    if ids is None:
+    ids = _ids(table, key)
+    if entity_id not in ids:
         return False
     rest = tuple(i for i in ids if i != entity_id)
     if rest:
-        table[key] = rest
+        table[key] = rest[0] if len(rest) == 1 else rest
         return False
     del table[key]
     return True
@@ -136,6 +147,8 @@ class _Streets:
         self._by_len: dict[int, dict[str, frozenset[str]]] = {}
         self._memo: dict[str, frozenset[str]] = {}
         self._memo_threshold = -1.0
+        #: Query streets compared with every known street so far (the rest came from memory).
+        self.scans = 0
 
     def add(self, street: str) -> None:
         n = self._count[street] = self._count.get(street, 0) + 1
@@ -166,6 +179,7 @@ class _Streets:
         return found
 
     def _scan(self, street: str, threshold: float) -> Iterator[str]:
+        self.scans += 1
         matcher = difflib.SequenceMatcher(None, "", street)
         pairs = _letter_pairs(street)
         for length, bucket in self._by_len.items():
@@ -197,6 +211,18 @@ class _Spot:
             parts=address_parts(place.address) if place.address else None,
             postcode=normalise_postcode(place.postcode),
         )
+
+    @classmethod
+    def filed(cls, place: PlaceModel) -> _Spot:
+        """As ``of``, its words interned: thousands of filed locations share a street name,
+        a house number or a postcode."""
+        spot, p = cls.of(place), None
+        if spot.parts is not None:
+            flat, house = spot.parts.flat, spot.parts.house
+            p = AddressParts(flat and intern(flat), house and intern(house),
+                             intern(spot.parts.street))
+        return cls(spot.uprn, spot.parent_uprn, spot.usrn, p,
+                   spot.postcode and intern(spot.postcode))
 
     @property
     def house(self) -> str | None:
@@ -309,7 +335,7 @@ class _PlaceIndex:
     def candidates(self, q: _Spot, similar: frozenset[str]) -> set[int]:
         found: set[int] = set()
         for table, key in q.probe_keys(similar):
-            found.update(self._tables[table].get(key, ()))
+            found.update(_ids(self._tables[table], key))
         return found
 
 
@@ -345,16 +371,16 @@ class _PersonIndex:
             return set()
         if who.dob is None:
             # Without a date of birth the same name is a possible match, whatever the DOB.
-            return set(self._by_name.get(name, ()))
+            return set(_ids(self._by_name, name))
         # Same DOB or none known; a different DOB never matches.
-        found = set(self._by_dob_name.get((who.dob, name), ()))
-        found.update(self._by_dob_name.get((None, name), ()))
+        found = set(_ids(self._by_dob_name, (who.dob, name)))
+        found.update(_ids(self._by_dob_name, (None, name)))
         matcher = difflib.SequenceMatcher(None, "", name)
         for known in self._names_by_dob.get(who.dob, ()):
             if known != name and _could_reach(len(known), len(name), threshold) and _similar(
                 matcher, known, threshold
             ):
-                found.update(self._by_dob_name[(who.dob, known)])
+                found.update(_ids(self._by_dob_name, (who.dob, known)))
         return found
 
 
@@ -393,10 +419,19 @@ class WarningIndex:
         self._order_persons = _PersonIndex()
         #: (expires_at, id) of every scheme held, sorted: expiry questions are a bisect.
         self._expiry: list[tuple[datetime, int]] = []
+        #: (kind, id) → (local day, its warning as the protocol builds it, before the kind of
+        #: match is set): the text does not depend on the place, an order's only on the day.
+        self._templates: dict[tuple[str, int], tuple[date, WarningOut]] = {}
 
     def __len__(self) -> int:
         """Schemes and orders held (expired schemes included until removed)."""
         return len(self._schemes) + len(self._orders)
+
+    @property
+    def street_scans(self) -> int:
+        """Lookups so far whose street was new to the index, so compared with every known
+        street (the slow path; the answer is remembered). For diagnostics and benchmarks."""
+        return self._streets.scans
 
     # --- updates -------------------------------------------------------------------------
 
@@ -422,6 +457,7 @@ class WarningIndex:
         old = self._schemes.pop(scheme_id, None)
         if old is None:
             return
+        self._templates.pop(("scheme", scheme_id), None)
         self._scheme_places.remove(scheme_id, [self._scheme_spot.pop(scheme_id)])
         entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
@@ -436,6 +472,7 @@ class WarningIndex:
         old = self._orders.pop(order_id, None)
         if old is None:
             return
+        self._templates.pop(("order", order_id), None)
         self._order_places.remove(order_id, self._order_spots.pop(order_id))
         self._order_persons.remove(order_id, _order_persons(old))
 
@@ -443,12 +480,12 @@ class WarningIndex:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
         self._schemes[scheme.id] = scheme
-        spot = self._scheme_spot[scheme.id] = _Spot.of(scheme.location)
+        spot = self._scheme_spot[scheme.id] = _Spot.filed(scheme.location)
         self._scheme_places.add(scheme.id, [spot])
 
     def _add_order(self, order: OrderOut) -> None:
         self._orders[order.id] = order
-        spots = self._order_spots[order.id] = tuple(_Spot.of(p) for p in order.locations)
+        spots = self._order_spots[order.id] = tuple(_Spot.filed(p) for p in order.locations)
         self._order_places.add(order.id, spots)
         self._order_persons.add(order.id, _order_persons(order))
 
@@ -476,40 +513,53 @@ class WarningIndex:
         street = q.parts.street if q.parts and q.house is not None else ""
         similar = (self._streets.similar(street, self.policy.address_similarity) if street
                    else frozenset())
+        day = local_today(now, self.policy)
         for sid in self._scheme_places.candidates(q, similar):
             s = self._schemes[sid]
             kind = _match_kind(self._scheme_spot[sid], q, similar)
             if kind is not None and scheme_live(s.expires_at, now):
-                found["scheme", sid] = self._scheme_out(s, kind, place, now)
+                w = self._template("scheme", sid, day, partial(self._scheme_text, s, place, now))
+                found["scheme", sid] = w.model_copy(
+                    update={"match": kind.value, "possible": kind.possible})
         for oid in self._order_places.candidates(q, similar):
             kind = _best_kind(_match_kind(m, q, similar) for m in self._order_spots[oid])
             if kind is not None:
-                found["order", oid] = self._order_out(self._orders[oid], kind, place, now)
+                o = self._orders[oid]
+                w = self._template("order", oid, day, partial(self._order_text, o, place, now))
+                found["order", oid] = w.model_copy(update={
+                    "match": kind.value, "possible": kind.possible, "matched_on": "location"})
 
-    def _scheme_out(self, s: SchemeOut, kind: MatchKind, place: Place, now: datetime) -> (
-        WarningOut
-    ):
-        """``scheme_warning`` for a scheme known to match ``place`` by ``kind``. Its text does
-        not depend on the place, so it is asked with the scheme's own UPRN (a match it finds
-        at once) and given the kind; without a UPRN it is asked with the place itself."""
+    def _template(self, kind: str, entity_id: int, day: date,
+                  build: Callable[[], WarningOut]) -> WarningOut:
+        """An entity's warning for the local ``day``, built once (a block's flats, or a
+        house on a common street name, come up in lookup after lookup)."""
+        held = self._templates.get((kind, entity_id))
+        if held is not None and held[0] == day:
+            return held[1]
+        if len(self._templates) >= _TEMPLATE_LIMIT:
+            self._templates.clear()
+        w = build()
+        self._templates[kind, entity_id] = (day, w)
+        return w
+
+    def _scheme_text(self, s: SchemeOut, place: Place, now: datetime) -> WarningOut:
+        """``scheme_warning`` for a scheme known to match ``place``: asked with the scheme's
+        own UPRN (a match it finds at once; the text does not depend on the place), or with
+        the place itself when the scheme has no UPRN."""
         hint = Place(uprn=s.location.uprn) if s.location.uprn else place
         w = scheme_warning(s, hint, now, self.policy)
-        assert w is not None, "a scheme always matches its own UPRN"
-        return w.model_copy(update={"match": kind.value, "possible": kind.possible})
+        assert w is not None, "a scheme matches its own UPRN, and the place matches it"
+        return w
 
-    def _order_out(self, o: OrderOut, kind: MatchKind, place: Place, now: datetime) -> (
-        WarningOut
-    ):
-        """``order_warning`` for an order whose location matches ``place`` by ``kind``: asked
-        with its own subject (a match it finds at once; the text depends on the order and the
-        day only) and given the kind; with the place itself if the subject has no usable
-        name."""
+    def _order_text(self, o: OrderOut, place: Place, now: datetime) -> WarningOut:
+        """``order_warning`` for an order whose location matches ``place``: asked with its own
+        subject (a match it finds at once; the text depends on the order and the day only),
+        or with the place itself if the subject has no usable name."""
         w = order_warning(o, None, Person(o.subject.name, o.subject.dob), now, self.policy)
         if w is None:
             w = order_warning(o, place, None, now, self.policy)
-            assert w is not None, "the order's location matches the place"
-        return w.model_copy(update={
-            "match": kind.value, "possible": kind.possible, "matched_on": "location"})
+        assert w is not None, "the order's location matches the place"
+        return w
 
     def _person_warnings(self, who: Person, now: datetime,
                          found: dict[tuple[str, int], WarningOut]) -> None:
