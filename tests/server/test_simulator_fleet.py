@@ -26,6 +26,17 @@ def test_fleet_bodies_are_valid_and_unique() -> None:
     bodies = [UnitCreate.model_validate(b) for b in Scenario(seed=2).fleet(60)]
     assert len({b.callsign for b in bodies}) == 60
     assert {b.kind for b in bodies} >= {"IRV"}
+    # the Met's borough codes ("CW21"), every borough, each unit near its borough's centre
+    from dispatchdesk.server.london import BOROUGH_CODES, BOROUGHS
+
+    assert set(BOROUGH_CODES) == set(BOROUGHS)
+    assert len(set(BOROUGH_CODES.values())) == len(BOROUGH_CODES)
+    assert {b.borough for b in bodies} == set(BOROUGHS)
+    for b in bodies:
+        assert b.callsign[:2] == BOROUGH_CODES[b.borough] and b.callsign[2:].isdigit()
+        lat, lon = BOROUGHS[b.borough][1]
+        assert b.lat is not None and b.lon is not None
+        assert abs(b.lat - lat) < 0.02 and abs(b.lon - lon) < 0.03
 
 
 class VirtualTime:

@@ -51,3 +51,28 @@ def test_rationales_pass_the_servers_check_against_each_other() -> None:
         else:
             refused += 1
     assert refused < 15  # the simulator rewrites a refused rationale, up to three times
+
+
+def test_calls_now_and_then_come_from_marked_addresses_repeatably() -> None:
+    marked = [Scenario(seed=9).new_incident()["location"]]
+    a, b = Scenario(seed=42, marked=marked), Scenario(seed=42, marked=marked)
+    runs = [a.new_incident() for _ in range(400)], [b.new_incident() for _ in range(400)]
+    assert runs[0] == runs[1]
+    hits = sum(1 for body in runs[0] if body["location"] == marked[0])
+    assert 4 <= hits <= 40  # about one call in 25
+    # without markers the run is the one it always was
+    assert [Scenario(seed=42, marked=[]).new_incident() for _ in range(20)] == [
+        Scenario(seed=42).new_incident() for _ in range(20)]
+
+
+def test_a_flat_has_a_block_and_a_house_has_none() -> None:
+    from dispatchdesk.server.london import block_of
+
+    scenario = Scenario(seed=3)
+    locations = [scenario.new_incident()["location"] for _ in range(60)]
+    flat = next(loc for loc in locations if loc["parent_uprn"])
+    house = next(loc for loc in locations if not loc["parent_uprn"])
+    block = block_of(flat)
+    assert block is not None and block["uprn"] == flat["parent_uprn"]
+    assert block["parent_uprn"] is None and not str(block["address"]).startswith("Flat")
+    assert block_of(house) is None

@@ -46,6 +46,14 @@ BOROUGHS: dict[str, tuple[tuple[str, ...], tuple[float, float], tuple[str, ...]]
                   ("Woolwich Road", "Powis Street", "Eltham High Street", "Trafalgar Road")),
 }
 
+#: The Met's two-letter borough codes, the first letters of a unit's callsign ("CW21").
+BOROUGH_CODES: dict[str, str] = {
+    "Westminster": "CW", "Camden": "EK", "Islington": "NI", "Hackney": "GH",
+    "Tower Hamlets": "HT", "Newham": "KF", "Southwark": "MD", "Lambeth": "LX",
+    "Lewisham": "PL", "Croydon": "ZD", "Brent": "QK", "Ealing": "XH", "Haringey": "YR",
+    "Enfield": "YE", "Barnet": "SX", "Greenwich": "RG",
+}
+
 BLOCK_NAMES = ("Cedar Court", "Wren House", "Falcon Point", "Mulberry Court", "Shelley House",
                "Aspen Tower", "Keats House", "Heron Court")
 
@@ -69,6 +77,23 @@ class Address:
             "uprn": self.uprn, "parent_uprn": self.parent_uprn, "usrn": self.usrn,
             "lat": round(self.lat, 6), "lon": round(self.lon, 6),
         }
+
+
+def near(rng: random.Random, borough: str) -> tuple[float, float]:
+    """A point within a couple of kilometres of the borough's centre (a unit on patrol)."""
+    lat, lon = BOROUGHS[borough][1]
+    return round(lat + rng.uniform(-0.015, 0.015), 6), round(lon + rng.uniform(-0.022, 0.022), 6)
+
+
+def block_of(location: dict[str, object]) -> dict[str, object] | None:
+    """The block a flat is in, as a location of its own (the block's UPRN, no parent), or
+    None for a house: a marker on the block shows for every flat in it."""
+    parent = location.get("parent_uprn")
+    if not parent:
+        return None
+    address = str(location["address"])
+    _flat, _sep, rest = address.partition(", ")
+    return {**location, "address": rest or address, "uprn": parent, "parent_uprn": None}
 
 
 def _street_ids(borough: str, street: str) -> tuple[int, int]:

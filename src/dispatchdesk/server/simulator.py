@@ -11,6 +11,9 @@ has a fleet the lives go through the unit commands (assign, arrive, close, and s
 COMMITTED) instead of PATCHing the status, and a new I-grade call now and then takes a unit en
 route to an S-grade incident away from it, as in real life: the S incident is then owed, and
 another unit is found for it when one is free. Without a fleet nothing about units is sent.
+
+Given ``marked`` locations (addresses with a special scheme or a protective order), a call now
+and then comes from one of them, so the desk's warnings pop on new incidents too.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 import httpx
 
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
-from dispatchdesk.server.london import BOROUGHS, Address, random_address
+from dispatchdesk.server.london import BOROUGH_CODES, BOROUGHS, Address, near, random_address
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ DIVERT_REASONS = (
     "only unit able to reach the I-grade {type} inside the target",
     "I-grade {type} with risk to life, S-grade call can wait for the next unit",
 )
+#: How often a new call comes from an address with a scheme or an order on it.
+MARKED_CHANCE = 0.04
 CALLERS = ("A. Okafor", "J. Smith", "P. Kowalski", "S. Begum", "M. Brown", "T. Nguyen",
            "L. Williams", "R. Patel", "K. O'Brien", "D. Mensah")
 
@@ -107,8 +112,14 @@ class _Due:
 class Scenario:
     """Everything random about a run, from one seed; no I/O, so it is testable on its own."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None,
+                 marked: list[dict[str, Any]] | None = None,
+                 marked_chance: float = MARKED_CHANCE) -> None:
         self.rng = random.Random(seed)
+        #: Locations with a scheme or an order on them: a call now and then comes from one,
+        #: so warnings pop on new incidents as well as on the queue opened at the start.
+        self.marked = list(marked or [])
+        self.marked_chance = marked_chance
 
     def next_gap(self, rate_per_minute: float) -> float:
         """Seconds until the next call: a Poisson process at the given rate."""
@@ -117,7 +128,7 @@ class Scenario:
     def new_incident(self) -> dict[str, Any]:
         grade = self.rng.choices(list(GRADE_WEIGHTS), weights=list(GRADE_WEIGHTS.values()))[0]
         kind, summary = self.rng.choice(TYPES[grade])
-        address: Address = random_address(self.rng)
+        location = self._location()
         anonymous = self.rng.random() < 0.05
         caller = {"anonymous": anonymous} if anonymous else {
             "name": self.rng.choice(CALLERS),
@@ -125,7 +136,15 @@ class Scenario:
             "anonymous": False,
         }
         return {"grade": grade, "type": kind, "summary": summary,
-                "location": address.as_location(), "caller": caller}
+                "location": location, "caller": caller}
+
+    def _location(self) -> dict[str, Any]:
+        # The draw for a marked address is made only when there are some, so a run without
+        # markers is the same as before for the same seed.
+        if self.marked and self.rng.random() < self.marked_chance:
+            return dict(self.rng.choice(self.marked))
+        address: Address = random_address(self.rng)
+        return address.as_location()
 
     def attendance_delays(self, grade: str) -> tuple[float, float, float] | None:
         """Seconds after creation until (assigned, arrived, closed); None: never attended."""
@@ -139,16 +158,16 @@ class Scenario:
         return assign, arrive, close
 
     def fleet(self, n: int) -> list[dict[str, Any]]:
-        """``n`` unit create requests: callsigns by borough, mostly IRVs."""
+        """``n`` unit create requests, spread over the boroughs, mostly IRVs: callsigns are the
+        Met's borough code and a number (``CW11``, ``HT14``), positions near the borough."""
         boroughs = sorted(BOROUGHS)
         kinds = [k for k, _ in UNIT_KINDS]
         weights = [w for _, w in UNIT_KINDS]
         out = []
         for i in range(n):
             borough = boroughs[i % len(boroughs)]
-            prefix = "".join(w[0] for w in borough.split()[:2]).upper().ljust(2, "X")
-            lat, lon = BOROUGHS[borough][1]
-            out.append({"callsign": f"{prefix}{i + 1:02d}",
+            lat, lon = near(self.rng, borough)
+            out.append({"callsign": f"{BOROUGH_CODES[borough]}{11 + i // len(boroughs)}",
                         "kind": self.rng.choices(kinds, weights=weights)[0],
                         "borough": borough, "lat": lat, "lon": lon})
         return out
@@ -183,8 +202,9 @@ class Simulator:
         units: int = 0,
         divert_chance: float = 0.2,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        marked: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.scenario = Scenario(seed)
+        self.scenario = Scenario(seed, marked)
         self.rate = rate_per_minute
         self.speed = speed
         self._username, self._password = username, password
@@ -211,9 +231,12 @@ class Simulator:
         """Ask a running :meth:`run` to return within a second (safe from another thread)."""
         self._stopping = True
 
-    def schedule(self, steps: list[tuple[float, str, dict[str, Any]]]) -> None:
+    def schedule(self, steps: list[tuple[float, str, dict[str, Any]]],
+                 sent: dict[int, int] | None = None) -> None:
         """Carry on the lives of incidents created elsewhere: (seconds from now, action,
-        incident) as returned by the demo's history player."""
+        incident) as returned by the demo's history player, and ``sent`` (incident id -> unit
+        id) the units already on them, so that those arrive rather than another being sent."""
+        self._sent.update(sent or {})
         now = self._now()
         for delay, action, incident in steps:
             heapq.heappush(self._queue, _Due(now + delay / self.speed, next(self._order),
