@@ -37,18 +37,21 @@ from PySide6.QtWidgets import QApplication
 from dispatchdesk.app.config import Config, ConfigError, load_config
 from dispatchdesk.app.paths import cache_file, data_dir
 from dispatchdesk.cache.store import CacheStore
+from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState, PendingCommand
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.unit import Unit
 from dispatchdesk.gui import resources
 from dispatchdesk.gui.listener import QtDeskListener
 from dispatchdesk.gui.queue_window import QueueWindow
 from dispatchdesk.gui.settings_dialog import CentralSettings
 from dispatchdesk.gui.signin import SignInDialog
 from dispatchdesk.gui.theme import apply_theme
+from dispatchdesk.sync.api import Acknowledgements
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
 from dispatchdesk.sync.errors import ConnectionLost, DeskError, Unauthorized
@@ -93,6 +96,14 @@ class ListenerRelay:
     def on_commands(self, commands: Sequence[PendingCommand]) -> None:
         if self.target:
             self.target.on_commands(commands)
+
+    def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
+        if self.target:
+            self.target.on_units(units, removed, reset)
+
+    def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
+        if self.target:
+            self.target.on_warnings(index, acknowledged)
 
     def on_problem(self, message: str) -> None:
         if self.target:
@@ -262,7 +273,7 @@ class Desk(QObject):
         window.show()
         if self.server_url is not None:
             action = QAction("Sign in &again…", window)
-            action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+            action.setShortcut(QKeySequence("Ctrl+Shift+I"))
             action.triggered.connect(self._ask_sign_in)
             window.menuBar().addMenu("&Session").addAction(action)
         self.window = window
@@ -272,6 +283,8 @@ class Desk(QObject):
         self._window_role = role
         if old is not None:
             window.set_incidents(list(old.model.incidents()), old.model.policy)
+            window.ops.set_units(list(old.ops.units_model.units()), [], True)
+            window.ops.set_warnings(old.ops.warnings.index, old.ops.warnings.all_acknowledged)
             old.closed.disconnect(self.closed.set)
             old.close()
 

@@ -29,6 +29,8 @@ class Right(StrEnum):
     MANAGE_UNITS = "manage_units"
     #: Mark DIVERT tag-list entries reviewed; close an owed incident.
     REVIEW_DIVERTS = "review_diverts"
+    #: Extend, end and review special schemes; record that the victim was informed.
+    MANAGE_SCHEMES = "manage_schemes"
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {

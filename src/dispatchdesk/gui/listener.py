@@ -15,8 +15,9 @@ from PySide6.QtCore import QObject
 from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState, PendingCommand
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.unit import Unit
 from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.sync.api import DeskListener
+from dispatchdesk.sync.api import Acknowledgements, DeskListener, WarningIndex
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ class QtDeskListener(QObject):
     def on_problem(self, message: str) -> None:
         log.warning("problem shown to operator: %s", message)
         self._window.show_problem(message)
+
+    def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
+        self._window.ops.set_units(units, removed, reset)
+
+    def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
+        self._window.ops.set_warnings(index, acknowledged)
 
 
 def _conforms(listener: QtDeskListener) -> DeskListener:

@@ -45,6 +45,7 @@ from dispatchdesk.gui.incident_filter import OPEN_STATUSES, IncidentFilterProxy
 from dispatchdesk.gui.incident_model import Column, IncidentTableModel
 from dispatchdesk.gui.message_bar import MessageBar
 from dispatchdesk.gui.new_incident import LONDON_BOROUGHS, NewIncidentDialog
+from dispatchdesk.gui.operations import Operations
 from dispatchdesk.gui.settings_dialog import CentralSettings, SettingsDialog, sounds_enabled
 from dispatchdesk.gui.shortcuts import ShortcutsWindow
 from dispatchdesk.gui.sounds import AlertSounds
@@ -123,6 +124,7 @@ class QueueWindow(QMainWindow):
         self._build_table()
         self._build_central()
         self._build_docks()
+        self.ops = Operations(self, commands, role, now)
         self._build_actions()
         self._build_menus()
         self._connect()
@@ -285,6 +287,18 @@ class QueueWindow(QMainWindow):
         self.commands_dock.addAction(self.act_back)
         self.act_detail = a("Go to the incident &panel", ["F7"], self.focus_detail)
         self.act_commands = a("Go to unsent co&mmands", ["F8"], self.focus_commands)
+        self.act_assign = a("&Assign a unit…", ["F2"], self.ops.assign, Right.DISPATCH_UNITS)
+        self.act_units = a("Go to the &units board", ["Ctrl+U"], self.ops.show_units)
+        self.act_diverts = a("Go to the &DIVERT tag list", ["Ctrl+Shift+D"],
+                             self.ops.show_diverts)
+        self.act_escalations = a("Show &escalations", ["F9"], self.ops.show_escalations,
+                                 Right.REVIEW_DIVERTS)
+        self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"], self.ops.show_schemes,
+                             Right.MANAGE_SCHEMES)
+        self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W"],
+                              self.show_warnings)
+        for dock in self.ops.docks():
+            dock.addAction(self.act_back)
         self.act_grade_filters = [
             a(f"Show/hide grade {g.value} ({g.label})", [f"Ctrl+{i}"], self._grade_toggler(g))
             for i, g in enumerate(Grade, start=1)
@@ -302,13 +316,16 @@ class QueueWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus: dict[str, list[QAction | None]] = {
-            "&Incident": [self.act_new, self.act_open, self.act_regrade, self.act_summary,
-                          self.act_assigned, self.act_at_scene, self.act_close, None,
-                          self.act_quit],
+            "&Incident": [self.act_new, self.act_open, self.act_warnings, self.act_regrade,
+                          self.act_summary, self.act_assigned, self.act_at_scene,
+                          self.act_close, None, self.act_quit],
+            "&Dispatch": [self.act_assign, self.act_units, self.act_diverts,
+                          self.act_escalations, self.act_schemes],
             "&View": [self.act_search, self.act_reset, *self.act_grade_filters, None,
                       self.act_queue, self.act_detail, self.act_commands, None,
                       self.detail_dock.toggleViewAction(),
-                      self.commands_dock.toggleViewAction(), self.act_dismiss,
+                      self.commands_dock.toggleViewAction(),
+                      *(d.toggleViewAction() for d in self.ops.docks()), self.act_dismiss,
                       self.act_contrast, self.act_settings],
             "&Help": [self.act_shortcuts],
         }
@@ -335,6 +352,7 @@ class QueueWindow(QMainWindow):
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(lambda *_: self._update_count())
         self.commands_panel.attention_changed.connect(self._attention_changed)
+        self.delay_strip.owed_activated.connect(self.ops.show_diverts)
 
     # -- the listener's entry points -------------------------------------------------------
 
@@ -348,6 +366,8 @@ class QueueWindow(QMainWindow):
             self.model.set_incidents(incidents, policy)
         if self._shows_delays:
             self.delay_tracker.reset(incidents, policy)
+            self.delay_strip.show_owed(self.delay_tracker.owed())
+        self.ops.set_incidents(incidents, policy)
         self.on_tick()
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
@@ -355,6 +375,8 @@ class QueueWindow(QMainWindow):
             self.model.apply_changes(upserts, removed)
         if self._shows_delays:
             self.delay_tracker.update(upserts, removed)
+            self.delay_strip.show_owed(self.delay_tracker.owed())
+        self.ops.apply_changes(upserts, removed)
         self._add_boroughs(upserts)
 
     def set_connection(self, info: ConnectionInfo) -> None:
@@ -362,6 +384,7 @@ class QueueWindow(QMainWindow):
 
     def set_commands(self, commands: Sequence[PendingCommand]) -> None:
         self.model.set_pending(commands)
+        self.ops.set_commands(commands)
         self.commands_panel.set_commands(commands)
         self.detail.set_commands(commands)
 
@@ -376,6 +399,7 @@ class QueueWindow(QMainWindow):
         if self._shows_delays:
             self.delay_strip.show_summary(self.delay_tracker.summary(now))
         self.detail.refresh()
+        self.ops.on_tick()
 
     # -- selection -------------------------------------------------------------------------
 
@@ -436,7 +460,7 @@ class QueueWindow(QMainWindow):
             return
         dialog = self.new_incident_dialog
         if dialog is None:
-            dialog = NewIncidentDialog(self)
+            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now)
             dialog.submitted.connect(self._create_incident)
             dialog.finished.connect(self._new_incident_closed)
             self.new_incident_dialog = dialog
@@ -458,6 +482,13 @@ class QueueWindow(QMainWindow):
         self.detail_dock.show()
         self.detail_dock.raise_()
         self.detail.focus_first()
+        self.show_warnings()
+
+    def show_warnings(self) -> None:
+        """Pop the warning panel for the selected incident (if it has warnings)."""
+        incident = self.selected_incident()
+        if incident is not None:
+            self.ops.show_warnings(incident)
 
     def _with_detail(self, focus: Callable[[], None]) -> None:
         if self.selected_incident() is None:
@@ -523,13 +554,15 @@ class QueueWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, theme)
         self.model.set_theme(theme)
+        self.ops.set_theme(theme)
         self.size_columns()
         self.act_contrast.setChecked(theme == "high-contrast")
         self._settings.setValue("ui/theme", theme)
 
     def show_shortcuts(self) -> None:
         if self.shortcuts_window is None:
-            actions = [*self.all_actions, *self.commands_panel.actions()]
+            actions = [*self.all_actions, *self.commands_panel.actions(),
+                       *self.ops.shortcut_actions()]
             self.shortcuts_window = ShortcutsWindow(actions, self)
         self.shortcuts_window.show()
         self.shortcuts_window.raise_()

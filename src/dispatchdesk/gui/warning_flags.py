@@ -16,10 +16,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import Person, Place, Severity, WarningRef
 from dispatchdesk.protocol.warnings import WarningOut
+from dispatchdesk.sync.api import WarningIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,10 @@ class IncidentWarnings(QObject):
 
     def marks(self, incident_id: int) -> tuple[WarningMark, ...]:
         return self._marks.get(incident_id, ())
+
+    @property
+    def all_acknowledged(self) -> frozenset[tuple[int, WarningRef]]:
+        return self._acked
 
     def acknowledged(self, incident_id: int) -> set[WarningRef]:
         return {ref for iid, ref in self._acked if iid == incident_id}

@@ -20,6 +20,8 @@ from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.domain.warnings import Person, WarningRef
 from dispatchdesk.protocol.warnings import SchemeOut
 
+__all__ = ["Acknowledgements", "DeskCommands", "DeskListener", "IncidentDraft", "WarningIndex"]
+
 #: (incident id, warning) pairs this operator has acknowledged.
 Acknowledgements = frozenset[tuple[int, WarningRef]]
 

@@ -1,0 +1,176 @@
+"""The queue window with units, diverts, escalations, warnings and schemes wired in: assign
+from the keyboard (F2) and by dropping a unit on a row, the warning panel when an incident is
+opened and the acknowledgement reaching the commands, flags in the queue, owed counts, and the
+docks per role."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from dispatchdesk.cache.warning_index import WarningIndex
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
+from dispatchdesk.domain.incident import Divert, IncidentStatus, Location
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.unit import UnitStatus
+from dispatchdesk.domain.warnings import OrderType, SchemeCategory, WarningRef
+from dispatchdesk.gui.incident_model import Column
+from dispatchdesk.gui.queue_window import QueueWindow
+from dispatchdesk.gui.units_model import UNIT_MIME
+from dispatchdesk.protocol.warnings import OrderOut, PersonModel, PlaceModel, SchemeOut
+from tests.gui.factories import T0, RecordingCommands, clock, make_incident, make_unit, minutes
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
+
+
+def open_window(qtbot, commands, settings, fake_clock, role=Role.DISPATCHER):
+    window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
+def flat(n: int) -> Location:
+    return Location(address=f"Flat {n}, Holly Court, 9 Elm Road", postcode="N1 1AA",
+                    borough="Islington", uprn=f"900000{n}", parent_uprn="9000000")
+
+
+def scheme_on_block() -> SchemeOut:
+    return SchemeOut(
+        id=5, version=1, category=SchemeCategory.SERIAL_PERPETRATOR,
+        location=PlaceModel(address="Holly Court, 9 Elm Road", postcode="N1 1AA",
+                            uprn="9000000"),
+        summary="Serial perpetrator known to visit; two officers to attend",
+        officer_in_case="DC 99 Okafor", starts_at=T0 - timedelta(days=10),
+        expires_at=T0 + timedelta(days=60), review_state="ACTIVE",
+    )
+
+
+def order_expiring_tomorrow() -> OrderOut:
+    return OrderOut(
+        id=8, version=1, order_type=OrderType.NON_MOLESTATION,
+        subject=PersonModel(name="Gary Hollis", dob=date(1984, 3, 9)),
+        locations=[PlaceModel(address="Flat 2, Holly Court, 9 Elm Road", postcode="N1 1AA",
+                              uprn="9000002", parent_uprn="9000000")],
+        conditions="Not to contact Dawn Hollis", issued_on=date(2026, 5, 24),
+        expires_on=date(2026, 11, 24), source_ref="FAM-2026-0042",
+    )
+
+
+def test_f2_assigns_the_selected_incident_from_the_keyboard(qtbot, settings):
+    commands, fake_clock = RecordingCommands(), clock()
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents([make_incident(1, grade=Grade.SIGNIFICANT)], DEFAULT_POLICY)
+    window.ops.set_units([make_unit(1, "LX21"), make_unit(2, "LX30")], [], True)
+    window.select_incident(1)
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_F2)
+    dialog = window.ops.assign_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    qtbot.waitUntil(dialog.isActiveWindow)  # it takes the keyboard: type the callsign now
+    assert QApplication.focusWidget() is dialog.panel.callsign
+    qtbot.keyClicks(dialog.panel.callsign, "lx30")
+    dialog.panel.completer.popup().hide()
+    qtbot.keyClick(dialog.panel.callsign, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "assign_unit" in commands.names())
+    _name, (unit, incident) = commands.calls[-1]
+    assert (unit.callsign, incident.id) == ("LX30", 1)
+
+
+def test_call_handlers_see_the_units_but_cannot_assign(qtbot, settings):
+    commands, fake_clock = RecordingCommands(), clock()
+    window = open_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
+    window.set_incidents([make_incident(1)], DEFAULT_POLICY)
+    window.ops.set_units([make_unit(1, "LX21")], [], True)
+    window.select_incident(1)
+    window.ops.assign()
+    assert window.ops.assign_dialog is None
+    assert "cannot dispatch" in window.message_bar.text()
+    assert not window.act_assign.isEnabled()
+    assert window.ops.schemes_dock is None  # supervisors only
+
+
+def test_dropping_a_unit_on_a_row_assigns_it_or_asks_why_divert(qtbot, settings):
+    commands, fake_clock = RecordingCommands(), clock()
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents([make_incident(1), make_incident(2)], DEFAULT_POLICY)
+    busy = make_unit(2, "LX30", status=UnitStatus.ASSIGNED, incident_id=2)
+    window.ops.set_units([make_unit(1, "LX21"), busy], [], True)
+
+    def drop(unit_id: int, incident_id: int) -> None:
+        row = window.proxy.proxy_row_of(incident_id)
+        pos = window.table.visualRect(window.proxy.index(row, Column.REF)).center()
+        mime = QMimeData()
+        mime.setData(UNIT_MIME, str(unit_id).encode())
+        how = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+               Qt.KeyboardModifier.NoModifier)
+        viewport = window.table.viewport()
+        QApplication.sendEvent(viewport, QDragEnterEvent(pos, *how))
+        QApplication.sendEvent(viewport, QDragMoveEvent(pos, *how))
+        QApplication.sendEvent(viewport, QDropEvent(QPointF(pos), *how))
+
+    drop(1, 1)
+    assert commands.calls[-1][0] == "assign_unit"
+    assert commands.calls[-1][1][1].id == 1
+    drop(2, 1)  # LX30 is on incident 2: the assign window asks for a divert reason
+    dialog = window.ops.assign_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "divert_unit" not in commands.names()
+
+
+def test_opening_an_incident_pops_its_warnings_and_acknowledgement_is_sent(qtbot, settings):
+    commands, fake_clock = RecordingCommands(), clock()
+    window = open_window(qtbot, commands, settings, fake_clock)
+    incident = make_incident(1, location=flat(2))
+    window.set_incidents([incident, make_incident(2)], DEFAULT_POLICY)
+    index = WarningIndex()
+    index.replace([scheme_on_block()], [order_expiring_tomorrow()])
+    window.ops.set_warnings(index, frozenset())
+    row = lambda: window.proxy.proxy_row_of(1)  # noqa: E731
+    flags = lambda: window.proxy.index(row(), Column.FLAGS).data()  # noqa: E731
+    qtbot.waitUntil(lambda: flags() == "⚠ SCHEME · ⚠ ORDER")
+    window.select_incident(1)
+    window.open_detail()
+    panel = window.ops.warning_panel
+    qtbot.waitUntil(panel.isVisible)
+    assert [r.kind for r in panel.refs()] == ["order", "scheme"]  # critical order first
+    shown = [args for name, args in commands.calls if name == "warning_shown"]
+    assert {args[1] for args in shown} == {WarningRef("order", 8), WarningRef("scheme", 5)}
+    panel.acknowledge(WarningRef("order", 8))
+    assert ("acknowledge_warning", (1, WarningRef("order", 8))) in commands.calls
+    # the engine records it and reports back: the row then says so
+    window.ops.set_warnings(index, frozenset({(1, WarningRef("order", 8))}))
+    qtbot.waitUntil(lambda: flags() == "⚠ SCHEME · Order ✓")
+
+
+def test_owed_incident_counts_in_the_strip_and_escalation_needs_acknowledging(qtbot, settings):
+    commands, fake_clock = RecordingCommands(), clock()
+    window = open_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
+    divert = Divert(id=1, unit_id=7, callsign="LX21", from_incident_id=1,
+                    from_ref="CAD 1/23NOV26", to_incident_id=2, to_ref="CAD 2/23NOV26",
+                    by="disp1", at=T0 + minutes(5), reason="Robbery in progress, grade I")
+    owed = make_incident(1, grade=Grade.SIGNIFICANT, owed=True, diverts=(divert,))
+    window.set_incidents([owed, make_incident(2)], DEFAULT_POLICY)
+    assert "OWED 1 (1 no unit" in " ".join(window.delay_strip.texts())
+    assert window.proxy.index(0, Column.FLAGS).data() == "DIVERT: NO UNIT"
+    assert window.ops.divert_list.proxy.rowCount() == 1
+    fake_clock.advance(minutes(16))
+    window.apply_changes([owed.with_changes(escalated_at=fake_clock.now(), version=2)], [])
+    notifier = window.ops.escalations
+    qtbot.waitUntil(lambda: notifier.window is not None and notifier.window.isVisible())
+    assert window.ops.escalation_button.isVisible()
+    notifier.acknowledge(1)
+    assert notifier.count == 0
+    assert not window.ops.escalation_button.isVisible()
+    assert IncidentStatus.OPEN is owed.status
