@@ -163,8 +163,19 @@ def test_status_changes_and_close_stands_units_down(desk: Desk) -> None:
     assert cmd(desk.dan, unit, "assign", {"incident_id": inc["id"]}).status_code == 409
 
 
+def queue_row(clock: FakeClock, *incidents: dict[str, Any]) -> tuple[str, str, str]:
+    """What the desk's queue shows in its top row for these incidents: (ref, countdown,
+    flags), through the real Qt model on the same fake clock."""
+    from dispatchdesk.gui.incident_model import Column, IncidentTableModel
+
+    model = IncidentTableModel(clock.now)
+    model.set_incidents([incident_from_json(i) for i in incidents], DEFAULT_POLICY)
+    return tuple(str(model.index(0, c).data()) for c in  # type: ignore[return-value]
+                 (Column.REF, Column.COUNTDOWN, Column.FLAGS))
+
+
 def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
-    make_desk: Any, clock: FakeClock
+    make_desk: Any, clock: FakeClock, qapp: Any
 ) -> None:
     desk: Desk = make_desk(owed_escalation=timedelta(minutes=10))
     lx21 = new_unit(desk.sue, "LX21")
@@ -197,6 +208,9 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     assert datetime.fromisoformat(tag["at"]) == t_divert and tag["released_at"] is None
     assert (tag["from_ref"], tag["to_ref"]) == (domestic["ref"], urgent["ref"])
     assert incident(desk.dan, urgent["id"])["status"] == "ASSIGNED"
+    # on the desk: the S domestic tops the queue above the I call, flagged DIVERT
+    assert queue_row(clock, s, incident(desk.dan, urgent["id"])) == (
+        domestic["ref"], "50:00", "DIVERT: NO UNIT")
     # the DIVERT tag list shows it
     open_list = desk.sue.get("/diverts?state=open").json()
     assert [d["id"] for d in open_list] == [tag["id"]]
@@ -221,6 +235,8 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     cd = incident_from_json(s).countdown(clock.now(), DEFAULT_POLICY)
     assert cd.state is CountdownState.BREACHED
     assert format_countdown(cd) == "+15:00"
+    assert queue_row(clock, s, incident(desk.dan, urgent["id"])) == (
+        domestic["ref"], "+15:00", "DIVERT: ESCALATED, NO UNIT")
     # a dispatcher cannot close it away
     r = desk.dan.post(f"/incidents/{domestic['id']}/close", headers=key(), json={
         "rationale": "Caller not answering on two callbacks, closing the domestic"})
