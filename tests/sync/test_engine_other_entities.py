@@ -18,7 +18,7 @@ import pytest
 
 from dispatchdesk.cache import CacheStore, CacheWorker
 from dispatchdesk.domain.clock import ServerClock
-from dispatchdesk.domain.commands import CommandState, ConnectionState
+from dispatchdesk.domain.commands import CommandKind, CommandState, ConnectionState
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import Place, WarningRef
@@ -202,8 +202,11 @@ async def test_acknowledgements_in_the_form_follow_the_new_incident(
     try:
         engine.create_incident(draft(7).__class__(
             **{**draft(7).__dict__, "shown_warnings": (ref,), "acknowledged_warnings": (ref,)}))
-        await rec.wait_for(lambda: len(rec.incidents) == 1 and not rec.commands
-                           and rec.acknowledged)
+        def audited() -> bool:  # the follow-up audit was queued, and everything has gone
+            kinds = {c.kind for batch in rec.command_lists for c in batch}
+            return CommandKind.WARNING_ACKNOWLEDGED in kinds and not rec.commands
+
+        await rec.wait_for(lambda: len(rec.incidents) == 1 and audited())
         [incident_id] = rec.incidents
         assert rec.acknowledged == frozenset({(incident_id, ref)})
     finally:

@@ -81,7 +81,6 @@ from dispatchdesk.sync.errors import (
     MalformedPayload,
     ServerError,
     Unauthorized,
-    describe_validation_error,
 )
 from dispatchdesk.sync.routes import ROUTES
 
@@ -373,28 +372,21 @@ class SyncEngine:
         for change in changes:
             if change.seq <= cursor:
                 continue  # already applied: a resumed stream may repeat the last one
-            if change.entity != "incident":
-                try:
-                    others.add(decode_entity(change), change.entity)
-                except MalformedPayload as exc:
-                    error = exc
-                    break
-                cursor = change.seq
-                continue
             try:
-                op, payload = _decode(change)
+                payload = decode_entity(change)
             except MalformedPayload as exc:
                 error = exc
                 break
-            if op == "upsert":
-                assert isinstance(payload, IncidentOut)
+            cursor = change.seq
+            if change.entity != "incident":
+                others.add(payload, change.entity)
+            elif isinstance(payload, IncidentOut):
                 upserts[payload.id] = payload
                 removed.discard(payload.id)
             else:
                 assert isinstance(payload, int)
                 upserts.pop(payload, None)
                 removed.add(payload)
-            cursor = change.seq
         if error is None and end_cursor is not None:
             cursor = max(cursor, end_cursor)
         entity_changes = others.changes()
@@ -960,22 +952,6 @@ class SyncEngine:
             route.method, route.url(args), c.body or {}, idempotency_key=entry.idempotency_key,
             if_match=entry.if_match, reply=route.reply, what=route.entity or "reply",
         )
-
-
-def _decode(change: Change) -> tuple[str, IncidentOut | int]:
-    if change.op == "upsert":
-        try:
-            return "upsert", IncidentOut.model_validate(change.data)
-        except ValidationError as exc:
-            raise MalformedPayload(
-                describe_validation_error(f"incident in change {change.seq}", exc)
-            ) from exc
-    value = change.data.get("id")
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise MalformedPayload(
-            f"The server sent a delete (change {change.seq}) without an incident id."
-        )
-    return "delete", value
 
 
 def _validated(

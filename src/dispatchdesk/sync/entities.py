@@ -20,11 +20,13 @@ from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy, WarningRef
 from dispatchdesk.protocol.convert import unit_from_wire
-from dispatchdesk.protocol.schemas import Change, UnitOut
+from dispatchdesk.protocol.schemas import Change, IncidentOut, UnitOut
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut
 from dispatchdesk.sync.errors import MalformedPayload, describe_validation_error
 
-_MODELS: dict[str, type[BaseModel]] = {"unit": UnitOut, "scheme": SchemeOut, "order": OrderOut}
+_MODELS: dict[str, type[BaseModel]] = {
+    "incident": IncidentOut, "unit": UnitOut, "scheme": SchemeOut, "order": OrderOut,
+}
 
 
 def decode_entity(change: Change) -> BaseModel | int:
@@ -38,8 +40,10 @@ def decode_entity(change: Change) -> BaseModel | int:
             ) from exc
     value = change.data.get("id")
     if not isinstance(value, int) or isinstance(value, bool):
+        article = "an" if change.entity == "incident" else "a"
         raise MalformedPayload(
-            f"The server sent a delete (change {change.seq}) without a {change.entity} id."
+            f"The server sent a delete (change {change.seq}) without {article} "
+            f"{change.entity} id."
         )
     return value
 
