@@ -258,3 +258,46 @@ async def test_invalid_draft_is_kept_failed_not_sent(worker: CacheWorker) -> Non
     finally:
         await engine.stop()
     assert worker.store.list_commands()[0].command == failed
+
+
+def unit_wire(i: int, version: int = 1, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": i, "callsign": f"LX{i}", "kind": "IRV", "borough": "WM",
+                            "status": "AVAILABLE", "status_since": NOW.isoformat(),
+                            "version": version}
+    data.update(extra)
+    return data
+
+
+def entity_change(seq: int, entity: str, data: dict[str, Any]) -> str:
+    change = Change(seq=seq, entity=entity, op="upsert", data=data)  # type: ignore[arg-type]
+    return f"id: {seq}\nevent: change\ndata: {change.model_dump_json()}\n\n"
+
+
+async def test_malformed_unit_and_scheme_changes_resync_and_lose_nothing(
+    worker: CacheWorker,
+) -> None:
+    """A unit with an unknown status, then a scheme with no expiry: each is reported, never
+    applied nor skipped; the fresh snapshot brings everything."""
+    fake = FakeServer()
+    good = Snapshot.model_validate({
+        "cursor": 14, "server_time": NOW.isoformat(),
+        "policy": policy_to_wire(DEFAULT_POLICY).model_dump(mode="json"),
+        "incidents": [wire(1)], "units": [unit_wire(1, 2), unit_wire(2)]})
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(
+        200, content=snapshot(10, [wire(1)]) if n == 1 else good.model_dump_json().encode())
+    bad = (": connected\n\n" + entity_change(11, "unit", unit_wire(1, 2))
+           + entity_change(12, "unit", unit_wire(2, status="ON_A_BREAK"))
+           + entity_change(13, "scheme", {"id": 5, "summary": "no expiry"}))
+    fake.routes["/events"] = lambda r, n: (
+        stream_response(bad) if n == 1 else stream_response(": hi\n\n", stay_open=True))
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: rec.problems)
+        assert "unit in change 12" in rec.problems[0] and "status" in rec.problems[0]
+        await rec.wait_for(lambda: engine.cursor == 14 and set(rec.units) == {1, 2})
+        assert rec.units[1].version == 2
+    finally:
+        await engine.stop()
+    assert {u.id for u in worker.store.load().units} == {1, 2}
