@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.grades import Grade
-from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.incident import Caller, IncidentStatus
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.warnings import Person
 from dispatchdesk.gui.detail_panel import IncidentDetailPanel
 from tests.gui.factories import T0, RecordingCommands, clock, make_incident
 
@@ -39,6 +42,21 @@ def test_shows_everything_about_the_incident(qtbot, commands):
     assert "100023" in f["UPRN"].text()
     assert "Suspect left" in f["Downgrade reason"].text()
     assert f["Countdown"].text() == "1:00:00 (On track)"
+
+
+def test_shows_caller_dob_and_people_named(qtbot, commands):
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(
+        1, caller=Caller(name="Ann Smith", phone="07700900123", dob=date(1990, 12, 1)),
+        persons=(Person("Gary HOLLIS", date(1984, 3, 9)), Person("Kim Lee")),
+    ))
+    f = panel.fields
+    assert f["Caller"].text() == "Ann Smith (b. 1 Dec 1990) · 07700900123"
+    assert f["People named"].text() == "Gary HOLLIS (b. 9 Mar 1984)\nKim Lee"
+    assert panel.info_ui.personsLabel.buddy() is f["People named"]
+    panel.show_incident(make_incident(2))  # nobody named, no caller DOB
+    assert f["People named"].text() == "—"
+    assert f["Caller"].text() == "A Caller · 07700900000"
 
 
 def test_downgrade_requires_reason(qtbot, commands):

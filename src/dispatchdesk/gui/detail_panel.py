@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -45,6 +45,18 @@ STATUS_ACTIONS = (IncidentStatus.OPEN, IncidentStatus.ASSIGNED, IncidentStatus.A
 
 def _when(value: datetime | None, tz: str) -> str:
     return "—" if value is None else local(value, tz, "%d/%m/%Y %H:%M:%S")
+
+
+# Month names spelt out here, not strftime's %b: Qt sets the C library's locale from the
+# workstation, and a date of birth must read the same on every desk.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def person_text(name: str, dob: date | None) -> str:
+    """``Gary HOLLIS (b. 9 Mar 1984)``; just the name without a date of birth."""
+    if dob is None:
+        return name
+    return f"{name} (b. {dob.day} {_MONTHS[dob.month - 1]} {dob.year})"
 
 
 @dataclass
@@ -142,8 +154,9 @@ class IncidentDetailPanel(QScrollArea):
             "Created": ui.created, "Deadline": ui.deadline, "Countdown": ui.countdown,
             "Attended": ui.attended, "Closed": ui.closed, "Location": ui.location,
             "Borough": ui.borough, "UPRN": ui.uprn, "Caller": ui.caller,
-            "Summary": ui.summary, "Downgrade reason": ui.downgradeReason,
-            "Rationale": ui.rationale, "Pending": ui.pending,
+            "People named": ui.persons, "Summary": ui.summary,
+            "Downgrade reason": ui.downgradeReason, "Rationale": ui.rationale,
+            "Pending": ui.pending,
         }
         self.countdown_icon = ui.countdownIcon
         self._layout.addWidget(self.info)
@@ -332,10 +345,15 @@ class IncidentDetailPanel(QScrollArea):
 
     def _fill_caller(self, incident: Incident) -> None:
         caller = incident.caller
-        parts = [caller.name or "(no name)", caller.phone or "(no phone)"]
+        parts = [person_text(caller.name or "(no name)", caller.dob),
+                 caller.phone or "(no phone)"]
         if caller.anonymous:
             parts.append("asked for anonymity — officers must still contact the informant")
         self.fields["Caller"].setText(" · ".join(parts))
+        # One person a line, so that word wrap in a narrow dock never leaves a date of birth
+        # looking as if it belonged to the next name.
+        people = [person_text(p.name, p.dob) for p in incident.persons]
+        self.fields["People named"].setText("\n".join(people) or "—")
 
     def _fill_pending(self, incident: Incident) -> None:
         mine = [c for c in self._pending if c.incident_id == incident.id]

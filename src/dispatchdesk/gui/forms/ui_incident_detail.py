@@ -196,53 +196,65 @@ class Ui_IncidentInfo(object):
 
         self.form.setWidget(12, QFormLayout.ItemRole.FieldRole, self.caller)
 
+        self.personsLabel = QLabel(IncidentInfo)
+        self.personsLabel.setObjectName(u"personsLabel")
+
+        self.form.setWidget(13, QFormLayout.ItemRole.LabelRole, self.personsLabel)
+
+        self.persons = QLabel(IncidentInfo)
+        self.persons.setObjectName(u"persons")
+        self.persons.setWordWrap(True)
+        self.persons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.form.setWidget(13, QFormLayout.ItemRole.FieldRole, self.persons)
+
         self.summaryLabel = QLabel(IncidentInfo)
         self.summaryLabel.setObjectName(u"summaryLabel")
 
-        self.form.setWidget(13, QFormLayout.ItemRole.LabelRole, self.summaryLabel)
+        self.form.setWidget(14, QFormLayout.ItemRole.LabelRole, self.summaryLabel)
 
         self.summary = QLabel(IncidentInfo)
         self.summary.setObjectName(u"summary")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(13, QFormLayout.ItemRole.FieldRole, self.summary)
+        self.form.setWidget(14, QFormLayout.ItemRole.FieldRole, self.summary)
 
         self.downgradeReasonLabel = QLabel(IncidentInfo)
         self.downgradeReasonLabel.setObjectName(u"downgradeReasonLabel")
 
-        self.form.setWidget(14, QFormLayout.ItemRole.LabelRole, self.downgradeReasonLabel)
+        self.form.setWidget(15, QFormLayout.ItemRole.LabelRole, self.downgradeReasonLabel)
 
         self.downgradeReason = QLabel(IncidentInfo)
         self.downgradeReason.setObjectName(u"downgradeReason")
         self.downgradeReason.setWordWrap(True)
         self.downgradeReason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(14, QFormLayout.ItemRole.FieldRole, self.downgradeReason)
+        self.form.setWidget(15, QFormLayout.ItemRole.FieldRole, self.downgradeReason)
 
         self.rationaleLabel = QLabel(IncidentInfo)
         self.rationaleLabel.setObjectName(u"rationaleLabel")
 
-        self.form.setWidget(15, QFormLayout.ItemRole.LabelRole, self.rationaleLabel)
+        self.form.setWidget(16, QFormLayout.ItemRole.LabelRole, self.rationaleLabel)
 
         self.rationale = QLabel(IncidentInfo)
         self.rationale.setObjectName(u"rationale")
         self.rationale.setWordWrap(True)
         self.rationale.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(15, QFormLayout.ItemRole.FieldRole, self.rationale)
+        self.form.setWidget(16, QFormLayout.ItemRole.FieldRole, self.rationale)
 
         self.pendingLabel = QLabel(IncidentInfo)
         self.pendingLabel.setObjectName(u"pendingLabel")
 
-        self.form.setWidget(16, QFormLayout.ItemRole.LabelRole, self.pendingLabel)
+        self.form.setWidget(17, QFormLayout.ItemRole.LabelRole, self.pendingLabel)
 
         self.pending = QLabel(IncidentInfo)
         self.pending.setObjectName(u"pending")
         self.pending.setWordWrap(True)
         self.pending.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(16, QFormLayout.ItemRole.FieldRole, self.pending)
+        self.form.setWidget(17, QFormLayout.ItemRole.FieldRole, self.pending)
 
 #if QT_CONFIG(shortcut)
         self.refLabel.setBuddy(self.ref)
@@ -258,6 +270,7 @@ class Ui_IncidentInfo(object):
         self.boroughLabel.setBuddy(self.borough)
         self.uprnLabel.setBuddy(self.uprn)
         self.callerLabel.setBuddy(self.caller)
+        self.personsLabel.setBuddy(self.persons)
         self.summaryLabel.setBuddy(self.summary)
         self.downgradeReasonLabel.setBuddy(self.downgradeReason)
         self.rationaleLabel.setBuddy(self.rationale)
@@ -284,6 +297,7 @@ class Ui_IncidentInfo(object):
         self.boroughLabel.setText(QCoreApplication.translate("IncidentInfo", u"Borough", None))
         self.uprnLabel.setText(QCoreApplication.translate("IncidentInfo", u"UPRN", None))
         self.callerLabel.setText(QCoreApplication.translate("IncidentInfo", u"Caller", None))
+        self.personsLabel.setText(QCoreApplication.translate("IncidentInfo", u"People named", None))
         self.summaryLabel.setText(QCoreApplication.translate("IncidentInfo", u"Summary", None))
         self.downgradeReasonLabel.setText(QCoreApplication.translate("IncidentInfo", u"Downgrade reason", None))
         self.rationaleLabel.setText(QCoreApplication.translate("IncidentInfo", u"Rationale", None))
