@@ -226,6 +226,10 @@ class Simulator:
         self.fleet = False
         #: incident id -> the unit this simulator sent to it.
         self._sent: dict[int, int] = {}
+        #: Until then (monotonic) the whole fleet was busy at the last look, so incidents
+        #: waiting for a unit wait without asking the server again (a backlog of them would
+        #: otherwise read the fleet every few seconds).
+        self._fleet_busy_until = 0.0
 
     def stop(self) -> None:
         """Ask a running :meth:`run` to return within a second (safe from another thread)."""
@@ -339,9 +343,14 @@ class Simulator:
 
     async def _divert_to(self, urgent: dict[str, Any]) -> None:
         """Take a unit en route to an S-grade incident away to this I-grade one."""
+        # One read of the fleet rather than one per unit sent: with a demo-sized fleet
+        # hundreds of incidents have a unit, most of them already at scene.
+        fleet = await self._http.get("/units")
+        if fleet.status_code != 200:
+            return
+        en_route = {u["id"] for u in fleet.json() if u["status"] == "ASSIGNED"}
         for incident_id, unit_id in list(self._sent.items()):
-            unit = await self._http.get(f"/units/{unit_id}")
-            if unit.status_code != 200 or unit.json()["status"] != "ASSIGNED":
+            if unit_id not in en_route:
                 continue
             current = await self._http.get(f"/incidents/{incident_id}")
             if current.status_code != 200 or current.json()["grade"] != "S":
@@ -360,6 +369,8 @@ class Simulator:
         if reply.status_code != 200:
             return False
         free = [u for u in reply.json() if u["status"] == "AVAILABLE"]
+        if not free:
+            self._fleet_busy_until = self._now() + 30 / self.speed
         borough = incident["location"]["borough"]
         free.sort(key=lambda u: (u["borough"] != borough, u["id"]))
         for unit in free[:3]:
@@ -386,6 +397,11 @@ class Simulator:
         if due.action == "free":  # a spell COMMITTED (custody, hospital) ends
             await self._command("POST", f"/units/{incident['unit_id']}/status",
                                 json={"status": "AVAILABLE"})
+            self._fleet_busy_until = 0.0
+            return
+        if (due.action in ("assign", "arrive") and incident["id"] not in self._sent
+                and self._now() < self._fleet_busy_until):
+            self._later(3, due.action, incident)  # nobody was free just now: ask later
             return
         current = await self._http.get(f"/incidents/{incident['id']}")
         if current.status_code != 200 or current.json()["status"] == "CLOSED":
@@ -418,6 +434,7 @@ class Simulator:
             if reply is not None:
                 self.closed += 1
                 self._sent.pop(incident["id"], None)
+                self._fleet_busy_until = 0.0  # the close stood its units down
                 if unit is not None and self.scenario.rng.random() < 0.2:
                     got = await self._command("POST", f"/units/{unit['id']}/status",
                                               json={"status": "COMMITTED"})
