@@ -68,8 +68,9 @@ def test_demo_history_has_significant_breaches(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
     create_schema(make_engine(url))
     add_user(url, "sim", Role.DISPATCHER, "password123")
-    leftovers = play_history(url, "sim", timedelta(hours=2), rate=3, seed=11)
-    assert leftovers and all(delay > 0 for delay, _, _ in leftovers)
+    playback = play_history(url, "sim", timedelta(hours=2), rate=3, seed=11, units=120)
+    assert playback.steps and all(delay > 0 for delay, _, _ in playback.steps)
+    assert playback.sent and playback.marked
 
 
 def _free_port() -> int:
