@@ -52,10 +52,10 @@ def test_shows_caller_dob_and_people_named(qtbot, commands):
     ))
     f = panel.fields
     assert f["Caller"].text() == "Ann Smith (b. 1 Dec 1990) · 07700900123"
-    assert f["People named"].text() == "Gary HOLLIS (b. 9 Mar 1984)\nKim Lee"
-    assert panel.info_ui.personsLabel.buddy() is f["People named"]
+    assert panel.persons.text() == "Gary HOLLIS (b. 9 Mar 1984)\nKim Lee"
+    assert panel.info_ui.personsLabel.buddy() is panel.persons
     panel.show_incident(make_incident(2))  # nobody named, no caller DOB
-    assert f["People named"].text() == "—"
+    assert panel.persons.text() == "—"
     assert f["Caller"].text() == "A Caller · 07700900000"
 
 
