@@ -3,15 +3,22 @@ the warnings popped once the location is entered."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
 from dispatchdesk.domain.warnings import Person, Place, WarningRef
-from dispatchdesk.gui.new_incident import ANONYMITY_LABEL, NewIncidentDialog, normalise_postcode
-from dispatchdesk.protocol.warnings import find_warnings
+from dispatchdesk.gui.new_incident import (
+    ANONYMITY_LABEL,
+    NewIncidentDialog,
+    normalise_postcode,
+    parse_dob,
+)
+from dispatchdesk.protocol.warnings import find_warnings_for_people
 from dispatchdesk.sync.api import IncidentDraft
 from tests.gui.test_warning_panel import NOW, make_order
 
@@ -144,8 +151,7 @@ class FakeIndex:
 
     def lookup(self, place, people):
         self.asked.append((place, tuple(people)))
-        who = people[0] if people else None
-        return find_warnings(self.schemes, self.orders, place, who, NOW)
+        return find_warnings_for_people(self.schemes, self.orders, place, people, NOW)
 
 
 @pytest.fixture
@@ -246,3 +252,222 @@ def test_no_match_no_panel_and_no_lookup_without_a_location(qtbot, warned, index
     warned.check_warnings()  # unchanged: not asked again
     assert len(index.asked) == 1
     assert not warned.warning_panel.isVisible()
+
+
+# --- caller's date of birth and the people named -------------------------------------------
+
+def ctrl_shift_p(qtbot):
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_P,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+
+
+def fill_required(qtbot, dlg):
+    qtbot.keyClicks(dlg.address, "3 Mill Lane")
+    qtbot.keyClicks(dlg.postcode, "E8 1AB")
+    fill_the_rest(qtbot, dlg)
+
+
+def test_caller_dob_and_people_named_go_into_the_draft(qtbot, warned):
+    fill_required(qtbot, warned)
+    qtbot.keyClicks(warned.caller_name, "Ann Smith")
+    warned.caller_dob.setFocus()
+    type_text(qtbot, "1/12/1990")
+    ctrl_shift_p(qtbot)  # a row, focused on its name
+    [first] = warned.person_rows
+    assert QApplication.focusWidget() is first.name
+    type_text(qtbot, "Gary  HOLLIS ")
+    tab(qtbot)
+    assert QApplication.focusWidget() is first.dob
+    type_text(qtbot, "1984-03-09")
+    ctrl_shift_p(qtbot)
+    type_text(qtbot, "Kim Lee")  # no date of birth: still named
+    ctrl_shift_p(qtbot)  # left empty: ignored
+    assert [r.name.accessibleName() for r in warned.person_rows] == [
+        "Person 1 name", "Person 2 name", "Person 3 name"]
+    with qtbot.waitSignal(warned.submitted) as blocker:
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+    draft = blocker.args[0]
+    assert draft.caller == Caller(name="Ann Smith", dob=date(1990, 12, 1))
+    assert draft.persons == (Person("Gary HOLLIS", date(1984, 3, 9)), Person("Kim Lee"))
+
+
+def test_tab_order_runs_through_the_people_named(qtbot, dialog):
+    first, second = dialog.add_person(), dialog.add_person()
+    dialog.caller_phone.setFocus()
+    order = []
+    for _ in range(11):
+        tab(qtbot)
+        order.append(QApplication.focusWidget())
+    assert order == [dialog.caller_dob, dialog.anonymous,
+                     first.name, first.dob, first.remove_button,
+                     second.name, second.dob, second.remove_button,
+                     dialog.add_person_button, dialog.cancel_button, dialog.create_button]
+
+
+def test_a_row_is_removed_from_the_keyboard(qtbot, dialog):
+    first, second = dialog.add_person(), dialog.add_person()
+    qtbot.keyClicks(first.name, "Gary Hollis")
+    qtbot.keyClicks(second.name, "Kim Lee")
+    first.remove_button.setFocus()
+    qtbot.keyClick(first.remove_button, Qt.Key.Key_Space)
+    assert dialog.person_rows == [second]
+    assert QApplication.focusWidget() is second.name  # the next row takes focus
+    assert second.name.accessibleName() == "Person 1 name"
+    second.remove_button.setFocus()
+    qtbot.keyClick(second.remove_button, Qt.Key.Key_Space)
+    assert dialog.person_rows == []
+    assert QApplication.focusWidget() is dialog.add_person_button
+    qtbot.waitUntil(lambda: not dialog.persons_box.findChildren(type(second)))  # deleted
+
+
+def test_twenty_people_at_most(qtbot, dialog):
+    for _ in range(NewIncidentDialog.MAX_PERSONS):
+        assert dialog.add_person() is not None
+    assert not dialog.add_person_button.isEnabled()
+    assert dialog.add_person() is None
+    assert len(dialog.person_rows) == 20
+    assert not dialog.persons_note.isHidden() and "summary" in dialog.persons_note.text()
+    dialog.remove_person(dialog.person_rows[-1])
+    assert dialog.add_person_button.isEnabled() and dialog.persons_note.isHidden()
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("24/11/2026", "A date of birth cannot be in the future."),  # NOW is 23 Nov 2026
+    ("31/02/1990", "No such date: 31/02/1990"),
+    ("09/03/84", "Give the year in full"),
+    ("last spring", "Not a date: type the date of birth as dd/mm/yyyy"),
+    ("01/01/1850", "Before 1900: check the year."),
+])
+def test_bad_caller_dob_is_refused_and_kept(qtbot, warned, typed, message):
+    fill_required(qtbot, warned)
+    qtbot.keyClicks(warned.caller_name, "Ann Smith")
+    qtbot.keyClicks(warned.caller_dob, typed)
+    with qtbot.assertNotEmitted(warned.submitted):
+        warned.submit()
+    field = warned._fields["caller_dob"]
+    assert field.error.text().startswith(f"⚠ {message}") and not field.error.isHidden()
+    assert warned.caller_dob.text() == typed
+    assert QApplication.focusWidget() is warned.caller_dob
+    assert warned.isVisible()
+
+
+def test_bad_or_orphan_person_dob_is_refused(qtbot, warned):
+    fill_required(qtbot, warned)
+    named, orphan = warned.add_person(), warned.add_person()
+    qtbot.keyClicks(named.name, "Gary Hollis")
+    qtbot.keyClicks(named.dob, "2027-01-01")
+    qtbot.keyClicks(orphan.dob, "09/03/1984")  # a date of birth with no name
+    with qtbot.assertNotEmitted(warned.submitted):
+        warned.submit()
+    assert warned.errors() == {
+        "person1_dob": "A date of birth cannot be in the future.",
+        "person2_name": "A name is required with a date of birth.",
+    }
+    assert named.dob_field.error.text() == "⚠ A date of birth cannot be in the future."
+    assert not orphan.name_field.error.isHidden()
+    assert QApplication.focusWidget() is named.dob  # the first problem, in Tab order
+    named.dob.setText("09/03/1984")
+    orphan.name.setText("Kim Lee")
+    with qtbot.waitSignal(warned.submitted) as blocker:
+        warned.submit()
+    assert blocker.args[0].persons == (Person("Gary Hollis", date(1984, 3, 9)),
+                                       Person("Kim Lee", date(1984, 3, 9)))
+
+
+def test_caller_dob_needs_the_callers_name(qtbot, warned):
+    fill_required(qtbot, warned)
+    qtbot.keyClicks(warned.caller_dob, "09/03/1984")
+    with qtbot.assertNotEmitted(warned.submitted):
+        warned.submit()
+    assert warned.errors() == {
+        "caller_name": "Give the caller's name with the date of birth."}
+    assert QApplication.focusWidget() is warned.caller_name
+
+
+def test_leaving_a_bad_dob_says_so_at_once(qtbot, dialog):
+    dialog.caller_dob.setFocus()
+    type_text(qtbot, "3/13/1984")  # month first: no 13th month
+    tab(qtbot)
+    error = dialog._fields["caller_dob"].error
+    assert not error.isHidden() and "No such date" in error.text()
+    assert dialog.caller_dob.accessibleDescription().startswith("No such date")
+    dialog.caller_dob.setFocus()
+    dialog.caller_dob.setText("13/3/1984")
+    tab(qtbot)
+    assert error.isHidden()
+
+
+def test_parse_dob_formats():
+    today = date(2026, 11, 23)
+    for typed in ("09/03/1984", "9/3/1984", " 09.03.1984 ", "09-03-1984", "1984-03-09"):
+        assert parse_dob(typed, today) == date(1984, 3, 9), typed
+    assert parse_dob("", today) is None
+    assert parse_dob("23/11/2026", today) == today  # born today is not the future
+
+
+def test_a_person_named_after_the_address_pops_the_panel(qtbot, warned, index):
+    index.orders = [make_order(8, locations=())]  # John SMITH, born 1 Feb 1980
+    type_text(qtbot, "1 Elsewhere Road")
+    tab(qtbot)
+    qtbot.waitUntil(lambda: len(index.asked) == 1)
+    assert not warned.warning_panel.isVisible()  # nothing at the address
+    qtbot.keyClicks(warned.caller_name, "Ann Smith")
+    warned.caller_dob.setFocus()
+    type_text(qtbot, "01/12/1990")
+    ctrl_shift_p(qtbot)  # leaving the caller's DOB looks up: the caller is no match
+    qtbot.waitUntil(lambda: len(index.asked) == 2)
+    type_text(qtbot, "John Smith")
+    tab(qtbot)  # to the same person's DOB: wait for it
+    type_text(qtbot, "01/02/1980")
+    tab(qtbot)  # leaving the DOB: look up with the whole person
+    panel = warned.warning_panel
+    qtbot.waitUntil(lambda: panel.isVisible() and panel.isActiveWindow())
+    assert index.asked[2:] == [(Place(address="1 Elsewhere Road"), (
+        Person("Ann Smith", date(1990, 12, 1)), Person("John Smith", date(1980, 2, 1))))]
+    [card] = panel.cards
+    assert card.why.text() == (
+        "Matched: person: name and date of birth — the person the order is against")
+    assert not card.warning.possible
+
+
+def test_a_wrong_dob_on_the_subjects_name_is_no_match(qtbot, warned, index):
+    index.orders = [make_order(8, locations=())]
+    qtbot.keyClicks(warned.address, "1 Elsewhere Road")
+    row = warned.add_person()
+    qtbot.keyClicks(row.name, "John Smith")
+    qtbot.keyClicks(row.dob, "02/02/1980")  # another John Smith
+    warned.check_warnings()
+    assert index.asked[-1][1] == (Person("John Smith", date(1980, 2, 2)),)
+    assert not warned.warning_panel.isVisible()
+    row.dob.setText("02/02/19")  # not a date yet: matched on the name alone, never hidden
+    warned.check_warnings()
+    qtbot.waitUntil(warned.warning_panel.isVisible)
+    assert warned.warning_panel.cards[0].warning.possible
+
+
+def test_rows_added_before_the_form_is_shown_appear_with_it(qtbot):
+    dlg = NewIncidentDialog()
+    qtbot.addWidget(dlg)
+    row = dlg.add_person()
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    assert row.isVisible() and row.name.isVisible()
+
+
+def test_submitting_from_a_watched_field_pops_nothing_afterwards(qtbot, warned, index):
+    fill_the_rest(qtbot, warned)
+    warned.postcode.setText("NW1 7AA")
+    row = warned.add_person()
+    qtbot.keyClicks(warned.address, "10 High Street, London")  # the order's address
+    row.name.setFocus()
+    type_text(qtbot, "John Smith")
+    with qtbot.waitSignal(warned.submitted):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+    # The closing form's focus-out queued a lookup (a zero-delay timer); one queued after it
+    # fires after it.
+    after: list[bool] = []
+    QTimer.singleShot(0, lambda: after.append(True))
+    qtbot.waitUntil(lambda: after == [True])
+    assert index.asked == [] and warned._warning_panel is None

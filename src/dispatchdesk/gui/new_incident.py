@@ -1,32 +1,40 @@
 """The non-modal new-incident form, usable at call speed from the keyboard.
 
-Tab order follows the call: location, type, grade, summary, caller. Ctrl+Enter submits; Esc
-cancels (asking first, inline, when anything was typed: a second Esc discards). In the grade
-field, pressing I, S, E or R picks the grade; E shows the appointment. Invalid fields get an
-inline message and keep what was typed. Anonymity is never pre-ticked and is recorded only
-when the caller asks for it.
+Tab order follows the call: location, type, grade, summary, caller (name, phone, date of
+birth), then the people named. Ctrl+Shift+P adds a person (name and optional date of birth,
+up to :attr:`NewIncidentDialog.MAX_PERSONS`); each row has its own Remove button in the Tab
+order. Ctrl+Enter submits; Esc cancels (asking first, inline, when anything was typed: a
+second Esc discards). In the grade field, pressing I, S, E or R picks the grade; E shows the
+appointment. Invalid fields get an inline message and keep what was typed; a date of birth is
+checked as soon as focus leaves it (dd/mm/yyyy or ISO, never in the future). Anonymity is
+never pre-ticked and is recorded only when the caller asks for it.
 
 Once the location is entered (focus leaves the address, postcode or UPRN fields, or typing in
-them pauses), the form looks up warnings through the injected ``warnings_for`` and pops the
-:class:`~dispatchdesk.gui.warning_panel.WarningPanel` for any it finds, before the incident
-exists. What the panel showed and what the operator acknowledged travel in the draft
-(``shown_warnings``, ``acknowledged_warnings``) to be audited once the incident has an id.
+them pauses), the form looks up warnings for it, the caller and everyone named (name and date
+of birth, so an order's subject matches exactly) through the injected ``warnings_for`` and
+pops the :class:`~dispatchdesk.gui.warning_panel.WarningPanel` for any it finds, before the
+incident exists. Leaving the caller's or a person's fields looks up again. What the panel
+showed and what the operator acknowledged travel in the draft (``shown_warnings``,
+``acknowledged_warnings``) to be audited once the incident has an id.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from itertools import pairwise
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -44,6 +52,7 @@ from dispatchdesk.domain.warnings import (
     Place,
     WarningPolicy,
     WarningRef,
+    local_today,
 )
 from dispatchdesk.gui.warning_panel import WarningPanel, warning_ref
 from dispatchdesk.protocol.warnings import WarningOut
@@ -73,6 +82,12 @@ PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 _GRADE_KEYS = {Qt.Key.Key_I: Grade.IMMEDIATE, Qt.Key.Key_S: Grade.SIGNIFICANT,
                Qt.Key.Key_E: Grade.EXTENDED, Qt.Key.Key_R: Grade.REFERRED}
 ANONYMITY_LABEL = "Caller asked for anonymity (tick only if the caller asks; never offer it)"
+#: 09/03/1984, 9/3/1984, 09.03.1984, 09-03-1984 (day first, as callers say it in the UK).
+_DMY = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{2}|\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+#: Older than this is taken for a mistyped year rather than a caller's age.
+_EARLIEST_DOB = date(1900, 1, 1)
+DOB_FORMAT_HINT = "dd/mm/yyyy, for example 09/03/1984"
 
 
 def normalise_postcode(text: str) -> str:
@@ -80,6 +95,34 @@ def normalise_postcode(text: str) -> str:
     compact = re.sub(r"\s+", "", text.upper())
     candidate = f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
     return candidate if POSTCODE.match(candidate) else text.strip().upper()
+
+
+def parse_dob(text: str, today: date) -> date | None:
+    """A date of birth as typed (``09/03/1984``, ``9.3.1984`` or ISO ``1984-03-09``);
+    None when empty. Raises :class:`ValueError` with the message to show for anything else,
+    including a date after ``today`` (the control room's date)."""
+    text = text.strip()
+    if not text:
+        return None
+    if m := _ISO.match(text):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := _DMY.match(text):
+        day, month, year = (int(g) for g in m.groups())
+        if len(m.group(3)) == 2:
+            # 09/03/84 could be 1984 or 2084 to a parser, and a wrong century silently
+            # stops an order matching: ask for the year in full instead of guessing.
+            raise ValueError(f"Give the year in full ({DOB_FORMAT_HINT}).")
+    else:
+        raise ValueError(f"Not a date: type the date of birth as {DOB_FORMAT_HINT}.")
+    try:
+        dob = date(year, month, day)
+    except ValueError:
+        raise ValueError(f"No such date: {text} (day first: {DOB_FORMAT_HINT}).") from None
+    if dob > today:
+        raise ValueError("A date of birth cannot be in the future.")
+    if dob < _EARLIEST_DOB:
+        raise ValueError(f"Before {_EARLIEST_DOB.year}: check the year.")
+    return dob
 
 
 class _Field(QWidget):
@@ -103,6 +146,35 @@ class _Field(QWidget):
         self.error.setText(f"⚠ {text}" if text else "")
         self.error.setVisible(bool(text))
         self.editor.setAccessibleDescription(text or "")
+
+
+class _PersonRow(QWidget):
+    """One person named on the incident: name, optional date of birth, and Remove."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("Name")
+        self.dob = QLineEdit()
+        self.dob.setPlaceholderText("date of birth (optional): dd/mm/yyyy")
+        self.name_field = _Field(self.name)
+        self.dob_field = _Field(self.dob)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setAutoDefault(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.name_field, 3)
+        layout.addWidget(self.dob_field, 2)
+        layout.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
+
+    def number(self, n: int) -> None:
+        """Accessible names carry the row's number: a screen reader hears which person."""
+        self.name.setAccessibleName(f"Person {n} name")
+        self.dob.setAccessibleName(f"Person {n} date of birth")
+        self.remove_button.setAccessibleName(f"Remove person {n}")
+
+    def texts(self) -> tuple[str, str]:
+        return self.name.text().strip(), self.dob.text().strip()
 
 
 class _GradeKeys(QObject):
@@ -131,6 +203,8 @@ class NewIncidentDialog(QDialog):
     #: How long typing in the location must pause before warnings are looked up: long enough
     #: not to pop the panel at every word, short enough to warn while the caller is talking.
     LOCATION_SETTLE_MS = 1200
+    #: Most people the form takes: a domestic names a handful; past this belongs in the summary.
+    MAX_PERSONS = 20
 
     def __init__(
         self,
@@ -151,11 +225,13 @@ class NewIncidentDialog(QDialog):
         self._last_lookup: tuple[Place, tuple[Person, ...]] | None = None
         self._shown_warnings: set[WarningRef] = set()
         self._acknowledged_warnings: set[WarningRef] = set()
+        self.person_rows: list[_PersonRow] = []
         self._build_inputs()
         self._fields = {name: _Field(w) for name, w in self._inputs().items()}
         self._build_layout()
         self._connect()
         self._connect_warnings()
+        self._retab()
         self.address.setFocus()
 
     # -- construction ----------------------------------------------------------------------
@@ -183,8 +259,18 @@ class NewIncidentDialog(QDialog):
         self.summary.setFixedHeight(90)
         self.caller_name = QLineEdit()
         self.caller_phone = QLineEdit()
+        self.caller_dob = QLineEdit()
+        self.caller_dob.setPlaceholderText("optional: dd/mm/yyyy")
         self.anonymous = QCheckBox(ANONYMITY_LABEL)
         self.anonymous.setChecked(False)
+        self.add_person_button = QPushButton("Add person (Ctrl+Shift+P)")
+        self.add_person_button.setAutoDefault(False)
+        self.persons_note = QLabel(
+            f"{self.MAX_PERSONS} people is the most this form takes: name any others in the "
+            "summary."
+        )
+        self.persons_note.setWordWrap(True)
+        self.persons_note.hide()
         self.create_button = QPushButton("&Create incident (Ctrl+Enter)")
         self.cancel_button = QPushButton("Cancel (Esc)")
         self.create_button.setDefault(False)
@@ -196,7 +282,7 @@ class NewIncidentDialog(QDialog):
             "address": self.address, "postcode": self.postcode, "uprn": self.uprn,
             "parent_uprn": self.parent_uprn, "borough": self.borough, "type": self.type,
             "grade": self.grade, "summary": self.summary, "caller_name": self.caller_name,
-            "caller_phone": self.caller_phone,
+            "caller_phone": self.caller_phone, "caller_dob": self.caller_dob,
         }
 
     def _build_layout(self) -> None:
@@ -218,7 +304,19 @@ class NewIncidentDialog(QDialog):
         form.addRow("&Summary *", f["summary"])
         form.addRow("Caller na&me", f["caller_name"])
         form.addRow("Caller p&hone", f["caller_phone"])
+        # After the phone, not beside the name: the form's Tab order (name, phone) predates
+        # it, and operators' hands know it.
+        form.addRow("Caller &date of birth", f["caller_dob"])
         form.addRow("", self.anonymous)
+        self.persons_box = QGroupBox("People named (matched against protective orders)")
+        box = QVBoxLayout(self.persons_box)
+        self._person_rows_layout = QVBoxLayout()
+        self._person_rows_layout.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(self._person_rows_layout)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.add_person_button)
+        add_row.addWidget(self.persons_note, 1)
+        box.addLayout(add_row)
         self.confirm_label = QLabel(
             "Discard what you typed? Press Esc again to discard, or carry on typing."
         )
@@ -230,6 +328,7 @@ class NewIncidentDialog(QDialog):
         buttons.addWidget(self.create_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.persons_box)
         layout.addWidget(self.confirm_label)
         layout.addLayout(buttons)
 
@@ -240,10 +339,14 @@ class NewIncidentDialog(QDialog):
             shortcut = QShortcut(QKeySequence(seq), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(self.submit)
+        add = QShortcut(QKeySequence("Ctrl+Shift+P"), self)
+        add.setContext(Qt.ShortcutContext.WindowShortcut)
+        add.activated.connect(self.add_person)
+        self.add_person_button.clicked.connect(self.add_person)
         self.grade.currentIndexChanged.connect(self._grade_changed)
         self.appointment_agreed.toggled.connect(self.appointment.setEnabled)
         for edit in (self.address, self.postcode, self.uprn, self.parent_uprn,
-                     self.caller_name, self.caller_phone):
+                     self.caller_name, self.caller_phone, self.caller_dob):
             edit.textEdited.connect(self._edited)
         self.summary.textChanged.connect(self._edited)
         self.borough.editTextChanged.connect(self._edited)
@@ -260,18 +363,101 @@ class NewIncidentDialog(QDialog):
         for edit in self._location_edits():
             edit.textEdited.connect(lambda _text: self.location_timer.start())
             edit.installEventFilter(self)
-        self.caller_name.installEventFilter(self)  # the caller's name can match an order
+        # The caller's name and date of birth can match an order.
+        self.caller_name.installEventFilter(self)
+        self.caller_dob.installEventFilter(self)
 
     def _location_edits(self) -> tuple[QLineEdit, ...]:
         return (self.address, self.postcode, self.uprn, self.parent_uprn)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.FocusOut and self._warnings_for is not None:
-            # Right after the focus change, not inside it: popping a window there confuses
-            # activation. (Not location_timer.start(0): that would also set its interval to 0.)
-            self.location_timer.stop()
-            QTimer.singleShot(0, self, self.check_warnings)
+        if event.type() == QEvent.Type.FocusOut:
+            dob = self._dob_fields().get(watched)
+            if dob is not None:
+                # Said at once, not only on Create: a mistyped DOB silently turns an exact
+                # person match into a name-only possible match.
+                edit, field = dob
+                field.set_error(self._dob_problem(edit))
+            if self._warnings_for is not None and not self._to_own_dob(watched):
+                # Right after the focus change, not inside it: popping a window there confuses
+                # activation. (Not location_timer.start(0): that would also set its interval
+                # to 0.)
+                self.location_timer.stop()
+                QTimer.singleShot(0, self, self.check_warnings)
         return super().eventFilter(watched, event)
+
+    def _to_own_dob(self, watched: QObject) -> bool:
+        """Focus is going from a person's name to the same person's DOB: wait for the DOB
+        (looking up now would pop a name-only "possible match" while it is being typed).
+        Qt has already moved focus when the old widget hears of it."""
+        focus = QApplication.focusWidget()
+        return any(row.name is watched and focus is row.dob for row in self.person_rows)
+
+    def _dob_fields(self) -> dict[QObject, tuple[QLineEdit, _Field]]:
+        fields: dict[QObject, tuple[QLineEdit, _Field]] = {
+            self.caller_dob: (self.caller_dob, self._fields["caller_dob"])}
+        fields.update((row.dob, (row.dob, row.dob_field)) for row in self.person_rows)
+        return fields
+
+    # -- people named ----------------------------------------------------------------------
+
+    def add_person(self) -> _PersonRow | None:
+        """Ctrl+Shift+P / Add person: a new row, focused on its name; None when full."""
+        if len(self.person_rows) >= self.MAX_PERSONS:
+            self.persons_note.show()
+            return None
+        row = _PersonRow()
+        for edit in (row.name, row.dob):
+            edit.textEdited.connect(self._edited)
+            edit.installEventFilter(self)  # leaving the name or DOB looks up warnings
+        row.remove_button.clicked.connect(lambda _=False, r=row: self.remove_person(r))
+        self.person_rows.append(row)
+        self._person_rows_layout.addWidget(row)
+        # Shown now rather than when the layout gets round to it, so that a Tab typed at
+        # once (keys arrive faster than the event loop turns) lands in the new row.
+        # (Not setVisible(isVisible()): hidden explicitly, a row would stay hidden when the
+        # form is shown.)
+        if self.isVisible():
+            row.show()
+        self._persons_changed()
+        row.name.setFocus()
+        return row
+
+    def remove_person(self, row: _PersonRow) -> None:
+        """Drop a row; focus goes to the next row, else the previous, else Add person."""
+        index = self.person_rows.index(row)
+        self.person_rows.remove(row)
+        self._person_rows_layout.removeWidget(row)
+        row.hide()
+        row.deleteLater()
+        self._persons_changed()
+        rest = self.person_rows
+        if rest:
+            rest[min(index, len(rest) - 1)].name.setFocus()
+        else:
+            self.add_person_button.setFocus()
+        if self._warnings_for is not None:
+            # A panel on screen follows (a warning found only through this person goes);
+            # never pops, as nothing new can match with fewer people.
+            QTimer.singleShot(0, self, self.check_warnings)
+
+    def _persons_changed(self) -> None:
+        for n, row in enumerate(self.person_rows, 1):
+            row.number(n)
+        full = len(self.person_rows) >= self.MAX_PERSONS
+        self.add_person_button.setEnabled(not full)
+        self.persons_note.setVisible(full)
+        self._retab()
+
+    def _retab(self) -> None:
+        """Tab order follows the screen: rows are made after the buttons below them, so
+        Qt's default (creation order) would put a new row after Create."""
+        chain: list[QWidget] = [self.anonymous]
+        for row in self.person_rows:
+            chain += [row.name, row.dob, row.remove_button]
+        chain += [self.add_person_button, self.cancel_button, self.create_button]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     # -- warnings --------------------------------------------------------------------------
 
@@ -298,14 +484,39 @@ class NewIncidentDialog(QDialog):
         )
         return place if place.address or place.uprn or place.parent_uprn else None
 
+    def today(self) -> date:
+        """The control room's date (server time in the policy's zone): no DOB may be later."""
+        return local_today(self._now(), self._warning_policy)
+
+    def _dob_or_none(self, edit: QLineEdit) -> date | None:
+        """The date of birth typed, or None while it is empty or not (yet) a valid date: a
+        person is then matched by name alone, shown as a possible match, never hidden."""
+        try:
+            return parse_dob(edit.text(), self.today())
+        except ValueError:
+            return None
+
     def entered_people(self) -> list[Person]:
-        """The persons to match: the caller, by name (the lead decides on more fields)."""
+        """The persons to match: the caller and everyone named, each with the date of birth
+        when one is typed (and valid), so an order's subject matches exactly."""
+        people = []
         name = self.caller_name.text().strip()
-        return [Person(name=name)] if name else []
+        if name:
+            people.append(Person(name=name, dob=self._dob_or_none(self.caller_dob)))
+        for row in self.person_rows:
+            name = _person_name(row.name.text())
+            if name:
+                people.append(Person(name=name, dob=self._dob_or_none(row.dob)))
+        return people
 
     def check_warnings(self) -> None:
         """Look up warnings for what has been entered and pop the panel for any new ones."""
         self.location_timer.stop()
+        if not self.isVisible():
+            # Ctrl+Enter from a watched field: the focus-out of the closing form queues one
+            # more lookup, which would pop the panel over an incident already sent (and
+            # whatever was acknowledged there would never reach the draft).
+            return
         place = self.entered_place()
         if self._warnings_for is None or place is None:
             return
@@ -354,7 +565,8 @@ class NewIncidentDialog(QDialog):
     def has_input(self) -> bool:
         texts = (self.address.text(), self.postcode.text(), self.uprn.text(),
                  self.parent_uprn.text(), self.borough.currentText(), self.type.currentText(),
-                 self.summary.toPlainText(), self.caller_name.text(), self.caller_phone.text())
+                 self.summary.toPlainText(), self.caller_name.text(), self.caller_phone.text(),
+                 self.caller_dob.text(), *(t for r in self.person_rows for t in r.texts()))
         return any(t.strip() for t in texts) or self.selected_grade() is not None
 
     def reject(self) -> None:
@@ -385,18 +597,56 @@ class NewIncidentDialog(QDialog):
         phone = self.caller_phone.text().strip()
         if phone and not PHONE.match(phone):
             errors["caller_phone"] = "Digits, spaces and a leading + only."
+        errors.update(self._dob_errors())
         if self.selected_grade() is None:
             errors["grade"] = "Choose a grade: press I, S, E or R."
         return errors
 
+    def _dob_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        problem = self._dob_problem(self.caller_dob)
+        if problem:
+            errors["caller_dob"] = problem
+        if self.caller_dob.text().strip() and not self.caller_name.text().strip():
+            # On the name: that is what is missing (a DOB alone matches nobody).
+            errors["caller_name"] = "Give the caller's name with the date of birth."
+        for key, row in self._person_keys().items():
+            name, dob = row.texts()
+            problem = self._dob_problem(row.dob)
+            if problem:
+                errors[f"{key}_dob"] = problem
+            if dob and not name:
+                errors[f"{key}_name"] = "A name is required with a date of birth."
+        return errors
+
+    def _person_keys(self) -> dict[str, _PersonRow]:
+        """``person1``, ``person2``, ... by position now (rows come and go)."""
+        return {f"person{n}": row for n, row in enumerate(self.person_rows, 1)}
+
+    def all_fields(self) -> dict[str, _Field]:
+        """Every field by the name :meth:`errors` uses, in Tab order."""
+        fields = dict(self._fields)
+        for key, row in self._person_keys().items():
+            fields[f"{key}_name"] = row.name_field
+            fields[f"{key}_dob"] = row.dob_field
+        return fields
+
+    def _dob_problem(self, edit: QLineEdit) -> str | None:
+        try:
+            parse_dob(edit.text(), self.today())
+        except ValueError as e:
+            return str(e)
+        return None
+
     def submit(self) -> None:
         """Validate; on success emit :attr:`submitted` and hide, else show messages inline."""
         errors = self.errors()
-        for name, field in self._fields.items():
+        fields = self.all_fields()
+        for name, field in fields.items():
             field.set_error(errors.get(name))
         if errors:
-            first = next(n for n in self._fields if n in errors)
-            self._fields[first].editor.setFocus()
+            first = next(n for n in fields if n in errors)
+            fields[first].editor.setFocus()
             return
         self.submitted.emit(self.draft())
         self.accept()
@@ -416,14 +666,21 @@ class NewIncidentDialog(QDialog):
             name=self.caller_name.text().strip() or None,
             phone=self.caller_phone.text().strip() or None,
             anonymous=self.anonymous.isChecked(),
+            dob=parse_dob(self.caller_dob.text(), self.today()),
         )
         return IncidentDraft(
             grade=grade, type=self.type.currentText().strip(),
             summary=self.summary.toPlainText().strip(), location=location, caller=caller,
             appointment_at=self._appointment_at(grade),
+            persons=self._persons(),
             shown_warnings=tuple(sorted(self._shown_warnings)),
             acknowledged_warnings=tuple(sorted(self._acknowledged_warnings)),
         )
+
+    def _persons(self) -> tuple[Person, ...]:
+        today = self.today()
+        return tuple(Person(name=name, dob=parse_dob(row.dob.text(), today))
+                     for row in self.person_rows if (name := _person_name(row.name.text())))
 
     def _appointment_at(self, grade: Grade) -> datetime | None:
         if grade is not Grade.EXTENDED or not self.appointment_agreed.isChecked():
@@ -431,6 +688,11 @@ class NewIncidentDialog(QDialog):
         local = self.appointment.dateTime().toPython()
         assert isinstance(local, datetime)
         return local.astimezone().astimezone(UTC)
+
+
+def _person_name(text: str) -> str:
+    """The name as typed, with runs of spaces made one (a double space is a typing slip)."""
+    return " ".join(text.split())
 
 
 def _editable_combo(items: tuple[str, ...], name: str) -> QComboBox:
