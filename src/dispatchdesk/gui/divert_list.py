@@ -34,12 +34,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -51,6 +49,7 @@ from PySide6.QtWidgets import (
 from dispatchdesk.domain.incident import Divert, Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.tables import configure_table
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.sync.api import DeskCommands
 
@@ -490,18 +489,11 @@ class DivertListView(QWidget):
         table = QTableView()
         table.setObjectName("divertTable")
         table.setModel(self.proxy)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.verticalHeader().hide()
-        table.setSortingEnabled(True)
-        header = table.horizontalHeader()
-        header.setSortIndicator(_COL_AT, Qt.SortOrder.DescendingOrder)
-        header.setSectionResizeMode(DivertColumn.REASON, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 140), (1, 140), (2, 70), (3, 90), (4, 95), (6, 220), (7, 200)):
-            table.setColumnWidth(col, width)
+        configure_table(
+            table, sort_column=_COL_AT, sort_order=Qt.SortOrder.DescendingOrder,
+            stretch_column=DivertColumn.REASON,
+            column_widths=((0, 140), (1, 140), (2, 70), (3, 90), (4, 95), (6, 220), (7, 200)),
+        )
         table.setAccessibleName("DIVERT tag list")
         self.table = table
         return table

@@ -17,12 +17,10 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -49,6 +47,7 @@ from dispatchdesk.gui.operations import Operations
 from dispatchdesk.gui.settings_dialog import CentralSettings, SettingsDialog, sounds_enabled
 from dispatchdesk.gui.shortcuts import ShortcutsWindow
 from dispatchdesk.gui.sounds import AlertSounds
+from dispatchdesk.gui.tables import configure_table
 from dispatchdesk.gui.theme import apply_theme
 from dispatchdesk.gui.ticker import Ticker
 from dispatchdesk.sync.api import DeskCommands, IncidentDraft
@@ -143,22 +142,12 @@ class QueueWindow(QMainWindow):
         table = QTableView()
         table.setObjectName("queueTable")
         table.setModel(self.proxy)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        vheader = table.verticalHeader()
-        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vheader.setDefaultSectionSize(ROW_HEIGHT)
-        vheader.hide()
-        header = table.horizontalHeader()
         # The location gives way, so the countdown and status always fit the window, whatever
         # the font (the high-contrast theme's is larger).
-        header.setSectionResizeMode(Column.LOCATION, QHeaderView.ResizeMode.Stretch)
+        header = configure_table(table, sort_column=Column.COUNTDOWN,
+                                 sort_order=Qt.SortOrder.AscendingOrder,
+                                 stretch_column=Column.LOCATION, row_height=ROW_HEIGHT)
         header.setMinimumSectionSize(40)
-        header.setSortIndicator(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
-        table.setSortingEnabled(True)
         table.setAccessibleName("Incident queue")
         self.table = table
         self.size_columns()

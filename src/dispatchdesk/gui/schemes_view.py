@@ -34,13 +34,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QButtonGroup,
     QDateTimeEdit,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -61,6 +59,7 @@ from dispatchdesk.domain.warnings import (
     scheme_review_state,
 )
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.tables import configure_table
 from dispatchdesk.gui.theme import StateColours, countdown_colours, current_theme
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.gui.warning_panel import SCHEME_CATEGORY_WORDS
@@ -471,18 +470,12 @@ class SchemesView(QWidget):
         table = QTableView()
         table.setObjectName("schemesTable")
         table.setModel(self.proxy)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.verticalHeader().hide()
-        table.setSortingEnabled(True)
-        table.sortByColumn(SchemeColumn.EXPIRES, Qt.SortOrder.AscendingOrder)  # soonest first
-        table.horizontalHeader().setSectionResizeMode(SchemeColumn.SUMMARY,
-                                                      QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 200), (1, 120), (3, 120), (4, 95), (5, 230), (6, 235), (7, 130)):
-            table.setColumnWidth(col, width)
+        configure_table(
+            table, sort_column=SchemeColumn.EXPIRES,
+            sort_order=Qt.SortOrder.AscendingOrder,  # soonest first
+            stretch_column=SchemeColumn.SUMMARY,
+            column_widths=((0, 200), (1, 120), (3, 120), (4, 95), (5, 230), (6, 235), (7, 130)),
+        )
         table.setAccessibleName("Special schemes")
         self.table = table
         return table

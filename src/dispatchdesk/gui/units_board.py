@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatchdesk.domain.unit import Unit, UnitStatus
+from dispatchdesk.gui.tables import configure_table
 from dispatchdesk.gui.units_model import UNIT_SORT_ROLE, UnitColumn, UnitsTableModel
 from dispatchdesk.sync.api import DeskCommands
 
@@ -197,15 +198,10 @@ class UnitsBoard(QWidget):
         table = QTableView()
         table.setObjectName("unitsTable")
         table.setModel(self.proxy)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.verticalHeader().hide()
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(UnitColumn.PENDING, QHeaderView.ResizeMode.Stretch)
-        header.setSortIndicator(UnitColumn.STATUS, Qt.SortOrder.AscendingOrder)
-        table.setSortingEnabled(True)
+        # The row height is fixed by size_columns (from the font).
+        configure_table(table, sort_column=UnitColumn.STATUS,
+                        sort_order=Qt.SortOrder.AscendingOrder,
+                        stretch_column=UnitColumn.PENDING, alternating_rows=False)
         # Drag a unit onto an incident in the queue (CopyAction: the unit stays here); a role
         # that cannot dispatch gets no drag to start with.
         mode = QAbstractItemView.DragDropMode
