@@ -10,11 +10,16 @@ in-memory sqlite3 copy indexed by UPRN, parent UPRN, USRN + house, house + postc
 normalised name, one SELECT per key (it finds ids only: no misspelt streets, no warnings built).
 Target: index p99 <= 0.1 ms per lookup.
 
-    uv run python -m tests.bench.bench_warnings [N_EACH]
+    uv run python -m tests.bench.bench_warnings [N_EACH] [--gc-freeze]
+
+``--gc-freeze`` moves everything built so far out of the garbage collector's sight
+(``gc.freeze()``) before timing: with some ten million long-lived objects, a full collection
+otherwise pauses a lookup now and then for milliseconds.
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import sqlite3
 import statistics
@@ -95,11 +100,12 @@ class Street:
 
 
 def _streets(rng: random.Random) -> list[Street]:
-    """About 2,400 (borough, street) pairs: the same names recur across boroughs, as in
-    London, each with its own USRN and postcode district."""
+    """About 2,400 (borough, street) pairs from some 2,700 names, so some names recur across
+    boroughs, as in London; each street has its own USRN and postcode district."""
+    stems = sorted({*_STEMS, *_SURNAMES, *_FIRST})
     out: list[Street] = []
     for districts, _, _ in BOROUGHS.values():
-        names = rng.sample([f"{s} {x}" for s in _STEMS for x in _SUFFIXES], 150)
+        names = rng.sample([f"{s} {x}" for s in stems for x in _SUFFIXES], 150)
         for name in names:
             out.append(Street(len(out), name, rng.choice(districts), str(21_000_000 + len(out))))
     return out
@@ -128,7 +134,7 @@ def _place(street: Street, number: int, flat: int | None) -> PlaceModel:
 
 
 def _person(rng: random.Random) -> PersonModel:
-    middle = f" {rng.choice(_FIRST)}" if rng.random() < 0.5 else ""
+    middle = f" {rng.choice(_FIRST)}" if rng.random() < 0.9 else ""
     dob = date(1950, 1, 1) + timedelta(days=rng.randrange(55 * 365))
     return PersonModel(name=f"{rng.choice(_FIRST)}{middle} {rng.choice(_SURNAMES)}", dob=dob)
 
@@ -363,7 +369,8 @@ def _build(world: World) -> WarningIndex:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else N_EACH
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else N_EACH
     print(f"(d) warning lookups: {n:,} schemes + {n:,} orders, {LOOKUPS:,} lookups x {RUNS} runs")
     start = time.perf_counter()
     world = build_world(n)
@@ -371,6 +378,9 @@ def main() -> None:
           f"({len(world.streets):,} streets, {len(world.marked_blocks):,} blocks marked whole)")
     index = _build(world)
     raw = sqlite_reference(world)
+    if "--gc-freeze" in sys.argv:
+        gc.freeze()
+        print(f"  gc.freeze(): {gc.get_freeze_count():,} objects out of the collector's sight")
     index_runs, raw_runs, found = [], [], []
     kinds: Counter[str] = Counter()
 
