@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
@@ -207,6 +208,9 @@ def test_for_incident_uses_the_location_the_persons_and_the_caller() -> None:
     found = index.for_incident(incident, NOW)
     assert {(w.kind, w.match) for w in found} == {
         ("scheme", "parent_uprn"), ("order", "person"), ("order", "name")}
+    # a caller who gave a date of birth is matched with it
+    born = replace(incident, caller=Caller("Dean Marsh", dob=date(1990, 4, 1)), persons=())
+    assert [w.match for w in index.for_incident(born, NOW) if w.order] == ["person"]
 
 
 def test_a_person_match_stronger_than_the_location_match_wins() -> None:

@@ -576,13 +576,14 @@ class WarningIndex:
                 found["order", oid] = w
 
     def for_incident(self, incident: Incident, now: datetime) -> list[WarningOut]:
-        """``lookup`` for the incident's location and the persons named on it."""
+        """``lookup`` for the incident's location, the persons named on it and the caller
+        (when a name was given; with the date of birth if one was)."""
         loc = incident.location
         place = Place(uprn=loc.uprn, parent_uprn=loc.parent_uprn, usrn=loc.usrn,
                       address=loc.address, postcode=loc.postcode)
         people = list(incident.persons)
         if incident.caller.name:
-            people.append(Person(incident.caller.name))
+            people.append(Person(incident.caller.name, incident.caller.dob))
         return self.lookup(place, people, now)
 
     def schemes(self, now: datetime) -> list[SchemeOut]:
