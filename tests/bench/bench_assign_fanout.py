@@ -1,0 +1,416 @@
+"""Benchmark (issue 3): assign → every connected client's units board shows it.
+
+A real server on loopback (SQLite; 10,000 open incidents across grades, 2,000 units) and N
+real desk clients in this process, all on ONE qasync loop: each its own cache file, sync
+engine over SSE, and a listener feeding the real Qt ``IncidentTableModel`` and
+``UnitsTableModel`` (wired to each other as the window wires them). A dispatcher thread
+(plain httpx) assigns distinct AVAILABLE units to distinct incidents at a steady rate. For
+every (assign, client) pair the latency runs from the server's commit of the assign (stamped
+in the server thread right after the transaction commits, before the streams are woken) to the
+moment that client's ``UnitsTableModel`` holds the unit ASSIGNED on that incident (stamped in
+``on_units`` after the model has applied it). The same figure from the moment the dispatcher
+has the reply, and a bare loopback GET round trip of the dispatcher, are printed beside it.
+
+N = 1 (the single-client figure) and N = 20 by default; each N is run several times with
+fresh clients (fresh caches: each takes a snapshot, and the time from ``start()`` to ONLINE is
+reported with all N clients starting together) and the medians over runs are reported.
+Target: p99 <= 100 ms at the largest N, no (assign, client) pair missed.
+
+Everything (server, dispatcher, N engines, N cache worker threads, the Qt loop) shares one
+process and its GIL, so these figures are a pessimistic bound for desks that each run on
+their own machine.
+
+    uv run python -m tests.bench.bench_assign_fanout [--clients 1 20] [--runs 3]
+        [--assigns 200] [--rate 10] [--incidents 10000] [--units 2000]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+import argparse
+import asyncio
+import bisect
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from dispatchdesk.cache.store import CacheStore
+from dispatchdesk.cache.worker import CacheWorker
+from dispatchdesk.domain.clock import ServerClock
+from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState, PendingCommand
+from dispatchdesk.domain.grades import GradePolicy
+from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.unit import Unit, UnitStatus
+from dispatchdesk.gui.incident_model import IncidentTableModel
+from dispatchdesk.gui.units_model import UnitsTableModel
+from dispatchdesk.protocol.schemas import IncidentCreate, UnitCreate
+from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
+from dispatchdesk.server.auth import User
+from dispatchdesk.server.db import create_schema, make_engine
+from dispatchdesk.server.dispatch import Dispatch
+from dispatchdesk.server.service import Idem, Service
+from dispatchdesk.server.simulator import Scenario
+from dispatchdesk.sync.client import ApiClient
+from dispatchdesk.sync.engine import SyncEngine
+from tests.bench.common import percentile
+
+TARGET_P99_MS = 100.0
+PASSWORD = "bench-password"
+#: Seconds after the last assign for the stragglers to arrive before a pair counts as missed.
+GRACE = 5.0
+
+
+class FanoutListener:
+    """One desk's listener: feeds its two models and notes when each assignment is shown."""
+
+    def __init__(self, incidents: IncidentTableModel, units: UnitsTableModel) -> None:
+        self.incidents = incidents
+        self.units = units
+        #: (unit id, incident id) -> perf_counter() when the units model first held it.
+        self.seen: dict[tuple[int, int], float] = {}
+        self.online = asyncio.Event()
+        self.online_at: float | None = None
+        self.problems: list[str] = []
+
+    def on_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
+        self.incidents.set_incidents(incidents, policy)
+        self.units.incidents_changed()
+
+    def on_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
+        self.incidents.apply_changes(upserts, removed)
+        self.units.incidents_changed()
+
+    def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
+        if reset:
+            self.units.set_units(units)
+        else:
+            self.units.apply_units(units, removed)
+        now = time.perf_counter()
+        for delivered in units:
+            shown = self.units.unit(delivered.id)  # what the board now holds
+            if (shown is not None and shown.status is UnitStatus.ASSIGNED
+                    and shown.incident_id is not None):
+                self.seen.setdefault((shown.id, shown.incident_id), now)
+
+    def on_connection(self, info: ConnectionInfo) -> None:
+        if info.state is ConnectionState.ONLINE and not self.online.is_set():
+            self.online_at = time.perf_counter()
+            self.online.set()
+
+    def on_commands(self, commands: Sequence[PendingCommand]) -> None:
+        pass
+
+    def on_problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def on_warnings(self, index: object, acknowledged: object) -> None:
+        pass
+
+
+@dataclass
+class Desk:
+    engine: SyncEngine
+    worker: CacheWorker
+    listener: FanoutListener
+
+
+@dataclass
+class Assign:
+    unit_id: int
+    incident_id: int
+    committed: float  # perf_counter() in the server thread, just after the commit
+    replied: float  # perf_counter() when the dispatcher had the reply
+
+
+@dataclass
+class RunResult:
+    from_commit: list[float] = field(default_factory=list)
+    from_reply: list[float] = field(default_factory=list)
+    missed: int = 0
+    pairs: int = 0
+    snapshot_ms: list[float] = field(default_factory=list)
+    rtt: list[float] = field(default_factory=list)
+    #: Process CPU time (all threads) per second of wall time while assigning: 1.0 is one core.
+    cpu_load: float = 0.0
+    #: How late a 10 ms sleeper on the clients' shared loop woke, while assigning (ms).
+    loop_lag: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class LoopLag:
+    """How late the shared client loop runs a 10 ms sleeper: the loop's own queueing delay."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []  # (perf_counter, lateness in ms)
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            end = time.perf_counter()
+            self.samples.append((end, (end - start - 0.01) * 1000))
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [lag for at, lag in self.samples if start <= at <= end]
+
+
+class CommitStamps:
+    """perf_counter() of every command commit, stamped by the server's on-commit hook."""
+
+    def __init__(self, service: Service) -> None:
+        self.times: list[float] = []
+        inner: Callable[[], None] = service._on_commit
+
+        def stamped() -> None:
+            self.times.append(time.perf_counter())  # list.append: atomic under the GIL
+            inner()
+
+        service._on_commit = stamped
+
+    def between(self, start: float, end: float) -> float | None:
+        """The last commit stamped in [start, end] (the dispatcher waits for each reply)."""
+        times = list(self.times)
+        i = bisect.bisect_right(times, end)
+        return times[i - 1] if i and times[i - 1] >= start else None
+
+
+def seed(db_url: str, n_incidents: int, n_units: int) -> None:
+    create_schema(make_engine(db_url))
+    service = Service(make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None)
+    user = User("bench", Role.SUPERVISOR)
+    scenario = Scenario(seed=1)
+    for _ in range(n_incidents):
+        body = IncidentCreate.model_validate(scenario.new_incident())
+        service.create_incident(user, body, Idem(None, "seed", ""))
+    fleet = [UnitCreate.model_validate(b) for b in scenario.fleet(n_units)]
+    Dispatch(service).create_units(user, fleet)
+    service.engine.dispose()
+
+
+def dispatcher(url: str, token: str, pairs: list[tuple[int, int]], rate: float,
+               stamps: CommitStamps, out: list[Assign], rtt: list[float],
+               errors: list[str]) -> None:
+    """Assign each (unit, incident) pair at ``rate`` per second; a GET every 10th for the RTT."""
+    with httpx.Client(base_url=url + "/api/v1",
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        start = time.perf_counter()
+        for n, (unit_id, incident_id) in enumerate(pairs):
+            time.sleep(max(0.0, start + n / rate - time.perf_counter()))
+            sent = time.perf_counter()
+            reply = http.post(f"/units/{unit_id}/assign", json={"incident_id": incident_id},
+                              headers={"Idempotency-Key": uuid.uuid4().hex})
+            replied = time.perf_counter()
+            if reply.status_code != 200:
+                errors.append(f"assign {unit_id} -> {incident_id}: {reply.status_code} "
+                              f"{reply.text[:200]}")
+                continue
+            committed = stamps.between(sent, replied)
+            out.append(Assign(unit_id, incident_id,
+                              committed if committed is not None else replied, replied))
+            if n % 10 == 5:
+                t1 = time.perf_counter()
+                http.get(f"/units/{unit_id}").raise_for_status()
+                rtt.append((time.perf_counter() - t1) * 1000)
+
+
+def clear_units(url: str, token: str, unit_ids: list[int]) -> None:
+    with httpx.Client(base_url=url + "/api/v1",
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        for unit_id in unit_ids:
+            http.post(f"/units/{unit_id}/clear", json={},
+                      headers={"Idempotency-Key": uuid.uuid4().hex}).raise_for_status()
+
+
+async def open_desks(server: EmbeddedServer, n: int, tmp: Path, tag: str) -> list[Desk]:
+    desks = []
+    for i in range(n):
+        clock = ServerClock()
+        incidents = IncidentTableModel(clock.now)
+
+        def ref(incident_id: int, model: IncidentTableModel = incidents) -> str | None:
+            incident = model.incident(incident_id)
+            return None if incident is None else incident.ref
+
+        listener = FanoutListener(incidents, UnitsTableModel(clock.now, ref))
+        client = ApiClient(server.url, clock=clock, timeout=60.0)
+        await client.sign_in("desk", PASSWORD)
+        worker = CacheWorker(CacheStore(tmp / f"cache-{tag}-{i}.sqlite3"))
+        desks.append(Desk(SyncEngine(client, worker, listener, clock), worker, listener))
+    return desks
+
+
+async def one_run(server: EmbeddedServer, token: str, stamps: CommitStamps, lag: LoopLag,
+                  n_clients: int, pairs: list[tuple[int, int]], rate: float, tmp: Path,
+                  tag: str) -> RunResult:
+    result = RunResult()
+    desks = await open_desks(server, n_clients, tmp, tag)
+    started = time.perf_counter()
+    await asyncio.gather(*(d.engine.start() for d in desks))
+    await asyncio.wait_for(asyncio.gather(*(d.listener.online.wait() for d in desks)), 600)
+    result.snapshot_ms = [((d.listener.online_at or started) - started) * 1000 for d in desks]
+    await asyncio.sleep(1.0)  # let the models and cache writes settle
+    print(f"  ({n_clients} clients online; assigning)", flush=True)
+
+    done: list[Assign] = []
+    errors: list[str] = []
+    thread = threading.Thread(target=dispatcher, args=(
+        server.url, token, pairs, rate, stamps, done, result.rtt, errors))
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    thread.start()
+    while thread.is_alive():
+        await asyncio.sleep(0.05)
+    result.cpu_load = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    result.loop_lag = lag.between(wall0, time.perf_counter())
+    deadline = time.perf_counter() + GRACE
+    while time.perf_counter() < deadline and not all(
+            (a.unit_id, a.incident_id) in d.listener.seen for a in done for d in desks):
+        await asyncio.sleep(0.05)
+
+    for d in desks:
+        await d.engine.stop()
+        d.worker.close()
+        result.problems.extend(d.listener.problems)
+    for path in tmp.glob(f"cache-{tag}-*"):
+        path.unlink()  # 20 caches of 10,000 incidents each run: do not fill /tmp
+    result.problems.extend(errors)
+    for a in done:
+        for d in desks:
+            shown = d.listener.seen.get((a.unit_id, a.incident_id))
+            result.pairs += 1
+            if shown is None:
+                result.missed += 1
+            else:
+                result.from_commit.append((shown - a.committed) * 1000)
+                result.from_reply.append((shown - a.replied) * 1000)
+    await asyncio.to_thread(clear_units, server.url, token, [a.unit_id for a in done])
+    return result
+
+
+def pct(samples: list[float], p: float) -> float:
+    return percentile(samples, p) if samples else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--assigns", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=10.0, help="assigns per second")
+    parser.add_argument("--incidents", type=int, default=10_000)
+    parser.add_argument("--units", type=int, default=2_000)
+    args = parser.parse_args()
+    if args.assigns > min(args.units, args.incidents):
+        parser.error("--assigns may be at most the number of units and of incidents")
+
+    tmp = Path(tempfile.mkdtemp(prefix="dd-bench-fanout-"))
+    db = f"sqlite:///{tmp / 'server.db'}"
+    t = time.perf_counter()
+    seed(db, args.incidents, args.units)
+    print(f"assign -> every client's units board: {args.incidents:,} open incidents, "
+          f"{args.units:,} units (seeded in {time.perf_counter() - t:.1f} s); "
+          f"{args.assigns} assigns at {args.rate:g}/s per run, {args.runs} runs per N")
+    add_user(db, "desk", Role.DISPATCHER, PASSWORD)
+    add_user(db, "disp", Role.DISPATCHER, PASSWORD)
+    server = EmbeddedServer(ServerSettings(db_url=db, port=0))
+    server.start()
+    assert server.app is not None
+    stamps = CommitStamps(server.app.state.service)
+    token = httpx.post(server.url + "/api/v1/auth/token",
+                       json={"username": "disp", "password": PASSWORD}).json()["access_token"]
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    results: dict[int, list[RunResult]] = {}
+
+    lag = LoopLag()
+
+    async def run_all() -> None:
+        lag.task = asyncio.ensure_future(lag.run())
+        step = 0
+        for n_clients in args.clients:
+            results[n_clients] = []
+            for run in range(args.runs):
+                # Distinct incidents every run; units are cleared after each run and reused.
+                first = (step * args.assigns) % (args.incidents - args.assigns + 1)
+                pairs = [(u + 1, first + u + 1) for u in range(args.assigns)]
+                r = await one_run(server, token, stamps, lag, n_clients, pairs, args.rate, tmp,
+                                  f"{n_clients}-{run}")
+                step += 1
+                results[n_clients].append(r)
+                print(f"N={n_clients:<3} run {run + 1}: commit -> shown p50 "
+                      f"{pct(r.from_commit, 50):7.2f}  p99 {pct(r.from_commit, 99):7.2f}"
+                      f"  max {max(r.from_commit, default=float('nan')):7.2f} ms; "
+                      f"missed {r.missed}/{r.pairs}; start -> online median "
+                      f"{statistics.median(r.snapshot_ms):.0f} ms, max "
+                      f"{max(r.snapshot_ms):.0f} ms; CPU while assigning "
+                      f"{r.cpu_load:.2f} cores; loop lag p99 {pct(r.loop_lag, 99):.0f} ms",
+                      flush=True)
+                for problem in sorted(set(r.problems))[:5]:
+                    print("    problem:", problem)
+        lag.task.cancel()
+        await asyncio.gather(lag.task, return_exceptions=True)
+
+    with loop:
+        loop.run_until_complete(run_all())
+    server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print("Medians over runs (latencies per (assign, client) pair, in ms):")
+    verdict_p99 = None
+    for n_clients, runs in results.items():
+        def med(fn: Callable[[RunResult], float], rs: list[RunResult] = runs) -> float:
+            values = [fn(r) for r in rs if r.from_commit]
+            return statistics.median(values) if values else float("nan")
+
+        p50 = med(lambda r: pct(r.from_commit, 50))
+        p99 = med(lambda r: pct(r.from_commit, 99))
+        mx = med(lambda r: max(r.from_commit))
+        rp50 = med(lambda r: pct(r.from_reply, 50))
+        rp99 = med(lambda r: pct(r.from_reply, 99))
+        rtt50 = med(lambda r: pct(r.rtt, 50))
+        rtt99 = med(lambda r: pct(r.rtt, 99))
+        snap = med(lambda r: statistics.median(r.snapshot_ms))
+        snap_max = med(lambda r: max(r.snapshot_ms))
+        cpu = med(lambda r: r.cpu_load)
+        lag50 = med(lambda r: pct(r.loop_lag, 50))
+        lag99 = med(lambda r: pct(r.loop_lag, 99))
+        missed = sum(r.missed for r in runs)
+        pairs = sum(r.pairs for r in runs)
+        print(f" N={n_clients} client{'s' if n_clients > 1 else ''}:")
+        print(f"  commit -> every model shows it     p50 {p50:7.2f}   p99 {p99:7.2f}   "
+              f"max {mx:7.2f}")
+        print(f"  dispatcher's reply -> shown        p50 {rp50:7.2f}   p99 {rp99:7.2f}")
+        print(f"  bare loopback GET (reference)      p50 {rtt50:7.2f}   p99 {rtt99:7.2f}")
+        print(f"  missed (assign, client) pairs      {missed} of {pairs}")
+        print(f"  process CPU while assigning        {cpu:.2f} cores (of {os.cpu_count()})")
+        print(f"  client loop lag (10 ms sleeper)    p50 {lag50:7.2f}   p99 {lag99:7.2f}")
+        print(f"  start -> ONLINE per client (snapshot, {n_clients} at once)  median "
+              f"{snap:.0f} ms, slowest {snap_max:.0f} ms")
+        verdict_p99 = (n_clients, p99, missed)
+    if verdict_p99 is not None:
+        n_clients, p99, missed = verdict_p99
+        met = p99 <= TARGET_P99_MS and missed == 0
+        print(f"\nTarget at N={n_clients}: p99 <= {TARGET_P99_MS:.0f} ms and none missed: "
+              f"{'met' if met else 'NOT met'} (p99 {p99:.2f} ms, missed {missed})")
+
+
+if __name__ == "__main__":
+    main()
