@@ -471,3 +471,21 @@ def test_submitting_from_a_watched_field_pops_nothing_afterwards(qtbot, warned, 
     QTimer.singleShot(0, lambda: after.append(True))
     qtbot.waitUntil(lambda: after == [True])
     assert index.asked == [] and warned._warning_panel is None
+
+
+def test_many_people_scroll_and_the_focused_one_is_in_view(qtbot, warned):
+    rows = [warned.add_person() for _ in range(NewIncidentDialog.MAX_PERSONS)]
+    area = warned.persons_area
+
+    def in_view(widget):
+        centre = widget.mapTo(area.viewport(), widget.rect().center())
+        return area.viewport().rect().contains(centre)
+
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0)  # capped: it scrolls
+    qtbot.waitUntil(lambda: in_view(rows[-1].name))  # the new row, focused, is shown
+    fill_required(qtbot, warned)
+    rows[0].dob.setText("09/03/1984")  # a DOB with no name, in a row scrolled away
+    with qtbot.assertNotEmitted(warned.submitted):
+        warned.submit()
+    assert QApplication.focusWidget() is rows[0].name
+    qtbot.waitUntil(lambda: in_view(rows[0].name))

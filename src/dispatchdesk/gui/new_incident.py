@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from itertools import pairwise
 
-from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -156,16 +157,18 @@ class _PersonRow(QWidget):
         self.name = QLineEdit()
         self.name.setPlaceholderText("Name")
         self.dob = QLineEdit()
-        self.dob.setPlaceholderText("date of birth (optional): dd/mm/yyyy")
+        self.dob.setPlaceholderText("date of birth: dd/mm/yyyy")
         self.name_field = _Field(self.name)
         self.dob_field = _Field(self.dob)
         self.remove_button = QPushButton("Remove")
         self.remove_button.setAutoDefault(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.name_field, 3)
-        layout.addWidget(self.dob_field, 2)
-        layout.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
+        # Top-aligned: a message under one field must not push its neighbours off the line.
+        top = Qt.AlignmentFlag.AlignTop
+        layout.addWidget(self.name_field, 3, top)
+        layout.addWidget(self.dob_field, 2, top)
+        layout.addWidget(self.remove_button, 0, top)
 
     def number(self, n: int) -> None:
         """Accessible names carry the row's number: a screen reader hears which person."""
@@ -175,6 +178,43 @@ class _PersonRow(QWidget):
 
     def texts(self) -> tuple[str, str]:
         return self.name.text().strip(), self.dob.text().strip()
+
+
+class _RowsArea(QScrollArea):
+    """The people named: as tall as its rows up to about six, then it scrolls, so that twenty
+    people do not push Create off a laptop's screen."""
+
+    #: Cap in text lines (a row is a line edit, about two lines; more with a message).
+    MAX_LINES = 14
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        self.rows = QVBoxLayout(body)
+        self.rows.setContentsMargins(0, 0, 0, 0)
+        self.setWidget(body)
+        body.installEventFilter(self)
+
+    def _height(self) -> int:
+        body = self.widget()
+        wanted = body.sizeHint().height() if body is not None and self.rows.count() else 0
+        return min(wanted, self.fontMetrics().height() * self.MAX_LINES) + 2 * self.frameWidth()
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self._height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self._height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            # A row came or went, or a message appeared under a field: ask for a new height
+            # (a scroll area does not follow its content's size by itself).
+            self.updateGeometry()
+        return super().eventFilter(watched, event)
 
 
 class _GradeKeys(QObject):
@@ -310,12 +350,13 @@ class NewIncidentDialog(QDialog):
         form.addRow("", self.anonymous)
         self.persons_box = QGroupBox("People named (matched against protective orders)")
         box = QVBoxLayout(self.persons_box)
-        self._person_rows_layout = QVBoxLayout()
-        self._person_rows_layout.setContentsMargins(0, 0, 0, 0)
-        box.addLayout(self._person_rows_layout)
+        self.persons_area = _RowsArea()
+        self._person_rows_layout = self.persons_area.rows
+        box.addWidget(self.persons_area)
         add_row = QHBoxLayout()
         add_row.addWidget(self.add_person_button)
         add_row.addWidget(self.persons_note, 1)
+        add_row.addStretch(0)
         box.addLayout(add_row)
         self.confirm_label = QLabel(
             "Discard what you typed? Press Esc again to discard, or carry on typing."
@@ -371,6 +412,12 @@ class NewIncidentDialog(QDialog):
         return (self.address, self.postcode, self.uprn, self.parent_uprn)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QLineEdit) \
+                and self.persons_area.isAncestorOf(watched):
+            # Tab scrolls the area by itself; focus set from code (a new row, the first
+            # field with a problem) does not. Once the rows are laid out: a row added just
+            # now has no place in the area yet.
+            QTimer.singleShot(0, self, lambda: self._scroll_to(watched))
         if event.type() == QEvent.Type.FocusOut:
             dob = self._dob_fields().get(watched)
             if dob is not None:
@@ -385,6 +432,10 @@ class NewIncidentDialog(QDialog):
                 self.location_timer.stop()
                 QTimer.singleShot(0, self, self.check_warnings)
         return super().eventFilter(watched, event)
+
+    def _scroll_to(self, edit: QLineEdit) -> None:
+        if any(edit is row.name or edit is row.dob for row in self.person_rows):  # not removed
+            self.persons_area.ensureWidgetVisible(edit)
 
     def _to_own_dob(self, watched: QObject) -> bool:
         """Focus is going from a person's name to the same person's DOB: wait for the DOB
