@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from dispatchdesk.app.demo import DemoBackend, play_history, resume_lives
+from dispatchdesk.app.demo import DemoBackend, demo_fleet_size, play_history, resume_lives
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.simulator import Simulator
@@ -28,7 +28,7 @@ def _sign_in(url: str, username: str, password: str) -> httpx.Client:
 
 
 def test_fresh_demo_has_a_fleet_diverts_schemes_and_orders(tmp_path: Path) -> None:
-    demo = DemoBackend(tmp_path, rate_per_minute=3, history_hours=0.75, seed=8, units=80)
+    demo = DemoBackend(tmp_path, rate_per_minute=3, history_hours=0.75, seed=8)
     demo.start()
     try:
         sign_in = demo.sign_in_for(Role.SUPERVISOR)
@@ -43,7 +43,7 @@ def test_fresh_demo_has_a_fleet_diverts_schemes_and_orders(tmp_path: Path) -> No
     # a restart hands the simulator the units on incidents and the marked addresses
     again = resume_lives(demo.db_url, seed=8)
     assert again.sent and again.steps and again.marked
-    assert len(units) == 80
+    assert len(units) == demo_fleet_size(3)
     assert {u["callsign"][:2] for u in units} >= {"CW", "HT", "LX"}
     statuses = Counter(u["status"] for u in units)
     assert statuses["AVAILABLE"] and statuses["ASSIGNED"] + statuses["AT_SCENE"], statuses
@@ -95,7 +95,7 @@ def test_the_simulator_moves_the_demo_fleet_on(tmp_path: Path) -> None:
 
         async def run() -> None:
             try:
-                await asyncio.wait_for(sim.run(duration=20 * 60), timeout=60)
+                await asyncio.wait_for(sim.run(duration=10 * 60), timeout=60)
             finally:
                 await sim.aclose()
 
