@@ -49,7 +49,14 @@ from PySide6.QtWidgets import (
 from dispatchdesk.domain.incident import Divert, Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui import icons
-from dispatchdesk.gui.tables import configure_table
+from dispatchdesk.gui.tables import (
+    ACCESSIBLE_ROLE,
+    DECORATION_ROLE,
+    DISPLAY_ROLE,
+    TOOLTIP_ROLE,
+    USER_ROLE,
+    configure_table,
+)
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.sync.api import DeskCommands
 
@@ -98,12 +105,8 @@ class DivertFilter(Enum):
         return True
 
 
-_DISPLAY = Qt.ItemDataRole.DisplayRole.value
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
-_DECORATION = Qt.ItemDataRole.DecorationRole.value
-_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
 #: A cell's sort key (times as timestamps, text casefolded).
-SORT_ROLE = Qt.ItemDataRole.UserRole.value
+SORT_ROLE = USER_ROLE
 #: The row's :class:`Divert`.
 DIVERT_ROLE = SORT_ROLE + 1
 _NCOLS = len(DivertColumn)
@@ -222,20 +225,20 @@ class DivertTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else _NCOLS
 
     def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < _NCOLS:
             return None
-        return HEADERS[DivertColumn(section)] if role == _DISPLAY else None
+        return HEADERS[DivertColumn(section)] if role == DISPLAY_ROLE else None
 
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+    def data(self, index: Index, role: int = DISPLAY_ROLE) -> Any:
         row, col = index.row(), index.column()
         if not index.isValid() or row >= len(self._rows):
             return None
         divert = self._rows[row]
-        if role == _TOOLTIP and col == _COL_STATE and divert.released_at is not None:
+        if role == TOOLTIP_ROLE and col == _COL_STATE and divert.released_at is not None:
             return self.release_details(divert)
-        if role in (_DISPLAY, _TOOLTIP, _ACCESSIBLE):
+        if role in (DISPLAY_ROLE, TOOLTIP_ROLE, ACCESSIBLE_ROLE):
             return self.cell_text(divert, col)
         if role == SORT_ROLE:
             if col == _COL_AT:
@@ -243,7 +246,7 @@ class DivertTableModel(QAbstractTableModel):
             return self.cell_text(divert, col).casefold()
         if role == DIVERT_ROLE:
             return divert
-        if role == _DECORATION and col == _COL_STATE:
+        if role == DECORATION_ROLE and col == _COL_STATE:
             return self._state_icon(divert)
         return None
 

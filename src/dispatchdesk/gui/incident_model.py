@@ -23,6 +23,16 @@ from dispatchdesk.domain.countdown import Countdown, CountdownState, format_coun
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.tables import (
+    ACCESSIBLE_ROLE,
+    ALIGNMENT_ROLE,
+    BACKGROUND_ROLE,
+    DECORATION_ROLE,
+    DISPLAY_ROLE,
+    FOREGROUND_ROLE,
+    TOOLTIP_ROLE,
+    USER_ROLE,
+)
 from dispatchdesk.gui.theme import StateColours, countdown_colours
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.gui.warning_flags import WarningMark
@@ -54,16 +64,8 @@ HEADERS = {
     Column.FLAGS: "Flags",
 }
 
-# Roles as plain ints: compared on every data() call.
-_DISPLAY = Qt.ItemDataRole.DisplayRole.value
-_DECORATION = Qt.ItemDataRole.DecorationRole.value
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
-_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
-_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
-_ALIGN = Qt.ItemDataRole.TextAlignmentRole.value
-_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
 #: Static sort key of a cell (the countdown column: ``Incident.urgency_key()`` as a number).
-SORT_ROLE = Qt.ItemDataRole.UserRole.value
+SORT_ROLE = USER_ROLE
 #: The :class:`Incident` of the row.
 INCIDENT_ROLE = SORT_ROLE + 1
 #: The :class:`CountdownState` of the row at ``now``.
@@ -87,8 +89,8 @@ _STATE_WORDS = {
 
 #: Role -> position in the tuple of :meth:`IncidentTableModel._countdown_cell`.
 _COUNTDOWN_SLOTS: dict[int, int] = {
-    _DISPLAY: 0, _DECORATION: 1, _FOREGROUND: 2, _BACKGROUND: 3, _TOOLTIP: 4, _ACCESSIBLE: 5,
-    COUNTDOWN_STATE_ROLE: 6,
+    DISPLAY_ROLE: 0, DECORATION_ROLE: 1, FOREGROUND_ROLE: 2, BACKGROUND_ROLE: 3,
+    TOOLTIP_ROLE: 4, ACCESSIBLE_ROLE: 5, COUNTDOWN_STATE_ROLE: 6,
 }
 
 
@@ -186,15 +188,15 @@ class IncidentTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else _NCOLS
 
     def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
-        if role == _DISPLAY:
+        if role == DISPLAY_ROLE:
             return HEADERS[Column(section)]
         return None
 
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+    def data(self, index: Index, role: int = DISPLAY_ROLE) -> Any:
         row = index.row()
         if not index.isValid() or row >= len(self._rows):
             return None
@@ -205,26 +207,26 @@ class IncidentTableModel(QAbstractTableModel):
                 return self._countdown_cell(row)[slot]
             if role == SORT_ROLE:
                 return self._keys[row][0]
-            if role == _ALIGN:
+            if role == ALIGNMENT_ROLE:
                 return _RIGHT_ALIGN
             return self._rows[row] if role == INCIDENT_ROLE else None
         incident = self._rows[row]
-        if role == _DISPLAY:
+        if role == DISPLAY_ROLE:
             return self._text(incident, col)
         if role == SORT_ROLE:
             return self._sort_key(incident, col)
         if role == INCIDENT_ROLE:
             return incident
-        if role == _TOOLTIP:
+        if role == TOOLTIP_ROLE:
             return self._tooltip(incident, col)
         if role == COUNTDOWN_STATE_ROLE:
             return self._countdown(row, incident).state
         if col == _COL_FLAGS:
-            if role == _DECORATION:
+            if role == DECORATION_ROLE:
                 return self._flags_icon(incident)
-            if role == _FOREGROUND:
+            if role == FOREGROUND_ROLE:
                 return self._flags_colour(incident)
-            if role == _ACCESSIBLE:
+            if role == ACCESSIBLE_ROLE:
                 return f"{self._text(incident, col)}. {self._flags_tooltip(incident)}"
         return None
 

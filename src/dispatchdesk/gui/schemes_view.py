@@ -59,7 +59,16 @@ from dispatchdesk.domain.warnings import (
     scheme_review_state,
 )
 from dispatchdesk.gui import icons
-from dispatchdesk.gui.tables import configure_table
+from dispatchdesk.gui.tables import (
+    ACCESSIBLE_ROLE,
+    BACKGROUND_ROLE,
+    DECORATION_ROLE,
+    DISPLAY_ROLE,
+    FOREGROUND_ROLE,
+    TOOLTIP_ROLE,
+    USER_ROLE,
+    configure_table,
+)
 from dispatchdesk.gui.theme import StateColours, countdown_colours, current_theme
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.gui.warning_panel import SCHEME_CATEGORY_WORDS
@@ -99,18 +108,11 @@ _REVIEW_LOOK = {
 NOT_INFORMED = "NOT informed"
 
 #: The scheme (:class:`SchemeOut`) of a row, from any column.
-SCHEME_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+SCHEME_ROLE = USER_ROLE + 1
 #: The row's :class:`ReviewState` at the last refresh.
-REVIEW_STATE_ROLE = int(Qt.ItemDataRole.UserRole) + 2
+REVIEW_STATE_ROLE = USER_ROLE + 2
 #: What the proxy sorts on: times as timestamps, text folded.
-SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 3
-# Plain ints: comparing with enum members in data() costs ~20x more (PLATFORM-NOTES).
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
-_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
-_DECORATION = int(Qt.ItemDataRole.DecorationRole)
-_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
-_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+SORT_ROLE = USER_ROLE + 3
 #: How stale "expires in 3 min" may get: the text is rebuilt at least this often, while review
 #: state changes and expiries are met to the second (rebuilding every row every tick would
 #: cost ~25 µs a row, each second, on the GUI thread).
@@ -192,7 +194,7 @@ class SchemesTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and int(role) == _DISPLAY \
+        if orientation == Qt.Orientation.Horizontal and int(role) == DISPLAY_ROLE \
                 and 0 <= section < len(HEADERS):
             return HEADERS[section]
         return None
@@ -206,7 +208,7 @@ class SchemesTableModel(QAbstractTableModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row, col, role = self._rows[index.row()], index.column(), int(role)
-        if role in (_DISPLAY, _TOOLTIP, _ACCESSIBLE):
+        if role in (DISPLAY_ROLE, TOOLTIP_ROLE, ACCESSIBLE_ROLE):
             return row.cells[col]
         if role == SCHEME_ROLE:
             return row.scheme
@@ -214,13 +216,13 @@ class SchemesTableModel(QAbstractTableModel):
             return row.state
         if role == SORT_ROLE:
             return _sort_key(row, col)
-        if role == _DECORATION:
+        if role == DECORATION_ROLE:
             return _decoration(row, col)
-        if role in (_FOREGROUND, _BACKGROUND):
+        if role in (FOREGROUND_ROLE, BACKGROUND_ROLE):
             colours = self._cell_colours(row, col)
             if colours is None:
                 return None
-            return colours.foreground if role == _FOREGROUND else colours.background
+            return colours.foreground if role == FOREGROUND_ROLE else colours.background
         return None
 
     def _cell_colours(self, row: _Row, col: int) -> StateColours | None:

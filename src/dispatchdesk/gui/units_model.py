@@ -33,6 +33,15 @@ from PySide6.QtGui import QColor
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.gui import icons
+from dispatchdesk.gui.tables import (
+    ACCESSIBLE_ROLE,
+    BACKGROUND_ROLE,
+    DECORATION_ROLE,
+    DISPLAY_ROLE,
+    FOREGROUND_ROLE,
+    TOOLTIP_ROLE,
+    USER_ROLE,
+)
 from dispatchdesk.gui.theme import THEMES
 
 Index = QModelIndex | QPersistentModelIndex
@@ -61,15 +70,8 @@ UNIT_HEADERS = {
     UnitColumn.PENDING: "Pending",
 }
 
-# Roles as plain ints: compared on every data() call.
-_DISPLAY = Qt.ItemDataRole.DisplayRole.value
-_DECORATION = Qt.ItemDataRole.DecorationRole.value
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
-_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
-_BACKGROUND = Qt.ItemDataRole.BackgroundRole.value
-_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
 #: Static sort key of a cell (a string or a number, so the proxy compares it in C++).
-UNIT_SORT_ROLE = Qt.ItemDataRole.UserRole.value
+UNIT_SORT_ROLE = USER_ROLE
 #: The :class:`Unit` of the row.
 UNIT_ROLE = UNIT_SORT_ROLE + 1
 
@@ -215,11 +217,11 @@ class UnitsTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else _NCOLS
 
     def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < _NCOLS:
             return None
-        return UNIT_HEADERS[UnitColumn(section)] if role == _DISPLAY else None
+        return UNIT_HEADERS[UnitColumn(section)] if role == DISPLAY_ROLE else None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -227,23 +229,23 @@ class UnitsTableModel(QAbstractTableModel):
         return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                 | Qt.ItemFlag.ItemIsDragEnabled)
 
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+    def data(self, index: Index, role: int = DISPLAY_ROLE) -> Any:
         row = index.row()
         if not index.isValid() or row >= len(self._rows):
             return None
         unit = self._rows[row]
         col = index.column()
-        if role in (_DISPLAY, _ACCESSIBLE):
-            return self._text(unit, row, col, role == _ACCESSIBLE)
+        if role in (DISPLAY_ROLE, ACCESSIBLE_ROLE):
+            return self._text(unit, row, col, role == ACCESSIBLE_ROLE)
         if role == UNIT_SORT_ROLE:
             return self._sort_key(unit, col)
         if role == UNIT_ROLE:
             return unit
-        if col == _COL_STATUS and role in (_FOREGROUND, _BACKGROUND):
-            return self._colours[unit.status][0 if role == _FOREGROUND else 1]
+        if col == _COL_STATUS and role in (FOREGROUND_ROLE, BACKGROUND_ROLE):
+            return self._colours[unit.status][0 if role == FOREGROUND_ROLE else 1]
         if col == _COL_PENDING:
             return self._pending_extra(unit, role)
-        if role == _TOOLTIP:
+        if role == TOOLTIP_ROLE:
             return self._tooltip(unit, row, col)
         return None
 
@@ -311,11 +313,11 @@ class UnitsTableModel(QAbstractTableModel):
         text, problem = self._pending.get(unit.id, ("", False))
         if not text:
             return None
-        if role == _DECORATION:
+        if role == DECORATION_ROLE:
             return icons.problem_icon() if problem else icons.connecting_icon()
-        if role == _FOREGROUND and problem:
+        if role == FOREGROUND_ROLE and problem:
             return self._problem_colour
-        if role == _TOOLTIP:
+        if role == TOOLTIP_ROLE:
             return text if problem else f"{text} Waiting for the server to confirm."
         return None
 
