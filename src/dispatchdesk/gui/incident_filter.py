@@ -18,6 +18,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyM
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Incident, IncidentStatus
 from dispatchdesk.gui.incident_model import SORT_ROLE, Column, IncidentTableModel
+from dispatchdesk.gui.tables import change_filter, row_in_proxy
 
 OPEN_STATUSES = frozenset(s for s in IncidentStatus if s is not IncidentStatus.CLOSED)
 
@@ -80,30 +81,25 @@ class IncidentFilterProxy(QSortFilterProxyModel):
                 or self._borough is not None or bool(self._words))
 
     def set_grades(self, grades: Iterable[Grade]) -> None:
-        self._change(lambda: setattr(self, "_grades", frozenset(grades)))
+        change_filter(self, lambda: setattr(self, "_grades", frozenset(grades)))
 
     def set_statuses(self, statuses: Iterable[IncidentStatus]) -> None:
-        self._change(lambda: setattr(self, "_statuses", frozenset(statuses)))
+        change_filter(self, lambda: setattr(self, "_statuses", frozenset(statuses)))
 
     def set_borough(self, borough: str | None) -> None:
         """Only incidents in ``borough`` (case-insensitive); ``None`` or "" for all."""
-        self._change(lambda: setattr(self, "_borough", (borough or "").casefold() or None))
+        change_filter(self, lambda: setattr(self, "_borough", (borough or "").casefold() or None))
 
     def set_search(self, text: str) -> None:
         """Every word of ``text`` must appear in ref, type, address, postcode or summary."""
-        self._change(lambda: setattr(self, "_words", tuple(text.casefold().split())))
+        change_filter(self, lambda: setattr(self, "_words", tuple(text.casefold().split())))
 
     def reset_filters(self) -> None:
         def reset() -> None:
             self._grades, self._statuses = frozenset(Grade), OPEN_STATUSES
             self._borough, self._words = None, ()
 
-        self._change(reset)
-
-    def _change(self, apply: Any) -> None:
-        self.beginFilterChange()
-        apply()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        change_filter(self, reset)
 
     # -- Qt API ----------------------------------------------------------------------------
 
@@ -126,8 +122,6 @@ class IncidentFilterProxy(QSortFilterProxyModel):
         return self._source.incident_at(source_row)
 
     def proxy_row_of(self, incident_id: int) -> int | None:
-        source_row = self._source.row_of(incident_id)
-        if source_row is None:
-            return None
-        proxy = self.mapFromSource(self._source.index(source_row, 0))
-        return proxy.row() if proxy.isValid() else None
+        """The row showing incident ``incident_id``; ``None`` when it is filtered out or
+        unknown."""
+        return row_in_proxy(self, self._source.row_of(incident_id))

@@ -8,7 +8,7 @@ them into its own module, so ``data()`` still looks them up as module-level ints
 :func:`configure_table` is the one set-up of the incident queue, the units board, the DIVERT
 tag list and the schemes view: whole rows selected one at a time, nothing edited in place,
 no word wrap, no row numbers, one column that stretches, and sorting by the header from a
-given column and order. :func:`change_filter` and :func:`proxy_row` serve the proxies.
+given column and order. :func:`change_filter` and :func:`row_in_proxy` serve the proxies.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def change_filter(proxy: QSortFilterProxyModel, apply: Callable[[], None]) -> No
     proxy.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
 
-def proxy_row(proxy: QSortFilterProxyModel, source_row: int | None) -> int | None:
+def row_in_proxy(proxy: QSortFilterProxyModel, source_row: int | None) -> int | None:
     """The row at which ``proxy`` shows ``source_row`` of its source model; ``None`` when that
     row is filtered out, or when ``source_row`` is ``None`` (no such row)."""
     if source_row is None:

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.gui.tables import configure_table
+from dispatchdesk.gui.tables import change_filter, configure_table, row_in_proxy
 from dispatchdesk.gui.units_model import UNIT_SORT_ROLE, UnitColumn, UnitsTableModel
 from dispatchdesk.sync.api import DeskCommands
 
@@ -86,23 +86,18 @@ class UnitsFilterProxy(QSortFilterProxyModel):
 
     def set_search(self, text: str) -> None:
         """Every word of ``text`` must appear in the callsign or the type."""
-        self._change(lambda: setattr(self, "_words", tuple(text.casefold().split())))
+        change_filter(self, lambda: setattr(self, "_words", tuple(text.casefold().split())))
 
     def set_kind(self, kind: str | None) -> None:
         """Only units of type ``kind`` (case-insensitive); ``None`` or "" for all."""
-        self._change(lambda: setattr(self, "_kind", (kind or "").casefold() or None))
+        change_filter(self, lambda: setattr(self, "_kind", (kind or "").casefold() or None))
 
     def set_borough(self, borough: str | None) -> None:
         """Only units of ``borough`` (case-insensitive); ``None`` or "" for all."""
-        self._change(lambda: setattr(self, "_borough", (borough or "").casefold() or None))
+        change_filter(self, lambda: setattr(self, "_borough", (borough or "").casefold() or None))
 
     def set_statuses(self, statuses: Iterable[UnitStatus]) -> None:
-        self._change(lambda: setattr(self, "_statuses", frozenset(statuses)))
-
-    def _change(self, apply: Callable[[], None]) -> None:
-        self.beginFilterChange()
-        apply()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        change_filter(self, lambda: setattr(self, "_statuses", frozenset(statuses)))
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
@@ -124,11 +119,8 @@ class UnitsFilterProxy(QSortFilterProxyModel):
         return self._source.unit_at(self.mapToSource(self.index(proxy_row, 0)).row())
 
     def proxy_row_of(self, unit_id: int) -> int | None:
-        source_row = self._source.row_of(unit_id)
-        if source_row is None:
-            return None
-        proxy = self.mapFromSource(self._source.index(source_row, 0))
-        return proxy.row() if proxy.isValid() else None
+        """The row showing unit ``unit_id``; ``None`` when it is filtered out or unknown."""
+        return row_in_proxy(self, self._source.row_of(unit_id))
 
 
 _ON_INCIDENT = frozenset({UnitStatus.ASSIGNED, UnitStatus.AT_SCENE})
