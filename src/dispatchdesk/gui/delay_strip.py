@@ -123,14 +123,15 @@ class DelayStrip(QFrame):
         text = owed_text(owed)
         self.owed_button.setText(text)
         self.owed_button.setAccessibleName(f"{text}. Show owed incidents")
-        self._owed_icon.setPixmap(_owed_icon(owed).pixmap(16, 16))
+        # Escalated looks breached; any other owed incident, at risk.
+        self._owed_icon.setPixmap(_worst_icon(owed.escalated, owed.total).pixmap(16, 16))
 
     def show_summary(self, summary: DelaySummary) -> None:
         self.summary = summary
         for grade in STRIP_GRADES:
             delay = summary.per_grade[grade]
             self._labels[grade].setText(grade_text(grade, delay))
-            self._icons[grade].setPixmap(_worst_icon(delay).pixmap(16, 16))
+            self._icons[grade].setPixmap(_worst_icon(delay.breached, delay.at_risk).pixmap(16, 16))
         self._on_time.setText(on_time_text(summary))
 
     def texts(self) -> list[str]:
@@ -140,17 +141,10 @@ class DelayStrip(QFrame):
             self._on_time.text(), self.owed_button.text()]
 
 
-def _worst_icon(delay: GradeDelay) -> Any:
-    if delay.breached:
+def _worst_icon(breached: int, at_risk: int) -> Any:
+    """The countdown icon of the worst state counted: breached, else at risk, else on track."""
+    if breached:
         return icons.countdown_icon(CountdownState.BREACHED)
-    if delay.at_risk:
-        return icons.countdown_icon(CountdownState.AT_RISK)
-    return icons.countdown_icon(CountdownState.ON_TRACK)
-
-
-def _owed_icon(owed: OwedCount) -> Any:
-    if owed.escalated:
-        return icons.countdown_icon(CountdownState.BREACHED)
-    if owed.total:
+    if at_risk:
         return icons.countdown_icon(CountdownState.AT_RISK)
     return icons.countdown_icon(CountdownState.ON_TRACK)
