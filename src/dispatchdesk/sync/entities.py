@@ -9,6 +9,7 @@ and the operator's warning acknowledgements. :func:`decode_entity` validates one
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,6 +86,10 @@ def build_index(state: CachedState, policy: WarningPolicy | None = None) -> Warn
     """A fresh index of the schemes and orders in ``state`` (run it on the cache's thread)."""
     index = WarningIndex(policy or state.warning_policy or DEFAULT_WARNING_POLICY)
     index.replace(state.schemes, state.orders)
+    # Hundreds of thousands of long-lived objects: keep them out of the collector's full
+    # passes, which otherwise stall the GUI thread for milliseconds at a time.
+    gc.collect()
+    gc.freeze()
     return index
 
 
