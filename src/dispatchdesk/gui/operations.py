@@ -63,16 +63,25 @@ class Operations(QObject):
         self._build_diverts()
         self._build_schemes()
         self._build_escalations()
+        (self.units_dock if self.units_dock.isVisibleTo(window) else self.divert_dock).raise_()
         install_unit_drop(window.table, self._unit_dropped)
 
     # -- construction ----------------------------------------------------------------------
 
     def _dock(self, title: str, name: str, widget: QObject) -> QDockWidget:
-        dock = QDockWidget(title, self._window)
+        """A dock under the queue, tabbed with the other dispatch docks (the incident and
+        commands panels keep the right-hand column at full height)."""
+        w = self._window
+        dock = QDockWidget(title, w)
         dock.setObjectName(name)
         dock.setWidget(widget)  # type: ignore[arg-type]
-        self._window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self._window.tabifyDockWidget(self._window.commands_dock, dock)
+        w.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        first = getattr(self, "units_dock", None)
+        if first is not None:
+            w.tabifyDockWidget(first, dock)
+        else:
+            w.resizeDocks([dock], [260], Qt.Orientation.Vertical)
         return dock
 
     def _build_units(self) -> None:
@@ -81,6 +90,8 @@ class Operations(QObject):
         self.units_board = UnitsBoard(self.units_model, self._commands if can_dispatch else None)
         self.units_board.unit_activated.connect(self._unit_activated)
         self.units_dock = self._dock("Units", "unitsDock", self.units_board)
+        if not can_dispatch:
+            self.units_dock.hide()  # call handlers open it from the View menu when needed
 
     def _build_diverts(self) -> None:
         history = getattr(self._commands, "divert_history", None)

@@ -58,7 +58,7 @@ COLUMN_SAMPLES = {
     Column.REF: "CAD 12345/23NOV26", Column.GRADE: "Grade", Column.TYPE: "Concern for welfare",
     Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA", Column.CREATED: "23/11 06:40",
     Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
-    Column.STATUS: "Unit en route",
+    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ SCHEME",
 }
 _CELL_PADDING = 18
 _ICON_ROOM = 24
@@ -157,7 +157,7 @@ class QueueWindow(QMainWindow):
         self.table.ensurePolished()
         metrics = self.table.fontMetrics()
         for column, sample in COLUMN_SAMPLES.items():
-            extra = _ICON_ROOM if column == Column.COUNTDOWN else 0
+            extra = {Column.COUNTDOWN: _ICON_ROOM, Column.FLAGS: 3 * _ICON_ROOM}.get(column, 0)
             self.table.setColumnWidth(
                 column, metrics.horizontalAdvance(sample) + _CELL_PADDING + extra
             )
