@@ -14,11 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatchdesk.cache.warning_index import (
+    ALL_STREETS,
     WarningIndex,
     _letter_pairs,
-    _match_kind,
     _pairs_needed,
-    _Spot,
     _Streets,
 )
 from dispatchdesk.domain.grades import Grade
@@ -33,7 +32,7 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     Severity,
     WarningPolicy,
-    match_place,
+    street_similar,
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
@@ -43,9 +42,6 @@ from dispatchdesk.protocol.warnings import (
     WarningOut,
     find_warnings,
     sort_warnings,
-)
-from dispatchdesk.protocol.warnings import (
-    place as place_of,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # Monday 23 Nov, London on GMT
@@ -138,6 +134,17 @@ def test_a_typo_in_the_street_is_a_possible_match() -> None:
     assert w.match == MatchKind.ADDRESS and w.possible
     assert index.lookup(Place(address="24 Acaica Ave"), [], NOW) == []  # not the same house
     assert index.lookup(Place(address="22 Arcadia Road"), [], NOW) == []
+
+
+def test_a_typo_in_another_postcode_district_is_no_match() -> None:
+    marker = PlaceModel(address="22 Acacia Avenue, London", postcode="N1 9GU")
+    index = WarningIndex()
+    index.replace([scheme(1, marker)], [])
+    assert only(index.lookup(Place(address="22 Acaica Ave", postcode="N1 2AA"), [], NOW)).match == (
+        MatchKind.ADDRESS)
+    assert index.lookup(Place(address="22 Acaica Ave", postcode="E8 1AA"), [], NOW) == []
+    assert index.lookup(Place(address="22 Amara Avenue, London"), [], NOW) == []
+    assert index.street_scans == 1  # only the query without a postcode saw every street
 
 
 def test_the_other_flat_of_a_block_is_a_possible_same_block_match() -> None:
@@ -247,7 +254,8 @@ def random_address(rng: random.Random) -> str:
 def random_place_fields(rng: random.Random) -> dict[str, str | None]:
     return {
         "address": random_address(rng),
-        "postcode": maybe(rng, ["E8 1AA", "E8 1AB", "e81aa", "N1 9GU"], 0.4),
+        "postcode": maybe(rng, ["E8 1AA", "E8 1AB", "e81aa", "N1 9GU", "E8", "N1 9GX", "??"],
+                          0.4),
         "uprn": maybe(rng, ["100", "101", "102", "103", "200"], 0.4),
         "parent_uprn": maybe(rng, ["200", "201", "100"], 0.6),
         "usrn": maybe(rng, ["300", "301"], 0.4),
@@ -372,24 +380,22 @@ def test_replace_with_another_policy_rematches_streets() -> None:
     assert index.lookup(query, [], NOW) == []
 
 
-# --- the split-place matcher and the street bounds ---------------------------------------------
+# --- the street scan and its bounds ------------------------------------------------------------
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1))
-def test_match_kind_on_split_places_is_match_place(seed: int) -> None:
+@given(seed=st.integers(0, 2**32 - 1), threshold=st.sampled_from([0.5, 0.7, 0.82, 0.9, 1.0]))
+def test_the_street_scan_finds_what_street_similar_accepts(seed: int, threshold: float) -> None:
     rng = random.Random(seed)
-    for _ in range(200):
-        marker = PlaceModel(**random_place_fields(rng))
-        query, _ = random_query(rng)
-        if query is None:
-            continue
-        streets = _Streets()
-        m, q = _Spot.of(marker), _Spot.of(query)
-        if m.parts is not None and m.parts.street:
-            streets.add(m.parts.street)
-        similar = (streets.similar(q.parts.street, DEFAULT_WARNING_POLICY.address_similarity)
-                   if q.parts is not None and q.parts.street else frozenset())
-        assert _match_kind(m, q, similar) == match_place(place_of(marker), query), (marker, query)
+    known = {mutate(rng, rng.choice([s for s in STREETS if s]).casefold()) for _ in range(30)}
+    known.discard("")
+    streets = _Streets()
+    for street in known:
+        streets.add(ALL_STREETS, street)
+    for _ in range(10):
+        asked = mutate(rng, rng.choice(sorted(known)))
+        if asked:
+            expected = {k for k in known if street_similar(k, asked, threshold)}
+            assert streets.similar(ALL_STREETS, asked, threshold) == expected, asked
 
 
 def mutate(rng: random.Random, text: str) -> str:

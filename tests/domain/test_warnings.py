@@ -8,6 +8,7 @@ import pytest
 
 from dispatchdesk.domain.warnings import (
     MatchKind,
+    ParsedPlace,
     Person,
     Place,
     ReviewState,
@@ -15,9 +16,11 @@ from dispatchdesk.domain.warnings import (
     add_months,
     address_parts,
     expiry_wording,
+    match_parsed,
     match_person,
     match_place,
     order_severity,
+    postcode_district,
     scheme_expiry_problem,
     scheme_review_state,
 )
@@ -66,11 +69,71 @@ def test_no_uprn_and_a_typo_in_the_street_is_a_possible_match() -> None:
         MatchKind.ADDRESS)
 
 
+def test_a_typo_in_the_street_matches_within_the_same_district() -> None:
+    marker = Place(address="22 Acacia Avenue, London", postcode="N1 9GU")
+    assert match_place(marker, Place(address="22 Acaica Avenue", postcode="N1 9ZZ")) is (
+        MatchKind.ADDRESS)
+    assert match_place(marker, Place(address="22 Acaica Avenue", postcode="N1")) is (
+        MatchKind.ADDRESS)  # an outward code typed alone
+
+
+def test_a_different_postcode_district_is_no_free_text_match() -> None:
+    marker = Place(address="22 Acacia Avenue, London", postcode="N1 9GU")
+    assert match_place(marker, Place(address="22 Acacia Avenue", postcode="E8 1AA")) is None
+    assert match_place(marker, Place(address="22 Acaica Avenue", postcode="N19 3AA")) is None
+    # without a postcode on one side the street alone decides, as before
+    assert match_place(marker, Place(address="22 Acacia Avenue, Hackney")) is MatchKind.ADDRESS
+    # the stronger rules do not look at the postcode
+    assert match_place(Place(usrn="9", address="22 Acacia Avenue", postcode="N1 9GU"),
+                       Place(usrn="9", address="22 Acacia Avenue", postcode="E8 1AA")) is (
+        MatchKind.STREET_HOUSE)
+    assert match_place(Place(uprn="5", address="x", postcode="N1 9GU"),
+                       Place(uprn="5", postcode="E8 1AA")) is MatchKind.UPRN
+
+
+def test_a_shared_town_no_longer_makes_streets_alike() -> None:
+    # "acacia road london" v "amara road london" was 0.857, over the 0.82 threshold
+    marker = Place(address="22 Acacia Road, London")
+    assert match_place(marker, Place(address="22 Amara Road, London")) is None
+    assert match_place(marker, Place(address="22 Acacia Road")) is MatchKind.ADDRESS
+    assert match_place(marker, Place(address="22 Acacia Road, Islington, London N1")) is (
+        MatchKind.ADDRESS)
+
+
+def test_two_flats_in_a_block_without_uprns_by_postcode() -> None:
+    a = Place(address="Flat 1, Cedar Court, 14 Mare Street, London", postcode="E8 1HR")
+    b = Place(address="Flat 2, Cedar Court, 14 Mare St", postcode="E8 1HR")
+    assert match_place(a, b) is MatchKind.SAME_BLOCK
+
+
 def test_address_parts() -> None:
     parts = address_parts("Flat 2, 10 High St, SW1A 1AA")
     assert (parts.flat, parts.house, parts.street) == ("2", "10", "high street")
     assert address_parts("10 A high st").house == "10a"
+    assert address_parts("Rose Cottage, Mill Lane, London") == address_parts(
+        "rose cottage, mill lane")
     assert address_parts("Rose Cottage, Mill Lane").house == "rose cottage"
+    # the street proper: the words after the house in its part, else the next part
+    assert address_parts("9 Elm Road, London").street == "elm road"
+    assert address_parts("9 Elm Road London").street == "elm road london"  # no commas
+    assert address_parts("10, High St., London").street == "high street"
+    assert address_parts("Cedar Court, 14 Mare Street, Hackney").street == "mare street"
+
+
+def test_postcode_district() -> None:
+    assert postcode_district("sw1a 1aa") == "SW1A"
+    assert postcode_district("N19GU") == "N1"
+    assert postcode_district("N19 3AA") == "N19"
+    assert postcode_district("e8") == "E8"
+    assert postcode_district("not one") is None
+    assert postcode_district(None) is None
+
+
+def test_match_parsed_is_match_place() -> None:
+    marker = Place(usrn="9", address="Flat 1, 10 High St", postcode="E8 1AA")
+    query = Place(usrn="9", address="Flat 2, 10 High Street")
+    assert match_parsed(ParsedPlace.of(marker), ParsedPlace.of(query)) is match_place(
+        marker, query) is MatchKind.SAME_BLOCK
 
 
 def test_person_matching() -> None:

@@ -9,17 +9,18 @@ How: each scheme's and order's locations and persons are filed under the keys a 
 birth + name). A lookup gathers the few entities filed under the query's keys; every entity
 gathered really matches.
 
-Locations are split once (``address_parts``) when filed, and the query once per lookup;
-``_match_kind`` then decides the kind of match as ``match_place`` does, on the split parts,
-because ``match_place`` re-splits both addresses on every call (about 30 us, 50 us with the
-street ratio: more than the whole lookup may take). The warning's severity and text come from
-the protocol's ``scheme_warning`` / ``order_warning`` called on a match they find cheaply, with
-the kind of match then set. Persons are matched by ``match_person`` itself (it is cheap).
+Locations are parsed once (``ParsedPlace``) when filed, and the query once per lookup; the
+domain's ``match_parsed`` then decides the kind of match of each candidate, so the index holds
+no copy of the rules. The warning's severity and text come from the protocol's
+``scheme_warning`` / ``order_warning`` called on a match they find cheaply, with the kind of
+match then set. Persons are matched by ``match_person`` itself (it is cheap).
 
-The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly, so the
-distinct streets are scanned once per query street, with bounds that can only let too much
-through (length, shared letter pairs, difflib's ``quick_ratio``) before the real ratio, and the
-answer is remembered.
+The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly. The
+free-text rule needs the same postcode district when both sides have a postcode, so a query
+with one is compared with its district's streets (a few dozen) and those filed without a
+postcode; only a query without a postcode is compared with every known street. Either scan
+uses bounds that can only let too much through (length, shared letter pairs, difflib's
+``quick_ratio``) before the real ratio, and the answer is remembered.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import difflib
 import math
 from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from sys import intern
@@ -37,15 +37,16 @@ from typing import TypeVar
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
+    MATCH_RANK,
     AddressParts,
     MatchKind,
+    ParsedPlace,
     Person,
     Place,
     WarningPolicy,
-    address_parts,
     local_today,
+    match_parsed,
     normalise_name,
-    normalise_postcode,
     scheme_live,
 )
 from dispatchdesk.protocol.warnings import (
@@ -57,6 +58,7 @@ from dispatchdesk.protocol.warnings import (
     scheme_warning,
     sort_warnings,
 )
+from dispatchdesk.protocol.warnings import place as place_of
 
 #: Remembered fuzzy-street answers before the memo is dropped (it refills from use).
 _MEMO_LIMIT = 20_000
@@ -137,164 +139,158 @@ def _similar(matcher: difflib.SequenceMatcher[str], known: str, threshold: float
     return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
 
 
+#: The vocabulary of every filed street, whatever its postcode: what a query without a
+#: (readable) postcode is compared with.
+ALL_STREETS = "*"
+#: The vocabulary of the streets filed without a readable postcode: a query with a postcode
+#: is compared with these and with its own district's.
+NO_DISTRICT = ""
+
+
 class _Streets:
-    """The distinct streets of the filed locations, and which are similar to a query street
-    (``_address_similar``'s difflib ratio), remembered per query street."""
+    """The distinct streets proper of the filed locations (those with a house), in
+    vocabularies: every street (``ALL_STREETS``), each postcode district's, and those without
+    a postcode (``NO_DISTRICT``); and which are similar to a query street (the difflib ratio
+    of ``street_similar``), remembered per vocabulary and query street.
+
+    The free-text rule needs the same district when both sides have a postcode, so a query
+    with one is compared with a few dozen streets, not every street in London."""
 
     def __init__(self) -> None:
-        self._count: dict[str, int] = {}
-        #: By length, each street's letter pairs.
-        self._by_len: dict[int, dict[str, frozenset[str]]] = {}
-        self._memo: dict[str, frozenset[str]] = {}
+        #: (vocabulary, street) → how many filed entities use it there.
+        self._count: dict[tuple[str, str], int] = {}
+        #: By vocabulary, by length, each street's letter pairs.
+        self._by_len: dict[str, dict[int, dict[str, frozenset[str]]]] = {}
+        self._memo: dict[str, dict[str, frozenset[str]]] = {}
+        self._memo_size = 0
         self._memo_threshold = -1.0
-        #: Query streets compared with every known street so far (the rest came from memory).
+        #: Query streets compared with every known street so far (the rest came from memory
+        #: or from one district's streets).
         self.scans = 0
 
-    def add(self, street: str) -> None:
-        n = self._count[street] = self._count.get(street, 0) + 1
+    def add(self, vocabulary: str, street: str) -> None:
+        n = self._count[vocabulary, street] = self._count.get((vocabulary, street), 0) + 1
         if n == 1:
-            self._by_len.setdefault(len(street), {})[street] = _letter_pairs(street)
-            self._memo.clear()  # the new street may be similar to a remembered query
+            lengths = self._by_len.setdefault(vocabulary, {})
+            lengths.setdefault(len(street), {})[street] = _letter_pairs(street)
+            # The new street may be similar to a remembered query street.
+            self._memo_size -= len(self._memo.pop(vocabulary, {}))
 
-    def discard(self, street: str) -> None:
-        n = self._count[street] = self._count[street] - 1
+    def discard(self, vocabulary: str, street: str) -> None:
+        n = self._count[vocabulary, street] = self._count[vocabulary, street] - 1
         if n == 0:
             # A street gone may stay in the memo: nothing is filed under it any more.
-            del self._count[street]
-            bucket = self._by_len[len(street)]
+            del self._count[vocabulary, street]
+            lengths = self._by_len[vocabulary]
+            bucket = lengths[len(street)]
             del bucket[street]
             if not bucket:
-                del self._by_len[len(street)]
+                del lengths[len(street)]
+            if not lengths:
+                del self._by_len[vocabulary]
 
-    def similar(self, street: str, threshold: float) -> frozenset[str]:
-        """Every known street whose ratio against ``street`` reaches ``threshold``."""
+    def similar(self, vocabulary: str, street: str, threshold: float) -> frozenset[str]:
+        """Every street of ``vocabulary`` whose ratio against ``street`` reaches
+        ``threshold``."""
         if threshold != self._memo_threshold:
             self._memo.clear()
+            self._memo_size = 0
             self._memo_threshold = threshold
-        found = self._memo.get(street)
+        memo = self._memo.get(vocabulary)
+        found = memo.get(street) if memo is not None else None
         if found is None:
-            if len(self._memo) >= _MEMO_LIMIT:
+            if self._memo_size >= _MEMO_LIMIT:
                 self._memo.clear()
-            found = self._memo[street] = frozenset(self._scan(street, threshold))
+                self._memo_size = 0
+            lengths = self._by_len.get(vocabulary)
+            found = frozenset(self._scan(lengths, street, threshold)) if lengths else frozenset()
+            if vocabulary == ALL_STREETS:
+                self.scans += 1
+            self._memo.setdefault(vocabulary, {})[street] = found
+            self._memo_size += 1
         return found
 
-    def _scan(self, street: str, threshold: float) -> Iterator[str]:
-        self.scans += 1
+    @staticmethod
+    def _scan(lengths: dict[int, dict[str, frozenset[str]]], street: str,
+              threshold: float) -> Iterator[str]:
         matcher = difflib.SequenceMatcher(None, "", street)
         pairs = _letter_pairs(street)
-        for length, bucket in self._by_len.items():
+        for length, bucket in lengths.items():
             if not _could_reach(length, len(street), threshold):
                 continue
             needed = _pairs_needed(length + len(street), threshold)
             for known, known_pairs in bucket.items():
-                if len(pairs & known_pairs) >= needed and _similar(matcher, known, threshold):
+                if known == street or (
+                    len(pairs & known_pairs) >= needed and _similar(matcher, known, threshold)
+                ):
                     yield known
 
 
 # --- places -------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class _Spot:
-    """A place split once: a filed location or the place asked about."""
+def _parsed(place: PlaceModel) -> ParsedPlace:
+    return ParsedPlace.of(place_of(place))
 
-    uprn: str | None
-    parent_uprn: str | None
-    usrn: str | None
-    parts: AddressParts | None
-    postcode: str | None
 
-    @classmethod
-    def of(cls, place: Place | PlaceModel) -> _Spot:
-        return cls(
-            uprn=place.uprn or None, parent_uprn=place.parent_uprn or None,
-            usrn=place.usrn or None,
-            parts=address_parts(place.address) if place.address else None,
-            postcode=normalise_postcode(place.postcode),
-        )
-
-    @classmethod
-    def filed(cls, place: PlaceModel) -> _Spot:
-        """As ``of``, its words interned: thousands of filed locations share a street name,
-        a house number or a postcode."""
-        spot, p = cls.of(place), None
-        if spot.parts is not None:
-            flat, house = spot.parts.flat, spot.parts.house
-            p = AddressParts(flat and intern(flat), house and intern(house),
-                             intern(spot.parts.street))
-        return cls(spot.uprn, spot.parent_uprn, spot.usrn, p,
-                   spot.postcode and intern(spot.postcode))
-
-    @property
-    def house(self) -> str | None:
-        return self.parts.house if self.parts else None
-
-    def filed_keys(self) -> Iterator[tuple[int, Key]]:
-        """The keys this filed location is found by."""
-        if self.uprn:
-            yield _UPRN, self.uprn
-        if self.parent_uprn:
-            yield _PARENT, self.parent_uprn
-        house = self.house
-        if self.parts is None or house is None:
-            return
-        if self.usrn:
-            yield _STREET_HOUSE, (self.usrn, house)
-        if self.postcode:
-            yield _HOUSE_POSTCODE, (house, self.postcode)
-        if self.parts.street:
-            yield _HOUSE_STREET, (house, self.parts.street)
-
-    def probe_keys(self, similar: frozenset[str]) -> Iterator[tuple[int, Key]]:
-        """The keys of every filed location that can match this place (``match_place``)."""
-        for uprn in (self.uprn, self.parent_uprn):
-            if uprn:
-                # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
-                # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
-                yield _UPRN, uprn
-                yield _PARENT, uprn
-        house = self.house
-        if house is None:
-            return  # every address rule needs the same house on both sides
-        if self.usrn:
-            yield _STREET_HOUSE, (self.usrn, house)
-        if self.postcode:
-            yield _HOUSE_POSTCODE, (house, self.postcode)
-        for street in similar:
-            yield _HOUSE_STREET, (house, street)
+def _filed(place: PlaceModel) -> ParsedPlace:
+    """``ParsedPlace.of`` a filed location, its words interned: thousands of filed locations
+    share a street name, a house number or a postcode."""
+    p = _parsed(place)
+    parts = None
+    if p.parts is not None:
+        flat, house = p.parts.flat, p.parts.house
+        parts = AddressParts(flat and intern(flat), house and intern(house),
+                             intern(p.parts.street))
+    return ParsedPlace(p.uprn, p.parent_uprn, p.usrn, parts, p.postcode and intern(p.postcode),
+                       p.district and intern(p.district))
 
 
 # Tables of the place index, by what a key is made of.
 _UPRN, _PARENT, _STREET_HOUSE, _HOUSE_POSTCODE, _HOUSE_STREET = range(5)
 
 
-def _match_kind(m: _Spot, q: _Spot, similar: frozenset[str]) -> MatchKind | None:
-    """``match_place(marker, query)`` on split places; ``similar``: the known streets whose
-    ratio against the query's street reaches the policy's threshold. Kept step for step with
-    ``match_place`` (a test holds them equal on generated places)."""
-    if m.uprn and m.uprn == q.uprn:
-        return MatchKind.UPRN
-    if m.uprn and m.uprn == q.parent_uprn:
-        return MatchKind.PARENT_UPRN
-    if m.parent_uprn and m.parent_uprn == q.uprn:
-        return MatchKind.CHILD_UPRN
-    mp, qp = m.parts, q.parts
-    same_house = (mp is not None and qp is not None and mp.house is not None
-                  and mp.house == qp.house)
-    if same_house and m.usrn and m.usrn == q.usrn:
-        return MatchKind.SAME_BLOCK if _other_flat(mp, qp) else MatchKind.STREET_HOUSE
-    if m.parent_uprn and m.parent_uprn == q.parent_uprn:
-        return MatchKind.SAME_BLOCK
-    if same_house and (
-        (m.postcode and m.postcode == q.postcode)
-        or (mp is not None and mp.street and mp.street in similar)
-    ):
-        return MatchKind.SAME_BLOCK if _other_flat(mp, qp) else MatchKind.ADDRESS
-    return None
+def _filed_keys(p: ParsedPlace) -> Iterator[tuple[int, Key]]:
+    """The keys a filed location is found by."""
+    if p.uprn:
+        yield _UPRN, p.uprn
+    if p.parent_uprn:
+        yield _PARENT, p.parent_uprn
+    house = p.house
+    if p.parts is None or house is None:
+        return
+    if p.usrn:
+        yield _STREET_HOUSE, (p.usrn, house)
+    if p.postcode:
+        yield _HOUSE_POSTCODE, (house, p.postcode)
+    if p.parts.street:
+        yield _HOUSE_STREET, (house, p.parts.street)
 
 
-def _other_flat(m: AddressParts | None, q: AddressParts | None) -> bool:
-    return (m is not None and q is not None and m.flat is not None and q.flat is not None
-            and m.flat != q.flat)
+def _vocabularies(p: ParsedPlace) -> Iterator[tuple[str, str]]:
+    """The street vocabularies a filed location's street belongs to (see ``_Streets``)."""
+    if p.parts is not None and p.house is not None and p.parts.street:
+        yield ALL_STREETS, p.parts.street
+        yield p.district or NO_DISTRICT, p.parts.street
+
+
+def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> Iterator[tuple[int, Key]]:
+    """The keys of every filed location that can match ``q`` (``match_parsed``); ``similar``:
+    the filed streets that can pass the free-text rule's street ratio for ``q``."""
+    for uprn in (q.uprn, q.parent_uprn):
+        if uprn:
+            # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
+            # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
+            yield _UPRN, uprn
+            yield _PARENT, uprn
+    house = q.house
+    if house is None:
+        return  # every address rule needs the same house on both sides
+    if q.usrn:
+        yield _STREET_HOUSE, (q.usrn, house)
+    if q.postcode:
+        yield _HOUSE_POSTCODE, (house, q.postcode)
+    for street in similar:
+        yield _HOUSE_STREET, (house, street)
 
 
 def _best_kind(kinds: Iterable[MatchKind | None]) -> MatchKind | None:
@@ -306,35 +302,38 @@ def _best_kind(kinds: Iterable[MatchKind | None]) -> MatchKind | None:
     return best
 
 
-def _rank(kind: MatchKind) -> tuple[bool, int]:
+def _rank(kind: str) -> tuple[bool, int]:
     return _RANKS[kind]
 
 
-#: ``MatchKind.rank`` walks the enum on every call; this is looked up per candidate.
-_RANKS = {kind: (kind.possible, kind.rank) for kind in MatchKind}
+#: Each kind's strength, smaller first: definite before possible, then declaration order.
+_RANKS: dict[str, tuple[bool, int]] = {
+    kind.value: (kind.possible, MATCH_RANK[kind]) for kind in MatchKind}
 
 
 class _PlaceIndex:
-    """Entity ids by the location keys of ``match_place``: every entity that can match a
+    """Entity ids by the location keys of ``match_parsed``: every entity that can match a
     place is filed under a key the place also yields."""
 
     def __init__(self, streets: _Streets) -> None:
         self._tables: tuple[dict[Key, Ids], ...] = tuple({} for _ in range(5))
         self._streets = streets
 
-    def add(self, entity_id: int, spots: Iterable[_Spot]) -> None:
-        for table, key in {k for spot in spots for k in spot.filed_keys()}:
-            if _add(self._tables[table], key, entity_id) and table == _HOUSE_STREET:
-                self._streets.add(key[1])
+    def add(self, entity_id: int, places: Iterable[ParsedPlace]) -> None:
+        for table, key in {k for p in places for k in _filed_keys(p)}:
+            _add(self._tables[table], key, entity_id)
+        for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
+            self._streets.add(vocabulary, street)
 
-    def remove(self, entity_id: int, spots: Iterable[_Spot]) -> None:
-        for table, key in {k for spot in spots for k in spot.filed_keys()}:
-            if _discard(self._tables[table], key, entity_id) and table == _HOUSE_STREET:
-                self._streets.discard(key[1])
+    def remove(self, entity_id: int, places: Iterable[ParsedPlace]) -> None:
+        for table, key in {k for p in places for k in _filed_keys(p)}:
+            _discard(self._tables[table], key, entity_id)
+        for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
+            self._streets.discard(vocabulary, street)
 
-    def candidates(self, q: _Spot, similar: frozenset[str]) -> set[int]:
+    def candidates(self, q: ParsedPlace, similar: Iterable[str]) -> set[int]:
         found: set[int] = set()
-        for table, key in q.probe_keys(similar):
+        for table, key in _probe_keys(q, similar):
             found.update(_ids(self._tables[table], key))
         return found
 
@@ -394,7 +393,7 @@ def _order_persons(order: OrderOut) -> list[Person]:
 
 def _strength(w: WarningOut) -> tuple[bool, int]:
     """How strong a warning's match is, smaller first."""
-    return _rank(MatchKind(w.match))
+    return _rank(w.match)
 
 
 class WarningIndex:
@@ -413,9 +412,9 @@ class WarningIndex:
         self._schemes: dict[int, SchemeOut] = {}
         self._orders: dict[int, OrderOut] = {}
         #: Each scheme's location, and each order's locations, split once.
-        self._scheme_spot: dict[int, _Spot] = {}
-        self._order_spots: dict[int, tuple[_Spot, ...]] = {}
-        self._streets = _Streets()  # one vocabulary: a query's similar streets found once
+        self._scheme_spot: dict[int, ParsedPlace] = {}
+        self._order_spots: dict[int, tuple[ParsedPlace, ...]] = {}
+        self._streets = _Streets()  # shared: a query's similar streets are found once
         self._scheme_places = _PlaceIndex(self._streets)
         self._order_places = _PlaceIndex(self._streets)
         self._order_persons = _PersonIndex()
@@ -482,12 +481,12 @@ class WarningIndex:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
         self._schemes[scheme.id] = scheme
-        spot = self._scheme_spot[scheme.id] = _Spot.filed(scheme.location)
+        spot = self._scheme_spot[scheme.id] = _filed(scheme.location)
         self._scheme_places.add(scheme.id, [spot])
 
     def _add_order(self, order: OrderOut) -> None:
         self._orders[order.id] = order
-        spots = self._order_spots[order.id] = tuple(_Spot.filed(p) for p in order.locations)
+        spots = self._order_spots[order.id] = tuple(_filed(p) for p in order.locations)
         self._order_places.add(order.id, spots)
         self._order_persons.add(order.id, _order_persons(order))
 
@@ -511,25 +510,36 @@ class WarningIndex:
 
     def _place_warnings(self, place: Place, now: datetime,
                         found: dict[tuple[str, int], WarningOut]) -> None:
-        q = _Spot.of(place)
-        street = q.parts.street if q.parts and q.house is not None else ""
-        similar = (self._streets.similar(street, self.policy.address_similarity) if street
-                   else frozenset())
+        q = ParsedPlace.of(place)
+        similar = self._similar_streets(q)
         day = local_today(now, self.policy)
         for sid in self._scheme_places.candidates(q, similar):
             s = self._schemes[sid]
-            kind = _match_kind(self._scheme_spot[sid], q, similar)
+            kind = match_parsed(self._scheme_spot[sid], q, self.policy)
             if kind is not None and scheme_live(s.expires_at, now):
                 w = self._template("scheme", sid, day, partial(self._scheme_text, s, place, now))
                 found["scheme", sid] = w.model_copy(
                     update={"match": kind.value, "possible": kind.possible})
         for oid in self._order_places.candidates(q, similar):
-            kind = _best_kind(_match_kind(m, q, similar) for m in self._order_spots[oid])
+            kind = _best_kind(match_parsed(m, q, self.policy) for m in self._order_spots[oid])
             if kind is not None:
                 o = self._orders[oid]
                 w = self._template("order", oid, day, partial(self._order_text, o, place, now))
                 found["order", oid] = w.model_copy(update={
                     "match": kind.value, "possible": kind.possible, "matched_on": "location"})
+
+    def _similar_streets(self, q: ParsedPlace) -> frozenset[str]:
+        """The filed streets that may pass the free-text rule's street ratio for ``q``: with
+        a district, its district's and those filed without one; without, every street (the
+        slow path, remembered)."""
+        street = q.parts.street if q.parts is not None and q.house is not None else ""
+        if not street:
+            return frozenset()
+        threshold = self.policy.address_similarity
+        if q.district is None:
+            return self._streets.similar(ALL_STREETS, street, threshold)
+        return (self._streets.similar(q.district, street, threshold)
+                | self._streets.similar(NO_DISTRICT, street, threshold))
 
     def _template(self, kind: str, entity_id: int, day: date,
                   build: Callable[[], WarningOut]) -> WarningOut:

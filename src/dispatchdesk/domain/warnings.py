@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -43,7 +44,7 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for the most severe."""
-        return {"critical": 0, "heightened": 1, "info": 2}[self.value]
+        return SEVERITY_RANK[self]
 
 
 class ReviewState(StrEnum):
@@ -81,7 +82,15 @@ class MatchKind(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(MatchKind).index(self)
+        """Declaration order: 0 for the strongest."""
+        return MATCH_RANK[self]
+
+
+#: ``Severity.rank`` and ``MatchKind.rank`` by value (a StrEnum member hashes as its value, so
+#: the plain strings of wire models look up too): computed once, as ranks are asked for in
+#: every sort of warnings.
+SEVERITY_RANK: dict[str, int] = {"critical": 0, "heightened": 1, "info": 2}
+MATCH_RANK: dict[str, int] = {kind.value: i for i, kind in enumerate(MatchKind)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +177,15 @@ class AddressParts:
     flat: str | None
     #: The house number ("10", "10a") or, without one, the house name ("rose cottage").
     house: str | None
+    #: The street proper: the words after the house number in its comma-separated part
+    #: ("elm road" for "9 Elm Road, London"), or the next part when the house stands alone
+    #: ("10, High St" or "Rose Cottage, Mill Lane"). Towns and districts after it are left
+    #: out: a shared ", London" made unrelated streets look alike to the free-text rule.
     street: str
 
 
 def address_parts(address: str) -> AddressParts:
-    """Split an address line into flat, house number/name and the rest (the street)."""
+    """Split an address line into flat, house number/name and the street proper."""
     parts = [normalise_address(p) for p in _POSTCODE_RE.sub(" ", address.casefold()).split(",")]
     parts = [p for p in parts if p]
     flat = None
@@ -182,18 +195,72 @@ def address_parts(address: str) -> AddressParts:
             flat = first[1]
             rest0 = " ".join(first[2:])
             parts = ([rest0] if rest0 else []) + parts[1:]
-    words = " ".join(parts).split()
-    for j, w in enumerate(words):
-        if w[0].isdigit():
-            house = w
-            k = j + 1
-            if k < len(words) and len(words[k]) == 1 and words[k].isalpha():
-                house += words[k]  # "10 a" → "10a"
-                k += 1
-            return AddressParts(flat, house, " ".join(words[k:]))
+    for i, part in enumerate(parts):
+        words = part.split()
+        for j, w in enumerate(words):
+            if w[0].isdigit():
+                house = w
+                k = j + 1
+                if k < len(words) and len(words[k]) == 1 and words[k].isalpha():
+                    house += words[k]  # "10 a" → "10a"
+                    k += 1
+                return AddressParts(flat, house, _street_after(words[k:], parts[i + 1:]))
     if not parts:
         return AddressParts(flat, None, "")
-    return AddressParts(flat, parts[0], " ".join(parts[1:]))
+    return AddressParts(flat, parts[0], _street_after([], parts[1:]))
+
+
+def _street_after(rest_of_part: list[str], later_parts: list[str]) -> str:
+    """The street proper: the rest of the house's part, else the next part."""
+    if rest_of_part:
+        return " ".join(rest_of_part)
+    return later_parts[0] if later_parts else ""
+
+
+_OUTWARD_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+_FULL_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)[0-9][A-Z]{2}$")
+
+
+def postcode_district(postcode: str | None) -> str | None:
+    """The outward code ("N1", "SW1A") of a postcode, or of an outward code given alone;
+    ``None`` when missing or not readable as a UK postcode."""
+    pc = normalise_postcode(postcode)
+    if pc is None:
+        return None
+    full = _FULL_POSTCODE_RE.match(pc)
+    if full:
+        return full.group(1)
+    return pc if _OUTWARD_RE.match(pc) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPlace:
+    """A :class:`Place` with its address split and its postcode normalised, once: a marker
+    is compared with many places, and a place with many markers."""
+
+    uprn: str | None
+    parent_uprn: str | None
+    usrn: str | None
+    #: ``None`` when the place has no address.
+    parts: AddressParts | None
+    #: Upper case, no spaces ("N19GU").
+    postcode: str | None
+    #: The outward code ("N1"), see :func:`postcode_district`.
+    district: str | None
+
+    @classmethod
+    def of(cls, place: Place) -> ParsedPlace:
+        return cls(
+            uprn=place.uprn or None, parent_uprn=place.parent_uprn or None,
+            usrn=place.usrn or None,
+            parts=address_parts(place.address) if place.address else None,
+            postcode=normalise_postcode(place.postcode),
+            district=postcode_district(place.postcode),
+        )
+
+    @property
+    def house(self) -> str | None:
+        return self.parts.house if self.parts is not None else None
 
 
 def normalise_name(name: str) -> str:
@@ -209,48 +276,73 @@ def match_place(marker: Place, query: Place, policy: WarningPolicy = DEFAULT_WAR
     """How ``marker`` (a scheme's or order's location) matches ``query``, strongest kind first.
 
     ``None`` means no match at all. A possible match (``kind.possible``) is still a match.
+    :func:`match_parsed` on places already parsed.
     """
-    if marker.uprn and query.uprn and marker.uprn == query.uprn:
+    return match_parsed(ParsedPlace.of(marker), ParsedPlace.of(query), policy)
+
+
+def match_parsed(marker: ParsedPlace, query: ParsedPlace,
+                 policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> MatchKind | None:
+    """:func:`match_place` on parsed places (what the client's index calls per candidate)."""
+    if marker.uprn and marker.uprn == query.uprn:
         return MatchKind.UPRN
-    if marker.uprn and query.parent_uprn and marker.uprn == query.parent_uprn:
+    if marker.uprn and marker.uprn == query.parent_uprn:
         return MatchKind.PARENT_UPRN
-    if marker.parent_uprn and query.uprn and marker.parent_uprn == query.uprn:
+    if marker.parent_uprn and marker.parent_uprn == query.uprn:
         return MatchKind.CHILD_UPRN
-    m_parts = address_parts(marker.address) if marker.address else None
-    q_parts = address_parts(query.address) if query.address else None
-    if (
-        marker.usrn and query.usrn and marker.usrn == query.usrn
-        and m_parts is not None and q_parts is not None
-        and m_parts.house is not None and m_parts.house == q_parts.house
-    ):
-        if m_parts.flat is None or q_parts.flat is None or m_parts.flat == q_parts.flat:
-            return MatchKind.STREET_HOUSE
-        return MatchKind.SAME_BLOCK
-    if (
-        marker.parent_uprn and query.parent_uprn and marker.parent_uprn == query.parent_uprn
-    ):
-        return MatchKind.SAME_BLOCK
-    if m_parts is not None and q_parts is not None and _address_similar(
-        marker, query, m_parts, q_parts, policy
-    ):
-        if m_parts.flat is not None and q_parts.flat is not None and m_parts.flat != q_parts.flat:
+    m, q = marker.parts, query.parts
+    if m is None or q is None:
+        if marker.parent_uprn and marker.parent_uprn == query.parent_uprn:
             return MatchKind.SAME_BLOCK
-        return MatchKind.ADDRESS
+        return None
+    same_house = m.house is not None and m.house == q.house
+    if same_house and marker.usrn and marker.usrn == query.usrn:
+        return MatchKind.SAME_BLOCK if _other_flat(m, q) else MatchKind.STREET_HOUSE
+    if marker.parent_uprn and marker.parent_uprn == query.parent_uprn:
+        return MatchKind.SAME_BLOCK
+    if same_house and _address_similar(marker, query, policy):
+        return MatchKind.SAME_BLOCK if _other_flat(m, q) else MatchKind.ADDRESS
     return None
 
 
-def _address_similar(
-    marker: Place, query: Place, m: AddressParts, q: AddressParts, policy: WarningPolicy
-) -> bool:
-    if m.house is None or q.house is None or m.house != q.house:
-        return False
-    m_pc, q_pc = normalise_postcode(marker.postcode), normalise_postcode(query.postcode)
-    if m_pc and q_pc and m_pc == q_pc:
+def _other_flat(m: AddressParts, q: AddressParts) -> bool:
+    return m.flat is not None and q.flat is not None and m.flat != q.flat
+
+
+def _address_similar(marker: ParsedPlace, query: ParsedPlace, policy: WarningPolicy) -> bool:
+    """The free-text rule, for two addresses with the same house number or name.
+
+    The same full postcode is enough. Otherwise the street proper (``AddressParts.street``:
+    no flat, house, town or postcode) must reach ``policy.address_similarity``, and when both
+    postcodes are readable they must share the district (outward code). Why so strict: the
+    old rule compared the whole rest of the address anywhere in London, so "22 Acacia Road,
+    London" was a possible match for "22 Amara Road, London" (the shared ", London" lifts the
+    ratio to 0.86) and a lookup returned some nine spurious possible matches for each real
+    warning; operators learn to click through such lists, which hides the real ones. A typo
+    in the street still matches within the same district, or when a postcode is missing.
+    """
+    if marker.postcode and marker.postcode == query.postcode:
         return True
-    if not m.street or not q.street:
+    if marker.district and query.district and marker.district != query.district:
         return False
-    ratio = difflib.SequenceMatcher(None, m.street, q.street).ratio()
-    return ratio >= policy.address_similarity
+    assert marker.parts is not None and query.parts is not None
+    return street_similar(marker.parts.street, query.parts.street, policy.address_similarity)
+
+
+def street_similar(known: str, asked: str, threshold: float) -> bool:
+    """``difflib`` ratio of two streets proper at or above ``threshold`` (never for a blank
+    street); the same street needs no ratio."""
+    if not known or not asked:
+        return False
+    if known == asked:
+        return True
+    return _street_ratio(known, asked) >= threshold
+
+
+@functools.lru_cache(maxsize=8192)
+def _street_ratio(known: str, asked: str) -> float:
+    # Remembered: a misspelt street comes up against the same few streets lookup after lookup.
+    return difflib.SequenceMatcher(None, known, asked).ratio()
 
 
 # --- person matching -----------------------------------------------------------------------
