@@ -203,3 +203,31 @@ def test_same_object_restarts_on_same_port(settings: ServerSettings) -> None:
             assert login(http, "sue").get("/snapshot").status_code == 200
     finally:
         srv.stop()
+
+
+def test_streams_share_one_read_of_each_commit(
+    settings: ServerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight desks connected: each commit is read from the log once, not once per stream,
+    and every stream still gets every change in order."""
+    from dispatchdesk.server import events
+
+    reads: list[int] = []
+    real_read = events._read
+
+    def counting_read(service: Any, since: int) -> Any:
+        reads.append(since)
+        return real_read(service, since)
+
+    monkeypatch.setattr(events, "_read", counting_read)
+    with EmbeddedServer(replace(settings, heartbeat_seconds=15)) as srv, _client(srv) as http:
+        api = login(http, "cathy")
+        streams = [Stream(http, api.token or "") for _ in range(8)]
+        for s in streams:
+            assert s.next() == {"comment": "connected"}
+        created = [api.create(summary=f"Shared read number {i}").json()["id"] for i in range(5)]
+        for s in streams:
+            got = s.changes(5)
+            assert [c.data["id"] for c in got] == created
+            s.close()
+    assert len(reads) <= 5 + 8  # one per commit (a stream may read once more at the start)

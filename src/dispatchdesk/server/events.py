@@ -1,9 +1,13 @@
 """Server-Sent Events: each change-log row as an event, read from the log, never a queue.
 
-A stream resumes after ``Last-Event-ID`` with no gap and no duplicate because it always reads
-``seq > last sent`` from the database. Commits in this process wake the streams at once
-(:meth:`Hub.notify`, thread-safe); on PostgreSQL the streams also re-read the log every
-``poll_seconds`` so commits made by other API nodes on the same database fan out too.
+A stream resumes after ``Last-Event-ID`` with no gap and no duplicate because it always asks
+for ``seq > last sent``. Commits in this process wake the streams at once (:meth:`Hub.notify`,
+thread-safe); on PostgreSQL a watcher wakes them for commits made by other API nodes too.
+
+The newest changes are read from the database once per commit and shared (:class:`Tail`):
+with twenty desks connected, twenty streams each reading and re-encoding the same rows cost the
+server twice what the command itself did. A stream that has fallen behind the shared window
+reads the log itself, as before.
 """
 
 from __future__ import annotations
@@ -25,6 +29,73 @@ from dispatchdesk.server.service import Service
 BATCH = 500
 
 
+class Tail:
+    """The newest changes as SSE text, read once after each commit and shared by the streams.
+
+    ``generation`` counts wake-ups (:meth:`Hub.notify`); the window is current when it was read
+    at the latest generation. Reads happen on the thread pool under one lock, so streams woken
+    together wait for a single read instead of making one each.
+    """
+
+    def __init__(self, size: int = 2000) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self.generation = 0
+        self._read_generation = -1
+        #: (change, its SSE text), ascending seq, contiguous up to ``_end``.
+        self._items: list[tuple[Change, str]] = []
+        #: Every change up to this seq has been read (the window's end).
+        self._end: int | None = None
+
+    def after(self, service: Service, since: int) -> tuple[list[tuple[Change, str]], bool]:
+        """Changes after ``since`` (SSE text; expired schemes redacted) and whether more
+        wait. Blocking: call it on the thread pool. Raises LogGone like the log."""
+        with self._lock:
+            if self._read_generation != self.generation or self._end is None:
+                self._refresh(service)
+            start = self._items[0][0].seq - 1 if self._items else self._end
+            if start is None or self._end is None or not start <= since <= self._end:
+                page, _head, more = _read(service, since)  # behind the window, or ahead
+                return [(c, _text(c)) for c in page], more
+            found = [item for item in self._items if item[0].seq > since]
+        return _redacted(found, service), False
+
+    def _refresh(self, service: Service) -> None:
+        generation = self.generation  # before reading: a commit during the read re-reads
+        if self._end is None:
+            head = service.head()
+            self._end = head.seq
+            self._read_generation = generation
+            return
+        try:
+            while True:
+                page, _head, more = _read(service, self._end)
+                self._items.extend((c, _text(c)) for c in page)
+                if page:
+                    self._end = page[-1].seq
+                if not more:
+                    break
+        except changelog.LogGone:
+            self._items, self._end = [], None  # pruned under us: start the window again
+            return
+        del self._items[: max(0, len(self._items) - self._size)]
+        self._read_generation = generation
+
+
+def _text(change: Change) -> str:
+    return format_change(change.model_dump_json(), change.seq)
+
+
+def _redacted(items: list[tuple[Change, str]], service: Service) -> list[tuple[Change, str]]:
+    """A scheme upsert that expired since it was read is served as its delete."""
+    now = service.now()
+    out = []
+    for change, text in items:
+        redacted = changelog.redact_expired(change, now)
+        out.append((change, text) if redacted is change else (redacted, _text(redacted)))
+    return out
+
+
 class Hub:
     """Wakes every open stream when a change is committed; closes them all on shutdown."""
 
@@ -32,6 +103,7 @@ class Hub:
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self.closed = False
+        self.tail = Tail()
 
     def register(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
         waiter = (asyncio.get_running_loop(), asyncio.Event())
@@ -46,6 +118,7 @@ class Hub:
     def notify(self) -> None:
         """Wake every stream; callable from any thread."""
         with self._lock:
+            self.tail.generation += 1
             waiters = list(self._waiters)
         for loop, event in waiters:
             try:
@@ -86,11 +159,11 @@ async def stream(
         while not hub.closed:
             event.clear()  # before reading, so a commit during the read is not missed
             try:
-                page, _head, more = await run_in_threadpool(_read, service, last)
+                page, more = await run_in_threadpool(hub.tail.after, service, last)
             except changelog.LogGone:
                 return
-            for change in page:
-                yield format_change(change.model_dump_json(), change.seq)
+            for change, text in page:
+                yield text
                 last = change.seq
             if more:
                 continue
