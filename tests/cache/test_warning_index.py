@@ -370,6 +370,25 @@ def test_lookup_is_find_warnings_on_a_larger_world() -> None:
     assert_same_as_find_warnings(5, 250, 150, True, DEFAULT_WARNING_POLICY)
 
 
+def test_warnings_built_without_validation_are_what_validation_gives() -> None:
+    """``scheme_warning`` / ``order_warning`` use ``model_construct``: the same model, and the
+    same JSON for ``GET /warnings``, as validating the same fields."""
+    rng = random.Random(7)
+    schemes = [random_scheme(rng, i) for i in range(1, 80)]
+    orders = [random_order(rng, i) for i in range(1, 80)]
+    seen = 0
+    for _ in range(60):
+        place, people = random_query(rng)
+        for w in find_warnings(schemes, orders, place, people[0] if people else None, NOW):
+            validated = WarningOut.model_validate(w.model_dump())
+            assert validated == w
+            assert validated.model_dump_json() == w.model_dump_json()
+            assert type(validated.severity) is type(w.severity)
+            assert type(validated.match) is type(w.match)
+            seen += 1
+    assert seen > 20
+
+
 def test_replace_with_another_policy_rematches_streets() -> None:
     marker = PlaceModel(address="22 Acacia Avenue")
     index = WarningIndex()
