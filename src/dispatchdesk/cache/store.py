@@ -574,15 +574,22 @@ class CacheStore:
     def _set_sync_meta(
         self, conn: Connection, cursor: int, server_time: datetime, clock_offset: float | None
     ) -> None:
-        self._set_meta(conn, "cursor", str(cursor))
-        self._set_meta(conn, "last_synced_at", server_time.isoformat())
+        values = {"cursor": str(cursor), "last_synced_at": server_time.isoformat()}
         if clock_offset is not None:
-            self._set_meta(conn, "clock_offset", repr(clock_offset))
+            values["clock_offset"] = repr(clock_offset)
+        self._set_metas(conn, values)
 
     @staticmethod
     def _set_meta(conn: Connection, key: str, value: str) -> None:
-        stmt = sqlite_insert(meta_table).values(key=key, value=value)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+        CacheStore._set_metas(conn, {key: value})
+
+    @staticmethod
+    def _set_metas(conn: Connection, values: dict[str, str]) -> None:
+        """Upsert several meta keys in one statement (one per sync batch, not three)."""
+        ins = sqlite_insert(meta_table)
+        stmt = ins.on_conflict_do_update(index_elements=["key"],
+                                         set_={"value": ins.excluded.value})
+        conn.execute(stmt, [{"key": k, "value": v} for k, v in values.items()])
 
     # --- outbox ---------------------------------------------------------------------------
 
