@@ -21,7 +21,7 @@ from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import CommandKind, CommandState, ConnectionState
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.domain.warnings import Place, WarningRef
+from dispatchdesk.domain.warnings import Place, WarningRef, scheme_latest_expiry
 from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.server import EmbeddedServer
 from dispatchdesk.sync.client import ApiClient
@@ -154,9 +154,13 @@ async def test_units_arrive_and_unit_commands_go_through_the_outbox(
 async def test_warnings_offline_and_an_expired_scheme_leaves_no_trace(
     server: EmbeddedServer, worker: CacheWorker, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    scheme = await post(http, "/schemes", scheme_body(timedelta(days=1)))
-    # a scheme that stays, so the expired one's page lives on in the files
-    await post(http, "/schemes", scheme_body(timedelta(days=90), "Another scheme", "40 Far Lane"))
+    """Issue 4's case: a scheme six months and one day old is shown nowhere, and its text is
+    in no file the desk wrote — found by server time while offline."""
+    longest = scheme_latest_expiry(datetime.now(UTC)) - datetime.now(UTC) - timedelta(minutes=1)
+    scheme = await post(http, "/schemes", scheme_body(longest))
+    # another scheme, expiring sooner: both go, their pages live on in the files
+    other = await post(http, "/schemes",
+                       scheme_body(timedelta(days=90), "Another scheme", "40 Far Lane"))
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     await post(http, "/orders", order_body(tomorrow))
     desk = await open_desk(server, worker)
@@ -174,9 +178,10 @@ async def test_warnings_offline_and_an_expired_scheme_leaves_no_trace(
         assert o.severity == "critical" and "TOMORROW" in o.text
         server.stop()  # offline from here on
         await rec.wait_for(lambda: rec.connection is ConnectionState.OFFLINE)
-        desk.mono.shift = 24 * 3600 + 60  # a day and a minute later, by server time
+        # six months and a day later, by server time (the desk is offline)
+        desk.mono.shift = (longest + timedelta(days=1)).total_seconds()
         assert files_holding(tmp_path / "client", SECRET)  # the test can see it
-        assert await engine.purge_expired() == [scheme["id"]]
+        assert sorted(await engine.purge_expired()) == sorted([scheme["id"], other["id"]])
         assert rec.index.lookup(flat, [], engine._clock.now()) == []
         assert files_holding(tmp_path / "client", SECRET) == []  # gone at once, still open
     finally:
@@ -186,8 +191,7 @@ async def test_warnings_offline_and_an_expired_scheme_leaves_no_trace(
     reopened = CacheStore(tmp_path / "client" / "cache.sqlite3")
     try:
         data = reopened.load_warning_data(datetime.now(UTC))
-        assert [s.summary for s in data.schemes] == ["Another scheme"]
-        assert len(data.orders) == 1
+        assert data.schemes == [] and len(data.orders) == 1
     finally:
         reopened.close()
 
