@@ -200,3 +200,21 @@ def test_closed_incident_disables_actions(qtbot, commands):
     panel = make_panel(qtbot, commands)
     panel.show_incident(make_incident(1, status=IncidentStatus.CLOSED, rationale="x"))
     assert not panel.close_box.isEnabled() and not panel.regrade_box.isEnabled()
+
+
+def test_owed_incident_says_so_above_everything(qtbot, commands):
+    from dispatchdesk.domain.incident import Divert
+
+    panel = make_panel(qtbot, commands)
+    panel.show_incident(make_incident(2))
+    assert panel.owed.isHidden()
+    divert = Divert(id=1, unit_id=7, callsign="LX21", from_incident_id=1,
+                    from_ref="CAD 1/23NOV26", to_incident_id=9, to_ref="CAD 9/23NOV26",
+                    by="disp1", at=T0, reason="Robbery in progress, grade I")
+    panel.show_incident(make_incident(1, owed=True, diverts=(divert,)))
+    assert panel.owed.isVisible()
+    text = panel.owed.text()
+    assert text.startswith("OWED ATTENDANCE") and "LX21 to CAD 9/23NOV26 by disp1 at 09:00" in text
+    assert "reallocate (F2)" in text
+    panel.show_incident(None)
+    assert panel.owed.isHidden()

@@ -37,6 +37,7 @@ from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
+from dispatchdesk.gui.incident_model import owed_words
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.sync.api import DeskCommands
 
@@ -145,6 +146,14 @@ class IncidentDetailPanel(QScrollArea):
     def _build_info(self) -> None:
         self.placeholder = QLabel("Select an incident in the queue (Enter opens it here).")
         self._layout.addWidget(self.placeholder)
+        # Owed attendance (a unit was diverted away): above every other fact, in words.
+        self.owed = QLabel()
+        self.owed.setObjectName("owedBanner")
+        self.owed.setWordWrap(True)
+        self.owed.setStyleSheet("QLabel#owedBanner { background: #b91c1c; color: white; "
+                                "font-weight: bold; padding: 6px; }")
+        self.owed.hide()
+        self._layout.addWidget(self.owed)
         self.info = QWidget()
         self.info_ui = Ui_IncidentInfo()  # ui/incident_detail.ui
         self.info_ui.setupUi(self.info)
@@ -264,6 +273,8 @@ class IncidentDetailPanel(QScrollArea):
         self.placeholder.setVisible(incident is None)
         self.info.setVisible(incident is not None)
         if incident is None:
+            self.owed.hide()
+        if incident is None:
             self._set_actions_enabled(False)
             return
         self._restore_drafts(incident)
@@ -308,6 +319,9 @@ class IncidentDetailPanel(QScrollArea):
 
     def _fill(self, incident: Incident) -> None:
         f = self.fields
+        owed = incident.owed and incident.is_open
+        self.owed.setVisible(owed)
+        self.owed.setText(owed_words(incident, self._policy.timezone) if owed else "")
         f["Ref"].setText(incident.ref)
         grade = f"{incident.grade.value} — {incident.grade.label}"
         if incident.original_grade is not None and incident.original_grade is not incident.grade:

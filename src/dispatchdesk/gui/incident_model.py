@@ -312,7 +312,7 @@ class IncidentTableModel(QAbstractTableModel):
     def _flags_tooltip(self, incident: Incident) -> str:
         lines = []
         if incident.owed and incident.is_open:
-            lines.append(_owed_words(incident))
+            lines.append(owed_words(incident, self._policy.timezone))
         for mark in self._marks(incident.id):
             state = "acknowledged" if mark.acknowledged else "NOT yet acknowledged"
             lines.append(f"{mark.severity.value.capitalize()} {mark.ref.kind} warning "
@@ -472,16 +472,18 @@ def _warning_kinds(marks: tuple[WarningMark, ...]) -> list[tuple[str, bool]]:
     return found
 
 
-def _owed_words(incident: Incident) -> str:
+def owed_words(incident: Incident, timezone: str) -> str:
+    """The whole story of an owed incident in one sentence (tooltips, the detail panel)."""
     last = incident.diverts[-1] if incident.diverts else None
     text = "OWED ATTENDANCE: a unit was diverted away"
     if last is not None:
         text += (f" ({last.callsign} to {last.to_ref} by {last.by} at "
-                 f"{last.at.astimezone():%H:%M}: {last.reason})")
+                 f"{local(last.at, timezone, '%H:%M')}: {last.reason})")
     if incident.needs_unit:
-        text += ". No unit is on it now: reallocate."
+        text += ". No unit is on it now: reallocate (F2)."
     if incident.escalated_at is not None:
-        text += f" Escalated to supervisors at {incident.escalated_at.astimezone():%H:%M}."
+        text += (" Escalated to supervisors at "
+                 f"{local(incident.escalated_at, timezone, '%H:%M')}.")
     return text
 
 
