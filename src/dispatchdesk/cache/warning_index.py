@@ -11,16 +11,17 @@ gathered really matches.
 
 Locations are parsed once (``ParsedPlace``) when filed, and the query once per lookup; the
 domain's ``match_parsed`` then decides the kind of match of each candidate, so the index holds
-no copy of the rules. The warning's severity and text come from the protocol's
-``scheme_warning`` / ``order_warning`` called on a match they find cheaply, with the kind of
-match then set. Persons are matched by ``match_person`` itself (it is cheap).
+no copy of the rules. The warning itself is built by the protocol's ``scheme_warning_of`` /
+``order_warning_of`` for the kind of match found (what ``scheme_warning`` / ``order_warning``
+build after matching). Persons are matched by the protocol's ``order_person_match``
+(what ``order_warning`` uses).
 
 The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly. The
 free-text rule needs the same postcode district when both sides have a postcode, so a query
 with one is compared with its district's streets (a few dozen) and those filed without a
 postcode; only a query without a postcode is compared with every known street. Either scan
 uses bounds that can only let too much through (length, shared letter pairs, difflib's
-``quick_ratio``) before the real ratio, and the answer is remembered.
+``quick_ratio``, counted in C) before the real ratio, and the answer is remembered.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import difflib
 import math
 from bisect import bisect_right, insort
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from functools import partial
@@ -54,8 +56,9 @@ from dispatchdesk.protocol.warnings import (
     PlaceModel,
     SchemeOut,
     WarningOut,
-    order_warning,
-    scheme_warning,
+    order_person_match,
+    order_warning_of,
+    scheme_warning_of,
     sort_warnings,
 )
 from dispatchdesk.protocol.warnings import place as place_of
@@ -132,11 +135,30 @@ def _pairs_needed(total: int, threshold: float) -> int:
     return 3 * fewest_matched - total - 1
 
 
-def _similar(matcher: difflib.SequenceMatcher[str], known: str, threshold: float) -> bool:
-    """``SequenceMatcher(None, known, query).ratio() >= threshold`` as the domain computes it
-    (``matcher`` already holds the query as seq2, which difflib caches for reuse)."""
-    matcher.set_seq1(known)
-    return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+class _Fuzzy:
+    """A query string to compare with many known ones: is
+    ``SequenceMatcher(None, known, query).ratio() >= threshold``, as the domain computes it?"""
+
+    __slots__ = ("_counts", "_length", "_letters", "_matcher")
+
+    def __init__(self, query: str) -> None:
+        #: Holds the query as seq2, which difflib prepares once for every known string.
+        self._matcher = difflib.SequenceMatcher(None, "", query)
+        counts = Counter(query)
+        self._letters = tuple(counts)
+        self._counts = tuple(counts.values())
+        self._length = len(query)
+
+    def similar(self, known: str, threshold: float) -> bool:
+        # First difflib's quick_ratio bound (the letters shared, with multiplicity), counted
+        # by str.count in C: a third of the cost of quick_ratio itself, and most known
+        # strings stop here.
+        total = len(known) + self._length
+        shared = sum(map(min, self._counts, map(known.count, self._letters)))
+        if (2.0 * shared / total if total else 1.0) < threshold:
+            return False
+        self._matcher.set_seq1(known)
+        return self._matcher.ratio() >= threshold
 
 
 #: The vocabulary of every filed street, whatever its postcode: what a query without a
@@ -213,7 +235,7 @@ class _Streets:
     @staticmethod
     def _scan(lengths: dict[int, dict[str, frozenset[str]]], street: str,
               threshold: float) -> Iterator[str]:
-        matcher = difflib.SequenceMatcher(None, "", street)
+        fuzzy = _Fuzzy(street)
         pairs = _letter_pairs(street)
         for length, bucket in lengths.items():
             if not _could_reach(length, len(street), threshold):
@@ -221,7 +243,7 @@ class _Streets:
             needed = _pairs_needed(length + len(street), threshold)
             for known, known_pairs in bucket.items():
                 if known == street or (
-                    len(pairs & known_pairs) >= needed and _similar(matcher, known, threshold)
+                    len(pairs & known_pairs) >= needed and fuzzy.similar(known, threshold)
                 ):
                     yield known
 
@@ -374,10 +396,10 @@ class _PersonIndex:
         # Same DOB or none known; a different DOB never matches.
         found = set(_ids(self._by_dob_name, (who.dob, name)))
         found.update(_ids(self._by_dob_name, (None, name)))
-        matcher = difflib.SequenceMatcher(None, "", name)
+        fuzzy = _Fuzzy(name)
         for known in self._names_by_dob.get(who.dob, ()):
-            if known != name and _could_reach(len(known), len(name), threshold) and _similar(
-                matcher, known, threshold
+            if known != name and _could_reach(len(known), len(name), threshold) and (
+                fuzzy.similar(known, threshold)
             ):
                 found.update(_ids(self._by_dob_name, (who.dob, known)))
         return found
@@ -420,8 +442,9 @@ class WarningIndex:
         self._order_persons = _PersonIndex()
         #: (expires_at, id) of every scheme held, sorted: expiry questions are a bisect.
         self._expiry: list[tuple[datetime, int]] = []
-        #: (kind, id) → (local day, its warning as the protocol builds it, before the kind of
-        #: match is set): the text does not depend on the place, an order's only on the day.
+        #: (kind, id) → (local day, its location warning as the protocol builds it, with the
+        #: kind of match it was first built for): the text does not depend on the place, an
+        #: order's only on the day.
         self._templates: dict[tuple[str, int], tuple[date, WarningOut]] = {}
 
     def __len__(self) -> int:
@@ -517,16 +540,15 @@ class WarningIndex:
             s = self._schemes[sid]
             kind = match_parsed(self._scheme_spot[sid], q, self.policy)
             if kind is not None and scheme_live(s.expires_at, now):
-                w = self._template("scheme", sid, day, partial(self._scheme_text, s, place, now))
-                found["scheme", sid] = w.model_copy(
-                    update={"match": kind.value, "possible": kind.possible})
+                w = self._template("scheme", sid, day, kind,
+                                   partial(scheme_warning_of, s, kind, self.policy))
+                found["scheme", sid] = w
         for oid in self._order_places.candidates(q, similar):
             kind = _best_kind(match_parsed(m, q, self.policy) for m in self._order_spots[oid])
             if kind is not None:
-                o = self._orders[oid]
-                w = self._template("order", oid, day, partial(self._order_text, o, place, now))
-                found["order", oid] = w.model_copy(update={
-                    "match": kind.value, "possible": kind.possible, "matched_on": "location"})
+                build = partial(order_warning_of, self._orders[oid], kind, "location", now,
+                                self.policy)
+                found["order", oid] = self._template("order", oid, day, kind, build)
 
     def _similar_streets(self, q: ParsedPlace) -> frozenset[str]:
         """The filed streets that may pass the free-text rule's street ratio for ``q``: with
@@ -541,49 +563,40 @@ class WarningIndex:
         return (self._streets.similar(q.district, street, threshold)
                 | self._streets.similar(NO_DISTRICT, street, threshold))
 
-    def _template(self, kind: str, entity_id: int, day: date,
-                  build: Callable[[], WarningOut]) -> WarningOut:
-        """An entity's warning for the local ``day``, built once (a block's flats, or a
-        house on a common street name, come up in lookup after lookup)."""
+    def _template(self, kind: str, entity_id: int, day: date, match: MatchKind,
+                  build: Callable[[], WarningOut], matched_on: str = "location") -> WarningOut:
+        """An entity's warning for the local ``day``, kind of ``match`` and what matched:
+        built once, as a block's flats, a house on a common street name or a person come up
+        in lookup after lookup (the text depends on the entity and the day only)."""
         held = self._templates.get((kind, entity_id))
         if held is not None and held[0] == day:
-            return held[1]
+            w = held[1]
+            if w.match == match and w.matched_on == matched_on:
+                return w
+            return w.model_copy(update={"match": match.value, "possible": match.possible,
+                                        "matched_on": matched_on})
         if len(self._templates) >= _TEMPLATE_LIMIT:
             self._templates.clear()
         w = build()
         self._templates[kind, entity_id] = (day, w)
         return w
 
-    def _scheme_text(self, s: SchemeOut, place: Place, now: datetime) -> WarningOut:
-        """``scheme_warning`` for a scheme known to match ``place``: asked with the scheme's
-        own UPRN (a match it finds at once; the text does not depend on the place), or with
-        the place itself when the scheme has no UPRN."""
-        hint = Place(uprn=s.location.uprn) if s.location.uprn else place
-        w = scheme_warning(s, hint, now, self.policy)
-        assert w is not None, "a scheme matches its own UPRN, and the place matches it"
-        return w
-
-    def _order_text(self, o: OrderOut, place: Place, now: datetime) -> WarningOut:
-        """``order_warning`` for an order whose location matches ``place``: asked with its own
-        subject (a match it finds at once; the text depends on the order and the day only),
-        or with the place itself if the subject has no usable name."""
-        w = order_warning(o, None, Person(o.subject.name, o.subject.dob), now, self.policy)
-        if w is None:
-            w = order_warning(o, place, None, now, self.policy)
-        assert w is not None, "the order's location matches the place"
-        return w
-
     def _person_warnings(self, who: Person, now: datetime,
                          found: dict[tuple[str, int], WarningOut]) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
+        day = local_today(now, self.policy)
         for oid in self._order_persons.candidates(who, self.policy.address_similarity):
-            w = order_warning(self._orders[oid], None, who, now, self.policy)
-            if w is None:
+            o = self._orders[oid]
+            match = order_person_match(o, who, self.policy)
+            if match is None:
                 continue
+            kind, on = match
             held = found.get(("order", oid))
-            if held is None or _strength(w) < _strength(held):
-                found["order", oid] = w
+            if held is None or _rank(kind) < _strength(held):
+                found["order", oid] = self._template(
+                    "order", oid, day, kind, partial(order_warning_of, o, kind, on, now,
+                                                     self.policy), on)
 
     def for_incident(self, incident: Incident, now: datetime) -> list[WarningOut]:
         """``lookup`` for the incident's location, the persons named on it and the caller

@@ -155,14 +155,21 @@ _FLAT_WORDS = {"flat", "apartment", "apt", "unit", "room", "maisonette"}
 _POSTCODE_RE = re.compile(r"\b[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}\b")
 
 
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.casefold())
+    return _WORD_RE.findall(text.casefold())
 
 
 def normalise_address(address: str) -> str:
     """Lower case, punctuation gone, common abbreviations spelt out, postcode removed."""
-    text = _POSTCODE_RE.sub(" ", address.casefold())
-    return " ".join(_ABBREV.get(w, w) for w in _words(text))
+    return _spelt_out(_POSTCODE_RE.sub(" ", address.casefold()))
+
+
+def _spelt_out(text: str) -> str:
+    """Words of lower-case ``text``, abbreviations spelt out."""
+    return " ".join([_ABBREV.get(w, w) for w in _WORD_RE.findall(text)])
 
 
 def normalise_postcode(postcode: str | None) -> str | None:
@@ -186,8 +193,8 @@ class AddressParts:
 
 def address_parts(address: str) -> AddressParts:
     """Split an address line into flat, house number/name and the street proper."""
-    parts = [normalise_address(p) for p in _POSTCODE_RE.sub(" ", address.casefold()).split(",")]
-    parts = [p for p in parts if p]
+    text = _POSTCODE_RE.sub(" ", address.casefold())
+    parts = [p for p in map(_spelt_out, text.split(",")) if p]
     flat = None
     if parts:
         first = parts[0].split()

@@ -270,6 +270,12 @@ def scheme_warning(s: SchemeOut, q: Place, now: datetime, policy: WarningPolicy)
     kind = match_place(place(s.location), q, policy)
     if kind is None:
         return None
+    return scheme_warning_of(s, kind, policy)
+
+
+def scheme_warning_of(s: SchemeOut, kind: MatchKind, policy: WarningPolicy) -> WarningOut:
+    """The warning for a scheme known to match as ``kind`` (the client's index finds the
+    match itself)."""
     local = s.expires_at.astimezone(policy.tz())
     return WarningOut.model_construct(
         kind="scheme", severity=scheme_severity(s.category), match=kind.value,
@@ -288,20 +294,38 @@ def order_warning(o: OrderOut, q: Place | None, who: Person | None, now: datetim
             if k is not None:
                 found.append((k, "location"))
     if who is not None:
-        k = match_person(person(o.subject), who, policy)
-        if k is not None:
-            found.append((k, "subject"))
-        for p in o.protected_persons:
-            k = match_person(person(p), who, policy)
-            if k is not None:
-                found.append((k, "protected_person"))
+        by_person = order_person_match(o, who, policy)
+        if by_person is not None:
+            found.append(by_person)
     best = _best(found)
     if best is None:
         return None
-    kind, on = best
+    return order_warning_of(o, *best, now, policy)
+
+
+def order_person_match(o: OrderOut, who: Person, policy: WarningPolicy) -> (
+    tuple[MatchKind, str] | None
+):
+    """How ``who`` matches the persons named on an order, the strongest first (the subject on
+    a tie), with what matched: "subject" or "protected_person"."""
+    found: list[tuple[MatchKind, str]] = []
+    k = match_person(person(o.subject), who, policy)
+    if k is not None:
+        found.append((k, "subject"))
+    for p in o.protected_persons:
+        k = match_person(person(p), who, policy)
+        if k is not None:
+            found.append((k, "protected_person"))
+    return _best(found)
+
+
+def order_warning_of(o: OrderOut, kind: MatchKind, matched_on: str, now: datetime,
+                     policy: WarningPolicy) -> WarningOut:
+    """The warning for an order known to match as ``kind`` on ``matched_on`` ("location",
+    "subject", "protected_person")."""
     return WarningOut.model_construct(
         kind="order", severity=order_severity(o.expires_on, now, policy), match=kind.value,
-        possible=kind.possible, matched_on=on, order=o,
+        possible=kind.possible, matched_on=matched_on, order=o,
         text=f"{_ORDER_LABEL[o.order_type]} against {o.subject.name}: "
         f"{expiry_wording(o.expires_on, now, policy)}",
     )
