@@ -328,7 +328,7 @@ def per_lookup_us(fn: Callable[[Place, list[Person]], object],
                   qs: list[tuple[str, Place, list[Person]]],
                   scans: Callable[[], int] = lambda: 0) -> dict[str, list[float]]:
     """Microseconds of each lookup, by kind of lookup, "all", and "warm" (every lookup but
-    those whose street was new to the index: ``scans`` counts those)."""
+    those that compared their street with every known street: ``scans`` counts those)."""
     out: dict[str, list[float]] = {"all": [], "warm": []}
     clock = time.perf_counter_ns
     for name, place, people in qs:
@@ -394,7 +394,8 @@ def main() -> None:
         raw_runs.append(per_lookup_us(raw, qs))
         index_runs.append(per_lookup_us(lookup, qs, lambda: index.street_scans))
     print(f"  warnings per lookup: mean {statistics.fmean(found):.2f}, max {max(found)}; "
-          f"streets new to the index: {index.street_scans:,} of {RUNS * LOOKUPS:,} lookups")
+          f"all-streets scans (no postcode, a street not asked about before): "
+          f"{index.street_scans:,} of {RUNS * LOOKUPS:,} lookups")
     print("  matches found: " + ", ".join(
         f"{kind} {n / len(found):.2f}" for kind, n in kinds.most_common()) + " per lookup")
     print("  medians over the runs of each run's percentiles:")
@@ -402,8 +403,9 @@ def main() -> None:
     _, p99 = _line("WarningIndex.lookup", index_runs, "all")
     for name in MIX:
         _line(f"  {name}", index_runs, name)
-    _, warm99 = _line("  all but lookups of a street new to it", index_runs, "warm")
-    print(f"  index p99 = {p99:.1f} us, {warm99:.1f} us on known streets (target <= 100 us); "
+    _, warm99 = _line("  all but the all-streets scans", index_runs, "warm")
+    print(f"  index p99 = {p99:.1f} us, {warm99:.1f} us without all-streets scans "
+          "(target <= 100 us); "
           f"first run p99 {percentile(index_runs[0]['all'], 99):.1f} us")
 
 

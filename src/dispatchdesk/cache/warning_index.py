@@ -31,6 +31,7 @@ import math
 from bisect import bisect_right, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from functools import partial
 from sys import intern
@@ -149,13 +150,16 @@ class _Fuzzy:
         self._counts = tuple(counts.values())
         self._length = len(query)
 
+    def could_be(self, other: str, threshold: float) -> bool:
+        """difflib's quick_ratio bound (the letters shared, with multiplicity; the same
+        either way round), counted by str.count in C: a third of the cost of quick_ratio
+        itself, and most strings stop here."""
+        total = len(other) + self._length
+        shared = sum(map(min, self._counts, map(other.count, self._letters)))
+        return (2.0 * shared / total if total else 1.0) >= threshold
+
     def similar(self, known: str, threshold: float) -> bool:
-        # First difflib's quick_ratio bound (the letters shared, with multiplicity), counted
-        # by str.count in C: a third of the cost of quick_ratio itself, and most known
-        # strings stop here.
-        total = len(known) + self._length
-        shared = sum(map(min, self._counts, map(known.count, self._letters)))
-        if (2.0 * shared / total if total else 1.0) < threshold:
+        if not self.could_be(known, threshold):
             return False
         self._matcher.set_seq1(known)
         return self._matcher.ratio() >= threshold
@@ -173,16 +177,26 @@ class _Streets:
     """The distinct streets proper of the filed locations (those with a house), in
     vocabularies: every street (``ALL_STREETS``), each postcode district's, and those without
     a postcode (``NO_DISTRICT``); and which are similar to a query street (the difflib ratio
-    of ``street_similar``), remembered per vocabulary and query street.
+    of ``street_similar``).
 
     The free-text rule needs the same district when both sides have a postcode, so a query
-    with one is compared with a few dozen streets, not every street in London."""
+    with one is compared with a few dozen streets, not every street in London. Within those
+    small vocabularies the similar streets of each known street are kept up to date as
+    streets come and go (a street added is compared with its vocabulary's, some 50 to 100),
+    so a known street never waits for a scan; a street not known is scanned for and the
+    answer remembered. ``ALL_STREETS`` is too big for that (every pair of some 30,000
+    London streets): a query without a postcode is scanned for and remembered."""
 
-    def __init__(self) -> None:
+    def __init__(self, threshold: float = DEFAULT_WARNING_POLICY.address_similarity) -> None:
+        #: The policy's threshold: what the kept similar streets were computed for.
+        self.threshold = threshold
         #: (vocabulary, street) → how many filed entities use it there.
         self._count: dict[tuple[str, str], int] = {}
         #: By vocabulary, by length, each street's letter pairs.
         self._by_len: dict[str, dict[int, dict[str, frozenset[str]]]] = {}
+        #: By vocabulary other than ``ALL_STREETS``: each known street's similar known
+        #: streets (itself included).
+        self._kept: dict[str, dict[str, set[str]]] = {}
         self._memo: dict[str, dict[str, frozenset[str]]] = {}
         self._memo_size = 0
         self._memo_threshold = -1.0
@@ -193,10 +207,31 @@ class _Streets:
     def add(self, vocabulary: str, street: str) -> None:
         n = self._count[vocabulary, street] = self._count.get((vocabulary, street), 0) + 1
         if n == 1:
+            if vocabulary != ALL_STREETS:
+                self._keep(vocabulary, street)
             lengths = self._by_len.setdefault(vocabulary, {})
             lengths.setdefault(len(street), {})[street] = _letter_pairs(street)
             # The new street may be similar to a remembered query street.
             self._memo_size -= len(self._memo.pop(vocabulary, {}))
+
+    def _keep(self, vocabulary: str, new: str) -> None:
+        """File ``new``'s similar streets, and ``new`` among theirs (each way round: difflib's
+        ratio is not quite symmetric)."""
+        kept = self._kept.setdefault(vocabulary, {})
+        mine = {new}
+        fuzzy, pairs, t = _Fuzzy(new), _letter_pairs(new), self.threshold
+        for length, bucket in self._by_len.get(vocabulary, {}).items():
+            if not _could_reach(length, len(new), t):
+                continue
+            needed = _pairs_needed(length + len(new), t)
+            for known, known_pairs in bucket.items():
+                if len(pairs & known_pairs) < needed or not fuzzy.could_be(known, t):
+                    continue
+                if fuzzy.similar(known, t):
+                    mine.add(known)
+                if difflib.SequenceMatcher(None, new, known).ratio() >= t:
+                    kept[known].add(new)
+        kept[new] = mine
 
     def discard(self, vocabulary: str, street: str) -> None:
         n = self._count[vocabulary, street] = self._count[vocabulary, street] - 1
@@ -210,10 +245,21 @@ class _Streets:
                 del lengths[len(street)]
             if not lengths:
                 del self._by_len[vocabulary]
+            kept = self._kept.get(vocabulary)
+            if kept is not None:
+                del kept[street]
+                for similar in kept.values():
+                    similar.discard(street)
+                if not kept:
+                    del self._kept[vocabulary]
 
-    def similar(self, vocabulary: str, street: str, threshold: float) -> frozenset[str]:
+    def similar(self, vocabulary: str, street: str, threshold: float) -> AbstractSet[str]:
         """Every street of ``vocabulary`` whose ratio against ``street`` reaches
-        ``threshold``."""
+        ``threshold`` (not to be changed by the caller)."""
+        if threshold == self.threshold:
+            kept = self._kept.get(vocabulary)
+            if kept is not None and street in kept:
+                return kept[street]
         if threshold != self._memo_threshold:
             self._memo.clear()
             self._memo_size = 0
@@ -421,8 +467,9 @@ def _strength(w: WarningOut) -> tuple[bool, int]:
 class WarningIndex:
     """Schemes and orders held in memory, indexed so that a lookup touches only what matches.
 
-    A lookup costs a few tens of microseconds plus some per warning returned, and a street
-    new to the index one scan of the known streets (``tests/bench/bench_warnings.py``).
+    A lookup costs some tens of microseconds plus some per warning returned; a query without
+    a postcode whose street was not asked about before, one scan of every known street
+    (milliseconds with a hundred thousand markers: ``tests/bench/bench_warnings.py``).
     Not thread-safe: one thread updates and queries it.
     """
 
@@ -436,7 +483,8 @@ class WarningIndex:
         #: Each scheme's location, and each order's locations, split once.
         self._scheme_spot: dict[int, ParsedPlace] = {}
         self._order_spots: dict[int, tuple[ParsedPlace, ...]] = {}
-        self._streets = _Streets()  # shared: a query's similar streets are found once
+        # Shared by schemes and orders: a query's similar streets are found once.
+        self._streets = _Streets(self.policy.address_similarity)
         self._scheme_places = _PlaceIndex(self._streets)
         self._order_places = _PlaceIndex(self._streets)
         self._order_persons = _PersonIndex()
@@ -453,8 +501,9 @@ class WarningIndex:
 
     @property
     def street_scans(self) -> int:
-        """Lookups so far whose street was new to the index, so compared with every known
-        street (the slow path; the answer is remembered). For diagnostics and benchmarks."""
+        """Lookups so far without a (readable) postcode whose street was not asked about
+        before, so compared with every known street (the slow path; the answer is
+        remembered). For diagnostics and benchmarks."""
         return self._streets.scans
 
     # --- updates -------------------------------------------------------------------------
@@ -550,7 +599,7 @@ class WarningIndex:
                                 self.policy)
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
-    def _similar_streets(self, q: ParsedPlace) -> frozenset[str]:
+    def _similar_streets(self, q: ParsedPlace) -> AbstractSet[str]:
         """The filed streets that may pass the free-text rule's street ratio for ``q``: with
         a district, its district's and those filed without one; without, every street (the
         slow path, remembered)."""
