@@ -174,3 +174,16 @@ def test_owed_incident_counts_in_the_strip_and_escalation_needs_acknowledging(qt
     assert notifier.count == 0
     assert not window.ops.escalation_button.isVisible()
     assert IncidentStatus.OPEN is owed.status
+
+
+def test_supervisors_get_the_schemes_view_fed_from_the_warning_index(qtbot, settings):
+    commands, fake_clock = RecordingCommands(), clock()
+    window = open_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
+    index = WarningIndex()
+    index.replace([scheme_on_block()], [order_expiring_tomorrow()])
+    window.ops.set_warnings(index, frozenset())
+    view = window.ops.schemes_view
+    assert view is not None and window.ops.schemes_dock is not None
+    assert [s.id for s in view.model.schemes()] == [5]
+    window.ops.set_warnings(WarningIndex(), frozenset())  # the scheme ended or expired
+    assert view.model.schemes() == []
