@@ -133,7 +133,7 @@ class Operations(QObject):
 
     def set_incidents(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
         self._policy_tz = policy.timezone
-        self.warnings.set_incidents(incidents)
+        self.warnings.set_incidents(self._window.model.incidents())  # most urgent first
         self.divert_list.set_timezone(policy.timezone)
         self.divert_list.set_incidents(incidents)
         self.escalations.set_timezone(policy.timezone)

@@ -86,11 +86,15 @@ def build_index(state: CachedState, policy: WarningPolicy | None = None) -> Warn
     """A fresh index of the schemes and orders in ``state`` (run it on the cache's thread)."""
     index = WarningIndex(policy or state.warning_policy or DEFAULT_WARNING_POLICY)
     index.replace(state.schemes, state.orders)
-    # Hundreds of thousands of long-lived objects: keep them out of the collector's full
-    # passes, which otherwise stall the GUI thread for milliseconds at a time.
-    gc.collect()
-    gc.freeze()
+    if len(index) >= _FREEZE_AT:
+        # Hundreds of thousands of long-lived objects: keep them out of the collector's full
+        # passes. (No collection first: it would hold the GIL, and the screen, for a while.)
+        gc.freeze()
     return index
+
+
+#: Index size from which its objects are frozen out of the garbage collector.
+_FREEZE_AT = 50_000
 
 
 class EntityState:
