@@ -94,6 +94,8 @@ class Operations(QObject):
             self.units_dock.hide()  # call handlers open it from the View menu when needed
 
     def _build_diverts(self) -> None:
+        # The sync engine can load the server's whole tag list; other DeskCommands (a test's
+        # recorder) need not, and the list then shows what the incidents held carry.
         history = getattr(self._commands, "divert_history", None)
         self.divert_list = DivertListView(self._commands, self._role, load_history=history)
         self.divert_list.open_incident.connect(self.open_incident)

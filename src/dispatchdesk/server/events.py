@@ -54,10 +54,11 @@ class Tail:
             if self._read_generation != self.generation or self._end is None:
                 self._refresh(service)
             start = self._items[0][0].seq - 1 if self._items else self._end
-            if start is None or self._end is None or not start <= since <= self._end:
-                page, _head, more = _read(service, since)  # behind the window, or ahead
-                return [(c, _text(c)) for c in page], more
-            found = [item for item in self._items if item[0].seq > since]
+            inside = start is not None and self._end is not None and start <= since <= self._end
+            found = [item for item in self._items if item[0].seq > since] if inside else []
+        if not inside:  # behind the window (catching up), or ahead: read the log, unlocked
+            page, _head, more = _read(service, since)
+            return [(c, _text(c)) for c in page], more
         return _redacted(found, service), False
 
     def _refresh(self, service: Service) -> None:
