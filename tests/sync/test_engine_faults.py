@@ -301,3 +301,31 @@ async def test_malformed_unit_and_scheme_changes_resync_and_lose_nothing(
     finally:
         await engine.stop()
     assert {u.id for u in worker.store.load().units} == {1, 2}
+
+
+async def test_unreadable_warning_rows_in_the_cache_reload_from_the_server(
+    worker: CacheWorker,
+) -> None:
+    """A scheme row the cache cannot parse stops nothing: it is said, and a fresh snapshot
+    replaces it (the engine does not resume from the cursor over data it could not read)."""
+    from sqlalchemy import insert
+
+    from dispatchdesk.cache.store import schemes_table
+
+    worker.store.apply_changes([], [], 10, NOW)
+    with worker.store._engine.begin() as conn:
+        conn.execute(insert(schemes_table).values(id=1, expires_ts=NOW.timestamp() + 9e5,
+                                                  data="{not json"))
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(11, [wire(1)]))
+    fake.routes["/events"] = lambda r, n: stream_response(": hi\n\n", stay_open=True)
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        assert rec.problems and "could not be read" in rec.problems[0]
+        await rec.wait_for(lambda: engine.cursor == 11 and rec.connection is ConnectionState.ONLINE)
+        assert "/changes" not in fake.calls  # a snapshot, not a resume
+    finally:
+        await engine.stop()
+    assert worker.store.load_warning_data(NOW).schemes == []

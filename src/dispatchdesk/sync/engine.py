@@ -193,20 +193,34 @@ class SyncEngine:
         self._notify("on_state", state.incidents, self._policy)
         self._notify("on_units", self._entities.reset_units(state.units), [], True)
         self._emit_commands()
-        # Schemes and orders (perhaps 200,000) load after the queue is on screen.
-        warning_data: CachedState = await self._worker.call(
-            self._store.load_warning_data, self._clock.now()
-        )
-        index = await self._worker.call(build_index, warning_data)
-        self._entities.reset_index(index, warning_data.schemes)
-        self._entities.acknowledged = set(warning_data.acknowledged)
-        self._emit_warnings()
+        await self._load_warnings()
         await self._confirm_sent(removed=())  # a crash may have left confirmed ones behind
         self._set_connection(ConnectionState.CONNECTING)
         self._flush_wake.set()
         self._run_task = asyncio.create_task(self._run(), name="dispatchdesk-sync")
         self._flush_task = asyncio.create_task(self._flush_loop(), name="dispatchdesk-outbox")
         self._expiry_task = asyncio.create_task(self._expiry_loop(), name="dispatchdesk-expiry")
+
+    async def _load_warnings(self) -> None:
+        """Schemes and orders (perhaps 200,000) from the cache, after the queue is on screen.
+
+        Rows the cache cannot read are not guessed at: the first contact then takes a fresh
+        snapshot, which replaces them all.
+        """
+        try:
+            data: CachedState = await self._worker.call(
+                self._store.load_warning_data, self._clock.now()
+            )
+            index = await self._worker.call(build_index, data)
+        except Exception as exc:
+            log.exception("warning data in the cache could not be read")
+            self._problem(f"Special schemes and protective orders in the local cache could not "
+                          f"be read ({exc}); they are reloaded from the server when it answers.")
+            self._cursor = None
+            return
+        self._entities.reset_index(index, data.schemes)
+        self._entities.acknowledged = set(data.acknowledged)
+        self._emit_warnings()
 
     async def stop(self) -> None:
         """Close the stream and the client; pending cache writes finish first."""
