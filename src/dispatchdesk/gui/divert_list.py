@@ -23,7 +23,6 @@ from enum import Enum, IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QModelIndex,
     QObject,
@@ -55,6 +54,7 @@ from dispatchdesk.gui.tables import (
     DISPLAY_ROLE,
     TOOLTIP_ROLE,
     USER_ROLE,
+    RowsTableModel,
     configure_table,
 )
 from dispatchdesk.gui.timefmt import local
@@ -127,8 +127,10 @@ def newer(a: Divert, b: Divert) -> Divert:
     return a if _progress(a) > _progress(b) else b
 
 
-class DivertTableModel(QAbstractTableModel):
+class DivertTableModel(RowsTableModel):
     """One row per divert, in arrival order (the proxy sorts); everything in memory."""
+
+    headers = tuple(HEADERS[c] for c in DivertColumn)
 
     def __init__(self, tz: str = "Europe/London", parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -217,19 +219,6 @@ class DivertTableModel(QAbstractTableModel):
         return local(when, self._tz, "%H:%M")
 
     # -- Qt model API ----------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else _NCOLS
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < _NCOLS:
-            return None
-        return HEADERS[DivertColumn(section)] if role == DISPLAY_ROLE else None
 
     def data(self, index: Index, role: int = DISPLAY_ROLE) -> Any:
         row, col = index.row(), index.column()

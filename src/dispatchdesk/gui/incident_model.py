@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import Countdown, CountdownState, format_countdown
@@ -32,6 +32,7 @@ from dispatchdesk.gui.tables import (
     FOREGROUND_ROLE,
     TOOLTIP_ROLE,
     USER_ROLE,
+    RowsTableModel,
 )
 from dispatchdesk.gui.theme import StateColours, countdown_colours
 from dispatchdesk.gui.timefmt import local
@@ -114,8 +115,10 @@ def _hhmm(when: datetime | None, tz: str) -> str:
     return "" if when is None else local(when, tz, "%d/%m %H:%M")
 
 
-class IncidentTableModel(QAbstractTableModel):
+class IncidentTableModel(RowsTableModel):
     """Incidents in memory; countdown cells computed at paint time from ``now()``."""
+
+    headers = tuple(HEADERS[c] for c in Column)
 
     def __init__(self, now: Callable[[], datetime], parent: Any = None) -> None:
         super().__init__(parent)
@@ -180,21 +183,6 @@ class IncidentTableModel(QAbstractTableModel):
         return cd
 
     # -- Qt model API ----------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else _NCOLS
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
-            return None
-        if role == DISPLAY_ROLE:
-            return HEADERS[Column(section)]
-        return None
 
     def data(self, index: Index, role: int = DISPLAY_ROLE) -> Any:
         row = index.row()

@@ -21,7 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QDateTime,
     QEvent,
@@ -67,6 +66,7 @@ from dispatchdesk.gui.tables import (
     FOREGROUND_ROLE,
     TOOLTIP_ROLE,
     USER_ROLE,
+    RowsTableModel,
     configure_table,
 )
 from dispatchdesk.gui.theme import StateColours, countdown_colours, current_theme
@@ -167,8 +167,10 @@ def _row(scheme: SchemeOut, now: datetime, policy: WarningPolicy) -> _Row:
     return _Row(scheme, state, cells)
 
 
-class SchemesTableModel(QAbstractTableModel):
+class SchemesTableModel(RowsTableModel):
     """Live special schemes, one per row; ``data()`` reads only what is held in memory."""
+
+    headers = HEADERS
 
     def __init__(
         self,
@@ -185,19 +187,6 @@ class SchemesTableModel(QAbstractTableModel):
         self._next_change: datetime | None = None
 
     # -- Qt model --------------------------------------------------------------------------
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and int(role) == DISPLAY_ROLE \
-                and 0 <= section < len(HEADERS):
-            return HEADERS[section]
-        return None
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid():

@@ -9,13 +9,21 @@ them into its own module, so ``data()`` still looks them up as module-level ints
 tag list and the schemes view: whole rows selected one at a time, nothing edited in place,
 no word wrap, no row numbers, one column that stretches, and sorting by the header from a
 given column and order. :func:`change_filter` and :func:`row_in_proxy` serve the proxies.
+:class:`RowsTableModel` is the flat list-of-rows model under all four tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 DISPLAY_ROLE = int(Qt.ItemDataRole.DisplayRole)
@@ -27,6 +35,33 @@ ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole)
 ACCESSIBLE_ROLE = int(Qt.ItemDataRole.AccessibleTextRole)
 #: The first role free for a model's own data (sort keys, the row's object, ...).
 USER_ROLE = int(Qt.ItemDataRole.UserRole)
+
+_HORIZONTAL = Qt.Orientation.Horizontal
+Index = QModelIndex | QPersistentModelIndex
+
+
+class RowsTableModel(QAbstractTableModel):
+    """A flat table: one row per item of ``self._rows``, one column per header text.
+
+    A subclass sets :attr:`headers` and keeps its rows in ``self._rows``; it writes ``data()``.
+    """
+
+    #: Column header texts, in column order.
+    headers: Sequence[str] = ()
+    _rows: Sequence[Any]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = DISPLAY_ROLE) -> Any:
+        if orientation == _HORIZONTAL and int(role) == DISPLAY_ROLE \
+                and 0 <= section < len(self.headers):
+            return self.headers[section]
+        return None
 
 
 def configure_table(

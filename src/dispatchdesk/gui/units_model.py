@@ -21,7 +21,6 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QMimeData,
     QModelIndex,
     QPersistentModelIndex,
@@ -41,6 +40,7 @@ from dispatchdesk.gui.tables import (
     FOREGROUND_ROLE,
     TOOLTIP_ROLE,
     USER_ROLE,
+    RowsTableModel,
 )
 from dispatchdesk.gui.theme import THEMES
 
@@ -152,8 +152,10 @@ def unit_ids_from_mime(mime: QMimeData) -> list[int]:
     return [int(part) for part in raw.split(",") if part.strip().isdigit()]
 
 
-class UnitsTableModel(QAbstractTableModel):
+class UnitsTableModel(RowsTableModel):
     """Units in memory, in arrival order (the proxy sorts them)."""
+
+    headers = tuple(UNIT_HEADERS[c] for c in UnitColumn)
 
     #: The outbox changed (after :meth:`set_pending`): open assign dialogs follow their commands.
     pending_changed = Signal()
@@ -209,19 +211,6 @@ class UnitsTableModel(QAbstractTableModel):
         return self._incident_ref(incident_id) or f"incident #{incident_id}"
 
     # -- Qt model API ----------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else _NCOLS
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < _NCOLS:
-            return None
-        return UNIT_HEADERS[UnitColumn(section)] if role == DISPLAY_ROLE else None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
