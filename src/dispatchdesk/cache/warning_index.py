@@ -475,6 +475,8 @@ class WarningIndex:
 
     def __init__(self, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> None:
         self.policy = policy
+        #: Goes up with every change of what is held (so a reader can tell "nothing changed").
+        self.revision = 0
         self._clear()
 
     def _clear(self) -> None:
@@ -512,6 +514,7 @@ class WarningIndex:
                 policy: WarningPolicy | None = None) -> None:
         """Replace everything (after a snapshot, or at start from the cache)."""
         self.policy = policy or self.policy
+        self.revision += 1
         self._clear()
         for s in schemes:
             self._add_scheme(s)
@@ -522,6 +525,7 @@ class WarningIndex:
     def upsert_scheme(self, scheme: SchemeOut) -> None:
         """Add a scheme, or replace the one with its id (its old location keys go)."""
         self.remove_scheme(scheme.id)
+        self.revision += 1
         self._add_scheme(scheme)
         insort(self._expiry, (scheme.expires_at, scheme.id))
 
@@ -530,6 +534,7 @@ class WarningIndex:
         old = self._schemes.pop(scheme_id, None)
         if old is None:
             return
+        self.revision += 1
         self._templates.pop(("scheme", scheme_id), None)
         self._scheme_places.remove(scheme_id, [self._scheme_spot.pop(scheme_id)])
         entry = (old.expires_at, scheme_id)
@@ -538,6 +543,7 @@ class WarningIndex:
     def upsert_order(self, order: OrderOut) -> None:
         """Add an order, or replace the one with its id (its old keys go)."""
         self.remove_order(order.id)
+        self.revision += 1
         self._add_order(order)
 
     def remove_order(self, order_id: int) -> None:
@@ -545,6 +551,7 @@ class WarningIndex:
         old = self._orders.pop(order_id, None)
         if old is None:
             return
+        self.revision += 1
         self._templates.pop(("order", order_id), None)
         self._order_places.remove(order_id, self._order_spots.pop(order_id))
         self._order_persons.remove(order_id, _order_persons(old))

@@ -161,7 +161,8 @@ class Operations(QObject):
         self.unit_count.setText(f"Units available: {available} of {len(self.units_model.units())}")
 
     def set_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
-        self.warnings.set_data(index, acknowledged)
+        if not self.warnings.set_data(index, acknowledged):
+            return  # acknowledgements only: the panel shows its own, the schemes are the same
         self.warning_panel.set_policy(index.policy)
         if self.schemes_view is not None:
             self.schemes_view.set_policy(index.policy)

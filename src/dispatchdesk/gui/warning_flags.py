@@ -50,6 +50,7 @@ class IncidentWarnings(QObject):
         self._now = now
         self._slice = slice_seconds
         self._index = WarningIndex()
+        self._revision = self._index.revision
         self._acked: frozenset[tuple[int, WarningRef]] = frozenset()
         self._marks: dict[int, tuple[WarningMark, ...]] = {}
         self._incidents: dict[int, Incident] = {}
@@ -90,12 +91,21 @@ class IncidentWarnings(QObject):
     # -- changing --------------------------------------------------------------------------
 
     def set_data(self, index: WarningIndex, acknowledged: frozenset[tuple[int, WarningRef]]
-                 ) -> None:
-        """Schemes, orders or acknowledgements changed: recompute every incident in slices."""
-        self._index = index
-        self._acked = acknowledged
-        self._schedule_all()
-        self._timer.start()
+                 ) -> bool:
+        """Schemes, orders or acknowledgements changed. New schemes or orders: recompute
+        every incident in slices; acknowledgements only: just the incidents they name.
+        Returns whether the schemes or orders changed."""
+        changed = index is not self._index or index.revision != self._revision
+        newly = acknowledged ^ self._acked
+        self._index, self._revision, self._acked = index, index.revision, acknowledged
+        if changed:
+            self._schedule_all()
+            self._timer.start()
+        else:
+            touched = [iid for iid in {iid for iid, _ref in newly} if self._recompute(iid)]
+            if touched:
+                self.changed.emit(touched)
+        return changed
 
     def set_incidents(self, incidents: Iterable[Incident]) -> None:
         """Everything anew; give them most urgent first (the queue model's row order), so the
