@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
+from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import Person, Place, WarningRef
 from dispatchdesk.gui.new_incident import (
     ANONYMITY_LABEL,
@@ -489,3 +490,92 @@ def test_many_people_scroll_and_the_focused_one_is_in_view(qtbot, warned):
         warned.submit()
     assert QApplication.focusWidget() is rows[0].name
     qtbot.waitUntil(lambda: in_view(rows[0].name))
+
+
+# --- the server's reference lists -------------------------------------------------------------
+
+@pytest.fixture
+def listed(qtbot):
+    dlg = NewIncidentDialog(reference=LONDON_LISTS, now=lambda: NOW)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.activateWindow()
+    qtbot.waitExposed(dlg)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dlg.address)
+    return dlg
+
+
+def server_words(pick, text):
+    """The sentence the server refuses ``text`` with (the same domain rule)."""
+    with pytest.raises(ValueError) as err:
+        pick(text)
+    return str(err.value)
+
+
+def test_the_form_offers_the_server_lists(qtbot):
+    lists = ReferenceLists(boroughs=("North", "South"), incident_types=("Fire", "Flood"))
+    dlg = NewIncidentDialog(reference=lists)
+    qtbot.addWidget(dlg)
+    items = [dlg.borough.itemText(i) for i in range(dlg.borough.count())]
+    assert items == ["North", "South"]
+    assert [dlg.type.itemText(i) for i in range(dlg.type.count())] == ["Fire", "Flood"]
+    # a snapshot with other lists: offered at once, and what was typed stays
+    dlg.borough.setEditText("Sou")
+    dlg.set_reference(LONDON_LISTS)
+    assert dlg.borough.count() == 33 and dlg.borough.currentText() == "Sou"
+    assert dlg.type.findText("Concern for welfare") >= 0
+
+
+def test_values_off_the_lists_are_refused_inline_before_sending(qtbot, listed):
+    type_text(qtbot, "!!")
+    tab(qtbot)  # leaving the address says it at once
+    assert "has no letters" in listed._fields["address"].error.text()
+    for _ in range(3):
+        tab(qtbot)  # postcode, UPRN, parent UPRN
+    assert QApplication.focusWidget() in (listed.borough, listed.borough.lineEdit())
+    type_text(qtbot, "Narnia")
+    tab(qtbot)
+    words = server_words(LONDON_LISTS.borough, "Narnia")
+    assert "Did you mean Barnet" in words
+    assert listed._fields["borough"].error.text() == f"⚠ {words}"
+    type_text(qtbot, "Alien landing")
+    tab(qtbot)
+    assert listed._fields["type"].error.text() == (
+        "⚠ " + server_words(LONDON_LISTS.incident_type, "Alien landing"))
+    listed.postcode.setText("NW1 7AA")
+    listed.set_grade(Grade.IMMEDIATE)
+    listed.summary.setPlainText("Lights in the sky")
+    listed.caller_name.setText("Ann Smith")
+    listed.caller_dob.setText("01/01/2099")
+    with qtbot.assertNotEmitted(listed.submitted):
+        listed.submit()
+    errors = listed.errors()
+    assert set(errors) == {"address", "borough", "type", "caller_dob"}
+    assert errors["caller_dob"] == "A date of birth cannot be in the future."
+    assert listed.isVisible() and QApplication.focusWidget() is listed.address
+    assert (listed.address.text(), listed.borough.currentText(), listed.type.currentText()) == (
+        "!!", "Narnia", "Alien landing")  # what was typed is kept
+    # put right, in any case: sent as the list spells it
+    listed.address.setText("12 High Street")
+    listed.borough.setEditText("  camden ")
+    listed.type.setEditText("concern FOR welfare")
+    listed.caller_dob.setText("09/03/1984")
+    with qtbot.waitSignal(listed.submitted) as blocker:
+        listed.submit()
+    draft = blocker.args[0]
+    assert (draft.location.borough, draft.type) == ("Camden", "Concern for welfare")
+    assert draft.caller.dob == date(1984, 3, 9)
+
+
+def test_without_lists_the_desk_leaves_the_borough_to_the_server(qtbot, dialog):
+    # an older server sent none: the London defaults are offered, nothing is refused here
+    assert dialog.borough.findText("Westminster") >= 0
+    dialog.address.setText("12 High Street")
+    dialog.postcode.setText("NW1 7AA")
+    dialog.borough.setEditText("Narnia")
+    dialog.type.setEditText("Alien landing")
+    dialog.set_grade(Grade.IMMEDIATE)
+    dialog.summary.setPlainText("Lights in the sky")
+    assert dialog.errors() == {}
+    dialog.address.setText("123")  # an address with no letters is never one
+    assert "has no letters" in dialog.errors()["address"]

@@ -9,6 +9,12 @@ appointment. Invalid fields get an inline message and keep what was typed; a dat
 checked as soon as focus leaves it (dd/mm/yyyy or ISO, never in the future). Anonymity is
 never pre-ticked and is recorded only when the caller asks for it.
 
+The borough and type offer the server's reference lists (from the snapshot's policy; case
+aside, a value is sent as the list spells it). A value off a list, and an address with no
+letters, get the server's own sentence inline when focus leaves the field and on Create: the
+desk checks first, the server decides. With no lists (an older server) the London defaults
+are offered and nothing is refused here.
+
 Once the location is entered (focus leaves the address, postcode or UPRN fields, or typing in
 them pauses), the form looks up warnings for it, the caller and everyone named (name and date
 of birth, so an order's subject matches exactly) through the injected ``warnings_for`` and
@@ -26,7 +32,7 @@ from datetime import UTC, date, datetime
 from itertools import pairwise
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,6 +53,15 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
+from dispatchdesk.domain.reference import (
+    FUTURE_DOB,
+    INCIDENT_TYPES,
+    LONDON_BOROUGHS,
+    NO_LISTS,
+    ReferenceLists,
+    address_problem,
+    dob_problem,
+)
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
     Person,
@@ -62,20 +77,7 @@ from dispatchdesk.sync.api import IncidentDraft
 #: Looks up the warnings for a place and the persons named (the engine's warning index).
 WarningsFor = Callable[[Place, Sequence[Person]], list[WarningOut]]
 
-LONDON_BOROUGHS = (
-    "Barking and Dagenham", "Barnet", "Bexley", "Brent", "Bromley", "Camden", "City of London",
-    "Croydon", "Ealing", "Enfield", "Greenwich", "Hackney", "Hammersmith and Fulham",
-    "Haringey", "Harrow", "Havering", "Hillingdon", "Hounslow", "Islington",
-    "Kensington and Chelsea", "Kingston upon Thames", "Lambeth", "Lewisham", "Merton",
-    "Newham", "Redbridge", "Richmond upon Thames", "Southwark", "Sutton", "Tower Hamlets",
-    "Waltham Forest", "Wandsworth", "Westminster",
-)
-
-INCIDENT_TYPES = (
-    "Domestic", "ASB", "Burglary", "RTC", "Concern for welfare", "Theft", "Assault",
-    "Robbery", "Suspicious person", "Missing person", "Criminal damage", "Sexual offence",
-    "Harassment", "Breach of order", "Public order", "Drugs", "Weapons", "Fraud",
-)
+__all__ = ["INCIDENT_TYPES", "LONDON_BOROUGHS"]  # re-exported (the queue's borough filter)
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
 UPRN = re.compile(r"^[0-9]{1,12}$")
@@ -119,8 +121,8 @@ def parse_dob(text: str, today: date) -> date | None:
         dob = date(year, month, day)
     except ValueError:
         raise ValueError(f"No such date: {text} (day first: {DOB_FORMAT_HINT}).") from None
-    if dob > today:
-        raise ValueError("A date of birth cannot be in the future.")
+    if dob_problem(dob, today) is not None:
+        raise ValueError(FUTURE_DOB)
     if dob < _EARLIEST_DOB:
         raise ValueError(f"Before {_EARLIEST_DOB.year}: check the year.")
     return dob
@@ -237,7 +239,8 @@ class NewIncidentDialog(QDialog):
     """Create an incident; emits :attr:`submitted` with an :class:`IncidentDraft`.
 
     ``warnings_for`` (optional) looks up warnings for the location entered; ``now`` is server
-    time and ``warning_policy`` the server's, both for the warning panel."""
+    time and ``warning_policy`` the server's, both for the warning panel; ``reference`` the
+    server's boroughs and incident types (from the snapshot's policy)."""
 
     submitted = Signal(object)
     #: How long typing in the location must pause before warnings are looked up: long enough
@@ -253,10 +256,12 @@ class NewIncidentDialog(QDialog):
         warnings_for: WarningsFor | None = None,
         now: Callable[[], datetime] | None = None,
         warning_policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+        reference: ReferenceLists = NO_LISTS,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New incident")
         self.setModal(False)
+        self._reference = reference
         self._confirming = False
         self._warnings_for = warnings_for
         self._now = now or (lambda: datetime.now(UTC))
@@ -282,8 +287,9 @@ class NewIncidentDialog(QDialog):
         self.uprn = QLineEdit()
         self.parent_uprn = QLineEdit()
         self.parent_uprn.setPlaceholderText("optional: the block or building")
-        self.borough = _editable_combo(LONDON_BOROUGHS, "Borough")
-        self.type = _editable_combo(INCIDENT_TYPES, "Type of incident")
+        self.borough = _editable_combo((), "Borough")
+        self.type = _editable_combo((), "Type of incident")
+        self.set_reference(self._reference)
         self.grade = QComboBox()
         self.grade.addItem("Choose: press I, S, E or R", None)
         for grade in Grade:
@@ -407,6 +413,9 @@ class NewIncidentDialog(QDialog):
         # The caller's name and date of birth can match an order.
         self.caller_name.installEventFilter(self)
         self.caller_dob.installEventFilter(self)
+        # Leaving the borough or type checks it against the lists (the address is watched).
+        self.borough.installEventFilter(self)
+        self.type.installEventFilter(self)
 
     def _location_edits(self) -> tuple[QLineEdit, ...]:
         return (self.address, self.postcode, self.uprn, self.parent_uprn)
@@ -419,6 +428,12 @@ class NewIncidentDialog(QDialog):
             # now has no place in the area yet.
             QTimer.singleShot(0, self, lambda: self._scroll_to(watched))
         if event.type() == QEvent.Type.FocusOut:
+            checked = self._checked_on_leave().get(watched)
+            if checked is not None and isinstance(event, QFocusEvent) \
+                    and event.reason() is not Qt.FocusReason.PopupFocusReason:
+                # Said at once (the completer's popup taking focus is not leaving).
+                name, problem = checked
+                self._fields[name].set_error(problem())
             dob = self._dob_fields().get(watched)
             if dob is not None:
                 # Said at once, not only on Create: a mistyped DOB silently turns an exact
@@ -432,6 +447,11 @@ class NewIncidentDialog(QDialog):
                 self.location_timer.stop()
                 QTimer.singleShot(0, self, self.check_warnings)
         return super().eventFilter(watched, event)
+
+    def _checked_on_leave(self) -> dict[QObject, tuple[str, Callable[[], str | None]]]:
+        return {self.address: ("address", self._address_problem),
+                self.borough: ("borough", self._borough_problem),
+                self.type: ("type", self._type_problem)}
 
     def _scroll_to(self, edit: QLineEdit) -> None:
         if any(edit is row.name or edit is row.dob for row in self.person_rows):  # not removed
@@ -630,9 +650,42 @@ class NewIncidentDialog(QDialog):
         self.confirm_label.hide()
         super().reject()
 
+    # -- reference lists --------------------------------------------------------------------
+
+    @property
+    def reference(self) -> ReferenceLists:
+        return self._reference
+
+    def set_reference(self, reference: ReferenceLists) -> None:
+        """Offer (and check against) the server's lists; what is typed is kept."""
+        self._reference = reference
+        for combo, items in ((self.borough, reference.boroughs or LONDON_BOROUGHS),
+                             (self.type, reference.incident_types or INCIDENT_TYPES)):
+            text = combo.currentText()
+            blocked = combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(items)
+            combo.setCurrentIndex(-1)
+            combo.setEditText(text)
+            combo.blockSignals(blocked)
+
+    def _borough_problem(self) -> str | None:
+        return _off_list(self._reference.borough, self.borough.currentText())
+
+    def _type_problem(self) -> str | None:
+        return _off_list(self._reference.incident_type, self.type.currentText())
+
+    def _address_problem(self) -> str | None:
+        return address_problem(self.address.text())
+
     def errors(self) -> dict[str, str]:
         """Field name → message, for every field that is not acceptable."""
         errors: dict[str, str] = {}
+        for name, problem in (("address", self._address_problem()),
+                              ("borough", self._borough_problem()),
+                              ("type", self._type_problem())):
+            if problem is not None:
+                errors[name] = problem
         required = {"address": self.address.text(), "borough": self.borough.currentText(),
                     "type": self.type.currentText(), "summary": self.summary.toPlainText(),
                     "postcode": self.postcode.text()}
@@ -709,7 +762,7 @@ class NewIncidentDialog(QDialog):
         location = Location(
             address=self.address.text().strip(),
             postcode=normalise_postcode(self.postcode.text()),
-            borough=self.borough.currentText().strip(),
+            borough=self._reference.borough(self.borough.currentText()),
             uprn=self.uprn.text().strip() or None,
             parent_uprn=self.parent_uprn.text().strip() or None,
         )
@@ -720,7 +773,7 @@ class NewIncidentDialog(QDialog):
             dob=parse_dob(self.caller_dob.text(), self.today()),
         )
         return IncidentDraft(
-            grade=grade, type=self.type.currentText().strip(),
+            grade=grade, type=self._reference.incident_type(self.type.currentText()),
             summary=self.summary.toPlainText().strip(), location=location, caller=caller,
             appointment_at=self._appointment_at(grade),
             persons=self._persons(),
@@ -744,6 +797,17 @@ class NewIncidentDialog(QDialog):
 def _person_name(text: str) -> str:
     """The name as typed, with runs of spaces made one (a double space is a typing slip)."""
     return " ".join(text.split())
+
+
+def _off_list(pick: Callable[[str], str], text: str) -> str | None:
+    """The sentence for a value not on its list (blank is "Required.", said elsewhere)."""
+    if not text.strip():
+        return None
+    try:
+        pick(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _editable_combo(items: tuple[str, ...], name: str) -> QComboBox:

@@ -357,6 +357,8 @@ class QueueWindow(QMainWindow):
             self.delay_tracker.reset(incidents, policy)
             self.delay_strip.show_owed(self.delay_tracker.owed())
         self.ops.set_incidents(incidents, policy)
+        if self.new_incident_dialog is not None:  # a snapshot may bring other lists
+            self.new_incident_dialog.set_reference(policy.reference)
         self.on_tick()
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
@@ -449,7 +451,8 @@ class QueueWindow(QMainWindow):
             return
         dialog = self.new_incident_dialog
         if dialog is None:
-            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now)
+            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now,
+                                       reference=self._policy.reference)
             dialog.submitted.connect(self._create_incident)
             dialog.finished.connect(self._new_incident_closed)
             self.new_incident_dialog = dialog

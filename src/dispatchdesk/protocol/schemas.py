@@ -219,6 +219,9 @@ class PolicyModel(Wire):
     timezone: str
     #: Warning windows (order expiry, scheme limits), for matching offline like the server.
     warnings: WarningPolicyModel | None = None
+    #: The boroughs and incident types the server accepts (case aside); empty: no list sent.
+    boroughs: list[str] = []
+    incident_types: list[str] = []
 
 
 class Snapshot(Wire):

@@ -41,6 +41,7 @@ from dispatchdesk.protocol.schemas import (
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, units, write_tx
+from dispatchdesk.server.reference import checked_unit
 from dispatchdesk.server.service import (
     RATIONALE_LOOKBACK,
     CommandResult,
@@ -217,7 +218,9 @@ class Dispatch:
 
         return self.service._run(user, idem, apply, "create_unit", None, "unit")
 
-    def _insert(self, conn: Connection, now: datetime, user: User, body: UnitCreate) -> UnitOut:
+    def _insert(self, conn: Connection, now: datetime, user: User, sent: UnitCreate) -> UnitOut:
+        body, problems = checked_unit(sent, self.service.settings.reference_lists)
+        self.service.refuse_if(problems)
         taken = conn.execute(
             sa.select(units.c.id).where(units.c.callsign == body.callsign)
         ).first()

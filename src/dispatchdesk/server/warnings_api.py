@@ -29,6 +29,7 @@ from dispatchdesk.domain.warnings import (
     Place,
     SchemeCategory,
     WarningPolicy,
+    local_today,
     scheme_expiry_problem,
     scheme_review_state,
 )
@@ -65,6 +66,7 @@ from dispatchdesk.server.db import (
     write_tx,
 )
 from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
+from dispatchdesk.server.reference import field_errors, order_dob_problems
 from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError
 
 log = logging.getLogger(__name__)
@@ -270,10 +272,25 @@ def _order_changed(conn: Connection, order_id: int, now: datetime, retention: in
     return out
 
 
-def order_problems(body: OrderCreate) -> list[tuple[str, str]]:
+def order_problems(body: OrderCreate, today: date | None = None) -> list[tuple[str, str]]:
+    """Rule problems of an order as (field, sentence); a date of birth after ``today`` (the
+    control room's date) too when it is given, as ``subject.dob`` or
+    ``protected_persons.N.dob``."""
+    problems = []
     if body.expires_on is not None and body.expires_on < body.issued_on:
-        return [("expires_on", "An order cannot expire before it was issued.")]
-    return []
+        problems.append(("expires_on", "An order cannot expire before it was issued."))
+    if today is not None:
+        problems += [(".".join(str(p) for p in loc), msg)
+                     for loc, msg in order_dob_problems(body, today)]
+    return problems
+
+
+def _refuse_order(problems: list[tuple[str, str]]) -> None:
+    """422 naming each field (FastAPI's shape) when an order breaks a rule."""
+    if problems:
+        raise ServiceError(422, field_errors(
+            [(tuple(int(p) if p.isdigit() else p for p in f.split(".")), msg)
+             for f, msg in problems]))
 
 
 # --- the desk ------------------------------------------------------------------------------
@@ -530,9 +547,7 @@ class WarningsDesk:
 
     def create_order(self, user: User, body: OrderCreate, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            problems = order_problems(body)
-            if problems:
-                raise ServiceError(422, " ".join(p for _f, p in problems))
+            _refuse_order(order_problems(body, local_today(now, self.policy)))
             self._check_source_ref(conn, body.source_ref, None)
             out = insert_order(conn, body, now, user.username, self._retention)
             return 201, out.model_dump(mode="json")
@@ -572,9 +587,7 @@ class WarningsDesk:
                 **current.model_dump(mode="json", exclude={"id", "version"}),
                 **body.model_dump(mode="json", include=fields),
             })
-            problems = order_problems(merged)
-            if problems:
-                raise ServiceError(422, " ".join(p for _f, p in problems))
+            _refuse_order(order_problems(merged, local_today(now, self.policy)))
             if merged.source_ref != current.source_ref:
                 self._check_source_ref(conn, merged.source_ref, order_id)
             conn.execute(protective_orders.update().where(protective_orders.c.id == order_id)
