@@ -284,7 +284,7 @@ class QueueWindow(QMainWindow):
                                  Right.REVIEW_DIVERTS)
         self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"], self.ops.show_schemes,
                              Right.MANAGE_SCHEMES)
-        self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W"],
+        self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W", "F4"],
                               self.show_warnings)
         for dock in self.ops.docks():
             dock.addAction(self.act_back)
@@ -449,7 +449,8 @@ class QueueWindow(QMainWindow):
             return
         dialog = self.new_incident_dialog
         if dialog is None:
-            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now)
+            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now,
+                                       play_sound=self.sounds.play)
             dialog.submitted.connect(self._create_incident)
             dialog.finished.connect(self._new_incident_closed)
             self.new_incident_dialog = dialog
@@ -474,10 +475,12 @@ class QueueWindow(QMainWindow):
         self.show_warnings()
 
     def show_warnings(self) -> None:
-        """Pop the warning panel for the selected incident (if it has warnings)."""
+        """Pop the warning panel for the selected incident (if it has warnings) and move the
+        keyboard to it: the operator asked (Ctrl+W / F4, or opened the incident from the
+        queue). Nothing else moves the keyboard there."""
         incident = self.selected_incident()
         if incident is not None:
-            self.ops.show_warnings(incident)
+            self.ops.show_warnings(incident, take_focus=True)
 
     def _with_detail(self, focus: Callable[[], None]) -> None:
         if self.selected_incident() is None:
