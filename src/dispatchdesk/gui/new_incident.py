@@ -640,6 +640,13 @@ class NewIncidentDialog(QDialog):
         self._last_lookup = (place, people)
         self._show_warnings(self._warnings_for(place, people))
 
+    def refresh_warnings(self) -> None:
+        """Look up again even if nothing was typed (the day turned: severities and expiry
+        wording change with it)."""
+        if self._warning_panel is not None and self._warning_panel.isVisible():
+            self._last_lookup = None
+            self.check_warnings()
+
     def _show_warnings(self, found: Sequence[WarningOut]) -> None:
         if not found and self._warning_panel is None:
             return

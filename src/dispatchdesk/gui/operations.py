@@ -168,6 +168,10 @@ class Operations(QObject):
         if self.schemes_view is not None:
             self.schemes_view.set_policy(index.policy)
             self.schemes_view.set_schemes(index.schemes(self._now()))
+        self._refresh_panel()
+
+    def _refresh_panel(self) -> None:
+        """The panel on screen follows: warnings gone, new, or (the day turned) reworded."""
         panel = self.warning_panel
         if panel.isVisible() and panel.incident_id is not None:
             incident = self._window.model.incident(panel.incident_id)
@@ -185,6 +189,8 @@ class Operations(QObject):
             self.schemes_view.set_theme(theme)
 
     def on_tick(self) -> None:
+        if self.warnings.turn_of_day():
+            self._refresh_panel()  # "expires in 2 days" is "expires TOMORROW" now
         self.units_model.refresh_now()
         if self.schemes_view is not None:
             self.schemes_view.refresh_now()

@@ -58,7 +58,7 @@ COLUMN_SAMPLES = {
     Column.REF: "CAD 12345/23NOV26", Column.GRADE: "Grade", Column.TYPE: "Concern for welfare",
     Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA", Column.CREATED: "23/11 06:40",
     Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
-    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ SCHEME",
+    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ ORDER CRITICAL",
 }
 _CELL_PADDING = 18
 _ICON_ROOM = 24
@@ -452,6 +452,7 @@ class QueueWindow(QMainWindow):
             dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now,
                                        play_sound=self.sounds.play)
             dialog.submitted.connect(self._create_incident)
+            self.ops.warnings.day_turned.connect(dialog.refresh_warnings)
             dialog.finished.connect(self._new_incident_closed)
             self.new_incident_dialog = dialog
         dialog.show()
