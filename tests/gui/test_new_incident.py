@@ -595,3 +595,31 @@ def test_many_people_scroll_and_the_focused_one_is_in_view(qtbot, warned):
         warned.submit()
     assert QApplication.focusWidget() is rows[0].name
     qtbot.waitUntil(lambda: in_view(rows[0].name))
+
+
+def test_a_warning_found_after_the_others_were_acknowledged_blocks_create_again(
+        qtbot, warned, index, played):
+    index.orders = [make_order(7), make_order(8, locations=(), subject="Gary HOLLIS")]
+    fill_the_rest(qtbot, warned)
+    qtbot.keyClicks(warned.address, "10 High Street, London")
+    qtbot.keyClicks(warned.postcode, "NW1 7AA")
+    warned.check_warnings()
+    panel = warned.warning_panel
+    panel.acknowledge(WarningRef("order", 7))
+    assert warned.unacknowledged_warnings() == [] and not warned.warnings_note.isVisible()
+    row = warned.add_person()
+    type_text(qtbot, "Gary Hollis")  # into the new row: the subject of another order
+    assert row.name.text() == "Gary Hollis"
+    with qtbot.assertNotEmitted(warned.submitted):
+        ctrl_enter(qtbot)  # looked up at once: the new order blocks
+    assert warned.unacknowledged_warnings() == [WarningRef("order", 8)]
+    assert QApplication.focusWidget() is row.name
+    assert "Acknowledge the 1 warning first" in warned.warnings_note.text()
+    assert played == ["breach", "breach"]  # each critical order sounded as it appeared
+    f4(qtbot)
+    assert panel.focused_card().ref == WarningRef("order", 8)
+    ctrl_enter(qtbot)
+    with qtbot.waitSignal(warned.submitted) as blocker:
+        ctrl_enter(qtbot)
+    assert blocker.args[0].acknowledged_warnings == (WarningRef("order", 7),
+                                                     WarningRef("order", 8))

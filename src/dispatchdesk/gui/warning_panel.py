@@ -17,6 +17,7 @@ and acknowledging are reported by signals; the owner audits them
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 
@@ -80,6 +81,9 @@ ORDER_TYPE_WORDS = {
 }
 KEYS_HINT = ("Tab: next warning · Ctrl+Enter or Alt+A: acknowledge the highlighted warning · "
              "Esc: back to where you were (unacknowledged warnings stay in sight)")
+#: An activation this soon after showing without being asked is the window system's doing
+#: (the operator cannot have reached for the panel yet): the keyboard goes straight back.
+UNWANTED_ACTIVATION_S = 1.0
 #: Played when a critical warning is newly shown (one of ``gui.resources.SOUND_NAMES``).
 CRITICAL_WARNING_SOUND = "breach"
 #: Plays an alert sound by name (``AlertSounds.play``); returns whether it played.
@@ -260,7 +264,7 @@ class WarningPanel(QWidget):
         self._return_to: QWidget | None = None
         #: (active window, focus widget) when the tool window was shown without being asked to
         #: take the keyboard: where it goes back to if the window system activates it anyway.
-        self._unwanted_activation: tuple[QWidget | None, QWidget | None] | None = None
+        self._unwanted_activation: tuple[QWidget | None, QWidget | None, float] | None = None
         if not embedded:
             # Shown, raised, never activated by showing: keystrokes stay where they are typed.
             self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
@@ -463,7 +467,8 @@ class WarningPanel(QWidget):
         if not self._embedded and not self.isVisible():
             # Asked not to activate on showing; should the window system activate it all the
             # same, the keyboard goes straight back (see :meth:`changeEvent`).
-            self._unwanted_activation = (QApplication.activeWindow(), QApplication.focusWidget())
+            self._unwanted_activation = (QApplication.activeWindow(), QApplication.focusWidget(),
+                                         time.monotonic())
         self.show()
         if not self._embedded:
             self.raise_()
@@ -473,9 +478,11 @@ class WarningPanel(QWidget):
         if event.type() != QEvent.Type.ActivationChange or not self.isActiveWindow():
             return
         unwanted, self._unwanted_activation = self._unwanted_activation, None
-        if unwanted is None or QApplication.mouseButtons() != Qt.MouseButton.NoButton:
-            return  # asked for (F4, Ctrl+W), or the operator clicked on it
-        window, focus = unwanted
+        if unwanted is None:
+            return  # asked for (F4, Ctrl+W)
+        window, focus, shown_at = unwanted
+        if time.monotonic() - shown_at > UNWANTED_ACTIVATION_S:
+            return  # long after showing: the operator clicked on it
         if window is not None and _alive(window) and window.isVisible():
             window.activateWindow()
             if focus is not None and _alive(focus) and focus.isVisible():
