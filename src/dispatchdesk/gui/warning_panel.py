@@ -283,6 +283,8 @@ class WarningPanel(QWidget):
         self._connect()
         if not embedded:
             self.resize(620, 480)
+        else:
+            self.setMinimumWidth(340)  # beside the form: wide enough to read a card
 
     # -- construction ----------------------------------------------------------------------
 
