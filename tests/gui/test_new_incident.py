@@ -401,6 +401,25 @@ def test_tab_order_runs_through_the_people_named(qtbot, dialog):
                      dialog.add_person_button, dialog.cancel_button, dialog.create_button]
 
 
+def test_tab_through_the_form_never_lands_in_the_warnings(qtbot, warned, index):
+    """With warnings beside it, Tab still runs address to Create; the warnings come only
+    after Create (or with F4), and a person added later still comes before Create."""
+    type_text(qtbot, "10 High Street, London")
+    warned.check_warnings()
+    panel = warned.warning_panel
+    assert panel.isVisible()
+    warned.add_person()
+    warned.address.setFocus()
+    seen = []
+    while QApplication.focusWidget() is not warned.create_button and len(seen) < 40:
+        tab(qtbot)
+        seen.append(QApplication.focusWidget())
+    assert seen[-1] is warned.create_button
+    assert not any(panel.isAncestorOf(w) for w in seen)
+    tab(qtbot)  # past Create: the warnings, in reading order
+    assert panel.focused_card() is panel.cards[0]
+
+
 def test_a_row_is_removed_from_the_keyboard(qtbot, dialog):
     first, second = dialog.add_person(), dialog.add_person()
     qtbot.keyClicks(first.name, "Gary Hollis")

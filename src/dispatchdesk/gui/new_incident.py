@@ -535,6 +535,10 @@ class NewIncidentDialog(QDialog):
         for row in self.person_rows:
             chain += [row.name, row.dob, row.remove_button]
         chain += [self.add_person_button, self.cancel_button, self.create_button]
+        if self._warning_panel is not None:
+            # The warnings beside the form come after Create, in reading order (F4 is the
+            # quick way there); never between the fields of a call being typed.
+            chain += self._warning_panel.cards
         for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)
 
@@ -660,6 +664,7 @@ class NewIncidentDialog(QDialog):
             # none left (the address corrected away from them): the pane goes.
             panel.set_title(title)
             panel.update_warnings(found, self._acknowledged_warnings)
+        self._retab()
         self._refresh_warnings_note()
 
     def done(self, result: int) -> None:
