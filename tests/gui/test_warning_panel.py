@@ -214,12 +214,14 @@ def test_escape_goes_back_and_an_unacknowledged_warning_stays_in_sight(qtbot, pa
     assert panel.unacknowledged() == [WarningRef("scheme", 1)]
     panel.close()  # nor does the window's close button hide it
     assert panel.isVisible()
-    panel.hide_button.click()  # "Hide (Esc)" only goes back too
+    assert panel.hide_button.text() == "Back (Esc)"
+    panel.hide_button.click()  # only goes back too
     assert panel.isVisible()
     panel.focus_warnings()
     qtbot.waitUntil(lambda: panel.focused_card() is panel.cards[0])
     ctrl_enter(qtbot)
     assert QApplication.focusWidget() is panel.hide_button
+    assert panel.hide_button.text() == "Hide (Esc)"
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)  # all acknowledged: hides
     assert not panel.isVisible()
     qtbot.waitUntil(host.isActiveWindow)

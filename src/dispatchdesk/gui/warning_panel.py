@@ -576,6 +576,8 @@ class WarningPanel(QWidget):
         self.heading_icon.setPixmap(icons.severity_icon(severity, kind, _theme()).pixmap(32, 32))
         self.count.setText(f"{left} of {total} not yet acknowledged" if left
                            else f"All {total} acknowledged")
+        # Unacknowledged warnings stay in sight: the button (like Esc) only goes back then.
+        self.hide_button.setText("Back (Esc)" if left or self._embedded else "Hide (Esc)")
         for widget in (self.frame, self.heading):
             widget.setProperty("severity", severity.value)
             _repolish(widget)
