@@ -56,7 +56,8 @@ class Operations(QObject):
         self.warnings = IncidentWarnings(now, parent=self)
         window.model.set_warning_marks(self.warnings.marks)
         self.warnings.changed.connect(window.model.warnings_changed)
-        self.warning_panel = WarningPanel(now, DEFAULT_WARNING_POLICY, window)
+        self.warning_panel = WarningPanel(now, DEFAULT_WARNING_POLICY, window,
+                                          play_sound=window.sounds.play)
         self.warning_panel.shown.connect(self._warnings_shown)
         self.warning_panel.acknowledged.connect(self._warning_acknowledged)
         self._build_units()
@@ -167,6 +168,10 @@ class Operations(QObject):
         if self.schemes_view is not None:
             self.schemes_view.set_policy(index.policy)
             self.schemes_view.set_schemes(index.schemes(self._now()))
+        self._refresh_panel()
+
+    def _refresh_panel(self) -> None:
+        """The panel on screen follows: warnings gone, new, or (the day turned) reworded."""
         panel = self.warning_panel
         if panel.isVisible() and panel.incident_id is not None:
             incident = self._window.model.incident(panel.incident_id)
@@ -184,6 +189,8 @@ class Operations(QObject):
             self.schemes_view.set_theme(theme)
 
     def on_tick(self) -> None:
+        if self.warnings.turn_of_day():
+            self._refresh_panel()  # "expires in 2 days" is "expires TOMORROW" now
         self.units_model.refresh_now()
         if self.schemes_view is not None:
             self.schemes_view.refresh_now()
@@ -244,13 +251,15 @@ class Operations(QObject):
 
     # -- warnings ----------------------------------------------------------------------------
 
-    def show_warnings(self, incident: Incident) -> None:
-        """Pop the warning panel for an incident being opened, if it has any warnings."""
+    def show_warnings(self, incident: Incident, *, take_focus: bool = False) -> None:
+        """Pop the warning panel for an incident being opened, if it has any warnings; it
+        takes the keyboard only with ``take_focus`` (the operator asked for it)."""
         found = self.warnings.for_incident(incident)
         if found:
             title = f"{incident.ref}, {incident.location.one_line}"
             self.warning_panel.show_for(title, incident.id, found,
-                                        self.warnings.acknowledged(incident.id))
+                                        self.warnings.acknowledged(incident.id),
+                                        take_focus=take_focus)
 
     def _warnings_shown(self, incident_id: int | None, refs: list[WarningRef]) -> None:
         if incident_id is None:
