@@ -3,14 +3,15 @@
 It runs on the asyncio loop (the GUI thread under qasync) and never blocks it: the cache works
 on its own thread (:class:`~dispatchdesk.cache.CacheWorker`), the network is async.
 
-Feed. At start the cache is shown at once (``on_state``), then: no cursor → snapshot; else
-``/changes`` pages from the cursor (410 → snapshot); then the SSE stream from the cursor. Events
-that arrive together are coalesced into one cache transaction (rows + cursor) and one
-``on_changes``. Changes at or below the cursor are duplicates and dropped; a malformed change
-is reported (``on_problem``), never applied and never skipped: the engine resyncs with a fresh
-snapshot. Any failure goes OFFLINE and retries with exponential backoff and jitter, resuming
-from the stored cursor. A watchdog reconnects when no event or heartbeat arrives for
-``heartbeat_timeout``.
+Feed. At start the cache is shown at once (``show_cache``: queue, units, outbox, warnings; the
+desk calls it before signing in, so an offline start shows all of it), then: no cursor →
+snapshot; else ``/changes`` pages from the cursor (410 → snapshot); then the SSE stream from
+the cursor. Events that arrive together are coalesced into one cache transaction (rows +
+cursor) and one ``on_changes``. Changes at or below the cursor are duplicates and dropped; a
+malformed change is reported (``on_problem``), never applied and never skipped: the engine
+resyncs with a fresh snapshot. Any failure goes OFFLINE and retries with exponential backoff
+and jitter, resuming from the stored cursor. A watchdog reconnects when no event or heartbeat
+arrives for ``heartbeat_timeout``.
 
 Outbox. Every command is committed to the cache before it is reported (``on_commands``), then
 sent in order while online, with ``Idempotency-Key`` = the command id (a resend after a lost
@@ -161,6 +162,7 @@ class SyncEngine:
         self._writes: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._day: datetime | None = None
+        self._cache_shown = False
 
     # --- properties ------------------------------------------------------------------------
 
@@ -178,11 +180,17 @@ class SyncEngine:
 
     # --- life cycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Show the cache at once, then connect and keep in sync until :meth:`stop`."""
-        if self._run_task is not None:
-            raise RuntimeError("the sync engine was already started")
-        state: CachedState = await self._worker.call(self._store.load)
+    async def show_cache(self, state: CachedState | None = None) -> None:
+        """Show everything the cache holds, with no server contact: the queue, the units,
+        the outbox, then the warnings (index, flags, acknowledgements); and from then on drop
+        schemes as they expire. A desk started with the backend down calls this before any
+        sign-in, so it shows all it knows at once; :meth:`start` calls it if nobody did.
+        ``state``: the cache as already loaded (:meth:`CacheStore.load`), to load it once."""
+        if self._cache_shown:
+            return
+        self._cache_shown = True
+        if state is None:
+            state = await self._worker.call(self._store.load)
         self._restore_clock(state.clock_offset_seconds)
         self._policy = state.policy or DEFAULT_POLICY
         self._cursor = state.cursor
@@ -195,11 +203,21 @@ class SyncEngine:
         self._emit_commands()
         await self._load_warnings()
         await self._confirm_sent(removed=())  # a crash may have left confirmed ones behind
+        self._expiry_task = asyncio.create_task(self._expiry_loop(), name="dispatchdesk-expiry")
+
+    async def start(self) -> None:
+        """Show the cache at once (unless :meth:`show_cache` did), then connect and keep in
+        sync until :meth:`stop`."""
+        if self._run_task is not None:
+            raise RuntimeError("the sync engine was already started")
+        if self._cache_shown:
+            self._emit_commands()  # a window opened since (first sign-in) shows the outbox
+        else:
+            await self.show_cache()
         self._set_connection(ConnectionState.CONNECTING)
         self._flush_wake.set()
         self._run_task = asyncio.create_task(self._run(), name="dispatchdesk-sync")
         self._flush_task = asyncio.create_task(self._flush_loop(), name="dispatchdesk-outbox")
-        self._expiry_task = asyncio.create_task(self._expiry_loop(), name="dispatchdesk-expiry")
 
     async def _load_warnings(self) -> None:
         """Schemes and orders (perhaps 200,000) from the cache, after the queue is on screen.
