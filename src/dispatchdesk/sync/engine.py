@@ -587,16 +587,23 @@ class SyncEngine:
 
     # units
 
-    def assign_unit(self, unit: Unit, incident: Incident) -> str:
-        body, invalid = _validated(AssignRequest, "assignment", incident_id=incident.id)
-        return self._unit_command(CommandKind.ASSIGN_UNIT, unit, incident.id,
-                                  f"Assign {unit.callsign} to {incident.ref}", body, invalid)
+    def assign_unit(self, unit: Unit, incident: Incident,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+        body, invalid = _validated(AssignRequest, "assignment", incident_id=incident.id,
+                                   **_passed(warnings_passed))
+        return self._unit_command(
+            CommandKind.ASSIGN_UNIT, unit, incident.id,
+            f"Assign {unit.callsign} to {incident.ref}{_passed_words(warnings_passed)}", body,
+            invalid)
 
-    def divert_unit(self, unit: Unit, incident: Incident, reason: str) -> str:
+    def divert_unit(self, unit: Unit, incident: Incident, reason: str,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
         body, invalid = _validated(DivertRequest, "divert", incident_id=incident.id,
-                                   reason=reason)
-        return self._unit_command(CommandKind.DIVERT_UNIT, unit, incident.id,
-                                  f"Divert {unit.callsign} to {incident.ref}", body, invalid)
+                                   reason=reason, **_passed(warnings_passed))
+        return self._unit_command(
+            CommandKind.DIVERT_UNIT, unit, incident.id,
+            f"Divert {unit.callsign} to {incident.ref}{_passed_words(warnings_passed)}", body,
+            invalid)
 
     def arrive_unit(self, unit: Unit) -> str:
         return self._unit_command(CommandKind.ARRIVE_UNIT, unit, unit.incident_id,
@@ -984,6 +991,21 @@ class SyncEngine:
             route.method, route.url(args), c.body or {}, idempotency_key=entry.idempotency_key,
             if_match=entry.if_match, reply=route.reply, what=route.entity or "reply",
         )
+
+
+def _passed(refs: Sequence[WarningRef]) -> dict[str, Any]:
+    """The ``warnings_passed`` field of an assign or divert; left out when there are none, so
+    a server older than the field still takes the command."""
+    if not refs:
+        return {}
+    return {"warnings_passed": [{"kind": r.kind, "id": r.entity_id} for r in refs]}
+
+
+def _passed_words(refs: Sequence[WarningRef]) -> str:
+    """" (2 warnings passed)" for the outbox's description (ids only: no scheme text there)."""
+    if not refs:
+        return ""
+    return f" ({len(refs)} warning{'s' if len(refs) != 1 else ''} passed)"
 
 
 def _validated(
