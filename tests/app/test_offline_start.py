@@ -138,6 +138,19 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
         panel = window.ops.warning_panel
         assert panel.isVisible() and [r.kind for r in panel.refs()] == ["order"]
         assert "TOMORROW" in panel.cards[0].expiry.text()
+        panel.hide()
+        # The server comes back and the operator signs in: the feed resumes from the cursor;
+        # nothing shown from the cache is lost or doubled on the way.
+        await asyncio.to_thread(server.start)  # same port
+        dialog = desk.sign_in_dialog
+        assert dialog is not None
+        dialog.username.setText("dan")
+        dialog.password.setText(PASSWORD)
+        dialog.sign_in.click()
+        await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
+        assert desk.window is window, "same role: the same window"
+        await until(lambda: not window.ops.warnings.busy, "the flags")
+        _check_cached_view(shown_summary(window, "online"), refs)
         window.close()
         await desk.shutdown()
 
