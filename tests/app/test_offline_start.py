@@ -126,8 +126,11 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
         window = desk.window
         assert window is not None and desk.sign_in_dialog is not None, "not signed in"
         assert window.banner.info.state is ConnectionState.OFFLINE
-        # At once, before any sign-in: the board and the index are there when open() returns.
+        # At once, before any sign-in: the board is there when open() returns, the warnings
+        # as soon as the cache's worker has read them.
         assert sorted(u.callsign for u in window.ops.units_model.units()) == ["LX21", "LX22"]
+        assert desk.engine is not None
+        await desk.engine.cache_shown()
         assert len(window.ops.warnings.index) == 2
         await until(lambda: not window.ops.warnings.busy, "the flags")
         _check_cached_view(shown_summary(window, "cache"), refs)

@@ -146,8 +146,6 @@ class Desk(QObject):
         if server_url is not None:
             self.relay.signed_out = self._signed_out
         self.closed = asyncio.Event()
-        #: Set once everything in the cache is on screen (see ``--print-shown``).
-        self.cache_shown = asyncio.Event()
 
     # --- start ----------------------------------------------------------------------------
 
@@ -184,8 +182,7 @@ class Desk(QObject):
                 state.last_synced_at, "Starting the demo backend…" if demo else "Not signed in."))
         # Everything the cache holds, before any network call: queue, units board, outbox,
         # warning flags and panel (a desk restarted with the backend down shows them all).
-        await self.engine.show_cache(state)
-        self.cache_shown.set()
+        await self.engine.show_cache(state)  # the warnings follow (engine.cache_shown)
         if demo is not None:
             await self._start_demo()
         elif self.username and self.password is not None:
@@ -456,7 +453,8 @@ async def _print_shown(desk: Desk) -> None:
     """``--print-shown``: a JSON line of :func:`shown_summary` once everything in the cache is
     on screen (source "cache", only if there is a window then), and another once the feed is
     live (source "online"); each after the warning flags of the whole queue are computed."""
-    await desk.cache_shown.wait()
+    assert desk.engine is not None
+    await desk.engine.cache_shown()
     if desk.window is not None:
         await _flags_computed(desk.window)
         print(json.dumps(shown_summary(desk.window, "cache")), flush=True)

@@ -162,7 +162,7 @@ class SyncEngine:
         self._writes: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._day: datetime | None = None
-        self._cache_shown = False
+        self._cache_task: asyncio.Task[None] | None = None
 
     # --- properties ------------------------------------------------------------------------
 
@@ -181,14 +181,14 @@ class SyncEngine:
     # --- life cycle ------------------------------------------------------------------------
 
     async def show_cache(self, state: CachedState | None = None) -> None:
-        """Show everything the cache holds, with no server contact: the queue, the units,
-        the outbox, then the warnings (index, flags, acknowledgements); and from then on drop
-        schemes as they expire. A desk started with the backend down calls this before any
-        sign-in, so it shows all it knows at once; :meth:`start` calls it if nobody did.
-        ``state``: the cache as already loaded (:meth:`CacheStore.load`), to load it once."""
-        if self._cache_shown:
+        """Show everything the cache holds, with no server contact: the queue, the units and
+        the outbox before returning; then, on a task (:meth:`cache_shown` waits for it), the
+        warnings (index, flags, acknowledgements), and from then on schemes drop off as they
+        expire. A desk started with the backend down calls this before any sign-in, so it
+        shows all it knows at once; :meth:`start` calls it if nobody did. ``state``: the cache
+        as already loaded (:meth:`CacheStore.load`), so it is read once."""
+        if self._cache_task is not None:
             return
-        self._cache_shown = True
         if state is None:
             state = await self._worker.call(self._store.load)
         self._restore_clock(state.clock_offset_seconds)
@@ -201,19 +201,32 @@ class SyncEngine:
         self._notify("on_state", state.incidents, self._policy)
         self._notify("on_units", self._entities.reset_units(state.units), [], True)
         self._emit_commands()
+        # Perhaps 200,000 schemes and orders: not in the way of the sign-in window.
+        self._cache_task = asyncio.create_task(self._show_cached_warnings(),
+                                               name="dispatchdesk-cached-warnings")
+
+    async def _show_cached_warnings(self) -> None:
         await self._load_warnings()
         await self._confirm_sent(removed=())  # a crash may have left confirmed ones behind
         self._expiry_task = asyncio.create_task(self._expiry_loop(), name="dispatchdesk-expiry")
 
+    async def cache_shown(self) -> None:
+        """Until all of the cache is on screen, warnings included (after :meth:`show_cache`)."""
+        if self._cache_task is None:
+            raise RuntimeError("show_cache() was not called")
+        await asyncio.shield(self._cache_task)
+
     async def start(self) -> None:
         """Show the cache at once (unless :meth:`show_cache` did), then connect and keep in
-        sync until :meth:`stop`."""
+        sync until :meth:`stop`. The feed starts once the cached warnings are shown, so a
+        fresh snapshot's are never replaced by older ones from the cache."""
         if self._run_task is not None:
             raise RuntimeError("the sync engine was already started")
-        if self._cache_shown:
+        if self._cache_task is not None:
             self._emit_commands()  # a window opened since (first sign-in) shows the outbox
         else:
             await self.show_cache()
+        await self.cache_shown()
         self._set_connection(ConnectionState.CONNECTING)
         self._flush_wake.set()
         self._run_task = asyncio.create_task(self._run(), name="dispatchdesk-sync")
@@ -243,8 +256,8 @@ class SyncEngine:
     async def stop(self) -> None:
         """Close the stream and the client; pending cache writes finish first."""
         self._stopping = True
-        tasks = [t for t in (self._run_task, self._flush_task, self._expiry_task)
-                 if t is not None]
+        tasks = [t for t in (self._cache_task, self._run_task, self._flush_task,
+                             self._expiry_task) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
