@@ -210,7 +210,8 @@ class Operations(QObject):
         dialog = self.assign_dialog
         if dialog is None:
             dialog = AssignDialog(incident, self.units_model, self._commands,
-                                  self._window.model.incident, self._policy_tz, self._window)
+                                  self._window.model.incident, self._policy_tz, self._window,
+                                  warnings=self.warnings)
             dialog.finished.connect(self._assign_closed)
             self.assign_dialog = dialog
         else:
@@ -235,10 +236,12 @@ class Operations(QObject):
             self._window.show_problem(
                 f"Your role ({self._role.label}) cannot dispatch units: ask a dispatcher.")
             return
-        if unit.status is UnitStatus.AVAILABLE:
+        if unit.status is UnitStatus.AVAILABLE and not self.warnings.for_incident(incident):
             self._commands.assign_unit(unit, incident)
         else:
-            self.assign(incident, unit_id)  # busy: the window asks for a divert reason
+            # Busy: the window asks for a divert reason. Warnings: the window shows them, to be
+            # read and passed to the unit, before Enter sends it.
+            self.assign(incident, unit_id)
 
     def _unit_activated(self, unit_id: int) -> None:
         unit = self.units_model.unit(unit_id)

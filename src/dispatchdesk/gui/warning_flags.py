@@ -85,6 +85,10 @@ class IncidentWarnings(QObject):
     def acknowledged(self, incident_id: int) -> set[WarningRef]:
         return {ref for iid, ref in self._acked if iid == incident_id}
 
+    def now(self) -> datetime:
+        """Server time, as the lookups use it."""
+        return self._now()
+
     def for_incident(self, incident: Incident) -> list[WarningOut]:
         """Every warning for the incident now (live lookup, most severe first)."""
         return self._index.for_incident(incident, self._now())

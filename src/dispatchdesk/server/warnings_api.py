@@ -12,7 +12,7 @@ The sweep also escalates a first-stage review with no decision after 14 days.
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -34,7 +34,7 @@ from dispatchdesk.domain.warnings import (
     scheme_review_state,
 )
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
-from dispatchdesk.protocol.schemas import Snapshot
+from dispatchdesk.protocol.schemas import PassedWarning, Snapshot
 from dispatchdesk.protocol.warnings import (
     OrderCreate,
     OrderOut,
@@ -166,6 +166,44 @@ def _audit(conn: Connection, now: datetime, username: str, action: str, entity: 
         at=now, username=username, action=action, entity=entity, entity_id=entity_id,
         detail=detail[:4000],
     ))
+
+
+def audit_warnings_passed(conn: Connection, now: datetime, username: str,
+                          passed: Sequence[PassedWarning], callsign: str, incident_ref: str,
+                          incident_id: int) -> str:
+    """Record which warnings a dispatcher passed to a unit sent to an incident (assign or
+    divert, in the command's transaction): one ``warning_passed`` audit row per warning (so a
+    scheme's or order's own history says which units were told), and the words for the unit's
+    audit row: "; warnings passed to LX21: scheme 12 (VICTIM_AT_RISK), order 7
+    (NON_MOLESTATION)". Schemes are named by id and category only, never by address or
+    summary. A scheme no longer live is still recorded (the unit was told), and says so.
+
+    An id the server has never had is refused (422, nothing applied): the desk only names
+    warnings the server sent it, so that is a broken or forged request, not a stale one.
+    """
+    if not passed:
+        return ""
+    words: list[str] = []
+    for ref in passed:
+        if ref.kind == "scheme":
+            row = conn.execute(sa.select(schemes).where(schemes.c.id == ref.id)).first()
+        else:
+            row = conn.execute(sa.select(protective_orders)
+                               .where(protective_orders.c.id == ref.id)).first()
+        what = "special scheme" if ref.kind == "scheme" else "protective order"
+        if row is None:
+            raise ServiceError(422, f"There is no {what} {ref.id}: the warnings passed to "
+                               f"{callsign} must be ones the server sent. Nothing was changed.")
+        if ref.kind == "scheme":
+            note = ", no longer live" if row.removed_at is not None or row.expires_at <= now \
+                else ""
+            words.append(f"scheme {ref.id} ({row.category}{note})")
+        else:
+            words.append(f"order {ref.id} ({row.order_type})")
+        _audit(conn, now, username, "warning_passed", ref.kind, ref.id,
+               f"{ref.kind} {ref.id} v{row.version} passed to {callsign} for incident "
+               f"{incident_ref} (id {incident_id})")
+    return f"; warnings passed to {callsign}: {', '.join(words)}"
 
 
 def check_new_scheme(body: SchemeCreate, now: datetime, policy: WarningPolicy) -> (
