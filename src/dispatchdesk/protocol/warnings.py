@@ -104,6 +104,8 @@ class VictimContactOut(Wire):
     #: Who recorded it, and when.
     by: str
     recorded_at: AwareDatetime
+    #: The notice given with the new scheme (it never counts as notice of the removal).
+    outset: bool = False
 
 
 class SchemeOut(Wire):
@@ -125,6 +127,10 @@ class SchemeOut(Wire):
     victim_informed_at: AwareDatetime | None = None
     #: The victim contact log, oldest first.
     victim_contacts: list[VictimContactOut] = []
+    #: Whether the log has an entry (told, or a failed attempt) since the last review request
+    #: or extension (or since it was added, the outset notice aside): ending the scheme needs
+    #: one, or a supervisor's rationale. None from a server that does not say.
+    removal_notice: bool | None = None
 
 
 # --- orders -------------------------------------------------------------------------------

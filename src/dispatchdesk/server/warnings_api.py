@@ -156,6 +156,8 @@ SWEEP_SECONDS = 15.0
 
 def scheme_out(row: Row[Any], now: datetime, policy: WarningPolicy,
                contacts: list[VictimContactOut] | None = None) -> SchemeOut:
+    since, _words = _removal_notice_since(row)
+    notice = any(not c.outset and c.at >= since for c in contacts or [])
     return SchemeOut(
         id=row.id, version=row.version, location=PlaceModel.model_validate(row.location),
         category=SchemeCategory(row.category), summary=row.summary,
@@ -164,6 +166,7 @@ def scheme_out(row: Row[Any], now: datetime, policy: WarningPolicy,
         review_state=scheme_review_state(row.expires_at, row.review_requested_at, now, policy),
         review_requested_at=row.review_requested_at, escalated_at=row.escalated_at,
         victim_informed_at=row.victim_informed_at, victim_contacts=contacts or [],
+        removal_notice=notice,
     )
 
 
@@ -181,7 +184,7 @@ def _contacts(conn: Connection, which: Any) -> dict[int, list[VictimContactOut]]
     for r in rows:
         out.setdefault(int(r.scheme_id), []).append(VictimContactOut(
             outcome=VictimContactOutcome(r.outcome), note=r.note, at=r.at, by=r.username,
-            recorded_at=r.recorded_at,
+            recorded_at=r.recorded_at, outset=bool(r.outset),
         ))
     return out
 
