@@ -209,6 +209,7 @@ def test_ending_needs_the_victim_told_or_a_failed_attempt_since_the_review(
 ) -> None:
     s = add_scheme(desk.sue, START + timedelta(days=40),
                    victim_informed_at=START.isoformat())
+    assert s["removal_notice"] is False and s["victim_contacts"][0]["outset"] is True
     # the notice given at the outset does not count as notice of the removal
     r = end(desk.sue, s["id"])
     assert r.status_code == 409
@@ -226,8 +227,9 @@ def test_ending_needs_the_victim_told_or_a_failed_attempt_since_the_review(
     assert end(desk.sue, s["id"]).status_code == 409
     # another role cannot end it at all, override or not
     assert end(desk.dan, s["id"], override_rationale="x" * 40).status_code == 403
-    assert contact(desk.sue, s["id"], "NO_CONTACT", note="Moved away, no forwarding number"
-                   ).status_code == 200
+    assert live(desk.dan, s["id"])["removal_notice"] is False  # the desk can tell first
+    r = contact(desk.sue, s["id"], "NO_CONTACT", note="Moved away, no forwarding number")
+    assert r.status_code == 200 and r.json()["removal_notice"] is True
     r = end(desk.sue, s["id"])
     assert r.status_code == 200, r.text
     refused = [a for a in audit_of(desk.sue, s["id"]) if a["action"] == "refused_end_scheme"]
