@@ -17,6 +17,7 @@ from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.warnings import ReviewState, add_months
 from dispatchdesk.server import EmbeddedServer, ServerSettings
 from dispatchdesk.server.db import audit, make_engine
+from dispatchdesk.server.warnings_api import schemes
 
 from .conftest import START, Api, Desk, login
 from .test_events import Stream
@@ -406,3 +407,22 @@ def test_audit_rows_written_before_the_rule_are_redacted_on_read(
         "(import schemes.csv line 3)",
         "scheme 41 (VICTIM_AT_RISK) created, expires 2027-01-01T00:00:00+00:00",
     ]
+
+
+def test_a_review_requested_before_the_due_time_was_stored_still_escalates(
+    make_desk: Callable[..., Desk], settings: ServerSettings, clock: FakeClock
+) -> None:
+    engine = make_engine(settings.db_url)
+    with engine.begin() as conn:  # as an older server left it: no escalation_due_at
+        conn.execute(schemes.insert().values(
+            id=7, version=3, location=HIDDEN, uprn=HIDDEN["uprn"], category="VICTIM_AT_RISK",
+            summary=HIDDEN_SUMMARY, officer_in_case=HIDDEN_OFFICER,
+            starts_at=START - timedelta(days=100), expires_at=START + timedelta(days=20),
+            review_requested_at=START - timedelta(days=8), created_at=START - timedelta(days=100),
+            updated_at=START - timedelta(days=8)))
+    engine.dispose()
+    desk = make_desk()
+    assert live(desk.dan, 7)["review_state"] == "FIRST_STAGE"
+    clock.advance(timedelta(days=6))  # 14 days after the request
+    got = live(desk.dan, 7)
+    assert got["review_state"] == "SECOND_STAGE" and got["escalated_at"] is not None

@@ -105,12 +105,18 @@ schemes = sa.Table(
     sa.Column("extended_at", UTCDateTime()),
     sa.Column("review_requested_at", UTCDateTime()),
     sa.Column("escalated_at", UTCDateTime()),
+    #: When a first-stage review with no decision goes to second stage: set with
+    #: ``review_requested_at``, cleared by the escalation, a decision or the removal, so the
+    #: sweep finds the due ones by index.
+    sa.Column("escalation_due_at", UTCDateTime(), index=True),
     sa.Column("victim_informed_at", UTCDateTime()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     #: Set when the scheme expired or was ended; from then on it is never served.
     sa.Column("removed_at", UTCDateTime(), index=True),
     sa.Column("removed_reason", sa.Text),
+    #: The sweep's look-ups of live schemes by expiry (removed_at alone matches every live one).
+    sa.Index("ix_schemes_live_expiry", "removed_at", "expires_at"),
 )
 
 #: The victim contact log of each scheme: told (INFORMED) or a failed attempt (NO_CONTACT).
@@ -301,6 +307,8 @@ def insert_scheme(conn: Connection, body: SchemeCreate, now: datetime, username:
         summary=body.summary, officer_in_case=body.officer_in_case,
         starts_at=body.starts_at or now, expires_at=body.expires_at,
         review_requested_at=now if in_window else None,
+        escalation_due_at=(scheme_escalation_due(body.expires_at, now, policy)
+                           if in_window else None),
         created_at=now, updated_at=now,
     ).returning(schemes.c.id)).scalar_one())
     if body.victim_informed_at is not None:
@@ -337,7 +345,7 @@ def remove_scheme(conn: Connection, scheme_id: int, now: datetime, retention: in
     log keeps none of its text) and append a delete change for clients to act on."""
     gone = json.dumps({"id": scheme_id}, separators=(",", ":"))
     conn.execute(schemes.update().where(schemes.c.id == scheme_id).values(
-        removed_at=now, removed_reason=reason, updated_at=now,
+        removed_at=now, removed_reason=reason, updated_at=now, escalation_due_at=None,
     ))
     conn.execute(changes.update().where(
         changes.c.entity == "scheme", changes.c.entity_id == scheme_id
@@ -439,6 +447,7 @@ class WarningsDesk:
         self.service = service
         self.policy = policy or service.settings.warning_policy
         self._sweep_lock = threading.Lock()
+        self._backfilled = False
 
     @property
     def _retention(self) -> int:
@@ -460,10 +469,14 @@ class WarningsDesk:
             schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
             schemes.c.escalated_at.is_(None), schemes.c.review_requested_at.is_not(None),
         )
+        due_escalate = sa.and_(pending, schemes.c.escalation_due_at <= now)
+        if not self._backfilled:
+            self._backfill_escalation_due(pending)
+        # one indexed look-up each (escalation_due_at is set only while a review awaits)
+        quick = (due_expired, due_review, schemes.c.escalation_due_at <= now)
         with read_tx(self.service.engine) as conn:
-            any_due = conn.execute(
-                sa.select(schemes.c.id).where(sa.or_(due_expired, due_review)).limit(1)
-            ).first() is not None or bool(self._escalations_due(conn, pending, now))
+            any_due = any(conn.execute(sa.select(schemes.c.id).where(due).limit(1)).first()
+                          is not None for due in quick)
         if not any_due:
             return 0
         with self._sweep_lock, write_tx(self.service.engine) as conn:
@@ -478,10 +491,11 @@ class WarningsDesk:
                 _audit(conn, now, SYSTEM_USER.username, "expire_scheme", "scheme", int(row.id),
                        f"{scheme_name(row.id, row.category)} expired with no review decision"
                        f"{victim}: no longer served anywhere")
-            stale = self._escalations_due(conn, pending, now)
+            stale = conn.execute(sa.select(schemes).where(due_escalate)).all()
             for row in stale:
                 conn.execute(schemes.update().where(schemes.c.id == row.id).values(
-                    escalated_at=now, version=row.version + 1, updated_at=now,
+                    escalated_at=now, escalation_due_at=None, version=row.version + 1,
+                    updated_at=now,
                 ))
                 _scheme_changed(conn, row.id, now, self._retention, self.policy)
                 _audit(conn, now, SYSTEM_USER.username, "escalate_scheme_review", "scheme",
@@ -493,6 +507,7 @@ class WarningsDesk:
             for row in entering:
                 conn.execute(schemes.update().where(schemes.c.id == row.id).values(
                     review_requested_at=now, escalated_at=None, version=row.version + 1,
+                    escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
                     updated_at=now,
                 ))
                 _scheme_changed(conn, row.id, now, self._retention, self.policy)
@@ -504,14 +519,16 @@ class WarningsDesk:
         self.service._on_commit()
         return len(expired) + len(stale) + len(entering)
 
-    def _escalations_due(self, conn: Connection, pending: Any, now: datetime) -> (
-        list[Row[Any]]
-    ):
-        """First-stage reviews with no decision whose second stage is due (few rows: only
-        schemes awaiting a first-stage decision)."""
-        rows = conn.execute(sa.select(schemes).where(pending)).all()
-        return [r for r in rows if now >= scheme_escalation_due(
-            r.expires_at, r.review_requested_at, self.policy)]
+    def _backfill_escalation_due(self, pending: Any) -> None:
+        """Reviews requested before ``escalation_due_at`` was stored get it (once)."""
+        legacy = sa.and_(pending, schemes.c.escalation_due_at.is_(None))
+        with self._sweep_lock, write_tx(self.service.engine) as conn:
+            for row in conn.execute(sa.select(schemes).where(legacy)).all():
+                conn.execute(schemes.update().where(schemes.c.id == row.id).values(
+                    escalation_due_at=scheme_escalation_due(
+                        row.expires_at, row.review_requested_at, self.policy),
+                ))
+        self._backfilled = True
 
     def start_sweeper(self, seconds: float | None = None) -> _Sweeper:
         """A daemon thread that sweeps every ``seconds`` and wakes the streams when the log
@@ -672,6 +689,8 @@ class WarningsDesk:
             conn.execute(schemes.update().where(schemes.c.id == row.id).values(
                 expires_at=body.expires_at, extended_at=now,
                 review_requested_at=now if in_window else None, escalated_at=None,
+                escalation_due_at=(scheme_escalation_due(body.expires_at, now, self.policy)
+                                   if in_window else None),
             ))
             review = ("; first-stage review requested at once: it expires within the "
                       f"{_days(self.policy.review_window)} review window" if in_window else "")
@@ -719,6 +738,7 @@ class WarningsDesk:
                 )
             conn.execute(schemes.update().where(schemes.c.id == row.id).values(
                 review_requested_at=now, escalated_at=None,
+                escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
             ))
             return "first-stage review requested" + (f": {body.note}" if body.note else "")
 
