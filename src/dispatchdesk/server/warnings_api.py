@@ -522,6 +522,11 @@ class WarningsDesk:
     def _backfill_escalation_due(self, pending: Any) -> None:
         """Reviews requested before ``escalation_due_at`` was stored get it (once)."""
         legacy = sa.and_(pending, schemes.c.escalation_due_at.is_(None))
+        with read_tx(self.service.engine) as conn:
+            found = conn.execute(sa.select(schemes.c.id).where(legacy).limit(1)).first()
+        if found is None:
+            self._backfilled = True
+            return
         with self._sweep_lock, write_tx(self.service.engine) as conn:
             for row in conn.execute(sa.select(schemes).where(legacy)).all():
                 conn.execute(schemes.update().where(schemes.c.id == row.id).values(
@@ -925,7 +930,8 @@ class WarningsDesk:
                                            parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/review-request", response_model=SchemeOut, tags=tags,
-                summary="Request a first-stage review (escalated after 14 days) (supervisor)")
+                summary="Request a first-stage review: second stage after 14 days with no "
+                "decision, or halfway to expiry when sooner (supervisor)")
         def review_request(request: Request, scheme_id: int, body: SchemeReviewRequest,
                            user: viewer, key: key_header = None,
                            if_match: match_header = None) -> JSONResponse:
@@ -935,7 +941,8 @@ class WarningsDesk:
                                                parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/victim-informed", response_model=SchemeOut, tags=tags,
-                summary="Record that (and when) the victim was told (supervisor)")
+                summary="Record that (and when) the victim was told: an INFORMED entry of the "
+                "victim contact log (supervisor)")
         def victim_informed(request: Request, scheme_id: int, body: SchemeVictimInformed,
                             user: viewer, key: key_header = None,
                             if_match: match_header = None) -> JSONResponse:
