@@ -322,8 +322,10 @@ def test_an_ended_or_expired_scheme_is_served_nowhere(
                               json={"incident_id": inc["id"]}).status_code == 200
         seen = desk.changes(3)
         assert HIDDEN_SUMMARY in json.dumps([c.model_dump(mode="json") for c in seen])
+        told = {"Idempotency-Key": uuid.uuid4().hex}
         if how == "ended":
-            assert contact(sue, hidden["id"], "INFORMED").status_code == 200
+            assert sue.post(f"/schemes/{hidden['id']}/victim-contact", headers=told,
+                            json={"outcome": "INFORMED"}).status_code == 200
             [_contacted] = desk.changes(1)
             assert end(sue, hidden["id"]).status_code == 200
         else:
@@ -375,6 +377,11 @@ def test_an_ended_or_expired_scheme_is_served_nowhere(
                                                f"{'end' if how == 'ended' else 'expire'}_scheme"}
         assert all(a["detail"].startswith(f"scheme {hidden['id']} (VICTIM_AT_RISK)")
                    for a in mine), [a["detail"] for a in mine]
+        if how == "ended":  # the contact resent (its reply held the text): gone, no text
+            r = sue.post(f"/schemes/{hidden['id']}/victim-contact", headers=told,
+                         json={"outcome": "INFORMED"})
+            assert r.status_code == 410
+            _assert_hidden(r.text, "a resent command")
         # a command on it is refused without its text
         r = sue.post(f"/schemes/{hidden['id']}/victim-contact",
                      json={"outcome": "INFORMED"}, headers=key())
