@@ -11,7 +11,7 @@ from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import WarningRef
+from dispatchdesk.domain.warnings import VictimContactOutcome, WarningRef
 from dispatchdesk.protocol.warnings import SchemeOut
 from dispatchdesk.sync.api import IncidentDraft
 
@@ -133,14 +133,21 @@ class RecordingCommands:
     def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str:
         return self._record("extend_scheme", scheme, expires_at, note)
 
-    def end_scheme(self, scheme: SchemeOut, reason: str) -> str:
-        return self._record("end_scheme", scheme, reason)
+    def end_scheme(self, scheme: SchemeOut, reason: str,
+                   override_rationale: str | None = None) -> str:
+        if override_rationale is None:
+            return self._record("end_scheme", scheme, reason)
+        return self._record("end_scheme", scheme, reason, override_rationale)
 
     def request_scheme_review(self, scheme: SchemeOut, note: str | None) -> str:
         return self._record("request_scheme_review", scheme, note)
 
     def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str:
         return self._record("scheme_victim_informed", scheme, at)
+
+    def scheme_victim_contact(self, scheme: SchemeOut, outcome: VictimContactOutcome,
+                              at: datetime | None, note: str | None) -> str:
+        return self._record("scheme_victim_contact", scheme, outcome, at, note)
 
     def warning_shown(self, incident_id: int, ref: WarningRef) -> None:
         self._record("warning_shown", incident_id, ref)

@@ -11,7 +11,12 @@ from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.clock import FakeClock
-from dispatchdesk.domain.warnings import ReviewState, SchemeCategory
+from dispatchdesk.domain.warnings import (
+    DEFAULT_WARNING_POLICY,
+    ReviewState,
+    SchemeCategory,
+    VictimContactOutcome,
+)
 from dispatchdesk.gui.schemes_view import (
     REVIEW_STATE_ROLE,
     SCHEME_ROLE,
@@ -22,10 +27,13 @@ from dispatchdesk.gui.schemes_view import (
     SchemesView,
     in_words,
 )
+from dispatchdesk.protocol.warnings import VictimContactOut
 from tests.gui.factories import RecordingCommands
 from tests.gui.test_warning_panel import NOW, make_scheme
 
 LONDON = ZoneInfo("Europe/London")
+#: The default review window (28 days before expiry).
+WINDOW = DEFAULT_WARNING_POLICY.review_window
 
 
 def schemes():
@@ -147,7 +155,7 @@ def test_filters(qtbot, view):
 
 
 def test_refresh_now_moves_review_states_and_drops_expired(qtbot, view, clock):
-    view.set_schemes([make_scheme(1, expires_at=NOW + timedelta(days=14, hours=1)),
+    view.set_schemes([make_scheme(1, expires_at=NOW + WINDOW + timedelta(hours=1)),
                       make_scheme(2, expires_at=NOW + timedelta(minutes=30))])
     assert cells(view, 1)[6] == "Active"
     clock.advance(timedelta(hours=2))
@@ -224,9 +232,10 @@ def test_request_review_and_victim_informed(qtbot, view, commands, clock):
     key(qtbot, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.focusWidget() is view.when
     key(qtbot, Qt.Key.Key_Return)  # default: now
-    assert [(n, a[0].id, a[1]) for n, a in commands.calls] == [
+    assert [(n, a[0].id, *a[1:]) for n, a in commands.calls] == [
         ("request_scheme_review", 2, None),
-        ("scheme_victim_informed", 2, NOW.astimezone(LONDON)),
+        ("scheme_victim_contact", 2, VictimContactOutcome.INFORMED, NOW.astimezone(LONDON),
+         None),
     ]
 
 
@@ -254,7 +263,7 @@ def test_new_data_keeps_selection_and_closes_a_form_for_a_gone_scheme(qtbot, vie
 
 
 def test_refresh_meets_boundaries_to_the_second_and_text_within_a_minute(qtbot, view, clock):
-    view.set_schemes([make_scheme(1, expires_at=NOW + timedelta(days=14, seconds=5))])
+    view.set_schemes([make_scheme(1, expires_at=NOW + WINDOW + timedelta(seconds=5))])
     clock.advance(timedelta(seconds=4))
     with qtbot.assertNotEmitted(view.model.dataChanged):
         view.refresh_now()  # nothing can have changed yet: no work at all
@@ -278,3 +287,96 @@ def test_state_colours_follow_the_theme(qtbot, view):
     victim = view.model.index(1, SchemeColumn.VICTIM)  # NOT informed
     assert victim.data(Qt.ItemDataRole.ForegroundRole) is not None
     assert victim.data(Qt.ItemDataRole.DecorationRole) is not None
+
+
+def contact(outcome, at, note=None, outset=False):
+    return VictimContactOut(outcome=outcome, at=at, note=note, by="sue", recorded_at=at,
+                            outset=outset)
+
+
+def test_victim_contact_records_a_failed_attempt_with_a_note(qtbot, view, commands):
+    select(qtbot, view, 2)
+    key(qtbot, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    assert view.outcome_row.isVisible() and view.text.isVisible()
+    assert view.hint.text() == "No victim contact recorded yet."
+    assert view.outcome_buttons[VictimContactOutcome.INFORMED].isChecked()  # the default
+    qtbot.mouseClick(view.outcome_buttons[VictimContactOutcome.NO_CONTACT],
+                     Qt.MouseButton.LeftButton)
+    set_when(view, 2026, 11, 23, 9, 30)
+    view.text.setFocus()
+    qtbot.keyClicks(view.text, "No answer on her mobile; voicemail left")
+    key(qtbot, Qt.Key.Key_Return)
+    [(name, (scheme, outcome, at, note))] = commands.calls
+    assert (name, scheme.id, outcome) == ("scheme_victim_contact", 2,
+                                          VictimContactOutcome.NO_CONTACT)
+    assert at == datetime(2026, 11, 23, 9, 30, tzinfo=LONDON)
+    assert note == "No answer on her mobile; voicemail left"
+    assert view.status.text().startswith("Failed attempt to tell the victim at 23 Nov 2026 "
+                                         "09:30 sent")
+    # other forms do not show the outcome choice
+    select(qtbot, view, 2)
+    view.start(SchemeAction.REVIEW)
+    assert not view.outcome_row.isVisible()
+
+
+def test_the_victim_column_and_the_form_show_the_last_contact(qtbot, view):
+    told = datetime(2026, 11, 12, 10, 0, tzinfo=UTC)
+    failed = datetime(2026, 11, 20, 18, 5, tzinfo=UTC)
+    scheme = make_scheme(1, victim_informed_at=told).model_copy(update={"victim_contacts": [
+        contact(VictimContactOutcome.INFORMED, told, outset=True),
+        contact(VictimContactOutcome.NO_CONTACT, failed, "Moved away, no forwarding number"),
+    ]})
+    view.set_schemes([scheme, make_scheme(2)])
+    assert cells(view, 1)[7] == "Attempt failed, 20 Nov (told 12 Nov)"
+    assert cells(view, 2)[7] == "NOT informed"
+    assert view.model.headerData(SchemeColumn.VICTIM, Qt.Orientation.Horizontal) == \
+        "Victim contact"
+    select(qtbot, view, 1)
+    view.start(SchemeAction.VICTIM)
+    assert view.hint.text() == ("Last contact: Attempt failed 20 Nov 2026 18:05 (recorded by "
+                                "sue): Moved away, no forwarding number")
+
+
+def test_ending_without_notice_of_removal_needs_a_rationale(qtbot, view, commands):
+    view.set_schemes([make_scheme(1).model_copy(update={"removal_notice": False}),
+                      make_scheme(2).model_copy(update={"removal_notice": True})])
+    select(qtbot, view, 1)
+    key(qtbot, Qt.Key.Key_K, CTRL_SHIFT)
+    assert view.override.isVisible() and "not been told" in view.hint.text()
+    qtbot.keyClicks(view.text, "Perpetrator remanded")
+    key(qtbot, Qt.Key.Key_Return)
+    assert commands.calls == []
+    assert "Tell the victim the scheme is being removed, or record a failed attempt" in \
+        view.form_error.text()
+    view.override.setFocus()
+    qtbot.keyClicks(view.override, "urgent")
+    key(qtbot, Qt.Key.Key_Return)
+    assert commands.calls == [] and "too short" in view.form_error.text()
+    view.override.clear()
+    why = "Victim died on 20 Nov; the family liaison officer confirmed nobody is left to tell"
+    qtbot.keyClicks(view.override, why)
+    key(qtbot, Qt.Key.Key_Return)
+    [(name, (scheme, reason, override))] = commands.calls
+    assert (name, scheme.id, reason, override) == ("end_scheme", 1, "Perpetrator remanded", why)
+    # told (or a failed attempt recorded): no rationale asked for
+    select(qtbot, view, 2)
+    key(qtbot, Qt.Key.Key_K, CTRL_SHIFT)
+    assert not view.override.isVisible()
+    qtbot.keyClicks(view.text, "Victim rehoused out of force")
+    key(qtbot, Qt.Key.Key_Return)
+    assert commands.calls[-1] == ("end_scheme", (commands.calls[-1][1][0],
+                                                 "Victim rehoused out of force"))
+
+
+def test_second_stage_shows_halfway_to_a_near_expiry(qtbot, view, clock):
+    # requested with 10 days to run: second stage after 5 days, not 14 (after expiry)
+    view.set_schemes([make_scheme(1, expires_at=NOW + timedelta(days=10),
+                                  review_requested_at=NOW)])
+    assert cells(view, 1)[6] == "First-stage review requested"
+    clock.advance(timedelta(days=5) - timedelta(seconds=1))
+    view.refresh_now()
+    assert cells(view, 1)[6] == "First-stage review requested"
+    clock.advance(timedelta(seconds=1))
+    with qtbot.waitSignal(view.model.dataChanged):
+        view.refresh_now()
+    assert cells(view, 1)[6] == "ESCALATED (second stage)"

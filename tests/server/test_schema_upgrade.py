@@ -75,9 +75,10 @@ def test_old_tables_gain_columns_and_lose_not_null_keeping_rows(engine: sa.Engin
 
     steps = upgrade_tables(engine, new)
 
-    assert steps == [
+    assert steps[:3] == [
         "tags: added column kind", "tags: added column extra", "tags: target_id may now be null"
-    ]
+    ]  # then the new column's index, where the rebuild did not already make it
+    assert set(steps[3:]) <= {"tags: added index ix_tags_kind"}
     tags = new.tables["tags"]
     with engine.begin() as conn:
         row = conn.execute(sa.select(tags)).one()

@@ -21,7 +21,12 @@ from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import CommandKind, CommandState, ConnectionState
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.domain.warnings import Place, WarningRef, scheme_latest_expiry
+from dispatchdesk.domain.warnings import (
+    Place,
+    VictimContactOutcome,
+    WarningRef,
+    scheme_latest_expiry,
+)
 from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.server import EmbeddedServer
 from dispatchdesk.sync.client import ApiClient
@@ -220,3 +225,40 @@ async def test_acknowledgements_in_the_form_follow_the_new_incident(
     assert ("warning_acknowledged", order["id"]) in actions
     again = worker.store.load_warning_data(datetime.now(UTC))
     assert again.acknowledged == frozenset({(incident_id, ref)})
+
+
+async def test_ending_a_scheme_needs_a_victim_contact_and_then_leaves_no_trace(
+    server: EmbeddedServer, worker: CacheWorker, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    scheme = await post(http, "/schemes", scheme_body(timedelta(days=90)))
+    desk = await open_desk(server, worker)
+    engine, rec = desk.engine, desk.rec
+
+    def live() -> list[Any]:
+        assert rec.index is not None
+        return [s for s in rec.index.schemes(engine._clock.now()) if s.id == scheme["id"]]
+
+    try:
+        await rec.wait_for(lambda: rec.index is not None and live())
+        [held] = live()
+        assert held.removal_notice is False
+        # not told of the removal: refused by the server, with what to do
+        engine.end_scheme(held, "Perpetrator remanded in custody")
+        await rec.wait_for(lambda: rec.commands and rec.commands[0].state is CommandState.FAILED)
+        assert "Tell the victim the scheme is being removed" in (rec.commands[0].message or "")
+        engine.discard(rec.commands[0].id)
+        engine.scheme_victim_contact(held, VictimContactOutcome.NO_CONTACT, None,
+                                     "No answer; card left at the address")
+        await rec.wait_for(lambda: bool(live()) and live()[0].removal_notice is True
+                           and not rec.commands)
+        [held] = live()
+        assert [(c.outcome, c.note) for c in held.victim_contacts] == [
+            (VictimContactOutcome.NO_CONTACT, "No answer; card left at the address")]
+        assert files_holding(tmp_path / "client", SECRET)  # the test can see it
+        engine.end_scheme(held, "Perpetrator remanded in custody")
+        await rec.wait_for(lambda: not live() and not rec.commands)
+        assert files_holding(tmp_path / "client", SECRET) == []
+    finally:
+        await engine.stop()
+    worker.close()
+    assert files_holding(tmp_path / "client", SECRET) == []

@@ -32,6 +32,7 @@ class CommandKind(StrEnum):
     END_SCHEME = "end_scheme"
     REQUEST_SCHEME_REVIEW = "request_scheme_review"
     SCHEME_VICTIM_INFORMED = "scheme_victim_informed"
+    SCHEME_VICTIM_CONTACT = "scheme_victim_contact"
     #: Audit records: a warning was shown to / acknowledged by this operator for an incident.
     WARNING_SHOWN = "warning_shown"
     WARNING_ACKNOWLEDGED = "warning_acknowledged"

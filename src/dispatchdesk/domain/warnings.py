@@ -57,6 +57,13 @@ class ReviewState(StrEnum):
     SECOND_STAGE = "SECOND_STAGE"
 
 
+class VictimContactOutcome(StrEnum):
+    #: The victim was told (at the outset how long the scheme lasts; before its removal).
+    INFORMED = "INFORMED"
+    #: An attempt to tell the victim failed (no answer, moved, ...): recorded all the same.
+    NO_CONTACT = "NO_CONTACT"
+
+
 class MatchKind(StrEnum):
     UPRN = "uprn"
     #: The marker is on the block (parent UPRN) of the place asked about.
@@ -129,9 +136,10 @@ class WarningPolicy:
     order_heightened_after_days: int = 28
     #: Longest a scheme may run from its start or last extension.
     scheme_max_months: int = 6
-    #: A scheme this close to expiry is *review due*.
-    review_window: timedelta = timedelta(days=14)
-    #: A first-stage review with no decision this long is escalated to second stage.
+    #: A scheme this close to expiry gets a first-stage review request (automatically).
+    review_window: timedelta = timedelta(days=28)
+    #: A first-stage review with no decision this long is escalated to second stage, or
+    #: sooner when the scheme expires sooner (see :func:`scheme_escalation_due`).
     escalate_after: timedelta = timedelta(days=14)
     #: Free-text address similarity (0..1) at or above which an address is a possible match.
     address_similarity: float = 0.82
@@ -470,6 +478,28 @@ def scheme_live(expires_at: datetime, now: datetime) -> bool:
     return now < expires_at
 
 
+def scheme_review_due(
+    expires_at: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> datetime:
+    """When a scheme enters its review window: its first-stage review is requested then."""
+    return expires_at - policy.review_window
+
+
+def scheme_escalation_due(
+    expires_at: datetime, review_requested_at: datetime,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+) -> datetime:
+    """When a first-stage review with no decision goes to second stage.
+
+    ``escalate_after`` (14 days) after the request, but never later than halfway between the
+    request and the expiry: the second stage always gets at least as long as the first had,
+    and always lands before expiry, also for a scheme added or extended with less than the
+    review window to run, or reviewed late because the server was down.
+    """
+    remaining = max(expires_at - review_requested_at, timedelta(0))
+    return review_requested_at + min(policy.escalate_after, remaining / 2)
+
+
 def scheme_review_state(
     expires_at: datetime,
     review_requested_at: datetime | None,
@@ -477,10 +507,10 @@ def scheme_review_state(
     policy: WarningPolicy = DEFAULT_WARNING_POLICY,
 ) -> ReviewState:
     if review_requested_at is not None:
-        if now >= review_requested_at + policy.escalate_after:
+        if now >= scheme_escalation_due(expires_at, review_requested_at, policy):
             return ReviewState.SECOND_STAGE
         return ReviewState.FIRST_STAGE
-    if now >= expires_at - policy.review_window:
+    if now >= scheme_review_due(expires_at, policy):
         return ReviewState.REVIEW_DUE
     return ReviewState.ACTIVE
 

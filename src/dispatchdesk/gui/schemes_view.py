@@ -8,7 +8,10 @@ expires: after expiry a scheme is not viewable anywhere, also while offline.
 :class:`SchemesView` adds a filter bar (All / Due for review / Escalated / Victim not informed)
 and the actions, each in a non-modal form under the list: Extend… (the six-month rule is
 checked here before anything is sent, naming the latest expiry allowed), End… (a reason is
-required), Request review… and Victim informed…. Their keys work while the view has focus.
+required; when the victim has not been told of the removal and no failed attempt is recorded,
+a supervisor's rationale to end it anyway), Request review… and Victim contact… (told, or a
+failed attempt, with when and a note). Their keys work while the view has focus. The victim
+column shows the last contact.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QRadioButton,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -48,13 +52,17 @@ from PySide6.QtWidgets import (
 )
 
 from dispatchdesk.domain.countdown import CountdownState
+from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
     ReviewState,
+    VictimContactOutcome,
     WarningPolicy,
+    scheme_escalation_due,
     scheme_expiry_problem,
     scheme_latest_expiry,
     scheme_live,
+    scheme_review_due,
     scheme_review_state,
 )
 from dispatchdesk.gui import icons
@@ -90,7 +98,7 @@ class SchemeColumn(IntEnum):
 
 
 HEADERS = ("Address", "Category", "Summary", "Officer in case", "Starts", "Expires",
-           "Review", "Victim informed")
+           "Review", "Victim contact")
 REVIEW_WORDS = {
     ReviewState.ACTIVE: "Active",
     ReviewState.REVIEW_DUE: "Review due",
@@ -148,11 +156,7 @@ class _Row:
 def _row(scheme: SchemeOut, now: datetime, policy: WarningPolicy) -> _Row:
     tz = policy.timezone
     state = scheme_review_state(scheme.expires_at, scheme.review_requested_at, now, policy)
-    informed = scheme.victim_informed_at
-    same_year = informed is not None and informed.year == now.year
-    victim = NOT_INFORMED if informed is None else (
-        f"Yes, {local(informed, tz, '%d %b' if same_year else '%d %b %Y').lstrip('0')}"
-    )
+    victim = _victim_cell(scheme, now, tz)
     cells = (
         scheme.location.address,
         SCHEME_CATEGORY_WORDS[scheme.category],
@@ -165,6 +169,21 @@ def _row(scheme: SchemeOut, now: datetime, policy: WarningPolicy) -> _Row:
         victim,
     )
     return _Row(scheme, state, cells)
+
+
+def _victim_cell(scheme: SchemeOut, now: datetime, tz: str) -> str:
+    """The last victim contact in words: "Yes, 12 Nov" (told), "Attempt failed, 3 Dec (told
+    12 Nov)", or "NOT informed"."""
+    def day(when: datetime) -> str:
+        return local(when, tz, "%d %b" if when.year == now.year else "%d %b %Y").lstrip("0")
+
+    informed = scheme.victim_informed_at
+    told = NOT_INFORMED if informed is None else f"Yes, {day(informed)}"
+    last = scheme.victim_contacts[-1] if scheme.victim_contacts else None
+    if last is None or last.outcome is VictimContactOutcome.INFORMED:
+        return told
+    earlier = "" if informed is None else f" (told {day(informed)})"
+    return f"Attempt failed, {day(last.at)}{earlier}"
 
 
 class SchemesTableModel(RowsTableModel):
@@ -280,12 +299,13 @@ class SchemesTableModel(RowsTableModel):
     def _soonest_change(self, now: datetime) -> datetime:
         """The next review-state boundary or expiry of any row, or the next text refresh."""
         soonest = now + TEXT_REFRESH
-        window, escalate = self._policy.review_window, self._policy.escalate_after
+        policy = self._policy
         for row in self._rows:
             s = row.scheme
             requested = s.review_requested_at
-            for when in (s.expires_at - window, s.expires_at,
-                         requested + escalate if requested is not None else None):
+            escalation = (scheme_escalation_due(s.expires_at, requested, policy)
+                          if requested is not None else None)
+            for when in (scheme_review_due(s.expires_at, policy), s.expires_at, escalation):
                 if when is not None and now < when < soonest:
                     soonest = when
         return soonest
@@ -377,13 +397,13 @@ ACTION_KEYS = {
     SchemeAction.EXTEND: ("Extend…", "Ctrl+Shift+E"),
     SchemeAction.END: ("End…", "Ctrl+Shift+K"),
     SchemeAction.REVIEW: ("Request review…", "Ctrl+R"),
-    SchemeAction.VICTIM: ("Victim informed…", "Ctrl+I"),
+    SchemeAction.VICTIM: ("Victim contact…", "Ctrl+I"),
 }
 _SUBMIT_TEXT = {
     SchemeAction.EXTEND: "Extend scheme",
     SchemeAction.END: "End scheme",
     SchemeAction.REVIEW: "Request review",
-    SchemeAction.VICTIM: "Record victim informed",
+    SchemeAction.VICTIM: "Record victim contact",
 }
 
 
@@ -496,13 +516,29 @@ class SchemesView(QWidget):
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.text = QLineEdit()
+        self.outcome_row = QWidget()
+        outcome_layout = QHBoxLayout(self.outcome_row)
+        outcome_layout.setContentsMargins(0, 0, 0, 0)
+        outcome_layout.addWidget(QLabel("Outcome:"))
+        self.outcome_group = QButtonGroup(self)
+        self.outcome_buttons = {
+            VictimContactOutcome.INFORMED: QRadioButton("Victim told"),
+            VictimContactOutcome.NO_CONTACT: QRadioButton("Attempt failed (no contact)"),
+        }
+        for button in self.outcome_buttons.values():
+            self.outcome_group.addButton(button)
+            outcome_layout.addWidget(button)
+        outcome_layout.addStretch(1)
+        #: A supervisor's rationale to end a scheme without the victim told of the removal.
+        self.override = QLineEdit()
+        self.override.setAccessibleName("Rationale to end it without telling the victim")
         self.form_error = QLabel()
         self.form_error.setProperty("role", "error")
         self.form_error.setWordWrap(True)
         self.submit_button = QPushButton()
         self.cancel_button = QPushButton("Cancel (Esc)")
         keys = _FormKeys(self.submit, self.cancel, box)
-        for widget in (self.when, self.text):
+        for widget in (self.when, self.text, self.override, *self.outcome_buttons.values()):
             widget.installEventFilter(keys)
         layout = QVBoxLayout(box)
         when_row = QHBoxLayout()
@@ -512,7 +548,8 @@ class SchemesView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.submit_button)
-        for item in (self.form_title, when_row, self.hint, self.text, self.form_error, buttons):
+        for item in (self.form_title, self.outcome_row, when_row, self.hint, self.text,
+                     self.override, self.form_error, buttons):
             if isinstance(item, QWidget):
                 layout.addWidget(item)
             else:
@@ -630,6 +667,9 @@ class SchemesView(QWidget):
                                 f"({SCHEME_CATEGORY_WORDS[scheme.category]})")
         self.submit_button.setText(_SUBMIT_TEXT[action])
         self.text.clear()
+        self.override.clear()
+        self.override.hide()
+        self.outcome_row.hide()
         self._show_error(None)
         prepare = {SchemeAction.EXTEND: self._prepare_extend, SchemeAction.END: self._prepare_end,
                    SchemeAction.REVIEW: self._prepare_review,
@@ -651,14 +691,38 @@ class SchemesView(QWidget):
     def _prepare_end(self, scheme: SchemeOut) -> None:
         self._when_row(None, None)
         self.text.setPlaceholderText("Why is this scheme ending? (required)")
+        if scheme.removal_notice is False:  # None: the server did not say; it decides
+            self.hint.setText(
+                "The victim has not been told this scheme is being removed, and no failed "
+                "attempt is recorded since its review was requested (or it was extended or "
+                "added). Record a victim contact first (Ctrl+I), or give a rationale to end "
+                "it anyway.")
+            self.hint.show()
+            self.override.setPlaceholderText(
+                "Rationale to end it without telling the victim (supervisor)")
+            self.override.show()
 
     def _prepare_review(self, scheme: SchemeOut) -> None:
         self._when_row(None, None)
         self.text.setPlaceholderText("Note for the reviewer (optional)")
 
     def _prepare_victim(self, scheme: SchemeOut) -> None:
-        self._when_row("Victim &told at", self._now().replace(second=0, microsecond=0))
-        self.text.hide()  # the command carries the time only
+        self._when_row("Contact &at", self._now().replace(second=0, microsecond=0))
+        self.outcome_buttons[VictimContactOutcome.INFORMED].setChecked(True)
+        self.outcome_row.show()
+        last = scheme.victim_contacts[-1] if scheme.victim_contacts else None
+        if last is None:
+            self.hint.setText("No victim contact recorded yet." if
+                              scheme.victim_informed_at is None else
+                              f"Victim told {self._local(scheme.victim_informed_at)}.")
+        else:
+            what = ("Victim told" if last.outcome is VictimContactOutcome.INFORMED
+                    else "Attempt failed")
+            note = f": {last.note}" if last.note else ""
+            self.hint.setText(f"Last contact: {what} {self._local(last.at)} "
+                              f"(recorded by {last.by}){note}")
+        self.hint.show()
+        self.text.setPlaceholderText("Note (optional): who was told, or what was tried")
 
     def _when_row(self, label: str | None, value: datetime | None) -> None:
         self.hint.hide()
@@ -712,6 +776,18 @@ class SchemesView(QWidget):
         reason = self.text.text().strip()
         if not reason:
             return "A reason is required to end a scheme.", ""
+        if scheme.removal_notice is False:
+            override = self.override.text().strip()
+            if not override:
+                return ("Tell the victim the scheme is being removed, or record a failed "
+                        "attempt (Victim contact…, Ctrl+I), then end it; a supervisor may end "
+                        "it anyway with a rationale."), ""
+            problem = rationale_problem(
+                override, what="rationale for ending without telling the victim")
+            if problem is not None:
+                return problem, ""
+            self._commands.end_scheme(scheme, reason, override_rationale=override)
+            return None, "End of the scheme (victim not told) sent"
         self._commands.end_scheme(scheme, reason)
         return None, "End of the scheme sent"
 
@@ -722,9 +798,13 @@ class SchemesView(QWidget):
     def _send_victim(self, scheme: SchemeOut) -> tuple[str | None, str]:
         at = self._when_value()
         if at > self._now():
-            return "The time the victim was told cannot be in the future.", ""
-        self._commands.scheme_victim_informed(scheme, at)
-        return None, f"Victim informed at {self._local(at)} sent"
+            return "The time of the contact cannot be in the future.", ""
+        told = self.outcome_buttons[VictimContactOutcome.INFORMED].isChecked()
+        outcome = VictimContactOutcome.INFORMED if told else VictimContactOutcome.NO_CONTACT
+        self._commands.scheme_victim_contact(scheme, outcome, at,
+                                             self.text.text().strip() or None)
+        words = "Victim told" if told else "Failed attempt to tell the victim"
+        return None, f"{words} at {self._local(at)} sent"
 
 
 def _to_edit(when: datetime, tz: str) -> QDateTime:

@@ -22,6 +22,7 @@ from dispatchdesk.domain.warnings import (
     ReviewState,
     SchemeCategory,
     Severity,
+    VictimContactOutcome,
     WarningPolicy,
     expiry_wording,
     match_person,
@@ -72,6 +73,9 @@ class SchemeExtend(StrictWire):
 
 class SchemeEnd(StrictWire):
     reason: Text
+    #: A supervisor ending the scheme although the victim has not been told of the removal
+    #: and no failed attempt is recorded: why (checked like any rationale).
+    override_rationale: str | None = Field(default=None, max_length=2000)
 
 
 class SchemeReviewRequest(StrictWire):
@@ -82,6 +86,26 @@ class SchemeVictimInformed(StrictWire):
     #: When the victim was told; defaults to now.
     at: AwareDatetime | None = None
     note: str | None = Field(default=None, max_length=2000)
+
+
+class SchemeVictimContact(StrictWire):
+    """One entry of a scheme's victim contact log."""
+
+    outcome: VictimContactOutcome
+    note: str | None = Field(default=None, max_length=2000)
+    #: When the contact (or the failed attempt) happened; defaults to now, never later.
+    at: AwareDatetime | None = None
+
+
+class VictimContactOut(Wire):
+    outcome: VictimContactOutcome
+    note: str | None = None
+    at: AwareDatetime
+    #: Who recorded it, and when.
+    by: str
+    recorded_at: AwareDatetime
+    #: The notice given with the new scheme (it never counts as notice of the removal).
+    outset: bool = False
 
 
 class SchemeOut(Wire):
@@ -99,7 +123,14 @@ class SchemeOut(Wire):
     review_state: ReviewState
     review_requested_at: AwareDatetime | None = None
     escalated_at: AwareDatetime | None = None
+    #: The latest INFORMED contact of the log (kept for older clients).
     victim_informed_at: AwareDatetime | None = None
+    #: The victim contact log, oldest first.
+    victim_contacts: list[VictimContactOut] = []
+    #: Whether the log has an entry (told, or a failed attempt) since the last review request
+    #: or extension (or since it was added, the outset notice aside): ending the scheme needs
+    #: one, or a supervisor's rationale. None from a server that does not say.
+    removal_notice: bool | None = None
 
 
 # --- orders -------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from dispatchdesk.server.events import Hub, stream
 from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
 from dispatchdesk.server.service import Service, ServiceError
 from dispatchdesk.server.settings import ServerSettings
-from dispatchdesk.server.warnings_api import WarningsDesk
+from dispatchdesk.server.warnings_api import WarningsDesk, redact_audit_rows
 from dispatchdesk.server.watcher import PgWatcher
 
 MAX_CHANGES_LIMIT = 5000
@@ -339,7 +339,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 403, f"Your role ({user.role.label}) cannot read the audit log: it needs the "
                 "supervisor role."
             )
-        return [AuditRow.model_validate(r) for r in service.audit_rows(limit)]
+        return [AuditRow.model_validate(r) for r in redact_audit_rows(service.audit_rows(limit))]
 
     _unit_routes(router, require, dispatch)
     app.include_router(router)

@@ -277,7 +277,8 @@ def upgrade_tables(engine: Engine, schema: sa.MetaData = metadata) -> list[str]:
     New columns are added (every column added since the first release is nullable or has a
     server default, so existing rows stay valid); a column that may now be null but was
     created NOT NULL is relaxed (on SQLite, which cannot alter a column, by rebuilding the
-    table and copying its rows). Returns what was done, one line per step, for the log.
+    table and copying its rows); missing indexes are created. Returns what was done, one
+    line per step, for the log.
     """
     done: list[str] = []
     inspector = sa.inspect(engine)
@@ -297,6 +298,11 @@ def upgrade_tables(engine: Engine, schema: sa.MetaData = metadata) -> list[str]:
         if relax:
             _relax_not_null(engine, table, relax)
             done += [f"{table.name}: {c.name} may now be null" for c in relax]
+        have = {ix["name"] for ix in sa.inspect(engine).get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in have:
+                index.create(engine, checkfirst=True)
+                done.append(f"{table.name}: added index {index.name}")
     return done
 
 
@@ -309,9 +315,6 @@ def _add_columns(engine: Engine, table: sa.Table, columns: list[sa.Column[Any]])
         spec = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
         with write_tx(engine) as conn:
             conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {spec}")
-        for index in table.indexes:
-            if column in index.columns.values():
-                index.create(engine, checkfirst=True)
 
 
 def _relax_not_null(engine: Engine, table: sa.Table, columns: list[sa.Column[Any]]) -> None:

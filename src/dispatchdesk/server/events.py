@@ -8,6 +8,11 @@ The newest changes are read from the database once per commit and shared (:class
 with twenty desks connected, twenty streams each reading and re-encoding the same rows cost the
 server twice what the command itself did. A stream that has fallen behind the shared window
 reads the log itself, as before.
+
+A special scheme's text leaves the window as soon as it is ended or expires: the window's
+upserts of a scheme are rewritten to its delete when the delete is read, and every upsert of a
+scheme the window serves is first checked against the schemes table, so not even a stream
+woken before the window was refreshed gets the text of a scheme that is no longer live.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC
+from typing import Any
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import read_tx
 from dispatchdesk.server.service import Service
+from dispatchdesk.server.warnings_api import schemes
 
 #: Changes read from the log per query while a stream catches up.
 BATCH = 500
@@ -71,6 +79,9 @@ class Tail:
         try:
             while True:
                 page, _head, more = _read(service, self._end)
+                gone = {_sid(c) for c in page if c.entity == "scheme" and c.op == "delete"}
+                if gone:  # an ended or expired scheme: its text leaves the window now
+                    self._items = [_gone_if(item, gone) for item in self._items]
                 self._items.extend((c, _text(c)) for c in page)
                 if page:
                     self._end = page[-1].seq
@@ -87,13 +98,40 @@ def _text(change: Change) -> str:
     return format_change(change.model_dump_json(), change.seq)
 
 
+def _sid(change: Change) -> Any:
+    return change.data.get("id")
+
+
+def _as_delete(change: Change) -> tuple[Change, str]:
+    gone = Change(seq=change.seq, entity="scheme", op="delete", data={"id": _sid(change)})
+    return gone, _text(gone)
+
+
+def _gone_if(item: tuple[Change, str], gone: set[int]) -> tuple[Change, str]:
+    change = item[0]
+    if change.entity == "scheme" and change.op == "upsert" and _sid(change) in gone:
+        return _as_delete(change)
+    return item
+
+
 def _redacted(items: list[tuple[Change, str]], service: Service) -> list[tuple[Change, str]]:
-    """A scheme upsert that expired since it was read is served as its delete."""
+    """A scheme upsert is served only while the scheme is live by the schemes table (not
+    ended, not expired by the server's time): otherwise as its delete."""
     now = service.now()
+    ids = {_sid(c) for c, _t in items if c.entity == "scheme" and c.op == "upsert"}
+    if not ids:
+        return items
+    with read_tx(service.engine) as conn:
+        live = set(conn.execute(sa.select(schemes.c.id).where(
+            schemes.c.id.in_(ids), schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
+        )).scalars())
     out = []
     for change, text in items:
-        redacted = changelog.redact_expired(change, now)
-        out.append((change, text) if redacted is change else (redacted, _text(redacted)))
+        if change.entity == "scheme" and change.op == "upsert" and _sid(change) not in live:
+            out.append(_as_delete(change))
+        else:
+            redacted = changelog.redact_expired(change, now)
+            out.append((change, text) if redacted is change else (redacted, _text(redacted)))
     return out
 
 

@@ -3,14 +3,23 @@
 Tables live on :data:`dispatchdesk.server.db.metadata`. Every write runs through
 ``Service._run`` (idempotency, change log and audit in one transaction). A scheme is served
 (snapshot, changes, events, warnings, reads) only while ``now < expires_at`` by the server's
-clock; from its expiry the sweep (:meth:`WarningsDesk.sweep`, run by a thread while the app
-runs and before each snapshot, change page and warnings query) appends a ``delete`` change and
-rewrites the scheme's earlier log rows to that delete, so the log keeps no trace of its text.
-The sweep also escalates a first-stage review with no decision after 14 days.
+clock and until it is ended; from its expiry the sweep (:meth:`WarningsDesk.sweep`, run by a
+thread while the app runs and before each snapshot, change page and warnings query) appends a
+``delete`` change and rewrites the scheme's earlier log rows to that delete, so the log keeps no
+trace of its text (ending does the same at once). The audit names a scheme by id and category
+only (:func:`scheme_name`), never by address or summary.
+
+Reviews: a scheme entering its review window (``policy.review_window``, 28 days before expiry)
+gets a first-stage review request from the sweep (at once when it is added or extended inside
+the window); with no decision (extend or end) it goes to second stage at
+:func:`~dispatchdesk.domain.warnings.scheme_escalation_due`, always before expiry. Victim
+contact is a log (:data:`scheme_victim_contacts`); ending needs an entry recorded since the
+review request, extension or creation, or a supervisor's override rationale.
 """
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,15 +31,20 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection, Row
 
+from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role
 from dispatchdesk.domain.warnings import (
     OrderType,
     Person,
     Place,
+    ReviewState,
     SchemeCategory,
+    VictimContactOutcome,
     WarningPolicy,
     local_today,
+    scheme_escalation_due,
     scheme_expiry_problem,
+    scheme_review_due,
     scheme_review_state,
 )
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
@@ -46,7 +60,9 @@ from dispatchdesk.protocol.warnings import (
     SchemeExtend,
     SchemeOut,
     SchemeReviewRequest,
+    SchemeVictimContact,
     SchemeVictimInformed,
+    VictimContactOut,
     WarningAudit,
     WarningPolicyModel,
     WarningsPage,
@@ -91,12 +107,35 @@ schemes = sa.Table(
     sa.Column("extended_at", UTCDateTime()),
     sa.Column("review_requested_at", UTCDateTime()),
     sa.Column("escalated_at", UTCDateTime()),
+    #: When a first-stage review with no decision goes to second stage: set with
+    #: ``review_requested_at``, cleared by the escalation, a decision or the removal, so the
+    #: sweep finds the due ones by index.
+    sa.Column("escalation_due_at", UTCDateTime(), index=True),
     sa.Column("victim_informed_at", UTCDateTime()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     #: Set when the scheme expired or was ended; from then on it is never served.
     sa.Column("removed_at", UTCDateTime(), index=True),
     sa.Column("removed_reason", sa.Text),
+    #: The sweep's look-ups of live schemes by expiry (removed_at alone matches every live one).
+    sa.Index("ix_schemes_live_expiry", "removed_at", "expires_at"),
+)
+
+#: The victim contact log of each scheme: told (INFORMED) or a failed attempt (NO_CONTACT).
+scheme_victim_contacts = sa.Table(
+    "scheme_victim_contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scheme_id", sa.Integer, sa.ForeignKey("schemes.id"), nullable=False,
+              index=True),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text),
+    #: When the contact or attempt happened (never after the time it was recorded).
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Column("username", sa.String(100), nullable=False),
+    #: The notice given with the new scheme: it never counts as notice of the removal.
+    sa.Column("outset", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 protective_orders = sa.Table(
@@ -123,7 +162,10 @@ SWEEP_SECONDS = 15.0
 
 # --- rows to wire --------------------------------------------------------------------------
 
-def scheme_out(row: Row[Any], now: datetime, policy: WarningPolicy) -> SchemeOut:
+def scheme_out(row: Row[Any], now: datetime, policy: WarningPolicy,
+               contacts: list[VictimContactOut] | None = None) -> SchemeOut:
+    since, _words = _removal_notice_since(row)
+    notice = any(not c.outset and c.at >= since for c in contacts or [])
     return SchemeOut(
         id=row.id, version=row.version, location=PlaceModel.model_validate(row.location),
         category=SchemeCategory(row.category), summary=row.summary,
@@ -131,8 +173,73 @@ def scheme_out(row: Row[Any], now: datetime, policy: WarningPolicy) -> SchemeOut
         extended_at=row.extended_at,
         review_state=scheme_review_state(row.expires_at, row.review_requested_at, now, policy),
         review_requested_at=row.review_requested_at, escalated_at=row.escalated_at,
-        victim_informed_at=row.victim_informed_at,
+        victim_informed_at=row.victim_informed_at, victim_contacts=contacts or [],
+        removal_notice=notice,
     )
+
+
+def scheme_name(scheme_id: int, category: str) -> str:
+    """How the audit names a scheme: by id and category only, never its address or summary."""
+    return f"scheme {scheme_id} ({category})"
+
+
+def _contacts(conn: Connection, which: Any) -> dict[int, list[VictimContactOut]]:
+    """The victim contact logs of the schemes ``which`` selects (a condition on
+    ``scheme_victim_contacts.c.scheme_id``), oldest first."""
+    t = scheme_victim_contacts
+    rows = conn.execute(sa.select(t).where(which).order_by(t.c.at, t.c.id)).all()
+    out: dict[int, list[VictimContactOut]] = {}
+    for r in rows:
+        out.setdefault(int(r.scheme_id), []).append(VictimContactOut(
+            outcome=VictimContactOutcome(r.outcome), note=r.note, at=r.at, by=r.username,
+            recorded_at=r.recorded_at, outset=bool(r.outset),
+        ))
+    return out
+
+
+def _live_schemes_out(conn: Connection, now: datetime, policy: WarningPolicy) -> (
+    list[SchemeOut]
+):
+    rows = conn.execute(sa.select(schemes).where(_live(now)).order_by(schemes.c.id)).all()
+    logs = _contacts(conn, scheme_victim_contacts.c.scheme_id.in_(
+        sa.select(schemes.c.id).where(_live(now)).scalar_subquery()
+    )) if rows else {}
+    return [scheme_out(r, now, policy, logs.get(r.id)) for r in rows]
+
+
+def _add_contact(conn: Connection, scheme_id: int, outcome: VictimContactOutcome,
+                 note: str | None, at: datetime, now: datetime, username: str,
+                 outset: bool = False) -> None:
+    conn.execute(scheme_victim_contacts.insert().values(
+        scheme_id=scheme_id, outcome=outcome.value, note=note, at=at, recorded_at=now,
+        username=username, outset=outset,
+    ))
+    if outcome is VictimContactOutcome.INFORMED:  # the older field: the latest INFORMED
+        conn.execute(schemes.update().where(
+            schemes.c.id == scheme_id,
+            sa.or_(schemes.c.victim_informed_at.is_(None), schemes.c.victim_informed_at < at),
+        ).values(victim_informed_at=at))
+
+
+def _removal_notice_since(row: Row[Any]) -> tuple[datetime, str]:
+    """Since when a victim contact counts as notice of the scheme's removal, and in words."""
+    if row.review_requested_at is not None and (
+        row.extended_at is None or row.review_requested_at >= row.extended_at
+    ):
+        return row.review_requested_at, "since its review was requested"
+    if row.extended_at is not None:
+        return row.extended_at, "since it was last extended"
+    return row.created_at, "since it was added (the notice given then does not count)"
+
+
+def _removal_notice(conn: Connection, row: Row[Any]) -> VictimContactOut | None:
+    """The latest victim contact (told, or a failed attempt) since the scheme's last decision
+    point (:func:`_removal_notice_since`); the outset notice never counts."""
+    since, _words = _removal_notice_since(row)
+    t = scheme_victim_contacts
+    found = _contacts(conn, sa.and_(t.c.scheme_id == row.id, t.c.outset.is_(False),
+                                    t.c.at >= since)).get(row.id, [])
+    return found[-1] if found else None
 
 
 def order_out(row: Row[Any]) -> OrderOut:
@@ -229,25 +336,44 @@ def check_new_scheme(body: SchemeCreate, now: datetime, policy: WarningPolicy) -
 def insert_scheme(conn: Connection, body: SchemeCreate, now: datetime, username: str,
                   retention: int, policy: WarningPolicy, how: str = "") -> SchemeOut:
     """Insert a checked scheme, with its change and audit rows, in the caller's transaction
-    (which holds the log lock)."""
+    (which holds the log lock). One added inside its review window has its first-stage
+    review requested at once; the victim told at the outset is the first entry of its
+    contact log."""
     loc = body.location
-    new_id = conn.execute(schemes.insert().values(
+    in_window = now >= scheme_review_due(body.expires_at, policy)
+    new_id = int(conn.execute(schemes.insert().values(
         version=1, location=loc.model_dump(mode="json"), uprn=loc.uprn,
         parent_uprn=loc.parent_uprn, usrn=loc.usrn, category=body.category.value,
         summary=body.summary, officer_in_case=body.officer_in_case,
         starts_at=body.starts_at or now, expires_at=body.expires_at,
-        victim_informed_at=body.victim_informed_at, created_at=now, updated_at=now,
-    ).returning(schemes.c.id)).scalar_one()
-    out = _scheme_changed(conn, int(new_id), now, retention, policy)
+        review_requested_at=now if in_window else None,
+        escalation_due_at=(scheme_escalation_due(body.expires_at, now, policy)
+                           if in_window else None),
+        created_at=now, updated_at=now,
+    ).returning(schemes.c.id)).scalar_one())
+    if body.victim_informed_at is not None:
+        _add_contact(conn, new_id, VictimContactOutcome.INFORMED,
+                     "Told at the outset how long the scheme lasts", body.victim_informed_at,
+                     now, username, outset=True)
+    out = _scheme_changed(conn, new_id, now, retention, policy)
+    review = (f"; first-stage review requested at once: it expires within the "
+              f"{_days(policy.review_window)} review window" if in_window else "")
     _audit(conn, now, username, "create_scheme", "scheme", out.id,
-           f"{out.category.value} at {loc.address}, expires {out.expires_at.isoformat()}{how}")
+           f"{scheme_name(out.id, out.category.value)} created, expires "
+           f"{out.expires_at.isoformat()}{review}{how}")
     return out
+
+
+def _days(span: timedelta) -> str:
+    days = span.total_seconds() / 86400
+    return f"{days:g}-day"
 
 
 def _scheme_changed(conn: Connection, scheme_id: int, now: datetime, retention: int,
                     policy: WarningPolicy) -> SchemeOut:
     row = conn.execute(sa.select(schemes).where(schemes.c.id == scheme_id)).one()
-    out = scheme_out(row, now, policy)
+    logs = _contacts(conn, scheme_victim_contacts.c.scheme_id == scheme_id)
+    out = scheme_out(row, now, policy, logs.get(scheme_id))
     changelog.append(conn, entity="scheme", entity_id=out.id, data=out.model_dump(mode="json"),
                      now=now, retention=retention)
     return out
@@ -259,7 +385,7 @@ def remove_scheme(conn: Connection, scheme_id: int, now: datetime, retention: in
     log keeps none of its text) and append a delete change for clients to act on."""
     gone = json.dumps({"id": scheme_id}, separators=(",", ":"))
     conn.execute(schemes.update().where(schemes.c.id == scheme_id).values(
-        removed_at=now, removed_reason=reason, updated_at=now,
+        removed_at=now, removed_reason=reason, updated_at=now, escalation_due_at=None,
     ))
     conn.execute(changes.update().where(
         changes.c.entity == "scheme", changes.c.entity_id == scheme_id
@@ -281,6 +407,33 @@ def remove_scheme(conn: Connection, scheme_id: int, now: datetime, retention: in
             conn.execute(idempotency.update().where(idempotency.c.key == key).values(
                 status_code=410, response_body=gone_body,
             ))
+
+
+_OLD_CREATE = re.compile(r"^(?P<category>[A-Z_]+) at .*, expires (?P<expires>\S+)(?P<how>.*)$",
+                         re.DOTALL)
+
+
+def redact_audit_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Audit rows as served: rows written before the audit named schemes by id and category
+    only carry the scheme's address (``create_scheme``); those are rewritten on read to the
+    current wording, keeping the category, expiry and import line."""
+    out = []
+    for row in rows:
+        sid = row.get("entity_id")
+        if row.get("entity") == "scheme" and row.get("action") == "create_scheme" and \
+                not str(row.get("detail", "")).startswith(f"scheme {sid} ("):
+            found = _OLD_CREATE.match(str(row.get("detail", "")))
+            if found is None:
+                detail = f"scheme {sid}: created (details withheld: recorded before schemes " \
+                         "were audited by id and category only)"
+            else:
+                how = found["how"]
+                imported = how if re.fullmatch(r" \(import \S+ line \d+\)", how) else ""
+                detail = (f"{scheme_name(int(sid or 0), found['category'])} created, expires "
+                          f"{found['expires']}{imported}")
+            row = {**row, "detail": detail}
+        out.append(row)
+    return out
 
 
 def insert_order(conn: Connection, body: OrderCreate, now: datetime, username: str,
@@ -349,6 +502,7 @@ class WarningsDesk:
         self.service = service
         self.policy = policy or service.settings.warning_policy
         self._sweep_lock = threading.Lock()
+        self._backfilled = False
 
     @property
     def _retention(self) -> int:
@@ -357,38 +511,84 @@ class WarningsDesk:
     # --- sweep -----------------------------------------------------------------------------
 
     def sweep(self) -> int:
-        """Remove expired schemes and escalate stale first-stage reviews; how many changed."""
+        """Remove expired schemes, request the first-stage review of schemes entering their
+        review window and escalate first-stage reviews with no decision; how many changed."""
         now = self.service.now()
-        escalate_before = now - self.policy.escalate_after
         due_expired = sa.and_(schemes.c.removed_at.is_(None), schemes.c.expires_at <= now)
-        due_escalate = sa.and_(
+        due_review = sa.and_(
             schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
-            schemes.c.escalated_at.is_(None), schemes.c.review_requested_at <= escalate_before,
+            schemes.c.review_requested_at.is_(None),
+            schemes.c.expires_at <= now + self.policy.review_window,
         )
+        pending = sa.and_(
+            schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
+            schemes.c.escalated_at.is_(None), schemes.c.review_requested_at.is_not(None),
+        )
+        due_escalate = sa.and_(pending, schemes.c.escalation_due_at <= now)
+        if not self._backfilled:
+            self._backfill_escalation_due(pending)
+        # one indexed look-up each (escalation_due_at is set only while a review awaits)
+        quick = (due_expired, due_review, schemes.c.escalation_due_at <= now)
         with read_tx(self.service.engine) as conn:
-            any_due = conn.execute(
-                sa.select(schemes.c.id).where(sa.or_(due_expired, due_escalate)).limit(1)
-            ).first()
-        if any_due is None:
+            any_due = any(conn.execute(sa.select(schemes.c.id).where(due).limit(1)).first()
+                          is not None for due in quick)
+        if not any_due:
             return 0
         with self._sweep_lock, write_tx(self.service.engine) as conn:
             changelog.lock_head(conn)
-            expired = conn.execute(sa.select(schemes.c.id).where(due_expired)).scalars().all()
-            for sid in expired:
-                remove_scheme(conn, int(sid), now, self._retention, "expired")
-                _audit(conn, now, SYSTEM_USER.username, "expire_scheme", "scheme", int(sid),
-                       "Expired: no longer served anywhere")
+            expired = conn.execute(sa.select(schemes).where(due_expired)).all()
+            for row in expired:
+                told = _removal_notice(conn, row)
+                remove_scheme(conn, int(row.id), now, self._retention, "expired")
+                victim = ("" if told is not None else
+                          "; the victim was not told of its removal and no failed attempt "
+                          "is recorded")
+                _audit(conn, now, SYSTEM_USER.username, "expire_scheme", "scheme", int(row.id),
+                       f"{scheme_name(row.id, row.category)} expired with no review decision"
+                       f"{victim}: no longer served anywhere")
             stale = conn.execute(sa.select(schemes).where(due_escalate)).all()
             for row in stale:
                 conn.execute(schemes.update().where(schemes.c.id == row.id).values(
-                    escalated_at=now, version=row.version + 1, updated_at=now,
+                    escalated_at=now, escalation_due_at=None, version=row.version + 1,
+                    updated_at=now,
                 ))
                 _scheme_changed(conn, row.id, now, self._retention, self.policy)
                 _audit(conn, now, SYSTEM_USER.username, "escalate_scheme_review", "scheme",
-                       row.id, "No decision 14 days after the first-stage review request: "
-                       "escalated to second stage")
+                       row.id, f"{scheme_name(row.id, row.category)} v{row.version + 1}: no "
+                       "decision on the first-stage review requested "
+                       f"{row.review_requested_at.isoformat()}: escalated to second stage "
+                       f"before its expiry {row.expires_at.isoformat()}")
+            entering = conn.execute(sa.select(schemes).where(due_review)).all()
+            for row in entering:
+                conn.execute(schemes.update().where(schemes.c.id == row.id).values(
+                    review_requested_at=now, escalated_at=None, version=row.version + 1,
+                    escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
+                    updated_at=now,
+                ))
+                _scheme_changed(conn, row.id, now, self._retention, self.policy)
+                _audit(conn, now, SYSTEM_USER.username, "request_scheme_review", "scheme",
+                       row.id, f"{scheme_name(row.id, row.category)} v{row.version + 1}: "
+                       "first-stage review requested automatically: it expires "
+                       f"{row.expires_at.isoformat()}, within the "
+                       f"{_days(self.policy.review_window)} review window")
         self.service._on_commit()
-        return len(expired) + len(stale)
+        return len(expired) + len(stale) + len(entering)
+
+    def _backfill_escalation_due(self, pending: Any) -> None:
+        """Reviews requested before ``escalation_due_at`` was stored get it (once)."""
+        legacy = sa.and_(pending, schemes.c.escalation_due_at.is_(None))
+        with read_tx(self.service.engine) as conn:
+            found = conn.execute(sa.select(schemes.c.id).where(legacy).limit(1)).first()
+        if found is None:
+            self._backfilled = True
+            return
+        with self._sweep_lock, write_tx(self.service.engine) as conn:
+            for row in conn.execute(sa.select(schemes).where(legacy)).all():
+                conn.execute(schemes.update().where(schemes.c.id == row.id).values(
+                    escalation_due_at=scheme_escalation_due(
+                        row.expires_at, row.review_requested_at, self.policy),
+                ))
+        self._backfilled = True
 
     def start_sweeper(self, seconds: float | None = None) -> _Sweeper:
         """A daemon thread that sweeps every ``seconds`` and wakes the streams when the log
@@ -420,9 +620,7 @@ class WarningsDesk:
         change up to the cursor is in them; later ones the client replays, idempotently)."""
         now = snap.server_time
         with read_tx(self.service.engine) as conn:
-            s_rows = conn.execute(
-                sa.select(schemes).where(_live(now)).order_by(schemes.c.id)
-            ).all()
+            live = _live_schemes_out(conn, now, self.policy)
             o_rows = conn.execute(
                 sa.select(protective_orders).order_by(protective_orders.c.id)
             ).all()
@@ -431,7 +629,7 @@ class WarningsDesk:
         )
         return snap.model_copy(update={
             "policy": policy,
-            "schemes": [scheme_out(r, now, self.policy) for r in s_rows],
+            "schemes": live,
             "orders": [order_out(r) for r in o_rows],
         })
 
@@ -441,9 +639,17 @@ class WarningsDesk:
             row = conn.execute(
                 sa.select(schemes).where(schemes.c.id == scheme_id, _live(now))
             ).first()
+            logs = _contacts(conn, scheme_victim_contacts.c.scheme_id == scheme_id)
         if row is None:
             raise ServiceError(404, f"There is no live special scheme {scheme_id}.")
-        return scheme_out(row, now, self.policy)
+        return scheme_out(row, now, self.policy, logs.get(scheme_id))
+
+    def list_schemes(self, state: ReviewState | None) -> list[SchemeOut]:
+        """The live schemes (in a review state when given), by id."""
+        now = self.service.now()
+        with read_tx(self.service.engine) as conn:
+            live = _live_schemes_out(conn, now, self.policy)
+        return [s for s in live if state is None or s.review_state is state]
 
     def get_order(self, order_id: int) -> OrderOut:
         with read_tx(self.service.engine) as conn:
@@ -474,10 +680,10 @@ class WarningsDesk:
                               postcode=loc.get("postcode"))
                 if who is None:
                     people = _incident_people(inc.caller, inc.persons)
-            s_rows = conn.execute(sa.select(schemes).where(_live(now))).all() if q else []
+            live = _live_schemes_out(conn, now, self.policy) if q else []
             o_rows = conn.execute(sa.select(protective_orders)).all()
         found = find_warnings_for_people(
-            [scheme_out(r, now, self.policy) for r in s_rows], [order_out(r) for r in o_rows],
+            live, [order_out(r) for r in o_rows],
             q, people, now, self.policy,
         )
         return WarningsPage(server_time=now, warnings=found)
@@ -514,15 +720,17 @@ class WarningsDesk:
                     f"version {row.version}, not {if_match}. Review it and try again."
                 )
             detail = change(conn, row, now)
+            name = scheme_name(scheme_id, row.category)
             if action == "end_scheme":
-                _audit(conn, now, user.username, action, "scheme", scheme_id, detail)
+                _audit(conn, now, user.username, action, "scheme", scheme_id,
+                       f"{name} {detail}")
                 return 200, {"id": scheme_id, "ended_at": now.isoformat()}
             conn.execute(schemes.update().where(schemes.c.id == scheme_id).values(
                 version=row.version + 1, updated_at=now,
             ))
             out = _scheme_changed(conn, scheme_id, now, self._retention, self.policy)
             _audit(conn, now, user.username, action, "scheme", scheme_id,
-                   f"v{out.version}: {detail}")
+                   f"{name} v{out.version}: {detail}")
             return 200, out.model_dump(mode="json")
 
         self.sweep()
@@ -535,11 +743,18 @@ class WarningsDesk:
                                             what="extension (now)")
             if problem is not None:
                 raise ServiceError(422, problem)
+            # the extension decides the review; inside the new expiry's review window the
+            # next first-stage review is requested at once
+            in_window = now >= scheme_review_due(body.expires_at, self.policy)
             conn.execute(schemes.update().where(schemes.c.id == row.id).values(
-                expires_at=body.expires_at, extended_at=now, review_requested_at=None,
-                escalated_at=None,
+                expires_at=body.expires_at, extended_at=now,
+                review_requested_at=now if in_window else None, escalated_at=None,
+                escalation_due_at=(scheme_escalation_due(body.expires_at, now, self.policy)
+                                   if in_window else None),
             ))
-            return (f"extended to {body.expires_at.isoformat()}"
+            review = ("; first-stage review requested at once: it expires within the "
+                      f"{_days(self.policy.review_window)} review window" if in_window else "")
+            return (f"extended to {body.expires_at.isoformat()}{review}"
                     + (f": {body.note}" if body.note else ""))
 
         return self._scheme_command(user, scheme_id, idem, "extend_scheme", if_match, change)
@@ -547,8 +762,29 @@ class WarningsDesk:
     def end_scheme(self, user: User, scheme_id: int, body: SchemeEnd, idem: Idem,
                    if_match: int | None) -> CommandResult:
         def change(conn: Connection, row: Row[Any], now: datetime) -> str:
+            told = _removal_notice(conn, row)
+            override = ""
+            if told is None:
+                if body.override_rationale is None or not body.override_rationale.strip():
+                    _since, words = _removal_notice_since(row)
+                    raise ServiceError(
+                        409, f"Scheme {scheme_id}: the victim has not been told of its "
+                        f"removal and no failed attempt to tell them is recorded {words}. "
+                        "Tell the victim the scheme is being removed, or record a failed "
+                        "attempt, then end it; a supervisor may end it anyway with a rationale."
+                    )
+                problem = rationale_problem(body.override_rationale,
+                                            what="rationale for ending without telling the "
+                                            "victim")
+                if problem is not None:
+                    raise ServiceError(422, problem)
+                override = ("; the victim was not told of the removal and no failed attempt "
+                            "is recorded: ended on the supervisor's rationale: "
+                            f"{body.override_rationale.strip()}")
             remove_scheme(conn, row.id, now, self._retention, f"ended: {body.reason}")
-            return f"ended: {body.reason}"
+            notice = ("" if told is None else
+                      f"; victim contact {told.outcome.value} at {told.at.isoformat()}")
+            return f"ended: {body.reason}{notice}{override}"
 
         return self._scheme_command(user, scheme_id, idem, "end_scheme", if_match, change)
 
@@ -562,6 +798,7 @@ class WarningsDesk:
                 )
             conn.execute(schemes.update().where(schemes.c.id == row.id).values(
                 review_requested_at=now, escalated_at=None,
+                escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
             ))
             return "first-stage review requested" + (f": {body.note}" if body.note else "")
 
@@ -570,18 +807,31 @@ class WarningsDesk:
 
     def victim_informed(self, user: User, scheme_id: int, body: SchemeVictimInformed,
                         idem: Idem, if_match: int | None) -> CommandResult:
+        """The older command: an INFORMED entry of the victim contact log."""
+        contact = SchemeVictimContact(outcome=VictimContactOutcome.INFORMED, note=body.note,
+                                      at=body.at)
+        return self.victim_contact(user, scheme_id, contact, idem, if_match,
+                                   action="scheme_victim_informed")
+
+    def victim_contact(self, user: User, scheme_id: int, body: SchemeVictimContact,
+                       idem: Idem, if_match: int | None,
+                       action: str = "scheme_victim_contact") -> CommandResult:
+        """Add to the victim contact log. The note stays in the log, out of the audit."""
         def change(conn: Connection, row: Row[Any], now: datetime) -> str:
             at = body.at or now
             if at > now + timedelta(minutes=1):
-                raise ServiceError(422, "The victim cannot have been told in the future.")
-            conn.execute(schemes.update().where(schemes.c.id == row.id).values(
-                victim_informed_at=at,
-            ))
-            return f"victim informed at {at.isoformat()}" + (
-                f": {body.note}" if body.note else "")
+                what = ("told" if body.outcome is VictimContactOutcome.INFORMED
+                        else "tried to tell")
+                raise ServiceError(
+                    422, f"The victim cannot have been {what} in the future: give the time it "
+                    "happened."
+                )
+            at = min(at, now)
+            note = body.note.strip() if body.note and body.note.strip() else None
+            _add_contact(conn, row.id, body.outcome, note, at, now, user.username)
+            return f"victim contact {body.outcome.value} at {at.isoformat()}"
 
-        return self._scheme_command(user, scheme_id, idem, "scheme_victim_informed", if_match,
-                                    change)
+        return self._scheme_command(user, scheme_id, idem, action, if_match, change)
 
     def create_order(self, user: User, body: OrderCreate, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
@@ -664,7 +914,9 @@ class WarningsDesk:
             if kind == "scheme" and (row.removed_at is not None or row.expires_at <= now):
                 note = " (the scheme was no longer live)"
             verb = "shown" if action == "warning_shown" else "acknowledged"
-            detail = (f"{kind} {entity_id} v{row.version} {verb} for incident {inc.ref} "
+            name = (scheme_name(entity_id, row.category) if kind == "scheme"
+                    else f"{kind} {entity_id}")
+            detail = (f"{name} v{row.version} {verb} for incident {inc.ref} "
                       f"(id {body.incident_id}){note}")
             _audit(conn, now, user.username, action, kind, entity_id, detail)
             return 200, {"kind": kind, "id": entity_id, "incident_id": body.incident_id,
@@ -696,6 +948,12 @@ class WarningsDesk:
             supervisor(user)
             return command_response(self.create_scheme(user, body, idem_for(request, key, body)))
 
+        @r.get("/schemes", response_model=list[SchemeOut], tags=tags,
+               summary="The live special schemes, optionally in one review state")
+        def list_schemes(_user: viewer, state: ReviewState | None = None) -> list[SchemeOut]:
+            self.sweep()
+            return self.list_schemes(state)
+
         @r.get("/schemes/{scheme_id}", response_model=SchemeOut, tags=tags,
                summary="One live special scheme (404 once expired or ended)")
         def get_scheme(scheme_id: int, _user: viewer) -> SchemeOut:
@@ -712,7 +970,9 @@ class WarningsDesk:
                                               parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/end", tags=tags,
-                summary="End a scheme now; clients are told to remove it (supervisor)")
+                summary="End a scheme now; clients are told to remove it (supervisor). 409 "
+                "unless the victim contact log has an entry since the review request, "
+                "extension or creation, or an override_rationale is given")
         def end(request: Request, scheme_id: int, body: SchemeEnd, user: viewer,
                 key: key_header = None, if_match: match_header = None) -> JSONResponse:
             supervisor(user)
@@ -721,7 +981,8 @@ class WarningsDesk:
                                            parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/review-request", response_model=SchemeOut, tags=tags,
-                summary="Request a first-stage review (escalated after 14 days) (supervisor)")
+                summary="Request a first-stage review: second stage after 14 days with no "
+                "decision, or halfway to expiry when sooner (supervisor)")
         def review_request(request: Request, scheme_id: int, body: SchemeReviewRequest,
                            user: viewer, key: key_header = None,
                            if_match: match_header = None) -> JSONResponse:
@@ -731,7 +992,8 @@ class WarningsDesk:
                                                parse_if_match(if_match)))
 
         @r.post("/schemes/{scheme_id}/victim-informed", response_model=SchemeOut, tags=tags,
-                summary="Record that (and when) the victim was told (supervisor)")
+                summary="Record that (and when) the victim was told: an INFORMED entry of the "
+                "victim contact log (supervisor)")
         def victim_informed(request: Request, scheme_id: int, body: SchemeVictimInformed,
                             user: viewer, key: key_header = None,
                             if_match: match_header = None) -> JSONResponse:
@@ -739,6 +1001,17 @@ class WarningsDesk:
             return command_response(self.victim_informed(user, scheme_id, body,
                                                 idem_for(request, key, body),
                                                 parse_if_match(if_match)))
+
+        @r.post("/schemes/{scheme_id}/victim-contact", response_model=SchemeOut, tags=tags,
+                summary="Add to the victim contact log: INFORMED, or NO_CONTACT (a failed "
+                "attempt), with when and a note (supervisor)")
+        def victim_contact(request: Request, scheme_id: int, body: SchemeVictimContact,
+                           user: viewer, key: key_header = None,
+                           if_match: match_header = None) -> JSONResponse:
+            supervisor(user)
+            return command_response(self.victim_contact(user, scheme_id, body,
+                                               idem_for(request, key, body),
+                                               parse_if_match(if_match)))
 
         @r.post("/orders", status_code=201, response_model=OrderOut, tags=tags,
                 summary="Add a protective order (supervisor; Idempotency-Key required)")

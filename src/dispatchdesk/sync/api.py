@@ -17,7 +17,7 @@ from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import Person, WarningRef
+from dispatchdesk.domain.warnings import Person, VictimContactOutcome, WarningRef
 from dispatchdesk.protocol.warnings import SchemeOut
 
 __all__ = ["Acknowledgements", "DeskCommands", "DeskListener", "IncidentDraft", "WarningIndex"]
@@ -110,11 +110,20 @@ class DeskCommands(Protocol):
 
     def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str: ...
 
-    def end_scheme(self, scheme: SchemeOut, reason: str) -> str: ...
+    def end_scheme(self, scheme: SchemeOut, reason: str,
+                   override_rationale: str | None = None) -> str:
+        """``override_rationale``: a supervisor ending it although the victim has not been
+        told of the removal and no failed attempt is recorded."""
+        ...
 
     def request_scheme_review(self, scheme: SchemeOut, note: str | None) -> str: ...
 
     def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str: ...
+
+    def scheme_victim_contact(self, scheme: SchemeOut, outcome: VictimContactOutcome,
+                              at: datetime | None, note: str | None) -> str:
+        """Add to the scheme's victim contact log: told, or a failed attempt."""
+        ...
 
     # --- warnings (everyone) ---
 

@@ -49,7 +49,7 @@ from dispatchdesk.domain.commands import (
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy
 from dispatchdesk.domain.incident import Divert, Incident, IncidentStatus
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import WarningRef
+from dispatchdesk.domain.warnings import VictimContactOutcome, WarningRef
 from dispatchdesk.protocol.base import StrictWire
 from dispatchdesk.protocol.convert import divert_from_wire, incident_from_wire, policy_from_wire
 from dispatchdesk.protocol.schemas import (
@@ -69,6 +69,7 @@ from dispatchdesk.protocol.warnings import (
     SchemeExtend,
     SchemeOut,
     SchemeReviewRequest,
+    SchemeVictimContact,
     SchemeVictimInformed,
 )
 from dispatchdesk.sync.api import DeskListener, IncidentDraft
@@ -657,8 +658,10 @@ class SyncEngine:
         body, invalid = _validated(SchemeExtend, "extension", expires_at=expires_at, note=note)
         return self._scheme_command(CommandKind.EXTEND_SCHEME, scheme, "Extend", body, invalid)
 
-    def end_scheme(self, scheme: SchemeOut, reason: str) -> str:
-        body, invalid = _validated(SchemeEnd, "end of scheme", reason=reason)
+    def end_scheme(self, scheme: SchemeOut, reason: str,
+                   override_rationale: str | None = None) -> str:
+        extra = {} if override_rationale is None else {"override_rationale": override_rationale}
+        body, invalid = _validated(SchemeEnd, "end of scheme", reason=reason, **extra)
         return self._scheme_command(CommandKind.END_SCHEME, scheme, "End", body, invalid)
 
     def request_scheme_review(self, scheme: SchemeOut, note: str | None) -> str:
@@ -670,6 +673,13 @@ class SyncEngine:
         body, invalid = _validated(SchemeVictimInformed, "victim informed", at=at)
         return self._scheme_command(CommandKind.SCHEME_VICTIM_INFORMED, scheme,
                                     "Victim informed for", body, invalid)
+
+    def scheme_victim_contact(self, scheme: SchemeOut, outcome: VictimContactOutcome,
+                              at: datetime | None, note: str | None) -> str:
+        body, invalid = _validated(SchemeVictimContact, "victim contact", outcome=outcome,
+                                   at=at, note=note)
+        return self._scheme_command(CommandKind.SCHEME_VICTIM_CONTACT, scheme,
+                                    "Victim contact for", body, invalid)
 
     def _scheme_command(self, kind: CommandKind, scheme: SchemeOut, verb: str,
                         body: dict[str, Any], invalid: str | None) -> str:

@@ -65,6 +65,8 @@ ROUTES: dict[CommandKind, Route] = {
                                              "scheme"),
     CommandKind.SCHEME_VICTIM_INFORMED: Route("POST", "/schemes/{id}/victim-informed",
                                               SchemeOut, "scheme"),
+    CommandKind.SCHEME_VICTIM_CONTACT: Route("POST", "/schemes/{id}/victim-contact",
+                                             SchemeOut, "scheme"),
     CommandKind.WARNING_SHOWN: Route("POST", "/warnings/{kind}/{id}/shown", AuditReply, ""),
     CommandKind.WARNING_ACKNOWLEDGED: Route("POST", "/warnings/{kind}/{id}/acknowledge",
                                             AuditReply, ""),
