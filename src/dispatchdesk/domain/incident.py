@@ -85,8 +85,9 @@ def status_change_problem(
                 "/units/{id}/clear, with a reason if it has not arrived) or divert it instead "
                 "of setting the incident back to awaiting a unit.")
     if wanted is IncidentStatus.OPEN:
-        return (f"{ref} was attended and waits to be closed: close it with a rationale, or "
-                "assign a unit (F2) if it needs attending again.")
+        return (f"{ref} was attended and waits to be closed: close it with a rationale (POST "
+                "/incidents/{id}/close), or assign a unit (POST /units/{id}/assign, F2 on the "
+                "desk) if it needs attending again.")
     return f"{ref} cannot be set to {wanted.label.lower()}: its status follows its units."
 
 
