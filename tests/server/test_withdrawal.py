@@ -195,7 +195,7 @@ STATES = ("new", "en route", "at scene", "attended, no unit", "withdrawn")
 
 
 def _set_up(desk: Desk, state: str) -> dict[str, Any]:
-    inc = desk.cathy.create(summary=f"Incident {state}").json()
+    inc: dict[str, Any] = desk.cathy.create(summary=f"Incident {state}").json()
     if state == "new":
         return inc
     unit = new_unit(desk.sue, f"LX{inc['id']}")
