@@ -208,6 +208,14 @@ class Incident:
     persons: tuple[Person, ...] = ()
 
     @property
+    def owed_word(self) -> str:
+        """What the queue flags an owed incident with: WITHDRAWN when the tag that left it
+        owed most recently is a withdrawal (a unit cleared before arriving), else DIVERT."""
+        last = self.diverts[-1] if self.diverts else None
+        return "WITHDRAWN" if last is not None and last.kind is DivertKind.WITHDRAWN \
+            else "DIVERT"
+
+    @property
     def needs_unit(self) -> bool:
         """Owed attendance and no unit on it: shown above everything else in the queue."""
         return self.owed and self.status is IncidentStatus.OPEN
