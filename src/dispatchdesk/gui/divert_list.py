@@ -498,7 +498,8 @@ class DivertListView(QWidget):
         configure_table(
             table, sort_column=_COL_AT, sort_order=Qt.SortOrder.DescendingOrder,
             stretch_column=DivertColumn.REASON,
-            column_widths=((0, 140), (1, 140), (2, 70), (3, 90), (4, 95), (6, 220), (7, 200)),
+            column_widths=((0, 140), (1, 140), (2, 70), (3, 90), (4, 95), (6, 220), (7, 200),
+                           (8, 90)),
         )
         table.setAccessibleName("DIVERT tag list")
         self.table = table
