@@ -492,9 +492,6 @@ class QueueWindow(QMainWindow):
     def start_close(self) -> None:
         self._with_detail(self.detail.focus_close)
 
-    def set_status(self, status: IncidentStatus) -> None:
-        self._with_detail(lambda: self.detail.change_status(status))
-
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
