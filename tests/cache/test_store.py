@@ -5,6 +5,7 @@ import sqlite3
 import stat
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from dispatchdesk.cache.store import _UPSERT, CacheStore, OutboxEntry, incident_
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.reference import LONDON_LISTS
 from dispatchdesk.protocol.convert import incident_from_wire
 
 from .conftest import NOW, make_incident
@@ -61,6 +63,17 @@ def test_round_trip(store: CacheStore, tmp_path: Path) -> None:
     assert state.last_synced_at == NOW + timedelta(seconds=5)
     assert state.clock_offset_seconds == 3600.5
     assert state.policy == DEFAULT_POLICY
+    again.close()
+
+
+def test_the_server_lists_survive_an_offline_restart(store: CacheStore, tmp_path: Path) -> None:
+    # the desk checks a new incident against them before it can reach the server again
+    policy = replace(DEFAULT_POLICY, reference=LONDON_LISTS)
+    store.replace_snapshot([make_incident(1)], policy, 5, NOW)
+    store.close()
+    again = CacheStore(tmp_path / "private" / "cache.sqlite3")
+    loaded = again.load(now=NOW).policy
+    assert loaded is not None and loaded.reference == LONDON_LISTS
     again.close()
 
 

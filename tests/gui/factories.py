@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -78,6 +79,8 @@ class RecordingCommands:
     """Records every DeskCommands call as (name, args)."""
 
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    #: Command id of each assign or divert → the warnings it said were passed to the unit.
+    warnings_passed: dict[str, tuple[WarningRef, ...]] = field(default_factory=dict)
     _n: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _record(self, name: str, *args: object) -> str:
@@ -102,11 +105,18 @@ class RecordingCommands:
     def close(self, incident: Incident, rationale: str) -> str:
         return self._record("close", incident, rationale)
 
-    def assign_unit(self, unit: Unit, incident: Incident) -> str:
-        return self._record("assign_unit", unit, incident)
+    def assign_unit(self, unit: Unit, incident: Incident,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+        return self._passing(self._record("assign_unit", unit, incident), warnings_passed)
 
-    def divert_unit(self, unit: Unit, incident: Incident, reason: str) -> str:
-        return self._record("divert_unit", unit, incident, reason)
+    def divert_unit(self, unit: Unit, incident: Incident, reason: str,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+        return self._passing(self._record("divert_unit", unit, incident, reason),
+                             warnings_passed)
+
+    def _passing(self, command_id: str, refs: Sequence[WarningRef]) -> str:
+        self.warnings_passed[command_id] = tuple(refs)
+        return command_id
 
     def arrive_unit(self, unit: Unit) -> str:
         return self._record("arrive_unit", unit)

@@ -12,7 +12,9 @@ from dispatchdesk.domain.countdown import CountdownState
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import Divert, IncidentStatus
 from dispatchdesk.domain.warnings import Severity, WarningRef
+from dispatchdesk.gui import icons
 from dispatchdesk.gui.incident_model import (
+    ACCESSIBLE_ROLE,
     COUNTDOWN_STATE_ROLE,
     INCIDENT_ROLE,
     SORT_ROLE,
@@ -223,11 +225,48 @@ def test_warning_flags_per_kind_until_and_after_acknowledgement(qtmodeltester, m
                  WarningMark(WarningRef("order", 8), Severity.HEIGHTENED, False))}
     model.set_warning_marks(lambda iid: marks.get(iid, ()))
     row = model.row_of(1)
-    assert cell(model, row, Column.FLAGS) == "⚠ SCHEME · ⚠ ORDER"
+    assert cell(model, row, Column.FLAGS) == "⚠ SCHEME CRITICAL · ⚠ ORDER HEIGHTENED"
     assert "NOT yet acknowledged" in cell(model, row, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
     assert cell(model, model.row_of(2), Column.FLAGS) == ""
     marks[1] = (WarningMark(WarningRef("scheme", 5), Severity.CRITICAL, True),
                 marks[1][1])
     model.warnings_changed([1])
-    assert cell(model, row, Column.FLAGS) == "Scheme ✓ · ⚠ ORDER"
+    assert cell(model, row, Column.FLAGS) == "Scheme ✓ CRITICAL · ⚠ ORDER HEIGHTENED"
     qtmodeltester.check(model)
+
+
+def _order_mark(severity, acknowledged=False):
+    return (WarningMark(WarningRef("order", 8), severity, acknowledged),)
+
+
+@pytest.mark.parametrize("theme", ["normal", "high-contrast"])
+def test_a_critical_order_does_not_look_like_an_informational_one(qtmodeltester, model, theme):
+    """Issue 9 item 10: severity in words, in colour and in the icon's shape, in both themes;
+    the most severe sorts first."""
+    model.set_theme(theme)
+    model.set_incidents([make_incident(i) for i in (1, 2, 3, 4)], DEFAULT_POLICY)
+    marks = {1: _order_mark(Severity.CRITICAL), 2: _order_mark(Severity.HEIGHTENED),
+             3: _order_mark(Severity.INFO), 4: _order_mark(Severity.CRITICAL, True)}
+    model.set_warning_marks(lambda iid: marks.get(iid, ()))
+    qtmodeltester.check(model)
+
+    def of(iid, role=Qt.ItemDataRole.DisplayRole):
+        return cell(model, model.row_of(iid), Column.FLAGS, role)
+
+    assert [of(i) for i in (1, 2, 3, 4)] == [
+        "⚠ ORDER CRITICAL", "⚠ ORDER HEIGHTENED", "⚠ Order (info)", "Order ✓ CRITICAL"]
+    colours = [of(i, Qt.ItemDataRole.ForegroundRole) for i in (1, 2, 3)]
+    assert len({c.name() for c in colours}) == 3  # three severities, three colours
+    assert colours[0] == icons.severity_colour(Severity.CRITICAL, theme)
+    assert of(4, Qt.ItemDataRole.ForegroundRole) is None  # acknowledged: plain text
+    images = [of(i, Qt.ItemDataRole.DecorationRole).pixmap(18, 16).toImage()
+              for i in (1, 2, 3)]
+    assert len({bytes(img.constBits()) for img in images}) == 3  # three different icons
+    # The shape differs too, not only the colour: the marks' outlines differ in grey.
+    grey = [img.convertToFormat(img.Format.Format_Alpha8) for img in images]
+    assert len({bytes(g.constBits()) for g in grey}) == 3
+    tip = of(1, Qt.ItemDataRole.ToolTipRole)
+    assert "Critical order warning #8: NOT yet acknowledged" in tip
+    assert "ORDER CRITICAL" in of(1, ACCESSIBLE_ROLE)
+    keys = [of(i, SORT_ROLE) for i in (1, 2, 3, 4)]
+    assert keys[0] > keys[1] > keys[2] and keys[0] > keys[3]

@@ -1,5 +1,6 @@
 """NewIncidentDialog: keyboard-only entry, validation that keeps text, Esc confirmation, and
-the warnings popped once the location is entered."""
+the warnings shown beside the fields once the location is entered (never taking the keyboard,
+acknowledged before the incident is created)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
+from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import Person, Place, WarningRef
 from dispatchdesk.gui.new_incident import (
     ANONYMITY_LABEL,
@@ -160,8 +162,14 @@ def index():
 
 
 @pytest.fixture
-def warned(qtbot, index):
-    dlg = NewIncidentDialog(warnings_for=index.lookup, now=lambda: NOW)
+def played() -> list[str]:
+    """The alert sounds the form asked for (none is really played in tests)."""
+    return []
+
+
+@pytest.fixture
+def warned(qtbot, index, played):
+    dlg = NewIncidentDialog(warnings_for=index.lookup, now=lambda: NOW, play_sound=played.append)
     qtbot.addWidget(dlg)
     dlg.show()
     dlg.activateWindow()
@@ -177,32 +185,45 @@ def fill_the_rest(qtbot, dlg):
     dlg.summary.setPlainText("Ex-partner at the door")
 
 
-def test_entering_a_location_with_an_order_pops_the_panel(qtbot, warned, index):
+def ctrl_enter(qtbot):
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
+                   Qt.KeyboardModifier.ControlModifier)
+
+
+def f4(qtbot):
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F4)
+
+
+def test_entering_a_location_with_an_order_shows_it_beside_the_form(qtbot, warned, index):
     type_text(qtbot, "10 High Street, London")
     tab(qtbot)  # focus leaves the address: look up now
     panel = warned.warning_panel
-    qtbot.waitUntil(lambda: panel.isVisible() and panel.isActiveWindow())
+    qtbot.waitUntil(panel.isVisible)
     assert index.asked == [(Place(address="10 High Street, London"), ())]
     assert warned.location_timer.interval() == NewIncidentDialog.LOCATION_SETTLE_MS
-    assert panel.windowTitle() == "WARNINGS — New incident, 10 High Street, London"
+    assert not panel.isWindow() and warned.isAncestorOf(panel)  # in the form, not over it
+    assert QApplication.focusWidget() is warned.postcode  # the keyboard stayed with the call
+    assert panel.heading.text() == "CRITICAL — 1 WARNING: New incident, 10 High Street, London"
     [card] = panel.cards
     assert card.badge.text() == "CRITICAL"
     assert "expires TOMORROW 24 Nov" in card.text.text()
     assert card.expiry.text() == "Expires TOMORROW 24 Nov"
     assert card.why.text().startswith("Matched: POSSIBLE MATCH: similar address")
+    assert warned.warnings_note.isVisible()
+    assert warned.warnings_note.text() == (
+        "⚠ 1 warning not yet acknowledged: press F4 to read and acknowledge it.")
+    f4(qtbot)  # one key to the warnings
     assert panel.focused_card() is card
-    with qtbot.waitSignal(panel.acknowledged):
-        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
-                       Qt.KeyboardModifier.ControlModifier)  # acknowledges; does not submit
+    with qtbot.waitSignal(panel.acknowledged), qtbot.assertNotEmitted(warned.submitted):
+        ctrl_enter(qtbot)  # acknowledges; does not submit
     assert card.status.text() == "Acknowledged 14:02 by you"
-    assert warned.isVisible()
-    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is warned.postcode)  # back to typing
-    assert not panel.isVisible() and warned.isVisible()
+    assert QApplication.focusWidget() is warned.postcode  # the last one: back to typing
+    assert not warned.warnings_note.isVisible()
+    assert panel.isVisible() and warned.isVisible()  # still there to read
     type_text(qtbot, "NW1 7AA")
     tab(qtbot)
     qtbot.waitUntil(lambda: len(index.asked) == 2)  # the postcode changed the place
-    assert not panel.isVisible()  # the same order again: not popped a second time
+    assert not panel.unacknowledged()
     fill_the_rest(qtbot, warned)
     with qtbot.waitSignal(warned.submitted) as blocker:
         warned.submit()
@@ -211,24 +232,100 @@ def test_entering_a_location_with_an_order_pops_the_panel(qtbot, warned, index):
     assert draft.acknowledged_warnings == (WarningRef("order", 7),)
 
 
-def test_pause_in_typing_looks_up_and_a_shown_warning_stays_unacknowledged(qtbot, warned, index):
+def test_typing_with_pauses_keeps_every_keystroke_in_its_field(qtbot, warned, index, played):
+    """Issue 9 item 7, as it happened: the address typed a character at a time with pauses
+    (the lookup fires and the warning appears mid-word), Tab, the postcode with its space,
+    then Ctrl+Enter. Every keystroke lands in the field being typed in, the warning stays in
+    sight, and nothing is created until it is acknowledged."""
+    warned.location_timer.setInterval(20)  # the pause, shortened; the timer still decides
+    fill_the_rest(qtbot, warned)
+    panel = warned.warning_panel
+    address = "10 High Street, London"
+    for n, char in enumerate(address, 1):
+        qtbot.keyClick(QApplication.focusWidget(), char)
+        assert QApplication.focusWidget() is warned.address
+        assert warned.address.text() == address[:n]
+        if address[:n] in ("10 High", "10 High Street, Lon", address):
+            asked = len(index.asked)
+            qtbot.waitUntil(lambda asked=asked: len(index.asked) == asked + 1)  # a pause
+            assert QApplication.focusWidget() is warned.address
+            if n == len("10 High Street, Lon"):
+                assert panel.isVisible()  # it appeared mid-word; typing goes on
+    assert panel.isVisible() and panel.unacknowledged() == [WarningRef("order", 7)]
+    assert played == ["breach"]  # one sound, for the critical order, when it appeared
+    tab(qtbot)
+    for n, char in enumerate("NW1 7AA", 1):  # Tab + Space hid the old panel: not this one
+        qtbot.keyClick(QApplication.focusWidget(), char)
+        assert QApplication.focusWidget() is warned.postcode
+        assert warned.postcode.text() == "NW1 7AA"[:n]
+    assert warned.address.text() == address
+    assert panel.isVisible() and panel.unacknowledged() == [WarningRef("order", 7)]
+    with qtbot.assertNotEmitted(warned.submitted):
+        ctrl_enter(qtbot)
+    assert warned.isVisible()
+    assert warned.warnings_note.text() == (
+        "⚠ Acknowledge the 1 warning first (F4): the incident is not created until you do.")
+    assert QApplication.focusWidget() is warned.postcode  # nothing moved
+    assert (warned.address.text(), warned.postcode.text()) == (address, "NW1 7AA")
+    f4(qtbot)
+    assert panel.focused_card() is panel.cards[0]
+    ctrl_enter(qtbot)  # acknowledges the warning, then back to the postcode
+    assert QApplication.focusWidget() is warned.postcode
+    with qtbot.waitSignal(warned.submitted) as blocker:
+        ctrl_enter(qtbot)  # now it creates
+    assert blocker.args[0].acknowledged_warnings == (WarningRef("order", 7),)
+    assert blocker.args[0].location.address == address
+    assert played == ["breach"]
+
+
+def test_escape_from_the_warnings_returns_to_the_field_and_leaves_them_in_sight(
+        qtbot, warned, index):
+    warned.uprn.setFocus()
+    type_text(qtbot, "100023")  # the order's UPRN
+    warned.check_warnings()  # the pause
+    panel = warned.warning_panel
+    assert panel.isVisible() and QApplication.focusWidget() is warned.uprn
+    assert panel.cards[0].why.text() == (
+        "Matched: exact address (UPRN) — an address named in the order")
+    warned.caller_name.setFocus()
+    type_text(qtbot, "Ann")
+    f4(qtbot)
+    assert panel.focused_card() is panel.cards[0]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is warned.caller_name  # the field left
+    assert warned.isVisible() and not warned.confirm_label.isVisible()  # not the form's Esc
+    assert panel.isVisible() and panel.unacknowledged() == [WarningRef("order", 7)]
+    type_text(qtbot, " Jones")
+    assert warned.caller_name.text() == "Ann Jones"
+    # Reached another way (a click on the warning), Esc goes back as well.
+    warned.summary.setFocus()
+    panel.cards[0].setFocus(Qt.FocusReason.MouseFocusReason)
+    assert panel.focused_card() is panel.cards[0]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is warned.summary
+    assert panel.isVisible()
+
+
+def test_a_shown_warning_left_unacknowledged_blocks_create_until_acknowledged(
+        qtbot, warned, index):
     warned.location_timer.setInterval(50)
     warned.uprn.setFocus()
-    type_text(qtbot, "100023")  # the order's UPRN; focus stays in the field
+    type_text(qtbot, "100023")
     panel = warned.warning_panel
     qtbot.waitUntil(panel.isVisible)
     assert index.asked[-1][0].uprn == "100023"
-    assert panel.cards[0].why.text() == (
-        "Matched: exact address (UPRN) — an address named in the order")
-    panel.hide()
     qtbot.keyClicks(warned.address, "10 High Street")
     qtbot.keyClicks(warned.postcode, "NW1 7AA")
     fill_the_rest(qtbot, warned)
+    with qtbot.assertNotEmitted(warned.submitted):
+        warned.create_button.click()
+    assert "Acknowledge the 1 warning first" in warned.warnings_note.text()
+    panel.cards[0].ack_button.click()  # the mouse way
     with qtbot.waitSignal(warned.submitted) as blocker:
-        warned.submit()
+        warned.create_button.click()
     assert blocker.args[0].shown_warnings == (WarningRef("order", 7),)
-    assert blocker.args[0].acknowledged_warnings == ()
-    assert not panel.isVisible()
+    assert blocker.args[0].acknowledged_warnings == (WarningRef("order", 7),)
+    assert not panel.isVisible()  # gone with the form
 
 
 def test_caller_name_is_matched_as_a_person(qtbot, warned, index):
@@ -303,6 +400,25 @@ def test_tab_order_runs_through_the_people_named(qtbot, dialog):
                      first.name, first.dob, first.remove_button,
                      second.name, second.dob, second.remove_button,
                      dialog.add_person_button, dialog.cancel_button, dialog.create_button]
+
+
+def test_tab_through_the_form_never_lands_in_the_warnings(qtbot, warned, index):
+    """With warnings beside it, Tab still runs address to Create; the warnings come only
+    after Create (or with F4), and a person added later still comes before Create."""
+    type_text(qtbot, "10 High Street, London")
+    warned.check_warnings()
+    panel = warned.warning_panel
+    assert panel.isVisible()
+    warned.add_person()
+    warned.address.setFocus()
+    seen = []
+    while QApplication.focusWidget() is not warned.create_button and len(seen) < 40:
+        tab(qtbot)
+        seen.append(QApplication.focusWidget())
+    assert seen[-1] is warned.create_button
+    assert not any(panel.isAncestorOf(w) for w in seen)
+    tab(qtbot)  # past Create: the warnings, in reading order
+    assert panel.focused_card() is panel.cards[0]
 
 
 def test_a_row_is_removed_from_the_keyboard(qtbot, dialog):
@@ -455,22 +571,32 @@ def test_rows_added_before_the_form_is_shown_appear_with_it(qtbot):
     assert row.isVisible() and row.name.isVisible()
 
 
-def test_submitting_from_a_watched_field_pops_nothing_afterwards(qtbot, warned, index):
+def test_ctrl_enter_straight_after_typing_looks_up_first(qtbot, warned, index):
+    """No pause, no leaving the field: Ctrl+Enter looks up what was just typed, so a warning
+    at that address is shown, and must be acknowledged, before the incident is created."""
     fill_the_rest(qtbot, warned)
     warned.postcode.setText("NW1 7AA")
     row = warned.add_person()
     qtbot.keyClicks(warned.address, "10 High Street, London")  # the order's address
     row.name.setFocus()
     type_text(qtbot, "John Smith")
+    with qtbot.assertNotEmitted(warned.submitted):
+        ctrl_enter(qtbot)
+    panel = warned.warning_panel
+    assert panel.isVisible() and panel.unacknowledged() == [WarningRef("order", 7)]
+    assert QApplication.focusWidget() is row.name and row.name.text() == "John Smith"
+    f4(qtbot)
+    ctrl_enter(qtbot)
+    assert QApplication.focusWidget() is row.name
+    asked = len(index.asked)
     with qtbot.waitSignal(warned.submitted):
-        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
-                       Qt.KeyboardModifier.ControlModifier)
+        ctrl_enter(qtbot)
     # The closing form's focus-out queued a lookup (a zero-delay timer); one queued after it
-    # fires after it.
+    # fires after it: nothing is looked up or shown over an incident already sent.
     after: list[bool] = []
     QTimer.singleShot(0, lambda: after.append(True))
     qtbot.waitUntil(lambda: after == [True])
-    assert index.asked == [] and warned._warning_panel is None
+    assert len(index.asked) == asked and not panel.isVisible()
 
 
 def test_many_people_scroll_and_the_focused_one_is_in_view(qtbot, warned):
@@ -489,3 +615,120 @@ def test_many_people_scroll_and_the_focused_one_is_in_view(qtbot, warned):
         warned.submit()
     assert QApplication.focusWidget() is rows[0].name
     qtbot.waitUntil(lambda: in_view(rows[0].name))
+
+
+# --- the server's reference lists -------------------------------------------------------------
+
+@pytest.fixture
+def listed(qtbot):
+    dlg = NewIncidentDialog(reference=LONDON_LISTS, now=lambda: NOW)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.activateWindow()
+    qtbot.waitExposed(dlg)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dlg.address)
+    return dlg
+
+
+def server_words(pick, text):
+    """The sentence the server refuses ``text`` with (the same domain rule)."""
+    with pytest.raises(ValueError) as err:
+        pick(text)
+    return str(err.value)
+
+
+def test_the_form_offers_the_server_lists(qtbot):
+    lists = ReferenceLists(boroughs=("North", "South"), incident_types=("Fire", "Flood"))
+    dlg = NewIncidentDialog(reference=lists)
+    qtbot.addWidget(dlg)
+    items = [dlg.borough.itemText(i) for i in range(dlg.borough.count())]
+    assert items == ["North", "South"]
+    assert [dlg.type.itemText(i) for i in range(dlg.type.count())] == ["Fire", "Flood"]
+    # a snapshot with other lists: offered at once, and what was typed stays
+    dlg.borough.setEditText("Sou")
+    dlg.set_reference(LONDON_LISTS)
+    assert dlg.borough.count() == 33 and dlg.borough.currentText() == "Sou"
+    assert dlg.type.findText("Concern for welfare") >= 0
+
+
+def test_values_off_the_lists_are_refused_inline_before_sending(qtbot, listed):
+    type_text(qtbot, "!!")
+    tab(qtbot)  # leaving the address says it at once
+    assert "has no letters" in listed._fields["address"].error.text()
+    for _ in range(3):
+        tab(qtbot)  # postcode, UPRN, parent UPRN
+    assert QApplication.focusWidget() in (listed.borough, listed.borough.lineEdit())
+    type_text(qtbot, "Narnia")
+    tab(qtbot)
+    words = server_words(LONDON_LISTS.borough, "Narnia")
+    assert "Did you mean Barnet" in words
+    assert listed._fields["borough"].error.text() == f"⚠ {words}"
+    type_text(qtbot, "Alien landing")
+    tab(qtbot)
+    assert listed._fields["type"].error.text() == (
+        "⚠ " + server_words(LONDON_LISTS.incident_type, "Alien landing"))
+    listed.postcode.setText("NW1 7AA")
+    listed.set_grade(Grade.IMMEDIATE)
+    listed.summary.setPlainText("Lights in the sky")
+    listed.caller_name.setText("Ann Smith")
+    listed.caller_dob.setText("01/01/2099")
+    with qtbot.assertNotEmitted(listed.submitted):
+        listed.submit()
+    errors = listed.errors()
+    assert set(errors) == {"address", "borough", "type", "caller_dob"}
+    assert errors["caller_dob"] == "A date of birth cannot be in the future."
+    assert listed.isVisible() and QApplication.focusWidget() is listed.address
+    assert (listed.address.text(), listed.borough.currentText(), listed.type.currentText()) == (
+        "!!", "Narnia", "Alien landing")  # what was typed is kept
+    # put right, in any case: sent as the list spells it
+    listed.address.setText("12 High Street")
+    listed.borough.setEditText("  camden ")
+    listed.type.setEditText("concern FOR welfare")
+    listed.caller_dob.setText("09/03/1984")
+    with qtbot.waitSignal(listed.submitted) as blocker:
+        listed.submit()
+    draft = blocker.args[0]
+    assert (draft.location.borough, draft.type) == ("Camden", "Concern for welfare")
+    assert draft.caller.dob == date(1984, 3, 9)
+
+
+def test_without_lists_the_desk_leaves_the_borough_to_the_server(qtbot, dialog):
+    # an older server sent none: the London defaults are offered, nothing is refused here
+    assert dialog.borough.findText("Westminster") >= 0
+    dialog.address.setText("12 High Street")
+    dialog.postcode.setText("NW1 7AA")
+    dialog.borough.setEditText("Narnia")
+    dialog.type.setEditText("Alien landing")
+    dialog.set_grade(Grade.IMMEDIATE)
+    dialog.summary.setPlainText("Lights in the sky")
+    assert dialog.errors() == {}
+    dialog.address.setText("123")  # an address with no letters is never one
+    assert "has no letters" in dialog.errors()["address"]
+
+
+def test_a_warning_found_after_the_others_were_acknowledged_blocks_create_again(
+        qtbot, warned, index, played):
+    index.orders = [make_order(7), make_order(8, locations=(), subject="Gary HOLLIS")]
+    fill_the_rest(qtbot, warned)
+    qtbot.keyClicks(warned.address, "10 High Street, London")
+    qtbot.keyClicks(warned.postcode, "NW1 7AA")
+    warned.check_warnings()
+    panel = warned.warning_panel
+    panel.acknowledge(WarningRef("order", 7))
+    assert warned.unacknowledged_warnings() == [] and not warned.warnings_note.isVisible()
+    row = warned.add_person()
+    type_text(qtbot, "Gary Hollis")  # into the new row: the subject of another order
+    assert row.name.text() == "Gary Hollis"
+    with qtbot.assertNotEmitted(warned.submitted):
+        ctrl_enter(qtbot)  # looked up at once: the new order blocks
+    assert warned.unacknowledged_warnings() == [WarningRef("order", 8)]
+    assert QApplication.focusWidget() is row.name
+    assert "Acknowledge the 1 warning first" in warned.warnings_note.text()
+    assert played == ["breach", "breach"]  # each critical order sounded as it appeared
+    f4(qtbot)
+    assert panel.focused_card().ref == WarningRef("order", 8)
+    ctrl_enter(qtbot)
+    with qtbot.waitSignal(warned.submitted) as blocker:
+        ctrl_enter(qtbot)
+    assert blocker.args[0].acknowledged_warnings == (WarningRef("order", 7),
+                                                     WarningRef("order", 8))

@@ -5,7 +5,7 @@ docks per role."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
@@ -139,7 +139,7 @@ def test_opening_an_incident_pops_its_warnings_and_acknowledgement_is_sent(qtbot
     window.ops.set_warnings(index, frozenset())
     row = lambda: window.proxy.proxy_row_of(1)  # noqa: E731
     flags = lambda: window.proxy.index(row(), Column.FLAGS).data()  # noqa: E731
-    qtbot.waitUntil(lambda: flags() == "⚠ SCHEME · ⚠ ORDER")
+    qtbot.waitUntil(lambda: flags() == "⚠ SCHEME HEIGHTENED · ⚠ ORDER CRITICAL")
     window.select_incident(1)
     window.open_detail()
     panel = window.ops.warning_panel
@@ -151,7 +151,7 @@ def test_opening_an_incident_pops_its_warnings_and_acknowledgement_is_sent(qtbot
     assert ("acknowledge_warning", (1, WarningRef("order", 8))) in commands.calls
     # the engine records it and reports back: the row then says so
     window.ops.set_warnings(index, frozenset({(1, WarningRef("order", 8))}))
-    qtbot.waitUntil(lambda: flags() == "⚠ SCHEME · Order ✓")
+    qtbot.waitUntil(lambda: flags() == "⚠ SCHEME HEIGHTENED · Order ✓ CRITICAL")
 
 
 def test_owed_incident_counts_in_the_strip_and_escalation_needs_acknowledging(qtbot, settings):
@@ -187,3 +187,90 @@ def test_supervisors_get_the_schemes_view_fed_from_the_warning_index(qtbot, sett
     assert [s.id for s in view.model.schemes()] == [5]
     window.ops.set_warnings(WarningIndex(), frozenset())  # the scheme ended or expired
     assert view.model.schemes() == []
+
+
+def _order(oid: int, expires_on: date) -> OrderOut:
+    return order_expiring_tomorrow().model_copy(update={"id": oid, "expires_on": expires_on})
+
+
+def test_severities_follow_the_turn_of_the_london_day_on_the_windows_ticker(qtbot, settings):
+    """Issue 9 item 10: nothing changes but the date. The ticker (the window's one timer)
+    notices London's midnight, which on 25 Oct 2026 (clocks go back) is 23:00 UTC the day
+    before: an order expiring in 2 days becomes TOMORROW (critical), one expired 28 days ago
+    moves on to info; the panel and the new-incident form reword their expiries."""
+    commands, fake_clock = RecordingCommands(), clock()
+    fake_clock.set(datetime(2026, 10, 24, 22, 59, 58, tzinfo=UTC))  # 23:59:58 BST, Sat 24 Oct
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents([make_incident(1, location=flat(2))], DEFAULT_POLICY)
+    index = WarningIndex()
+    index.replace([], [_order(8, date(2026, 10, 26)), _order(9, date(2026, 9, 26))])
+    window.ops.set_warnings(index, frozenset())
+    flags = lambda: window.proxy.index(0, Column.FLAGS).data()  # noqa: E731
+    tip = lambda: window.proxy.index(0, Column.FLAGS).data(Qt.ItemDataRole.ToolTipRole)  # noqa: E731
+    qtbot.waitUntil(lambda: flags() == "⚠ ORDER HEIGHTENED")
+    assert "Heightened order warning #9" in tip()
+    window.select_incident(1)
+    window.open_detail()
+    panel = window.ops.warning_panel
+    qtbot.waitUntil(panel.isVisible)
+    assert panel.cards[0].expiry.text() == "Expires in 2 days, 26 Oct"
+    window.new_incident()
+    dialog = window.new_incident_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.uprn, "9000002")
+    dialog.check_warnings()
+    form_panel = dialog.warning_panel
+    assert form_panel.cards[0].expiry.text() == "Expires in 2 days, 26 Oct"
+    fake_clock.advance(timedelta(seconds=1))  # 23:59:59 BST: still Saturday
+    window.ticker.tick()
+    assert not window.ops.warnings.busy and flags() == "⚠ ORDER HEIGHTENED"
+    fake_clock.set(datetime(2026, 10, 24, 23, 0, 0, 2000, tzinfo=UTC))  # 00:00:00 BST Sunday
+    window.ticker.tick()
+    qtbot.waitUntil(lambda: flags() == "⚠ ORDER CRITICAL")
+    assert "Critical order warning #8" in tip() and "Info order warning #9" in tip()
+    assert panel.cards[0].expiry.text() == "Expires TOMORROW 26 Oct"
+    assert panel.heading.text().startswith("CRITICAL")
+    assert form_panel.cards[0].expiry.text() == "Expires TOMORROW 26 Oct"
+    assert form_panel.cards[0].badge.text() == "CRITICAL"
+    # Sunday is 25 hours long: at 23:59:59 UTC it is still Sunday in London (GMT now).
+    fake_clock.set(datetime(2026, 10, 25, 23, 59, 59, tzinfo=UTC))
+    window.ticker.tick()
+    assert not window.ops.warnings.busy
+    assert panel.cards[0].expiry.text() == "Expires TOMORROW 26 Oct"
+    fake_clock.set(datetime(2026, 10, 26, 0, 0, 1, tzinfo=UTC))
+    window.ticker.tick()
+    qtbot.waitUntil(lambda: panel.cards[0].expiry.text() == "Expires TODAY 26 Oct")
+    assert flags() == "⚠ ORDER CRITICAL"
+
+
+def test_a_live_warning_never_takes_the_keyboard_from_the_search_field(qtbot, settings):
+    commands, fake_clock = RecordingCommands(), clock()
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents([make_incident(1, location=flat(2))], DEFAULT_POLICY)
+    index = WarningIndex()
+    index.replace([scheme_on_block()], [])
+    window.ops.set_warnings(index, frozenset())
+    window.select_incident(1)
+    window.open_detail()  # Enter on the queue: the operator asked, the panel has the keys
+    panel = window.ops.warning_panel
+    qtbot.waitUntil(lambda: panel.focused_card() is not None)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(window.isActiveWindow)
+    assert panel.isVisible()  # unacknowledged: still in sight
+    window.focus_search()
+    typed = "Holly Court"
+    for n, char in enumerate(typed, 1):
+        if n == 4:  # mid-word, a court order for the incident arrives
+            newer = WarningIndex()
+            newer.replace([scheme_on_block()], [order_expiring_tomorrow()])
+            window.ops.set_warnings(newer, frozenset())
+            qtbot.waitUntil(lambda: len(panel.cards) == 2)
+        qtbot.keyClick(QApplication.focusWidget(), char)
+        assert QApplication.focusWidget() is window.search
+        assert window.isActiveWindow()
+    assert window.search.text() == typed
+    assert panel.isVisible() and len(panel.unacknowledged()) == 2
+    window.act_warnings.trigger()  # Ctrl+W / F4: the keyboard to the warnings
+    qtbot.waitUntil(lambda: panel.focused_card() is panel.cards[0])
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.search)  # where it was

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QApplication
@@ -16,6 +18,7 @@ from dispatchdesk.domain.commands import (
 from dispatchdesk.domain.countdown import CountdownState
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.gui.incident_model import Column
 from dispatchdesk.gui.listener import QtDeskListener
@@ -154,6 +157,23 @@ def test_new_incident_is_non_modal_and_submits(qtbot, commands, settings, fake_c
     assert commands.names() == ["create_incident"]
     assert commands.calls[0][1][0].location.postcode == "N1 9GU"
     qtbot.waitUntil(lambda: window.new_incident_dialog is None)
+
+
+def test_new_incident_form_checks_against_the_snapshot_lists(
+    qtbot, commands, settings, fake_clock
+):
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.set_incidents(sample(), replace(DEFAULT_POLICY, reference=LONDON_LISTS))
+    window.new_incident()
+    dialog = window.new_incident_dialog
+    assert dialog is not None and dialog.reference == LONDON_LISTS
+    dialog.borough.setEditText("Narnia")
+    assert "not a borough this server knows" in dialog.errors()["borough"]
+    # a later snapshot with other lists reaches the open form
+    other = ReferenceLists(boroughs=("Narnia",))
+    window.set_incidents(sample(), replace(DEFAULT_POLICY, reference=other))
+    assert dialog.reference == other and "borough" not in dialog.errors()
+    assert dialog.borough.currentText() == "Narnia"
 
 
 def test_failed_command_shows_commands_dock_and_flag(qtbot, commands, settings, fake_clock):

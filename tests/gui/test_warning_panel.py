@@ -1,5 +1,6 @@
-"""WarningPanel: pops and takes focus, says why each warning matched, acknowledges by keyboard,
-counts what is left, keeps acknowledged warnings listed, and follows live changes.
+"""WarningPanel: pops (taking the keyboard only when asked), says why each warning matched,
+acknowledges by keyboard, counts what is left, keeps acknowledged warnings listed and in sight,
+and follows live changes.
 
 The builders here (``make_scheme``, ``make_order``, ``HOME``...) are reused by the schemes view
 and new-incident tests; the warning lists come from the reference matcher ``find_warnings``.
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.warnings import (
@@ -102,12 +103,22 @@ def panel(qtbot, clock, host):
 
 
 def popped(qtbot, panel, warnings, incident_id=12, acknowledged=()):
+    """Shown as when the operator asks (opening the incident, Ctrl+W): it takes the keyboard."""
     with qtbot.waitSignal(panel.shown) as blocker:
-        panel.show_for("CAD 12/23NOV26, 10 High St", incident_id, warnings, acknowledged)
+        panel.show_for("CAD 12/23NOV26, 10 High St", incident_id, warnings, acknowledged,
+                       take_focus=True)
     qtbot.waitExposed(panel)
     qtbot.waitUntil(lambda: panel.focused_card() is not None or
                     QApplication.focusWidget() is panel.hide_button)
     return blocker.args
+
+
+def flush_events(qtbot, turns=3):
+    """Let the event loop go round a few times (posted and window-system events delivered)."""
+    done: list[int] = []
+    for n in range(turns):
+        QTimer.singleShot(0, lambda n=n: done.append(n))
+        qtbot.waitUntil(lambda n=n: n in done)
 
 
 def ctrl_enter(qtbot):
@@ -193,14 +204,68 @@ def test_tab_moves_between_warnings_and_keys_acknowledge(qtbot, panel, clock):
     assert QApplication.focusWidget() is panel.hide_button
 
 
-def test_escape_hides_but_leaves_warnings_unacknowledged(qtbot, panel, host):
+def test_escape_goes_back_and_an_unacknowledged_warning_stays_in_sight(qtbot, panel, host):
     popped(qtbot, panel, warnings_at(HOME_PLACE, [make_scheme(1)]))
     assert panel.isActiveWindow() and not host.isActiveWindow()
     with qtbot.assertNotEmitted(panel.acknowledged):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
-    assert not panel.isVisible()
     qtbot.waitUntil(host.isActiveWindow)  # back where the operator was
+    assert panel.isVisible()  # but the warning is still in sight
     assert panel.unacknowledged() == [WarningRef("scheme", 1)]
+    panel.close()  # nor does the window's close button hide it
+    assert panel.isVisible()
+    assert panel.hide_button.text() == "Back (Esc)"
+    panel.hide_button.click()  # only goes back too
+    assert panel.isVisible()
+    panel.focus_warnings()
+    qtbot.waitUntil(lambda: panel.focused_card() is panel.cards[0])
+    ctrl_enter(qtbot)
+    assert QApplication.focusWidget() is panel.hide_button
+    assert panel.hide_button.text() == "Hide (Esc)"
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)  # all acknowledged: hides
+    assert not panel.isVisible()
+    qtbot.waitUntil(host.isActiveWindow)
+
+
+def test_showing_never_takes_the_keyboard_from_a_field_being_typed_in(qtbot, panel, host):
+    """A warning arriving (a live change, an incident opened elsewhere) while the operator
+    types: every keystroke stays in the field; Ctrl+W-style focus_warnings is the way in."""
+    edit = QLineEdit(host)
+    edit.show()
+    host.activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is edit)
+    typed = "10 High Street"
+    for n, char in enumerate(typed):
+        if n == 3:
+            panel.show_for("CAD 12/23NOV26, 10 High St", 12,
+                           warnings_at(HOME_PLACE, [make_scheme(1)]))
+            qtbot.waitUntil(panel.isVisible)
+            flush_events(qtbot)  # whatever the window system does on showing has happened
+            assert host.isActiveWindow()  # given straight back if the system took it
+        qtbot.keyClick(QApplication.focusWidget(), char)
+        assert QApplication.focusWidget() is edit
+    assert edit.text() == typed
+    assert panel.isVisible() and panel.unacknowledged() == [WarningRef("scheme", 1)]
+    assert panel.focus_warnings()
+    qtbot.waitUntil(lambda: panel.focused_card() is panel.cards[0])
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is edit)  # back to the field left
+    assert panel.isVisible()
+
+
+def test_a_newly_shown_critical_warning_sounds_once(qtbot, clock, host):
+    played: list[str] = []
+    panel = WarningPanel(clock.now, parent=host, play_sound=played.append)
+    panel.show_for("x", 12, warnings_at(HOME_PLACE, [make_scheme(1)]))
+    assert played == ["breach"]
+    panel.update_warnings(warnings_at(HOME_PLACE, [make_scheme(1)]))  # nothing new
+    assert played == ["breach"]
+    info = make_order(9, expires_on=None)  # until further order: info
+    panel.update_warnings(warnings_at(HOME_PLACE, [make_scheme(1)], [info]))
+    assert played == ["breach"]  # a new info warning shows without a sound
+    panel.update_warnings(warnings_at(HOME_PLACE, [make_scheme(1)], [info, make_order(7)]))
+    assert played == ["breach", "breach"]  # a new critical one sounds
 
 
 def test_already_acknowledged_are_marked_and_shown_again_on_a_new_showing(qtbot, panel):
@@ -242,9 +307,8 @@ def test_live_changes_remove_expired_and_pop_for_new(qtbot, panel, clock):
         panel.update_warnings(found)
     assert blocker.args == [12, [WarningRef("scheme", 2)]]  # only the one newly displayed
     assert panel.cards[1].kind.text() == "Special scheme — Officer safety"
-    assert panel.focused_card() is panel.cards[1]  # the one to acknowledge
     assert panel.count.text() == "1 of 2 not yet acknowledged"
-    panel.hide()  # Esc: the same warnings again do not pop it
+    panel.hide()  # hidden (by its owner): the same warnings again do not pop it
     with qtbot.assertNotEmitted(panel.shown):
         panel.update_warnings(found)
     assert not panel.isVisible()

@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="read the password from stdin and sign in without the dialog")
     parser.add_argument("--exit-when-shown", type=float, metavar="SECONDS", default=None,
                         help="smoke test: exit 0 once the queue is live (1 if not within SECONDS)")
+    # Diagnostics for tests and support, not for operators (so not in --help): print one JSON
+    # line of what the window shows once the cache is on screen, and one once the feed is live
+    # (see dispatchdesk.app.desk.shown_summary).
+    parser.add_argument("--print-shown", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", metavar="DIR", help="where the cache and demo data live")
     parser.add_argument("--theme", choices=["normal", "high-contrast"], help="colour theme")
     parser.add_argument("--rate", type=float, default=4.0, metavar="N",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sqlite3
@@ -46,11 +47,13 @@ from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.gui import resources
+from dispatchdesk.gui.incident_model import INCIDENT_ROLE, Column
 from dispatchdesk.gui.listener import QtDeskListener
 from dispatchdesk.gui.queue_window import QueueWindow
 from dispatchdesk.gui.settings_dialog import CentralSettings
 from dispatchdesk.gui.signin import SignInDialog
 from dispatchdesk.gui.theme import apply_theme
+from dispatchdesk.gui.warning_panel import warning_ref, what_it_is
 from dispatchdesk.sync.api import Acknowledgements
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
@@ -174,11 +177,12 @@ class Desk(QObject):
             self._problem(f"The local cache could not be read and was set aside as {set_aside} "
                           "for IT to examine; the queue is reloaded from the server.")
         if self.window is not None:
-            self.window.set_incidents(state.incidents, state.policy or GradePolicy())
-            self.window.set_commands([e.command for e in state.outbox])
             self.window.set_connection(ConnectionInfo(
                 ConnectionState.CONNECTING if demo else ConnectionState.OFFLINE,
                 state.last_synced_at, "Starting the demo backend…" if demo else "Not signed in."))
+        # Everything the cache holds, before any network call: queue, units board, outbox,
+        # warning flags and panel (a desk restarted with the backend down shows them all).
+        await self.engine.show_cache(state)  # the warnings follow (engine.cache_shown)
         if demo is not None:
             await self._start_demo()
         elif self.username and self.password is not None:
@@ -312,8 +316,8 @@ class Desk(QObject):
 
     async def shutdown(self) -> None:
         """Close the stream and the client, finish cache writes, stop the demo backend."""
-        if self.engine is not None and self._started:
-            await self.engine.stop()
+        if self.engine is not None:
+            await self.engine.stop()  # also the scheme expiry running since the cache showed
         elif self.client is not None:
             await self.client.aclose()
         if self.worker is not None:
@@ -411,10 +415,13 @@ def run_desk(args: argparse.Namespace) -> int:
             print(f"dispatchdesk: {exc}", file=sys.stderr)
             outcome = 2
             return
+        printer = asyncio.create_task(_print_shown(desk)) if args.print_shown else None
         if args.exit_when_shown:
             outcome = await _report_when_shown(desk, args.exit_when_shown)
         else:
             await desk.closed.wait()
+        if printer is not None:
+            printer.cancel()
         await desk.shutdown()
 
     with loop:
@@ -440,3 +447,43 @@ async def _report_when_shown(desk: Desk, timeout: float) -> int:
           f"{window.model.rowCount()} incidents, online as {window.windowTitle()}", flush=True)
     window.close()
     return 0
+
+
+async def _print_shown(desk: Desk) -> None:
+    """``--print-shown``: a JSON line of :func:`shown_summary` once everything in the cache is
+    on screen (source "cache", only if there is a window then), and another once the feed is
+    live (source "online"); each after the warning flags of the whole queue are computed."""
+    assert desk.engine is not None
+    await desk.engine.cache_shown()
+    if desk.window is not None:
+        await _flags_computed(desk.window)
+        print(json.dumps(shown_summary(desk.window, "cache")), flush=True)
+    await desk.relay.online.wait()
+    assert desk.window is not None
+    await _flags_computed(desk.window)
+    print(json.dumps(shown_summary(desk.window, "online")), flush=True)
+
+
+async def _flags_computed(window: QueueWindow) -> None:
+    while window.ops.warnings.busy:
+        await asyncio.sleep(0.05)
+
+
+def shown_summary(window: QueueWindow, source: str) -> dict[str, object]:
+    """What the window shows, for tests and support (never addresses or summaries):
+    ``flags``: the flags column's text per incident ref (incidents with a warning flag only);
+    ``warnings``: per such incident, what Ctrl+W puts on the warning panel ("scheme 12:
+    Special scheme — Victim at risk"); ``units``: callsigns on the units board."""
+    model, ops = window.model, window.ops
+    flags: dict[str, str] = {}
+    warnings: dict[str, list[str]] = {}
+    for row in range(model.rowCount()):
+        incident = model.index(row, 0).data(INCIDENT_ROLE)
+        if not isinstance(incident, Incident) or not ops.warnings.marks(incident.id):
+            continue
+        flags[incident.ref] = str(model.index(row, Column.FLAGS).data())
+        warnings[incident.ref] = [
+            f"{ref.kind} {ref.entity_id}: {what_it_is(w)}"
+            for w in ops.warnings.for_incident(incident) for ref in (warning_ref(w),)]
+    return {"source": source, "incidents": model.rowCount(), "flags": flags,
+            "warnings": warnings, "units": sorted(u.callsign for u in ops.units_model.units())}

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from dispatchdesk.domain.reference import ReferenceLists
+
 
 class Grade(StrEnum):
     """Response grade of an incident, most urgent first."""
@@ -63,6 +65,9 @@ class GradePolicy:
     at_risk_fraction: float = 1 / 3
     #: The local time zone that "today" is counted in (delay strip, order expiry words).
     timezone: str = "Europe/London"
+    #: The boroughs and incident types the server accepts, as the snapshot brought them (the
+    #: server's own are ``ServerSettings.reference_lists``); empty when none were sent.
+    reference: ReferenceLists = field(default_factory=ReferenceLists)
 
     def target(self, grade: Grade) -> timedelta | None:
         return self.targets.get(grade)

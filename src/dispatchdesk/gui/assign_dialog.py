@@ -11,6 +11,11 @@ units, nearest first) does the same. What a unit can be sent to depends on where
 - COMMITTED or OFF_DUTY, already on this incident, or an unknown callsign: a message, nothing
   sent.
 
+The incident's warnings (special schemes, protective orders: severity, what it is, expiry) are
+listed above the callsign, with "Pass these warnings to the unit", ticked by default: the unit
+sent must know them, and the assign or divert records which were passed (``warnings_passed``).
+Untick it only when the unit was not told (then the record says none were passed).
+
 After a command is sent the panel says "Assignment sent — pending until the server confirms",
 clears the field and **stays open** for the next unit (grade I incidents often need more than
 one); Esc or Close shuts it. A refusal by the server is shown in the panel as well as on the
@@ -35,6 +40,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QCompleter,
     QDialog,
     QFrame,
@@ -52,6 +58,7 @@ from dispatchdesk.domain.commands import CommandState
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert, DivertKind, Incident
 from dispatchdesk.domain.unit import RankedUnit, Unit, UnitStatus, rank_for_incident
+from dispatchdesk.domain.warnings import WarningRef
 from dispatchdesk.gui.timefmt import local
 from dispatchdesk.gui.units_model import (
     STATUS_ORDER,
@@ -59,6 +66,8 @@ from dispatchdesk.gui.units_model import (
     UnitsTableModel,
     unit_ids_from_mime,
 )
+from dispatchdesk.gui.warning_flags import IncidentWarnings
+from dispatchdesk.gui.warning_panel import expiry_line, warning_ref, what_it_is
 from dispatchdesk.sync.api import DeskCommands
 
 #: Completer item role holding the bare callsign (what is matched and put in the field).
@@ -118,6 +127,11 @@ def _gone(divert: Divert) -> str:
     return "withdrawn before arriving" if divert.kind is DivertKind.WITHDRAWN else "diverted away"
 
 
+def _passed_note(passed: Sequence[WarningRef]) -> str:
+    n = len(passed)
+    return f" Recorded: {n} warning{'s' if n != 1 else ''} passed to the unit." if n else ""
+
+
 @dataclass
 class _Watch:
     """A command this panel sent, followed until the outbox forgets it."""
@@ -140,9 +154,14 @@ class AssignPanel(QWidget):
         incident_of: Callable[[int], Incident | None],
         timezone: str = DEFAULT_POLICY.timezone,
         parent: QWidget | None = None,
+        *,
+        warnings: IncidentWarnings | None = None,
     ) -> None:
         super().__init__(parent)
         self._incident = incident
+        self._warnings = warnings
+        #: The warnings listed, as (severity, what it is, expiry, ref) rows.
+        self._warning_rows: list[tuple[str, str, str, WarningRef]] = []
         self._units = units
         self._commands = commands
         self._incident_of = incident_of
@@ -180,6 +199,7 @@ class AssignPanel(QWidget):
         self.owed.setFont(big)
         layout.addWidget(self.title)
         layout.addWidget(self.owed)
+        layout.addWidget(self._build_warnings())
         layout.addLayout(self._build_callsign_row())
         layout.addWidget(self._build_reason())
         self.message = QLabel()
@@ -196,6 +216,33 @@ class AssignPanel(QWidget):
         list_label.setBuddy(self.candidates)
         layout.addWidget(list_label)
         layout.addWidget(self.candidates, 1)
+
+    def _build_warnings(self) -> QWidget:
+        self.warnings_box = QWidget()
+        layout = QVBoxLayout(self.warnings_box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.warnings_heading = QLabel()
+        self.warnings_heading.setWordWrap(True)
+        self.warnings_heading.setProperty("role", "error")
+        font = QFont(self.warnings_heading.font())
+        font.setBold(True)
+        self.warnings_heading.setFont(font)
+        self.warning_list = QTreeWidget()
+        self.warning_list.setColumnCount(3)
+        self.warning_list.setHeaderLabels(("Severity", "What it is", "Expiry"))
+        self.warning_list.setRootIsDecorated(False)
+        self.warning_list.setAllColumnsShowFocus(True)
+        self.warning_list.setAccessibleName("Warnings for this incident")
+        self.warning_list.setMaximumHeight(120)
+        self.warnings_heading.setBuddy(self.warning_list)
+        self.pass_warnings = QCheckBox("&Pass these warnings to the unit")
+        self.pass_warnings.setChecked(True)
+        self.pass_warnings.setAccessibleDescription(
+            "Ticked: the assignment records that the unit was told of every warning listed.")
+        for widget in (self.warnings_heading, self.warning_list, self.pass_warnings):
+            layout.addWidget(widget)
+        self.warnings_box.hide()
+        return self.warnings_box
 
     def _build_callsign_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -256,6 +303,8 @@ class AssignPanel(QWidget):
             signal.connect(self._fleet_changed)
         units.dataChanged.connect(self._units_data_changed)
         units.pending_changed.connect(self._pending_changed)
+        if self._warnings is not None:
+            self._warnings.changed.connect(self._warnings_changed)
 
     # -- what is shown ---------------------------------------------------------------------
 
@@ -281,6 +330,44 @@ class AssignPanel(QWidget):
         if closed:
             self._say(f"{short_ref(incident.ref)} is closed: no unit can be sent to it.")
         self._fill_candidates()
+        self._fill_warnings()
+
+    def _warnings_changed(self, incident_ids: list[int]) -> None:
+        if self._incident.id in incident_ids:
+            self._fill_warnings()
+
+    def _fill_warnings(self) -> None:
+        """The incident's warnings as the queue's flags and Ctrl+W have them (memory only)."""
+        source = self._warnings
+        found = source.for_incident(self._incident) if source is not None \
+            and self._incident.is_open else []
+        rows: list[tuple[str, str, str, WarningRef]] = []
+        if source is not None and found:
+            now, policy = source.now(), source.index.policy
+            rows = [(w.severity.upper(), what_it_is(w), expiry_line(w, now, policy),
+                     warning_ref(w)) for w in found]
+        if rows == self._warning_rows:
+            return
+        self._warning_rows = rows
+        self.warning_list.clear()
+        for severity, what, expiry, _ref in rows:
+            self.warning_list.addTopLevelItem(QTreeWidgetItem([severity, what, expiry]))
+        for column in range(3):
+            self.warning_list.resizeColumnToContents(column)
+        n = len(rows)
+        self.warnings_heading.setText(
+            f"⚠ {n} warning{'s' if n != 1 else ''} for this incident: tell the unit sent.")
+        self.warnings_box.setVisible(bool(rows))
+
+    def warnings_shown(self) -> list[WarningRef]:
+        """The warnings listed, most severe first."""
+        return [row[3] for row in self._warning_rows]
+
+    def passed_refs(self) -> tuple[WarningRef, ...]:
+        """What the next assign or divert records as passed to the unit."""
+        if not self.pass_warnings.isChecked():
+            return ()
+        return tuple(self.warnings_shown())
 
     def _fleet_changed(self) -> None:
         self._fill_completer()
@@ -363,12 +450,28 @@ class AssignPanel(QWidget):
             self._say(f"{unit.callsign} is already on this incident ({unit.status.label}).",
                       error=True)
         elif unit.status is UnitStatus.AVAILABLE:
-            self._send(unit, self._commands.assign_unit(unit, self._incident), SENT_NOTE)
+            passed = self.passed_refs()
+            self._send(unit, self._commands.assign_unit(unit, self._incident, passed),
+                       SENT_NOTE + _passed_note(passed))
         elif unit.status.on_incident and unit.incident_id is not None:
             self._ask_reason(unit, unit.incident_id)
         else:
             self._say(f"{unit.callsign} is {unit.status.label}: it cannot be assigned. Set it "
                       "Available on the units board first. Nothing was sent.", error=True)
+
+    def propose(self, unit_id: int) -> None:
+        """A unit dropped on the incident: with warnings listed, an available unit is put in
+        the field, not sent, so the warnings are read first (Enter sends it); otherwise as
+        :meth:`choose_unit`."""
+        unit = self._units.unit(unit_id)
+        if unit is not None and unit.status is UnitStatus.AVAILABLE \
+                and self._incident.is_open and self._warning_rows:
+            self.callsign.setText(unit.callsign)
+            self.callsign.setFocus()
+            self._say(f"{unit.callsign} is not sent yet: read the warnings above, then press "
+                      "Enter to assign it.")
+            return
+        self.choose_unit(unit_id)
 
     def _unknown(self, typed: str) -> None:
         matches = close_matches(typed, [u.callsign for u in self._units.units()])
@@ -410,8 +513,10 @@ class AssignPanel(QWidget):
             self.choose_unit(current.id)
             return
         left = self._units.incident_ref(current.incident_id)
-        command_id = self._commands.divert_unit(current, self._incident, reason)
-        self._send(current, command_id, DIVERT_NOTE.format(left=short_ref(left)))
+        passed = self.passed_refs()
+        command_id = self._commands.divert_unit(current, self._incident, reason, passed)
+        self._send(current, command_id,
+                   DIVERT_NOTE.format(left=short_ref(left)) + _passed_note(passed))
 
     def _cancel_divert(self) -> None:
         self._divert = None
@@ -492,10 +597,13 @@ class AssignDialog(QDialog):
         incident_of: Callable[[int], Incident | None],
         timezone: str = DEFAULT_POLICY.timezone,
         parent: QWidget | None = None,
+        *,
+        warnings: IncidentWarnings | None = None,
     ) -> None:
         super().__init__(parent)
         self.setModal(False)
-        self.panel = AssignPanel(incident, units, commands, incident_of, timezone, self)
+        self.panel = AssignPanel(incident, units, commands, incident_of, timezone, self,
+                                 warnings=warnings)
         close = QPushButton("Close")
         close.setAutoDefault(False)
         close.clicked.connect(self.close)
@@ -517,8 +625,9 @@ class AssignDialog(QDialog):
         self._retitle()
 
     def prefill(self, unit_id: int) -> None:
-        """Act on a unit chosen elsewhere (a drop): assign it, or ask for the divert reason."""
-        self.panel.choose_unit(unit_id)
+        """Act on a unit chosen elsewhere (a drop): assign it (once the warnings are read, if
+        the incident has any), or ask for the divert reason."""
+        self.panel.propose(unit_id)
 
 
 # -- drop units on the incident queue --------------------------------------------------------

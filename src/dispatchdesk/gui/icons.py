@@ -111,6 +111,11 @@ def warning_kind(kind: str, colour: QColor | str = "#000000") -> QIcon:
     return scheme_warning(colour) if kind == "scheme" else order_warning(colour)
 
 
+def severity_colour(severity: Severity, theme: str = "normal") -> QColor:
+    """The colour of a severity in ``theme`` (the panel's frame, the queue's flags text)."""
+    return QColor(SEVERITY_COLOURS[theme][severity])
+
+
 def severity_icon(severity: Severity, kind: str, theme: str = "normal") -> QIcon:
     """The warning kind's pictogram in the severity's colour (the badge also carries text)."""
     return warning_kind(kind, SEVERITY_COLOURS[theme][severity])
@@ -131,15 +136,57 @@ def acknowledged(colour: QColor | str = "#15803d") -> QIcon:
     return resources.icon("circle-check", colour)
 
 
+#: The small mark of each severity on a queue row's warning pictogram: its own shape, so the
+#: icon tells the severity even to a reader who cannot tell the colours apart.
+_SEVERITY_MARKS = {Severity.CRITICAL: ("octagon", "!"), Severity.HEIGHTENED: ("triangle", "!"),
+                   Severity.INFO: ("circle", "i")}
+
+
 @cache
-def flags_icon(kinds: tuple[str, ...]) -> QIcon:
-    """The pictograms of a queue row's flags side by side ("divert", "scheme", "order")."""
+def flags_icon(items: tuple[tuple[str, Severity | None], ...], theme: str = "normal") -> QIcon:
+    """The pictograms of a queue row's flags side by side: ("divert", None), and
+    ("scheme" | "order", severity) drawn in the severity's colour with the severity's mark
+    (critical: octagon, heightened: triangle, info: circle) at its lower right."""
     pictograms = {"divert": divert, "scheme": scheme_warning, "order": order_warning}
     size = _SIZE
-    pixmap = QPixmap(size * len(kinds) + 2 * (len(kinds) - 1), size)
+    pixmap = QPixmap(size * len(items) + 2 * (len(items) - 1), size)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
-    for n, kind in enumerate(kinds):
-        pictograms[kind]("#b91c1c").paint(painter, n * (size + 2), 0, size, size)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    for n, (kind, severity) in enumerate(items):
+        x = n * (size + 2)
+        if severity is None:
+            pictograms[kind]("#b91c1c").paint(painter, x, 0, size, size)
+            continue
+        colour = SEVERITY_COLOURS[theme][severity]
+        pictograms[kind](colour).paint(painter, x, 0, size - 4, size - 4)
+        _severity_mark(painter, severity, colour, QRectF(x + size - 9, size - 9, 9, 9))
     painter.end()
     return QIcon(pixmap)
+
+
+def _severity_mark(painter: QPainter, severity: Severity, colour: str, box: QRectF) -> None:
+    shape, glyph = _SEVERITY_MARKS[severity]
+    fill = QColor(colour)
+    painter.setPen(QPen(QColor("#000000"), 0.8))
+    painter.setBrush(fill)
+    x, y, w, h = box.x(), box.y(), box.width(), box.height()
+    if shape == "circle":
+        painter.drawEllipse(box)
+    elif shape == "triangle":
+        painter.drawPolygon(QPolygonF([QPointF(x + w / 2, y), QPointF(x + w, y + h),
+                                       QPointF(x, y + h)]))
+    else:
+        k = w * 0.3
+        painter.drawPolygon(QPolygonF([
+            QPointF(x + k, y), QPointF(x + w - k, y), QPointF(x + w, y + k),
+            QPointF(x + w, y + h - k), QPointF(x + w - k, y + h), QPointF(x + k, y + h),
+            QPointF(x, y + h - k), QPointF(x, y + k)]))
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(7)
+    painter.setFont(font)
+    light = fill.lightness() > 150  # white (the high-contrast info colour) takes black text
+    painter.setPen(QColor("#000000" if light else "#ffffff"))
+    painter.drawText(box.adjusted(0, 1 if shape == "triangle" else 0, 0, 0),
+                     Qt.AlignmentFlag.AlignCenter, glyph)

@@ -22,6 +22,7 @@ from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import Countdown, CountdownState, format_countdown
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import DivertKind, Incident
+from dispatchdesk.domain.warnings import Severity
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.tables import (
     ACCESSIBLE_ROLE,
@@ -131,6 +132,7 @@ class IncidentTableModel(RowsTableModel):
         self._policy = DEFAULT_POLICY
         self._pending: dict[int, CommandState] = {}
         self._colours: dict[CountdownState, StateColours] = countdown_colours("normal")
+        self._theme = "normal"
         #: The tick's "now" and each row's countdown at it: Qt asks ~7 roles per painted cell,
         #: and one computation per row per tick is enough (see :meth:`refresh_now`).
         self._tick_now: datetime | None = None
@@ -266,7 +268,10 @@ class IncidentTableModel(RowsTableModel):
             return incident.deadline.timestamp() if incident.deadline else 9e10
         if col == _COL_STATUS:
             return list(type(incident.status)).index(incident.status)
-        return len(self._flags(incident))
+        # Most severe warning first (not yet acknowledged above acknowledged), then how many.
+        weight = max((3 - m.severity.rank + (3 if not m.acknowledged else 0)
+                      for m in self._marks(incident.id)), default=0)
+        return 100 * weight + len(self._flags(incident))
 
     def _tooltip(self, incident: Incident, col: int) -> str | None:
         if col == _COL_GRADE:
@@ -283,8 +288,8 @@ class IncidentTableModel(RowsTableModel):
             word = incident.owed_word
             flags.append(f"{word}: ESCALATED, NO UNIT" if incident.escalated_at
                          else f"{word}: NO UNIT" if incident.needs_unit else word)
-        for kind, acked in _warning_kinds(self._marks(incident.id)):
-            flags.append(f"{kind} ✓" if acked else f"⚠ {kind.upper()}")
+        for kind, severity, acked in _warning_kinds(self._marks(incident.id)):
+            flags.append(warning_flag(kind, severity, acked))
         pending = self._pending.get(incident.id)
         if pending is CommandState.FAILED:
             flags.append("failed")
@@ -321,17 +326,22 @@ class IncidentTableModel(RowsTableModel):
         return "\n".join(lines)
 
     def _flags_colour(self, incident: Incident) -> Any:
-        unread = any(not m.acknowledged for m in self._marks(incident.id))
         if (self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD)
-                or (incident.owed and incident.is_open) or unread):
+                or (incident.owed and incident.is_open)):
             return self._colours[CountdownState.BREACHED].background
+        unread = [m.severity for m in self._marks(incident.id) if not m.acknowledged]
+        if unread:
+            # The most severe warning not yet acknowledged, in its colour in this theme.
+            return icons.severity_colour(min(unread, key=lambda s: s.rank), self._theme)
         return None
 
     def _flags_icon(self, incident: Incident) -> Any:
-        kinds = tuple(kind.lower() for kind, _ in _warning_kinds(self._marks(incident.id)))
+        items: tuple[tuple[str, Severity | None], ...] = tuple(
+            (kind.lower(), severity)
+            for kind, severity, _ in _warning_kinds(self._marks(incident.id)))
         if incident.owed and incident.is_open:
-            kinds = ("divert", *kinds)
-        return icons.flags_icon(kinds) if kinds else None
+            items = (("divert", None), *items)
+        return icons.flags_icon(items, self._theme) if items else None
 
     def set_warning_marks(self, marks: Callable[[int], tuple[WarningMark, ...]]) -> None:
         """Where the flags column reads each incident's warnings (memory only)."""
@@ -430,6 +440,7 @@ class IncidentTableModel(RowsTableModel):
     def set_theme(self, theme: str) -> None:
         """Use the countdown colours of ``theme``; repaints the countdown column."""
         self._colours = countdown_colours(theme)
+        self._theme = theme
         self._cells.clear()
         if self._rows:
             self._emit_rows_changed(0, len(self._rows) - 1, Column.COUNTDOWN, Column.FLAGS)
@@ -451,14 +462,29 @@ def _worse(old: CommandState | None, new: CommandState) -> CommandState:
     return old
 
 
-def _warning_kinds(marks: tuple[WarningMark, ...]) -> list[tuple[str, bool]]:
-    """("Scheme" | "Order", all acknowledged?) per warning kind present, schemes first."""
-    found: list[tuple[str, bool]] = []
+def _warning_kinds(marks: tuple[WarningMark, ...]) -> list[tuple[str, Severity, bool]]:
+    """("Scheme" | "Order", the most severe of them, all acknowledged?) per warning kind
+    present, schemes first."""
+    found: list[tuple[str, Severity, bool]] = []
     for kind in ("scheme", "order"):
         of_kind = [m for m in marks if m.ref.kind == kind]
         if of_kind:
-            found.append((kind.capitalize(), all(m.acknowledged for m in of_kind)))
+            worst = min((m.severity for m in of_kind), key=lambda s: s.rank)
+            found.append((kind.capitalize(), worst, all(m.acknowledged for m in of_kind)))
     return found
+
+
+def warning_flag(kind: str, severity: Severity, acknowledged: bool) -> str:
+    """A warning kind's flag in the queue row, its severity written out: "⚠ ORDER CRITICAL",
+    "⚠ SCHEME HEIGHTENED", "⚠ Order (info)" while not yet acknowledged (⚠), then
+    "Order ✓ CRITICAL", "Scheme ✓ heightened", "Order ✓ (info)"."""
+    if not acknowledged:
+        if severity is Severity.INFO:
+            return f"⚠ {kind} (info)"
+        return f"⚠ {kind.upper()} {severity.value.upper()}"
+    if severity is Severity.CRITICAL:
+        return f"{kind} ✓ CRITICAL"
+    return f"{kind} ✓ {'heightened' if severity is Severity.HEIGHTENED else '(info)'}"
 
 
 def owed_words(incident: Incident, timezone: str) -> str:

@@ -9,13 +9,25 @@ appointment. Invalid fields get an inline message and keep what was typed; a dat
 checked as soon as focus leaves it (dd/mm/yyyy or ISO, never in the future). Anonymity is
 never pre-ticked and is recorded only when the caller asks for it.
 
+The borough and type offer the server's reference lists (from the snapshot's policy; case
+aside, a value is sent as the list spells it). A value off a list, and an address with no
+letters, get the server's own sentence inline when focus leaves the field and on Create: the
+desk checks first, the server decides. With no lists (an older server) the London defaults
+are offered and nothing is refused here.
+
 Once the location is entered (focus leaves the address, postcode or UPRN fields, or typing in
 them pauses), the form looks up warnings for it, the caller and everyone named (name and date
 of birth, so an order's subject matches exactly) through the injected ``warnings_for`` and
-pops the :class:`~dispatchdesk.gui.warning_panel.WarningPanel` for any it finds, before the
-incident exists. Leaving the caller's or a person's fields looks up again. What the panel
-showed and what the operator acknowledged travel in the draft (``shown_warnings``,
-``acknowledged_warnings``) to be audited once the incident has an id.
+shows any it finds, before the incident exists, in a
+:class:`~dispatchdesk.gui.warning_panel.WarningPanel` embedded beside the fields. The panel
+never takes the keyboard: what the operator is typing stays in the field it is typed in. F4
+moves the keyboard to the warnings (Ctrl+Enter or Alt+A acknowledges one there, Esc goes back
+to the field left). An unacknowledged warning stays in sight, with a line above the buttons
+saying how many are left; Create (Ctrl+Enter) first looks up what was just typed, and while
+any warning is unacknowledged it creates nothing and says so in the form. Leaving the
+caller's or a person's fields looks up again. What the panel showed and what the operator
+acknowledged travel in the draft (``shown_warnings``, ``acknowledged_warnings``) to be
+audited once the incident has an id.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from datetime import UTC, date, datetime
 from itertools import pairwise
 
 from PySide6.QtCore import QDateTime, QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,6 +59,15 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
+from dispatchdesk.domain.reference import (
+    FUTURE_DOB,
+    INCIDENT_TYPES,
+    LONDON_BOROUGHS,
+    NO_LISTS,
+    ReferenceLists,
+    address_problem,
+    dob_problem,
+)
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
     Person,
@@ -55,27 +76,17 @@ from dispatchdesk.domain.warnings import (
     WarningRef,
     local_today,
 )
-from dispatchdesk.gui.warning_panel import WarningPanel, warning_ref
+from dispatchdesk.gui.warning_panel import PlaySound, WarningPanel, warning_ref
 from dispatchdesk.protocol.warnings import WarningOut
 from dispatchdesk.sync.api import IncidentDraft
+
+#: Moves the keyboard to the warnings shown beside the form (and in the queue, with Ctrl+W).
+WARNINGS_KEY = "F4"
 
 #: Looks up the warnings for a place and the persons named (the engine's warning index).
 WarningsFor = Callable[[Place, Sequence[Person]], list[WarningOut]]
 
-LONDON_BOROUGHS = (
-    "Barking and Dagenham", "Barnet", "Bexley", "Brent", "Bromley", "Camden", "City of London",
-    "Croydon", "Ealing", "Enfield", "Greenwich", "Hackney", "Hammersmith and Fulham",
-    "Haringey", "Harrow", "Havering", "Hillingdon", "Hounslow", "Islington",
-    "Kensington and Chelsea", "Kingston upon Thames", "Lambeth", "Lewisham", "Merton",
-    "Newham", "Redbridge", "Richmond upon Thames", "Southwark", "Sutton", "Tower Hamlets",
-    "Waltham Forest", "Wandsworth", "Westminster",
-)
-
-INCIDENT_TYPES = (
-    "Domestic", "ASB", "Burglary", "RTC", "Concern for welfare", "Theft", "Assault",
-    "Robbery", "Suspicious person", "Missing person", "Criminal damage", "Sexual offence",
-    "Harassment", "Breach of order", "Public order", "Drugs", "Weapons", "Fraud",
-)
+__all__ = ["INCIDENT_TYPES", "LONDON_BOROUGHS"]  # re-exported (the queue's borough filter)
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
 UPRN = re.compile(r"^[0-9]{1,12}$")
@@ -119,8 +130,8 @@ def parse_dob(text: str, today: date) -> date | None:
         dob = date(year, month, day)
     except ValueError:
         raise ValueError(f"No such date: {text} (day first: {DOB_FORMAT_HINT}).") from None
-    if dob > today:
-        raise ValueError("A date of birth cannot be in the future.")
+    if dob_problem(dob, today) is not None:
+        raise ValueError(FUTURE_DOB)
     if dob < _EARLIEST_DOB:
         raise ValueError(f"Before {_EARLIEST_DOB.year}: check the year.")
     return dob
@@ -237,7 +248,9 @@ class NewIncidentDialog(QDialog):
     """Create an incident; emits :attr:`submitted` with an :class:`IncidentDraft`.
 
     ``warnings_for`` (optional) looks up warnings for the location entered; ``now`` is server
-    time and ``warning_policy`` the server's, both for the warning panel."""
+    time and ``warning_policy`` the server's, both for the warning panel; ``reference`` the
+    server's boroughs and incident types (from the snapshot's policy); ``play_sound`` sounds a
+    newly shown critical warning."""
 
     submitted = Signal(object)
     #: How long typing in the location must pause before warnings are looked up: long enough
@@ -253,10 +266,14 @@ class NewIncidentDialog(QDialog):
         warnings_for: WarningsFor | None = None,
         now: Callable[[], datetime] | None = None,
         warning_policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+        reference: ReferenceLists = NO_LISTS,
+        play_sound: PlaySound | None = None,
     ) -> None:
         super().__init__(parent)
+        self._play_sound = play_sound
         self.setWindowTitle("New incident")
         self.setModal(False)
+        self._reference = reference
         self._confirming = False
         self._warnings_for = warnings_for
         self._now = now or (lambda: datetime.now(UTC))
@@ -282,8 +299,9 @@ class NewIncidentDialog(QDialog):
         self.uprn = QLineEdit()
         self.parent_uprn = QLineEdit()
         self.parent_uprn.setPlaceholderText("optional: the block or building")
-        self.borough = _editable_combo(LONDON_BOROUGHS, "Borough")
-        self.type = _editable_combo(INCIDENT_TYPES, "Type of incident")
+        self.borough = _editable_combo((), "Borough")
+        self.type = _editable_combo((), "Type of incident")
+        self.set_reference(self._reference)
         self.grade = QComboBox()
         self.grade.addItem("Choose: press I, S, E or R", None)
         for grade in Grade:
@@ -363,15 +381,28 @@ class NewIncidentDialog(QDialog):
         )
         self.confirm_label.setProperty("role", "error")
         self.confirm_label.hide()
+        #: "⚠ 1 warning not yet acknowledged ...": in sight while any is left.
+        self.warnings_note = QLabel()
+        self.warnings_note.setProperty("role", "error")
+        self.warnings_note.setWordWrap(True)
+        font = self.warnings_note.font()
+        font.setBold(True)
+        self.warnings_note.setFont(font)
+        self.warnings_note.hide()
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.create_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.persons_box)
-        layout.addWidget(self.confirm_label)
-        layout.addLayout(buttons)
+        fields = QVBoxLayout()
+        fields.addLayout(form)
+        fields.addWidget(self.persons_box)
+        fields.addWidget(self.confirm_label)
+        fields.addWidget(self.warnings_note)
+        fields.addLayout(buttons)
+        # The warnings go beside the fields (made on first use): nothing the operator is
+        # looking at moves when they appear.
+        self._columns = QHBoxLayout(self)
+        self._columns.addLayout(fields, 3)
 
     def _connect(self) -> None:
         self.create_button.clicked.connect(self.submit)
@@ -380,6 +411,9 @@ class NewIncidentDialog(QDialog):
             shortcut = QShortcut(QKeySequence(seq), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(self.submit)
+        to_warnings = QShortcut(QKeySequence(WARNINGS_KEY), self)
+        to_warnings.setContext(Qt.ShortcutContext.WindowShortcut)
+        to_warnings.activated.connect(self.focus_warnings)
         add = QShortcut(QKeySequence("Ctrl+Shift+P"), self)
         add.setContext(Qt.ShortcutContext.WindowShortcut)
         add.activated.connect(self.add_person)
@@ -407,6 +441,9 @@ class NewIncidentDialog(QDialog):
         # The caller's name and date of birth can match an order.
         self.caller_name.installEventFilter(self)
         self.caller_dob.installEventFilter(self)
+        # Leaving the borough or type checks it against the lists (the address is watched).
+        self.borough.installEventFilter(self)
+        self.type.installEventFilter(self)
 
     def _location_edits(self) -> tuple[QLineEdit, ...]:
         return (self.address, self.postcode, self.uprn, self.parent_uprn)
@@ -419,6 +456,12 @@ class NewIncidentDialog(QDialog):
             # now has no place in the area yet.
             QTimer.singleShot(0, self, lambda: self._scroll_to(watched))
         if event.type() == QEvent.Type.FocusOut:
+            checked = self._checked_on_leave().get(watched)
+            if checked is not None and isinstance(event, QFocusEvent) \
+                    and event.reason() is not Qt.FocusReason.PopupFocusReason:
+                # Said at once (the completer's popup taking focus is not leaving).
+                name, problem = checked
+                self._fields[name].set_error(problem())
             dob = self._dob_fields().get(watched)
             if dob is not None:
                 # Said at once, not only on Create: a mistyped DOB silently turns an exact
@@ -432,6 +475,11 @@ class NewIncidentDialog(QDialog):
                 self.location_timer.stop()
                 QTimer.singleShot(0, self, self.check_warnings)
         return super().eventFilter(watched, event)
+
+    def _checked_on_leave(self) -> dict[QObject, tuple[str, Callable[[], str | None]]]:
+        return {self.address: ("address", self._address_problem),
+                self.borough: ("borough", self._borough_problem),
+                self.type: ("type", self._type_problem)}
 
     def _scroll_to(self, edit: QLineEdit) -> None:
         if any(edit is row.name or edit is row.dob for row in self.person_rows):  # not removed
@@ -507,6 +555,10 @@ class NewIncidentDialog(QDialog):
         for row in self.person_rows:
             chain += [row.name, row.dob, row.remove_button]
         chain += [self.add_person_button, self.cancel_button, self.create_button]
+        if self._warning_panel is not None:
+            # The warnings beside the form come after Create, in reading order (F4 is the
+            # quick way there); never between the fields of a call being typed.
+            chain += self._warning_panel.cards
         for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)
 
@@ -514,13 +566,48 @@ class NewIncidentDialog(QDialog):
 
     @property
     def warning_panel(self) -> WarningPanel:
-        """The panel this form pops (made on first use; it belongs to the form)."""
+        """The warnings beside the fields (made on first use; part of the form)."""
         if self._warning_panel is None:
-            panel = WarningPanel(self._now, self._warning_policy, parent=self)
-            panel.shown.connect(lambda _iid, refs: self._shown_warnings.update(refs))
-            panel.acknowledged.connect(lambda _iid, ref: self._acknowledged_warnings.add(ref))
+            panel = WarningPanel(self._now, self._warning_policy, parent=self, embedded=True,
+                                 play_sound=self._play_sound)
+            panel.hide()
+            panel.shown.connect(self._panel_shown)
+            panel.acknowledged.connect(self._panel_acknowledged)
+            self._columns.addWidget(panel, 2)
             self._warning_panel = panel
         return self._warning_panel
+
+    def _panel_shown(self, _incident_id: int | None, refs: list[WarningRef]) -> None:
+        self._shown_warnings.update(refs)
+        self._refresh_warnings_note()
+
+    def _panel_acknowledged(self, _incident_id: int | None, ref: WarningRef) -> None:
+        self._acknowledged_warnings.add(ref)
+        self._refresh_warnings_note()
+
+    def unacknowledged_warnings(self) -> list[WarningRef]:
+        """The warnings on show that the operator has not acknowledged yet."""
+        panel = self._warning_panel
+        return panel.unacknowledged() if panel is not None else []
+
+    def focus_warnings(self) -> None:
+        """F4: the keyboard to the first warning not yet acknowledged (Esc comes back)."""
+        panel = self._warning_panel
+        if panel is not None and panel.isVisible():
+            panel.focus_warnings()
+
+    def _refresh_warnings_note(self, *, refused: bool = False) -> None:
+        left = len(self.unacknowledged_warnings())
+        noun = "warning" if left == 1 else "warnings"
+        if refused:
+            text = (f"⚠ Acknowledge the {left} {noun} first ({WARNINGS_KEY}): the incident "
+                    "is not created until you do.")
+        else:
+            text = (f"⚠ {left} {noun} not yet acknowledged: press {WARNINGS_KEY} to read "
+                    f"and acknowledge {'it' if left == 1 else 'them'}.")
+        self.warnings_note.setText(text if left else "")
+        self.warnings_note.setVisible(bool(left))
+        self.warnings_note.setAccessibleName(text if left else "")
 
     def entered_place(self) -> Place | None:
         """The location as typed so far, or None while there is nothing to match on."""
@@ -577,17 +664,28 @@ class NewIncidentDialog(QDialog):
         self._last_lookup = (place, people)
         self._show_warnings(self._warnings_for(place, people))
 
+    def refresh_warnings(self) -> None:
+        """Look up again even if nothing was typed (the day turned: severities and expiry
+        wording change with it)."""
+        if self._warning_panel is not None and self._warning_panel.isVisible():
+            self._last_lookup = None
+            self.check_warnings()
+
     def _show_warnings(self, found: Sequence[WarningOut]) -> None:
         if not found and self._warning_panel is None:
             return
         panel = self.warning_panel
         title = f"New incident, {self.address.text().strip() or 'UPRN ' + self.uprn.text()}"
-        if {warning_ref(w) for w in found} - self._shown_warnings:
+        if found and ({warning_ref(w) for w in found} - self._shown_warnings
+                      or not panel.isVisible()):
             panel.show_for(title, None, found, self._acknowledged_warnings)
-        elif panel.isVisible():
-            # Same warnings or fewer (the address was corrected): follow without popping.
+        else:
+            # Same warnings or fewer (the address was corrected): follow without popping;
+            # none left (the address corrected away from them): the pane goes.
             panel.set_title(title)
             panel.update_warnings(found, self._acknowledged_warnings)
+        self._retab()
+        self._refresh_warnings_note()
 
     def done(self, result: int) -> None:
         self.location_timer.stop()
@@ -630,9 +728,42 @@ class NewIncidentDialog(QDialog):
         self.confirm_label.hide()
         super().reject()
 
+    # -- reference lists --------------------------------------------------------------------
+
+    @property
+    def reference(self) -> ReferenceLists:
+        return self._reference
+
+    def set_reference(self, reference: ReferenceLists) -> None:
+        """Offer (and check against) the server's lists; what is typed is kept."""
+        self._reference = reference
+        for combo, items in ((self.borough, reference.boroughs or LONDON_BOROUGHS),
+                             (self.type, reference.incident_types or INCIDENT_TYPES)):
+            text = combo.currentText()
+            blocked = combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(items)
+            combo.setCurrentIndex(-1)
+            combo.setEditText(text)
+            combo.blockSignals(blocked)
+
+    def _borough_problem(self) -> str | None:
+        return _off_list(self._reference.borough, self.borough.currentText())
+
+    def _type_problem(self) -> str | None:
+        return _off_list(self._reference.incident_type, self.type.currentText())
+
+    def _address_problem(self) -> str | None:
+        return address_problem(self.address.text())
+
     def errors(self) -> dict[str, str]:
         """Field name → message, for every field that is not acceptable."""
         errors: dict[str, str] = {}
+        for name, problem in (("address", self._address_problem()),
+                              ("borough", self._borough_problem()),
+                              ("type", self._type_problem())):
+            if problem is not None:
+                errors[name] = problem
         required = {"address": self.address.text(), "borough": self.borough.currentText(),
                     "type": self.type.currentText(), "summary": self.summary.toPlainText(),
                     "postcode": self.postcode.text()}
@@ -690,11 +821,20 @@ class NewIncidentDialog(QDialog):
         return None
 
     def submit(self) -> None:
-        """Validate; on success emit :attr:`submitted` and hide, else show messages inline."""
+        """Validate; on success emit :attr:`submitted` and hide, else show messages inline.
+
+        What was typed a moment ago is looked up first (no waiting for the pause); while any
+        warning is unacknowledged nothing is sent and the form says so, leaving the keyboard
+        where it is."""
+        if self._warnings_for is not None:
+            self.check_warnings()
         errors = self.errors()
         fields = self.all_fields()
         for name, field in fields.items():
             field.set_error(errors.get(name))
+        if self.unacknowledged_warnings():
+            self._refresh_warnings_note(refused=True)
+            return
         if errors:
             first = next(n for n in fields if n in errors)
             fields[first].editor.setFocus()
@@ -709,7 +849,7 @@ class NewIncidentDialog(QDialog):
         location = Location(
             address=self.address.text().strip(),
             postcode=normalise_postcode(self.postcode.text()),
-            borough=self.borough.currentText().strip(),
+            borough=self._reference.borough(self.borough.currentText()),
             uprn=self.uprn.text().strip() or None,
             parent_uprn=self.parent_uprn.text().strip() or None,
         )
@@ -720,7 +860,7 @@ class NewIncidentDialog(QDialog):
             dob=parse_dob(self.caller_dob.text(), self.today()),
         )
         return IncidentDraft(
-            grade=grade, type=self.type.currentText().strip(),
+            grade=grade, type=self._reference.incident_type(self.type.currentText()),
             summary=self.summary.toPlainText().strip(), location=location, caller=caller,
             appointment_at=self._appointment_at(grade),
             persons=self._persons(),
@@ -744,6 +884,17 @@ class NewIncidentDialog(QDialog):
 def _person_name(text: str) -> str:
     """The name as typed, with runs of spaces made one (a double space is a typing slip)."""
     return " ".join(text.split())
+
+
+def _off_list(pick: Callable[[str], str], text: str) -> str | None:
+    """The sentence for a value not on its list (blank is "Required.", said elsewhere)."""
+    if not text.strip():
+        return None
+    try:
+        pick(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _editable_combo(items: tuple[str, ...], name: str) -> QComboBox:

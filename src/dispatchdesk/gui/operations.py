@@ -56,7 +56,8 @@ class Operations(QObject):
         self.warnings = IncidentWarnings(now, parent=self)
         window.model.set_warning_marks(self.warnings.marks)
         self.warnings.changed.connect(window.model.warnings_changed)
-        self.warning_panel = WarningPanel(now, DEFAULT_WARNING_POLICY, window)
+        self.warning_panel = WarningPanel(now, DEFAULT_WARNING_POLICY, window,
+                                          play_sound=window.sounds.play)
         self.warning_panel.shown.connect(self._warnings_shown)
         self.warning_panel.acknowledged.connect(self._warning_acknowledged)
         self._build_units()
@@ -168,6 +169,10 @@ class Operations(QObject):
         if self.schemes_view is not None:
             self.schemes_view.set_policy(index.policy)
             self.schemes_view.set_schemes(index.schemes(self._now()))
+        self._refresh_panel()
+
+    def _refresh_panel(self) -> None:
+        """The panel on screen follows: warnings gone, new, or (the day turned) reworded."""
         panel = self.warning_panel
         if panel.isVisible() and panel.incident_id is not None:
             incident = self._window.model.incident(panel.incident_id)
@@ -185,6 +190,8 @@ class Operations(QObject):
             self.schemes_view.set_theme(theme)
 
     def on_tick(self) -> None:
+        if self.warnings.turn_of_day():
+            self._refresh_panel()  # "expires in 2 days" is "expires TOMORROW" now
         self.units_model.refresh_now()
         if self.schemes_view is not None:
             self.schemes_view.refresh_now()
@@ -204,7 +211,8 @@ class Operations(QObject):
         dialog = self.assign_dialog
         if dialog is None:
             dialog = AssignDialog(incident, self.units_model, self._commands,
-                                  self._window.model.incident, self._policy_tz, self._window)
+                                  self._window.model.incident, self._policy_tz, self._window,
+                                  warnings=self.warnings)
             dialog.finished.connect(self._assign_closed)
             self.assign_dialog = dialog
         else:
@@ -261,10 +269,12 @@ class Operations(QObject):
             self._window.show_problem(
                 f"Your role ({self._role.label}) cannot dispatch units: ask a dispatcher.")
             return
-        if unit.status is UnitStatus.AVAILABLE:
+        if unit.status is UnitStatus.AVAILABLE and not self.warnings.for_incident(incident):
             self._commands.assign_unit(unit, incident)
         else:
-            self.assign(incident, unit_id)  # busy: the window asks for a divert reason
+            # Busy: the window asks for a divert reason. Warnings: the window shows them, to be
+            # read and passed to the unit, before Enter sends it.
+            self.assign(incident, unit_id)
 
     def _unit_activated(self, unit_id: int) -> None:
         unit = self.units_model.unit(unit_id)
@@ -277,13 +287,15 @@ class Operations(QObject):
 
     # -- warnings ----------------------------------------------------------------------------
 
-    def show_warnings(self, incident: Incident) -> None:
-        """Pop the warning panel for an incident being opened, if it has any warnings."""
+    def show_warnings(self, incident: Incident, *, take_focus: bool = False) -> None:
+        """Pop the warning panel for an incident being opened, if it has any warnings; it
+        takes the keyboard only with ``take_focus`` (the operator asked for it)."""
         found = self.warnings.for_incident(incident)
         if found:
             title = f"{incident.ref}, {incident.location.one_line}"
             self.warning_panel.show_for(title, incident.id, found,
-                                        self.warnings.acknowledged(incident.id))
+                                        self.warnings.acknowledged(incident.id),
+                                        take_focus=take_focus)
 
     def _warnings_shown(self, incident_id: int | None, refs: list[WarningRef]) -> None:
         if incident_id is None:

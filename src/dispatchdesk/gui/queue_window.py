@@ -58,7 +58,7 @@ COLUMN_SAMPLES = {
     Column.REF: "CAD 12345/23NOV26", Column.GRADE: "Grade", Column.TYPE: "Concern for welfare",
     Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA", Column.CREATED: "23/11 06:40",
     Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
-    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ SCHEME",
+    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ ORDER CRITICAL",
 }
 _CELL_PADDING = 18
 _ICON_ROOM = 24
@@ -281,7 +281,7 @@ class QueueWindow(QMainWindow):
                                  Right.REVIEW_DIVERTS)
         self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"], self.ops.show_schemes,
                              Right.MANAGE_SCHEMES)
-        self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W"],
+        self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W", "F4"],
                               self.show_warnings)
         for dock in self.ops.docks():
             dock.addAction(self.act_back)
@@ -353,6 +353,8 @@ class QueueWindow(QMainWindow):
             self.delay_tracker.reset(incidents, policy)
             self.delay_strip.show_owed(self.delay_tracker.owed())
         self.ops.set_incidents(incidents, policy)
+        if self.new_incident_dialog is not None:  # a snapshot may bring other lists
+            self.new_incident_dialog.set_reference(policy.reference)
         self.on_tick()
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
@@ -445,8 +447,11 @@ class QueueWindow(QMainWindow):
             return
         dialog = self.new_incident_dialog
         if dialog is None:
-            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now)
+            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now,
+                                       reference=self._policy.reference,
+                                       play_sound=self.sounds.play)
             dialog.submitted.connect(self._create_incident)
+            self.ops.warnings.day_turned.connect(dialog.refresh_warnings)
             dialog.finished.connect(self._new_incident_closed)
             self.new_incident_dialog = dialog
         dialog.show()
@@ -470,10 +475,12 @@ class QueueWindow(QMainWindow):
         self.show_warnings()
 
     def show_warnings(self) -> None:
-        """Pop the warning panel for the selected incident (if it has warnings)."""
+        """Pop the warning panel for the selected incident (if it has warnings) and move the
+        keyboard to it: the operator asked (Ctrl+W / F4, or opened the incident from the
+        queue). Nothing else moves the keyboard there."""
         incident = self.selected_incident()
         if incident is not None:
-            self.ops.show_warnings(incident)
+            self.ops.show_warnings(incident, take_focus=True)
 
     def _with_detail(self, focus: Callable[[], None]) -> None:
         if self.selected_incident() is None:

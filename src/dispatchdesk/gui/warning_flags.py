@@ -1,10 +1,16 @@
 """Which warnings each incident in the queue carries, kept current off the paint path.
 
-The queue's flags column shows an icon and a word per warning kind (scheme, order) and whether
-this operator has acknowledged it. ``data()`` must read memory only, so the matches are computed
-here ahead of time: at once for incidents that change, and for the whole queue in slices of at
-most a few milliseconds on the event loop when schemes, orders or acknowledgements change
-(10,000 incidents at tens of µs a lookup would otherwise freeze the screen).
+The queue's flags column shows an icon and words per warning kind (scheme, order): how severe
+it is and whether this operator has acknowledged it. ``data()`` must read memory only, so the
+matches are computed here ahead of time: at once for incidents that change, and for the whole
+queue in slices of at most a few milliseconds on the event loop when schemes, orders or
+acknowledgements change (10,000 incidents at tens of µs a lookup would otherwise freeze the
+screen), and when the day turns in the policy's time zone: an order's severity goes by the
+days left to its expiry, so "in 2 days" becomes "TOMORROW" (critical) at local midnight with
+nothing else changing. No timer of its own watches for midnight: the window's once-a-second
+ticker calls :meth:`IncidentWarnings.turn_of_day`, which compares today's date with the date
+the marks were computed for (from the injected server clock; nothing counts down, so a clock
+step or a suspended laptop cannot make it miss the turn).
 """
 
 from __future__ import annotations
@@ -12,13 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from dispatchdesk.domain.incident import Incident
-from dispatchdesk.domain.warnings import Person, Place, Severity, WarningRef
+from dispatchdesk.domain.warnings import Person, Place, Severity, WarningRef, local_today
 from dispatchdesk.protocol.warnings import WarningOut
 from dispatchdesk.sync.api import WarningIndex
 
@@ -43,6 +49,8 @@ class IncidentWarnings(QObject):
 
     #: Incident ids whose marks changed (list[int]).
     changed = Signal(object)
+    #: The day turned in the policy's time zone: severities and expiry wording are anew.
+    day_turned = Signal()
 
     def __init__(self, now: Callable[[], datetime], *, slice_seconds: float = 0.008,
                  parent: Any = None) -> None:
@@ -55,6 +63,8 @@ class IncidentWarnings(QObject):
         self._marks: dict[int, tuple[WarningMark, ...]] = {}
         self._incidents: dict[int, Incident] = {}
         self._todo: list[int] = []
+        #: The local date the marks were last computed for in full.
+        self._day: date | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._work)
@@ -74,6 +84,10 @@ class IncidentWarnings(QObject):
 
     def acknowledged(self, incident_id: int) -> set[WarningRef]:
         return {ref for iid, ref in self._acked if iid == incident_id}
+
+    def now(self) -> datetime:
+        """Server time, as the lookups use it."""
+        return self._now()
 
     def for_incident(self, incident: Incident) -> list[WarningOut]:
         """Every warning for the incident now (live lookup, most severe first)."""
@@ -115,7 +129,22 @@ class IncidentWarnings(QObject):
         self._schedule_all()
         self._timer.start()
 
+    def turn_of_day(self) -> bool:
+        """Called on every tick: when the policy's local date differs from the one the marks
+        were computed for, recompute them all (in slices) and emit :attr:`day_turned`."""
+        today = local_today(self._now(), self._index.policy)
+        if self._day is None:
+            self._day = today
+            return False
+        if today == self._day:
+            return False
+        self._schedule_all()
+        self._timer.start()
+        self.day_turned.emit()
+        return True
+
     def _schedule_all(self) -> None:
+        self._day = local_today(self._now(), self._index.policy)
         # Popped from the end: in the order given (most urgent first), never re-sorted here
         # (sorting 10,000 incidents by urgency would hold up the first paint).
         self._todo = list(reversed(self._incidents))

@@ -1,21 +1,28 @@
 """The warning panel: special schemes and protective orders that match an incident.
 
-A non-modal tool window that cannot be missed: it is raised and activated when it pops, framed
-and headed in the colour of its most severe warning, and says in words what each warning is,
-why it matched (a *possible match* says so in capitals) and when it expires. Each warning is
-acknowledged on its own, deliberately: Tab moves between warnings, Ctrl+Enter or Alt+A (or the
-warning's button) acknowledges the focused one, and Esc only hides the panel, leaving the
-warnings unacknowledged. Showing and acknowledging are reported by signals; the owner audits
-them (``DeskCommands.warning_shown`` / ``acknowledge_warning``, or the new incident's draft).
+Either a non-modal tool window over the queue, or a pane embedded in the new-incident form
+beside its fields. It cannot be missed: framed and headed in the colour of its most severe
+warning, with a sound for a newly shown critical one, it says in words what each warning is,
+why it matched (a *possible match* says so in capitals) and when it expires. It never takes
+the keyboard by itself: it shows without activating, and only an explicit request
+(:meth:`WarningPanel.focus_warnings`: the owner's F4 / Ctrl+W, or opening an incident from the
+queue) moves the keyboard to it, so keystrokes typed while it appears stay in their field.
+Each warning is acknowledged on its own, deliberately: Tab moves between warnings, Ctrl+Enter
+or Alt+A (or the warning's button) acknowledges the focused one, and Esc gives the keyboard back
+to where it came from. While any warning is unacknowledged the panel stays in sight (Esc and the
+window's close leave it showing); once all are acknowledged Esc hides the tool window. Showing
+and acknowledging are reported by signals; the owner audits them
+(``DeskCommands.warning_shown`` / ``acknowledge_warning``, or the new incident's draft).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QHideEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QFocusEvent, QHideEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -73,7 +80,14 @@ ORDER_TYPE_WORDS = {
     OrderType.OTHER: "Other protective order",
 }
 KEYS_HINT = ("Tab: next warning · Ctrl+Enter or Alt+A: acknowledge the highlighted warning · "
-             "Esc: hide (the warnings stay unacknowledged)")
+             "Esc: back to where you were (unacknowledged warnings stay in sight)")
+#: An activation this soon after showing without being asked is the window system's doing
+#: (the operator cannot have reached for the panel yet): the keyboard goes straight back.
+UNWANTED_ACTIVATION_S = 1.0
+#: Played when a critical warning is newly shown (one of ``gui.resources.SOUND_NAMES``).
+CRITICAL_WARNING_SOUND = "breach"
+#: Plays an alert sound by name (``AlertSounds.play``); returns whether it played.
+PlaySound = Callable[[str], object]
 
 
 def warning_ref(warning: WarningOut) -> WarningRef:
@@ -239,8 +253,21 @@ class WarningPanel(QWidget):
         now: Callable[[], datetime],
         policy: WarningPolicy = DEFAULT_WARNING_POLICY,
         parent: QWidget | None = None,
+        *,
+        embedded: bool = False,
+        play_sound: PlaySound | None = None,
     ) -> None:
-        super().__init__(parent, Qt.WindowType.Tool)
+        super().__init__(parent, Qt.WindowType.Widget if embedded else Qt.WindowType.Tool)
+        self._embedded = embedded
+        self._play_sound = play_sound
+        #: Where Esc gives the keyboard back: the widget that had it before the panel did.
+        self._return_to: QWidget | None = None
+        #: (active window, focus widget) when the tool window was shown without being asked to
+        #: take the keyboard: where it goes back to if the window system activates it anyway.
+        self._unwanted_activation: tuple[QWidget | None, QWidget | None, float] | None = None
+        if not embedded:
+            # Shown, raised, never activated by showing: keystrokes stay where they are typed.
+            self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
         self._now = now
         self._policy = policy
         self._incident_id: int | None = None
@@ -254,7 +281,10 @@ class WarningPanel(QWidget):
         self.setWindowModality(Qt.WindowModality.NonModal)
         self._build()
         self._connect()
-        self.resize(620, 480)
+        if not embedded:
+            self.resize(620, 480)
+        else:
+            self.setMinimumWidth(340)  # beside the form: wide enough to read a card
 
     # -- construction ----------------------------------------------------------------------
 
@@ -272,8 +302,10 @@ class WarningPanel(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(self._body)
         self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.hide_button = QPushButton("Hide (Esc)")
+        self.hide_button = QPushButton("Back (Esc)" if self._embedded else "Hide (Esc)")
         self.hide_button.setAutoDefault(False)
+        # Embedded, Esc returns to the form; there is nothing to hide.
+        self.hide_button.setVisible(not self._embedded)
         frame_layout = QVBoxLayout(self.frame)
         heading_row = QHBoxLayout()
         heading_row.addWidget(self.heading_icon)
@@ -291,7 +323,22 @@ class WarningPanel(QWidget):
         layout.addWidget(self.frame)
 
     def _connect(self) -> None:
-        self.hide_button.clicked.connect(self.hide)
+        self.hide_button.clicked.connect(self.leave)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Remember where the keyboard came from, however it got here (F4, Tab, the mouse)."""
+        if new is not None and self._contains(new) and old is not None \
+                and not self._contains(old):
+            self._return_to = old
+
+    def _contains(self, widget: QWidget) -> bool:
+        try:
+            return widget is self or self.isAncestorOf(widget)
+        except RuntimeError:  # the C++ side is gone
+            return False
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -310,7 +357,7 @@ class WarningPanel(QWidget):
         if key == "acknowledge":
             self.acknowledge_focused()
         elif key == "hide":
-            self.hide()
+            self.leave()
         else:
             super().keyPressEvent(event)
 
@@ -347,9 +394,12 @@ class WarningPanel(QWidget):
         incident_id: int | None,
         warnings: Sequence[WarningOut],
         acknowledged: Collection[WarningRef] = (),
+        *,
+        take_focus: bool = False,
     ) -> None:
         """Pop up with ``warnings`` (already most severe first) for ``incident_id`` (None: an
-        incident being created). With no warnings the panel hides."""
+        incident being created). With no warnings the panel hides. It takes the keyboard only
+        with ``take_focus`` (the operator asked for it: opening an incident, Ctrl+W)."""
         same = self.isVisible() and incident_id == self._incident_id and title == self._title
         if not same:
             # A new showing: everything on it is newly displayed (and audited again).
@@ -361,6 +411,8 @@ class WarningPanel(QWidget):
         self.update_warnings(warnings, acknowledged)
         if was_visible and self._warnings:
             self._pop_up()  # asked to show again: bring it to the front even if nothing is new
+        if take_focus and self._warnings:
+            self.focus_warnings()
 
     def update_warnings(
         self, warnings: Sequence[WarningOut], acknowledged: Collection[WarningRef] | None = None,
@@ -381,24 +433,103 @@ class WarningPanel(QWidget):
             self.hide()
             return
         if new:
-            # Hidden (Esc), it pops again with everything on it: all of it is displayed anew.
+            # Hidden, it pops again with everything on it: all of it is displayed anew.
             displayed = new if self.isVisible() else self.refs()
             self._pop_up()
             self.shown.emit(self._incident_id, displayed)
+            critical = {warning_ref(w) for w in self._warnings
+                        if Severity(w.severity) is Severity.CRITICAL}
+            if self._play_sound is not None and critical & set(new):
+                self._play_sound(CRITICAL_WARNING_SOUND)
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
-        # Hand the keyboard back to the window underneath (the form being typed in, or the
-        # queue), so Esc returns the operator to where they were.
+        if self._embedded:
+            return  # hidden with the form it is part of
+        self._unwanted_activation = None
+        # Hand the keyboard back to the window underneath if the panel had it (or nobody has
+        # it now); never take it from another window being typed in.
         owner = self.parentWidget()
-        if owner is not None and owner.window().isVisible():
+        active = QApplication.activeWindow()
+        if (active is None or active is self) and owner is not None \
+                and owner.window().isVisible():
             owner.window().activateWindow()
 
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """The window's close button: like Esc, an unacknowledged warning stays in sight."""
+        owner = self.parentWidget()
+        if self.unacknowledged() and owner is not None and owner.window().isVisible():
+            event.ignore()
+            self.leave()
+            return
+        super().closeEvent(event)
+
     def _pop_up(self) -> None:
+        """Show (and raise the tool window) without taking the keyboard from anyone."""
+        if not self._embedded and not self.isVisible():
+            # Asked not to activate on showing; should the window system activate it all the
+            # same, the keyboard goes straight back (see :meth:`changeEvent`).
+            self._unwanted_activation = (QApplication.activeWindow(), QApplication.focusWidget(),
+                                         time.monotonic())
         self.show()
-        self.raise_()
-        self.activateWindow()
-        self._focus_next(None)
+        if not self._embedded:
+            self.raise_()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() != QEvent.Type.ActivationChange or not self.isActiveWindow():
+            return
+        unwanted, self._unwanted_activation = self._unwanted_activation, None
+        if unwanted is None:
+            return  # asked for (F4, Ctrl+W)
+        window, focus, shown_at = unwanted
+        if time.monotonic() - shown_at > UNWANTED_ACTIVATION_S:
+            return  # long after showing: the operator clicked on it
+        if window is not None and _alive(window) and window.isVisible():
+            window.activateWindow()
+            if focus is not None and _alive(focus) and focus.isVisible():
+                focus.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+    def focus_warnings(self) -> bool:
+        """F4 / Ctrl+W: move the keyboard to the first warning not yet acknowledged (else the
+        first one). False when there is nothing to go to."""
+        if not self.cards:
+            return False
+        focus = QApplication.focusWidget()
+        if focus is not None and not self._contains(focus):
+            self._return_to = focus
+        self._pop_up()
+        self._unwanted_activation = None
+        if not self._embedded:
+            self.activateWindow()
+        target = next((c for c in self.cards if not c.is_acknowledged), self.cards[0])
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.scroll_area.ensureWidgetVisible(target)
+        return True
+
+    def has_focus(self) -> bool:
+        focus = QApplication.focusWidget()
+        return focus is not None and self._contains(focus)
+
+    def leave(self) -> None:
+        """Esc / Back: give the keyboard back to where it came from. The tool window hides
+        when every warning is acknowledged; an unacknowledged one stays in sight."""
+        back = self._return_to
+        self._return_to = None
+        usable = back is not None and _alive(back) and back.isVisible() and back.isEnabled()
+        if not self._embedded and not self.unacknowledged():
+            self.hide()
+        if usable and back is not None:
+            window = back.window()
+            if window is not self.window():
+                window.activateWindow()
+            back.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif self._embedded:
+            self.focusNextPrevChild(True)  # out of the cards, into the form
+        else:
+            owner = self.parentWidget()
+            if owner is not None and owner.window().isVisible():
+                owner.window().activateWindow()
 
     def _rebuild(self, warnings: Sequence[WarningOut]) -> None:
         focused = self.focused_card()
@@ -445,6 +576,8 @@ class WarningPanel(QWidget):
         self.heading_icon.setPixmap(icons.severity_icon(severity, kind, _theme()).pixmap(32, 32))
         self.count.setText(f"{left} of {total} not yet acknowledged" if left
                            else f"All {total} acknowledged")
+        # Unacknowledged warnings stay in sight: the button (like Esc) only goes back then.
+        self.hide_button.setText("Back (Esc)" if left or self._embedded else "Hide (Esc)")
         for widget in (self.frame, self.heading):
             widget.setProperty("severity", severity.value)
             _repolish(widget)
@@ -481,16 +614,22 @@ class WarningPanel(QWidget):
         self._mark(card)
         self._refresh_heading()
         self.acknowledged.emit(self._incident_id, ref)
-        self._focus_next(card)
+        if self.has_focus():
+            self._focus_next(card)  # acknowledged by the mouse, the keyboard stays put
 
     def _focus_next(self, after: WarningCard | None) -> None:
-        """Move to the next warning not yet acknowledged (or the Hide button when none)."""
+        """Move to the next warning not yet acknowledged; when none is left, back where the
+        operator came from (embedded) or to the Hide button (the tool window)."""
         start = self.cards.index(after) + 1 if after in self.cards else 0
         ordered = self.cards[start:] + self.cards[:start]
-        target: QWidget = next((c for c in ordered if not c.is_acknowledged), self.hide_button)
-        target.setFocus(Qt.FocusReason.TabFocusReason)
-        if isinstance(target, WarningCard):
+        target = next((c for c in ordered if not c.is_acknowledged), None)
+        if target is not None:
+            target.setFocus(Qt.FocusReason.TabFocusReason)
             self.scroll_area.ensureWidgetVisible(target)
+        elif self._embedded:
+            self.leave()
+        else:
+            self.hide_button.setFocus(Qt.FocusReason.TabFocusReason)
 
 
 _ACKNOWLEDGE_KEYS = {
@@ -510,6 +649,14 @@ def _panel_key(event: QKeyEvent) -> str | None:
         if key == ack_key and modifiers == ack_modifiers:
             return "acknowledge"
     return None
+
+
+def _alive(widget: QWidget) -> bool:
+    try:
+        widget.objectName()
+    except RuntimeError:  # deleted (a person's row removed)
+        return False
+    return True
 
 
 def _theme() -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
+from dispatchdesk.domain.reference import ReferenceLists
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import Person
 from dispatchdesk.protocol.schemas import (
@@ -100,7 +101,24 @@ def policy_from_wire(m: PolicyModel) -> GradePolicy:
     }
     for grade in Grade:
         targets.setdefault(grade, None)
-    return GradePolicy(targets=targets, at_risk_fraction=m.at_risk_fraction, timezone=m.timezone)
+    return GradePolicy(
+        targets=targets, at_risk_fraction=m.at_risk_fraction, timezone=m.timezone,
+        reference=reference_from_wire(m),
+    )
+
+
+def reference_from_wire(m: PolicyModel) -> ReferenceLists:
+    """The server's lists; a list the desk cannot use (a blank or a value twice) is dropped,
+    leaving the check to the server."""
+    try:
+        boroughs = ReferenceLists(boroughs=tuple(m.boroughs)).boroughs
+    except ValueError:
+        boroughs = ()
+    try:
+        types = ReferenceLists(incident_types=tuple(m.incident_types)).incident_types
+    except ValueError:
+        types = ()
+    return ReferenceLists(boroughs, types)
 
 
 def policy_to_wire(p: GradePolicy) -> PolicyModel:
@@ -110,4 +128,6 @@ def policy_to_wire(p: GradePolicy) -> PolicyModel:
         },
         at_risk_fraction=p.at_risk_fraction,
         timezone=p.timezone,
+        boroughs=list(p.reference.boroughs),
+        incident_types=list(p.reference.incident_types),
     )

@@ -187,13 +187,34 @@ class UnitOut(Wire):
     version: int
 
 
+class PassedWarning(StrictWire):
+    """A warning (special scheme or protective order) the dispatcher passed to the unit sent:
+    ``kind`` and ``id`` as in ``/warnings/{kind}/{id}/shown``."""
+
+    kind: Literal["scheme", "order"]
+    id: Annotated[int, Field(gt=0)]
+
+
+def _distinct(value: list[PassedWarning]) -> list[PassedWarning]:
+    if len({(w.kind, w.id) for w in value}) != len(value):
+        raise ValueError("a warning is named twice")
+    return value
+
+
+#: Which warnings the unit was told of; empty (the default, and what older desks send): none.
+WarningsPassed = Annotated[list[PassedWarning], Field(max_length=100),
+                           AfterValidator(_distinct)]
+
+
 class AssignRequest(StrictWire):
     incident_id: int
+    warnings_passed: WarningsPassed = []
 
 
 class DivertRequest(StrictWire):
     incident_id: int
     reason: NonBlank
+    warnings_passed: WarningsPassed = []
 
 
 class ClearRequest(StrictWire):
@@ -230,6 +251,9 @@ class PolicyModel(Wire):
     timezone: str
     #: Warning windows (order expiry, scheme limits), for matching offline like the server.
     warnings: WarningPolicyModel | None = None
+    #: The boroughs and incident types the server accepts (case aside); empty: no list sent.
+    boroughs: list[str] = []
+    incident_types: list[str] = []
 
 
 class Snapshot(Wire):

@@ -258,8 +258,12 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables and the log head row. Safe to call again."""
+    """Create missing tables, bring existing ones up to date, and make the log head row.
+
+    Safe to call again, and on a database written by an earlier version of the server.
+    """
     metadata.create_all(engine, checkfirst=True)
+    upgrade_tables(engine)
     with write_tx(engine) as conn:
         if conn.execute(sa.select(log_head.c.id)).first() is not None:
             return
@@ -268,3 +272,95 @@ def create_schema(engine: Engine) -> None:
             conn.execute(log_head.insert().values(id=1, seq=0, floor=0))
     except IntegrityError:
         pass  # another process made it first
+
+
+def upgrade_tables(engine: Engine, schema: sa.MetaData = metadata) -> list[str]:
+    """Bring tables an earlier server version created up to this version's shape, in place.
+
+    New columns are added (every column added since the first release is nullable or has a
+    server default, so existing rows stay valid); a column that may now be null but was
+    created NOT NULL is relaxed (on SQLite, which cannot alter a column, by rebuilding the
+    table and copying its rows). Returns what was done, one line per step, for the log.
+    """
+    done: list[str] = []
+    inspector = sa.inspect(engine)
+    for table in schema.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        existing = {c["name"]: c for c in inspector.get_columns(table.name)}
+        missing = [c for c in table.columns if c.name not in existing]
+        relax = [
+            c for c in table.columns
+            if c.name in existing and c.nullable and not c.primary_key
+            and not existing[c.name]["nullable"]
+        ]
+        if missing:
+            _add_columns(engine, table, missing)
+            done += [f"{table.name}: added column {c.name}" for c in missing]
+        if relax:
+            _relax_not_null(engine, table, relax)
+            done += [f"{table.name}: {c.name} may now be null" for c in relax]
+    return done
+
+
+def _add_columns(engine: Engine, table: sa.Table, columns: list[sa.Column[Any]]) -> None:
+    for column in columns:
+        if not column.nullable and column.server_default is None:
+            raise RuntimeError(
+                f"cannot add NOT NULL column {table.name}.{column.name} without a server default"
+            )
+        spec = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
+        with write_tx(engine) as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {spec}")
+        for index in table.indexes:
+            if column in index.columns.values():
+                index.create(engine, checkfirst=True)
+
+
+def _relax_not_null(engine: Engine, table: sa.Table, columns: list[sa.Column[Any]]) -> None:
+    if is_postgres(engine):
+        with write_tx(engine) as conn:
+            for column in columns:
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {table.name} ALTER COLUMN {column.name} DROP NOT NULL"
+                )
+        return
+    _rebuild_sqlite_table(engine, table)
+
+
+def _rebuild_sqlite_table(engine: Engine, table: sa.Table) -> None:
+    """SQLite's documented way to change a column: new table, copy rows, drop the old one.
+
+    Foreign keys are switched off around it (a rename must not rewrite other tables'
+    references to point at the old copy), and checked again before the commit.
+    """
+    old = f"{table.name}__old"
+    names = ", ".join(c.name for c in table.columns)
+    with engine.connect() as conn:
+        # Pragmas outside any transaction (inside one SQLite ignores foreign_keys), so on the
+        # driver's connection, before SQLAlchemy begins one.
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute("PRAGMA legacy_alter_table=ON")
+        try:
+            with conn.begin():
+                indexes = conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? "
+                    "AND sql IS NOT NULL",
+                    (table.name,),
+                ).scalars().all()
+                for index in indexes:
+                    conn.exec_driver_sql(f'DROP INDEX "{index}"')
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO {old}")
+                table.create(conn)
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {old}"
+                )
+                conn.exec_driver_sql(f"DROP TABLE {old}")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise RuntimeError(f"rebuilding {table.name} broke a reference: {broken}")
+        finally:
+            raw.execute("PRAGMA legacy_alter_table=OFF")
+            raw.execute("PRAGMA foreign_keys=ON")

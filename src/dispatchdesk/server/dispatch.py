@@ -48,6 +48,7 @@ from dispatchdesk.protocol.schemas import (
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, units, write_tx
+from dispatchdesk.server.reference import checked_unit
 from dispatchdesk.server.service import (
     RATIONALE_LOOKBACK,
     CommandResult,
@@ -58,6 +59,7 @@ from dispatchdesk.server.service import (
     divert_rows,
     unit_out,
 )
+from dispatchdesk.server.warnings_api import audit_warnings_passed
 
 #: The name audit rows carry for what the server does by itself (escalations).
 SYSTEM = "system"
@@ -224,7 +226,9 @@ class Dispatch:
 
         return self.service._run(user, idem, apply, "create_unit", None, "unit")
 
-    def _insert(self, conn: Connection, now: datetime, user: User, body: UnitCreate) -> UnitOut:
+    def _insert(self, conn: Connection, now: datetime, user: User, sent: UnitCreate) -> UnitOut:
+        body, problems = checked_unit(sent, self.service.settings.reference_lists)
+        self.service.refuse_if(problems)
         taken = conn.execute(
             sa.select(units.c.id).where(units.c.callsign == body.callsign)
         ).first()
@@ -276,8 +280,10 @@ class Dispatch:
                     409, self._busy_message(conn, self._unit(conn, unit_id), incident.ref)
                 ) from None
             self._unit_joined(conn, now, incident)
+            passed = audit_warnings_passed(conn, now, user.username, body.warnings_passed,
+                                           unit.callsign, incident.ref, incident.id)
             return self._finish(conn, now, user, "assign_unit", unit_id,
-                                f"{unit.callsign} assigned to {incident.ref}")
+                                f"{unit.callsign} assigned to {incident.ref}{passed}")
 
         return self.service._run(user, idem, apply, "assign_unit", unit_id, "unit")
 
@@ -312,10 +318,12 @@ class Dispatch:
                 conn.execute(owed.insert().values(incident_id=source.id, since=now))
             self._unit_left(conn, now, source, diverted=True)
             self._unit_joined(conn, now, self.service._load(conn, target.id))
+            passed = audit_warnings_passed(conn, now, user.username, body.warnings_passed,
+                                           unit.callsign, target.ref, target.id)
             return self._finish(
                 conn, now, user, "divert_unit", unit_id,
                 f"{unit.callsign} diverted from {source.ref} to {target.ref}: {body.reason}; "
-                f"{source.ref} is owed attendance",
+                f"{source.ref} is owed attendance{passed}",
             )
 
         return self.service._run(user, idem, apply, "divert_unit", unit_id, "unit")

@@ -7,9 +7,11 @@ The file has a header row with ``callsign``, ``kind`` and ``borough`` and option
     LX21,IRV,Westminster,,51.4975,-0.1357
     LX22,Area car,Camden,OFF_DUTY,,
 
-The whole file is checked first. Every bad row is reported by line, field and reason, and
-when any row is bad nothing is applied; otherwise all units are created in one transaction
-(change log and audit included, as ``fleet-import``), so a running server's desks see them.
+A borough must be on the server's list (``ServerSettings.reference_lists``; case aside) and
+is stored as the list spells it. The whole file is checked first. Every bad row is reported
+by line, field and reason, and when any row is bad nothing is applied; otherwise all units
+are created in one transaction (change log and audit included, as ``fleet-import``), so a
+running server's desks see them.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from dispatchdesk.domain.reference import ReferenceLists
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.protocol.schemas import UnitCreate
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import create_schema, make_engine, read_tx, units
 from dispatchdesk.server.dispatch import Dispatch
+from dispatchdesk.server.reference import checked_unit
 from dispatchdesk.server.service import Service, ServiceError
 from dispatchdesk.server.settings import ServerSettings
 
@@ -65,8 +69,12 @@ class ImportReport:
         return "\n".join(lines)
 
 
-def read_fleet(path: Path) -> tuple[list[tuple[int, UnitCreate]], list[RowError]]:
-    """Parse and check every row; the units (with their line), and every problem found."""
+def read_fleet(
+    path: Path, lists: ReferenceLists | None = None
+) -> tuple[list[tuple[int, UnitCreate]], list[RowError]]:
+    """Parse and check every row (boroughs against ``lists``, by default the server's); the
+    units (with their line), and every problem found."""
+    lists = ServerSettings.reference_lists if lists is None else lists
     errors: list[RowError] = []
     bodies: list[tuple[int, UnitCreate]] = []
     try:
@@ -116,6 +124,10 @@ def read_fleet(path: Path) -> tuple[list[tuple[int, UnitCreate]], list[RowError]
                     reason = "required, but empty"
                 errors.append(RowError(line, where, reason))
             continue
+        body, problems = checked_unit(body, lists)
+        if problems:
+            errors += [RowError(line, str(loc[0]), msg) for loc, msg in problems]
+            continue
         if body.callsign in seen:
             errors.append(RowError(
                 line, "callsign", f"{body.callsign} is also on line {seen[body.callsign]}"
@@ -137,10 +149,14 @@ def _rows(reader: _csv.Reader) -> list[tuple[int, list[str]]]:
     return out
 
 
-def import_units(db_url: str, path: Path | str) -> ImportReport:
-    """Check the whole file, then create every unit in one transaction, or none."""
+def import_units(
+    db_url: str, path: Path | str, settings: ServerSettings | None = None
+) -> ImportReport:
+    """Check the whole file, then create every unit in one transaction, or none.
+    ``settings`` (default: the server's defaults over ``db_url``) give the borough list."""
+    settings = settings or ServerSettings(db_url=db_url)
     report = ImportReport(Path(path))
-    checked, errors = read_fleet(report.path)
+    checked, errors = read_fleet(report.path, settings.reference_lists)
     engine = make_engine(db_url)
     try:
         create_schema(engine)
@@ -156,7 +172,7 @@ def import_units(db_url: str, path: Path | str) -> ImportReport:
         bodies = [b for _, b in checked]
         if report.errors or not bodies:
             return report
-        service = Service(engine, ServerSettings(db_url=db_url), on_commit=lambda: None)
+        service = Service(engine, settings, on_commit=lambda: None)
         try:
             made = Dispatch(service).create_units(User(IMPORTER, Role.SUPERVISOR), bodies)
         except ServiceError as exc:  # a unit added meanwhile: still nothing applied

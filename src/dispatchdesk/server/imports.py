@@ -17,7 +17,8 @@ Times are ISO 8601; without an offset they are local time in the policy's zone (
 is local midnight). Dates are ``YYYY-MM-DD``.
 
 The whole file is checked first, with the same rules as the API (the six-month limit, no
-already-expired scheme, no order source reference loaded twice). Every bad row is reported by
+already-expired scheme, no order source reference loaded twice, no date of birth after today
+in the policy's zone). Every bad row is reported by
 line, field and reason, and when any row is bad nothing is applied; otherwise every row is
 created in one transaction, with change-log and audit rows, so running desks see them.
 """
@@ -36,7 +37,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
 from dispatchdesk.domain.clock import Clock, SystemClock
-from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy
+from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy, local_today
 from dispatchdesk.protocol.warnings import (
     ImportProblem,
     ImportReport,
@@ -168,6 +169,13 @@ _ORDER_FIELDS = {
 }
 
 
+def _order_field(field: str) -> str:
+    """The CSV column a problem of an order's field is in."""
+    if field.startswith("protected_persons."):
+        return "protected_persons"
+    return _ORDER_FIELDS.get(field, field)
+
+
 def _scheme_body(row: dict[str, str], policy: WarningPolicy, bad: list[_BadField]) -> (
     dict[str, Any]
 ):
@@ -288,8 +296,8 @@ def import_orders(db_url: str, path: str | Path, *, clock: Clock | None = None,
                              _order_body, _ORDER_FIELDS, policy)
     seen: dict[str, int] = {}
     for line, body in bodies:
-        for field, reason in order_problems(body):
-            problems.append(ImportProblem(line=line, field=field, reason=reason))
+        for field, reason in order_problems(body, local_today(now, policy)):
+            problems.append(ImportProblem(line=line, field=_order_field(field), reason=reason))
         if body.source_ref in seen:
             problems.append(ImportProblem(
                 line=line, field="source_ref",

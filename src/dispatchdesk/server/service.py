@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,7 @@ from dispatchdesk.server.db import (
     units,
     write_tx,
 )
+from dispatchdesk.server.reference import Problem, checked_incident, field_errors
 from dispatchdesk.server.settings import ServerSettings
 
 #: How many other incidents' rationales a closing rationale is compared with.
@@ -171,6 +172,16 @@ class Service:
 
     def _tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.policy.timezone)
+
+    def local_today(self, now: datetime) -> date:
+        """The control room's date: no date of birth may be later."""
+        return now.astimezone(self._tz()).date()
+
+    @staticmethod
+    def refuse_if(problems: list[Problem]) -> None:
+        """422 naming every field of ``problems`` (FastAPI's shape), if there are any."""
+        if problems:
+            raise ServiceError(422, field_errors(problems))
 
     def start_of_local_day(self, now: datetime) -> datetime:
         local = now.astimezone(self._tz())
@@ -355,8 +366,14 @@ class Service:
 
     def create_incident(self, user: User, body: IncidentCreate, idem: Idem) -> CommandResult:
         policy = self.settings.policy
+        sent = body
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            # checked here, after the replay lookup: a stored result replays even if the
+            # lists have changed since
+            body, problems = checked_incident(
+                sent, self.settings.reference_lists, self.local_today(now))
+            self.refuse_if(problems)
             appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
             ref = self._next_ref(conn, now)
             new_id = conn.execute(
@@ -556,7 +573,9 @@ class Service:
             owed_rows = {r.incident_id: r for r in conn.execute(sa.select(owed)).all()}
             fleet = conn.execute(sa.select(units).order_by(units.c.id)).all()
         return Snapshot(
-            cursor=head.seq, server_time=now, policy=policy_to_wire(self.settings.policy),
+            cursor=head.seq, server_time=now,
+            policy=policy_to_wire(
+                replace(self.settings.policy, reference=self.settings.reference_lists)),
             incidents=[incident_out(r, tags.get(r.id), owed_rows.get(r.id)) for r in rows],
             units=[unit_out(u) for u in fleet],
         )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from dispatchdesk.domain.clock import Clock, SystemClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy
 
 #: The sync contract promises a heartbeat at least this often.
@@ -31,6 +32,9 @@ class ServerSettings:
     policy: GradePolicy = DEFAULT_POLICY
     #: Order expiry windows, the scheme length limit, review and escalation times.
     warning_policy: WarningPolicy = DEFAULT_WARNING_POLICY
+    #: The boroughs and incident types accepted (sent in the snapshot); a value outside them
+    #: is refused. An empty list accepts any value.
+    reference_lists: ReferenceLists = LONDON_LISTS
     token_ttl: timedelta = timedelta(hours=12)
     clock: Clock = field(default_factory=SystemClock)
     #: How long a command's first result is kept for replay by its Idempotency-Key. Clients

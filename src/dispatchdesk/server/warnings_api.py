@@ -12,7 +12,7 @@ The sweep also escalates a first-stage review with no decision after 14 days.
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -29,11 +29,12 @@ from dispatchdesk.domain.warnings import (
     Place,
     SchemeCategory,
     WarningPolicy,
+    local_today,
     scheme_expiry_problem,
     scheme_review_state,
 )
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
-from dispatchdesk.protocol.schemas import Snapshot
+from dispatchdesk.protocol.schemas import PassedWarning, Snapshot
 from dispatchdesk.protocol.warnings import (
     OrderCreate,
     OrderOut,
@@ -65,6 +66,7 @@ from dispatchdesk.server.db import (
     write_tx,
 )
 from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
+from dispatchdesk.server.reference import field_errors, order_dob_problems
 from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError
 
 log = logging.getLogger(__name__)
@@ -164,6 +166,44 @@ def _audit(conn: Connection, now: datetime, username: str, action: str, entity: 
         at=now, username=username, action=action, entity=entity, entity_id=entity_id,
         detail=detail[:4000],
     ))
+
+
+def audit_warnings_passed(conn: Connection, now: datetime, username: str,
+                          passed: Sequence[PassedWarning], callsign: str, incident_ref: str,
+                          incident_id: int) -> str:
+    """Record which warnings a dispatcher passed to a unit sent to an incident (assign or
+    divert, in the command's transaction): one ``warning_passed`` audit row per warning (so a
+    scheme's or order's own history says which units were told), and the words for the unit's
+    audit row: "; warnings passed to LX21: scheme 12 (VICTIM_AT_RISK), order 7
+    (NON_MOLESTATION)". Schemes are named by id and category only, never by address or
+    summary. A scheme no longer live is still recorded (the unit was told), and says so.
+
+    An id the server has never had is refused (422, nothing applied): the desk only names
+    warnings the server sent it, so that is a broken or forged request, not a stale one.
+    """
+    if not passed:
+        return ""
+    words: list[str] = []
+    for ref in passed:
+        if ref.kind == "scheme":
+            row = conn.execute(sa.select(schemes).where(schemes.c.id == ref.id)).first()
+        else:
+            row = conn.execute(sa.select(protective_orders)
+                               .where(protective_orders.c.id == ref.id)).first()
+        what = "special scheme" if ref.kind == "scheme" else "protective order"
+        if row is None:
+            raise ServiceError(422, f"There is no {what} {ref.id}: the warnings passed to "
+                               f"{callsign} must be ones the server sent. Nothing was changed.")
+        if ref.kind == "scheme":
+            note = ", no longer live" if row.removed_at is not None or row.expires_at <= now \
+                else ""
+            words.append(f"scheme {ref.id} ({row.category}{note})")
+        else:
+            words.append(f"order {ref.id} ({row.order_type})")
+        _audit(conn, now, username, "warning_passed", ref.kind, ref.id,
+               f"{ref.kind} {ref.id} v{row.version} passed to {callsign} for incident "
+               f"{incident_ref} (id {incident_id})")
+    return f"; warnings passed to {callsign}: {', '.join(words)}"
 
 
 def check_new_scheme(body: SchemeCreate, now: datetime, policy: WarningPolicy) -> (
@@ -270,10 +310,25 @@ def _order_changed(conn: Connection, order_id: int, now: datetime, retention: in
     return out
 
 
-def order_problems(body: OrderCreate) -> list[tuple[str, str]]:
+def order_problems(body: OrderCreate, today: date | None = None) -> list[tuple[str, str]]:
+    """Rule problems of an order as (field, sentence); a date of birth after ``today`` (the
+    control room's date) too when it is given, as ``subject.dob`` or
+    ``protected_persons.N.dob``."""
+    problems = []
     if body.expires_on is not None and body.expires_on < body.issued_on:
-        return [("expires_on", "An order cannot expire before it was issued.")]
-    return []
+        problems.append(("expires_on", "An order cannot expire before it was issued."))
+    if today is not None:
+        problems += [(".".join(str(p) for p in loc), msg)
+                     for loc, msg in order_dob_problems(body, today)]
+    return problems
+
+
+def _refuse_order(problems: list[tuple[str, str]]) -> None:
+    """422 naming each field (FastAPI's shape) when an order breaks a rule."""
+    if problems:
+        raise ServiceError(422, field_errors(
+            [(tuple(int(p) if p.isdigit() else p for p in f.split(".")), msg)
+             for f, msg in problems]))
 
 
 # --- the desk ------------------------------------------------------------------------------
@@ -530,9 +585,7 @@ class WarningsDesk:
 
     def create_order(self, user: User, body: OrderCreate, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            problems = order_problems(body)
-            if problems:
-                raise ServiceError(422, " ".join(p for _f, p in problems))
+            _refuse_order(order_problems(body, local_today(now, self.policy)))
             self._check_source_ref(conn, body.source_ref, None)
             out = insert_order(conn, body, now, user.username, self._retention)
             return 201, out.model_dump(mode="json")
@@ -572,9 +625,7 @@ class WarningsDesk:
                 **current.model_dump(mode="json", exclude={"id", "version"}),
                 **body.model_dump(mode="json", include=fields),
             })
-            problems = order_problems(merged)
-            if problems:
-                raise ServiceError(422, " ".join(p for _f, p in problems))
+            _refuse_order(order_problems(merged, local_today(now, self.policy)))
             if merged.source_ref != current.source_ref:
                 self._check_source_ref(conn, merged.source_ref, order_id)
             conn.execute(protective_orders.update().where(protective_orders.c.id == order_id)

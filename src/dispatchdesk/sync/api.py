@@ -85,9 +85,14 @@ class DeskCommands(Protocol):
 
     # --- units (dispatchers and supervisors) ---
 
-    def assign_unit(self, unit: Unit, incident: Incident) -> str: ...
+    def assign_unit(self, unit: Unit, incident: Incident,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+        """Send ``unit``; ``warnings_passed``: the incident's warnings the unit was told of
+        (recorded with the assignment)."""
+        ...
 
-    def divert_unit(self, unit: Unit, incident: Incident, reason: str) -> str:
+    def divert_unit(self, unit: Unit, incident: Incident, reason: str,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
         """Move ``unit`` off the incident it is on to ``incident``; the one it left is owed."""
         ...
 

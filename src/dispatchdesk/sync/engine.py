@@ -3,14 +3,15 @@
 It runs on the asyncio loop (the GUI thread under qasync) and never blocks it: the cache works
 on its own thread (:class:`~dispatchdesk.cache.CacheWorker`), the network is async.
 
-Feed. At start the cache is shown at once (``on_state``), then: no cursor → snapshot; else
-``/changes`` pages from the cursor (410 → snapshot); then the SSE stream from the cursor. Events
-that arrive together are coalesced into one cache transaction (rows + cursor) and one
-``on_changes``. Changes at or below the cursor are duplicates and dropped; a malformed change
-is reported (``on_problem``), never applied and never skipped: the engine resyncs with a fresh
-snapshot. Any failure goes OFFLINE and retries with exponential backoff and jitter, resuming
-from the stored cursor. A watchdog reconnects when no event or heartbeat arrives for
-``heartbeat_timeout``.
+Feed. At start the cache is shown at once (``show_cache``: queue, units, outbox, warnings; the
+desk calls it before signing in, so an offline start shows all of it), then: no cursor →
+snapshot; else ``/changes`` pages from the cursor (410 → snapshot); then the SSE stream from
+the cursor. Events that arrive together are coalesced into one cache transaction (rows +
+cursor) and one ``on_changes``. Changes at or below the cursor are duplicates and dropped; a
+malformed change is reported (``on_problem``), never applied and never skipped: the engine
+resyncs with a fresh snapshot. Any failure goes OFFLINE and retries with exponential backoff
+and jitter, resuming from the stored cursor. A watchdog reconnects when no event or heartbeat
+arrives for ``heartbeat_timeout``.
 
 Outbox. Every command is committed to the cache before it is reported (``on_commands``), then
 sent in order while online, with ``Idempotency-Key`` = the command id (a resend after a lost
@@ -162,6 +163,7 @@ class SyncEngine:
         self._writes: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._day: datetime | None = None
+        self._cache_task: asyncio.Task[None] | None = None
 
     # --- properties ------------------------------------------------------------------------
 
@@ -179,11 +181,17 @@ class SyncEngine:
 
     # --- life cycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Show the cache at once, then connect and keep in sync until :meth:`stop`."""
-        if self._run_task is not None:
-            raise RuntimeError("the sync engine was already started")
-        state: CachedState = await self._worker.call(self._store.load)
+    async def show_cache(self, state: CachedState | None = None) -> None:
+        """Show everything the cache holds, with no server contact: the queue, the units and
+        the outbox before returning; then, on a task (:meth:`cache_shown` waits for it), the
+        warnings (index, flags, acknowledgements), and from then on schemes drop off as they
+        expire. A desk started with the backend down calls this before any sign-in, so it
+        shows all it knows at once; :meth:`start` calls it if nobody did. ``state``: the cache
+        as already loaded (:meth:`CacheStore.load`), so it is read once."""
+        if self._cache_task is not None:
+            return
+        if state is None:
+            state = await self._worker.call(self._store.load)
         self._restore_clock(state.clock_offset_seconds)
         self._policy = state.policy or DEFAULT_POLICY
         self._cursor = state.cursor
@@ -194,13 +202,36 @@ class SyncEngine:
         self._notify("on_state", state.incidents, self._policy)
         self._notify("on_units", self._entities.reset_units(state.units), [], True)
         self._emit_commands()
+        # Perhaps 200,000 schemes and orders: not in the way of the sign-in window.
+        self._cache_task = asyncio.create_task(self._show_cached_warnings(),
+                                               name="dispatchdesk-cached-warnings")
+
+    async def _show_cached_warnings(self) -> None:
         await self._load_warnings()
         await self._confirm_sent(removed=())  # a crash may have left confirmed ones behind
+        self._expiry_task = asyncio.create_task(self._expiry_loop(), name="dispatchdesk-expiry")
+
+    async def cache_shown(self) -> None:
+        """Until all of the cache is on screen, warnings included (after :meth:`show_cache`)."""
+        if self._cache_task is None:
+            raise RuntimeError("show_cache() was not called")
+        await asyncio.shield(self._cache_task)
+
+    async def start(self) -> None:
+        """Show the cache at once (unless :meth:`show_cache` did), then connect and keep in
+        sync until :meth:`stop`. The feed starts once the cached warnings are shown, so a
+        fresh snapshot's are never replaced by older ones from the cache."""
+        if self._run_task is not None:
+            raise RuntimeError("the sync engine was already started")
+        if self._cache_task is not None:
+            self._emit_commands()  # a window opened since (first sign-in) shows the outbox
+        else:
+            await self.show_cache()
+        await self.cache_shown()
         self._set_connection(ConnectionState.CONNECTING)
         self._flush_wake.set()
         self._run_task = asyncio.create_task(self._run(), name="dispatchdesk-sync")
         self._flush_task = asyncio.create_task(self._flush_loop(), name="dispatchdesk-outbox")
-        self._expiry_task = asyncio.create_task(self._expiry_loop(), name="dispatchdesk-expiry")
 
     async def _load_warnings(self) -> None:
         """Schemes and orders (perhaps 200,000) from the cache, after the queue is on screen.
@@ -226,8 +257,8 @@ class SyncEngine:
     async def stop(self) -> None:
         """Close the stream and the client; pending cache writes finish first."""
         self._stopping = True
-        tasks = [t for t in (self._run_task, self._flush_task, self._expiry_task)
-                 if t is not None]
+        tasks = [t for t in (self._cache_task, self._run_task, self._flush_task,
+                             self._expiry_task) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -570,16 +601,23 @@ class SyncEngine:
 
     # units
 
-    def assign_unit(self, unit: Unit, incident: Incident) -> str:
-        body, invalid = _validated(AssignRequest, "assignment", incident_id=incident.id)
-        return self._unit_command(CommandKind.ASSIGN_UNIT, unit, incident.id,
-                                  f"Assign {unit.callsign} to {incident.ref}", body, invalid)
+    def assign_unit(self, unit: Unit, incident: Incident,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+        body, invalid = _validated(AssignRequest, "assignment", incident_id=incident.id,
+                                   **_passed(warnings_passed))
+        return self._unit_command(
+            CommandKind.ASSIGN_UNIT, unit, incident.id,
+            f"Assign {unit.callsign} to {incident.ref}{_passed_words(warnings_passed)}", body,
+            invalid)
 
-    def divert_unit(self, unit: Unit, incident: Incident, reason: str) -> str:
+    def divert_unit(self, unit: Unit, incident: Incident, reason: str,
+                    warnings_passed: Sequence[WarningRef] = ()) -> str:
         body, invalid = _validated(DivertRequest, "divert", incident_id=incident.id,
-                                   reason=reason)
-        return self._unit_command(CommandKind.DIVERT_UNIT, unit, incident.id,
-                                  f"Divert {unit.callsign} to {incident.ref}", body, invalid)
+                                   reason=reason, **_passed(warnings_passed))
+        return self._unit_command(
+            CommandKind.DIVERT_UNIT, unit, incident.id,
+            f"Divert {unit.callsign} to {incident.ref}{_passed_words(warnings_passed)}", body,
+            invalid)
 
     def arrive_unit(self, unit: Unit) -> str:
         return self._unit_command(CommandKind.ARRIVE_UNIT, unit, unit.incident_id,
@@ -974,6 +1012,21 @@ class SyncEngine:
             route.method, route.url(args), c.body or {}, idempotency_key=entry.idempotency_key,
             if_match=entry.if_match, reply=route.reply, what=route.entity or "reply",
         )
+
+
+def _passed(refs: Sequence[WarningRef]) -> dict[str, Any]:
+    """The ``warnings_passed`` field of an assign or divert; left out when there are none, so
+    a server older than the field still takes the command."""
+    if not refs:
+        return {}
+    return {"warnings_passed": [{"kind": r.kind, "id": r.entity_id} for r in refs]}
+
+
+def _passed_words(refs: Sequence[WarningRef]) -> str:
+    """" (2 warnings passed)" for the outbox's description (ids only: no scheme text there)."""
+    if not refs:
+        return ""
+    return f" ({len(refs)} warning{'s' if len(refs) != 1 else ''} passed)"
 
 
 def _validated(
