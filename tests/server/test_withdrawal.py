@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.protocol.schemas import IncidentOut
-from dispatchdesk.server.db import incidents, make_engine
+from dispatchdesk.server.db import diverts, incidents, make_engine
 
 from .conftest import Api, Desk
 from .test_units import changes_since, cmd, incident, key, new_unit
@@ -270,3 +270,52 @@ def test_idempotency_key_is_still_required_for_clear(desk: Desk) -> None:
     lx21 = new_unit(desk.sue, "LX21")
     r = desk.dan.post(f"/units/{lx21['id']}/clear", json={"reason": REASON})
     assert r.status_code == 400
+
+
+def _back_to_the_old_diverts_table(db_url: str) -> None:
+    """Make ``diverts`` as the server before withdrawals wrote it: no ``kind``, and
+    ``to_incident_id`` NOT NULL (the rows kept)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("ALTER TABLE diverts DROP COLUMN kind")
+                conn.exec_driver_sql("ALTER TABLE diverts ALTER COLUMN to_incident_id SET NOT NULL")
+                return
+            ddl = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'diverts'").scalar_one()
+            old = (ddl.replace("CREATE TABLE diverts", "CREATE TABLE diverts_v1")
+                   .replace("to_incident_id INTEGER,", "to_incident_id INTEGER NOT NULL,")
+                   .replace("kind VARCHAR(10) DEFAULT 'DIVERT' NOT NULL, ", ""))
+            assert "kind" not in old and "to_incident_id INTEGER NOT NULL" in old, old
+            conn.exec_driver_sql(old)
+            columns = ", ".join(c.name if c.name != "by" else '"by"'
+                                for c in diverts.columns if c.name != "kind")
+            conn.exec_driver_sql(
+                f"INSERT INTO diverts_v1 ({columns}) SELECT {columns} FROM diverts")
+            conn.exec_driver_sql("DROP TABLE diverts")
+            conn.exec_driver_sql("ALTER TABLE diverts_v1 RENAME TO diverts")
+    finally:
+        engine.dispose()
+
+
+def test_a_database_from_before_withdrawals_is_brought_up_to_date(
+    make_desk: Any, db_url: str
+) -> None:
+    """An existing DIVERT tag reads as kind DIVERT, and a withdrawal (no target) can be
+    written, once the server has started on the old table."""
+    first: Desk = make_desk()
+    lx21, lx22 = new_unit(first.sue, "LX21"), new_unit(first.sue, "LX22")
+    a, b = first.cathy.create().json(), first.cathy.create(grade="I").json()
+    cmd(first.dan, lx21, "assign", {"incident_id": a["id"]})
+    cmd(first.dan, lx21, "divert", {"incident_id": b["id"], "reason": "Robbery, grade I"})
+    first.client.__exit__(None, None, None)
+    _back_to_the_old_diverts_table(db_url)
+    desk: Desk = make_desk()  # starts on the old table: create_schema brings it up to date
+    [old] = desk.dan.get("/diverts").json()
+    assert (old["kind"], old["to_ref"]) == ("DIVERT", b["ref"])
+    c = desk.cathy.create().json()
+    cmd(desk.dan, lx22, "assign", {"incident_id": c["id"]})
+    assert cmd(desk.dan, lx22, "clear", {"reason": REASON}).status_code == 200
+    assert [(d["kind"], d["to_incident_id"]) for d in desk.dan.get("/diverts").json()] == [
+        ("DIVERT", b["id"]), ("WITHDRAWN", None)]
