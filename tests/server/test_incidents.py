@@ -141,9 +141,9 @@ def test_status_moves_and_at_scene_sets_attended_at(desk: Desk, clock: FakeClock
     AT_SCENE and sets attended_at (a later one keeps it); no edit moves it the other way."""
     inc = desk.cathy.create().json()
     path = f"/incidents/{inc['id']}"
-    lx21 = desk.sue.post("/units", json={"callsign": "LX21", "kind": "IRV", "borough": "x"},
+    lx21 = desk.sue.post("/units", json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"},
                          headers={"Idempotency-Key": "u1"}).json()
-    lx22 = desk.sue.post("/units", json={"callsign": "LX22", "kind": "IRV", "borough": "x"},
+    lx22 = desk.sue.post("/units", json={"callsign": "LX22", "kind": "IRV", "borough": "Camden"},
                          headers={"Idempotency-Key": "u2"}).json()
 
     def unit(u: dict[str, Any], action: str, **body: Any) -> None:
