@@ -250,7 +250,8 @@ def clear_units(url: str, token: str, unit_ids: list[int]) -> None:
     with httpx.Client(base_url=url + "/api/v1",
                       headers={"Authorization": f"Bearer {token}"}) as http:
         for unit_id in unit_ids:
-            http.post(f"/units/{unit_id}/clear", json={},
+            # en route (never arrived): a clear needs a reason
+            http.post(f"/units/{unit_id}/clear", json={"reason": "Benchmark over: stood down"},
                       headers={"Idempotency-Key": uuid.uuid4().hex}).raise_for_status()
 
 

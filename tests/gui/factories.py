@@ -121,8 +121,8 @@ class RecordingCommands:
     def arrive_unit(self, unit: Unit) -> str:
         return self._record("arrive_unit", unit)
 
-    def clear_unit(self, unit: Unit) -> str:
-        return self._record("clear_unit", unit)
+    def clear_unit(self, unit: Unit, reason: str | None = None) -> str:
+        return self._record("clear_unit", unit, reason)
 
     def set_unit_status(self, unit: Unit, status: UnitStatus) -> str:
         return self._record("set_unit_status", unit, status)

@@ -187,13 +187,20 @@ def test_role_hides_actions(qtbot, commands, role, visible):
 
 
 def test_status_buttons_follow_allowed_moves(qtbot, commands):
+    """The status follows the units: with none on it, an OPEN incident can move nowhere by
+    hand (an assignment makes it ASSIGNED, an arrival AT_SCENE); a row left ASSIGNED with no
+    unit can be put back to OPEN."""
     panel = make_panel(qtbot, commands, Role.DISPATCHER)
     panel.show_incident(make_incident(1, status=IncidentStatus.OPEN))
     assert not panel.status_buttons[IncidentStatus.OPEN].isEnabled()
-    assert panel.status_buttons[IncidentStatus.AT_SCENE].isEnabled()
-    panel.status_buttons[IncidentStatus.ASSIGNED].click()
+    assert not panel.status_buttons[IncidentStatus.AT_SCENE].isEnabled()
+    assert not panel.status_buttons[IncidentStatus.ASSIGNED].isEnabled()
+    assert "assign" in panel.status_buttons[IncidentStatus.ASSIGNED].toolTip()
+    panel.show_incident(make_incident(2, status=IncidentStatus.ASSIGNED))
+    assert not panel.status_buttons[IncidentStatus.AT_SCENE].isEnabled()
+    panel.status_buttons[IncidentStatus.OPEN].click()
     assert commands.calls[0][0] == "change_status"
-    assert commands.calls[0][1][1] is IncidentStatus.ASSIGNED
+    assert commands.calls[0][1][1] is IncidentStatus.OPEN
 
 
 def test_closed_incident_disables_actions(qtbot, commands):

@@ -90,11 +90,11 @@ def test_rows_from_incidents_with_states_in_words(qtmodeltester):
     assert texts(model, 11) == [
         "CAD 1/23NOV26", "CAD 90/23NOV26", "LX30", "disp1", "23/11 09:02",
         "Unit needed at a grade I call nearby", "OWED — no unit, escalated 09:12",
-        "Not reviewed"]
+        "Not reviewed", "DIVERT"]
     assert texts(model, 21)[6] == "OWED — unit en route"
     assert texts(model, 31)[6] == "Released 09:20: LX31 arrived"
     assert texts(model, 41)[6:] == ["Closed by supervisor: caller called back, all safe",
-                                    "Reviewed by qa1 09:40: Divert justified"]
+                                    "Reviewed by qa1 09:40: Divert justified", "DIVERT"]
     closed = model.index(model.diverts().index(model.divert(41)), DivertColumn.STATE)
     assert model.data(closed, Qt.ItemDataRole.ToolTipRole) == (
         "Released 23/11 09:25 by qa1: closed by supervisor qa1: caller called back, all safe")

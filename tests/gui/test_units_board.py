@@ -291,7 +291,13 @@ def test_board_actions_enabled_per_status_and_call_commands(board, qtbot):
     assert "pending until the server confirms" in board.status_label.text()
     qtbot.keyClick(board.table, Qt.Key.Key_L,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    # still en route on this desk: clearing it asks for a reason first
+    assert board.commands.names() == ["arrive_unit"]
+    assert board.withdraw_box.isVisible() and board.withdraw_reason.hasFocus()
+    qtbot.keyClicks(board.withdraw_reason, "Dog needed for a search in Barnet")
+    qtbot.keyClick(board.withdraw_reason, Qt.Key.Key_Return)
     assert board.commands.names() == ["arrive_unit", "clear_unit"]
+    assert board.commands.calls[1][1][1] == "Dog needed for a search in Barnet"
 
     board.select_unit(5)  # committed
     assert board.act_available.isEnabled() and board.act_off_duty.isEnabled()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from dispatchdesk.domain.clock import FakeClock
 
@@ -95,10 +96,10 @@ def test_replayed_patch_with_stale_if_match_returns_first_result(desk: Desk) -> 
     inc = desk.cathy.create().json()
     path = f"/incidents/{inc['id']}"
     h = {"If-Match": "1", "Idempotency-Key": "p1"}
-    first = desk.dan.patch(path, json={"status": "ASSIGNED"}, headers=h)
+    first = desk.dan.patch(path, json={"summary": "Caller now says two men"}, headers=h)
     assert first.status_code == 200
     _, cursor = _count(desk)
-    again = desk.dan.patch(path, json={"status": "ASSIGNED"}, headers=h)
+    again = desk.dan.patch(path, json={"summary": "Caller now says two men"}, headers=h)
     assert again.status_code == 200
     assert again.json() == first.json()
     assert _count(desk)[1] == cursor
@@ -136,22 +137,40 @@ def test_regrade_recomputes_deadline_from_original_call_time(
 
 
 def test_status_moves_and_at_scene_sets_attended_at(desk: Desk, clock: FakeClock) -> None:
+    """The status follows the units: an assignment makes it ASSIGNED, the first arrival
+    AT_SCENE and sets attended_at (a later one keeps it); no edit moves it the other way."""
     inc = desk.cathy.create().json()
     path = f"/incidents/{inc['id']}"
-    r = desk.dan.patch(path, json={"status": "ASSIGNED"}, headers={"If-Match": "1"})
-    assert r.json()["attended_at"] is None
+    lx21 = desk.sue.post("/units", json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"},
+                         headers={"Idempotency-Key": "u1"}).json()
+    lx22 = desk.sue.post("/units", json={"callsign": "LX22", "kind": "IRV", "borough": "Camden"},
+                         headers={"Idempotency-Key": "u2"}).json()
+
+    def unit(u: dict[str, Any], action: str, **body: Any) -> None:
+        r = desk.dan.post(f"/units/{u['id']}/{action}", json=body or None,
+                          headers={"Idempotency-Key": f"{action}-{u['id']}"})
+        assert r.status_code == 200, r.text
+
+    unit(lx21, "assign", incident_id=inc["id"])
+    r = desk.dan.get(path)
+    assert r.json()["status"] == "ASSIGNED" and r.json()["attended_at"] is None
     clock.advance(timedelta(minutes=7))
-    r = desk.dan.patch(path, json={"status": "AT_SCENE"}, headers={"If-Match": "2"})
+    unit(lx21, "arrive")
+    r = desk.dan.get(path)
+    assert r.json()["status"] == "AT_SCENE"
     assert datetime.fromisoformat(r.json()["attended_at"]) == START + timedelta(minutes=7)
     clock.advance(timedelta(minutes=7))
-    r = desk.dan.patch(path, json={"status": "ASSIGNED"}, headers={"If-Match": "3"})
-    r = desk.dan.patch(path, json={"status": "AT_SCENE"}, headers={"If-Match": "4"})
+    unit(lx22, "assign", incident_id=inc["id"])
+    unit(lx22, "arrive")
+    r = desk.dan.get(path)
     assert datetime.fromisoformat(r.json()["attended_at"]) == START + timedelta(minutes=7)
-    # AT_SCENE -> OPEN is not a move the rules allow
-    r = desk.dan.patch(path, json={"status": "OPEN"}, headers={"If-Match": "5"})
-    assert r.status_code == 409
-    assert "cannot move from AT_SCENE to OPEN" in r.json()["detail"]
-    r = desk.dan.patch(path, json={"status": "CLOSED"}, headers={"If-Match": "5"})
+    # AT_SCENE -> OPEN or ASSIGNED by an edit: the units say otherwise
+    version = str(r.json()["version"])
+    for status in ("OPEN", "ASSIGNED"):
+        r = desk.dan.patch(path, json={"status": status}, headers={"If-Match": version})
+        assert r.status_code == 409, status
+        assert "LX21 and LX22" in r.json()["detail"]
+    r = desk.dan.patch(path, json={"status": "CLOSED"}, headers={"If-Match": version})
     assert r.status_code == 422
 
 
@@ -200,8 +219,7 @@ def test_close_needs_key_and_honours_if_match(desk: Desk) -> None:
 
 def test_audit_rows_written(desk: Desk) -> None:
     inc = desk.cathy.create().json()
-    desk.dan.patch(f"/incidents/{inc['id']}", json={"status": "ASSIGNED"},
-                   headers={"If-Match": "1"})
+    desk.dan.patch(f"/incidents/{inc['id']}", json={"grade": "I"}, headers={"If-Match": "1"})
     desk.dan.post(f"/incidents/{inc['id']}/close",
                   json={"rationale": "Unit attended, dispute settled, both parties separated."},
                   headers={"Idempotency-Key": "k"})
@@ -209,7 +227,7 @@ def test_audit_rows_written(desk: Desk) -> None:
     assert [r["action"] for r in rows] == ["close_incident", "update_incident", "create_incident"]
     assert [r["username"] for r in rows] == ["dan", "dan", "cathy"]
     assert all(r["entity"] == "incident" and r["entity_id"] == inc["id"] for r in rows)
-    assert "ASSIGNED" in rows[1]["detail"]
+    assert "upgraded S→I" in rows[1]["detail"]
     assert inc["ref"] in rows[2]["detail"]
 
 

@@ -146,15 +146,19 @@ def test_status_changes_and_close_stands_units_down(desk: Desk) -> None:
     assert cmd(desk.dan, unit, "assign", {"incident_id": inc["id"]}).status_code == 200
     r = cmd(desk.dan, unit, "status", {"status": "COMMITTED"})
     assert r.status_code == 409 and inc["ref"] in r.json()["detail"]
-    # clearing the only en-route unit puts the incident back to awaiting a unit
-    assert cmd(desk.dan, unit, "clear").status_code == 200
+    # clearing the only en-route unit (a withdrawal, with a reason) puts the incident back to
+    # awaiting a unit, and owed
+    assert cmd(desk.dan, unit, "clear", {"reason": "Unit's car broke down on the way"}
+               ).status_code == 200
     assert incident(desk.dan, inc["id"])["status"] == "OPEN"
+    assert incident(desk.dan, inc["id"])["owed"] is True
     assert cmd(desk.dan, unit, "assign", {"incident_id": inc["id"]}).status_code == 200
     r = desk.dan.patch(f"/incidents/{inc['id']}", json={"status": "OPEN"},
                        headers={"If-Match": str(incident(desk.dan, inc["id"])["version"])})
     assert r.status_code == 409 and "unit" in r.json()["detail"]
     before = cursor(desk.dan)
-    r = desk.dan.post(f"/incidents/{inc['id']}/close", headers=key(), json={
+    # owed since the withdrawal, so a supervisor closes it
+    r = desk.sue.post(f"/incidents/{inc['id']}/close", headers=key(), json={
         "rationale": "Stood down: the caller rang back, the fight had ended before we arrived"})
     assert r.status_code == 200, r.text
     got = changes_since(desk.dan, before)

@@ -1,7 +1,8 @@
 """Units, special schemes and protective orders through the sync engine, against the real
 reference server on loopback: they reach the listener and the cache, unit commands go through
-the outbox, warnings are looked up offline, acknowledgements from the new-incident form follow
-the incident, and an expired scheme is purged from every cache file by server time."""
+the outbox (a clear before arrival with its reason: a withdrawal), warnings are looked up
+offline, acknowledgements from the new-incident form follow the incident, and an expired scheme
+is purged from every cache file by server time."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from dispatchdesk.cache import CacheStore, CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import CommandKind, CommandState, ConnectionState
-from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import (
     Place,
@@ -262,3 +263,33 @@ async def test_ending_a_scheme_needs_a_victim_contact_and_then_leaves_no_trace(
         await engine.stop()
     worker.close()
     assert files_holding(tmp_path / "client", SECRET) == []
+
+
+async def test_a_withdrawal_goes_through_the_outbox_with_its_reason(
+    server: EmbeddedServer, other: ApiClient, worker: CacheWorker, http: httpx.AsyncClient
+) -> None:
+    inc = await other_desk_creates(other, 1)
+    lx21 = await post(http, "/units", {"callsign": "LX21", "kind": "IRV", "borough": "Camden"})
+    desk = await open_desk(server, worker)
+    rec, engine = desk.rec, desk.engine
+    try:
+        engine.assign_unit(rec.units[lx21["id"]], rec.incidents[inc.id])
+        await rec.wait_for(lambda: rec.units[lx21["id"]].status is UnitStatus.ASSIGNED
+                           and not rec.commands)
+        engine.clear_unit(rec.units[lx21["id"]])
+        await rec.wait_for(lambda: rec.commands and rec.commands[0].state is CommandState.FAILED)
+        assert "reason" in (rec.commands[0].message or "")
+        assert rec.units[lx21["id"]].status is UnitStatus.ASSIGNED  # nothing applied
+        engine.discard(rec.commands[0].id)
+        engine.clear_unit(rec.units[lx21["id"]], "Crew called to a collapse at the station")
+        await rec.wait_for(lambda: rec.incidents[inc.id].owed and not rec.commands)
+        left = rec.incidents[inc.id]
+        assert left.status is IncidentStatus.OPEN and left.needs_unit
+        [tag] = left.diverts
+        assert (tag.kind, tag.to_incident_id, tag.to_ref, tag.reason) == (
+            DivertKind.WITHDRAWN, None, None, "Crew called to a collapse at the station")
+        assert [d.kind for d in await engine.divert_history("open")] == [DivertKind.WITHDRAWN]
+    finally:
+        await engine.stop()
+    cached = {i.id: i for i in worker.store.load().incidents}
+    assert cached[inc.id].diverts[0].kind is DivertKind.WITHDRAWN

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from dispatchdesk.domain.countdown import Countdown, countdown
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import Person
 
 _ZERO = timedelta(0)
@@ -33,13 +35,73 @@ _STATUS_LABEL = {
     IncidentStatus.CLOSED: "Closed",
 }
 
-#: The moves a status change (not a close) may make.
-STATUS_MOVES: dict[IncidentStatus, frozenset[IncidentStatus]] = {
-    IncidentStatus.OPEN: frozenset({IncidentStatus.ASSIGNED, IncidentStatus.AT_SCENE}),
-    IncidentStatus.ASSIGNED: frozenset({IncidentStatus.OPEN, IncidentStatus.AT_SCENE}),
-    IncidentStatus.AT_SCENE: frozenset({IncidentStatus.ASSIGNED}),
-    IncidentStatus.CLOSED: frozenset(),
-}
+def status_for_units(units: Iterable[UnitStatus], attended: bool) -> IncidentStatus:
+    """The status of an open incident that the units on it say: AT_SCENE while a unit is
+    there, ASSIGNED while units are only en route, and with no unit AT_SCENE if it was attended
+    (it waits to be closed), else OPEN (awaiting a unit)."""
+    on = set(units)
+    if UnitStatus.AT_SCENE in on:
+        return IncidentStatus.AT_SCENE
+    if UnitStatus.ASSIGNED in on:
+        return IncidentStatus.ASSIGNED
+    return IncidentStatus.AT_SCENE if attended else IncidentStatus.OPEN
+
+
+def status_change_problem(
+    ref: str, current: IncidentStatus, wanted: IncidentStatus,
+    units: Sequence[tuple[str, UnitStatus]], attended: bool,
+) -> str | None:
+    """Why a status edit (``PATCH status``) of an open incident is refused, or None.
+
+    The status follows the units: a unit's arrival sets AT_SCENE (and ``attended_at``), an
+    assignment ASSIGNED, and a clear or divert that leaves no unit OPEN. An edit may only set
+    the status the units already say (which repairs a row that disagrees with them), and never
+    AT_SCENE: attendance is recorded by an arrival only. ``units``: (callsign, status) of the
+    units on the incident.
+    """
+    if wanted is current:
+        return None
+    there = [c for c, s in units if s is UnitStatus.AT_SCENE]
+    going = [c for c, s in units if s is UnitStatus.ASSIGNED]
+    if wanted is IncidentStatus.AT_SCENE:
+        if not going and not there:
+            return (f"{ref} has no unit on it, so it cannot be at scene: assign a unit (POST "
+                    "/units/{id}/assign, F2 on the desk), then mark it at scene when it arrives "
+                    "(POST /units/{id}/arrive, Dispatch ▸ Mark unit at scene).")
+        return (f"{ref} is marked at scene only by a unit's arrival: mark "
+                f"{_names(going or there)} at scene with POST /units/{{id}}/arrive (Dispatch ▸ "
+                "Mark unit at scene).")
+    expected = status_for_units((s for _, s in units), attended)
+    if wanted is expected:
+        return None
+    if wanted is IncidentStatus.ASSIGNED:
+        if there:
+            return (f"{ref} has {_names(there)} at scene, so it stays at scene: clear or "
+                    "divert the unit (POST /units/{id}/clear or /divert) if it has left.")
+        return (f"{ref} has no unit on it: assign one with POST /units/{{id}}/assign (F2 on "
+                "the desk); it shows a unit en route once one is assigned.")
+    if wanted is IncidentStatus.OPEN and units:
+        return (f"{ref} has {_names(there + going)} on it: clear the unit (POST "
+                "/units/{id}/clear, with a reason if it has not arrived) or divert it instead "
+                "of setting the incident back to awaiting a unit.")
+    if wanted is IncidentStatus.OPEN:
+        return (f"{ref} was attended and waits to be closed: close it with a rationale (POST "
+                "/incidents/{id}/close), or assign a unit (POST /units/{id}/assign, F2 on the "
+                "desk) if it needs attending again.")
+    return f"{ref} cannot be set to {wanted.label.lower()}: its status follows its units."
+
+
+def _names(callsigns: Sequence[str]) -> str:
+    return ", ".join(callsigns) if len(callsigns) < 2 else \
+        ", ".join(callsigns[:-1]) + " and " + callsigns[-1]
+
+
+class DivertKind(StrEnum):
+    """A DIVERT tag: a unit moved to another incident, or cleared before it arrived."""
+
+    DIVERT = "DIVERT"
+    #: Cleared from the incident before arriving, leaving it with no unit (no target).
+    WITHDRAWN = "WITHDRAWN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +131,9 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Divert:
-    """One DIVERT tag: a unit taken off ``from_incident_id`` and sent to ``to_incident_id``.
+    """One DIVERT tag: a unit taken off ``from_incident_id`` and sent to ``to_incident_id``
+    (kind DIVERT), or cleared from it before it arrived, leaving it with no unit (kind
+    WITHDRAWN, no target).
 
     The incident it left stays *owed* until another unit arrives there or a supervisor closes
     it with a rationale (then ``released_at`` is set). A QA reviewer marks it ``reviewed_at``.
@@ -80,8 +144,8 @@ class Divert:
     callsign: str
     from_incident_id: int
     from_ref: str
-    to_incident_id: int
-    to_ref: str
+    to_incident_id: int | None
+    to_ref: str | None
     by: str
     at: datetime
     reason: str
@@ -91,6 +155,19 @@ class Divert:
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None
     review_note: str | None = None
+    kind: DivertKind = DivertKind.DIVERT
+
+    @property
+    def to_text(self) -> str:
+        """The incident the unit went to, "—" for a withdrawal."""
+        return self.to_ref or "—"
+
+    @property
+    def movement(self) -> str:
+        """"LX21 diverted to CAD 0002/23NOV26" or "LX21 withdrawn before arriving"."""
+        if self.kind is DivertKind.WITHDRAWN:
+            return f"{self.callsign} withdrawn before arriving"
+        return f"{self.callsign} diverted to {self.to_text}"
 
     @property
     def is_open(self) -> bool:
@@ -129,6 +206,14 @@ class Incident:
     #: People named on the incident (subject, victim, ...), matched against protective orders
     #: together with the caller.
     persons: tuple[Person, ...] = ()
+
+    @property
+    def owed_word(self) -> str:
+        """What the queue flags an owed incident with: WITHDRAWN when the tag that left it
+        owed most recently is a withdrawal (a unit cleared before arriving), else DIVERT."""
+        last = self.diverts[-1] if self.diverts else None
+        return "WITHDRAWN" if last is not None and last.kind is DivertKind.WITHDRAWN \
+            else "DIVERT"
 
     @property
     def needs_unit(self) -> bool:

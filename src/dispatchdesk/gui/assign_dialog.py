@@ -56,7 +56,7 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.commands import CommandState
 from dispatchdesk.domain.grades import DEFAULT_POLICY
-from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.incident import Divert, DivertKind, Incident
 from dispatchdesk.domain.unit import RankedUnit, Unit, UnitStatus, rank_for_incident
 from dispatchdesk.domain.warnings import WarningRef
 from dispatchdesk.gui.timefmt import local
@@ -118,9 +118,13 @@ def owed_text(incident: Incident, timezone: str) -> str | None:
         return None
     divert = incident.diverts[-1] if incident.diverts else None
     what = "a unit was diverted away" if divert is None else \
-        f"{divert.callsign} diverted away at {local(divert.at, timezone, '%H:%M')}"
+        f"{divert.callsign} {_gone(divert)} at {local(divert.at, timezone, '%H:%M')}"
     tail = " and no unit is on it" if incident.needs_unit else ""
     return f"⚠ OWED: {what}{tail} — reallocate"
+
+
+def _gone(divert: Divert) -> str:
+    return "withdrawn before arriving" if divert.kind is DivertKind.WITHDRAWN else "diverted away"
 
 
 def _passed_note(passed: Sequence[WarningRef]) -> str:

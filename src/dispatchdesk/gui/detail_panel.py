@@ -6,6 +6,11 @@ first with :func:`rationale_problem`, then by the server through the outbox) is 
 the field, keeping the text. Text typed for one incident is kept per incident, so moving the
 selection away and back loses nothing. The incident's facts are the form in
 ``ui/incident_detail.ui``; the actions are built here.
+
+The status follows the units: the panel lists the units on the incident (callsign, status,
+since when) from the desk's units model in memory (:meth:`IncidentDetailPanel.watch_units`),
+and offers a status change only where the server would take it
+(:func:`~dispatchdesk.domain.incident.status_change_problem`), saying otherwise what to do.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -32,13 +37,15 @@ from PySide6.QtWidgets import (
 from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import format_countdown
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy, is_downgrade
-from dispatchdesk.domain.incident import STATUS_MOVES, Incident, IncidentStatus
+from dispatchdesk.domain.incident import Incident, IncidentStatus, status_change_problem
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
 from dispatchdesk.gui.incident_model import owed_words
 from dispatchdesk.gui.timefmt import local
+from dispatchdesk.gui.units_model import UnitColumn, UnitsTableModel
 from dispatchdesk.sync.api import DeskCommands
 
 STATUS_ACTIONS = (IncidentStatus.OPEN, IncidentStatus.ASSIGNED, IncidentStatus.AT_SCENE)
@@ -127,6 +134,9 @@ class IncidentDetailPanel(QScrollArea):
         self._drafts: dict[int, _Drafts] = {}
         self._watched: dict[str, _Watch] = {}
         self._pending: list[PendingCommand] = []
+        self._units: UnitsTableModel | None = None
+        #: The units on the shown incident, as last listed (at scene first).
+        self._on_incident: list[Unit] = []
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
@@ -169,6 +179,8 @@ class IncidentDetailPanel(QScrollArea):
         # The people named: a fact like the others, but kept out of ``fields``, whose
         # seventeen entries tests/gui/test_forms.py pins.
         self.persons = ui.persons
+        #: The units on the incident, one a line (from the units model, never the database).
+        self.units = ui.units
         self.countdown_icon = ui.countdownIcon
         self._layout.addWidget(self.info)
 
@@ -199,6 +211,10 @@ class IncidentDetailPanel(QScrollArea):
     def _build_status(self) -> None:
         self.status_box = QGroupBox("Status")
         layout = QGridLayout(self.status_box)
+        self.status_hint = QLabel(
+            "The status follows the units: assign (F2), arrive or clear units to change it.")
+        self.status_hint.setWordWrap(True)
+        layout.addWidget(self.status_hint, 3, 0, 1, 2)
         self.status_buttons: dict[IncidentStatus, QPushButton] = {}
         for n, status in enumerate(STATUS_ACTIONS):
             button = QPushButton(status.label)
@@ -346,9 +362,51 @@ class IncidentDetailPanel(QScrollArea):
         self.grade.setCurrentIndex(self.grade.findData(incident.grade.value))
         self._grade_choice_changed()
         self._set_actions_enabled(incident.is_open)
-        for status, button in self.status_buttons.items():
-            button.setEnabled(incident.is_open and status in STATUS_MOVES[incident.status])
+        self._fill_units(incident)
         self.refresh()
+
+    # -- units -----------------------------------------------------------------------------
+
+    def watch_units(self, units: UnitsTableModel) -> None:
+        """List the units on the shown incident from ``units`` (kept current as it changes)."""
+        self._units = units
+        for signal in (units.modelReset, units.rowsInserted, units.rowsRemoved):
+            signal.connect(self._units_changed)
+        units.dataChanged.connect(self._units_data_changed)
+        self._units_changed()
+
+    def _units_data_changed(self, top_left: QModelIndex | QPersistentModelIndex,
+                            bottom_right: QModelIndex | QPersistentModelIndex) -> None:
+        # Time-in-status ticks and pending text change nothing listed here.
+        if top_left.column() == bottom_right.column() \
+                and top_left.column() in (UnitColumn.TIME_IN_STATUS, UnitColumn.PENDING):
+            return
+        self._units_changed()
+
+    def _units_changed(self) -> None:
+        if self._incident is not None:
+            self._fill_units(self._incident)
+
+    def units_on_incident(self) -> list[Unit]:
+        """The units on the shown incident, at scene first, then by callsign."""
+        return list(self._on_incident)
+
+    def _fill_units(self, incident: Incident) -> None:
+        fleet = self._units.units() if self._units is not None else ()
+        on = [u for u in fleet if u.incident_id == incident.id and u.status.on_incident]
+        on.sort(key=lambda u: (u.status is not UnitStatus.AT_SCENE, u.callsign.casefold()))
+        self._on_incident = on
+        tz = self._policy.timezone
+        lines = [f"{u.callsign} — {u.status.label} since {local(u.status_since, tz, '%H:%M')}"
+                 for u in on]
+        if not lines:
+            lines = ["none" if incident.is_open else "— (closed)"]
+        self.units.setText("\n".join(lines))
+        self.units.setAccessibleDescription("; ".join(lines))
+        for status, button in self.status_buttons.items():
+            problem = self.status_problem(status)
+            button.setEnabled(incident.is_open and problem is None)
+            button.setToolTip(problem or f"Set the status to “{status.label}”.")
 
     def _fill_location(self, incident: Incident) -> None:
         loc = incident.location
@@ -433,14 +491,29 @@ class IncidentDetailPanel(QScrollArea):
                     f"Regrade to {grade.value} queued; pending until the server confirms.",
                     on_confirmed=self.reason.clear)
 
+    def status_problem(self, status: IncidentStatus) -> str | None:
+        """Why the shown incident cannot be set to ``status`` (as the server would say), or
+        None when it can. Judged on the units this desk holds; the server decides."""
+        incident = self._incident
+        if incident is None:
+            return "Select an incident first."
+        if not incident.is_open:
+            return f"{incident.ref} is closed."
+        if status is incident.status:
+            return f"{incident.ref} is already “{status.label}”."
+        return status_change_problem(
+            incident.ref, incident.status, status,
+            [(u.callsign, u.status) for u in self._on_incident],
+            attended=incident.attended_at is not None,
+        )
+
     def change_status(self, status: IncidentStatus) -> None:
         incident = self._incident
         if incident is None or not has_right(self._role, Right.CHANGE_STATUS):
             return
-        if status not in STATUS_MOVES[incident.status]:
-            self.status_message.show_error(
-                f"Cannot go from {incident.status.label} to {status.label}."
-            )
+        problem = self.status_problem(status)
+        if problem is not None:
+            self.status_message.show_error(problem)
             return
         command_id = self._commands.change_status(incident, status)
         self._watch(command_id, self.status_message,

@@ -1,5 +1,7 @@
-"""The DIVERT tag list: every divert (a unit taken off one incident and sent to another), what
-became of the incident it left, and whether a reviewer has looked at it.
+"""The DIVERT tag list: every divert (a unit taken off one incident and sent to another) and
+every withdrawal (a unit cleared before it arrived, leaving its incident with no unit; kind
+WITHDRAWN, no target, "—"), what became of the incident it left, and whether a reviewer has
+looked at it.
 
 :class:`DivertTableModel` holds one row per :class:`~dispatchdesk.domain.incident.Divert`,
 collected from the live incidents' ``diverts`` (whose ``owed``/``needs_unit`` give the state of
@@ -45,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatchdesk.domain.incident import Divert, Incident
+from dispatchdesk.domain.incident import Divert, DivertKind, Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.tables import (
@@ -76,6 +78,7 @@ class DivertColumn(IntEnum):
     REASON = 5
     STATE = 6
     REVIEW = 7
+    KIND = 8
 
 
 HEADERS = {
@@ -87,6 +90,7 @@ HEADERS = {
     DivertColumn.REASON: "Reason",
     DivertColumn.STATE: "Incident left",
     DivertColumn.REVIEW: "Review",
+    DivertColumn.KIND: "Kind",
 }
 
 
@@ -113,6 +117,7 @@ _NCOLS = len(DivertColumn)
 _COL_AT = DivertColumn.AT.value
 _COL_STATE = DivertColumn.STATE.value
 _COL_REVIEW = DivertColumn.REVIEW.value
+_COL_KIND = DivertColumn.KIND.value
 #: What the server writes as the release reason when a supervisor closes an owed incident.
 _SUPERVISOR_CLOSE = "closed by supervisor"
 
@@ -202,7 +207,7 @@ class DivertTableModel(RowsTableModel):
         if col == 0:
             return divert.from_ref
         if col == 1:
-            return divert.to_ref
+            return divert.to_text
         if col == 2:
             return divert.callsign
         if col == 3:
@@ -213,6 +218,8 @@ class DivertTableModel(RowsTableModel):
             return divert.reason
         if col == _COL_STATE:
             return self.state_text(divert)
+        if col == _COL_KIND:
+            return divert.kind.value
         return self.review_text(divert)
 
     def _hhmm(self, when: datetime) -> str:
@@ -356,8 +363,15 @@ class DivertFilterProxy(QSortFilterProxyModel):
 CSV_HEADER = (
     "Divert id", "From incident", "To incident", "Unit", "Diverted by", "Diverted at",
     "Reason", "Incident left", "Released at", "Released by", "Release reason", "Review",
-    "Reviewed at", "Reviewed by", "Review note",
+    "Reviewed at", "Reviewed by", "Review note", "Kind",
 )
+
+
+def _moved(divert: Divert) -> str:
+    """"LX30 diverted from CAD 1 to CAD 90" or "LX30 withdrawn from CAD 1 before arriving"."""
+    if divert.kind is DivertKind.WITHDRAWN:
+        return f"{divert.callsign} withdrawn from {divert.from_ref} before arriving"
+    return f"{divert.callsign} diverted from {divert.from_ref} to {divert.to_text}"
 
 
 def _iso(when: datetime | None) -> str:
@@ -373,11 +387,11 @@ def _safe(text: str | None) -> str:
 
 def csv_row(model: DivertTableModel, divert: Divert) -> list[str]:
     return [
-        str(divert.id), divert.from_ref, divert.to_ref, divert.callsign, _safe(divert.by),
+        str(divert.id), divert.from_ref, divert.to_text, divert.callsign, _safe(divert.by),
         _iso(divert.at), _safe(divert.reason), _safe(model.state_text(divert)),
         _iso(divert.released_at), _safe(divert.released_by), _safe(divert.released_reason),
         _safe(model.review_text(divert)), _iso(divert.reviewed_at), _safe(divert.reviewed_by),
-        _safe(divert.review_note),
+        _safe(divert.review_note), divert.kind.value,
     ]
 
 
@@ -484,7 +498,8 @@ class DivertListView(QWidget):
         configure_table(
             table, sort_column=_COL_AT, sort_order=Qt.SortOrder.DescendingOrder,
             stretch_column=DivertColumn.REASON,
-            column_widths=((0, 140), (1, 140), (2, 70), (3, 90), (4, 95), (6, 220), (7, 200)),
+            column_widths=((0, 140), (1, 140), (2, 70), (3, 90), (4, 95), (6, 220), (7, 200),
+                           (8, 90)),
         )
         table.setAccessibleName("DIVERT tag list")
         self.table = table
@@ -663,8 +678,7 @@ class DivertListView(QWidget):
             return
         self._reviewing = divert.id
         self.review_title.setText(
-            f"Review: {divert.callsign} diverted from {divert.from_ref} to {divert.to_ref} "
-            f"by {divert.by} — {divert.reason}")
+            f"Review: {_moved(divert)} by {divert.by} — {divert.reason}")
         self.review_error.clear()
         self.note.clear()
         self.review_box.show()

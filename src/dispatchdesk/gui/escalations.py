@@ -76,7 +76,7 @@ def escalation_texts(incident: Incident, now: datetime, tz: str) -> tuple[str, s
     if not diverts:
         return head, owed, "No open DIVERT tag has reached this desk yet."
     last = diverts[-1]
-    divert = (f"{last.callsign} diverted to {last.to_ref} by {last.by} at "
+    divert = (f"{last.movement} by {last.by} at "
               f"{local(last.at, tz, '%H:%M')}: {last.reason}")
     return head, owed, divert
 

@@ -21,7 +21,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import Countdown, CountdownState, format_countdown
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
-from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.incident import DivertKind, Incident
 from dispatchdesk.domain.warnings import Severity
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.tables import (
@@ -285,8 +285,9 @@ class IncidentTableModel(RowsTableModel):
     def _flags(self, incident: Incident) -> list[str]:
         flags = []
         if incident.owed and incident.is_open:
-            flags.append("DIVERT: ESCALATED, NO UNIT" if incident.escalated_at
-                         else "DIVERT: NO UNIT" if incident.needs_unit else "DIVERT")
+            word = incident.owed_word
+            flags.append(f"{word}: ESCALATED, NO UNIT" if incident.escalated_at
+                         else f"{word}: NO UNIT" if incident.needs_unit else word)
         for kind, severity, acked in _warning_kinds(self._marks(incident.id)):
             flags.append(warning_flag(kind, severity, acked))
         pending = self._pending.get(incident.id)
@@ -490,7 +491,10 @@ def owed_words(incident: Incident, timezone: str) -> str:
     """The whole story of an owed incident in one sentence (tooltips, the detail panel)."""
     last = incident.diverts[-1] if incident.diverts else None
     text = "OWED ATTENDANCE: a unit was diverted away"
-    if last is not None:
+    if last is not None and last.kind is DivertKind.WITHDRAWN:
+        text = (f"OWED ATTENDANCE: a unit was withdrawn before arriving ({last.callsign} by "
+                f"{last.by} at {local(last.at, timezone, '%H:%M')}: {last.reason})")
+    elif last is not None:
         text += (f" ({last.callsign} to {last.to_ref} by {last.by} at "
                  f"{local(last.at, timezone, '%H:%M')}: {last.reason})")
     if incident.needs_unit:

@@ -91,6 +91,7 @@ class Operations(QObject):
         self.units_board = UnitsBoard(self.units_model, self._commands if can_dispatch else None)
         self.units_board.unit_activated.connect(self._unit_activated)
         self.units_dock = self._dock("Units", "unitsDock", self.units_board)
+        self._window.detail.watch_units(self.units_model)  # its list of units on the incident
         if not can_dispatch:
             self.units_dock.hide()  # call handlers open it from the View menu when needed
 
@@ -221,6 +222,38 @@ class Operations(QObject):
         dialog.activateWindow()
         if unit_id is not None:
             dialog.prefill(unit_id)
+
+    def mark_at_scene(self, incident: Incident | None = None) -> None:
+        """The unit en route to the incident (default: the selected one) has arrived: its
+        arrive command, which sets the incident at scene. With several en route the operator
+        picks the one on the units board."""
+        incident = incident or self._window.selected_incident()
+        if incident is None:
+            self._window.show_problem("Select an incident first, then mark its unit at scene.")
+            return
+        if not has_right(self._role, Right.DISPATCH_UNITS):
+            self._window.show_problem(
+                f"Your role ({self._role.label}) cannot dispatch units: ask a dispatcher.")
+            return
+        going = [u for u in self.units_model.units()
+                 if u.incident_id == incident.id and u.status is UnitStatus.ASSIGNED]
+        if not going:
+            self._window.show_problem(
+                f"No unit is en route to {incident.ref}: assign one (F2); it is marked at "
+                "scene when it arrives.")
+            return
+        if len(going) > 1:
+            self.show_units()
+            self.units_board.select_unit(going[0].id)
+            names = ", ".join(u.callsign for u in going)
+            self._window.show_problem(
+                f"{len(going)} units are en route to {incident.ref} ({names}): on the units "
+                "board, select the one that arrived and press Ctrl+Shift+R.")
+            return
+        self._commands.arrive_unit(going[0])
+        self.units_board.show_message(
+            f"Arrived at scene: {going[0].callsign} at {incident.ref} — sent, pending until the "
+            "server confirms.")
 
     def _assign_closed(self, _result: int) -> None:
         if self.assign_dialog is not None:

@@ -259,12 +259,6 @@ class QueueWindow(QMainWindow):
         self.act_regrade = a("Re&grade…", ["Ctrl+G"], self.start_regrade, Right.REGRADE)
         self.act_summary = a("&Edit summary…", ["Ctrl+E"], self.start_edit_summary,
                              Right.EDIT_SUMMARY)
-        self.act_assigned = a("Mark unit &en route", ["Ctrl+Shift+A"],
-                              lambda: self.set_status(IncidentStatus.ASSIGNED),
-                              Right.CHANGE_STATUS)
-        self.act_at_scene = a("Mark unit at &scene", ["Ctrl+Shift+S"],
-                              lambda: self.set_status(IncidentStatus.AT_SCENE),
-                              Right.CHANGE_STATUS)
         self.act_close = a("&Close incident…", ["Ctrl+Shift+C"], self.start_close,
                            Right.CLOSE_INCIDENT)
         self.act_search = a("&Search the queue", ["Ctrl+F"], self.focus_search)
@@ -277,6 +271,9 @@ class QueueWindow(QMainWindow):
         self.act_detail = a("Go to the incident &panel", ["F7"], self.focus_detail)
         self.act_commands = a("Go to unsent co&mmands", ["F8"], self.focus_commands)
         self.act_assign = a("&Assign a unit…", ["F2"], self.ops.assign, Right.DISPATCH_UNITS)
+        # The status follows the units: "at scene" is the arrival of the unit en route.
+        self.act_at_scene = a("Mark unit at &scene", ["Ctrl+Shift+S"],
+                              lambda: self.ops.mark_at_scene(), Right.DISPATCH_UNITS)
         self.act_units = a("Go to the &units board", ["Ctrl+U"], self.ops.show_units)
         self.act_diverts = a("Go to the &DIVERT tag list", ["Ctrl+Shift+D"],
                              self.ops.show_diverts)
@@ -306,9 +303,8 @@ class QueueWindow(QMainWindow):
         bar = self.menuBar()
         menus: dict[str, list[QAction | None]] = {
             "&Incident": [self.act_new, self.act_open, self.act_warnings, self.act_regrade,
-                          self.act_summary, self.act_assigned, self.act_at_scene,
-                          self.act_close, None, self.act_quit],
-            "&Dispatch": [self.act_assign, self.act_units, self.act_diverts,
+                          self.act_summary, self.act_close, None, self.act_quit],
+            "&Dispatch": [self.act_assign, self.act_at_scene, self.act_units, self.act_diverts,
                           self.act_escalations, self.act_schemes],
             "&View": [self.act_search, self.act_reset, *self.act_grade_filters, None,
                       self.act_queue, self.act_detail, self.act_commands, None,
@@ -502,9 +498,6 @@ class QueueWindow(QMainWindow):
 
     def start_close(self) -> None:
         self._with_detail(self.detail.focus_close)
-
-    def set_status(self, status: IncidentStatus) -> None:
-        self._with_detail(lambda: self.detail.change_status(status))
 
     def focus_search(self) -> None:
         self.search.setFocus()

@@ -6,6 +6,11 @@ clear, set available / committed / off duty) have shortcuts that work anywhere i
 are enabled only for the statuses they fit. A role that cannot dispatch (no commands object)
 sees the same board with every action disabled, and the board says why.
 
+Clearing a unit that has not arrived (en route) asks for a reason inline, non-modal, and says
+what it does: if it is the last unit on its incident, the incident is left with no unit and
+stays owed (tagged WITHDRAWN on the DIVERT tag list, escalated if no unit goes), exactly like a
+divert. A unit at scene is cleared at once.
+
 Commands return at once; the result comes back through the feed, and meanwhile the model's
 pending column says what is under way for the unit.
 """
@@ -31,6 +36,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -151,6 +157,7 @@ class UnitsBoard(QWidget):
         layout.addWidget(self._build_table(), 1)
         self.all_actions: list[QAction] = []
         layout.addWidget(self._build_actions())
+        layout.addWidget(self._build_withdraw())
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("Units board message")
@@ -239,6 +246,38 @@ class UnitsBoard(QWidget):
                                 lambda: self.set_status(UnitStatus.OFF_DUTY))
         layout.addStretch(1)
         return bar
+
+    def _build_withdraw(self) -> QWidget:
+        """The reason asked for when a unit that has not arrived is cleared (hidden)."""
+        #: The unit waiting for a reason to be cleared, if any.
+        self._withdrawing: int | None = None
+        self.withdraw_box = QWidget()
+        box = QVBoxLayout(self.withdraw_box)
+        box.setContentsMargins(4, 0, 4, 0)
+        self.withdraw_text = QLabel()
+        self.withdraw_text.setWordWrap(True)
+        self.withdraw_text.setProperty("role", "error")
+        row = QHBoxLayout()
+        label = QLabel("Reason for &clearing")
+        self.withdraw_reason = QLineEdit()
+        self.withdraw_reason.setPlaceholderText("Why is this unit stood down before arriving? "
+                                                "(required)")
+        self.withdraw_reason.setAccessibleName("Reason for clearing the unit")
+        label.setBuddy(self.withdraw_reason)
+        self.withdraw_button = QPushButton("Clear unit")
+        self.withdraw_button.setAutoDefault(False)
+        self.withdraw_cancel = QPushButton("Cancel")
+        self.withdraw_cancel.setAutoDefault(False)
+        for widget, stretch in ((label, 0), (self.withdraw_reason, 1),
+                                (self.withdraw_button, 0), (self.withdraw_cancel, 0)):
+            row.addWidget(widget, stretch)
+        box.addWidget(self.withdraw_text)
+        box.addLayout(row)
+        self.withdraw_reason.returnPressed.connect(self.send_withdraw)
+        self.withdraw_button.clicked.connect(self.send_withdraw)
+        self.withdraw_cancel.clicked.connect(self.cancel_withdraw)
+        self.withdraw_box.hide()
+        return self.withdraw_box
 
     def _row_action(
         self, layout: QHBoxLayout, text: str, keys: str, statuses: Iterable[UnitStatus],
@@ -335,6 +374,8 @@ class UnitsBoard(QWidget):
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         self._update_actions()
         unit = self.current_unit()
+        if self._withdrawing is not None and (unit is None or unit.id != self._withdrawing):
+            self.cancel_withdraw()  # the reason asked for another unit no longer fits
         self.current_unit_changed.emit(-1 if unit is None else unit.id)
 
     def _activate_current(self) -> None:
@@ -368,7 +409,68 @@ class UnitsBoard(QWidget):
                   lambda c, u: c.arrive_unit(u))
 
     def clear(self) -> None:
+        """Clear the current unit; one that has not arrived is cleared with a reason."""
+        unit = self.current_unit()
+        if self._commands is not None and unit is not None \
+                and unit.status is UnitStatus.ASSIGNED and unit.incident_id is not None:
+            self._ask_withdraw(unit)
+            return
         self._act(self.act_clear, "Clear", lambda c, u: c.clear_unit(u))
+
+    def withdraw_warning(self, unit: Unit) -> str:
+        """What clearing ``unit`` (en route) does to its incident, in words."""
+        incident_id = unit.incident_id if unit.incident_id is not None else -1
+        ref = self.model.incident_ref(incident_id)
+        others = [u.callsign for u in self.model.units()
+                  if u.incident_id == incident_id and u.id != unit.id]
+        if others:
+            return (f"{unit.callsign} has not arrived at {ref}. {', '.join(others)} "
+                    f"{'is' if len(others) == 1 else 'are'} still on it, so {ref} is not owed: "
+                    f"say why {unit.callsign} is stood down.")
+        return (f"{unit.callsign} has not arrived at {ref} and is the only unit on it. Clearing "
+                f"it withdraws it: {ref} is left with no unit and stays OWED — at the top of "
+                "the queue, on the DIVERT tag list as WITHDRAWN, escalated to supervisors if no "
+                "unit is sent — until another unit arrives. Say why it is withdrawn.")
+
+    def _ask_withdraw(self, unit: Unit) -> None:
+        self._withdrawing = unit.id
+        self.withdraw_text.setText(self.withdraw_warning(unit))
+        self.withdraw_text.setAccessibleDescription(self.withdraw_text.text())
+        self.withdraw_box.show()
+        self.show_message(f"{unit.callsign} has not arrived: give a reason to clear it, then "
+                          "Enter. Nothing is sent until then.")
+        self.withdraw_reason.setFocus()
+
+    def send_withdraw(self) -> None:
+        """Enter on the reason: clear the unit with it, if one was given."""
+        if self._withdrawing is None or self._commands is None:
+            return
+        unit = self.model.unit(self._withdrawing)
+        reason = self.withdraw_reason.text().strip()
+        if unit is None or not unit.status.on_incident:
+            self.cancel_withdraw()
+            self.show_message("That unit is no longer on an incident: nothing was sent.")
+            return
+        if not reason:
+            self.show_message(f"Clearing {unit.callsign} before it arrives needs a reason: say "
+                              "why it is stood down. Nothing was sent.")
+            self.withdraw_reason.setFocus()
+            return
+        # The unit may have arrived meanwhile: then it is a plain clear (the reason is kept).
+        owed = unit.status is UnitStatus.ASSIGNED and not any(
+            u.incident_id == unit.incident_id and u.id != unit.id for u in self.model.units())
+        ref = self.model.incident_ref(unit.incident_id if unit.incident_id is not None else -1)
+        self._commands.clear_unit(unit, reason)
+        self.cancel_withdraw()
+        tail = f" {ref} stays owed until another unit arrives." if owed else ""
+        self.show_message(f"Clear: {unit.callsign} — sent with the reason, pending until the "
+                          f"server confirms.{tail}")
+        self.table.setFocus()
+
+    def cancel_withdraw(self) -> None:
+        self._withdrawing = None
+        self.withdraw_reason.clear()
+        self.withdraw_box.hide()
 
     def set_status(self, status: UnitStatus) -> None:
         action = {UnitStatus.AVAILABLE: self.act_available,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from dispatchdesk.domain.grades import Grade
-from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.base import NonBlank, Postcode, StrictWire, Uprn, Wire
@@ -87,15 +87,17 @@ class CloseRequest(StrictWire):
 
 
 class DivertModel(Wire):
-    """One DIVERT tag-list entry: a unit moved off ``from_incident_id`` to another incident."""
+    """One DIVERT tag-list entry: a unit moved off ``from_incident_id`` to another incident
+    (kind DIVERT), or cleared from it before arriving, leaving it with no unit (kind
+    WITHDRAWN; ``to_incident_id`` and ``to_ref`` are null)."""
 
     id: int
     unit_id: int
     callsign: str
     from_incident_id: int
     from_ref: str
-    to_incident_id: int
-    to_ref: str
+    to_incident_id: int | None
+    to_ref: str | None
     by: str
     at: AwareDatetime
     reason: str
@@ -106,6 +108,7 @@ class DivertModel(Wire):
     reviewed_at: AwareDatetime | None = None
     reviewed_by: str | None = None
     review_note: str | None = None
+    kind: DivertKind = DivertKind.DIVERT
 
 
 class IncidentOut(Wire):
@@ -212,6 +215,14 @@ class DivertRequest(StrictWire):
     incident_id: int
     reason: NonBlank
     warnings_passed: WarningsPassed = []
+
+
+class ClearRequest(StrictWire):
+    """Body of ``/units/{id}/clear`` (optional for a unit at scene). A unit that has not
+    arrived needs a reason; if it is the last unit on the incident, clearing it is a
+    withdrawal, tagged and owed like a divert."""
+
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class UnitStatusRequest(StrictWire):

@@ -21,6 +21,7 @@ from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER, SERVER_TIME_HE
 from dispatchdesk.protocol.schemas import (
     AssignRequest,
     ChangesPage,
+    ClearRequest,
     CloseRequest,
     DivertModel,
     DivertRequest,
@@ -434,12 +435,18 @@ def _unit_routes(
 
     @router.post(
         "/units/{unit_id}/clear", response_model=UnitOut, tags=["units"],
-        summary="The unit is free again (AVAILABLE), off its incident", responses=_UNIT_ERRORS,
+        summary="The unit is free again (AVAILABLE), off its incident. A unit that has not "
+        "arrived needs a reason (422 without); if it was the last unit on the incident, the "
+        "incident is tagged WITHDRAWN and owed, like a divert",
+        responses=_UNIT_ERRORS,
     )
     def clear(request: Request, unit_id: int, user: Dispatcher,
-              if_match: IfMatch = None, idempotency_key: Key = None) -> JSONResponse:
-        idem = idem_for(request, idempotency_key, None)
-        return command_response(dispatch.clear(user, unit_id, parse_if_match(if_match), idem))
+              body: ClearRequest | None = None, if_match: IfMatch = None,
+              idempotency_key: Key = None) -> JSONResponse:
+        idem = idem_for(request, idempotency_key, body)
+        return command_response(
+            dispatch.clear(user, unit_id, body, parse_if_match(if_match), idem)
+        )
 
     @router.post(
         "/units/{unit_id}/status", response_model=UnitOut, tags=["units"],

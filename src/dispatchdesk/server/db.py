@@ -120,7 +120,8 @@ diverts = sa.Table(
         "from_incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False,
         index=True,
     ),
-    sa.Column("to_incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False),
+    # Null for a withdrawal (kind WITHDRAWN: cleared before arriving, sent nowhere).
+    sa.Column("to_incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=True),
     sa.Column("by", sa.String(100), nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
@@ -130,6 +131,8 @@ diverts = sa.Table(
     sa.Column("reviewed_at", UTCDateTime()),
     sa.Column("reviewed_by", sa.String(100)),
     sa.Column("review_note", sa.Text),
+    #: DIVERT (moved to another incident) or WITHDRAWN (cleared before arriving).
+    sa.Column("kind", sa.String(10), nullable=False, server_default="DIVERT"),
 )
 
 #: Incidents that are owed attendance after a divert (a row exists exactly while owed).

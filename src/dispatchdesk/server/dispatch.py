@@ -12,7 +12,13 @@ several dispatchers assigning the same unit at once exactly one wins; the others
 naming the incident the unit is now on.
 
 Owed: a divert records a DIVERT tag on the incident the unit left and makes that incident
-*owed* (a row in ``owed``) until a unit arrives there or a supervisor closes it. An owed
+*owed* (a row in ``owed``) until a unit arrives there or a supervisor closes it. Clearing a unit
+that has not arrived needs a reason; when it leaves the incident with no unit it is a
+*withdrawal*, tagged (kind WITHDRAWN, no target) and owed exactly like a divert, so a divert
+cannot be disguised as clear-then-assign.
+
+Status follows the units (:func:`~dispatchdesk.domain.incident.status_for_units`): every move
+of a unit recomputes the status of the incidents it joined or left. An owed
 incident with no unit on it for ``settings.owed_escalation`` gets ``escalated_at`` (by
 :meth:`Dispatch.sweep`, run periodically and before reads); assigning a unit clears it.
 """
@@ -26,11 +32,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from dispatchdesk.domain.incident import IncidentStatus
+from dispatchdesk.domain.incident import DivertKind, IncidentStatus, status_for_units
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.schemas import (
     AssignRequest,
+    ClearRequest,
     DivertModel,
     DivertRequest,
     ReviewRequest,
@@ -109,11 +116,15 @@ class Dispatch:
         self.service.emit_incident(conn, now, row.id)
 
     def _unit_joined(self, conn: Connection, now: datetime, row: Row[Any]) -> None:
-        """A unit is now on incident ``row``: it is ASSIGNED (if it was waiting), and an owed
-        incident is no longer without a unit (so no longer escalated)."""
+        """A unit is now on incident ``row``: its status follows the units (ASSIGNED if it was
+        waiting), and an owed incident is no longer without a unit (so no longer escalated)."""
         values: dict[str, Any] = {}
-        if row.status == IncidentStatus.OPEN.value:
-            values["status"] = IncidentStatus.ASSIGNED.value
+        status = status_for_units(
+            (UnitStatus(u.status) for u in self._units_on(conn, row.id)),
+            attended=row.attended_at is not None,
+        )
+        if status.value != row.status:
+            values["status"] = status.value
         changed = conn.execute(
             owed.update()
             .where(
@@ -127,25 +138,21 @@ class Dispatch:
 
     def _unit_left(self, conn: Connection, now: datetime, row: Row[Any], *,
                    diverted: bool) -> None:
-        """A unit has left incident ``row`` (diverted, or cleared): its status follows the
-        units still on it, and an owed incident left with none starts its escalation time.
+        """A unit has left incident ``row`` (diverted or withdrawn: ``diverted``; or cleared):
+        its status follows the units still on it, and an owed incident left with none starts
+        its escalation time.
 
         A cleared unit leaves an attended incident AT_SCENE (it waits to be closed); a
-        diverted one leaves it awaiting a unit again, and owed.
+        diverted (or withdrawn) one leaves it awaiting a unit again, and owed.
         """
         remaining = self._units_on(conn, row.id)
         values: dict[str, Any] = {}
-        if any(u.status == UnitStatus.AT_SCENE.value for u in remaining):
-            status = IncidentStatus.AT_SCENE.value
-        elif remaining:
-            status = IncidentStatus.ASSIGNED.value
-        elif row.status == IncidentStatus.AT_SCENE.value and not diverted:
-            status = row.status
-        else:
-            status = IncidentStatus.OPEN.value
+        someone_there = any(u.status == UnitStatus.AT_SCENE.value for u in remaining)
+        attended = row.attended_at is not None and (someone_there or not diverted)
+        status = status_for_units((UnitStatus(u.status) for u in remaining), attended).value
         if status != row.status:
             values["status"] = status
-        if diverted and status != IncidentStatus.AT_SCENE.value and row.attended_at is not None:
+        if diverted and not someone_there and row.attended_at is not None:
             # The unit that attended was taken away: nobody is there now, so the countdown
             # runs again from the original deadline (and counts up past it) until a unit
             # arrives. The first attendance stays in the audit log.
@@ -353,7 +360,7 @@ class Dispatch:
 
         return self.service._run(user, idem, apply, "arrive_unit", unit_id, "unit")
 
-    def clear(self, user: User, unit_id: int, if_match: int | None,
+    def clear(self, user: User, unit_id: int, body: ClearRequest | None, if_match: int | None,
               idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             unit = self._unit(conn, unit_id)
@@ -363,18 +370,60 @@ class Dispatch:
                     409, f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: there "
                     "is nothing to clear it from.",
                 )
+            reason = ((body.reason if body is not None else None) or "").strip()
+            incident = None
+            withdrawal = False
+            if unit.incident_id is not None:
+                incident = self.service._load(conn, unit.incident_id)
+                others = [u for u in self._units_on(conn, incident.id) if u.id != unit.id]
+                en_route = unit.status == UnitStatus.ASSIGNED.value
+                withdrawal = en_route and not others
+                if en_route and not reason:
+                    raise ServiceError(422, [{
+                        "loc": ["body", "reason"],
+                        "msg": self._reason_needed(unit.callsign, incident.ref, withdrawal),
+                        "type": "value_error",
+                    }])
             self._move_unit(
                 conn, unit, now, status=UnitStatus.AVAILABLE, incident_id=None,
                 where=units.c.status == unit.status,
             )
             detail = f"{unit.callsign} cleared, available"
-            if unit.incident_id is not None:
-                incident = self.service._load(conn, unit.incident_id)
+            if incident is not None and withdrawal:
+                conn.execute(
+                    diverts.insert().values(
+                        unit_id=unit.id, callsign=unit.callsign, from_incident_id=incident.id,
+                        to_incident_id=None, by=user.username, at=now, reason=reason,
+                        kind=DivertKind.WITHDRAWN.value,
+                    )
+                )
+                if conn.execute(
+                    sa.select(owed.c.incident_id).where(owed.c.incident_id == incident.id)
+                ).first() is None:
+                    conn.execute(owed.insert().values(incident_id=incident.id, since=now))
+                self._unit_left(conn, now, incident, diverted=True)
+                return self._finish(
+                    conn, now, user, "withdraw_unit", unit_id,
+                    f"{unit.callsign} withdrawn from {incident.ref} before arriving: {reason}; "
+                    f"{incident.ref} is owed attendance",
+                )
+            if incident is not None:
                 self._unit_left(conn, now, incident, diverted=False)
                 detail = f"{unit.callsign} cleared from {incident.ref}, available"
+            if reason:
+                detail += f": {reason}"
             return self._finish(conn, now, user, "clear_unit", unit_id, detail)
 
         return self.service._run(user, idem, apply, "clear_unit", unit_id, "unit")
+
+    @staticmethod
+    def _reason_needed(callsign: str, ref: str, withdrawal: bool) -> str:
+        if withdrawal:
+            return (f"{callsign} has not arrived at {ref} and is the only unit on it: clearing "
+                    f"it withdraws it, and {ref} stays owed attendance (tagged WITHDRAWN) until "
+                    "another unit arrives. Give a reason for withdrawing it.")
+        return (f"{callsign} has not arrived at {ref}: give a reason for standing it down "
+                "(another unit is still on the incident, so it is not owed).")
 
     def set_status(self, user: User, unit_id: int, body: UnitStatusRequest,
                    if_match: int | None, idem: Idem) -> CommandResult:
@@ -425,8 +474,8 @@ class Dispatch:
             tag = divert_out(divert_rows(conn, diverts.c.id == divert_id)[0])
             self.service.write_audit(
                 conn, now, user.username, "review_divert", "incident", row.from_incident_id,
-                f"Divert {divert_id} ({tag.callsign} from {tag.from_ref} to {tag.to_ref}) "
-                f"reviewed: {body.note}",
+                f"Divert {divert_id} ({tag.callsign} from {tag.from_ref} to "
+                f"{tag.to_ref or 'no incident: withdrawn'}) reviewed: {body.note}",
             )
             return 200, tag.model_dump(mode="json")
 

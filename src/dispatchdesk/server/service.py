@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from dispatchdesk.domain.grades import Grade, is_downgrade
-from dispatchdesk.domain.incident import STATUS_MOVES, IncidentStatus
+from dispatchdesk.domain.incident import DivertKind, IncidentStatus, status_change_problem
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
@@ -102,7 +102,7 @@ def divert_out(row: Row[Any]) -> DivertModel:
         to_incident_id=row.to_incident_id, to_ref=row.to_ref, by=row.by, at=row.at,
         reason=row.reason, released_at=row.released_at, released_by=row.released_by,
         released_reason=row.released_reason, reviewed_at=row.reviewed_at,
-        reviewed_by=row.reviewed_by, review_note=row.review_note,
+        reviewed_by=row.reviewed_by, review_note=row.review_note, kind=DivertKind(row.kind),
     )
 
 
@@ -119,7 +119,7 @@ def _divert_select() -> sa.Select[Any]:
     return (
         sa.select(diverts, _F.c.ref.label("from_ref"), _T.c.ref.label("to_ref"))
         .join(_F, _F.c.id == diverts.c.from_incident_id)
-        .join(_T, _T.c.id == diverts.c.to_incident_id)
+        .outerjoin(_T, _T.c.id == diverts.c.to_incident_id)  # a withdrawal has no target
     )
 
 
@@ -453,24 +453,21 @@ class Service:
             if "grade" in values or "appointment_at" in values:
                 values["deadline"] = policy.deadline(grade, row.created_at, appointment)
             if body.status is not None and body.status is not status:
-                if body.status not in STATUS_MOVES[status]:
-                    allowed = ", ".join(sorted(s.value for s in STATUS_MOVES[status])) or "none"
-                    raise ServiceError(
-                        409,
-                        f"Incident {row.ref} cannot move from {status.value} to "
-                        f"{body.status.value}; from {status.value} it can move to: {allowed}.",
-                    )
-                if body.status is IncidentStatus.OPEN and conn.execute(
-                    sa.select(units.c.callsign).where(units.c.incident_id == incident_id)
-                ).first() is not None:
-                    raise ServiceError(
-                        409, f"Incident {row.ref} has a unit on it: clear or divert the unit "
-                        "instead of setting the incident back to awaiting a unit."
-                    )
+                # The status follows the units (only an arrival sets AT_SCENE and
+                # attended_at): an edit may only set what the units on it already say.
+                on_it = conn.execute(
+                    sa.select(units.c.callsign, units.c.status)
+                    .where(units.c.incident_id == incident_id).order_by(units.c.id)
+                ).all()
+                problem = status_change_problem(
+                    row.ref, status, body.status,
+                    [(u.callsign, UnitStatus(u.status)) for u in on_it],
+                    attended=row.attended_at is not None,
+                )
+                if problem is not None:
+                    raise ServiceError(409, problem)
                 values["status"] = body.status.value
                 notes.append(f"status {status.value}→{body.status.value}")
-                if body.status is IncidentStatus.AT_SCENE and row.attended_at is None:
-                    values["attended_at"] = now
             if body.summary is not None and body.summary != row.summary:
                 values["summary"] = body.summary
                 notes.append("summary edited")
@@ -501,9 +498,9 @@ class Service:
             ).first() is not None
             if is_owed and user.role is not Role.SUPERVISOR:
                 raise ServiceError(
-                    403, f"Incident {row.ref} is owed attendance: a unit was diverted away and "
-                    "no other unit has arrived. Send a unit, or ask a supervisor to close it "
-                    "with a rationale."
+                    403, f"Incident {row.ref} is owed attendance: a unit was diverted or "
+                    "withdrawn before arriving and no other unit has arrived. Send a unit, or "
+                    "ask a supervisor to close it with a rationale."
                 )
             others = conn.execute(
                 sa.select(incidents.c.rationale)

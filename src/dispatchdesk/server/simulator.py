@@ -8,9 +8,10 @@ incident is closed with a rationale written for it. The same seed gives the same
 
 With ``units=N`` (a supervisor sign-in) it first adds a fleet of N units; whenever the backend
 has a fleet the lives go through the unit commands (assign, arrive, close, and sometimes a spell
-COMMITTED) instead of PATCHing the status, and a new I-grade call now and then takes a unit en
-route to an S-grade incident away from it, as in real life: the S incident is then owed, and
-another unit is found for it when one is free. Without a fleet nothing about units is sent.
+COMMITTED), and a new I-grade call now and then takes a unit en route to an S-grade incident
+away from it, as in real life: the S incident is then owed, and another unit is found for it
+when one is free. Without a fleet nothing about units is sent, and incidents wait for a unit
+until they are closed (the status follows the units; only an arrival marks attendance).
 
 Given ``marked`` locations (addresses with a special scheme or a protective order), a call now
 and then comes from one of them, so the desk's warnings pop on new incidents too.
@@ -328,12 +329,9 @@ class Simulator:
                     self.closed += 1
                     return
             return
-        status = {"assign": "ASSIGNED", "arrive": "AT_SCENE"}[due.action]
-        current = await self._http.get(f"/incidents/{incident['id']}")
-        if current.status_code != 200 or current.json()["status"] in (status, "CLOSED"):
-            return
-        await self._command("PATCH", f"/incidents/{incident['id']}", json={"status": status},
-                            headers={"If-Match": str(current.json()["version"])})
+        # Without units there is no assignment or arrival to send: the status follows the
+        # units (the server refuses a status edit that the units contradict), so the incident
+        # waits for a unit until it is closed.
 
     # --- with a fleet -----------------------------------------------------------------------
 

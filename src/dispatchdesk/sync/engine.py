@@ -55,6 +55,7 @@ from dispatchdesk.protocol.convert import divert_from_wire, incident_from_wire, 
 from dispatchdesk.protocol.schemas import (
     AssignRequest,
     Change,
+    ClearRequest,
     CloseRequest,
     DivertRequest,
     IncidentCreate,
@@ -623,9 +624,16 @@ class SyncEngine:
         return self._unit_command(CommandKind.ARRIVE_UNIT, unit, unit.incident_id,
                                   f"{unit.callsign} at scene", {}, None)
 
-    def clear_unit(self, unit: Unit) -> str:
-        return self._unit_command(CommandKind.CLEAR_UNIT, unit, unit.incident_id,
-                                  f"Clear {unit.callsign}", {}, None)
+    def clear_unit(self, unit: Unit, reason: str | None = None) -> str:
+        body: dict[str, Any] = {}
+        invalid = None
+        if reason is not None:
+            body, invalid = _validated(ClearRequest, "clear", reason=reason)
+        what = f"Clear {unit.callsign}"
+        if unit.status is UnitStatus.ASSIGNED:
+            what += " before it arrived"
+        return self._unit_command(CommandKind.CLEAR_UNIT, unit, unit.incident_id, what, body,
+                                  invalid)
 
     def set_unit_status(self, unit: Unit, status: UnitStatus) -> str:
         body, invalid = _validated(UnitStatusRequest, "unit status", status=status)

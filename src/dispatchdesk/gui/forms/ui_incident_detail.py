@@ -62,46 +62,58 @@ class Ui_IncidentInfo(object):
 
         self.form.setWidget(2, QFormLayout.ItemRole.FieldRole, self.status)
 
+        self.unitsLabel = QLabel(IncidentInfo)
+        self.unitsLabel.setObjectName(u"unitsLabel")
+
+        self.form.setWidget(3, QFormLayout.ItemRole.LabelRole, self.unitsLabel)
+
+        self.units = QLabel(IncidentInfo)
+        self.units.setObjectName(u"units")
+        self.units.setWordWrap(True)
+        self.units.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.form.setWidget(3, QFormLayout.ItemRole.FieldRole, self.units)
+
         self.typeLabel = QLabel(IncidentInfo)
         self.typeLabel.setObjectName(u"typeLabel")
 
-        self.form.setWidget(3, QFormLayout.ItemRole.LabelRole, self.typeLabel)
+        self.form.setWidget(4, QFormLayout.ItemRole.LabelRole, self.typeLabel)
 
         self.type = QLabel(IncidentInfo)
         self.type.setObjectName(u"type")
         self.type.setWordWrap(True)
         self.type.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(3, QFormLayout.ItemRole.FieldRole, self.type)
+        self.form.setWidget(4, QFormLayout.ItemRole.FieldRole, self.type)
 
         self.createdLabel = QLabel(IncidentInfo)
         self.createdLabel.setObjectName(u"createdLabel")
 
-        self.form.setWidget(4, QFormLayout.ItemRole.LabelRole, self.createdLabel)
+        self.form.setWidget(5, QFormLayout.ItemRole.LabelRole, self.createdLabel)
 
         self.created = QLabel(IncidentInfo)
         self.created.setObjectName(u"created")
         self.created.setWordWrap(True)
         self.created.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(4, QFormLayout.ItemRole.FieldRole, self.created)
+        self.form.setWidget(5, QFormLayout.ItemRole.FieldRole, self.created)
 
         self.deadlineLabel = QLabel(IncidentInfo)
         self.deadlineLabel.setObjectName(u"deadlineLabel")
 
-        self.form.setWidget(5, QFormLayout.ItemRole.LabelRole, self.deadlineLabel)
+        self.form.setWidget(6, QFormLayout.ItemRole.LabelRole, self.deadlineLabel)
 
         self.deadline = QLabel(IncidentInfo)
         self.deadline.setObjectName(u"deadline")
         self.deadline.setWordWrap(True)
         self.deadline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(5, QFormLayout.ItemRole.FieldRole, self.deadline)
+        self.form.setWidget(6, QFormLayout.ItemRole.FieldRole, self.deadline)
 
         self.countdownLabel = QLabel(IncidentInfo)
         self.countdownLabel.setObjectName(u"countdownLabel")
 
-        self.form.setWidget(6, QFormLayout.ItemRole.LabelRole, self.countdownLabel)
+        self.form.setWidget(7, QFormLayout.ItemRole.LabelRole, self.countdownLabel)
 
         self.countdownRow = QWidget(IncidentInfo)
         self.countdownRow.setObjectName(u"countdownRow")
@@ -122,144 +134,145 @@ class Ui_IncidentInfo(object):
 
         self.countdownLayout.setStretch(1, 1)
 
-        self.form.setWidget(6, QFormLayout.ItemRole.FieldRole, self.countdownRow)
+        self.form.setWidget(7, QFormLayout.ItemRole.FieldRole, self.countdownRow)
 
         self.attendedLabel = QLabel(IncidentInfo)
         self.attendedLabel.setObjectName(u"attendedLabel")
 
-        self.form.setWidget(7, QFormLayout.ItemRole.LabelRole, self.attendedLabel)
+        self.form.setWidget(8, QFormLayout.ItemRole.LabelRole, self.attendedLabel)
 
         self.attended = QLabel(IncidentInfo)
         self.attended.setObjectName(u"attended")
         self.attended.setWordWrap(True)
         self.attended.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(7, QFormLayout.ItemRole.FieldRole, self.attended)
+        self.form.setWidget(8, QFormLayout.ItemRole.FieldRole, self.attended)
 
         self.closedLabel = QLabel(IncidentInfo)
         self.closedLabel.setObjectName(u"closedLabel")
 
-        self.form.setWidget(8, QFormLayout.ItemRole.LabelRole, self.closedLabel)
+        self.form.setWidget(9, QFormLayout.ItemRole.LabelRole, self.closedLabel)
 
         self.closed = QLabel(IncidentInfo)
         self.closed.setObjectName(u"closed")
         self.closed.setWordWrap(True)
         self.closed.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(8, QFormLayout.ItemRole.FieldRole, self.closed)
+        self.form.setWidget(9, QFormLayout.ItemRole.FieldRole, self.closed)
 
         self.locationLabel = QLabel(IncidentInfo)
         self.locationLabel.setObjectName(u"locationLabel")
 
-        self.form.setWidget(9, QFormLayout.ItemRole.LabelRole, self.locationLabel)
+        self.form.setWidget(10, QFormLayout.ItemRole.LabelRole, self.locationLabel)
 
         self.location = QLabel(IncidentInfo)
         self.location.setObjectName(u"location")
         self.location.setWordWrap(True)
         self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(9, QFormLayout.ItemRole.FieldRole, self.location)
+        self.form.setWidget(10, QFormLayout.ItemRole.FieldRole, self.location)
 
         self.boroughLabel = QLabel(IncidentInfo)
         self.boroughLabel.setObjectName(u"boroughLabel")
 
-        self.form.setWidget(10, QFormLayout.ItemRole.LabelRole, self.boroughLabel)
+        self.form.setWidget(11, QFormLayout.ItemRole.LabelRole, self.boroughLabel)
 
         self.borough = QLabel(IncidentInfo)
         self.borough.setObjectName(u"borough")
         self.borough.setWordWrap(True)
         self.borough.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(10, QFormLayout.ItemRole.FieldRole, self.borough)
+        self.form.setWidget(11, QFormLayout.ItemRole.FieldRole, self.borough)
 
         self.uprnLabel = QLabel(IncidentInfo)
         self.uprnLabel.setObjectName(u"uprnLabel")
 
-        self.form.setWidget(11, QFormLayout.ItemRole.LabelRole, self.uprnLabel)
+        self.form.setWidget(12, QFormLayout.ItemRole.LabelRole, self.uprnLabel)
 
         self.uprn = QLabel(IncidentInfo)
         self.uprn.setObjectName(u"uprn")
         self.uprn.setWordWrap(True)
         self.uprn.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(11, QFormLayout.ItemRole.FieldRole, self.uprn)
+        self.form.setWidget(12, QFormLayout.ItemRole.FieldRole, self.uprn)
 
         self.callerLabel = QLabel(IncidentInfo)
         self.callerLabel.setObjectName(u"callerLabel")
 
-        self.form.setWidget(12, QFormLayout.ItemRole.LabelRole, self.callerLabel)
+        self.form.setWidget(13, QFormLayout.ItemRole.LabelRole, self.callerLabel)
 
         self.caller = QLabel(IncidentInfo)
         self.caller.setObjectName(u"caller")
         self.caller.setWordWrap(True)
         self.caller.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(12, QFormLayout.ItemRole.FieldRole, self.caller)
+        self.form.setWidget(13, QFormLayout.ItemRole.FieldRole, self.caller)
 
         self.personsLabel = QLabel(IncidentInfo)
         self.personsLabel.setObjectName(u"personsLabel")
 
-        self.form.setWidget(13, QFormLayout.ItemRole.LabelRole, self.personsLabel)
+        self.form.setWidget(14, QFormLayout.ItemRole.LabelRole, self.personsLabel)
 
         self.persons = QLabel(IncidentInfo)
         self.persons.setObjectName(u"persons")
         self.persons.setWordWrap(True)
         self.persons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(13, QFormLayout.ItemRole.FieldRole, self.persons)
+        self.form.setWidget(14, QFormLayout.ItemRole.FieldRole, self.persons)
 
         self.summaryLabel = QLabel(IncidentInfo)
         self.summaryLabel.setObjectName(u"summaryLabel")
 
-        self.form.setWidget(14, QFormLayout.ItemRole.LabelRole, self.summaryLabel)
+        self.form.setWidget(15, QFormLayout.ItemRole.LabelRole, self.summaryLabel)
 
         self.summary = QLabel(IncidentInfo)
         self.summary.setObjectName(u"summary")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(14, QFormLayout.ItemRole.FieldRole, self.summary)
+        self.form.setWidget(15, QFormLayout.ItemRole.FieldRole, self.summary)
 
         self.downgradeReasonLabel = QLabel(IncidentInfo)
         self.downgradeReasonLabel.setObjectName(u"downgradeReasonLabel")
 
-        self.form.setWidget(15, QFormLayout.ItemRole.LabelRole, self.downgradeReasonLabel)
+        self.form.setWidget(16, QFormLayout.ItemRole.LabelRole, self.downgradeReasonLabel)
 
         self.downgradeReason = QLabel(IncidentInfo)
         self.downgradeReason.setObjectName(u"downgradeReason")
         self.downgradeReason.setWordWrap(True)
         self.downgradeReason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(15, QFormLayout.ItemRole.FieldRole, self.downgradeReason)
+        self.form.setWidget(16, QFormLayout.ItemRole.FieldRole, self.downgradeReason)
 
         self.rationaleLabel = QLabel(IncidentInfo)
         self.rationaleLabel.setObjectName(u"rationaleLabel")
 
-        self.form.setWidget(16, QFormLayout.ItemRole.LabelRole, self.rationaleLabel)
+        self.form.setWidget(17, QFormLayout.ItemRole.LabelRole, self.rationaleLabel)
 
         self.rationale = QLabel(IncidentInfo)
         self.rationale.setObjectName(u"rationale")
         self.rationale.setWordWrap(True)
         self.rationale.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(16, QFormLayout.ItemRole.FieldRole, self.rationale)
+        self.form.setWidget(17, QFormLayout.ItemRole.FieldRole, self.rationale)
 
         self.pendingLabel = QLabel(IncidentInfo)
         self.pendingLabel.setObjectName(u"pendingLabel")
 
-        self.form.setWidget(17, QFormLayout.ItemRole.LabelRole, self.pendingLabel)
+        self.form.setWidget(18, QFormLayout.ItemRole.LabelRole, self.pendingLabel)
 
         self.pending = QLabel(IncidentInfo)
         self.pending.setObjectName(u"pending")
         self.pending.setWordWrap(True)
         self.pending.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.form.setWidget(17, QFormLayout.ItemRole.FieldRole, self.pending)
+        self.form.setWidget(18, QFormLayout.ItemRole.FieldRole, self.pending)
 
 #if QT_CONFIG(shortcut)
         self.refLabel.setBuddy(self.ref)
         self.gradeLabel.setBuddy(self.grade)
         self.statusLabel.setBuddy(self.status)
+        self.unitsLabel.setBuddy(self.units)
         self.typeLabel.setBuddy(self.type)
         self.createdLabel.setBuddy(self.created)
         self.deadlineLabel.setBuddy(self.deadline)
@@ -284,6 +297,10 @@ class Ui_IncidentInfo(object):
         self.refLabel.setText(QCoreApplication.translate("IncidentInfo", u"Ref", None))
         self.gradeLabel.setText(QCoreApplication.translate("IncidentInfo", u"Grade", None))
         self.statusLabel.setText(QCoreApplication.translate("IncidentInfo", u"Status", None))
+        self.unitsLabel.setText(QCoreApplication.translate("IncidentInfo", u"Units", None))
+#if QT_CONFIG(accessibility)
+        self.units.setAccessibleName(QCoreApplication.translate("IncidentInfo", u"Units on the incident", None))
+#endif // QT_CONFIG(accessibility)
         self.typeLabel.setText(QCoreApplication.translate("IncidentInfo", u"Type", None))
         self.createdLabel.setText(QCoreApplication.translate("IncidentInfo", u"Created", None))
         self.deadlineLabel.setText(QCoreApplication.translate("IncidentInfo", u"Deadline", None))
