@@ -80,6 +80,10 @@ LONDON_LOCALITIES = frozenset({
     "woolwich", "west ham", "east ham", "canning town", "crystal palace", "lee", "hither green",
     "brixton hill", "tulse hill", "clapham common", "clapham junction", "elephant and castle",
 })
+#: Not one street is called just this: an address that names no more is without a street.
+_NO_STREET = frozenset({
+    ("london",), ("greater", "london"), ("uk",), ("united", "kingdom"), ("england",), ("gb",),
+})
 _MAX_LOCALITY_WORDS = max(len(p.split()) for p in LONDON_LOCALITIES)
 _LOCALITY_WORDS = frozenset(tuple(p.split()) for p in LONDON_LOCALITIES)
 
@@ -192,11 +196,17 @@ def address_parts(address: str) -> AddressParts:
 
 
 def _take_flat(parts: list[list[str]]) -> str | None:
-    """The flat named by the first flat word ("flat 2") of the line, removed from it."""
-    for part in parts:
+    """The flat named by the first flat word ("flat 2") of the line, removed from it. Not in
+    "first floor flat 30 acre lane": a number followed by a street, with no other number
+    after it, is the house."""
+    for i, part in enumerate(parts):
         for j in range(len(part) - 1):
             if part[j] in _FLAT_WORDS:
                 flat = part[j + 1]
+                if flat[0].isdigit() and j + 2 < len(part) and not any(
+                    w[0].isdigit() for p in parts[i:] for w in (p[j + 2:] if p is part else p)
+                ):
+                    return None
                 del part[j:j + 2]
                 return flat
     return None
@@ -230,7 +240,7 @@ def _street(words: list[str]) -> str:
                 del words[-n:]
                 dropped = True
                 break
-    return _spelt(words)
+    return "" if tuple(words) in _NO_STREET else _spelt(words)
 
 
 def _spelt(words: list[str]) -> str:
