@@ -460,3 +460,29 @@ def test_the_letter_pair_bound_never_drops_a_similar_street(seed: int, threshold
     if a and b and difflib.SequenceMatcher(None, a, b).ratio() >= threshold:
         shared = len(_letter_pairs(a) & _letter_pairs(b))
         assert shared >= _pairs_needed(len(a) + len(b), threshold), (a, b)
+
+
+# --- addresses typed as call handlers type them (issue 9, item 11) -----------------------------
+
+def test_typed_addresses_find_the_scheme_and_no_neighbour_as_find_warnings_does() -> None:
+    from tests.domain.test_warnings import NEIGHBOURS, TYPED_FORMS
+
+    schemes = [scheme(1, PlaceModel(address="30 Acre Lane, London", postcode="SW2 5SA")),
+               scheme(2, PlaceModel(address="32 Acre Lane, London", postcode="SW2 5SA")),
+               scheme(3, PlaceModel(address="30a acre ln", postcode="SW2 5SA")),
+               scheme(4, PlaceModel(address="30 Acre Road, London")),
+               scheme(5, PlaceModel(address="30 Acre Lane, London"))]  # no postcode
+    index = WarningIndex()
+    index.replace(schemes, [])
+    for typed, postcode in TYPED_FORMS:
+        query = Place(address=typed, postcode=postcode)
+        got = index.lookup(query, [], NOW)
+        assert got == find_warnings(schemes, [], query, None, NOW), typed
+        found = {w.scheme.id: w.match for w in got if w.scheme is not None}
+        assert found.get(1) == found.get(5) == MatchKind.ADDRESS, (typed, found)
+        assert 2 not in found and 3 not in found, (typed, found)
+    for typed, postcode in NEIGHBOURS:
+        query = Place(address=typed, postcode=postcode)
+        got = index.lookup(query, [], NOW)
+        assert got == find_warnings(schemes, [], query, None, NOW), typed
+        assert 1 not in {w.scheme.id for w in got if w.scheme is not None}, typed
