@@ -207,6 +207,7 @@ TYPED_FORMS: list[tuple[str, str | None]] = [
     ("30 ACRE LANE LONDON", None),
     ("30 aCRe LaNe", None),
     ("30 acre ln", None),
+    ("30 Acre La", None),
     ("30 Acre Ln., London", None),
     ("30, Acre Lane", None),
     ("No. 30 Acre Lane", None),
@@ -304,6 +305,7 @@ def test_typed_forms_with_a_street_reference_and_flats() -> None:
 
 @pytest.mark.parametrize(("marker", "typed", "kind"), [
     ("10 St John's Road", "10 st johns rd", MatchKind.ADDRESS),
+    ("10 La Plata Road", "10 la plata rd", MatchKind.ADDRESS),
     ("10 St John's Road", "10 saint john's road london", MatchKind.ADDRESS),
     ("10 St John's Road", "10 st johns", MatchKind.ADDRESS),
     ("10 St John's Road", "10 St John's Street", None),

@@ -21,7 +21,9 @@ free-text rule needs the same postcode district when both sides have a postcode,
 with one is compared with its district's streets (a few dozen) and those filed without a
 postcode; only a query without a postcode is compared with every known street. Either scan
 uses bounds that can only let too much through (length, shared letter pairs, difflib's
-``quick_ratio``, counted in C) before the real ratio, and the answer is remembered.
+``quick_ratio``, counted in C) before the real ratio, and the answer is remembered. A street
+typed without its type ("30 acre london") is looked up by name among the streets with one
+("acre lane", "acre road"), and a typed one ("acre lane") under its bare name ("acre").
 """
 
 from __future__ import annotations
@@ -327,7 +329,8 @@ def _filed(place: PlaceModel) -> ParsedPlace:
     if p.parts is not None:
         flat, house = p.parts.flat, p.parts.house
         parts = AddressParts(flat and intern(flat), house and intern(house),
-                             intern(p.parts.street), p.parts.postcode)
+                             intern(p.parts.street),
+                             p.parts.postcode and intern(p.parts.postcode))
     return ParsedPlace(p.uprn, p.parent_uprn, p.usrn, parts, p.postcode and intern(p.postcode),
                        p.district and intern(p.district))
 

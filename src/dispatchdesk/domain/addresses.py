@@ -38,6 +38,8 @@ _ABBREV = {
     "gt": "great", "bdwy": "broadway", "ho": "house", "hse": "house", "mws": "mews",
     "est": "estate", "app": "approach", "emb": "embankment",
 }
+#: Abbreviations only as the last word of a street ("Acre La"; but "La Plata Road").
+_LAST_ABBREV = {"la": "lane"}
 #: Words that end a street's name and say what kind of street it is.
 STREET_TYPES = frozenset({
     "road", "street", "lane", "avenue", "grove", "crescent", "drive", "place", "square",
@@ -246,8 +248,10 @@ def _street(words: list[str]) -> str:
 def _spelt(words: list[str]) -> str:
     """Abbreviations spelt out; "st" first of several words as "saint" ("St John's Road")."""
     spelt = [_ABBREV.get(w, w) for w in words]
-    if len(words) > 1 and words[0] == "st":
-        spelt[0] = "saint"
+    if len(words) > 1:
+        if words[0] == "st":
+            spelt[0] = "saint"
+        spelt[-1] = _LAST_ABBREV.get(spelt[-1], spelt[-1])
     return " ".join(spelt)
 
 

@@ -4,8 +4,10 @@ Shared by the server (``GET /warnings``, the expiry sweep) and the client (offli
 
 Location matching, strongest first: the same UPRN; parent/child UPRN (a marker on a block shows
 for its flats and the other way round); the same street (USRN) and house number/name; then a
-free-text *possible match* on the address. A weak match is labelled as such but never hides a
-warning. Person matching: normalised name and date of birth.
+free-text *possible match* on the address, read as a call handler types it (no commas, a town
+at the end, a postcode on the line, abbreviations, a typo: :mod:`dispatchdesk.domain.addresses`).
+A weak match is labelled as such but never hides a warning. Person matching: normalised name
+and date of birth.
 """
 
 from __future__ import annotations
