@@ -88,6 +88,8 @@ _NO_STREET = frozenset({
 })
 _MAX_LOCALITY_WORDS = max(len(p.split()) for p in LONDON_LOCALITIES)
 _LOCALITY_WORDS = frozenset(tuple(p.split()) for p in LONDON_LOCALITIES)
+#: The last words of the localities: a street ending otherwise has none to drop.
+_LOCALITY_ENDS = frozenset(p[-1] for p in _LOCALITY_WORDS)
 
 #: Postcode areas in and around London: an outward code typed alone ("SW2") is read as one
 #: only in these (elsewhere "A406" would be a postcode).
@@ -104,6 +106,9 @@ _FLAT_SLASH_RE = re.compile(
 #: "2nd floor": no house number.
 _ORDINAL_RE = re.compile(r"^[0-9]+(?:st|nd|rd|th)$")
 _WORD_RE = re.compile(r"[a-z0-9]+")
+#: Cheap tests of a whole line before looking word by word.
+_FLAT_WORD_RE = re.compile(r"\b(?:flat|apartment|apt|unit|room|maisonette)\b")
+_OUTWARD_ANY_RE = re.compile(r"\b[a-z]{1,2}[0-9][a-z0-9]?\b")
 _APOSTROPHES = str.maketrans("", "", "'’`")
 
 
@@ -134,20 +139,26 @@ _FULL_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)[0-9][A-Z]{2}$")
 def postcode_district(postcode: str | None) -> str | None:
     """The outward code ("N1", "SW1A") of a postcode, or of an outward code given alone;
     ``None`` when missing or not readable as a UK postcode."""
-    pc = normalise_postcode(postcode)
-    if pc is None:
-        return None
-    full = _FULL_POSTCODE_RE.match(pc)
-    if full:
-        return full.group(1)
-    return pc if _OUTWARD_RE.match(pc) else None
+    return read_postcode(postcode)[1]
 
 
 def full_postcode(postcode: str | None) -> str | None:
     """A readable full postcode, upper case without spaces ("N19GU"); else ``None`` (an
     outward code alone, or text that is no postcode)."""
+    return read_postcode(postcode)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def read_postcode(postcode: str | None) -> tuple[str | None, str | None]:
+    """(:func:`full_postcode`, :func:`postcode_district`) of ``postcode``; remembered, as
+    the same postcodes come up lookup after lookup."""
     pc = normalise_postcode(postcode)
-    return pc if pc is not None and _FULL_POSTCODE_RE.match(pc) else None
+    if pc is None:
+        return None, None
+    full = _FULL_POSTCODE_RE.match(pc)
+    if full:
+        return pc, full.group(1)
+    return None, (pc if _OUTWARD_RE.match(pc) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,31 +181,38 @@ class AddressParts:
 def address_parts(address: str) -> AddressParts:
     """Split an address line, typed any way a call handler types it (see the module's
     docstring), into flat, house number/name, street proper and postcode."""
-    text = address.casefold().translate(_APOSTROPHES)
-    found = _POSTCODE_RE.findall(text)
-    postcode = normalise_postcode(found[0]) if found else None
-    # A postcode in mid-line ends a part, as a comma would.
-    text = _FLAT_SLASH_RE.sub(r" flat \1, \2", _POSTCODE_RE.sub(",", text))
+    text = address.casefold()
+    if "'" in text or "’" in text or "`" in text:
+        text = text.translate(_APOSTROPHES)  # "john's" is one word
+    found = _POSTCODE_RE.search(text)
+    postcode = None
+    if found is not None:
+        postcode = normalise_postcode(found.group(0))
+        text = _POSTCODE_RE.sub(",", text)  # in mid-line it ends a part, as a comma would
+    if "/" in text:
+        text = _FLAT_SLASH_RE.sub(r" flat \1, \2", text)
     parts = [w for w in (_WORD_RE.findall(p) for p in text.split(",")) if w]
-    flat = _take_flat(parts)
-    parts = [p for p in parts if p]
+    flat = None
+    if _FLAT_WORD_RE.search(text):
+        flat = _take_flat(parts)
+        parts = [p for p in parts if p]
+    outward = _OUTWARD_ANY_RE.search(text) is not None
     for i, part in enumerate(parts):
         for j, w in enumerate(part):
-            if w[0].isdigit() and not _ORDINAL_RE.match(w):
+            if w[0].isdigit() and not (w[-1].isalpha() and _ORDINAL_RE.match(w)):
                 house = w
                 k = j + 1
                 if k < len(part) and len(part[k]) == 1 and part[k].isalpha():
                     house += part[k]  # "10 a" → "10a"
                     k += 1
-                later, outward = _without_outward([part[k:], *parts[i + 1:]])
-                street = next((p for p in later if p), [])
-                return AddressParts(flat, house, _street(street), postcode or outward)
+                later, district = _without_outward([part[k:], *parts[i + 1:]], outward)
+                street = later[0] or next((p for p in later if p), [])
+                return AddressParts(flat, house, _street(street), postcode or district)
     if not parts:
         return AddressParts(flat, None, "", postcode)
-    later, outward = _without_outward(parts[1:])
+    later, district = _without_outward(parts[1:], outward)
     street = next((p for p in later if p), [])
-    return AddressParts(flat, _spelt(parts[0]), _street(street),
-                        postcode or outward)
+    return AddressParts(flat, _spelt(parts[0]), _street(street), postcode or district)
 
 
 def _take_flat(parts: list[list[str]]) -> str | None:
@@ -214,14 +232,19 @@ def _take_flat(parts: list[list[str]]) -> str | None:
     return None
 
 
-def _without_outward(parts: list[list[str]]) -> tuple[list[list[str]], str | None]:
-    """``parts`` without London outward codes ("sw2"); the first one found, upper case."""
+def _without_outward(parts: list[list[str]], any_on_the_line: bool) -> (
+    tuple[list[list[str]], str | None]
+):
+    """``parts`` without London outward codes ("sw2"); the first one found, upper case.
+    ``any_on_the_line``: False when the line has nothing that looks like one."""
+    if not any_on_the_line:
+        return parts, None
     found: str | None = None
     out = []
     for part in parts:
         kept = []
         for w in part:
-            m = _OUTWARD_WORD_RE.match(w)
+            m = _OUTWARD_WORD_RE.match(w) if len(w) <= 4 and not w.isalpha() else None
             if m and m.group(1) in LONDON_POSTCODE_AREAS:
                 found = found or w.upper()
             else:
@@ -234,7 +257,7 @@ def _street(words: list[str]) -> str:
     """The street proper of the words after the house: trailing towns and districts dropped
     (never every word), abbreviations spelt out, "st" first in a longer street as "saint"."""
     words = list(words)
-    dropped = True
+    dropped = bool(words) and words[-1] in _LOCALITY_ENDS
     while dropped:
         dropped = False
         for n in range(min(_MAX_LOCALITY_WORDS, len(words) - 1), 0, -1):

@@ -27,6 +27,7 @@ from dispatchdesk.domain.addresses import full_postcode as full_postcode
 from dispatchdesk.domain.addresses import normalise_address as normalise_address
 from dispatchdesk.domain.addresses import normalise_postcode as normalise_postcode
 from dispatchdesk.domain.addresses import postcode_district as postcode_district
+from dispatchdesk.domain.addresses import read_postcode as read_postcode
 from dispatchdesk.domain.addresses import street_names_alike as street_names_alike
 from dispatchdesk.domain.addresses import street_ratio_reaches as street_ratio_reaches
 from dispatchdesk.domain.addresses import street_similar as street_similar
@@ -185,13 +186,12 @@ class ParsedPlace:
     def of(cls, place: Place) -> ParsedPlace:
         parts = address_parts(place.address) if place.address else None
         # The postcode field when readable, else one typed on the address line.
-        postcode = place.postcode if postcode_district(place.postcode) else None
-        if postcode is None and parts is not None:
-            postcode = parts.postcode
+        postcode, district = read_postcode(place.postcode)
+        if district is None and parts is not None and parts.postcode is not None:
+            postcode, district = read_postcode(parts.postcode)
         return cls(
             uprn=place.uprn or None, parent_uprn=place.parent_uprn or None,
-            usrn=place.usrn or None, parts=parts, postcode=full_postcode(postcode),
-            district=postcode_district(postcode),
+            usrn=place.usrn or None, parts=parts, postcode=postcode, district=district,
         )
 
     @property
