@@ -148,7 +148,7 @@ def full_postcode(postcode: str | None) -> str | None:
     return read_postcode(postcode)[0]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16384)
 def read_postcode(postcode: str | None) -> tuple[str | None, str | None]:
     """(:func:`full_postcode`, :func:`postcode_district`) of ``postcode``; remembered, as
     the same postcodes come up lookup after lookup."""
@@ -178,9 +178,12 @@ class AddressParts:
     postcode: str | None = None
 
 
+@functools.lru_cache(maxsize=16384)
 def address_parts(address: str) -> AddressParts:
     """Split an address line, typed any way a call handler types it (see the module's
-    docstring), into flat, house number/name, street proper and postcode."""
+    docstring), into flat, house number/name, street proper and postcode. Remembered (a
+    queue's worth): the desk asks about the same incidents' addresses again whenever a
+    marker changes."""
     text = address.casefold()
     if "'" in text or "’" in text or "`" in text:
         text = text.translate(_APOSTROPHES)  # "john's" is one word
