@@ -4,8 +4,9 @@
 USRNs, houses and flats in blocks with UPRNs and parent UPRNs, postcodes shared by neighbours;
 subjects and protected persons with dates of birth) are loaded into a ``WarningIndex``. Then
 10,000 incident lookups per run, 5 runs, each run a fresh mix: an exact UPRN hit, a flat in a
-marked block, an address without UPRN (one in five with a typo in the street), a person named
-on an order, and nothing known. Beside it, in the same run, the same lookups against an
+marked block, an address without UPRN (one in ten with a typo in the street, one in five typed
+as a call handler types it: "3/14 kelly rd london e8 1hr"), a person named on an order, and
+nothing known. Beside it, in the same run, the same lookups against an
 in-memory sqlite3 copy indexed by UPRN, parent UPRN, USRN + house, house + postcode and
 normalised name, one SELECT per key (it finds ids only: no misspelt streets, no warnings built).
 Target: index p99 <= 0.1 ms per lookup.
@@ -238,6 +239,29 @@ def _misspelt(rng: random.Random, world: World) -> tuple[Place, list[Person]]:
     return Place(address=address, postcode=place.postcode), people
 
 
+_TYPED_TYPES = {"Road": "rd", "Street": "st", "Avenue": "ave", "Lane": "ln", "Gardens": "gdns",
+                "Close": "cl", "Grove": "gr", "Terrace": "terr", "Place": "pl",
+                "Crescent": "cres", "Hill": "hl"}
+
+
+def _typed(rng: random.Random, world: World) -> tuple[Place, list[Person]]:
+    """A marked address as a call handler types it: no commas, the street type abbreviated
+    or left out, "london" or nothing at the end, the postcode on the line or not at all, a
+    flat as "3/14", any case; no UPRN or USRN."""
+    marked = rng.choice(world.schemes).location
+    parts = address_parts(marked.address)
+    words = marked.address.split(", ")
+    street = next(w for w in words if w.startswith(f"{parts.house} ")).split(" ", 1)[1]
+    name, kind = street.rsplit(" ", 1)
+    kind = rng.choice([kind, _TYPED_TYPES.get(kind, kind), ""])
+    house = f"{parts.flat}/{parts.house}" if parts.flat else parts.house
+    line = f"{house} {name} {kind} {rng.choice(['london', 'London', ''])}"
+    if rng.random() < 0.5 and marked.postcode:
+        line += f" {rng.choice([marked.postcode, marked.postcode.replace(' ', '')])}"
+    line = rng.choice([line, line.lower(), line.upper()])
+    return Place(address=" ".join(line.split())), _caller(rng)
+
+
 def _person_match(rng: random.Random, world: World) -> tuple[Place, list[Person]]:
     o = rng.choice(world.orders)
     named = rng.choice([o.subject, *o.protected_persons])
@@ -251,7 +275,8 @@ def _nothing(rng: random.Random, world: World) -> tuple[Place, list[Person]]:
 MIX: dict[str, tuple[int, Callable[[random.Random, World], tuple[Place, list[Person]]]]] = {
     "exact UPRN hit": (25, _exact),
     "flat in a marked block": (15, _flat_in_block),
-    "address only, no UPRN": (18, _address_only),
+    "address only, no UPRN": (14, _address_only),
+    "address typed as handlers type it": (4, _typed),
     "address only, street misspelt": (2, _misspelt),
     "person on an order": (20, _person_match),
     "nothing known": (20, _nothing),

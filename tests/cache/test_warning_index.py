@@ -32,7 +32,7 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     Severity,
     WarningPolicy,
-    street_similar,
+    street_ratio_reaches,
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
@@ -232,7 +232,10 @@ def test_a_person_match_stronger_than_the_location_match_wins() -> None:
 # --- the same answers as find_warnings ---------------------------------------------------------
 
 STREETS = ["High Street", "High Stret", "Hihg St", "Mare Street", "Mare St", "Marsh Street",
-           "Church Road", "Chruch Rd", "Station Road", "Acacia Avenue", "Acaica Ave", ""]
+           "Church Road", "Chruch Rd", "Station Road", "Acacia Avenue", "Acaica Ave", "",
+           # typed as call handlers type them: no type, abbreviations, Saint, a typo
+           "Acre Lane", "acre ln", "ACRE", "Acer Lane", "Acre Road", "Acre Lnae", "Mare",
+           "St John's Road", "st johns rd", "Saint Johns", "High Street North", "high st"]
 HOUSES = ["1", "2", "10", "10a", "10 A", "Rose Cottage", ""]
 NAMES = ["John Smith", "SMITH, John", "Jon Smith", "John Smyth", "Mary Jones",
          "Mary-Jane Jones", "Mary Jone", "--"]
@@ -245,17 +248,28 @@ def maybe(rng: random.Random, values: Sequence[T], none: float = 0.3) -> T | Non
 
 
 def random_address(rng: random.Random) -> str:
+    """An address as a register holds it or as a call handler types it: with or without
+    commas, a town or district at the end, a postcode on the line, a flat in any form, any
+    case."""
     house, street = rng.choice(HOUSES), rng.choice(STREETS)
-    flat = f"Flat {rng.randint(1, 3)}, Cedar Court, " if rng.random() < 0.3 else ""
-    town = ", London" if rng.random() < 0.5 else ""
-    return f"{flat}{house} {street}{town}".strip() or "Unknown"
+    flat = rng.choice(["", "", "", "Flat 2, Cedar Court, ", "Flat 1, Cedar Court, ",
+                       "flat 3 ", "2/", "Flat 1/"])
+    if flat.endswith("/") and not house[:1].isdigit():
+        flat = ""
+    comma = rng.choice([", ", " "])
+    town = rng.choice(["", "", f"{comma}London", f"{comma}london", " Brixton london",
+                       f"{comma}Hackney, London", " Streatham Hill"])
+    on_line = rng.choice(["", "", "", " SW2 5SA", " e81aa", " sw2", " E8", ", N1 9GU"])
+    text = f"{flat}{house} {street}{town}{on_line}".strip() or "Unknown"
+    roll = rng.random()
+    return text.upper() if roll < 0.15 else text.casefold() if roll < 0.3 else text
 
 
 def random_place_fields(rng: random.Random) -> dict[str, str | None]:
     return {
         "address": random_address(rng),
-        "postcode": maybe(rng, ["E8 1AA", "E8 1AB", "e81aa", "N1 9GU", "E8", "N1 9GX", "??"],
-                          0.4),
+        "postcode": maybe(rng, ["E8 1AA", "E8 1AB", "e81aa", "N1 9GU", "E8", "N1 9GX", "??",
+                                "SW2 5SA", "sw2"], 0.4),
         "uprn": maybe(rng, ["100", "101", "102", "103", "200"], 0.4),
         "parent_uprn": maybe(rng, ["200", "201", "100"], 0.6),
         "usrn": maybe(rng, ["300", "301"], 0.4),
@@ -403,7 +417,7 @@ def test_replace_with_another_policy_rematches_streets() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), threshold=st.sampled_from([0.5, 0.7, 0.82, 0.9, 1.0]))
-def test_the_street_scan_finds_what_street_similar_accepts(seed: int, threshold: float) -> None:
+def test_the_street_scan_finds_what_the_street_ratio_accepts(seed: int, threshold: float) -> None:
     rng = random.Random(seed)
     known = {mutate(rng, rng.choice([s for s in STREETS if s]).casefold()) for _ in range(30)}
     known.discard("")
@@ -418,7 +432,7 @@ def test_the_street_scan_finds_what_street_similar_accepts(seed: int, threshold:
     for _ in range(20):
         asked = rng.choice([mutate(rng, rng.choice(sorted(known))), rng.choice(sorted(known))])
         if asked:
-            expected = {k for k in left if street_similar(k, asked, threshold)}
+            expected = {k for k in left if street_ratio_reaches(k, asked, threshold)}
             for vocabulary in (ALL_STREETS, "E8"):
                 assert streets.similar(vocabulary, asked, threshold) == expected, asked
 
@@ -446,3 +460,29 @@ def test_the_letter_pair_bound_never_drops_a_similar_street(seed: int, threshold
     if a and b and difflib.SequenceMatcher(None, a, b).ratio() >= threshold:
         shared = len(_letter_pairs(a) & _letter_pairs(b))
         assert shared >= _pairs_needed(len(a) + len(b), threshold), (a, b)
+
+
+# --- addresses typed as call handlers type them (issue 9, item 11) -----------------------------
+
+def test_typed_addresses_find_the_scheme_and_no_neighbour_as_find_warnings_does() -> None:
+    from tests.domain.test_warnings import NEIGHBOURS, TYPED_FORMS
+
+    schemes = [scheme(1, PlaceModel(address="30 Acre Lane, London", postcode="SW2 5SA")),
+               scheme(2, PlaceModel(address="32 Acre Lane, London", postcode="SW2 5SA")),
+               scheme(3, PlaceModel(address="30a acre ln", postcode="SW2 5SA")),
+               scheme(4, PlaceModel(address="30 Acre Road, London")),
+               scheme(5, PlaceModel(address="30 Acre Lane, London"))]  # no postcode
+    index = WarningIndex()
+    index.replace(schemes, [])
+    for typed, postcode in TYPED_FORMS:
+        query = Place(address=typed, postcode=postcode)
+        got = index.lookup(query, [], NOW)
+        assert got == find_warnings(schemes, [], query, None, NOW), typed
+        found = {w.scheme.id: w.match for w in got if w.scheme is not None}
+        assert found.get(1) == found.get(5) == MatchKind.ADDRESS, (typed, found)
+        assert 2 not in found and 3 not in found, (typed, found)
+    for typed, postcode in NEIGHBOURS:
+        query = Place(address=typed, postcode=postcode)
+        got = index.lookup(query, [], NOW)
+        assert got == find_warnings(schemes, [], query, None, NOW), typed
+        assert 1 not in {w.scheme.id for w in got if w.scheme is not None}, typed

@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dispatchdesk.domain.addresses import one_typo
 from dispatchdesk.domain.warnings import (
+    LONDON_LOCALITIES,
+    AddressParts,
     MatchKind,
     ParsedPlace,
     Person,
@@ -115,7 +120,7 @@ def test_address_parts() -> None:
     assert address_parts("Rose Cottage, Mill Lane").house == "rose cottage"
     # the street proper: the words after the house in its part, else the next part
     assert address_parts("9 Elm Road, London").street == "elm road"
-    assert address_parts("9 Elm Road London").street == "elm road london"  # no commas
+    assert address_parts("9 Elm Road London").street == "elm road"  # no commas: town dropped
     assert address_parts("10, High St., London").street == "high street"
     assert address_parts("Cedar Court, 14 Mare Street, Hackney").street == "mare street"
 
@@ -187,3 +192,225 @@ def test_review_states() -> None:
         ReviewState.FIRST_STAGE)
     assert scheme_review_state(expires, asked, asked + timedelta(days=14)) is (
         ReviewState.SECOND_STAGE)
+
+
+# --- addresses as call handlers type them (issue 9, item 11) ----------------------------------
+
+ACRE_LANE = Place(address="30 Acre Lane, London", postcode="SW2 5SA")
+ACRE_LANE_NO_POSTCODE = Place(address="30 Acre Lane, London")
+
+#: (typed address, postcode typed in its own field): each finds the scheme on "30 Acre Lane,
+#: London" as a possible (free-text) match, with or without the scheme's postcode.
+TYPED_FORMS: list[tuple[str, str | None]] = [
+    ("30 acre lane london", None),  # the issue's case
+    ("30 Acre Lane", None),
+    ("30 ACRE LANE LONDON", None),
+    ("30 aCRe LaNe", None),
+    ("30 acre ln", None),
+    ("30 Acre La", None),
+    ("30 Acre Ln., London", None),
+    ("30, Acre Lane", None),
+    ("No. 30 Acre Lane", None),
+    ("30 acre lane brixton london", None),
+    ("30 acre lane, Brixton, London", None),
+    ("30 acre lane brixton hill london", None),
+    ("30 acre lane lambeth", None),
+    ("30 acre lane sw2 5sa", None),
+    ("30 acre lane SW25SA", None),
+    ("30 Acre Lane London SW2 5SA", None),
+    ("SW2 5SA 30 acre lane", None),
+    ("30 acre lane london sw2", None),
+    ("30 acre lane, sw2", None),
+    ("30 Acre Lane", "sw2 5sa"),
+    ("30 Acre Lane", "SW2 1AA"),  # the same district, another unit
+    ("30 Acre Lane", "sw2"),
+    ("30 acre london", None),  # no street type: the name alone
+    ("30 acre", None),
+    ("30 ACRE BRIXTON", None),
+    ("30 acer lane", None),  # a typo
+    ("30 acre lnae london", None),
+    ("30 Acre Laen", None),
+    ("30 acrelane", None),
+    ("Flat 2, 30 Acre Lane", None),  # a flat in the marked building
+    ("flat 2 30 acre lane london", None),
+    ("2/30 acre lane", None),
+    ("Flat 2/30 Acre Ln", None),
+    ("30 Acre Lane Flat 2", None),
+    ("Ground floor flat, 30 acre lane", None),
+    ("2nd floor flat 30 acre lane", None),
+]
+
+#: Neighbours: another house, another street (type), another district. None may match.
+NEIGHBOURS: list[tuple[str, str | None]] = [
+    ("32 acre lane london", None),
+    ("3 acre lane", None),
+    ("300 acre lane", None),
+    ("130 Acre Lane", None),
+    ("30a acre lane", None),  # 30a is another house
+    ("30 b acre lane", None),
+    ("Flat 30, 2 Acre Lane", None),
+    ("30 acre road london", None),  # another street type is another street
+    ("30 acre rd", None),
+    ("30 Acre Street", None),
+    ("30 acre close", None),
+    ("30 Acre Gardens", None),
+    ("30 acre lane north", None),
+    ("30 lane", None),
+    ("30 london", None),
+    ("30 cedar lane", None),
+    ("30 mare lane", None),  # two letters off
+    ("30 acre lane", "E8 1AA"),  # another district
+    ("30 acre lane e8", None),
+    ("30 acre lane N1 9GU", None),
+    ("30 Acre Lane", "SW9 1AA"),
+    ("30 acer lane sw9", None),
+    ("acre lane london", None),  # no house number
+    ("30 high street london", None),
+]
+
+
+@pytest.mark.parametrize(("typed", "postcode"), TYPED_FORMS)
+def test_a_typed_address_finds_the_marker_as_a_possible_match(typed: str,
+                                                                postcode: str | None) -> None:
+    query = Place(address=typed, postcode=postcode)
+    for marker in (ACRE_LANE, ACRE_LANE_NO_POSTCODE):
+        kind = match_place(marker, query)
+        assert kind is MatchKind.ADDRESS and kind.possible, (marker, typed)
+        # the other way round: the marker typed so, the query written out in full
+        assert match_place(query, marker) is MatchKind.ADDRESS, (marker, typed)
+
+
+@pytest.mark.parametrize(("typed", "postcode"), NEIGHBOURS)
+def test_no_neighbour_matches(typed: str, postcode: str | None) -> None:
+    query = Place(address=typed, postcode=postcode)
+    assert match_place(ACRE_LANE, query) is None
+    assert match_place(query, ACRE_LANE) is None
+    if postcode is None and not any(c.isdigit() for c in typed.split()[-1]):
+        assert match_place(ACRE_LANE_NO_POSTCODE, query) is None
+
+
+def test_typed_forms_with_a_street_reference_and_flats() -> None:
+    marker = Place(usrn="21000099", address="30 Acre Lane, London")
+    assert match_place(marker, Place(usrn="21000099", address="30 acre ln")) is (
+        MatchKind.STREET_HOUSE)
+    assert match_place(marker, Place(usrn="21000099", address="2/30 acre lane")) is (
+        MatchKind.STREET_HOUSE)
+    assert match_place(marker, Place(usrn="21000099", address="32 acre lane")) is None
+    assert match_place(marker, Place(usrn="21000099", address="30a acre lane")) is None
+    flat_1 = Place(address="Flat 1, 30 Acre Lane, London")
+    assert match_place(flat_1, Place(address="2/30 acre lane london")) is MatchKind.SAME_BLOCK
+    assert match_place(flat_1, Place(address="flat 1 30 acre ln")) is MatchKind.ADDRESS
+    assert match_place(flat_1, Place(address="1/30 ACRE LANE")) is MatchKind.ADDRESS
+
+
+@pytest.mark.parametrize(("marker", "typed", "kind"), [
+    ("10 St John's Road", "10 st johns rd", MatchKind.ADDRESS),
+    ("10 La Plata Road", "10 la plata rd", MatchKind.ADDRESS),
+    ("10 St John's Road", "10 saint john's road london", MatchKind.ADDRESS),
+    ("10 St John's Road", "10 st johns", MatchKind.ADDRESS),
+    ("10 St John's Road", "10 St John's Street", None),
+    ("10 St John's Road", "10 St James's Road", None),
+    ("10 High Street North, London", "10 high st north", MatchKind.ADDRESS),
+    ("10 High Street North, London", "10 high street", None),
+    ("10 High Street", "10 high st london", MatchKind.ADDRESS),
+    ("10 High Street", "10 high st north", None),
+    ("10 High Street", "10 high road", None),
+    ("14 Mare Street, Hackney", "14 mare st e8", MatchKind.ADDRESS),
+    ("14 Mare Street, Hackney", "14 marsh street", None),  # 0.87 alike, but two edits
+    ("14 Mare Street, Hackney", "14 Mare Road", None),
+    ("22 Acacia Avenue", "22 acacia av", MatchKind.ADDRESS),
+    ("22 Acacia Avenue", "22 acaica ave", MatchKind.ADDRESS),
+    ("22 Acacia Avenue", "22 amara avenue", None),
+    ("22 Elm Grove", "22 elm gr", MatchKind.ADDRESS),
+    ("22 Elm Grove", "22 elm gardens", None),
+    ("5 Kings Cres", "5 kings crescent camden", MatchKind.ADDRESS),
+    ("5 Oak Terr", "5 oak terrace", MatchKind.ADDRESS),
+    ("5 Oak Ter", "5 oak tce", MatchKind.ADDRESS),
+    ("30 Brixton Hill", "30 brixton hill london", MatchKind.ADDRESS),
+    ("30 Brixton Hill", "30 brixton road", None),
+    ("30 Brixton Road", "30 brixton london", MatchKind.ADDRESS),  # no street type given
+    ("10 London Road, Croydon", "10 london rd croydon", MatchKind.ADDRESS),
+    ("10 London Road, Croydon", "10 london", None),
+])
+def test_streets_typed_other_ways(marker: str, typed: str, kind: MatchKind | None) -> None:
+    assert match_place(Place(address=marker), Place(address=typed)) is kind
+
+
+def test_the_same_full_postcode_does_not_make_another_street_match() -> None:
+    # a postcode unit can take in the corner of another street with the same numbers
+    marker = Place(address="30 Acre Lane", postcode="SW2 5SA")
+    assert match_place(marker, Place(address="30 Branksome Road", postcode="sw2 5sa")) is None
+    assert match_place(marker, Place(address="30 Acre Road", postcode="SW25SA")) is (
+        MatchKind.ADDRESS)  # the same name in the same unit: a possible match
+    assert match_place(marker, Place(address="30", postcode="SW2 5SA")) is MatchKind.ADDRESS
+    # an outward code alone on both sides is no shared postcode
+    assert match_place(Place(address="22 Elm Road", postcode="N1"),
+                       Place(address="22 Acacia Avenue", postcode="N1")) is None
+    assert match_place(Place(address="22 Elm Road", postcode="??"),
+                       Place(address="22 Acacia Avenue", postcode="??")) is None
+
+
+@pytest.mark.parametrize(("typed", "flat", "house", "street", "postcode"), [
+    ("30 acre lane london", None, "30", "acre lane", None),
+    ("30 ACRE LN BRIXTON LONDON SW2 5SA", None, "30", "acre lane", "SW25SA"),
+    ("30 acre lane, london sw2", None, "30", "acre lane", "SW2"),
+    ("SW2 5SA, 30 Acre Lane", None, "30", "acre lane", "SW25SA"),
+    ("2/30 acre lane", "2", "30", "acre lane", None),
+    ("Flat 2/30 Acre Lane", "2", "30", "acre lane", None),
+    ("30 Acre Lane Flat 2", "2", "30", "acre lane", None),
+    ("Flat B, 30 A Acre Lane", "b", "30a", "acre lane", None),
+    ("10 St John's Rd London N1", None, "10", "saint johns road", "N1"),
+    ("10 High St North", None, "10", "high street north", None),
+    ("30 Brixton Hill London", None, "30", "brixton hill", None),
+    ("30 acre lane brixton hill", None, "30", "acre lane", None),
+    ("10 London Road Croydon", None, "10", "london road", None),
+    ("10 A406", None, "10", "a406", None),  # not a London postcode area
+    ("Block E1, 4 Mill Lane", None, "4", "mill lane", None),  # before the house: no postcode
+    ("2nd Floor Flat, 30 Acre Lane", None, "30", "acre lane", None),
+    ("first floor flat 30 acre lane", None, "30", "acre lane", None),
+    ("Flat 2, Rose Cottage, Mill Lane", "2", "rose cottage", "mill lane", None),
+    ("30, London", None, "30", "", None),  # London alone is no street
+    ("30 Brixton", None, "30", "brixton", None),  # but a district alone may be
+    ("Rose Cottage, Mill Ln, Barnet EN5", None, "rose cottage", "mill lane", "EN5"),
+])
+def test_address_parts_of_typed_addresses(typed: str, flat: str | None, house: str,
+                                          street: str, postcode: str | None) -> None:
+    assert address_parts(typed) == AddressParts(flat, house, street, postcode)
+
+
+def test_a_postcode_on_the_line_is_the_places_postcode() -> None:
+    p = ParsedPlace.of(Place(address="30 acre lane sw2 5sa"))
+    assert (p.postcode, p.district) == ("SW25SA", "SW2")
+    p = ParsedPlace.of(Place(address="30 acre lane sw2"))
+    assert (p.postcode, p.district) == (None, "SW2")
+    # the postcode field, when readable, wins over the line
+    p = ParsedPlace.of(Place(address="30 acre lane sw2 5sa", postcode="E8 1AA"))
+    assert (p.postcode, p.district) == ("E81AA", "E8")
+    p = ParsedPlace.of(Place(address="30 acre lane sw2 5sa", postcode="??"))
+    assert p.postcode == "SW25SA"
+
+
+def test_every_borough_the_server_knows_is_a_locality() -> None:
+    from dispatchdesk.server.london import BOROUGHS
+
+    for borough in BOROUGHS:
+        assert borough.casefold() in LONDON_LOCALITIES
+        assert address_parts(f"30 acre lane {borough}").street == "acre lane", borough
+
+
+def _distance(a: str, b: str) -> int:
+    """Optimal string alignment distance, the textbook way."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=st.text("abc ", max_size=6), b=st.text("abc ", max_size=6))
+def test_one_typo_is_a_distance_of_one(a: str, b: str) -> None:
+    assert one_typo(a, b) is (_distance(a, b) == 1)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.warnings import (
     Place,
@@ -18,10 +19,12 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     WarningPolicy,
     add_months,
+    address_parts,
 )
 from dispatchdesk.protocol.schemas import ChangesPage, Snapshot
 from dispatchdesk.protocol.warnings import PlaceModel, SchemeOut, WarningsPage, find_warnings
 from dispatchdesk.server import EmbeddedServer, ServerSettings
+from tests.domain.test_warnings import NEIGHBOURS, TYPED_FORMS
 
 from .conftest import START, Api, Desk, login
 from .test_events import Stream
@@ -343,3 +346,79 @@ def test_the_sweeper_tells_open_streams_with_no_read_at_all(
         [gone] = s.changes(1)  # the stream's read timeout bounds the wait
         s.close()
     assert (gone.entity, gone.op, gone.data) == ("scheme", "delete", {"id": scheme["id"]})
+
+
+# --- addresses typed as call handlers type them (issue 9, item 11) -----------------------------
+
+ACRE_LANE = {"address": "30 Acre Lane, London", "postcode": "SW2 5SA"}
+#: Schemes next door: none may show for 30 Acre Lane however it is typed.
+NEXT_DOOR = [{"address": "32 Acre Lane, London", "postcode": "SW2 5SA"},
+             {"address": "30a Acre Lane, London", "postcode": "SW2 5SA"},
+             {"address": "Flat 1, 130 Acre Lane", "postcode": "SW2 5SB"}]
+#: Another street of the same name: shown (as possible) only when no street type is typed.
+ACRE_ROAD = {"address": "30 Acre Road, London", "postcode": "SW2 5SD"}
+
+
+def _typed_world(desk: Desk) -> tuple[int, set[int], int]:
+    scheme_id = make_scheme(desk.sue, location=ACRE_LANE)["id"]
+    next_door = {make_scheme(desk.sue, location=loc)["id"] for loc in NEXT_DOOR}
+    road = make_scheme(desk.sue, location=ACRE_ROAD)["id"]
+    return scheme_id, next_door, road
+
+
+def _scheme_matches(page: WarningsPage) -> dict[int, tuple[str, bool]]:
+    return {w.scheme.id: (w.match, w.possible) for w in page.warnings if w.scheme is not None}
+
+
+def test_typed_addresses_find_the_scheme_over_http_and_no_neighbour(desk: Desk) -> None:
+    scheme_id, next_door, road = _typed_world(desk)
+    for typed, postcode in TYPED_FORMS:
+        params = {"address": typed} | ({"postcode": postcode} if postcode else {})
+        found = _scheme_matches(warnings(desk.cathy, **params))
+        assert found.get(scheme_id) == ("address", True), (typed, found)
+        assert not next_door & found.keys(), (typed, found)
+        # "30 acre london" may be Acre Road too; "30 acre lnae" is a misspelt lane
+        assert (road in found) is (address_parts(typed).street == "acre"), (typed, found)
+    for typed, postcode in NEIGHBOURS:
+        params = {"address": typed} | ({"postcode": postcode} if postcode else {})
+        assert scheme_id not in _scheme_matches(warnings(desk.dan, **params)), typed
+    # the issue's case, on an incident a call handler creates
+    inc = desk.cathy.create(location={"address": "30 acre lane london", "postcode": "sw2 5sa",
+                                      "borough": "Lambeth"})
+    assert inc.status_code == 201, inc.text
+    found = _scheme_matches(warnings(desk.cathy, incident_id=inc.json()["id"]))
+    assert found == {scheme_id: ("address", True)}
+
+
+def test_a_marker_typed_loosely_is_found_by_the_address_written_out(desk: Desk) -> None:
+    # the walk-around: the supervisor types the marker as handlers do, the query is tidy
+    scheme = make_scheme(desk.sue, location={"address": "30 ACRE LN BRIXTON LONDON SW2 5SA"})
+    r = desk.sue.post("/orders", json=order_body(locations=[{"address": "2/30 acre lane"}]),
+                      headers=key())
+    assert r.status_code == 201, r.text
+    page = warnings(desk.cathy, address="30 Acre Lane, London", postcode="SW2 5SA")
+    assert {(w.kind, w.match, w.possible) for w in page.warnings} == {
+        ("order", "address", True), ("scheme", "address", True)}
+    assert _scheme_matches(page) == {scheme["id"]: ("address", True)}
+    # the line's own postcode puts the scheme in SW2: a query in SW9 does not find it (the
+    # order's location has no postcode, so it still may)
+    page = warnings(desk.cathy, address="30 Acre Lane", postcode="SW9 1AA")
+    assert [(w.kind, w.match) for w in page.warnings] == [("order", "address")]
+    assert warnings(desk.cathy, address="32 acre lane london").warnings == []
+
+
+def test_the_desks_index_gives_the_servers_answers_for_typed_addresses(desk: Desk) -> None:
+    _typed_world(desk)
+    assert desk.sue.post("/orders", json=order_body(locations=[
+        {"address": "Flat 2, 30 Acre Lane, London"}, {"address": "30 Acre Rd SW2"}]),
+        headers=key()).status_code == 201
+    snap = Snapshot.model_validate(desk.dan.get("/snapshot").json())
+    assert snap.policy.warnings is not None
+    index = WarningIndex()
+    index.replace(snap.schemes, snap.orders, snap.policy.warnings.to_policy())
+    for typed, postcode in [*TYPED_FORMS, *NEIGHBOURS]:
+        params = {"address": typed} | ({"postcode": postcode} if postcode else {})
+        page = warnings(desk.cathy, **params)
+        got = index.lookup(Place(address=typed, postcode=postcode), [], page.server_time)
+        assert [w.model_dump(mode="json") for w in got] == [
+            w.model_dump(mode="json") for w in page.warnings], typed

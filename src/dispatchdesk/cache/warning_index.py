@@ -21,7 +21,9 @@ free-text rule needs the same postcode district when both sides have a postcode,
 with one is compared with its district's streets (a few dozen) and those filed without a
 postcode; only a query without a postcode is compared with every known street. Either scan
 uses bounds that can only let too much through (length, shared letter pairs, difflib's
-``quick_ratio``, counted in C) before the real ratio, and the answer is remembered.
+``quick_ratio``, counted in C) before the real ratio, and the answer is remembered. A street
+typed without its type ("30 acre london") is looked up by name among the streets with one
+("acre lane", "acre road"), and a typed one ("acre lane") under its bare name ("acre").
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from dispatchdesk.domain.warnings import (
     match_parsed,
     normalise_name,
     scheme_live,
+    street_type,
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
@@ -177,7 +180,7 @@ class _Streets:
     """The distinct streets proper of the filed locations (those with a house), in
     vocabularies: every street (``ALL_STREETS``), each postcode district's, and those without
     a postcode (``NO_DISTRICT``); and which are similar to a query street (the difflib ratio
-    of ``street_similar``).
+    of ``street_ratio_reaches``, a bound of ``street_similar``).
 
     The free-text rule needs the same district when both sides have a postcode, so a query
     with one is compared with a few dozen streets, not every street in London. Within those
@@ -203,12 +206,19 @@ class _Streets:
         #: Query streets compared with every known street so far (the rest came from memory
         #: or from one district's streets).
         self.scans = 0
+        #: Each name of a known street with a type ("acre" for "acre lane") → those streets:
+        #: a street typed without its type ("30 acre london") may be any of them.
+        self._typed_by_name: dict[str, set[str]] = {}
 
     def add(self, vocabulary: str, street: str) -> None:
         n = self._count[vocabulary, street] = self._count.get((vocabulary, street), 0) + 1
         if n == 1:
             if vocabulary != ALL_STREETS:
                 self._keep(vocabulary, street)
+            else:
+                name, kind = street_type(street)
+                if kind is not None:
+                    self._typed_by_name.setdefault(name, set()).add(street)
             lengths = self._by_len.setdefault(vocabulary, {})
             lengths.setdefault(len(street), {})[street] = _letter_pairs(street)
             # The new street may be similar to a remembered query street.
@@ -238,6 +248,12 @@ class _Streets:
         if n == 0:
             # A street gone may stay in the memo: nothing is filed under it any more.
             del self._count[vocabulary, street]
+            name, kind = street_type(street)
+            if vocabulary == ALL_STREETS and kind is not None:
+                named = self._typed_by_name[name]
+                named.discard(street)
+                if not named:
+                    del self._typed_by_name[name]
             lengths = self._by_len[vocabulary]
             bucket = lengths[len(street)]
             del bucket[street]
@@ -252,6 +268,11 @@ class _Streets:
                     similar.discard(street)
                 if not kept:
                     del self._kept[vocabulary]
+
+    def typed_named(self, name: str) -> AbstractSet[str]:
+        """The known streets with a type whose name is ``name`` ("acre lane" and "acre road"
+        for "acre"; not to be changed by the caller)."""
+        return self._typed_by_name.get(name, frozenset())
 
     def similar(self, vocabulary: str, street: str, threshold: float) -> AbstractSet[str]:
         """Every street of ``vocabulary`` whose ratio against ``street`` reaches
@@ -308,7 +329,8 @@ def _filed(place: PlaceModel) -> ParsedPlace:
     if p.parts is not None:
         flat, house = p.parts.flat, p.parts.house
         parts = AddressParts(flat and intern(flat), house and intern(house),
-                             intern(p.parts.street))
+                             intern(p.parts.street),
+                             p.parts.postcode and intern(p.parts.postcode))
     return ParsedPlace(p.uprn, p.parent_uprn, p.usrn, parts, p.postcode and intern(p.postcode),
                        p.district and intern(p.district))
 
@@ -606,18 +628,22 @@ class WarningIndex:
                                 self.policy)
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
-    def _similar_streets(self, q: ParsedPlace) -> AbstractSet[str]:
-        """The filed streets that may pass the free-text rule's street ratio for ``q``: with
-        a district, its district's and those filed without one; without, every street (the
-        slow path, remembered)."""
+    def _similar_streets(self, q: ParsedPlace) -> tuple[str, ...]:
+        """The filed streets that may be ``street_similar`` to ``q``'s: those whose ratio
+        reaches the policy's (with a district, its district's and those filed without one;
+        without, every street: the slow path, remembered), and those with the same name when
+        one side gives no street type (every district's: ``match_parsed`` sorts them out)."""
         street = q.parts.street if q.parts is not None and q.house is not None else ""
         if not street:
-            return frozenset()
+            return ()
         threshold = self.policy.address_similarity
+        name, kind = street_type(street)
+        # "acre lane" may be a filed "acre"; "acre" may be any filed "acre <type>".
+        named = (name,) if kind is not None else self._streets.typed_named(street)
         if q.district is None:
-            return self._streets.similar(ALL_STREETS, street, threshold)
-        return (self._streets.similar(q.district, street, threshold)
-                | self._streets.similar(NO_DISTRICT, street, threshold))
+            return (*self._streets.similar(ALL_STREETS, street, threshold), *named)
+        return (*self._streets.similar(q.district, street, threshold),
+                *self._streets.similar(NO_DISTRICT, street, threshold), *named)
 
     def _template(self, kind: str, entity_id: int, day: date, match: MatchKind,
                   build: Callable[[], WarningOut], matched_on: str = "location") -> WarningOut:

@@ -4,20 +4,34 @@ Shared by the server (``GET /warnings``, the expiry sweep) and the client (offli
 
 Location matching, strongest first: the same UPRN; parent/child UPRN (a marker on a block shows
 for its flats and the other way round); the same street (USRN) and house number/name; then a
-free-text *possible match* on the address. A weak match is labelled as such but never hides a
-warning. Person matching: normalised name and date of birth.
+free-text *possible match* on the address, read as a call handler types it (no commas, a town
+at the end, a postcode on the line, abbreviations, a typo: :mod:`dispatchdesk.domain.addresses`).
+A weak match is labelled as such but never hides a warning. Person matching: normalised name
+and date of birth.
 """
 
 from __future__ import annotations
 
 import calendar
 import difflib
-import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from dispatchdesk.domain.addresses import LONDON_LOCALITIES as LONDON_LOCALITIES
+from dispatchdesk.domain.addresses import AddressParts as AddressParts
+from dispatchdesk.domain.addresses import address_parts as address_parts
+from dispatchdesk.domain.addresses import full_postcode as full_postcode
+from dispatchdesk.domain.addresses import normalise_address as normalise_address
+from dispatchdesk.domain.addresses import normalise_postcode as normalise_postcode
+from dispatchdesk.domain.addresses import postcode_district as postcode_district
+from dispatchdesk.domain.addresses import read_postcode as read_postcode
+from dispatchdesk.domain.addresses import street_names_alike as street_names_alike
+from dispatchdesk.domain.addresses import street_ratio_reaches as street_ratio_reaches
+from dispatchdesk.domain.addresses import street_similar as street_similar
+from dispatchdesk.domain.addresses import street_type as street_type
 
 
 class SchemeCategory(StrEnum):
@@ -151,101 +165,13 @@ class WarningPolicy:
 DEFAULT_WARNING_POLICY = WarningPolicy()
 
 
-# --- text normalisation --------------------------------------------------------------------
-
-_ABBREV = {
-    "st": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane",
-    "dr": "drive", "ct": "court", "pl": "place", "sq": "square", "cres": "crescent",
-    "gdns": "gardens", "ho": "house", "hse": "house", "cl": "close", "terr": "terrace",
-    "tce": "terrace",
-}
-_FLAT_WORDS = {"flat", "apartment", "apt", "unit", "room", "maisonette"}
-_POSTCODE_RE = re.compile(r"\b[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}\b")
-
+# --- text normalisation: domain/addresses.py -------------------------------------------------
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def _words(text: str) -> list[str]:
     return _WORD_RE.findall(text.casefold())
-
-
-def normalise_address(address: str) -> str:
-    """Lower case, punctuation gone, common abbreviations spelt out, postcode removed."""
-    return _spelt_out(_POSTCODE_RE.sub(" ", address.casefold()))
-
-
-def _spelt_out(text: str) -> str:
-    """Words of lower-case ``text``, abbreviations spelt out."""
-    return " ".join([_ABBREV.get(w, w) for w in _WORD_RE.findall(text)])
-
-
-def normalise_postcode(postcode: str | None) -> str | None:
-    if not postcode:
-        return None
-    return postcode.replace(" ", "").upper() or None
-
-
-@dataclass(frozen=True, slots=True)
-class AddressParts:
-    #: "2" for "Flat 2, 10 High Street"; None when no flat is named.
-    flat: str | None
-    #: The house number ("10", "10a") or, without one, the house name ("rose cottage").
-    house: str | None
-    #: The street proper: the words after the house number in its comma-separated part
-    #: ("elm road" for "9 Elm Road, London"), or the next part when the house stands alone
-    #: ("10, High St" or "Rose Cottage, Mill Lane"). Towns and districts after it are left
-    #: out: a shared ", London" made unrelated streets look alike to the free-text rule.
-    street: str
-
-
-def address_parts(address: str) -> AddressParts:
-    """Split an address line into flat, house number/name and the street proper."""
-    text = _POSTCODE_RE.sub(" ", address.casefold())
-    parts = [p for p in map(_spelt_out, text.split(",")) if p]
-    flat = None
-    if parts:
-        first = parts[0].split()
-        if len(first) >= 2 and first[0] in _FLAT_WORDS:
-            flat = first[1]
-            rest0 = " ".join(first[2:])
-            parts = ([rest0] if rest0 else []) + parts[1:]
-    for i, part in enumerate(parts):
-        words = part.split()
-        for j, w in enumerate(words):
-            if w[0].isdigit():
-                house = w
-                k = j + 1
-                if k < len(words) and len(words[k]) == 1 and words[k].isalpha():
-                    house += words[k]  # "10 a" → "10a"
-                    k += 1
-                return AddressParts(flat, house, _street_after(words[k:], parts[i + 1:]))
-    if not parts:
-        return AddressParts(flat, None, "")
-    return AddressParts(flat, parts[0], _street_after([], parts[1:]))
-
-
-def _street_after(rest_of_part: list[str], later_parts: list[str]) -> str:
-    """The street proper: the rest of the house's part, else the next part."""
-    if rest_of_part:
-        return " ".join(rest_of_part)
-    return later_parts[0] if later_parts else ""
-
-
-_OUTWARD_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
-_FULL_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)[0-9][A-Z]{2}$")
-
-
-def postcode_district(postcode: str | None) -> str | None:
-    """The outward code ("N1", "SW1A") of a postcode, or of an outward code given alone;
-    ``None`` when missing or not readable as a UK postcode."""
-    pc = normalise_postcode(postcode)
-    if pc is None:
-        return None
-    full = _FULL_POSTCODE_RE.match(pc)
-    if full:
-        return full.group(1)
-    return pc if _OUTWARD_RE.match(pc) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,19 +184,22 @@ class ParsedPlace:
     usrn: str | None
     #: ``None`` when the place has no address.
     parts: AddressParts | None
-    #: Upper case, no spaces ("N19GU").
+    #: A full postcode, upper case, no spaces ("N19GU"); ``None`` for an outward code alone.
+    #: From the place's postcode, or (when that is missing or unreadable) its address line.
     postcode: str | None
     #: The outward code ("N1"), see :func:`postcode_district`.
     district: str | None
 
     @classmethod
     def of(cls, place: Place) -> ParsedPlace:
+        parts = address_parts(place.address) if place.address else None
+        # The postcode field when readable, else one typed on the address line.
+        postcode, district = read_postcode(place.postcode)
+        if district is None and parts is not None and parts.postcode is not None:
+            postcode, district = read_postcode(parts.postcode)
         return cls(
             uprn=place.uprn or None, parent_uprn=place.parent_uprn or None,
-            usrn=place.usrn or None,
-            parts=address_parts(place.address) if place.address else None,
-            postcode=normalise_postcode(place.postcode),
-            district=postcode_district(place.postcode),
+            usrn=place.usrn or None, parts=parts, postcode=postcode, district=district,
         )
 
     @property
@@ -327,37 +256,27 @@ def _other_flat(m: AddressParts, q: AddressParts) -> bool:
 def _address_similar(marker: ParsedPlace, query: ParsedPlace, policy: WarningPolicy) -> bool:
     """The free-text rule, for two addresses with the same house number or name.
 
-    The same full postcode is enough. Otherwise the street proper (``AddressParts.street``:
-    no flat, house, town or postcode) must reach ``policy.address_similarity``, and when both
-    postcodes are readable they must share the district (outward code). Why so strict: the
-    old rule compared the whole rest of the address anywhere in London, so "22 Acacia Road,
-    London" was a possible match for "22 Amara Road, London" (the shared ", London" lifts the
-    ratio to 0.86) and a lookup returned some nine spurious possible matches for each real
-    warning; operators learn to click through such lists, which hides the real ones. A typo
-    in the street still matches within the same district, or when a postcode is missing.
+    The same full postcode needs streets that may be the same (``street_names_alike`` or
+    ``street_similar``; a street missing on either side is no contradiction): a postcode
+    unit can hold a corner of another street with the same numbers. Otherwise the streets
+    proper (``AddressParts.street``: no flat, house, town or postcode) must be
+    ``street_similar``, and when both postcodes are readable they must share the district
+    (outward code). Why so strict: the old rule compared the whole rest of the address
+    anywhere in London, so "22 Acacia Road, London" was a possible match for "22 Amara Road,
+    London" (the shared ", London" lifts the ratio to 0.86) and a lookup returned some nine
+    spurious possible matches for each real warning; operators learn to click through such
+    lists, which hides the real ones. A typo in the street still matches within the same
+    district, or when a postcode is missing.
     """
+    assert marker.parts is not None and query.parts is not None
+    known, asked = marker.parts.street, query.parts.street
+    threshold = policy.address_similarity
     if marker.postcode and marker.postcode == query.postcode:
-        return True
+        return (not known or not asked or street_names_alike(known, asked, threshold)
+                or street_similar(known, asked, threshold))
     if marker.district and query.district and marker.district != query.district:
         return False
-    assert marker.parts is not None and query.parts is not None
-    return street_similar(marker.parts.street, query.parts.street, policy.address_similarity)
-
-
-def street_similar(known: str, asked: str, threshold: float) -> bool:
-    """``difflib`` ratio of two streets proper at or above ``threshold`` (never for a blank
-    street); the same street needs no ratio."""
-    if not known or not asked:
-        return False
-    if known == asked:
-        return True
-    return _street_ratio(known, asked) >= threshold
-
-
-@functools.lru_cache(maxsize=8192)
-def _street_ratio(known: str, asked: str) -> float:
-    # Remembered: a misspelt street comes up against the same few streets lookup after lookup.
-    return difflib.SequenceMatcher(None, known, asked).ratio()
+    return street_similar(known, asked, threshold)
 
 
 # --- person matching -----------------------------------------------------------------------
