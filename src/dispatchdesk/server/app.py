@@ -97,6 +97,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     create_schema(engine)
     hub = Hub()
     service = Service(engine, settings, hub.notify)
+    service.rationales.backfill(service.now())  # a database from before the rationale store
     warn = WarningsDesk(service)
     dispatch = Dispatch(service)
     # Without the watcher (an app used without its lifespan) PostgreSQL streams poll the log.

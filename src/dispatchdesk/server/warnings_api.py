@@ -65,6 +65,7 @@ from dispatchdesk.server.db import (
     write_tx,
 )
 from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
+from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError
 
 log = logging.getLogger(__name__)
@@ -492,6 +493,9 @@ class WarningsDesk:
     def end_scheme(self, user: User, scheme_id: int, body: SchemeEnd, idem: Idem,
                    if_match: int | None) -> CommandResult:
         def change(conn: Connection, row: Row[Any], now: datetime) -> str:
+            self.service.check_rationale(conn, now, body.reason, kind="scheme_end",
+                                         what="reason for ending the scheme",
+                                         entity=Entity(scheme_id=row.id), by=user.username)
             remove_scheme(conn, row.id, now, self._retention, f"ended: {body.reason}")
             return f"ended: {body.reason}"
 

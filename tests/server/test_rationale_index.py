@@ -1,0 +1,143 @@
+"""The rationale index finds exactly what comparing with every stored text finds (brute force),
+over random near-duplicate texts; and its length and overlap bounds hold for difflib."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+
+from dispatchdesk.domain.rationale import normalise, similarity
+from dispatchdesk.server.db import create_schema, make_engine, write_tx
+from dispatchdesk.server.rationales import (
+    Entity,
+    RationaleStore,
+    length_range,
+    min_overlap,
+    rationale_token_df,
+    rationale_tokens,
+    rationales,
+)
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+LOOKBACK = timedelta(days=730)
+# a small vocabulary, so random texts share words often and near-duplicates are common
+WORDS = ("the", "unit", "attended", "caller", "and", "no", "offence", "at", "address",
+         "spoke", "to", "victim", "safe", "suspect", "left", "area", "high", "street", "12",
+         "cad", "0042", "arrested", "advised", "search", "negative")
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    with tempfile.TemporaryDirectory() as tmp:
+        eng = make_engine(f"sqlite:///{Path(tmp) / 'index.db'}")
+        create_schema(eng)
+        yield eng
+        eng.dispose()
+
+
+def _clear(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        for table in (rationale_tokens, rationale_token_df, rationales):
+            conn.execute(table.delete())
+
+
+def _edit(base: list[str], edits: list[tuple[int, int, str]]) -> list[str]:
+    out = list(base)
+    for op, pos, word in edits:
+        i = pos % (len(out) + 1)
+        if op == 0:
+            out.insert(i, word)
+        elif op == 1 and len(out) > 1:
+            del out[min(i, len(out) - 1)]
+        elif out:
+            out[min(i, len(out) - 1)] = word
+    return out
+
+
+words = st.sampled_from(WORDS)
+edit = st.tuples(st.integers(0, 2), st.integers(0, 40), words)
+base_text = st.lists(words, min_size=3, max_size=30)
+
+
+@st.composite
+def corpus(draw: st.DrawFn) -> tuple[list[tuple[str, int, int]], list[str], int]:
+    """Stored texts (text, days ago, incident id), query texts, cheap_df."""
+    bases = draw(st.lists(base_text, min_size=1, max_size=4))
+    stored = []
+    for _ in range(draw(st.integers(1, 25))):
+        b = draw(st.sampled_from(bases))
+        text = _edit(b, draw(st.lists(edit, max_size=3)))
+        if text:
+            stored.append((" ".join(text), draw(st.sampled_from([0, 10, 500, 729, 731, 900])),
+                           draw(st.integers(1, 4))))
+    queries = []
+    for _ in range(draw(st.integers(1, 4))):
+        b = draw(st.sampled_from(bases))
+        queries.append(" ".join(_edit(b, draw(st.lists(edit, max_size=3)))))
+    return stored, queries, draw(st.sampled_from([0, 1, 3, 500]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus(), st.integers(1, 5))
+def test_the_index_finds_what_brute_force_finds(
+    engine: Engine, data: tuple[list[tuple[str, int, int]], list[str], int], own_incident: int,
+) -> None:
+    stored, queries, cheap_df = data
+    _clear(engine)
+    store = RationaleStore(engine, LOOKBACK, ZoneInfo("Europe/London"))
+    store.cheap_df = cheap_df  # 0: only the n - t + 1 rarest words are looked up
+    with write_tx(engine) as conn:
+        for text, days, incident_id in stored:
+            store.record(conn, NOW - timedelta(days=days), text, kind="close",
+                         entity=Entity(incident_id, f"CAD {incident_id}"))
+    with write_tx(engine) as conn:
+        for query in queries:
+            norm = normalise(query)
+            entity = Entity(own_incident, f"CAD {own_incident}")
+            found = store.find_copy(conn, NOW, norm, kind="close", entity=entity)
+            best = max(
+                (similarity(norm, normalise(text)) for text, days, incident_id in stored
+                 if days <= 730 and incident_id != own_incident),
+                default=0.0,
+            )
+            assert (found.ratio if found else 0.0) == best, (query, found)
+
+
+@given(st.lists(words, min_size=1, max_size=40), st.lists(words, min_size=1, max_size=40))
+def test_similar_texts_meet_the_length_and_overlap_bounds(a: list[str], b: list[str]) -> None:
+    ratio = similarity(" ".join(a), " ".join(b))
+    if not ratio:
+        return
+    lo, hi = length_range(len(a))
+    assert lo <= len(b) <= hi
+    overlap = sum((Counter(a) & Counter(b)).values())
+    assert overlap >= min_overlap(len(a)) and overlap >= min_overlap(len(b))
+
+
+def test_pruning_drops_old_texts_with_their_index_rows(engine: Engine) -> None:
+    _clear(engine)
+    store = RationaleStore(engine, LOOKBACK, ZoneInfo("Europe/London"))
+    text = "Suspect left before police arrived, victim safe at her sister's address"
+    with write_tx(engine) as conn:
+        store.record(conn, NOW - timedelta(days=800), text, kind="close")
+        store.record(conn, NOW, "A different, specific rationale for incident 42", kind="close")
+    with write_tx(engine) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(rationales)).scalar() == 1
+        n = len(normalise("A different, specific rationale for incident 42").split())
+        assert conn.execute(
+            sa.select(sa.func.count()).select_from(rationale_tokens)
+        ).scalar() == n
+        assert conn.execute(
+            sa.select(sa.func.count()).select_from(rationale_token_df)
+            .where(rationale_token_df.c.df > 0)
+        ).scalar() == n
