@@ -24,9 +24,10 @@ The comparison is exact, not sampled, and stays fast with an inverted index:
   ``k`` of the new text's tagged words it holds at least ``k - (n - t)``.
 * The check picks the new text's rarest words (by ``rationale_token_df``, a count of texts
   per word, which only guides the choice: any choice is exact, even with a wrong count), at
-  least ``n - t + 1`` of them and every further one held by few texts, and asks the index
-  for the texts of a similar length that hold at least ``k - (n - t)`` of them. Those
-  candidates are then compared with the exact similarity. A hash collision can only add a
+  least ``n - t + 1`` of them and more while they cost few index rows, and asks the index for
+  the texts of a similar length ``m`` that hold at least ``k - (n - o)`` of those ``k``, with
+  ``o = ceil(9(n + m)/20)`` (so at least one). Those candidates are then compared with the
+  exact similarity. A hash collision can only add a
   candidate, never lose one.
 * An exact copy is found first by the hash of the normalised text.
 
@@ -108,9 +109,9 @@ rationale_token_df = sa.Table(
     sa.Column("df", sa.Integer, nullable=False),
 )
 
-#: Words held by at most this many texts are always looked up: they cost little and each one
-#: raises the number of looked-up words a candidate must hold.
-CHEAP_DF = 500
+#: After the rarest words the check must look up, further words are looked up while the index
+#: rows they cost stay under this: each raises how many of them a candidate must hold.
+PROBE_BUDGET = 20_000
 #: Rows past the lookback pruned per recorded text (amortised; queries ignore them anyway).
 PRUNE_BATCH = 20
 
@@ -182,7 +183,7 @@ class RationaleStore:
         self.engine = engine
         self.lookback = lookback
         self.tz = tz
-        self.cheap_df = CHEAP_DF
+        self.probe_budget = PROBE_BUDGET
 
     # --- the check ---------------------------------------------------------------------------
 
@@ -243,7 +244,7 @@ class RationaleStore:
     def _candidates(self, conn: Connection, norm: str, n: int) -> set[int]:
         hashes = token_hashes(norm)
         lo, hi = length_range(n)
-        slack = n - min_overlap(n)  # tagged words a similar text may lack
+        slack = n - min_overlap(n)  # tagged words a similar text may lack, at most
         df: dict[int, int] = {}
         for chunk in _chunks(hashes, 500):
             for token, count in conn.execute(
@@ -251,21 +252,28 @@ class RationaleStore:
                 .where(rationale_token_df.c.token.in_(chunk))
             ):
                 df[int(token)] = int(count)
-        by_rarity = sorted(hashes, key=lambda h: df.get(h, 0))
-        probe = [
-            h for i, h in enumerate(by_rarity) if i <= slack or df.get(h, 0) <= self.cheap_df
-        ]
-        need = len(probe) - slack
-        if need < 1:  # only with colliding hashes: every text of a similar length
+        # The rarest slack + 1 words, then more while the index rows to read stay few: each
+        # one more raises how many of them a candidate must hold.
+        probe: list[int] = []
+        cost = 0
+        for h in sorted(hashes, key=lambda h: df.get(h, 0)):
+            cost += df.get(h, 0)
+            if len(probe) > slack and cost > self.probe_budget:
+                break
+            probe.append(h)
+        if len(probe) <= slack:  # only with colliding hashes: every text of a similar length
             return set(conn.execute(
                 sa.select(rationales.c.id).where(rationales.c.n_tokens.between(lo, hi))
             ).scalars().all())
+        # A text of m words at least 0.9 similar shares o >= 9(n + m)/20 tagged words, so it
+        # lacks at most n - o of them and holds at least len(probe) - (n - o) of the probe.
+        held = sa.func.count()
         rows = conn.execute(
             sa.select(rationale_tokens.c.rationale_id)
             .where(rationale_tokens.c.token.in_(probe),
                    rationale_tokens.c.n_tokens.between(lo, hi))
-            .group_by(rationale_tokens.c.rationale_id)
-            .having(sa.func.count() >= need)
+            .group_by(rationale_tokens.c.rationale_id, rationale_tokens.c.n_tokens)
+            .having(20 * (held - len(probe) + n) >= 9 * (n + rationale_tokens.c.n_tokens))
         ).scalars().all()
         return set(rows)
 
