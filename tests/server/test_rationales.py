@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.server.db import make_engine
-from dispatchdesk.server.rationales import rationale_token_df, rationale_tokens, rationales
+from dispatchdesk.server.rationales import rationale_tokens, rationales
 
 from .conftest import Desk
 from .test_units import cmd, key, new_unit
@@ -219,7 +219,7 @@ def test_rationales_already_in_the_database_are_loaded_at_start(
     tag, _owed_one = _owed(desk, 60)
     engine = make_engine(desk.settings.db_url)
     with engine.begin() as conn:  # a database from before the store: texts on their rows only
-        for table in (rationale_tokens, rationale_token_df, rationales):
+        for table in (rationale_tokens, rationales):
             conn.execute(table.delete())
     restarted = make_desk()
     r = close(restarted, restarted.cathy.create().json()["id"], PASTED)

@@ -11,24 +11,25 @@ word-level similarity (:func:`~dispatchdesk.domain.rationale.similarity`, at lea
 earlier text recorded for the same incident does not count as a copy, except for a divert
 review, which must be the supervisor's own words.
 
-The comparison is exact, not sampled, and stays fast with an inverted index:
+The comparison is exact, not sampled, and stays fast with an index (*prefix filtering* with a
+*positional filter*, as in PPJoin):
 
 * A text is normalised and split into ``n`` words; each word is tagged with its occurrence
-  (``the#1``, ``the#2``), so the multiset overlap of two texts is the overlap of these sets,
-  and each tagged word is stored as a 64-bit hash in ``rationale_tokens`` together with the
-  text's word count ``m``: the key is ``(token, m, rationale_id)``.
+  (``the#1``, ``the#2``), so the multiset overlap of two texts is the overlap of these sets.
 * difflib's ratio is ``2·M / (n + m)`` where ``M``, the matched words, is at most the overlap
   ``o``; and ``real_quick_ratio`` (``2·min(n, m) / (n + m)``) must reach 0.9 too, so a text
-  similar to one of ``n`` words has ``9n/11 <= m <= 11n/9`` words and shares at least
-  ``t = ceil(9n/11)`` of its tagged words. So it misses at most ``n - t`` of them: among any
-  ``k`` of the new text's tagged words it holds at least ``k - (n - t)``.
-* The check picks the new text's rarest words (by ``rationale_token_df``, a count of texts
-  per word, which only guides the choice: any choice is exact, even with a wrong count), at
-  least ``n - t + 1`` of them and more while they cost few index rows, and asks the index for
-  the texts of a similar length ``m`` that hold at least ``k - (n - o)`` of those ``k``, with
-  ``o = ceil(9(n + m)/20)`` (so at least one). Those candidates are then compared with the
-  exact similarity. A hash collision can only add a
-  candidate, never lose one.
+  of ``m`` words at least 0.9 similar to one of ``n`` has ``9n/11 <= m <= 11n/9`` and
+  ``o >= o_min = ceil(9(n + m)/20)``.
+* Every text's tagged words are put in one fixed global order: words of a built-in list of
+  common English and police words (and short numbers) last, the rest before them; within
+  each group by a stable 64-bit hash. Take the first word ``w`` (in that order) two similar
+  texts share, at position ``i`` in one and ``j`` in the other: the words before it are not
+  shared, so ``i <= n - o_min`` and ``j <= m - o_min``. So each text stores only its first
+  ``m - ceil(9m/11) + 1`` words (with their positions) in ``rationale_tokens``, and a check
+  looks up its own first ``n - ceil(9n/11) + 1`` words, keeping the rows whose lengths and
+  positions satisfy both bounds. The candidates are then compared with the exact similarity.
+  A hash collision can only add a candidate, never lose one; the order (the common-word
+  list) only decides how fast, never what is found.
 * An exact copy is found first by the hash of the normalised text.
 
 Rows older than the lookback are ignored by every query and pruned a few at a time as new
@@ -41,8 +42,9 @@ the supervisor typed.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
@@ -50,7 +52,6 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from dispatchdesk.domain.rationale import normalise, rationale_problem, similarity
@@ -89,31 +90,78 @@ rationales = sa.Table(
     #: Hash of the normalised text, for an exact copy.
     sa.Column("norm_hash", sa.BigInteger, nullable=False, index=True),
     sa.Column("n_tokens", sa.Integer, nullable=False),
+    #: The text's tagged words as 32-bit hashes (``array('i')``): a candidate's overlap with a
+    #: new text is counted from these before the exact comparison.
+    sa.Column("words", sa.LargeBinary),
 )
 
-#: The inverted index: one row per distinct tagged word of each recorded text.
+#: The index: a text's first tagged words in the global order, with their positions.
 rationale_tokens = sa.Table(
     "rationale_tokens",
     metadata,
     sa.Column("token", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("n_tokens", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("rationale_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("pos", sa.Integer, nullable=False),
     sqlite_with_rowid=False,
 )
 
-#: How many recorded texts hold each tagged word: guides which words the check looks up.
-rationale_token_df = sa.Table(
-    "rationale_token_df",
+#: The global order's ranks of frequent tagged words, measured when the store was loaded in
+#: bulk (``rank`` = how many texts held the word); a word not here ranks 0 (rare), or last
+#: when it is in :data:`COMMON_WORDS`. Written only into an empty store, so no stored prefix
+#: ever follows another order; ``rationale_order.generation`` tells servers to re-read it.
+rationale_word_ranks = sa.Table(
+    "rationale_word_ranks",
     metadata,
     sa.Column("token", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("df", sa.Integer, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
 )
 
-#: After the rarest words the check must look up, further words are looked up while the index
-#: rows they cost stay under this: each raises how many of them a candidate must hold.
-PROBE_BUDGET = 20_000
+rationale_order = sa.Table(
+    "rationale_order",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+)
+
+#: A word held by at least this many texts of a bulk load gets its own rank.
+RANK_MIN = 20
+#: The rank of a built-in common word the bulk load did not measure.
+_LAST = 2**31 - 1
+
 #: Rows past the lookback pruned per recorded text (amortised; queries ignore them anyway).
 PRUNE_BATCH = 20
+
+#: Words pushed to the end of the global order: common in English and in police writing. Any
+#: list gives exact results; a word missing here that is common in practice only costs time.
+_COMMON = """
+a about above across after again against all also am an and any are around as asked at away
+back be because been before being below between both but by called came can cannot could
+day did do does done down during each either else ever every few for found from further
+gave get given go going gone good got had has have he her here hers herself him himself his
+home how i if in into is it its itself just know last later left like made make man may me
+more most much must my near need needed new next no nor not now of off on once one only or
+other our out over own party people please put rather re reported s said same saw say see
+seen she should since so some still such t than that the their them then there these they
+this those through time to told too two under until up upon us very was way we well went
+were what when where which while who whom why will with within without would yes yet you
+your yours
+abh address advice advised advise alarm all ambulance anpr anti arrest arrested arrived asb
+assault assessment attend attendance attended attending bail bwv body bodyworn cad call
+caller calls camera car cctv check checked checks child children complete completed
+concern contact crime criminal custody damage dash detained disclosed dispute divert
+diverted domestic door driver emergency enquiries ex family female force further grade
+harassment hospital house husband i idva incident informant informed injuries injury
+intelligence interview investigation kin las left location male merlin met mental mother
+neighbour neighbours number numbers offence offences officer officers oic parties partner
+pc pnc police premises previous property protection public raised record recorded
+referred refused report reporting request requested resolved risk robbery safe safeguarded
+safeguarding scene search searched security seen separated service shop spoken standard
+statement station stolen street suspect theft threat threats unit units vehicle victim
+video welfare wife witness witnesses woman words worn
+road lane avenue flat court house close way gardens drive place hill park high
+"""
+COMMON_WORDS = frozenset(_COMMON.split())
 
 
 def _hash(value: str) -> int:
@@ -132,9 +180,28 @@ def tagged_words(norm: str) -> list[str]:
     return out
 
 
-def token_hashes(norm: str) -> list[int]:
-    """The distinct hashes of a normalised text's tagged words."""
-    return list(dict.fromkeys(_hash(w) for w in tagged_words(norm)))
+def ordered(norm: str, ranks: Mapping[int, int]) -> list[int]:
+    """The hashes of a normalised text's tagged words, without repeats, in the global order:
+    by rank (rare first; see :data:`rationale_word_ranks`), then by hash."""
+    keyed = {}
+    for tagged in tagged_words(norm):
+        h = _hash(tagged)
+        rank = ranks.get(h)
+        if rank is None:
+            word = tagged.rsplit("#", 1)[0]
+            rank = _LAST if word in COMMON_WORDS else 0
+        keyed[h] = (rank, h)
+    return sorted(keyed, key=keyed.__getitem__)
+
+
+def word_set(norm: str) -> bytes:
+    """The 32-bit hashes of a normalised text's tagged words, for :data:`rationales`.words."""
+    return array("i", sorted({_hash(w) >> 32 for w in tagged_words(norm)})).tobytes()
+
+
+def prefix_length(n: int) -> int:
+    """How many of its first words (in the global order) a text of ``n`` words is found by."""
+    return n - (9 * n + 10) // 11 + 1
 
 
 def min_overlap(n: int) -> int:
@@ -183,7 +250,24 @@ class RationaleStore:
         self.engine = engine
         self.lookback = lookback
         self.tz = tz
-        self.probe_budget = PROBE_BUDGET
+        self.rank_min = RANK_MIN
+        self._ranks: dict[int, int] = {}
+        self._generation = 0
+
+    def ranks(self, conn: Connection) -> dict[int, int]:
+        """The global order's ranks, re-read when a bulk load (maybe by another server) has
+        set new ones."""
+        generation = conn.execute(
+            sa.select(rationale_order.c.generation).where(rationale_order.c.id == 1)
+        ).scalar() or 0
+        if generation != self._generation:
+            self._ranks = {
+                int(t): int(r) for t, r in conn.execute(
+                    sa.select(rationale_word_ranks.c.token, rationale_word_ranks.c.rank)
+                )
+            }
+            self._generation = generation
+        return self._ranks
 
     # --- the check ---------------------------------------------------------------------------
 
@@ -228,8 +312,21 @@ class RationaleStore:
             if normalise(row.text) == norm and not _same_incident(row, kind, entity):
                 return _copy(row, 1.0)
         ids = self._candidates(conn, norm, n)
-        best: Copy | None = None
+        # A similar text of m words shares at least 9(n + m)/20 tagged words: count them from
+        # the stored hashes (a collision only adds one) before comparing the words themselves.
+        mine = set(array("i", word_set(norm)))
+        close: list[int] = []
         for chunk in _chunks(sorted(ids), 500):
+            for rid, m, stored in conn.execute(
+                sa.select(rationales.c.id, rationales.c.n_tokens, rationales.c.words)
+                .where(rationales.c.id.in_(chunk))
+            ):
+                if stored is None or 20 * len(mine.intersection(array("i", stored))) >= 9 * (
+                    n + m
+                ):
+                    close.append(rid)
+        best: Copy | None = None
+        for chunk in _chunks(close, 500):
             rows = conn.execute(
                 sa.select(rationales).where(rationales.c.id.in_(chunk), rationales.c.at >= since)
             ).all()
@@ -242,40 +339,24 @@ class RationaleStore:
         return best
 
     def _candidates(self, conn: Connection, norm: str, n: int) -> set[int]:
-        hashes = token_hashes(norm)
+        """Texts that share, in both their prefixes, a first common word at positions that
+        leave room for ``o_min`` shared words (a superset of every similar text)."""
+        order = ordered(norm, self.ranks(conn))
         lo, hi = length_range(n)
-        slack = n - min_overlap(n)  # tagged words a similar text may lack, at most
-        df: dict[int, int] = {}
-        for chunk in _chunks(hashes, 500):
-            for token, count in conn.execute(
-                sa.select(rationale_token_df.c.token, rationale_token_df.c.df)
-                .where(rationale_token_df.c.token.in_(chunk))
-            ):
-                df[int(token)] = int(count)
-        # The rarest slack + 1 words, then more while the index rows to read stay few: each
-        # one more raises how many of them a candidate must hold.
-        probe: list[int] = []
-        cost = 0
-        for h in sorted(hashes, key=lambda h: df.get(h, 0)):
-            cost += df.get(h, 0)
-            if len(probe) > slack and cost > self.probe_budget:
+        found: set[int] = set()
+        t = rationale_tokens.c
+        for i, token in enumerate(order[:prefix_length(n)]):
+            # i <= n - o_min(m), that is 9(n + m) <= 20(n - i): the longest m that allows
+            longest = min(hi, 20 * (n - i) // 9 - n)
+            if longest < lo:
                 break
-            probe.append(h)
-        if len(probe) <= slack:  # only with colliding hashes: every text of a similar length
-            return set(conn.execute(
-                sa.select(rationales.c.id).where(rationales.c.n_tokens.between(lo, hi))
+            found.update(conn.execute(
+                sa.select(t.rationale_id).where(
+                    t.token == token, t.n_tokens.between(lo, longest),
+                    9 * (n + t.n_tokens) <= 20 * (t.n_tokens - t.pos),  # j <= m - o_min
+                )
             ).scalars().all())
-        # A text of m words at least 0.9 similar shares o >= 9(n + m)/20 tagged words, so it
-        # lacks at most n - o of them and holds at least len(probe) - (n - o) of the probe.
-        held = sa.func.count()
-        rows = conn.execute(
-            sa.select(rationale_tokens.c.rationale_id)
-            .where(rationale_tokens.c.token.in_(probe),
-                   rationale_tokens.c.n_tokens.between(lo, hi))
-            .group_by(rationale_tokens.c.rationale_id, rationale_tokens.c.n_tokens)
-            .having(20 * (held - len(probe) + n) >= 9 * (n + rationale_tokens.c.n_tokens))
-        ).scalars().all()
-        return set(rows)
+        return found
 
     # --- recording -------------------------------------------------------------------------
 
@@ -288,16 +369,12 @@ class RationaleStore:
         new_id = int(conn.execute(
             rationales.insert().values(
                 at=now, kind=kind, by=by, text=text, norm_hash=_hash(norm),
-                n_tokens=len(norm.split()), **_entity_values(entity),
+                n_tokens=len(norm.split()), words=word_set(norm), **_entity_values(entity),
             ).returning(rationales.c.id)
         ).scalar_one())
-        hashes = token_hashes(norm)
-        if hashes:
-            n = len(norm.split())
-            conn.execute(rationale_tokens.insert(), [
-                {"token": h, "n_tokens": n, "rationale_id": new_id} for h in hashes
-            ])
-            self._count(conn, hashes, +1)
+        postings = _postings(norm, new_id, self.ranks(conn))
+        if postings:
+            conn.execute(rationale_tokens.insert(), postings)
         self.prune(conn, now, PRUNE_BATCH)
         return new_id
 
@@ -319,81 +396,76 @@ class RationaleStore:
             .order_by(rationales.c.at).limit(limit)
         ).all()
         for row in old:
-            hashes = token_hashes(normalise(row.text))
-            if hashes:
+            tokens = [
+                p["token"] for p in _postings(normalise(row.text), row.id, self.ranks(conn))
+            ]
+            if tokens:
                 conn.execute(rationale_tokens.delete().where(
-                    rationale_tokens.c.token.in_(hashes),
+                    rationale_tokens.c.token.in_(tokens),
                     rationale_tokens.c.n_tokens == row.n_tokens,
                     rationale_tokens.c.rationale_id == row.id,
                 ))
-                self._count(conn, hashes, -1)
             conn.execute(rationales.delete().where(rationales.c.id == row.id))
         return len(old)
-
-    @staticmethod
-    def _count(conn: Connection, hashes: list[int], delta: int) -> None:
-        if delta < 0:
-            conn.execute(
-                rationale_token_df.update()
-                .where(rationale_token_df.c.token.in_(hashes))
-                .values(df=rationale_token_df.c.df + delta)
-            )
-            return
-        ins: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-            rationale_token_df
-        )
-        conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=[rationale_token_df.c.token],
-                set_={"df": rationale_token_df.c.df + ins.excluded.df},
-            ),
-            [{"token": h, "df": delta} for h in hashes],
-        )
 
     # --- bulk load and the existing database ----------------------------------------------------
 
     def bulk_load(self, conn: Connection, rows: Iterable[dict[str, Any]],
                   batch: int = 20_000) -> int:
         """Load many texts (dicts with ``at``, ``kind``, ``text`` and entity columns) into an
-        empty store, building the index in one pass; returns how many."""
+        *empty* store: the texts, then the global order measured on them (each frequent
+        word's rank), then the index in that order; returns how many."""
+        if conn.execute(sa.select(rationales.c.id).limit(1)).first() is not None:
+            raise ValueError("a bulk load needs an empty rationale store")
         is_pg = conn.dialect.name == "postgresql"
-        conn.exec_driver_sql(
-            "CREATE TEMPORARY TABLE rationale_tokens_load "
-            "(token BIGINT NOT NULL, n_tokens INTEGER NOT NULL, rationale_id INTEGER NOT NULL)"
-        )
-        next_id = int(conn.execute(
-            sa.select(sa.func.coalesce(sa.func.max(rationales.c.id), 0))
-        ).scalar_one()) + 1
-        first = next_id
-        load = sa.table("rationale_tokens_load", sa.column("token"), sa.column("n_tokens"),
-                        sa.column("rationale_id"))
+        next_id = 1
+        held: Counter[int] = Counter()
         for chunk in _chunks(rows, batch):
             texts: list[dict[str, Any]] = []
-            postings: list[dict[str, Any]] = []
             for r in chunk:
                 norm = normalise(r["text"])
-                n = len(norm.split())
+                held.update({_hash(w) for w in tagged_words(norm)})
                 texts.append({
                     "id": next_id, "at": r["at"], "kind": r["kind"], "by": r.get("by"),
-                    "text": r["text"], "norm_hash": _hash(norm), "n_tokens": n,
+                    "text": r["text"], "norm_hash": _hash(norm), "n_tokens": len(norm.split()),
+                    "words": word_set(norm),
                     **{c: r.get(c) for c in _ENTITY_COLUMNS},
                 })
-                postings.extend(
-                    {"token": h, "n_tokens": n, "rationale_id": next_id}
-                    for h in token_hashes(norm)
-                )
                 next_id += 1
             conn.execute(rationales.insert(), texts)
-            conn.execute(load.insert(), postings)
+        ranks = {h: c for h, c in held.items() if c >= self.rank_min}
+        del held
+        conn.execute(rationale_word_ranks.delete())
+        for part in _chunks(ranks.items(), batch):
+            conn.execute(rationale_word_ranks.insert(), [{"token": h, "rank": c} for h, c in part])
+        generation = (conn.execute(
+            sa.select(rationale_order.c.generation).where(rationale_order.c.id == 1)
+        ).scalar() or 0) + 1
+        conn.execute(rationale_order.delete())
+        conn.execute(rationale_order.insert().values(id=1, generation=generation))
         conn.exec_driver_sql(
-            "INSERT INTO rationale_tokens (token, n_tokens, rationale_id) "
-            "SELECT token, n_tokens, rationale_id FROM rationale_tokens_load "
-            "ORDER BY token, n_tokens, rationale_id"
+            "CREATE TEMPORARY TABLE rationale_tokens_load (token BIGINT NOT NULL, "
+            "n_tokens INTEGER NOT NULL, rationale_id INTEGER NOT NULL, pos INTEGER NOT NULL)"
         )
-        conn.exec_driver_sql("DELETE FROM rationale_token_df")
+        load = sa.table("rationale_tokens_load", sa.column("token"), sa.column("n_tokens"),
+                        sa.column("rationale_id"), sa.column("pos"))
+        last = 0
+        while True:
+            page = conn.execute(
+                sa.select(rationales.c.id, rationales.c.text).where(rationales.c.id > last)
+                .order_by(rationales.c.id).limit(batch)
+            ).all()
+            if not page:
+                break
+            postings: list[dict[str, Any]] = []
+            for rid, text in page:
+                postings.extend(_postings(normalise(text), rid, ranks))
+            conn.execute(load.insert(), postings)
+            last = page[-1][0]
         conn.exec_driver_sql(
-            "INSERT INTO rationale_token_df (token, df) "
-            "SELECT token, COUNT(*) FROM rationale_tokens GROUP BY token"
+            "INSERT INTO rationale_tokens (token, n_tokens, rationale_id, pos) "
+            "SELECT token, n_tokens, rationale_id, pos FROM rationale_tokens_load "
+            "ORDER BY token, n_tokens, rationale_id"
         )
         conn.exec_driver_sql("DROP TABLE rationale_tokens_load")
         if is_pg:  # the serial column did not hand out the ids given above
@@ -401,7 +473,8 @@ class RationaleStore:
                 "SELECT setval(pg_get_serial_sequence('rationales', 'id'), "
                 "(SELECT COALESCE(MAX(id), 1) FROM rationales))"
             )
-        return next_id - first
+        self._ranks, self._generation = ranks, generation
+        return next_id - 1
 
     def backfill(self, now: datetime) -> int:
         """Once, on a database that has rationales in its incidents, diverts and ended schemes
@@ -462,6 +535,16 @@ def _existing(conn: Connection, since: datetime) -> Iterator[dict[str, Any]]:
     )):
         yield {"at": sr.removed_at, "kind": "scheme_end",
                "text": sr.removed_reason.removeprefix("ended: "), "scheme_id": sr.id}
+
+
+def _postings(norm: str, rationale_id: int, ranks: Mapping[int, int]) -> list[dict[str, Any]]:
+    """The index rows of a text: its first words in the global order, with positions."""
+    order = ordered(norm, ranks)
+    n = len(norm.split())
+    return [
+        {"token": h, "n_tokens": n, "rationale_id": rationale_id, "pos": j}
+        for j, h in enumerate(order[:prefix_length(n)])
+    ]
 
 
 def _entity_values(entity: Entity) -> dict[str, Any]:
