@@ -148,3 +148,27 @@ def test_pruning_drops_old_texts_with_their_index_rows(engine: Engine) -> None:
         assert conn.execute(
             sa.select(sa.func.count()).select_from(rationale_tokens)
         ).scalar() == prefix_length(len(normalise(kept).split()))
+
+
+def test_remeasuring_the_order_keeps_every_text_findable(engine: Engine) -> None:
+    _clear(engine)
+    store = RationaleStore(engine, LOOKBACK, ZoneInfo("Europe/London"))
+    store.rank_min = 2
+    texts = [f"Unit {n} attended the address at {n} High Street, the caller and victim safe, "
+             f"suspect {name} left before police arrived" for n, name in
+             enumerate(["Dean", "Gary", "Ali", "Tom", "Sam", "Kofi", "Raj", "Lee"] * 3)]
+    with write_tx(engine) as conn:
+        for i, text in enumerate(texts):
+            store.record(conn, NOW - timedelta(days=i * 40), text, kind="close",
+                         entity=Entity(i + 1, f"CAD {i + 1}"))
+    in_window = sum(1 for i in range(len(texts)) if i * 40 <= 730)
+    assert store.remeasure(NOW) == 0  # not grown past its last measure
+    assert store.remeasure(NOW, force=True) == in_window
+    with write_tx(engine) as conn:
+        assert store.ranks(conn)  # measured on the texts it holds
+        for i, text in enumerate(texts):
+            found = store.find_copy(conn, NOW, normalise(text + " today"))
+            if i * 40 <= 730:
+                assert found is not None and found.entity.incident_ref == f"CAD {i + 1}"
+            else:
+                assert found is None or found.entity.incident_ref != f"CAD {i + 1}"

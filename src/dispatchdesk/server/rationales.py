@@ -122,10 +122,16 @@ rationale_order = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("generation", sa.Integer, nullable=False),
+    #: How many texts the ranks were measured on.
+    sa.Column("measured_on", sa.Integer),
 )
 
 #: A word held by at least this many texts of a bulk load gets its own rank.
 RANK_MIN = 20
+#: At start-up the order is measured again (the store rebuilt) once it holds this many times
+#: the texts it was measured on, and at least :data:`REMEASURE_MIN`.
+REMEASURE_FACTOR = 4
+REMEASURE_MIN = 5_000
 #: The rank of a built-in common word the bulk load did not measure.
 _LAST = 2**31 - 1
 
@@ -442,7 +448,9 @@ class RationaleStore:
             sa.select(rationale_order.c.generation).where(rationale_order.c.id == 1)
         ).scalar() or 0) + 1
         conn.execute(rationale_order.delete())
-        conn.execute(rationale_order.insert().values(id=1, generation=generation))
+        conn.execute(rationale_order.insert().values(
+            id=1, generation=generation, measured_on=next_id - 1,
+        ))
         conn.exec_driver_sql(
             "CREATE TEMPORARY TABLE rationale_tokens_load (token BIGINT NOT NULL, "
             "n_tokens INTEGER NOT NULL, rationale_id INTEGER NOT NULL, pos INTEGER NOT NULL)"
@@ -475,6 +483,51 @@ class RationaleStore:
             )
         self._ranks, self._generation = ranks, generation
         return next_id - 1
+
+    def open(self, now: datetime) -> str:
+        """At start-up: load the rationales of a database from before the store
+        (:meth:`backfill`), or measure the word order again if the store has grown well past
+        what it was measured on (:meth:`remeasure`). Says what it did, for the log."""
+        loaded = self.backfill(now)
+        if loaded:
+            return f"{loaded} earlier rationales and reasons loaded into the rationale store"
+        rebuilt = self.remeasure(now)
+        if rebuilt:
+            return f"rationale index rebuilt in a newly measured word order ({rebuilt} texts)"
+        return ""
+
+    def remeasure(self, now: datetime, force: bool = False) -> int:
+        """Rebuild the store in a word order measured on what it holds now, when it holds
+        :data:`REMEASURE_FACTOR` times the texts of the last measure (or ``force``); drops
+        texts past the lookback. One write transaction; returns how many texts, or 0."""
+        with write_tx(self.engine) as conn:
+            count = int(conn.execute(
+                sa.select(sa.func.count()).select_from(rationales)
+            ).scalar_one())
+            measured = conn.execute(
+                sa.select(rationale_order.c.measured_on).where(rationale_order.c.id == 1)
+            ).scalar() or 0
+            if not force and (count < REMEASURE_MIN or count < REMEASURE_FACTOR * measured):
+                return 0
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE rationales_keep AS "
+                                 "SELECT * FROM rationales")
+            conn.execute(rationale_tokens.delete())
+            conn.execute(rationales.delete())
+            keep = sa.Table("rationales_keep", sa.MetaData(),
+                            *(sa.Column(c.name, c.type) for c in rationales.c))
+
+            def rows() -> Iterator[dict[str, Any]]:
+                last = 0
+                while page := conn.execute(
+                    sa.select(keep).where(keep.c.id > last, keep.c.at >= now - self.lookback)
+                    .order_by(keep.c.id).limit(20_000)
+                ).all():
+                    yield from (dict(r._mapping) for r in page)
+                    last = page[-1].id
+
+            done = self.bulk_load(conn, rows())
+            conn.exec_driver_sql("DROP TABLE rationales_keep")
+            return done
 
     def backfill(self, now: datetime) -> int:
         """Once, on a database that has rationales in its incidents, diverts and ended schemes
