@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from dispatchdesk.domain.rationale import normalise, rationale_problem, similarity
+from dispatchdesk.server import changelog
 from dispatchdesk.server.db import UTCDateTime, diverts, incidents, metadata, read_tx, write_tx
 
 _T = TypeVar("_T")
@@ -501,6 +502,7 @@ class RationaleStore:
         :data:`REMEASURE_FACTOR` times the texts of the last measure (or ``force``); drops
         texts past the lookback. One write transaction; returns how many texts, or 0."""
         with write_tx(self.engine) as conn:
+            changelog.lock_head(conn)  # no command records a text meanwhile, on any server
             count = int(conn.execute(
                 sa.select(sa.func.count()).select_from(rationales)
             ).scalar_one())
@@ -542,6 +544,7 @@ class RationaleStore:
         if not rows:
             return 0
         with write_tx(self.engine) as conn:
+            changelog.lock_head(conn)  # no command records a text meanwhile, on any server
             if conn.execute(sa.select(rationales.c.id).limit(1)).first() is not None:
                 return 0  # another process made it first
             return self.bulk_load(conn, rows)
