@@ -20,16 +20,19 @@ The comparison is exact, not sampled, and stays fast with an index (*prefix filt
   ``o``; and ``real_quick_ratio`` (``2·min(n, m) / (n + m)``) must reach 0.9 too, so a text
   of ``m`` words at least 0.9 similar to one of ``n`` has ``9n/11 <= m <= 11n/9`` and
   ``o >= o_min = ceil(9(n + m)/20)``.
-* Every text's tagged words are put in one fixed global order: words of a built-in list of
-  common English and police words (and short numbers) last, the rest before them; within
-  each group by a stable 64-bit hash. Take the first word ``w`` (in that order) two similar
-  texts share, at position ``i`` in one and ``j`` in the other: the words before it are not
-  shared, so ``i <= n - o_min`` and ``j <= m - o_min``. So each text stores only its first
-  ``m - ceil(9m/11) + 1`` words (with their positions) in ``rationale_tokens``, and a check
-  looks up its own first ``n - ceil(9n/11) + 1`` words, keeping the rows whose lengths and
-  positions satisfy both bounds. The candidates are then compared with the exact similarity.
-  A hash collision can only add a candidate, never lose one; the order (the common-word
-  list) only decides how fast, never what is found.
+* Every text's tagged words are put in one fixed global order, rare first: by the rank a
+  bulk load measured (how many texts held the word; :data:`rationale_word_ranks`), a word
+  not measured ranking 0, or last when it is in the built-in list of common English and
+  police words; ties by a stable 64-bit hash. The ranks are only ever written into an empty
+  store (a backfill, or a rebuild at start-up once the store has grown fourfold).
+* Take the first word ``w`` (in that order) two similar texts share, at position ``i`` in
+  one and ``j`` in the other: the words before it are not shared, so ``i <= n - o_min`` and
+  ``j <= m - o_min``. So each text stores only its first ``m - ceil(9m/11) + 1`` words (with
+  their positions) in ``rationale_tokens``, and a check looks up its own first
+  ``n - ceil(9n/11) + 1`` words, keeping the rows whose lengths and positions satisfy both
+  bounds. Each candidate's overlap is counted from its stored word hashes, then the rest are
+  compared with the exact similarity. A hash collision can only add a candidate, never lose
+  one; the order only decides how fast, never what is found.
 * An exact copy is found first by the hash of the normalised text.
 
 Rows older than the lookback are ignored by every query and pruned a few at a time as new
