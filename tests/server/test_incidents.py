@@ -197,7 +197,7 @@ def test_close_rationale_refused_then_accepted(desk: Desk, clock: FakeClock) -> 
     r = desk.dan.post(f"/incidents/{b['id']}/close", json={"rationale": text + "."},
                       headers={"Idempotency-Key": "c3"})
     assert r.status_code == 409
-    assert "another incident" in r.json()["detail"]
+    assert f"the closing rationale of {a['ref']} on 23 Nov 2026 (" in r.json()["detail"]
     # closed is closed
     r = desk.dan.post(close, json={"rationale": "A different and specific reason here"},
                       headers={"Idempotency-Key": "c4"})

@@ -71,5 +71,5 @@ def _race(pool: ThreadPoolExecutor, apis: list[Api], unit_id: int, label: str) -
         got = apis[0].get(f"/incidents/{inc['id']}").json()
         assert got["status"] == ("ASSIGNED" if i == winner else "OPEN"), (label, i)
     r = apis[0].post(f"/units/{unit_id}/clear", headers={"Idempotency-Key": uuid.uuid4().hex},
-                     json={"reason": "Race test over: the unit is stood down"})
+                     json={"reason": f"Round {label} on {won['ref']} finished; stand it down"})
     assert r.status_code == 200, r.text

@@ -374,7 +374,8 @@ def test_diverting_the_unit_at_scene_restarts_the_countdown(desk: Desk, clock: F
     assert cmd(desk.dan, lx21, "assign", {"incident_id": domestic["id"]}).status_code == 200
     assert cmd(desk.dan, lx21, "arrive").status_code == 200
     assert incident(desk.dan, domestic["id"])["attended_at"] is not None
-    r = cmd(desk.dan, lx21, "divert", {"incident_id": robbery["id"], "reason": "Robbery, I"})
+    r = cmd(desk.dan, lx21, "divert", {
+        "incident_id": robbery["id"], "reason": "Robbery in progress at the shop, LX21 nearest"})
     assert r.status_code == 200, r.text
     left = incident_from_json(incident(desk.dan, domestic["id"]))
     assert left.owed and left.needs_unit and left.attended_at is None

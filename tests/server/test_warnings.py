@@ -249,7 +249,8 @@ def test_extend_end_review_and_victim_informed(desk: Desk, clock: FakeClock) -> 
     assert s.review_state == "SECOND_STAGE" and s.escalated_at == clock.now()
     audit = desk.sue.get("/audit").json()
     assert any(a["action"] == "escalate_scheme_review" for a in audit)
-    r = desk.sue.post(f"/schemes/{sid}/end", headers=key(), json={"reason": "Victim moved"})
+    r = desk.sue.post(f"/schemes/{sid}/end", headers=key(), json={
+        "reason": "Victim moved to a refuge in another force area on 2 December"})
     assert r.status_code == 200, r.text
     assert desk.dan.get("/snapshot").json()["schemes"] == []
     page = desk.dan.get("/changes?since=0").json()

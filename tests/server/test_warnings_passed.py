@@ -56,7 +56,8 @@ def test_assign_and_divert_record_the_warnings_passed_to_the_unit(desk: Desk) ->
     # Divert LX21 to another incident at the order's address, passing the order only.
     other = desk.cathy.create(location={"address": "22 Acacia Avenue", "postcode": "N1 9GU",
                                         "borough": "Islington", "uprn": "5550001"}).json()
-    r = cmd(desk.dan, lx21, "divert", {"incident_id": other["id"], "reason": "Knife seen",
+    r = cmd(desk.dan, lx21, "divert", {"incident_id": other["id"],
+                                       "reason": "Knife seen at the Acacia Avenue address",
                                        "warnings_passed": [{"kind": "order", "id": order["id"]}]})
     assert r.status_code == 200, r.text
     [row] = _audit(desk, "divert_unit")

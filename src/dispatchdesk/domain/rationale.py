@@ -58,11 +58,24 @@ def rationale_problem(text: str, others: Iterable[str] = (), what: str = "ration
 
 def _similar(a: str, b: str) -> bool:
     """Word-level similarity: fast enough to check against hundreds of recent rationales."""
+    return similarity(a, b) >= SIMILARITY_LIMIT
+
+
+def similarity(a: str, b: str) -> float:
+    """The word-level similarity (0 to 1) of two *normalised* texts when it reaches
+    :data:`SIMILARITY_LIMIT`, else 0.0 (the cheap upper bounds stop early).
+
+    The server's index of earlier rationales (``server/rationales.py``) relies on this being
+    difflib's ``ratio`` over ``text.split()``: 2·matches / (n + m) words.
+    """
     if not a or not b:
-        return False
+        return 0.0
     matcher = SequenceMatcher(None, a.split(), b.split(), autojunk=False)
-    return (
+    if (
         matcher.real_quick_ratio() >= SIMILARITY_LIMIT
         and matcher.quick_ratio() >= SIMILARITY_LIMIT
-        and matcher.ratio() >= SIMILARITY_LIMIT
-    )
+    ):
+        ratio = matcher.ratio()
+        if ratio >= SIMILARITY_LIMIT:
+            return ratio
+    return 0.0

@@ -98,6 +98,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     create_schema(engine)
     hub = Hub()
     service = Service(engine, settings, hub.notify)
+    if said := service.rationales.open(service.now()):  # earlier rationales, index order
+        log.info("%s", said)
     warn = WarningsDesk(service)
     dispatch = Dispatch(service)
     # Without the watcher (an app used without its lifespan) PostgreSQL streams poll the log.

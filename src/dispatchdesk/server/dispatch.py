@@ -33,7 +33,6 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus, status_for_units
-from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.schemas import (
     AssignRequest,
@@ -48,9 +47,9 @@ from dispatchdesk.protocol.schemas import (
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, units, write_tx
+from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_unit
 from dispatchdesk.server.service import (
-    RATIONALE_LOOKBACK,
     CommandResult,
     Idem,
     Service,
@@ -306,11 +305,16 @@ class Dispatch:
                 conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=target.id,
                 where=sa.and_(units.c.incident_id == source.id, units.c.status.in_(_ON_INCIDENT)),
             )
-            conn.execute(
+            divert_id = conn.execute(
                 diverts.insert().values(
                     unit_id=unit.id, callsign=unit.callsign, from_incident_id=source.id,
                     to_incident_id=target.id, by=user.username, at=now, reason=body.reason,
-                )
+                ).returning(diverts.c.id)
+            ).scalar_one()
+            self.service.check_rationale(
+                conn, now, body.reason, kind="divert", what="divert reason",
+                entity=Entity(source.id, source.ref, unit.callsign, int(divert_id)),
+                by=user.username,
             )
             if conn.execute(
                 sa.select(owed.c.incident_id).where(owed.c.incident_id == source.id)
@@ -384,6 +388,13 @@ class Dispatch:
                         "msg": self._reason_needed(unit.callsign, incident.ref, withdrawal),
                         "type": "value_error",
                     }])
+                if en_route:  # a reason like any other: the incident's own, not a copy
+                    self.service.check_rationale(
+                        conn, now, reason, kind="withdrawal",
+                        what="reason for standing the unit down",
+                        entity=Entity(incident.id, incident.ref, unit.callsign),
+                        by=user.username,
+                    )
             self._move_unit(
                 conn, unit, now, status=UnitStatus.AVAILABLE, incident_id=None,
                 where=units.c.status == unit.status,
@@ -457,15 +468,11 @@ class Dispatch:
                 raise ServiceError(
                     409, f"Divert {divert_id} was already reviewed by {row.reviewed_by}."
                 )
-            others = conn.execute(
-                sa.select(diverts.c.review_note)
-                .where(diverts.c.review_note.is_not(None))
-                .order_by(diverts.c.reviewed_at.desc())
-                .limit(RATIONALE_LOOKBACK)
-            ).scalars().all()
-            problem = rationale_problem(body.note, others=others, what="review note")
-            if problem is not None:
-                raise ServiceError(409, problem)
+            self.service.check_rationale(
+                conn, now, body.note, kind="divert_review", what="review note",
+                entity=Entity(row.from_incident_id, self._ref(conn, row.from_incident_id),
+                              row.callsign, row.id), by=user.username,
+            )
             conn.execute(
                 diverts.update().where(diverts.c.id == divert_id)
                 .values(reviewed_at=now, reviewed_by=user.username, review_note=body.note)

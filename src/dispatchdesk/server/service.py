@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatchdesk.domain.grades import Grade, is_downgrade
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus, status_change_problem
-from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.convert import policy_to_wire
@@ -53,11 +52,9 @@ from dispatchdesk.server.db import (
     units,
     write_tx,
 )
+from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleStore
 from dispatchdesk.server.reference import Problem, checked_incident, field_errors
 from dispatchdesk.server.settings import ServerSettings
-
-#: How many other incidents' rationales a closing rationale is compared with.
-RATIONALE_LOOKBACK = 200
 
 
 class ServiceError(Exception):
@@ -164,6 +161,8 @@ class Service:
         self.engine = engine
         self.settings = settings
         self._on_commit = on_commit
+        #: Every accepted rationale and reason of the lookback, and the check against them.
+        self.rationales = RationaleStore(engine, settings.rationale_lookback, self._tz())
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -342,6 +341,20 @@ class Service:
         )
         return bool(gone)
 
+    def check_rationale(
+        self, conn: Connection, now: datetime, text: str, *, kind: str, what: str,
+        entity: Entity, by: str | None = None,
+    ) -> None:
+        """Refuse (409) a rationale or reason that is too short, a stock phrase, or near the
+        same as any accepted in the lookback (all kinds); else record it in ``conn``'s
+        transaction. ``kind`` is one of :data:`~dispatchdesk.server.rationales.KINDS`."""
+        try:
+            self.rationales.check_and_record(
+                conn, now, text, kind=kind, what=what, entity=entity, by=by
+            )
+        except RationaleRefused as refused:
+            raise ServiceError(409, refused.message) from None
+
     def _load(self, conn: Connection, incident_id: int) -> Row[Any]:
         row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
@@ -444,6 +457,9 @@ class Service:
                                 "type": "value_error",
                             }],
                         )
+                    self.check_rationale(conn, now, reason, kind="downgrade",
+                                         what="downgrade reason", entity=Entity(row.id, row.ref),
+                                         by=user.username)
                     values["downgrade_reason"] = reason
                     notes.append(f"downgraded {grade.value}→{body.grade.value}: {reason}")
                 else:
@@ -502,15 +518,10 @@ class Service:
                     "withdrawn before arriving and no other unit has arrived. Send a unit, or "
                     "ask a supervisor to close it with a rationale."
                 )
-            others = conn.execute(
-                sa.select(incidents.c.rationale)
-                .where(incidents.c.rationale.is_not(None), incidents.c.id != incident_id)
-                .order_by(incidents.c.closed_at.desc())
-                .limit(RATIONALE_LOOKBACK)
-            ).scalars().all()
-            problem = rationale_problem(body.rationale, others=others, what="closing rationale")
-            if problem is not None:
-                raise ServiceError(409, problem)
+            self.check_rationale(
+                conn, now, body.rationale, kind="owed_close" if is_owed else "close",
+                what="closing rationale", entity=Entity(row.id, row.ref), by=user.username,
+            )
             conn.execute(
                 incidents.update()
                 .where(incidents.c.id == incident_id)

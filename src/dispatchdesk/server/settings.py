@@ -47,6 +47,9 @@ class ServerSettings:
     owed_escalation: timedelta = timedelta(minutes=10)
     #: How often the server looks for owed incidents due to escalate (reads check too).
     sweep_seconds: float = 5.0
+    #: Every rationale and reason accepted in this window is compared with a new one, which
+    #: is refused when near-identical to any of them.
+    rationale_lookback: timedelta = timedelta(days=730)
 
     def __post_init__(self) -> None:
         if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:
@@ -65,3 +68,5 @@ class ServerSettings:
             raise ValueError("owed_escalation must be positive")
         if self.sweep_seconds <= 0:
             raise ValueError("sweep_seconds must be positive")
+        if self.rationale_lookback <= timedelta(0):
+            raise ValueError("rationale_lookback must be positive")

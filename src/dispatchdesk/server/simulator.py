@@ -174,7 +174,10 @@ class Scenario:
         return out
 
     def divert_reason(self, incident: dict[str, Any]) -> str:
-        return self.rng.choice(DIVERT_REASONS).format(type=incident["type"].lower())
+        """Why a unit is diverted to ``incident``, naming it (the server refuses a reason
+        copied from any earlier one)."""
+        reason = self.rng.choice(DIVERT_REASONS).format(type=incident["type"].lower())
+        return f"{reason}: {incident['location']['address']}, {incident['ref']}"
 
     def rationale(self, incident: dict[str, Any]) -> str:
         """A closing rationale specific to the incident, never a copied template."""

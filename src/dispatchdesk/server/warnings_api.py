@@ -31,7 +31,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection, Row
 
-from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role
 from dispatchdesk.domain.warnings import (
     OrderType,
@@ -82,6 +81,7 @@ from dispatchdesk.server.db import (
     write_tx,
 )
 from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
+from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import field_errors, order_dob_problems
 from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError
 
@@ -762,6 +762,9 @@ class WarningsDesk:
     def end_scheme(self, user: User, scheme_id: int, body: SchemeEnd, idem: Idem,
                    if_match: int | None) -> CommandResult:
         def change(conn: Connection, row: Row[Any], now: datetime) -> str:
+            self.service.check_rationale(conn, now, body.reason, kind="scheme_end",
+                                         what="reason for ending the scheme",
+                                         entity=Entity(scheme_id=row.id), by=user.username)
             told = _removal_notice(conn, row)
             override = ""
             if told is None:
@@ -773,11 +776,11 @@ class WarningsDesk:
                         "Tell the victim the scheme is being removed, or record a failed "
                         "attempt, then end it; a supervisor may end it anyway with a rationale."
                     )
-                problem = rationale_problem(body.override_rationale,
-                                            what="rationale for ending without telling the "
-                                            "victim")
-                if problem is not None:
-                    raise ServiceError(422, problem)
+                self.service.check_rationale(
+                    conn, now, body.override_rationale, kind="scheme_end",
+                    what="rationale for ending without telling the victim",
+                    entity=Entity(scheme_id=row.id), by=user.username,
+                )
                 override = ("; the victim was not told of the removal and no failed attempt "
                             "is recorded: ended on the supervisor's rationale: "
                             f"{body.override_rationale.strip()}")
