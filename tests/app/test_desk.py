@@ -210,3 +210,22 @@ def test_unreadable_cache_is_set_aside_and_the_desk_still_starts(
         await desk.shutdown()
 
     loop.run_until_complete(shift())
+
+
+def test_signed_out_asks_for_the_password_only_with_a_server(
+    loop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    """The relay's ``signed_out`` (the engine's on_signed_out) brings the sign-in window; the
+    demo signs itself in and asks nothing."""
+    demo = Desk(Config(), server_url=None, demo_role=Role.DISPATCHER, demo_rate=1,
+                base_dir=tmp_path / "demo")
+    demo.relay.on_signed_out("Not signed in to the server: the session has expired.")
+    assert demo.sign_in_dialog is None
+    desk = Desk(Config(), server_url="https://cad.example.invalid", demo_role=Role.DISPATCHER,
+                demo_rate=1, base_dir=tmp_path / "desk", username="ann")
+    desk.relay.on_signed_out("Not signed in to the server: the session has expired.")
+    dialog = desk.sign_in_dialog
+    assert dialog is not None and dialog.isVisible()
+    desk.relay.on_signed_out("Not signed in to the server: the session has expired.")
+    assert desk.sign_in_dialog is dialog, "one sign-in window, raised again"
+    dialog.close()

@@ -77,7 +77,6 @@ def test_settings_action_opens_the_settings_dialog_and_sets_the_theme(qtbot, tmp
 def test_listener_sounds_new_immediate_incidents_and_lost_connection(qtbot, tmp_path):
     from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
     from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
-    from dispatchdesk.gui.listener import QtDeskListener
     from tests.gui.factories import make_incident
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
@@ -85,7 +84,7 @@ def test_listener_sounds_new_immediate_incidents_and_lost_connection(qtbot, tmp_
     qtbot.addWidget(window)
     played: list[str] = []
     window.sounds.play = played.append  # type: ignore[method-assign,assignment]
-    listener = QtDeskListener(window)
+    listener = window.relay
     listener.on_state([make_incident(1, grade=Grade.IMMEDIATE)], DEFAULT_POLICY)
     listener.on_changes([make_incident(1, grade=Grade.IMMEDIATE)], [])  # known: no sound
     listener.on_changes([make_incident(2, grade=Grade.EXTENDED)], [])

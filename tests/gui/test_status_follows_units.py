@@ -214,9 +214,9 @@ def test_mark_unit_at_scene_sends_the_arrival_of_the_unit_en_route(qtbot, comman
     fake = clock()
     window = QueueWindow(commands, Role.DISPATCHER, fake.now, "jsmith", settings)
     qtbot.addWidget(window)
-    window.set_incidents([make_incident(1), make_incident(2, status=IncidentStatus.ASSIGNED)],
+    window.relay.on_state([make_incident(1), make_incident(2, status=IncidentStatus.ASSIGNED)],
                          DEFAULT_POLICY)
-    window.ops.set_units([make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=2),
+    window.relay.on_units([make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=2),
                           make_unit(2, "LX22")], [], True)
     assert window.act_at_scene.shortcut().toString() == "Ctrl+Shift+S"
     assert window.select_incident(1)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -135,6 +136,33 @@ class CommandsPanel(QWidget):
         """The Retry/Send/Discard button of one command (for keyboard focus and tests)."""
         return self.findChild(QPushButton, f"{text.lower()}-{command_id}",
                               Qt.FindChildOption.FindChildrenRecursively)
+
+
+class CommandsDock(QDockWidget):
+    """The commands panel in the queue window's dock: its title counts the commands that need
+    the operator's decision, and it comes forward when that count grows."""
+
+    def __init__(self, commands: DeskCommands, parent: QWidget | None = None) -> None:
+        super().__init__("Commands", parent)
+        self.setObjectName("commandsDock")
+        self.panel = CommandsPanel(commands)
+        self.setWidget(self.panel)
+        self._attention = 0
+        self.panel.attention_changed.connect(self._attention_changed)
+
+    def focus(self) -> None:
+        """Show the dock and put the keyboard on its table (F8)."""
+        self.show()
+        self.raise_()
+        self.panel.table.setFocus()
+
+    def _attention_changed(self, count: int) -> None:
+        title = "Commands" if count == 0 else f"Commands — {count} need your decision"
+        self.setWindowTitle(title)
+        if count > self._attention:
+            self.show()
+            self.raise_()
+        self._attention = count
 
 
 def _summary(total: int, attention: int) -> str:

@@ -1,5 +1,11 @@
 """The main window: the live incident queue with its filter bar, connection banner, problem
-bar, supervisors' delay strip, and docks for the selected incident and unsent commands.
+bar, supervisors' delay strip, and docks for the selected incident and unsent commands; the
+dispatch docks (:class:`~dispatchdesk.gui.dispatch.Dispatch`), the warnings
+(:class:`~dispatchdesk.gui.warning_desk.WarningDesk`) and the incident commands
+(:class:`~dispatchdesk.gui.incident_commands.IncidentCommands`) are its parts.
+
+The window connects itself and its parts to the app's :class:`~dispatchdesk.gui.relay.DeskRelay`
+(the engine's events as Qt signals) and lets go of it when it closes.
 
 Keyboard first: every action is a ``QAction`` with a shortcut, listed in Help ▸ Shortcuts.
 Columns are sized once by hand (``resizeColumnsToContents`` costs ~260 ms at 10k rows). One
@@ -9,48 +15,51 @@ Geometry, dock layout, header state and theme persist in the given ``QSettings``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QMetaObject, QModelIndex, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QDockWidget,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QMainWindow,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
-from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy
-from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
+from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.domain.unit import Unit
 from dispatchdesk.gui.banner import ConnectionBanner
-from dispatchdesk.gui.commands_panel import CommandsPanel
+from dispatchdesk.gui.commands_panel import CommandsDock
 from dispatchdesk.gui.delay_strip import DelayStrip
 from dispatchdesk.gui.delay_tracker import DelayTracker
 from dispatchdesk.gui.detail_panel import IncidentDetailPanel
-from dispatchdesk.gui.incident_filter import OPEN_STATUSES, IncidentFilterProxy
+from dispatchdesk.gui.dispatch import Dispatch
+from dispatchdesk.gui.incident_commands import IncidentCommands
+from dispatchdesk.gui.incident_filter import IncidentFilterProxy
 from dispatchdesk.gui.incident_model import Column, IncidentTableModel
 from dispatchdesk.gui.message_bar import MessageBar
-from dispatchdesk.gui.new_incident import LONDON_BOROUGHS, NewIncidentDialog
-from dispatchdesk.gui.operations import Operations
+from dispatchdesk.gui.queue_filters import QueueFilterBar
+from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.gui.settings_dialog import CentralSettings, SettingsDialog, sounds_enabled
 from dispatchdesk.gui.shortcuts import ShortcutsWindow
 from dispatchdesk.gui.sounds import AlertSounds
 from dispatchdesk.gui.tables import configure_table
 from dispatchdesk.gui.theme import apply_theme
 from dispatchdesk.gui.ticker import Ticker
-from dispatchdesk.sync.api import DeskCommands, IncidentDraft
+from dispatchdesk.gui.warning_desk import WarningDesk
+from dispatchdesk.gui.warning_flags import IncidentWarnings
+from dispatchdesk.sync.api import DeskCommands
+
+log = logging.getLogger(__name__)
 
 #: Each column is sized once, by hand, to fit this text in the current font (never
 #: ``resizeColumnsToContents``). The last column (flags) stretches.
@@ -64,30 +73,38 @@ _CELL_PADDING = 18
 _ICON_ROOM = 24
 ROW_HEIGHT = 22
 
-STATUS_CHOICES: tuple[tuple[str, frozenset[IncidentStatus]], ...] = (
-    ("Open (all but closed)", OPEN_STATUSES),
-    (IncidentStatus.OPEN.label, frozenset({IncidentStatus.OPEN})),
-    (IncidentStatus.ASSIGNED.label, frozenset({IncidentStatus.ASSIGNED})),
-    (IncidentStatus.AT_SCENE.label, frozenset({IncidentStatus.AT_SCENE})),
-    (IncidentStatus.CLOSED.label, frozenset({IncidentStatus.CLOSED})),
-    ("All, closed included", frozenset(IncidentStatus)),
-)
-ALL_BOROUGHS = "All boroughs"
 
-
-def _label_grade_button(button: QToolButton, grade: Grade, shown: bool) -> None:
-    """The state in words too: "✓ I" shown, "✗ I" hidden."""
-    button.setText(f"{'✓' if shown else '✗'} {grade.value}")
-    state = "shown" if shown else "hidden"
-    button.setToolTip(f"{grade.label} incidents are {state}; click or Ctrl+{grade.rank + 1}")
+def _log_problem(message: str) -> None:
+    log.warning("problem shown to operator: %s", message)
 
 
 def window_title(username: str, role: Role) -> str:
     return f"Dispatch Desk — {username} ({role.label})"
 
 
+class FeedAlerts:
+    """The alert sounds the feed raises: a new grade I incident, and the connection lost (the
+    window's :class:`AlertSounds`, which the operator can turn off). Connected to the relay
+    before the queue's model, so a new incident is told from a known one."""
+
+    def __init__(self, model: IncidentTableModel, sounds: AlertSounds) -> None:
+        self._model = model
+        self._sounds = sounds
+        self._connection: ConnectionState | None = None
+
+    def on_changes(self, upserts: Sequence[Incident], _removed: Sequence[int]) -> None:
+        if any(i.grade is Grade.IMMEDIATE and i.is_open and self._model.incident(i.id) is None
+               for i in upserts):
+            self._sounds.play("new-immediate")
+
+    def on_connection(self, info: ConnectionInfo) -> None:
+        if info.state is ConnectionState.OFFLINE and self._connection is ConnectionState.ONLINE:
+            self._sounds.play("offline")
+        self._connection = info.state
+
+
 class QueueWindow(QMainWindow):
-    """The queue. The app feeds it through :class:`~dispatchdesk.gui.listener.QtDeskListener`."""
+    """The queue. It shows what the ``relay`` brings (one of its own when none is given)."""
 
     #: Emitted from ``closeEvent`` after settings are saved (the app may quit on it).
     closed = Signal()
@@ -100,22 +117,23 @@ class QueueWindow(QMainWindow):
         username: str,
         settings: QSettings,
         parent: QWidget | None = None,
+        *,
+        relay: DeskRelay | None = None,
     ) -> None:
         super().__init__(parent)
         self._commands = commands
         self._role = role
         self._now = now
         self._settings = settings
+        self.relay = relay if relay is not None else DeskRelay(self)
+        self._relay_connections: list[QMetaObject.Connection] = []
         #: What the config files say, shown read-only in the settings dialog (set by the app).
         self.central_settings = CentralSettings()
         self.settings_dialog: SettingsDialog | None = None
-        #: Alert sounds (played by the listener), on unless turned off in the settings dialog.
+        #: Alert sounds, on unless turned off in the settings dialog.
         self.sounds = AlertSounds(sounds_enabled(settings))
-        self._policy: GradePolicy = DEFAULT_POLICY
         self._selected_id: int | None = None
-        self._attention = 0
         self._moving = False
-        self.new_incident_dialog: NewIncidentDialog | None = None
         self.shortcuts_window: ShortcutsWindow | None = None
         self.setWindowTitle(window_title(username, role))
         self.model = IncidentTableModel(now, self)
@@ -123,17 +141,23 @@ class QueueWindow(QMainWindow):
         self._build_table()
         self._build_central()
         self._build_docks()
-        self.ops = Operations(self, commands, role, now)
+        self.warning_desk = WarningDesk(self, commands, role, now)
+        self.dispatch = Dispatch(self, commands, role, now, self.warning_desk.warnings)
+        self.warning_desk.add_schemes_dock()
+        self.dispatch.raise_default_dock()
+        self.incidents = IncidentCommands(self, commands, role, now, self.warning_desk.warnings)
         self._build_actions()
         self._build_menus()
         self._connect()
+        self._alerts = FeedAlerts(self.model, self.sounds)
+        self._connect_relay(self._alerts)
         # Tick on the *server's* second: that is when countdown texts roll over.
         self.ticker = Ticker(self.table, Column.COUNTDOWN,
                              wall=lambda: self._now().timestamp(), parent=self)
         self.ticker.about_to_repaint.connect(self.model.refresh_now)
         self.ticker.ticked.connect(self.on_tick)
-        self._restore_settings()
-        self._update_count()
+        _restore_layout(self, self._settings)
+        self.filters.update_count()
         self.ticker.start()
 
     # -- construction ----------------------------------------------------------------------
@@ -163,43 +187,6 @@ class QueueWindow(QMainWindow):
             )
         self.table.verticalHeader().setDefaultSectionSize(max(ROW_HEIGHT, metrics.height() + 6))
 
-    def _build_filter_bar(self) -> QWidget:
-        bar = QWidget()
-        layout = QHBoxLayout(bar)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(QLabel("Grades:"))
-        self.grade_buttons: dict[Grade, QToolButton] = {}
-        for grade in Grade:
-            button = QToolButton()
-            button.setCheckable(True)
-            button.setChecked(True)
-            _label_grade_button(button, grade, True)
-            button.toggled.connect(
-                lambda on, b=button, g=grade: _label_grade_button(b, g, on)
-            )
-            button.setAccessibleName(f"Show {grade.label}")
-            layout.addWidget(button)
-            self.grade_buttons[grade] = button
-        self.status_combo = QComboBox()
-        for text, _statuses in STATUS_CHOICES:
-            self.status_combo.addItem(text)
-        self.status_combo.setAccessibleName("Status filter")
-        self.borough_combo = QComboBox()
-        self.borough_combo.addItem(ALL_BOROUGHS)
-        self.borough_combo.addItems(LONDON_BOROUGHS)
-        self.borough_combo.setAccessibleName("Borough filter")
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search ref, type, address, postcode, summary (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.search.setAccessibleName("Search")
-        self.search.setMinimumWidth(160)
-        self.count_label = QLabel()
-        for widget, stretch in ((QLabel("Status:"), 0), (self.status_combo, 0),
-                                (self.borough_combo, 0), (self.search, 1),
-                                (self.count_label, 0)):
-            layout.addWidget(widget, stretch)
-        return bar
-
     def _build_central(self) -> None:
         self.banner = ConnectionBanner()
         self.message_bar = MessageBar()
@@ -207,12 +194,19 @@ class QueueWindow(QMainWindow):
         self._shows_delays = has_right(self._role, Right.VIEW_DELAY_STRIP)
         self.delay_strip.setVisible(self._shows_delays)
         self.delay_tracker = DelayTracker()
+        self.filters = QueueFilterBar(self.model, self.proxy, self.model_moving)
+        # The filter bar's widgets, by the names the window has always given them.
+        self.grade_buttons = self.filters.grade_buttons
+        self.status_combo = self.filters.status_combo
+        self.borough_combo = self.filters.borough_combo
+        self.search = self.filters.search
+        self.count_label = self.filters.count_label
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        for widget in (self.banner, self.message_bar, self.delay_strip,
-                       self._build_filter_bar(), self.table):
+        for widget in (self.banner, self.message_bar, self.delay_strip, self.filters,
+                       self.table):
             layout.addWidget(widget)
         self.setCentralWidget(central)
 
@@ -222,10 +216,8 @@ class QueueWindow(QMainWindow):
         self.detail_dock.setObjectName("detailDock")
         self.detail_dock.setWidget(self.detail)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.detail_dock)
-        self.commands_panel = CommandsPanel(self._commands)
-        self.commands_dock = QDockWidget("Commands", self)
-        self.commands_dock.setObjectName("commandsDock")
-        self.commands_dock.setWidget(self.commands_panel)
+        self.commands_dock = CommandsDock(self._commands, self)
+        self.commands_panel = self.commands_dock.panel
         # Below the detail, not under the queue: the queue keeps the window's full height.
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.commands_dock)
         self.splitDockWidget(self.detail_dock, self.commands_dock, Qt.Orientation.Vertical)
@@ -233,6 +225,22 @@ class QueueWindow(QMainWindow):
         self.resizeDocks([self.detail_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.detail_dock, self.commands_dock], [600, 200],
                          Qt.Orientation.Vertical)
+        self._bottom_docks: list[QDockWidget] = []
+
+    def add_bottom_dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        """A dock under the queue, tabbed with the first one (the incident and commands
+        panels keep the right-hand column at full height)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        if self._bottom_docks:
+            self.tabifyDockWidget(self._bottom_docks[0], dock)
+        else:
+            self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
+        self._bottom_docks.append(dock)
+        return dock
 
     def _action(
         self, text: str, keys: Sequence[str], slot: Callable[[], Any], right: Right | None = None,
@@ -251,17 +259,17 @@ class QueueWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.all_actions: list[QAction] = []
-        a = self._action
-        self.act_new = a("&New incident…", ["Ctrl+N"], self.new_incident, Right.CREATE_INCIDENT)
+        a, inc, dispatch = self._action, self.incidents, self.dispatch
+        self.act_new = a("&New incident…", ["Ctrl+N"], inc.new_incident, Right.CREATE_INCIDENT)
         self.act_open = a("&Open selected incident", ["Return", "Enter"], self.open_detail,
                           context=Qt.ShortcutContext.WidgetShortcut)
         self.table.addAction(self.act_open)
-        self.act_regrade = a("Re&grade…", ["Ctrl+G"], self.start_regrade, Right.REGRADE)
-        self.act_summary = a("&Edit summary…", ["Ctrl+E"], self.start_edit_summary,
+        self.act_regrade = a("Re&grade…", ["Ctrl+G"], inc.start_regrade, Right.REGRADE)
+        self.act_summary = a("&Edit summary…", ["Ctrl+E"], inc.start_edit_summary,
                              Right.EDIT_SUMMARY)
-        self.act_close = a("&Close incident…", ["Ctrl+Shift+C"], self.start_close,
+        self.act_close = a("&Close incident…", ["Ctrl+Shift+C"], inc.start_close,
                            Right.CLOSE_INCIDENT)
-        self.act_search = a("&Search the queue", ["Ctrl+F"], self.focus_search)
+        self.act_search = a("&Search the queue", ["Ctrl+F"], self.filters.focus_search)
         self.act_reset = a("Show all open, most &urgent first", ["F5"], self.reset_view)
         self.act_queue = a("Go to the &queue", ["F6"], self.focus_queue)
         self.act_back = a("Back to the queue from a panel", ["Esc"], self.focus_queue,
@@ -269,35 +277,33 @@ class QueueWindow(QMainWindow):
         self.detail_dock.addAction(self.act_back)
         self.commands_dock.addAction(self.act_back)
         self.act_detail = a("Go to the incident &panel", ["F7"], self.focus_detail)
-        self.act_commands = a("Go to unsent co&mmands", ["F8"], self.focus_commands)
-        self.act_assign = a("&Assign a unit…", ["F2"], self.ops.assign, Right.DISPATCH_UNITS)
+        self.act_commands = a("Go to unsent co&mmands", ["F8"], self.commands_dock.focus)
+        self.act_assign = a("&Assign a unit…", ["F2"], dispatch.assign, Right.DISPATCH_UNITS)
         # The status follows the units: "at scene" is the arrival of the unit en route.
         self.act_at_scene = a("Mark unit at &scene", ["Ctrl+Shift+S"],
-                              lambda: self.ops.mark_at_scene(), Right.DISPATCH_UNITS)
-        self.act_units = a("Go to the &units board", ["Ctrl+U"], self.ops.show_units)
+                              lambda: dispatch.mark_at_scene(), Right.DISPATCH_UNITS)
+        self.act_units = a("Go to the &units board", ["Ctrl+U"], dispatch.show_units)
         self.act_diverts = a("Go to the &DIVERT tag list", ["Ctrl+Shift+D"],
-                             self.ops.show_diverts)
-        self.act_escalations = a("Show &escalations", ["F9"], self.ops.show_escalations,
+                             dispatch.show_diverts)
+        self.act_escalations = a("Show &escalations", ["F9"], dispatch.show_escalations,
                                  Right.REVIEW_DIVERTS)
-        self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"], self.ops.show_schemes,
-                             Right.MANAGE_SCHEMES)
+        self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"],
+                             self.warning_desk.show_schemes, Right.MANAGE_SCHEMES)
         self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W", "F4"],
                               self.show_warnings)
-        for dock in self.ops.docks():
+        for dock in self._bottom_docks:
             dock.addAction(self.act_back)
         self.act_grade_filters = [
-            a(f"Show/hide grade {g.value} ({g.label})", [f"Ctrl+{i}"], self._grade_toggler(g))
+            a(f"Show/hide grade {g.value} ({g.label})", [f"Ctrl+{i}"], self.filters.toggler(g))
             for i, g in enumerate(Grade, start=1)
         ]
         self.act_dismiss = a("&Dismiss messages", ["Ctrl+D"], self.message_bar.dismiss)
-        self.act_contrast = a("&High-contrast theme", ["Ctrl+Shift+H"], self.toggle_contrast)
+        self.act_contrast = a("&High-contrast theme", ["Ctrl+Shift+H"], lambda: self.set_theme(
+            "high-contrast" if self.act_contrast.isChecked() else "normal"))
         self.act_contrast.setCheckable(True)
         self.act_settings = a("Se&ttings…", ["Ctrl+,"], self.show_settings)
         self.act_shortcuts = a("&Keyboard shortcuts", ["F1"], self.show_shortcuts)
         self.act_quit = a("&Quit", ["Ctrl+Q"], self.close)
-
-    def _grade_toggler(self, grade: Grade) -> Callable[[], None]:
-        return lambda: self.grade_buttons[grade].toggle()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -310,7 +316,7 @@ class QueueWindow(QMainWindow):
                       self.act_queue, self.act_detail, self.act_commands, None,
                       self.detail_dock.toggleViewAction(),
                       self.commands_dock.toggleViewAction(),
-                      *(d.toggleViewAction() for d in self.ops.docks()), self.act_dismiss,
+                      *(d.toggleViewAction() for d in self._bottom_docks), self.act_dismiss,
                       self.act_contrast, self.act_settings],
             "&Help": [self.act_shortcuts],
         }
@@ -323,60 +329,69 @@ class QueueWindow(QMainWindow):
                     menu.addAction(action)
 
     def _connect(self) -> None:
-        for button in self.grade_buttons.values():
-            button.toggled.connect(self._grades_changed)
-        self.status_combo.currentIndexChanged.connect(self._status_changed)
-        self.borough_combo.currentIndexChanged.connect(self._borough_changed)
-        self.search.textChanged.connect(self._search_changed)
         self.search.returnPressed.connect(self.focus_queue)
         selection = self.table.selectionModel()
         selection.currentRowChanged.connect(self._current_changed)
         self.table.activated.connect(lambda _index: self.open_detail())
-        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved):
-            signal.connect(lambda *_: self._update_count())
-        self.proxy.modelReset.connect(self._update_count)
-        self.proxy.layoutChanged.connect(lambda *_: self._update_count())
-        self.commands_panel.attention_changed.connect(self._attention_changed)
-        self.delay_strip.owed_activated.connect(self.ops.show_diverts)
+        self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
 
-    # -- the listener's entry points -------------------------------------------------------
+    def _connect_relay(self, alerts: FeedAlerts) -> None:
+        """The relay's signals straight to the models and widgets that show them, in this
+        order: the queue's model first (the warnings and the units board read it)."""
+        r, d, w = self.relay, self.dispatch, self.warning_desk
+        pairs: list[tuple[Any, Callable[..., Any]]] = [
+            (r.state, self._show_state), (r.state, w.set_incidents), (r.state, d.set_incidents),
+            (r.state, lambda *_: self.on_tick()),
+            (r.changes, alerts.on_changes), (r.changes, self._show_changes),
+            (r.changes, w.apply_changes), (r.changes, d.apply_changes),
+            (r.connection, alerts.on_connection),
+            (r.connection, lambda info: self.banner.set_info(info, self._now())),
+            (r.commands, self.model.set_pending), (r.commands, d.set_commands),
+            (r.commands, self.commands_panel.set_commands), (r.commands, self.detail.set_commands),
+            (r.problem, _log_problem), (r.problem, self.show_problem),
+            (r.signed_out, _log_problem), (r.signed_out, self.show_problem),
+            (r.units, d.set_units), (r.warnings, w.set_warnings),
+        ]
+        self._relay_connections = [signal.connect(slot) for signal, slot in pairs]
 
-    def set_incidents(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
+    def _disconnect_relay(self) -> None:
+        for connection in self._relay_connections:
+            QObject.disconnect(connection)
+        self._relay_connections.clear()
+
+    # -- fed by the relay ------------------------------------------------------------------
+
+    def _show_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
         """Replace everything shown (start-up from the cache, or a snapshot)."""
-        self._policy = policy
         self.banner.set_timezone(policy.timezone)
         self.detail.set_policy(policy)
-        self._add_boroughs(incidents)
-        with self._model_moving():
+        self.filters.add_boroughs(incidents)
+        with self.model_moving():
             self.model.set_incidents(incidents, policy)
         if self._shows_delays:
             self.delay_tracker.reset(incidents, policy)
             self.delay_strip.show_owed(self.delay_tracker.owed())
-        self.ops.set_incidents(incidents, policy)
-        if self.new_incident_dialog is not None:  # a snapshot may bring other lists
-            self.new_incident_dialog.set_reference(policy.reference)
-        self.on_tick()
+        self.incidents.set_policy(policy)
 
-    def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
-        with self._model_moving():
+    def _show_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
+        with self.model_moving():
             self.model.apply_changes(upserts, removed)
         if self._shows_delays:
             self.delay_tracker.update(upserts, removed)
             self.delay_strip.show_owed(self.delay_tracker.owed())
-        self.ops.apply_changes(upserts, removed)
-        self._add_boroughs(upserts)
-
-    def set_connection(self, info: ConnectionInfo) -> None:
-        self.banner.set_info(info, self._now())
-
-    def set_commands(self, commands: Sequence[PendingCommand]) -> None:
-        self.model.set_pending(commands)
-        self.ops.set_commands(commands)
-        self.commands_panel.set_commands(commands)
-        self.detail.set_commands(commands)
+        self.filters.add_boroughs(upserts)
 
     def show_problem(self, message: str) -> None:
         self.message_bar.show_problem(message)
+
+    def units(self) -> list[Unit]:
+        """The fleet as the units board shows it."""
+        return self.dispatch.units()
+
+    @property
+    def incident_warnings(self) -> IncidentWarnings:
+        """The warnings of every incident in the queue (its flags column)."""
+        return self.warning_desk.warnings
 
     # -- tick ------------------------------------------------------------------------------
 
@@ -386,7 +401,8 @@ class QueueWindow(QMainWindow):
         if self._shows_delays:
             self.delay_strip.show_summary(self.delay_tracker.summary(now))
         self.detail.refresh()
-        self.ops.on_tick()
+        self.warning_desk.on_tick()
+        self.dispatch.on_tick()
 
     # -- selection -------------------------------------------------------------------------
 
@@ -410,7 +426,7 @@ class QueueWindow(QMainWindow):
         self.detail.show_incident(incident)
 
     @contextmanager
-    def _model_moving(self) -> Iterator[None]:
+    def model_moving(self) -> Iterator[None]:
         """Around changes of rows or filters: the detail stays on the operator's incident."""
         self._moving = True
         try:
@@ -440,31 +456,12 @@ class QueueWindow(QMainWindow):
             self._moving = False
         self.detail.update_incident(incident)
 
-    # -- actions ---------------------------------------------------------------------------
+    def _select_first(self) -> None:
+        if self.proxy.rowCount():
+            self.table.setCurrentIndex(self.proxy.index(0, Column.REF))
+            self.table.scrollToTop()
 
-    def new_incident(self) -> None:
-        if not has_right(self._role, Right.CREATE_INCIDENT):
-            return
-        dialog = self.new_incident_dialog
-        if dialog is None:
-            dialog = NewIncidentDialog(self, warnings_for=self.ops.warnings.lookup, now=self._now,
-                                       reference=self._policy.reference,
-                                       play_sound=self.sounds.play)
-            dialog.submitted.connect(self._create_incident)
-            self.ops.warnings.day_turned.connect(dialog.refresh_warnings)
-            dialog.finished.connect(self._new_incident_closed)
-            self.new_incident_dialog = dialog
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-
-    def _create_incident(self, draft: IncidentDraft) -> None:
-        self._commands.create_incident(draft)
-
-    def _new_incident_closed(self, _result: int) -> None:
-        if self.new_incident_dialog is not None:
-            self.new_incident_dialog.deleteLater()
-            self.new_incident_dialog = None
+    # -- navigation ------------------------------------------------------------------------
 
     def open_detail(self) -> None:
         if not self.table.currentIndex().isValid():
@@ -474,34 +471,22 @@ class QueueWindow(QMainWindow):
         self.detail.focus_first()
         self.show_warnings()
 
+    def open_incident(self, incident_id: int) -> None:
+        """Select the incident (a unit's, a tag's, an escalation's) and open its panel."""
+        if self.select_incident(incident_id):
+            self.open_detail()
+        else:
+            self.show_problem(
+                "That incident is not in the queue shown: clear the filters (F5), or it was "
+                "closed before today.")
+
     def show_warnings(self) -> None:
         """Pop the warning panel for the selected incident (if it has warnings) and move the
         keyboard to it: the operator asked (Ctrl+W / F4, or opened the incident from the
         queue). Nothing else moves the keyboard there."""
         incident = self.selected_incident()
         if incident is not None:
-            self.ops.show_warnings(incident, take_focus=True)
-
-    def _with_detail(self, focus: Callable[[], None]) -> None:
-        if self.selected_incident() is None:
-            self.show_problem("Select an incident first.")
-            return
-        self.detail_dock.show()
-        self.detail_dock.raise_()
-        focus()
-
-    def start_regrade(self) -> None:
-        self._with_detail(self.detail.focus_regrade)
-
-    def start_edit_summary(self) -> None:
-        self._with_detail(self.detail.focus_summary)
-
-    def start_close(self) -> None:
-        self._with_detail(self.detail.focus_close)
-
-    def focus_search(self) -> None:
-        self.search.setFocus()
-        self.search.selectAll()
+            self.warning_desk.show_warnings(incident, take_focus=True)
 
     def focus_queue(self) -> None:
         self.table.setFocus()
@@ -512,38 +497,23 @@ class QueueWindow(QMainWindow):
         self.detail_dock.show()
         self.detail.focus_first()
 
-    def focus_commands(self) -> None:
-        self.commands_dock.show()
-        self.commands_dock.raise_()
-        self.commands_panel.table.setFocus()
-
     def reset_view(self) -> None:
         """All open incidents, every grade and borough, no search, most urgent first."""
-        with self._model_moving():
-            for button in self.grade_buttons.values():
-                button.setChecked(True)
-            self.status_combo.setCurrentIndex(0)
-            self.borough_combo.setCurrentIndex(0)
-            self.search.clear()
-            self.proxy.reset_filters()
+        with self.model_moving():
+            self.filters.reset()
         self.table.sortByColumn(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
         self._select_first()
         self.table.setFocus()
 
-    def _select_first(self) -> None:
-        if self.proxy.rowCount():
-            self.table.setCurrentIndex(self.proxy.index(0, Column.REF))
-            self.table.scrollToTop()
-
-    def toggle_contrast(self) -> None:
-        self.set_theme("high-contrast" if self.act_contrast.isChecked() else "normal")
+    # -- theme, settings, shortcuts --------------------------------------------------------
 
     def set_theme(self, theme: str) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, theme)
         self.model.set_theme(theme)
-        self.ops.set_theme(theme)
+        self.dispatch.set_theme(theme)
+        self.warning_desk.set_theme(theme)
         self.size_columns()
         self.act_contrast.setChecked(theme == "high-contrast")
         self._settings.setValue("ui/theme", theme)
@@ -551,7 +521,7 @@ class QueueWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         if self.shortcuts_window is None:
             actions = [*self.all_actions, *self.commands_panel.actions(),
-                       *self.ops.shortcut_actions()]
+                       *self.dispatch.shortcut_actions()]
             self.shortcuts_window = ShortcutsWindow(actions, self)
         self.shortcuts_window.show()
         self.shortcuts_window.raise_()
@@ -567,70 +537,6 @@ class QueueWindow(QMainWindow):
         self.settings_dialog.show()
         self.settings_dialog.raise_()
 
-    # -- filters ---------------------------------------------------------------------------
-
-    def _grades_changed(self) -> None:
-        with self._model_moving():
-            self.proxy.set_grades(g for g, b in self.grade_buttons.items() if b.isChecked())
-        self._update_count()
-
-    def _status_changed(self, index: int) -> None:
-        with self._model_moving():
-            self.proxy.set_statuses(STATUS_CHOICES[index][1])
-        self._update_count()
-
-    def _borough_changed(self, index: int) -> None:
-        with self._model_moving():
-            self.proxy.set_borough(None if index <= 0 else self.borough_combo.itemText(index))
-        self._update_count()
-
-    def _search_changed(self, text: str) -> None:
-        with self._model_moving():
-            self.proxy.set_search(text)
-        self._update_count()
-
-    def _add_boroughs(self, incidents: Sequence[Incident]) -> None:
-        known = {self.borough_combo.itemText(i) for i in range(self.borough_combo.count())}
-        for borough in sorted({i.location.borough for i in incidents} - known):
-            if borough:
-                self.borough_combo.addItem(borough)
-
-    def _update_count(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
-        text = f"{shown:,} of {total:,} shown"
-        if self.proxy.is_narrowed():
-            text = f"⚠ FILTERED: {text} (F5 shows all open)"
-        self.count_label.setText(text)
-
-    def _attention_changed(self, count: int) -> None:
-        title = "Commands" if count == 0 else f"Commands — {count} need your decision"
-        self.commands_dock.setWindowTitle(title)
-        if count > self._attention:
-            self.commands_dock.show()
-            self.commands_dock.raise_()
-        self._attention = count
-
-    # -- settings --------------------------------------------------------------------------
-
-    def _default_geometry(self) -> None:
-        """First start: most of the screen, so every column (countdown included) shows."""
-        screen = self.screen() or QApplication.primaryScreen()
-        if screen is None:
-            return
-        area = screen.availableGeometry()
-        self.resize(max(1280, int(area.width() * 0.9)), max(800, int(area.height() * 0.9)))
-
-    def _restore_settings(self) -> None:
-        self._default_geometry()
-        for key, restore in (("queue/geometry", self.restoreGeometry),
-                             ("queue/state", self.restoreState),
-                             ("queue/header", self.table.horizontalHeader().restoreState)):
-            value = self._settings.value(key)
-            if isinstance(value, QByteArray | bytes):
-                restore(QByteArray(value))
-        if self._settings.value("ui/theme") == "high-contrast":
-            self.set_theme("high-contrast")
-
     def save_settings(self) -> None:
         self._settings.setValue("queue/geometry", self.saveGeometry())
         self._settings.setValue("queue/state", self.saveState())
@@ -638,8 +544,34 @@ class QueueWindow(QMainWindow):
         self._settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._disconnect_relay()  # a closed window follows the feed no more
         self.ticker.stop()
         self.save_settings()
         super().closeEvent(event)
         self.closed.emit()
 
+
+def _restore_layout(window: QueueWindow, settings: QSettings) -> None:
+    """Geometry, docks, columns and theme as last saved; the first start takes most of the
+    screen, so every column (countdown included) shows."""
+    screen = window.screen() or QApplication.primaryScreen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        window.resize(max(1280, int(area.width() * 0.9)), max(800, int(area.height() * 0.9)))
+    for key, restore in (("queue/geometry", window.restoreGeometry),
+                         ("queue/state", window.restoreState),
+                         ("queue/header", window.table.horizontalHeader().restoreState)):
+        value = settings.value(key)
+        if isinstance(value, QByteArray | bytes):
+            restore(QByteArray(value))
+    if settings.value("ui/theme") == "high-contrast":
+        window.set_theme("high-contrast")
+
+
+def replay(window: QueueWindow, relay: DeskRelay) -> None:
+    """Emit on ``relay`` what ``window`` shows (queue, units, warnings): for the window that
+    replaces it (the app rebuilds the window when the role changes; the engine lives on)."""
+    relay.on_state(list(window.model.incidents()), window.model.policy)
+    relay.on_units(window.units(), [], True)
+    flags = window.incident_warnings
+    relay.on_warnings(flags.index, flags.all_acknowledged)
