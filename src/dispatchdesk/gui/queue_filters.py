@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolBu
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.domain.reference import LONDON_BOROUGHS
 from dispatchdesk.gui.incident_filter import OPEN_STATUSES, IncidentFilterProxy
 from dispatchdesk.gui.incident_model import IncidentTableModel
-from dispatchdesk.gui.new_incident import LONDON_BOROUGHS
 
 STATUS_CHOICES: tuple[tuple[str, frozenset[IncidentStatus]], ...] = (
     ("Open (all but closed)", OPEN_STATUSES),
