@@ -115,6 +115,53 @@ class _Message(QLabel):
         self.hide()
 
 
+class _CommandWatches:
+    """The commands issued from the panel, each followed in its inline message until the
+    feed confirms it (the message goes) or the server refuses it (the refusal shows)."""
+
+    def __init__(self) -> None:
+        self._watched: dict[str, _Watch] = {}
+
+    def watch(self, command_id: str, message: _Message, note: str,
+              on_confirmed: Callable[[], None] | None, pending: Sequence[PendingCommand]
+              ) -> None:
+        """Show ``note`` now, and the server's refusal there if the command fails."""
+        # The engine may already have reported it while the call was running.
+        seen = any(c.id == command_id for c in pending)
+        self._watched[command_id] = _Watch(message, on_confirmed, seen=seen)
+        message.show_note(note)
+
+    def follow(self, commands: Sequence[PendingCommand]) -> None:
+        """All unconfirmed commands: each watched one's state in its message."""
+        by_id = {c.id: c for c in commands}
+        for command_id, watch in list(self._watched.items()):
+            command = by_id.get(command_id)
+            if command is None:
+                if watch.seen:
+                    self._settled(command_id, watch)
+                continue
+            watch.seen = True
+            if command.state in (CommandState.FAILED, CommandState.HELD):
+                watch.refused = True
+                watch.message.show_error(_refusal(command))
+            else:
+                watch.message.show_note(_waiting(command))
+
+    def _settled(self, command_id: str, watch: _Watch) -> None:
+        """The command left the outbox: confirmed, or discarded after a refusal.
+
+        Text typed for it is cleared only when it was confirmed; after a refusal the operator
+        keeps it (to rework and send again).
+        """
+        del self._watched[command_id]
+        watch.message.clear_message()
+        if not watch.refused and watch.on_confirmed is not None:
+            watch.on_confirmed()
+
+    def clear(self) -> None:
+        self._watched.clear()
+
+
 class IncidentDetailPanel(QScrollArea):
     """Details and actions for the selected incident (lives in a dock)."""
 
@@ -132,7 +179,7 @@ class IncidentDetailPanel(QScrollArea):
         self._policy: GradePolicy = DEFAULT_POLICY
         self._incident: Incident | None = None
         self._drafts: dict[int, _Drafts] = {}
-        self._watched: dict[str, _Watch] = {}
+        self._watches = _CommandWatches()
         self._pending: list[PendingCommand] = []
         self._units: UnitsTableModel | None = None
         #: The units on the shown incident, as last listed (at scene first).
@@ -285,7 +332,7 @@ class IncidentDetailPanel(QScrollArea):
         for message in (self.regrade_message, self.status_message, self.summary_message,
                         self.close_message):
             message.clear_message()
-        self._watched.clear()
+        self._watches.clear()
         self.placeholder.setVisible(incident is None)
         self.info.setVisible(incident is not None)
         if incident is None:
@@ -309,19 +356,7 @@ class IncidentDetailPanel(QScrollArea):
     def set_commands(self, commands: Sequence[PendingCommand]) -> None:
         """All unconfirmed commands; shows this incident's and any refusal of ours."""
         self._pending = list(commands)
-        by_id = {c.id: c for c in commands}
-        for command_id, watch in list(self._watched.items()):
-            command = by_id.get(command_id)
-            if command is None:
-                if watch.seen:
-                    self._settled(command_id, watch)
-                continue
-            watch.seen = True
-            if command.state in (CommandState.FAILED, CommandState.HELD):
-                watch.refused = True
-                watch.message.show_error(_refusal(command))
-            else:
-                watch.message.show_note(_waiting(command))
+        self._watches.follow(commands)
         if self._incident is not None:
             self._fill_pending(self._incident)
 
@@ -353,8 +388,13 @@ class IncidentDetailPanel(QScrollArea):
         f["Deadline"].setText(deadline)
         f["Attended"].setText(_when(incident.attended_at, tz))
         f["Closed"].setText(_when(incident.closed_at, tz))
-        self._fill_location(incident)
-        self._fill_caller(incident)
+        location, borough, uprn = _location_texts(incident)
+        f["Location"].setText(location)
+        f["Borough"].setText(borough)
+        f["UPRN"].setText(uprn)
+        caller, persons = _people_texts(incident)
+        f["Caller"].setText(caller)
+        self.persons.setText(persons)
         f["Summary"].setText(incident.summary)
         f["Downgrade reason"].setText(incident.downgrade_reason or "—")
         f["Rationale"].setText(incident.rationale or "—")
@@ -407,27 +447,6 @@ class IncidentDetailPanel(QScrollArea):
             problem = self.status_problem(status)
             button.setEnabled(incident.is_open and problem is None)
             button.setToolTip(problem or f"Set the status to “{status.label}”.")
-
-    def _fill_location(self, incident: Incident) -> None:
-        loc = incident.location
-        self.fields["Location"].setText(loc.one_line)
-        self.fields["Borough"].setText(loc.borough)
-        uprn = loc.uprn or "—"
-        if loc.parent_uprn:
-            uprn += f" (parent {loc.parent_uprn})"
-        self.fields["UPRN"].setText(uprn)
-
-    def _fill_caller(self, incident: Incident) -> None:
-        caller = incident.caller
-        parts = [person_text(caller.name or "(no name)", caller.dob),
-                 caller.phone or "(no phone)"]
-        if caller.anonymous:
-            parts.append("asked for anonymity — officers must still contact the informant")
-        self.fields["Caller"].setText(" · ".join(parts))
-        # One person a line, so that word wrap in a narrow dock never leaves a date of birth
-        # looking as if it belonged to the next name.
-        people = [person_text(p.name, p.dob) for p in incident.persons]
-        self.persons.setText("\n".join(people) or "—")
 
     def _fill_pending(self, incident: Incident) -> None:
         mine = [c for c in self._pending if c.incident_id == incident.id]
@@ -549,26 +568,9 @@ class IncidentDetailPanel(QScrollArea):
                     "Close queued; pending until the server confirms.",
                     on_confirmed=self.rationale.clear)
 
-    def _watch(
-        self, command_id: str, message: _Message, note: str,
-        on_confirmed: Callable[[], None] | None = None,
-    ) -> None:
-        """Show ``note`` now, and the server's refusal there if the command fails."""
-        # The engine may already have reported it while the call was running.
-        seen = any(c.id == command_id for c in self._pending)
-        self._watched[command_id] = _Watch(message, on_confirmed, seen=seen)
-        message.show_note(note)
-
-    def _settled(self, command_id: str, watch: _Watch) -> None:
-        """The command left the outbox: confirmed, or discarded after a refusal.
-
-        Text typed for it is cleared only when it was confirmed; after a refusal the operator
-        keeps it (to rework and send again).
-        """
-        del self._watched[command_id]
-        watch.message.clear_message()
-        if not watch.refused and watch.on_confirmed is not None:
-            watch.on_confirmed()
+    def _watch(self, command_id: str, message: _Message, note: str,
+               on_confirmed: Callable[[], None] | None = None) -> None:
+        self._watches.watch(command_id, message, note, on_confirmed, self._pending)
 
     # -- keyboard entry points -------------------------------------------------------------
 
@@ -592,6 +594,27 @@ class IncidentDetailPanel(QScrollArea):
     def focus_close(self) -> None:
         if has_right(self._role, Right.CLOSE_INCIDENT) and self.close_box.isEnabled():
             self.rationale.setFocus()
+
+
+def _location_texts(incident: Incident) -> tuple[str, str, str]:
+    """The location, borough and UPRN lines."""
+    loc = incident.location
+    uprn = loc.uprn or "—"
+    if loc.parent_uprn:
+        uprn += f" (parent {loc.parent_uprn})"
+    return loc.one_line, loc.borough, uprn
+
+
+def _people_texts(incident: Incident) -> tuple[str, str]:
+    """The caller's line, and the people named, one a line (so that word wrap in a narrow
+    dock never leaves a date of birth looking as if it belonged to the next name)."""
+    caller = incident.caller
+    parts = [person_text(caller.name or "(no name)", caller.dob),
+             caller.phone or "(no phone)"]
+    if caller.anonymous:
+        parts.append("asked for anonymity — officers must still contact the informant")
+    people = [person_text(p.name, p.dob) for p in incident.persons]
+    return " · ".join(parts), "\n".join(people) or "—"
 
 
 def _waiting(command: PendingCommand) -> str:
