@@ -15,18 +15,17 @@ from dispatchdesk.domain.warnings import WarningRef
 from dispatchdesk.gui.incident_model import Column
 from dispatchdesk.gui.units_model import UNIT_MIME
 from tests.gui.factories import RecordingCommands, clock, make_incident, make_unit
-from tests.gui.test_operations import (  # noqa: F401  (fixture)
+from tests.gui.test_operations import (
     flat,
     open_window,
     order_expiring_tomorrow,
     scheme_on_block,
-    settings,
 )
 
 ORDER, SCHEME = WarningRef("order", 8), WarningRef("scheme", 5)
 
 
-def _window(qtbot, settings, commands):  # noqa: F811
+def _window(qtbot, settings, commands):
     window = open_window(qtbot, commands, settings, clock())
     window.relay.on_state([make_incident(1, location=flat(2)), make_incident(2)], DEFAULT_POLICY)
     window.relay.on_units([make_unit(1, "LX21"), make_unit(2, "LX22"),
@@ -45,7 +44,7 @@ def _enter(qtbot, dialog, callsign):
     qtbot.keyClick(dialog.panel.callsign, Qt.Key.Key_Return)
 
 
-def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings):  # noqa: F811
+def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     window.select_incident(1)
@@ -75,7 +74,7 @@ def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings): 
     assert commands.warnings_passed["cmd-2"] == ()
 
 
-def test_an_incident_without_warnings_shows_none_and_passes_none(qtbot, settings):  # noqa: F811
+def test_an_incident_without_warnings_shows_none_and_passes_none(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     window.select_incident(2)
@@ -100,7 +99,7 @@ def _drop(window, unit_id, incident_id):
 
 
 def test_a_unit_dropped_on_an_incident_with_warnings_waits_for_them_to_be_read(
-    qtbot, settings  # noqa: F811
+    qtbot, settings
 ):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
@@ -119,7 +118,7 @@ def test_a_unit_dropped_on_an_incident_with_warnings_waits_for_them_to_be_read(
 
 
 def test_a_divert_passes_the_warnings_and_new_ones_appear_while_open(
-    qtbot, settings  # noqa: F811
+    qtbot, settings
 ):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)

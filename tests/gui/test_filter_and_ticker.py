@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QTableView
 
@@ -13,12 +12,7 @@ from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.gui.incident_filter import IncidentFilterProxy
 from dispatchdesk.gui.incident_model import Column, IncidentTableModel
 from dispatchdesk.gui.ticker import Ticker, ms_to_next_second
-from tests.gui.factories import T0, clock, make_incident, minutes
-
-
-@pytest.fixture
-def fake_clock():
-    return clock()
+from tests.gui.factories import T0, make_incident, minutes
 
 
 def build(incidents, now):

@@ -22,12 +22,7 @@ from dispatchdesk.gui.incident_model import (
     IncidentTableModel,
 )
 from dispatchdesk.gui.warning_flags import WarningMark
-from tests.gui.factories import T0, clock, make_incident, minutes
-
-
-@pytest.fixture
-def fake_clock():
-    return clock()
+from tests.gui.factories import T0, make_incident, minutes
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -19,26 +18,21 @@ from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import OrderType, SchemeCategory, WarningRef
 from dispatchdesk.gui.incident_model import Column
-from dispatchdesk.gui.queue_window import QueueWindow
 from dispatchdesk.gui.units_model import UNIT_MIME
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, PlaceModel, SchemeOut
-from tests.gui.factories import T0, RecordingCommands, clock, make_incident, make_unit, minutes
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
+from tests.gui.factories import (
+    T0,
+    RecordingCommands,
+    clock,
+    make_incident,
+    make_unit,
+    minutes,
+    open_queue_window,
+)
 
 
 def open_window(qtbot, commands, settings, fake_clock, role=Role.DISPATCHER):
-    window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
-    qtbot.addWidget(window)
-    window.resize(1400, 800)
-    window.show()
-    window.activateWindow()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
+    return open_queue_window(qtbot, commands, settings, fake_clock, role)
 
 
 def flat(n: int) -> Location:

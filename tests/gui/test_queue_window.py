@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.commands import (
@@ -25,33 +25,11 @@ from dispatchdesk.gui.queue_window import QueueWindow, replay
 from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.gui.theme import apply_theme, countdown_colours
 from dispatchdesk.sync.api import DeskListener
-from tests.gui.factories import T0, RecordingCommands, clock, make_incident, make_unit, minutes
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def fake_clock():
-    return clock()
-
-
-@pytest.fixture
-def commands():
-    return RecordingCommands()
+from tests.gui.factories import T0, make_incident, make_unit, minutes, open_queue_window
 
 
 def open_window(qtbot, commands, settings, fake_clock, role=Role.SUPERVISOR):
-    window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
-    qtbot.addWidget(window)
-    window.resize(1400, 800)
-    window.show()
-    window.activateWindow()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
+    return open_queue_window(qtbot, commands, settings, fake_clock, role)
 
 
 def sample():

@@ -28,7 +28,6 @@ from dispatchdesk.gui.schemes_view import (
     in_words,
 )
 from dispatchdesk.protocol.warnings import VictimContactOut
-from tests.gui.factories import RecordingCommands
 from tests.gui.test_warning_panel import NOW, make_scheme
 
 LONDON = ZoneInfo("Europe/London")
@@ -54,11 +53,6 @@ def schemes():
 @pytest.fixture
 def clock():
     return FakeClock(NOW)
-
-
-@pytest.fixture
-def commands():
-    return RecordingCommands()
 
 
 @pytest.fixture

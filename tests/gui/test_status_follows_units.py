@@ -5,7 +5,6 @@ be owed; withdrawals read as such on the DIVERT tag list, the queue flags and th
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY
@@ -18,7 +17,7 @@ from dispatchdesk.gui.incident_model import Column, IncidentTableModel, owed_wor
 from dispatchdesk.gui.queue_window import QueueWindow
 from dispatchdesk.gui.units_board import UnitsBoard
 from dispatchdesk.gui.units_model import UnitsTableModel
-from tests.gui.factories import T0, RecordingCommands, clock, make_incident, make_unit, minutes
+from tests.gui.factories import T0, clock, make_incident, make_unit, minutes
 
 REFS = {1: "CAD 1/23NOV26", 2: "CAD 2/23NOV26"}
 
@@ -31,11 +30,6 @@ def withdrawal(divert_id: int = 11, from_id: int = 1, **changes: object) -> Dive
         kind=DivertKind.WITHDRAWN)
     fields.update(changes)
     return Divert(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def commands():
-    return RecordingCommands()
 
 
 def panel_with_units(qtbot, commands, units, role=Role.DISPATCHER):
