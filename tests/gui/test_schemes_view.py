@@ -17,16 +17,15 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     VictimContactOutcome,
 )
-from dispatchdesk.gui.schemes_view import (
+from dispatchdesk.gui.schemes_model import (
     REVIEW_STATE_ROLE,
     SCHEME_ROLE,
-    SchemeAction,
     SchemeColumn,
-    SchemeFilter,
     SchemesTableModel,
-    SchemesView,
     in_words,
 )
+from dispatchdesk.gui.schemes_proxy import SchemeFilter
+from dispatchdesk.gui.schemes_view import SchemeAction, SchemesView
 from dispatchdesk.protocol.warnings import VictimContactOut
 from tests.gui.test_warning_panel import NOW, make_scheme
 

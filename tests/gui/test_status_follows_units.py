@@ -12,7 +12,8 @@ from dispatchdesk.domain.incident import Divert, DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.gui.detail_panel import IncidentDetailPanel
-from dispatchdesk.gui.divert_list import DivertColumn, DivertTableModel, csv_row
+from dispatchdesk.gui.divert_csv import csv_row
+from dispatchdesk.gui.divert_model import DivertColumn, DivertTableModel
 from dispatchdesk.gui.incident_model import Column, IncidentTableModel, owed_words
 from dispatchdesk.gui.queue_window import QueueWindow
 from dispatchdesk.gui.units_board import UnitsBoard

@@ -26,7 +26,8 @@ from dispatchdesk.domain.warnings import (
     WarningRef,
 )
 from dispatchdesk.gui import icons
-from dispatchdesk.gui.warning_panel import WarningPanel, warning_ref, why_matched
+from dispatchdesk.gui.warning_panel import WarningPanel
+from dispatchdesk.gui.warning_texts import warning_ref, why_matched
 from dispatchdesk.protocol.warnings import (
     OrderOut,
     PersonModel,

@@ -49,7 +49,7 @@ from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.gui.settings_dialog import CentralSettings
 from dispatchdesk.gui.signin import SignInDialog
 from dispatchdesk.gui.theme import apply_theme
-from dispatchdesk.gui.warning_panel import warning_ref, what_it_is
+from dispatchdesk.gui.warning_texts import warning_ref, what_it_is
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
 from dispatchdesk.sync.errors import ConnectionLost, DeskError, Unauthorized

@@ -30,20 +30,16 @@ import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import (
-    QDragMoveEvent,
-    QDropEvent,
     QFont,
     QStandardItem,
     QStandardItemModel,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QCompleter,
     QDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -64,26 +60,25 @@ from dispatchdesk.gui.units_model import (
     STATUS_ORDER,
     UnitColumn,
     UnitsTableModel,
-    unit_ids_from_mime,
 )
 from dispatchdesk.gui.warning_flags import IncidentWarnings
-from dispatchdesk.gui.warning_panel import expiry_line, warning_ref, what_it_is
+from dispatchdesk.gui.warning_texts import expiry_line, warning_ref, what_it_is
 from dispatchdesk.sync.api import DeskCommands
 
 #: Completer item role holding the bare callsign (what is matched and put in the field).
 CALLSIGN_ROLE = Qt.ItemDataRole.UserRole.value
+
 #: Reallocation list item role holding the unit id.
 UNIT_ID_ROLE = Qt.ItemDataRole.UserRole.value
 
 SENT_NOTE = "Assignment sent — pending until the server confirms."
+
 DIVERT_NOTE = "Divert sent — pending until the server confirms. {left} stays owed until " \
               "another unit arrives there."
-
 
 def short_ref(ref: str) -> str:
     """"CAD 7/23NOV26" → "CAD 7": enough to name an incident in a sentence."""
     return ref.split("/", 1)[0]
-
 
 def distance_text(ranked: RankedUnit) -> str:
     """"1.2 km", or only what the borough says when a position is unknown."""
@@ -91,14 +86,12 @@ def distance_text(ranked: RankedUnit) -> str:
         return f"{ranked.distance_km:.1f} km"
     return "same borough" if ranked.same_borough else "other borough"
 
-
 def completion_text(unit: Unit, incident_ref: Callable[[int], str]) -> str:
     """"LX21 — Available — IRV — Camden" (and the incident, for a unit on one)."""
     text = f"{unit.callsign} — {unit.status.label} — {unit.kind} — {unit.borough}"
     if unit.incident_id is not None:
         text += f" — on {incident_ref(unit.incident_id)}"
     return text
-
 
 def close_matches(typed: str, callsigns: Sequence[str], limit: int = 5) -> list[str]:
     """Callsigns containing ``typed``, then those spelt like it (case-insensitive)."""
@@ -111,7 +104,6 @@ def close_matches(typed: str, callsigns: Sequence[str], limit: int = 5) -> list[
               if by_fold[f] not in found]
     return found[:limit]
 
-
 def owed_text(incident: Incident, timezone: str) -> str | None:
     """The owed warning for the dialog's header, or None when nothing is owed."""
     if not incident.owed:
@@ -122,15 +114,12 @@ def owed_text(incident: Incident, timezone: str) -> str | None:
     tail = " and no unit is on it" if incident.needs_unit else ""
     return f"⚠ OWED: {what}{tail} — reallocate"
 
-
 def _gone(divert: Divert) -> str:
     return "withdrawn before arriving" if divert.kind is DivertKind.WITHDRAWN else "diverted away"
-
 
 def _passed_note(passed: Sequence[WarningRef]) -> str:
     n = len(passed)
     return f" Recorded: {n} warning{'s' if n != 1 else ''} passed to the unit." if n else ""
-
 
 @dataclass
 class _Watch:
@@ -138,7 +127,6 @@ class _Watch:
 
     callsign: str
     seen: bool = False
-
 
 class AssignPanel(QWidget):
     """Assign or divert units to one incident."""
@@ -585,7 +573,6 @@ class AssignPanel(QWidget):
         self.message.setText(text)
         self.message.setAccessibleDescription(text)
 
-
 class AssignDialog(QDialog):
     """A non-modal window around :class:`AssignPanel` for one incident (Esc closes it)."""
 
@@ -628,107 +615,3 @@ class AssignDialog(QDialog):
         """Act on a unit chosen elsewhere (a drop): assign it (once the warnings are read, if
         the incident has any), or ask for the divert reason."""
         self.panel.propose(unit_id)
-
-
-# -- drop units on the incident queue --------------------------------------------------------
-
-
-class UnitDropFilter(QObject):
-    """Event filter on an item view's viewport: units dropped on a row call ``on_drop``."""
-
-    def __init__(
-        self, view: QAbstractItemView, on_drop: Callable[[int, QModelIndex], None]
-    ) -> None:
-        super().__init__(view)
-        self._view = view
-        self._on_drop = on_drop
-        self.highlighted_row: int | None = None
-        # A frame over the row under the cursor (the view's own drop indicator needs the model
-        # to accept drops, which the incident model does not: it is not a drop target itself).
-        self.highlight = QFrame(view.viewport())
-        self.highlight.setObjectName("unitDropHighlight")
-        self.highlight.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self._colour = ""
-        self.highlight.hide()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) \
-                and isinstance(event, QDragMoveEvent):
-            return self._drag_move(event, entering=kind == QEvent.Type.DragEnter)
-        if kind == QEvent.Type.DragLeave:
-            self._unhighlight()
-            return True
-        if kind == QEvent.Type.Drop and isinstance(event, QDropEvent):
-            return self._drop(event)
-        return False
-
-    def _target(self, event: QDropEvent) -> tuple[int, QModelIndex] | None:
-        ids = unit_ids_from_mime(event.mimeData())
-        index = self._view.indexAt(event.position().toPoint())
-        if not ids or not index.isValid():
-            return None
-        return ids[0], index
-
-    def _drag_move(self, event: QDragMoveEvent, entering: bool) -> bool:
-        if not unit_ids_from_mime(event.mimeData()):
-            return False  # not a unit: whatever the view does with it
-        target = self._target(event)
-        if target is None:
-            self._unhighlight()
-        else:
-            self._highlight(target[1])
-        if target is None and not entering:
-            event.ignore()  # the no-drop cursor between and below the rows
-            return True
-        # An enter is always accepted, even between rows: an ignored enter would stop the
-        # moves that follow from reaching the viewport at all.
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        return True
-
-    def _drop(self, event: QDropEvent) -> bool:
-        if not unit_ids_from_mime(event.mimeData()):
-            return False
-        self._unhighlight()
-        target = self._target(event)
-        if target is None:
-            event.ignore()
-            return True
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        self._on_drop(*target)
-        return True
-
-    def _highlight(self, index: QModelIndex) -> None:
-        colour = self._view.palette().highlight().color().name()
-        if colour != self._colour:  # the theme may have changed since the last drag
-            self._colour = colour
-            self.highlight.setStyleSheet("QFrame#unitDropHighlight { border: 3px solid "
-                                         f"{colour}; background: transparent; }}")
-        rect = self._view.visualRect(index)
-        self.highlight.setGeometry(QRect(0, rect.top(), self._view.viewport().width(),
-                                         rect.height()))
-        self.highlight.show()
-        self.highlight.raise_()
-        self.highlighted_row = index.row()
-
-    def _unhighlight(self) -> None:
-        self.highlight.hide()
-        self.highlighted_row = None
-
-
-def install_unit_drop(
-    view: QAbstractItemView, on_drop: Callable[[int, QModelIndex], None]
-) -> UnitDropFilter:
-    """Let ``view`` take units dropped on its rows: ``on_drop(unit_id, index_under_cursor)``.
-
-    The index is the view's own (a proxy index for the queue); the caller decides between
-    assign and divert. Returns the filter (a child of ``view``): remove it with
-    ``view.viewport().removeEventFilter(f)`` to stop taking drops.
-    """
-    drop_filter = UnitDropFilter(view, on_drop)
-    view.setAcceptDrops(True)
-    view.viewport().setAcceptDrops(True)
-    view.viewport().installEventFilter(drop_filter)
-    return drop_filter

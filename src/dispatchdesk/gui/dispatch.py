@@ -22,10 +22,11 @@ from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.gui.assign_dialog import AssignDialog, install_unit_drop
+from dispatchdesk.gui.assign_dialog import AssignDialog
 from dispatchdesk.gui.divert_list import DivertListView
 from dispatchdesk.gui.escalations import EscalationNotifier
 from dispatchdesk.gui.incident_model import INCIDENT_ROLE
+from dispatchdesk.gui.unit_drop import install_unit_drop
 from dispatchdesk.gui.units_board import UnitsBoard
 from dispatchdesk.gui.units_model import UnitsTableModel
 from dispatchdesk.gui.warning_flags import IncidentWarnings

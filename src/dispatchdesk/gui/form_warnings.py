@@ -11,7 +11,8 @@ from datetime import datetime
 from PySide6.QtWidgets import QBoxLayout, QLabel, QWidget
 
 from dispatchdesk.domain.warnings import WarningPolicy, WarningRef
-from dispatchdesk.gui.warning_panel import PlaySound, WarningPanel, warning_ref
+from dispatchdesk.gui.warning_panel import PlaySound, WarningPanel
+from dispatchdesk.gui.warning_texts import warning_ref
 from dispatchdesk.protocol.warnings import WarningOut
 
 #: Moves the keyboard to the warnings shown beside the form (and in the queue, with Ctrl+W).

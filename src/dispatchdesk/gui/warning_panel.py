@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFocusEvent, QHideEvent, QKeyEvent
@@ -36,121 +36,34 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
-    OrderType,
-    SchemeCategory,
     Severity,
     WarningPolicy,
     WarningRef,
-    expiry_wording,
 )
 from dispatchdesk.gui import icons
 from dispatchdesk.gui.theme import current_theme
 from dispatchdesk.gui.timefmt import local
-from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningOut
+from dispatchdesk.gui.warning_texts import (
+    detail_lines,
+    expiry_line,
+    warning_ref,
+    what_it_is,
+    why_matched,
+)
+from dispatchdesk.protocol.warnings import WarningOut
 
-#: Why a warning matched, in the operator's words (``WarningOut.match``).
-MATCH_WORDS = {
-    "uprn": "exact address (UPRN)",
-    "parent_uprn": "the block this flat is in",
-    "child_uprn": "a flat in this block",
-    "street_house": "same street and house number",
-    "same_block": "POSSIBLE MATCH: another flat in the same block",
-    "address": "POSSIBLE MATCH: similar address",
-    "person": "person: name and date of birth",
-    "name": "POSSIBLE MATCH: same name",
-}
-#: Whose details matched an order (``WarningOut.matched_on``); a location needs no words.
-_MATCHED_ON_WORDS = {
-    "subject": "the person the order is against",
-    "protected_person": "a person the order protects",
-    "location": "an address named in the order",
-}
-SCHEME_CATEGORY_WORDS = {
-    SchemeCategory.VICTIM_AT_RISK: "Victim at risk",
-    SchemeCategory.SERIAL_PERPETRATOR: "Serial perpetrator",
-    SchemeCategory.VULNERABLE_PERSON: "Vulnerable person",
-    SchemeCategory.OFFICER_SAFETY: "Officer safety",
-    SchemeCategory.OTHER: "Other",
-}
-ORDER_TYPE_WORDS = {
-    OrderType.NON_MOLESTATION: "Non-molestation order",
-    OrderType.RESTRAINING: "Restraining order",
-    OrderType.DVPO: "Domestic violence protection order (DVPO)",
-    OrderType.STALKING_PROTECTION: "Stalking protection order",
-    OrderType.OTHER: "Other protective order",
-}
 KEYS_HINT = ("Tab: next warning · Ctrl+Enter or Alt+A: acknowledge the highlighted warning · "
              "Esc: back to where you were (unacknowledged warnings stay in sight)")
+
 #: An activation this soon after showing without being asked is the window system's doing
 #: (the operator cannot have reached for the panel yet): the keyboard goes straight back.
 UNWANTED_ACTIVATION_S = 1.0
+
 #: Played when a critical warning is newly shown (one of ``gui.resources.SOUND_NAMES``).
 CRITICAL_WARNING_SOUND = "breach"
+
 #: Plays an alert sound by name (``AlertSounds.play``); returns whether it played.
 PlaySound = Callable[[str], object]
-
-
-def warning_ref(warning: WarningOut) -> WarningRef:
-    """Which scheme or order a warning is about (what an acknowledgement names)."""
-    entity: SchemeOut | OrderOut | None = warning.scheme or warning.order
-    return WarningRef(warning.kind, entity.id if entity is not None else 0)
-
-
-def why_matched(warning: WarningOut) -> str:
-    """"Matched: exact address (UPRN)", "Matched: POSSIBLE MATCH: same name — a person the
-    order protects", ..."""
-    words = MATCH_WORDS.get(warning.match, warning.match)
-    if warning.possible and not words.startswith("POSSIBLE MATCH"):
-        words = f"POSSIBLE MATCH: {words}"  # a weak match always says so
-    on = _MATCHED_ON_WORDS.get(warning.matched_on) if warning.kind == "order" else None
-    return f"Matched: {words}" + (f" — {on}" if on else "")
-
-
-def what_it_is(warning: WarningOut) -> str:
-    """"Special scheme — Victim at risk", "Protective order — Non-molestation order"."""
-    if warning.scheme is not None:
-        return f"Special scheme — {SCHEME_CATEGORY_WORDS[warning.scheme.category]}"
-    if warning.order is not None:
-        return f"Protective order — {ORDER_TYPE_WORDS[warning.order.order_type]}"
-    return "Special scheme" if warning.kind == "scheme" else "Protective order"
-
-
-def expiry_line(warning: WarningOut, now: datetime, policy: WarningPolicy) -> str:
-    """The expiry in words and date: "Expires TOMORROW 24 Nov", "Expires 15 Mar 2027 18:00 (in
-    112 days) · Officer in case: DC Jones"."""
-    if warning.order is not None:
-        wording = expiry_wording(warning.order.expires_on, now, policy)
-        return wording[:1].upper() + wording[1:]
-    if warning.scheme is not None:
-        s = warning.scheme
-        days = (s.expires_at - now).days
-        when = local(s.expires_at, policy.timezone, "%d %b %Y %H:%M")
-        return f"Expires {when} (in {days} days) · Officer in case: {s.officer_in_case}"
-    return ""
-
-
-def detail_lines(warning: WarningOut, policy: WarningPolicy) -> list[str]:
-    """The rest an operator may need: address and summary, or subject, protected persons,
-    conditions and the court's reference."""
-    if warning.scheme is not None:
-        s = warning.scheme
-        started = local(s.starts_at, policy.timezone, "%d %b %Y")
-        return [f"At: {s.location.address}", f"Summary: {s.summary}", f"Started {started}"]
-    if warning.order is not None:
-        o = warning.order
-        lines = [f"Against: {_person(o.subject.name, o.subject.dob)}"]
-        if o.protected_persons:
-            lines.append("Protects: " + ", ".join(_person(p.name, p.dob)
-                                                  for p in o.protected_persons))
-        lines.append(f"Conditions: {o.conditions}")
-        lines.append(f"Issued {o.issued_on:%d %b %Y} · ref {o.source_ref}")
-        return lines
-    return []
-
-
-def _person(name: str, dob: date | None) -> str:
-    return f"{name} (born {dob:%d/%m/%Y})" if dob is not None else name
-
 
 class WarningCard(QFrame):
     """One warning: badge, what it is, why it matched, the text, expiry, acknowledgement.
@@ -235,7 +148,6 @@ class WarningCard(QFrame):
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         _repolish(self)
-
 
 class WarningPanel(QWidget):
     """Every warning for one incident (or one location being entered), most severe first.
@@ -631,13 +543,11 @@ class WarningPanel(QWidget):
         else:
             self.hide_button.setFocus(Qt.FocusReason.TabFocusReason)
 
-
 _ACKNOWLEDGE_KEYS = {
     (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier),
     (Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier),
     (Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier),
 }
-
 
 def _panel_key(event: QKeyEvent) -> str | None:
     """"acknowledge" for Ctrl+Enter / Alt+A, "hide" for Esc, else None."""
@@ -650,7 +560,6 @@ def _panel_key(event: QKeyEvent) -> str | None:
             return "acknowledge"
     return None
 
-
 def _alive(widget: QWidget) -> bool:
     try:
         widget.objectName()
@@ -658,11 +567,9 @@ def _alive(widget: QWidget) -> bool:
         return False
     return True
 
-
 def _theme() -> str:
     app = QApplication.instance()
     return current_theme(app) if isinstance(app, QApplication) else "normal"
-
 
 def _label(text: str, *, bold: bool = False, scale: float = 1.0) -> QLabel:
     label = QLabel(text)
@@ -675,7 +582,6 @@ def _label(text: str, *, bold: bool = False, scale: float = 1.0) -> QLabel:
             font.setPointSizeF(font.pointSizeF() * scale)
         label.setFont(font)
     return label
-
 
 def _repolish(widget: QWidget) -> None:
     widget.style().unpolish(widget)
