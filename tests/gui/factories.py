@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
 
     from dispatchdesk.domain.roles import Role
-    from dispatchdesk.gui.queue_window import QueueWindow
+    from dispatchdesk.gui.queue.window import QueueWindow
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -172,7 +172,7 @@ class RecordingCommands:
 def open_queue_window(qtbot: Any, commands: RecordingCommands, settings: QSettings,
                       fake_clock: FakeClock, role: Role) -> QueueWindow:
     """A queue window shown, active, and big enough for every column."""
-    from dispatchdesk.gui.queue_window import QueueWindow  # Qt only for the tests that show it
+    from dispatchdesk.gui.queue.window import QueueWindow  # Qt only for the tests that show it
 
     window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
     qtbot.addWidget(window)

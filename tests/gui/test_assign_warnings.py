@@ -12,8 +12,8 @@ from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import WarningRef
-from dispatchdesk.gui.incident_model import Column
-from dispatchdesk.gui.units_model import UNIT_MIME
+from dispatchdesk.gui.dispatch.units_model import UNIT_MIME
+from dispatchdesk.gui.queue.model import Column
 from tests.gui.factories import RecordingCommands, clock, make_incident, make_unit
 from tests.gui.test_operations import (
     flat,

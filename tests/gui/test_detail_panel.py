@@ -11,7 +11,7 @@ from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.warnings import Person
-from dispatchdesk.gui.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
 from tests.gui.factories import T0, clock, make_incident
 
 RATIONALE = "Spoke to both parties; the ex-partner left before police arrived, victim safe"

@@ -9,14 +9,14 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui import resources
-from dispatchdesk.gui.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.common import resources
+from dispatchdesk.gui.common.settings_dialog import CentralSettings
+from dispatchdesk.gui.common.signin import SignInDialog
+from dispatchdesk.gui.common.theme import apply_theme, current_theme
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
 from dispatchdesk.gui.forms.ui_signin import Ui_SignInDialog
-from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.gui.settings_dialog import CentralSettings
-from dispatchdesk.gui.signin import SignInDialog
-from dispatchdesk.gui.theme import apply_theme, current_theme
+from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.window import QueueWindow
 from tests.gui.factories import RecordingCommands, clock
 
 

@@ -14,7 +14,7 @@ from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import Person, Place, WarningRef
-from dispatchdesk.gui.new_incident import ANONYMITY_LABEL, NewIncidentDialog
+from dispatchdesk.gui.incident.new_incident import ANONYMITY_LABEL, NewIncidentDialog
 from dispatchdesk.protocol.warnings import find_warnings_for_people
 from dispatchdesk.sync.api import IncidentDraft
 from tests.gui.test_warning_panel import NOW, make_order

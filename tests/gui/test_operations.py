@@ -17,8 +17,8 @@ from dispatchdesk.domain.incident import Divert, IncidentStatus, Location
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import OrderType, SchemeCategory, WarningRef
-from dispatchdesk.gui.incident_model import Column
-from dispatchdesk.gui.units_model import UNIT_MIME
+from dispatchdesk.gui.dispatch.units_model import UNIT_MIME
+from dispatchdesk.gui.queue.model import Column
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, PlaceModel, SchemeOut
 from tests.gui.factories import (
     T0,

@@ -20,10 +20,10 @@ from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui.incident_model import Column
-from dispatchdesk.gui.queue_window import QueueWindow, replay
+from dispatchdesk.gui.common.theme import apply_theme, countdown_colours
+from dispatchdesk.gui.queue.model import Column
+from dispatchdesk.gui.queue.window import QueueWindow, replay
 from dispatchdesk.gui.relay import DeskRelay
-from dispatchdesk.gui.theme import apply_theme, countdown_colours
 from dispatchdesk.sync.api import DeskListener
 from tests.gui.factories import T0, make_incident, make_unit, minutes, open_queue_window
 

@@ -17,15 +17,15 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     VictimContactOutcome,
 )
-from dispatchdesk.gui.schemes_model import (
+from dispatchdesk.gui.warnings.schemes_model import (
     REVIEW_STATE_ROLE,
     SCHEME_ROLE,
     SchemeColumn,
     SchemesTableModel,
     in_words,
 )
-from dispatchdesk.gui.schemes_proxy import SchemeFilter
-from dispatchdesk.gui.schemes_view import SchemeAction, SchemesView
+from dispatchdesk.gui.warnings.schemes_proxy import SchemeFilter
+from dispatchdesk.gui.warnings.schemes_view import SchemeAction, SchemesView
 from dispatchdesk.protocol.warnings import VictimContactOut
 from tests.gui.test_warning_panel import NOW, make_scheme
 

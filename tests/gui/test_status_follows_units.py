@@ -11,13 +11,13 @@ from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert, DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.gui.detail_panel import IncidentDetailPanel
-from dispatchdesk.gui.divert_csv import csv_row
-from dispatchdesk.gui.divert_model import DivertColumn, DivertTableModel
-from dispatchdesk.gui.incident_model import Column, IncidentTableModel, owed_words
-from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.gui.units_board import UnitsBoard
-from dispatchdesk.gui.units_model import UnitsTableModel
+from dispatchdesk.gui.dispatch.divert_csv import csv_row
+from dispatchdesk.gui.dispatch.divert_model import DivertColumn, DivertTableModel
+from dispatchdesk.gui.dispatch.units_board import UnitsBoard
+from dispatchdesk.gui.dispatch.units_model import UnitsTableModel
+from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.model import Column, IncidentTableModel, owed_words
+from dispatchdesk.gui.queue.window import QueueWindow
 from tests.gui.factories import T0, clock, make_incident, make_unit, minutes
 
 REFS = {1: "CAD 1/23NOV26", 2: "CAD 2/23NOV26"}

@@ -42,14 +42,14 @@ from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui import resources
-from dispatchdesk.gui.incident_model import INCIDENT_ROLE, Column
-from dispatchdesk.gui.queue_window import QueueWindow, replay
+from dispatchdesk.gui.common import resources
+from dispatchdesk.gui.common.settings_dialog import CentralSettings
+from dispatchdesk.gui.common.signin import SignInDialog
+from dispatchdesk.gui.common.theme import apply_theme
+from dispatchdesk.gui.queue.model import INCIDENT_ROLE, Column
+from dispatchdesk.gui.queue.window import QueueWindow, replay
 from dispatchdesk.gui.relay import DeskRelay
-from dispatchdesk.gui.settings_dialog import CentralSettings
-from dispatchdesk.gui.signin import SignInDialog
-from dispatchdesk.gui.theme import apply_theme
-from dispatchdesk.gui.warning_texts import warning_ref, what_it_is
+from dispatchdesk.gui.warnings.texts import warning_ref, what_it_is
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
 from dispatchdesk.sync.errors import ConnectionLost, DeskError, Unauthorized
