@@ -336,8 +336,10 @@ class QueueWindow(QMainWindow):
         self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
 
     def _connect_relay(self, alerts: FeedAlerts) -> None:
-        """The relay's signals straight to the models and widgets that show them, in this
-        order: the queue's model first (the warnings and the units board read it)."""
+        """The relay's signals straight to the models and widgets that show them. Qt calls a
+        signal's slots in the order connected: the new-incident alert before the queue's model
+        (it tells a new incident from a known one), the model before the warnings and the units
+        board (they read it), the tick last."""
         r, d, w = self.relay, self.dispatch, self.warning_desk
         pairs: list[tuple[Any, Callable[..., Any]]] = [
             (r.state, self._show_state), (r.state, w.set_incidents), (r.state, d.set_incidents),
