@@ -6,7 +6,7 @@
 Outputs (committed, never edited by hand):
 
 * ``src/dispatchdesk/gui/forms/ui_<name>.py`` from ``ui/<name>.ui`` by ``pyside6-uic``;
-* ``src/dispatchdesk/gui/resources_rc.py`` from ``resources/dispatchdesk.qrc`` by
+* ``src/dispatchdesk/gui/common/resources_rc.py`` from ``resources/dispatchdesk.qrc`` by
   ``pyside6-rcc`` (icons, alert sounds, stylesheets), so the frozen app needs no loose files.
 
 rcc writes format version 1 (no file timestamps) with zlib, so the output depends only on the
@@ -28,7 +28,7 @@ UI_DIR = ROOT / "ui"
 QRC = ROOT / "resources" / "dispatchdesk.qrc"
 GUI = ROOT / "src" / "dispatchdesk" / "gui"
 FORMS = "forms"
-RC_MODULE = "resources_rc.py"
+RC_MODULE = Path("common") / "resources_rc.py"
 
 RC_DOCSTRING = (
     '"""Qt resources (icons, alert sounds, stylesheets) compiled by pyside6-rcc from\n'
@@ -63,6 +63,7 @@ def generate(gui_dir: Path) -> list[Path]:
         _run([_tool("pyside6-uic"), "-a", str(ui), "-o", str(out)])
         written.append(out)
     rc = gui_dir / RC_MODULE
+    rc.parent.mkdir(parents=True, exist_ok=True)
     _run([_tool("pyside6-rcc"), "--format-version", "1", "--compress-algo", "zlib",
           str(QRC), "-o", str(rc)])
     rc.write_text(RC_DOCSTRING + rc.read_text(encoding="utf-8"), encoding="utf-8")

@@ -38,15 +38,15 @@ def test_assignment_from_the_window_records_the_warnings_passed_even_via_the_out
         window, engine = desk.window, desk.engine
         assert window is not None and engine is not None
         await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
-        await until(lambda: len(window.ops.units_model.units()) == 2, "the units")
-        await until(lambda: not window.ops.warnings.busy, "the flags")
+        await until(lambda: len(window.units()) == 2, "the units")
+        await until(lambda: not window.incident_warnings.busy, "the flags")
         await asyncio.to_thread(server.stop)
         await until(lambda: window.banner.info.state is not ConnectionState.ONLINE, "offline")
 
         incident = next(i for i in window.model.incidents() if i.ref == refs["order"])
         window.select_incident(incident.id)
-        window.ops.assign()
-        dialog = window.ops.assign_dialog
+        window.dispatch.assign()
+        dialog = window.dispatch.assign_dialog
         assert dialog is not None and dialog.panel.warnings_box.isVisible()
         [ref] = dialog.panel.warnings_shown()
         assert ref.kind == "order" and dialog.panel.pass_warnings.isChecked()

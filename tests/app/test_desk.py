@@ -21,6 +21,7 @@ from dispatchdesk.domain.commands import ConnectionState
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Location
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.gui.queue.window import QueueWindow
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.sync.api import IncidentDraft
 
@@ -210,3 +211,75 @@ def test_unreadable_cache_is_set_aside_and_the_desk_still_starts(
         await desk.shutdown()
 
     loop.run_until_complete(shift())
+
+
+def test_signed_out_asks_for_the_password_only_with_a_server(
+    loop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    """The relay's ``signed_out`` (the engine's on_signed_out) brings the sign-in window; the
+    demo signs itself in and asks nothing."""
+    demo = Desk(Config(), server_url=None, demo_role=Role.DISPATCHER, demo_rate=1,
+                base_dir=tmp_path / "demo")
+    demo.relay.on_signed_out("Not signed in to the server: the session has expired.")
+    assert demo.sign_in_dialog is None
+    desk = Desk(Config(), server_url="https://cad.example.invalid", demo_role=Role.DISPATCHER,
+                demo_rate=1, base_dir=tmp_path / "desk", username="ann")
+    desk.relay.on_signed_out("Not signed in to the server: the session has expired.")
+    dialog = desk.sign_in_dialog
+    assert dialog is not None and dialog.isVisible()
+    desk.relay.on_signed_out("Not signed in to the server: the session has expired.")
+    assert desk.sign_in_dialog is dialog, "one sign-in window, raised again"
+    dialog.close()
+
+
+def test_another_role_rebuilds_the_window_with_what_the_old_one_showed(
+    loop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    """The cache opens in the last role's window; signing in with another role rebuilds the
+    window (the engine and its relay live on): the new one shows the queue at once, the old
+    one is closed and follows the feed no more, and the desk does not end with it."""
+    db = f"sqlite:///{tmp_path / 'server.db'}"
+    server = EmbeddedServer(ServerSettings(db_url=db, port=0, heartbeat_seconds=1))
+    server.start()
+    add_user(db, "ann", Role.DISPATCHER, "dispatcher-pw")
+
+    def new_desk() -> Desk:
+        return Desk(Config(), server_url=server.url, demo_role=Role.DISPATCHER, demo_rate=1,
+                    base_dir=tmp_path / "desk", username="ann", password="dispatcher-pw")
+
+    async def first_shift() -> None:
+        desk = new_desk()
+        await desk.open()
+        window = desk.window
+        assert window is not None and desk.engine is not None
+        desk.engine.create_incident(_draft("Door kicked in, shouting."))
+        await until(lambda: len(window.model.incidents()) == 1, "the incident in the queue")
+        await until(lambda: not desk.engine.commands, "the command confirmed")
+        window.close()
+        await desk.shutdown()
+
+    async def next_shift() -> None:
+        desk = new_desk()
+        desk.settings.setValue(desk._role_key(), Role.CALL_HANDLER.value)  # last time's role
+        before = set(QApplication.topLevelWidgets())  # windows of earlier tests stay about
+        await desk.open()
+        window = desk.window
+        assert window is not None and "Dispatcher" in window.windowTitle()
+        assert [i.summary for i in window.model.incidents()] == ["Door kicked in, shouting."]
+        old = [w for w in QApplication.topLevelWidgets() if w not in before
+               and isinstance(w, QueueWindow) and "Call handler" in w.windowTitle()]
+        assert len(old) == 1 and not old[0].isVisible(), "the cache's window, closed"
+        await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
+        assert not desk.closed.is_set(), "the old window's close does not end the desk"
+        assert desk.engine is not None
+        desk.engine.create_incident(_draft("Second call about the same door."))
+        await until(lambda: len(window.model.incidents()) == 2, "the new window follows")
+        assert len(old[0].model.incidents()) == 1, "the closed one does not"
+        window.close()
+        await desk.shutdown()
+
+    try:
+        loop.run_until_complete(first_shift())
+        loop.run_until_complete(next_shift())
+    finally:
+        server.stop()

@@ -114,7 +114,7 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
         window = desk.window
         assert window is not None
         await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
-        await until(lambda: not window.ops.warnings.busy, "the flags")
+        await until(lambda: not window.incident_warnings.busy, "the flags")
         _check_cached_view(shown_summary(window, "online"), refs)
         await asyncio.to_thread(server.stop)
         window.close()
@@ -128,17 +128,17 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
         assert window.banner.info.state is ConnectionState.OFFLINE
         # At once, before any sign-in: the board is there when open() returns, the warnings
         # as soon as the cache's worker has read them.
-        assert sorted(u.callsign for u in window.ops.units_model.units()) == ["LX21", "LX22"]
+        assert sorted(u.callsign for u in window.units()) == ["LX21", "LX22"]
         assert desk.engine is not None
         await desk.engine.cache_shown()
-        assert len(window.ops.warnings.index) == 2
-        await until(lambda: not window.ops.warnings.busy, "the flags")
+        assert len(window.incident_warnings.index) == 2
+        await until(lambda: not window.incident_warnings.busy, "the flags")
         _check_cached_view(shown_summary(window, "cache"), refs)
         # Ctrl+W on the order's incident pops the panel with the order on it.
         incident = next(i for i in window.model.incidents() if i.ref == refs["order"])
         assert window.select_incident(incident.id)
         window.act_warnings.trigger()
-        panel = window.ops.warning_panel
+        panel = window.warning_desk.warning_panel
         assert panel.isVisible() and [r.kind for r in panel.refs()] == ["order"]
         assert "TOMORROW" in panel.cards[0].expiry.text()
         panel.hide()
@@ -152,7 +152,7 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
         dialog.sign_in.click()
         await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
         assert desk.window is window, "same role: the same window"
-        await until(lambda: not window.ops.warnings.busy, "the flags")
+        await until(lambda: not window.incident_warnings.busy, "the flags")
         _check_cached_view(shown_summary(window, "online"), refs)
         window.close()
         await desk.shutdown()

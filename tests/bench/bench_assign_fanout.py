@@ -71,8 +71,8 @@ from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.gui.incident_model import IncidentTableModel
-from dispatchdesk.gui.units_model import UnitsTableModel
+from dispatchdesk.gui.dispatch.units_model import UnitsTableModel
+from dispatchdesk.gui.queue.model import IncidentTableModel
 from dispatchdesk.protocol.schemas import IncidentCreate, UnitCreate
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.auth import User

@@ -38,7 +38,7 @@ from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui.incident_model import IncidentTableModel
+from dispatchdesk.gui.queue.model import IncidentTableModel
 from dispatchdesk.protocol.schemas import IncidentCreate
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.auth import User

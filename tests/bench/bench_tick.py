@@ -20,9 +20,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QTableView
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY
-from dispatchdesk.gui.incident_filter import IncidentFilterProxy
-from dispatchdesk.gui.incident_model import Column, IncidentTableModel
-from dispatchdesk.gui.ticker import Ticker
+from dispatchdesk.gui.common.ticker import Ticker
+from dispatchdesk.gui.queue.model import Column, IncidentTableModel
+from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
 from tests.bench.common import NOW, incidents, report, timed
 
 N = 10_000
@@ -53,7 +53,7 @@ class BareStyledModel(BareModel):
     def __init__(self) -> None:
         super().__init__()
         from dispatchdesk.domain.countdown import CountdownState
-        from dispatchdesk.gui import icons
+        from dispatchdesk.gui.common import icons
 
         self._icon = icons.countdown_icon(CountdownState.AT_RISK)
         self._fg = QColor("#000000")

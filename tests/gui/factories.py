@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
@@ -14,6 +15,12 @@ from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.domain.warnings import VictimContactOutcome, WarningRef
 from dispatchdesk.protocol.warnings import SchemeOut
 from dispatchdesk.sync.api import IncidentDraft
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+
+    from dispatchdesk.domain.roles import Role
+    from dispatchdesk.gui.queue.window import QueueWindow
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -160,6 +167,21 @@ class RecordingCommands:
 
     def discard(self, command_id: str) -> None:
         self._record("discard", command_id)
+
+
+def open_queue_window(qtbot: Any, commands: RecordingCommands, settings: QSettings,
+                      fake_clock: FakeClock, role: Role) -> QueueWindow:
+    """A queue window shown, active, and big enough for every column."""
+    from dispatchdesk.gui.queue.window import QueueWindow  # Qt only for the tests that show it
+
+    window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
+    qtbot.addWidget(window)
+    window.resize(1400, 800)
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
 
 
 def minutes(n: float) -> timedelta:

@@ -12,16 +12,12 @@ from dispatchdesk.domain.commands import CommandKind, CommandState, PendingComma
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import Divert, Location
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.gui.assign_dialog import (
-    AssignDialog,
-    close_matches,
-    install_unit_drop,
-    short_ref,
-)
-from dispatchdesk.gui.incident_filter import IncidentFilterProxy
-from dispatchdesk.gui.incident_model import INCIDENT_ROLE, IncidentTableModel
-from dispatchdesk.gui.units_board import UnitsBoard
-from dispatchdesk.gui.units_model import UNIT_MIME, UnitColumn, UnitsTableModel
+from dispatchdesk.gui.dispatch.assign_dialog import AssignDialog, close_matches, short_ref
+from dispatchdesk.gui.dispatch.unit_drop import install_unit_drop
+from dispatchdesk.gui.dispatch.units_board import UnitsBoard
+from dispatchdesk.gui.dispatch.units_model import UNIT_MIME, UnitColumn, UnitsTableModel
+from dispatchdesk.gui.queue.model import INCIDENT_ROLE, IncidentTableModel
+from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
 from tests.gui.factories import T0, RecordingCommands, clock, make_incident, make_unit, minutes
 
 CAMDEN = (51.5392, -0.1426)

@@ -12,30 +12,29 @@ from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import WarningRef
-from dispatchdesk.gui.incident_model import Column
-from dispatchdesk.gui.units_model import UNIT_MIME
+from dispatchdesk.gui.dispatch.units_model import UNIT_MIME
+from dispatchdesk.gui.queue.model import Column
 from tests.gui.factories import RecordingCommands, clock, make_incident, make_unit
-from tests.gui.test_operations import (  # noqa: F401  (fixture)
+from tests.gui.test_operations import (
     flat,
     open_window,
     order_expiring_tomorrow,
     scheme_on_block,
-    settings,
 )
 
 ORDER, SCHEME = WarningRef("order", 8), WarningRef("scheme", 5)
 
 
-def _window(qtbot, settings, commands):  # noqa: F811
+def _window(qtbot, settings, commands):
     window = open_window(qtbot, commands, settings, clock())
-    window.set_incidents([make_incident(1, location=flat(2)), make_incident(2)], DEFAULT_POLICY)
-    window.ops.set_units([make_unit(1, "LX21"), make_unit(2, "LX22"),
+    window.relay.on_state([make_incident(1, location=flat(2)), make_incident(2)], DEFAULT_POLICY)
+    window.relay.on_units([make_unit(1, "LX21"), make_unit(2, "LX22"),
                           make_unit(3, "LX30", status=UnitStatus.ASSIGNED, incident_id=2)],
                          [], True)
     index = WarningIndex()
     index.replace([scheme_on_block()], [order_expiring_tomorrow()])
-    window.ops.set_warnings(index, frozenset())
-    qtbot.waitUntil(lambda: not window.ops.warnings.busy)
+    window.relay.on_warnings(index, frozenset())
+    qtbot.waitUntil(lambda: not window.incident_warnings.busy)
     return window
 
 
@@ -45,12 +44,12 @@ def _enter(qtbot, dialog, callsign):
     qtbot.keyClick(dialog.panel.callsign, Qt.Key.Key_Return)
 
 
-def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings):  # noqa: F811
+def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     window.select_incident(1)
     qtbot.keyClick(window.table, Qt.Key.Key_F2)
-    dialog = window.ops.assign_dialog
+    dialog = window.dispatch.assign_dialog
     assert dialog is not None and dialog.isVisible()
     panel = dialog.panel
     assert panel.warnings_box.isVisible()
@@ -75,12 +74,12 @@ def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings): 
     assert commands.warnings_passed["cmd-2"] == ()
 
 
-def test_an_incident_without_warnings_shows_none_and_passes_none(qtbot, settings):  # noqa: F811
+def test_an_incident_without_warnings_shows_none_and_passes_none(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     window.select_incident(2)
-    window.ops.assign()
-    dialog = window.ops.assign_dialog
+    window.dispatch.assign()
+    dialog = window.dispatch.assign_dialog
     assert dialog is not None and not dialog.panel.warnings_box.isVisible()
     _enter(qtbot, dialog, "LX21")
     assert commands.warnings_passed["cmd-1"] == ()
@@ -100,14 +99,14 @@ def _drop(window, unit_id, incident_id):
 
 
 def test_a_unit_dropped_on_an_incident_with_warnings_waits_for_them_to_be_read(
-    qtbot, settings  # noqa: F811
+    qtbot, settings
 ):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     _drop(window, 1, 2)  # no warnings on incident 2: assigned at once, as before
     assert commands.calls[-1][0] == "assign_unit" and commands.warnings_passed["cmd-1"] == ()
     _drop(window, 2, 1)
-    dialog = window.ops.assign_dialog
+    dialog = window.dispatch.assign_dialog
     assert dialog is not None and dialog.isVisible()
     assert len(commands.calls) == 1, "not sent before the warnings are on screen"
     assert dialog.panel.callsign.text() == "LX22"
@@ -119,23 +118,23 @@ def test_a_unit_dropped_on_an_incident_with_warnings_waits_for_them_to_be_read(
 
 
 def test_a_divert_passes_the_warnings_and_new_ones_appear_while_open(
-    qtbot, settings  # noqa: F811
+    qtbot, settings
 ):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     # Only the scheme at first; the order arrives while the window is open.
     index = WarningIndex()
     index.replace([scheme_on_block()], [])
-    window.ops.set_warnings(index, frozenset())
-    qtbot.waitUntil(lambda: not window.ops.warnings.busy)
+    window.relay.on_warnings(index, frozenset())
+    qtbot.waitUntil(lambda: not window.incident_warnings.busy)
     _drop(window, 3, 1)  # LX30 is busy on incident 2: a divert, with a reason
-    dialog = window.ops.assign_dialog
+    dialog = window.dispatch.assign_dialog
     assert dialog is not None
     panel = dialog.panel
     assert panel.warnings_shown() == [SCHEME]
     index = WarningIndex()
     index.replace([scheme_on_block()], [order_expiring_tomorrow()])
-    window.ops.set_warnings(index, frozenset())
+    window.relay.on_warnings(index, frozenset())
     qtbot.waitUntil(lambda: panel.warnings_shown() == [ORDER, SCHEME])
     assert panel.warnings_heading.text().startswith("⚠ 2 warnings")
     panel.reason.setText("Knife seen")
@@ -144,6 +143,6 @@ def test_a_divert_passes_the_warnings_and_new_ones_appear_while_open(
     assert (name, unit.callsign, incident.id, reason) == ("divert_unit", "LX30", 1, "Knife seen")
     assert commands.warnings_passed["cmd-1"] == (ORDER, SCHEME)
     # A scheme that expires while the window is open leaves the list (and is not passed).
-    window.ops.set_warnings(WarningIndex(), frozenset())
+    window.relay.on_warnings(WarningIndex(), frozenset())
     qtbot.waitUntil(lambda: not panel.warnings_box.isVisible())
     assert panel.passed_refs() == ()

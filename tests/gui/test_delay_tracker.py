@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from dispatchdesk.domain.delay import summarise
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import IncidentStatus
-from dispatchdesk.gui.delay_strip import DelayStrip, owed_text
-from dispatchdesk.gui.delay_tracker import DelayTracker, OwedCount, count_owed
+from dispatchdesk.gui.queue.delay_strip import DelayStrip, owed_text
+from dispatchdesk.gui.queue.delay_tracker import DelayTracker, OwedCount, count_owed
 from tests.gui.factories import T0, make_incident
 
 ids = st.integers(min_value=1, max_value=20)

@@ -11,15 +11,10 @@ from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.warnings import Person
-from dispatchdesk.gui.detail_panel import IncidentDetailPanel
-from tests.gui.factories import T0, RecordingCommands, clock, make_incident
+from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from tests.gui.factories import T0, clock, make_incident
 
 RATIONALE = "Spoke to both parties; the ex-partner left before police arrived, victim safe"
-
-
-@pytest.fixture
-def commands():
-    return RecordingCommands()
 
 
 def make_panel(qtbot, commands, role=Role.SUPERVISOR):

@@ -14,13 +14,10 @@ from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.incident import Divert, IncidentStatus
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui.divert_list import (
-    CSV_HEADER,
-    DivertColumn,
-    DivertFilter,
-    DivertListView,
-    DivertTableModel,
-)
+from dispatchdesk.gui.dispatch.divert_csv import CSV_HEADER
+from dispatchdesk.gui.dispatch.divert_list import DivertListView
+from dispatchdesk.gui.dispatch.divert_model import DivertColumn, DivertTableModel
+from dispatchdesk.gui.dispatch.divert_proxy import DivertFilter
 from tests.gui.factories import T0, RecordingCommands, make_incident, minutes
 
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from dispatchdesk.domain.incident import Divert, IncidentStatus
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui.escalations import (
+from dispatchdesk.gui.dispatch.escalations import (
     ESCALATION_SOUND,
     EscalationNotifier,
     duration_text,

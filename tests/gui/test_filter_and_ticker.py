@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QTableView
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import IncidentStatus
-from dispatchdesk.gui.incident_filter import IncidentFilterProxy
-from dispatchdesk.gui.incident_model import Column, IncidentTableModel
-from dispatchdesk.gui.ticker import Ticker, ms_to_next_second
-from tests.gui.factories import T0, clock, make_incident, minutes
-
-
-@pytest.fixture
-def fake_clock():
-    return clock()
+from dispatchdesk.gui.common.ticker import Ticker, ms_to_next_second
+from dispatchdesk.gui.queue.model import Column, IncidentTableModel
+from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
+from tests.gui.factories import T0, make_incident, minutes
 
 
 def build(incidents, now):

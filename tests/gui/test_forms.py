@@ -9,14 +9,14 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui import resources
-from dispatchdesk.gui.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.common import resources
+from dispatchdesk.gui.common.settings_dialog import CentralSettings
+from dispatchdesk.gui.common.signin import SignInDialog
+from dispatchdesk.gui.common.theme import apply_theme, current_theme
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
 from dispatchdesk.gui.forms.ui_signin import Ui_SignInDialog
-from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.gui.settings_dialog import CentralSettings
-from dispatchdesk.gui.signin import SignInDialog
-from dispatchdesk.gui.theme import apply_theme, current_theme
+from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.window import QueueWindow
 from tests.gui.factories import RecordingCommands, clock
 
 
@@ -77,7 +77,6 @@ def test_settings_action_opens_the_settings_dialog_and_sets_the_theme(qtbot, tmp
 def test_listener_sounds_new_immediate_incidents_and_lost_connection(qtbot, tmp_path):
     from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
     from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
-    from dispatchdesk.gui.listener import QtDeskListener
     from tests.gui.factories import make_incident
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
@@ -85,7 +84,7 @@ def test_listener_sounds_new_immediate_incidents_and_lost_connection(qtbot, tmp_
     qtbot.addWidget(window)
     played: list[str] = []
     window.sounds.play = played.append  # type: ignore[method-assign,assignment]
-    listener = QtDeskListener(window)
+    listener = window.relay
     listener.on_state([make_incident(1, grade=Grade.IMMEDIATE)], DEFAULT_POLICY)
     listener.on_changes([make_incident(1, grade=Grade.IMMEDIATE)], [])  # known: no sound
     listener.on_changes([make_incident(2, grade=Grade.EXTENDED)], [])

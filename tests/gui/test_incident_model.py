@@ -12,8 +12,8 @@ from dispatchdesk.domain.countdown import CountdownState
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import Divert, IncidentStatus
 from dispatchdesk.domain.warnings import Severity, WarningRef
-from dispatchdesk.gui import icons
-from dispatchdesk.gui.incident_model import (
+from dispatchdesk.gui.common import icons
+from dispatchdesk.gui.queue.model import (
     ACCESSIBLE_ROLE,
     COUNTDOWN_STATE_ROLE,
     INCIDENT_ROLE,
@@ -21,13 +21,8 @@ from dispatchdesk.gui.incident_model import (
     Column,
     IncidentTableModel,
 )
-from dispatchdesk.gui.warning_flags import WarningMark
-from tests.gui.factories import T0, clock, make_incident, minutes
-
-
-@pytest.fixture
-def fake_clock():
-    return clock()
+from dispatchdesk.gui.warnings.flags import WarningMark
+from tests.gui.factories import T0, make_incident, minutes
 
 
 @pytest.fixture

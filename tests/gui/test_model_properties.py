@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import IncidentStatus
-from dispatchdesk.gui.incident_filter import IncidentFilterProxy
-from dispatchdesk.gui.incident_model import IncidentTableModel
+from dispatchdesk.gui.queue.model import IncidentTableModel
+from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
 from tests.gui.factories import T0, clock, make_incident, minutes
 
 ids = st.integers(min_value=1, max_value=25)

@@ -14,12 +14,7 @@ from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Caller, Location
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import Person, Place, WarningRef
-from dispatchdesk.gui.new_incident import (
-    ANONYMITY_LABEL,
-    NewIncidentDialog,
-    normalise_postcode,
-    parse_dob,
-)
+from dispatchdesk.gui.incident.new_incident import ANONYMITY_LABEL, NewIncidentDialog
 from dispatchdesk.protocol.warnings import find_warnings_for_people
 from dispatchdesk.sync.api import IncidentDraft
 from tests.gui.test_warning_panel import NOW, make_order
@@ -134,12 +129,6 @@ def test_extended_with_appointment(qtbot, dialog):
     draft = blocker.args[0]
     assert draft.grade is Grade.EXTENDED and draft.appointment_at is not None
     assert draft.appointment_at.tzinfo is not None
-
-
-def test_normalise_postcode():
-    assert normalise_postcode(" sw1a2aa ") == "SW1A 2AA"
-    assert normalise_postcode("e8 1ab") == "E8 1AB"
-    assert normalise_postcode("nonsense") == "NONSENSE"
 
 
 # --- warnings once the location is entered ----------------------------------------------------
@@ -512,14 +501,6 @@ def test_leaving_a_bad_dob_says_so_at_once(qtbot, dialog):
     dialog.caller_dob.setText("13/3/1984")
     tab(qtbot)
     assert error.isHidden()
-
-
-def test_parse_dob_formats():
-    today = date(2026, 11, 23)
-    for typed in ("09/03/1984", "9/3/1984", " 09.03.1984 ", "09-03-1984", "1984-03-09"):
-        assert parse_dob(typed, today) == date(1984, 3, 9), typed
-    assert parse_dob("", today) is None
-    assert parse_dob("23/11/2026", today) == today  # born today is not the future
 
 
 def test_a_person_named_after_the_address_pops_the_panel(qtbot, warned, index):

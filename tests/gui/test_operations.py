@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -18,27 +17,22 @@ from dispatchdesk.domain.incident import Divert, IncidentStatus, Location
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import OrderType, SchemeCategory, WarningRef
-from dispatchdesk.gui.incident_model import Column
-from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.gui.units_model import UNIT_MIME
+from dispatchdesk.gui.dispatch.units_model import UNIT_MIME
+from dispatchdesk.gui.queue.model import Column
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, PlaceModel, SchemeOut
-from tests.gui.factories import T0, RecordingCommands, clock, make_incident, make_unit, minutes
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
+from tests.gui.factories import (
+    T0,
+    RecordingCommands,
+    clock,
+    make_incident,
+    make_unit,
+    minutes,
+    open_queue_window,
+)
 
 
 def open_window(qtbot, commands, settings, fake_clock, role=Role.DISPATCHER):
-    window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
-    qtbot.addWidget(window)
-    window.resize(1400, 800)
-    window.show()
-    window.activateWindow()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
+    return open_queue_window(qtbot, commands, settings, fake_clock, role)
 
 
 def flat(n: int) -> Location:
@@ -71,12 +65,12 @@ def order_expiring_tomorrow() -> OrderOut:
 def test_f2_assigns_the_selected_incident_from_the_keyboard(qtbot, settings):
     commands, fake_clock = RecordingCommands(), clock()
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents([make_incident(1, grade=Grade.SIGNIFICANT)], DEFAULT_POLICY)
-    window.ops.set_units([make_unit(1, "LX21"), make_unit(2, "LX30")], [], True)
+    window.relay.on_state([make_incident(1, grade=Grade.SIGNIFICANT)], DEFAULT_POLICY)
+    window.relay.on_units([make_unit(1, "LX21"), make_unit(2, "LX30")], [], True)
     window.select_incident(1)
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_F2)
-    dialog = window.ops.assign_dialog
+    dialog = window.dispatch.assign_dialog
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
     qtbot.waitUntil(dialog.isActiveWindow)  # it takes the keyboard: type the callsign now
     assert QApplication.focusWidget() is dialog.panel.callsign
@@ -91,22 +85,22 @@ def test_f2_assigns_the_selected_incident_from_the_keyboard(qtbot, settings):
 def test_call_handlers_see_the_units_but_cannot_assign(qtbot, settings):
     commands, fake_clock = RecordingCommands(), clock()
     window = open_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
-    window.set_incidents([make_incident(1)], DEFAULT_POLICY)
-    window.ops.set_units([make_unit(1, "LX21")], [], True)
+    window.relay.on_state([make_incident(1)], DEFAULT_POLICY)
+    window.relay.on_units([make_unit(1, "LX21")], [], True)
     window.select_incident(1)
-    window.ops.assign()
-    assert window.ops.assign_dialog is None
+    window.dispatch.assign()
+    assert window.dispatch.assign_dialog is None
     assert "cannot dispatch" in window.message_bar.text()
     assert not window.act_assign.isEnabled()
-    assert window.ops.schemes_dock is None  # supervisors only
+    assert window.warning_desk.schemes_dock is None  # supervisors only
 
 
 def test_dropping_a_unit_on_a_row_assigns_it_or_asks_why_divert(qtbot, settings):
     commands, fake_clock = RecordingCommands(), clock()
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents([make_incident(1), make_incident(2)], DEFAULT_POLICY)
+    window.relay.on_state([make_incident(1), make_incident(2)], DEFAULT_POLICY)
     busy = make_unit(2, "LX30", status=UnitStatus.ASSIGNED, incident_id=2)
-    window.ops.set_units([make_unit(1, "LX21"), busy], [], True)
+    window.relay.on_units([make_unit(1, "LX21"), busy], [], True)
 
     def drop(unit_id: int, incident_id: int) -> None:
         row = window.proxy.proxy_row_of(incident_id)
@@ -124,7 +118,7 @@ def test_dropping_a_unit_on_a_row_assigns_it_or_asks_why_divert(qtbot, settings)
     assert commands.calls[-1][0] == "assign_unit"
     assert commands.calls[-1][1][1].id == 1
     drop(2, 1)  # LX30 is on incident 2: the assign window asks for a divert reason
-    dialog = window.ops.assign_dialog
+    dialog = window.dispatch.assign_dialog
     assert dialog is not None and dialog.isVisible()
     assert "divert_unit" not in commands.names()
 
@@ -133,16 +127,16 @@ def test_opening_an_incident_pops_its_warnings_and_acknowledgement_is_sent(qtbot
     commands, fake_clock = RecordingCommands(), clock()
     window = open_window(qtbot, commands, settings, fake_clock)
     incident = make_incident(1, location=flat(2))
-    window.set_incidents([incident, make_incident(2)], DEFAULT_POLICY)
+    window.relay.on_state([incident, make_incident(2)], DEFAULT_POLICY)
     index = WarningIndex()
     index.replace([scheme_on_block()], [order_expiring_tomorrow()])
-    window.ops.set_warnings(index, frozenset())
+    window.relay.on_warnings(index, frozenset())
     row = lambda: window.proxy.proxy_row_of(1)  # noqa: E731
     flags = lambda: window.proxy.index(row(), Column.FLAGS).data()  # noqa: E731
     qtbot.waitUntil(lambda: flags() == "⚠ SCHEME HEIGHTENED · ⚠ ORDER CRITICAL")
     window.select_incident(1)
     window.open_detail()
-    panel = window.ops.warning_panel
+    panel = window.warning_desk.warning_panel
     qtbot.waitUntil(panel.isVisible)
     assert [r.kind for r in panel.refs()] == ["order", "scheme"]  # critical order first
     shown = [args for name, args in commands.calls if name == "warning_shown"]
@@ -150,7 +144,7 @@ def test_opening_an_incident_pops_its_warnings_and_acknowledgement_is_sent(qtbot
     panel.acknowledge(WarningRef("order", 8))
     assert ("acknowledge_warning", (1, WarningRef("order", 8))) in commands.calls
     # the engine records it and reports back: the row then says so
-    window.ops.set_warnings(index, frozenset({(1, WarningRef("order", 8))}))
+    window.relay.on_warnings(index, frozenset({(1, WarningRef("order", 8))}))
     qtbot.waitUntil(lambda: flags() == "⚠ SCHEME HEIGHTENED · Order ✓ CRITICAL")
 
 
@@ -161,18 +155,18 @@ def test_owed_incident_counts_in_the_strip_and_escalation_needs_acknowledging(qt
                     from_ref="CAD 1/23NOV26", to_incident_id=2, to_ref="CAD 2/23NOV26",
                     by="disp1", at=T0 + minutes(5), reason="Robbery in progress, grade I")
     owed = make_incident(1, grade=Grade.SIGNIFICANT, owed=True, diverts=(divert,))
-    window.set_incidents([owed, make_incident(2)], DEFAULT_POLICY)
+    window.relay.on_state([owed, make_incident(2)], DEFAULT_POLICY)
     assert "OWED 1 (1 no unit" in " ".join(window.delay_strip.texts())
     assert window.proxy.index(0, Column.FLAGS).data() == "DIVERT: NO UNIT"
-    assert window.ops.divert_list.proxy.rowCount() == 1
+    assert window.dispatch.divert_list.proxy.rowCount() == 1
     fake_clock.advance(minutes(16))
-    window.apply_changes([owed.with_changes(escalated_at=fake_clock.now(), version=2)], [])
-    notifier = window.ops.escalations
+    window.relay.on_changes([owed.with_changes(escalated_at=fake_clock.now(), version=2)], [])
+    notifier = window.dispatch.escalations
     qtbot.waitUntil(lambda: notifier.window is not None and notifier.window.isVisible())
-    assert window.ops.escalation_button.isVisible()
+    assert window.dispatch.escalation_button.isVisible()
     notifier.acknowledge(1)
     assert notifier.count == 0
-    assert not window.ops.escalation_button.isVisible()
+    assert not window.dispatch.escalation_button.isVisible()
     assert IncidentStatus.OPEN is owed.status
 
 
@@ -181,11 +175,11 @@ def test_supervisors_get_the_schemes_view_fed_from_the_warning_index(qtbot, sett
     window = open_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
     index = WarningIndex()
     index.replace([scheme_on_block()], [order_expiring_tomorrow()])
-    window.ops.set_warnings(index, frozenset())
-    view = window.ops.schemes_view
-    assert view is not None and window.ops.schemes_dock is not None
+    window.relay.on_warnings(index, frozenset())
+    view = window.warning_desk.schemes_view
+    assert view is not None and window.warning_desk.schemes_dock is not None
     assert [s.id for s in view.model.schemes()] == [5]
-    window.ops.set_warnings(WarningIndex(), frozenset())  # the scheme ended or expired
+    window.relay.on_warnings(WarningIndex(), frozenset())  # the scheme ended or expired
     assert view.model.schemes() == []
 
 
@@ -201,21 +195,21 @@ def test_severities_follow_the_turn_of_the_london_day_on_the_windows_ticker(qtbo
     commands, fake_clock = RecordingCommands(), clock()
     fake_clock.set(datetime(2026, 10, 24, 22, 59, 58, tzinfo=UTC))  # 23:59:58 BST, Sat 24 Oct
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents([make_incident(1, location=flat(2))], DEFAULT_POLICY)
+    window.relay.on_state([make_incident(1, location=flat(2))], DEFAULT_POLICY)
     index = WarningIndex()
     index.replace([], [_order(8, date(2026, 10, 26)), _order(9, date(2026, 9, 26))])
-    window.ops.set_warnings(index, frozenset())
+    window.relay.on_warnings(index, frozenset())
     flags = lambda: window.proxy.index(0, Column.FLAGS).data()  # noqa: E731
     tip = lambda: window.proxy.index(0, Column.FLAGS).data(Qt.ItemDataRole.ToolTipRole)  # noqa: E731
     qtbot.waitUntil(lambda: flags() == "⚠ ORDER HEIGHTENED")
     assert "Heightened order warning #9" in tip()
     window.select_incident(1)
     window.open_detail()
-    panel = window.ops.warning_panel
+    panel = window.warning_desk.warning_panel
     qtbot.waitUntil(panel.isVisible)
     assert panel.cards[0].expiry.text() == "Expires in 2 days, 26 Oct"
-    window.new_incident()
-    dialog = window.new_incident_dialog
+    window.incidents.new_incident()
+    dialog = window.incidents.new_incident_dialog
     assert dialog is not None
     qtbot.keyClicks(dialog.uprn, "9000002")
     dialog.check_warnings()
@@ -223,7 +217,7 @@ def test_severities_follow_the_turn_of_the_london_day_on_the_windows_ticker(qtbo
     assert form_panel.cards[0].expiry.text() == "Expires in 2 days, 26 Oct"
     fake_clock.advance(timedelta(seconds=1))  # 23:59:59 BST: still Saturday
     window.ticker.tick()
-    assert not window.ops.warnings.busy and flags() == "⚠ ORDER HEIGHTENED"
+    assert not window.incident_warnings.busy and flags() == "⚠ ORDER HEIGHTENED"
     fake_clock.set(datetime(2026, 10, 24, 23, 0, 0, 2000, tzinfo=UTC))  # 00:00:00 BST Sunday
     window.ticker.tick()
     qtbot.waitUntil(lambda: flags() == "⚠ ORDER CRITICAL")
@@ -235,7 +229,7 @@ def test_severities_follow_the_turn_of_the_london_day_on_the_windows_ticker(qtbo
     # Sunday is 25 hours long: at 23:59:59 UTC it is still Sunday in London (GMT now).
     fake_clock.set(datetime(2026, 10, 25, 23, 59, 59, tzinfo=UTC))
     window.ticker.tick()
-    assert not window.ops.warnings.busy
+    assert not window.incident_warnings.busy
     assert panel.cards[0].expiry.text() == "Expires TOMORROW 26 Oct"
     fake_clock.set(datetime(2026, 10, 26, 0, 0, 1, tzinfo=UTC))
     window.ticker.tick()
@@ -246,24 +240,24 @@ def test_severities_follow_the_turn_of_the_london_day_on_the_windows_ticker(qtbo
 def test_a_live_warning_never_takes_the_keyboard_from_the_search_field(qtbot, settings):
     commands, fake_clock = RecordingCommands(), clock()
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents([make_incident(1, location=flat(2))], DEFAULT_POLICY)
+    window.relay.on_state([make_incident(1, location=flat(2))], DEFAULT_POLICY)
     index = WarningIndex()
     index.replace([scheme_on_block()], [])
-    window.ops.set_warnings(index, frozenset())
+    window.relay.on_warnings(index, frozenset())
     window.select_incident(1)
     window.open_detail()  # Enter on the queue: the operator asked, the panel has the keys
-    panel = window.ops.warning_panel
+    panel = window.warning_desk.warning_panel
     qtbot.waitUntil(lambda: panel.focused_card() is not None)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
     qtbot.waitUntil(window.isActiveWindow)
     assert panel.isVisible()  # unacknowledged: still in sight
-    window.focus_search()
+    window.filters.focus_search()
     typed = "Holly Court"
     for n, char in enumerate(typed, 1):
         if n == 4:  # mid-word, a court order for the incident arrives
             newer = WarningIndex()
             newer.replace([scheme_on_block()], [order_expiring_tomorrow()])
-            window.ops.set_warnings(newer, frozenset())
+            window.relay.on_warnings(newer, frozenset())
             qtbot.waitUntil(lambda: len(panel.cards) == 2)
         qtbot.keyClick(QApplication.focusWidget(), char)
         assert QApplication.focusWidget() is window.search

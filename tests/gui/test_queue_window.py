@@ -1,11 +1,11 @@
-"""QueueWindow and QtDeskListener: wiring, roles, shortcuts, settings, theme."""
+"""QueueWindow and its DeskRelay: wiring, roles, shortcuts, settings, theme."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.commands import (
@@ -20,38 +20,16 @@ from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.gui.incident_model import Column
-from dispatchdesk.gui.listener import QtDeskListener
-from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.gui.theme import apply_theme, countdown_colours
+from dispatchdesk.gui.common.theme import apply_theme, countdown_colours
+from dispatchdesk.gui.queue.model import Column
+from dispatchdesk.gui.queue.window import QueueWindow, replay
+from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.sync.api import DeskListener
-from tests.gui.factories import T0, RecordingCommands, clock, make_incident, minutes
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def fake_clock():
-    return clock()
-
-
-@pytest.fixture
-def commands():
-    return RecordingCommands()
+from tests.gui.factories import T0, make_incident, make_unit, minutes, open_queue_window
 
 
 def open_window(qtbot, commands, settings, fake_clock, role=Role.SUPERVISOR):
-    window = QueueWindow(commands, role, fake_clock.now, "jsmith", settings)
-    qtbot.addWidget(window)
-    window.resize(1400, 800)
-    window.show()
-    window.activateWindow()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
+    return open_queue_window(qtbot, commands, settings, fake_clock, role)
 
 
 def sample():
@@ -65,10 +43,10 @@ def sample():
 def test_title_and_state(qtbot, qtmodeltester, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     assert window.windowTitle() == "Dispatch Desk — jsmith (Supervisor)"
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     assert window.count_label.text() == "2 of 3 shown"
     assert window.proxy.incident_at(0).id == 2  # most urgent first
-    window.apply_changes([make_incident(4, created_at=T0 - minutes(20))], [1])
+    window.relay.on_changes([make_incident(4, created_at=T0 - minutes(20))], [1])
     assert window.count_label.text() == "2 of 3 shown"
     qtmodeltester.check(window.proxy)
     qtmodeltester.check(window.model)
@@ -77,7 +55,7 @@ def test_title_and_state(qtbot, qtmodeltester, commands, settings, fake_clock):
 def test_supervisor_sees_delay_strip_call_handler_does_not(qtbot, commands, settings,
                                                            fake_clock):
     sup = open_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
-    sup.set_incidents(sample(), DEFAULT_POLICY)
+    sup.relay.on_state(sample(), DEFAULT_POLICY)
     assert sup.delay_strip.isVisible()
     assert sup.delay_strip.texts()[0].startswith("I: 1 on track")
     handler = open_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
@@ -90,13 +68,13 @@ def test_supervisor_sees_delay_strip_call_handler_does_not(qtbot, commands, sett
 def test_offline_banner_age_updates_on_tick(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     fake_clock.advance(minutes(6))
-    window.set_connection(ConnectionInfo(ConnectionState.OFFLINE, T0))
+    window.relay.on_connection(ConnectionInfo(ConnectionState.OFFLINE, T0))
     assert window.banner.isVisible() and "OFFLINE" in window.banner.text()
     assert "6 min old" in window.banner.text()
     fake_clock.advance(minutes(2))
     window.ticker.tick()
     assert "8 min old" in window.banner.text()
-    window.set_connection(ConnectionInfo(ConnectionState.ONLINE, fake_clock.now()))
+    window.relay.on_connection(ConnectionInfo(ConnectionState.ONLINE, fake_clock.now()))
     assert window.banner.isHidden()
 
 
@@ -112,7 +90,7 @@ def test_problems_stay_until_dismissed(qtbot, commands, settings, fake_clock):
 
 def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.focusWidget() is window.search
     qtbot.keyClicks(window.search, "CAD 1/")
@@ -142,7 +120,7 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
 def test_new_incident_is_non_modal_and_submits(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    dialog = window.new_incident_dialog
+    dialog = window.incidents.new_incident_dialog
     assert dialog is not None and dialog.isVisible() and not dialog.isModal()
     qtbot.waitUntil(dialog.isActiveWindow)
     qtbot.keyClicks(dialog.address, "1 Acacia Avenue")
@@ -156,35 +134,35 @@ def test_new_incident_is_non_modal_and_submits(qtbot, commands, settings, fake_c
     dialog.submit()
     assert commands.names() == ["create_incident"]
     assert commands.calls[0][1][0].location.postcode == "N1 9GU"
-    qtbot.waitUntil(lambda: window.new_incident_dialog is None)
+    qtbot.waitUntil(lambda: window.incidents.new_incident_dialog is None)
 
 
 def test_new_incident_form_checks_against_the_snapshot_lists(
     qtbot, commands, settings, fake_clock
 ):
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents(sample(), replace(DEFAULT_POLICY, reference=LONDON_LISTS))
-    window.new_incident()
-    dialog = window.new_incident_dialog
+    window.relay.on_state(sample(), replace(DEFAULT_POLICY, reference=LONDON_LISTS))
+    window.incidents.new_incident()
+    dialog = window.incidents.new_incident_dialog
     assert dialog is not None and dialog.reference == LONDON_LISTS
     dialog.borough.setEditText("Narnia")
     assert "not a borough this server knows" in dialog.errors()["borough"]
     # a later snapshot with other lists reaches the open form
     other = ReferenceLists(boroughs=("Narnia",))
-    window.set_incidents(sample(), replace(DEFAULT_POLICY, reference=other))
+    window.relay.on_state(sample(), replace(DEFAULT_POLICY, reference=other))
     assert dialog.reference == other and "borough" not in dialog.errors()
     assert dialog.borough.currentText() == "Narnia"
 
 
 def test_failed_command_shows_commands_dock_and_flag(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     window.commands_dock.hide()
     failed = PendingCommand(
         id="c1", kind=CommandKind.UPDATE_INCIDENT, incident_id=2, description="Regrade",
         created_at=T0, state=CommandState.FAILED, message="Stale version",
     )
-    window.set_commands([failed])
+    window.relay.on_commands([failed])
     assert window.commands_dock.isVisible()
     assert "1 need your decision" in window.commands_dock.windowTitle()
     row = window.model.row_of(2)
@@ -220,7 +198,7 @@ def test_shortcuts_window_lists_actions(qtbot, commands, settings, fake_clock):
 
 def test_high_contrast_theme(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     try:
         window.set_theme("high-contrast")
         row = window.model.row_of(2)
@@ -243,7 +221,7 @@ def test_theme_colours_distinguishable():
 
 def test_listener_drives_window(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
-    listener: DeskListener = QtDeskListener(window)
+    listener: DeskListener = window.relay
     listener.on_state(sample(), DEFAULT_POLICY)
     assert window.model.rowCount() == 3
     listener.on_changes([make_incident(9)], [3])
@@ -255,21 +233,62 @@ def test_listener_drives_window(qtbot, commands, settings, fake_clock):
     assert "Something to read" in window.message_bar.text()
 
 
+def test_relay_signals_signed_out_and_a_closed_window_lets_go(qtbot, commands, settings,
+                                                              fake_clock):
+    relay = DeskRelay()
+    window = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings,
+                         relay=relay)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(relay.signed_out) as signed_out:
+        relay.on_signed_out("Not signed in to the server: the session has expired.")
+    assert signed_out.args == ["Not signed in to the server: the session has expired."]
+    assert "the session has expired" in window.message_bar.text(), "the operator reads why"
+    # Until the engine calls on_signed_out, its 401 problem is told apart by its wording.
+    with qtbot.waitSignal(relay.signed_out):
+        relay.on_problem("Not signed in to the server: token revoked")
+    with qtbot.assertNotEmitted(relay.signed_out):
+        relay.on_problem("Regrade refused")
+    relay.on_state(sample(), DEFAULT_POLICY)
+    assert window.model.rowCount() == 3
+    window.close()
+    relay.on_state([], DEFAULT_POLICY)
+    relay.on_problem("after the close")
+    assert window.model.rowCount() == 3, "a closed window follows the feed no more"
+    assert "after the close" not in window.message_bar.text()
+
+
+def test_replay_hands_the_queue_units_and_warnings_to_the_next_window(
+        qtbot, commands, settings, fake_clock):
+    relay = DeskRelay()
+    old = QueueWindow(commands, Role.CALL_HANDLER, fake_clock.now, "jsmith", settings,
+                      relay=relay)
+    qtbot.addWidget(old)
+    relay.on_state(sample(), DEFAULT_POLICY)
+    relay.on_units([make_unit(1, "LX21")], [], True)
+    new = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings,
+                      relay=relay)
+    qtbot.addWidget(new)
+    old.close()
+    replay(old, relay)
+    assert new.model.rowCount() == 3 and [u.callsign for u in new.units()] == ["LX21"]
+    assert new.incident_warnings.index is old.incident_warnings.index
+
+
 def test_selected_incident_removed_is_announced(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     assert window.select_incident(1)
     assert window.detail.incident.id == 1
-    window.apply_changes([], [1])
+    window.relay.on_changes([], [1])
     assert window.detail.incident is None
     assert "removed" in window.message_bar.text()
 
 
 def test_detail_stays_when_incident_filtered_out(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     window.select_incident(1)
-    window.apply_changes([make_incident(1, grade=Grade.SIGNIFICANT, status=IncidentStatus.CLOSED,
+    window.relay.on_changes([make_incident(1, grade=Grade.SIGNIFICANT, status=IncidentStatus.CLOSED,
                                         borough="Hackney")], [])
     assert window.detail.incident.id == 1
     assert window.detail.incident.status is IncidentStatus.CLOSED
@@ -280,9 +299,9 @@ def test_detail_stays_when_incident_filtered_out(qtbot, commands, settings, fake
 
 def test_selection_survives_snapshot(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     window.select_incident(1)
-    window.set_incidents(sample(), DEFAULT_POLICY)
+    window.relay.on_state(sample(), DEFAULT_POLICY)
     assert window.selected_incident().id == 1
     assert window.detail.incident.id == 1
 

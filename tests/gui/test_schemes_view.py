@@ -17,18 +17,16 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     VictimContactOutcome,
 )
-from dispatchdesk.gui.schemes_view import (
+from dispatchdesk.gui.warnings.schemes_model import (
     REVIEW_STATE_ROLE,
     SCHEME_ROLE,
-    SchemeAction,
     SchemeColumn,
-    SchemeFilter,
     SchemesTableModel,
-    SchemesView,
     in_words,
 )
+from dispatchdesk.gui.warnings.schemes_proxy import SchemeFilter
+from dispatchdesk.gui.warnings.schemes_view import SchemeAction, SchemesView
 from dispatchdesk.protocol.warnings import VictimContactOut
-from tests.gui.factories import RecordingCommands
 from tests.gui.test_warning_panel import NOW, make_scheme
 
 LONDON = ZoneInfo("Europe/London")
@@ -54,11 +52,6 @@ def schemes():
 @pytest.fixture
 def clock():
     return FakeClock(NOW)
-
-
-@pytest.fixture
-def commands():
-    return RecordingCommands()
 
 
 @pytest.fixture

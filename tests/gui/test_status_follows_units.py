@@ -5,20 +5,20 @@ be owed; withdrawals read as such on the DIVERT tag list, the queue flags and th
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert, DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.gui.detail_panel import IncidentDetailPanel
-from dispatchdesk.gui.divert_list import DivertColumn, DivertTableModel, csv_row
-from dispatchdesk.gui.incident_model import Column, IncidentTableModel, owed_words
-from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.gui.units_board import UnitsBoard
-from dispatchdesk.gui.units_model import UnitsTableModel
-from tests.gui.factories import T0, RecordingCommands, clock, make_incident, make_unit, minutes
+from dispatchdesk.gui.dispatch.divert_csv import csv_row
+from dispatchdesk.gui.dispatch.divert_model import DivertColumn, DivertTableModel
+from dispatchdesk.gui.dispatch.units_board import UnitsBoard
+from dispatchdesk.gui.dispatch.units_model import UnitsTableModel
+from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.model import Column, IncidentTableModel, owed_words
+from dispatchdesk.gui.queue.window import QueueWindow
+from tests.gui.factories import T0, clock, make_incident, make_unit, minutes
 
 REFS = {1: "CAD 1/23NOV26", 2: "CAD 2/23NOV26"}
 
@@ -31,11 +31,6 @@ def withdrawal(divert_id: int = 11, from_id: int = 1, **changes: object) -> Dive
         kind=DivertKind.WITHDRAWN)
     fields.update(changes)
     return Divert(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def commands():
-    return RecordingCommands()
 
 
 def panel_with_units(qtbot, commands, units, role=Role.DISPATCHER):
@@ -214,9 +209,9 @@ def test_mark_unit_at_scene_sends_the_arrival_of_the_unit_en_route(qtbot, comman
     fake = clock()
     window = QueueWindow(commands, Role.DISPATCHER, fake.now, "jsmith", settings)
     qtbot.addWidget(window)
-    window.set_incidents([make_incident(1), make_incident(2, status=IncidentStatus.ASSIGNED)],
+    window.relay.on_state([make_incident(1), make_incident(2, status=IncidentStatus.ASSIGNED)],
                          DEFAULT_POLICY)
-    window.ops.set_units([make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=2),
+    window.relay.on_units([make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=2),
                           make_unit(2, "LX22")], [], True)
     assert window.act_at_scene.shortcut().toString() == "Ctrl+Shift+S"
     assert window.select_incident(1)

@@ -10,8 +10,8 @@ from PySide6.QtGui import QColor
 
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.gui.units_board import READ_ONLY_REASON, UnitsBoard, UnitsFilterProxy
-from dispatchdesk.gui.units_model import (
+from dispatchdesk.gui.dispatch.units_board import READ_ONLY_REASON, UnitsBoard
+from dispatchdesk.gui.dispatch.units_model import (
     UNIT_MIME,
     UNIT_ROLE,
     UnitColumn,
@@ -20,6 +20,7 @@ from dispatchdesk.gui.units_model import (
     status_colours,
     unit_ids_from_mime,
 )
+from dispatchdesk.gui.dispatch.units_proxy import UnitsFilterProxy
 from tests.gui.factories import T0, RecordingCommands, clock, make_unit, minutes
 
 REFS = {7: "CAD 7/23NOV26", 12: "CAD 12/23NOV26"}

@@ -25,8 +25,9 @@ from dispatchdesk.domain.warnings import (
     WarningPolicy,
     WarningRef,
 )
-from dispatchdesk.gui import icons
-from dispatchdesk.gui.warning_panel import WarningPanel, warning_ref, why_matched
+from dispatchdesk.gui.common import icons
+from dispatchdesk.gui.warnings.panel import WarningPanel
+from dispatchdesk.gui.warnings.texts import warning_ref, why_matched
 from dispatchdesk.protocol.warnings import (
     OrderOut,
     PersonModel,

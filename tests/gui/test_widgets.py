@@ -14,11 +14,11 @@ from dispatchdesk.domain.commands import (
     PendingCommand,
 )
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
-from dispatchdesk.gui.banner import ConnectionBanner, age_text
-from dispatchdesk.gui.commands_panel import CommandsPanel
-from dispatchdesk.gui.delay_strip import DelayStrip
-from dispatchdesk.gui.message_bar import MessageBar
-from dispatchdesk.gui.signin import SignInDialog
+from dispatchdesk.gui.common.banner import ConnectionBanner, age_text
+from dispatchdesk.gui.common.message_bar import MessageBar
+from dispatchdesk.gui.common.signin import SignInDialog
+from dispatchdesk.gui.queue.commands_panel import CommandsPanel
+from dispatchdesk.gui.queue.delay_strip import DelayStrip
 from tests.gui.factories import T0, RecordingCommands, make_incident, minutes
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QIcon
 
-from dispatchdesk.gui import resources
-from dispatchdesk.gui.settings_dialog import CentralSettings, SettingsDialog
-from dispatchdesk.gui.sounds import AlertSounds, wav
+from dispatchdesk.gui.common import resources
+from dispatchdesk.gui.common.settings_dialog import CentralSettings, SettingsDialog
+from dispatchdesk.gui.common.sounds import AlertSounds, wav
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -170,7 +170,7 @@ def test_status_changes_and_close_stands_units_down(desk: Desk) -> None:
 def queue_row(clock: FakeClock, *incidents: dict[str, Any]) -> tuple[str, str, str]:
     """What the desk's queue shows in its top row for these incidents: (ref, countdown,
     flags), through the real Qt model on the same fake clock."""
-    from dispatchdesk.gui.incident_model import Column, IncidentTableModel
+    from dispatchdesk.gui.queue.model import Column, IncidentTableModel
 
     model = IncidentTableModel(clock.now)
     model.set_incidents([incident_from_json(i) for i in incidents], DEFAULT_POLICY)

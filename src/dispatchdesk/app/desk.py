@@ -22,7 +22,6 @@ import sqlite3
 import ssl
 import sys
 import time
-from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,81 +37,24 @@ from PySide6.QtWidgets import QApplication
 from dispatchdesk.app.config import Config, ConfigError, load_config
 from dispatchdesk.app.paths import cache_file, data_dir
 from dispatchdesk.cache.store import CacheStore
-from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
-from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState, PendingCommand
-from dispatchdesk.domain.grades import GradePolicy
+from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.domain.unit import Unit
-from dispatchdesk.gui import resources
-from dispatchdesk.gui.incident_model import INCIDENT_ROLE, Column
-from dispatchdesk.gui.listener import QtDeskListener
-from dispatchdesk.gui.queue_window import QueueWindow
-from dispatchdesk.gui.settings_dialog import CentralSettings
-from dispatchdesk.gui.signin import SignInDialog
-from dispatchdesk.gui.theme import apply_theme
-from dispatchdesk.gui.warning_panel import warning_ref, what_it_is
-from dispatchdesk.sync.api import Acknowledgements
+from dispatchdesk.gui.common import resources
+from dispatchdesk.gui.common.settings_dialog import CentralSettings
+from dispatchdesk.gui.common.signin import SignInDialog
+from dispatchdesk.gui.common.theme import apply_theme
+from dispatchdesk.gui.queue.model import INCIDENT_ROLE, Column
+from dispatchdesk.gui.queue.window import QueueWindow, replay
+from dispatchdesk.gui.relay import DeskRelay
+from dispatchdesk.gui.warnings.texts import warning_ref, what_it_is
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
 from dispatchdesk.sync.errors import ConnectionLost, DeskError, Unauthorized
 
 log = logging.getLogger(__name__)
-
-
-#: How the engine words a 401 while syncing (sync.engine: "Not signed in to the server: ...").
-NOT_SIGNED_IN = "Not signed in"
-
-
-class ListenerRelay:
-    """The engine's listener for the whole run; forwards to the current window's listener.
-
-    The window is rebuilt when the signed-in role differs from the one it was opened with, but
-    the engine (and its outbox) lives on.
-    """
-
-    def __init__(self) -> None:
-        self.target: QtDeskListener | None = None
-        #: Called when the server no longer accepts the session (token expired or revoked).
-        self.signed_out: Callable[[], None] | None = None
-        #: Set while the feed is live (for scripts and the frozen app's smoke test).
-        self.online = asyncio.Event()
-
-    def on_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
-        if self.target:
-            self.target.on_state(incidents, policy)
-
-    def on_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
-        if self.target:
-            self.target.on_changes(upserts, removed)
-
-    def on_connection(self, info: ConnectionInfo) -> None:
-        if info.state is ConnectionState.ONLINE:
-            self.online.set()
-        else:
-            self.online.clear()
-        if self.target:
-            self.target.on_connection(info)
-
-    def on_commands(self, commands: Sequence[PendingCommand]) -> None:
-        if self.target:
-            self.target.on_commands(commands)
-
-    def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
-        if self.target:
-            self.target.on_units(units, removed, reset)
-
-    def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
-        if self.target:
-            self.target.on_warnings(index, acknowledged)
-
-    def on_problem(self, message: str) -> None:
-        if self.target:
-            self.target.on_problem(message)
-        if message.startswith(NOT_SIGNED_IN) and self.signed_out is not None:
-            self.signed_out()
 
 
 class Desk(QObject):
@@ -132,7 +74,12 @@ class Desk(QObject):
         self.base_dir = base_dir
         self.settings = QSettings()
         self.clock = ServerClock()
-        self.relay = ListenerRelay()
+        #: The engine's listener for the whole run: the window is rebuilt when the signed-in
+        #: role differs from the one it was opened with, but the engine (and its outbox) lives on.
+        self.relay = DeskRelay(self)
+        #: Set while the feed is live (for scripts and the frozen app's smoke test).
+        self.online = asyncio.Event()
+        self.relay.connection.connect(self._connection_changed)
         self.demo: object | None = None
         self.window: QueueWindow | None = None
         self.sign_in_dialog: SignInDialog | None = None
@@ -144,7 +91,7 @@ class Desk(QObject):
         self.last_sign_in_problem: str | None = None
         self._unshown_problems: list[str] = []
         if server_url is not None:
-            self.relay.signed_out = self._signed_out
+            self.relay.signed_out.connect(self._signed_out)
         self.closed = asyncio.Event()
 
     # --- start ----------------------------------------------------------------------------
@@ -176,8 +123,8 @@ class Desk(QObject):
         if set_aside is not None:
             self._problem(f"The local cache could not be read and was set aside as {set_aside} "
                           "for IT to examine; the queue is reloaded from the server.")
-        if self.window is not None:
-            self.window.set_connection(ConnectionInfo(
+        if self.window is not None:  # through the relay, as the engine will
+            self.relay.on_connection(ConnectionInfo(
                 ConnectionState.CONNECTING if demo else ConnectionState.OFFLINE,
                 state.last_synced_at, "Starting the demo backend…" if demo else "Not signed in."))
         # Everything the cache holds, before any network call: queue, units board, outbox,
@@ -205,8 +152,15 @@ class Desk(QObject):
         sign_in = self.demo.sign_in_for(self.demo_role)
         await self._sign_in(sign_in.username, sign_in.password)
 
-    def _signed_out(self) -> None:
-        """The session ended on the server: ask for the password again, keeping the queue."""
+    def _connection_changed(self, info: ConnectionInfo) -> None:
+        if info.state is ConnectionState.ONLINE:
+            self.online.set()
+        else:
+            self.online.clear()
+
+    def _signed_out(self, _message: str) -> None:
+        """The session ended on the server: ask for the password again, keeping the queue (the
+        window shows the message)."""
         self._ask_sign_in()
 
     def _ask_sign_in(self) -> None:
@@ -267,12 +221,12 @@ class Desk(QObject):
     def _show_window(self, role: Role, username: str) -> None:
         assert self.engine is not None
         old = self.window
-        window = QueueWindow(self.engine, role, self.clock.now, username, self.settings)
+        window = QueueWindow(self.engine, role, self.clock.now, username, self.settings,
+                             relay=self.relay)
         window.central_settings = CentralSettings(
             server_url=self.server_url, ca_bundle=self.config.ca_bundle,
             max_command_age_minutes=self.config.max_command_age_minutes,
             sources=self.config.sources, locked=self.config.locked)
-        self.relay.target = QtDeskListener(window, parent=window)
         window.closed.connect(self.closed.set)
         window.show()
         if self.server_url is not None:
@@ -286,11 +240,9 @@ class Desk(QObject):
         self._unshown_problems.clear()
         self._window_role = role
         if old is not None:
-            window.set_incidents(list(old.model.incidents()), old.model.policy)
-            window.ops.set_units(list(old.ops.units_model.units()), [], True)
-            window.ops.set_warnings(old.ops.warnings.index, old.ops.warnings.all_acknowledged)
             old.closed.disconnect(self.closed.set)
-            old.close()
+            old.close()  # it lets go of the relay
+            replay(old, self.relay)  # what it showed, to the new window only
 
     def _problem(self, message: str) -> None:
         if self.window is not None:
@@ -436,7 +388,7 @@ def _read_password() -> str:
 async def _report_when_shown(desk: Desk, timeout: float) -> int:
     """Smoke test for scripts and the frozen app: wait until the queue is live, say so, close."""
     try:
-        await asyncio.wait_for(desk.relay.online.wait(), timeout)
+        await asyncio.wait_for(desk.online.wait(), timeout)
     except TimeoutError:
         reason = desk.last_sign_in_problem or "the feed did not come online"
         print(f"dispatchdesk: queue not live after {timeout:g} s: {reason}", file=sys.stderr)
@@ -458,14 +410,14 @@ async def _print_shown(desk: Desk) -> None:
     if desk.window is not None:
         await _flags_computed(desk.window)
         print(json.dumps(shown_summary(desk.window, "cache")), flush=True)
-    await desk.relay.online.wait()
+    await desk.online.wait()
     assert desk.window is not None
     await _flags_computed(desk.window)
     print(json.dumps(shown_summary(desk.window, "online")), flush=True)
 
 
 async def _flags_computed(window: QueueWindow) -> None:
-    while window.ops.warnings.busy:
+    while window.incident_warnings.busy:
         await asyncio.sleep(0.05)
 
 
@@ -474,16 +426,16 @@ def shown_summary(window: QueueWindow, source: str) -> dict[str, object]:
     ``flags``: the flags column's text per incident ref (incidents with a warning flag only);
     ``warnings``: per such incident, what Ctrl+W puts on the warning panel ("scheme 12:
     Special scheme — Victim at risk"); ``units``: callsigns on the units board."""
-    model, ops = window.model, window.ops
+    model, flagged = window.model, window.incident_warnings
     flags: dict[str, str] = {}
     warnings: dict[str, list[str]] = {}
     for row in range(model.rowCount()):
         incident = model.index(row, 0).data(INCIDENT_ROLE)
-        if not isinstance(incident, Incident) or not ops.warnings.marks(incident.id):
+        if not isinstance(incident, Incident) or not flagged.marks(incident.id):
             continue
         flags[incident.ref] = str(model.index(row, Column.FLAGS).data())
         warnings[incident.ref] = [
             f"{ref.kind} {ref.entity_id}: {what_it_is(w)}"
-            for w in ops.warnings.for_incident(incident) for ref in (warning_ref(w),)]
+            for w in flagged.for_incident(incident) for ref in (warning_ref(w),)]
     return {"source": source, "incidents": model.rowCount(), "flags": flags,
-            "warnings": warnings, "units": sorted(u.callsign for u in ops.units_model.units())}
+            "warnings": warnings, "units": sorted(u.callsign for u in window.units())}

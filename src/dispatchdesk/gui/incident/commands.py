@@ -1,0 +1,82 @@
+"""The incident commands of the queue window: the new-incident form (Ctrl+N) and the
+regrade, summary and close actions, which open the incident panel at the right field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.gui.incident.new_incident import NewIncidentDialog
+from dispatchdesk.gui.warnings.flags import IncidentWarnings
+from dispatchdesk.sync.api import DeskCommands, IncidentDraft
+
+if TYPE_CHECKING:
+    from dispatchdesk.gui.queue.window import QueueWindow
+
+
+class IncidentCommands(QObject):
+    """New incident, regrade, edit summary, close, for one queue window."""
+
+    def __init__(self, window: QueueWindow, commands: DeskCommands, role: Role,
+                 now: Callable[[], datetime], warnings: IncidentWarnings) -> None:
+        super().__init__(window)
+        self._window = window
+        self._commands = commands
+        self._role = role
+        self._now = now
+        self._warnings = warnings
+        self._policy: GradePolicy = DEFAULT_POLICY
+        self.new_incident_dialog: NewIncidentDialog | None = None
+
+    def set_policy(self, policy: GradePolicy) -> None:
+        """A snapshot may bring other reference lists: an open form follows them."""
+        self._policy = policy
+        if self.new_incident_dialog is not None:
+            self.new_incident_dialog.set_reference(policy.reference)
+
+    def new_incident(self) -> None:
+        if not has_right(self._role, Right.CREATE_INCIDENT):
+            return
+        dialog = self.new_incident_dialog
+        if dialog is None:
+            dialog = NewIncidentDialog(self._window, warnings_for=self._warnings.lookup,
+                                       now=self._now, reference=self._policy.reference,
+                                       play_sound=self._window.sounds.play)
+            dialog.submitted.connect(self._create_incident)
+            self._warnings.day_turned.connect(dialog.refresh_warnings)
+            dialog.finished.connect(self._new_incident_closed)
+            self.new_incident_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _create_incident(self, draft: IncidentDraft) -> None:
+        self._commands.create_incident(draft)
+
+    def _new_incident_closed(self, _result: int) -> None:
+        if self.new_incident_dialog is not None:
+            self.new_incident_dialog.deleteLater()
+            self.new_incident_dialog = None
+
+    def start_regrade(self) -> None:
+        self._with_detail(self._window.detail.focus_regrade)
+
+    def start_edit_summary(self) -> None:
+        self._with_detail(self._window.detail.focus_summary)
+
+    def start_close(self) -> None:
+        self._with_detail(self._window.detail.focus_close)
+
+    def _with_detail(self, focus: Callable[[], None]) -> None:
+        window = self._window
+        if window.selected_incident() is None:
+            window.show_problem("Select an incident first.")
+            return
+        window.detail_dock.show()
+        window.detail_dock.raise_()
+        focus()

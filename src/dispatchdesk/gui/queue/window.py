@@ -1,0 +1,579 @@
+"""The main window: the live incident queue with its filter bar, connection banner, problem
+bar, supervisors' delay strip, and docks for the selected incident and unsent commands; the
+dispatch docks (:class:`~dispatchdesk.gui.dispatch.docks.Dispatch`), the warnings
+(:class:`~dispatchdesk.gui.warnings.desk.WarningDesk`) and the incident commands
+(:class:`~dispatchdesk.gui.incident.commands.IncidentCommands`) are its parts.
+
+The window connects itself and its parts to the app's :class:`~dispatchdesk.gui.relay.DeskRelay`
+(the engine's events as Qt signals) and lets go of it when it closes.
+
+Keyboard first: every action is a ``QAction`` with a shortcut, listed in Help ▸ Shortcuts.
+Columns are sized once by hand (``resizeColumnsToContents`` costs ~260 ms at 10k rows). One
+:class:`Ticker` repaints the visible countdown cells and refreshes banner, strip and detail.
+Geometry, dock layout, header state and theme persist in the given ``QSettings``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QMetaObject, QModelIndex, QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
+from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.domain.unit import Unit
+from dispatchdesk.gui.common.banner import ConnectionBanner
+from dispatchdesk.gui.common.message_bar import MessageBar
+from dispatchdesk.gui.common.settings_dialog import CentralSettings, SettingsDialog, sounds_enabled
+from dispatchdesk.gui.common.shortcuts import ShortcutsWindow
+from dispatchdesk.gui.common.sounds import AlertSounds
+from dispatchdesk.gui.common.tables import configure_table
+from dispatchdesk.gui.common.theme import apply_theme
+from dispatchdesk.gui.common.ticker import Ticker
+from dispatchdesk.gui.dispatch.docks import Dispatch
+from dispatchdesk.gui.incident.commands import IncidentCommands
+from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.commands_panel import CommandsDock
+from dispatchdesk.gui.queue.delay_strip import DelayStrip
+from dispatchdesk.gui.queue.delay_tracker import DelayTracker
+from dispatchdesk.gui.queue.filter_bar import QueueFilterBar
+from dispatchdesk.gui.queue.model import Column, IncidentTableModel
+from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
+from dispatchdesk.gui.relay import DeskRelay
+from dispatchdesk.gui.warnings.desk import WarningDesk
+from dispatchdesk.gui.warnings.flags import IncidentWarnings
+from dispatchdesk.sync.api import DeskCommands
+
+log = logging.getLogger(__name__)
+
+#: Each column is sized once, by hand, to fit this text in the current font (never
+#: ``resizeColumnsToContents``). The last column (flags) stretches.
+COLUMN_SAMPLES = {
+    Column.REF: "CAD 12345/23NOV26", Column.GRADE: "Grade", Column.TYPE: "Concern for welfare",
+    Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA", Column.CREATED: "23/11 06:40",
+    Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
+    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ ORDER CRITICAL",
+}
+_CELL_PADDING = 18
+_ICON_ROOM = 24
+ROW_HEIGHT = 22
+
+
+def _log_problem(message: str) -> None:
+    log.warning("problem shown to operator: %s", message)
+
+
+def window_title(username: str, role: Role) -> str:
+    return f"Dispatch Desk — {username} ({role.label})"
+
+
+class FeedAlerts:
+    """The alert sounds the feed raises: a new grade I incident, and the connection lost (the
+    window's :class:`AlertSounds`, which the operator can turn off). Connected to the relay
+    before the queue's model, so a new incident is told from a known one."""
+
+    def __init__(self, model: IncidentTableModel, sounds: AlertSounds) -> None:
+        self._model = model
+        self._sounds = sounds
+        self._connection: ConnectionState | None = None
+
+    def on_changes(self, upserts: Sequence[Incident], _removed: Sequence[int]) -> None:
+        if any(i.grade is Grade.IMMEDIATE and i.is_open and self._model.incident(i.id) is None
+               for i in upserts):
+            self._sounds.play("new-immediate")
+
+    def on_connection(self, info: ConnectionInfo) -> None:
+        if info.state is ConnectionState.OFFLINE and self._connection is ConnectionState.ONLINE:
+            self._sounds.play("offline")
+        self._connection = info.state
+
+
+class QueueWindow(QMainWindow):
+    """The queue. It shows what the ``relay`` brings (one of its own when none is given)."""
+
+    #: Emitted from ``closeEvent`` after settings are saved (the app may quit on it).
+    closed = Signal()
+
+    def __init__(
+        self,
+        commands: DeskCommands,
+        role: Role,
+        now: Callable[[], datetime],
+        username: str,
+        settings: QSettings,
+        parent: QWidget | None = None,
+        *,
+        relay: DeskRelay | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._commands = commands
+        self._role = role
+        self._now = now
+        self._settings = settings
+        self.relay = relay if relay is not None else DeskRelay(self)
+        self._relay_connections: list[QMetaObject.Connection] = []
+        #: What the config files say, shown read-only in the settings dialog (set by the app).
+        self.central_settings = CentralSettings()
+        self.settings_dialog: SettingsDialog | None = None
+        #: Alert sounds, on unless turned off in the settings dialog.
+        self.sounds = AlertSounds(sounds_enabled(settings))
+        self._selected_id: int | None = None
+        self._moving = False
+        self.shortcuts_window: ShortcutsWindow | None = None
+        self.setWindowTitle(window_title(username, role))
+        self.model = IncidentTableModel(now, self)
+        self.proxy = IncidentFilterProxy(self.model, self)
+        self._build_table()
+        self._build_central()
+        self._build_docks()
+        self.warning_desk = WarningDesk(self, commands, role, now)
+        self.dispatch = Dispatch(self, commands, role, now, self.warning_desk.warnings)
+        self.warning_desk.add_schemes_dock()
+        self.dispatch.raise_default_dock()
+        self.incidents = IncidentCommands(self, commands, role, now, self.warning_desk.warnings)
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self._alerts = FeedAlerts(self.model, self.sounds)
+        self._connect_relay(self._alerts)
+        # Tick on the *server's* second: that is when countdown texts roll over.
+        self.ticker = Ticker(self.table, Column.COUNTDOWN,
+                             wall=lambda: self._now().timestamp(), parent=self)
+        self.ticker.about_to_repaint.connect(self.model.refresh_now)
+        self.ticker.ticked.connect(self.on_tick)
+        _restore_layout(self, self._settings)
+        self.filters.update_count()
+        self.ticker.start()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _build_table(self) -> None:
+        table = QTableView()
+        table.setObjectName("queueTable")
+        table.setModel(self.proxy)
+        # The location gives way, so the countdown and status always fit the window, whatever
+        # the font (the high-contrast theme's is larger).
+        header = configure_table(table, sort_column=Column.COUNTDOWN,
+                                 sort_order=Qt.SortOrder.AscendingOrder,
+                                 stretch_column=Column.LOCATION, row_height=ROW_HEIGHT)
+        header.setMinimumSectionSize(40)
+        table.setAccessibleName("Incident queue")
+        self.table = table
+        self.size_columns()
+
+    def size_columns(self) -> None:
+        """Set column widths and row height from the font (cheap: no data is measured)."""
+        self.table.ensurePolished()
+        metrics = self.table.fontMetrics()
+        for column, sample in COLUMN_SAMPLES.items():
+            extra = {Column.COUNTDOWN: _ICON_ROOM, Column.FLAGS: 3 * _ICON_ROOM}.get(column, 0)
+            self.table.setColumnWidth(
+                column, metrics.horizontalAdvance(sample) + _CELL_PADDING + extra
+            )
+        self.table.verticalHeader().setDefaultSectionSize(max(ROW_HEIGHT, metrics.height() + 6))
+
+    def _build_central(self) -> None:
+        self.banner = ConnectionBanner()
+        self.message_bar = MessageBar()
+        self.delay_strip = DelayStrip()
+        self._shows_delays = has_right(self._role, Right.VIEW_DELAY_STRIP)
+        self.delay_strip.setVisible(self._shows_delays)
+        self.delay_tracker = DelayTracker()
+        self.filters = QueueFilterBar(self.model, self.proxy, self.model_moving)
+        # The filter bar's widgets, by the names the window has always given them.
+        self.grade_buttons = self.filters.grade_buttons
+        self.status_combo = self.filters.status_combo
+        self.borough_combo = self.filters.borough_combo
+        self.search = self.filters.search
+        self.count_label = self.filters.count_label
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        for widget in (self.banner, self.message_bar, self.delay_strip, self.filters,
+                       self.table):
+            layout.addWidget(widget)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.detail = IncidentDetailPanel(self._commands, self._role, self._now)
+        self.detail_dock = QDockWidget("Incident", self)
+        self.detail_dock.setObjectName("detailDock")
+        self.detail_dock.setWidget(self.detail)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.detail_dock)
+        self.commands_dock = CommandsDock(self._commands, self)
+        self.commands_panel = self.commands_dock.panel
+        # Below the detail, not under the queue: the queue keeps the window's full height.
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.commands_dock)
+        self.splitDockWidget(self.detail_dock, self.commands_dock, Qt.Orientation.Vertical)
+        self.detail.setMinimumWidth(320)
+        self.resizeDocks([self.detail_dock], [360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.detail_dock, self.commands_dock], [600, 200],
+                         Qt.Orientation.Vertical)
+        self._bottom_docks: list[QDockWidget] = []
+
+    def add_bottom_dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        """A dock under the queue, tabbed with the first one (the incident and commands
+        panels keep the right-hand column at full height)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        if self._bottom_docks:
+            self.tabifyDockWidget(self._bottom_docks[0], dock)
+        else:
+            self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
+        self._bottom_docks.append(dock)
+        return dock
+
+    def _action(
+        self, text: str, keys: Sequence[str], slot: Callable[[], Any], right: Right | None = None,
+        context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut,
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(context)
+        action.triggered.connect(lambda _checked=False: slot())
+        allowed = right is None or has_right(self._role, right)
+        action.setVisible(allowed)
+        action.setEnabled(allowed)
+        self.addAction(action)
+        self.all_actions.append(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.all_actions: list[QAction] = []
+        a, inc, dispatch = self._action, self.incidents, self.dispatch
+        self.act_new = a("&New incident…", ["Ctrl+N"], inc.new_incident, Right.CREATE_INCIDENT)
+        self.act_open = a("&Open selected incident", ["Return", "Enter"], self.open_detail,
+                          context=Qt.ShortcutContext.WidgetShortcut)
+        self.table.addAction(self.act_open)
+        self.act_regrade = a("Re&grade…", ["Ctrl+G"], inc.start_regrade, Right.REGRADE)
+        self.act_summary = a("&Edit summary…", ["Ctrl+E"], inc.start_edit_summary,
+                             Right.EDIT_SUMMARY)
+        self.act_close = a("&Close incident…", ["Ctrl+Shift+C"], inc.start_close,
+                           Right.CLOSE_INCIDENT)
+        self.act_search = a("&Search the queue", ["Ctrl+F"], self.filters.focus_search)
+        self.act_reset = a("Show all open, most &urgent first", ["F5"], self.reset_view)
+        self.act_queue = a("Go to the &queue", ["F6"], self.focus_queue)
+        self.act_back = a("Back to the queue from a panel", ["Esc"], self.focus_queue,
+                          context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.detail_dock.addAction(self.act_back)
+        self.commands_dock.addAction(self.act_back)
+        self.act_detail = a("Go to the incident &panel", ["F7"], self.focus_detail)
+        self.act_commands = a("Go to unsent co&mmands", ["F8"], self.commands_dock.focus)
+        self.act_assign = a("&Assign a unit…", ["F2"], dispatch.assign, Right.DISPATCH_UNITS)
+        # The status follows the units: "at scene" is the arrival of the unit en route.
+        self.act_at_scene = a("Mark unit at &scene", ["Ctrl+Shift+S"],
+                              lambda: dispatch.mark_at_scene(), Right.DISPATCH_UNITS)
+        self.act_units = a("Go to the &units board", ["Ctrl+U"], dispatch.show_units)
+        self.act_diverts = a("Go to the &DIVERT tag list", ["Ctrl+Shift+D"],
+                             dispatch.show_diverts)
+        self.act_escalations = a("Show &escalations", ["F9"], dispatch.show_escalations,
+                                 Right.REVIEW_DIVERTS)
+        self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"],
+                             self.warning_desk.show_schemes, Right.MANAGE_SCHEMES)
+        self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W", "F4"],
+                              self.show_warnings)
+        for dock in self._bottom_docks:
+            dock.addAction(self.act_back)
+        self.act_grade_filters = [
+            a(f"Show/hide grade {g.value} ({g.label})", [f"Ctrl+{i}"], self.filters.toggler(g))
+            for i, g in enumerate(Grade, start=1)
+        ]
+        self.act_dismiss = a("&Dismiss messages", ["Ctrl+D"], self.message_bar.dismiss)
+        self.act_contrast = a("&High-contrast theme", ["Ctrl+Shift+H"], lambda: self.set_theme(
+            "high-contrast" if self.act_contrast.isChecked() else "normal"))
+        self.act_contrast.setCheckable(True)
+        self.act_settings = a("Se&ttings…", ["Ctrl+,"], self.show_settings)
+        self.act_shortcuts = a("&Keyboard shortcuts", ["F1"], self.show_shortcuts)
+        self.act_quit = a("&Quit", ["Ctrl+Q"], self.close)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        menus: dict[str, list[QAction | None]] = {
+            "&Incident": [self.act_new, self.act_open, self.act_warnings, self.act_regrade,
+                          self.act_summary, self.act_close, None, self.act_quit],
+            "&Dispatch": [self.act_assign, self.act_at_scene, self.act_units, self.act_diverts,
+                          self.act_escalations, self.act_schemes],
+            "&View": [self.act_search, self.act_reset, *self.act_grade_filters, None,
+                      self.act_queue, self.act_detail, self.act_commands, None,
+                      self.detail_dock.toggleViewAction(),
+                      self.commands_dock.toggleViewAction(),
+                      *(d.toggleViewAction() for d in self._bottom_docks), self.act_dismiss,
+                      self.act_contrast, self.act_settings],
+            "&Help": [self.act_shortcuts],
+        }
+        for title, actions in menus.items():
+            menu = bar.addMenu(title)
+            for action in actions:
+                if action is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(action)
+
+    def _connect(self) -> None:
+        self.search.returnPressed.connect(self.focus_queue)
+        selection = self.table.selectionModel()
+        selection.currentRowChanged.connect(self._current_changed)
+        self.table.activated.connect(lambda _index: self.open_detail())
+        self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
+
+    def _connect_relay(self, alerts: FeedAlerts) -> None:
+        """The relay's signals straight to the models and widgets that show them. Qt calls a
+        signal's slots in the order connected: the new-incident alert before the queue's model
+        (it tells a new incident from a known one), the model before the warnings and the units
+        board (they read it), the tick last."""
+        r, d, w = self.relay, self.dispatch, self.warning_desk
+        pairs: list[tuple[Any, Callable[..., Any]]] = [
+            (r.state, self._show_state), (r.state, w.set_incidents), (r.state, d.set_incidents),
+            (r.state, lambda *_: self.on_tick()),
+            (r.changes, alerts.on_changes), (r.changes, self._show_changes),
+            (r.changes, w.apply_changes), (r.changes, d.apply_changes),
+            (r.connection, alerts.on_connection),
+            (r.connection, lambda info: self.banner.set_info(info, self._now())),
+            (r.commands, self.model.set_pending), (r.commands, d.set_commands),
+            (r.commands, self.commands_panel.set_commands), (r.commands, self.detail.set_commands),
+            (r.problem, _log_problem), (r.problem, self.show_problem),
+            (r.signed_out, _log_problem), (r.signed_out, self.show_problem),
+            (r.units, d.set_units), (r.warnings, w.set_warnings),
+        ]
+        self._relay_connections = [signal.connect(slot) for signal, slot in pairs]
+
+    def _disconnect_relay(self) -> None:
+        for connection in self._relay_connections:
+            QObject.disconnect(connection)
+        self._relay_connections.clear()
+
+    # -- fed by the relay ------------------------------------------------------------------
+
+    def _show_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
+        """Replace everything shown (start-up from the cache, or a snapshot)."""
+        self.banner.set_timezone(policy.timezone)
+        self.detail.set_policy(policy)
+        self.filters.add_boroughs(incidents)
+        with self.model_moving():
+            self.model.set_incidents(incidents, policy)
+        if self._shows_delays:
+            self.delay_tracker.reset(incidents, policy)
+            self.delay_strip.show_owed(self.delay_tracker.owed())
+        self.incidents.set_policy(policy)
+
+    def _show_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
+        with self.model_moving():
+            self.model.apply_changes(upserts, removed)
+        if self._shows_delays:
+            self.delay_tracker.update(upserts, removed)
+            self.delay_strip.show_owed(self.delay_tracker.owed())
+        self.filters.add_boroughs(upserts)
+
+    def show_problem(self, message: str) -> None:
+        self.message_bar.show_problem(message)
+
+    def units(self) -> list[Unit]:
+        """The fleet as the units board shows it."""
+        return self.dispatch.units()
+
+    @property
+    def incident_warnings(self) -> IncidentWarnings:
+        """The warnings of every incident in the queue (its flags column)."""
+        return self.warning_desk.warnings
+
+    # -- tick ------------------------------------------------------------------------------
+
+    def on_tick(self) -> None:
+        now = self._now()
+        self.banner.refresh(now)
+        if self._shows_delays:
+            self.delay_strip.show_summary(self.delay_tracker.summary(now))
+        self.detail.refresh()
+        self.warning_desk.on_tick()
+        self.dispatch.on_tick()
+
+    # -- selection -------------------------------------------------------------------------
+
+    def selected_incident(self) -> Incident | None:
+        return None if self._selected_id is None else self.model.incident(self._selected_id)
+
+    def select_incident(self, incident_id: int) -> bool:
+        row = self.proxy.proxy_row_of(incident_id)
+        if row is None:
+            return False
+        self.table.setCurrentIndex(self.proxy.index(row, Column.REF))
+        self.table.scrollTo(self.proxy.index(row, Column.REF))
+        return True
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Follow the operator's moves only; a move caused by rows leaving is undone later."""
+        if self._moving or not current.isValid():
+            return
+        incident = self.proxy.incident_at(current.row())
+        self._selected_id = incident.id
+        self.detail.show_incident(incident)
+
+    @contextmanager
+    def model_moving(self) -> Iterator[None]:
+        """Around changes of rows or filters: the detail stays on the operator's incident."""
+        self._moving = True
+        try:
+            yield
+        finally:
+            self._moving = False
+            self._restore_selection()
+
+    def _restore_selection(self) -> None:
+        selected = self._selected_id
+        if selected is None:
+            return
+        incident = self.model.incident(selected)
+        if incident is None:
+            self.table.selectionModel().clear()
+            self._selected_id = None
+            self.detail.show_incident(None)
+            self.show_problem("The incident you had open was removed from the queue.")
+            return
+        row = self.proxy.proxy_row_of(selected)
+        current = self.table.currentIndex()
+        if row is None:
+            self.table.selectionModel().clear()  # filtered out: the panel keeps showing it
+        elif not current.isValid() or current.row() != row:
+            self._moving = True
+            self.table.setCurrentIndex(self.proxy.index(row, Column.REF))
+            self._moving = False
+        self.detail.update_incident(incident)
+
+    def _select_first(self) -> None:
+        if self.proxy.rowCount():
+            self.table.setCurrentIndex(self.proxy.index(0, Column.REF))
+            self.table.scrollToTop()
+
+    # -- navigation ------------------------------------------------------------------------
+
+    def open_detail(self) -> None:
+        if not self.table.currentIndex().isValid():
+            self._select_first()
+        self.detail_dock.show()
+        self.detail_dock.raise_()
+        self.detail.focus_first()
+        self.show_warnings()
+
+    def open_incident(self, incident_id: int) -> None:
+        """Select the incident (a unit's, a tag's, an escalation's) and open its panel."""
+        if self.select_incident(incident_id):
+            self.open_detail()
+        else:
+            self.show_problem(
+                "That incident is not in the queue shown: clear the filters (F5), or it was "
+                "closed before today.")
+
+    def show_warnings(self) -> None:
+        """Pop the warning panel for the selected incident (if it has warnings) and move the
+        keyboard to it: the operator asked (Ctrl+W / F4, or opened the incident from the
+        queue). Nothing else moves the keyboard there."""
+        incident = self.selected_incident()
+        if incident is not None:
+            self.warning_desk.show_warnings(incident, take_focus=True)
+
+    def focus_queue(self) -> None:
+        self.table.setFocus()
+        if not self.table.currentIndex().isValid():
+            self._select_first()
+
+    def focus_detail(self) -> None:
+        self.detail_dock.show()
+        self.detail.focus_first()
+
+    def reset_view(self) -> None:
+        """All open incidents, every grade and borough, no search, most urgent first."""
+        with self.model_moving():
+            self.filters.reset()
+        self.table.sortByColumn(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
+        self._select_first()
+        self.table.setFocus()
+
+    # -- theme, settings, shortcuts --------------------------------------------------------
+
+    def set_theme(self, theme: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        self.model.set_theme(theme)
+        self.dispatch.set_theme(theme)
+        self.warning_desk.set_theme(theme)
+        self.size_columns()
+        self.act_contrast.setChecked(theme == "high-contrast")
+        self._settings.setValue("ui/theme", theme)
+
+    def show_shortcuts(self) -> None:
+        if self.shortcuts_window is None:
+            actions = [*self.all_actions, *self.commands_panel.actions(),
+                       *self.dispatch.shortcut_actions()]
+            self.shortcuts_window = ShortcutsWindow(actions, self)
+        self.shortcuts_window.show()
+        self.shortcuts_window.raise_()
+
+    def show_settings(self) -> None:
+        """The non-modal settings dialog: theme and alert sounds, central settings read-only."""
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self._settings, self.central_settings,
+                                                  self.sounds, parent=self)
+            self.settings_dialog.theme_chosen.connect(self.set_theme)
+        else:
+            self.settings_dialog.show_central(self.central_settings)
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+
+    def save_settings(self) -> None:
+        self._settings.setValue("queue/geometry", self.saveGeometry())
+        self._settings.setValue("queue/state", self.saveState())
+        self._settings.setValue("queue/header", self.table.horizontalHeader().saveState())
+        self._settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._disconnect_relay()  # a closed window follows the feed no more
+        self.ticker.stop()
+        self.save_settings()
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+def _restore_layout(window: QueueWindow, settings: QSettings) -> None:
+    """Geometry, docks, columns and theme as last saved; the first start takes most of the
+    screen, so every column (countdown included) shows."""
+    screen = window.screen() or QApplication.primaryScreen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        window.resize(max(1280, int(area.width() * 0.9)), max(800, int(area.height() * 0.9)))
+    for key, restore in (("queue/geometry", window.restoreGeometry),
+                         ("queue/state", window.restoreState),
+                         ("queue/header", window.table.horizontalHeader().restoreState)):
+        value = settings.value(key)
+        if isinstance(value, QByteArray | bytes):
+            restore(QByteArray(value))
+    if settings.value("ui/theme") == "high-contrast":
+        window.set_theme("high-contrast")
+
+
+def replay(window: QueueWindow, relay: DeskRelay) -> None:
+    """Emit on ``relay`` what ``window`` shows (queue, units, warnings): for the window that
+    replaces it (the app rebuilds the window when the role changes; the engine lives on)."""
+    relay.on_state(list(window.model.incidents()), window.model.policy)
+    relay.on_units(window.units(), [], True)
+    flags = window.incident_warnings
+    relay.on_warnings(flags.index, flags.all_acknowledged)
