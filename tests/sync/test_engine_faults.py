@@ -226,7 +226,7 @@ async def test_closed_incidents_purged_when_the_day_turns(worker: CacheWorker) -
     await engine.start()
     try:
         await rec.wait_for(lambda: sorted(rec.incidents) == [1, 2])
-        await rec.wait_for(lambda: engine._day is not None)
+        await rec.wait_for(lambda: engine._day_turn.day is not None)
         mono[0] += 120  # the server's clock passes midnight
         await rec.wait_for(lambda: sorted(rec.incidents) == [2])
         assert rec.changes[-1] == ([], [1])

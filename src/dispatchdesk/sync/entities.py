@@ -102,8 +102,9 @@ class EntityState:
 
     def __init__(self) -> None:
         self.units: dict[int, Unit] = {}
-        #: Unit and scheme versions as the feed has them (to confirm SENT commands).
-        self.versions: dict[str, dict[int, int]] = {"unit": {}, "scheme": {}}
+        #: Incident, unit and scheme versions as the feed has them (the cache's word; they
+        #: confirm SENT commands).
+        self.versions: dict[str, dict[int, int]] = {"incident": {}, "unit": {}, "scheme": {}}
         self.index = WarningIndex()
         self.acknowledged: set[tuple[int, WarningRef]] = set()
 
