@@ -114,6 +114,9 @@ class ListenerRelay:
         if message.startswith(NOT_SIGNED_IN) and self.signed_out is not None:
             self.signed_out()
 
+    def on_signed_out(self, message: str) -> None:  # until r10-gui's relay replaces this class
+        self.on_problem(message)
+
 
 class Desk(QObject):
     """One operator's session: cache, engine, window, and the demo backend if there is one."""

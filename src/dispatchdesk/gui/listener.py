@@ -54,6 +54,9 @@ class QtDeskListener(QObject):
         log.warning("problem shown to operator: %s", message)
         self._window.show_problem(message)
 
+    def on_signed_out(self, message: str) -> None:  # until r10-gui implements it
+        self.on_problem(message)
+
     def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
         self._window.ops.set_units(units, removed, reset)
 
