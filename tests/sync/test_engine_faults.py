@@ -310,7 +310,7 @@ async def test_unreadable_warning_rows_in_the_cache_reload_from_the_server(
     replaces it (the engine does not resume from the cursor over data it could not read)."""
     from sqlalchemy import insert
 
-    from dispatchdesk.cache.store import schemes_table
+    from dispatchdesk.cache.entities import schemes_table
 
     worker.store.apply_changes([], [], 10, NOW)
     with worker.store._engine.begin() as conn:

@@ -26,7 +26,8 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from dispatchdesk.cache.store import CachedState
+from dispatchdesk.cache.entities import INCIDENT
+from dispatchdesk.cache.store import CachedState, CachedWarnings
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionState, PendingCommand
@@ -145,7 +146,7 @@ class SyncEngine:
         ctx.policy = state.policy or DEFAULT_POLICY
         ctx.cursor = state.cursor
         ctx.last_synced_at = state.last_synced_at
-        ctx.entities.versions["incident"] = {i.id: i.version for i in state.incidents}
+        ctx.entities.versions[INCIDENT.name] = {i.id: i.version for i in state.incidents}
         ctx.shown_versions = {i.id: i.version for i in state.incidents}
         self._outbox.entries = list(state.outbox)
         ctx.listeners.on_state(state.incidents, ctx.policy)
@@ -192,10 +193,11 @@ class SyncEngine:
         """
         ctx = self._ctx
         try:
-            data: CachedState = await self._worker.call(
+            data: CachedWarnings = await self._worker.call(
                 ctx.store.load_warning_data, self._clock.now()
             )
-            index = await self._worker.call(build_index, data)
+            index = await self._worker.call(build_index, data.schemes, data.orders,
+                                            data.warning_policy)
         except Exception as exc:
             log.exception("warning data in the cache could not be read")
             ctx.problem(f"Special schemes and protective orders in the local cache could not "

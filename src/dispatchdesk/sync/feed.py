@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from dispatchdesk.cache.store import CachedState, EntityChanges
+from dispatchdesk.cache.entities import INCIDENT, SIDE_ENTITIES, EntityChanges
 from dispatchdesk.domain.commands import ConnectionState
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.protocol.convert import incident_from_wire, policy_from_wire
@@ -107,17 +107,15 @@ class Feed:
             snap.cursor,
             snap.server_time,
             ctx.clock.offset_seconds,
-            EntityChanges(units=snap.units, schemes=snap.schemes, orders=snap.orders),
+            EntityChanges.of((e, getattr(snap, e.plural)) for e in SIDE_ENTITIES),
             snap.policy.warnings,
         )
         warning_policy = snap.policy.warnings.to_policy() if snap.policy.warnings else None
-        index = await ctx.worker.call(
-            build_index, CachedState(schemes=snap.schemes, orders=snap.orders), warning_policy
-        )
+        index = await ctx.worker.call(build_index, snap.schemes, snap.orders, warning_policy)
         ctx.policy = policy
         ctx.cursor = snap.cursor
         ctx.last_synced_at = snap.server_time
-        ctx.entities.versions["incident"] = {i.id: i.version for i in kept}
+        ctx.entities.versions[INCIDENT.name] = {i.id: i.version for i in kept}
         ctx.shown_versions = {i.id: i.version for i in kept}
         ctx.listeners.on_state(kept, policy)
         ctx.listeners.on_units(ctx.entities.reset_units(snap.units), [], True)
@@ -188,43 +186,33 @@ class Feed:
         ctx = self._ctx
         assert ctx.cursor is not None
         cursor = ctx.cursor
-        upserts: dict[int, IncidentOut] = {}
-        removed: set[int] = set()
-        others = EntityBatch()
+        batch = EntityBatch()
         error: MalformedPayload | None = None
         for change in changes:
             if change.seq <= cursor:
                 continue  # already applied: a resumed stream may repeat the last one
             try:
-                payload = decode_entity(change)
+                batch.add(decode_entity(change), change.entity)
             except MalformedPayload as exc:
                 error = exc
                 break
             cursor = change.seq
-            if change.entity != "incident":
-                others.add(payload, change.entity)
-            elif isinstance(payload, IncidentOut):
-                upserts[payload.id] = payload
-                removed.discard(payload.id)
-            else:
-                assert isinstance(payload, int)
-                upserts.pop(payload, None)
-                removed.add(payload)
         if error is None and end_cursor is not None:
             cursor = max(cursor, end_cursor)
+        upserts, removed = batch.upserts(INCIDENT), batch.removed(INCIDENT)
         if cursor != ctx.cursor or upserts or removed:
-            await self._commit(cursor, upserts, removed, others.changes())
+            await self._commit(cursor, upserts, removed, batch.changes())
         if error is not None:
             raise error
 
-    async def _commit(self, cursor: int, upserts: dict[int, IncidentOut], removed: set[int],
+    async def _commit(self, cursor: int, upserts: list[IncidentOut], removed: list[int],
                       entity_changes: EntityChanges) -> None:
         """Write a decoded batch and the cursor in one transaction, then show it."""
         ctx = self._ctx
         now = ctx.clock.now()
         await ctx.worker.call(
             ctx.store.apply_changes,
-            list(upserts.values()),
+            upserts,
             sorted(removed),
             cursor,
             now,
@@ -233,9 +221,9 @@ class Feed:
         )
         ctx.cursor = cursor
         ctx.last_synced_at = now
-        feed_versions = ctx.entities.versions["incident"]
+        feed_versions = ctx.entities.versions[INCIDENT.name]
         shown: list[Incident] = []
-        for wire in upserts.values():
+        for wire in upserts:
             feed_versions[wire.id] = wire.version
             if wire.version >= ctx.shown_versions.get(wire.id, -1):
                 ctx.shown_versions[wire.id] = wire.version

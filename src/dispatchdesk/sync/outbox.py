@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dispatchdesk.cache.entities import INCIDENT
 from dispatchdesk.cache.store import OutboxEntry
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.protocol.convert import incident_from_wire
@@ -186,7 +187,7 @@ class Outbox:
                 iid = e.result_incident_id
                 have = self._ctx.entities.versions[e.result_entity].get(iid)
                 if (
-                    (e.result_entity == "incident" and iid in removed)
+                    (e.result_entity == INCIDENT.name and iid in removed)
                     or (have is not None and have >= (e.result_version or 0))
                     or (after_snapshot and have is None)
                 ):
@@ -282,7 +283,7 @@ class Outbox:
 
     async def _sent(self, entry: OutboxEntry, result: BaseModel) -> None:
         """The server took it: SENT until the feed confirms it (or done, if nothing will)."""
-        entity = ROUTES[entry.command.kind].entity
+        entity = ROUTES[entry.command.kind].entity_name
         async with self._lock:
             current = self._find(entry.id)
             if current is None:
@@ -292,7 +293,7 @@ class Outbox:
                 return
             rid, version = int(getattr(result, "id")), int(getattr(result, "version"))  # noqa: B009
             command = replace(current.command, state=CommandState.SENT, message=None)
-            if entity == "incident":
+            if entity == INCIDENT.name:
                 command = replace(command, incident_id=rid)
             sent = replace(
                 current.with_state(CommandState.SENT),
@@ -340,5 +341,5 @@ class Outbox:
         args = {"incident_id": c.incident_id, "unit_id": c.unit_id, **entry.path_args}
         return await self._ctx.client.command(
             route.method, route.url(args), c.body or {}, idempotency_key=entry.idempotency_key,
-            if_match=entry.if_match, reply=route.reply, what=route.entity or "reply",
+            if_match=entry.if_match, reply=route.reply, what=route.entity_name or "reply",
         )
