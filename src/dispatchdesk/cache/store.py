@@ -6,7 +6,9 @@ CacheWorker`'s. Every write is one transaction; the rows a sync batch brought an
 that follows them are committed together, so a crash leaves either both old or both new.
 
 It also holds the fleet (units), special schemes and protective orders (for warnings offline)
-and the operator's warning acknowledgements.
+and the operator's warning acknowledgements. The synced entities' tables are described in
+:mod:`dispatchdesk.cache.entities`; an older cache is migrated in place on opening
+(:mod:`dispatchdesk.cache.migrations`).
 
 Privacy: the directory is made 0700 and the database, WAL and shared-memory files 0600;
 ``secure_delete`` overwrites deleted content (closed incidents are purged from disk). An expired
@@ -58,6 +60,7 @@ from dispatchdesk.cache.entities import (
     metadata,
     schemes_table,
 )
+from dispatchdesk.cache.migrations import migrate
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import Incident
@@ -68,7 +71,6 @@ from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningPolicyMod
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
 DB_FILENAME = "cache.sqlite3"
 
 #: Warnings this operator acknowledged, per incident (the audit goes through the outbox).
@@ -249,9 +251,8 @@ class CacheStore:
         # SQLAlchemy's pysqlite driver issues its own BEGIN (see _on_begin) so that a
         # transaction really spans every statement in ``engine.begin()``.
         event.listen(self._engine, "begin", _on_begin)
-        metadata.create_all(self._engine)
-        with self._engine.begin() as conn:
-            self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+        #: The schema version the file was at before opening (0: new); see cache.migrations.
+        self.opened_at_version = migrate(self._engine, metadata, meta_table)
         self._protect_files()
 
     # --- files ----------------------------------------------------------------------------
