@@ -48,6 +48,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 from dispatchdesk.cache.entities import (
+    INCIDENT,
     ORDER,
     SCHEME,
     SIDE_ENTITIES,
@@ -299,10 +300,7 @@ class CacheStore:
             if now is None:
                 now = datetime.now(UTC) + timedelta(seconds=offset or 0.0)
             self._purge_closed(conn, now, policy)
-            incidents = [
-                incident_from_wire(IncidentOut.model_validate_json(row.data))
-                for row in conn.execute(select(incidents_table.c.data))
-            ]
+            incidents = [INCIDENT.to_domain(w) for w in _load_all(conn, INCIDENT)]
             outbox = [
                 OutboxEntry.from_json(row.data)
                 for row in conn.execute(select(outbox_table.c.data).order_by(outbox_table.c.seq))

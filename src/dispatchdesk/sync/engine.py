@@ -105,6 +105,7 @@ class SyncEngine:
         self._outbox.on_follow_ups = self._warnings.follow_ups
         self._cache_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
 
     # --- properties ------------------------------------------------------------------------
 
@@ -171,8 +172,9 @@ class SyncEngine:
         """Show the cache at once (unless :meth:`show_cache` did), then connect and keep in
         sync until :meth:`stop`. The feed starts once the cached warnings are shown, so a
         fresh snapshot's are never replaced by older ones from the cache."""
-        if any(t.get_name() == "dispatchdesk-sync" for t in self._tasks):
+        if self._started:
             raise RuntimeError("the sync engine was already started")
+        self._started = True
         if self._cache_task is not None:
             self._outbox.emit()  # a window opened since (first sign-in) shows the outbox
         else:
