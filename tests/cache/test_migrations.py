@@ -115,3 +115,36 @@ def test_desk_sets_a_newer_cache_aside_for_it(tmp_path: Path) -> None:
         assert store.load().outbox == [] and store.opened_at_version == 0
     finally:
         store.close()
+
+
+def test_a_step_that_fails_leaves_the_cache_at_the_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash (or bug) mid-step rolls the step back whole: the next start migrates again."""
+    from sqlalchemy import Connection, MetaData
+
+    from dispatchdesk.cache import migrations
+
+    path = tmp_path / "cache.sqlite3"
+    command = queued("typed before the upgrade")
+    write_v1_cache(path, cursor=12, commands=[command])
+    real = migrations.STEPS[1]
+
+    def half_done(conn: Connection, metadata: MetaData) -> None:
+        real(conn, metadata)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setitem(migrations.STEPS, 1, half_done)
+    with pytest.raises(RuntimeError, match="power cut"):
+        CacheStore(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    assert db.execute("SELECT name FROM sqlite_master WHERE name='units'").fetchone() is None
+    db.close()
+    monkeypatch.setitem(migrations.STEPS, 1, real)
+    store = CacheStore(path)
+    try:
+        state = store.load(now=NOW)
+        assert state.cursor == 12 and [e.id for e in state.outbox] == [command.id]
+    finally:
+        store.close()
