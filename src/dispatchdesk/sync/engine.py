@@ -43,7 +43,7 @@ from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
 from dispatchdesk.sync.commands.incidents import IncidentCommands
 from dispatchdesk.sync.commands.schemes import SchemeCommands
 from dispatchdesk.sync.commands.units import UnitCommands
-from dispatchdesk.sync.commands.warnings import WarningCommands
+from dispatchdesk.sync.commands.warning_audits import WarningCommands
 from dispatchdesk.sync.context import Backoff, Sleep, SyncContext
 from dispatchdesk.sync.entities import build_index
 from dispatchdesk.sync.feed import Feed
