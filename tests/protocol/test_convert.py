@@ -38,7 +38,8 @@ from dispatchdesk.protocol.convert import (
 from dispatchdesk.protocol.warnings import WarningPolicyModel
 
 # Text as the wire keeps it: request models strip whitespace, so none at either end.
-_letters = st.characters(min_codepoint=33, max_codepoint=0x2FF, exclude_categories=("Cs",))
+_letters = st.characters(min_codepoint=33, max_codepoint=0x2FF,
+                         exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
 text = st.builds(
     lambda head, mid: head + mid.rstrip(),
     st.text(_letters, min_size=1, max_size=1),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from dispatchdesk.cache.entities import INCIDENT
@@ -31,13 +31,10 @@ from dispatchdesk.cache.store import CachedState, CachedWarnings
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionState, PendingCommand
-from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
-from dispatchdesk.domain.incident import Divert, Incident, IncidentStatus
-from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import VictimContactOutcome, WarningRef
+from dispatchdesk.domain.grades import DEFAULT_POLICY
+from dispatchdesk.domain.incident import Divert
 from dispatchdesk.protocol.convert import divert_from_wire
-from dispatchdesk.protocol.warnings import SchemeOut
-from dispatchdesk.sync.api import DeskListener, IncidentDraft
+from dispatchdesk.sync.api import DeskCommands, DeskListener
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
 from dispatchdesk.sync.commands.incidents import IncidentCommands
@@ -55,8 +52,9 @@ log = logging.getLogger(__name__)
 __all__ = ["Sleep", "SyncEngine"]
 
 
-class SyncEngine:
-    """Implements :class:`~dispatchdesk.sync.api.DeskCommands`; reports to a ``DeskListener``.
+class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands):
+    """Implements :class:`~dispatchdesk.sync.api.DeskCommands` (the command builders are its
+    bases); reports to a ``DeskListener``.
 
     ``clock`` becomes ``client.clock`` (one clock for the whole client). ``sleep`` and ``rng``
     are injectable for tests; ``wall`` is the local wall clock that stamps commands and ages
@@ -98,11 +96,8 @@ class SyncEngine:
                           page_limit=page_limit)
         self._expiry = ExpiryClock(ctx)
         self._day_turn = DayTurnClock(ctx, interval)
-        self._incidents = IncidentCommands(self._outbox.enqueue)
-        self._units = UnitCommands(self._outbox.enqueue)
-        self._schemes = SchemeCommands(self._outbox.enqueue)
-        self._warnings = WarningCommands(ctx, self._outbox.enqueue)
-        self._outbox.on_follow_ups = self._warnings.follow_ups
+        self._enqueue = self._outbox.enqueue
+        self._outbox.on_follow_ups = self._audit_follow_ups
         self._cache_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -241,76 +236,15 @@ class SyncEngine:
         """The DIVERT tag list from the server (older diverts than the cache holds)."""
         return [divert_from_wire(d) for d in await self._client.diverts(state)]
 
-    # --- DeskCommands: incidents -----------------------------------------------------------
-
-    def create_incident(self, draft: IncidentDraft) -> str:
-        return self._incidents.create_incident(draft)
-
-    def regrade(self, incident: Incident, grade: Grade, reason: str | None = None) -> str:
-        return self._incidents.regrade(incident, grade, reason)
-
-    def change_status(self, incident: Incident, status: IncidentStatus) -> str:
-        return self._incidents.change_status(incident, status)
-
-    def edit_summary(self, incident: Incident, summary: str) -> str:
-        return self._incidents.edit_summary(incident, summary)
-
-    def close(self, incident: Incident, rationale: str) -> str:
-        return self._incidents.close(incident, rationale)
-
-    # --- units and diverts -----------------------------------------------------------------
-
-    def assign_unit(self, unit: Unit, incident: Incident,
-                    warnings_passed: Sequence[WarningRef] = ()) -> str:
-        return self._units.assign_unit(unit, incident, warnings_passed)
-
-    def divert_unit(self, unit: Unit, incident: Incident, reason: str,
-                    warnings_passed: Sequence[WarningRef] = ()) -> str:
-        return self._units.divert_unit(unit, incident, reason, warnings_passed)
-
-    def arrive_unit(self, unit: Unit) -> str:
-        return self._units.arrive_unit(unit)
-
-    def clear_unit(self, unit: Unit, reason: str | None = None) -> str:
-        return self._units.clear_unit(unit, reason)
-
-    def set_unit_status(self, unit: Unit, status: UnitStatus) -> str:
-        return self._units.set_unit_status(unit, status)
-
-    def review_divert(self, divert: Divert, note: str) -> str:
-        return self._units.review_divert(divert, note)
-
-    # --- schemes ---------------------------------------------------------------------------
-
-    def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str:
-        return self._schemes.extend_scheme(scheme, expires_at, note)
-
-    def end_scheme(self, scheme: SchemeOut, reason: str,
-                   override_rationale: str | None = None) -> str:
-        return self._schemes.end_scheme(scheme, reason, override_rationale)
-
-    def request_scheme_review(self, scheme: SchemeOut, note: str | None) -> str:
-        return self._schemes.request_scheme_review(scheme, note)
-
-    def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str:
-        return self._schemes.scheme_victim_informed(scheme, at)
-
-    def scheme_victim_contact(self, scheme: SchemeOut, outcome: VictimContactOutcome,
-                              at: datetime | None, note: str | None) -> str:
-        return self._schemes.scheme_victim_contact(scheme, outcome, at, note)
-
-    # --- warnings and the outbox -----------------------------------------------------------
-
-    def warning_shown(self, incident_id: int, ref: WarningRef, *,
-                      incident_ref: str | None = None) -> None:
-        self._warnings.warning_shown(incident_id, ref, incident_ref=incident_ref)
-
-    def acknowledge_warning(self, incident_id: int, ref: WarningRef, *,
-                            incident_ref: str | None = None) -> None:
-        self._warnings.acknowledge_warning(incident_id, ref, incident_ref=incident_ref)
+    # --- DeskCommands: the builders' methods (mixins), then the outbox's ------------------
 
     def retry(self, command_id: str) -> None:
         self._ctx.spawn(self._outbox.retry(command_id))
 
     def discard(self, command_id: str) -> None:
         self._ctx.spawn(self._outbox.discard(command_id))
+
+
+def _conforms(engine: SyncEngine) -> DeskCommands:
+    """Checked by mypy: the engine (with its builders) is the GUI's ``DeskCommands``."""
+    return engine

@@ -2,7 +2,9 @@
 
 A builder validates the body against the wire model (an invalid one is stored FAILED with the
 reason, never sent), words the outbox's description, and hands the command to ``enqueue``.
-One module per feature: incidents, units (and divert reviews), schemes, warning audits.
+One module per feature: incidents, units (and divert reviews), schemes, warning audits; each
+builder is a mixin of :class:`~dispatchdesk.sync.engine.SyncEngine` (a new feature's commands:
+a builder here, its routes in ``sync/routes.py``, and the builder in the engine's bases).
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from dispatchdesk.sync.outbox import Command
 
 
 class IncidentCommands:
-    def __init__(self, enqueue: Enqueue) -> None:
-        self._enqueue = enqueue
+    """Mixed into :class:`~dispatchdesk.sync.engine.SyncEngine`, which sets ``_enqueue``."""
+
+    _enqueue: Enqueue
 
     def create_incident(self, draft: IncidentDraft) -> str:
         body, invalid = validated(

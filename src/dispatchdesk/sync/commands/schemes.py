@@ -21,8 +21,9 @@ from dispatchdesk.sync.outbox import Command
 
 
 class SchemeCommands:
-    def __init__(self, enqueue: Enqueue) -> None:
-        self._enqueue = enqueue
+    """Mixed into :class:`~dispatchdesk.sync.engine.SyncEngine`, which sets ``_enqueue``."""
+
+    _enqueue: Enqueue
 
     def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str:
         body, invalid = validated(SchemeExtend, "extension", expires_at=expires_at, note=note)

@@ -21,8 +21,9 @@ from dispatchdesk.sync.outbox import Command
 
 
 class UnitCommands:
-    def __init__(self, enqueue: Enqueue) -> None:
-        self._enqueue = enqueue
+    """Mixed into :class:`~dispatchdesk.sync.engine.SyncEngine`, which sets ``_enqueue``."""
+
+    _enqueue: Enqueue
 
     def assign_unit(self, unit: Unit, incident: Incident,
                     warnings_passed: Sequence[WarningRef] = ()) -> str:

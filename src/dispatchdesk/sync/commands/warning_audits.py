@@ -12,9 +12,11 @@ from dispatchdesk.sync.outbox import Command, FollowUps
 
 
 class WarningCommands:
-    def __init__(self, ctx: SyncContext, enqueue: Enqueue) -> None:
-        self._ctx = ctx
-        self._enqueue = enqueue
+    """Mixed into :class:`~dispatchdesk.sync.engine.SyncEngine`, which sets ``_ctx`` and
+    ``_enqueue``."""
+
+    _ctx: SyncContext
+    _enqueue: Enqueue
 
     def warning_shown(self, incident_id: int, ref: WarningRef, *,
                       incident_ref: str | None = None) -> None:
@@ -31,7 +33,7 @@ class WarningCommands:
         self._audit(CommandKind.WARNING_ACKNOWLEDGED, "acknowledged", incident_id, ref,
                     incident_ref)
 
-    def follow_ups(self, incident: IncidentOut, follow_ups: FollowUps) -> None:
+    def _audit_follow_ups(self, incident: IncidentOut, follow_ups: FollowUps) -> None:
         """Warnings handled in the new-incident form, audited now the incident has an id."""
         for action, kind, entity_id in follow_ups:
             ref = WarningRef(kind, entity_id)
