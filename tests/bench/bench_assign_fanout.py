@@ -135,6 +135,9 @@ class FanoutListener:
     def on_problem(self, message: str) -> None:
         self.problems.append(message)
 
+    def on_signed_out(self, message: str) -> None:
+        self.problems.append(message)
+
     def on_warnings(self, index: object, acknowledged: object) -> None:
         pass
 

@@ -79,6 +79,9 @@ class ModelListener:
     def on_problem(self, message: str) -> None:
         print("  problem:", message)
 
+    def on_signed_out(self, message: str) -> None:
+        print("  signed out:", message)
+
 
 def seed(db_url: str, n: int) -> None:
     create_schema(make_engine(db_url))

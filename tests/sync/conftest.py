@@ -42,6 +42,7 @@ class Recorder:
     connections: list[ConnectionInfo] = field(default_factory=list)
     command_lists: list[list[PendingCommand]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    signed_out: list[str] = field(default_factory=list)
     incidents: dict[int, Incident] = field(default_factory=dict)
     units: dict[int, Unit] = field(default_factory=dict)
     unit_batches: list[tuple[list[Unit], list[int], bool]] = field(default_factory=list)
@@ -76,6 +77,10 @@ class Recorder:
 
     def on_problem(self, message: str) -> None:
         self.problems.append(message)
+        self._ping()
+
+    def on_signed_out(self, message: str) -> None:
+        self.signed_out.append(message)
         self._ping()
 
     def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:

@@ -65,9 +65,9 @@ def test_any_batching_gives_the_sequential_result(
             client = ApiClient("http://unused.test", transport=httpx.MockTransport(
                 lambda r: httpx.Response(500)))
             engine = SyncEngine(client, worker, rec, ServerClock())
-            engine._cursor = 0
+            engine._ctx.cursor = 0
             for batch in batches:
-                await engine._apply(batch, None)
+                await engine._feed.apply(batch, None)
             await client.aclose()
             state = worker.store.load()
             worker.close()

@@ -383,8 +383,8 @@ async def test_not_signed_in_then_signed_in_and_forbidden_command(
     engine = make_engine(server.url, worker, rec)
     await engine.start()  # before signing in: the engine waits, saying why
     try:
-        await rec.wait_for(lambda: rec.problems)
-        assert "sign in" in rec.problems[0].lower()
+        await rec.wait_for(lambda: rec.signed_out)  # on_signed_out, not on_problem: a 401
+        assert "sign in" in rec.signed_out[0].lower() and not rec.problems
         assert rec.connection is ConnectionState.OFFLINE
         await engine._client.sign_in("carol", PASSWORD)
         await rec.wait_for(lambda: made.id in rec.incidents)

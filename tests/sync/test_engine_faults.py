@@ -226,7 +226,7 @@ async def test_closed_incidents_purged_when_the_day_turns(worker: CacheWorker) -
     await engine.start()
     try:
         await rec.wait_for(lambda: sorted(rec.incidents) == [1, 2])
-        await rec.wait_for(lambda: engine._day is not None)
+        await rec.wait_for(lambda: engine._day_turn.day is not None)
         mono[0] += 120  # the server's clock passes midnight
         await rec.wait_for(lambda: sorted(rec.incidents) == [2])
         assert rec.changes[-1] == ([], [1])
@@ -310,7 +310,7 @@ async def test_unreadable_warning_rows_in_the_cache_reload_from_the_server(
     replaces it (the engine does not resume from the cursor over data it could not read)."""
     from sqlalchemy import insert
 
-    from dispatchdesk.cache.store import schemes_table
+    from dispatchdesk.cache.entities import schemes_table
 
     worker.store.apply_changes([], [], 10, NOW)
     with worker.store._engine.begin() as conn:
@@ -329,3 +329,54 @@ async def test_unreadable_warning_rows_in_the_cache_reload_from_the_server(
     finally:
         await engine.stop()
     assert worker.store.load_warning_data(NOW).schemes == []
+
+
+async def test_revoked_session_is_reported_as_signed_out_once_and_nothing_is_lost(
+    worker: CacheWorker,
+) -> None:
+    """A 401 mid-shift (token revoked): on_signed_out, never on_problem; reported once while
+    it lasts; a command typed meanwhile stays QUEUED (a 401 on it too) and goes out after."""
+    refused = {"feed": 3, "command": 1}  # 401s still to give
+    denied = httpx.Response(401, json={"detail": "Your session has ended: sign in again."})
+
+    def feed(ok: Callable[[], httpx.Response]) -> Callable[[httpx.Request, int], httpx.Response]:
+        def route(request: httpx.Request, n: int) -> httpx.Response:
+            if refused["feed"] > 0:
+                refused["feed"] -= 1
+                return denied
+            return ok()
+        return route
+
+    def create(request: httpx.Request, n: int) -> httpx.Response:
+        if refused["command"] > 0:
+            refused["command"] -= 1
+            return denied
+        return httpx.Response(201, json=wire(9))
+
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(1, [wire(1)]))
+    fake.routes["/events"] = feed(lambda: stream_response(": hi\n\n", stay_open=True))
+    fake.routes["/changes"] = feed(lambda: httpx.Response(
+        200, json={"changes": [], "cursor": 1, "more": False}))
+    fake.routes["/incidents"] = create
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: rec.signed_out)
+        command_id = engine.create_incident(
+            IncidentDraft(grade=Grade.IMMEDIATE, type="Burglary", summary="Typed meanwhile",
+                          location=Location(address="9 High St", postcode="SW1A 1AA",
+                                            borough="WM")))
+        await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
+        await rec.wait_for(lambda: len(fake.calls.get("/incidents", [])) >= 2)
+        # Taken (SENT until the feed brings it; this fake feed never does).
+        await rec.wait_for(lambda: any(c.id == command_id and c.state is CommandState.SENT
+                                       for c in rec.commands))
+        assert len(rec.signed_out) == 1 and "session has ended" in rec.signed_out[0]
+        assert rec.problems == [], "a 401 is not a problem to read: it asks to sign in"
+        assert not any(c.state is CommandState.FAILED for batch in rec.command_lists
+                       for c in batch), "a 401 never fails a command"
+        assert 9 in rec.incidents
+    finally:
+        await engine.stop()

@@ -6,7 +6,9 @@ CacheWorker`'s. Every write is one transaction; the rows a sync batch brought an
 that follows them are committed together, so a crash leaves either both old or both new.
 
 It also holds the fleet (units), special schemes and protective orders (for warnings offline)
-and the operator's warning acknowledgements.
+and the operator's warning acknowledgements. The synced entities' tables are described in
+:mod:`dispatchdesk.cache.entities`; an older cache is migrated in place on opening
+(:mod:`dispatchdesk.cache.migrations`).
 
 Privacy: the directory is made 0700 and the database, WAL and shared-memory files 0600;
 ``secure_delete`` overwrites deleted content (closed incidents are purged from disk). An expired
@@ -28,14 +30,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import platformdirs
-from pydantic import TypeAdapter
 from sqlalchemy import (
     Column,
     Connection,
-    Float,
-    Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -49,60 +47,33 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
+from dispatchdesk.cache.entities import (
+    INCIDENT,
+    ORDER,
+    SCHEME,
+    SIDE_ENTITIES,
+    UNIT,
+    EntityChanges,
+    SyncedEntity,
+    W,
+    incident_row,
+    incidents_table,
+    metadata,
+    schemes_table,
+)
+from dispatchdesk.cache.migrations import migrate
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
-from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import WarningPolicy, WarningRef
-from dispatchdesk.protocol.convert import (
-    incident_from_wire,
-    incident_to_wire,
-    policy_from_wire,
-    policy_to_wire,
-)
+from dispatchdesk.protocol.convert import incident_from_wire, policy_from_wire, policy_to_wire
 from dispatchdesk.protocol.schemas import IncidentOut, PolicyModel, UnitOut
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningPolicyModel
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
 DB_FILENAME = "cache.sqlite3"
 
-metadata = MetaData()
-
-#: One row per incident: its ``IncidentOut`` JSON plus a few columns to filter and purge on.
-incidents_table = Table(
-    "incidents",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("version", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    #: Epoch seconds the incident closed (None while open): what the day's purge looks at.
-    Column("closed_ts", Float, nullable=True),
-    Column("data", Text, nullable=False),
-)
-Index("ix_incidents_closed_ts", incidents_table.c.closed_ts)
-
-#: Other synced entities: the wire JSON (``UnitOut``, ``SchemeOut``, ``OrderOut``) by id.
-units_table = Table(
-    "units",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("data", Text, nullable=False),
-)
-schemes_table = Table(
-    "schemes",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    #: Epoch seconds of expiry: an expired scheme is deleted (and scrubbed) at once.
-    Column("expires_ts", Float, nullable=False, index=True),
-    Column("data", Text, nullable=False),
-)
-orders_table = Table(
-    "orders",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("data", Text, nullable=False),
-)
 #: Warnings this operator acknowledged, per incident (the audit goes through the outbox).
 acks_table = Table(
     "warning_acks",
@@ -225,7 +196,8 @@ class OutboxEntry:
 
 @dataclass(frozen=True)
 class CachedState:
-    """Everything the cache holds, as read at start."""
+    """What :meth:`CacheStore.load` reads at start: the queue, the fleet, the outbox and the
+    sync position."""
 
     incidents: list[Incident] = field(default_factory=list)
     #: None until the first snapshot.
@@ -238,26 +210,16 @@ class CachedState:
     clock_offset_seconds: float | None = None
     outbox: list[OutboxEntry] = field(default_factory=list)
     units: list[UnitOut] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CachedWarnings:
+    """What :meth:`CacheStore.load_warning_data` reads once the queue is on screen."""
+
     schemes: list[SchemeOut] = field(default_factory=list)
     orders: list[OrderOut] = field(default_factory=list)
     warning_policy: WarningPolicy | None = None
     acknowledged: frozenset[tuple[int, WarningRef]] = frozenset()
-
-
-@dataclass(frozen=True)
-class EntityChanges:
-    """Units, schemes and orders a sync batch brought (committed with the incidents)."""
-
-    units: Sequence[UnitOut] = ()
-    removed_units: Sequence[int] = ()
-    schemes: Sequence[SchemeOut] = ()
-    removed_schemes: Sequence[int] = ()
-    orders: Sequence[OrderOut] = ()
-    removed_orders: Sequence[int] = ()
-
-    def __bool__(self) -> bool:
-        return any((self.units, self.removed_units, self.schemes, self.removed_schemes,
-                    self.orders, self.removed_orders))
 
 
 def default_cache_dir() -> Path:
@@ -270,29 +232,6 @@ def start_of_day(server_time: datetime, policy: GradePolicy | None) -> datetime:
     tz = ZoneInfo((policy or DEFAULT_POLICY).timezone)
     local = server_time.astimezone(tz)
     return datetime.combine(local.date(), time(0), tzinfo=tz)
-
-
-def _closed_ts(inc: IncidentOut) -> float | None:
-    if inc.status is not IncidentStatus.CLOSED:
-        return None
-    when = inc.closed_at or inc.updated_at or inc.created_at
-    return when.timestamp()
-
-
-def _to_wire(inc: Incident | IncidentOut) -> IncidentOut:
-    return inc if isinstance(inc, IncidentOut) else incident_to_wire(inc)
-
-
-def incident_row(inc: Incident | IncidentOut) -> dict[str, Any]:
-    """The ``incidents`` row of an incident."""
-    w = _to_wire(inc)
-    return {
-        "id": w.id,
-        "version": w.version,
-        "status": w.status.value,
-        "closed_ts": _closed_ts(w),
-        "data": w.model_dump_json(),
-    }
 
 
 class CacheStore:
@@ -313,9 +252,8 @@ class CacheStore:
         # SQLAlchemy's pysqlite driver issues its own BEGIN (see _on_begin) so that a
         # transaction really spans every statement in ``engine.begin()``.
         event.listen(self._engine, "begin", _on_begin)
-        metadata.create_all(self._engine)
-        with self._engine.begin() as conn:
-            self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+        #: The schema version the file was at before opening (0: new); see cache.migrations.
+        self.opened_at_version = migrate(self._engine, metadata, meta_table)
         self._protect_files()
 
     # --- files ----------------------------------------------------------------------------
@@ -362,15 +300,12 @@ class CacheStore:
             if now is None:
                 now = datetime.now(UTC) + timedelta(seconds=offset or 0.0)
             self._purge_closed(conn, now, policy)
-            incidents = [
-                incident_from_wire(IncidentOut.model_validate_json(row.data))
-                for row in conn.execute(select(incidents_table.c.data))
-            ]
+            incidents = [INCIDENT.to_domain(w) for w in _load_all(conn, INCIDENT)]
             outbox = [
                 OutboxEntry.from_json(row.data)
                 for row in conn.execute(select(outbox_table.c.data).order_by(outbox_table.c.seq))
             ]
-            units = _load_all(conn, units_table, _UNITS)
+            units = _load_all(conn, UNIT)
         self._protect_files()
         return CachedState(
             units=units,
@@ -384,7 +319,7 @@ class CacheStore:
             outbox=outbox,
         )
 
-    def load_warning_data(self, now: datetime) -> CachedState:
+    def load_warning_data(self, now: datetime) -> CachedWarnings:
         """Schemes (expired ones purged first, by server time ``now``), orders, the warning
         policy and acknowledgements. Separate from :meth:`load` so the queue shows first."""
         self.purge_schemes(now)
@@ -396,9 +331,9 @@ class CacheStore:
                 (r.incident_id, WarningRef(r.kind, r.entity_id))
                 for r in conn.execute(select(acks_table))
             )
-            return CachedState(
-                schemes=_load_all(conn, schemes_table, _SCHEMES),
-                orders=_load_all(conn, orders_table, _ORDERS),
+            return CachedWarnings(
+                schemes=_load_all(conn, SCHEME),
+                orders=_load_all(conn, ORDER),
                 warning_policy=(
                     WarningPolicyModel.model_validate_json(policy_json).to_policy()
                     if policy_json else None
@@ -447,16 +382,19 @@ class CacheStore:
                 conn.exec_driver_sql(
                     _UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows]
                 )
-            gone_schemes = {r.id for r in conn.execute(select(schemes_table.c.id))} - {
-                s.id for s in entities.schemes}
-            for table in (units_table, schemes_table, orders_table):
-                conn.execute(delete(table))
+            scrub = any(
+                {r.id for r in conn.execute(select(e.table.c.id))}
+                - {m.id for m in entities.upserts(e)}
+                for e in SIDE_ENTITIES if e.scrub
+            )
+            for e in SIDE_ENTITIES:
+                conn.execute(delete(e.table))
             _write_entities(conn, entities)
             self._set_meta(conn, "policy", policy_to_wire(policy).model_dump_json())
             if warning_policy is not None:
                 self._set_meta(conn, "warning_policy", warning_policy.model_dump_json())
             self._set_sync_meta(conn, cursor, server_time, clock_offset)
-        if gone_schemes:
+        if scrub:
             self._scrub()
         self._protect_files()
         return kept
@@ -497,7 +435,7 @@ class CacheStore:
             if removed:
                 conn.execute(delete(incidents_table).where(incidents_table.c.id.in_(removed)))
             self._set_sync_meta(conn, cursor, server_time, clock_offset)
-        if entities.removed_schemes or entities.schemes:
+        if any(entities.touches(e) for e in SIDE_ENTITIES if e.scrub):
             # A removed (expired, ended) scheme, or an old version of one whose location or
             # summary changed, may still be in the WAL: checkpoint and truncate it.
             self._scrub()
@@ -620,44 +558,30 @@ class CacheStore:
             ]
 
 
-_UNITS = TypeAdapter(list[UnitOut])
-_SCHEMES = TypeAdapter(list[SchemeOut])
-_ORDERS = TypeAdapter(list[OrderOut])
+def _load_all(conn: Connection, entity: SyncedEntity[W, Any]) -> list[W]:
+    """Every row of the entity's table, in id order, validated in one call."""
+    table = entity.table
+    rows = conn.execute(select(table.c.data).order_by(table.c.id))
+    return entity.from_rows([r.data for r in rows])
 
 
-def _load_all(conn: Connection, table: Table, adapter: TypeAdapter[list[Any]]) -> list[Any]:
-    """Every row's JSON, validated in one call (pydantic-core parses the whole array, several
-    times faster than row by row: 100,000 schemes load in well under a second)."""
-    rows = [r.data for r in conn.execute(select(table.c.data).order_by(table.c.id))]
-    return adapter.validate_json("[" + ",".join(rows) + "]") if rows else []
-
-
-def _write_entities(conn: Connection, e: EntityChanges) -> None:
-    """Upserts and deletes of units, schemes and orders, in the caller's transaction."""
-    for table, upserts, removed in (
-        (units_table, e.units, e.removed_units),
-        (schemes_table, e.schemes, e.removed_schemes),
-        (orders_table, e.orders, e.removed_orders),
-    ):
+def _write_entities(conn: Connection, changes: EntityChanges) -> None:
+    """Upserts and deletes of the entities other than incidents, in the caller's transaction."""
+    for e in SIDE_ENTITIES:
+        table = e.table
+        removed = changes.removed_ids(e)
         if removed:
             conn.execute(delete(table).where(table.c.id.in_(list(removed))))
+        upserts = changes.upserts(e)
         if not upserts:
             continue
-        rows = [_entity_row(table, m) for m in upserts]
+        rows = [e.row(m) for m in upserts]
         ins = sqlite_insert(table)
         stmt = ins.on_conflict_do_update(
             index_elements=[table.c.id],
             set_={k: ins.excluded[k] for k in rows[0] if k != "id"},
         )
         conn.execute(stmt, rows)
-
-
-def _entity_row(table: Table, m: UnitOut | SchemeOut | OrderOut) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": m.id, "data": m.model_dump_json()}
-    if table is schemes_table:
-        assert isinstance(m, SchemeOut)
-        row["expires_ts"] = m.expires_at.timestamp()
-    return row
 
 
 _ins = sqlite_insert(incidents_table)

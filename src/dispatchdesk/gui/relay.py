@@ -19,11 +19,6 @@ from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.sync.api import Acknowledgements, DeskListener, WarningIndex
 
-#: How the engine words a 401 while syncing, until it calls ``on_signed_out`` itself
-#: (sync.engine: "Not signed in to the server: ..."). Remove with :meth:`DeskRelay.on_problem`'s
-#: test of it once the engine calls ``on_signed_out``.
-NOT_SIGNED_IN = "Not signed in"
-
 
 class DeskRelay(QObject):
     """Emits one signal per :class:`DeskListener` call, with the call's arguments (sequences
@@ -59,10 +54,7 @@ class DeskRelay(QObject):
         self.commands.emit(list(commands))
 
     def on_problem(self, message: str) -> None:
-        if message.startswith(NOT_SIGNED_IN):  # the engine before it called on_signed_out
-            self.on_signed_out(message)
-        else:
-            self.problem.emit(message)
+        self.problem.emit(message)
 
     def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
         self.units.emit(list(units), list(removed), reset)

@@ -17,8 +17,8 @@ Wiring (the app's composition root, on the qasync loop)::
     worker.close()                # after stop: finishes queued writes, closes SQLite
 
 ``engine.start()`` may run before a successful sign-in (offline start): the cached queue and
-outbox are shown and the engine keeps retrying; a 401 is reported through ``on_problem`` and
-``on_connection(OFFLINE, message)``. Signing in again on the same ``ApiClient`` is picked up
+outbox are shown and the engine keeps retrying; a 401 is reported through ``on_signed_out``
+and ``on_connection(OFFLINE, message)``. Signing in again on the same ``ApiClient`` is picked up
 at the next attempt. One cache per server: do not point two servers at one cache file.
 """
 

@@ -60,6 +60,11 @@ class DeskListener(Protocol):
     def on_problem(self, message: str) -> None:
         """Something the operator should read now (malformed payload, refused command ...)."""
 
+    def on_signed_out(self, message: str) -> None:
+        """The server no longer accepts the session (401: token expired or revoked); the
+        engine keeps retrying and picks up a new sign-in on the same client. Called instead
+        of :meth:`on_problem` for it; ``message`` says so in words."""
+
     def on_units(self, units: Sequence[Unit], removed: Sequence[int], reset: bool) -> None:
         """Units changed (``reset``: ``units`` is now the whole fleet, replacing what was shown)."""
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dispatchdesk.cache.entities import INCIDENT, SCHEME, UNIT, SyncedEntity
 from dispatchdesk.domain.commands import CommandKind
-from dispatchdesk.protocol.schemas import DivertModel, IncidentOut, UnitOut
-from dispatchdesk.protocol.warnings import SchemeOut
+from dispatchdesk.protocol.schemas import DivertModel
 
 
 class AuditReply(BaseModel):
@@ -40,34 +40,42 @@ class Route:
     #: Formatted with the command's ``path_args`` (``unit_id``, ``incident_id``, ``id``, ...).
     path: str
     reply: type[BaseModel]
-    #: The synced entity the reply is ("" when the feed will not confirm it).
-    entity: str
+    #: The synced entity the reply is (None when the feed will not confirm it).
+    entity: SyncedEntity[Any, Any] | None = None
 
     def url(self, args: dict[str, Any]) -> str:
         return self.path.format(**args)
 
+    @property
+    def entity_name(self) -> str:
+        """As ``OutboxEntry.result_entity`` records it ("" when nothing confirms it)."""
+        return self.entity.name if self.entity is not None else ""
+
+
+def _confirmed(method: str, path: str, entity: SyncedEntity[Any, Any]) -> Route:
+    """A route whose reply is ``entity`` at a version the feed will bring."""
+    return Route(method, path, entity.wire, entity)
+
 
 ROUTES: dict[CommandKind, Route] = {
-    CommandKind.CREATE_INCIDENT: Route("POST", "/incidents", IncidentOut, "incident"),
-    CommandKind.UPDATE_INCIDENT: Route("PATCH", "/incidents/{incident_id}", IncidentOut,
-                                       "incident"),
-    CommandKind.CLOSE_INCIDENT: Route("POST", "/incidents/{incident_id}/close", IncidentOut,
-                                      "incident"),
-    CommandKind.ASSIGN_UNIT: Route("POST", "/units/{unit_id}/assign", UnitOut, "unit"),
-    CommandKind.DIVERT_UNIT: Route("POST", "/units/{unit_id}/divert", UnitOut, "unit"),
-    CommandKind.ARRIVE_UNIT: Route("POST", "/units/{unit_id}/arrive", UnitOut, "unit"),
-    CommandKind.CLEAR_UNIT: Route("POST", "/units/{unit_id}/clear", UnitOut, "unit"),
-    CommandKind.UNIT_STATUS: Route("POST", "/units/{unit_id}/status", UnitOut, "unit"),
-    CommandKind.REVIEW_DIVERT: Route("POST", "/diverts/{id}/review", DivertModel, ""),
-    CommandKind.EXTEND_SCHEME: Route("POST", "/schemes/{id}/extend", SchemeOut, "scheme"),
-    CommandKind.END_SCHEME: Route("POST", "/schemes/{id}/end", SchemeEnded, ""),
-    CommandKind.REQUEST_SCHEME_REVIEW: Route("POST", "/schemes/{id}/review-request", SchemeOut,
-                                             "scheme"),
-    CommandKind.SCHEME_VICTIM_INFORMED: Route("POST", "/schemes/{id}/victim-informed",
-                                              SchemeOut, "scheme"),
-    CommandKind.SCHEME_VICTIM_CONTACT: Route("POST", "/schemes/{id}/victim-contact",
-                                             SchemeOut, "scheme"),
-    CommandKind.WARNING_SHOWN: Route("POST", "/warnings/{kind}/{id}/shown", AuditReply, ""),
+    CommandKind.CREATE_INCIDENT: _confirmed("POST", "/incidents", INCIDENT),
+    CommandKind.UPDATE_INCIDENT: _confirmed("PATCH", "/incidents/{incident_id}", INCIDENT),
+    CommandKind.CLOSE_INCIDENT: _confirmed("POST", "/incidents/{incident_id}/close", INCIDENT),
+    CommandKind.ASSIGN_UNIT: _confirmed("POST", "/units/{unit_id}/assign", UNIT),
+    CommandKind.DIVERT_UNIT: _confirmed("POST", "/units/{unit_id}/divert", UNIT),
+    CommandKind.ARRIVE_UNIT: _confirmed("POST", "/units/{unit_id}/arrive", UNIT),
+    CommandKind.CLEAR_UNIT: _confirmed("POST", "/units/{unit_id}/clear", UNIT),
+    CommandKind.UNIT_STATUS: _confirmed("POST", "/units/{unit_id}/status", UNIT),
+    CommandKind.REVIEW_DIVERT: Route("POST", "/diverts/{id}/review", DivertModel),
+    CommandKind.EXTEND_SCHEME: _confirmed("POST", "/schemes/{id}/extend", SCHEME),
+    CommandKind.END_SCHEME: Route("POST", "/schemes/{id}/end", SchemeEnded),
+    CommandKind.REQUEST_SCHEME_REVIEW: _confirmed("POST", "/schemes/{id}/review-request",
+                                                  SCHEME),
+    CommandKind.SCHEME_VICTIM_INFORMED: _confirmed("POST", "/schemes/{id}/victim-informed",
+                                                   SCHEME),
+    CommandKind.SCHEME_VICTIM_CONTACT: _confirmed("POST", "/schemes/{id}/victim-contact",
+                                                  SCHEME),
+    CommandKind.WARNING_SHOWN: Route("POST", "/warnings/{kind}/{id}/shown", AuditReply),
     CommandKind.WARNING_ACKNOWLEDGED: Route("POST", "/warnings/{kind}/{id}/acknowledge",
-                                            AuditReply, ""),
+                                            AuditReply),
 }
