@@ -58,7 +58,8 @@ class Desk:
 
 
 async def admin(server: EmbeddedServer) -> httpx.AsyncClient:
-    http = httpx.AsyncClient(base_url=server.url + API_PREFIX)
+    # generous: the suite shares two cores, and a set-up request timing out proves nothing
+    http = httpx.AsyncClient(base_url=server.url + API_PREFIX, timeout=30.0)
     token = (await http.post("/auth/token", json={
         "username": "bob", "password": PASSWORD})).json()["access_token"]
     http.headers["Authorization"] = f"Bearer {token}"
