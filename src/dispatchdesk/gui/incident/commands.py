@@ -75,7 +75,7 @@ class IncidentCommands(QObject):
     def _with_detail(self, focus: Callable[[], None]) -> None:
         window = self._window
         if window.selected_incident() is None:
-            window.show_problem("Select an incident first.")
+            window.show_problem(window.no_selection("try again"))
             return
         window.detail_dock.show()
         window.detail_dock.raise_()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QMainWindow,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -205,8 +206,9 @@ class QueueWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        self.selection_cue = _selection_cue(self.scroll_to_selection)
         for widget in (self.banner, self.message_bar, self.delay_strip, self.filters,
-                       self.table):
+                       self.selection_cue, self.table):
             layout.addWidget(widget)
         self.setCentralWidget(central)
 
@@ -333,6 +335,9 @@ class QueueWindow(QMainWindow):
         selection = self.table.selectionModel()
         selection.currentRowChanged.connect(self._current_changed)
         self.table.activated.connect(lambda _index: self.open_detail())
+        scroll = self.table.verticalScrollBar()
+        scroll.valueChanged.connect(lambda _value: self._show_selection_cue())
+        scroll.rangeChanged.connect(lambda _low, _high: self._show_selection_cue())
         self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
 
     def _connect_relay(self, alerts: FeedAlerts) -> None:
@@ -409,7 +414,19 @@ class QueueWindow(QMainWindow):
     # -- selection -------------------------------------------------------------------------
 
     def selected_incident(self) -> Incident | None:
-        return None if self._selected_id is None else self.model.incident(self._selected_id)
+        """The incident selected in the queue *and shown there*: one the filters hide is
+        not acted on (F2 and the other actions say so instead, see :meth:`no_selection`)."""
+        if self._selected_id is None or self.proxy.proxy_row_of(self._selected_id) is None:
+            return None
+        return self.model.incident(self._selected_id)
+
+    def no_selection(self, then: str) -> str:
+        """Why an action has no incident to act on, and what to do, ``then`` ..."""
+        hidden = None if self._selected_id is None else self.model.incident(self._selected_id)
+        if hidden is not None:
+            return (f"{hidden.ref} is hidden by the filters, so nothing was done: show it "
+                    f"(F5 shows all) or select a shown incident, then {then}.")
+        return f"Select an incident first, then {then}."
 
     def select_incident(self, incident_id: int) -> bool:
         row = self.proxy.proxy_row_of(incident_id)
@@ -429,13 +446,41 @@ class QueueWindow(QMainWindow):
 
     @contextmanager
     def model_moving(self) -> Iterator[None]:
-        """Around changes of rows or filters: the detail stays on the operator's incident."""
+        """Around changes of rows or filters: the detail stays on the operator's incident,
+        and the view stays where it was (the most urgent rows at the top stay there); when the
+        selection moved out of sight, the selection cue says where it went."""
         self._moving = True
+        scroll = self.table.verticalScrollBar()
+        position = scroll.value()
         try:
             yield
         finally:
             self._moving = False
             self._restore_selection()
+            scroll.setValue(position)
+            self._show_selection_cue()
+
+    def _show_selection_cue(self) -> None:
+        """Above the queue: where the selected row went when it is out of sight."""
+        incident = self.selected_incident()
+        row = None if incident is None else self.proxy.proxy_row_of(incident.id)
+        where = None if row is None else _out_of_sight(self.table, row)
+        cue = self.selection_cue
+        if incident is None or row is None or where is None:
+            cue.hide()
+            return
+        arrow = "▲" if where == "above" else "▼"
+        cue.setText(f"{arrow} Your selected incident {incident.ref} is now row {row + 1}, "
+                    f"{where} the rows shown — click to show it")
+        cue.setAccessibleName(cue.text())
+        cue.show()
+
+    def scroll_to_selection(self) -> None:
+        """Bring the selected row into view (the selection cue's button)."""
+        current = self.table.currentIndex()
+        if current.isValid():
+            self.table.scrollTo(current, QTableView.ScrollHint.PositionAtCenter)
+        self._show_selection_cue()
 
     def _restore_selection(self) -> None:
         selected = self._selected_id
@@ -568,6 +613,26 @@ def _restore_layout(window: QueueWindow, settings: QSettings) -> None:
             restore(QByteArray(value))
     if settings.value("ui/theme") == "high-contrast":
         window.set_theme("high-contrast")
+
+
+def _selection_cue(show: Callable[[], None]) -> QPushButton:
+    cue = QPushButton()
+    cue.setObjectName("selectionCue")
+    cue.setFlat(True)
+    cue.setStyleSheet("QPushButton#selectionCue { text-align: left; font-weight: bold; }")
+    cue.clicked.connect(lambda _checked=False: show())
+    cue.hide()
+    return cue
+
+
+def _out_of_sight(table: QTableView, row: int) -> str | None:
+    """``"above"`` or ``"below"`` when ``row`` is not (wholly) in the table's viewport."""
+    top = table.rowViewportPosition(row)
+    if top < 0:
+        return "above"
+    if top + table.rowHeight(row) > table.viewport().height():
+        return "below"
+    return None
 
 
 def replay(window: QueueWindow, relay: DeskRelay) -> None:
