@@ -48,6 +48,7 @@ from dispatchdesk.gui.common.theme import apply_theme
 from dispatchdesk.gui.common.ticker import Ticker
 from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
+from dispatchdesk.gui.incident.created import CreatedNote
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
 from dispatchdesk.gui.queue.commands_panel import CommandsDock
 from dispatchdesk.gui.queue.delay_strip import DelayStrip
@@ -207,7 +208,10 @@ class QueueWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         self.selection_cue = _selection_cue(self.scroll_to_selection)
-        for widget in (self.banner, self.message_bar, self.delay_strip, self.filters,
+        self.created_note = CreatedNote()
+        self.created_note.show_requested.connect(self._show_created)
+        for widget in (self.banner, self.message_bar, self.created_note, self.delay_strip,
+                       self.filters,
                        self.selection_cue, self.table):
             layout.addWidget(widget)
         self.setCentralWidget(central)
@@ -358,6 +362,9 @@ class QueueWindow(QMainWindow):
             (r.problem, _log_problem), (r.problem, self.show_problem),
             (r.signed_out, _log_problem), (r.signed_out, self.show_problem),
             (r.units, d.set_units), (r.warnings, w.set_warnings),
+            # After the model: a new incident's row is there to select.
+            (r.commands, self.incidents.creations.on_commands),
+            (r.changes, self.incidents.creations.on_changes),
         ]
         self._relay_connections = [signal.connect(slot) for signal, slot in pairs]
 
@@ -419,6 +426,31 @@ class QueueWindow(QMainWindow):
         if self._selected_id is None or self.proxy.proxy_row_of(self._selected_id) is None:
             return None
         return self.model.incident(self._selected_id)
+
+    def selected_id(self) -> int | None:
+        """The incident the operator selected last (shown or not)."""
+        return self._selected_id
+
+    def known_incident(self, incident_id: int) -> Incident | None:
+        return self.model.incident(incident_id)
+
+    def reveal_incident(self, incident_id: int) -> bool:
+        """Select and show the incident; when the filters hide it, clear them first (the
+        count shows all again). True when the filters were cleared."""
+        cleared = False
+        if self.proxy.proxy_row_of(incident_id) is None and self.model.incident(incident_id):
+            with self.model_moving():
+                self.filters.reset()
+            cleared = True
+        self.select_incident(incident_id)
+        return cleared
+
+    def _show_created(self, incident_id: int) -> None:
+        cleared = self.reveal_incident(incident_id)
+        if cleared:
+            self.created_note.say(self.created_note.text() + " The filters were cleared to "
+                                  "show it.", incident_id)
+        self.table.setFocus()
 
     def no_selection(self, then: str) -> str:
         """Why an action has no incident to act on, and what to do, ``then`` ..."""
