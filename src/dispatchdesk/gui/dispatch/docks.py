@@ -78,7 +78,8 @@ class Dispatch(QObject):
     def _build_escalations(self) -> None:
         w = self._window
         self.escalations = EscalationNotifier(self._role, self._now, sounds=w.sounds,
-                                              window_parent=w, parent=self)
+                                              window_parent=w, parent=self,
+                                              add_dock=w.add_bottom_dock)
         self.escalations.open_incident.connect(w.open_incident)
         self.escalation_button = QPushButton()
         self.escalation_button.setFlat(True)
