@@ -50,6 +50,12 @@ from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
 from dispatchdesk.gui.incident.created import CreatedNote
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.alerts import (
+    BREACH_SOUND,
+    CRITICAL_WARNING_SOUND,
+    BreachWatch,
+    CriticalWarningWatch,
+)
 from dispatchdesk.gui.queue.commands_panel import CommandsDock
 from dispatchdesk.gui.queue.delay_strip import DelayStrip
 from dispatchdesk.gui.queue.delay_tracker import DelayTracker
@@ -132,8 +138,12 @@ class QueueWindow(QMainWindow):
         #: What the config files say, shown read-only in the settings dialog (set by the app).
         self.central_settings = CentralSettings()
         self.settings_dialog: SettingsDialog | None = None
-        #: Alert sounds, on unless turned off in the settings dialog.
-        self.sounds = AlertSounds(sounds_enabled(settings))
+        self._username = username
+        #: Alert sounds, on unless this operator turned them off in the settings dialog.
+        self.sounds = AlertSounds(sounds_enabled(settings, username))
+        #: New breaches of grade I incidents, found on the ticker (each sounds once).
+        self.breaches = BreachWatch()
+        self._warnings_received = False
         self._selected_id: int | None = None
         self._moving = False
         self.shortcuts_window: ShortcutsWindow | None = None
@@ -148,6 +158,9 @@ class QueueWindow(QMainWindow):
         self.warning_desk.add_schemes_dock()
         self.dispatch.raise_default_dock()
         self.incidents = IncidentCommands(self, commands, role, now, self.warning_desk.warnings)
+        #: New critical warnings on queue incidents (each sounds once).
+        self.critical_warnings = CriticalWarningWatch(self.warning_desk.warnings.marks)
+        self.warning_desk.warnings.changed.connect(self._warning_marks_changed)
         self._build_actions()
         self._build_menus()
         self._connect()
@@ -351,10 +364,14 @@ class QueueWindow(QMainWindow):
         board (they read it), the tick last."""
         r, d, w = self.relay, self.dispatch, self.warning_desk
         pairs: list[tuple[Any, Callable[..., Any]]] = [
-            (r.state, self._show_state), (r.state, w.set_incidents), (r.state, d.set_incidents),
+            (r.state, self._show_state),
+            (r.state, lambda incidents, _policy: self.breaches.reset(incidents, self._now())),
+            (r.state, w.set_incidents), (r.state, d.set_incidents),
             (r.state, lambda *_: self.on_tick()),
             (r.changes, alerts.on_changes), (r.changes, self._show_changes),
             (r.changes, w.apply_changes), (r.changes, d.apply_changes),
+            (r.changes, self.breaches.update),
+            (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
             (r.commands, self.model.set_pending), (r.commands, d.set_commands),
@@ -417,6 +434,20 @@ class QueueWindow(QMainWindow):
         self.detail.refresh()
         self.warning_desk.on_tick()
         self.dispatch.on_tick()
+        self._sound_alerts(now)
+
+    def _sound_alerts(self, now: datetime) -> None:
+        """A new breach of a grade I incident sounds (once); critical warnings computed from
+        now on are new ones (the first full pass over the queue only learns them)."""
+        if self.breaches.due(now):
+            self.sounds.play(BREACH_SOUND)
+        watch = self.critical_warnings
+        if not watch.armed and self._warnings_received and not self.incident_warnings.busy:
+            watch.armed = True
+
+    def _warning_marks_changed(self, incident_ids: list[int]) -> None:
+        if self.critical_warnings.changed(incident_ids):
+            self.sounds.play(CRITICAL_WARNING_SOUND)
 
     # -- selection -------------------------------------------------------------------------
 
@@ -609,7 +640,8 @@ class QueueWindow(QMainWindow):
         """The non-modal settings dialog: theme and alert sounds, central settings read-only."""
         if self.settings_dialog is None:
             self.settings_dialog = SettingsDialog(self._settings, self.central_settings,
-                                                  self.sounds, parent=self)
+                                                  self.sounds, parent=self,
+                                                  operator=self._username)
             self.settings_dialog.theme_chosen.connect(self.set_theme)
         else:
             self.settings_dialog.show_central(self.central_settings)
