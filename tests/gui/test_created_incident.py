@@ -116,9 +116,9 @@ def test_refused_or_discarded_create_says_so(qtbot, window):
 
 def test_grade_typing_refuses_words():
     typing = GradeTyping(gap=0.5)
-    assert typing.key("I", 10.0) == (Grade.IMMEDIATE, None)
+    assert typing.key("i", 10.0) == (Grade.IMMEDIATE, None)
     grade, problem = typing.key("m", 10.1)
-    assert grade is None and problem.startswith("“Im…” is not a grade")
+    assert grade is None and problem.startswith("“im…” is not a grade")
     assert typing.key("E", 10.2)[0] is None  # still the word: not EXTENDED
     assert typing.key("S", 11.0) == (Grade.SIGNIFICANT, None)  # after a pause: a letter
     assert typing.key("x", 12.0)[1] == "“x” is not a grade. Press one letter: I, S, E or R."
@@ -139,7 +139,7 @@ def test_a_word_typed_in_the_grade_box_is_refused(qtbot):
         seconds[0] += 0.05
     assert dialog.selected_grade() is None
     error = dialog.all_fields()["grade"].error
-    assert error.isVisible() and "is not a grade" in error.text()
+    assert error.isVisible() and "“immediate…” is not a grade" in error.text()
     seconds[0] += 2
     qtbot.keyClick(dialog.grade, Qt.Key.Key_S)
     assert dialog.selected_grade() is Grade.SIGNIFICANT

@@ -64,13 +64,16 @@ class GradeTyping:
         self._last: float | None = None
         self._typed = ""
 
-    def key(self, text: str, at: float) -> tuple[Grade | None, str | None]:
+    def key(self, text: str, at: float, grade: Grade | None = None
+            ) -> tuple[Grade | None, str | None]:
+        """``text`` typed at ``at`` (seconds); ``grade``: the grade its key stands for when
+        the keyboard layout types something else (else read from ``text``)."""
         in_word = self._last is not None and at - self._last < self._gap
         self._last = at
         self._typed = self._typed + text if in_word else text
         if in_word:
             return None, grade_word_refused(self._typed)
-        grade = grade_for_letter(text)
+        grade = grade or grade_for_letter(text)
         return (grade, None) if grade is not None else (None, grade_key_refused(text))
 
     def pause(self) -> None:

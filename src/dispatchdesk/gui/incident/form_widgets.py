@@ -143,8 +143,7 @@ class GradeKeys(QObject):
             self._typing.pause()  # Tab, arrows, Alt+Down...: the combo's own keys
             return False
         letter = _GRADE_KEYS.get(Qt.Key(event.key()))  # the key, whatever the layout types
-        grade, problem = self._typing.key(letter.value if letter is not None else text,
-                                          self.clock())
+        grade, problem = self._typing.key(text, self.clock(), letter)
         self._combo.setCurrentIndex(self._combo.findData(grade.value) if grade else 0)
         self._refused(problem)
         return True  # never the combo's own search by first letters
