@@ -57,8 +57,10 @@ _STYLE = """
 QLabel#escalationHeader { padding: 6px; font-weight: bold; }
 QLabel#escalationHeader[state="alert"] { background: #7f0000; color: white; }
 QFrame#escalationRow[focused="true"] { border: 3px solid palette(highlight); }
+QFrame#escalationRow QPushButton { border: 1px solid palette(mid); border-radius: 3px;
+                                   padding: 4px 12px; background: palette(button); }
 QFrame#escalationRow QPushButton:focus { border: 3px solid palette(highlight);
-                                         padding: 3px 8px; font-weight: bold; }
+                                         padding: 2px 10px; }
 """
 #: What the list says when no escalation waits.
 QUIET_TEXT = ("No escalations waiting. An owed incident left without a unit for longer than "
