@@ -66,10 +66,13 @@ def test_keyboard_only_entry_produces_draft(qtbot, dialog):
 
 
 def test_grade_keys_and_extended_shows_appointment(qtbot, dialog):
+    seconds = [100.0]
+    dialog.grade_keys.clock = lambda: seconds[0]
     dialog.grade.setFocus()
     qtbot.keyClick(dialog.grade, Qt.Key.Key_E)
     assert dialog.selected_grade() is Grade.EXTENDED
     assert dialog._appointment_row.isVisible()
+    seconds[0] += 1  # a pause: a new letter, not a word
     qtbot.keyClick(dialog.grade, Qt.Key.Key_I)
     assert dialog.selected_grade() is Grade.IMMEDIATE
     assert not dialog._appointment_row.isVisible()

@@ -112,6 +112,12 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
     assert Grade.IMMEDIATE not in window.proxy.grades
     assert window.grade_buttons[Grade.IMMEDIATE].text() == "✗ I"
     assert [window.proxy.incident_at(r).id for r in range(window.proxy.rowCount())] == [1]
+    # The selection (incident 2, grade I) is hidden now: closing it is refused (issue 15).
+    qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert "CAD 2/23NOV26 is hidden by the filters" in window.message_bar.text()
+    assert QApplication.focusWidget() is not window.detail.rationale
+    window.select_incident(1)
     qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
                    | Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is window.detail.rationale

@@ -41,6 +41,47 @@ def grade_for_letter(letter: str) -> Grade | None:
     return GRADE_LETTERS.get(letter.upper()) if len(letter) == 1 else None
 
 
+#: Keys typed in the grade field closer together than this (seconds) are a word being typed.
+GRADE_WORD_GAP = 0.6
+
+
+def grade_word_refused(typed: str) -> str:
+    return (f"“{typed}…” is not a grade: a word is not read by its first letter. "
+            "Press one letter: I, S, E or R.")
+
+
+def grade_key_refused(typed: str) -> str:
+    return f"“{typed}” is not a grade. Press one letter: I, S, E or R."
+
+
+class GradeTyping:
+    """Reads the keys typed in the grade field: one letter on its own picks a grade; a word
+    (keys in quick succession) or any other character is refused, never read by its first
+    letter. :meth:`key` returns (the grade to show, or None for none; the refusal, if any)."""
+
+    def __init__(self, gap: float = GRADE_WORD_GAP) -> None:
+        self._gap = gap
+        self._last: float | None = None
+        self._typed = ""
+
+    def key(self, text: str, at: float, grade: Grade | None = None
+            ) -> tuple[Grade | None, str | None]:
+        """``text`` typed at ``at`` (seconds); ``grade``: the grade its key stands for when
+        the keyboard layout types something else (else read from ``text``)."""
+        in_word = self._last is not None and at - self._last < self._gap
+        self._last = at
+        self._typed = self._typed + text if in_word else text
+        if in_word:
+            return None, grade_word_refused(self._typed)
+        grade = grade or grade_for_letter(text)
+        return (grade, None) if grade is not None else (None, grade_key_refused(text))
+
+    def pause(self) -> None:
+        """Another key or the focus left: the next letter starts afresh."""
+        self._last = None
+        self._typed = ""
+
+
 def normalise_postcode(text: str) -> str:
     """``nw17aa`` → ``NW1 7AA``; returns the text upper-cased when it is not a postcode."""
     compact = re.sub(r"\s+", "", text.upper())

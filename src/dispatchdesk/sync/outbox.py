@@ -305,7 +305,11 @@ class Outbox:
                 result_version=version,
             )
             if self._ctx.entities.versions[entity].get(rid, -1) >= version:
-                await self._remove([sent.id])  # the feed got there first
+                # The feed got there first. Shown SENT once all the same: a create's
+                # incident id is how the desk learns the new incident's ref.
+                self.entries = [sent if e.id == sent.id else e for e in self.entries]
+                self.emit()
+                await self._remove([sent.id])
             else:
                 await self._save(sent)
 

@@ -2,8 +2,9 @@
 
 The widgets come from ``ui/settings.ui`` (generated :mod:`dispatchdesk.gui.forms.ui_settings`).
 The operator chooses the theme and whether alert sounds play; both are kept in the desk's
-``QSettings`` (``ui/theme``, ``alerts/sounds``). Server URL, CA bundle and the command age come
-from the system-wide and per-user config files and are shown read-only, with the files read.
+``QSettings`` (``ui/theme``; the sounds per operator, ``operators/<name>/alert_sounds``).
+Server URL, CA bundle and the command age come from the system-wide and per-user config
+files and are shown read-only, with the files read.
 Non-modal: ``show()`` it; on OK it saves and emits ``theme_chosen`` and ``sounds_changed``.
 """
 
@@ -36,9 +37,19 @@ class CentralSettings:
     locked: frozenset[str] = field(default_factory=frozenset)
 
 
-def sounds_enabled(settings: QSettings) -> bool:
-    """The operator's choice, on unless turned off."""
-    return str(settings.value(SOUNDS_KEY, "true")).lower() in ("true", "1")
+def sounds_key(operator: str = "") -> str:
+    """Where the choice is kept: per operator (``operators/<name>/alert_sounds``; several
+    operators may share one desk's account), or desk-wide (``alerts/sounds``) without a
+    name."""
+    name = "".join("_" if c in "/\\" else c for c in operator.strip())
+    return f"operators/{name}/alert_sounds" if name else SOUNDS_KEY
+
+
+def sounds_enabled(settings: QSettings, operator: str = "") -> bool:
+    """The operator's choice (else what this desk had before choices were per operator), on
+    unless turned off."""
+    value = settings.value(sounds_key(operator), settings.value(SOUNDS_KEY, "true"))
+    return str(value).lower() in ("true", "1")
 
 
 class SettingsDialog(QDialog):
@@ -53,12 +64,14 @@ class SettingsDialog(QDialog):
         central: CentralSettings | None = None,
         sounds: AlertSounds | None = None,
         parent: QWidget | None = None,
+        operator: str = "",
     ) -> None:
         super().__init__(parent)
         self.ui = Ui_SettingsDialog()
         self.ui.setupUi(self)
         self.setModal(False)
         self._settings = settings
+        self._sounds_key = sounds_key(operator)
         self._sounds = sounds or AlertSounds()
         colour = self.palette().color(QPalette.ColorRole.WindowText)
         self.setWindowIcon(resources.icon("settings", colour))
@@ -67,7 +80,9 @@ class SettingsDialog(QDialog):
         self.ui.testSound.setIcon(resources.icon("volume-2", colour))
         theme = str(settings.value(THEME_KEY, "normal"))
         self.ui.theme.setCurrentIndex(_THEMES.index(theme) if theme in _THEMES else 0)
-        self.ui.sounds.setChecked(sounds_enabled(settings))
+        self.ui.sounds.setText("Play my alert &sounds (grade I target breached, new escalation, "
+                               "new critical warning, new grade I incident, connection lost)")
+        self.ui.sounds.setChecked(sounds_enabled(settings, operator))
         self.show_central(central or CentralSettings())
         self.ui.testSound.clicked.connect(self.play_test_sound)
         self.ui.buttons.accepted.connect(self.save)
@@ -102,7 +117,7 @@ class SettingsDialog(QDialog):
         """Keep the choices, tell the desk, close."""
         theme, sounds = self.chosen_theme(), self.ui.sounds.isChecked()
         self._settings.setValue(THEME_KEY, theme)
-        self._settings.setValue(SOUNDS_KEY, sounds)
+        self._settings.setValue(self._sounds_key, sounds)
         self._sounds.enabled = sounds
         self.theme_chosen.emit(theme)
         self.sounds_changed.emit(sounds)

@@ -6,6 +6,13 @@ found (the ``.deb`` recommends them). Either plays a copy written once to a priv
 folder, asynchronously.
 Without any of them, or when the operator turned sounds off, nothing is played but
 :meth:`AlertSounds.play` still says what it would have done; a failed player never raises.
+
+Why not QtMultimedia's ``QSoundEffect`` (measured for PySide6 6.11.3, issue 15): it is not in
+PySide6-Essentials (which ships only its ``.pyi``); it needs PySide6-Addons (a 175 MB wheel,
+438 MB installed, for a dev venv) and, on Linux, ``libpulse0``; in the bundle it would add
+about 23 MB (``libQt6Multimedia`` with its FFmpeg plugin ~3.5 MB plus FFmpeg's libav* ~19 MB),
+and with no audio device it only reports an error state. The player processes add nothing to
+the bundle and are already tested; the cost is a process per alert (rare: each event once).
 """
 
 from __future__ import annotations

@@ -78,7 +78,8 @@ class Dispatch(QObject):
     def _build_escalations(self) -> None:
         w = self._window
         self.escalations = EscalationNotifier(self._role, self._now, sounds=w.sounds,
-                                              window_parent=w, parent=self)
+                                              window_parent=w, parent=self,
+                                              add_dock=w.add_bottom_dock)
         self.escalations.open_incident.connect(w.open_incident)
         self.escalation_button = QPushButton()
         self.escalation_button.setFlat(True)
@@ -156,7 +157,7 @@ class Dispatch(QObject):
         """Open the assign window for the incident (default: the selected one)."""
         incident = incident or self._window.selected_incident()
         if incident is None:
-            self._window.show_problem("Select an incident first, then press F2 to assign.")
+            self._window.show_problem(self._window.no_selection("press F2 to assign"))
             return
         if not self._may_dispatch():
             return
@@ -181,7 +182,7 @@ class Dispatch(QObject):
         picks the one on the units board."""
         incident = incident or self._window.selected_incident()
         if incident is None:
-            self._window.show_problem("Select an incident first, then mark its unit at scene.")
+            self._window.show_problem(self._window.no_selection("mark its unit at scene"))
             return
         if not self._may_dispatch():
             return

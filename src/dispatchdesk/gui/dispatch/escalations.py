@@ -1,16 +1,21 @@
 """Escalations to supervisors: an owed incident (its unit diverted away) left with no unit for
 longer than the server's escalation time carries ``escalated_at``. For supervisors,
-:class:`EscalationNotifier` puts each new escalation in a window that stays on top, sounds an
-alert, and keeps it there until the supervisor acknowledges it.
+:class:`EscalationNotifier` lists the escalations waiting in the "Escalations" dock of the queue
+window (moved, floated, tabbed and hidden like the units board and the DIVERT list; without a
+queue window, a normal window). It is quiet when none waits; a new escalation makes it loud:
+the dock comes to the front with a red header and a count in its tab, an alert sound, and the
+desktop's attention request (taskbar flash), until the supervisor acknowledges it.
 
 An escalation is the pair (incident id, ``escalated_at``). One acknowledged does not pop again,
 whatever the feed resends (a snapshot after a reconnect included); once the incident has a unit
 (``escalated_at`` cleared) and later escalates again, that is a new escalation and pops. An
 escalation cleared before it was acknowledged leaves the window by itself.
 
-The window does not take the keyboard focus when it pops (a supervisor typing a rationale
-elsewhere must not send keys into it); it stays on top, asks the desktop for attention and
-is reached with :meth:`EscalationNotifier.show_window`. Acknowledging is local to this desk.
+The list does not take the keyboard focus when it pops (a supervisor typing a rationale
+elsewhere must not send keys into it) and never stays on top of other windows; it is reached
+with :meth:`EscalationNotifier.show_window` (F9), and Esc goes back to the queue as from any
+dock (the stand-alone window hides on Esc). The row holding the keyboard is outlined.
+Acknowledging is local to this desk.
 Other roles get nothing here: the queue shows them the DIVERT flag.
 """
 
@@ -21,8 +26,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -42,6 +49,25 @@ from dispatchdesk.gui.common.timefmt import local
 ESCALATION_SOUND = "new-immediate"
 #: How often the "no unit for N min" texts are brought up to date while escalations wait.
 REFRESH_MS = 15_000
+#: The dock's title (its tab among the bottom docks), with the count when some wait.
+DOCK_TITLE = "Escalations"
+#: Not themed through the .qss on purpose: these read in both themes. Red only while
+#: escalations wait; the row holding the keyboard gets a thick outline.
+_STYLE = """
+QLabel#escalationHeader { padding: 6px; font-weight: bold; }
+QLabel#escalationHeader[state="alert"] { background: #7f0000; color: white; }
+QFrame#escalationRow[focused="true"] { border: 3px solid palette(highlight); }
+QFrame#escalationRow QPushButton { border: 1px solid palette(mid); border-radius: 3px;
+                                   padding: 4px 12px; background: palette(button); }
+QFrame#escalationRow QPushButton:focus { border: 3px solid palette(highlight);
+                                         padding: 2px 10px; }
+"""
+#: What the list says when no escalation waits.
+QUIET_TEXT = ("No escalations waiting. An owed incident left without a unit for longer than "
+              "the escalation time appears here, with a sound.")
+
+#: ``add_dock(title, object name, widget)``: the queue window's bottom dock.
+AddDock = Callable[[str, str, QWidget], QDockWidget]
 
 
 class Sounds(Protocol):
@@ -87,6 +113,8 @@ class EscalationRow(QFrame):
     def __init__(self, incident: Incident, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.incident = incident
+        self.setObjectName("escalationRow")
+        self.setProperty("focused", False)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QHBoxLayout(self)
         icon = QLabel()
@@ -122,24 +150,24 @@ class EscalationRow(QFrame):
 
 
 class EscalationWindow(QWidget):
-    """The non-modal, stay-on-top list of escalations waiting for acknowledgement."""
+    """The list of escalations waiting for acknowledgement: a dock's content, or (``window``)
+    a normal, non-modal window that Esc hides."""
 
     acknowledged = Signal(int)
     open_incident = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
+    def __init__(self, parent: QWidget | None = None, window: bool = False) -> None:
+        super().__init__(parent, Qt.WindowType.Window if window else Qt.WindowType.Widget)
         self.setObjectName("escalationWindow")
+        self._own_window = window
         # Popping up must not take the keyboard from what the supervisor is typing.
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setStyleSheet(_STYLE)
         self.rows: dict[int, EscalationRow] = {}
         self.header = QLabel()
         self.header.setObjectName("escalationHeader")
         self.header.setWordWrap(True)
-        # Not themed through the .qss on purpose: white on dark red reads in both themes.
-        self.header.setStyleSheet(
-            "QLabel#escalationHeader { background: #7f0000; color: white; font-weight: bold; "
-            "padding: 6px; }")
+        self.header.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # F9 with none: read it here
         self._list = QVBoxLayout()
         self._list.addStretch(1)
         body = QWidget()
@@ -151,6 +179,25 @@ class EscalationWindow(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(scroll, 1)
         self.resize(640, 320)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+        self._show_count(0)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._own_window and event.key() == Qt.Key.Key_Escape:
+            self.hide()
+            return
+        super().keyPressEvent(event)
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Outline the row that holds the keyboard (a focused button alone is easy to miss)."""
+        for row in self.rows.values():
+            focused = new is not None and row.isAncestorOf(new)
+            if row.property("focused") != focused:
+                row.setProperty("focused", focused)
+                row.style().unpolish(row)
+                row.style().polish(row)
 
     def show_escalations(self, incidents: Sequence[Incident], now: datetime, tz: str) -> None:
         """Show exactly ``incidents`` (oldest escalation first), reusing rows already shown."""
@@ -174,11 +221,20 @@ class EscalationWindow(QWidget):
         return row
 
     def _show_count(self, count: int) -> None:
-        noun = "owed incident has" if count == 1 else "owed incidents have"
-        self.header.setText(
-            f"⚠ ESCALATED — {count} {noun} had no unit for longer than the escalation time. "
-            "Send a unit, then acknowledge each.")
-        self.setWindowTitle(f"Dispatch Desk — {count} ESCALATED owed incident(s)")
+        state = "alert" if count else "quiet"
+        if count:
+            noun = "owed incident has" if count == 1 else "owed incidents have"
+            self.header.setText(
+                f"⚠ ESCALATED — {count} {noun} had no unit for longer than the escalation "
+                "time. Send a unit, then acknowledge each.")
+            self.setWindowTitle(f"Dispatch Desk — {count} ESCALATED owed incident(s)")
+        else:
+            self.header.setText(QUIET_TEXT)
+            self.setWindowTitle("Dispatch Desk — escalations")
+        if self.header.property("state") != state:
+            self.header.setProperty("state", state)
+            self.header.style().unpolish(self.header)
+            self.header.style().polish(self.header)
         self.setAccessibleName(self.header.text())
 
     def focus_first(self) -> None:
@@ -187,6 +243,8 @@ class EscalationWindow(QWidget):
         if self.rows:
             first = min(self.rows.values(), key=lambda r: self._list.indexOf(r))
             first.open_button.setFocus()
+        else:
+            self.header.setFocus()
 
 
 class EscalationNotifier(QObject):
@@ -205,6 +263,7 @@ class EscalationNotifier(QObject):
         tz: str = "Europe/London",
         window_parent: QWidget | None = None,
         parent: QObject | None = None,
+        add_dock: AddDock | None = None,
     ) -> None:
         super().__init__(parent)
         self._watching = has_right(role, Right.REVIEW_DIVERTS)  # supervisors
@@ -213,6 +272,8 @@ class EscalationNotifier(QObject):
         self._tz = tz
         self._window_parent = window_parent
         self.window: EscalationWindow | None = None
+        #: The queue window's "Escalations" dock (supervisors, with ``add_dock``), else None.
+        self.dock: QDockWidget | None = None
         #: Open incidents escalated now, by id.
         self._escalated: dict[int, Incident] = {}
         #: incident id -> the ``escalated_at`` already announced / acknowledged.
@@ -222,6 +283,8 @@ class EscalationNotifier(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        if self._watching and add_dock is not None:
+            self.dock = add_dock(DOCK_TITLE, "escalationsDock", self._ensure_window())
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -276,8 +339,7 @@ class EscalationNotifier(QObject):
             return
         window = self._ensure_window()
         self.refresh()
-        window.show()
-        window.raise_()
+        self._bring_forward()
         if activate:
             window.activateWindow()
             window.focus_first()
@@ -311,8 +373,11 @@ class EscalationNotifier(QObject):
             self._ensure_window().show_escalations(pending, self._now(), self._tz)
         if new and pending:
             self._pop()
-        elif not pending and self.window is not None:
-            self.window.hide()
+        elif not pending and self.window is not None and self.dock is None:
+            self.window.hide()  # the dock stays where the supervisor put it, quiet
+        if self.dock is not None:
+            self.dock.setWindowTitle(f"⚠ {DOCK_TITLE} ({len(pending)})" if pending
+                                     else DOCK_TITLE)
         if pending:
             self._timer.start()
         else:
@@ -322,17 +387,28 @@ class EscalationNotifier(QObject):
             self.escalations_changed.emit(self._count)
 
     def _pop(self) -> None:
-        """A new escalation: on top, asking for attention, with a sound; not stealing keys."""
+        """A new escalation: to the front, asking for attention, with a sound; not stealing
+        keys."""
+        self._bring_forward()
         window = self._ensure_window()
-        window.show()
-        window.raise_()
-        QApplication.alert(window)
+        QApplication.alert(window.window())  # the queue window, or the floating dock
         if self._sounds is not None:
             self._sounds.play(ESCALATION_SOUND)
 
+    def _bring_forward(self) -> None:
+        """Show the list and put it in front of the docks tabbed with it (never above other
+        windows)."""
+        if self.dock is not None:
+            self.dock.show()
+            self.dock.raise_()
+        else:
+            window = self._ensure_window()
+            window.show()
+            window.raise_()
+
     def _ensure_window(self) -> EscalationWindow:
         if self.window is None:
-            self.window = EscalationWindow(self._window_parent)
+            self.window = EscalationWindow(self._window_parent, window=self.dock is None)
             self.window.acknowledged.connect(self.acknowledge)
             self.window.open_incident.connect(self.open_incident)
         return self.window

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.gui.incident.created import CreationTracker
 from dispatchdesk.gui.incident.new_incident import NewIncidentDialog
 from dispatchdesk.gui.warnings.flags import IncidentWarnings
 from dispatchdesk.sync.api import DeskCommands, IncidentDraft
@@ -32,6 +33,8 @@ class IncidentCommands(QObject):
         self._warnings = warnings
         self._policy: GradePolicy = DEFAULT_POLICY
         self.new_incident_dialog: NewIncidentDialog | None = None
+        #: Follows each create to its ref (the note above the queue, the clipboard, the row).
+        self.creations = CreationTracker(window, window.created_note)
 
     def set_policy(self, policy: GradePolicy) -> None:
         """A snapshot may bring other reference lists: an open form follows them."""
@@ -56,7 +59,9 @@ class IncidentCommands(QObject):
         dialog.activateWindow()
 
     def _create_incident(self, draft: IncidentDraft) -> None:
-        self._commands.create_incident(draft)
+        command_id = self._commands.create_incident(draft)
+        self.creations.track(command_id, f"New {draft.grade.value} incident: {draft.type}, "
+                                         f"{draft.location.one_line}")
 
     def _new_incident_closed(self, _result: int) -> None:
         if self.new_incident_dialog is not None:
@@ -75,7 +80,7 @@ class IncidentCommands(QObject):
     def _with_detail(self, focus: Callable[[], None]) -> None:
         window = self._window
         if window.selected_incident() is None:
-            window.show_problem("Select an incident first.")
+            window.show_problem(window.no_selection("try again"))
             return
         window.detail_dock.show()
         window.detail_dock.raise_()

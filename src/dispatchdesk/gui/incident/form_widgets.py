@@ -3,6 +3,9 @@ row, the scrolling rows area, the grade letters, and the editable list fields.""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from PySide6.QtCore import QDateTime, QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -16,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatchdesk.domain.forms import GRADE_LETTERS
+from dispatchdesk.domain.forms import GRADE_LETTERS, GradeTyping
 from dispatchdesk.domain.grades import Grade
 
 #: I, S, E, R as keys (Qt's key codes of the upper-case letters).
@@ -116,20 +119,34 @@ class RowsArea(QScrollArea):
 
 
 class GradeKeys(QObject):
-    """Picks the grade when I, S, E or R is pressed in the grade combo."""
+    """Picks the grade when I, S, E or R is pressed on its own in the grade combo; a word
+    typed there (or any other character) leaves no grade and says why through ``refused``
+    (``None`` once a grade is picked). ``clock``: seconds, monotonic (tests set a fake)."""
 
-    def __init__(self, combo: QComboBox) -> None:
+    def __init__(self, combo: QComboBox, refused: Callable[[str | None], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(combo)
         self._combo = combo
+        self._refused = refused
+        self.clock = clock
+        self._typing = GradeTyping()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            grade = _GRADE_KEYS.get(Qt.Key(event.key()))  # the key, whatever the layout types
-            if grade is not None and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
-                self._combo.setCurrentIndex(self._combo.findData(grade.value))
-                return True
-        return False
-
+        if event.type() == QEvent.Type.FocusOut:
+            self._typing.pause()
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        text = event.text()
+        plain = not event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier
+                                          | Qt.KeyboardModifier.ShiftModifier)
+        if not plain or not text or not text.isprintable() or text.isspace():
+            self._typing.pause()  # Tab, arrows, Alt+Down...: the combo's own keys
+            return False
+        letter = _GRADE_KEYS.get(Qt.Key(event.key()))  # the key, whatever the layout types
+        grade, problem = self._typing.key(text, self.clock(), letter)
+        self._combo.setCurrentIndex(self._combo.findData(grade.value) if grade else 0)
+        self._refused(problem)
+        return True  # never the combo's own search by first letters
 
 
 def editable_combo(items: tuple[str, ...], name: str) -> QComboBox:

@@ -154,7 +154,10 @@ class NewIncidentDialog(QDialog):
         self.grade.addItem("Choose: press I, S, E or R", None)
         for grade in Grade:
             self.grade.addItem(f"{grade.value} — {grade.label}", grade.value)
-        self.grade.installEventFilter(GradeKeys(self.grade))
+        #: Reads the letters typed in the grade field (a word is refused, inline).
+        self.grade_keys = GradeKeys(self.grade, lambda problem: self._fields["grade"]
+                                    .set_error(problem))
+        self.grade.installEventFilter(self.grade_keys)
         self.appointment_agreed = QCheckBox("Appointment &agreed with the caller")
         self.appointment = QDateTimeEdit(next_hour())
         self.appointment.setCalendarPopup(True)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QMainWindow,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -47,7 +48,14 @@ from dispatchdesk.gui.common.theme import apply_theme
 from dispatchdesk.gui.common.ticker import Ticker
 from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
+from dispatchdesk.gui.incident.created import CreatedNote
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.alerts import (
+    BREACH_SOUND,
+    CRITICAL_WARNING_SOUND,
+    BreachWatch,
+    CriticalWarningWatch,
+)
 from dispatchdesk.gui.queue.commands_panel import CommandsDock
 from dispatchdesk.gui.queue.delay_strip import DelayStrip
 from dispatchdesk.gui.queue.delay_tracker import DelayTracker
@@ -130,8 +138,12 @@ class QueueWindow(QMainWindow):
         #: What the config files say, shown read-only in the settings dialog (set by the app).
         self.central_settings = CentralSettings()
         self.settings_dialog: SettingsDialog | None = None
-        #: Alert sounds, on unless turned off in the settings dialog.
-        self.sounds = AlertSounds(sounds_enabled(settings))
+        self._username = username
+        #: Alert sounds, on unless this operator turned them off in the settings dialog.
+        self.sounds = AlertSounds(sounds_enabled(settings, username))
+        #: New breaches of grade I incidents, found on the ticker (each sounds once).
+        self.breaches = BreachWatch()
+        self._warnings_received = False
         self._selected_id: int | None = None
         self._moving = False
         self.shortcuts_window: ShortcutsWindow | None = None
@@ -146,6 +158,9 @@ class QueueWindow(QMainWindow):
         self.warning_desk.add_schemes_dock()
         self.dispatch.raise_default_dock()
         self.incidents = IncidentCommands(self, commands, role, now, self.warning_desk.warnings)
+        #: New critical warnings on queue incidents (each sounds once).
+        self.critical_warnings = CriticalWarningWatch(self.warning_desk.warnings.marks)
+        self.warning_desk.warnings.changed.connect(self._warning_marks_changed)
         self._build_actions()
         self._build_menus()
         self._connect()
@@ -205,8 +220,12 @@ class QueueWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        for widget in (self.banner, self.message_bar, self.delay_strip, self.filters,
-                       self.table):
+        self.selection_cue = _selection_cue(self.scroll_to_selection)
+        self.created_note = CreatedNote()
+        self.created_note.show_requested.connect(self._show_created)
+        for widget in (self.banner, self.message_bar, self.created_note, self.delay_strip,
+                       self.filters,
+                       self.selection_cue, self.table):
             layout.addWidget(widget)
         self.setCentralWidget(central)
 
@@ -333,6 +352,9 @@ class QueueWindow(QMainWindow):
         selection = self.table.selectionModel()
         selection.currentRowChanged.connect(self._current_changed)
         self.table.activated.connect(lambda _index: self.open_detail())
+        scroll = self.table.verticalScrollBar()
+        scroll.valueChanged.connect(lambda _value: self._show_selection_cue())
+        scroll.rangeChanged.connect(lambda _low, _high: self._show_selection_cue())
         self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
 
     def _connect_relay(self, alerts: FeedAlerts) -> None:
@@ -342,10 +364,14 @@ class QueueWindow(QMainWindow):
         board (they read it), the tick last."""
         r, d, w = self.relay, self.dispatch, self.warning_desk
         pairs: list[tuple[Any, Callable[..., Any]]] = [
-            (r.state, self._show_state), (r.state, w.set_incidents), (r.state, d.set_incidents),
+            (r.state, self._show_state),
+            (r.state, lambda incidents, _policy: self.breaches.reset(incidents, self._now())),
+            (r.state, w.set_incidents), (r.state, d.set_incidents),
             (r.state, lambda *_: self.on_tick()),
             (r.changes, alerts.on_changes), (r.changes, self._show_changes),
             (r.changes, w.apply_changes), (r.changes, d.apply_changes),
+            (r.changes, self.breaches.update),
+            (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
             (r.commands, self.model.set_pending), (r.commands, d.set_commands),
@@ -353,6 +379,9 @@ class QueueWindow(QMainWindow):
             (r.problem, _log_problem), (r.problem, self.show_problem),
             (r.signed_out, _log_problem), (r.signed_out, self.show_problem),
             (r.units, d.set_units), (r.warnings, w.set_warnings),
+            # After the model: a new incident's row is there to select.
+            (r.commands, self.incidents.creations.on_commands),
+            (r.changes, self.incidents.creations.on_changes),
         ]
         self._relay_connections = [signal.connect(slot) for signal, slot in pairs]
 
@@ -405,11 +434,62 @@ class QueueWindow(QMainWindow):
         self.detail.refresh()
         self.warning_desk.on_tick()
         self.dispatch.on_tick()
+        self._sound_alerts(now)
+
+    def _sound_alerts(self, now: datetime) -> None:
+        """A new breach of a grade I incident sounds (once); critical warnings computed from
+        now on are new ones (the first full pass over the queue only learns them)."""
+        if self.breaches.due(now):
+            self.sounds.play(BREACH_SOUND)
+        watch = self.critical_warnings
+        if not watch.armed and self._warnings_received and not self.incident_warnings.busy:
+            watch.armed = True
+
+    def _warning_marks_changed(self, incident_ids: list[int]) -> None:
+        if self.critical_warnings.changed(incident_ids):
+            self.sounds.play(CRITICAL_WARNING_SOUND)
 
     # -- selection -------------------------------------------------------------------------
 
     def selected_incident(self) -> Incident | None:
-        return None if self._selected_id is None else self.model.incident(self._selected_id)
+        """The incident selected in the queue *and shown there*: one the filters hide is
+        not acted on (F2 and the other actions say so instead, see :meth:`no_selection`)."""
+        if self._selected_id is None or self.proxy.proxy_row_of(self._selected_id) is None:
+            return None
+        return self.model.incident(self._selected_id)
+
+    def selected_id(self) -> int | None:
+        """The incident the operator selected last (shown or not)."""
+        return self._selected_id
+
+    def known_incident(self, incident_id: int) -> Incident | None:
+        return self.model.incident(incident_id)
+
+    def reveal_incident(self, incident_id: int) -> bool:
+        """Select and show the incident; when the filters hide it, clear them first (the
+        count shows all again). True when the filters were cleared."""
+        cleared = False
+        if self.proxy.proxy_row_of(incident_id) is None and self.model.incident(incident_id):
+            with self.model_moving():
+                self.filters.reset()
+            cleared = True
+        self.select_incident(incident_id)
+        return cleared
+
+    def _show_created(self, incident_id: int) -> None:
+        cleared = self.reveal_incident(incident_id)
+        if cleared:
+            self.created_note.say(self.created_note.text() + " The filters were cleared to "
+                                  "show it.", incident_id)
+        self.table.setFocus()
+
+    def no_selection(self, then: str) -> str:
+        """Why an action has no incident to act on, and what to do, ``then`` ..."""
+        hidden = None if self._selected_id is None else self.model.incident(self._selected_id)
+        if hidden is not None:
+            return (f"{hidden.ref} is hidden by the filters, so nothing was done: show it "
+                    f"(F5 shows all) or select a shown incident, then {then}.")
+        return f"Select an incident first, then {then}."
 
     def select_incident(self, incident_id: int) -> bool:
         row = self.proxy.proxy_row_of(incident_id)
@@ -429,13 +509,41 @@ class QueueWindow(QMainWindow):
 
     @contextmanager
     def model_moving(self) -> Iterator[None]:
-        """Around changes of rows or filters: the detail stays on the operator's incident."""
+        """Around changes of rows or filters: the detail stays on the operator's incident,
+        and the view stays where it was (the most urgent rows at the top stay there); when the
+        selection moved out of sight, the selection cue says where it went."""
         self._moving = True
+        scroll = self.table.verticalScrollBar()
+        position = scroll.value()
         try:
             yield
         finally:
             self._moving = False
             self._restore_selection()
+            scroll.setValue(position)
+            self._show_selection_cue()
+
+    def _show_selection_cue(self) -> None:
+        """Above the queue: where the selected row went when it is out of sight."""
+        incident = self.selected_incident()
+        row = None if incident is None else self.proxy.proxy_row_of(incident.id)
+        where = None if row is None else _out_of_sight(self.table, row)
+        cue = self.selection_cue
+        if incident is None or row is None or where is None:
+            cue.hide()
+            return
+        arrow = "▲" if where == "above" else "▼"
+        cue.setText(f"{arrow} Your selected incident {incident.ref} is now row {row + 1}, "
+                    f"{where} the rows shown — click to show it")
+        cue.setAccessibleName(cue.text())
+        cue.show()
+
+    def scroll_to_selection(self) -> None:
+        """Bring the selected row into view (the selection cue's button)."""
+        current = self.table.currentIndex()
+        if current.isValid():
+            self.table.scrollTo(current, QTableView.ScrollHint.PositionAtCenter)
+        self._show_selection_cue()
 
     def _restore_selection(self) -> None:
         selected = self._selected_id
@@ -532,7 +640,8 @@ class QueueWindow(QMainWindow):
         """The non-modal settings dialog: theme and alert sounds, central settings read-only."""
         if self.settings_dialog is None:
             self.settings_dialog = SettingsDialog(self._settings, self.central_settings,
-                                                  self.sounds, parent=self)
+                                                  self.sounds, parent=self,
+                                                  operator=self._username)
             self.settings_dialog.theme_chosen.connect(self.set_theme)
         else:
             self.settings_dialog.show_central(self.central_settings)
@@ -568,6 +677,26 @@ def _restore_layout(window: QueueWindow, settings: QSettings) -> None:
             restore(QByteArray(value))
     if settings.value("ui/theme") == "high-contrast":
         window.set_theme("high-contrast")
+
+
+def _selection_cue(show: Callable[[], None]) -> QPushButton:
+    cue = QPushButton()
+    cue.setObjectName("selectionCue")
+    cue.setFlat(True)
+    cue.setStyleSheet("QPushButton#selectionCue { text-align: left; font-weight: bold; }")
+    cue.clicked.connect(lambda _checked=False: show())
+    cue.hide()
+    return cue
+
+
+def _out_of_sight(table: QTableView, row: int) -> str | None:
+    """``"above"`` or ``"below"`` when ``row`` is not (wholly) in the table's viewport."""
+    top = table.rowViewportPosition(row)
+    if top < 0:
+        return "above"
+    if top + table.rowHeight(row) > table.viewport().height():
+        return "below"
+    return None
 
 
 def replay(window: QueueWindow, relay: DeskRelay) -> None:

@@ -40,8 +40,9 @@ class WarningDesk(QObject):
         self.warnings = IncidentWarnings(now, parent=self)
         window.model.set_warning_marks(self.warnings.marks)
         self.warnings.changed.connect(window.model.warnings_changed)
-        self.warning_panel = WarningPanel(now, DEFAULT_WARNING_POLICY, window,
-                                          play_sound=window.sounds.play)
+        # No sound from the panel here: the window sounds each new critical warning once
+        # (queue.alerts), not again each time the panel shows it.
+        self.warning_panel = WarningPanel(now, DEFAULT_WARNING_POLICY, window)
         self.warning_panel.shown.connect(self._warnings_shown)
         self.warning_panel.acknowledged.connect(self._warning_acknowledged)
         self.schemes_view: SchemesView | None = None
