@@ -269,15 +269,40 @@ NEIGHBOURS: list[tuple[str, str | None]] = [
 ]
 
 
+#: The typed forms that are ACRE_LANE itself: the same house and street, no flat, and its full
+#: postcode. Against the marker with its postcode these are the same address, not possible
+#: matches (issue 15: "an exact address match is labelled exact").
+SAME_AS_ACRE_LANE = {("30 acre lane sw2 5sa", None), ("30 acre lane SW25SA", None),
+                     ("30 Acre Lane London SW2 5SA", None), ("SW2 5SA 30 acre lane", None),
+                     ("30 Acre Lane", "sw2 5sa")}
+
+
 @pytest.mark.parametrize(("typed", "postcode"), TYPED_FORMS)
 def test_a_typed_address_finds_the_marker_as_a_possible_match(typed: str,
                                                                 postcode: str | None) -> None:
     query = Place(address=typed, postcode=postcode)
     for marker in (ACRE_LANE, ACRE_LANE_NO_POSTCODE):
+        expected = (MatchKind.SAME_ADDRESS
+                    if marker is ACRE_LANE and (typed, postcode) in SAME_AS_ACRE_LANE
+                    else MatchKind.ADDRESS)
         kind = match_place(marker, query)
-        assert kind is MatchKind.ADDRESS and kind.possible, (marker, typed)
+        assert kind is expected, (marker, typed)
+        assert kind.possible is (expected is MatchKind.ADDRESS)
         # the other way round: the marker typed so, the query written out in full
-        assert match_place(query, marker) is MatchKind.ADDRESS, (marker, typed)
+        assert match_place(query, marker) is expected, (marker, typed)
+
+
+def test_the_same_address_without_uprn_is_an_exact_match() -> None:
+    marker = Place(address="Flat 3, 22 Acacia Avenue, London", postcode="N1 9GU")
+    assert match_place(marker, Place(address="flat 3 22 acacia avenue",
+                                     postcode="n19gu")) is MatchKind.SAME_ADDRESS
+    # Another flat, no flat, no postcode, another postcode: still possible matches at most.
+    for address, postcode in (("Flat 4, 22 Acacia Avenue", "N1 9GU"),
+                              ("22 Acacia Avenue", "N1 9GU"),
+                              ("Flat 3, 22 Acacia Avenue", None),
+                              ("Flat 3, 22 Acacia Avenue", "N1 9GT")):
+        kind = match_place(marker, Place(address=address, postcode=postcode))
+        assert kind is not None and kind.possible, (address, postcode)
 
 
 @pytest.mark.parametrize(("typed", "postcode"), NEIGHBOURS)

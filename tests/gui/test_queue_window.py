@@ -22,7 +22,7 @@ from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.gui.common.theme import apply_theme, countdown_colours
 from dispatchdesk.gui.queue.model import Column
-from dispatchdesk.gui.queue.window import QueueWindow, replay
+from dispatchdesk.gui.queue.window import QueueWindow, layout_group, replay, screen_setup
 from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.sync.api import DeskListener
 from tests.gui.factories import T0, make_incident, make_unit, minutes, open_queue_window
@@ -185,7 +185,7 @@ def test_geometry_and_docks_restored(qtbot, commands, settings, fake_clock):
     again = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings)
     qtbot.addWidget(again)
     assert again.height() == size.height() == 503  # offscreen screen is 800 wide
-    assert settings.value("queue/geometry") is not None
+    assert settings.value(layout_group(screen_setup()) + "/geometry") is not None
     again.show()
     assert again.commands_dock.isHidden()
 

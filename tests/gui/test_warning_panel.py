@@ -170,6 +170,12 @@ def test_why_matched_wording_for_every_match_kind():
     typo = Place(address="10 High Stret, London", postcode="NW1 7AA")
     [similar] = warnings_at(typo, [make_scheme(5)])
     assert why_matched(similar) == "Matched: POSSIBLE MATCH: similar address"
+    # The same address written out, no UPRN to go by: exact, not "POSSIBLE MATCH" (issue 15).
+    same = Place(address="10 High Street, London", postcode="NW1 7AA")
+    [exact] = warnings_at(same, [make_scheme(6)])
+    assert not exact.possible
+    assert why_matched(exact) == (
+        "Matched: exact address (same flat, house, street and postcode)")
     [by_name] = warnings_at(Place(address="1 Elsewhere Road"), orders=[make_order(8)],
                             who=Person("john smith"))
     assert why_matched(by_name) == (

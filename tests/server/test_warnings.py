@@ -24,7 +24,7 @@ from dispatchdesk.domain.warnings import (
 from dispatchdesk.protocol.schemas import ChangesPage, Snapshot
 from dispatchdesk.protocol.warnings import PlaceModel, SchemeOut, WarningsPage, find_warnings
 from dispatchdesk.server import EmbeddedServer, ServerSettings
-from tests.domain.test_warnings import NEIGHBOURS, TYPED_FORMS
+from tests.domain.test_warnings import NEIGHBOURS, SAME_AS_ACRE_LANE, TYPED_FORMS
 
 from .conftest import START, Api, Desk, login
 from .test_events import Stream
@@ -155,6 +155,9 @@ def test_matching_without_uprn_and_with_a_typo(desk: Desk) -> None:
     [w] = warnings(desk.cathy, address="22 Acaica Ave").warnings
     assert (w.match, w.possible, w.severity) == ("address", True, "heightened")
     assert warnings(desk.cathy, address="24 Acacia Avenue").warnings == []
+    # The scheme's own address, with its postcode: the same address, not a possible match.
+    [same] = warnings(desk.cathy, address="22 acacia avenue", postcode="n1 9gu").warnings
+    assert (same.match, same.possible) == ("same_address", False)
     r = desk.cathy.get("/warnings")
     assert r.status_code == 422
 
@@ -376,19 +379,22 @@ def test_typed_addresses_find_the_scheme_over_http_and_no_neighbour(desk: Desk) 
     for typed, postcode in TYPED_FORMS:
         params = {"address": typed} | ({"postcode": postcode} if postcode else {})
         found = _scheme_matches(warnings(desk.cathy, **params))
-        assert found.get(scheme_id) == ("address", True), (typed, found)
+        expected = (("same_address", False) if (typed, postcode) in SAME_AS_ACRE_LANE
+                    else ("address", True))
+        assert found.get(scheme_id) == expected, (typed, found)
         assert not next_door & found.keys(), (typed, found)
         # "30 acre london" may be Acre Road too; "30 acre lnae" is a misspelt lane
         assert (road in found) is (address_parts(typed).street == "acre"), (typed, found)
     for typed, postcode in NEIGHBOURS:
         params = {"address": typed} | ({"postcode": postcode} if postcode else {})
         assert scheme_id not in _scheme_matches(warnings(desk.dan, **params)), typed
-    # the issue's case, on an incident a call handler creates
+    # the issue's case, on an incident a call handler creates: the scheme's own address and
+    # postcode, so an exact match (issue 15), no longer a possible one
     inc = desk.cathy.create(location={"address": "30 acre lane london", "postcode": "sw2 5sa",
                                       "borough": "Lambeth"})
     assert inc.status_code == 201, inc.text
     found = _scheme_matches(warnings(desk.cathy, incident_id=inc.json()["id"]))
-    assert found == {scheme_id: ("address", True)}
+    assert found == {scheme_id: ("same_address", False)}
 
 
 def test_a_marker_typed_loosely_is_found_by_the_address_written_out(desk: Desk) -> None:
@@ -399,8 +405,8 @@ def test_a_marker_typed_loosely_is_found_by_the_address_written_out(desk: Desk) 
     assert r.status_code == 201, r.text
     page = warnings(desk.cathy, address="30 Acre Lane, London", postcode="SW2 5SA")
     assert {(w.kind, w.match, w.possible) for w in page.warnings} == {
-        ("order", "address", True), ("scheme", "address", True)}
-    assert _scheme_matches(page) == {scheme["id"]: ("address", True)}
+        ("order", "address", True), ("scheme", "same_address", False)}
+    assert _scheme_matches(page) == {scheme["id"]: ("same_address", False)}
     # the line's own postcode puts the scheme in SW2: a query in SW9 does not find it (the
     # order's location has no postcode, so it still may)
     page = warnings(desk.cathy, address="30 Acre Lane", postcode="SW9 1AA")

@@ -95,6 +95,10 @@ class MatchKind(StrEnum):
     #: Same name, a date of birth missing on one side, or a near-identical name with the same
     #: date of birth: a possible match.
     NAME = "name"
+    #: No UPRN or USRN to go by, but the same address written out: the same flat (or none),
+    #: house and street, and the same full postcode on both. Not a *possible* match: it is the
+    #: address asked about. (Last, so the other kinds keep their ranks.)
+    SAME_ADDRESS = "same_address"
 
     @property
     def possible(self) -> bool:
@@ -245,8 +249,19 @@ def match_parsed(marker: ParsedPlace, query: ParsedPlace,
     if marker.parent_uprn and marker.parent_uprn == query.parent_uprn:
         return MatchKind.SAME_BLOCK
     if same_house and _address_similar(marker, query, policy):
-        return MatchKind.SAME_BLOCK if _other_flat(m, q) else MatchKind.ADDRESS
+        if _other_flat(m, q):
+            return MatchKind.SAME_BLOCK
+        return MatchKind.SAME_ADDRESS if _same_address(marker, query) else MatchKind.ADDRESS
     return None
+
+
+def _same_address(marker: ParsedPlace, query: ParsedPlace) -> bool:
+    """Flat, house and street alike and the same full postcode on both (a missing one leaves
+    it a possible match: the same number in another street of that name)."""
+    m, q = marker.parts, query.parts
+    assert m is not None and q is not None
+    return (m.flat == q.flat and m.house == q.house and m.street == q.street
+            and marker.postcode is not None and marker.postcode == query.postcode)
 
 
 def _other_flat(m: AddressParts, q: AddressParts) -> bool:

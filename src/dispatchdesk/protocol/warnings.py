@@ -214,7 +214,7 @@ class WarningOut(Wire):
     kind: Literal["scheme", "order"]
     severity: Severity
     #: How it matched: uprn, parent_uprn, child_uprn, street_house, same_block, address,
-    #: person, name.
+    #: person, name, same_address.
     match: str
     #: A weak match, to be shown as a *possible match* (never hidden).
     possible: bool

@@ -91,7 +91,7 @@ def problem_icon() -> QIcon:
 SEVERITY_COLOURS = {
     "normal": {Severity.CRITICAL: "#b91c1c", Severity.HEIGHTENED: "#c2410c",
                Severity.INFO: "#1d4ed8"},
-    "high-contrast": {Severity.CRITICAL: "#ff3030", Severity.HEIGHTENED: "#ff9900",
+    "high-contrast": {Severity.CRITICAL: "#ff4d4d", Severity.HEIGHTENED: "#ff9900",
                       Severity.INFO: "#ffffff"},
 }
 

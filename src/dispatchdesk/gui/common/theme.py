@@ -47,6 +47,25 @@ _COUNTDOWN: dict[str, dict[CountdownState, StateColours]] = {
     },
 }
 
+#: Text of a problem on a plain row (a failed or held command, an owed incident: the queue's
+#: flags, the units board's pending column): the themes' error red, readable on the base and
+#: alternate base (the breached *background* is too dark for text on black).
+_PROBLEM_TEXT = {"normal": "#b91c1c", "high-contrast": "#ff8080"}
+
+#: Normal theme: the style's selection blue is too light for white text (3.7:1); this one is
+#: 6.7:1.
+_NORMAL_HIGHLIGHT = "#1d4ed8"
+
+#: High contrast: disabled text is grey (8:1 on black, still readable) so a disabled control
+#: does not look like an enabled one.
+_HC_DISABLED_TEXT = "#a0a0a0"
+
+
+def problem_colour(theme: str) -> QColor:
+    """The text colour of a problem on a table row in ``theme``."""
+    return QColor(_PROBLEM_TEXT[_checked(theme)])
+
+
 def countdown_colours(theme: str) -> dict[CountdownState, StateColours]:
     """Colours of each countdown state in ``theme``."""
     return _COUNTDOWN[_checked(theme)]
@@ -77,16 +96,25 @@ def _high_contrast_palette() -> QPalette:
         (QPalette.ColorRole.Link, yellow),
     ):
         palette.setColor(role, colour)
+    grey = QColor(_HC_DISABLED_TEXT)
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText, QPalette.ColorRole.PlaceholderText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, grey)
+    return palette
+
+
+def _normal_palette(app: QApplication) -> QPalette:
+    palette = app.style().standardPalette()
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        palette.setColor(group, QPalette.ColorRole.Highlight, QColor(_NORMAL_HIGHLIGHT))
+        palette.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     return palette
 
 
 def apply_theme(app: QApplication, theme: str) -> None:
     """Apply ``"normal"`` or ``"high-contrast"`` to the whole application."""
     theme = _checked(theme)
-    if theme == "high-contrast":
-        palette = _high_contrast_palette()
-    else:
-        palette = app.style().standardPalette()
+    palette = _high_contrast_palette() if theme == "high-contrast" else _normal_palette(app)
     app.setPalette(palette)
     app.setStyleSheet(resources.stylesheet(theme))  # resources/themes/<theme>.qss
     app.setProperty("dispatchdesk_theme", theme)

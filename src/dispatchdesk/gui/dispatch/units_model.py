@@ -42,7 +42,7 @@ from dispatchdesk.gui.common.tables import (
     USER_ROLE,
     RowsTableModel,
 )
-from dispatchdesk.gui.common.theme import THEMES
+from dispatchdesk.gui.common.theme import THEMES, problem_colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -106,8 +106,6 @@ _STATUS_COLOURS: dict[str, dict[UnitStatus, tuple[str, str]]] = {
     },
 }
 
-#: Text colour of a refused or held command (the same reds as the themes' error labels).
-_PROBLEM_COLOUR = {"normal": "#b91c1c", "high-contrast": "#ff8080"}
 
 _PENDING_VERB = {
     CommandKind.ASSIGN_UNIT: "assigning to",
@@ -177,7 +175,7 @@ class UnitsTableModel(RowsTableModel):
         self._pending: dict[int, tuple[str, bool]] = {}
         self._commands: list[PendingCommand] = []
         self._colours = status_colours("normal")
-        self._problem_colour = QColor(_PROBLEM_COLOUR["normal"])
+        self._problem_colour = problem_colour("normal")
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -386,7 +384,7 @@ class UnitsTableModel(RowsTableModel):
     def set_theme(self, theme: str) -> None:
         """Use the status colours of ``theme`` (``normal`` or ``high-contrast``)."""
         self._colours = status_colours(theme)
-        self._problem_colour = QColor(_PROBLEM_COLOUR[theme])
+        self._problem_colour = problem_colour(theme)
         if self._rows:
             self._emit_rows(0, len(self._rows) - 1, _COL_STATUS, _COL_STATUS)
 

@@ -52,10 +52,13 @@ class CommandsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in enumerate((190, 80, 260)):
+        # The command and the server's message share what the state, time and buttons leave:
+        # the panel is read without scrolling sideways (whole texts in the tooltips).
+        header = self.table.horizontalHeader()
+        for col in (2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 190), (1, 80), (4, 180)):
             self.table.setColumnWidth(col, width)
-        self.table.setColumnWidth(4, 180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)

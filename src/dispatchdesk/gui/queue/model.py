@@ -35,7 +35,7 @@ from dispatchdesk.gui.common.tables import (
     USER_ROLE,
     RowsTableModel,
 )
-from dispatchdesk.gui.common.theme import StateColours, countdown_colours
+from dispatchdesk.gui.common.theme import StateColours, countdown_colours, problem_colour
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.warnings.flags import WarningMark
 
@@ -328,7 +328,7 @@ class IncidentTableModel(RowsTableModel):
     def _flags_colour(self, incident: Incident) -> Any:
         if (self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD)
                 or (incident.owed and incident.is_open)):
-            return self._colours[CountdownState.BREACHED].background
+            return problem_colour(self._theme)
         unread = [m.severity for m in self._marks(incident.id) if not m.acknowledged]
         if unread:
             # The most severe warning not yet acknowledged, in its colour in this theme.

@@ -10,7 +10,11 @@ The window connects itself and its parts to the app's :class:`~dispatchdesk.gui.
 Keyboard first: every action is a ``QAction`` with a shortcut, listed in Help ▸ Shortcuts.
 Columns are sized once by hand (``resizeColumnsToContents`` costs ~260 ms at 10k rows). One
 :class:`Ticker` repaints the visible countdown cells and refreshes banner, strip and detail.
-Geometry, dock layout, header state and theme persist in the given ``QSettings``.
+Geometry and dock layout persist in the given ``QSettings`` per screen set-up (the sorted
+screen geometries: a laptop docked to two monitors keeps its own layout), header state and theme
+for all. On a screen set-up seen for the first time the window fills the screen, and on a
+narrow one (1366×768) the incident panel goes under the queue, beside the units board, so every
+column fits.
 """
 
 from __future__ import annotations
@@ -21,8 +25,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QMetaObject, QModelIndex, QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QMetaObject,
+    QModelIndex,
+    QObject,
+    QRect,
+    QSettings,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -44,7 +58,7 @@ from dispatchdesk.gui.common.settings_dialog import CentralSettings, SettingsDia
 from dispatchdesk.gui.common.shortcuts import ShortcutsWindow
 from dispatchdesk.gui.common.sounds import AlertSounds
 from dispatchdesk.gui.common.tables import configure_table
-from dispatchdesk.gui.common.theme import apply_theme
+from dispatchdesk.gui.common.theme import apply_theme, current_theme
 from dispatchdesk.gui.common.ticker import Ticker
 from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
@@ -77,6 +91,15 @@ COLUMN_SAMPLES = {
     Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
     Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ ORDER CRITICAL",
 }
+#: On a narrow window the type and flags columns give way down to these texts (the cell's
+#: tooltip has it all; the flags' pictograms always show), and the location keeps this much.
+#: The other columns never shrink: a countdown or status is never cut.
+COLUMN_MINIMUM_SAMPLES = {
+    Column.TYPE: "Concern for w", Column.FLAGS: "DIVERT: NO UNIT",
+    Column.LOCATION: "Flat 12, 123 Long Street",
+}
+#: The units board shows at least this many rows under the queue on a tall screen (1080p).
+UNIT_ROWS = 12
 _CELL_PADDING = 18
 _ICON_ROOM = 24
 ROW_HEIGHT = 22
@@ -189,18 +212,59 @@ class QueueWindow(QMainWindow):
         header.setMinimumSectionSize(40)
         table.setAccessibleName("Incident queue")
         self.table = table
+        self._natural: dict[Column, int] = {}
+        self._minimum: dict[Column, int] = {}
         self.size_columns()
+        table.installEventFilter(self)
 
     def size_columns(self) -> None:
         """Set column widths and row height from the font (cheap: no data is measured)."""
         self.table.ensurePolished()
         metrics = self.table.fontMetrics()
-        for column, sample in COLUMN_SAMPLES.items():
+
+        def width(column: Column, sample: str) -> int:
             extra = {Column.COUNTDOWN: _ICON_ROOM, Column.FLAGS: 3 * _ICON_ROOM}.get(column, 0)
-            self.table.setColumnWidth(
-                column, metrics.horizontalAdvance(sample) + _CELL_PADDING + extra
-            )
+            return metrics.horizontalAdvance(sample) + _CELL_PADDING + extra
+
+        self._natural = {c: width(c, sample) for c, sample in COLUMN_SAMPLES.items()}
+        self._minimum = {**self._natural, **{
+            c: width(c, sample) for c, sample in COLUMN_MINIMUM_SAMPLES.items()}}
+        self.table.horizontalHeader().setMinimumSectionSize(
+            min(40, self._minimum[Column.LOCATION]))
         self.table.verticalHeader().setDefaultSectionSize(max(ROW_HEIGHT, metrics.height() + 6))
+        self.fit_columns()
+
+    def queue_minimum_width(self) -> int:
+        """The narrowest the queue can be with every column readable (the type and flags
+        shrunk to their minimum, the location at its minimum)."""
+        frame = 2 * self.table.frameWidth()
+        return sum(self._minimum.values()) + self.table.verticalScrollBar().sizeHint().width() \
+            + frame
+
+    def fit_columns(self) -> None:
+        """Give each column its natural width when the queue is wide enough; otherwise shrink
+        the type and flags columns (in that order) so the location keeps its minimum and no
+        column is pushed off the right edge. Called on each resize of the queue: no data is
+        measured."""
+        available = self.table.viewport().width()
+        if available <= 0:
+            available = self.table.width() - self.table.verticalScrollBar().sizeHint().width()
+        widths = {c: w for c, w in self._natural.items() if c is not Column.LOCATION}
+        excess = sum(widths.values()) + self._minimum[Column.LOCATION] - available
+        for column in (Column.TYPE, Column.FLAGS):
+            if excess <= 0:
+                break
+            give = min(excess, widths[column] - self._minimum[column])
+            widths[column] -= give
+            excess -= give
+        for column, width in widths.items():
+            if self.table.columnWidth(column) != width:
+                self.table.setColumnWidth(column, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(watched, event)
 
     def _build_central(self) -> None:
         self.banner = ConnectionBanner()
@@ -237,14 +301,66 @@ class QueueWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.detail_dock)
         self.commands_dock = CommandsDock(self._commands, self)
         self.commands_panel = self.commands_dock.panel
-        # Below the detail, not under the queue: the queue keeps the window's full height.
+        # Below the detail until the first dock under the queue comes (add_bottom_dock): then
+        # tabbed with it, at the queue's width, so its five columns are read without scrolling.
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.commands_dock)
         self.splitDockWidget(self.detail_dock, self.commands_dock, Qt.Orientation.Vertical)
-        self.detail.setMinimumWidth(320)
+        self._fit_detail_width()
         self.resizeDocks([self.detail_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.detail_dock, self.commands_dock], [600, 200],
                          Qt.Orientation.Vertical)
         self._bottom_docks: list[QDockWidget] = []
+        #: Whether :meth:`arrange_for` put the incident panel under the queue.
+        self.compact = False
+
+    def _fit_detail_width(self) -> None:
+        """The incident panel never narrower than its widest row (no "Apply gr" cut off: it has
+        no sideways scrolling)."""
+        body = self.detail.widget()
+        widest = 0
+        if body is not None:
+            body.ensurePolished()
+            widest = body.minimumSizeHint().width()
+        scrollbar = self.detail.verticalScrollBar().sizeHint().width()
+        self.detail.setMinimumWidth(max(320, widest + scrollbar + 4))
+
+    def detail_dock_width(self) -> int:
+        """The incident panel's width beside the queue."""
+        return max(360, self.detail.minimumWidth())
+
+    def wide_layout_width(self) -> int:
+        """The narrowest window in which the incident panel fits beside the queue."""
+        return self.queue_minimum_width() + self.detail_dock_width() + 16
+
+    def arrange_for(self, area: QRect) -> None:
+        """The first layout on a screen set-up: the window fills most of ``area`` (all of a
+        small screen). When the incident panel does not fit beside the queue (1366 px), it goes
+        under the queue, beside the units board. On a tall screen the units board shows at
+        least :data:`UNIT_ROWS` rows."""
+        width = area.width() if area.width() < 1600 else int(area.width() * 0.9)
+        height = area.height() if area.height() < 900 else int(area.height() * 0.9)
+        self._place_detail(below=width < self.wide_layout_width())
+        self.setGeometry(area.x() + (area.width() - width) // 2,
+                         area.y() + (area.height() - height) // 2, width, height)
+        if self._bottom_docks:
+            rows = self.dispatch.units_board.table.verticalHeader().defaultSectionSize()
+            wanted = UNIT_ROWS * rows + 160 if height >= 900 else int(height * 0.42)
+            self.resizeDocks([self._bottom_docks[0]], [wanted], Qt.Orientation.Vertical)
+        if self.compact:
+            self.resizeDocks([self.detail_dock], [self.detail_dock_width()],
+                             Qt.Orientation.Horizontal)
+        self.dispatch.raise_default_dock()
+
+    def _place_detail(self, *, below: bool) -> None:
+        """The incident panel right of the queue, or under it right of the units board (added
+        beside, not split from, the board: splitting a tabbed dock would tab the panel)."""
+        below = below and bool(self._bottom_docks)
+        if below != self.compact:
+            area, orientation = ((Qt.DockWidgetArea.BottomDockWidgetArea, Qt.Orientation.Horizontal)
+                                 if below else
+                                 (Qt.DockWidgetArea.RightDockWidgetArea, Qt.Orientation.Vertical))
+            self.addDockWidget(area, self.detail_dock, orientation)
+        self.compact = below
 
     def add_bottom_dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         """A dock under the queue, tabbed with the first one (the incident and commands
@@ -258,6 +374,8 @@ class QueueWindow(QMainWindow):
             self.tabifyDockWidget(self._bottom_docks[0], dock)
         else:
             self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
+            # The unsent commands with the units board: full width, no sideways scrolling.
+            self.tabifyDockWidget(dock, self.commands_dock)
         self._bottom_docks.append(dock)
         return dock
 
@@ -625,6 +743,7 @@ class QueueWindow(QMainWindow):
         self.dispatch.set_theme(theme)
         self.warning_desk.set_theme(theme)
         self.size_columns()
+        self._fit_detail_width()
         self.act_contrast.setChecked(theme == "high-contrast")
         self._settings.setValue("ui/theme", theme)
 
@@ -649,8 +768,9 @@ class QueueWindow(QMainWindow):
         self.settings_dialog.raise_()
 
     def save_settings(self) -> None:
-        self._settings.setValue("queue/geometry", self.saveGeometry())
-        self._settings.setValue("queue/state", self.saveState())
+        group = layout_group(screen_setup())
+        self._settings.setValue(f"{group}/geometry", self.saveGeometry())
+        self._settings.setValue(f"{group}/state", self.saveState())
         self._settings.setValue("queue/header", self.table.horizontalHeader().saveState())
         self._settings.sync()
 
@@ -662,21 +782,40 @@ class QueueWindow(QMainWindow):
         self.closed.emit()
 
 
+def screen_setup() -> str:
+    """The screen set-up the desk runs on: the sorted geometries of all screens, e.g.
+    ``1366x768+0+0`` or ``1920x1080+0+0,1920x1080+1920+0``."""
+    rects = sorted((r.x(), r.y(), r.width(), r.height())
+                   for r in (s.geometry() for s in QGuiApplication.screens()))
+    return ",".join(f"{w}x{h}{x:+d}{y:+d}" for x, y, w, h in rects) or "none"
+
+
+def layout_group(setup: str) -> str:
+    """The settings group of one screen set-up's window geometry and docks."""
+    return "layout/" + setup.replace("/", "_").replace(",", ";")
+
+
 def _restore_layout(window: QueueWindow, settings: QSettings) -> None:
-    """Geometry, docks, columns and theme as last saved; the first start takes most of the
-    screen, so every column (countdown included) shows."""
+    """Theme, then geometry and docks as last saved on this screen set-up, and the columns;
+    a screen set-up seen for the first time gets :meth:`QueueWindow.arrange_for` its
+    primary screen (the theme first: its font sets the widths)."""
+    app = QApplication.instance()
+    theme = settings.value("ui/theme") or (
+        current_theme(app) if isinstance(app, QApplication) else "normal")
+    if theme == "high-contrast":
+        window.set_theme("high-contrast")
+    group = layout_group(screen_setup())
+    geometry, state = settings.value(f"{group}/geometry"), settings.value(f"{group}/state")
     screen = window.screen() or QApplication.primaryScreen()
-    if screen is not None:
-        area = screen.availableGeometry()
-        window.resize(max(1280, int(area.width() * 0.9)), max(800, int(area.height() * 0.9)))
-    for key, restore in (("queue/geometry", window.restoreGeometry),
-                         ("queue/state", window.restoreState),
-                         ("queue/header", window.table.horizontalHeader().restoreState)):
-        value = settings.value(key)
+    if not isinstance(geometry, QByteArray | bytes) and screen is not None:
+        window.arrange_for(screen.availableGeometry())
+    for value, restore in ((geometry, window.restoreGeometry), (state, window.restoreState),
+                           (settings.value("queue/header"),
+                            window.table.horizontalHeader().restoreState)):
         if isinstance(value, QByteArray | bytes):
             restore(QByteArray(value))
-    if settings.value("ui/theme") == "high-contrast":
-        window.set_theme("high-contrast")
+    window.compact = (window.dockWidgetArea(window.detail_dock)
+                      == Qt.DockWidgetArea.BottomDockWidgetArea)
 
 
 def _selection_cue(show: Callable[[], None]) -> QPushButton:

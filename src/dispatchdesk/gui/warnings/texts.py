@@ -25,6 +25,7 @@ MATCH_WORDS = {
     "address": "POSSIBLE MATCH: similar address",
     "person": "person: name and date of birth",
     "name": "POSSIBLE MATCH: same name",
+    "same_address": "exact address (same flat, house, street and postcode)",
 }
 
 #: Whose details matched an order (``WarningOut.matched_on``); a location needs no words.
