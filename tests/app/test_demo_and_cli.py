@@ -61,9 +61,9 @@ def test_demo_backend_opens_with_history_and_keeps_feeding(tmp_path: Path) -> No
 
 
 def test_demo_history_has_significant_breaches(tmp_path: Path) -> None:
-    from dispatchdesk.app.demo import play_history
     from dispatchdesk.server import add_user, create_app  # noqa: F401  (creates the schema)
     from dispatchdesk.server.db import create_schema, make_engine
+    from dispatchdesk.server.simulation.seeding import play_history
 
     url = f"sqlite:///{tmp_path / 'h.db'}"
     create_schema(make_engine(url))

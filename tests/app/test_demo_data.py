@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 
-from dispatchdesk.app.demo import DemoBackend, demo_fleet_size, play_history, resume_lives
+from dispatchdesk.app.demo import DemoBackend
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
-from dispatchdesk.server.simulator import Simulator
+from dispatchdesk.server.simulation.seeding import demo_fleet_size, play_history, resume_lives
+from dispatchdesk.server.simulation.simulator import Simulator
 
 PASSWORD = "demo-test-password"
 

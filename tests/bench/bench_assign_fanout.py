@@ -79,7 +79,7 @@ from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import create_schema, make_engine
 from dispatchdesk.server.dispatch import Dispatch
 from dispatchdesk.server.service import Idem, Service
-from dispatchdesk.server.simulator import Scenario
+from dispatchdesk.server.simulation.scenario import Scenario
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
 from tests.bench.common import percentile

@@ -44,7 +44,7 @@ from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import create_schema, make_engine
 from dispatchdesk.server.service import Idem, Service
-from dispatchdesk.server.simulator import Scenario
+from dispatchdesk.server.simulation.scenario import Scenario
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
 from tests.bench.common import percentile

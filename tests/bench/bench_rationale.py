@@ -39,8 +39,8 @@ from sqlalchemy.engine import Engine
 
 from dispatchdesk.domain.rationale import normalise
 from dispatchdesk.server.db import create_schema, make_engine, read_tx, write_tx
-from dispatchdesk.server.london import BLOCK_NAMES, random_address
 from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleStore, _hash
+from dispatchdesk.server.simulation.london import BLOCK_NAMES, random_address
 from tests.bench.bench_warnings import _STEMS, _SUFFIXES
 from tests.bench.common import NOW, percentile
 

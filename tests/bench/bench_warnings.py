@@ -44,7 +44,7 @@ from dispatchdesk.domain.warnings import (
     normalise_postcode,
 )
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, PlaceModel, SchemeOut
-from dispatchdesk.server.london import BLOCK_NAMES, BOROUGHS
+from dispatchdesk.server.simulation.london import BLOCK_NAMES, BOROUGHS
 from tests.bench.common import NOW, percentile
 
 N_EACH = 100_000

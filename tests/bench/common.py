@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, Location
-from dispatchdesk.server.london import random_address
+from dispatchdesk.server.simulation.london import random_address
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -416,7 +416,7 @@ def test_a_postcode_on_the_line_is_the_places_postcode() -> None:
 
 
 def test_every_borough_the_server_knows_is_a_locality() -> None:
-    from dispatchdesk.server.london import BOROUGHS
+    from dispatchdesk.server.simulation.london import BOROUGHS
 
     for borough in BOROUGHS:
         assert borough.casefold() in LONDON_LOCALITIES

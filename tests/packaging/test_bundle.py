@@ -21,7 +21,7 @@ import pytest
 
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
-from dispatchdesk.server.simulator import Simulator
+from dispatchdesk.server.simulation.simulator import Simulator
 
 pytestmark = [
     pytest.mark.bundle,

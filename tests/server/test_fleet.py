@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dispatchdesk.server import ServerSettings
-from dispatchdesk.server.fleet import RowError, import_units
+from dispatchdesk.server.simulation.fleet import RowError, import_units
 
 from .conftest import Desk
 

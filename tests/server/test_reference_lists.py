@@ -25,9 +25,9 @@ from dispatchdesk.protocol.convert import policy_from_wire
 from dispatchdesk.protocol.schemas import Snapshot, UnitCreate
 from dispatchdesk.server import ServerSettings
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.fleet import RowError, import_units
 from dispatchdesk.server.imports import import_orders
 from dispatchdesk.server.service import ServiceError
+from dispatchdesk.server.simulation.fleet import RowError, import_units
 
 from .conftest import Api, Desk, incident_body
 from .test_warnings import order_body
@@ -63,8 +63,8 @@ def test_the_snapshot_carries_the_lists(desk: Desk) -> None:
 
 
 def test_the_simulator_types_and_boroughs_are_on_the_lists() -> None:
-    from dispatchdesk.server.london import BOROUGH_CODES, BOROUGHS
-    from dispatchdesk.server.simulator import TYPES
+    from dispatchdesk.server.simulation.london import BOROUGH_CODES, BOROUGHS
+    from dispatchdesk.server.simulation.scenario import TYPES
 
     assert {kind for kinds in TYPES.values() for kind, _ in kinds} <= set(INCIDENT_TYPES)
     assert set(BOROUGHS) <= set(LONDON_BOROUGHS) and set(BOROUGH_CODES) <= set(LONDON_BOROUGHS)

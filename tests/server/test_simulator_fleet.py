@@ -11,7 +11,8 @@ import pytest
 
 from dispatchdesk.protocol.schemas import UnitCreate
 from dispatchdesk.server import EmbeddedServer, ServerSettings
-from dispatchdesk.server.simulator import Scenario, Simulator
+from dispatchdesk.server.simulation.scenario import Scenario
+from dispatchdesk.server.simulation.simulator import Simulator
 
 from .conftest import PASSWORD, login
 
@@ -27,7 +28,7 @@ def test_fleet_bodies_are_valid_and_unique() -> None:
     assert len({b.callsign for b in bodies}) == 60
     assert {b.kind for b in bodies} >= {"IRV"}
     # the Met's borough codes ("CW21"), every borough, each unit near its borough's centre
-    from dispatchdesk.server.london import BOROUGH_CODES, BOROUGHS
+    from dispatchdesk.server.simulation.london import BOROUGH_CODES, BOROUGHS
 
     assert set(BOROUGH_CODES) == set(BOROUGHS)
     assert len(set(BOROUGH_CODES.values())) == len(BOROUGH_CODES)

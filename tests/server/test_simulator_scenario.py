@@ -6,7 +6,7 @@ from collections import Counter
 
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.protocol.schemas import IncidentCreate
-from dispatchdesk.server.simulator import Scenario
+from dispatchdesk.server.simulation.scenario import Scenario
 
 
 def test_grade_mix_is_roughly_i30_s40_e20_r10() -> None:
@@ -66,7 +66,7 @@ def test_calls_now_and_then_come_from_marked_addresses_repeatably() -> None:
 
 
 def test_a_flat_has_a_block_and_a_house_has_none() -> None:
-    from dispatchdesk.server.london import block_of
+    from dispatchdesk.server.simulation.london import block_of
 
     scenario = Scenario(seed=3)
     locations = [scenario.new_incident()["location"] for _ in range(60)]

@@ -146,7 +146,7 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _units_import(args: argparse.Namespace) -> int:
-    from dispatchdesk.server.fleet import import_units
+    from dispatchdesk.server.simulation.fleet import import_units
 
     report = import_units(_db_url(args), args.file)
     print(report.text(), file=sys.stdout if report.ok else sys.stderr)
@@ -160,7 +160,7 @@ def _bulk_import(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from dispatchdesk.server.simulator import Simulator
+    from dispatchdesk.server.simulation.simulator import Simulator
 
     password = read_password(f"Password for {args.user}: ")
 
