@@ -50,9 +50,10 @@ from dispatchdesk.protocol.warnings import (
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import make_engine
-from dispatchdesk.server.dispatch import Dispatch
+from dispatchdesk.server.errors import DomainError
 from dispatchdesk.server.london import block_of, random_address
-from dispatchdesk.server.service import Idem, Service, ServiceError
+from dispatchdesk.server.runner import Idem
+from dispatchdesk.server.services import Services
 from dispatchdesk.server.simulator import Scenario, Simulator
 from dispatchdesk.server.warnings_api import WarningsDesk
 
@@ -194,7 +195,7 @@ def play_history(db_url: str, username: str, span: timedelta, rate: float,
     """
     now = now or datetime.now(UTC)
     clock = FakeClock(now - span - ESCALATED_REVIEW_AGE)
-    service = Service(make_engine(db_url), ServerSettings(db_url=db_url, clock=clock),
+    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url, clock=clock),
                       on_commit=lambda: None)
     try:
         scenario = Scenario(None if seed is None else seed + 1)
@@ -211,18 +212,19 @@ def play_history(db_url: str, username: str, span: timedelta, rate: float,
         marked += _mark_open_incidents(service, scenario, player.open_incidents(), now)
         return Playback(player.leftovers(now), dict(player.on), marked)
     finally:
-        service.engine.dispose()
+        service.runner.engine.dispose()
 
 
 def resume_lives(db_url: str, seed: int | None) -> Playback:
     """On a restart, units go back to the incidents left open, as a new shift would: each
     open incident gets its remaining steps within the next half hour, units on custody spells
     come free, and calls still come now and then from the marked addresses."""
-    service = Service(make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None)
+    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url),
+                            on_commit=lambda: None)
     try:
         rng = random.Random(seed)
         playback = Playback()
-        snapshot = WarningsDesk(service).extend_snapshot(service.snapshot())
+        snapshot = service.warnings.extend_snapshot(service.sync.snapshot())
         for incident in snapshot.incidents:
             if incident.grade.value == "R":
                 continue
@@ -230,7 +232,7 @@ def resume_lives(db_url: str, seed: int | None) -> Playback:
             for action in _REMAINING.get(incident.status, ()):
                 at += rng.uniform(60, 600)
                 playback.steps.append((at, action, incident.model_dump(mode="json")))
-        for unit in Dispatch(service).units():
+        for unit in service.units.units():
             if unit.incident_id is not None:
                 playback.sent[unit.incident_id] = unit.id
             elif unit.status is UnitStatus.COMMITTED:
@@ -239,7 +241,7 @@ def resume_lives(db_url: str, seed: int | None) -> Playback:
         playback.marked = _marked_locations(snapshot)
         return playback
     finally:
-        service.engine.dispose()
+        service.runner.engine.dispose()
 
 
 _REMAINING = {
@@ -290,10 +292,10 @@ class _Player:
     state is kept here, since nobody else writes while the history plays.
     """
 
-    def __init__(self, service: Service, clock: FakeClock, scenario: Scenario,
+    def __init__(self, service: Services, clock: FakeClock, scenario: Scenario,
                  user: User) -> None:
         self.service, self.clock, self.scenario, self.user = service, clock, scenario, user
-        self.dispatch = Dispatch(service)
+        self.dispatch = service.units
         self.units: dict[int, _Unit] = {}
         #: incident id -> the unit on it.
         self.on: dict[int, int] = {}
@@ -320,7 +322,7 @@ class _Player:
                 _, _, action, incident = heapq.heappop(self._due)
                 try:
                     self._step(action, incident)
-                except ServiceError as refused:  # a rule said no: leave it, as a shift would
+                except DomainError as refused:  # a rule said no: leave it, as a shift would
                     log.debug("demo history: %s refused: %s", action, refused.detail)
                 continue
             self.call()
@@ -332,7 +334,8 @@ class _Player:
 
     def call(self) -> dict[str, Any]:
         body = IncidentCreate.model_validate(self.scenario.new_incident())
-        incident: dict[str, Any] = self.service.create_incident(self.user, body, _NO_KEY).body
+        incident: dict[str, Any] = self.service.incidents.create_incident(
+            self.user, body, _NO_KEY).body
         self.incidents[incident["id"]] = incident
         if incident["grade"] == "I" and self.scenario.rng.random() < HISTORY_DIVERT_CHANCE:
             self.divert_to(incident)
@@ -423,9 +426,10 @@ class _Player:
         for _ in range(3):  # a refused rationale is rewritten, as an operator would
             body = CloseRequest(rationale=self.scenario.rationale(incident))
             try:
-                self.service.close_incident(self.user, incident["id"], body, None, _NO_KEY)
+                self.service.incidents.close_incident(
+                    self.user, incident["id"], body, None, _NO_KEY)
                 break
-            except ServiceError:
+            except DomainError:
                 continue
         else:
             return
@@ -457,12 +461,12 @@ def _place(location: dict[str, Any]) -> PlaceModel:
                                       ("address", "postcode", "uprn", "parent_uprn", "usrn")})
 
 
-def _escalated_scheme(service: Service, scenario: Scenario, now: datetime) -> dict[str, Any]:
+def _escalated_scheme(service: Services, scenario: Scenario, now: datetime) -> dict[str, Any]:
     """A serial-perpetrator scheme whose first-stage review was asked for over 14 days ago
     and never decided: the server escalates it to second stage at its next sweep. Made with
     the clock set back; returns its location."""
-    desk = WarningsDesk(service)
-    asked = service.now()
+    desk = service.warnings
+    asked = service.runner.now()
     location = random_address(scenario.rng).as_location()
     body = SchemeCreate(
         location=_place(location), category=SchemeCategory.SERIAL_PERPETRATOR,
@@ -522,7 +526,7 @@ ORDER_PEOPLE = (
 )
 
 
-def _mark_open_incidents(service: Service, scenario: Scenario,
+def _mark_open_incidents(service: Services, scenario: Scenario,
                          open_incidents: list[dict[str, Any]],
                          now: datetime) -> list[dict[str, Any]]:
     """Put the :data:`MARKERS` on the addresses of open incidents (one each, a flat's block
@@ -533,7 +537,7 @@ def _mark_open_incidents(service: Service, scenario: Scenario,
     used: set[str] = set()
     marked: list[dict[str, Any]] = []
     orders = iter(ORDER_PEOPLE)
-    desk = WarningsDesk(service)
+    desk = service.warnings
     for marker in MARKERS:
         pool = flats if marker.what == "block" else places
         location = next((loc for loc in pool if loc["uprn"] not in used and

@@ -1,7 +1,7 @@
 """Special schemes, protective orders and warnings on the reference server.
 
 Tables live on :data:`dispatchdesk.server.db.metadata`. Every write runs through
-``Service._run`` (idempotency, change log and audit in one transaction). A scheme is served
+``CommandRunner.run`` (idempotency, change log and audit in one transaction). A scheme is served
 (snapshot, changes, events, warnings, reads) only while ``now < expires_at`` by the server's
 clock and until it is ended; from its expiry the sweep (:meth:`WarningsDesk.sweep`, run by a
 thread while the app runs and before each snapshot, change page and warnings query) appends a
@@ -80,10 +80,18 @@ from dispatchdesk.server.db import (
     read_tx,
     write_tx,
 )
+from dispatchdesk.server.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionRequired,
+    Stale,
+)
 from dispatchdesk.server.http_common import command_response, idem_for, parse_if_match
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import field_errors, order_dob_problems
-from dispatchdesk.server.service import CommandResult, Idem, Service, ServiceError
+from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +307,7 @@ def audit_warnings_passed(conn: Connection, now: datetime, username: str,
                                .where(protective_orders.c.id == ref.id)).first()
         what = "special scheme" if ref.kind == "scheme" else "protective order"
         if row is None:
-            raise ServiceError(422, f"There is no {what} {ref.id}: the warnings passed to "
+            raise Invalid(f"There is no {what} {ref.id}: the warnings passed to "
                                f"{callsign} must be ones the server sent. Nothing was changed.")
         if ref.kind == "scheme":
             note = ", no longer live" if row.removed_at is not None or row.expires_at <= now \
@@ -479,7 +487,7 @@ def order_problems(body: OrderCreate, today: date | None = None) -> list[tuple[s
 def _refuse_order(problems: list[tuple[str, str]]) -> None:
     """422 naming each field (FastAPI's shape) when an order breaks a rule."""
     if problems:
-        raise ServiceError(422, field_errors(
+        raise Invalid(field_errors(
             [(tuple(int(p) if p.isdigit() else p for p in f.split(".")), msg)
              for f, msg in problems]))
 
@@ -496,24 +504,24 @@ class _Sweeper:
 
 
 class WarningsDesk:
-    """Schemes, orders and warnings over one :class:`Service`."""
+    """Schemes, orders and warnings over one :class:`CommandRunner`."""
 
-    def __init__(self, service: Service, policy: WarningPolicy | None = None) -> None:
-        self.service = service
-        self.policy = policy or service.settings.warning_policy
+    def __init__(self, runner: CommandRunner, policy: WarningPolicy | None = None) -> None:
+        self.runner = runner
+        self.policy = policy or runner.settings.warning_policy
         self._sweep_lock = threading.Lock()
         self._backfilled = False
 
     @property
     def _retention(self) -> int:
-        return self.service.settings.change_retention
+        return self.runner.settings.change_retention
 
     # --- sweep -----------------------------------------------------------------------------
 
     def sweep(self) -> int:
         """Remove expired schemes, request the first-stage review of schemes entering their
         review window and escalate first-stage reviews with no decision; how many changed."""
-        now = self.service.now()
+        now = self.runner.now()
         due_expired = sa.and_(schemes.c.removed_at.is_(None), schemes.c.expires_at <= now)
         due_review = sa.and_(
             schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
@@ -529,12 +537,12 @@ class WarningsDesk:
             self._backfill_escalation_due(pending)
         # one indexed look-up each (escalation_due_at is set only while a review awaits)
         quick = (due_expired, due_review, schemes.c.escalation_due_at <= now)
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             any_due = any(conn.execute(sa.select(schemes.c.id).where(due).limit(1)).first()
                           is not None for due in quick)
         if not any_due:
             return 0
-        with self._sweep_lock, write_tx(self.service.engine) as conn:
+        with self._sweep_lock, write_tx(self.runner.engine) as conn:
             changelog.lock_head(conn)
             expired = conn.execute(sa.select(schemes).where(due_expired)).all()
             for row in expired:
@@ -571,18 +579,18 @@ class WarningsDesk:
                        "first-stage review requested automatically: it expires "
                        f"{row.expires_at.isoformat()}, within the "
                        f"{_days(self.policy.review_window)} review window")
-        self.service._on_commit()
+        self.runner.notify()
         return len(expired) + len(stale) + len(entering)
 
     def _backfill_escalation_due(self, pending: Any) -> None:
         """Reviews requested before ``escalation_due_at`` was stored get it (once)."""
         legacy = sa.and_(pending, schemes.c.escalation_due_at.is_(None))
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             found = conn.execute(sa.select(schemes.c.id).where(legacy).limit(1)).first()
         if found is None:
             self._backfilled = True
             return
-        with self._sweep_lock, write_tx(self.service.engine) as conn:
+        with self._sweep_lock, write_tx(self.runner.engine) as conn:
             for row in conn.execute(sa.select(schemes).where(legacy)).all():
                 conn.execute(schemes.update().where(schemes.c.id == row.id).values(
                     escalation_due_at=scheme_escalation_due(
@@ -595,16 +603,16 @@ class WarningsDesk:
         head moved (a bulk import from another process, for example)."""
         stop = threading.Event()
         if seconds is None:
-            seconds = min(SWEEP_SECONDS, self.service.settings.sweep_seconds)
+            seconds = min(SWEEP_SECONDS, self.runner.settings.sweep_seconds)
 
         def run() -> None:
             last: int | None = None
             while not stop.wait(seconds):
                 try:
                     self.sweep()
-                    seq = self.service.head().seq
+                    seq = self.runner.head().seq
                     if last is not None and seq != last:
-                        self.service._on_commit()
+                        self.runner.notify()
                     last = seq
                 except Exception:  # keep sweeping after a database hiccup
                     log.warning("scheme sweep failed", exc_info=True)
@@ -619,7 +627,7 @@ class WarningsDesk:
         """The snapshot with live schemes and all orders, read after its cursor (so every
         change up to the cursor is in them; later ones the client replays, idempotently)."""
         now = snap.server_time
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             live = _live_schemes_out(conn, now, self.policy)
             o_rows = conn.execute(
                 sa.select(protective_orders).order_by(protective_orders.c.id)
@@ -634,45 +642,45 @@ class WarningsDesk:
         })
 
     def get_scheme(self, scheme_id: int) -> SchemeOut:
-        now = self.service.now()
-        with read_tx(self.service.engine) as conn:
+        now = self.runner.now()
+        with read_tx(self.runner.engine) as conn:
             row = conn.execute(
                 sa.select(schemes).where(schemes.c.id == scheme_id, _live(now))
             ).first()
             logs = _contacts(conn, scheme_victim_contacts.c.scheme_id == scheme_id)
         if row is None:
-            raise ServiceError(404, f"There is no live special scheme {scheme_id}.")
+            raise NotFound(f"There is no live special scheme {scheme_id}.")
         return scheme_out(row, now, self.policy, logs.get(scheme_id))
 
     def list_schemes(self, state: ReviewState | None) -> list[SchemeOut]:
         """The live schemes (in a review state when given), by id."""
-        now = self.service.now()
-        with read_tx(self.service.engine) as conn:
+        now = self.runner.now()
+        with read_tx(self.runner.engine) as conn:
             live = _live_schemes_out(conn, now, self.policy)
         return [s for s in live if state is None or s.review_state is state]
 
     def get_order(self, order_id: int) -> OrderOut:
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             row = conn.execute(
                 sa.select(protective_orders).where(protective_orders.c.id == order_id)
             ).first()
         if row is None:
-            raise ServiceError(404, f"There is no protective order {order_id}.")
+            raise NotFound(f"There is no protective order {order_id}.")
         return order_out(row)
 
     def warnings(self, q: Place | None, who: Person | None, incident_id: int | None) -> (
         WarningsPage
     ):
-        now = self.service.now()
+        now = self.runner.now()
         people: list[Person] = [who] if who is not None else []
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             if incident_id is not None:
                 inc = conn.execute(
                     sa.select(incidents.c.location, incidents.c.caller, incidents.c.persons)
                     .where(incidents.c.id == incident_id)
                 ).first()
                 if inc is None:
-                    raise ServiceError(404, f"There is no incident {incident_id}.")
+                    raise NotFound(f"There is no incident {incident_id}.")
                 loc = inc.location
                 if q is None:
                     q = Place(uprn=loc.get("uprn"), parent_uprn=loc.get("parent_uprn"),
@@ -694,12 +702,12 @@ class WarningsDesk:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             problems = check_new_scheme(body, now, self.policy)
             if problems:
-                raise ServiceError(422, " ".join(p for _f, p in problems))
+                raise Invalid(" ".join(p for _f, p in problems))
             out = insert_scheme(conn, body, now, user.username, self._retention, self.policy)
             return 201, out.model_dump(mode="json")
 
         self.sweep()  # so a resent create of a scheme that has just expired finds it swept
-        return self.service._run(user, idem, apply, "create_scheme", None, "scheme")
+        return self.runner.run(user, idem, apply, "create_scheme", None, "scheme")
 
     def _scheme_command(
         self, user: User, scheme_id: int, idem: Idem, action: str, if_match: int | None,
@@ -710,13 +718,13 @@ class WarningsDesk:
                 sa.select(schemes).where(schemes.c.id == scheme_id, _live(now))
             ).first()
             if row is None:
-                raise ServiceError(
-                    404, f"There is no live special scheme {scheme_id}: it may have expired "
+                raise NotFound(
+                    f"There is no live special scheme {scheme_id}: it may have expired "
                     "or been ended."
                 )
             if if_match is not None and row.version != if_match:
-                raise ServiceError(
-                    412, f"Scheme {scheme_id} has changed since you loaded it: it is now at "
+                raise Stale(
+                    f"Scheme {scheme_id} has changed since you loaded it: it is now at "
                     f"version {row.version}, not {if_match}. Review it and try again."
                 )
             detail = change(conn, row, now)
@@ -734,7 +742,7 @@ class WarningsDesk:
             return 200, out.model_dump(mode="json")
 
         self.sweep()
-        return self.service._run(user, idem, apply, action, scheme_id, "scheme")
+        return self.runner.run(user, idem, apply, action, scheme_id, "scheme")
 
     def extend_scheme(self, user: User, scheme_id: int, body: SchemeExtend, idem: Idem,
                       if_match: int | None) -> CommandResult:
@@ -742,7 +750,7 @@ class WarningsDesk:
             problem = scheme_expiry_problem(now, body.expires_at, self.policy,
                                             what="extension (now)")
             if problem is not None:
-                raise ServiceError(422, problem)
+                raise Invalid(problem)
             # the extension decides the review; inside the new expiry's review window the
             # next first-stage review is requested at once
             in_window = now >= scheme_review_due(body.expires_at, self.policy)
@@ -762,7 +770,7 @@ class WarningsDesk:
     def end_scheme(self, user: User, scheme_id: int, body: SchemeEnd, idem: Idem,
                    if_match: int | None) -> CommandResult:
         def change(conn: Connection, row: Row[Any], now: datetime) -> str:
-            self.service.check_rationale(conn, now, body.reason, kind="scheme_end",
+            self.runner.check_rationale(conn, now, body.reason, kind="scheme_end",
                                          what="reason for ending the scheme",
                                          entity=Entity(scheme_id=row.id), by=user.username)
             told = _removal_notice(conn, row)
@@ -770,13 +778,13 @@ class WarningsDesk:
             if told is None:
                 if body.override_rationale is None or not body.override_rationale.strip():
                     _since, words = _removal_notice_since(row)
-                    raise ServiceError(
-                        409, f"Scheme {scheme_id}: the victim has not been told of its "
+                    raise Conflict(
+                        f"Scheme {scheme_id}: the victim has not been told of its "
                         f"removal and no failed attempt to tell them is recorded {words}. "
                         "Tell the victim the scheme is being removed, or record a failed "
                         "attempt, then end it; a supervisor may end it anyway with a rationale."
                     )
-                self.service.check_rationale(
+                self.runner.check_rationale(
                     conn, now, body.override_rationale, kind="scheme_end",
                     what="rationale for ending without telling the victim",
                     entity=Entity(scheme_id=row.id), by=user.username,
@@ -795,8 +803,8 @@ class WarningsDesk:
                        idem: Idem, if_match: int | None) -> CommandResult:
         def change(conn: Connection, row: Row[Any], now: datetime) -> str:
             if row.review_requested_at is not None:
-                raise ServiceError(
-                    409, f"A review of scheme {scheme_id} was already requested at "
+                raise Conflict(
+                    f"A review of scheme {scheme_id} was already requested at "
                     f"{row.review_requested_at.isoformat()}: decide it (extend or end)."
                 )
             conn.execute(schemes.update().where(schemes.c.id == row.id).values(
@@ -825,8 +833,8 @@ class WarningsDesk:
             if at > now + timedelta(minutes=1):
                 what = ("told" if body.outcome is VictimContactOutcome.INFORMED
                         else "tried to tell")
-                raise ServiceError(
-                    422, f"The victim cannot have been {what} in the future: give the time it "
+                raise Invalid(
+                    f"The victim cannot have been {what} in the future: give the time it "
                     "happened."
                 )
             at = min(at, now)
@@ -843,7 +851,7 @@ class WarningsDesk:
             out = insert_order(conn, body, now, user.username, self._retention)
             return 201, out.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, "create_order", None, "order")
+        return self.runner.run(user, idem, apply, "create_order", None, "order")
 
     @staticmethod
     def _check_source_ref(conn: Connection, ref: str, own_id: int | None) -> None:
@@ -851,8 +859,8 @@ class WarningsDesk:
             protective_orders.c.source_ref == ref
         )).scalar()
         if other is not None and other != own_id:
-            raise ServiceError(
-                409, f"Order {other} already has the source reference {ref!r}: update that "
+            raise Conflict(
+                f"Order {other} already has the source reference {ref!r}: update that "
                 "order instead of adding it again."
             )
 
@@ -860,17 +868,17 @@ class WarningsDesk:
                     idem: Idem) -> CommandResult:
         fields = body.model_fields_set
         if not fields:
-            raise ServiceError(422, "Nothing to change: send at least one field of the order.")
+            raise Invalid("Nothing to change: send at least one field of the order.")
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             row = conn.execute(
                 sa.select(protective_orders).where(protective_orders.c.id == order_id)
             ).first()
             if row is None:
-                raise ServiceError(404, f"There is no protective order {order_id}.")
+                raise NotFound(f"There is no protective order {order_id}.")
             if row.version != if_match:
-                raise ServiceError(
-                    412, f"Order {order_id} has changed since you loaded it: it is now at "
+                raise Stale(
+                    f"Order {order_id} has changed since you loaded it: it is now at "
                     f"version {row.version}, not {if_match}. Review it and try again."
                 )
             current = order_out(row)
@@ -896,7 +904,7 @@ class WarningsDesk:
                    f"v{out.version}: changed {', '.join(sorted(fields))}")
             return 200, out.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, "update_order", order_id, "order")
+        return self.runner.run(user, idem, apply, "update_order", order_id, "order")
 
     def audit_warning(self, user: User, kind: Literal["scheme", "order"], entity_id: int,
                       body: WarningAudit, action: str, idem: Idem) -> CommandResult:
@@ -909,10 +917,10 @@ class WarningsDesk:
                 incidents.c.id == body.incident_id
             )).first()
             if inc is None:
-                raise ServiceError(404, f"There is no incident {body.incident_id}.")
+                raise NotFound(f"There is no incident {body.incident_id}.")
             row = conn.execute(sa.select(table).where(table.c.id == entity_id)).first()
             if row is None:
-                raise ServiceError(404, f"There is no {kind} {entity_id}.")
+                raise NotFound(f"There is no {kind} {entity_id}.")
             note = ""
             if kind == "scheme" and (row.removed_at is not None or row.expires_at <= now):
                 note = " (the scheme was no longer live)"
@@ -925,7 +933,7 @@ class WarningsDesk:
             return 200, {"kind": kind, "id": entity_id, "incident_id": body.incident_id,
                          "action": verb, "by": user.username, "at": now.isoformat()}
 
-        return self.service._run(user, idem, apply, action, entity_id, kind)
+        return self.runner.run(user, idem, apply, action, entity_id, kind)
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -937,8 +945,8 @@ class WarningsDesk:
 
         def supervisor(user: User) -> None:
             if user.role is not Role.SUPERVISOR:
-                raise ServiceError(
-                    403, f"Your role ({user.role.label}) cannot change special schemes or "
+                raise Forbidden(
+                    f"Your role ({user.role.label}) cannot change special schemes or "
                     "protective orders: it needs the supervisor role."
                 )
 
@@ -1035,8 +1043,8 @@ class WarningsDesk:
             supervisor(user)
             v = parse_if_match(if_match)
             if v is None:
-                raise ServiceError(
-                    428, "The If-Match header is required: send the version of the order you "
+                raise PreconditionRequired(
+                    "The If-Match header is required: send the version of the order you "
                     "edited (for example If-Match: 3)."
                 )
             return command_response(self.patch_order(user, order_id, body, v,
@@ -1063,8 +1071,8 @@ class WarningsDesk:
                           postcode=postcode or None)
             who = Person(name=name, dob=dob) if name and name.strip() else None
             if q is None and who is None and incident_id is None:
-                raise ServiceError(
-                    422, "Say what to match: a location (uprn, parent_uprn, usrn, address, "
+                raise Invalid(
+                    "Say what to match: a location (uprn, parent_uprn, usrn, address, "
                     "postcode), a person (name, dob) or an incident_id."
                 )
             return self.warnings(q, who, incident_id)
