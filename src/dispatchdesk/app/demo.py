@@ -51,11 +51,11 @@ from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import make_engine
 from dispatchdesk.server.errors import DomainError
+from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.london import block_of, random_address
 from dispatchdesk.server.runner import Idem
 from dispatchdesk.server.services import Services
 from dispatchdesk.server.simulator import Scenario, Simulator
-from dispatchdesk.server.warnings_api import WarningsDesk
 
 log = logging.getLogger(__name__)
 

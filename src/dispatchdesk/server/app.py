@@ -28,6 +28,7 @@ from dispatchdesk.server.features.incidents import routes as incident_routes
 from dispatchdesk.server.features.sync import routes as sync_routes
 from dispatchdesk.server.features.units import routes as unit_routes
 from dispatchdesk.server.features.units.service import Units
+from dispatchdesk.server.features.warnings import routes as warning_routes
 from dispatchdesk.server.http_common import install_error_handler, requirer
 from dispatchdesk.server.services import Services
 from dispatchdesk.server.settings import ServerSettings
@@ -111,7 +112,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(incident_routes.router(services.incidents, units, require))
     app.include_router(audit_routes.router(services.audit, require))
     app.include_router(unit_routes.router(units, require))
-    app.include_router(warn.router(require))
+    app.include_router(warning_routes.router(warn, require))
     return app
 
 

@@ -30,8 +30,8 @@ from starlette.concurrency import run_in_threadpool
 from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import read_tx
+from dispatchdesk.server.features.warnings.tables import schemes
 from dispatchdesk.server.runner import CommandRunner
-from dispatchdesk.server.warnings_api import schemes
 
 #: Changes read from the log per query while a stream catches up.
 BATCH = 500

@@ -13,9 +13,9 @@ from dispatchdesk.server.features.audit.service import AuditLog
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.features.sync.service import Sync
 from dispatchdesk.server.features.units.service import Units
+from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.runner import CommandRunner
 from dispatchdesk.server.settings import ServerSettings
-from dispatchdesk.server.warnings_api import WarningsDesk
 
 
 @dataclass(frozen=True, slots=True)

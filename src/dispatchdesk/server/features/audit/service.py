@@ -10,8 +10,8 @@ from dispatchdesk.domain.roles import Role
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, read_tx
 from dispatchdesk.server.errors import Forbidden
+from dispatchdesk.server.features.warnings.writes import redact_audit_rows
 from dispatchdesk.server.runner import CommandRunner
-from dispatchdesk.server.warnings_api import redact_audit_rows
 
 
 class AuditLog:

@@ -13,8 +13,8 @@ from dispatchdesk.server import auth
 from dispatchdesk.server.events import Hub, stream
 from dispatchdesk.server.features.sync.service import Sync
 from dispatchdesk.server.features.units.service import Units
+from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.http_common import AUTH_ERRORS, Require, error
-from dispatchdesk.server.warnings_api import WarningsDesk
 
 MAX_CHANGES_LIMIT = 5000
 

@@ -50,10 +50,10 @@ from dispatchdesk.server.errors import Conflict, Invalid, NotFound, Stale
 from dispatchdesk.server.features.incidents.records import divert_out, divert_rows
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.features.units.records import emit_unit, unit_out
+from dispatchdesk.server.features.warnings.writes import audit_warnings_passed
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_unit
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
-from dispatchdesk.server.warnings_api import audit_warnings_passed
 
 #: The name audit rows carry for what the server does by itself (escalations).
 SYSTEM = "system"
