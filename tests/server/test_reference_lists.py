@@ -30,7 +30,7 @@ from dispatchdesk.server.fleet import RowError, import_units
 from dispatchdesk.server.imports import import_orders
 
 from .conftest import Api, Desk, incident_body
-from .test_warnings import order_body
+from .helpers import order_body
 
 LOCATION = {"address": "1 High Street", "postcode": "SW1A 1AA", "borough": "Westminster"}
 FUTURE = "A date of birth cannot be in the future."

@@ -20,7 +20,7 @@ from dispatchdesk.server.db import audit, make_engine
 from dispatchdesk.server.features.warnings.tables import schemes
 
 from .conftest import START, Api, Desk, login
-from .test_events import Stream
+from .helpers import Stream
 
 #: The scheme that is ended or expires: none of this may be served afterwards.
 HIDDEN = {"uprn": "100000000007", "address": "Hidden Court, 7 Secret Row", "postcode": "E2 7QQ",

@@ -151,7 +151,6 @@ def scheme_changed(conn: Connection, scheme_id: int, now: datetime, retention: i
     return out
 
 
-
 def order_changed(conn: Connection, order_id: int, now: datetime, retention: int) -> OrderOut:
     row = conn.execute(
         sa.select(protective_orders).where(protective_orders.c.id == order_id)

@@ -1,7 +1,6 @@
 """The scheme sweep: expiry, automatic first-stage review requests and escalation to second
 stage; run by a thread while the app runs and before each read that serves schemes."""
 
-
 import logging
 import threading
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 #: The user name audit rows of the server's own actions (expiry, escalation) carry.
 SYSTEM_USER = User("system", Role.SUPERVISOR)
 
-
+#: Seconds between sweeps while the app runs (a scheme leaves within this of its expiry
 #: minute at worst; every snapshot, change page and warnings query sweeps first as well).
 SWEEP_SECONDS = 15.0
 
@@ -49,7 +48,6 @@ class Sweeping:
 
     def stop(self) -> None:
         self.stop_event.set()
-
 
 
 class SchemeSweeper:

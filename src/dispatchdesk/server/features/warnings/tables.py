@@ -2,7 +2,6 @@
 :data:`dispatchdesk.server.db.metadata`)."""
 
 
-
 import sqlalchemy as sa
 
 from dispatchdesk.server.db import (

@@ -2,7 +2,6 @@
 log lock): new schemes and orders, removing a scheme, the warnings passed to a unit; the
 rules they are checked against; and the audit rows as served."""
 
-
 import json
 import re
 from collections.abc import Sequence
@@ -147,8 +146,6 @@ def insert_scheme(conn: Connection, body: SchemeCreate, now: datetime, username:
     return out
 
 
-
-
 def remove_scheme(conn: Connection, scheme_id: int, now: datetime, retention: int,
                   reason: str) -> None:
     """Stop serving a scheme: mark it removed, rewrite its earlier log rows to a delete (so the
@@ -221,8 +218,6 @@ def insert_order(conn: Connection, body: OrderCreate, now: datetime, username: s
            f"{out.order_type.value} {out.source_ref}, subject {out.subject.name}, expires "
            f"{out.expires_on.isoformat() if out.expires_on else 'until further order'}{how}")
     return out
-
-
 
 
 def order_problems(body: OrderCreate, today: date | None = None) -> list[tuple[str, str]]:
