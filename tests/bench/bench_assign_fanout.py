@@ -77,8 +77,8 @@ from dispatchdesk.protocol.schemas import IncidentCreate, UnitCreate
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import create_schema, make_engine
-from dispatchdesk.server.dispatch import Dispatch
-from dispatchdesk.server.service import Idem, Service
+from dispatchdesk.server.runner import CommandRunner, Idem
+from dispatchdesk.server.services import Services
 from dispatchdesk.server.simulation.scenario import Scenario
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
@@ -193,15 +193,15 @@ class LoopLag:
 class CommitStamps:
     """perf_counter() of every command commit, stamped by the server's on-commit hook."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, runner: CommandRunner) -> None:
         self.times: list[float] = []
-        inner: Callable[[], None] = service._on_commit
+        inner: Callable[[], None] = runner.on_commit
 
         def stamped() -> None:
             self.times.append(time.perf_counter())  # list.append: atomic under the GIL
             inner()
 
-        service._on_commit = stamped
+        runner.on_commit = stamped
 
     def between(self, start: float, end: float) -> float | None:
         """The last commit stamped in [start, end] (the dispatcher waits for each reply)."""
@@ -212,15 +212,16 @@ class CommitStamps:
 
 def seed(db_url: str, n_incidents: int, n_units: int) -> None:
     create_schema(make_engine(db_url))
-    service = Service(make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None)
+    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url),
+                            on_commit=lambda: None)
     user = User("bench", Role.SUPERVISOR)
     scenario = Scenario(seed=1)
     for _ in range(n_incidents):
         body = IncidentCreate.model_validate(scenario.new_incident())
-        service.create_incident(user, body, Idem(None, "seed", ""))
+        service.incidents.create_incident(user, body, Idem(None, "seed", ""))
     fleet = [UnitCreate.model_validate(b) for b in scenario.fleet(n_units)]
-    Dispatch(service).create_units(user, fleet)
-    service.engine.dispose()
+    service.units.create_units(user, fleet)
+    service.runner.engine.dispose()
 
 
 def dispatcher(url: str, token: str, pairs: list[tuple[int, int]], rate: float,
@@ -359,7 +360,7 @@ def _one_process(args: argparse.Namespace, tmp: Path, db: str) -> None:
     server = EmbeddedServer(ServerSettings(db_url=db, port=0))
     server.start()
     assert server.app is not None
-    stamps = CommitStamps(server.app.state.service)
+    stamps = CommitStamps(server.app.state.services.runner)
     token = httpx.post(server.url + "/api/v1/auth/token",
                        json={"username": "disp", "password": PASSWORD}).json()["access_token"]
 

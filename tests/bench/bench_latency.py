@@ -43,7 +43,8 @@ from dispatchdesk.protocol.schemas import IncidentCreate
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import create_schema, make_engine
-from dispatchdesk.server.service import Idem, Service
+from dispatchdesk.server.runner import Idem
+from dispatchdesk.server.services import Services
 from dispatchdesk.server.simulation.scenario import Scenario
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.engine import SyncEngine
@@ -85,13 +86,14 @@ class ModelListener:
 
 def seed(db_url: str, n: int) -> None:
     create_schema(make_engine(db_url))
-    service = Service(make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None)
+    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url),
+                            on_commit=lambda: None)
     user = User("bench", Role.SUPERVISOR)
     scenario = Scenario(seed=1)
     for _ in range(n):
         body = IncidentCreate.model_validate(scenario.new_incident())
-        service.create_incident(user, body, Idem(None, "seed", ""))
-    service.engine.dispose()
+        service.incidents.create_incident(user, body, Idem(None, "seed", ""))
+    service.runner.engine.dispose()
 
 
 def writer(url: str, token: str, ids: list[int], seconds: float,

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.protocol import API_PREFIX
-from dispatchdesk.server import ServerSettings, create_app
+from dispatchdesk.server import EmbeddedServer, ServerSettings, create_app
 from dispatchdesk.server.auth import hash_password
 from dispatchdesk.server.db import create_schema, make_engine, users
 
@@ -169,3 +169,10 @@ def make_desk(settings: ServerSettings) -> Iterator[Callable[..., Desk]]:
 @pytest.fixture
 def desk(make_desk: Callable[..., Desk]) -> Desk:
     return make_desk()
+
+
+@pytest.fixture
+def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
+    """The app on loopback (uvicorn in a thread, a real port), stopped after the test."""
+    with EmbeddedServer(settings) as srv:
+        yield srv

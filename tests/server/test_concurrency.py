@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from dispatchdesk.server import EmbeddedServer, ServerSettings
+from dispatchdesk.server import EmbeddedServer
 
 from .conftest import Api, login
 
 WRITERS = 4
 PER_WRITER = 8
-
-
-@pytest.fixture
-def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(settings) as srv:
-        yield srv
 
 
 def test_concurrent_commands_give_gap_free_seqs_in_commit_order(server: EmbeddedServer) -> None:

@@ -2,68 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
-from dispatchdesk.protocol import API_PREFIX
-from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server import EmbeddedServer, ServerSettings
 
 from .conftest import Api, login
-
-#: A stream that stays silent this long fails the test instead of hanging it.
-READ_TIMEOUT = 5.0
-
-
-class Stream:
-    """An open SSE response, read one event (or comment) at a time."""
-
-    def __init__(self, client: httpx.Client, token: str, **headers_and_params: Any) -> None:
-        params = headers_and_params.pop("params", None)
-        headers = {"Authorization": f"Bearer {token}", **headers_and_params}
-        self._cm = client.stream("GET", f"{API_PREFIX}/events", headers=headers, params=params,
-                                 timeout=httpx.Timeout(READ_TIMEOUT))
-        self.response = self._cm.__enter__()
-        self._lines = self.response.iter_lines()
-
-    def next(self) -> dict[str, str]:
-        """The next event's fields; a comment comes back as {"comment": ...}."""
-        fields: dict[str, str] = {}
-        for line in self._lines:
-            if line == "":
-                if fields:
-                    return fields
-                continue
-            if line.startswith(":"):
-                return {"comment": line[1:].strip()}
-            name, _, value = line.partition(":")
-            fields[name] = value[1:] if value.startswith(" ") else value
-        raise EOFError("the stream ended")
-
-    def changes(self, n: int) -> list[Change]:
-        got: list[Change] = []
-        while len(got) < n:
-            ev = self.next()
-            if ev.get("event") == "change":
-                change = Change.model_validate_json(ev["data"])
-                assert int(ev["id"]) == change.seq
-                got.append(change)
-        return got
-
-    def close(self) -> None:
-        self._cm.__exit__(None, None, None)
-
-
-@pytest.fixture
-def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(settings)
-    srv.start()
-    yield srv
-    srv.stop()
+from .helpers import Stream
 
 
 def _client(srv: EmbeddedServer) -> httpx.Client:

@@ -17,8 +17,7 @@ from dispatchdesk.server.db import make_engine
 from dispatchdesk.server.rationales import rationale_tokens, rationales
 
 from .conftest import Desk
-from .test_units import cmd, key, new_unit
-from .test_warnings import make_scheme
+from .helpers import cmd, key, make_scheme, new_unit
 
 #: The earlier text, and the same words as someone else would paste them.
 EARLIER = ("Dean Morris had left before officers arrived; his ex-partner was safe, door secured "

@@ -25,12 +25,12 @@ from dispatchdesk.protocol.convert import policy_from_wire
 from dispatchdesk.protocol.schemas import Snapshot, UnitCreate
 from dispatchdesk.server import ServerSettings
 from dispatchdesk.server.auth import User
+from dispatchdesk.server.errors import Invalid
 from dispatchdesk.server.imports import import_orders
-from dispatchdesk.server.service import ServiceError
 from dispatchdesk.server.simulation.fleet import RowError, import_units
 
 from .conftest import Api, Desk, incident_body
-from .test_warnings import order_body
+from .helpers import order_body
 
 LOCATION = {"address": "1 High Street", "postcode": "SW1A 1AA", "borough": "Westminster"}
 FUTURE = "A date of birth cannot be in the future."
@@ -189,11 +189,11 @@ def test_a_unit_borough_is_on_the_list(desk: Desk) -> None:
 
 
 def test_a_bulk_fleet_made_without_http_is_checked_too(desk: Desk) -> None:
-    dispatch = desk.client.app.state.dispatch  # type: ignore[attr-defined]
+    units = desk.client.app.state.services.units  # type: ignore[attr-defined]
     bodies = [UnitCreate(callsign="LX21", kind="IRV", borough="Camden"),
               UnitCreate(callsign="LX22", kind="IRV", borough="Narnia")]
-    with pytest.raises(ServiceError) as err:
-        dispatch.create_units(User("setup", Role.SUPERVISOR), bodies)
+    with pytest.raises(Invalid) as err:
+        units.create_units(User("setup", Role.SUPERVISOR), bodies)
     assert err.value.status_code == 422
     assert desk.dan.get("/units").json() == []  # all or nothing
 

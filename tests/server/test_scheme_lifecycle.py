@@ -17,10 +17,10 @@ from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.warnings import ReviewState, add_months
 from dispatchdesk.server import EmbeddedServer, ServerSettings
 from dispatchdesk.server.db import audit, make_engine
-from dispatchdesk.server.warnings_api import schemes
+from dispatchdesk.server.features.warnings.tables import schemes
 
 from .conftest import START, Api, Desk, login
-from .test_events import Stream
+from .helpers import Stream
 
 #: The scheme that is ended or expires: none of this may be served afterwards.
 HIDDEN = {"uprn": "100000000007", "address": "Hidden Court, 7 Secret Row", "postcode": "E2 7QQ",

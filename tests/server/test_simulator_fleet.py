@@ -4,23 +4,15 @@ units from S to new I incidents, and every owed incident is attended again in th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from dispatchdesk.protocol.schemas import UnitCreate
-from dispatchdesk.server import EmbeddedServer, ServerSettings
+from dispatchdesk.server import EmbeddedServer
 from dispatchdesk.server.simulation.scenario import Scenario
 from dispatchdesk.server.simulation.simulator import Simulator
 
 from .conftest import PASSWORD, login
-
-
-@pytest.fixture
-def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(settings) as srv:
-        yield srv
 
 
 def test_fleet_bodies_are_valid_and_unique() -> None:

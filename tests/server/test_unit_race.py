@@ -6,24 +6,16 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
-from dispatchdesk.server import EmbeddedServer, ServerSettings
+from dispatchdesk.server import EmbeddedServer
 
 from .conftest import Api, login
 
 ROUNDS_PER_SIZE = 3
 SIZES = range(2, 9)
-
-
-@pytest.fixture
-def server(settings: ServerSettings) -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(settings) as srv:
-        yield srv
 
 
 def test_exactly_one_dispatcher_wins_the_unit(server: EmbeddedServer) -> None:

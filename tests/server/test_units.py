@@ -3,11 +3,9 @@ escalation; the DIVERT tag list and its review. Replays the 2018 case with a fak
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -19,38 +17,8 @@ from dispatchdesk.protocol.convert import incident_from_json
 from dispatchdesk.protocol.schemas import Change, IncidentOut, Snapshot, UnitOut
 from dispatchdesk.server.db import make_engine, units
 
-from .conftest import START, Api, Desk
-
-
-def key() -> dict[str, str]:
-    return {"Idempotency-Key": uuid.uuid4().hex}
-
-
-def new_unit(api: Api, callsign: str, **over: Any) -> dict[str, Any]:
-    body = {"callsign": callsign, "kind": "IRV", "borough": "Westminster", **over}
-    r = api.post("/units", json=body, headers=key())
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
-def cmd(api: Api, unit: dict[str, Any] | int, action: str, body: dict[str, Any] | None = None,
-        **kw: Any) -> httpx.Response:
-    uid = unit if isinstance(unit, int) else unit["id"]
-    return api.post(f"/units/{uid}/{action}", json=body, headers={**key(), **kw})
-
-
-def incident(api: Api, incident_id: int) -> dict[str, Any]:
-    r = api.get(f"/incidents/{incident_id}")
-    assert r.status_code == 200, r.text
-    return dict(r.json())
-
-
-def changes_since(api: Api, since: int) -> list[dict[str, Any]]:
-    return list(api.get(f"/changes?since={since}").json()["changes"])
-
-
-def cursor(api: Api) -> int:
-    return int(api.get("/snapshot").json()["cursor"])
+from .conftest import START, Desk
+from .helpers import changes_since, cmd, cursor, incident, key, new_unit
 
 
 def test_units_are_created_by_supervisors_and_synced(desk: Desk, clock: FakeClock) -> None:

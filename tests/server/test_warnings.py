@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -27,46 +26,11 @@ from dispatchdesk.server import EmbeddedServer, ServerSettings
 from tests.domain.test_warnings import NEIGHBOURS, SAME_AS_ACRE_LANE, TYPED_FORMS
 
 from .conftest import START, Api, Desk, login
-from .test_events import Stream
+from .helpers import BLOCK, Stream, key, make_scheme, order_body, scheme_body
 
-BLOCK = {"uprn": "100023336956", "address": "Rose House, 10 Mill Lane", "postcode": "E1 6AN",
-         "usrn": "22700001"}
 FLAT_2 = {"uprn": "100023336958", "parent_uprn": "100023336956", "usrn": "22700001",
           "address": "Flat 2, Rose House, 10 Mill Lane", "postcode": "E1 6AN",
           "borough": "Tower Hamlets"}
-
-
-def key() -> dict[str, str]:
-    return {"Idempotency-Key": uuid.uuid4().hex}
-
-
-def scheme_body(**over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "location": BLOCK, "category": "VICTIM_AT_RISK",
-        "summary": "Victim of DA lives here; ex-partner on bail, not to attend",
-        "officer_in_case": "DC 1234 Patel", "expires_at": (START + timedelta(days=90)).isoformat(),
-    }
-    body.update(over)
-    return body
-
-
-def order_body(**over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "order_type": "NON_MOLESTATION",
-        "subject": {"name": "Gary Hollis", "dob": "1984-03-09"},
-        "protected_persons": [{"name": "Dawn Hollis", "dob": "1986-07-21"}],
-        "locations": [{"address": "22 Acacia Avenue", "postcode": "N1 9GU", "uprn": "5550001"}],
-        "conditions": "Not to contact Dawn Hollis or come within 100 m of 22 Acacia Avenue",
-        "issued_on": "2026-05-24", "expires_on": "2026-11-24", "source_ref": "FAM-2026-0042",
-    }
-    body.update(over)
-    return body
-
-
-def make_scheme(api: Api, **over: Any) -> dict[str, Any]:
-    r = api.post("/schemes", json=scheme_body(**over), headers=key())
-    assert r.status_code == 201, r.text
-    return dict(r.json())
 
 
 def warnings(api: Api, **params: Any) -> WarningsPage:

@@ -11,8 +11,7 @@ from typing import Any
 from dispatchdesk.domain.clock import FakeClock
 
 from .conftest import Desk
-from .test_units import cmd, new_unit
-from .test_warnings import make_scheme, order_body
+from .helpers import cmd, make_scheme, new_unit, order_body
 
 
 def key() -> dict[str, str]:

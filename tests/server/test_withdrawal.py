@@ -17,7 +17,7 @@ from dispatchdesk.protocol.schemas import IncidentOut
 from dispatchdesk.server.db import diverts, incidents, make_engine
 
 from .conftest import Api, Desk
-from .test_units import changes_since, cmd, incident, key, new_unit
+from .helpers import changes_since, cmd, incident, key, new_unit
 
 REASON = "Crew called to a collapse in the station concourse"
 

@@ -2,12 +2,21 @@
 
 Never imports Qt; imports only ``domain`` and ``protocol`` from the product.
 
-Modules: ``settings`` (ServerSettings), ``db`` (tables, engines), ``auth`` (passwords,
-tokens), ``changelog`` (seq, pruning, 410), ``service`` (commands and queries, no HTTP),
-``events`` (SSE fan-out), ``watcher`` (PostgreSQL LISTEN/NOTIFY across nodes), ``app``
-(routes), ``embedded`` (serve, EmbeddedServer), ``users`` (add_user), ``warnings_api``
-(special schemes, protective orders, ``GET /warnings``, the scheme expiry sweep), ``imports``
-(CSV bulk load of schemes and orders).
+Where things are:
+
+- ``features/<feature>/`` -- one package per feature (``incidents``, ``units`` with diverts,
+  ``warnings`` (schemes, orders), ``sync`` (snapshot, changes, events), ``auth``, ``audit``):
+  ``service.py`` holds its commands and queries, pure of HTTP, raising the typed refusals of
+  ``errors``; ``routes.py`` its ``APIRouter``. A new endpoint goes in its feature's
+  ``routes.py``; a new feature is a new package there, included by ``app.create_app``.
+- ``runner`` (CommandRunner: transaction, log lock, idempotency, change log, audit, refusal
+  audit, notify: every command runs through it), ``errors`` (NotFound, Conflict, Stale, ...
+  and the one table to HTTP statuses), ``http_common`` (headers, sign-in dependency, the
+  error handler), ``services`` (every feature service over one runner), ``app`` (composes the
+  routers), ``settings``, ``db`` (tables, engines), ``auth`` (passwords, tokens), ``changelog``
+  (seq, pruning, 410), ``events`` (SSE fan-out), ``watcher`` (PostgreSQL LISTEN/NOTIFY across
+  nodes), ``embedded`` (serve, EmbeddedServer), ``users`` (add_user), ``imports`` (CSV bulk
+  load of schemes and orders), ``reference`` and ``rationales`` (checks the services use).
 
 In tests::
 

@@ -30,8 +30,8 @@ from starlette.concurrency import run_in_threadpool
 from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import read_tx
-from dispatchdesk.server.service import Service
-from dispatchdesk.server.warnings_api import schemes
+from dispatchdesk.server.features.warnings.tables import schemes
+from dispatchdesk.server.runner import CommandRunner
 
 #: Changes read from the log per query while a stream catches up.
 BATCH = 500
@@ -55,30 +55,30 @@ class Tail:
         #: Every change up to this seq has been read (the window's end).
         self._end: int | None = None
 
-    def after(self, service: Service, since: int) -> tuple[list[tuple[Change, str]], bool]:
+    def after(self, runner: CommandRunner, since: int) -> tuple[list[tuple[Change, str]], bool]:
         """Changes after ``since`` (SSE text; expired schemes redacted) and whether more
         wait. Blocking: call it on the thread pool. Raises LogGone like the log."""
         with self._lock:
             if self._read_generation != self.generation or self._end is None:
-                self._refresh(service)
+                self._refresh(runner)
             start = self._items[0][0].seq - 1 if self._items else self._end
             inside = start is not None and self._end is not None and start <= since <= self._end
             found = [item for item in self._items if item[0].seq > since] if inside else []
         if not inside:  # behind the window (catching up), or ahead: read the log, unlocked
-            page, _head, more = _read(service, since)
+            page, _head, more = _read(runner, since)
             return [(c, _text(c)) for c in page], more
-        return _redacted(found, service), False
+        return _redacted(found, runner), False
 
-    def _refresh(self, service: Service) -> None:
+    def _refresh(self, runner: CommandRunner) -> None:
         generation = self.generation  # before reading: a commit during the read re-reads
         if self._end is None:
-            head = service.head()
+            head = runner.head()
             self._end = head.seq
             self._read_generation = generation
             return
         try:
             while True:
-                page, _head, more = _read(service, self._end)
+                page, _head, more = _read(runner, self._end)
                 gone = {_sid(c) for c in page if c.entity == "scheme" and c.op == "delete"}
                 if gone:  # an ended or expired scheme: its text leaves the window now
                     self._items = [_gone_if(item, gone) for item in self._items]
@@ -114,14 +114,14 @@ def _gone_if(item: tuple[Change, str], gone: set[int]) -> tuple[Change, str]:
     return item
 
 
-def _redacted(items: list[tuple[Change, str]], service: Service) -> list[tuple[Change, str]]:
+def _redacted(items: list[tuple[Change, str]], runner: CommandRunner) -> list[tuple[Change, str]]:
     """A scheme upsert is served only while the scheme is live by the schemes table (not
     ended, not expired by the server's time): otherwise as its delete."""
-    now = service.now()
+    now = runner.now()
     ids = {_sid(c) for c, _t in items if c.entity == "scheme" and c.op == "upsert"}
     if not ids:
         return items
-    with read_tx(service.engine) as conn:
+    with read_tx(runner.engine) as conn:
         live = set(conn.execute(sa.select(schemes.c.id).where(
             schemes.c.id.in_(ids), schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
         )).scalars())
@@ -176,7 +176,7 @@ def format_change(change_json: str, seq: int) -> str:
 
 
 async def stream(
-    service: Service,
+    runner: CommandRunner,
     hub: Hub,
     since: int,
     *,
@@ -187,7 +187,7 @@ async def stream(
     Ends when the hub closes, or when the log is pruned past this stream (the client's next
     resume then gets 410 and takes a new snapshot).
     """
-    heartbeat = service.settings.heartbeat_seconds
+    heartbeat = runner.settings.heartbeat_seconds
     loop = asyncio.get_running_loop()
     waiter = hub.register()
     event = waiter[1]
@@ -198,7 +198,7 @@ async def stream(
         while not hub.closed:
             event.clear()  # before reading, so a commit during the read is not missed
             try:
-                page, more = await run_in_threadpool(hub.tail.after, service, last)
+                page, more = await run_in_threadpool(hub.tail.after, runner, last)
             except changelog.LogGone:
                 return
             for change, text in page:
@@ -208,7 +208,7 @@ async def stream(
                 continue
             now = loop.time()
             if now >= next_beat:
-                stamp = service.now().astimezone(UTC).isoformat()
+                stamp = runner.now().astimezone(UTC).isoformat()
                 yield f": heartbeat {stamp}\n\n"
                 next_beat = now + heartbeat
             timeout = next_beat - now
@@ -220,6 +220,6 @@ async def stream(
         hub.unregister(waiter)
 
 
-def _read(service: Service, since: int) -> tuple[list[Change], changelog.Head, bool]:
-    with read_tx(service.engine) as conn:
-        return changelog.read_changes(conn, since, BATCH, now=service.now())
+def _read(runner: CommandRunner, since: int) -> tuple[list[Change], changelog.Head, bool]:
+    with read_tx(runner.engine) as conn:
+        return changelog.read_changes(conn, since, BATCH, now=runner.now())

@@ -1,17 +1,81 @@
-"""What every command route shares: the Idempotency-Key and If-Match headers, read the same
-way everywhere, with the same messages."""
+"""What every feature's routes share: the Idempotency-Key and If-Match headers, read the same
+way everywhere, with the same messages; the sign-in dependency (:func:`requirer`); the
+OpenAPI error responses; and the one place a service's refusal becomes an HTTP answer
+(:func:`install_error_handler`)."""
 
-from __future__ import annotations
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from typing import Any
-
-from fastapi import Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from dispatchdesk.protocol import IDEMPOTENCY_HEADER
-from dispatchdesk.server.service import CommandResult, Idem, ServiceError, request_hash
+from dispatchdesk.domain.roles import Right, has_right
+from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol.schemas import ErrorBody
+from dispatchdesk.server import auth
+from dispatchdesk.server.db import read_tx
+from dispatchdesk.server.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    Unauthorized,
+)
+from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem, request_hash
 
 MAX_KEY_LENGTH = 200
+
+#: ``require(Right.X)``: a FastAPI dependency giving the signed-in user who has right X.
+Require = Callable[[Right], Callable[..., auth.User]]
+
+
+def install_error_handler(app: FastAPI) -> None:
+    """Answer every refusal a service raises with its status
+    (:data:`~dispatchdesk.server.errors.STATUS`) and ``{"detail": ...}``."""
+
+    @app.exception_handler(DomainError)
+    async def _refused(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def error(status: int, text: str) -> dict[int | str, dict[str, Any]]:
+    """An error response of a route, for the OpenAPI document."""
+    return {status: {"model": ErrorBody, "description": text}}
+
+
+AUTH_ERRORS = {**error(401, "No valid bearer token"), **error(403, "The role lacks the right")}
+
+
+def requirer(runner: CommandRunner) -> Require:
+    """``require``: the user of the request's bearer token, who must have a right."""
+    bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+
+    def require(right: Right) -> Callable[..., auth.User]:
+        def dependency(
+            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        ) -> auth.User:
+            if creds is None:
+                raise Unauthorized(
+                    "Sign in first: send 'Authorization: Bearer <token>' with a token from "
+                    f"POST {API_PREFIX}/auth/token."
+                )
+            with read_tx(runner.engine) as conn:
+                user = auth.user_for_token(conn, creds.credentials, runner.now())
+            if user is None:
+                raise Unauthorized(
+                    "Your session token is not valid or has expired: sign in again."
+                )
+            if not has_right(user.role, right):
+                raise Forbidden(
+                    f"Your role ({user.role.label}) does not have the right "
+                    f"'{right.value}' needed for this. Ask a supervisor."
+                )
+            return user
+
+        return dependency
+
+    return require
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -22,8 +86,8 @@ def parse_if_match(value: str | None) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise ServiceError(
-            400, f"If-Match must be the version number you edited (for example If-Match: 3), "
+        raise BadRequest(
+            f"If-Match must be the version number you edited (for example If-Match: 3), "
             f"not {value!r}."
         ) from None
 
@@ -32,14 +96,14 @@ def check_key(key: str | None, required: bool) -> str | None:
     """The Idempotency-Key, stripped; 400 when it is required and missing, or too long."""
     if key is None or not key.strip():
         if required:
-            raise ServiceError(
-                400, f"The {IDEMPOTENCY_HEADER} header is required: send a new unique value "
+            raise BadRequest(
+                f"The {IDEMPOTENCY_HEADER} header is required: send a new unique value "
                 "(for example a UUID) with each command, and the same one when you resend it."
             )
         return None
     if len(key) > MAX_KEY_LENGTH:
-        raise ServiceError(
-            400, f"The {IDEMPOTENCY_HEADER} header is longer than {MAX_KEY_LENGTH} characters.")
+        raise BadRequest(
+            f"The {IDEMPOTENCY_HEADER} header is longer than {MAX_KEY_LENGTH} characters.")
     return key.strip()
 
 

@@ -46,14 +46,14 @@ from dispatchdesk.protocol.warnings import (
 )
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import create_schema, make_engine, write_tx
-from dispatchdesk.server.settings import ServerSettings
-from dispatchdesk.server.warnings_api import (
+from dispatchdesk.server.features.warnings.tables import protective_orders
+from dispatchdesk.server.features.warnings.writes import (
     check_new_scheme,
     insert_order,
     insert_scheme,
     order_problems,
-    protective_orders,
 )
+from dispatchdesk.server.settings import ServerSettings
 
 SCHEME_REQUIRED = ("address", "category", "summary", "officer_in_case", "expires_at")
 SCHEME_OPTIONAL = ("uprn", "parent_uprn", "usrn", "postcode", "starts_at", "victim_informed_at")

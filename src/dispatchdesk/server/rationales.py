@@ -555,7 +555,7 @@ class RationaleStore:
 
 _ENTITY_COLUMNS = ("incident_id", "incident_ref", "unit_callsign", "divert_id", "scheme_id")
 
-_schemes = sa.table(  # the scheme table lives in warnings_api; only these two columns are read
+_schemes = sa.table(  # the scheme table (features.warnings.tables); only these two columns are read
     "schemes", sa.column("id", sa.Integer), sa.column("removed_at", UTCDateTime()),
     sa.column("removed_reason", sa.Text),
 )

@@ -29,9 +29,10 @@ from dispatchdesk.domain.roles import Role
 from dispatchdesk.protocol.schemas import UnitCreate
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import create_schema, make_engine, read_tx, units
-from dispatchdesk.server.dispatch import Dispatch
+from dispatchdesk.server.errors import DomainError
+from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.reference import checked_unit
-from dispatchdesk.server.service import Service, ServiceError
+from dispatchdesk.server.runner import CommandRunner
 from dispatchdesk.server.settings import ServerSettings
 
 #: The name the import's audit rows carry.
@@ -172,10 +173,10 @@ def import_units(
         bodies = [b for _, b in checked]
         if report.errors or not bodies:
             return report
-        service = Service(engine, settings, on_commit=lambda: None)
+        runner = CommandRunner(engine, settings, on_commit=lambda: None)
         try:
-            made = Dispatch(service).create_units(User(IMPORTER, Role.SUPERVISOR), bodies)
-        except ServiceError as exc:  # a unit added meanwhile: still nothing applied
+            made = Units(runner).create_units(User(IMPORTER, Role.SUPERVISOR), bodies)
+        except DomainError as exc:  # a unit added meanwhile: still nothing applied
             report.errors = [RowError(0, "callsign", str(exc.detail))]
             return report
         report.created = [u.callsign for u in made]

@@ -21,10 +21,11 @@ from dispatchdesk.protocol.warnings import (
     SchemeReviewRequest,
 )
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.service import Idem, Service
+from dispatchdesk.server.features.warnings.service import WarningsDesk
+from dispatchdesk.server.runner import Idem
+from dispatchdesk.server.services import Services
 from dispatchdesk.server.simulation.london import block_of, random_address
 from dispatchdesk.server.simulation.scenario import Scenario
-from dispatchdesk.server.warnings_api import WarningsDesk
 
 #: Commands played in by the demo's setup carry no idempotency key.
 NO_KEY = Idem(key=None, method_path="demo-history", request_hash="")
@@ -39,12 +40,12 @@ def _place(location: dict[str, Any]) -> PlaceModel:
                                       ("address", "postcode", "uprn", "parent_uprn", "usrn")})
 
 
-def escalated_scheme(service: Service, scenario: Scenario, now: datetime) -> dict[str, Any]:
+def escalated_scheme(service: Services, scenario: Scenario, now: datetime) -> dict[str, Any]:
     """A serial-perpetrator scheme whose first-stage review was asked for over 14 days ago
     and never decided: the server escalates it to second stage at its next sweep. Made with
     the clock set back; returns its location."""
-    desk = WarningsDesk(service)
-    asked = service.now()
+    desk = service.warnings
+    asked = service.runner.now()
     location = random_address(scenario.rng).as_location()
     body = SchemeCreate(
         location=_place(location), category=SchemeCategory.SERIAL_PERPETRATOR,
@@ -104,7 +105,7 @@ ORDER_PEOPLE = (
 )
 
 
-def mark_open_incidents(service: Service, scenario: Scenario,
+def mark_open_incidents(service: Services, scenario: Scenario,
                          open_incidents: list[dict[str, Any]],
                          now: datetime) -> list[dict[str, Any]]:
     """Put the :data:`MARKERS` on the addresses of open incidents (one each, a flat's block
@@ -115,7 +116,7 @@ def mark_open_incidents(service: Service, scenario: Scenario,
     used: set[str] = set()
     marked: list[dict[str, Any]] = []
     orders = iter(ORDER_PEOPLE)
-    desk = WarningsDesk(service)
+    desk = service.warnings
     for marker in MARKERS:
         pool = flats if marker.what == "block" else places
         location = next((loc for loc in pool if loc["uprn"] not in used and

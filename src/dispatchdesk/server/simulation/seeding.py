@@ -35,8 +35,8 @@ from dispatchdesk.protocol.schemas import (
 )
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import make_engine
-from dispatchdesk.server.dispatch import Dispatch
-from dispatchdesk.server.service import Service, ServiceError
+from dispatchdesk.server.errors import DomainError
+from dispatchdesk.server.services import Services
 from dispatchdesk.server.settings import ServerSettings
 from dispatchdesk.server.simulation.lifecycle import Action, Attendance, Later, Planner
 from dispatchdesk.server.simulation.lives import advance, divert_to, start_life
@@ -49,7 +49,6 @@ from dispatchdesk.server.simulation.markers import (
     marked_locations,
 )
 from dispatchdesk.server.simulation.scenario import Scenario
-from dispatchdesk.server.warnings_api import WarningsDesk
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +90,8 @@ def play_history(db_url: str, username: str, span: timedelta, rate: float,
     """
     now = now or datetime.now(UTC)
     clock = FakeClock(now - span - ESCALATED_REVIEW_AGE)
-    service = Service(make_engine(db_url), ServerSettings(db_url=db_url, clock=clock),
-                      on_commit=lambda: None)
+    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url, clock=clock),
+                            on_commit=lambda: None)
     try:
         scenario = Scenario(None if seed is None else seed + 1)
         # A scheme whose first-stage review has waited more than 14 days has to have been
@@ -107,18 +106,19 @@ def play_history(db_url: str, username: str, span: timedelta, rate: float,
         marked += mark_open_incidents(service, scenario, player.open_incidents(), now)
         return Playback(player.leftovers(now), dict(player.on), marked)
     finally:
-        service.engine.dispose()
+        service.runner.engine.dispose()
 
 
 def resume_lives(db_url: str, seed: int | None) -> Playback:
     """On a restart, units go back to the incidents left open, as a new shift would: each
     open incident gets its remaining steps within the next half hour, units on custody spells
     come free, and calls still come now and then from the marked addresses."""
-    service = Service(make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None)
+    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url),
+                            on_commit=lambda: None)
     try:
         rng = random.Random(seed)
         playback = Playback()
-        snapshot = WarningsDesk(service).extend_snapshot(service.snapshot())
+        snapshot = service.warnings.extend_snapshot(service.sync.snapshot())
         for incident in snapshot.incidents:
             if incident.grade.value == "R":
                 continue
@@ -126,7 +126,7 @@ def resume_lives(db_url: str, seed: int | None) -> Playback:
             for action in _REMAINING.get(incident.status, ()):
                 at += rng.uniform(60, 600)
                 playback.steps.append((at, action, incident.model_dump(mode="json")))
-        for unit in Dispatch(service).units():
+        for unit in service.units.units():
             if unit.incident_id is not None:
                 playback.sent[unit.incident_id] = unit.id
             elif unit.status is UnitStatus.COMMITTED:
@@ -135,7 +135,7 @@ def resume_lives(db_url: str, seed: int | None) -> Playback:
         playback.marked = marked_locations(snapshot)
         return playback
     finally:
-        service.engine.dispose()
+        service.runner.engine.dispose()
 
 
 _REMAINING: dict[IncidentStatus, tuple[Action, ...]] = {
@@ -160,11 +160,11 @@ class _History:
     at the clock's virtual time; the fleet's state is kept here, since nobody else writes
     while the history plays. A command a rule refuses is left, as a shift would."""
 
-    def __init__(self, service: Service, clock: FakeClock, scenario: Scenario,
+    def __init__(self, service: Services, clock: FakeClock, scenario: Scenario,
                  user: User) -> None:
         self.service, self.clock, self.scenario, self.user = service, clock, scenario, user
         self.planner = Planner(scenario, HISTORY_DIVERT_CHANCE)
-        self.dispatch = Dispatch(service)
+        self.dispatch = service.units
         self.units: dict[int, _Unit] = {}
         #: incident id -> the unit on it.
         self.on: dict[int, int] = {}
@@ -193,7 +193,7 @@ class _History:
                 _, _, action, incident = heapq.heappop(self._due)
                 try:
                     await advance(self.planner, self, action, incident)
-                except ServiceError as refused:  # a rule said no: leave it, as a shift would
+                except DomainError as refused:  # a rule said no: leave it, as a shift would
                     log.debug("demo history: %s refused: %s", action, refused.detail)
                 continue
             await self.call()
@@ -202,7 +202,8 @@ class _History:
 
     async def call(self) -> dict[str, Any]:
         body = IncidentCreate.model_validate(self.scenario.new_incident())
-        incident: dict[str, Any] = self.service.create_incident(self.user, body, NO_KEY).body
+        created = self.service.incidents.create_incident(self.user, body, NO_KEY)
+        incident: dict[str, Any] = created.body
         self.incidents[incident["id"]] = incident
         await start_life(self.planner, self, incident, fleet=True)
         return incident
@@ -254,7 +255,7 @@ class _History:
         try:
             self.dispatch.divert(self.user, unit_id, DivertRequest(
                 incident_id=urgent["id"], reason=reason), None, NO_KEY)
-        except ServiceError as refused:
+        except DomainError as refused:
             log.debug("demo history: divert refused: %s", refused.detail)
             return False
         del self.on[from_incident]
@@ -286,9 +287,9 @@ class _History:
 
     async def close(self, incident: dict[str, Any], rationale: str) -> bool:
         try:
-            self.service.close_incident(self.user, incident["id"],
+            self.service.incidents.close_incident(self.user, incident["id"],
                                         CloseRequest(rationale=rationale), None, NO_KEY)
-        except ServiceError:
+        except DomainError:
             return False
         del self.incidents[incident["id"]]
         unit = self.units[self.on.pop(incident["id"])]
@@ -299,7 +300,7 @@ class _History:
         try:
             self.dispatch.set_status(self.user, unit_id, UnitStatusRequest(
                 status=UnitStatus(status)), None, NO_KEY)
-        except ServiceError as refused:
+        except DomainError as refused:
             log.debug("demo history: status %s refused: %s", status, refused.detail)
             return False
         self.units[unit_id].status = UnitStatus(status)

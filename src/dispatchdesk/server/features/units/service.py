@@ -1,7 +1,7 @@
 """Units and dispatch: create, assign, divert, arrive, clear, status; the DIVERT tag list;
 escalation of owed incidents.
 
-Every command runs through :meth:`Service._run` (one write transaction holding the log lock,
+Every command runs through :meth:`CommandRunner.run` (one write transaction holding the log lock,
 idempotency, change log, audit). A unit's move and the incident's resulting move are written
 in that same transaction, one change row per changed entity.
 
@@ -20,7 +20,7 @@ cannot be disguised as clear-then-assign.
 Status follows the units (:func:`~dispatchdesk.domain.incident.status_for_units`): every move
 of a unit recomputes the status of the incidents it joined or left. An owed
 incident with no unit on it for ``settings.owed_escalation`` gets ``escalated_at`` (by
-:meth:`Dispatch.sweep`, run periodically and before reads); assigning a unit clears it.
+:meth:`Units.sweep`, run periodically and before reads); assigning a unit clears it.
 """
 
 from __future__ import annotations
@@ -44,21 +44,16 @@ from dispatchdesk.protocol.schemas import (
     UnitOut,
     UnitStatusRequest,
 )
-from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, units, write_tx
+from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, units
+from dispatchdesk.server.errors import Conflict, Invalid, NotFound, Stale
+from dispatchdesk.server.features.incidents.records import divert_out, divert_rows
+from dispatchdesk.server.features.incidents.service import Incidents
+from dispatchdesk.server.features.units.records import emit_unit, unit_out
+from dispatchdesk.server.features.warnings.writes import audit_warnings_passed
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_unit
-from dispatchdesk.server.service import (
-    CommandResult,
-    Idem,
-    Service,
-    ServiceError,
-    divert_out,
-    divert_rows,
-    unit_out,
-)
-from dispatchdesk.server.warnings_api import audit_warnings_passed
+from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
 
 #: The name audit rows carry for what the server does by itself (escalations).
 SYSTEM = "system"
@@ -66,32 +61,33 @@ SYSTEM = "system"
 _ON_INCIDENT = (UnitStatus.ASSIGNED.value, UnitStatus.AT_SCENE.value)
 
 
-class Dispatch:
-    """Unit commands and queries over a :class:`Service`."""
+class Units:
+    """Unit commands and queries over a :class:`CommandRunner`."""
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
+    def __init__(self, runner: CommandRunner) -> None:
+        self.runner = runner
+        self.incidents = Incidents(runner)
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _unit(self, conn: Connection, unit_id: int) -> Row[Any]:
         row = conn.execute(sa.select(units).where(units.c.id == unit_id)).first()
         if row is None:
-            raise ServiceError(404, f"There is no unit {unit_id}.")
+            raise NotFound(f"There is no unit {unit_id}.")
         return row
 
     @staticmethod
     def _check_version(row: Row[Any], if_match: int | None) -> None:
         if if_match is not None and row.version != if_match:
-            raise ServiceError(
-                412, f"Unit {row.callsign} has changed since you loaded it: it is now at version "
+            raise Stale(
+                f"Unit {row.callsign} has changed since you loaded it: it is now at version "
                 f"{row.version}, not {if_match}. Look at the unit again and retry.",
             )
 
     def _open_incident(self, conn: Connection, incident_id: int) -> Row[Any]:
-        row = self.service._load(conn, incident_id)
+        row = self.incidents.load(conn, incident_id)
         if row.status == IncidentStatus.CLOSED.value:
-            raise ServiceError(409, f"Incident {row.ref} is closed: no unit can be sent to it.")
+            raise Conflict(f"Incident {row.ref} is closed: no unit can be sent to it.")
         return row
 
     @staticmethod
@@ -112,7 +108,7 @@ class Dispatch:
             incidents.update().where(incidents.c.id == row.id)
             .values(**values, version=row.version + 1, updated_at=now)
         )
-        self.service.emit_incident(conn, now, row.id)
+        self.incidents.emit_incident(conn, now, row.id)
 
     def _unit_joined(self, conn: Connection, now: datetime, row: Row[Any]) -> None:
         """A unit is now on incident ``row``: its status follows the units (ASSIGNED if it was
@@ -176,15 +172,15 @@ class Dispatch:
                     version=units.c.version + 1)
         ).rowcount
         if done != 1:
-            raise ServiceError(
-                409, f"Unit {unit.callsign} was changed by someone else just now: look at it "
+            raise Conflict(
+                f"Unit {unit.callsign} was changed by someone else just now: look at it "
                 "again and retry.",
             )
 
     def _finish(self, conn: Connection, now: datetime, user: User, action: str,
                 unit_id: int, detail: str) -> tuple[int, dict[str, Any]]:
-        out = self.service.emit_unit(conn, now, unit_id)
-        self.service.write_audit(conn, now, user.username, action, "unit", unit_id, detail)
+        out = emit_unit(self.runner, conn, now, unit_id)
+        self.runner.write_audit(conn, now, user.username, action, "unit", unit_id, detail)
         return 200, out.model_dump(mode="json")
 
     def _put_there_by(self, conn: Connection, unit: Row[Any]) -> str:
@@ -199,7 +195,7 @@ class Dispatch:
         if last is None:
             return ""
         verb = "diverted there" if last.action == "divert_unit" else "assigned"
-        local = last.at.astimezone(self.service._tz())
+        local = last.at.astimezone(self.runner.tz())
         return f" ({verb} by {last.username} at {local:%H:%M})"
 
     def _busy_message(self, conn: Connection, unit: Row[Any], wanted_ref: str) -> str:
@@ -223,16 +219,16 @@ class Dispatch:
             out = self._insert(conn, now, user, body)
             return 201, out.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, "create_unit", None, "unit")
+        return self.runner.run(user, idem, apply, "create_unit", None, "unit")
 
     def _insert(self, conn: Connection, now: datetime, user: User, sent: UnitCreate) -> UnitOut:
-        body, problems = checked_unit(sent, self.service.settings.reference_lists)
-        self.service.refuse_if(problems)
+        body, problems = checked_unit(sent, self.runner.settings.reference_lists)
+        self.runner.refuse_if(problems)
         taken = conn.execute(
             sa.select(units.c.id).where(units.c.callsign == body.callsign)
         ).first()
         if taken is not None:
-            raise ServiceError(409, f"There is already a unit with callsign {body.callsign}.")
+            raise Conflict(f"There is already a unit with callsign {body.callsign}.")
         new_id = int(conn.execute(
             units.insert().values(
                 callsign=body.callsign, kind=body.kind, borough=body.borough,
@@ -240,8 +236,8 @@ class Dispatch:
                 lon=body.lon, version=1,
             ).returning(units.c.id)
         ).scalar_one())
-        out = self.service.emit_unit(conn, now, new_id)
-        self.service.write_audit(
+        out = emit_unit(self.runner, conn, now, new_id)
+        self.runner.write_audit(
             conn, now, user.username, "create_unit", "unit", new_id,
             f"Created unit {out.callsign} ({out.kind}, {out.borough}), {out.status.value}",
         )
@@ -249,14 +245,13 @@ class Dispatch:
 
     def create_units(self, user: User, bodies: list[UnitCreate]) -> list[UnitOut]:
         """Create a whole fleet in one transaction: all of it or (on any error) none."""
-        now = self.service.now()
+        now = self.runner.now()
         try:
-            with write_tx(self.service.engine) as conn:
-                changelog.lock_head(conn)
+            with self.runner.locked_write() as conn:
                 out = [self._insert(conn, now, user, b) for b in bodies]
         except IntegrityError as exc:
-            raise ServiceError(409, f"The fleet could not be saved: {exc.orig}") from exc
-        self.service._on_commit()
+            raise Conflict(f"The fleet could not be saved: {exc.orig}") from exc
+        self.runner.notify()
         return out
 
     def assign(self, user: User, unit_id: int, body: AssignRequest, if_match: int | None,
@@ -266,17 +261,17 @@ class Dispatch:
             self._check_version(unit, if_match)
             incident = self._open_incident(conn, body.incident_id)
             if unit.status != UnitStatus.AVAILABLE.value:
-                raise ServiceError(409, self._busy_message(conn, unit, incident.ref))
+                raise Conflict(self._busy_message(conn, unit, incident.ref))
             try:
                 self._move_unit(
                     conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=incident.id,
                     where=sa.and_(units.c.status == UnitStatus.AVAILABLE.value,
                                   units.c.incident_id.is_(None)),
                 )
-            except ServiceError:
+            except Conflict:
                 # Lost a race: say where the unit went and who sent it, as for a busy unit.
-                raise ServiceError(
-                    409, self._busy_message(conn, self._unit(conn, unit_id), incident.ref)
+                raise Conflict(
+                    self._busy_message(conn, self._unit(conn, unit_id), incident.ref)
                 ) from None
             self._unit_joined(conn, now, incident)
             passed = audit_warnings_passed(conn, now, user.username, body.warnings_passed,
@@ -284,7 +279,7 @@ class Dispatch:
             return self._finish(conn, now, user, "assign_unit", unit_id,
                                 f"{unit.callsign} assigned to {incident.ref}{passed}")
 
-        return self.service._run(user, idem, apply, "assign_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "assign_unit", unit_id, "unit")
 
     def divert(self, user: User, unit_id: int, body: DivertRequest, if_match: int | None,
                idem: Idem) -> CommandResult:
@@ -293,14 +288,14 @@ class Dispatch:
             self._check_version(unit, if_match)
             target = self._open_incident(conn, body.incident_id)
             if unit.status not in _ON_INCIDENT or unit.incident_id is None:
-                raise ServiceError(
-                    409, f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}, not "
+                raise Conflict(
+                    f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}, not "
                     f"on an incident, so there is nothing to divert it from: assign it to "
                     f"{target.ref} instead.",
                 )
             if unit.incident_id == target.id:
-                raise ServiceError(409, f"Unit {unit.callsign} is already on {target.ref}.")
-            source = self.service._load(conn, unit.incident_id)
+                raise Conflict(f"Unit {unit.callsign} is already on {target.ref}.")
+            source = self.incidents.load(conn, unit.incident_id)
             self._move_unit(
                 conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=target.id,
                 where=sa.and_(units.c.incident_id == source.id, units.c.status.in_(_ON_INCIDENT)),
@@ -311,7 +306,7 @@ class Dispatch:
                     to_incident_id=target.id, by=user.username, at=now, reason=body.reason,
                 ).returning(diverts.c.id)
             ).scalar_one()
-            self.service.check_rationale(
+            self.runner.check_rationale(
                 conn, now, body.reason, kind="divert", what="divert reason",
                 entity=Entity(source.id, source.ref, unit.callsign, int(divert_id)),
                 by=user.username,
@@ -321,7 +316,7 @@ class Dispatch:
             ).first() is None:
                 conn.execute(owed.insert().values(incident_id=source.id, since=now))
             self._unit_left(conn, now, source, diverted=True)
-            self._unit_joined(conn, now, self.service._load(conn, target.id))
+            self._unit_joined(conn, now, self.incidents.load(conn, target.id))
             passed = audit_warnings_passed(conn, now, user.username, body.warnings_passed,
                                            unit.callsign, target.ref, target.id)
             return self._finish(
@@ -330,7 +325,7 @@ class Dispatch:
                 f"{source.ref} is owed attendance{passed}",
             )
 
-        return self.service._run(user, idem, apply, "divert_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "divert_unit", unit_id, "unit")
 
     def arrive(self, user: User, unit_id: int, if_match: int | None,
                idem: Idem) -> CommandResult:
@@ -338,11 +333,11 @@ class Dispatch:
             unit = self._unit(conn, unit_id)
             self._check_version(unit, if_match)
             if unit.status != UnitStatus.ASSIGNED.value or unit.incident_id is None:
-                raise ServiceError(
-                    409, f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: only "
+                raise Conflict(
+                    f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: only "
                     "a unit en route to an incident can arrive.",
                 )
-            incident = self.service._load(conn, unit.incident_id)
+            incident = self.incidents.load(conn, unit.incident_id)
             self._move_unit(
                 conn, unit, now, status=UnitStatus.AT_SCENE, incident_id=incident.id,
                 where=units.c.status == UnitStatus.ASSIGNED.value,
@@ -352,7 +347,7 @@ class Dispatch:
                 values["status"] = IncidentStatus.AT_SCENE.value
             if incident.attended_at is None:
                 values["attended_at"] = now
-            released = self.service.release_owed(
+            released = self.incidents.release_owed(
                 conn, now, incident.id, user.username, f"{unit.callsign} arrived"
             )
             if values or released:
@@ -362,7 +357,7 @@ class Dispatch:
                 detail += "; no longer owed"
             return self._finish(conn, now, user, "arrive_unit", unit_id, detail)
 
-        return self.service._run(user, idem, apply, "arrive_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "arrive_unit", unit_id, "unit")
 
     def clear(self, user: User, unit_id: int, body: ClearRequest | None, if_match: int | None,
               idem: Idem) -> CommandResult:
@@ -370,26 +365,26 @@ class Dispatch:
             unit = self._unit(conn, unit_id)
             self._check_version(unit, if_match)
             if unit.status in (UnitStatus.AVAILABLE.value, UnitStatus.OFF_DUTY.value):
-                raise ServiceError(
-                    409, f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: there "
+                raise Conflict(
+                    f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: there "
                     "is nothing to clear it from.",
                 )
             reason = ((body.reason if body is not None else None) or "").strip()
             incident = None
             withdrawal = False
             if unit.incident_id is not None:
-                incident = self.service._load(conn, unit.incident_id)
+                incident = self.incidents.load(conn, unit.incident_id)
                 others = [u for u in self._units_on(conn, incident.id) if u.id != unit.id]
                 en_route = unit.status == UnitStatus.ASSIGNED.value
                 withdrawal = en_route and not others
                 if en_route and not reason:
-                    raise ServiceError(422, [{
+                    raise Invalid([{
                         "loc": ["body", "reason"],
                         "msg": self._reason_needed(unit.callsign, incident.ref, withdrawal),
                         "type": "value_error",
                     }])
                 if en_route:  # a reason like any other: the incident's own, not a copy
-                    self.service.check_rationale(
+                    self.runner.check_rationale(
                         conn, now, reason, kind="withdrawal",
                         what="reason for standing the unit down",
                         entity=Entity(incident.id, incident.ref, unit.callsign),
@@ -425,7 +420,7 @@ class Dispatch:
                 detail += f": {reason}"
             return self._finish(conn, now, user, "clear_unit", unit_id, detail)
 
-        return self.service._run(user, idem, apply, "clear_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "clear_unit", unit_id, "unit")
 
     @staticmethod
     def _reason_needed(callsign: str, ref: str, withdrawal: bool) -> str:
@@ -443,32 +438,32 @@ class Dispatch:
             self._check_version(unit, if_match)
             if unit.incident_id is not None:
                 ref = self._ref(conn, unit.incident_id)
-                raise ServiceError(
-                    409, f"Unit {unit.callsign} is on incident {ref}: clear it from {ref} (or "
+                raise Conflict(
+                    f"Unit {unit.callsign} is on incident {ref}: clear it from {ref} (or "
                     "divert it) before changing its status.",
                 )
             if unit.status == body.status.value:
-                raise ServiceError(
-                    409, f"Unit {unit.callsign} is already {body.status.label.lower()}."
+                raise Conflict(
+                    f"Unit {unit.callsign} is already {body.status.label.lower()}."
                 )
             self._move_unit(conn, unit, now, status=body.status, incident_id=None,
                             where=units.c.status == unit.status)
             return self._finish(conn, now, user, "unit_status", unit_id,
                                 f"{unit.callsign} {unit.status}→{body.status.value}")
 
-        return self.service._run(user, idem, apply, "unit_status", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "unit_status", unit_id, "unit")
 
     def review(self, user: User, divert_id: int, body: ReviewRequest,
                idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             row = conn.execute(sa.select(diverts).where(diverts.c.id == divert_id)).first()
             if row is None:
-                raise ServiceError(404, f"There is no divert {divert_id}.")
+                raise NotFound(f"There is no divert {divert_id}.")
             if row.reviewed_at is not None:
-                raise ServiceError(
-                    409, f"Divert {divert_id} was already reviewed by {row.reviewed_by}."
+                raise Conflict(
+                    f"Divert {divert_id} was already reviewed by {row.reviewed_by}."
                 )
-            self.service.check_rationale(
+            self.runner.check_rationale(
                 conn, now, body.note, kind="divert_review", what="review note",
                 entity=Entity(row.from_incident_id, self._ref(conn, row.from_incident_id),
                               row.callsign, row.id), by=user.username,
@@ -477,16 +472,16 @@ class Dispatch:
                 diverts.update().where(diverts.c.id == divert_id)
                 .values(reviewed_at=now, reviewed_by=user.username, review_note=body.note)
             )
-            self._bump(conn, now, self.service._load(conn, row.from_incident_id), {})
+            self._bump(conn, now, self.incidents.load(conn, row.from_incident_id), {})
             tag = divert_out(divert_rows(conn, diverts.c.id == divert_id)[0])
-            self.service.write_audit(
+            self.runner.write_audit(
                 conn, now, user.username, "review_divert", "incident", row.from_incident_id,
                 f"Divert {divert_id} ({tag.callsign} from {tag.from_ref} to "
                 f"{tag.to_ref or 'no incident: withdrawn'}) reviewed: {body.note}",
             )
             return 200, tag.model_dump(mode="json")
 
-        return self.service._run(user, idem, apply, "review_divert", divert_id, "divert")
+        return self.runner.run(user, idem, apply, "review_divert", divert_id, "divert")
 
     # --- escalation ------------------------------------------------------------------------
 
@@ -496,7 +491,7 @@ class Dispatch:
             .where(
                 owed.c.escalated_at.is_(None),
                 owed.c.unassigned_since.is_not(None),
-                owed.c.unassigned_since <= now - self.service.settings.owed_escalation,
+                owed.c.unassigned_since <= now - self.runner.settings.owed_escalation,
             )
             .order_by(owed.c.unassigned_since)
         ).all())
@@ -504,13 +499,12 @@ class Dispatch:
     def sweep(self) -> int:
         """Escalate owed incidents that have had no unit for the escalation time; returns how
         many. Cheap when nothing is due (one read)."""
-        now = self.service.now()
-        with read_tx(self.service.engine) as conn:
+        now = self.runner.now()
+        with read_tx(self.runner.engine) as conn:
             if not self._due(conn, now):
                 return 0
-        escalation = self.service.settings.owed_escalation
-        with write_tx(self.service.engine) as conn:
-            changelog.lock_head(conn)
+        escalation = self.runner.settings.owed_escalation
+        with self.runner.locked_write() as conn:
             due = self._due(conn, now)
             for o in due:
                 at = o.unassigned_since + escalation
@@ -518,25 +512,25 @@ class Dispatch:
                     owed.update().where(owed.c.incident_id == o.incident_id)
                     .values(escalated_at=at)
                 )
-                incident = self.service._load(conn, o.incident_id)
+                incident = self.incidents.load(conn, o.incident_id)
                 self._bump(conn, now, incident, {})
-                self.service.write_audit(
+                self.runner.write_audit(
                     conn, now, SYSTEM, "escalate_owed", "incident", o.incident_id,
                     f"{incident.ref} is owed attendance and has had no unit since "
                     f"{o.unassigned_since.isoformat()}: escalated to supervisors",
                 )
         if due:
-            self.service._on_commit()
+            self.runner.notify()
         return len(due)
 
     # --- queries ---------------------------------------------------------------------------
 
     def units(self) -> list[UnitOut]:
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             return [unit_out(r) for r in conn.execute(sa.select(units).order_by(units.c.id))]
 
     def unit(self, unit_id: int) -> UnitOut:
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             return unit_out(self._unit(conn, unit_id))
 
     def diverts(self, state: Literal["open", "all"]) -> list[DivertModel]:
@@ -545,5 +539,5 @@ class Dispatch:
         where: Any = sa.true()
         if state == "open":
             where = sa.or_(diverts.c.released_at.is_(None), diverts.c.reviewed_at.is_(None))
-        with read_tx(self.service.engine) as conn:
+        with read_tx(self.runner.engine) as conn:
             return [divert_out(r) for r in divert_rows(conn, where)]

@@ -1,0 +1,1 @@
+"""The audit log, as supervisors read it."""

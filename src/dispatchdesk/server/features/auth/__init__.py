@@ -1,0 +1,1 @@
+"""Sign-in: bearer tokens for a username and password."""

@@ -1,0 +1,1 @@
+"""Incidents: create, edit (regrade, status, summary, appointment), close, read."""

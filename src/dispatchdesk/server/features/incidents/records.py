@@ -1,0 +1,89 @@
+"""Incident, divert and unit rows as the wire shows them (shared by the features that read
+them: incidents, units, sync)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.incident import DivertKind, IncidentStatus
+from dispatchdesk.domain.unit import UnitStatus
+from dispatchdesk.protocol.schemas import (
+    CallerModel,
+    DivertModel,
+    IncidentOut,
+    LocationModel,
+    UnitOut,
+)
+from dispatchdesk.protocol.warnings import PersonModel
+from dispatchdesk.server.db import diverts, incidents
+
+
+def make_ref(n: int, local_day: datetime) -> str:
+    return f"CAD {n:04d}/{local_day.strftime('%d%b%y').upper()}"
+
+
+def divert_out(row: Row[Any]) -> DivertModel:
+    return DivertModel(
+        id=row.id, unit_id=row.unit_id, callsign=row.callsign,
+        from_incident_id=row.from_incident_id, from_ref=row.from_ref,
+        to_incident_id=row.to_incident_id, to_ref=row.to_ref, by=row.by, at=row.at,
+        reason=row.reason, released_at=row.released_at, released_by=row.released_by,
+        released_reason=row.released_reason, reviewed_at=row.reviewed_at,
+        reviewed_by=row.reviewed_by, review_note=row.review_note, kind=DivertKind(row.kind),
+    )
+
+
+def divert_rows(conn: Connection, where: Any) -> list[Row[Any]]:
+    """Diverts with the refs of the incidents they connect; ``where`` may use ``f``/``t``."""
+    return list(conn.execute(_divert_select().where(where).order_by(diverts.c.id)).all())
+
+
+#: The incidents a divert came from (``F``) and went to (``T``): ``divert_rows`` may use them.
+F = incidents.alias("f")
+T = incidents.alias("t")
+
+
+def _divert_select() -> sa.Select[Any]:
+    return (
+        sa.select(diverts, F.c.ref.label("from_ref"), T.c.ref.label("to_ref"))
+        .join(F, F.c.id == diverts.c.from_incident_id)
+        .outerjoin(T, T.c.id == diverts.c.to_incident_id)  # a withdrawal has no target
+    )
+
+
+def unit_out(row: Row[Any]) -> UnitOut:
+    return UnitOut(
+        id=row.id, callsign=row.callsign, kind=row.kind, borough=row.borough,
+        status=UnitStatus(row.status), incident_id=row.incident_id,
+        status_since=row.status_since, lat=row.lat, lon=row.lon, version=row.version,
+    )
+
+
+def incident_out(
+    row: Row[Any], divert_list: list[DivertModel] | None = None, owed_row: Row[Any] | None = None
+) -> IncidentOut:
+    return IncidentOut(
+        owed=owed_row is not None, diverts=divert_list or [],
+        escalated_at=owed_row.escalated_at if owed_row is not None else None,
+        id=row.id, ref=row.ref, version=row.version, grade=Grade(row.grade),
+        status=IncidentStatus(row.status), created_at=row.created_at, deadline=row.deadline,
+        type=row.type, summary=row.summary,
+        location=LocationModel.model_validate(row.location),
+        caller=CallerModel.model_validate(row.caller),
+        persons=[PersonModel.model_validate(p) for p in row.persons or []],
+        appointment_at=row.appointment_at, attended_at=row.attended_at,
+        closed_at=row.closed_at, updated_at=row.updated_at,
+        downgrade_reason=row.downgrade_reason, rationale=row.rationale,
+        original_grade=Grade(row.original_grade),
+    )
+
+
+def wire(model: IncidentOut) -> dict[str, Any]:
+    data: dict[str, Any] = model.model_dump(mode="json")
+    return data
+

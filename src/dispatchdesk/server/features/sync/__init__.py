@@ -1,0 +1,1 @@
+"""The sync contract: snapshot, change pages and the SSE event stream."""

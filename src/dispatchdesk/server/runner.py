@@ -1,0 +1,230 @@
+"""The command runner every feature's service uses, pure of HTTP.
+
+Each command runs in one write transaction that (1) takes the log lock, (2) looks up its
+``Idempotency-Key`` and replays the stored result if there is one, (3) checks rights-free
+preconditions and applies the change, (4) appends its change-log and audit rows and the
+idempotency record. Only successful results are stored for replay: a refused command applied
+nothing, so sending it again simply re-checks it. A command refused by a rule
+(:data:`~dispatchdesk.server.errors.AUDITED`) is audited in a transaction of its own. After a
+commit the runner notifies the event streams.
+
+A feature's service holds a :class:`CommandRunner` and calls :meth:`CommandRunner.run` with a
+function ``apply(conn, now) -> (status, body)``; inside it uses :meth:`emit`,
+:meth:`write_audit` and :meth:`check_rationale`, and raises the typed refusals of
+:mod:`dispatchdesk.server.errors`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from dispatchdesk.server import changelog
+from dispatchdesk.server.auth import User
+from dispatchdesk.server.db import audit, idempotency, read_tx, write_tx
+from dispatchdesk.server.errors import AUDITED, Conflict, DomainError, Invalid
+from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleStore
+from dispatchdesk.server.reference import Problem, field_errors
+from dispatchdesk.server.settings import ServerSettings
+
+#: What a command's ``apply`` returns: the status of its success and the body to store.
+Apply = Callable[[Connection, datetime], tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    status_code: int
+    body: dict[str, Any]
+    #: True when this is the stored result of an earlier request with the same key.
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Idem:
+    """The idempotency facts of one request."""
+
+    key: str | None
+    method_path: str
+    request_hash: str
+
+
+def request_hash(method_path: str, body: Any) -> str:
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method_path}\n{canon}".encode()).hexdigest()
+
+
+class CommandRunner:
+    """One database, its settings and clock, and how every command is run on it."""
+
+    def __init__(
+        self, engine: Engine, settings: ServerSettings, on_commit: Callable[[], None]
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        #: Wakes the event streams; called after every commit that changed the log.
+        self.on_commit = on_commit
+        #: Every accepted rationale and reason of the lookback, and the check against them.
+        self.rationales = RationaleStore(engine, settings.rationale_lookback, self.tz())
+
+    # --- time ------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.settings.clock.now().astimezone(UTC)
+
+    def tz(self) -> ZoneInfo:
+        """The control room's time zone."""
+        return ZoneInfo(self.settings.policy.timezone)
+
+    def local_today(self, now: datetime) -> date:
+        """The control room's date: no date of birth may be later."""
+        return now.astimezone(self.tz()).date()
+
+    def start_of_local_day(self, now: datetime) -> datetime:
+        local = now.astimezone(self.tz())
+        return datetime.combine(local.date(), time(0), tzinfo=self.tz()).astimezone(UTC)
+
+    # --- running commands ------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Tell the event streams the log has moved (after a commit outside :meth:`run`)."""
+        self.on_commit()
+
+    @contextmanager
+    def locked_write(self) -> Iterator[Connection]:
+        """A write transaction holding the log lock, for the server's own work (sweeps, bulk
+        loads); the caller calls :meth:`notify` after it commits."""
+        with write_tx(self.engine) as conn:
+            changelog.lock_head(conn)
+            yield conn
+
+    def head(self) -> changelog.Head:
+        with read_tx(self.engine) as conn:
+            return changelog.read_head(conn)
+
+    def run(
+        self,
+        user: User,
+        idem: Idem,
+        apply: Apply,
+        action: str,
+        entity_id: int | None,
+        entity: str = "incident",
+    ) -> CommandResult:
+        """Run one command with idempotency; retried once if a concurrent duplicate won.
+
+        A command refused by a rule (409, 412, 422) is audited in a transaction of its own,
+        so a supervisor can see refused closes and stale edits too.
+        """
+        for attempt in range(2):
+            try:
+                result = self._run_once(user, idem, apply)
+            except AUDITED as err:
+                self._audit_refusal(user, action, entity, entity_id, err)
+                raise
+            except IntegrityError:
+                if attempt == 1 or idem.key is None:
+                    raise
+                continue
+            if not result.replayed:
+                self.notify()
+            return result
+        raise AssertionError("unreachable")
+
+    def _audit_refusal(
+        self, user: User, action: str, entity: str, entity_id: int | None, err: DomainError
+    ) -> None:
+        detail = err.detail if isinstance(err.detail, str) else json.dumps(err.detail)
+        with write_tx(self.engine) as conn:
+            conn.execute(
+                audit.insert().values(
+                    at=self.now(), username=user.username, action=f"refused_{action}",
+                    entity=entity, entity_id=entity_id,
+                    detail=f"{err.status_code}: {detail}"[:4000],
+                )
+            )
+
+    def _run_once(self, user: User, idem: Idem, apply: Apply) -> CommandResult:
+        with write_tx(self.engine) as conn:
+            changelog.lock_head(conn)
+            if idem.key is not None:
+                stored = conn.execute(
+                    sa.select(idempotency).where(idempotency.c.key == idem.key)
+                ).first()
+                if stored is not None:
+                    if (
+                        stored.username != user.username
+                        or stored.method_path != idem.method_path
+                        or stored.request_hash != idem.request_hash
+                    ):
+                        raise Invalid(
+                            f"Idempotency-Key {idem.key!r} was already used for a different "
+                            "request. Send a new key for a new command.",
+                        )
+                    return CommandResult(
+                        stored.status_code, json.loads(stored.response_body), replayed=True
+                    )
+            now = self.now()
+            status_code, body = apply(conn, now)
+            if idem.key is not None:
+                conn.execute(
+                    idempotency.delete().where(
+                        idempotency.c.created_at < now - self.settings.idempotency_retention
+                    )
+                )
+                conn.execute(
+                    idempotency.insert().values(
+                        key=idem.key, username=user.username, method_path=idem.method_path,
+                        request_hash=idem.request_hash, status_code=status_code,
+                        response_body=json.dumps(body, separators=(",", ":")), created_at=now,
+                    )
+                )
+            return CommandResult(status_code, body)
+
+    # --- inside a command ------------------------------------------------------------------
+
+    @staticmethod
+    def refuse_if(problems: list[Problem]) -> None:
+        """422 naming every field of ``problems`` (FastAPI's shape), if there are any."""
+        if problems:
+            raise Invalid(field_errors(problems))
+
+    def emit(self, conn: Connection, now: datetime, entity: str, entity_id: int,
+             data: dict[str, Any]) -> None:
+        """One change-log row, in the caller's transaction."""
+        changelog.append(
+            conn, entity=entity, entity_id=entity_id, data=data, now=now,
+            retention=self.settings.change_retention,
+        )
+
+    def write_audit(self, conn: Connection, now: datetime, username: str, action: str,
+                    entity: str, entity_id: int | None, detail: str) -> None:
+        conn.execute(
+            audit.insert().values(
+                at=now, username=username, action=action, entity=entity, entity_id=entity_id,
+                detail=detail[:4000],
+            )
+        )
+
+    def check_rationale(
+        self, conn: Connection, now: datetime, text: str, *, kind: str, what: str,
+        entity: Entity, by: str | None = None,
+    ) -> None:
+        """Refuse (409) a rationale or reason that is too short, a stock phrase, or near the
+        same as any accepted in the lookback (all kinds); else record it in ``conn``'s
+        transaction. ``kind`` is one of :data:`~dispatchdesk.server.rationales.KINDS`."""
+        try:
+            self.rationales.check_and_record(
+                conn, now, text, kind=kind, what=what, entity=entity, by=by
+            )
+        except RationaleRefused as refused:
+            raise Conflict(refused.message) from None
