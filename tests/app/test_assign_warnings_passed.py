@@ -44,7 +44,7 @@ def test_assignment_from_the_window_records_the_warnings_passed_even_via_the_out
         await until(lambda: window.banner.info.state is not ConnectionState.ONLINE, "offline")
 
         incident = next(i for i in window.model.incidents() if i.ref == refs["order"])
-        window.select_incident(incident.id)
+        window.selection_keeper.select_incident(incident.id)
         window.dispatch.assign()
         dialog = window.dispatch.assign_dialog
         assert dialog is not None and dialog.panel.warnings_box.isVisible()

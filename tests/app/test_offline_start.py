@@ -136,7 +136,7 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
         _check_cached_view(shown_summary(window, "cache"), refs)
         # Ctrl+W on the order's incident pops the panel with the order on it.
         incident = next(i for i in window.model.incidents() if i.ref == refs["order"])
-        assert window.select_incident(incident.id)
+        assert window.selection_keeper.select_incident(incident.id)
         window.act_warnings.trigger()
         panel = window.warning_desk.warning_panel
         assert panel.isVisible() and [r.kind for r in panel.refs()] == ["order"]

@@ -47,7 +47,7 @@ def _enter(qtbot, dialog, callsign):
 def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     qtbot.keyClick(window.table, Qt.Key.Key_F2)
     dialog = window.dispatch.assign_dialog
     assert dialog is not None and dialog.isVisible()
@@ -77,7 +77,7 @@ def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings):
 def test_an_incident_without_warnings_shows_none_and_passes_none(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
-    window.select_incident(2)
+    window.selection_keeper.select_incident(2)
     window.dispatch.assign()
     dialog = window.dispatch.assign_dialog
     assert dialog is not None and not dialog.panel.warnings_box.isVisible()

@@ -50,7 +50,7 @@ def submit(window):
 def test_offline_create_is_pending_then_shows_its_ref(qtbot, window):
     QApplication.clipboard().setText("before")
     window.search.setText("CAD 2/")  # a filter the new incident does not match
-    window.select_incident(2)
+    window.selection_keeper.select_incident(2)
     command_id = submit(window)
     note = window.created_note
     assert note.isVisible()
@@ -68,7 +68,7 @@ def test_offline_create_is_pending_then_shows_its_ref(qtbot, window):
     assert "The filters were cleared to show it." in note.text()
     assert QApplication.clipboard().text() == "CAD 99/23NOV26"
     assert window.search.text() == ""
-    assert window.selected_incident().id == 99
+    assert window.selection_keeper.selected_incident().id == 99
     assert window.detail.incident.id == 99
     row = window.proxy.proxy_row_of(99)
     assert window.table.visualRect(window.proxy.index(row, 0)).intersects(
@@ -83,23 +83,23 @@ def test_reply_before_the_command_update_and_no_filter(qtbot, window):
     window.relay.on_commands([create_command(command_id, CommandState.SENT, 50)])
     assert "Created CAD 50/23NOV26" in window.created_note.text()
     assert "filters" not in window.created_note.text()
-    assert window.selected_incident().id == 50
+    assert window.selection_keeper.selected_incident().id == 50
 
 
 def test_operator_who_moved_on_keeps_the_selection_and_can_show_it(qtbot, window):
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     command_id = submit(window)
     window.relay.on_commands([create_command(command_id)])
-    window.select_incident(3)  # working on another incident meanwhile
+    window.selection_keeper.select_incident(3)  # working on another incident meanwhile
     window.grade_buttons[Grade.IMMEDIATE].click()  # hides every I incident, the new one too
     window.relay.on_commands([create_command(command_id, CommandState.SENT, 77)])
     window.relay.on_changes([make_incident(77, created_at=T0 + minutes(8))], [])
     note = window.created_note
     assert "Created CAD 77/23NOV26" in note.text()
-    assert window.selected_id() == 3
+    assert window.selection_keeper.selected_id() == 3
     assert note.show_button.isVisible()
     qtbot.mouseClick(note.show_button, Qt.MouseButton.LeftButton)
-    assert window.selected_incident().id == 77
+    assert window.selection_keeper.selected_incident().id == 77
     assert "The filters were cleared to show it." in note.text()
 
 

@@ -14,14 +14,14 @@ from dispatchdesk.domain.countdown import CountdownState
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.gui.common.theme import THEMES, apply_theme, countdown_colours
-from dispatchdesk.gui.queue import window as window_module
-from dispatchdesk.gui.queue.model import Column
-from dispatchdesk.gui.queue.window import (
+from dispatchdesk.gui.queue import layout_keeper as layout_module
+from dispatchdesk.gui.queue.layout_keeper import (
     COLUMN_MINIMUM_SAMPLES,
     COLUMN_SAMPLES,
     UNIT_ROWS,
-    QueueWindow,
 )
+from dispatchdesk.gui.queue.model import Column
+from dispatchdesk.gui.queue.window import QueueWindow
 from tests.gui.factories import make_incident
 
 SMALL = QRect(0, 0, 1366, 768 - 28)   # the screen less a panel
@@ -38,7 +38,7 @@ def themed(qapp):
 def _window(qtbot, commands, settings, fake_clock, area: QRect) -> QueueWindow:
     window = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings)
     qtbot.addWidget(window)
-    window.arrange_for(area)
+    window.layout_keeper.arrange_for(area)
     window.show()
     qtbot.waitExposed(window)
     qtbot.waitUntil(lambda: window.table.viewport().width() > 0)
@@ -81,7 +81,8 @@ def test_1366x768_every_column_and_the_incident_panel_fit(themed, qtbot, command
     window.set_theme(theme)
     assert window.width() <= SMALL.width() and window.height() <= SMALL.height()
     assert window.minimumSizeHint().width() <= SMALL.width()  # never forced wider (1421 px)
-    assert window.compact  # the incident panel went under the queue, beside the units board
+    # The incident panel went under the queue, beside the units board.
+    assert window.layout_keeper.compact
     _assert_queue_readable(window)
     _assert_panel_usable(window)
     for dock in (window.dispatch.units_dock, window.detail_dock):
@@ -111,7 +112,8 @@ def test_1080p_units_board_shows_twelve_rows(themed, qtbot, commands, settings, 
     _assert_queue_readable(window)
     _assert_panel_usable(window)
     if theme == "normal":
-        assert not window.compact  # a 1080p screen has room for the panel beside the queue
+        # A 1080p screen has room for the panel beside the queue.
+        assert not window.layout_keeper.compact
 
 
 @pytest.mark.parametrize("area", [SMALL, FULL_HD])
@@ -128,7 +130,7 @@ def test_commands_panel_reads_without_scrolling_sideways(qtbot, commands, settin
 
 def test_layout_is_remembered_per_screen_setup(qtbot, commands, settings, fake_clock,
                                                monkeypatch):
-    monkeypatch.setattr(window_module, "screen_setup", lambda: "1366x768+0+0")
+    monkeypatch.setattr(layout_module, "screen_setup", lambda: "1366x768+0+0")
     window = _window(qtbot, commands, settings, fake_clock, SMALL)
     window.resize(760, 500)  # within the offscreen screen (800 px)
     window.commands_dock.hide()
@@ -141,11 +143,11 @@ def test_layout_is_remembered_per_screen_setup(qtbot, commands, settings, fake_c
     assert again.height() == 500  # (the width is held to the offscreen screen's 800 px)
     again.show()
     assert again.commands_dock.isHidden()
-    assert again.compact and again.dockWidgetArea(again.detail_dock) \
+    assert again.layout_keeper.compact and again.dockWidgetArea(again.detail_dock) \
         == window.dockWidgetArea(window.detail_dock)
 
     # Another screen set-up (docked to two monitors) has a layout of its own.
-    monkeypatch.setattr(window_module, "screen_setup",
+    monkeypatch.setattr(layout_module, "screen_setup",
                         lambda: "1920x1080+0+0,1920x1080+1920+0")
     docked = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings)
     qtbot.addWidget(docked)
@@ -155,7 +157,7 @@ def test_layout_is_remembered_per_screen_setup(qtbot, commands, settings, fake_c
 
 
 def test_screen_setup_names_every_screen(qapp):
-    setup = window_module.screen_setup()
+    setup = layout_module.screen_setup()
     assert setup.count("x") == len(QApplication.screens())
 
 

@@ -67,7 +67,7 @@ def test_f2_assigns_the_selected_incident_from_the_keyboard(qtbot, settings):
     window = open_window(qtbot, commands, settings, fake_clock)
     window.relay.on_state([make_incident(1, grade=Grade.SIGNIFICANT)], DEFAULT_POLICY)
     window.relay.on_units([make_unit(1, "LX21"), make_unit(2, "LX30")], [], True)
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_F2)
     dialog = window.dispatch.assign_dialog
@@ -87,7 +87,7 @@ def test_call_handlers_see_the_units_but_cannot_assign(qtbot, settings):
     window = open_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
     window.relay.on_state([make_incident(1)], DEFAULT_POLICY)
     window.relay.on_units([make_unit(1, "LX21")], [], True)
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     window.dispatch.assign()
     assert window.dispatch.assign_dialog is None
     assert "cannot dispatch" in window.message_bar.text()
@@ -134,7 +134,7 @@ def test_opening_an_incident_pops_its_warnings_and_acknowledgement_is_sent(qtbot
     row = lambda: window.proxy.proxy_row_of(1)  # noqa: E731
     flags = lambda: window.proxy.index(row(), Column.FLAGS).data()  # noqa: E731
     qtbot.waitUntil(lambda: flags() == "⚠ SCHEME HEIGHTENED · ⚠ ORDER CRITICAL")
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     window.open_detail()
     panel = window.warning_desk.warning_panel
     qtbot.waitUntil(panel.isVisible)
@@ -203,7 +203,7 @@ def test_severities_follow_the_turn_of_the_london_day_on_the_windows_ticker(qtbo
     tip = lambda: window.proxy.index(0, Column.FLAGS).data(Qt.ItemDataRole.ToolTipRole)  # noqa: E731
     qtbot.waitUntil(lambda: flags() == "⚠ ORDER HEIGHTENED")
     assert "Heightened order warning #9" in tip()
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     window.open_detail()
     panel = window.warning_desk.warning_panel
     qtbot.waitUntil(panel.isVisible)
@@ -244,7 +244,7 @@ def test_a_live_warning_never_takes_the_keyboard_from_the_search_field(qtbot, se
     index = WarningIndex()
     index.replace([scheme_on_block()], [])
     window.relay.on_warnings(index, frozenset())
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     window.open_detail()  # Enter on the queue: the operator asked, the panel has the keys
     panel = window.warning_desk.warning_panel
     qtbot.waitUntil(lambda: panel.focused_card() is not None)

@@ -20,7 +20,7 @@ def test_top_rows_stay_when_the_selection_re_sorts_down(qtbot, commands, setting
     window.relay.on_state(many(), DEFAULT_POLICY)
     scroll = window.table.verticalScrollBar()
     assert scroll.maximum() > 0 and scroll.value() == 0
-    assert window.select_incident(3)
+    assert window.selection_keeper.select_incident(3)
     assert window.selection_cue.isHidden()
     top = [window.proxy.incident_at(r).id for r in range(3)]
     # Incident 3 becomes the least urgent: it re-sorts to the bottom.
@@ -28,7 +28,7 @@ def test_top_rows_stay_when_the_selection_re_sorts_down(qtbot, commands, setting
                                            created_at=T0 + minutes(500))], [])
     assert scroll.value() == 0  # the view did not follow it
     assert [window.proxy.incident_at(r).id for r in range(2)] == [top[0], top[1]]
-    assert window.selected_incident().id == 3
+    assert window.selection_keeper.selected_incident().id == 3
     assert window.table.currentIndex().row() == window.proxy.rowCount() - 1
     cue = window.selection_cue
     assert cue.isVisible()
@@ -42,7 +42,7 @@ def test_scrolled_view_stays_when_the_selection_jumps_to_the_top(qtbot, commands
                                                                  fake_clock):
     window = open_queue_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
     window.relay.on_state(many(), DEFAULT_POLICY)
-    assert window.select_incident(140)
+    assert window.selection_keeper.select_incident(140)
     scroll = window.table.verticalScrollBar()
     position = scroll.value()
     assert position > 0
@@ -62,10 +62,10 @@ def test_f2_refuses_a_selected_incident_the_search_hides(qtbot, commands, settin
     window.relay.on_state([make_incident(1, address="1 Hidden Row"), make_incident(2)],
                           DEFAULT_POLICY)
     window.relay.on_units([make_unit(1, "LX21")], [], True)
-    assert window.select_incident(1)
+    assert window.selection_keeper.select_incident(1)
     window.search.setText("High Street")  # incident 1 is not at 12 High Street any more
     assert window.proxy.proxy_row_of(1) is None
-    assert window.selected_incident() is None
+    assert window.selection_keeper.selected_incident() is None
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_F2)
     assert window.dispatch.assign_dialog is None
@@ -75,4 +75,4 @@ def test_f2_refuses_a_selected_incident_the_search_hides(qtbot, commands, settin
     window.dispatch.mark_at_scene()
     assert commands.calls == []
     window.search.setText("")  # shown again: it is the selection again
-    assert window.selected_incident().id == 1
+    assert window.selection_keeper.selected_incident().id == 1

@@ -21,8 +21,9 @@ from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.gui.common.theme import apply_theme, countdown_colours
+from dispatchdesk.gui.queue.layout_keeper import layout_group, screen_setup
 from dispatchdesk.gui.queue.model import Column
-from dispatchdesk.gui.queue.window import QueueWindow, layout_group, replay, screen_setup
+from dispatchdesk.gui.queue.window import QueueWindow, replay
 from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.sync.api import DeskListener
 from tests.gui.factories import T0, make_incident, make_unit, minutes, open_queue_window
@@ -96,7 +97,7 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
     qtbot.keyClicks(window.search, "CAD 1/")
     qtbot.keyClick(window.search, Qt.Key.Key_Return)  # back to the queue, first row
     assert QApplication.focusWidget() is window.table
-    assert window.selected_incident().id == 1
+    assert window.selection_keeper.selected_incident().id == 1
     qtbot.keyClick(window.table, Qt.Key.Key_Return)
     assert window.detail.incident.id == 1
     assert QApplication.focusWidget() is window.detail.grade
@@ -117,7 +118,7 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
                    | Qt.KeyboardModifier.ShiftModifier)
     assert "CAD 2/23NOV26 is hidden by the filters" in window.message_bar.text()
     assert QApplication.focusWidget() is not window.detail.rationale
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
                    | Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is window.detail.rationale
@@ -281,7 +282,7 @@ def test_replay_hands_the_queue_units_and_warnings_to_the_next_window(
 def test_selected_incident_removed_is_announced(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     window.relay.on_state(sample(), DEFAULT_POLICY)
-    assert window.select_incident(1)
+    assert window.selection_keeper.select_incident(1)
     assert window.detail.incident.id == 1
     window.relay.on_changes([], [1])
     assert window.detail.incident is None
@@ -291,22 +292,22 @@ def test_selected_incident_removed_is_announced(qtbot, commands, settings, fake_
 def test_detail_stays_when_incident_filtered_out(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     window.relay.on_state(sample(), DEFAULT_POLICY)
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     window.relay.on_changes([make_incident(1, grade=Grade.SIGNIFICANT, status=IncidentStatus.CLOSED,
                                         borough="Hackney")], [])
     assert window.detail.incident.id == 1
     assert window.detail.incident.status is IncidentStatus.CLOSED
     assert not window.table.currentIndex().isValid()
-    window.select_incident(2)
+    window.selection_keeper.select_incident(2)
     assert window.detail.incident.id == 2
 
 
 def test_selection_survives_snapshot(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     window.relay.on_state(sample(), DEFAULT_POLICY)
-    window.select_incident(1)
+    window.selection_keeper.select_incident(1)
     window.relay.on_state(sample(), DEFAULT_POLICY)
-    assert window.selected_incident().id == 1
+    assert window.selection_keeper.selected_incident().id == 1
     assert window.detail.incident.id == 1
 
 

@@ -214,10 +214,10 @@ def test_mark_unit_at_scene_sends_the_arrival_of_the_unit_en_route(qtbot, comman
     window.relay.on_units([make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=2),
                           make_unit(2, "LX22")], [], True)
     assert window.act_at_scene.shortcut().toString() == "Ctrl+Shift+S"
-    assert window.select_incident(1)
+    assert window.selection_keeper.select_incident(1)
     window.act_at_scene.trigger()
     assert commands.calls == [] and "No unit is en route" in window.message_bar.text()
-    assert window.select_incident(2)
+    assert window.selection_keeper.select_incident(2)
     assert window.detail.units.text() == "LX21 — En route since 09:00"
     window.act_at_scene.trigger()
     assert commands.names() == ["arrive_unit"] and commands.calls[0][1][0].callsign == "LX21"

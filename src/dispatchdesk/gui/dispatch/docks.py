@@ -155,9 +155,10 @@ class Dispatch(QObject):
 
     def assign(self, incident: Incident | None = None, unit_id: int | None = None) -> None:
         """Open the assign window for the incident (default: the selected one)."""
-        incident = incident or self._window.selected_incident()
+        incident = incident or self._window.selection_keeper.selected_incident()
         if incident is None:
-            self._window.show_problem(self._window.no_selection("press F2 to assign"))
+            self._window.show_problem(
+                self._window.selection_keeper.no_selection("press F2 to assign"))
             return
         if not self._may_dispatch():
             return
@@ -180,9 +181,10 @@ class Dispatch(QObject):
         """The unit en route to the incident (default: the selected one) has arrived: its
         arrive command, which sets the incident at scene. With several en route the operator
         picks the one on the units board."""
-        incident = incident or self._window.selected_incident()
+        incident = incident or self._window.selection_keeper.selected_incident()
         if incident is None:
-            self._window.show_problem(self._window.no_selection("mark its unit at scene"))
+            self._window.show_problem(
+                self._window.selection_keeper.no_selection("mark its unit at scene"))
             return
         if not self._may_dispatch():
             return

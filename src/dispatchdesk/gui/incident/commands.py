@@ -34,7 +34,7 @@ class IncidentCommands(QObject):
         self._policy: GradePolicy = DEFAULT_POLICY
         self.new_incident_dialog: NewIncidentDialog | None = None
         #: Follows each create to its ref (the note above the queue, the clipboard, the row).
-        self.creations = CreationTracker(window, window.created_note)
+        self.creations = CreationTracker(window.selection_keeper, window.created_note)
 
     def set_policy(self, policy: GradePolicy) -> None:
         """A snapshot may bring other reference lists: an open form follows them."""
@@ -79,8 +79,8 @@ class IncidentCommands(QObject):
 
     def _with_detail(self, focus: Callable[[], None]) -> None:
         window = self._window
-        if window.selected_incident() is None:
-            window.show_problem(window.no_selection("try again"))
+        if window.selection_keeper.selected_incident() is None:
+            window.show_problem(window.selection_keeper.no_selection("try again"))
             return
         window.detail_dock.show()
         window.detail_dock.raise_()

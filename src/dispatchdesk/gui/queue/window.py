@@ -2,46 +2,40 @@
 bar, supervisors' delay strip, and docks for the selected incident and unsent commands; the
 dispatch docks (:class:`~dispatchdesk.gui.dispatch.docks.Dispatch`), the warnings
 (:class:`~dispatchdesk.gui.warnings.desk.WarningDesk`) and the incident commands
-(:class:`~dispatchdesk.gui.incident.commands.IncidentCommands`) are its parts.
+(:class:`~dispatchdesk.gui.incident.commands.IncidentCommands`) are its parts. The window
+composes them, holds the actions and menus, and moves the keyboard between them; two
+collaborators keep the rest: the
+:class:`~dispatchdesk.gui.queue.layout_keeper.LayoutKeeper` (column fitting, dock arrangement,
+geometry per screen set-up) and the
+:class:`~dispatchdesk.gui.queue.selection_keeper.SelectionKeeper` (the selected incident kept
+through re-sorts and in sight, the selection cue, the created incident revealed).
 
 The window connects itself and its parts to the app's :class:`~dispatchdesk.gui.relay.DeskRelay`
 (the engine's events as Qt signals) and lets go of it when it closes.
 
 Keyboard first: every action is a ``QAction`` with a shortcut, listed in Help ▸ Shortcuts.
-Columns are sized once by hand (``resizeColumnsToContents`` costs ~260 ms at 10k rows). One
-:class:`Ticker` repaints the visible countdown cells and refreshes banner, strip and detail.
-Geometry and dock layout persist in the given ``QSettings`` per screen set-up (the sorted
-screen geometries: a laptop docked to two monitors keeps its own layout), header state and theme
-for all. On a screen set-up seen for the first time the window fills the screen, and on a
-narrow one (1366×768) the incident panel goes under the queue, beside the units board, so every
-column fits.
+One :class:`Ticker` repaints the visible countdown cells and refreshes banner, strip and detail.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QByteArray,
-    QEvent,
     QMetaObject,
-    QModelIndex,
     QObject,
-    QRect,
     QSettings,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QMainWindow,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -58,7 +52,7 @@ from dispatchdesk.gui.common.settings_dialog import CentralSettings, SettingsDia
 from dispatchdesk.gui.common.shortcuts import ShortcutsWindow
 from dispatchdesk.gui.common.sounds import AlertSounds
 from dispatchdesk.gui.common.tables import configure_table
-from dispatchdesk.gui.common.theme import apply_theme, current_theme
+from dispatchdesk.gui.common.theme import apply_theme
 from dispatchdesk.gui.common.ticker import Ticker
 from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
@@ -74,36 +68,16 @@ from dispatchdesk.gui.queue.commands_panel import CommandsDock
 from dispatchdesk.gui.queue.delay_strip import DelayStrip
 from dispatchdesk.gui.queue.delay_tracker import DelayTracker
 from dispatchdesk.gui.queue.filter_bar import QueueFilterBar
+from dispatchdesk.gui.queue.layout_keeper import ROW_HEIGHT, LayoutKeeper
 from dispatchdesk.gui.queue.model import Column, IncidentTableModel
 from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
+from dispatchdesk.gui.queue.selection_keeper import SelectionKeeper, selection_cue
 from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.gui.warnings.desk import WarningDesk
 from dispatchdesk.gui.warnings.flags import IncidentWarnings
 from dispatchdesk.sync.api import DeskCommands
 
 log = logging.getLogger(__name__)
-
-#: Each column is sized once, by hand, to fit this text in the current font (never
-#: ``resizeColumnsToContents``). The last column (flags) stretches.
-COLUMN_SAMPLES = {
-    Column.REF: "CAD 12345/23NOV26", Column.GRADE: "Grade", Column.TYPE: "Concern for welfare",
-    Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA", Column.CREATED: "23/11 06:40",
-    Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
-    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ ORDER CRITICAL",
-}
-#: On a narrow window the type and flags columns give way down to these texts (the cell's
-#: tooltip has it all; the flags' pictograms always show), and the location keeps this much.
-#: The other columns never shrink: a countdown or status is never cut.
-COLUMN_MINIMUM_SAMPLES = {
-    Column.TYPE: "Concern for w", Column.FLAGS: "DIVERT: NO UNIT",
-    Column.LOCATION: "Flat 12, 123 Long Street",
-}
-#: The units board shows at least this many rows under the queue on a tall screen (1080p).
-UNIT_ROWS = 12
-_CELL_PADDING = 18
-_ICON_ROOM = 24
-ROW_HEIGHT = 22
-
 
 def _log_problem(message: str) -> None:
     log.warning("problem shown to operator: %s", message)
@@ -167,8 +141,10 @@ class QueueWindow(QMainWindow):
         #: New breaches of grade I incidents, found on the ticker (each sounds once).
         self.breaches = BreachWatch()
         self._warnings_received = False
-        self._selected_id: int | None = None
-        self._moving = False
+        #: Column widths, dock arrangement, geometry per screen set-up.
+        self.layout_keeper = LayoutKeeper(self, settings)
+        #: The selected incident, kept through re-sorts and in sight.
+        self.selection_keeper = SelectionKeeper(self)
         self.shortcuts_window: ShortcutsWindow | None = None
         self.setWindowTitle(window_title(username, role))
         self.model = IncidentTableModel(now, self)
@@ -194,7 +170,7 @@ class QueueWindow(QMainWindow):
                              wall=lambda: self._now().timestamp(), parent=self)
         self.ticker.about_to_repaint.connect(self.model.refresh_now)
         self.ticker.ticked.connect(self.on_tick)
-        _restore_layout(self, self._settings)
+        self.layout_keeper.restore()
         self.filters.update_count()
         self.ticker.start()
 
@@ -212,59 +188,8 @@ class QueueWindow(QMainWindow):
         header.setMinimumSectionSize(40)
         table.setAccessibleName("Incident queue")
         self.table = table
-        self._natural: dict[Column, int] = {}
-        self._minimum: dict[Column, int] = {}
-        self.size_columns()
-        table.installEventFilter(self)
-
-    def size_columns(self) -> None:
-        """Set column widths and row height from the font (cheap: no data is measured)."""
-        self.table.ensurePolished()
-        metrics = self.table.fontMetrics()
-
-        def width(column: Column, sample: str) -> int:
-            extra = {Column.COUNTDOWN: _ICON_ROOM, Column.FLAGS: 3 * _ICON_ROOM}.get(column, 0)
-            return metrics.horizontalAdvance(sample) + _CELL_PADDING + extra
-
-        self._natural = {c: width(c, sample) for c, sample in COLUMN_SAMPLES.items()}
-        self._minimum = {**self._natural, **{
-            c: width(c, sample) for c, sample in COLUMN_MINIMUM_SAMPLES.items()}}
-        self.table.horizontalHeader().setMinimumSectionSize(
-            min(40, self._minimum[Column.LOCATION]))
-        self.table.verticalHeader().setDefaultSectionSize(max(ROW_HEIGHT, metrics.height() + 6))
-        self.fit_columns()
-
-    def queue_minimum_width(self) -> int:
-        """The narrowest the queue can be with every column readable (the type and flags
-        shrunk to their minimum, the location at its minimum)."""
-        frame = 2 * self.table.frameWidth()
-        return sum(self._minimum.values()) + self.table.verticalScrollBar().sizeHint().width() \
-            + frame
-
-    def fit_columns(self) -> None:
-        """Give each column its natural width when the queue is wide enough; otherwise shrink
-        the type and flags columns (in that order) so the location keeps its minimum and no
-        column is pushed off the right edge. Called on each resize of the queue: no data is
-        measured."""
-        available = self.table.viewport().width()
-        if available <= 0:
-            available = self.table.width() - self.table.verticalScrollBar().sizeHint().width()
-        widths = {c: w for c, w in self._natural.items() if c is not Column.LOCATION}
-        excess = sum(widths.values()) + self._minimum[Column.LOCATION] - available
-        for column in (Column.TYPE, Column.FLAGS):
-            if excess <= 0:
-                break
-            give = min(excess, widths[column] - self._minimum[column])
-            widths[column] -= give
-            excess -= give
-        for column, width in widths.items():
-            if self.table.columnWidth(column) != width:
-                self.table.setColumnWidth(column, width)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.table and event.type() == QEvent.Type.Resize:
-            self.fit_columns()
-        return super().eventFilter(watched, event)
+        self.layout_keeper.size_columns()
+        table.installEventFilter(self.layout_keeper)
 
     def _build_central(self) -> None:
         self.banner = ConnectionBanner()
@@ -273,7 +198,8 @@ class QueueWindow(QMainWindow):
         self._shows_delays = has_right(self._role, Right.VIEW_DELAY_STRIP)
         self.delay_strip.setVisible(self._shows_delays)
         self.delay_tracker = DelayTracker()
-        self.filters = QueueFilterBar(self.model, self.proxy, self.model_moving)
+        self.filters = QueueFilterBar(self.model, self.proxy,
+                                      self.selection_keeper.model_moving)
         # The filter bar's widgets, by the names the window has always given them.
         self.grade_buttons = self.filters.grade_buttons
         self.status_combo = self.filters.status_combo
@@ -284,9 +210,9 @@ class QueueWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        self.selection_cue = _selection_cue(self.scroll_to_selection)
+        self.selection_cue = selection_cue(self.selection_keeper.scroll_to_selection)
         self.created_note = CreatedNote()
-        self.created_note.show_requested.connect(self._show_created)
+        self.created_note.show_requested.connect(self.selection_keeper.show_created)
         for widget in (self.banner, self.message_bar, self.created_note, self.delay_strip,
                        self.filters,
                        self.selection_cue, self.table):
@@ -305,79 +231,16 @@ class QueueWindow(QMainWindow):
         # tabbed with it, at the queue's width, so its five columns are read without scrolling.
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.commands_dock)
         self.splitDockWidget(self.detail_dock, self.commands_dock, Qt.Orientation.Vertical)
-        self._fit_detail_width()
+        self.layout_keeper.fit_detail_width()
         self.resizeDocks([self.detail_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.detail_dock, self.commands_dock], [600, 200],
                          Qt.Orientation.Vertical)
-        self._bottom_docks: list[QDockWidget] = []
-        #: Whether :meth:`arrange_for` put the incident panel under the queue.
-        self.compact = False
-
-    def _fit_detail_width(self) -> None:
-        """The incident panel never narrower than its widest row (no "Apply gr" cut off: it has
-        no sideways scrolling)."""
-        body = self.detail.widget()
-        widest = 0
-        if body is not None:
-            body.ensurePolished()
-            widest = body.minimumSizeHint().width()
-        scrollbar = self.detail.verticalScrollBar().sizeHint().width()
-        self.detail.setMinimumWidth(max(320, widest + scrollbar + 4))
-
-    def detail_dock_width(self) -> int:
-        """The incident panel's width beside the queue."""
-        return max(360, self.detail.minimumWidth())
-
-    def wide_layout_width(self) -> int:
-        """The narrowest window in which the incident panel fits beside the queue."""
-        return self.queue_minimum_width() + self.detail_dock_width() + 16
-
-    def arrange_for(self, area: QRect) -> None:
-        """The first layout on a screen set-up: the window fills most of ``area`` (all of a
-        small screen). When the incident panel does not fit beside the queue (1366 px), it goes
-        under the queue, beside the units board. On a tall screen the units board shows at
-        least :data:`UNIT_ROWS` rows."""
-        width = area.width() if area.width() < 1600 else int(area.width() * 0.9)
-        height = area.height() if area.height() < 900 else int(area.height() * 0.9)
-        self._place_detail(below=width < self.wide_layout_width())
-        self.setGeometry(area.x() + (area.width() - width) // 2,
-                         area.y() + (area.height() - height) // 2, width, height)
-        if self._bottom_docks:
-            rows = self.dispatch.units_board.table.verticalHeader().defaultSectionSize()
-            wanted = UNIT_ROWS * rows + 160 if height >= 900 else int(height * 0.42)
-            self.resizeDocks([self._bottom_docks[0]], [wanted], Qt.Orientation.Vertical)
-        if self.compact:
-            self.resizeDocks([self.detail_dock], [self.detail_dock_width()],
-                             Qt.Orientation.Horizontal)
-        self.dispatch.raise_default_dock()
-
-    def _place_detail(self, *, below: bool) -> None:
-        """The incident panel right of the queue, or under it right of the units board (added
-        beside, not split from, the board: splitting a tabbed dock would tab the panel)."""
-        below = below and bool(self._bottom_docks)
-        if below != self.compact:
-            area, orientation = ((Qt.DockWidgetArea.BottomDockWidgetArea, Qt.Orientation.Horizontal)
-                                 if below else
-                                 (Qt.DockWidgetArea.RightDockWidgetArea, Qt.Orientation.Vertical))
-            self.addDockWidget(area, self.detail_dock, orientation)
-        self.compact = below
+        self._bottom_docks = self.layout_keeper.bottom_docks
 
     def add_bottom_dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
-        """A dock under the queue, tabbed with the first one (the incident and commands
-        panels keep the right-hand column at full height)."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        if self._bottom_docks:
-            self.tabifyDockWidget(self._bottom_docks[0], dock)
-        else:
-            self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
-            # The unsent commands with the units board: full width, no sideways scrolling.
-            self.tabifyDockWidget(dock, self.commands_dock)
-        self._bottom_docks.append(dock)
-        return dock
+        """A dock under the queue, tabbed with the first one (see
+        :meth:`LayoutKeeper.add_bottom_dock`)."""
+        return self.layout_keeper.add_bottom_dock(title, name, widget)
 
     def _action(
         self, text: str, keys: Sequence[str], slot: Callable[[], Any], right: Right | None = None,
@@ -467,12 +330,8 @@ class QueueWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.search.returnPressed.connect(self.focus_queue)
-        selection = self.table.selectionModel()
-        selection.currentRowChanged.connect(self._current_changed)
+        self.selection_keeper.connect()
         self.table.activated.connect(lambda _index: self.open_detail())
-        scroll = self.table.verticalScrollBar()
-        scroll.valueChanged.connect(lambda _value: self._show_selection_cue())
-        scroll.rangeChanged.connect(lambda _low, _high: self._show_selection_cue())
         self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
 
     def _connect_relay(self, alerts: FeedAlerts) -> None:
@@ -515,7 +374,7 @@ class QueueWindow(QMainWindow):
         self.banner.set_timezone(policy.timezone)
         self.detail.set_policy(policy)
         self.filters.add_boroughs(incidents)
-        with self.model_moving():
+        with self.selection_keeper.model_moving():
             self.model.set_incidents(incidents, policy)
         if self._shows_delays:
             self.delay_tracker.reset(incidents, policy)
@@ -523,7 +382,7 @@ class QueueWindow(QMainWindow):
         self.incidents.set_policy(policy)
 
     def _show_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
-        with self.model_moving():
+        with self.selection_keeper.model_moving():
             self.model.apply_changes(upserts, removed)
         if self._shows_delays:
             self.delay_tracker.update(upserts, removed)
@@ -567,133 +426,11 @@ class QueueWindow(QMainWindow):
         if self.critical_warnings.changed(incident_ids):
             self.sounds.play(CRITICAL_WARNING_SOUND)
 
-    # -- selection -------------------------------------------------------------------------
-
-    def selected_incident(self) -> Incident | None:
-        """The incident selected in the queue *and shown there*: one the filters hide is
-        not acted on (F2 and the other actions say so instead, see :meth:`no_selection`)."""
-        if self._selected_id is None or self.proxy.proxy_row_of(self._selected_id) is None:
-            return None
-        return self.model.incident(self._selected_id)
-
-    def selected_id(self) -> int | None:
-        """The incident the operator selected last (shown or not)."""
-        return self._selected_id
-
-    def known_incident(self, incident_id: int) -> Incident | None:
-        return self.model.incident(incident_id)
-
-    def reveal_incident(self, incident_id: int) -> bool:
-        """Select and show the incident; when the filters hide it, clear them first (the
-        count shows all again). True when the filters were cleared."""
-        cleared = False
-        if self.proxy.proxy_row_of(incident_id) is None and self.model.incident(incident_id):
-            with self.model_moving():
-                self.filters.reset()
-            cleared = True
-        self.select_incident(incident_id)
-        return cleared
-
-    def _show_created(self, incident_id: int) -> None:
-        cleared = self.reveal_incident(incident_id)
-        if cleared:
-            self.created_note.say(self.created_note.text() + " The filters were cleared to "
-                                  "show it.", incident_id)
-        self.table.setFocus()
-
-    def no_selection(self, then: str) -> str:
-        """Why an action has no incident to act on, and what to do, ``then`` ..."""
-        hidden = None if self._selected_id is None else self.model.incident(self._selected_id)
-        if hidden is not None:
-            return (f"{hidden.ref} is hidden by the filters, so nothing was done: show it "
-                    f"(F5 shows all) or select a shown incident, then {then}.")
-        return f"Select an incident first, then {then}."
-
-    def select_incident(self, incident_id: int) -> bool:
-        row = self.proxy.proxy_row_of(incident_id)
-        if row is None:
-            return False
-        self.table.setCurrentIndex(self.proxy.index(row, Column.REF))
-        self.table.scrollTo(self.proxy.index(row, Column.REF))
-        return True
-
-    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        """Follow the operator's moves only; a move caused by rows leaving is undone later."""
-        if self._moving or not current.isValid():
-            return
-        incident = self.proxy.incident_at(current.row())
-        self._selected_id = incident.id
-        self.detail.show_incident(incident)
-
-    @contextmanager
-    def model_moving(self) -> Iterator[None]:
-        """Around changes of rows or filters: the detail stays on the operator's incident,
-        and the view stays where it was (the most urgent rows at the top stay there); when the
-        selection moved out of sight, the selection cue says where it went."""
-        self._moving = True
-        scroll = self.table.verticalScrollBar()
-        position = scroll.value()
-        try:
-            yield
-        finally:
-            self._moving = False
-            self._restore_selection()
-            scroll.setValue(position)
-            self._show_selection_cue()
-
-    def _show_selection_cue(self) -> None:
-        """Above the queue: where the selected row went when it is out of sight."""
-        incident = self.selected_incident()
-        row = None if incident is None else self.proxy.proxy_row_of(incident.id)
-        where = None if row is None else _out_of_sight(self.table, row)
-        cue = self.selection_cue
-        if incident is None or row is None or where is None:
-            cue.hide()
-            return
-        arrow = "▲" if where == "above" else "▼"
-        cue.setText(f"{arrow} Your selected incident {incident.ref} is now row {row + 1}, "
-                    f"{where} the rows shown — click to show it")
-        cue.setAccessibleName(cue.text())
-        cue.show()
-
-    def scroll_to_selection(self) -> None:
-        """Bring the selected row into view (the selection cue's button)."""
-        current = self.table.currentIndex()
-        if current.isValid():
-            self.table.scrollTo(current, QTableView.ScrollHint.PositionAtCenter)
-        self._show_selection_cue()
-
-    def _restore_selection(self) -> None:
-        selected = self._selected_id
-        if selected is None:
-            return
-        incident = self.model.incident(selected)
-        if incident is None:
-            self.table.selectionModel().clear()
-            self._selected_id = None
-            self.detail.show_incident(None)
-            self.show_problem("The incident you had open was removed from the queue.")
-            return
-        row = self.proxy.proxy_row_of(selected)
-        current = self.table.currentIndex()
-        if row is None:
-            self.table.selectionModel().clear()  # filtered out: the panel keeps showing it
-        elif not current.isValid() or current.row() != row:
-            self._moving = True
-            self.table.setCurrentIndex(self.proxy.index(row, Column.REF))
-            self._moving = False
-        self.detail.update_incident(incident)
-
-    def _select_first(self) -> None:
-        if self.proxy.rowCount():
-            self.table.setCurrentIndex(self.proxy.index(0, Column.REF))
-            self.table.scrollToTop()
-
     # -- navigation ------------------------------------------------------------------------
 
     def open_detail(self) -> None:
         if not self.table.currentIndex().isValid():
-            self._select_first()
+            self.selection_keeper.select_first()
         self.detail_dock.show()
         self.detail_dock.raise_()
         self.detail.focus_first()
@@ -701,7 +438,7 @@ class QueueWindow(QMainWindow):
 
     def open_incident(self, incident_id: int) -> None:
         """Select the incident (a unit's, a tag's, an escalation's) and open its panel."""
-        if self.select_incident(incident_id):
+        if self.selection_keeper.select_incident(incident_id):
             self.open_detail()
         else:
             self.show_problem(
@@ -712,14 +449,14 @@ class QueueWindow(QMainWindow):
         """Pop the warning panel for the selected incident (if it has warnings) and move the
         keyboard to it: the operator asked (Ctrl+W / F4, or opened the incident from the
         queue). Nothing else moves the keyboard there."""
-        incident = self.selected_incident()
+        incident = self.selection_keeper.selected_incident()
         if incident is not None:
             self.warning_desk.show_warnings(incident, take_focus=True)
 
     def focus_queue(self) -> None:
         self.table.setFocus()
         if not self.table.currentIndex().isValid():
-            self._select_first()
+            self.selection_keeper.select_first()
 
     def focus_detail(self) -> None:
         self.detail_dock.show()
@@ -727,10 +464,10 @@ class QueueWindow(QMainWindow):
 
     def reset_view(self) -> None:
         """All open incidents, every grade and borough, no search, most urgent first."""
-        with self.model_moving():
+        with self.selection_keeper.model_moving():
             self.filters.reset()
         self.table.sortByColumn(Column.COUNTDOWN, Qt.SortOrder.AscendingOrder)
-        self._select_first()
+        self.selection_keeper.select_first()
         self.table.setFocus()
 
     # -- theme, settings, shortcuts --------------------------------------------------------
@@ -742,8 +479,8 @@ class QueueWindow(QMainWindow):
         self.model.set_theme(theme)
         self.dispatch.set_theme(theme)
         self.warning_desk.set_theme(theme)
-        self.size_columns()
-        self._fit_detail_width()
+        self.layout_keeper.size_columns()
+        self.layout_keeper.fit_detail_width()
         self.act_contrast.setChecked(theme == "high-contrast")
         self._settings.setValue("ui/theme", theme)
 
@@ -767,75 +504,12 @@ class QueueWindow(QMainWindow):
         self.settings_dialog.show()
         self.settings_dialog.raise_()
 
-    def save_settings(self) -> None:
-        group = layout_group(screen_setup())
-        self._settings.setValue(f"{group}/geometry", self.saveGeometry())
-        self._settings.setValue(f"{group}/state", self.saveState())
-        self._settings.setValue("queue/header", self.table.horizontalHeader().saveState())
-        self._settings.sync()
-
     def closeEvent(self, event: QCloseEvent) -> None:
         self._disconnect_relay()  # a closed window follows the feed no more
         self.ticker.stop()
-        self.save_settings()
+        self.layout_keeper.save()
         super().closeEvent(event)
         self.closed.emit()
-
-
-def screen_setup() -> str:
-    """The screen set-up the desk runs on: the sorted geometries of all screens, e.g.
-    ``1366x768+0+0`` or ``1920x1080+0+0,1920x1080+1920+0``."""
-    rects = sorted((r.x(), r.y(), r.width(), r.height())
-                   for r in (s.geometry() for s in QGuiApplication.screens()))
-    return ",".join(f"{w}x{h}{x:+d}{y:+d}" for x, y, w, h in rects) or "none"
-
-
-def layout_group(setup: str) -> str:
-    """The settings group of one screen set-up's window geometry and docks."""
-    return "layout/" + setup.replace("/", "_").replace(",", ";")
-
-
-def _restore_layout(window: QueueWindow, settings: QSettings) -> None:
-    """Theme, then geometry and docks as last saved on this screen set-up, and the columns;
-    a screen set-up seen for the first time gets :meth:`QueueWindow.arrange_for` its
-    primary screen (the theme first: its font sets the widths)."""
-    app = QApplication.instance()
-    theme = settings.value("ui/theme") or (
-        current_theme(app) if isinstance(app, QApplication) else "normal")
-    if theme == "high-contrast":
-        window.set_theme("high-contrast")
-    group = layout_group(screen_setup())
-    geometry, state = settings.value(f"{group}/geometry"), settings.value(f"{group}/state")
-    screen = window.screen() or QApplication.primaryScreen()
-    if not isinstance(geometry, QByteArray | bytes) and screen is not None:
-        window.arrange_for(screen.availableGeometry())
-    for value, restore in ((geometry, window.restoreGeometry), (state, window.restoreState),
-                           (settings.value("queue/header"),
-                            window.table.horizontalHeader().restoreState)):
-        if isinstance(value, QByteArray | bytes):
-            restore(QByteArray(value))
-    window.compact = (window.dockWidgetArea(window.detail_dock)
-                      == Qt.DockWidgetArea.BottomDockWidgetArea)
-
-
-def _selection_cue(show: Callable[[], None]) -> QPushButton:
-    cue = QPushButton()
-    cue.setObjectName("selectionCue")
-    cue.setFlat(True)
-    cue.setStyleSheet("QPushButton#selectionCue { text-align: left; font-weight: bold; }")
-    cue.clicked.connect(lambda _checked=False: show())
-    cue.hide()
-    return cue
-
-
-def _out_of_sight(table: QTableView, row: int) -> str | None:
-    """``"above"`` or ``"below"`` when ``row`` is not (wholly) in the table's viewport."""
-    top = table.rowViewportPosition(row)
-    if top < 0:
-        return "above"
-    if top + table.rowHeight(row) > table.viewport().height():
-        return "below"
-    return None
 
 
 def replay(window: QueueWindow, relay: DeskRelay) -> None:
