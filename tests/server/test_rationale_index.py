@@ -7,10 +7,9 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from difflib import SequenceMatcher
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-from difflib import SequenceMatcher
 
 import pytest
 import sqlalchemy as sa
