@@ -3,7 +3,9 @@ over random near-duplicate texts; and its length and overlap bounds hold for dif
 
 from __future__ import annotations
 
+import os
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -41,13 +43,33 @@ WORDS = ("the", "unit", "attended", "caller", "and", "no", "offence", "at", "add
          "cad", "0042", "arrested", "advised", "search", "negative")
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory() as tmp:
-        eng = make_engine(f"sqlite:///{Path(tmp) / 'index.db'}")
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            eng = make_engine(f"sqlite:///{Path(tmp) / 'index.db'}")
+            create_schema(eng)
+            yield eng
+            eng.dispose()
+        return
+    base = os.environ.get("DISPATCHDESK_TEST_PG_URL")
+    if not base:
+        pytest.skip("DISPATCHDESK_TEST_PG_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        eng = make_engine(sa.make_url(base).update_query_dict(
+            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
         create_schema(eng)
         yield eng
         eng.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 def _clear(engine: Engine) -> None:
@@ -205,5 +227,5 @@ def test_a_store_indexed_by_an_earlier_version_is_rebuilt_at_start(engine: Engin
             sa.select(rationale_order.c.index_format)
         ).scalar_one() == INDEX_FORMAT
         found = store.find_copy(conn, NOW, normalise(text + " today"))
-        assert found is not None and found.id == rid
+        assert found is not None and found.entity.incident_ref == "CAD 1"
     assert store.open(NOW) == ""  # nothing to do the second time

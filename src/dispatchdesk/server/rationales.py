@@ -386,9 +386,10 @@ class RationaleStore:
             f"AND 9 * ({n} + t.n_tokens) <= 20 * (t.n_tokens - t.pos + 1)"  # j <= m - o_min + 1
             ") AND r.at >= :since"
         ).bindparams(sa.bindparam("since", type_=rationales.c.at.type))
+        # read from the driver's cursor: a row object per candidate cost more than the row
         return [
-            (int(rid), int(m), stored)
-            for rid, m, stored in conn.execute(query, {"since": since})
+            (int(rid), int(m), None if stored is None else bytes(stored))
+            for rid, m, stored in conn.execute(query, {"since": since}).cursor.fetchall()
         ]
 
     # --- recording -------------------------------------------------------------------------
