@@ -3,10 +3,13 @@ over random near-duplicate texts; and its length and overlap bounds hold for dif
 
 from __future__ import annotations
 
+import os
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from difflib import SequenceMatcher
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,11 +17,13 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import Indel
 from sqlalchemy.engine import Engine
 
 from dispatchdesk.domain.rationale import normalise, similarity
 from dispatchdesk.server.db import create_schema, make_engine, write_tx
 from dispatchdesk.server.rationales import (
+    INDEX_FORMAT,
     Entity,
     RationaleStore,
     length_range,
@@ -38,13 +43,33 @@ WORDS = ("the", "unit", "attended", "caller", "and", "no", "offence", "at", "add
          "cad", "0042", "arrested", "advised", "search", "negative")
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory() as tmp:
-        eng = make_engine(f"sqlite:///{Path(tmp) / 'index.db'}")
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            eng = make_engine(f"sqlite:///{Path(tmp) / 'index.db'}")
+            create_schema(eng)
+            yield eng
+            eng.dispose()
+        return
+    base = os.environ.get("DISPATCHDESK_TEST_PG_URL")
+    if not base:
+        pytest.skip("DISPATCHDESK_TEST_PG_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        eng = make_engine(sa.make_url(base).update_query_dict(
+            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
         create_schema(eng)
         yield eng
         eng.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 def _clear(engine: Engine) -> None:
@@ -132,6 +157,14 @@ def test_similar_texts_meet_the_length_and_overlap_bounds(a: list[str], b: list[
     assert overlap >= min_overlap(len(a)) and overlap >= min_overlap(len(b))
 
 
+@given(st.lists(words, min_size=1, max_size=40), st.lists(words, min_size=1, max_size=40))
+def test_the_indel_similarity_bounds_difflib_from_above(a: list[str], b: list[str]) -> None:
+    """``similarity`` skips difflib when rapidfuzz's Indel similarity is under the limit."""
+    ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
+    assert Indel.normalized_similarity(a, b) >= ratio - 1e-12
+    assert similarity(" ".join(a), " ".join(b)) == (ratio if ratio >= 0.9 else 0.0)
+
+
 def test_pruning_drops_old_texts_with_their_index_rows(engine: Engine) -> None:
     _clear(engine)
     store = RationaleStore(engine, LOOKBACK, ZoneInfo("Europe/London"))
@@ -145,9 +178,10 @@ def test_pruning_drops_old_texts_with_their_index_rows(engine: Engine) -> None:
         assert set(conn.execute(sa.select(rationale_tokens.c.rationale_id)).scalars()) == {
             new_id
         }
-        assert conn.execute(
+        p = prefix_length(len(normalise(kept).split()))
+        assert conn.execute(  # every pair of its prefix's words
             sa.select(sa.func.count()).select_from(rationale_tokens)
-        ).scalar() == prefix_length(len(normalise(kept).split()))
+        ).scalar() == p * (p - 1) // 2
 
 
 def test_remeasuring_the_order_keeps_every_text_findable(engine: Engine) -> None:
@@ -172,3 +206,26 @@ def test_remeasuring_the_order_keeps_every_text_findable(engine: Engine) -> None
                 assert found is not None and found.entity.incident_ref == f"CAD {i + 1}"
             else:
                 assert found is None or found.entity.incident_ref != f"CAD {i + 1}"
+
+
+def test_a_store_indexed_by_an_earlier_version_is_rebuilt_at_start(engine: Engine) -> None:
+    _clear(engine)
+    store = RationaleStore(engine, LOOKBACK, ZoneInfo("Europe/London"))
+    text = "Unit LX12 attended 4 Elm Road, caller Dean safe, suspect left before police arrived"
+    with write_tx(engine) as conn:
+        rid = store.record(conn, NOW, text, kind="close", entity=Entity(1, "CAD 1"))
+        # as an earlier version left it: one row per single word, no format recorded
+        conn.execute(rationale_tokens.delete())
+        conn.execute(rationale_tokens.insert(), [
+            {"token": 7, "n_tokens": 14, "rationale_id": rid, "pos": 0},
+        ])
+    assert store.stale_format()
+    assert "rebuilt" in store.open(NOW)
+    assert not store.stale_format()
+    with write_tx(engine) as conn:
+        assert conn.execute(
+            sa.select(rationale_order.c.index_format)
+        ).scalar_one() == INDEX_FORMAT
+        found = store.find_copy(conn, NOW, normalise(text + " today"))
+        assert found is not None and found.entity.incident_ref == "CAD 1"
+    assert store.open(NOW) == ""  # nothing to do the second time

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 
+from rapidfuzz.distance import Indel
+
 MIN_RATIONALE_CHARS = 15
 SIMILARITY_LIMIT = 0.9
 
@@ -70,7 +72,12 @@ def similarity(a: str, b: str) -> float:
     """
     if not a or not b:
         return 0.0
-    matcher = SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    words_a, words_b = a.split(), b.split()
+    # An exact upper bound, in C: difflib's matches are a common subsequence, so its ratio is
+    # at most 2·LCS / (n + m), the Indel similarity (a margin below the limit for rounding).
+    if not Indel.normalized_similarity(words_a, words_b, score_cutoff=SIMILARITY_LIMIT - 1e-9):
+        return 0.0
+    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
     if (
         matcher.real_quick_ratio() >= SIMILARITY_LIMIT
         and matcher.quick_ratio() >= SIMILARITY_LIMIT

@@ -25,14 +25,20 @@ The comparison is exact, not sampled, and stays fast with an index (*prefix filt
   not measured ranking 0, or last when it is in the built-in list of common English and
   police words; ties by a stable 64-bit hash. The ranks are only ever written into an empty
   store (a backfill, or a rebuild at start-up once the store has grown fourfold).
-* Take the first word ``w`` (in that order) two similar texts share, at position ``i`` in
-  one and ``j`` in the other: the words before it are not shared, so ``i <= n - o_min`` and
-  ``j <= m - o_min``. So each text stores only its first ``m - ceil(9m/11) + 1`` words (with
-  their positions) in ``rationale_tokens``, and a check looks up its own first
-  ``n - ceil(9n/11) + 1`` words, keeping the rows whose lengths and positions satisfy both
-  bounds. Each candidate's overlap is counted from its stored word hashes, then the rest are
-  compared with the exact similarity. A hash collision can only add a candidate, never lose
-  one; the order only decides how fast, never what is found.
+* Take the first two words ``c1``, ``c2`` (in that order) two similar texts share: before
+  ``c2`` stand at most ``n - o_min`` unshared words and ``c1``, so ``c2`` is at position
+  ``i <= n - o_min + 1`` in one and ``j <= m - o_min + 1`` in the other. So each text stores,
+  in ``rationale_tokens``, every *pair* of its first ``m - ceil(9m/11) + 2`` words (a hash of
+  the two words, and the later one's position), and a check looks up the pairs of its own
+  first ``n - ceil(9n/11) + 2`` words, keeping the rows whose lengths and positions satisfy
+  both bounds: one query. (A pair is far rarer than either of its words, so this reads a few
+  rows where single words read thousands: profiled at 200,000 texts.) A one-word text is
+  similar only to itself. Each candidate's overlap is counted from its stored word hashes,
+  then the rest are compared with the exact similarity. A hash collision can only add a
+  candidate, never lose one; the order only decides how fast, never what is found.
+* The index's format is kept in ``rationale_order.index_format``
+  (:data:`INDEX_FORMAT`); a store indexed otherwise (by an earlier version) is rebuilt at
+  start-up.
 * An exact copy is found first by the hash of the normalised text.
 
 Rows older than the lookback are ignored by every query and pruned a few at a time as new
@@ -128,7 +134,16 @@ rationale_order = sa.Table(
     sa.Column("generation", sa.Integer, nullable=False),
     #: How many texts the ranks were measured on.
     sa.Column("measured_on", sa.Integer),
+    #: :data:`INDEX_FORMAT` of the stored prefixes (none: written before the column, format 1).
+    sa.Column("index_format", sa.Integer),
 )
+
+#: How many words of their prefixes two similar texts share (the prefixes are this much
+#: longer than the one a single shared word needs): a candidate must share that many.
+PREFIX_SHARED = 2
+#: The index's format (``rationale_order.index_format``); a store of another format is rebuilt
+#: at start-up. 1 (or none): prefixes sharing one word; 2: :data:`PREFIX_SHARED` words.
+INDEX_FORMAT = 2
 
 #: A word held by at least this many texts of a bulk load gets its own rank.
 RANK_MIN = 20
@@ -210,8 +225,9 @@ def word_set(norm: str) -> bytes:
 
 
 def prefix_length(n: int) -> int:
-    """How many of its first words (in the global order) a text of ``n`` words is found by."""
-    return n - (9 * n + 10) // 11 + 1
+    """How many of its first words (in the global order) a text of ``n`` words is found by:
+    enough that a similar text shares :data:`PREFIX_SHARED` of them."""
+    return min(n, n - (9 * n + 10) // 11 + PREFIX_SHARED)
 
 
 def min_overlap(n: int) -> int:
@@ -321,20 +337,15 @@ class RationaleStore:
         for row in exact:
             if normalise(row.text) == norm and not _same_incident(row, kind, entity):
                 return _copy(row, 1.0)
-        ids = self._candidates(conn, norm, n)
+        if n < PREFIX_SHARED:  # a one-word text is similar only to itself (found above)
+            return None
         # A similar text of m words shares at least 9(n + m)/20 tagged words: count them from
         # the stored hashes (a collision only adds one) before comparing the words themselves.
         mine = set(array("i", word_set(norm)))
         close: list[int] = []
-        for chunk in _chunks(sorted(ids), 500):
-            for rid, m, stored in conn.execute(
-                sa.select(rationales.c.id, rationales.c.n_tokens, rationales.c.words)
-                .where(rationales.c.id.in_(chunk))
-            ):
-                if stored is None or 20 * len(mine.intersection(array("i", stored))) >= 9 * (
-                    n + m
-                ):
-                    close.append(rid)
+        for rid, m, stored in self._candidates(conn, since, norm, n):
+            if stored is None or 20 * len(mine.intersection(array("i", stored))) >= 9 * (n + m):
+                close.append(rid)
         best: Copy | None = None
         for chunk in _chunks(close, 500):
             rows = conn.execute(
@@ -348,25 +359,38 @@ class RationaleStore:
                     best = _copy(row, ratio)
         return best
 
-    def _candidates(self, conn: Connection, norm: str, n: int) -> set[int]:
-        """Texts that share, in both their prefixes, a first common word at positions that
-        leave room for ``o_min`` shared words (a superset of every similar text)."""
-        order = ordered(norm, self.ranks(conn))
+    def _candidates(self, conn: Connection, since: datetime, norm: str,
+                    n: int) -> list[tuple[int, int, bytes | None]]:
+        """``(id, n_tokens, words)`` of the texts of the lookback whose prefixes share a pair
+        of words, the later at positions that leave room for ``o_min`` shared words in both
+        (a superset of every similar text); one query."""
+        prefix = ordered(norm, self.ranks(conn))[:prefix_length(n)]
         lo, hi = length_range(n)
-        found: set[int] = set()
-        t = rationale_tokens.c
-        for i, token in enumerate(order[:prefix_length(n)]):
-            # i <= n - o_min(m), that is 9(n + m) <= 20(n - i): the longest m that allows
-            longest = min(hi, 20 * (n - i) // 9 - n)
-            if longest < lo:
-                break
-            found.update(conn.execute(
-                sa.select(t.rationale_id).where(
-                    t.token == token, t.n_tokens.between(lo, longest),
-                    9 * (n + t.n_tokens) <= 20 * (t.n_tokens - t.pos),  # j <= m - o_min
-                )
-            ).scalars().all())
-        return found
+        by_position: dict[int, list[int]] = {}
+        for i, pair in _pairs(prefix):
+            by_position.setdefault(i, []).append(pair)
+        terms = []
+        for i, pairs in by_position.items():
+            # i <= n - o_min(m) + 1, that is 9(n + m) <= 20(n - i + 1): the longest m allowed
+            longest = min(hi, 20 * (n - i + 1) // 9 - n)
+            if longest >= lo:
+                terms.append(f"(t.token IN ({', '.join(map(str, pairs))}) "
+                             f"AND t.n_tokens BETWEEN {lo} AND {longest})")
+        if not terms:
+            return []
+        # Written out (every value an int computed here): building it with SQLAlchemy's
+        # expressions cost more than running it.
+        query = sa.text(
+            f"SELECT r.id, r.n_tokens, r.words FROM {rationales.name} r WHERE r.id IN ("
+            f"SELECT t.rationale_id FROM {rationale_tokens.name} t WHERE ({' OR '.join(terms)}) "
+            f"AND 9 * ({n} + t.n_tokens) <= 20 * (t.n_tokens - t.pos + 1)"  # j <= m - o_min + 1
+            ") AND r.at >= :since"
+        ).bindparams(sa.bindparam("since", type_=rationales.c.at.type))
+        # read from the driver's cursor: a row object per candidate cost more than the row
+        return [
+            (int(rid), int(m), None if stored is None else bytes(stored))
+            for rid, m, stored in conn.execute(query, {"since": since}).cursor.fetchall()
+        ]
 
     # --- recording -------------------------------------------------------------------------
 
@@ -453,7 +477,7 @@ class RationaleStore:
         ).scalar() or 0) + 1
         conn.execute(rationale_order.delete())
         conn.execute(rationale_order.insert().values(
-            id=1, generation=generation, measured_on=next_id - 1,
+            id=1, generation=generation, measured_on=next_id - 1, index_format=INDEX_FORMAT,
         ))
         conn.exec_driver_sql(
             "CREATE TEMPORARY TABLE rationale_tokens_load (token BIGINT NOT NULL, "
@@ -495,10 +519,21 @@ class RationaleStore:
         loaded = self.backfill(now)
         if loaded:
             return f"{loaded} earlier rationales and reasons loaded into the rationale store"
-        rebuilt = self.remeasure(now)
+        rebuilt = self.remeasure(now, force=self.stale_format())
         if rebuilt:
             return f"rationale index rebuilt in a newly measured word order ({rebuilt} texts)"
         return ""
+
+    def stale_format(self) -> bool:
+        """Whether the store holds texts indexed in an earlier :data:`INDEX_FORMAT` (a store
+        without an order row was filled text by text, maybe by an earlier version)."""
+        with read_tx(self.engine) as conn:
+            if conn.execute(sa.select(rationales.c.id).limit(1)).first() is None:
+                return False
+            found = conn.execute(
+                sa.select(rationale_order.c.index_format).where(rationale_order.c.id == 1)
+            ).first()
+            return found is None or found.index_format != INDEX_FORMAT
 
     def remeasure(self, now: datetime, force: bool = False) -> int:
         """Rebuild the store in a word order measured on what it holds now, when it holds
@@ -597,13 +632,33 @@ def _existing(conn: Connection, since: datetime) -> Iterator[dict[str, Any]]:
 
 
 def _postings(norm: str, rationale_id: int, ranks: Mapping[int, int]) -> list[dict[str, Any]]:
-    """The index rows of a text: its first words in the global order, with positions."""
+    """The index rows of a text: every pair of words of its prefix in the global order, with
+    the position of the pair's later word."""
     order = ordered(norm, ranks)
     n = len(norm.split())
+    first: dict[int, int] = {}  # two pairs of one text with one hash: the looser position
+    for j, h in _pairs(order[:prefix_length(n)]):
+        first.setdefault(h, j)
     return [
         {"token": h, "n_tokens": n, "rationale_id": rationale_id, "pos": j}
-        for j, h in enumerate(order[:prefix_length(n)])
+        for h, j in first.items()
     ]
+
+
+def _pairs(prefix: list[int]) -> Iterator[tuple[int, int]]:
+    """``(j, pair hash)`` of every pair of ``prefix``'s words, ``j`` the later one's position.
+    Two pairs may share a hash: that only adds a candidate, never loses one."""
+    for j in range(1, len(prefix)):
+        later = prefix[j]
+        for earlier in prefix[:j]:
+            yield j, _pair_hash(earlier, later)
+
+
+def _pair_hash(a: int, b: int) -> int:
+    h = ((a * 0x9E3779B97F4A7C15) ^ b) & 0xFFFF_FFFF_FFFF_FFFF
+    h = (h ^ (h >> 31)) * 0xBF58476D1CE4E5B9 & 0xFFFF_FFFF_FFFF_FFFF
+    h ^= h >> 29
+    return h - (1 << 64) if h >= 1 << 63 else h
 
 
 def _entity_values(entity: Entity) -> dict[str, Any]:
