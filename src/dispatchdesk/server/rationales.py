@@ -496,7 +496,8 @@ class RationaleStore:
             postings: list[dict[str, Any]] = []
             for rid, text in page:
                 postings.extend(_postings(normalise(text), rid, ranks))
-            conn.execute(load.insert(), postings)
+            if postings:  # a page of one-word texts has no pairs to index
+                conn.execute(load.insert(), postings)
             last = page[-1][0]
         conn.exec_driver_sql(
             "INSERT INTO rationale_tokens (token, n_tokens, rationale_id, pos) "
