@@ -12,7 +12,9 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-_LEFT, _RIGHT, _TOP, _BOTTOM = 34, 10, 24, 22
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 10, 24, 22
+#: Room above the tallest bar for its value.
+_HEADROOM = 16
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,10 @@ class _Chart(QWidget):
         font = painter.font()
         font.setBold(True)
         painter.setFont(font)
+        shown = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
+                                                 max(10, self.width() - 8))
         painter.drawText(QRectF(4, 0, self.width() - 8, _TOP - 4),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
         font.setBold(False)
         painter.setFont(font)
         plot = QRectF(_LEFT, _TOP, max(1, self.width() - _LEFT - _RIGHT),
@@ -120,7 +124,8 @@ class BarChart(_Chart):
                 painter.drawText(QRectF(x, plot.bottom() - 16, slot - gap, 14),
                                  Qt.AlignmentFlag.AlignCenter, "–")
                 continue
-            height = plot.height() * min(1.0, value / data.maximum) if data.maximum else 0
+            room = max(1.0, plot.height() - _HEADROOM)
+            height = room * min(1.0, value / data.maximum) if data.maximum else 0
             bar = QRectF(x, plot.bottom() - height, slot - gap, height)
             painter.setPen(QPen(self.edge_colour, 1))
             painter.setBrush(self.bar_colour)
@@ -128,7 +133,7 @@ class BarChart(_Chart):
                 painter.drawRect(bar)
             painter.setPen(text)
             if slot >= 18:  # the value above the bar, when there is room for it
-                painter.drawText(QRectF(x - 6, max(plot.top() - 2, bar.top() - 15),
+                painter.drawText(QRectF(x - 6, bar.top() - 15,
                                         slot - gap + 12, 14),
                                  Qt.AlignmentFlag.AlignCenter, label)
 
@@ -147,6 +152,7 @@ class StepChart(_Chart):
         self.setAccessibleName(data.title)
         now = data.steps[-1][1] if data.steps else 0
         self.setAccessibleDescription(f"{now} now; highest today {data.maximum}")
+        self.setToolTip(f"{data.title}: {now} now, highest today {data.maximum}")
         self.update()
 
     def paintEvent(self, _event: QPaintEvent) -> None:
@@ -159,7 +165,7 @@ class StepChart(_Chart):
 
         def point(x: float, value: int) -> QPointF:
             return QPointF(plot.left() + x * plot.width(),
-                           plot.bottom() - plot.height() * value / top)
+                           plot.bottom() - (plot.height() - _HEADROOM) * value / top)
 
         line = QPolygonF()
         for i, (x, value) in enumerate(data.steps):

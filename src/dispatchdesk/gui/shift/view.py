@@ -47,9 +47,9 @@ def bar_data(picture: ShiftPicture, grade: Grade) -> tuple[BarData, BarData]:
     breaches = hours.breaches
     top = max(breaches, default=0)
     return (
-        BarData(f"{grade.value}: on time by hour (attended by the deadline)", labels,
+        BarData(f"{grade.value}: on time by hour", labels,
                 shares, share_texts, 1.0, "100%"),
-        BarData(f"{grade.value}: breaches by hour (deadline passed unattended)", labels,
+        BarData(f"{grade.value}: breaches by hour", labels,
                 tuple(float(b) for b in breaches), tuple(str(b) for b in breaches),
                 float(max(1, top)), str(max(1, top))),
     )
@@ -65,7 +65,7 @@ def step_data(picture: ShiftPicture, grade: Grade, now: datetime) -> StepData:
         return min(1.0, (when - start).total_seconds() / span)
 
     return StepData(
-        f"{grade.value}: owed incidents (DIVERT tags not yet released)",
+        f"{grade.value}: owed incidents today",
         tuple(h.label for h in picture.hours),
         tuple((x(when), count) for when, count in steps),
         x(now), max((c for _, c in steps), default=0),
@@ -111,6 +111,14 @@ class ShiftView(QWidget):
                                      "breached incident is now.")
         self.on_time_chart, self.breach_chart = BarChart(), BarChart()
         self.owed_chart = StepChart()
+        self.on_time_chart.setWhatsThis(
+            "Share of the incidents settled in each hour that were attended by their deadline "
+            "(an incident is settled when attended, or when its deadline passes unattended).")
+        self.breach_chart.setWhatsThis(
+            "Incidents whose deadline passed unattended, by the hour it passed.")
+        self.owed_chart.setWhatsThis(
+            "Owed incidents over the day, from their DIVERT tags: owed from a unit's divert or "
+            "withdrawal until another unit arrived or a supervisor closed the incident.")
         top = QHBoxLayout()
         top.addWidget(QLabel("Grade:"))
         top.addWidget(self.grade_box)
@@ -171,7 +179,10 @@ class ShiftView(QWidget):
                              (self.breach_chart, CountdownState.BREACHED),
                              (self.owed_chart, CountdownState.AT_RISK)):
             pair = colours[state]
-            chart.set_colours(pair.background, pair.foreground)
+            # High contrast: the at-risk text is black, lost on black; the line takes the fill.
+            line = pair.background if chart is self.owed_chart and theme != "normal" \
+                else pair.foreground
+            chart.set_colours(pair.background, line)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:  # the theme changed
