@@ -7,6 +7,7 @@
   commands;
 * :mod:`~dispatchdesk.gui.dispatch`: units board, assign, DIVERT tags, escalations;
 * :mod:`~dispatchdesk.gui.warnings`: warning flags, panel, special schemes;
+* :mod:`~dispatchdesk.gui.shift`: the supervisors' shift picture (charts of the day so far);
 * :mod:`~dispatchdesk.gui.common`: tables, theme, icons, ticker, banner, message bar, sounds,
   shortcuts, resources, the settings and sign-in dialogs;
 * :mod:`~dispatchdesk.gui.forms`: generated from ``ui/*.ui`` (never edited by hand).

@@ -73,6 +73,7 @@ from dispatchdesk.gui.queue.model import Column, IncidentTableModel
 from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
 from dispatchdesk.gui.queue.selection_keeper import SelectionKeeper, selection_cue
 from dispatchdesk.gui.relay import DeskRelay
+from dispatchdesk.gui.shift.view import ShiftDesk
 from dispatchdesk.gui.warnings.desk import WarningDesk
 from dispatchdesk.gui.warnings.flags import IncidentWarnings
 from dispatchdesk.sync.api import DeskCommands
@@ -155,6 +156,7 @@ class QueueWindow(QMainWindow):
         self.warning_desk = WarningDesk(self, commands, role, now)
         self.dispatch = Dispatch(self, commands, role, now, self.warning_desk.warnings)
         self.warning_desk.add_schemes_dock()
+        self.shift = ShiftDesk(self, role, now)  # supervisors: the shift picture dock
         self.dispatch.raise_default_dock()
         self.incidents = IncidentCommands(self, commands, role, now, self.warning_desk.warnings)
         #: New critical warnings on queue incidents (each sounds once).
@@ -170,6 +172,7 @@ class QueueWindow(QMainWindow):
                              wall=lambda: self._now().timestamp(), parent=self)
         self.ticker.about_to_repaint.connect(self.model.refresh_now)
         self.ticker.ticked.connect(self.on_tick)
+        self.ticker.ticked.connect(self.shift.on_tick)
         self.layout_keeper.restore()
         self.filters.update_count()
         self.ticker.start()
@@ -289,6 +292,8 @@ class QueueWindow(QMainWindow):
                                  Right.REVIEW_DIVERTS)
         self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"],
                              self.warning_desk.show_schemes, Right.MANAGE_SCHEMES)
+        self.act_shift = a("Go to the shi&ft picture", ["Ctrl+Shift+T"], self.shift.show,
+                           Right.VIEW_DELAY_STRIP)
         self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W", "F4"],
                               self.show_warnings)
         for dock in self._bottom_docks:
@@ -311,7 +316,7 @@ class QueueWindow(QMainWindow):
             "&Incident": [self.act_new, self.act_open, self.act_warnings, self.act_regrade,
                           self.act_summary, self.act_close, None, self.act_quit],
             "&Dispatch": [self.act_assign, self.act_at_scene, self.act_units, self.act_diverts,
-                          self.act_escalations, self.act_schemes],
+                          self.act_escalations, self.act_schemes, self.act_shift],
             "&View": [self.act_search, self.act_reset, *self.act_grade_filters, None,
                       self.act_queue, self.act_detail, self.act_commands, None,
                       self.detail_dock.toggleViewAction(),
