@@ -64,8 +64,18 @@ def generate(gui_dir: Path) -> list[Path]:
         written.append(out)
     rc = gui_dir / RC_MODULE
     rc.parent.mkdir(parents=True, exist_ok=True)
-    _run([_tool("pyside6-rcc"), "--format-version", "1", "--compress-algo", "zlib",
-          str(QRC), "-o", str(rc)])
+    _run(
+        [
+            _tool("pyside6-rcc"),
+            "--format-version",
+            "1",
+            "--compress-algo",
+            "zlib",
+            str(QRC),
+            "-o",
+            str(rc),
+        ]
+    )
     rc.write_text(RC_DOCSTRING + rc.read_text(encoding="utf-8"), encoding="utf-8")
     written.append(rc)
     return written
@@ -73,8 +83,11 @@ def generate(gui_dir: Path) -> list[Path]:
 
 def _comparable(path: Path) -> list[str]:
     """The file's lines without the tool's version line."""
-    return [line for line in path.read_text(encoding="utf-8").splitlines()
-            if "Compiler version" not in line and "Qt version" not in line]
+    return [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "Compiler version" not in line and "Qt version" not in line
+    ]
 
 
 def stale(gui_dir: Path = GUI) -> list[str]:
@@ -90,15 +103,19 @@ def stale(gui_dir: Path = GUI) -> list[str]:
             elif not filecmp.cmp(old, new, shallow=False) and _comparable(old) != _comparable(new):
                 problems.append(f"{rel}: stale")
         expected = {p.name for p in fresh}
-        problems += [f"{FORMS}/{p.name}: no ui/{p.stem.removeprefix('ui_')}.ui for it"
-                     for p in sorted((gui_dir / FORMS).glob("ui_*.py")) if p.name not in expected]
+        problems += [
+            f"{FORMS}/{p.name}: no ui/{p.stem.removeprefix('ui_')}.ui for it"
+            for p in sorted((gui_dir / FORMS).glob("ui_*.py"))
+            if p.name not in expected
+        ]
     return problems
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare with a fresh generation instead of writing")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with a fresh generation instead of writing"
+    )
     args = parser.parse_args()
     if args.check:
         problems = stale()

@@ -23,7 +23,8 @@ from .test_offline_start import PASSWORD, _api, _users, seed
 
 
 def test_assignment_from_the_window_records_the_warnings_passed_even_via_the_outbox(
-    loop: qasync.QEventLoop, tmp_path: Path  # noqa: F811
+    loop: qasync.QEventLoop,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     db = f"sqlite:///{tmp_path / 'server.db'}"
     server = EmbeddedServer(ServerSettings(db_url=db, port=0, heartbeat_seconds=1))
@@ -32,8 +33,15 @@ def test_assignment_from_the_window_records_the_warnings_passed_even_via_the_out
     refs = seed(server.url)
 
     async def shift() -> None:
-        desk = Desk(Config(), server_url=server.url, demo_role=Role.DISPATCHER, demo_rate=1,
-                    base_dir=tmp_path / "desk", username="dan", password=PASSWORD)
+        desk = Desk(
+            Config(),
+            server_url=server.url,
+            demo_role=Role.DISPATCHER,
+            demo_rate=1,
+            base_dir=tmp_path / "desk",
+            username="dan",
+            password=PASSWORD,
+        )
         await desk.open()
         window, engine = desk.window, desk.engine
         assert window is not None and engine is not None
@@ -56,8 +64,10 @@ def test_assignment_from_the_window_records_the_warnings_passed_even_via_the_out
         await until(lambda: len(engine.commands) == 1, "the assignment in the outbox")
         [command] = engine.commands
         assert command.kind is CommandKind.ASSIGN_UNIT
-        assert command.body == {"incident_id": incident.id,
-                                "warnings_passed": [{"kind": "order", "id": ref.entity_id}]}
+        assert command.body == {
+            "incident_id": incident.id,
+            "warnings_passed": [{"kind": "order", "id": ref.entity_id}],
+        }
         assert command.description.endswith("(1 warning passed)")
 
         await asyncio.to_thread(server.start)  # same port: the desk resumes and sends it
@@ -67,8 +77,10 @@ def test_assignment_from_the_window_records_the_warnings_passed_even_via_the_out
         sue.close()
         [assigned] = [r for r in rows if r["action"] == "assign_unit"]
         assert assigned["username"] == "dan"
-        assert assigned["detail"] == (f"LX21 assigned to {refs['order']}; warnings passed to "
-                                      f"LX21: order {ref.entity_id} (NON_MOLESTATION)")
+        assert assigned["detail"] == (
+            f"LX21 assigned to {refs['order']}; warnings passed to "
+            f"LX21: order {ref.entity_id} (NON_MOLESTATION)"
+        )
         window.close()
         await desk.shutdown()
 

@@ -31,8 +31,9 @@ def _sign_in(url: str, username: str, password: str) -> httpx.Client:
 
 def _first_event_after(client: httpx.Client, cursor: int) -> dict[str, object]:
     """Block on the SSE stream until the next change arrives (no sleeping, no polling)."""
-    with client.stream("GET", "/events", headers={"Last-Event-ID": str(cursor)},
-                       timeout=httpx.Timeout(30)) as stream:
+    with client.stream(
+        "GET", "/events", headers={"Last-Event-ID": str(cursor)}, timeout=httpx.Timeout(30)
+    ) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:"):
                 return dict(json.loads(line[5:]))
@@ -92,8 +93,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[str] | subprocess.Popen[
     raise AssertionError("server did not start listening")
 
 
-def test_users_add_reads_the_password_from_stdin(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_users_add_reads_the_password_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = f"sqlite:///{tmp_path / 'server.db'}"
     monkeypatch.setattr(sys, "stdin", io.StringIO("correct-horse\n"))
     assert cli.main(["users", "add", "jsmith", "--role", "supervisor", "--db", db]) == 0
@@ -107,17 +109,41 @@ def test_serve_and_simulate_as_separate_processes(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     run = [sys.executable, "-m", "dispatchdesk.app"]
     for name, role in (("sim", "dispatcher"), ("boss", "supervisor")):
-        subprocess.run([*run, "users", "add", name, "--role", role, "--db", db],
-                       input="sim-password\n", text=True, check=True, env=env)
+        subprocess.run(
+            [*run, "users", "add", name, "--role", role, "--db", db],
+            input="sim-password\n",
+            text=True,
+            check=True,
+            env=env,
+        )
     port = _free_port()
     server = subprocess.Popen([*run, "serve", "--db", db, "--port", str(port)], env=env)
     try:
         _wait_for_port(port, server)
         url = f"http://127.0.0.1:{port}"
         done = subprocess.run(
-            [*run, "simulate", "--server", url, "--user", "sim", "--rate", "600",
-             "--seed", "4", "--count", "12", "--speed", "100000"],
-            input="sim-password\n", text=True, capture_output=True, env=env, timeout=120)
+            [
+                *run,
+                "simulate",
+                "--server",
+                url,
+                "--user",
+                "sim",
+                "--rate",
+                "600",
+                "--seed",
+                "4",
+                "--count",
+                "12",
+                "--speed",
+                "100000",
+            ],
+            input="sim-password\n",
+            text=True,
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert "simulated 12 incidents" in done.stdout
         client = _sign_in(url, "boss", "sim-password")
@@ -125,7 +151,12 @@ def test_serve_and_simulate_as_separate_processes(tmp_path: Path) -> None:
         assert len(snapshot["incidents"]) == 12
         wrong = subprocess.run(
             [*run, "simulate", "--server", url, "--user", "sim", "--rate", "1", "--count", "1"],
-            input="not-the-password\n", text=True, capture_output=True, env=env, timeout=60)
+            input="not-the-password\n",
+            text=True,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
         assert wrong.returncode == 1 and "refused" in wrong.stderr
     finally:
         server.terminate()
@@ -144,9 +175,26 @@ def test_ca_bundle_setting_makes_the_client_trust_that_ca(tmp_path: Path) -> Non
     if openssl is None:
         pytest.skip("openssl is needed to make a test CA")
     ca = tmp_path / "force-ca.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=Test Force CA", "-keyout", str(tmp_path / "ca.key"),
-                    "-out", str(ca)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Test Force CA",
+            "-keyout",
+            str(tmp_path / "ca.key"),
+            "-out",
+            str(ca),
+        ],
+        check=True,
+        capture_output=True,
+    )
     transport = client_transport(Config(ca_bundle=str(ca)))
     assert transport is not None
     context = transport._pool._ssl_context
@@ -156,8 +204,9 @@ def test_ca_bundle_setting_makes_the_client_trust_that_ca(tmp_path: Path) -> Non
         client_transport(Config(ca_bundle=str(tmp_path / "missing.pem")))
 
 
-def test_units_import_and_bulk_import_commands(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_units_import_and_bulk_import_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``dispatchdesk units import`` and ``dispatchdesk import schemes``: all rows or none."""
     db = f"sqlite:///{tmp_path / 'server.db'}"
     good = tmp_path / "fleet.csv"

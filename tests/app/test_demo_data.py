@@ -91,8 +91,16 @@ def test_the_simulator_moves_the_demo_fleet_on(tmp_path: Path) -> None:
     with EmbeddedServer(ServerSettings(db_url=url)) as server:
         api = _sign_in(server.url, "sim", PASSWORD)
         before = _units(api)
-        sim = Simulator(server.url, "sim", PASSWORD, rate_per_minute=2, seed=6,
-                        marked=playback.marked, monotonic=vt.monotonic, sleep=vt.sleep)
+        sim = Simulator(
+            server.url,
+            "sim",
+            PASSWORD,
+            rate_per_minute=2,
+            seed=6,
+            marked=playback.marked,
+            monotonic=vt.monotonic,
+            sleep=vt.sleep,
+        )
         sim.schedule(playback.steps, playback.sent)
 
         async def run() -> None:

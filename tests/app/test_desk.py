@@ -52,9 +52,17 @@ async def until(condition: Callable[[], object], what: str) -> None:
 
 def _draft(summary: str) -> IncidentDraft:
     return IncidentDraft(
-        grade=Grade.IMMEDIATE, type="Domestic", summary=summary,
-        location=Location("Flat 2, Wren House, 14 Mare Street, London", "E8 4RP", "Hackney",
-                          uprn="100021000281", parent_uprn="100021000280"))
+        grade=Grade.IMMEDIATE,
+        type="Domestic",
+        summary=summary,
+        location=Location(
+            "Flat 2, Wren House, 14 Mare Street, London",
+            "E8 4RP",
+            "Hackney",
+            uprn="100021000281",
+            parent_uprn="100021000280",
+        ),
+    )
 
 
 def test_sign_in_live_queue_command_outage_and_offline_restart(
@@ -67,8 +75,13 @@ def test_sign_in_live_queue_command_outage_and_offline_restart(
     url = server.url
 
     def new_desk() -> Desk:
-        return Desk(Config(), server_url=url, demo_role=Role.DISPATCHER, demo_rate=1,
-                    base_dir=tmp_path / "desk")
+        return Desk(
+            Config(),
+            server_url=url,
+            demo_role=Role.DISPATCHER,
+            demo_rate=1,
+            base_dir=tmp_path / "desk",
+        )
 
     async def first_shift() -> None:
         desk = new_desk()
@@ -112,7 +125,8 @@ def test_sign_in_live_queue_command_outage_and_offline_restart(
         assert window is not None, "the last known queue is shown at once"
         assert time.monotonic() - started < 5
         assert [i.summary for i in window.model.incidents()] == [
-            "Woman screaming, man shouting, glass breaking."]
+            "Woman screaming, man shouting, glass breaking."
+        ]
         assert window.banner.info.state is ConnectionState.OFFLINE
         assert "OFFLINE" in window.banner.text()
         assert len(window.commands_panel.shown) == 1, "the unsent command survived"
@@ -132,8 +146,14 @@ def test_demo_desk_signs_in_by_role_and_shows_the_live_queue(
     loop: qasync.QEventLoop, tmp_path: Path
 ) -> None:
     async def shift() -> None:
-        desk = Desk(Config(), server_url=None, demo_role=Role.SUPERVISOR, demo_rate=10,
-                    base_dir=tmp_path, demo_history_hours=0.75)
+        desk = Desk(
+            Config(),
+            server_url=None,
+            demo_role=Role.SUPERVISOR,
+            demo_rate=10,
+            base_dir=tmp_path,
+            demo_history_hours=0.75,
+        )
         await desk.open()
         window = desk.window
         assert window is not None and "Supervisor" in window.windowTitle()
@@ -158,15 +178,23 @@ def test_expired_session_asks_for_the_password_and_resumes(
 
     clock = FakeClock()
     db = f"sqlite:///{tmp_path / 'server.db'}"
-    settings = ServerSettings(db_url=db, port=0, heartbeat_seconds=1, clock=clock,
-                              token_ttl=timedelta(hours=12))
+    settings = ServerSettings(
+        db_url=db, port=0, heartbeat_seconds=1, clock=clock, token_ttl=timedelta(hours=12)
+    )
     server = EmbeddedServer(settings)
     server.start()
     add_user(db, "ann", Role.DISPATCHER, "dispatcher-pw")
 
     async def shift() -> None:
-        desk = Desk(Config(), server_url=server.url, demo_role=Role.DISPATCHER, demo_rate=1,
-                    base_dir=tmp_path / "desk", username="ann", password="dispatcher-pw")
+        desk = Desk(
+            Config(),
+            server_url=server.url,
+            demo_role=Role.DISPATCHER,
+            demo_rate=1,
+            base_dir=tmp_path / "desk",
+            username="ann",
+            password="dispatcher-pw",
+        )
         await desk.open()
         window = desk.window
         assert window is not None and desk.sign_in_dialog is None
@@ -174,8 +202,10 @@ def test_expired_session_asks_for_the_password_and_resumes(
         clock.advance(timedelta(hours=13))  # the shift outlived the token
         await asyncio.to_thread(server.stop)
         await asyncio.to_thread(server.start)  # same port; the stream reconnects: 401
-        await until(lambda: desk.sign_in_dialog is not None and desk.sign_in_dialog.isVisible(),
-                    "the sign-in window")
+        await until(
+            lambda: desk.sign_in_dialog is not None and desk.sign_in_dialog.isVisible(),
+            "the sign-in window",
+        )
         assert len(window.model.incidents()) == 0 and desk.window is window, "queue kept"
         dialog = desk.sign_in_dialog
         assert dialog is not None
@@ -201,8 +231,9 @@ def test_unreadable_cache_is_set_aside_and_the_desk_still_starts(
     broken.write_bytes(b"this is not an SQLite database" * 100)
 
     async def shift() -> None:
-        desk = Desk(Config(), server_url=url, demo_role=Role.DISPATCHER, demo_rate=1,
-                    base_dir=tmp_path)
+        desk = Desk(
+            Config(), server_url=url, demo_role=Role.DISPATCHER, demo_rate=1, base_dir=tmp_path
+        )
         await desk.open()
         assert desk.sign_in_dialog is not None, "the desk started and asks to sign in"
         kept = [p for p in broken.parent.iterdir() if ".unreadable-" in p.name]
@@ -218,12 +249,23 @@ def test_signed_out_asks_for_the_password_only_with_a_server(
 ) -> None:
     """The relay's ``signed_out`` (the engine's on_signed_out) brings the sign-in window; the
     demo signs itself in and asks nothing."""
-    demo = Desk(Config(), server_url=None, demo_role=Role.DISPATCHER, demo_rate=1,
-                base_dir=tmp_path / "demo")
+    demo = Desk(
+        Config(),
+        server_url=None,
+        demo_role=Role.DISPATCHER,
+        demo_rate=1,
+        base_dir=tmp_path / "demo",
+    )
     demo.relay.on_signed_out("Not signed in to the server: the session has expired.")
     assert demo.sign_in_dialog is None
-    desk = Desk(Config(), server_url="https://cad.example.invalid", demo_role=Role.DISPATCHER,
-                demo_rate=1, base_dir=tmp_path / "desk", username="ann")
+    desk = Desk(
+        Config(),
+        server_url="https://cad.example.invalid",
+        demo_role=Role.DISPATCHER,
+        demo_rate=1,
+        base_dir=tmp_path / "desk",
+        username="ann",
+    )
     desk.relay.on_signed_out("Not signed in to the server: the session has expired.")
     dialog = desk.sign_in_dialog
     assert dialog is not None and dialog.isVisible()
@@ -244,8 +286,15 @@ def test_another_role_rebuilds_the_window_with_what_the_old_one_showed(
     add_user(db, "ann", Role.DISPATCHER, "dispatcher-pw")
 
     def new_desk() -> Desk:
-        return Desk(Config(), server_url=server.url, demo_role=Role.DISPATCHER, demo_rate=1,
-                    base_dir=tmp_path / "desk", username="ann", password="dispatcher-pw")
+        return Desk(
+            Config(),
+            server_url=server.url,
+            demo_role=Role.DISPATCHER,
+            demo_rate=1,
+            base_dir=tmp_path / "desk",
+            username="ann",
+            password="dispatcher-pw",
+        )
 
     async def first_shift() -> None:
         desk = new_desk()
@@ -266,8 +315,11 @@ def test_another_role_rebuilds_the_window_with_what_the_old_one_showed(
         window = desk.window
         assert window is not None and "Dispatcher" in window.windowTitle()
         assert [i.summary for i in window.model.incidents()] == ["Door kicked in, shouting."]
-        old = [w for w in QApplication.topLevelWidgets() if w not in before
-               and isinstance(w, QueueWindow) and "Call handler" in w.windowTitle()]
+        old = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if w not in before and isinstance(w, QueueWindow) and "Call handler" in w.windowTitle()
+        ]
         assert len(old) == 1 and not old[0].isVisible(), "the cache's window, closed"
         await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
         assert not desk.closed.is_set(), "the old window's close does not end the desk"

@@ -57,30 +57,54 @@ def seed(url: str) -> dict[str, str]:
     sue, cathy = _api(url, "sue"), _api(url, "cathy")
     for callsign in ("LX21", "LX22"):
         _post(sue, "/units", {"callsign": callsign, "kind": "IRV", "borough": "Hackney"})
-    _post(sue, "/schemes", {
-        "location": SCHEME_AT, "category": "VICTIM_AT_RISK",
-        "summary": "Victim of DA lives here; ex-partner on bail, not to attend",
-        "officer_in_case": "DC 1234 Patel",
-        "expires_at": (datetime.now(UTC) + timedelta(days=90)).isoformat()})
+    _post(
+        sue,
+        "/schemes",
+        {
+            "location": SCHEME_AT,
+            "category": "VICTIM_AT_RISK",
+            "summary": "Victim of DA lives here; ex-partner on bail, not to attend",
+            "officer_in_case": "DC 1234 Patel",
+            "expires_at": (datetime.now(UTC) + timedelta(days=90)).isoformat(),
+        },
+    )
     tomorrow = date.today() + timedelta(days=1)
-    _post(sue, "/orders", {
-        "order_type": "NON_MOLESTATION", "subject": {"name": "Gary Hollis", "dob": "1984-03-09"},
-        "locations": [ORDER_AT], "conditions": "Not to come within 100 m of 22 Acacia Avenue",
-        "issued_on": "2026-01-05", "expires_on": tomorrow.isoformat(), "source_ref": "FAM-1"})
+    _post(
+        sue,
+        "/orders",
+        {
+            "order_type": "NON_MOLESTATION",
+            "subject": {"name": "Gary Hollis", "dob": "1984-03-09"},
+            "locations": [ORDER_AT],
+            "conditions": "Not to come within 100 m of 22 Acacia Avenue",
+            "issued_on": "2026-01-05",
+            "expires_on": tomorrow.isoformat(),
+            "source_ref": "FAM-1",
+        },
+    )
     refs = {}
-    for kind, where in (("scheme", {**SCHEME_AT, "borough": "Tower Hamlets"}),
-                        ("order", {**ORDER_AT, "borough": "Islington"})):
-        refs[kind] = str(_post(cathy, "/incidents", {
-            "grade": "I", "type": "Domestic", "summary": "Shouting heard",
-            "location": where})["ref"])
+    for kind, where in (
+        ("scheme", {**SCHEME_AT, "borough": "Tower Hamlets"}),
+        ("order", {**ORDER_AT, "borough": "Islington"}),
+    ):
+        refs[kind] = str(
+            _post(
+                cathy,
+                "/incidents",
+                {"grade": "I", "type": "Domestic", "summary": "Shouting heard", "location": where},
+            )["ref"]
+        )
     sue.close()
     cathy.close()
     return refs
 
 
 def _users(db: str) -> None:
-    for name, role in (("sue", Role.SUPERVISOR), ("cathy", Role.CALL_HANDLER),
-                       ("dan", Role.DISPATCHER)):
+    for name, role in (
+        ("sue", Role.SUPERVISOR),
+        ("cathy", Role.CALL_HANDLER),
+        ("dan", Role.DISPATCHER),
+    ):
         add_user(db, name, role, PASSWORD)
 
 
@@ -96,7 +120,8 @@ def _check_cached_view(summary: dict[str, Any], refs: dict[str, str]) -> None:
 
 
 def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
-    loop: qasync.QEventLoop, tmp_path: Path  # noqa: F811
+    loop: qasync.QEventLoop,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     db = f"sqlite:///{tmp_path / 'server.db'}"
     server = EmbeddedServer(ServerSettings(db_url=db, port=0, heartbeat_seconds=1))
@@ -105,8 +130,15 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
     refs = seed(server.url)
 
     def new_desk() -> Desk:
-        return Desk(Config(), server_url=server.url, demo_role=Role.DISPATCHER, demo_rate=1,
-                    base_dir=tmp_path / "desk", username="dan", password=PASSWORD)
+        return Desk(
+            Config(),
+            server_url=server.url,
+            demo_role=Role.DISPATCHER,
+            demo_rate=1,
+            base_dir=tmp_path / "desk",
+            username="dan",
+            password=PASSWORD,
+        )
 
     async def online_shift() -> None:
         desk = new_desk()
@@ -165,12 +197,31 @@ def test_offline_restart_shows_flags_panel_and_units_from_the_cache(
 
 
 def _desk_process(url: str, data: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "QT_QPA_PLATFORM": "offscreen",
-           "XDG_CONFIG_HOME": str(data / "config")}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(data / "config"),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "dispatchdesk.app", "--server", url, "--user", "dan",
-         "--password-stdin", "--data-dir", str(data), "--print-shown"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "dispatchdesk.app",
+            "--server",
+            url,
+            "--user",
+            "dan",
+            "--password-stdin",
+            "--data-dir",
+            str(data),
+            "--print-shown",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert process.stdin is not None
     process.stdin.write(PASSWORD + "\n")
     process.stdin.close()
@@ -196,8 +247,10 @@ def test_desk_killed_then_started_with_the_server_down_shows_the_cache(tmp_path:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "dispatchdesk.app", "serve", "--db", db,
-                               "--port", str(port)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dispatchdesk.app", "serve", "--db", db, "--port", str(port)],
+        env=env,
+    )
     desk: subprocess.Popen[str] | None = None
     try:
         _wait_for_port(port, server)

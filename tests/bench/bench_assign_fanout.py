@@ -93,8 +93,12 @@ GRACE = 5.0
 class FanoutListener:
     """One desk's listener: feeds its two models and notes when each assignment is shown."""
 
-    def __init__(self, incidents: IncidentTableModel, units: UnitsTableModel,
-                 now: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        incidents: IncidentTableModel,
+        units: UnitsTableModel,
+        now: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.incidents = incidents
         self.units = units
         self.now = now
@@ -120,8 +124,11 @@ class FanoutListener:
         now = self.now()
         for delivered in units:
             shown = self.units.unit(delivered.id)  # what the board now holds
-            if (shown is not None and shown.status is UnitStatus.ASSIGNED
-                    and shown.incident_id is not None):
+            if (
+                shown is not None
+                and shown.status is UnitStatus.ASSIGNED
+                and shown.incident_id is not None
+            ):
                 self.seen.setdefault((shown.id, shown.incident_id), now)
 
     def on_connection(self, info: ConnectionInfo) -> None:
@@ -212,8 +219,9 @@ class CommitStamps:
 
 def seed(db_url: str, n_incidents: int, n_units: int) -> None:
     create_schema(make_engine(db_url))
-    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url),
-                            on_commit=lambda: None)
+    service = Services.open(
+        make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None
+    )
     user = User("bench", Role.SUPERVISOR)
     scenario = Scenario(seed=1)
     for _ in range(n_incidents):
@@ -224,26 +232,41 @@ def seed(db_url: str, n_incidents: int, n_units: int) -> None:
     service.runner.engine.dispose()
 
 
-def dispatcher(url: str, token: str, pairs: list[tuple[int, int]], rate: float,
-               stamps: CommitStamps, out: list[Assign], rtt: list[float],
-               errors: list[str]) -> None:
+def dispatcher(
+    url: str,
+    token: str,
+    pairs: list[tuple[int, int]],
+    rate: float,
+    stamps: CommitStamps,
+    out: list[Assign],
+    rtt: list[float],
+    errors: list[str],
+) -> None:
     """Assign each (unit, incident) pair at ``rate`` per second; a GET every 10th for the RTT."""
-    with httpx.Client(base_url=url + "/api/v1",
-                      headers={"Authorization": f"Bearer {token}"}) as http:
+    with httpx.Client(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         start = time.perf_counter()
         for n, (unit_id, incident_id) in enumerate(pairs):
             time.sleep(max(0.0, start + n / rate - time.perf_counter()))
             sent = time.perf_counter()
-            reply = http.post(f"/units/{unit_id}/assign", json={"incident_id": incident_id},
-                              headers={"Idempotency-Key": uuid.uuid4().hex})
+            reply = http.post(
+                f"/units/{unit_id}/assign",
+                json={"incident_id": incident_id},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            )
             replied = time.perf_counter()
             if reply.status_code != 200:
-                errors.append(f"assign {unit_id} -> {incident_id}: {reply.status_code} "
-                              f"{reply.text[:200]}")
+                errors.append(
+                    f"assign {unit_id} -> {incident_id}: {reply.status_code} {reply.text[:200]}"
+                )
                 continue
             committed = stamps.between(sent, replied)
-            out.append(Assign(unit_id, incident_id,
-                              committed if committed is not None else replied, replied))
+            out.append(
+                Assign(
+                    unit_id, incident_id, committed if committed is not None else replied, replied
+                )
+            )
             if n % 10 == 5:
                 t1 = time.perf_counter()
                 http.get(f"/units/{unit_id}").raise_for_status()
@@ -251,18 +274,21 @@ def dispatcher(url: str, token: str, pairs: list[tuple[int, int]], rate: float,
 
 
 def clear_units(url: str, token: str, unit_ids: list[int]) -> None:
-    with httpx.Client(base_url=url + "/api/v1",
-                      headers={"Authorization": f"Bearer {token}"}) as http:
+    with httpx.Client(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         for unit_id in unit_ids:
             # en route (never arrived): a clear needs a reason, and each its own words (the
             # server refuses a reason near-identical to an earlier one)
             reason = f"Benchmark over: unit {unit_id} stood down, run {uuid.uuid4().hex[:8]}"
-            http.post(f"/units/{unit_id}/clear", json={"reason": reason},
-                      headers={"Idempotency-Key": uuid.uuid4().hex}).raise_for_status()
+            http.post(
+                f"/units/{unit_id}/clear",
+                json={"reason": reason},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            ).raise_for_status()
 
 
-async def open_desk(url: str, cache: Path,
-                    now: Callable[[], float] = time.perf_counter) -> Desk:
+async def open_desk(url: str, cache: Path, now: Callable[[], float] = time.perf_counter) -> Desk:
     """One desk as the window wires it: engine, cache worker and the two linked models."""
     clock = ServerClock()
     incidents = IncidentTableModel(clock.now)
@@ -282,9 +308,17 @@ async def open_desks(server: EmbeddedServer, n: int, tmp: Path, tag: str) -> lis
     return [await open_desk(server.url, tmp / f"cache-{tag}-{i}.sqlite3") for i in range(n)]
 
 
-async def one_run(server: EmbeddedServer, token: str, stamps: CommitStamps, lag: LoopLag,
-                  n_clients: int, pairs: list[tuple[int, int]], rate: float, tmp: Path,
-                  tag: str) -> RunResult:
+async def one_run(
+    server: EmbeddedServer,
+    token: str,
+    stamps: CommitStamps,
+    lag: LoopLag,
+    n_clients: int,
+    pairs: list[tuple[int, int]],
+    rate: float,
+    tmp: Path,
+    tag: str,
+) -> RunResult:
     result = RunResult()
     desks = await open_desks(server, n_clients, tmp, tag)
     started = time.perf_counter()
@@ -296,8 +330,9 @@ async def one_run(server: EmbeddedServer, token: str, stamps: CommitStamps, lag:
 
     done: list[Assign] = []
     errors: list[str] = []
-    thread = threading.Thread(target=dispatcher, args=(
-        server.url, token, pairs, rate, stamps, done, result.rtt, errors))
+    thread = threading.Thread(
+        target=dispatcher, args=(server.url, token, pairs, rate, stamps, done, result.rtt, errors)
+    )
     cpu0, wall0 = time.process_time(), time.perf_counter()
     thread.start()
     while thread.is_alive():
@@ -306,7 +341,8 @@ async def one_run(server: EmbeddedServer, token: str, stamps: CommitStamps, lag:
     result.loop_lag = lag.between(wall0, time.perf_counter())
     deadline = time.perf_counter() + GRACE
     while time.perf_counter() < deadline and not all(
-            (a.unit_id, a.incident_id) in d.listener.seen for a in done for d in desks):
+        (a.unit_id, a.incident_id) in d.listener.seen for a in done for d in desks
+    ):
         await asyncio.sleep(0.05)
 
     for d in desks:
@@ -338,10 +374,12 @@ def prepare(args: argparse.Namespace, tmp: Path) -> str:
     db = f"sqlite:///{tmp / 'server.db'}"
     t = time.perf_counter()
     seed(db, args.incidents, args.units)
-    print(f"assign -> every client's units board: {args.incidents:,} open incidents, "
-          f"{args.units:,} units (seeded in {time.perf_counter() - t:.1f} s); "
-          f"{args.assigns} assigns at {args.rate:g}/s per run, {args.runs} runs per N",
-          flush=True)
+    print(
+        f"assign -> every client's units board: {args.incidents:,} open incidents, "
+        f"{args.units:,} units (seeded in {time.perf_counter() - t:.1f} s); "
+        f"{args.assigns} assigns at {args.rate:g}/s per run, {args.runs} runs per N",
+        flush=True,
+    )
     add_user(db, "desk", Role.DISPATCHER, PASSWORD)
     add_user(db, "disp", Role.DISPATCHER, PASSWORD)
     return db
@@ -349,8 +387,10 @@ def prepare(args: argparse.Namespace, tmp: Path) -> str:
 
 def main_one_process(args: argparse.Namespace) -> None:
     """The old mode: server, dispatcher and all N desks in this process, one qasync loop."""
-    print("MODE --one-process: server, dispatcher and all N desks in ONE process on ONE "
-          "qasync loop (a pessimistic bound)")
+    print(
+        "MODE --one-process: server, dispatcher and all N desks in ONE process on ONE "
+        "qasync loop (a pessimistic bound)"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="dd-bench-fanout-"))
     try:
         _one_process(args, tmp, prepare(args, tmp))
@@ -363,8 +403,9 @@ def _one_process(args: argparse.Namespace, tmp: Path, db: str) -> None:
     server.start()
     assert server.app is not None
     stamps = CommitStamps(server.app.state.services.runner)
-    token = httpx.post(server.url + "/api/v1/auth/token",
-                       json={"username": "disp", "password": PASSWORD}).json()["access_token"]
+    token = httpx.post(
+        server.url + "/api/v1/auth/token", json={"username": "disp", "password": PASSWORD}
+    ).json()["access_token"]
 
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
@@ -382,18 +423,29 @@ def _one_process(args: argparse.Namespace, tmp: Path, db: str) -> None:
                 # Distinct incidents every run; units are cleared after each run and reused.
                 first = (step * args.assigns) % (args.incidents - args.assigns + 1)
                 pairs = [(u + 1, first + u + 1) for u in range(args.assigns)]
-                r = await one_run(server, token, stamps, lag, n_clients, pairs, args.rate, tmp,
-                                  f"{n_clients}-{run}")
+                r = await one_run(
+                    server,
+                    token,
+                    stamps,
+                    lag,
+                    n_clients,
+                    pairs,
+                    args.rate,
+                    tmp,
+                    f"{n_clients}-{run}",
+                )
                 step += 1
                 results[n_clients].append(r)
-                print(f"N={n_clients:<3} run {run + 1}: commit -> shown p50 "
-                      f"{pct(r.from_commit, 50):7.2f}  p99 {pct(r.from_commit, 99):7.2f}"
-                      f"  max {max(r.from_commit, default=float('nan')):7.2f} ms; "
-                      f"missed {r.missed}/{r.pairs}; start -> online median "
-                      f"{statistics.median(r.snapshot_ms):.0f} ms, max "
-                      f"{max(r.snapshot_ms):.0f} ms; CPU while assigning "
-                      f"{r.cpu_load:.2f} cores; loop lag p99 {pct(r.loop_lag, 99):.0f} ms",
-                      flush=True)
+                print(
+                    f"N={n_clients:<3} run {run + 1}: commit -> shown p50 "
+                    f"{pct(r.from_commit, 50):7.2f}  p99 {pct(r.from_commit, 99):7.2f}"
+                    f"  max {max(r.from_commit, default=float('nan')):7.2f} ms; "
+                    f"missed {r.missed}/{r.pairs}; start -> online median "
+                    f"{statistics.median(r.snapshot_ms):.0f} ms, max "
+                    f"{max(r.snapshot_ms):.0f} ms; CPU while assigning "
+                    f"{r.cpu_load:.2f} cores; loop lag p99 {pct(r.loop_lag, 99):.0f} ms",
+                    flush=True,
+                )
                 for problem in sorted(set(r.problems))[:5]:
                     print("    problem:", problem)
         lag.task.cancel()
@@ -409,6 +461,7 @@ def _one_process(args: argparse.Namespace, tmp: Path, db: str) -> None:
     print("Medians over runs (latencies per (assign, client) pair, in ms):")
     verdict_p99 = None
     for n_clients, runs in results.items():
+
         def med(fn: Callable[[RunResult], float], rs: list[RunResult] = runs) -> float:
             values = [fn(r) for r in rs if r.from_commit]
             return statistics.median(values) if values else float("nan")
@@ -428,21 +481,26 @@ def _one_process(args: argparse.Namespace, tmp: Path, db: str) -> None:
         missed = sum(r.missed for r in runs)
         pairs = sum(r.pairs for r in runs)
         print(f" N={n_clients} client{'s' if n_clients > 1 else ''}:")
-        print(f"  commit -> every model shows it     p50 {p50:7.2f}   p99 {p99:7.2f}   "
-              f"max {mx:7.2f}")
+        print(
+            f"  commit -> every model shows it     p50 {p50:7.2f}   p99 {p99:7.2f}   max {mx:7.2f}"
+        )
         print(f"  dispatcher's reply -> shown        p50 {rp50:7.2f}   p99 {rp99:7.2f}")
         print(f"  bare loopback GET (reference)      p50 {rtt50:7.2f}   p99 {rtt99:7.2f}")
         print(f"  missed (assign, client) pairs      {missed} of {pairs}")
         print(f"  process CPU while assigning        {cpu:.2f} cores (of {os.cpu_count()})")
         print(f"  client loop lag (10 ms sleeper)    p50 {lag50:7.2f}   p99 {lag99:7.2f}")
-        print(f"  start -> ONLINE per client (snapshot, {n_clients} at once)  median "
-              f"{snap:.0f} ms, slowest {snap_max:.0f} ms")
+        print(
+            f"  start -> ONLINE per client (snapshot, {n_clients} at once)  median "
+            f"{snap:.0f} ms, slowest {snap_max:.0f} ms"
+        )
         verdict_p99 = (n_clients, p99, missed)
     if verdict_p99 is not None:
         n_clients, p99, missed = verdict_p99
         met = p99 <= TARGET_P99_MS and missed == 0
-        print(f"\nTarget at N={n_clients}: p99 <= {TARGET_P99_MS:.0f} ms and none missed: "
-              f"{'met' if met else 'NOT met'} (p99 {p99:.2f} ms, missed {missed})")
+        print(
+            f"\nTarget at N={n_clients}: p99 <= {TARGET_P99_MS:.0f} ms and none missed: "
+            f"{'met' if met else 'NOT met'} (p99 {p99:.2f} ms, missed {missed})"
+        )
 
 
 # --- one process per desk (the default) ------------------------------------------------------
@@ -470,8 +528,7 @@ def _server_proc(db: str, ready: Queue[Any], stop: Event) -> None:
         server.stop()
 
 
-def _client_proc(index: int, url: str, cache: str, out: Queue[Any],
-                 orders: Queue[Any]) -> None:
+def _client_proc(index: int, url: str, cache: str, out: Queue[Any], orders: Queue[Any]) -> None:
     """One desk in its own process: QApplication, qasync loop, cache, engine and models."""
     try:
         app = QApplication.instance() or QApplication([])
@@ -484,8 +541,9 @@ def _client_proc(index: int, url: str, cache: str, out: Queue[Any],
         raise
 
 
-async def _client_body(index: int, url: str, cache: Path, out: Queue[Any],
-                       orders: Queue[Any]) -> None:
+async def _client_body(
+    index: int, url: str, cache: Path, out: Queue[Any], orders: Queue[Any]
+) -> None:
     desk = await open_desk(url, cache, now=time.time)
     lag = LoopLag()
     started = time.time()
@@ -496,7 +554,8 @@ async def _client_body(index: int, url: str, cache: Path, out: Queue[Any],
         lag.task = asyncio.ensure_future(lag.run())
         # The parent sends the assigned pairs once it has issued them all.
         expected: list[tuple[int, int]] = await asyncio.to_thread(
-            orders.get, True, ONLINE_TIMEOUT + 600)
+            orders.get, True, ONLINE_TIMEOUT + 600
+        )
         lag.task.cancel()
         deadline = time.time() + GRACE
         while time.time() < deadline and not all(p in desk.listener.seen for p in expected):
@@ -505,12 +564,12 @@ async def _client_body(index: int, url: str, cache: Path, out: Queue[Any],
     finally:
         await desk.engine.stop()
         desk.worker.close()
-    out.put(("seen", index, seen, [lag_ms for _, lag_ms in lag.samples[10:]],
-             desk.listener.problems))
+    out.put(
+        ("seen", index, seen, [lag_ms for _, lag_ms in lag.samples[10:]], desk.listener.problems)
+    )
 
 
-def _floor_proc(url: str, token: str, out: Queue[Any],
-                orders: Queue[Any]) -> None:
+def _floor_proc(url: str, token: str, out: Queue[Any], orders: Queue[Any]) -> None:
     """A bare SSE reader (httpx and json, no engine, no Qt): the floor network + server set."""
     try:
         asyncio.run(_floor_body(url, token, out, orders))
@@ -519,8 +578,7 @@ def _floor_proc(url: str, token: str, out: Queue[Any],
         raise
 
 
-async def _floor_body(url: str, token: str, out: Queue[Any],
-                      orders: Queue[Any]) -> None:
+async def _floor_body(url: str, token: str, out: Queue[Any], orders: Queue[Any]) -> None:
     seen: dict[tuple[int, int], float] = {}
 
     async def read(response: httpx.Response) -> None:
@@ -530,20 +588,28 @@ async def _floor_body(url: str, token: str, out: Queue[Any],
             now = time.time()
             change = json.loads(line[5:])
             data = change.get("data") or {}
-            if (change.get("entity") == "unit" and change.get("op") == "upsert"
-                    and data.get("status") == UnitStatus.ASSIGNED.value
-                    and data.get("incident_id") is not None):
+            if (
+                change.get("entity") == "unit"
+                and change.get("op") == "upsert"
+                and data.get("status") == UnitStatus.ASSIGNED.value
+                and data.get("incident_id") is not None
+            ):
                 seen.setdefault((data["id"], data["incident_id"]), now)
 
-    async with httpx.AsyncClient(
-            base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(30.0, read=None)) as http, \
-            http.stream("GET", "/events") as response:
+    async with (
+        httpx.AsyncClient(
+            base_url=url + "/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(30.0, read=None),
+        ) as http,
+        http.stream("GET", "/events") as response,
+    ):
         response.raise_for_status()
         reader = asyncio.ensure_future(read(response))
         out.put(("online", FLOOR, 0.0))
         expected: list[tuple[int, int]] = await asyncio.to_thread(
-            orders.get, True, ONLINE_TIMEOUT + 600)
+            orders.get, True, ONLINE_TIMEOUT + 600
+        )
         deadline = time.time() + GRACE
         while time.time() < deadline and not all(p in seen for p in expected):
             await asyncio.sleep(0.02)
@@ -552,21 +618,27 @@ async def _floor_body(url: str, token: str, out: Queue[Any],
     out.put(("seen", FLOOR, dict(seen), [], []))
 
 
-def wall_dispatcher(url: str, token: str, pairs: list[tuple[int, int]], rate: float,
-                    rtt: list[float]) -> list[tuple[int, int, float]]:
+def wall_dispatcher(
+    url: str, token: str, pairs: list[tuple[int, int]], rate: float, rtt: list[float]
+) -> list[tuple[int, int, float]]:
     """Assign each pair at ``rate`` per second; (unit, incident, time.time() of the reply)."""
     done = []
-    with httpx.Client(base_url=url + "/api/v1",
-                      headers={"Authorization": f"Bearer {token}"}) as http:
+    with httpx.Client(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         start = time.perf_counter()
         for n, (unit_id, incident_id) in enumerate(pairs):
             time.sleep(max(0.0, start + n / rate - time.perf_counter()))
-            reply = http.post(f"/units/{unit_id}/assign", json={"incident_id": incident_id},
-                              headers={"Idempotency-Key": uuid.uuid4().hex})
+            reply = http.post(
+                f"/units/{unit_id}/assign",
+                json={"incident_id": incident_id},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            )
             replied = time.time()
             if reply.status_code != 200:
-                raise RuntimeError(f"assign {unit_id} -> {incident_id}: {reply.status_code} "
-                                   f"{reply.text[:200]}")
+                raise RuntimeError(
+                    f"assign {unit_id} -> {incident_id}: {reply.status_code} {reply.text[:200]}"
+                )
             done.append((unit_id, incident_id, replied))
             if n % 10 == 5:
                 t1 = time.perf_counter()
@@ -589,25 +661,34 @@ class ProcRun:
     problems: list[str] = field(default_factory=list)
 
 
-def _collect(out: Queue[Any], kind: str, want: set[int], timeout: float,
-             procs: dict[int, BaseProcess], phase: str) -> dict[int, tuple[object, ...]]:
+def _collect(
+    out: Queue[Any],
+    kind: str,
+    want: set[int],
+    timeout: float,
+    procs: dict[int, BaseProcess],
+    phase: str,
+) -> dict[int, tuple[object, ...]]:
     """Wait for a ``kind`` message from every index in ``want``, or fail with the phase."""
     got: dict[int, tuple[object, ...]] = {}
     deadline = time.monotonic() + timeout
     while want - got.keys():
         left = deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError(f"{phase}: no word after {timeout:.0f} s from "
-                               f"{len(want - got.keys())} of {len(want)} processes "
-                               f"(indices {sorted(want - got.keys())[:10]}; -1 = SSE reader)")
+            raise TimeoutError(
+                f"{phase}: no word after {timeout:.0f} s from "
+                f"{len(want - got.keys())} of {len(want)} processes "
+                f"(indices {sorted(want - got.keys())[:10]}; -1 = SSE reader)"
+            )
         try:
             message = out.get(timeout=min(left, 1.0))
         except queue.Empty:
             dead = [i for i in want - got.keys() if not procs[i].is_alive()]
             if dead:
-                raise RuntimeError(f"{phase}: processes {dead[:10]} exited "
-                                   f"(exit code {procs[dead[0]].exitcode}) without reporting"
-                                   ) from None
+                raise RuntimeError(
+                    f"{phase}: processes {dead[:10]} exited "
+                    f"(exit code {procs[dead[0]].exitcode}) without reporting"
+                ) from None
             continue
         if message[0] == "error":
             raise RuntimeError(f"{phase}: process {message[1]} failed: {message[2]}")
@@ -629,31 +710,54 @@ def _stop(procs: Sequence[BaseProcess]) -> None:
             proc.join(timeout=5)
 
 
-def proc_run(ctx: SpawnContext, url: str, token: str, n_clients: int,
-             pairs: list[tuple[int, int]], rate: float, tmp: Path, tag: str) -> ProcRun:
+def proc_run(
+    ctx: SpawnContext,
+    url: str,
+    token: str,
+    n_clients: int,
+    pairs: list[tuple[int, int]],
+    rate: float,
+    tmp: Path,
+    tag: str,
+) -> ProcRun:
     result = ProcRun()
     out = ctx.Queue()
     orders = {i: ctx.Queue() for i in [FLOOR, *range(n_clients)]}
     procs: dict[int, BaseProcess] = {
-        FLOOR: ctx.Process(target=_floor_proc, args=(url, token, out, orders[FLOOR]),
-                           daemon=True)}
+        FLOOR: ctx.Process(target=_floor_proc, args=(url, token, out, orders[FLOOR]), daemon=True)
+    }
     for i in range(n_clients):
-        procs[i] = ctx.Process(target=_client_proc, daemon=True, args=(
-            i, url, str(tmp / f"cache-{tag}-{i}.sqlite3"), out, orders[i]))
+        procs[i] = ctx.Process(
+            target=_client_proc,
+            daemon=True,
+            args=(i, url, str(tmp / f"cache-{tag}-{i}.sqlite3"), out, orders[i]),
+        )
     done: list[tuple[int, int, float]] = []
     try:
         for proc in procs.values():
             proc.start()
-        online = _collect(out, "online", set(procs), ONLINE_TIMEOUT, procs,
-                          f"N={n_clients}: waiting for every desk to be ONLINE")
+        online = _collect(
+            out,
+            "online",
+            set(procs),
+            ONLINE_TIMEOUT,
+            procs,
+            f"N={n_clients}: waiting for every desk to be ONLINE",
+        )
         result.online_ms = [float(online[i][2]) for i in range(n_clients)]  # type: ignore[arg-type]
         time.sleep(1.0)  # let the models and cache writes settle
         print(f"  ({n_clients} desk process(es) + SSE reader online; assigning)", flush=True)
         done = wall_dispatcher(url, token, pairs, rate, result.rtt)
         for q in orders.values():
             q.put([(u, i) for u, i, _ in done])
-        reports = _collect(out, "seen", set(procs), REPORT_TIMEOUT, procs,
-                           f"N={n_clients}: waiting for the desks' reports")
+        reports = _collect(
+            out,
+            "seen",
+            set(procs),
+            REPORT_TIMEOUT,
+            procs,
+            f"N={n_clients}: waiting for the desks' reports",
+        )
     finally:
         _stop(list(procs.values()))
         for path in tmp.glob(f"cache-{tag}-*"):
@@ -684,13 +788,18 @@ def proc_run(ctx: SpawnContext, url: str, token: str, n_clients: int,
 
 def main_processes(args: argparse.Namespace) -> None:
     cores = os.cpu_count()
-    print(f"MODE one process per desk: the server, a bare SSE reader and each of N desks in "
-          f"its own process (spawn), on this machine's {cores} cores, which the N+2 processes "
-          f"share (desks in a control room each have their own machine)")
-    print("Latency runs from the moment the dispatcher has the assign's HTTP reply (the "
-          "server's commit is in another process and not observable here) to the moment a "
-          "desk's UnitsTableModel holds the unit ASSIGNED on that incident; wall clock, one "
-          "machine.", flush=True)
+    print(
+        f"MODE one process per desk: the server, a bare SSE reader and each of N desks in "
+        f"its own process (spawn), on this machine's {cores} cores, which the N+2 processes "
+        f"share (desks in a control room each have their own machine)"
+    )
+    print(
+        "Latency runs from the moment the dispatcher has the assign's HTTP reply (the "
+        "server's commit is in another process and not observable here) to the moment a "
+        "desk's UnitsTableModel holds the unit ASSIGNED on that incident; wall clock, one "
+        "machine.",
+        flush=True,
+    )
     ctx = multiprocessing.get_context("spawn")
     tmp = Path(tempfile.mkdtemp(prefix="dd-bench-fanout-"))
     stop = ctx.Event()
@@ -704,28 +813,35 @@ def main_processes(args: argparse.Namespace) -> None:
         try:
             url = ready.get(timeout=SERVER_TIMEOUT)
         except queue.Empty:
-            raise TimeoutError(f"the server process did not start within "
-                               f"{SERVER_TIMEOUT:.0f} s (exit code {server.exitcode})") from None
-        token = httpx.post(url + "/api/v1/auth/token", json={
-            "username": "disp", "password": PASSWORD}).json()["access_token"]
+            raise TimeoutError(
+                f"the server process did not start within "
+                f"{SERVER_TIMEOUT:.0f} s (exit code {server.exitcode})"
+            ) from None
+        token = httpx.post(
+            url + "/api/v1/auth/token", json={"username": "disp", "password": PASSWORD}
+        ).json()["access_token"]
         step = 0
         for n_clients in args.clients:
             results[n_clients] = []
             for run in range(args.runs):
                 first = (step * args.assigns) % (args.incidents - args.assigns + 1)
                 pairs = [(u + 1, first + u + 1) for u in range(args.assigns)]
-                r = proc_run(ctx, url, token, n_clients, pairs, args.rate, tmp,
-                             f"{n_clients}-{run}")
+                r = proc_run(
+                    ctx, url, token, n_clients, pairs, args.rate, tmp, f"{n_clients}-{run}"
+                )
                 step += 1
                 results[n_clients].append(r)
-                print(f"N={n_clients:<3} run {run + 1}: reply -> shown p50 "
-                      f"{pct(r.from_reply, 50):7.2f}  p99 {pct(r.from_reply, 99):7.2f}  max "
-                      f"{max(r.from_reply, default=float('nan')):7.2f} ms; missed "
-                      f"{r.missed}/{r.pairs}; bare SSE p50 {pct(r.floor, 50):.2f} p99 "
-                      f"{pct(r.floor, 99):.2f} ms; start -> online median "
-                      f"{statistics.median(r.online_ms):.0f} ms, max "
-                      f"{max(r.online_ms):.0f} ms; desk loop lag p99 (worst desk) "
-                      f"{max(r.lag99, default=float('nan')):.0f} ms", flush=True)
+                print(
+                    f"N={n_clients:<3} run {run + 1}: reply -> shown p50 "
+                    f"{pct(r.from_reply, 50):7.2f}  p99 {pct(r.from_reply, 99):7.2f}  max "
+                    f"{max(r.from_reply, default=float('nan')):7.2f} ms; missed "
+                    f"{r.missed}/{r.pairs}; bare SSE p50 {pct(r.floor, 50):.2f} p99 "
+                    f"{pct(r.floor, 99):.2f} ms; start -> online median "
+                    f"{statistics.median(r.online_ms):.0f} ms, max "
+                    f"{max(r.online_ms):.0f} ms; desk loop lag p99 (worst desk) "
+                    f"{max(r.lag99, default=float('nan')):.0f} ms",
+                    flush=True,
+                )
                 for problem in sorted(set(r.problems))[:5]:
                     print("    problem:", problem)
     finally:
@@ -739,6 +855,7 @@ def main_processes(args: argparse.Namespace) -> None:
     print("Medians over runs (latencies per (assign, desk) pair, in ms; from the reply):")
     verdict = None
     for n_clients, runs in results.items():
+
         def med(fn: Callable[[ProcRun], float], rs: list[ProcRun] = runs) -> float:
             values = [fn(r) for r in rs if r.from_reply]
             return statistics.median(values) if values else float("nan")
@@ -757,25 +874,35 @@ def main_processes(args: argparse.Namespace) -> None:
         missed = sum(r.missed for r in runs)
         n_pairs = sum(r.pairs for r in runs)
         floor_missed = sum(r.floor_missed for r in runs)
-        print(f" N={n_clients} desk process{'es' if n_clients > 1 else ''} "
-              f"({n_clients + 2} processes on {cores} cores):")
-        print(f"  reply -> every desk's model shows it p50 {p50:7.2f}   p99 {p99:7.2f}   "
-              f"max {mx:7.2f}")
-        print(f"  reply -> bare SSE reader (floor)     p50 {f50:7.2f}   p99 {f99:7.2f}   "
-              f"max {fmx:7.2f}   (missed {floor_missed})")
+        print(
+            f" N={n_clients} desk process{'es' if n_clients > 1 else ''} "
+            f"({n_clients + 2} processes on {cores} cores):"
+        )
+        print(
+            f"  reply -> every desk's model shows it p50 {p50:7.2f}   p99 {p99:7.2f}   "
+            f"max {mx:7.2f}"
+        )
+        print(
+            f"  reply -> bare SSE reader (floor)     p50 {f50:7.2f}   p99 {f99:7.2f}   "
+            f"max {fmx:7.2f}   (missed {floor_missed})"
+        )
         print(f"  bare loopback GET (reference)        p50 {rtt50:7.2f}   p99 {rtt99:7.2f}")
         print(f"  missed (assign, desk) pairs          {missed} of {n_pairs}")
         print(f"  desk loop lag p99, worst desk        {lag:7.2f}")
-        print(f"  start -> ONLINE per desk (snapshot, {n_clients} at once)  median "
-              f"{snap:.0f} ms, slowest {snap_max:.0f} ms")
+        print(
+            f"  start -> ONLINE per desk (snapshot, {n_clients} at once)  median "
+            f"{snap:.0f} ms, slowest {snap_max:.0f} ms"
+        )
         verdict = (n_clients, p99, missed)
     if verdict is not None:
         n_clients, p99, missed = verdict
         met = p99 <= TARGET_P99_MS and missed == 0
-        print(f"\nTarget at N={n_clients} (one process per desk, from the reply): p99 <= "
-              f"{TARGET_P99_MS:.0f} ms and none missed: {'met' if met else 'NOT met'} "
-              f"(p99 {p99:.2f} ms, missed {missed}); {n_clients + 2} processes shared "
-              f"{cores} cores")
+        print(
+            f"\nTarget at N={n_clients} (one process per desk, from the reply): p99 <= "
+            f"{TARGET_P99_MS:.0f} ms and none missed: {'met' if met else 'NOT met'} "
+            f"(p99 {p99:.2f} ms, missed {missed}); {n_clients + 2} processes shared "
+            f"{cores} cores"
+        )
 
 
 def main() -> None:
@@ -786,8 +913,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="assigns per second")
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--units", type=int, default=2_000)
-    parser.add_argument("--one-process", action="store_true",
-                        help="the old mode: server and all N desks in this process, one loop")
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="the old mode: server and all N desks in this process, one loop",
+    )
     args = parser.parse_args()
     if args.assigns > min(args.units, args.incidents):
         parser.error("--assigns may be at most the number of units and of incidents")
@@ -795,6 +925,7 @@ def main() -> None:
         main_one_process(args)
     else:
         main_processes(args)
+
 
 if __name__ == "__main__":
     main()

@@ -37,8 +37,10 @@ def main() -> None:
     raw.execute("PRAGMA journal_mode=WAL")
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute("PRAGMA secure_delete=ON")  # the cache zeroes freed pages too
-    raw.execute("CREATE TABLE incidents (id INTEGER PRIMARY KEY, version INTEGER, status TEXT,"
-                " closed_ts REAL, data TEXT)")
+    raw.execute(
+        "CREATE TABLE incidents (id INTEGER PRIMARY KEY, version INTEGER, status TEXT,"
+        " closed_ts REAL, data TEXT)"
+    )
     raw.execute("CREATE INDEX ix_closed ON incidents (closed_ts)")  # the cache's index
     raw.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
     tuples = [(r["id"], r["version"], r["status"], r["closed_ts"], r["data"]) for r in rows]
@@ -48,17 +50,23 @@ def main() -> None:
         raw.executemany(
             "INSERT INTO incidents VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
             "version=excluded.version, status=excluded.status, closed_ts=excluded.closed_ts, "
-            "data=excluded.data", tuples)
+            "data=excluded.data",
+            tuples,
+        )
         raw.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(next(cursor)),))
         raw.execute("COMMIT")
 
     print(f"(b) applying {N:,} changes, {RUNS} runs each")
     raw_ms = report("raw sqlite3.executemany (limit reference)", timed(raw_apply, RUNS))
     cache_ms = report("CacheStore.apply_rows", timed(cache_apply, RUNS))
-    full_ms = report("CacheStore.apply_changes (+ encoding each row)",
-                     timed(cache_apply_with_serialisation, RUNS))
-    print(f"  cache / raw = {cache_ms / raw_ms:.2f}x (target <= 2x); "
-          f"with encoding {full_ms / raw_ms:.2f}x")
+    full_ms = report(
+        "CacheStore.apply_changes (+ encoding each row)",
+        timed(cache_apply_with_serialisation, RUNS),
+    )
+    print(
+        f"  cache / raw = {cache_ms / raw_ms:.2f}x (target <= 2x); "
+        f"with encoding {full_ms / raw_ms:.2f}x"
+    )
     store.close()
 
 

@@ -86,8 +86,9 @@ class ModelListener:
 
 def seed(db_url: str, n: int) -> None:
     create_schema(make_engine(db_url))
-    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url),
-                            on_commit=lambda: None)
+    service = Services.open(
+        make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None
+    )
     user = User("bench", Role.SUPERVISOR)
     scenario = Scenario(seed=1)
     for _ in range(n):
@@ -96,11 +97,18 @@ def seed(db_url: str, n: int) -> None:
     service.runner.engine.dispose()
 
 
-def writer(url: str, token: str, ids: list[int], seconds: float,
-           replied: dict[tuple[int, int], float], rtt: list[float]) -> None:
+def writer(
+    url: str,
+    token: str,
+    ids: list[int],
+    seconds: float,
+    replied: dict[tuple[int, int], float],
+    rtt: list[float],
+) -> None:
     """Edit incidents at RATE per second; note when each reply (the commit) came back."""
-    with httpx.Client(base_url=url + "/api/v1",
-                      headers={"Authorization": f"Bearer {token}"}) as http:
+    with httpx.Client(
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         versions = {i: 1 for i in ids}
         start = time.perf_counter()
         n = 0
@@ -108,9 +116,14 @@ def writer(url: str, token: str, ids: list[int], seconds: float,
             due = start + n / RATE
             time.sleep(max(0.0, due - time.perf_counter()))
             incident_id = ids[n % len(ids)]
-            reply = http.patch(f"/incidents/{incident_id}", json={"summary": f"edit {n}"},
-                               headers={"If-Match": str(versions[incident_id]),
-                                        "Idempotency-Key": uuid.uuid4().hex})
+            reply = http.patch(
+                f"/incidents/{incident_id}",
+                json={"summary": f"edit {n}"},
+                headers={
+                    "If-Match": str(versions[incident_id]),
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
             replied_at = time.perf_counter()
             reply.raise_for_status()
             versions[incident_id] = reply.json()["version"]
@@ -129,8 +142,10 @@ def main() -> None:
     db = f"sqlite:///{tmp / 'server.db'}"
     t = time.perf_counter()
     seed(db, n_incidents)
-    print(f"(c) commit -> model, {n_incidents:,} open incidents (seeded in "
-          f"{time.perf_counter() - t:.1f} s), {RATE:.0f} changes/s for {seconds:.0f} s")
+    print(
+        f"(c) commit -> model, {n_incidents:,} open incidents (seeded in "
+        f"{time.perf_counter() - t:.1f} s), {RATE:.0f} changes/s for {seconds:.0f} s"
+    )
     add_user(db, "bench", Role.SUPERVISOR, "bench-password")
     server = EmbeddedServer(ServerSettings(db_url=db, port=0))
     server.start()
@@ -152,8 +167,9 @@ def main() -> None:
         await engine.start()
         await listener.online.wait()
         ids = [i.id for i in model.incidents()][:500]
-        thread = threading.Thread(target=writer,
-                                  args=(server.url, token, ids, seconds, replied, rtt))
+        thread = threading.Thread(
+            target=writer, args=(server.url, token, ids, seconds, replied, rtt)
+        )
         thread.start()
         while thread.is_alive():
             await asyncio.sleep(0.05)
@@ -166,11 +182,15 @@ def main() -> None:
     server.stop()
     latencies = [(listener.seen[k] - v) * 1000 for k, v in replied.items() if k in listener.seen]
     missing = len(replied) - len(latencies)
-    print(f"  bare loopback GET round trip (reference)       median "
-          f"{statistics.median(rtt):6.2f} ms   p99 {percentile(rtt, 99):6.2f} ms  (n={len(rtt)})")
-    print(f"  commit -> model row updated                    median "
-          f"{statistics.median(latencies):6.2f} ms   p99 {percentile(latencies, 99):6.2f} ms  "
-          f"(n={len(latencies)}, target p99 <= 50 ms)")
+    print(
+        f"  bare loopback GET round trip (reference)       median "
+        f"{statistics.median(rtt):6.2f} ms   p99 {percentile(rtt, 99):6.2f} ms  (n={len(rtt)})"
+    )
+    print(
+        f"  commit -> model row updated                    median "
+        f"{statistics.median(latencies):6.2f} ms   p99 {percentile(latencies, 99):6.2f} ms  "
+        f"(n={len(latencies)}, target p99 <= 50 ms)"
+    )
     print(f"  changes never seen by the model: {missing}")
 
 

@@ -48,21 +48,121 @@ from tests.bench.common import NOW, percentile
 LOOKBACK = timedelta(days=730)
 TZ = ZoneInfo("Europe/London")
 
-FIRST = ("James", "Mohammed", "Oliver", "Aisha", "Sarah", "Daniel", "Chloe", "Tomasz", "Priya",
-         "Kwame", "Emma", "Liam", "Fatima", "Grace", "Ryan", "Sophie", "Adebayo", "Hannah",
-         "Marcus", "Zainab", "Connor", "Leah", "Ibrahim", "Megan", "Jack", "Amelia", "Yusuf",
-         "Olivia", "Ethan", "Chantelle", "Dylan", "Maria", "Kieran", "Ava", "Samuel", "Nadia")
-SURNAMES = ("Smith", "Jones", "Patel", "Okafor", "Williams", "Brown", "Khan", "Taylor",
-            "Begum", "Kowalski", "Nguyen", "O'Brien", "Mensah", "Davies", "Evans", "Ahmed",
-            "Wilson", "Thompson", "Ali", "Walker", "Hussain", "Robinson", "Wright", "Campbell",
-            "Murphy", "Clarke", "Mitchell", "Osei", "Edwards", "Hughes", "Rahman", "Green",
-            "Hall", "Lewis", "Harris", "Adeyemi", "Novak", "Singh", "Cooper", "Ward")
-ROLES = ("the caller", "the informant", "the victim", "the suspect", "the ex-partner",
-         "the neighbour", "the landlord", "the shop manager", "the security guard",
-         "the mother", "the father", "the daughter", "the son", "a witness", "the driver")
-TYPES = ("domestic", "burglary", "assault", "robbery", "theft", "criminal damage",
-         "concern for welfare", "missing person", "ASB", "RTC", "shoplifting", "harassment",
-         "breach of bail", "suspicious person", "noise nuisance", "vehicle crime")
+FIRST = (
+    "James",
+    "Mohammed",
+    "Oliver",
+    "Aisha",
+    "Sarah",
+    "Daniel",
+    "Chloe",
+    "Tomasz",
+    "Priya",
+    "Kwame",
+    "Emma",
+    "Liam",
+    "Fatima",
+    "Grace",
+    "Ryan",
+    "Sophie",
+    "Adebayo",
+    "Hannah",
+    "Marcus",
+    "Zainab",
+    "Connor",
+    "Leah",
+    "Ibrahim",
+    "Megan",
+    "Jack",
+    "Amelia",
+    "Yusuf",
+    "Olivia",
+    "Ethan",
+    "Chantelle",
+    "Dylan",
+    "Maria",
+    "Kieran",
+    "Ava",
+    "Samuel",
+    "Nadia",
+)
+SURNAMES = (
+    "Smith",
+    "Jones",
+    "Patel",
+    "Okafor",
+    "Williams",
+    "Brown",
+    "Khan",
+    "Taylor",
+    "Begum",
+    "Kowalski",
+    "Nguyen",
+    "O'Brien",
+    "Mensah",
+    "Davies",
+    "Evans",
+    "Ahmed",
+    "Wilson",
+    "Thompson",
+    "Ali",
+    "Walker",
+    "Hussain",
+    "Robinson",
+    "Wright",
+    "Campbell",
+    "Murphy",
+    "Clarke",
+    "Mitchell",
+    "Osei",
+    "Edwards",
+    "Hughes",
+    "Rahman",
+    "Green",
+    "Hall",
+    "Lewis",
+    "Harris",
+    "Adeyemi",
+    "Novak",
+    "Singh",
+    "Cooper",
+    "Ward",
+)
+ROLES = (
+    "the caller",
+    "the informant",
+    "the victim",
+    "the suspect",
+    "the ex-partner",
+    "the neighbour",
+    "the landlord",
+    "the shop manager",
+    "the security guard",
+    "the mother",
+    "the father",
+    "the daughter",
+    "the son",
+    "a witness",
+    "the driver",
+)
+TYPES = (
+    "domestic",
+    "burglary",
+    "assault",
+    "robbery",
+    "theft",
+    "criminal damage",
+    "concern for welfare",
+    "missing person",
+    "ASB",
+    "RTC",
+    "shoplifting",
+    "harassment",
+    "breach of bail",
+    "suspicious person",
+    "noise nuisance",
+    "vehicle crime",
+)
 OUTCOMES = (
     "arrested for {offence} and taken to {station}",
     "safeguarded and referred to the IDVA service",
@@ -79,11 +179,31 @@ OUTCOMES = (
     "returned the property, the owner does not support a prosecution",
     "identified on CCTV from the {place}, enquiries continue",
 )
-OFFENCES = ("common assault", "ABH", "burglary", "theft", "criminal damage", "breach of a "
-            "non-molestation order", "harassment", "robbery", "possession of a bladed article",
-            "drink driving", "public order", "breach of bail")
-STATIONS = ("Brixton custody", "Lewisham custody", "Wembley custody", "Croydon custody",
-            "Charing Cross custody", "Stoke Newington", "Walworth", "Holborn", "Kentish Town")
+OFFENCES = (
+    "common assault",
+    "ABH",
+    "burglary",
+    "theft",
+    "criminal damage",
+    "breach of a non-molestation order",
+    "harassment",
+    "robbery",
+    "possession of a bladed article",
+    "drink driving",
+    "public order",
+    "breach of bail",
+)
+STATIONS = (
+    "Brixton custody",
+    "Lewisham custody",
+    "Wembley custody",
+    "Croydon custody",
+    "Charing Cross custody",
+    "Stoke Newington",
+    "Walworth",
+    "Holborn",
+    "Kentish Town",
+)
 PLACES = ("shop", "bus", "station", "off-licence", "betting shop", "estate", "car park")
 CHECKS = (
     "PNC and previous calls at the address checked",
@@ -156,19 +276,30 @@ class Writer:
         start = r.randint(0, 24 * 60 - 1)
         end = start + r.randint(10, 200)
         return template.format(
-            offence=r.choice(OFFENCES), station=r.choice(STATIONS), crime=f"{r.randint(1, 9)}"
-            f"{r.randint(1000000, 9999999)}/25", address=self._address(),
-            borough=random_address(r).borough, place=r.choice(PLACES),
-            risk=r.choice(("standard", "medium", "high")), n1=r.randint(1, 99),
-            n2=r.randint(100, 199), role=r.choice(ROLES),
+            offence=r.choice(OFFENCES),
+            station=r.choice(STATIONS),
+            crime=f"{r.randint(1, 9)}{r.randint(1000000, 9999999)}/25",
+            address=self._address(),
+            borough=random_address(r).borough,
+            place=r.choice(PLACES),
+            risk=r.choice(("standard", "medium", "high")),
+            n1=r.randint(1, 99),
+            n2=r.randint(100, 199),
+            role=r.choice(ROLES),
             street=self._address().split(", ")[-1].lstrip("0123456789 "),
-            callsign=self._callsign(), callsign2=self._callsign(),
+            callsign=self._callsign(),
+            callsign2=self._callsign(),
             time=f"{start // 60:02d}:{start % 60:02d}",
-            time2=f"{end // 60 % 24:02d}:{end % 60:02d}", ref=self._ref(),
-            first=r.choice(FIRST), surname=r.choice(SURNAMES), age=r.randint(2, 90),
+            time2=f"{end // 60 % 24:02d}:{end % 60:02d}",
+            ref=self._ref(),
+            first=r.choice(FIRST),
+            surname=r.choice(SURNAMES),
+            age=r.randint(2, 90),
             plate=f"{r.choice('ABLMYK')}{r.choice('ABDEFGKLN')}{r.randint(10, 74)} "
-            f"{''.join(r.choices('ABCDEFGHJKLMNPRSTUVWXYZ', k=3))}", type=r.choice(TYPES),
-            shift=r.choice(SHIFTS), day=f"{r.randint(1, 28)} {r.choice(('Jan', 'Mar', 'Jun'))}",
+            f"{''.join(r.choices('ABCDEFGHJKLMNPRSTUVWXYZ', k=3))}",
+            type=r.choice(TYPES),
+            shift=r.choice(SHIFTS),
+            day=f"{r.randint(1, 28)} {r.choice(('Jan', 'Mar', 'Jun'))}",
         )
 
     def _address(self) -> str:
@@ -200,9 +331,11 @@ class Writer:
         r = self.rng
         if kind == "close":
             checks = "; ".join(self._fill(c) for c in r.sample(CHECKS, r.randint(1, 3)))
-            return (f"Attended {self._address()} "
-                    f"({r.choice(TYPES)}): {r.choice(ROLES)} {self._fill(r.choice(OUTCOMES))}; "
-                    f"{checks}.")
+            return (
+                f"Attended {self._address()} "
+                f"({r.choice(TYPES)}): {r.choice(ROLES)} {self._fill(r.choice(OUTCOMES))}; "
+                f"{checks}."
+            )
         if kind == "downgrade":
             return self._fill(r.choice(DOWNGRADES))
         if kind == "divert":
@@ -231,8 +364,13 @@ def rows(n: int, writer: Writer, keep: list[str], keep_every: int) -> Iterator[d
         text = writer.text(kind)
         if i % keep_every == 0:
             keep.append(text)
-        yield {"at": NOW - timedelta(seconds=writer.rng.uniform(0, LOOKBACK.total_seconds())),
-               "kind": kind, "text": text, "incident_id": i + 1, "incident_ref": f"CAD {i + 1}"}
+        yield {
+            "at": NOW - timedelta(seconds=writer.rng.uniform(0, LOOKBACK.total_seconds())),
+            "kind": kind,
+            "text": text,
+            "incident_id": i + 1,
+            "incident_ref": f"CAD {i + 1}",
+        }
 
 
 def queries(writer: Writer, kept: list[str], n: int) -> list[tuple[str, str]]:
@@ -250,12 +388,21 @@ def queries(writer: Writer, kept: list[str], n: int) -> list[tuple[str, str]]:
 
 
 def summary(name: str, samples: list[float]) -> str:
-    return (f"  {name:<40} p50 {percentile(samples, 50):7.2f} ms   p99 "
-            f"{percentile(samples, 99):7.2f} ms   max {max(samples):7.2f} ms  (n={len(samples)})")
+    return (
+        f"  {name:<40} p50 {percentile(samples, 50):7.2f} ms   p99 "
+        f"{percentile(samples, 99):7.2f} ms   max {max(samples):7.2f} ms  (n={len(samples)})"
+    )
 
 
-def measure(engine: Engine, store: RationaleStore, writer: Writer, kept: list[str],
-            n_queries: int, runs: int, reference: Callable[[str], object] | None) -> None:
+def measure(
+    engine: Engine,
+    store: RationaleStore,
+    writer: Writer,
+    kept: list[str],
+    n_queries: int,
+    runs: int,
+    reference: Callable[[str], object] | None,
+) -> None:
     p99s, p50s, refused_share = [], [], []
     for run in range(runs):
         batch = queries(writer, kept, n_queries)
@@ -264,8 +411,14 @@ def measure(engine: Engine, store: RationaleStore, writer: Writer, kept: list[st
         with read_tx(engine) as conn:
             for label, text in batch:
                 start = time.perf_counter()
-                problem = store.problem(conn, NOW, text, kind="close", what="closing rationale",
-                                        entity=Entity(0, "CAD 0000/23NOV26"))
+                problem = store.problem(
+                    conn,
+                    NOW,
+                    text,
+                    kind="close",
+                    what="closing rationale",
+                    entity=Entity(0, "CAD 0000/23NOV26"),
+                )
                 elapsed = (time.perf_counter() - start) * 1000
                 samples.setdefault(label, []).append(elapsed)
                 samples.setdefault("all", []).append(elapsed)
@@ -284,8 +437,10 @@ def measure(engine: Engine, store: RationaleStore, writer: Writer, kept: list[st
                 reference(text)
                 ref.append((time.perf_counter() - start) * 1000)
             print(summary("reference: raw sqlite3 point lookup", ref))
-    print(f" check over {runs} runs: median p50 {statistics.median(p50s):.2f} ms, median p99 "
-          f"{statistics.median(p99s):.2f} ms (target <= 20 ms), worst p99 {max(p99s):.2f} ms")
+    print(
+        f" check over {runs} runs: median p50 {statistics.median(p50s):.2f} ms, median p99 "
+        f"{statistics.median(p99s):.2f} ms (target <= 20 ms), worst p99 {max(p99s):.2f} ms"
+    )
     # check and record of accepted texts, rolled back so every run sees the same store
     recorded = []
     with engine.connect() as conn:
@@ -294,8 +449,14 @@ def measure(engine: Engine, store: RationaleStore, writer: Writer, kept: list[st
             tx = conn.begin()
             start = time.perf_counter()
             try:
-                store.check_and_record(conn, NOW, text, kind="close", what="closing rationale",
-                                       entity=Entity(0, "CAD 0000/23NOV26"))
+                store.check_and_record(
+                    conn,
+                    NOW,
+                    text,
+                    kind="close",
+                    what="closing rationale",
+                    entity=Entity(0, "CAD 0000/23NOV26"),
+                )
             except RationaleRefused:
                 tx.rollback()
                 continue  # a new text that happened to copy a stored one: not recorded
@@ -304,8 +465,7 @@ def measure(engine: Engine, store: RationaleStore, writer: Writer, kept: list[st
     print(summary("check and record an accepted text", recorded))
 
 
-def build(engine: Engine, store: RationaleStore, n: int, writer: Writer,
-          kept: list[str]) -> float:
+def build(engine: Engine, store: RationaleStore, n: int, writer: Writer, kept: list[str]) -> float:
     start = time.perf_counter()
     with write_tx(engine) as conn:
         store.bulk_load(conn, rows(n, writer, kept, keep_every=max(1, n // 20_000)))
@@ -324,13 +484,16 @@ def bench_sqlite(n: int, n_queries: int, runs: int, specific: bool) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         size = path.stat().st_size
-        print(f"SQLite: {n:,} rationales loaded and indexed in {seconds:.1f} s; database "
-              f"{size / 1e6:.0f} MB ({size / max(n, 1):.0f} bytes per rationale)")
+        print(
+            f"SQLite: {n:,} rationales loaded and indexed in {seconds:.1f} s; database "
+            f"{size / 1e6:.0f} MB ({size / max(n, 1):.0f} bytes per rationale)"
+        )
         raw = sqlite3.connect(path)
 
         def point(text: str) -> object:
-            return raw.execute("SELECT id FROM rationales WHERE norm_hash = ?",
-                               (_hash(normalise(text)),)).fetchall()
+            return raw.execute(
+                "SELECT id FROM rationales WHERE norm_hash = ?", (_hash(normalise(text)),)
+            ).fetchall()
 
         measure(engine, store, writer, kept, n_queries, runs, point)
         raw.close()
@@ -343,8 +506,11 @@ def bench_postgres(url: str, n: int, n_queries: int, runs: int, specific: bool) 
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     try:
-        engine = make_engine(sa.make_url(url).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
+        engine = make_engine(
+            sa.make_url(url)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
         create_schema(engine)
         store = RationaleStore(engine, LOOKBACK, TZ)
         writer = Writer(1, specific)
@@ -356,8 +522,10 @@ def bench_postgres(url: str, n: int, n_queries: int, runs: int, specific: bool) 
                 "SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace s "
                 f"ON s.oid = c.relnamespace WHERE s.nspname = '{schema}' AND c.relkind = 'r'"
             ).scalar_one()
-        print(f"PostgreSQL: {n:,} rationales loaded and indexed in {seconds:.1f} s; schema "
-              f"{int(size) / 1e6:.0f} MB")
+        print(
+            f"PostgreSQL: {n:,} rationales loaded and indexed in {seconds:.1f} s; schema "
+            f"{int(size) / 1e6:.0f} MB"
+        )
         measure(engine, store, writer, kept, n_queries, runs, None)
         engine.dispose()
     finally:
@@ -372,7 +540,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
-        "--corpus", choices=("templates", "specific"), default="templates",
+        "--corpus",
+        choices=("templates", "specific"),
+        default="templates",
         help="templates: texts from the templates alone (formulaic: short kinds have few "
         "slots, and about 13%% of the new texts copy a stored one); specific: each text also "
         "says who was there, when or what was found",

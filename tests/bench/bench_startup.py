@@ -47,8 +47,13 @@ def child_desk(base: str, spawned: float) -> None:
     app = QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    desk = Desk(Config(), server_url=UNREACHABLE, demo_role=Role.DISPATCHER, demo_rate=1,
-                base_dir=Path(base))
+    desk = Desk(
+        Config(),
+        server_url=UNREACHABLE,
+        demo_role=Role.DISPATCHER,
+        demo_rate=1,
+        base_dir=Path(base),
+    )
 
     async def run() -> None:
         await desk.open()
@@ -96,11 +101,16 @@ def prefill(base: Path) -> None:
 
 def spawn(kind: str, base: Path) -> dict[str, float]:
     spawned = time.time()
-    out = subprocess.run([sys.executable, "-m", "tests.bench.bench_startup", kind, str(base),
-                          str(spawned)], capture_output=True, text=True, check=False,
-                         env={**{k: v for k, v in os.environ.items()
-                                 if k != "PYTHONDONTWRITEBYTECODE"},
-                              "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.bench.bench_startup", kind, str(base), str(spawned)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            "QT_QPA_PLATFORM": "offscreen",
+        },
+    )
     if not out.stdout.strip():
         raise RuntimeError(out.stderr)
     line = [x for x in out.stdout.splitlines() if x.startswith("{")][-1]
@@ -122,10 +132,14 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="dd-bench-"))
     precompile()
     prefill(base)
-    print(f"(d) cold start to a shown queue from a cache of {N:,} incidents, backend down, "
-          f"{RUNS} fresh processes each")
-    for kind, label in (("bare", "bare PySide6 empty table (reference)"),
-                        ("desk", "Dispatch Desk, queue painted")):
+    print(
+        f"(d) cold start to a shown queue from a cache of {N:,} incidents, backend down, "
+        f"{RUNS} fresh processes each"
+    )
+    for kind, label in (
+        ("bare", "bare PySide6 empty table (reference)"),
+        ("desk", "Dispatch Desk, queue painted"),
+    ):
         runs = [spawn(kind, base) for _ in range(RUNS)]
         secs = statistics.median(r["seconds"] for r in runs)
         rss = max(r["rss_mb"] for r in runs)

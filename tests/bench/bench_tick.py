@@ -89,6 +89,7 @@ def main() -> None:
 
     def now() -> Any:
         from datetime import timedelta
+
         return NOW + timedelta(seconds=next(moments))
 
     model = IncidentTableModel(now)
@@ -109,14 +110,19 @@ def main() -> None:
     # Interleaved, so that a busy machine slows all three alike.
     samples: dict[str, list[float]] = {"bare": [], "styled": [], "real": []}
     for _ in range(RUNS):
-        for name, ticker in (("bare", bare_ticker), ("styled", styled_ticker),
-                             ("real", real_ticker)):
+        for name, ticker in (
+            ("bare", bare_ticker),
+            ("styled", styled_ticker),
+            ("real", real_ticker),
+        ):
             samples[name] += timed(lambda t=ticker: tick(t), 1)
     bare = report("bare model tick, text only (reference)", samples["bare"])
     styled = report("bare model, same icon+colours (reference)", samples["styled"])
     real = report("incident queue tick", samples["real"])
-    print(f"  queue / bare text = {real / bare:.2f}x, queue / bare styled = {real / styled:.2f}x "
-          "(target <= 1.5x); absolute target <= 4 ms")
+    print(
+        f"  queue / bare text = {real / bare:.2f}x, queue / bare styled = {real / styled:.2f}x "
+        "(target <= 1.5x); absolute target <= 4 ms"
+    )
     for view in (real_view, bare_view, styled_view):
         view.close()
 

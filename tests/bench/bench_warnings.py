@@ -53,39 +53,253 @@ RUNS = 5
 TODAY = NOW.date()
 
 _STEMS = (
-    "Acacia", "Albion", "Alexandra", "Alma", "Ashgrove", "Balfour", "Beaconsfield", "Bedford",
-    "Belgrave", "Birkbeck", "Blenheim", "Bouverie", "Brunswick", "Cambridge", "Carlton",
-    "Cavendish", "Chatsworth", "Clarence", "Clifton", "Colville", "Cranbrook", "Dalston",
-    "Denmark", "Devonshire", "Dorset", "Eldon", "Elgin", "Ellesmere", "Fairfax", "Ferndale",
-    "Glenarm", "Gloucester", "Grafton", "Granville", "Grosvenor", "Hamilton", "Hanover",
-    "Harcourt", "Holland", "Inglis", "Kelross", "Kenwood", "Lansdowne", "Leighton", "Lordship",
-    "Lyndhurst", "Manor", "Marlborough", "Melbourne", "Milton", "Montague", "Nelson", "Norfolk",
-    "Osborne", "Oxford", "Palmerston", "Pemberton", "Portland", "Queensbridge", "Ravensbourne",
-    "Richmond", "Rosebery", "Salisbury", "Sandringham", "Shakespeare", "Somerset", "Stanhope",
-    "Stamford", "Tavistock", "Trafalgar", "Tredegar", "Tyrwhitt", "Victoria", "Warwick",
-    "Wellington", "Westbourne", "Whitfield", "Winchester", "Windsor", "Wolseley", "York",
+    "Acacia",
+    "Albion",
+    "Alexandra",
+    "Alma",
+    "Ashgrove",
+    "Balfour",
+    "Beaconsfield",
+    "Bedford",
+    "Belgrave",
+    "Birkbeck",
+    "Blenheim",
+    "Bouverie",
+    "Brunswick",
+    "Cambridge",
+    "Carlton",
+    "Cavendish",
+    "Chatsworth",
+    "Clarence",
+    "Clifton",
+    "Colville",
+    "Cranbrook",
+    "Dalston",
+    "Denmark",
+    "Devonshire",
+    "Dorset",
+    "Eldon",
+    "Elgin",
+    "Ellesmere",
+    "Fairfax",
+    "Ferndale",
+    "Glenarm",
+    "Gloucester",
+    "Grafton",
+    "Granville",
+    "Grosvenor",
+    "Hamilton",
+    "Hanover",
+    "Harcourt",
+    "Holland",
+    "Inglis",
+    "Kelross",
+    "Kenwood",
+    "Lansdowne",
+    "Leighton",
+    "Lordship",
+    "Lyndhurst",
+    "Manor",
+    "Marlborough",
+    "Melbourne",
+    "Milton",
+    "Montague",
+    "Nelson",
+    "Norfolk",
+    "Osborne",
+    "Oxford",
+    "Palmerston",
+    "Pemberton",
+    "Portland",
+    "Queensbridge",
+    "Ravensbourne",
+    "Richmond",
+    "Rosebery",
+    "Salisbury",
+    "Sandringham",
+    "Shakespeare",
+    "Somerset",
+    "Stanhope",
+    "Stamford",
+    "Tavistock",
+    "Trafalgar",
+    "Tredegar",
+    "Tyrwhitt",
+    "Victoria",
+    "Warwick",
+    "Wellington",
+    "Westbourne",
+    "Whitfield",
+    "Winchester",
+    "Windsor",
+    "Wolseley",
+    "York",
 )
-_SUFFIXES = ("Road", "Street", "Avenue", "Lane", "Gardens", "Close", "Grove", "Terrace",
-             "Way", "Place", "Crescent", "Hill")
+_SUFFIXES = (
+    "Road",
+    "Street",
+    "Avenue",
+    "Lane",
+    "Gardens",
+    "Close",
+    "Grove",
+    "Terrace",
+    "Way",
+    "Place",
+    "Crescent",
+    "Hill",
+)
 _FIRST = (
-    "Aaliyah", "Adam", "Aisha", "Alex", "Amara", "Amir", "Ana", "Ben", "Bilal", "Chen", "Chloe",
-    "Daniel", "David", "Dean", "Dylan", "Elena", "Emily", "Fatima", "Femi", "Grace", "Hannah",
-    "Hassan", "Ibrahim", "Isaac", "Jack", "James", "Jamal", "Jessica", "John", "Joseph", "Kareem",
-    "Kim", "Kofi", "Laura", "Leah", "Leon", "Liam", "Lucy", "Maria", "Mark", "Mary", "Mohammed",
-    "Nadia", "Nathan", "Nia", "Noah", "Olivia", "Omar", "Oscar", "Patrick", "Priya", "Rachel",
-    "Rahul", "Rebecca", "Ryan", "Samuel", "Sara", "Sean", "Sophie", "Tariq", "Thomas", "Tom",
-    "Tunde", "Victoria", "Wei", "Yusuf", "Zainab", "Zoe",
+    "Aaliyah",
+    "Adam",
+    "Aisha",
+    "Alex",
+    "Amara",
+    "Amir",
+    "Ana",
+    "Ben",
+    "Bilal",
+    "Chen",
+    "Chloe",
+    "Daniel",
+    "David",
+    "Dean",
+    "Dylan",
+    "Elena",
+    "Emily",
+    "Fatima",
+    "Femi",
+    "Grace",
+    "Hannah",
+    "Hassan",
+    "Ibrahim",
+    "Isaac",
+    "Jack",
+    "James",
+    "Jamal",
+    "Jessica",
+    "John",
+    "Joseph",
+    "Kareem",
+    "Kim",
+    "Kofi",
+    "Laura",
+    "Leah",
+    "Leon",
+    "Liam",
+    "Lucy",
+    "Maria",
+    "Mark",
+    "Mary",
+    "Mohammed",
+    "Nadia",
+    "Nathan",
+    "Nia",
+    "Noah",
+    "Olivia",
+    "Omar",
+    "Oscar",
+    "Patrick",
+    "Priya",
+    "Rachel",
+    "Rahul",
+    "Rebecca",
+    "Ryan",
+    "Samuel",
+    "Sara",
+    "Sean",
+    "Sophie",
+    "Tariq",
+    "Thomas",
+    "Tom",
+    "Tunde",
+    "Victoria",
+    "Wei",
+    "Yusuf",
+    "Zainab",
+    "Zoe",
 )
 _SURNAMES = (
-    "Adams", "Ahmed", "Ali", "Allen", "Anderson", "Baker", "Begum", "Bell", "Brown", "Campbell",
-    "Chen", "Clarke", "Cole", "Collins", "Cooper", "Davies", "Davis", "Edwards", "Evans",
-    "Fernandes", "Fraser", "Green", "Hall", "Harris", "Hassan", "Hill", "Hughes", "Hussain",
-    "Islam", "Jackson", "James", "Johnson", "Jones", "Kaur", "Kelly", "Khan", "King", "Kowalski",
-    "Lee", "Lewis", "Martin", "Mensah", "Miah", "Miller", "Mitchell", "Moore", "Morgan", "Murphy",
-    "Nguyen", "Nowak", "Okafor", "Okoro", "Osei", "Owen", "Parker", "Patel", "Phillips", "Price",
-    "Rahman", "Roberts", "Robinson", "Rossi", "Scott", "Shah", "Silva", "Singh", "Smith", "Taylor",
-    "Thomas", "Thompson", "Turner", "Walker", "Walsh", "Ward", "White", "Williams", "Wilson",
-    "Wood", "Wright", "Young",
+    "Adams",
+    "Ahmed",
+    "Ali",
+    "Allen",
+    "Anderson",
+    "Baker",
+    "Begum",
+    "Bell",
+    "Brown",
+    "Campbell",
+    "Chen",
+    "Clarke",
+    "Cole",
+    "Collins",
+    "Cooper",
+    "Davies",
+    "Davis",
+    "Edwards",
+    "Evans",
+    "Fernandes",
+    "Fraser",
+    "Green",
+    "Hall",
+    "Harris",
+    "Hassan",
+    "Hill",
+    "Hughes",
+    "Hussain",
+    "Islam",
+    "Jackson",
+    "James",
+    "Johnson",
+    "Jones",
+    "Kaur",
+    "Kelly",
+    "Khan",
+    "King",
+    "Kowalski",
+    "Lee",
+    "Lewis",
+    "Martin",
+    "Mensah",
+    "Miah",
+    "Miller",
+    "Mitchell",
+    "Moore",
+    "Morgan",
+    "Murphy",
+    "Nguyen",
+    "Nowak",
+    "Okafor",
+    "Okoro",
+    "Osei",
+    "Owen",
+    "Parker",
+    "Patel",
+    "Phillips",
+    "Price",
+    "Rahman",
+    "Roberts",
+    "Robinson",
+    "Rossi",
+    "Scott",
+    "Shah",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Taylor",
+    "Thomas",
+    "Thompson",
+    "Turner",
+    "Walker",
+    "Walsh",
+    "Ward",
+    "White",
+    "Williams",
+    "Wilson",
+    "Wood",
+    "Wright",
+    "Young",
 )
 _INWARD = "ABDEFGHJLNPQRSTUWXYZ"
 #: Markers sit at house numbers up to this; "nothing known" lookups go above it.
@@ -124,14 +338,17 @@ def _place(street: Street, number: int, flat: int | None) -> PlaceModel:
     house_uprn = 100_000_000_000 + street.index * 20_000 + number * 50
     line = f"{number} {street.name}, London"
     if flat is None:
-        return PlaceModel(address=line, postcode=postcode, uprn=str(house_uprn),
-                          usrn=street.usrn)
+        return PlaceModel(address=line, postcode=postcode, uprn=str(house_uprn), usrn=street.usrn)
     block = f"{BLOCK_NAMES[number % len(BLOCK_NAMES)]}, {line}"
     if flat == 0:
-        return PlaceModel(address=block, postcode=postcode, uprn=str(house_uprn),
-                          usrn=street.usrn)
-    return PlaceModel(address=f"Flat {flat}, {block}", postcode=postcode,
-                      uprn=str(house_uprn + flat), parent_uprn=str(house_uprn), usrn=street.usrn)
+        return PlaceModel(address=block, postcode=postcode, uprn=str(house_uprn), usrn=street.usrn)
+    return PlaceModel(
+        address=f"Flat {flat}, {block}",
+        postcode=postcode,
+        uprn=str(house_uprn + flat),
+        parent_uprn=str(house_uprn),
+        usrn=street.usrn,
+    )
 
 
 def _person(rng: random.Random) -> PersonModel:
@@ -144,8 +361,11 @@ def _typo(rng: random.Random, text: str) -> str:
     """Two neighbouring letters swapped, or one dropped, in the first word."""
     word, _, rest = text.partition(" ")
     i = rng.randrange(1, len(word) - 1)
-    word = (word[:i] + word[i + 1] + word[i] + word[i + 2:]) if rng.random() < 0.5 else (
-        word[:i] + word[i + 1:])
+    word = (
+        (word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+        if rng.random() < 0.5
+        else (word[:i] + word[i + 1 :])
+    )
     return f"{word} {rest}"
 
 
@@ -174,27 +394,42 @@ def build_world(n: int, seed: int = 1) -> World:
             world.marked_blocks.append((street, number))
         # 2% already expired: held until purged, never shown.
         hours = rng.uniform(-48, -1) if rng.random() < 0.02 else rng.uniform(1, 180 * 24)
-        world.schemes.append(SchemeOut(
-            id=i, version=1, location=loc, category=rng.choice(list(SchemeCategory)),
-            summary="Victim lives here; previous threats with a knife.",
-            officer_in_case="DC Okafor", starts_at=NOW - timedelta(days=30),
-            expires_at=NOW + timedelta(hours=hours), review_state=ReviewState.ACTIVE,
-        ))
+        world.schemes.append(
+            SchemeOut(
+                id=i,
+                version=1,
+                location=loc,
+                category=rng.choice(list(SchemeCategory)),
+                summary="Victim lives here; previous threats with a knife.",
+                officer_in_case="DC Okafor",
+                starts_at=NOW - timedelta(days=30),
+                expires_at=NOW + timedelta(hours=hours),
+                review_state=ReviewState.ACTIVE,
+            )
+        )
         n_locations = rng.choices((0, 1, 2), weights=(20, 70, 10))[0]
         expires = None if rng.random() < 0.2 else TODAY + timedelta(days=rng.randint(-60, 400))
-        world.orders.append(OrderOut(
-            id=i, version=1, order_type=rng.choice(list(OrderType)), subject=_person(rng),
-            protected_persons=[_person(rng) for _ in range(rng.choice((0, 1, 1, 2)))],
-            locations=[world.random_marked_place(rng)[0] for _ in range(n_locations)],
-            conditions="Not to contact the protected person or go within 100 m of the address.",
-            issued_on=TODAY - timedelta(days=200), expires_on=expires, source_ref=f"FAM/{i}",
-        ))
+        world.orders.append(
+            OrderOut(
+                id=i,
+                version=1,
+                order_type=rng.choice(list(OrderType)),
+                subject=_person(rng),
+                protected_persons=[_person(rng) for _ in range(rng.choice((0, 1, 1, 2)))],
+                locations=[world.random_marked_place(rng)[0] for _ in range(n_locations)],
+                conditions="Not to contact the protected person or go within 100 m of the address.",
+                issued_on=TODAY - timedelta(days=200),
+                expires_on=expires,
+                source_ref=f"FAM/{i}",
+            )
+        )
     return world
 
 
 def _query_place(m: PlaceModel) -> Place:
-    return Place(uprn=m.uprn, parent_uprn=m.parent_uprn, usrn=m.usrn, address=m.address,
-                 postcode=m.postcode)
+    return Place(
+        uprn=m.uprn, parent_uprn=m.parent_uprn, usrn=m.usrn, address=m.address, postcode=m.postcode
+    )
 
 
 def _unmarked_place(rng: random.Random, world: World) -> Place:
@@ -239,9 +474,19 @@ def _misspelt(rng: random.Random, world: World) -> tuple[Place, list[Person]]:
     return Place(address=address, postcode=place.postcode), people
 
 
-_TYPED_TYPES = {"Road": "rd", "Street": "st", "Avenue": "ave", "Lane": "ln", "Gardens": "gdns",
-                "Close": "cl", "Grove": "gr", "Terrace": "terr", "Place": "pl",
-                "Crescent": "cres", "Hill": "hl"}
+_TYPED_TYPES = {
+    "Road": "rd",
+    "Street": "st",
+    "Avenue": "ave",
+    "Lane": "ln",
+    "Gardens": "gdns",
+    "Close": "cl",
+    "Grove": "gr",
+    "Terrace": "terr",
+    "Place": "pl",
+    "Crescent": "cres",
+    "Hill": "hl",
+}
 
 
 def _typed(rng: random.Random, world: World) -> tuple[Place, list[Person]]:
@@ -296,26 +541,48 @@ def queries(world: World, n: int, seed: int) -> list[tuple[str, Place, list[Pers
 
 # --- the sqlite3 reference ---------------------------------------------------------------------
 
+
 def sqlite_reference(world: World) -> Callable[[Place, list[Person]], set[tuple[str, int]]]:
     """An in-memory sqlite3 copy of the same keys; the returned lookup runs one SELECT per
     key (after the same address and name normalisation the index does)."""
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE places (kind TEXT, id INTEGER, uprn TEXT, parent_uprn TEXT,"
-               " usrn TEXT, house TEXT, postcode TEXT)")
+    db.execute(
+        "CREATE TABLE places (kind TEXT, id INTEGER, uprn TEXT, parent_uprn TEXT,"
+        " usrn TEXT, house TEXT, postcode TEXT)"
+    )
     db.execute("CREATE TABLE persons (order_id INTEGER, name TEXT, dob TEXT)")
     rows = [("scheme", s.id, s.location) for s in world.schemes]
     rows += [("order", o.id, loc) for o in world.orders for loc in o.locations]
-    db.executemany("INSERT INTO places VALUES (?,?,?,?,?,?,?)", (
-        (kind, i, p.uprn, p.parent_uprn, p.usrn, address_parts(p.address).house,
-         normalise_postcode(p.postcode)) for kind, i, p in rows))
-    db.executemany("INSERT INTO persons VALUES (?,?,?)", (
-        (o.id, normalise_name(p.name), p.dob and p.dob.isoformat())
-        for o in world.orders for p in (o.subject, *o.protected_persons)))
-    for ddl in ("CREATE INDEX ix_uprn ON places (uprn)",
-                "CREATE INDEX ix_parent ON places (parent_uprn)",
-                "CREATE INDEX ix_usrn ON places (usrn, house)",
-                "CREATE INDEX ix_house ON places (house, postcode)",
-                "CREATE INDEX ix_name ON persons (name)"):
+    db.executemany(
+        "INSERT INTO places VALUES (?,?,?,?,?,?,?)",
+        (
+            (
+                kind,
+                i,
+                p.uprn,
+                p.parent_uprn,
+                p.usrn,
+                address_parts(p.address).house,
+                normalise_postcode(p.postcode),
+            )
+            for kind, i, p in rows
+        ),
+    )
+    db.executemany(
+        "INSERT INTO persons VALUES (?,?,?)",
+        (
+            (o.id, normalise_name(p.name), p.dob and p.dob.isoformat())
+            for o in world.orders
+            for p in (o.subject, *o.protected_persons)
+        ),
+    )
+    for ddl in (
+        "CREATE INDEX ix_uprn ON places (uprn)",
+        "CREATE INDEX ix_parent ON places (parent_uprn)",
+        "CREATE INDEX ix_usrn ON places (usrn, house)",
+        "CREATE INDEX ix_house ON places (house, postcode)",
+        "CREATE INDEX ix_name ON persons (name)",
+    ):
         db.execute(ddl)
 
     def keyed(q: Place) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -335,8 +602,12 @@ def sqlite_reference(world: World) -> Callable[[Place, list[Person]], set[tuple[
         for where, args in keyed(q):
             found.update(db.execute(f"SELECT kind, id FROM places WHERE {where}", args))
         for who in people:
-            found.update(("order", i) for (i,) in db.execute(
-                "SELECT order_id FROM persons WHERE name = ?", (normalise_name(who.name),)))
+            found.update(
+                ("order", i)
+                for (i,) in db.execute(
+                    "SELECT order_id FROM persons WHERE name = ?", (normalise_name(who.name),)
+                )
+            )
         return found
 
     return lookup
@@ -344,14 +615,17 @@ def sqlite_reference(world: World) -> Callable[[Place, list[Person]], set[tuple[
 
 # --- measuring ---------------------------------------------------------------------------------
 
+
 def _rss_kib() -> int:
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
-def per_lookup_us(fn: Callable[[Place, list[Person]], object],
-                  qs: list[tuple[str, Place, list[Person]]],
-                  scans: Callable[[], int] = lambda: 0) -> dict[str, list[float]]:
+def per_lookup_us(
+    fn: Callable[[Place, list[Person]], object],
+    qs: list[tuple[str, Place, list[Person]]],
+    scans: Callable[[], int] = lambda: 0,
+) -> dict[str, list[float]]:
     """Microseconds of each lookup, by kind of lookup, "all", and "warm" (every lookup but
     those that compared their street with every known street: ``scans`` counts those)."""
     out: dict[str, list[float]] = {"all": [], "warm": []}
@@ -388,8 +662,10 @@ def _build(world: World) -> WarningIndex:
     held, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del traced
-    print(f"  WarningIndex.replace: {build_s:.1f} s; the index holds {held / 2**20:.0f} MiB "
-          f"(tracemalloc; peak while building {peak / 2**20:.0f} MiB; the models excluded)")
+    print(
+        f"  WarningIndex.replace: {build_s:.1f} s; the index holds {held / 2**20:.0f} MiB "
+        f"(tracemalloc; peak while building {peak / 2**20:.0f} MiB; the models excluded)"
+    )
     return index
 
 
@@ -399,8 +675,10 @@ def main() -> None:
     print(f"(d) warning lookups: {n:,} schemes + {n:,} orders, {LOOKUPS:,} lookups x {RUNS} runs")
     start = time.perf_counter()
     world = build_world(n)
-    print(f"  generating the wire models: {time.perf_counter() - start:.1f} s "
-          f"({len(world.streets):,} streets, {len(world.marked_blocks):,} blocks marked whole)")
+    print(
+        f"  generating the wire models: {time.perf_counter() - start:.1f} s "
+        f"({len(world.streets):,} streets, {len(world.marked_blocks):,} blocks marked whole)"
+    )
     index = _build(world)
     raw = sqlite_reference(world)
     if "--gc-freeze" in sys.argv:
@@ -418,20 +696,27 @@ def main() -> None:
         qs = queries(world, LOOKUPS, seed=100 + run)
         raw_runs.append(per_lookup_us(raw, qs))
         index_runs.append(per_lookup_us(lookup, qs, lambda: index.street_scans))
-    print(f"  warnings per lookup: mean {statistics.fmean(found):.2f}, max {max(found)}; "
-          f"all-streets scans (no postcode, a street not asked about before): "
-          f"{index.street_scans:,} of {RUNS * LOOKUPS:,} lookups")
-    print("  matches found: " + ", ".join(
-        f"{kind} {n / len(found):.2f}" for kind, n in kinds.most_common()) + " per lookup")
+    print(
+        f"  warnings per lookup: mean {statistics.fmean(found):.2f}, max {max(found)}; "
+        f"all-streets scans (no postcode, a street not asked about before): "
+        f"{index.street_scans:,} of {RUNS * LOOKUPS:,} lookups"
+    )
+    print(
+        "  matches found: "
+        + ", ".join(f"{kind} {n / len(found):.2f}" for kind, n in kinds.most_common())
+        + " per lookup"
+    )
     print("  medians over the runs of each run's percentiles:")
     _line("raw sqlite3, one SELECT per key (ref.)", raw_runs, "all")
     _, p99 = _line("WarningIndex.lookup", index_runs, "all")
     for name in MIX:
         _line(f"  {name}", index_runs, name)
     _, warm99 = _line("  all but the all-streets scans", index_runs, "warm")
-    print(f"  index p99 = {p99:.1f} us, {warm99:.1f} us without all-streets scans "
-          "(target <= 100 us); "
-          f"first run p99 {percentile(index_runs[0]['all'], 99):.1f} us")
+    print(
+        f"  index p99 = {p99:.1f} us, {warm99:.1f} us without all-streets scans "
+        "(target <= 100 us); "
+        f"first run p99 {percentile(index_runs[0]['all'], 99):.1f} us"
+    )
 
 
 if __name__ == "__main__":

@@ -27,14 +27,21 @@ def incidents(n: int, seed: int = 1, now: datetime = NOW) -> list[Incident]:
         grade = rng.choices(list(Grade), weights=[30, 40, 20, 10])[0]
         created = now - timedelta(seconds=rng.uniform(0, 6 * 3600))
         a = random_address(rng)
-        out.append(Incident(
-            id=i + 1, ref=f"CAD {i + 1}/23NOV26", version=1, grade=grade,
-            status=IncidentStatus.OPEN, created_at=created,
-            deadline=DEFAULT_POLICY.deadline(grade, created), type="Domestic",
-            summary="Caller reports shouting next door.",
-            location=Location(a.address, a.postcode, a.borough, a.uprn, a.parent_uprn, a.usrn),
-            caller=Caller("J. Smith", "07700 900123"),
-        ))
+        out.append(
+            Incident(
+                id=i + 1,
+                ref=f"CAD {i + 1}/23NOV26",
+                version=1,
+                grade=grade,
+                status=IncidentStatus.OPEN,
+                created_at=created,
+                deadline=DEFAULT_POLICY.deadline(grade, created),
+                type="Domestic",
+                summary="Caller reports shouting next door.",
+                location=Location(a.address, a.postcode, a.borough, a.uprn, a.parent_uprn, a.usrn),
+                caller=Caller("J. Smith", "07700 900123"),
+            )
+        )
     return out
 
 
@@ -50,8 +57,10 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 
 def report(name: str, samples_ms: list[float], unit: str = "ms") -> float:
     med = statistics.median(samples_ms)
-    print(f"  {name:<46} median {med:8.2f} {unit}   "
-          f"(min {min(samples_ms):.2f}, max {max(samples_ms):.2f}, n={len(samples_ms)})")
+    print(
+        f"  {name:<46} median {med:8.2f} {unit}   "
+        f"(min {min(samples_ms):.2f}, max {max(samples_ms):.2f}, n={len(samples_ms)})"
+    )
     return med
 
 

@@ -19,21 +19,34 @@ from .conftest import NOW, make_incident
 from .v1_cache import write_v1_cache
 
 
-def queued(desc: str, kind: CommandKind = CommandKind.CREATE_INCIDENT,
-           incident_id: int | None = None, if_match: int | None = None) -> OutboxEntry:
+def queued(
+    desc: str,
+    kind: CommandKind = CommandKind.CREATE_INCIDENT,
+    incident_id: int | None = None,
+    if_match: int | None = None,
+) -> OutboxEntry:
     cid = str(uuid.uuid4())
     return OutboxEntry(
-        command=PendingCommand(id=cid, kind=kind, incident_id=incident_id, description=desc,
-                               created_at=NOW, state=CommandState.QUEUED,
-                               body={"summary": desc}),
-        idempotency_key=cid, if_match=if_match,
+        command=PendingCommand(
+            id=cid,
+            kind=kind,
+            incident_id=incident_id,
+            description=desc,
+            created_at=NOW,
+            state=CommandState.QUEUED,
+            body={"summary": desc},
+        ),
+        idempotency_key=cid,
+        if_match=if_match,
     )
 
 
 def test_previous_schema_is_migrated_keeping_outbox_and_cursor(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite3"
-    commands = [queued("New incident typed offline"),
-                queued("Regrade CAD 1", CommandKind.UPDATE_INCIDENT, incident_id=1, if_match=1)]
+    commands = [
+        queued("New incident typed offline"),
+        queued("Regrade CAD 1", CommandKind.UPDATE_INCIDENT, incident_id=1, if_match=1),
+    ]
     write_v1_cache(path, cursor=41, incidents=[make_incident(1)], commands=commands)
 
     store = CacheStore(path)
@@ -67,8 +80,15 @@ def test_migrated_cache_takes_entities_of_the_new_version(tmp_path: Path) -> Non
     write_v1_cache(path, cursor=3)
     store = CacheStore(path)
     try:
-        unit = UnitOut(id=7, callsign="LX21", kind="IRV", borough="Westminster",
-                       status=UnitStatus.AVAILABLE, status_since=NOW, version=1)
+        unit = UnitOut(
+            id=7,
+            callsign="LX21",
+            kind="IRV",
+            borough="Westminster",
+            status=UnitStatus.AVAILABLE,
+            status_since=NOW,
+            version=1,
+        )
         store.apply_changes([], [], 4, NOW, entities=EntityChanges.of([(UNIT, [unit])]))
         state = store.load(now=NOW)
         assert [u.callsign for u in state.units] == ["LX21"] and state.cursor == 4
@@ -82,22 +102,30 @@ def test_new_cache_is_written_at_the_current_version(tmp_path: Path) -> None:
         assert store.opened_at_version == 0
     finally:
         store.close()
-    meta = dict(sqlite3.connect(tmp_path / "cache.sqlite3")
-                .execute("SELECT key, value FROM meta").fetchall())
+    meta = dict(
+        sqlite3.connect(tmp_path / "cache.sqlite3")
+        .execute("SELECT key, value FROM meta")
+        .fetchall()
+    )
     assert meta["schema_version"] == str(SCHEMA_VERSION)
 
 
 def test_newer_cache_is_refused_saying_so(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite3"
-    write_v1_cache(path, cursor=3, commands=[queued("typed by a newer desk")],
-                   schema_version=str(SCHEMA_VERSION + 1))
+    write_v1_cache(
+        path,
+        cursor=3,
+        commands=[queued("typed by a newer desk")],
+        schema_version=str(SCHEMA_VERSION + 1),
+    )
     with pytest.raises(NewerCache, match="newer version of Dispatch Desk") as refused:
         CacheStore(path)
     assert isinstance(refused.value, ValueError)  # what the desk sets aside for IT
     # Left exactly as it was for IT: the version and the outbox are untouched.
     db = sqlite3.connect(path)
     assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (
-        str(SCHEMA_VERSION + 1),)
+        str(SCHEMA_VERSION + 1),
+    )
     assert db.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
     assert db.execute("SELECT name FROM sqlite_master WHERE name='units'").fetchone() is None
 
@@ -106,8 +134,12 @@ def test_desk_sets_a_newer_cache_aside_for_it(tmp_path: Path) -> None:
     from dispatchdesk.app.desk import open_cache
 
     path = tmp_path / "cache.sqlite3"
-    write_v1_cache(path, cursor=3, commands=[queued("typed by a newer desk")],
-                   schema_version=str(SCHEMA_VERSION + 1))
+    write_v1_cache(
+        path,
+        cursor=3,
+        commands=[queued("typed by a newer desk")],
+        schema_version=str(SCHEMA_VERSION + 1),
+    )
     store, aside = open_cache(path)
     try:
         assert aside is not None and aside.exists()

@@ -49,25 +49,47 @@ TODAY = date(2026, 11, 23)
 T = TypeVar("T")
 
 
-def scheme(sid: int, location: PlaceModel, *, expires_at: datetime = NOW + timedelta(days=90),
-           category: SchemeCategory = SchemeCategory.VICTIM_AT_RISK, version: int = 1) -> (
-    SchemeOut
-):
+def scheme(
+    sid: int,
+    location: PlaceModel,
+    *,
+    expires_at: datetime = NOW + timedelta(days=90),
+    category: SchemeCategory = SchemeCategory.VICTIM_AT_RISK,
+    version: int = 1,
+) -> SchemeOut:
     return SchemeOut(
-        id=sid, version=version, location=location, category=category,
-        summary=f"Scheme {sid}", officer_in_case="DC Patel", starts_at=NOW - timedelta(days=30),
-        expires_at=expires_at, review_state=ReviewState.ACTIVE,
+        id=sid,
+        version=version,
+        location=location,
+        category=category,
+        summary=f"Scheme {sid}",
+        officer_in_case="DC Patel",
+        starts_at=NOW - timedelta(days=30),
+        expires_at=expires_at,
+        review_state=ReviewState.ACTIVE,
     )
 
 
-def order(oid: int, subject: PersonModel, *, locations: Sequence[PlaceModel] = (),
-          protected: Sequence[PersonModel] = (), expires_on: date | None = None,
-          version: int = 1) -> OrderOut:
+def order(
+    oid: int,
+    subject: PersonModel,
+    *,
+    locations: Sequence[PlaceModel] = (),
+    protected: Sequence[PersonModel] = (),
+    expires_on: date | None = None,
+    version: int = 1,
+) -> OrderOut:
     return OrderOut(
-        id=oid, version=version, order_type=OrderType.NON_MOLESTATION, subject=subject,
-        protected_persons=list(protected), locations=list(locations),
-        conditions="Not to contact the protected person.", issued_on=TODAY - timedelta(days=60),
-        expires_on=expires_on, source_ref=f"FAM/{oid}",
+        id=oid,
+        version=version,
+        order_type=OrderType.NON_MOLESTATION,
+        subject=subject,
+        protected_persons=list(protected),
+        locations=list(locations),
+        conditions="Not to contact the protected person.",
+        issued_on=TODAY - timedelta(days=60),
+        expires_on=expires_on,
+        source_ref=f"FAM/{oid}",
     )
 
 
@@ -76,19 +98,38 @@ def only(found: list[WarningOut]) -> WarningOut:
     return found[0]
 
 
-BLOCK = PlaceModel(address="Cedar Court, 14 Mare Street, London", postcode="E8 1HR",
-                   uprn="100021000280", usrn="21000300")
-FLAT_3 = Place(address="Flat 3, Cedar Court, 14 Mare Street, London", postcode="E8 1HR",
-               uprn="100021000283", parent_uprn="100021000280", usrn="21000300")
+BLOCK = PlaceModel(
+    address="Cedar Court, 14 Mare Street, London",
+    postcode="E8 1HR",
+    uprn="100021000280",
+    usrn="21000300",
+)
+FLAT_3 = Place(
+    address="Flat 3, Cedar Court, 14 Mare Street, London",
+    postcode="E8 1HR",
+    uprn="100021000283",
+    parent_uprn="100021000280",
+    usrn="21000300",
+)
 
 
 # --- issue 4 ----------------------------------------------------------------------------------
 
+
 def test_an_order_expiring_the_day_after_the_incident_is_critical() -> None:
     home = PlaceModel(address="22 Acacia Avenue, London", postcode="N1 9GU", uprn="555")
     index = WarningIndex()
-    index.replace([], [order(1, PersonModel(name="Dean Marsh"), locations=[home],
-                             expires_on=TODAY + timedelta(days=1))])
+    index.replace(
+        [],
+        [
+            order(
+                1,
+                PersonModel(name="Dean Marsh"),
+                locations=[home],
+                expires_on=TODAY + timedelta(days=1),
+            )
+        ],
+    )
     w = only(index.lookup(Place(uprn="555"), [], NOW))
     assert w.severity == Severity.CRITICAL
     assert "expires TOMORROW" in w.text
@@ -104,9 +145,14 @@ def test_a_scheme_on_a_block_shows_for_a_flat_in_it() -> None:
 
 def test_an_expired_scheme_is_never_returned_and_is_listed_to_purge() -> None:
     index = WarningIndex()
-    index.replace([scheme(1, BLOCK, expires_at=NOW - timedelta(minutes=1)),
-                   scheme(2, BLOCK, expires_at=NOW),  # expiry is the first instant not shown
-                   scheme(3, BLOCK, expires_at=NOW + timedelta(days=2))], [])
+    index.replace(
+        [
+            scheme(1, BLOCK, expires_at=NOW - timedelta(minutes=1)),
+            scheme(2, BLOCK, expires_at=NOW),  # expiry is the first instant not shown
+            scheme(3, BLOCK, expires_at=NOW + timedelta(days=2)),
+        ],
+        [],
+    )
     assert [w.scheme.id for w in index.lookup(FLAT_3, [], NOW) if w.scheme] == [3]
     assert index.expired_scheme_ids(NOW) == [1, 2]
     assert [s.id for s in index.schemes(NOW)] == [3]
@@ -118,6 +164,7 @@ def test_an_expired_scheme_is_never_returned_and_is_listed_to_purge() -> None:
 
 
 # --- edge cases --------------------------------------------------------------------------------
+
 
 def test_an_address_without_a_uprn_matches_by_postcode_and_house() -> None:
     index = WarningIndex()
@@ -142,16 +189,21 @@ def test_a_typo_in_another_postcode_district_is_no_match() -> None:
     index = WarningIndex()
     index.replace([scheme(1, marker)], [])
     assert only(index.lookup(Place(address="22 Acaica Ave", postcode="N1 2AA"), [], NOW)).match == (
-        MatchKind.ADDRESS)
+        MatchKind.ADDRESS
+    )
     assert index.lookup(Place(address="22 Acaica Ave", postcode="E8 1AA"), [], NOW) == []
     assert index.lookup(Place(address="22 Amara Avenue, London"), [], NOW) == []
     assert index.street_scans == 1  # only the query without a postcode saw every street
 
 
 def test_the_other_flat_of_a_block_is_a_possible_same_block_match() -> None:
-    flat_5 = PlaceModel(address="Flat 5, Cedar Court, 14 Mare Street, London",
-                        postcode="E8 1HR", uprn="100021000285", parent_uprn="100021000280",
-                        usrn="21000300")
+    flat_5 = PlaceModel(
+        address="Flat 5, Cedar Court, 14 Mare Street, London",
+        postcode="E8 1HR",
+        uprn="100021000285",
+        parent_uprn="100021000280",
+        usrn="21000300",
+    )
     index = WarningIndex()
     index.replace([scheme(1, flat_5)], [])
     w = only(index.lookup(FLAT_3, [], NOW))
@@ -164,8 +216,9 @@ def test_the_other_flat_of_a_block_is_a_possible_same_block_match() -> None:
 def test_upsert_moving_a_scheme_drops_its_old_keys() -> None:
     index = WarningIndex()
     index.replace([scheme(1, BLOCK)], [])
-    moved = PlaceModel(address="3 Rye Lane, London", postcode="SE15 5EW", uprn="777",
-                       usrn="21000900")
+    moved = PlaceModel(
+        address="3 Rye Lane, London", postcode="SE15 5EW", uprn="777", usrn="21000900"
+    )
     index.upsert_scheme(scheme(1, moved, version=2))
     assert index.lookup(FLAT_3, [], NOW) == []
     assert index.lookup(Place(address="14 Mare Street", postcode="E8 1HR"), [], NOW) == []
@@ -179,7 +232,8 @@ def test_upsert_and_remove_an_order() -> None:
     index = WarningIndex()
     index.upsert_order(order(7, subject, locations=[BLOCK]))
     assert only(index.lookup(None, [Person("MARSH, Dean", date(1990, 4, 1))], NOW)).match == (
-        MatchKind.PERSON)
+        MatchKind.PERSON
+    )
     index.upsert_order(order(7, subject, version=2))  # the address is taken off the order
     assert index.lookup(Place(uprn=BLOCK.uprn), [], NOW) == []
     index.remove_order(7)
@@ -200,22 +254,40 @@ def test_persons_a_near_identical_name_needs_the_same_dob() -> None:
 
 def test_for_incident_uses_the_location_the_persons_and_the_caller() -> None:
     index = WarningIndex()
-    index.replace([scheme(1, BLOCK)], [
-        order(1, PersonModel(name="Dean Marsh", dob=date(1990, 4, 1))),
-        order(2, PersonModel(name="Kim Caller")),
-    ])
+    index.replace(
+        [scheme(1, BLOCK)],
+        [
+            order(1, PersonModel(name="Dean Marsh", dob=date(1990, 4, 1))),
+            order(2, PersonModel(name="Kim Caller")),
+        ],
+    )
     incident = Incident(
-        id=1, ref="CAD 1/23NOV26", version=1, grade=Grade.IMMEDIATE,
-        status=IncidentStatus.OPEN, created_at=NOW, deadline=NOW + timedelta(minutes=15),
-        type="Domestic", summary="Shouting.",
-        location=Location(FLAT_3.address or "", FLAT_3.postcode or "", "Hackney",
-                          FLAT_3.uprn, FLAT_3.parent_uprn, FLAT_3.usrn),
+        id=1,
+        ref="CAD 1/23NOV26",
+        version=1,
+        grade=Grade.IMMEDIATE,
+        status=IncidentStatus.OPEN,
+        created_at=NOW,
+        deadline=NOW + timedelta(minutes=15),
+        type="Domestic",
+        summary="Shouting.",
+        location=Location(
+            FLAT_3.address or "",
+            FLAT_3.postcode or "",
+            "Hackney",
+            FLAT_3.uprn,
+            FLAT_3.parent_uprn,
+            FLAT_3.usrn,
+        ),
         caller=Caller("Kim Caller", "07700 900123"),
         persons=(Person("Dean Marsh", date(1990, 4, 1)),),
     )
     found = index.for_incident(incident, NOW)
     assert {(w.kind, w.match) for w in found} == {
-        ("scheme", "parent_uprn"), ("order", "person"), ("order", "name")}
+        ("scheme", "parent_uprn"),
+        ("order", "person"),
+        ("order", "name"),
+    }
     # a caller who gave a date of birth is matched with it
     born = replace(incident, caller=Caller("Dean Marsh", dob=date(1990, 4, 1)), persons=())
     assert [w.match for w in index.for_incident(born, NOW) if w.order] == ["person"]
@@ -225,21 +297,56 @@ def test_a_person_match_stronger_than_the_location_match_wins() -> None:
     subject = PersonModel(name="Dean Marsh", dob=date(1990, 4, 1))
     index = WarningIndex()
     index.replace([], [order(1, subject, locations=[BLOCK])])
-    w = only(index.lookup(Place(address="14 Mare St", postcode="E8 1HR"),
-                          [Person("Dean Marsh", date(1990, 4, 1))], NOW))
+    w = only(
+        index.lookup(
+            Place(address="14 Mare St", postcode="E8 1HR"),
+            [Person("Dean Marsh", date(1990, 4, 1))],
+            NOW,
+        )
+    )
     assert (w.match, w.matched_on) == (MatchKind.PERSON, "subject")
 
 
 # --- the same answers as find_warnings ---------------------------------------------------------
 
-STREETS = ["High Street", "High Stret", "Hihg St", "Mare Street", "Mare St", "Marsh Street",
-           "Church Road", "Chruch Rd", "Station Road", "Acacia Avenue", "Acaica Ave", "",
-           # typed as call handlers type them: no type, abbreviations, Saint, a typo
-           "Acre Lane", "acre ln", "ACRE", "Acer Lane", "Acre Road", "Acre Lnae", "Mare",
-           "St John's Road", "st johns rd", "Saint Johns", "High Street North", "high st"]
+STREETS = [
+    "High Street",
+    "High Stret",
+    "Hihg St",
+    "Mare Street",
+    "Mare St",
+    "Marsh Street",
+    "Church Road",
+    "Chruch Rd",
+    "Station Road",
+    "Acacia Avenue",
+    "Acaica Ave",
+    "",
+    # typed as call handlers type them: no type, abbreviations, Saint, a typo
+    "Acre Lane",
+    "acre ln",
+    "ACRE",
+    "Acer Lane",
+    "Acre Road",
+    "Acre Lnae",
+    "Mare",
+    "St John's Road",
+    "st johns rd",
+    "Saint Johns",
+    "High Street North",
+    "high st",
+]
 HOUSES = ["1", "2", "10", "10a", "10 A", "Rose Cottage", ""]
-NAMES = ["John Smith", "SMITH, John", "Jon Smith", "John Smyth", "Mary Jones",
-         "Mary-Jane Jones", "Mary Jone", "--"]
+NAMES = [
+    "John Smith",
+    "SMITH, John",
+    "Jon Smith",
+    "John Smyth",
+    "Mary Jones",
+    "Mary-Jane Jones",
+    "Mary Jone",
+    "--",
+]
 DOBS = [None, date(1990, 1, 1), date(1985, 6, 30)]
 NOWS = [NOW, NOW + timedelta(days=3), datetime(2026, 11, 23, 23, 30, tzinfo=UTC)]
 
@@ -253,13 +360,23 @@ def random_address(rng: random.Random) -> str:
     commas, a town or district at the end, a postcode on the line, a flat in any form, any
     case."""
     house, street = rng.choice(HOUSES), rng.choice(STREETS)
-    flat = rng.choice(["", "", "", "Flat 2, Cedar Court, ", "Flat 1, Cedar Court, ",
-                       "flat 3 ", "2/", "Flat 1/"])
+    flat = rng.choice(
+        ["", "", "", "Flat 2, Cedar Court, ", "Flat 1, Cedar Court, ", "flat 3 ", "2/", "Flat 1/"]
+    )
     if flat.endswith("/") and not house[:1].isdigit():
         flat = ""
     comma = rng.choice([", ", " "])
-    town = rng.choice(["", "", f"{comma}London", f"{comma}london", " Brixton london",
-                       f"{comma}Hackney, London", " Streatham Hill"])
+    town = rng.choice(
+        [
+            "",
+            "",
+            f"{comma}London",
+            f"{comma}london",
+            " Brixton london",
+            f"{comma}Hackney, London",
+            " Streatham Hill",
+        ]
+    )
     on_line = rng.choice(["", "", "", " SW2 5SA", " e81aa", " sw2", " E8", ", N1 9GU"])
     text = f"{flat}{house} {street}{town}{on_line}".strip() or "Unknown"
     roll = rng.random()
@@ -269,8 +386,11 @@ def random_address(rng: random.Random) -> str:
 def random_place_fields(rng: random.Random) -> dict[str, str | None]:
     return {
         "address": random_address(rng),
-        "postcode": maybe(rng, ["E8 1AA", "E8 1AB", "e81aa", "N1 9GU", "E8", "N1 9GX", "??",
-                                "SW2 5SA", "sw2"], 0.4),
+        "postcode": maybe(
+            rng,
+            ["E8 1AA", "E8 1AB", "e81aa", "N1 9GU", "E8", "N1 9GX", "??", "SW2 5SA", "sw2"],
+            0.4,
+        ),
         "uprn": maybe(rng, ["100", "101", "102", "103", "200"], 0.4),
         "parent_uprn": maybe(rng, ["200", "201", "100"], 0.6),
         "usrn": maybe(rng, ["300", "301"], 0.4),
@@ -283,14 +403,22 @@ def random_person(rng: random.Random) -> PersonModel:
 
 def random_scheme(rng: random.Random, sid: int) -> SchemeOut:
     expires = NOW + timedelta(hours=rng.choice([-24, -1, 0, 2, 30, 24 * 60]))
-    return scheme(sid, PlaceModel(**random_place_fields(rng)), expires_at=expires,
-                  category=rng.choice(list(SchemeCategory)), version=rng.randint(1, 9))
+    return scheme(
+        sid,
+        PlaceModel(**random_place_fields(rng)),
+        expires_at=expires,
+        category=rng.choice(list(SchemeCategory)),
+        version=rng.randint(1, 9),
+    )
 
 
 def random_order(rng: random.Random, oid: int) -> OrderOut:
     expires = maybe(rng, [TODAY + timedelta(days=d) for d in (-40, -3, 0, 1, 5, 200)])
     return order(
-        oid, random_person(rng), expires_on=expires, version=rng.randint(1, 9),
+        oid,
+        random_person(rng),
+        expires_on=expires,
+        version=rng.randint(1, 9),
         locations=[PlaceModel(**random_place_fields(rng)) for _ in range(rng.randint(0, 2))],
         protected=[random_person(rng) for _ in range(rng.randint(0, 2))],
     )
@@ -311,8 +439,14 @@ def strength(w: WarningOut) -> tuple[bool, int]:
     return MatchKind(w.match).possible, MatchKind(w.match).rank
 
 
-def reference(schemes: list[SchemeOut], orders: list[OrderOut], place: Place | None,
-              people: list[Person], now: datetime, policy: WarningPolicy) -> list[WarningOut]:
+def reference(
+    schemes: list[SchemeOut],
+    orders: list[OrderOut],
+    place: Place | None,
+    people: list[Person],
+    now: datetime,
+    policy: WarningPolicy,
+) -> list[WarningOut]:
     """``find_warnings`` per person, merged: each warning once, its strongest match (the first
     person's on a tie)."""
     if not people:
@@ -328,9 +462,9 @@ def reference(schemes: list[SchemeOut], orders: list[OrderOut], place: Place | N
     return sort_warnings(list(best.values()))
 
 
-def build_by_updates(rng: random.Random, index: WarningIndex, n: int) -> tuple[
-    dict[int, SchemeOut], dict[int, OrderOut]
-]:
+def build_by_updates(
+    rng: random.Random, index: WarningIndex, n: int
+) -> tuple[dict[int, SchemeOut], dict[int, OrderOut]]:
     """Upserts (new ids, and moves of existing ones) and removals, as a sync stream does."""
     schemes: dict[int, SchemeOut] = {}
     orders: dict[int, OrderOut] = {}
@@ -351,8 +485,9 @@ def build_by_updates(rng: random.Random, index: WarningIndex, n: int) -> tuple[
     return schemes, orders
 
 
-def assert_same_as_find_warnings(seed: int, size: int, queries: int, by_updates: bool,
-                                 policy: WarningPolicy) -> None:
+def assert_same_as_find_warnings(
+    seed: int, size: int, queries: int, by_updates: bool, policy: WarningPolicy
+) -> None:
     rng = random.Random(seed)
     index = WarningIndex(policy)
     if by_updates:
@@ -369,12 +504,16 @@ def assert_same_as_find_warnings(seed: int, size: int, queries: int, by_updates:
         assert index.lookup(place, people, now) == expected, (place, people, now)
     assert set(index.expired_scheme_ids(NOW)) == {s.id for s in schemes if s.expires_at <= NOW}
     assert [s.id for s in index.schemes(NOW)] == [
-        s.id for s in sorted(schemes, key=lambda s: (s.expires_at, s.id)) if s.expires_at > NOW]
+        s.id for s in sorted(schemes, key=lambda s: (s.expires_at, s.id)) if s.expires_at > NOW
+    ]
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), by_updates=st.booleans(),
-       similarity=st.sampled_from([DEFAULT_WARNING_POLICY.address_similarity, 0.7, 0.9]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    by_updates=st.booleans(),
+    similarity=st.sampled_from([DEFAULT_WARNING_POLICY.address_similarity, 0.7, 0.9]),
+)
 def test_lookup_is_find_warnings(seed: int, by_updates: bool, similarity: float) -> None:
     policy = WarningPolicy(address_similarity=similarity)
     assert_same_as_find_warnings(seed, 40, 40, by_updates, policy)
@@ -415,6 +554,7 @@ def test_replace_with_another_policy_rematches_streets() -> None:
 
 
 # --- the street scan and its bounds ------------------------------------------------------------
+
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), threshold=st.sampled_from([0.5, 0.7, 0.82, 0.9, 1.0]))
@@ -465,14 +605,17 @@ def test_the_letter_pair_bound_never_drops_a_similar_street(seed: int, threshold
 
 # --- addresses typed as call handlers type them (issue 9, item 11) -----------------------------
 
+
 def test_typed_addresses_find_the_scheme_and_no_neighbour_as_find_warnings_does() -> None:
     from tests.domain.test_warnings import NEIGHBOURS, SAME_AS_ACRE_LANE, TYPED_FORMS
 
-    schemes = [scheme(1, PlaceModel(address="30 Acre Lane, London", postcode="SW2 5SA")),
-               scheme(2, PlaceModel(address="32 Acre Lane, London", postcode="SW2 5SA")),
-               scheme(3, PlaceModel(address="30a acre ln", postcode="SW2 5SA")),
-               scheme(4, PlaceModel(address="30 Acre Road, London")),
-               scheme(5, PlaceModel(address="30 Acre Lane, London"))]  # no postcode
+    schemes = [
+        scheme(1, PlaceModel(address="30 Acre Lane, London", postcode="SW2 5SA")),
+        scheme(2, PlaceModel(address="32 Acre Lane, London", postcode="SW2 5SA")),
+        scheme(3, PlaceModel(address="30a acre ln", postcode="SW2 5SA")),
+        scheme(4, PlaceModel(address="30 Acre Road, London")),
+        scheme(5, PlaceModel(address="30 Acre Lane, London")),
+    ]  # no postcode
     index = WarningIndex()
     index.replace(schemes, [])
     for typed, postcode in TYPED_FORMS:
@@ -482,7 +625,9 @@ def test_typed_addresses_find_the_scheme_and_no_neighbour_as_find_warnings_does(
         found = {w.scheme.id: w.match for w in got if w.scheme is not None}
         exact = (typed, postcode) in SAME_AS_ACRE_LANE
         assert found.get(1) == (MatchKind.SAME_ADDRESS if exact else MatchKind.ADDRESS), (
-            typed, found)
+            typed,
+            found,
+        )
         assert found.get(5) == MatchKind.ADDRESS, (typed, found)  # no postcode: possible
         assert 2 not in found and 3 not in found, (typed, found)
     for typed, postcode in NEIGHBOURS:

@@ -41,8 +41,12 @@ def _missing():  # type: ignore[no-untyped-def]
 
     return OutboxEntry(
         command=PendingCommand(
-            id="x", kind=CommandKind.CLOSE_INCIDENT, incident_id=1, description="",
-            created_at=NOW, state=CommandState.QUEUED,
+            id="x",
+            kind=CommandKind.CLOSE_INCIDENT,
+            incident_id=1,
+            description="",
+            created_at=NOW,
+            state=CommandState.QUEUED,
         ),
         idempotency_key="x",
     )

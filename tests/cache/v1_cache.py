@@ -33,19 +33,34 @@ def v1_outbox_json(entry: OutboxEntry) -> str:
     return json.dumps(data)
 
 
-def write_v1_cache(path: Path, *, cursor: int, incidents: Sequence[IncidentOut] = (),
-                   commands: Sequence[OutboxEntry] = (), schema_version: str = "1") -> None:
+def write_v1_cache(
+    path: Path,
+    *,
+    cursor: int,
+    incidents: Sequence[IncidentOut] = (),
+    commands: Sequence[OutboxEntry] = (),
+    schema_version: str = "1",
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)
     try:
         db.executescript(V1_DDL)
-        db.executemany("INSERT INTO incidents VALUES (:id, :version, :status, :closed_ts, :data)",
-                       [incident_row(i) for i in incidents])
-        db.executemany("INSERT INTO meta VALUES (?, ?)",
-                       [("schema_version", schema_version), ("cursor", str(cursor)),
-                        ("last_synced_at", "2026-11-23T11:59:00+00:00")])
-        db.executemany("INSERT INTO outbox (id, data) VALUES (?, ?)",
-                       [(c.id, v1_outbox_json(c)) for c in commands])
+        db.executemany(
+            "INSERT INTO incidents VALUES (:id, :version, :status, :closed_ts, :data)",
+            [incident_row(i) for i in incidents],
+        )
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                ("schema_version", schema_version),
+                ("cursor", str(cursor)),
+                ("last_synced_at", "2026-11-23T11:59:00+00:00"),
+            ],
+        )
+        db.executemany(
+            "INSERT INTO outbox (id, data) VALUES (?, ?)",
+            [(c.id, v1_outbox_json(c)) for c in commands],
+        )
         db.commit()
     finally:
         db.close()

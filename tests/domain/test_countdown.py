@@ -20,10 +20,16 @@ def make(grade: Grade = Grade.IMMEDIATE, **kw: object) -> Incident:
     created = kw.pop("created_at", T0)
     assert isinstance(created, datetime)
     fields: dict[str, object] = {
-        "id": 1, "ref": "CAD 1/23NOV26", "version": 1, "grade": grade,
-        "status": IncidentStatus.OPEN, "created_at": created,
-        "deadline": DEFAULT_POLICY.deadline(grade, created), "type": "Domestic",
-        "summary": "s", "location": Location("1 High St", "E1 6AN", "Tower Hamlets"),
+        "id": 1,
+        "ref": "CAD 1/23NOV26",
+        "version": 1,
+        "grade": grade,
+        "status": IncidentStatus.OPEN,
+        "created_at": created,
+        "deadline": DEFAULT_POLICY.deadline(grade, created),
+        "type": "Domestic",
+        "summary": "s",
+        "location": Location("1 High St", "E1 6AN", "Tower Hamlets"),
     }
     fields.update(kw)
     return Incident(**fields)  # type: ignore[arg-type]

@@ -24,9 +24,14 @@ from dispatchdesk.domain.reference import FUTURE_DOB, LONDON_LISTS, NO_LISTS
 from dispatchdesk.domain.warnings import Person, Place
 
 TODAY = date(2026, 11, 23)
-GOOD = IncidentFormValues(address="Flat 2, 14 Mare Street", postcode="e8 4rp",
-                          borough="hackney", type="domestic", summary="Shouting heard",
-                          grade=Grade.IMMEDIATE)
+GOOD = IncidentFormValues(
+    address="Flat 2, 14 Mare Street",
+    postcode="e8 4rp",
+    borough="hackney",
+    type="domestic",
+    summary="Shouting heard",
+    grade=Grade.IMMEDIATE,
+)
 
 
 def test_normalise_postcode():
@@ -43,10 +48,16 @@ def test_parse_dob_formats():
     assert parse_dob("23/11/2026", today) == today  # born today is not the future
 
 
-@pytest.mark.parametrize(("typed", "words"), [
-    ("09/03/84", "Give the year in full"), ("3/13/1984", "No such date"),
-    ("yesterday", "Not a date"), ("24/11/2026", FUTURE_DOB), ("01/01/1899", "Before 1900"),
-])
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("09/03/84", "Give the year in full"),
+        ("3/13/1984", "No such date"),
+        ("yesterday", "Not a date"),
+        ("24/11/2026", FUTURE_DOB),
+        ("01/01/1899", "Before 1900"),
+    ],
+)
 def test_a_dob_that_cannot_be_used_says_why(typed: str, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         parse_dob(typed, TODAY)
@@ -56,28 +67,37 @@ def test_a_dob_that_cannot_be_used_says_why(typed: str, words: str) -> None:
 
 def test_grade_letters_either_case_and_nothing_else() -> None:
     assert [grade_for_letter(k) for k in "iSeR"] == [
-        Grade.IMMEDIATE, Grade.SIGNIFICANT, Grade.EXTENDED, Grade.REFERRED]
+        Grade.IMMEDIATE,
+        Grade.SIGNIFICANT,
+        Grade.EXTENDED,
+        Grade.REFERRED,
+    ]
     assert grade_for_letter("x") is None and grade_for_letter("") is None
     assert grade_for_letter("IS") is None
 
 
 def test_complete_values_have_no_errors_and_send_the_lists_spelling() -> None:
     assert GOOD.errors(LONDON_LISTS, TODAY) == {}
-    assert GOOD.location(LONDON_LISTS) == Location("Flat 2, 14 Mare Street", "E8 4RP",
-                                                   "Hackney")
+    assert GOOD.location(LONDON_LISTS) == Location("Flat 2, 14 Mare Street", "E8 4RP", "Hackney")
     assert GOOD.caller(TODAY, anonymous=False) == Caller()
 
 
 def test_every_required_field_and_the_grade() -> None:
     errors = IncidentFormValues(summary="   ").errors(LONDON_LISTS, TODAY)
-    assert errors == {"address": "Required.", "borough": "Required.", "type": "Required.",
-                      "summary": "Required.", "postcode": "Required.",
-                      "grade": "Choose a grade: press I, S, E or R."}
+    assert errors == {
+        "address": "Required.",
+        "borough": "Required.",
+        "type": "Required.",
+        "summary": "Required.",
+        "postcode": "Required.",
+        "grade": "Choose a grade: press I, S, E or R.",
+    }
 
 
 def test_malformed_fields_each_get_their_sentence() -> None:
-    values = replace(GOOD, postcode="XYZ 123", uprn="12a", parent_uprn="1" * 13,
-                     caller_phone="call me")
+    values = replace(
+        GOOD, postcode="XYZ 123", uprn="12a", parent_uprn="1" * 13, caller_phone="call me"
+    )
     assert values.errors(LONDON_LISTS, TODAY) == {
         "postcode": "Not a UK postcode (for example NW1 7AA).",
         "uprn": "A UPRN is digits only, up to 12.",
@@ -96,8 +116,9 @@ def test_the_reference_lists_and_the_address_rule() -> None:
 
 
 def test_dates_of_birth_need_names_and_persons_are_named_by_position() -> None:
-    values = replace(GOOD, caller_dob="09/03/1984",
-                     persons=(("Gary Hollis", "2027-01-01"), ("", "09/03/1984")))
+    values = replace(
+        GOOD, caller_dob="09/03/1984", persons=(("Gary Hollis", "2027-01-01"), ("", "09/03/1984"))
+    )
     assert values.errors(LONDON_LISTS, TODAY) == {
         "caller_name": "Give the caller's name with the date of birth.",
         "person1_dob": FUTURE_DOB,
@@ -107,10 +128,14 @@ def test_dates_of_birth_need_names_and_persons_are_named_by_position() -> None:
 
 def test_what_is_matched_while_typing() -> None:
     assert IncidentFormValues(postcode="e8 4rp").place() is None, "nothing to match on yet"
-    assert IncidentFormValues(uprn="100023", parent_uprn="12x", postcode="e84rp").place() == \
-        Place(uprn="100023", address=None, postcode="E8 4RP")
-    values = IncidentFormValues(caller_name=" Ann ", caller_dob="31/02/1980",
-                                persons=(("John   SMITH", "01/02/1980"), ("", "")))
+    assert IncidentFormValues(uprn="100023", parent_uprn="12x", postcode="e84rp").place() == Place(
+        uprn="100023", address=None, postcode="E8 4RP"
+    )
+    values = IncidentFormValues(
+        caller_name=" Ann ",
+        caller_dob="31/02/1980",
+        persons=(("John   SMITH", "01/02/1980"), ("", "")),
+    )
     assert values.people(TODAY) == [Person("Ann", None), Person("John SMITH", date(1980, 2, 1))]
     assert values.named_persons(TODAY) == (Person("John SMITH", date(1980, 2, 1)),)
     assert person_name("  Kim   Lee ") == "Kim Lee"

@@ -39,10 +39,18 @@ def test_delay_summary_counts_states_and_on_time_share() -> None:
         make(Grade.IMMEDIATE, id=2, created_at=now - timedelta(minutes=12)),  # at risk
         make(Grade.SIGNIFICANT, id=3),  # 10 min left of 60: at risk
         make(Grade.SIGNIFICANT, id=4, created_at=now),  # on track
-        make(Grade.IMMEDIATE, id=5, status=IncidentStatus.AT_SCENE,
-             attended_at=T0 + timedelta(minutes=10)),  # on time
-        make(Grade.IMMEDIATE, id=6, status=IncidentStatus.AT_SCENE,
-             attended_at=T0 + timedelta(minutes=20)),  # late
+        make(
+            Grade.IMMEDIATE,
+            id=5,
+            status=IncidentStatus.AT_SCENE,
+            attended_at=T0 + timedelta(minutes=10),
+        ),  # on time
+        make(
+            Grade.IMMEDIATE,
+            id=6,
+            status=IncidentStatus.AT_SCENE,
+            attended_at=T0 + timedelta(minutes=20),
+        ),  # late
         make(Grade.REFERRED, id=7),
     ]
     s = summarise(incidents, now, DEFAULT_POLICY)
@@ -55,7 +63,11 @@ def test_delay_summary_counts_states_and_on_time_share() -> None:
 
 def test_delay_summary_today_is_the_london_day() -> None:
     now = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
-    yesterday = make(Grade.IMMEDIATE, created_at=now - timedelta(hours=2),
-                     status=IncidentStatus.AT_SCENE, attended_at=now - timedelta(hours=2))
+    yesterday = make(
+        Grade.IMMEDIATE,
+        created_at=now - timedelta(hours=2),
+        status=IncidentStatus.AT_SCENE,
+        attended_at=now - timedelta(hours=2),
+    )
     s = summarise([yesterday], now, DEFAULT_POLICY)
     assert s.decided_today == 0

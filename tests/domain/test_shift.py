@@ -24,21 +24,38 @@ LONDON = "Europe/London"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def incident(iid: int, grade: Grade = Grade.IMMEDIATE, created_at: datetime = T0,
-             **changes: object) -> Incident:
+def incident(
+    iid: int, grade: Grade = Grade.IMMEDIATE, created_at: datetime = T0, **changes: object
+) -> Incident:
     made = Incident(
-        id=iid, ref=f"CAD {iid}/23NOV26", version=1, grade=grade,
-        status=IncidentStatus.OPEN, created_at=created_at,
-        deadline=DEFAULT_POLICY.deadline(grade, created_at), type="Domestic", summary="x",
+        id=iid,
+        ref=f"CAD {iid}/23NOV26",
+        version=1,
+        grade=grade,
+        status=IncidentStatus.OPEN,
+        created_at=created_at,
+        deadline=DEFAULT_POLICY.deadline(grade, created_at),
+        type="Domestic",
+        summary="x",
         location=Location(address="1 High St", postcode="NW1", borough="Camden"),
     )
     return made.with_changes(**changes) if changes else made
 
 
 def tag(tid: int, incident_id: int, at: datetime, released_at: datetime | None = None) -> Divert:
-    return Divert(id=tid, unit_id=tid, callsign=f"LX{tid}", from_incident_id=incident_id,
-                  from_ref="CAD", to_incident_id=None, to_ref=None, by="dan", at=at,
-                  reason="r", released_at=released_at)
+    return Divert(
+        id=tid,
+        unit_id=tid,
+        callsign=f"LX{tid}",
+        from_incident_id=incident_id,
+        from_ref="CAD",
+        to_incident_id=None,
+        to_ref=None,
+        by="dan",
+        at=at,
+        reason="r",
+        released_at=released_at,
+    )
 
 
 def test_hours_so_far_and_the_hour_turning():
@@ -74,14 +91,19 @@ def test_clock_change_days_have_23_and_25_hours():
 def test_an_incident_is_counted_in_the_hour_its_outcome_was_settled():
     now = T0 + timedelta(hours=3)  # 12:00
     on_time = incident(1, created_at=T0, attended_at=T0 + timedelta(minutes=10))  # 09:10
-    late = incident(2, created_at=T0 + timedelta(minutes=50),  # deadline 10:05
-                    attended_at=T0 + timedelta(hours=2))
+    late = incident(
+        2,
+        created_at=T0 + timedelta(minutes=50),  # deadline 10:05
+        attended_at=T0 + timedelta(hours=2),
+    )
     waiting = incident(3, created_at=T0 + timedelta(hours=1, minutes=30))  # breached 10:45
     within = incident(4, created_at=now - timedelta(minutes=5))  # not settled yet
-    closed_unattended = incident(5, created_at=T0, status=IncidentStatus.CLOSED,
-                                 closed_at=T0 + timedelta(minutes=20))
-    picture = shift_picture([on_time, late, waiting, within, closed_unattended], now,
-                            DEFAULT_POLICY)
+    closed_unattended = incident(
+        5, created_at=T0, status=IncidentStatus.CLOSED, closed_at=T0 + timedelta(minutes=20)
+    )
+    picture = shift_picture(
+        [on_time, late, waiting, within, closed_unattended], now, DEFAULT_POLICY
+    )
     grade = picture.grades[Grade.IMMEDIATE]
     assert len(picture.hours) == 13
     assert grade.decided[9] == 2 and grade.on_time[9] == 1  # 1 on time; 5 missed at 09:15
@@ -103,11 +125,14 @@ def test_yesterdays_deadlines_are_not_today():
 @st.composite
 def incidents(draw):
     created = T0 - timedelta(minutes=draw(st.integers(0, 3000)))
-    made = incident(draw(st.integers(1, 25)), draw(st.sampled_from(list(Grade))), created,
-                    status=draw(st.sampled_from(list(IncidentStatus))))
+    made = incident(
+        draw(st.integers(1, 25)),
+        draw(st.sampled_from(list(Grade))),
+        created,
+        status=draw(st.sampled_from(list(IncidentStatus))),
+    )
     if draw(st.booleans()):
-        made = made.with_changes(
-            attended_at=created + timedelta(minutes=draw(st.integers(0, 120))))
+        made = made.with_changes(attended_at=created + timedelta(minutes=draw(st.integers(0, 120))))
     return made
 
 
@@ -131,8 +156,13 @@ def test_owed_steps_follow_the_tags():
     a = incident(1, diverts=(tag(1, 1, day - timedelta(hours=2)),))  # owed since yesterday
     b = incident(2, diverts=(tag(2, 2, day + timedelta(hours=3), day + timedelta(hours=5)),))
     # Two overlapping tags on one incident: owed once, from the first to the last release.
-    c = incident(3, diverts=(tag(3, 3, day + timedelta(hours=4), day + timedelta(hours=6)),
-                             tag(4, 3, day + timedelta(hours=5), day + timedelta(hours=7))))
+    c = incident(
+        3,
+        diverts=(
+            tag(3, 3, day + timedelta(hours=4), day + timedelta(hours=6)),
+            tag(4, 3, day + timedelta(hours=5), day + timedelta(hours=7)),
+        ),
+    )
     gone = incident(4, diverts=(tag(5, 4, day - timedelta(hours=3), day - timedelta(hours=1)),))
     future = incident(5, diverts=(tag(6, 5, now + timedelta(hours=1)),))
     steps = owed_steps([a, b, c, gone, future], day, now)

@@ -15,8 +15,12 @@ HERE = (51.5392, -0.1426)
 
 
 def unit(
-    uid: int, callsign: str, *, borough: str = "Camden",
-    status: UnitStatus = UnitStatus.AVAILABLE, at: tuple[float, float] | None = None,
+    uid: int,
+    callsign: str,
+    *,
+    borough: str = "Camden",
+    status: UnitStatus = UnitStatus.AVAILABLE,
+    at: tuple[float, float] | None = None,
 ) -> Unit:
     lat, lon = at if at is not None else (None, None)
     incident_id = 99 if status.on_incident else None
@@ -71,8 +75,7 @@ def test_units_without_a_distance_come_after_same_borough_first_then_callsign() 
 
 
 def test_incident_without_a_position_ranks_by_borough_and_callsign() -> None:
-    units = [unit(1, "LX2", at=HERE), unit(2, "LX1", borough="Islington", at=HERE),
-             unit(3, "LX3")]
+    units = [unit(1, "LX2", at=HERE), unit(2, "LX1", borough="Islington", at=HERE), unit(3, "LX3")]
     ranked = rank_for_incident(units, place(at=None))
     assert callsigns(ranked) == ["LX2", "LX3", "LX1"]
     assert all(r.distance_km is None for r in ranked)

@@ -51,13 +51,15 @@ def test_two_flats_are_only_a_possible_match() -> None:
     b = Place(usrn="900", address="Flat 2, 10 High Street")
     assert match_place(a, b) is MatchKind.SAME_BLOCK
     assert match_place(a, Place(usrn="900", address="Flat 1, 10 High St")) is (
-        MatchKind.STREET_HOUSE)
+        MatchKind.STREET_HOUSE
+    )
 
 
 def test_street_and_house_number() -> None:
     marker = Place(usrn="900", address="10 High Street")
     assert match_place(marker, Place(usrn="900", address="10, High St.")) is (
-        MatchKind.STREET_HOUSE)
+        MatchKind.STREET_HOUSE
+    )
     assert match_place(marker, Place(usrn="900", address="12 High Street")) is None
     assert match_place(marker, Place(usrn="900", address="10a High Street")) is None
 
@@ -71,15 +73,18 @@ def test_no_uprn_and_a_typo_in_the_street_is_a_possible_match() -> None:
     assert match_place(marker, Place(address="24 Acacia Avenue")) is None
     # same postcode and number, street written differently
     assert match_place(marker, Place(address="22 Acacia Rd", postcode="n19gu")) is (
-        MatchKind.ADDRESS)
+        MatchKind.ADDRESS
+    )
 
 
 def test_a_typo_in_the_street_matches_within_the_same_district() -> None:
     marker = Place(address="22 Acacia Avenue, London", postcode="N1 9GU")
     assert match_place(marker, Place(address="22 Acaica Avenue", postcode="N1 9ZZ")) is (
-        MatchKind.ADDRESS)
+        MatchKind.ADDRESS
+    )
     assert match_place(marker, Place(address="22 Acaica Avenue", postcode="N1")) is (
-        MatchKind.ADDRESS)  # an outward code typed alone
+        MatchKind.ADDRESS
+    )  # an outward code typed alone
 
 
 def test_a_different_postcode_district_is_no_free_text_match() -> None:
@@ -89,11 +94,16 @@ def test_a_different_postcode_district_is_no_free_text_match() -> None:
     # without a postcode on one side the street alone decides, as before
     assert match_place(marker, Place(address="22 Acacia Avenue, Hackney")) is MatchKind.ADDRESS
     # the stronger rules do not look at the postcode
-    assert match_place(Place(usrn="9", address="22 Acacia Avenue", postcode="N1 9GU"),
-                       Place(usrn="9", address="22 Acacia Avenue", postcode="E8 1AA")) is (
-        MatchKind.STREET_HOUSE)
-    assert match_place(Place(uprn="5", address="x", postcode="N1 9GU"),
-                       Place(uprn="5", postcode="E8 1AA")) is MatchKind.UPRN
+    assert match_place(
+        Place(usrn="9", address="22 Acacia Avenue", postcode="N1 9GU"),
+        Place(usrn="9", address="22 Acacia Avenue", postcode="E8 1AA"),
+    ) is (MatchKind.STREET_HOUSE)
+    assert (
+        match_place(
+            Place(uprn="5", address="x", postcode="N1 9GU"), Place(uprn="5", postcode="E8 1AA")
+        )
+        is MatchKind.UPRN
+    )
 
 
 def test_a_shared_town_no_longer_makes_streets_alike() -> None:
@@ -102,7 +112,8 @@ def test_a_shared_town_no_longer_makes_streets_alike() -> None:
     assert match_place(marker, Place(address="22 Amara Road, London")) is None
     assert match_place(marker, Place(address="22 Acacia Road")) is MatchKind.ADDRESS
     assert match_place(marker, Place(address="22 Acacia Road, Islington, London N1")) is (
-        MatchKind.ADDRESS)
+        MatchKind.ADDRESS
+    )
 
 
 def test_two_flats_in_a_block_without_uprns_by_postcode() -> None:
@@ -116,7 +127,8 @@ def test_address_parts() -> None:
     assert (parts.flat, parts.house, parts.street) == ("2", "10", "high street")
     assert address_parts("10 A high st").house == "10a"
     assert address_parts("Rose Cottage, Mill Lane, London") == address_parts(
-        "rose cottage, mill lane")
+        "rose cottage, mill lane"
+    )
     assert address_parts("Rose Cottage, Mill Lane").house == "rose cottage"
     # the street proper: the words after the house in its part, else the next part
     assert address_parts("9 Elm Road, London").street == "elm road"
@@ -137,8 +149,11 @@ def test_postcode_district() -> None:
 def test_match_parsed_is_match_place() -> None:
     marker = Place(usrn="9", address="Flat 1, 10 High St", postcode="E8 1AA")
     query = Place(usrn="9", address="Flat 2, 10 High Street")
-    assert match_parsed(ParsedPlace.of(marker), ParsedPlace.of(query)) is match_place(
-        marker, query) is MatchKind.SAME_BLOCK
+    assert (
+        match_parsed(ParsedPlace.of(marker), ParsedPlace.of(query))
+        is match_place(marker, query)
+        is MatchKind.SAME_BLOCK
+    )
 
 
 def test_person_matching() -> None:
@@ -150,18 +165,21 @@ def test_person_matching() -> None:
     assert match_person(known, Person("Jane Doe")) is None
 
 
-@pytest.mark.parametrize(("expires", "severity", "words"), [
-    (date(2026, 11, 23), Severity.CRITICAL, "expires TODAY 23 Nov"),
-    (date(2026, 11, 24), Severity.CRITICAL, "expires TOMORROW 24 Nov"),
-    (date(2026, 11, 25), Severity.HEIGHTENED, "expires in 2 days, 25 Nov"),
-    (date(2026, 11, 30), Severity.HEIGHTENED, "expires in 7 days, 30 Nov"),
-    (date(2026, 12, 1), Severity.INFO, "expires 1 Dec"),
-    (date(2026, 11, 22), Severity.HEIGHTENED, "EXPIRED YESTERDAY 22 Nov"),
-    (date(2026, 10, 26), Severity.HEIGHTENED, "EXPIRED 28 days ago, 26 Oct"),
-    (date(2026, 10, 25), Severity.INFO, "expired 25 Oct"),
-    (date(2027, 3, 15), Severity.INFO, "expires 15 Mar 2027"),
-    (None, Severity.INFO, "no expiry: until further order"),
-])
+@pytest.mark.parametrize(
+    ("expires", "severity", "words"),
+    [
+        (date(2026, 11, 23), Severity.CRITICAL, "expires TODAY 23 Nov"),
+        (date(2026, 11, 24), Severity.CRITICAL, "expires TOMORROW 24 Nov"),
+        (date(2026, 11, 25), Severity.HEIGHTENED, "expires in 2 days, 25 Nov"),
+        (date(2026, 11, 30), Severity.HEIGHTENED, "expires in 7 days, 30 Nov"),
+        (date(2026, 12, 1), Severity.INFO, "expires 1 Dec"),
+        (date(2026, 11, 22), Severity.HEIGHTENED, "EXPIRED YESTERDAY 22 Nov"),
+        (date(2026, 10, 26), Severity.HEIGHTENED, "EXPIRED 28 days ago, 26 Oct"),
+        (date(2026, 10, 25), Severity.INFO, "expired 25 Oct"),
+        (date(2027, 3, 15), Severity.INFO, "expires 15 Mar 2027"),
+        (None, Severity.INFO, "no expiry: until further order"),
+    ],
+)
 def test_order_severity_and_wording(expires: date | None, severity: Severity, words: str) -> None:
     assert order_severity(expires, NOW) is severity
     assert expiry_wording(expires, NOW) == words
@@ -176,7 +194,8 @@ def test_order_day_is_the_london_day() -> None:
 def test_scheme_six_month_rule() -> None:
     # on the London calendar: 13:00 BST on 31 Aug + 6 months = 13:00 GMT on 28 Feb
     assert add_months(datetime(2026, 8, 31, 12, tzinfo=UTC), 6) == datetime(
-        2027, 2, 28, 13, tzinfo=UTC)
+        2027, 2, 28, 13, tzinfo=UTC
+    )
     assert scheme_expiry_problem(NOW, add_months(NOW, 6)) is None
     problem = scheme_expiry_problem(NOW, add_months(NOW, 6) + timedelta(minutes=1))
     assert problem is not None and "at most 6 months" in problem
@@ -189,9 +208,11 @@ def test_review_states() -> None:
     assert scheme_review_state(expires, None, NOW + timedelta(days=16)) is ReviewState.REVIEW_DUE
     asked = NOW + timedelta(days=1)
     assert scheme_review_state(expires, asked, asked + timedelta(days=13, hours=23)) is (
-        ReviewState.FIRST_STAGE)
+        ReviewState.FIRST_STAGE
+    )
     assert scheme_review_state(expires, asked, asked + timedelta(days=14)) is (
-        ReviewState.SECOND_STAGE)
+        ReviewState.SECOND_STAGE
+    )
 
 
 # --- addresses as call handlers type them (issue 9, item 11) ----------------------------------
@@ -272,19 +293,26 @@ NEIGHBOURS: list[tuple[str, str | None]] = [
 #: The typed forms that are ACRE_LANE itself: the same house and street, no flat, and its full
 #: postcode. Against the marker with its postcode these are the same address, not possible
 #: matches (issue 15: "an exact address match is labelled exact").
-SAME_AS_ACRE_LANE = {("30 acre lane sw2 5sa", None), ("30 acre lane SW25SA", None),
-                     ("30 Acre Lane London SW2 5SA", None), ("SW2 5SA 30 acre lane", None),
-                     ("30 Acre Lane", "sw2 5sa")}
+SAME_AS_ACRE_LANE = {
+    ("30 acre lane sw2 5sa", None),
+    ("30 acre lane SW25SA", None),
+    ("30 Acre Lane London SW2 5SA", None),
+    ("SW2 5SA 30 acre lane", None),
+    ("30 Acre Lane", "sw2 5sa"),
+}
 
 
 @pytest.mark.parametrize(("typed", "postcode"), TYPED_FORMS)
-def test_a_typed_address_finds_the_marker_as_a_possible_match(typed: str,
-                                                                postcode: str | None) -> None:
+def test_a_typed_address_finds_the_marker_as_a_possible_match(
+    typed: str, postcode: str | None
+) -> None:
     query = Place(address=typed, postcode=postcode)
     for marker in (ACRE_LANE, ACRE_LANE_NO_POSTCODE):
-        expected = (MatchKind.SAME_ADDRESS
-                    if marker is ACRE_LANE and (typed, postcode) in SAME_AS_ACRE_LANE
-                    else MatchKind.ADDRESS)
+        expected = (
+            MatchKind.SAME_ADDRESS
+            if marker is ACRE_LANE and (typed, postcode) in SAME_AS_ACRE_LANE
+            else MatchKind.ADDRESS
+        )
         kind = match_place(marker, query)
         assert kind is expected, (marker, typed)
         assert kind.possible is (expected is MatchKind.ADDRESS)
@@ -294,13 +322,17 @@ def test_a_typed_address_finds_the_marker_as_a_possible_match(typed: str,
 
 def test_the_same_address_without_uprn_is_an_exact_match() -> None:
     marker = Place(address="Flat 3, 22 Acacia Avenue, London", postcode="N1 9GU")
-    assert match_place(marker, Place(address="flat 3 22 acacia avenue",
-                                     postcode="n19gu")) is MatchKind.SAME_ADDRESS
+    assert (
+        match_place(marker, Place(address="flat 3 22 acacia avenue", postcode="n19gu"))
+        is MatchKind.SAME_ADDRESS
+    )
     # Another flat, no flat, no postcode, another postcode: still possible matches at most.
-    for address, postcode in (("Flat 4, 22 Acacia Avenue", "N1 9GU"),
-                              ("22 Acacia Avenue", "N1 9GU"),
-                              ("Flat 3, 22 Acacia Avenue", None),
-                              ("Flat 3, 22 Acacia Avenue", "N1 9GT")):
+    for address, postcode in (
+        ("Flat 4, 22 Acacia Avenue", "N1 9GU"),
+        ("22 Acacia Avenue", "N1 9GU"),
+        ("Flat 3, 22 Acacia Avenue", None),
+        ("Flat 3, 22 Acacia Avenue", "N1 9GT"),
+    ):
         kind = match_place(marker, Place(address=address, postcode=postcode))
         assert kind is not None and kind.possible, (address, postcode)
 
@@ -317,9 +349,11 @@ def test_no_neighbour_matches(typed: str, postcode: str | None) -> None:
 def test_typed_forms_with_a_street_reference_and_flats() -> None:
     marker = Place(usrn="21000099", address="30 Acre Lane, London")
     assert match_place(marker, Place(usrn="21000099", address="30 acre ln")) is (
-        MatchKind.STREET_HOUSE)
+        MatchKind.STREET_HOUSE
+    )
     assert match_place(marker, Place(usrn="21000099", address="2/30 acre lane")) is (
-        MatchKind.STREET_HOUSE)
+        MatchKind.STREET_HOUSE
+    )
     assert match_place(marker, Place(usrn="21000099", address="32 acre lane")) is None
     assert match_place(marker, Place(usrn="21000099", address="30a acre lane")) is None
     flat_1 = Place(address="Flat 1, 30 Acre Lane, London")
@@ -328,35 +362,38 @@ def test_typed_forms_with_a_street_reference_and_flats() -> None:
     assert match_place(flat_1, Place(address="1/30 ACRE LANE")) is MatchKind.ADDRESS
 
 
-@pytest.mark.parametrize(("marker", "typed", "kind"), [
-    ("10 St John's Road", "10 st johns rd", MatchKind.ADDRESS),
-    ("10 La Plata Road", "10 la plata rd", MatchKind.ADDRESS),
-    ("10 St John's Road", "10 saint john's road london", MatchKind.ADDRESS),
-    ("10 St John's Road", "10 st johns", MatchKind.ADDRESS),
-    ("10 St John's Road", "10 St John's Street", None),
-    ("10 St John's Road", "10 St James's Road", None),
-    ("10 High Street North, London", "10 high st north", MatchKind.ADDRESS),
-    ("10 High Street North, London", "10 high street", None),
-    ("10 High Street", "10 high st london", MatchKind.ADDRESS),
-    ("10 High Street", "10 high st north", None),
-    ("10 High Street", "10 high road", None),
-    ("14 Mare Street, Hackney", "14 mare st e8", MatchKind.ADDRESS),
-    ("14 Mare Street, Hackney", "14 marsh street", None),  # 0.87 alike, but two edits
-    ("14 Mare Street, Hackney", "14 Mare Road", None),
-    ("22 Acacia Avenue", "22 acacia av", MatchKind.ADDRESS),
-    ("22 Acacia Avenue", "22 acaica ave", MatchKind.ADDRESS),
-    ("22 Acacia Avenue", "22 amara avenue", None),
-    ("22 Elm Grove", "22 elm gr", MatchKind.ADDRESS),
-    ("22 Elm Grove", "22 elm gardens", None),
-    ("5 Kings Cres", "5 kings crescent camden", MatchKind.ADDRESS),
-    ("5 Oak Terr", "5 oak terrace", MatchKind.ADDRESS),
-    ("5 Oak Ter", "5 oak tce", MatchKind.ADDRESS),
-    ("30 Brixton Hill", "30 brixton hill london", MatchKind.ADDRESS),
-    ("30 Brixton Hill", "30 brixton road", None),
-    ("30 Brixton Road", "30 brixton london", MatchKind.ADDRESS),  # no street type given
-    ("10 London Road, Croydon", "10 london rd croydon", MatchKind.ADDRESS),
-    ("10 London Road, Croydon", "10 london", None),
-])
+@pytest.mark.parametrize(
+    ("marker", "typed", "kind"),
+    [
+        ("10 St John's Road", "10 st johns rd", MatchKind.ADDRESS),
+        ("10 La Plata Road", "10 la plata rd", MatchKind.ADDRESS),
+        ("10 St John's Road", "10 saint john's road london", MatchKind.ADDRESS),
+        ("10 St John's Road", "10 st johns", MatchKind.ADDRESS),
+        ("10 St John's Road", "10 St John's Street", None),
+        ("10 St John's Road", "10 St James's Road", None),
+        ("10 High Street North, London", "10 high st north", MatchKind.ADDRESS),
+        ("10 High Street North, London", "10 high street", None),
+        ("10 High Street", "10 high st london", MatchKind.ADDRESS),
+        ("10 High Street", "10 high st north", None),
+        ("10 High Street", "10 high road", None),
+        ("14 Mare Street, Hackney", "14 mare st e8", MatchKind.ADDRESS),
+        ("14 Mare Street, Hackney", "14 marsh street", None),  # 0.87 alike, but two edits
+        ("14 Mare Street, Hackney", "14 Mare Road", None),
+        ("22 Acacia Avenue", "22 acacia av", MatchKind.ADDRESS),
+        ("22 Acacia Avenue", "22 acaica ave", MatchKind.ADDRESS),
+        ("22 Acacia Avenue", "22 amara avenue", None),
+        ("22 Elm Grove", "22 elm gr", MatchKind.ADDRESS),
+        ("22 Elm Grove", "22 elm gardens", None),
+        ("5 Kings Cres", "5 kings crescent camden", MatchKind.ADDRESS),
+        ("5 Oak Terr", "5 oak terrace", MatchKind.ADDRESS),
+        ("5 Oak Ter", "5 oak tce", MatchKind.ADDRESS),
+        ("30 Brixton Hill", "30 brixton hill london", MatchKind.ADDRESS),
+        ("30 Brixton Hill", "30 brixton road", None),
+        ("30 Brixton Road", "30 brixton london", MatchKind.ADDRESS),  # no street type given
+        ("10 London Road, Croydon", "10 london rd croydon", MatchKind.ADDRESS),
+        ("10 London Road, Croydon", "10 london", None),
+    ],
+)
 def test_streets_typed_other_ways(marker: str, typed: str, kind: MatchKind | None) -> None:
     assert match_place(Place(address=marker), Place(address=typed)) is kind
 
@@ -366,40 +403,55 @@ def test_the_same_full_postcode_does_not_make_another_street_match() -> None:
     marker = Place(address="30 Acre Lane", postcode="SW2 5SA")
     assert match_place(marker, Place(address="30 Branksome Road", postcode="sw2 5sa")) is None
     assert match_place(marker, Place(address="30 Acre Road", postcode="SW25SA")) is (
-        MatchKind.ADDRESS)  # the same name in the same unit: a possible match
+        MatchKind.ADDRESS
+    )  # the same name in the same unit: a possible match
     assert match_place(marker, Place(address="30", postcode="SW2 5SA")) is MatchKind.ADDRESS
     # an outward code alone on both sides is no shared postcode
-    assert match_place(Place(address="22 Elm Road", postcode="N1"),
-                       Place(address="22 Acacia Avenue", postcode="N1")) is None
-    assert match_place(Place(address="22 Elm Road", postcode="??"),
-                       Place(address="22 Acacia Avenue", postcode="??")) is None
+    assert (
+        match_place(
+            Place(address="22 Elm Road", postcode="N1"),
+            Place(address="22 Acacia Avenue", postcode="N1"),
+        )
+        is None
+    )
+    assert (
+        match_place(
+            Place(address="22 Elm Road", postcode="??"),
+            Place(address="22 Acacia Avenue", postcode="??"),
+        )
+        is None
+    )
 
 
-@pytest.mark.parametrize(("typed", "flat", "house", "street", "postcode"), [
-    ("30 acre lane london", None, "30", "acre lane", None),
-    ("30 ACRE LN BRIXTON LONDON SW2 5SA", None, "30", "acre lane", "SW25SA"),
-    ("30 acre lane, london sw2", None, "30", "acre lane", "SW2"),
-    ("SW2 5SA, 30 Acre Lane", None, "30", "acre lane", "SW25SA"),
-    ("2/30 acre lane", "2", "30", "acre lane", None),
-    ("Flat 2/30 Acre Lane", "2", "30", "acre lane", None),
-    ("30 Acre Lane Flat 2", "2", "30", "acre lane", None),
-    ("Flat B, 30 A Acre Lane", "b", "30a", "acre lane", None),
-    ("10 St John's Rd London N1", None, "10", "saint johns road", "N1"),
-    ("10 High St North", None, "10", "high street north", None),
-    ("30 Brixton Hill London", None, "30", "brixton hill", None),
-    ("30 acre lane brixton hill", None, "30", "acre lane", None),
-    ("10 London Road Croydon", None, "10", "london road", None),
-    ("10 A406", None, "10", "a406", None),  # not a London postcode area
-    ("Block E1, 4 Mill Lane", None, "4", "mill lane", None),  # before the house: no postcode
-    ("2nd Floor Flat, 30 Acre Lane", None, "30", "acre lane", None),
-    ("first floor flat 30 acre lane", None, "30", "acre lane", None),
-    ("Flat 2, Rose Cottage, Mill Lane", "2", "rose cottage", "mill lane", None),
-    ("30, London", None, "30", "", None),  # London alone is no street
-    ("30 Brixton", None, "30", "brixton", None),  # but a district alone may be
-    ("Rose Cottage, Mill Ln, Barnet EN5", None, "rose cottage", "mill lane", "EN5"),
-])
-def test_address_parts_of_typed_addresses(typed: str, flat: str | None, house: str,
-                                          street: str, postcode: str | None) -> None:
+@pytest.mark.parametrize(
+    ("typed", "flat", "house", "street", "postcode"),
+    [
+        ("30 acre lane london", None, "30", "acre lane", None),
+        ("30 ACRE LN BRIXTON LONDON SW2 5SA", None, "30", "acre lane", "SW25SA"),
+        ("30 acre lane, london sw2", None, "30", "acre lane", "SW2"),
+        ("SW2 5SA, 30 Acre Lane", None, "30", "acre lane", "SW25SA"),
+        ("2/30 acre lane", "2", "30", "acre lane", None),
+        ("Flat 2/30 Acre Lane", "2", "30", "acre lane", None),
+        ("30 Acre Lane Flat 2", "2", "30", "acre lane", None),
+        ("Flat B, 30 A Acre Lane", "b", "30a", "acre lane", None),
+        ("10 St John's Rd London N1", None, "10", "saint johns road", "N1"),
+        ("10 High St North", None, "10", "high street north", None),
+        ("30 Brixton Hill London", None, "30", "brixton hill", None),
+        ("30 acre lane brixton hill", None, "30", "acre lane", None),
+        ("10 London Road Croydon", None, "10", "london road", None),
+        ("10 A406", None, "10", "a406", None),  # not a London postcode area
+        ("Block E1, 4 Mill Lane", None, "4", "mill lane", None),  # before the house: no postcode
+        ("2nd Floor Flat, 30 Acre Lane", None, "30", "acre lane", None),
+        ("first floor flat 30 acre lane", None, "30", "acre lane", None),
+        ("Flat 2, Rose Cottage, Mill Lane", "2", "rose cottage", "mill lane", None),
+        ("30, London", None, "30", "", None),  # London alone is no street
+        ("30 Brixton", None, "30", "brixton", None),  # but a district alone may be
+        ("Rose Cottage, Mill Ln, Barnet EN5", None, "rose cottage", "mill lane", "EN5"),
+    ],
+)
+def test_address_parts_of_typed_addresses(
+    typed: str, flat: str | None, house: str, street: str, postcode: str | None
+) -> None:
     assert address_parts(typed) == AddressParts(flat, house, street, postcode)
 
 
@@ -428,8 +480,9 @@ def _distance(a: str, b: str) -> int:
     d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
     for i in range(1, len(a) + 1):
         for j in range(1, len(b) + 1):
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
     return d[len(a)][len(b)]

@@ -71,9 +71,16 @@ def make_unit(
     version: int = 1,
 ) -> Unit:
     return Unit(
-        id=unit_id, callsign=callsign or f"LX{unit_id:02d}", kind=kind, borough=borough,
-        status=status, incident_id=incident_id, status_since=status_since, version=version,
-        lat=lat, lon=lon,
+        id=unit_id,
+        callsign=callsign or f"LX{unit_id:02d}",
+        kind=kind,
+        borough=borough,
+        status=status,
+        incident_id=incident_id,
+        status_since=status_since,
+        version=version,
+        lat=lat,
+        lon=lon,
     )
 
 
@@ -112,14 +119,19 @@ class RecordingCommands:
     def close(self, incident: Incident, rationale: str) -> str:
         return self._record("close", incident, rationale)
 
-    def assign_unit(self, unit: Unit, incident: Incident,
-                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+    def assign_unit(
+        self, unit: Unit, incident: Incident, warnings_passed: Sequence[WarningRef] = ()
+    ) -> str:
         return self._passing(self._record("assign_unit", unit, incident), warnings_passed)
 
-    def divert_unit(self, unit: Unit, incident: Incident, reason: str,
-                    warnings_passed: Sequence[WarningRef] = ()) -> str:
-        return self._passing(self._record("divert_unit", unit, incident, reason),
-                             warnings_passed)
+    def divert_unit(
+        self,
+        unit: Unit,
+        incident: Incident,
+        reason: str,
+        warnings_passed: Sequence[WarningRef] = (),
+    ) -> str:
+        return self._passing(self._record("divert_unit", unit, incident, reason), warnings_passed)
 
     def _passing(self, command_id: str, refs: Sequence[WarningRef]) -> str:
         self.warnings_passed[command_id] = tuple(refs)
@@ -140,8 +152,9 @@ class RecordingCommands:
     def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str:
         return self._record("extend_scheme", scheme, expires_at, note)
 
-    def end_scheme(self, scheme: SchemeOut, reason: str,
-                   override_rationale: str | None = None) -> str:
+    def end_scheme(
+        self, scheme: SchemeOut, reason: str, override_rationale: str | None = None
+    ) -> str:
         if override_rationale is None:
             return self._record("end_scheme", scheme, reason)
         return self._record("end_scheme", scheme, reason, override_rationale)
@@ -152,8 +165,13 @@ class RecordingCommands:
     def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str:
         return self._record("scheme_victim_informed", scheme, at)
 
-    def scheme_victim_contact(self, scheme: SchemeOut, outcome: VictimContactOutcome,
-                              at: datetime | None, note: str | None) -> str:
+    def scheme_victim_contact(
+        self,
+        scheme: SchemeOut,
+        outcome: VictimContactOutcome,
+        at: datetime | None,
+        note: str | None,
+    ) -> str:
         return self._record("scheme_victim_contact", scheme, outcome, at, note)
 
     def warning_shown(self, incident_id: int, ref: WarningRef) -> None:
@@ -169,8 +187,9 @@ class RecordingCommands:
         self._record("discard", command_id)
 
 
-def open_queue_window(qtbot: Any, commands: RecordingCommands, settings: QSettings,
-                      fake_clock: FakeClock, role: Role) -> QueueWindow:
+def open_queue_window(
+    qtbot: Any, commands: RecordingCommands, settings: QSettings, fake_clock: FakeClock, role: Role
+) -> QueueWindow:
     """A queue window shown, active, and big enough for every column."""
     from dispatchdesk.gui.queue.window import QueueWindow  # Qt only for the tests that show it
 

@@ -37,8 +37,9 @@ def test_breach_watch_gives_each_new_breach_once():
     # Attended in time: nothing. Regraded to I later: its own deadline, its own breach.
     attended = make_incident(4, created_at=T0 + minutes(1))
     watch.update([attended], [])
-    watch.update([attended.with_changes(attended_at=T0 + minutes(3),
-                                        status=IncidentStatus.AT_SCENE)], [])
+    watch.update(
+        [attended.with_changes(attended_at=T0 + minutes(3), status=IncidentStatus.AT_SCENE)], []
+    )
     regraded = make_incident(3, created_at=T0 + minutes(30))
     watch.update([regraded], [])
     assert watch.due(T0 + minutes(60)) == [3]
@@ -47,8 +48,9 @@ def test_breach_watch_gives_each_new_breach_once():
     assert watch.due(T0 + minutes(60)) == [5]
 
 
-def window_with_sounds(qtbot, commands, settings, fake_clock, role=Role.SUPERVISOR,
-                       username="jsmith"):
+def window_with_sounds(
+    qtbot, commands, settings, fake_clock, role=Role.SUPERVISOR, username="jsmith"
+):
     from dispatchdesk.gui.queue.window import QueueWindow
 
     window = QueueWindow(commands, role, fake_clock.now, username, settings)
@@ -58,11 +60,13 @@ def window_with_sounds(qtbot, commands, settings, fake_clock, role=Role.SUPERVIS
     return window, played
 
 
-def test_breach_of_a_grade_i_incident_sounds_once_on_the_tick(qtbot, commands, settings,
-                                                              fake_clock):
+def test_breach_of_a_grade_i_incident_sounds_once_on_the_tick(
+    qtbot, commands, settings, fake_clock
+):
     window, played = window_with_sounds(qtbot, commands, settings, fake_clock)
-    window.relay.on_state([make_incident(1), make_incident(2, grade=Grade.SIGNIFICANT)],
-                          DEFAULT_POLICY)
+    window.relay.on_state(
+        [make_incident(1), make_incident(2, grade=Grade.SIGNIFICANT)], DEFAULT_POLICY
+    )
     window.ticker.tick()
     assert played == []
     fake_clock.advance(I_DEADLINE - T0 + timedelta(seconds=1))
@@ -77,8 +81,9 @@ def test_breach_of_a_grade_i_incident_sounds_once_on_the_tick(qtbot, commands, s
 
 def test_new_critical_warning_sounds_once(qtbot, commands, settings, fake_clock):
     window, played = window_with_sounds(qtbot, commands, settings, fake_clock)
-    window.relay.on_state([make_incident(1, location=flat(2), grade=Grade.SIGNIFICANT)],
-                          DEFAULT_POLICY)
+    window.relay.on_state(
+        [make_incident(1, location=flat(2), grade=Grade.SIGNIFICANT)], DEFAULT_POLICY
+    )
     window.relay.on_warnings(WarningIndex(), frozenset())
     qtbot.waitUntil(lambda: not window.incident_warnings.busy)
     window.ticker.tick()  # the first full pass is done: from now on, new ones sound
@@ -104,8 +109,9 @@ def test_new_critical_warning_sounds_once(qtbot, commands, settings, fake_clock)
 
 def test_warnings_there_at_start_are_not_announced(qtbot, commands, settings, fake_clock):
     window, played = window_with_sounds(qtbot, commands, settings, fake_clock)
-    window.relay.on_state([make_incident(1, location=flat(2), grade=Grade.SIGNIFICANT)],
-                          DEFAULT_POLICY)
+    window.relay.on_state(
+        [make_incident(1, location=flat(2), grade=Grade.SIGNIFICANT)], DEFAULT_POLICY
+    )
     index = WarningIndex()
     index.replace([], [order_expiring_tomorrow()])
     window.relay.on_warnings(index, frozenset())

@@ -29,8 +29,9 @@ def located(lat_lon=CAMDEN, borough="Camden"):
 
 
 def target_incident(location=None, **changes):
-    return make_incident(12, grade=Grade.IMMEDIATE, type="Domestic",
-                         location=location or located(), **changes)
+    return make_incident(
+        12, grade=Grade.IMMEDIATE, type="Domestic", location=location or located(), **changes
+    )
 
 
 OTHER = make_incident(7, grade=Grade.IMMEDIATE, type="Robbery")
@@ -65,8 +66,13 @@ class Desk:
         return None if incident is None else incident.ref
 
     def dialog(self, qtbot, incident_id=12):
-        dialog = AssignDialog(self.incidents[incident_id], self.units, self.commands,
-                              self.incidents.get, DEFAULT_POLICY.timezone)
+        dialog = AssignDialog(
+            self.incidents[incident_id],
+            self.units,
+            self.commands,
+            self.incidents.get,
+            DEFAULT_POLICY.timezone,
+        )
         qtbot.addWidget(dialog)
         self.dialogs.append(dialog)  # qtbot only holds a weak reference
         dialog.show()
@@ -96,15 +102,25 @@ def test_title_names_ref_grade_and_address(desk, qtbot):
 
 
 def test_owed_incident_says_so_prominently(qtbot):
-    divert = Divert(id=1, unit_id=9, callsign="LX09", from_incident_id=12,
-                    from_ref="CAD 12/23NOV26", to_incident_id=7, to_ref="CAD 7/23NOV26",
-                    by="disp1", at=T0.replace(hour=14, minute=2), reason="I-grade robbery")
+    divert = Divert(
+        id=1,
+        unit_id=9,
+        callsign="LX09",
+        from_incident_id=12,
+        from_ref="CAD 12/23NOV26",
+        to_incident_id=7,
+        to_ref="CAD 7/23NOV26",
+        by="disp1",
+        at=T0.replace(hour=14, minute=2),
+        reason="I-grade robbery",
+    )
     desk = Desk(target_incident(owed=True, diverts=(divert,)))
     panel = desk.dialog(qtbot).panel
     assert panel.owed.isVisible()
     # 14:02 UTC is 14:02 in London in November.
-    assert panel.owed.text() == "⚠ OWED: LX09 diverted away at 14:02 and no unit is on it " \
-                                "— reallocate"
+    assert (
+        panel.owed.text() == "⚠ OWED: LX09 diverted away at 14:02 and no unit is on it — reallocate"
+    )
     assert panel.owed.property("role") == "error"
 
 
@@ -117,8 +133,11 @@ def test_completer_popup_shows_status_type_and_borough(desk, qtbot):
     popup = panel.completer.popup()
     qtbot.waitUntil(popup.isVisible)
     shown = [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())]
-    assert shown == ["LX21 — Available — IRV — Camden", "LX22 — Available — Dog — Hackney",
-                     "LX23 — Available — IRV — Camden"]
+    assert shown == [
+        "LX21 — Available — IRV — Camden",
+        "LX22 — Available — Dog — Hackney",
+        "LX23 — Available — IRV — Camden",
+    ]
 
 
 def test_type_part_complete_enter_assigns(desk, qtbot):
@@ -195,7 +214,8 @@ def test_busy_unit_needs_a_reason_then_diverts(desk, qtbot):
     assert desk.commands.calls == []
     assert panel.reason_box.isVisible()
     assert panel.divert_warning.text() == (
-        "LX30 is on CAD 7/23NOV26 (I, Robbery). Diverting it leaves CAD 7 owed.")
+        "LX30 is on CAD 7/23NOV26 (I, Robbery). Diverting it leaves CAD 7 owed."
+    )
     assert panel.window().focusWidget() is panel.reason
     enter(qtbot, panel.reason)  # empty reason
     assert desk.commands.calls == []
@@ -208,7 +228,8 @@ def test_busy_unit_needs_a_reason_then_diverts(desk, qtbot):
     qtbot.keyClicks(panel.reason, "Knife seen, nearest unit")
     enter(qtbot, panel.reason)
     assert desk.commands.calls == [
-        ("divert_unit", (desk.units.unit(5), desk.incidents[12], "Knife seen, nearest unit"))]
+        ("divert_unit", (desk.units.unit(5), desk.incidents[12], "Knife seen, nearest unit"))
+    ]
     assert "Divert sent — pending until the server confirms" in panel.message.text()
     assert "CAD 7 stays owed" in panel.message.text()
     assert panel.reason_box.isHidden() and panel.reason.text() == ""
@@ -252,14 +273,22 @@ def test_divert_of_a_unit_that_became_free_assigns_instead(desk, qtbot):
 def test_server_refusal_is_shown_in_the_dialog(desk, qtbot):
     panel = desk.dialog(qtbot).panel
     panel.choose_unit(1)
-    pending = PendingCommand(id="cmd-1", kind=CommandKind.ASSIGN_UNIT, incident_id=12,
-                             description="Assign LX21", created_at=T0,
-                             state=CommandState.SENT, unit_id=1)
+    pending = PendingCommand(
+        id="cmd-1",
+        kind=CommandKind.ASSIGN_UNIT,
+        incident_id=12,
+        description="Assign LX21",
+        created_at=T0,
+        state=CommandState.SENT,
+        unit_id=1,
+    )
     desk.units.set_pending([pending])
     assert "Assignment sent" in panel.message.text()
     from dataclasses import replace
-    desk.units.set_pending([replace(pending, state=CommandState.FAILED,
-                                    message="unit is not available")])
+
+    desk.units.set_pending(
+        [replace(pending, state=CommandState.FAILED, message="unit is not available")]
+    )
     assert panel.message.text() == "LX21: refused — unit is not available"
     assert panel.message.property("role") == "error"
 
@@ -334,8 +363,14 @@ def test_short_ref():
 def queue(qtbot):
     fake = clock()
     model = IncidentTableModel(fake.now)
-    model.set_incidents([make_incident(21), make_incident(22, created_at=T0 + minutes(5)),
-                         make_incident(23, created_at=T0 + minutes(9))], DEFAULT_POLICY)
+    model.set_incidents(
+        [
+            make_incident(21),
+            make_incident(22, created_at=T0 + minutes(5)),
+            make_incident(23, created_at=T0 + minutes(9)),
+        ],
+        DEFAULT_POLICY,
+    )
     proxy = IncidentFilterProxy(model)
     view = QTableView()
     view.setModel(proxy)
@@ -386,12 +421,22 @@ def test_drop_outside_rows_or_without_a_unit_does_nothing(queue, qtbot):
     drop_filter = install_unit_drop(queue, lambda uid, index: drops.append(uid))
     below = QPoint(10, queue.viewport().height() - 2)  # under the last row
     mime = unit_mime(42)
-    move = QDragMoveEvent(below, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                          Qt.KeyboardModifier.NoModifier)
+    move = QDragMoveEvent(
+        below,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(queue.viewport(), move)
     assert not move.isAccepted()
-    drop = QDropEvent(QPointF(below), Qt.DropAction.CopyAction, mime,
-                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(below),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(queue.viewport(), drop)
     text = QMimeData()
     text.setText("LX21")
@@ -406,8 +451,12 @@ def test_drag_entering_between_rows_is_kept_for_the_moves_that_follow(queue):
     drop_filter = install_unit_drop(queue, lambda uid, index: drops.append((uid, index.row())))
     mime = unit_mime(5)
     below = QPoint(10, queue.viewport().height() - 2)
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier)
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     enter_event = QDragEnterEvent(below, *args)
     QApplication.sendEvent(queue.viewport(), enter_event)
     assert enter_event.isAccepted()

@@ -28,9 +28,15 @@ ORDER, SCHEME = WarningRef("order", 8), WarningRef("scheme", 5)
 def _window(qtbot, settings, commands):
     window = open_window(qtbot, commands, settings, clock())
     window.relay.on_state([make_incident(1, location=flat(2)), make_incident(2)], DEFAULT_POLICY)
-    window.relay.on_units([make_unit(1, "LX21"), make_unit(2, "LX22"),
-                          make_unit(3, "LX30", status=UnitStatus.ASSIGNED, incident_id=2)],
-                         [], True)
+    window.relay.on_units(
+        [
+            make_unit(1, "LX21"),
+            make_unit(2, "LX22"),
+            make_unit(3, "LX30", status=UnitStatus.ASSIGNED, incident_id=2),
+        ],
+        [],
+        True,
+    )
     index = WarningIndex()
     index.replace([scheme_on_block()], [order_expiring_tomorrow()])
     window.relay.on_warnings(index, frozenset())
@@ -54,8 +60,10 @@ def test_f2_lists_the_warnings_and_the_assignment_passes_them(qtbot, settings):
     panel = dialog.panel
     assert panel.warnings_box.isVisible()
     assert panel.warnings_heading.text().startswith("⚠ 2 warnings for this incident")
-    rows = [[panel.warning_list.topLevelItem(r).text(c) for c in range(3)]
-            for r in range(panel.warning_list.topLevelItemCount())]
+    rows = [
+        [panel.warning_list.topLevelItem(r).text(c) for c in range(3)]
+        for r in range(panel.warning_list.topLevelItemCount())
+    ]
     assert rows[0][:2] == ["CRITICAL", "Protective order — Non-molestation order"]
     assert "TOMORROW" in rows[0][2]
     assert rows[1][:2] == ["HEIGHTENED", "Special scheme — Serial perpetrator"]
@@ -90,17 +98,19 @@ def _drop(window, unit_id, incident_id):
     pos = window.table.visualRect(window.proxy.index(row, Column.REF)).center()
     mime = QMimeData()
     mime.setData(UNIT_MIME, str(unit_id).encode())
-    how = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-           Qt.KeyboardModifier.NoModifier)
+    how = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     viewport = window.table.viewport()
     QApplication.sendEvent(viewport, QDragEnterEvent(pos, *how))
     QApplication.sendEvent(viewport, QDragMoveEvent(pos, *how))
     QApplication.sendEvent(viewport, QDropEvent(QPointF(pos), *how))
 
 
-def test_a_unit_dropped_on_an_incident_with_warnings_waits_for_them_to_be_read(
-    qtbot, settings
-):
+def test_a_unit_dropped_on_an_incident_with_warnings_waits_for_them_to_be_read(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     _drop(window, 1, 2)  # no warnings on incident 2: assigned at once, as before
@@ -117,9 +127,7 @@ def test_a_unit_dropped_on_an_incident_with_warnings_waits_for_them_to_be_read(
     assert commands.warnings_passed["cmd-2"] == (ORDER, SCHEME)
 
 
-def test_a_divert_passes_the_warnings_and_new_ones_appear_while_open(
-    qtbot, settings
-):
+def test_a_divert_passes_the_warnings_and_new_ones_appear_while_open(qtbot, settings):
     commands = RecordingCommands()
     window = _window(qtbot, settings, commands)
     # Only the scheme at first; the order arrives while the window is open.

@@ -38,10 +38,15 @@ BG = 8  # Qt.ItemDataRole.BackgroundRole
 
 def luminance(colour: QColor) -> float:
     """WCAG 2.x relative luminance."""
+
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-    return (0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF())
-            + 0.0722 * channel(colour.blueF()))
+
+    return (
+        0.2126 * channel(colour.redF())
+        + 0.7152 * channel(colour.greenF())
+        + 0.0722 * channel(colour.blueF())
+    )
 
 
 def contrast(fg: QColor, bg: QColor) -> float:
@@ -78,8 +83,10 @@ def _palette_pairs(palette: QPalette) -> list[tuple[str, QColor, QColor]]:
 
 def _row_backgrounds(palette: QPalette) -> list[tuple[str, QColor]]:
     g = QPalette.ColorGroup.Active
-    return [("base", palette.color(g, QPalette.ColorRole.Base)),
-            ("alternate base", palette.color(g, QPalette.ColorRole.AlternateBase))]
+    return [
+        ("base", palette.color(g, QPalette.ColorRole.Base)),
+        ("alternate base", palette.color(g, QPalette.ColorRole.AlternateBase)),
+    ]
 
 
 def _queue_pairs(theme: str, palette: QPalette) -> list[tuple[str, QColor, QColor]]:
@@ -87,19 +94,26 @@ def _queue_pairs(theme: str, palette: QPalette) -> list[tuple[str, QColor, QColo
     model = IncidentTableModel(lambda: now)
     model.set_theme(theme)
     incidents = [
-        make_incident(1, created_at=now - timedelta(minutes=1)),            # on track
+        make_incident(1, created_at=now - timedelta(minutes=1)),  # on track
         make_incident(2, created_at=now - timedelta(minutes=13, seconds=30)),  # at risk
-        make_incident(3, created_at=now - timedelta(minutes=40)),           # breached
-        make_incident(4, created_at=now - timedelta(minutes=20),
-                      attended_at=now - timedelta(minutes=10),
-                      status=IncidentStatus.AT_SCENE),                     # attended
-        make_incident(5, status=IncidentStatus.CLOSED, closed_at=now),     # no countdown
+        make_incident(3, created_at=now - timedelta(minutes=40)),  # breached
+        make_incident(
+            4,
+            created_at=now - timedelta(minutes=20),
+            attended_at=now - timedelta(minutes=10),
+            status=IncidentStatus.AT_SCENE,
+        ),  # attended
+        make_incident(5, status=IncidentStatus.CLOSED, closed_at=now),  # no countdown
         make_incident(6, owed=True),
     ]
     severities = {1: Severity.CRITICAL, 2: Severity.HEIGHTENED, 3: Severity.INFO}
-    model.set_warning_marks(lambda iid: (WarningMark(WarningRef("scheme", iid),
-                                                     severities[iid], False),)
-                            if iid in severities else ())
+    model.set_warning_marks(
+        lambda iid: (
+            (WarningMark(WarningRef("scheme", iid), severities[iid], False),)
+            if iid in severities
+            else ()
+        )
+    )
     model.set_incidents(incidents, DEFAULT_POLICY)
     pairs, states = [], set()
     for row in range(model.rowCount()):
@@ -109,8 +123,10 @@ def _queue_pairs(theme: str, palette: QPalette) -> list[tuple[str, QColor, QColo
         flags = model.index(row, Column.FLAGS)
         if flags.data(FG) is not None:
             assert flags.data(BG) is None
-            pairs += [(f"flags {flags.data()!r} on {name}", flags.data(FG), bg)
-                      for name, bg in _row_backgrounds(palette)]
+            pairs += [
+                (f"flags {flags.data()!r} on {name}", flags.data(FG), bg)
+                for name, bg in _row_backgrounds(palette)
+            ]
     assert states == set(CountdownState)  # every state was looked at
     assert len([p for p in pairs if p[0].startswith("flags")]) == 2 * 4  # 3 severities + owed
     return pairs
@@ -120,17 +136,30 @@ def _units_pairs(theme: str, palette: QPalette) -> list[tuple[str, QColor, QColo
     model = UnitsTableModel(lambda: T0)
     model.set_theme(theme)
     model.set_units([make_unit(n, status=s) for n, s in enumerate(UnitStatus, start=1)])
-    model.set_pending([PendingCommand(
-        id="c", kind=CommandKind.ARRIVE_UNIT, incident_id=None, description="d",
-        created_at=T0, state=CommandState.FAILED, message="refused", unit_id=1)])
+    model.set_pending(
+        [
+            PendingCommand(
+                id="c",
+                kind=CommandKind.ARRIVE_UNIT,
+                incident_id=None,
+                description="d",
+                created_at=T0,
+                state=CommandState.FAILED,
+                message="refused",
+                unit_id=1,
+            )
+        ]
+    )
     pairs = []
     for row in range(model.rowCount()):
         status = model.index(row, UnitColumn.STATUS)
         pairs.append((f"unit status {status.data()!r}", status.data(FG), status.data(BG)))
     refused = model.index(model.row_of(1), UnitColumn.PENDING)
     assert refused.data(FG) is not None
-    pairs += [(f"refused unit command on {name}", refused.data(FG), bg)
-              for name, bg in _row_backgrounds(palette)]
+    pairs += [
+        (f"refused unit command on {name}", refused.data(FG), bg)
+        for name, bg in _row_backgrounds(palette)
+    ]
     return pairs
 
 
@@ -156,10 +185,13 @@ def test_every_pair_painted_is_at_least_aa(themed, qtbot, theme):
     window = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Window)
     panel = IncidentDetailPanel(RecordingCommands(), Role.SUPERVISOR, lambda: T0)
     qtbot.addWidget(panel)
-    pairs = [*_palette_pairs(palette), *_queue_pairs(theme, palette),
-             *_units_pairs(theme, palette),
-             *_stylesheet_pairs(resources.stylesheet(theme), window, theme),
-             *_stylesheet_pairs(panel.owed.styleSheet(), window, "owed banner")]
+    pairs = [
+        *_palette_pairs(palette),
+        *_queue_pairs(theme, palette),
+        *_units_pairs(theme, palette),
+        *_stylesheet_pairs(resources.stylesheet(theme), window, theme),
+        *_stylesheet_pairs(panel.owed.styleSheet(), window, "owed banner"),
+    ]
     ratios = sorted((contrast(fg, bg), name, fg.name(), bg.name()) for name, fg, bg in pairs)
     failing = [r for r in ratios if r[0] < AA]
     assert not failing, failing

@@ -19,23 +19,33 @@ from dispatchdesk.gui.incident.new_incident import NewIncidentDialog
 from dispatchdesk.sync.api import IncidentDraft
 from tests.gui.factories import T0, make_incident, minutes, open_queue_window
 
-DRAFT = IncidentDraft(grade=Grade.IMMEDIATE, type="Domestic", summary="Shouting",
-                      location=Location(address="5 New Road", postcode="E1 1AA",
-                                        borough="Tower Hamlets"),
-                      caller=Caller(name="Ann"))
+DRAFT = IncidentDraft(
+    grade=Grade.IMMEDIATE,
+    type="Domestic",
+    summary="Shouting",
+    location=Location(address="5 New Road", postcode="E1 1AA", borough="Tower Hamlets"),
+    caller=Caller(name="Ann"),
+)
 
 
 def create_command(command_id, state=CommandState.QUEUED, incident_id=None, message=None):
-    return PendingCommand(command_id, CommandKind.CREATE_INCIDENT, incident_id,
-                          "New I incident: Domestic, 5 New Road, E1 1AA",
-                          datetime(2026, 11, 23, 9, 0), state, message)
+    return PendingCommand(
+        command_id,
+        CommandKind.CREATE_INCIDENT,
+        incident_id,
+        "New I incident: Domestic, 5 New Road, E1 1AA",
+        datetime(2026, 11, 23, 9, 0),
+        state,
+        message,
+    )
 
 
 @pytest.fixture
 def window(qtbot, commands, settings, fake_clock):
     win = open_queue_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
-    win.relay.on_state([make_incident(i, created_at=T0 + minutes(i)) for i in range(1, 4)],
-                       DEFAULT_POLICY)
+    win.relay.on_state(
+        [make_incident(i, created_at=T0 + minutes(i)) for i in range(1, 4)], DEFAULT_POLICY
+    )
     return win
 
 
@@ -72,7 +82,8 @@ def test_offline_create_is_pending_then_shows_its_ref(qtbot, window):
     assert window.detail.incident.id == 99
     row = window.proxy.proxy_row_of(99)
     assert window.table.visualRect(window.proxy.index(row, 0)).intersects(
-        window.table.viewport().rect())
+        window.table.viewport().rect()
+    )
 
 
 def test_reply_before_the_command_update_and_no_filter(qtbot, window):
@@ -106,8 +117,9 @@ def test_operator_who_moved_on_keeps_the_selection_and_can_show_it(qtbot, window
 def test_refused_or_discarded_create_says_so(qtbot, window):
     command_id = submit(window)
     window.relay.on_commands([create_command(command_id)])
-    window.relay.on_commands([create_command(command_id, CommandState.FAILED,
-                                             message="Unknown borough.")])
+    window.relay.on_commands(
+        [create_command(command_id, CommandState.FAILED, message="Unknown borough.")]
+    )
     assert "Not created yet" in window.created_note.text()
     assert "Unknown borough." in window.created_note.text()
     window.relay.on_commands([])  # discarded from the unsent commands

@@ -24,12 +24,15 @@ def incidents(draw):
     created = T0 - timedelta(minutes=draw(st.integers(0, 3000)))
     grade = draw(st.sampled_from(list(Grade)))
     incident = make_incident(
-        draw(ids), grade=grade, created_at=created,
+        draw(ids),
+        grade=grade,
+        created_at=created,
         status=draw(st.sampled_from(list(IncidentStatus))),
     )
     if draw(st.booleans()):
         incident = incident.with_changes(
-            attended_at=created + timedelta(minutes=draw(st.integers(0, 120))))
+            attended_at=created + timedelta(minutes=draw(st.integers(0, 120)))
+        )
     return incident
 
 
@@ -39,8 +42,9 @@ moments = st.integers(-3000, 3000).map(lambda s: T0 + timedelta(seconds=s * 7))
 @settings(max_examples=150, deadline=None)
 @given(
     initial=st.lists(incidents(), max_size=15),
-    batches=st.lists(st.tuples(st.lists(incidents(), max_size=5), st.lists(ids, max_size=4)),
-                     max_size=6),
+    batches=st.lists(
+        st.tuples(st.lists(incidents(), max_size=5), st.lists(ids, max_size=4)), max_size=6
+    ),
     nows=st.lists(moments, min_size=1, max_size=4),
 )
 def test_tracker_matches_summarise(initial, batches, nows):
@@ -71,8 +75,8 @@ def owed_incidents(draw):
 @given(
     initial=st.lists(owed_incidents(), max_size=15),
     batches=st.lists(
-        st.tuples(st.lists(owed_incidents(), max_size=5), st.lists(ids, max_size=4)),
-        max_size=6),
+        st.tuples(st.lists(owed_incidents(), max_size=5), st.lists(ids, max_size=4)), max_size=6
+    ),
 )
 def test_owed_count_follows_changes(initial, batches):
     tracker = DelayTracker()
@@ -115,8 +119,9 @@ def test_strip_shows_owed_and_emits_when_activated(qtbot):
     strip.show_owed(tracker.owed())
     assert strip.texts()[-1] == "OWED 1 (1 no unit, 1 escalated)"
     assert "OWED 1" in strip.owed_button.accessibleName()
-    strip.refresh([make_incident(1, owed=True, status=IncidentStatus.ASSIGNED)], T0,
-                  DEFAULT_POLICY)  # refresh() counts them too
+    strip.refresh(
+        [make_incident(1, owed=True, status=IncidentStatus.ASSIGNED)], T0, DEFAULT_POLICY
+    )  # refresh() counts them too
     assert strip.texts()[-1] == "OWED 1 (0 no unit, 0 escalated)"
     strip.show()
     strip.owed_button.setFocus()

@@ -27,7 +27,9 @@ def make_panel(qtbot, commands, role=Role.SUPERVISOR):
 def test_shows_everything_about_the_incident(qtbot, commands):
     panel = make_panel(qtbot, commands)
     incident = make_incident(
-        1, grade=Grade.SIGNIFICANT, original_grade=Grade.IMMEDIATE,
+        1,
+        grade=Grade.SIGNIFICANT,
+        original_grade=Grade.IMMEDIATE,
         downgrade_reason="Suspect left the address an hour ago",
     )
     panel.show_incident(incident)
@@ -41,10 +43,13 @@ def test_shows_everything_about_the_incident(qtbot, commands):
 
 def test_shows_caller_dob_and_people_named(qtbot, commands):
     panel = make_panel(qtbot, commands)
-    panel.show_incident(make_incident(
-        1, caller=Caller(name="Ann Smith", phone="07700900123", dob=date(1990, 12, 1)),
-        persons=(Person("Gary HOLLIS", date(1984, 3, 9)), Person("Kim Lee")),
-    ))
+    panel.show_incident(
+        make_incident(
+            1,
+            caller=Caller(name="Ann Smith", phone="07700900123", dob=date(1990, 12, 1)),
+            persons=(Person("Gary HOLLIS", date(1984, 3, 9)), Person("Kim Lee")),
+        )
+    )
     f = panel.fields
     assert f["Caller"].text() == "Ann Smith (b. 1 Dec 1990) · 07700900123"
     assert panel.persons.text() == "Gary HOLLIS (b. 9 Mar 1984)\nKim Lee"
@@ -67,7 +72,9 @@ def test_downgrade_requires_reason(qtbot, commands):
     panel.regrade_button.click()
     assert commands.calls[0][0] == "regrade"
     assert commands.calls[0][1][1:] == (
-        Grade.SIGNIFICANT, "Caller now says the suspect left an hour ago on foot")
+        Grade.SIGNIFICANT,
+        "Caller now says the suspect left an hour ago on foot",
+    )
 
 
 def test_upgrade_needs_no_reason(qtbot, commands):
@@ -104,8 +111,12 @@ def test_failed_close_keeps_text_and_shows_server_message(qtbot, commands):
     panel.rationale.setPlainText(RATIONALE)
     panel.close_button.click()
     failed = PendingCommand(
-        id="cmd-1", kind=CommandKind.CLOSE_INCIDENT, incident_id=1, description="Close",
-        created_at=T0, state=CommandState.FAILED,
+        id="cmd-1",
+        kind=CommandKind.CLOSE_INCIDENT,
+        incident_id=1,
+        description="Close",
+        created_at=T0,
+        state=CommandState.FAILED,
         message="The rationale is almost the same as another incident's.",
     )
     panel.set_commands([failed])
@@ -128,8 +139,12 @@ def test_confirmed_downgrade_clears_reason_refused_keeps_it(qtbot, commands):
     assert panel.reason.text() == reason  # kept while pending
     assert "pending" in panel.regrade_message.text()
     sent = PendingCommand(
-        id="cmd-1", kind=CommandKind.UPDATE_INCIDENT, incident_id=1, description="Regrade",
-        created_at=T0, state=CommandState.SENT,
+        id="cmd-1",
+        kind=CommandKind.UPDATE_INCIDENT,
+        incident_id=1,
+        description="Regrade",
+        created_at=T0,
+        state=CommandState.SENT,
     )
     panel.set_commands([sent])
     assert "waiting for the server" in panel.regrade_message.text()
@@ -210,9 +225,18 @@ def test_owed_incident_says_so_above_everything(qtbot, commands):
     panel = make_panel(qtbot, commands)
     panel.show_incident(make_incident(2))
     assert panel.owed.isHidden()
-    divert = Divert(id=1, unit_id=7, callsign="LX21", from_incident_id=1,
-                    from_ref="CAD 1/23NOV26", to_incident_id=9, to_ref="CAD 9/23NOV26",
-                    by="disp1", at=T0, reason="Robbery in progress, grade I")
+    divert = Divert(
+        id=1,
+        unit_id=7,
+        callsign="LX21",
+        from_incident_id=1,
+        from_ref="CAD 1/23NOV26",
+        to_incident_id=9,
+        to_ref="CAD 9/23NOV26",
+        by="disp1",
+        at=T0,
+        reason="Robbery in progress, grade I",
+    )
     panel.show_incident(make_incident(1, owed=True, diverts=(divert,)))
     assert panel.owed.isVisible()
     text = panel.owed.text()

@@ -21,21 +21,37 @@ from dispatchdesk.gui.dispatch.divert_proxy import DivertFilter
 from tests.gui.factories import T0, RecordingCommands, make_incident, minutes
 
 
-def divert(divert_id: int, from_id: int, to_id: int = 90, *, at_min: float = 0,
-           callsign: str = "LX30", **changes: object) -> Divert:
+def divert(
+    divert_id: int,
+    from_id: int,
+    to_id: int = 90,
+    *,
+    at_min: float = 0,
+    callsign: str = "LX30",
+    **changes: object,
+) -> Divert:
     fields: dict[str, object] = dict(
-        id=divert_id, unit_id=divert_id + 100, callsign=callsign,
-        from_incident_id=from_id, from_ref=f"CAD {from_id}/23NOV26",
-        to_incident_id=to_id, to_ref=f"CAD {to_id}/23NOV26", by="disp1",
-        at=T0 + minutes(at_min), reason="Unit needed at a grade I call nearby",
+        id=divert_id,
+        unit_id=divert_id + 100,
+        callsign=callsign,
+        from_incident_id=from_id,
+        from_ref=f"CAD {from_id}/23NOV26",
+        to_incident_id=to_id,
+        to_ref=f"CAD {to_id}/23NOV26",
+        by="disp1",
+        at=T0 + minutes(at_min),
+        reason="Unit needed at a grade I call nearby",
     )
     fields.update(changes)
     return Divert(**fields)  # type: ignore[arg-type]
 
 
 ARRIVED = dict(released_at=T0 + minutes(20), released_by="disp2", released_reason="LX31 arrived")
-CLOSED = dict(released_at=T0 + minutes(25), released_by="qa1",
-              released_reason="closed by supervisor qa1: caller called back, all safe")
+CLOSED = dict(
+    released_at=T0 + minutes(25),
+    released_by="qa1",
+    released_reason="closed by supervisor qa1: caller called back, all safe",
+)
 REVIEWED = dict(reviewed_at=T0 + minutes(40), reviewed_by="qa1", review_note="Divert justified")
 
 
@@ -43,14 +59,23 @@ def live_incidents():
     """1 owed with no unit (escalated); 2 owed, unit en route; 3 released by an arrival;
     4 closed by a supervisor and reviewed."""
     return [
-        make_incident(1, owed=True, escalated_at=T0 + minutes(12),
-                      diverts=(divert(11, 1, at_min=2),)),
-        make_incident(2, owed=True, status=IncidentStatus.ASSIGNED,
-                      diverts=(divert(21, 2, at_min=5, callsign="LX40"),)),
-        make_incident(3, status=IncidentStatus.AT_SCENE, diverts=(divert(31, 3, at_min=1,
-                                                                         **ARRIVED),)),
-        make_incident(4, status=IncidentStatus.CLOSED,
-                      diverts=(divert(41, 4, at_min=3, **CLOSED, **REVIEWED),)),
+        make_incident(
+            1, owed=True, escalated_at=T0 + minutes(12), diverts=(divert(11, 1, at_min=2),)
+        ),
+        make_incident(
+            2,
+            owed=True,
+            status=IncidentStatus.ASSIGNED,
+            diverts=(divert(21, 2, at_min=5, callsign="LX40"),),
+        ),
+        make_incident(
+            3, status=IncidentStatus.AT_SCENE, diverts=(divert(31, 3, at_min=1, **ARRIVED),)
+        ),
+        make_incident(
+            4,
+            status=IncidentStatus.CLOSED,
+            diverts=(divert(41, 4, at_min=3, **CLOSED, **REVIEWED),),
+        ),
         make_incident(5),  # no diverts: no row
     ]
 
@@ -85,16 +110,27 @@ def test_rows_from_incidents_with_states_in_words(qtmodeltester):
     model.set_incidents(live_incidents())
     assert sorted(d.id for d in model.diverts()) == [11, 21, 31, 41]
     assert texts(model, 11) == [
-        "CAD 1/23NOV26", "CAD 90/23NOV26", "LX30", "disp1", "23/11 09:02",
-        "Unit needed at a grade I call nearby", "OWED — no unit, escalated 09:12",
-        "Not reviewed", "DIVERT"]
+        "CAD 1/23NOV26",
+        "CAD 90/23NOV26",
+        "LX30",
+        "disp1",
+        "23/11 09:02",
+        "Unit needed at a grade I call nearby",
+        "OWED — no unit, escalated 09:12",
+        "Not reviewed",
+        "DIVERT",
+    ]
     assert texts(model, 21)[6] == "OWED — unit en route"
     assert texts(model, 31)[6] == "Released 09:20: LX31 arrived"
-    assert texts(model, 41)[6:] == ["Closed by supervisor: caller called back, all safe",
-                                    "Reviewed by qa1 09:40: Divert justified", "DIVERT"]
+    assert texts(model, 41)[6:] == [
+        "Closed by supervisor: caller called back, all safe",
+        "Reviewed by qa1 09:40: Divert justified",
+        "DIVERT",
+    ]
     closed = model.index(model.diverts().index(model.divert(41)), DivertColumn.STATE)
     assert model.data(closed, Qt.ItemDataRole.ToolTipRole) == (
-        "Released 23/11 09:25 by qa1: closed by supervisor qa1: caller called back, all safe")
+        "Released 23/11 09:25 by qa1: closed by supervisor qa1: caller called back, all safe"
+    )
     qtmodeltester.check(model)
 
 
@@ -104,20 +140,26 @@ def test_changes_update_the_state_of_the_incident_left(qtmodeltester):
     changed = []
     model.dataChanged.connect(lambda first, last, *_: changed.append((first.row(), last.row())))
     # A unit is assigned to 1; 2 gets a second divert; 2 is then dropped from the live set.
-    model.apply_changes([make_incident(1, owed=True, status=IncidentStatus.ASSIGNED,
-                                       diverts=(divert(11, 1, at_min=2),))], [])
+    model.apply_changes(
+        [
+            make_incident(
+                1, owed=True, status=IncidentStatus.ASSIGNED, diverts=(divert(11, 1, at_min=2),)
+            )
+        ],
+        [],
+    )
     assert texts(model, 11)[6] == "OWED — unit en route"
     assert changed
     second = divert(22, 2, at_min=30, callsign="LX41")
-    model.apply_changes([make_incident(2, owed=True, diverts=(divert(21, 2, at_min=5),
-                                                                  second))], [])
+    model.apply_changes(
+        [make_incident(2, owed=True, diverts=(divert(21, 2, at_min=5), second))], []
+    )
     assert texts(model, 22)[6] == "OWED — no unit"
     model.apply_changes([], [2])
     # The tags stay on the list (an audit trail), their incident no longer known.
     assert texts(model, 21)[6] == "OWED — incident not in the live queue"
     # An id both upserted and removed is kept, as the queue does.
-    model.apply_changes([make_incident(3, diverts=(divert(31, 3, **ARRIVED, **REVIEWED),))],
-                        [3])
+    model.apply_changes([make_incident(3, diverts=(divert(31, 3, **ARRIVED, **REVIEWED),))], [3])
     assert texts(model, 31)[7] == "Reviewed by qa1 09:40: Divert justified"
     qtmodeltester.check(model)
 
@@ -137,8 +179,14 @@ def test_filters_and_newest_first(qtbot, qtmodeltester):
     assert [d.callsign for d in view.proxy.shown()] == ["LX30", "LX30", "LX30", "LX40"]
     # A review arriving from the server takes the tag off the "Not reviewed" list.
     view.set_filter(DivertFilter.NOT_REVIEWED)
-    view.apply_changes([make_incident(3, status=IncidentStatus.AT_SCENE,
-                                      diverts=(divert(31, 3, **ARRIVED, **REVIEWED),))], [])
+    view.apply_changes(
+        [
+            make_incident(
+                3, status=IncidentStatus.AT_SCENE, diverts=(divert(31, 3, **ARRIVED, **REVIEWED),)
+            )
+        ],
+        [],
+    )
     assert sorted(shown()) == [11, 21]
     qtmodeltester.check(view.proxy)
 
@@ -150,9 +198,11 @@ def test_history_merges_by_id_and_loads_once(qtbot, loop):
     async def load_history() -> list[Divert]:
         calls.append(1)
         await answer.wait()
-        return [divert(5, 70, at_min=-600, **ARRIVED, **REVIEWED),  # an old, closed incident
-                divert(11, 1, at_min=2, **REVIEWED),  # a live tag, reviewed since
-                divert(31, 3, at_min=1)]  # an older version of a live tag: not taken
+        return [
+            divert(5, 70, at_min=-600, **ARRIVED, **REVIEWED),  # an old, closed incident
+            divert(11, 1, at_min=2, **REVIEWED),  # a live tag, reviewed since
+            divert(31, 3, at_min=1),
+        ]  # an older version of a live tag: not taken
 
     view, _ = make_view(qtbot, load_history=load_history)
     view.set_filter(DivertFilter.ALL)
@@ -181,8 +231,7 @@ def test_failing_history_is_shown_and_can_be_retried(qtbot, loop):
     view, _ = make_view(qtbot, load_history=load_history)
     view.set_filter(DivertFilter.ALL)
     qtbot.waitUntil(lambda: not view.history_loading)
-    assert view.status.text().startswith(
-        "Could not load the DIVERT history (server unreachable).")
+    assert view.status.text().startswith("Could not load the DIVERT history (server unreachable).")
     assert view.status.property("role") == "error"
     assert view.proxy.rowCount() == 4  # what the desk holds stays shown
     view.set_filter(DivertFilter.ALL)  # chosen again: tried again
@@ -240,8 +289,14 @@ def test_review_refused_to_dispatchers_and_for_reviewed_tags(qtbot):
 def test_export_csv_writes_the_rows_shown(qtbot, tmp_path):
     target = tmp_path / "tags.csv"
     view, _ = make_view(qtbot, choose_path=lambda done: done(str(target)))
-    view.apply_changes([make_incident(6, owed=True, diverts=(
-        divert(61, 6, at_min=-5, reason="=HYPERLINK(\"http://x\")"),))], [])
+    view.apply_changes(
+        [
+            make_incident(
+                6, owed=True, diverts=(divert(61, 6, at_min=-5, reason='=HYPERLINK("http://x")'),)
+            )
+        ],
+        [],
+    )
     view.set_filter(DivertFilter.NOT_REVIEWED)
     view.export_button.click()
     with target.open(newline="", encoding="utf-8") as f:
@@ -253,7 +308,7 @@ def test_export_csv_writes_the_rows_shown(qtbot, tmp_path):
     assert by_id["11"]["Incident left"] == "OWED — no unit, escalated 09:12"
     assert by_id["31"]["Released at"] == "2026-11-23T09:20:00+00:00"
     assert by_id["31"]["Release reason"] == "LX31 arrived"
-    assert by_id["61"]["Reason"] == "'=HYPERLINK(\"http://x\")"  # never run as a formula
+    assert by_id["61"]["Reason"] == '\'=HYPERLINK("http://x")'  # never run as a formula
     assert view.status.text() == f"Exported 4 DIVERT tags to {target}."
 
 

@@ -26,20 +26,27 @@ class RecordingSounds:
 
 
 DIVERT = Divert(
-    id=7, unit_id=30, callsign="LX30", from_incident_id=1, from_ref="CAD 1/23NOV26",
-    to_incident_id=9, to_ref="CAD 9/23NOV26", by="disp1", at=T0 + minutes(2),
+    id=7,
+    unit_id=30,
+    callsign="LX30",
+    from_incident_id=1,
+    from_ref="CAD 1/23NOV26",
+    to_incident_id=9,
+    to_ref="CAD 9/23NOV26",
+    by="disp1",
+    at=T0 + minutes(2),
     reason="Grade I stabbing two streets away",
 )
 
 
 def escalated(incident_id: int = 1, at_min: float = 12, **changes):
-    return make_incident(incident_id, owed=True, diverts=(DIVERT,),
-                         escalated_at=T0 + minutes(at_min), **changes)
+    return make_incident(
+        incident_id, owed=True, diverts=(DIVERT,), escalated_at=T0 + minutes(at_min), **changes
+    )
 
 
 def with_unit(incident_id: int = 1):
-    return make_incident(incident_id, owed=True, status=IncidentStatus.ASSIGNED,
-                         diverts=(DIVERT,))
+    return make_incident(incident_id, owed=True, status=IncidentStatus.ASSIGNED, diverts=(DIVERT,))
 
 
 def make_notifier(qtbot, role=Role.SUPERVISOR):
@@ -67,8 +74,9 @@ def test_new_escalation_pops_a_window_with_the_facts(qtbot):
     row = notifier.window.rows[1]
     assert row.head.text() == "CAD 1/23NOV26 · I (Immediate) · 12 High Street, NW1 7AA"
     assert row.owed.text() == "Owed since 09:02, no unit for 12 min (escalated 09:12)"
-    assert row.divert.text() == ("LX30 diverted to CAD 9/23NOV26 by disp1 at 09:02: "
-                                 "Grade I stabbing two streets away")
+    assert row.divert.text() == (
+        "LX30 diverted to CAD 9/23NOV26 by disp1 at 09:02: Grade I stabbing two streets away"
+    )
     assert "1 owed incident has had no unit" in notifier.window.header.text()
     with qtbot.waitSignal(notifier.open_incident) as blocker:
         row.open_button.click()

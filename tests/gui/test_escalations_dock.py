@@ -18,8 +18,11 @@ from tests.gui.test_escalations import RecordingSounds, escalated
 
 def supervisor_window(qtbot, commands, settings, fake_clock, monkeypatch):
     alerts: list[object] = []
-    monkeypatch.setattr(escalations_module.QApplication, "alert",
-                        staticmethod(lambda widget, msec=0: alerts.append(widget)))
+    monkeypatch.setattr(
+        escalations_module.QApplication,
+        "alert",
+        staticmethod(lambda widget, msec=0: alerts.append(widget)),
+    )
     window = open_queue_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
     sounds = RecordingSounds()
     window.dispatch.escalations._sounds = sounds
@@ -27,19 +30,21 @@ def supervisor_window(qtbot, commands, settings, fake_clock, monkeypatch):
     return window, sounds, alerts
 
 
-def test_a_dock_like_the_others_and_quiet_when_empty(qtbot, commands, settings, fake_clock,
-                                                     monkeypatch):
-    window, sounds, alerts = supervisor_window(qtbot, commands, settings, fake_clock,
-                                               monkeypatch)
+def test_a_dock_like_the_others_and_quiet_when_empty(
+    qtbot, commands, settings, fake_clock, monkeypatch
+):
+    window, sounds, alerts = supervisor_window(qtbot, commands, settings, fake_clock, monkeypatch)
     notifier = window.dispatch.escalations
     dock = notifier.dock
     assert isinstance(dock, QDockWidget) and dock.objectName() == "escalationsDock"
     assert window.dockWidgetArea(dock) is Qt.DockWidgetArea.BottomDockWidgetArea
     assert dock in window.tabifiedDockWidgets(window.dispatch.units_dock)
     features = dock.features()
-    for feature in (QDockWidget.DockWidgetFeature.DockWidgetMovable,
-                    QDockWidget.DockWidgetFeature.DockWidgetFloatable,
-                    QDockWidget.DockWidgetFeature.DockWidgetClosable):
+    for feature in (
+        QDockWidget.DockWidgetFeature.DockWidgetMovable,
+        QDockWidget.DockWidgetFeature.DockWidgetFloatable,
+        QDockWidget.DockWidgetFeature.DockWidgetClosable,
+    ):
         assert features & feature
     assert dock.toggleViewAction() in window.menuBar().actions()[2].menu().actions()
     assert not notifier.window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
@@ -58,10 +63,10 @@ def test_a_dock_like_the_others_and_quiet_when_empty(qtbot, commands, settings, 
     assert dock.isHidden()
 
 
-def test_loud_when_one_arrives_without_taking_the_keyboard(qtbot, commands, settings,
-                                                           fake_clock, monkeypatch):
-    window, sounds, alerts = supervisor_window(qtbot, commands, settings, fake_clock,
-                                               monkeypatch)
+def test_loud_when_one_arrives_without_taking_the_keyboard(
+    qtbot, commands, settings, fake_clock, monkeypatch
+):
+    window, sounds, alerts = supervisor_window(qtbot, commands, settings, fake_clock, monkeypatch)
     notifier, dock = window.dispatch.escalations, window.dispatch.escalations.dock
     window.dispatch.show_units()  # the units board is the tab in front
     window.table.setFocus()
@@ -86,10 +91,10 @@ def test_loud_when_one_arrives_without_taking_the_keyboard(qtbot, commands, sett
     assert notifier.window.header.text() == QUIET_TEXT
 
 
-def test_floating_dock_asks_attention_for_itself(qtbot, commands, settings, fake_clock,
-                                                 monkeypatch):
-    window, _sounds, alerts = supervisor_window(qtbot, commands, settings, fake_clock,
-                                                monkeypatch)
+def test_floating_dock_asks_attention_for_itself(
+    qtbot, commands, settings, fake_clock, monkeypatch
+):
+    window, _sounds, alerts = supervisor_window(qtbot, commands, settings, fake_clock, monkeypatch)
     dock = window.dispatch.escalations.dock
     dock.setFloating(True)
     window.relay.on_changes([escalated(2)], [])
@@ -104,8 +109,9 @@ def test_no_dock_for_dispatchers(qtbot, commands, settings, fake_clock):
 
 
 def test_stand_alone_window_hides_on_esc(qtbot):
-    notifier = escalations_module.EscalationNotifier(Role.SUPERVISOR, lambda: make_incident(
-        1).created_at)
+    notifier = escalations_module.EscalationNotifier(
+        Role.SUPERVISOR, lambda: make_incident(1).created_at
+    )
     notifier.show_window()
     window = notifier.window
     qtbot.addWidget(window)

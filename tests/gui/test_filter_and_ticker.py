@@ -54,8 +54,9 @@ def test_grade_borough_and_search_filters(qtmodeltester, fake_clock):
         [
             make_incident(1, grade=Grade.IMMEDIATE, borough="Camden", type="Burglary"),
             make_incident(2, grade=Grade.SIGNIFICANT, borough="Hackney", postcode="E8 1AB"),
-            make_incident(3, grade=Grade.EXTENDED, borough="Camden",
-                          summary="Neighbour dispute over parking"),
+            make_incident(
+                3, grade=Grade.EXTENDED, borough="Camden", summary="Neighbour dispute over parking"
+            ),
         ],
         fake_clock.now,
     )
@@ -76,8 +77,10 @@ def test_grade_borough_and_search_filters(qtmodeltester, fake_clock):
 def test_proxy_follows_changes(qtmodeltester, fake_clock):
     model, proxy = build([make_incident(i) for i in range(1, 4)], fake_clock.now)
     model.apply_changes(
-        [make_incident(2, status=IncidentStatus.CLOSED),
-         make_incident(7, created_at=T0 - minutes(30))],
+        [
+            make_incident(2, status=IncidentStatus.CLOSED),
+            make_incident(7, created_at=T0 - minutes(30)),
+        ],
         [3],
     )
     qtmodeltester.check(proxy)

@@ -33,8 +33,11 @@ def test_signin_dialog_is_the_designer_form_with_icons(qtbot):
 
 
 def test_detail_panel_facts_come_from_the_form(qtbot):
-    panel = IncidentDetailPanel(commands=None, role=Role.DISPATCHER,  # type: ignore[arg-type]
-                                now=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    panel = IncidentDetailPanel(
+        commands=None,
+        role=Role.DISPATCHER,  # type: ignore[arg-type]
+        now=lambda: datetime(2026, 1, 1, tzinfo=UTC),
+    )
     qtbot.addWidget(panel)
     assert isinstance(panel.info_ui, Ui_IncidentInfo)
     assert len(panel.fields) == 17
@@ -58,8 +61,9 @@ def test_settings_action_opens_the_settings_dialog_and_sets_the_theme(qtbot, tmp
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     window = QueueWindow(RecordingCommands(), Role.DISPATCHER, clock().now, "jsmith", settings)
     qtbot.addWidget(window)
-    window.central_settings = CentralSettings(server_url="https://cad.test",
-                                              locked=frozenset({"server_url"}))
+    window.central_settings = CentralSettings(
+        server_url="https://cad.test", locked=frozenset({"server_url"})
+    )
     assert window.act_settings.shortcut().toString() == "Ctrl+,"
     window.act_settings.trigger()
     dialog = window.settings_dialog

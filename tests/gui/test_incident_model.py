@@ -96,7 +96,9 @@ def test_incident_role(model):
 
 def test_flags_downgraded_anonymous_pending(model):
     downgraded = make_incident(
-        1, grade=Grade.SIGNIFICANT, original_grade=Grade.IMMEDIATE,
+        1,
+        grade=Grade.SIGNIFICANT,
+        original_grade=Grade.IMMEDIATE,
         downgrade_reason="Caller says suspect has left",
     )
     anon = make_incident(2)
@@ -107,12 +109,21 @@ def test_flags_downgraded_anonymous_pending(model):
     assert "suspect has left" in cell(model, r1, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
     assert "anonymous caller" in cell(model, r2, Column.FLAGS)
     command = PendingCommand(
-        id="c1", kind=CommandKind.UPDATE_INCIDENT, incident_id=2, description="Regrade",
-        created_at=T0, state=CommandState.SENT,
+        id="c1",
+        kind=CommandKind.UPDATE_INCIDENT,
+        incident_id=2,
+        description="Regrade",
+        created_at=T0,
+        state=CommandState.SENT,
     )
     failed = PendingCommand(
-        id="c2", kind=CommandKind.CLOSE_INCIDENT, incident_id=1, description="Close",
-        created_at=T0, state=CommandState.FAILED, message="refused",
+        id="c2",
+        kind=CommandKind.CLOSE_INCIDENT,
+        incident_id=1,
+        description="Close",
+        created_at=T0,
+        state=CommandState.FAILED,
+        message="refused",
     )
     model.set_pending([command, failed])
     assert "pending" in cell(model, r2, Column.FLAGS)
@@ -128,8 +139,13 @@ def test_apply_changes_insert_update_remove(qtbot, model):
     model.rowsRemoved.connect(lambda _p, a, b: removes.append((a, b)))
     model.dataChanged.connect(lambda a, b, _r=(): changes.append((a.row(), b.row())))
     model.apply_changes(
-        [make_incident(2, summary="new"), make_incident(4, summary="new"),
-         make_incident(10), make_incident(11), make_incident(12)],
+        [
+            make_incident(2, summary="new"),
+            make_incident(4, summary="new"),
+            make_incident(10),
+            make_incident(11),
+            make_incident(12),
+        ],
         [1, 5],
     )
     assert removes == [(4, 4), (0, 0)]  # highest first, so row numbers stay valid
@@ -182,16 +198,26 @@ def test_times_shown_in_policy_time_zone(model):
 
 
 def _divert(from_id: int) -> Divert:
-    return Divert(id=1, unit_id=7, callsign="LX21", from_incident_id=from_id,
-                  from_ref=f"CAD {from_id}/23NOV26", to_incident_id=99, to_ref="CAD 99/23NOV26",
-                  by="disp1", at=T0 + minutes(5), reason="Robbery in progress, grade I")
+    return Divert(
+        id=1,
+        unit_id=7,
+        callsign="LX21",
+        from_incident_id=from_id,
+        from_ref=f"CAD {from_id}/23NOV26",
+        to_incident_id=99,
+        to_ref="CAD 99/23NOV26",
+        by="disp1",
+        at=T0 + minutes(5),
+        reason="Robbery in progress, grade I",
+    )
 
 
 def test_owed_incident_with_no_unit_tops_the_queue_and_says_divert(qtmodeltester, model):
     """The 2018 case: an S domestic left owed sits above every I incident until a unit is on
     it, and says DIVERT in words (plus an icon and colour)."""
-    immediate = [make_incident(i, grade=Grade.IMMEDIATE, created_at=T0 + minutes(i))
-                 for i in (1, 2)]
+    immediate = [
+        make_incident(i, grade=Grade.IMMEDIATE, created_at=T0 + minutes(i)) for i in (1, 2)
+    ]
     domestic = make_incident(3, grade=Grade.SIGNIFICANT, created_at=T0 - minutes(30))
     model.set_incidents([*immediate, domestic], DEFAULT_POLICY)
     assert model.incident_at(2).id == 3
@@ -207,8 +233,7 @@ def test_owed_incident_with_no_unit_tops_the_queue_and_says_divert(qtmodeltester
     model.apply_changes([escalated], [])
     assert cell(model, 0, Column.FLAGS) == "DIVERT: ESCALATED, NO UNIT"
     # a unit on its way: still owed (DIVERT), back among the others by deadline
-    assigned = escalated.with_changes(status=IncidentStatus.ASSIGNED, escalated_at=None,
-                                      version=4)
+    assigned = escalated.with_changes(status=IncidentStatus.ASSIGNED, escalated_at=None, version=4)
     model.apply_changes([assigned], [])
     row = model.row_of(3)
     assert row is not None and row > 0 and cell(model, row, Column.FLAGS) == "DIVERT"
@@ -216,15 +241,18 @@ def test_owed_incident_with_no_unit_tops_the_queue_and_says_divert(qtmodeltester
 
 def test_warning_flags_per_kind_until_and_after_acknowledgement(qtmodeltester, model):
     model.set_incidents([make_incident(1), make_incident(2)], DEFAULT_POLICY)
-    marks = {1: (WarningMark(WarningRef("scheme", 5), Severity.CRITICAL, False),
-                 WarningMark(WarningRef("order", 8), Severity.HEIGHTENED, False))}
+    marks = {
+        1: (
+            WarningMark(WarningRef("scheme", 5), Severity.CRITICAL, False),
+            WarningMark(WarningRef("order", 8), Severity.HEIGHTENED, False),
+        )
+    }
     model.set_warning_marks(lambda iid: marks.get(iid, ()))
     row = model.row_of(1)
     assert cell(model, row, Column.FLAGS) == "⚠ SCHEME CRITICAL · ⚠ ORDER HEIGHTENED"
     assert "NOT yet acknowledged" in cell(model, row, Column.FLAGS, Qt.ItemDataRole.ToolTipRole)
     assert cell(model, model.row_of(2), Column.FLAGS) == ""
-    marks[1] = (WarningMark(WarningRef("scheme", 5), Severity.CRITICAL, True),
-                marks[1][1])
+    marks[1] = (WarningMark(WarningRef("scheme", 5), Severity.CRITICAL, True), marks[1][1])
     model.warnings_changed([1])
     assert cell(model, row, Column.FLAGS) == "Scheme ✓ CRITICAL · ⚠ ORDER HEIGHTENED"
     qtmodeltester.check(model)
@@ -240,8 +268,12 @@ def test_a_critical_order_does_not_look_like_an_informational_one(qtmodeltester,
     the most severe sorts first."""
     model.set_theme(theme)
     model.set_incidents([make_incident(i) for i in (1, 2, 3, 4)], DEFAULT_POLICY)
-    marks = {1: _order_mark(Severity.CRITICAL), 2: _order_mark(Severity.HEIGHTENED),
-             3: _order_mark(Severity.INFO), 4: _order_mark(Severity.CRITICAL, True)}
+    marks = {
+        1: _order_mark(Severity.CRITICAL),
+        2: _order_mark(Severity.HEIGHTENED),
+        3: _order_mark(Severity.INFO),
+        4: _order_mark(Severity.CRITICAL, True),
+    }
     model.set_warning_marks(lambda iid: marks.get(iid, ()))
     qtmodeltester.check(model)
 
@@ -249,13 +281,16 @@ def test_a_critical_order_does_not_look_like_an_informational_one(qtmodeltester,
         return cell(model, model.row_of(iid), Column.FLAGS, role)
 
     assert [of(i) for i in (1, 2, 3, 4)] == [
-        "⚠ ORDER CRITICAL", "⚠ ORDER HEIGHTENED", "⚠ Order (info)", "Order ✓ CRITICAL"]
+        "⚠ ORDER CRITICAL",
+        "⚠ ORDER HEIGHTENED",
+        "⚠ Order (info)",
+        "Order ✓ CRITICAL",
+    ]
     colours = [of(i, Qt.ItemDataRole.ForegroundRole) for i in (1, 2, 3)]
     assert len({c.name() for c in colours}) == 3  # three severities, three colours
     assert colours[0] == icons.severity_colour(Severity.CRITICAL, theme)
     assert of(4, Qt.ItemDataRole.ForegroundRole) is None  # acknowledged: plain text
-    images = [of(i, Qt.ItemDataRole.DecorationRole).pixmap(18, 16).toImage()
-              for i in (1, 2, 3)]
+    images = [of(i, Qt.ItemDataRole.DecorationRole).pixmap(18, 16).toImage() for i in (1, 2, 3)]
     assert len({bytes(img.constBits()) for img in images}) == 3  # three different icons
     # The shape differs too, not only the colour: the marks' outlines differ in grey.
     grey = [img.convertToFormat(img.Format.Format_Alpha8) for img in images]

@@ -24,7 +24,7 @@ from dispatchdesk.gui.queue.model import Column
 from dispatchdesk.gui.queue.window import QueueWindow
 from tests.gui.factories import make_incident
 
-SMALL = QRect(0, 0, 1366, 768 - 28)   # the screen less a panel
+SMALL = QRect(0, 0, 1366, 768 - 28)  # the screen less a panel
 FULL_HD = QRect(0, 0, 1920, 1080 - 40)
 NEVER_SHRUNK = [c for c in Column if c not in COLUMN_MINIMUM_SAMPLES]
 
@@ -74,8 +74,9 @@ def _assert_panel_usable(window: QueueWindow) -> None:
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_1366x768_every_column_and_the_incident_panel_fit(themed, qtbot, commands, settings,
-                                                           fake_clock, theme):
+def test_1366x768_every_column_and_the_incident_panel_fit(
+    themed, qtbot, commands, settings, fake_clock, theme
+):
     apply_theme(themed, theme)
     window = _window(qtbot, commands, settings, fake_clock, SMALL)
     window.set_theme(theme)
@@ -93,15 +94,17 @@ def test_a_theme_switch_keeps_every_column(themed, qtbot, commands, settings, fa
     window = _window(qtbot, commands, settings, fake_clock, SMALL)
     for theme in ("high-contrast", "normal", "high-contrast"):
         window.set_theme(theme)
-        qtbot.waitUntil(lambda: sum(window.table.columnWidth(c) for c in Column)
-                        <= window.table.viewport().width())
+        qtbot.waitUntil(
+            lambda: (
+                sum(window.table.columnWidth(c) for c in Column) <= window.table.viewport().width()
+            )
+        )
         _assert_queue_readable(window)  # Location was three characters after a switch
         _assert_panel_usable(window)
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_1080p_units_board_shows_twelve_rows(themed, qtbot, commands, settings, fake_clock,
-                                             theme):
+def test_1080p_units_board_shows_twelve_rows(themed, qtbot, commands, settings, fake_clock, theme):
     apply_theme(themed, theme)
     window = _window(qtbot, commands, settings, fake_clock, FULL_HD)
     window.set_theme(theme)
@@ -117,8 +120,9 @@ def test_1080p_units_board_shows_twelve_rows(themed, qtbot, commands, settings, 
 
 
 @pytest.mark.parametrize("area", [SMALL, FULL_HD])
-def test_commands_panel_reads_without_scrolling_sideways(qtbot, commands, settings, fake_clock,
-                                                         area):
+def test_commands_panel_reads_without_scrolling_sideways(
+    qtbot, commands, settings, fake_clock, area
+):
     window = _window(qtbot, commands, settings, fake_clock, area)
     window.commands_dock.focus()
     table = window.commands_panel.table
@@ -128,8 +132,7 @@ def test_commands_panel_reads_without_scrolling_sideways(qtbot, commands, settin
     qtbot.waitUntil(lambda: not table.horizontalScrollBar().isVisible())
 
 
-def test_layout_is_remembered_per_screen_setup(qtbot, commands, settings, fake_clock,
-                                               monkeypatch):
+def test_layout_is_remembered_per_screen_setup(qtbot, commands, settings, fake_clock, monkeypatch):
     monkeypatch.setattr(layout_module, "screen_setup", lambda: "1366x768+0+0")
     window = _window(qtbot, commands, settings, fake_clock, SMALL)
     window.resize(760, 500)  # within the offscreen screen (800 px)
@@ -143,12 +146,12 @@ def test_layout_is_remembered_per_screen_setup(qtbot, commands, settings, fake_c
     assert again.height() == 500  # (the width is held to the offscreen screen's 800 px)
     again.show()
     assert again.commands_dock.isHidden()
-    assert again.layout_keeper.compact and again.dockWidgetArea(again.detail_dock) \
-        == window.dockWidgetArea(window.detail_dock)
+    assert again.layout_keeper.compact and again.dockWidgetArea(
+        again.detail_dock
+    ) == window.dockWidgetArea(window.detail_dock)
 
     # Another screen set-up (docked to two monitors) has a layout of its own.
-    monkeypatch.setattr(layout_module, "screen_setup",
-                        lambda: "1920x1080+0+0,1920x1080+1920+0")
+    monkeypatch.setattr(layout_module, "screen_setup", lambda: "1920x1080+0+0,1920x1080+1920+0")
     docked = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings)
     qtbot.addWidget(docked)
     assert docked.height() != 500

@@ -14,7 +14,9 @@ from tests.gui.factories import T0, clock, make_incident, minutes
 ids = st.integers(min_value=1, max_value=25)
 incidents = st.builds(
     lambda i, g, s, m: make_incident(i, grade=g, status=s, created_at=T0 - minutes(m)),
-    ids, st.sampled_from(list(Grade)), st.sampled_from(list(IncidentStatus)),
+    ids,
+    st.sampled_from(list(Grade)),
+    st.sampled_from(list(IncidentStatus)),
     st.integers(min_value=0, max_value=300),
 )
 batches = st.lists(
@@ -22,8 +24,9 @@ batches = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(initial=st.lists(incidents, max_size=10), batches=batches)
 def test_batches_keep_model_and_proxy_consistent(qtmodeltester, initial, batches):
     model = IncidentTableModel(clock().now)

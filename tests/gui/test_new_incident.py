@@ -52,14 +52,16 @@ def test_keyboard_only_entry_produces_draft(qtbot, dialog):
     tab(qtbot)
     type_text(qtbot, "07700 900123")
     with qtbot.waitSignal(dialog.submitted) as blocker:
-        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
-                       Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(
+            QApplication.focusWidget(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+        )
     assert blocker.args[0] == IncidentDraft(
         grade=Grade.SIGNIFICANT,
         type="Domestic",
         summary="Shouting and banging next door",
-        location=Location(address="12 High Street", postcode="NW1 7AA", borough="Camden",
-                          uprn="100023"),
+        location=Location(
+            address="12 High Street", postcode="NW1 7AA", borough="Camden", uprn="100023"
+        ),
         caller=Caller(name="Ann Smith", phone="07700 900123", anonymous=False),
     )
     assert not dialog.isVisible()
@@ -136,6 +138,7 @@ def test_extended_with_appointment(qtbot, dialog):
 
 # --- warnings once the location is entered ----------------------------------------------------
 
+
 class FakeIndex:
     """Answers like the engine's warning index (the reference matcher), recording each ask."""
 
@@ -178,8 +181,9 @@ def fill_the_rest(qtbot, dlg):
 
 
 def ctrl_enter(qtbot):
-    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
-                   Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(
+        QApplication.focusWidget(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+    )
 
 
 def f4(qtbot):
@@ -203,7 +207,8 @@ def test_entering_a_location_with_an_order_shows_it_beside_the_form(qtbot, warne
     assert card.why.text().startswith("Matched: POSSIBLE MATCH: similar address")
     assert warned.warnings_note.isVisible()
     assert warned.warnings_note.text() == (
-        "⚠ 1 warning not yet acknowledged: press F4 to read and acknowledge it.")
+        "⚠ 1 warning not yet acknowledged: press F4 to read and acknowledge it."
+    )
     f4(qtbot)  # one key to the warnings
     assert panel.focused_card() is card
     with qtbot.waitSignal(panel.acknowledged), qtbot.assertNotEmitted(warned.submitted):
@@ -256,7 +261,8 @@ def test_typing_with_pauses_keeps_every_keystroke_in_its_field(qtbot, warned, in
         ctrl_enter(qtbot)
     assert warned.isVisible()
     assert warned.warnings_note.text() == (
-        "⚠ Acknowledge the 1 warning first (F4): the incident is not created until you do.")
+        "⚠ Acknowledge the 1 warning first (F4): the incident is not created until you do."
+    )
     assert QApplication.focusWidget() is warned.postcode  # nothing moved
     assert (warned.address.text(), warned.postcode.text()) == (address, "NW1 7AA")
     f4(qtbot)
@@ -271,14 +277,16 @@ def test_typing_with_pauses_keeps_every_keystroke_in_its_field(qtbot, warned, in
 
 
 def test_escape_from_the_warnings_returns_to_the_field_and_leaves_them_in_sight(
-        qtbot, warned, index):
+    qtbot, warned, index
+):
     warned.uprn.setFocus()
     type_text(qtbot, "100023")  # the order's UPRN
     warned.check_warnings()  # the pause
     panel = warned.warning_panel
     assert panel.isVisible() and QApplication.focusWidget() is warned.uprn
     assert panel.cards[0].why.text() == (
-        "Matched: exact address (UPRN) — an address named in the order")
+        "Matched: exact address (UPRN) — an address named in the order"
+    )
     warned.caller_name.setFocus()
     type_text(qtbot, "Ann")
     f4(qtbot)
@@ -298,8 +306,7 @@ def test_escape_from_the_warnings_returns_to_the_field_and_leaves_them_in_sight(
     assert panel.isVisible()
 
 
-def test_a_shown_warning_left_unacknowledged_blocks_create_until_acknowledged(
-        qtbot, warned, index):
+def test_a_shown_warning_left_unacknowledged_blocks_create_until_acknowledged(qtbot, warned, index):
     warned.location_timer.setInterval(50)
     warned.uprn.setFocus()
     type_text(qtbot, "100023")
@@ -330,7 +337,8 @@ def test_caller_name_is_matched_as_a_person(qtbot, warned, index):
     panel = warned.warning_panel
     qtbot.waitUntil(panel.isVisible)
     assert panel.cards[0].why.text() == (
-        "Matched: POSSIBLE MATCH: same name — the person the order is against")
+        "Matched: POSSIBLE MATCH: same name — the person the order is against"
+    )
 
 
 def test_no_match_no_panel_and_no_lookup_without_a_location(qtbot, warned, index):
@@ -345,9 +353,13 @@ def test_no_match_no_panel_and_no_lookup_without_a_location(qtbot, warned, index
 
 # --- caller's date of birth and the people named -------------------------------------------
 
+
 def ctrl_shift_p(qtbot):
-    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_P,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        QApplication.focusWidget(),
+        Qt.Key.Key_P,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
 
 
 def fill_required(qtbot, dlg):
@@ -372,10 +384,14 @@ def test_caller_dob_and_people_named_go_into_the_draft(qtbot, warned):
     type_text(qtbot, "Kim Lee")  # no date of birth: still named
     ctrl_shift_p(qtbot)  # left empty: ignored
     assert [r.name.accessibleName() for r in warned.person_rows] == [
-        "Person 1 name", "Person 2 name", "Person 3 name"]
+        "Person 1 name",
+        "Person 2 name",
+        "Person 3 name",
+    ]
     with qtbot.waitSignal(warned.submitted) as blocker:
-        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
-                       Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(
+            QApplication.focusWidget(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+        )
     draft = blocker.args[0]
     assert draft.caller == Caller(name="Ann Smith", dob=date(1990, 12, 1))
     assert draft.persons == (Person("Gary HOLLIS", date(1984, 3, 9)), Person("Kim Lee"))
@@ -388,10 +404,19 @@ def test_tab_order_runs_through_the_people_named(qtbot, dialog):
     for _ in range(11):
         tab(qtbot)
         order.append(QApplication.focusWidget())
-    assert order == [dialog.caller_dob, dialog.anonymous,
-                     first.name, first.dob, first.remove_button,
-                     second.name, second.dob, second.remove_button,
-                     dialog.add_person_button, dialog.cancel_button, dialog.create_button]
+    assert order == [
+        dialog.caller_dob,
+        dialog.anonymous,
+        first.name,
+        first.dob,
+        first.remove_button,
+        second.name,
+        second.dob,
+        second.remove_button,
+        dialog.add_person_button,
+        dialog.cancel_button,
+        dialog.create_button,
+    ]
 
 
 def test_tab_through_the_form_never_lands_in_the_warnings(qtbot, warned, index):
@@ -440,13 +465,16 @@ def test_twenty_people_at_most(qtbot, dialog):
     assert dialog.add_person_button.isEnabled() and dialog.persons_note.isHidden()
 
 
-@pytest.mark.parametrize(("typed", "message"), [
-    ("24/11/2026", "A date of birth cannot be in the future."),  # NOW is 23 Nov 2026
-    ("31/02/1990", "No such date: 31/02/1990"),
-    ("09/03/84", "Give the year in full"),
-    ("last spring", "Not a date: type the date of birth as dd/mm/yyyy"),
-    ("01/01/1850", "Before 1900: check the year."),
-])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("24/11/2026", "A date of birth cannot be in the future."),  # NOW is 23 Nov 2026
+        ("31/02/1990", "No such date: 31/02/1990"),
+        ("09/03/84", "Give the year in full"),
+        ("last spring", "Not a date: type the date of birth as dd/mm/yyyy"),
+        ("01/01/1850", "Before 1900: check the year."),
+    ],
+)
 def test_bad_caller_dob_is_refused_and_kept(qtbot, warned, typed, message):
     fill_required(qtbot, warned)
     qtbot.keyClicks(warned.caller_name, "Ann Smith")
@@ -479,8 +507,10 @@ def test_bad_or_orphan_person_dob_is_refused(qtbot, warned):
     orphan.name.setText("Kim Lee")
     with qtbot.waitSignal(warned.submitted) as blocker:
         warned.submit()
-    assert blocker.args[0].persons == (Person("Gary Hollis", date(1984, 3, 9)),
-                                       Person("Kim Lee", date(1984, 3, 9)))
+    assert blocker.args[0].persons == (
+        Person("Gary Hollis", date(1984, 3, 9)),
+        Person("Kim Lee", date(1984, 3, 9)),
+    )
 
 
 def test_caller_dob_needs_the_callers_name(qtbot, warned):
@@ -488,8 +518,7 @@ def test_caller_dob_needs_the_callers_name(qtbot, warned):
     qtbot.keyClicks(warned.caller_dob, "09/03/1984")
     with qtbot.assertNotEmitted(warned.submitted):
         warned.submit()
-    assert warned.errors() == {
-        "caller_name": "Give the caller's name with the date of birth."}
+    assert warned.errors() == {"caller_name": "Give the caller's name with the date of birth."}
     assert QApplication.focusWidget() is warned.caller_name
 
 
@@ -523,11 +552,16 @@ def test_a_person_named_after_the_address_pops_the_panel(qtbot, warned, index):
     tab(qtbot)  # leaving the DOB: look up with the whole person
     panel = warned.warning_panel
     qtbot.waitUntil(lambda: panel.isVisible() and panel.isActiveWindow())
-    assert index.asked[2:] == [(Place(address="1 Elsewhere Road"), (
-        Person("Ann Smith", date(1990, 12, 1)), Person("John Smith", date(1980, 2, 1))))]
+    assert index.asked[2:] == [
+        (
+            Place(address="1 Elsewhere Road"),
+            (Person("Ann Smith", date(1990, 12, 1)), Person("John Smith", date(1980, 2, 1))),
+        )
+    ]
     [card] = panel.cards
     assert card.why.text() == (
-        "Matched: person: name and date of birth — the person the order is against")
+        "Matched: person: name and date of birth — the person the order is against"
+    )
     assert not card.warning.possible
 
 
@@ -603,6 +637,7 @@ def test_many_people_scroll_and_the_focused_one_is_in_view(qtbot, warned):
 
 # --- the server's reference lists -------------------------------------------------------------
 
+
 @pytest.fixture
 def listed(qtbot):
     dlg = NewIncidentDialog(reference=LONDON_LISTS, now=lambda: NOW)
@@ -650,7 +685,8 @@ def test_values_off_the_lists_are_refused_inline_before_sending(qtbot, listed):
     type_text(qtbot, "Alien landing")
     tab(qtbot)
     assert listed._fields["type"].error.text() == (
-        "⚠ " + server_words(LONDON_LISTS.incident_type, "Alien landing"))
+        "⚠ " + server_words(LONDON_LISTS.incident_type, "Alien landing")
+    )
     listed.postcode.setText("NW1 7AA")
     listed.set_grade(Grade.IMMEDIATE)
     listed.summary.setPlainText("Lights in the sky")
@@ -663,7 +699,10 @@ def test_values_off_the_lists_are_refused_inline_before_sending(qtbot, listed):
     assert errors["caller_dob"] == "A date of birth cannot be in the future."
     assert listed.isVisible() and QApplication.focusWidget() is listed.address
     assert (listed.address.text(), listed.borough.currentText(), listed.type.currentText()) == (
-        "!!", "Narnia", "Alien landing")  # what was typed is kept
+        "!!",
+        "Narnia",
+        "Alien landing",
+    )  # what was typed is kept
     # put right, in any case: sent as the list spells it
     listed.address.setText("12 High Street")
     listed.borough.setEditText("  camden ")
@@ -691,7 +730,8 @@ def test_without_lists_the_desk_leaves_the_borough_to_the_server(qtbot, dialog):
 
 
 def test_a_warning_found_after_the_others_were_acknowledged_blocks_create_again(
-        qtbot, warned, index, played):
+    qtbot, warned, index, played
+):
     index.orders = [make_order(7), make_order(8, locations=(), subject="Gary HOLLIS")]
     fill_the_rest(qtbot, warned)
     qtbot.keyClicks(warned.address, "10 High Street, London")
@@ -714,5 +754,4 @@ def test_a_warning_found_after_the_others_were_acknowledged_blocks_create_again(
     ctrl_enter(qtbot)
     with qtbot.waitSignal(warned.submitted) as blocker:
         ctrl_enter(qtbot)
-    assert blocker.args[0].acknowledged_warnings == (WarningRef("order", 7),
-                                                     WarningRef("order", 8))
+    assert blocker.args[0].acknowledged_warnings == (WarningRef("order", 7), WarningRef("order", 8))

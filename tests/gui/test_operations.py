@@ -36,29 +36,47 @@ def open_window(qtbot, commands, settings, fake_clock, role=Role.DISPATCHER):
 
 
 def flat(n: int) -> Location:
-    return Location(address=f"Flat {n}, Holly Court, 9 Elm Road", postcode="N1 1AA",
-                    borough="Islington", uprn=f"900000{n}", parent_uprn="9000000")
+    return Location(
+        address=f"Flat {n}, Holly Court, 9 Elm Road",
+        postcode="N1 1AA",
+        borough="Islington",
+        uprn=f"900000{n}",
+        parent_uprn="9000000",
+    )
 
 
 def scheme_on_block() -> SchemeOut:
     return SchemeOut(
-        id=5, version=1, category=SchemeCategory.SERIAL_PERPETRATOR,
-        location=PlaceModel(address="Holly Court, 9 Elm Road", postcode="N1 1AA",
-                            uprn="9000000"),
+        id=5,
+        version=1,
+        category=SchemeCategory.SERIAL_PERPETRATOR,
+        location=PlaceModel(address="Holly Court, 9 Elm Road", postcode="N1 1AA", uprn="9000000"),
         summary="Serial perpetrator known to visit; two officers to attend",
-        officer_in_case="DC 99 Okafor", starts_at=T0 - timedelta(days=10),
-        expires_at=T0 + timedelta(days=60), review_state="ACTIVE",
+        officer_in_case="DC 99 Okafor",
+        starts_at=T0 - timedelta(days=10),
+        expires_at=T0 + timedelta(days=60),
+        review_state="ACTIVE",
     )
 
 
 def order_expiring_tomorrow() -> OrderOut:
     return OrderOut(
-        id=8, version=1, order_type=OrderType.NON_MOLESTATION,
+        id=8,
+        version=1,
+        order_type=OrderType.NON_MOLESTATION,
         subject=PersonModel(name="Gary Hollis", dob=date(1984, 3, 9)),
-        locations=[PlaceModel(address="Flat 2, Holly Court, 9 Elm Road", postcode="N1 1AA",
-                              uprn="9000002", parent_uprn="9000000")],
-        conditions="Not to contact Dawn Hollis", issued_on=date(2026, 5, 24),
-        expires_on=date(2026, 11, 24), source_ref="FAM-2026-0042",
+        locations=[
+            PlaceModel(
+                address="Flat 2, Holly Court, 9 Elm Road",
+                postcode="N1 1AA",
+                uprn="9000002",
+                parent_uprn="9000000",
+            )
+        ],
+        conditions="Not to contact Dawn Hollis",
+        issued_on=date(2026, 5, 24),
+        expires_on=date(2026, 11, 24),
+        source_ref="FAM-2026-0042",
     )
 
 
@@ -107,8 +125,12 @@ def test_dropping_a_unit_on_a_row_assigns_it_or_asks_why_divert(qtbot, settings)
         pos = window.table.visualRect(window.proxy.index(row, Column.REF)).center()
         mime = QMimeData()
         mime.setData(UNIT_MIME, str(unit_id).encode())
-        how = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-               Qt.KeyboardModifier.NoModifier)
+        how = (
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
         viewport = window.table.viewport()
         QApplication.sendEvent(viewport, QDragEnterEvent(pos, *how))
         QApplication.sendEvent(viewport, QDragMoveEvent(pos, *how))
@@ -151,9 +173,18 @@ def test_opening_an_incident_pops_its_warnings_and_acknowledgement_is_sent(qtbot
 def test_owed_incident_counts_in_the_strip_and_escalation_needs_acknowledging(qtbot, settings):
     commands, fake_clock = RecordingCommands(), clock()
     window = open_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
-    divert = Divert(id=1, unit_id=7, callsign="LX21", from_incident_id=1,
-                    from_ref="CAD 1/23NOV26", to_incident_id=2, to_ref="CAD 2/23NOV26",
-                    by="disp1", at=T0 + minutes(5), reason="Robbery in progress, grade I")
+    divert = Divert(
+        id=1,
+        unit_id=7,
+        callsign="LX21",
+        from_incident_id=1,
+        from_ref="CAD 1/23NOV26",
+        to_incident_id=2,
+        to_ref="CAD 2/23NOV26",
+        by="disp1",
+        at=T0 + minutes(5),
+        reason="Robbery in progress, grade I",
+    )
     owed = make_incident(1, grade=Grade.SIGNIFICANT, owed=True, diverts=(divert,))
     window.relay.on_state([owed, make_incident(2)], DEFAULT_POLICY)
     assert "OWED 1 (1 no unit" in " ".join(window.delay_strip.texts())

@@ -53,8 +53,7 @@ def test_title_and_state(qtbot, qtmodeltester, commands, settings, fake_clock):
     qtmodeltester.check(window.model)
 
 
-def test_supervisor_sees_delay_strip_call_handler_does_not(qtbot, commands, settings,
-                                                           fake_clock):
+def test_supervisor_sees_delay_strip_call_handler_does_not(qtbot, commands, settings, fake_clock):
     sup = open_window(qtbot, commands, settings, fake_clock, Role.SUPERVISOR)
     sup.relay.on_state(sample(), DEFAULT_POLICY)
     assert sup.delay_strip.isVisible()
@@ -114,13 +113,19 @@ def test_keyboard_shortcuts(qtbot, commands, settings, fake_clock):
     assert window.grade_buttons[Grade.IMMEDIATE].text() == "✗ I"
     assert [window.proxy.incident_at(r).id for r in range(window.proxy.rowCount())] == [1]
     # The selection (incident 2, grade I) is hidden now: closing it is refused (issue 15).
-    qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
-                   | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_C,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert "CAD 2/23NOV26 is hidden by the filters" in window.message_bar.text()
     assert QApplication.focusWidget() is not window.detail.rationale
     window.selection_keeper.select_incident(1)
-    qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier
-                   | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_C,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert QApplication.focusWidget() is window.detail.rationale
 
 
@@ -144,9 +149,7 @@ def test_new_incident_is_non_modal_and_submits(qtbot, commands, settings, fake_c
     qtbot.waitUntil(lambda: window.incidents.new_incident_dialog is None)
 
 
-def test_new_incident_form_checks_against_the_snapshot_lists(
-    qtbot, commands, settings, fake_clock
-):
+def test_new_incident_form_checks_against_the_snapshot_lists(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     window.relay.on_state(sample(), replace(DEFAULT_POLICY, reference=LONDON_LISTS))
     window.incidents.new_incident()
@@ -166,8 +169,13 @@ def test_failed_command_shows_commands_dock_and_flag(qtbot, commands, settings, 
     window.relay.on_state(sample(), DEFAULT_POLICY)
     window.commands_dock.hide()
     failed = PendingCommand(
-        id="c1", kind=CommandKind.UPDATE_INCIDENT, incident_id=2, description="Regrade",
-        created_at=T0, state=CommandState.FAILED, message="Stale version",
+        id="c1",
+        kind=CommandKind.UPDATE_INCIDENT,
+        incident_id=2,
+        description="Regrade",
+        created_at=T0,
+        state=CommandState.FAILED,
+        message="Stale version",
     )
     window.relay.on_commands([failed])
     assert window.commands_dock.isVisible()
@@ -209,8 +217,9 @@ def test_high_contrast_theme(qtbot, commands, settings, fake_clock):
     try:
         window.set_theme("high-contrast")
         row = window.model.row_of(2)
-        bg = window.model.data(window.model.index(row, Column.COUNTDOWN),
-                               Qt.ItemDataRole.BackgroundRole)
+        bg = window.model.data(
+            window.model.index(row, Column.COUNTDOWN), Qt.ItemDataRole.BackgroundRole
+        )
         assert bg == countdown_colours("high-contrast")[CountdownState.ON_TRACK].background
         assert settings.value("ui/theme") == "high-contrast"
     finally:
@@ -240,11 +249,11 @@ def test_listener_drives_window(qtbot, commands, settings, fake_clock):
     assert "Something to read" in window.message_bar.text()
 
 
-def test_relay_signals_signed_out_and_a_closed_window_lets_go(qtbot, commands, settings,
-                                                              fake_clock):
+def test_relay_signals_signed_out_and_a_closed_window_lets_go(
+    qtbot, commands, settings, fake_clock
+):
     relay = DeskRelay()
-    window = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings,
-                         relay=relay)
+    window = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings, relay=relay)
     qtbot.addWidget(window)
     with qtbot.waitSignal(relay.signed_out) as signed_out:
         relay.on_signed_out("Not signed in to the server: the session has expired.")
@@ -263,15 +272,14 @@ def test_relay_signals_signed_out_and_a_closed_window_lets_go(qtbot, commands, s
 
 
 def test_replay_hands_the_queue_units_and_warnings_to_the_next_window(
-        qtbot, commands, settings, fake_clock):
+    qtbot, commands, settings, fake_clock
+):
     relay = DeskRelay()
-    old = QueueWindow(commands, Role.CALL_HANDLER, fake_clock.now, "jsmith", settings,
-                      relay=relay)
+    old = QueueWindow(commands, Role.CALL_HANDLER, fake_clock.now, "jsmith", settings, relay=relay)
     qtbot.addWidget(old)
     relay.on_state(sample(), DEFAULT_POLICY)
     relay.on_units([make_unit(1, "LX21")], [], True)
-    new = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings,
-                      relay=relay)
+    new = QueueWindow(commands, Role.SUPERVISOR, fake_clock.now, "jsmith", settings, relay=relay)
     qtbot.addWidget(new)
     old.close()
     replay(old, relay)
@@ -293,8 +301,14 @@ def test_detail_stays_when_incident_filtered_out(qtbot, commands, settings, fake
     window = open_window(qtbot, commands, settings, fake_clock)
     window.relay.on_state(sample(), DEFAULT_POLICY)
     window.selection_keeper.select_incident(1)
-    window.relay.on_changes([make_incident(1, grade=Grade.SIGNIFICANT, status=IncidentStatus.CLOSED,
-                                        borough="Hackney")], [])
+    window.relay.on_changes(
+        [
+            make_incident(
+                1, grade=Grade.SIGNIFICANT, status=IncidentStatus.CLOSED, borough="Hackney"
+            )
+        ],
+        [],
+    )
     assert window.detail.incident.id == 1
     assert window.detail.incident.status is IncidentStatus.CLOSED
     assert not window.table.currentIndex().isValid()

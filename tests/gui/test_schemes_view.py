@@ -36,15 +36,23 @@ WINDOW = DEFAULT_WARNING_POLICY.review_window
 
 def schemes():
     return [
-        make_scheme(1, expires_at=NOW + timedelta(days=90),
-                    victim_informed_at=datetime(2026, 11, 12, 10, 0, tzinfo=UTC)),
-        make_scheme(2, expires_at=NOW + timedelta(days=10),
-                    category=SchemeCategory.OFFICER_SAFETY),
-        make_scheme(3, expires_at=NOW + timedelta(days=12, hours=1),
-                    review_requested_at=NOW - timedelta(days=3)),
-        make_scheme(4, expires_at=NOW + timedelta(days=5),
-                    review_requested_at=NOW - timedelta(days=15),
-                    victim_informed_at=NOW - timedelta(days=40)),
+        make_scheme(
+            1,
+            expires_at=NOW + timedelta(days=90),
+            victim_informed_at=datetime(2026, 11, 12, 10, 0, tzinfo=UTC),
+        ),
+        make_scheme(2, expires_at=NOW + timedelta(days=10), category=SchemeCategory.OFFICER_SAFETY),
+        make_scheme(
+            3,
+            expires_at=NOW + timedelta(days=12, hours=1),
+            review_requested_at=NOW - timedelta(days=3),
+        ),
+        make_scheme(
+            4,
+            expires_at=NOW + timedelta(days=5),
+            review_requested_at=NOW - timedelta(days=15),
+            victim_informed_at=NOW - timedelta(days=40),
+        ),
         make_scheme(5, expires_at=NOW - timedelta(hours=1)),  # expired: never shown
     ]
 
@@ -108,14 +116,18 @@ def test_proxy_passes_the_model_tester(qtmodeltester, view):
 def test_cells_say_review_state_expiry_and_victim_in_words(view):
     assert view.model.rowCount() == 4  # the expired one is not viewable
     assert cells(view, 1) == [
-        "10 High Street, London", "Victim at risk", "DA victim lives here (scheme 1)",
-        "DC Patel", "24 Oct 2026", "21 Feb 2027 14:02 — in 90 days", "Active", "Yes, 12 Nov",
+        "10 High Street, London",
+        "Victim at risk",
+        "DA victim lives here (scheme 1)",
+        "DC Patel",
+        "24 Oct 2026",
+        "21 Feb 2027 14:02 — in 90 days",
+        "Active",
+        "Yes, 12 Nov",
     ]
     assert cells(view, 2)[1] == "Officer safety"
-    assert cells(view, 2)[5:] == ["03 Dec 2026 14:02 — in 10 days", "Review due",
-                                  "NOT informed"]
-    assert cells(view, 3)[5:7] == ["05 Dec 2026 15:02 — in 12 days",
-                                   "First-stage review requested"]
+    assert cells(view, 2)[5:] == ["03 Dec 2026 14:02 — in 10 days", "Review due", "NOT informed"]
+    assert cells(view, 3)[5:7] == ["05 Dec 2026 15:02 — in 12 days", "First-stage review requested"]
     assert cells(view, 4)[6:] == ["ESCALATED (second stage)", "Yes, 14 Oct"]
     index = view.model.index(1, SchemeColumn.REVIEW)
     assert index.data(Qt.ItemDataRole.DecorationRole) is not None  # an icon as well
@@ -134,22 +146,32 @@ def test_in_words():
 
 def test_filters(qtbot, view):
     shown = {which: view.proxy.count(which) for which in SchemeFilter}
-    assert shown == {SchemeFilter.ALL: 4, SchemeFilter.DUE: 3, SchemeFilter.ESCALATED: 1,
-                     SchemeFilter.VICTIM_NOT_INFORMED: 2}
+    assert shown == {
+        SchemeFilter.ALL: 4,
+        SchemeFilter.DUE: 3,
+        SchemeFilter.ESCALATED: 1,
+        SchemeFilter.VICTIM_NOT_INFORMED: 2,
+    }
     assert view.filter_buttons[SchemeFilter.DUE].text() == "Due for review (3)"
     view.filter_buttons[SchemeFilter.ESCALATED].click()
     assert view.proxy.rowCount() == 1
     assert view.proxy.index(0, SchemeColumn.REVIEW).data() == "ESCALATED (second stage)"
     view.filter_buttons[SchemeFilter.VICTIM_NOT_INFORMED].click()
-    assert {view.proxy.index(r, 0).data(SCHEME_ROLE).id
-            for r in range(view.proxy.rowCount())} == {2, 3}
+    assert {view.proxy.index(r, 0).data(SCHEME_ROLE).id for r in range(view.proxy.rowCount())} == {
+        2,
+        3,
+    }
     view.set_filter(SchemeFilter.ALL)
     assert view.proxy.rowCount() == 4 and view.filter_buttons[SchemeFilter.ALL].isChecked()
 
 
 def test_refresh_now_moves_review_states_and_drops_expired(qtbot, view, clock):
-    view.set_schemes([make_scheme(1, expires_at=NOW + WINDOW + timedelta(hours=1)),
-                      make_scheme(2, expires_at=NOW + timedelta(minutes=30))])
+    view.set_schemes(
+        [
+            make_scheme(1, expires_at=NOW + WINDOW + timedelta(hours=1)),
+            make_scheme(2, expires_at=NOW + timedelta(minutes=30)),
+        ]
+    )
     assert cells(view, 1)[6] == "Active"
     clock.advance(timedelta(hours=2))
     with qtbot.waitSignal(view.model.rowsRemoved), qtbot.waitSignal(view.model.dataChanged):
@@ -163,7 +185,8 @@ def test_actions_follow_the_selection(qtbot, view, commands):
     view.table.clearSelection()
     assert not any(a.isEnabled() for a in view.actions_by_kind.values())
     assert view.action_buttons[next(iter(view.action_buttons))].toolTip() == (
-        "Select a scheme first.")
+        "Select a scheme first."
+    )
     select(qtbot, view, 3)  # a review is already requested
     enabled = {k.value: a.isEnabled() for k, a in view.actions_by_kind.items()}
     assert enabled == {"extend": True, "end": True, "review": False, "victim": True}
@@ -227,8 +250,7 @@ def test_request_review_and_victim_informed(qtbot, view, commands, clock):
     key(qtbot, Qt.Key.Key_Return)  # default: now
     assert [(n, a[0].id, *a[1:]) for n, a in commands.calls] == [
         ("request_scheme_review", 2, None),
-        ("scheme_victim_contact", 2, VictimContactOutcome.INFORMED, NOW.astimezone(LONDON),
-         None),
+        ("scheme_victim_contact", 2, VictimContactOutcome.INFORMED, NOW.astimezone(LONDON), None),
     ]
 
 
@@ -283,8 +305,9 @@ def test_state_colours_follow_the_theme(qtbot, view):
 
 
 def contact(outcome, at, note=None, outset=False):
-    return VictimContactOut(outcome=outcome, at=at, note=note, by="sue", recorded_at=at,
-                            outset=outset)
+    return VictimContactOut(
+        outcome=outcome, at=at, note=note, by="sue", recorded_at=at, outset=outset
+    )
 
 
 def test_victim_contact_records_a_failed_attempt_with_a_note(qtbot, view, commands):
@@ -293,19 +316,24 @@ def test_victim_contact_records_a_failed_attempt_with_a_note(qtbot, view, comman
     assert view.outcome_row.isVisible() and view.text.isVisible()
     assert view.hint.text() == "No victim contact recorded yet."
     assert view.outcome_buttons[VictimContactOutcome.INFORMED].isChecked()  # the default
-    qtbot.mouseClick(view.outcome_buttons[VictimContactOutcome.NO_CONTACT],
-                     Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(
+        view.outcome_buttons[VictimContactOutcome.NO_CONTACT], Qt.MouseButton.LeftButton
+    )
     set_when(view, 2026, 11, 23, 9, 30)
     view.text.setFocus()
     qtbot.keyClicks(view.text, "No answer on her mobile; voicemail left")
     key(qtbot, Qt.Key.Key_Return)
     [(name, (scheme, outcome, at, note))] = commands.calls
-    assert (name, scheme.id, outcome) == ("scheme_victim_contact", 2,
-                                          VictimContactOutcome.NO_CONTACT)
+    assert (name, scheme.id, outcome) == (
+        "scheme_victim_contact",
+        2,
+        VictimContactOutcome.NO_CONTACT,
+    )
     assert at == datetime(2026, 11, 23, 9, 30, tzinfo=LONDON)
     assert note == "No answer on her mobile; voicemail left"
-    assert view.status.text().startswith("Failed attempt to tell the victim at 23 Nov 2026 "
-                                         "09:30 sent")
+    assert view.status.text().startswith(
+        "Failed attempt to tell the victim at 23 Nov 2026 09:30 sent"
+    )
     # other forms do not show the outcome choice
     select(qtbot, view, 2)
     view.start(SchemeAction.REVIEW)
@@ -315,32 +343,45 @@ def test_victim_contact_records_a_failed_attempt_with_a_note(qtbot, view, comman
 def test_the_victim_column_and_the_form_show_the_last_contact(qtbot, view):
     told = datetime(2026, 11, 12, 10, 0, tzinfo=UTC)
     failed = datetime(2026, 11, 20, 18, 5, tzinfo=UTC)
-    scheme = make_scheme(1, victim_informed_at=told).model_copy(update={"victim_contacts": [
-        contact(VictimContactOutcome.INFORMED, told, outset=True),
-        contact(VictimContactOutcome.NO_CONTACT, failed, "Moved away, no forwarding number"),
-    ]})
+    scheme = make_scheme(1, victim_informed_at=told).model_copy(
+        update={
+            "victim_contacts": [
+                contact(VictimContactOutcome.INFORMED, told, outset=True),
+                contact(
+                    VictimContactOutcome.NO_CONTACT, failed, "Moved away, no forwarding number"
+                ),
+            ]
+        }
+    )
     view.set_schemes([scheme, make_scheme(2)])
     assert cells(view, 1)[7] == "Attempt failed, 20 Nov (told 12 Nov)"
     assert cells(view, 2)[7] == "NOT informed"
-    assert view.model.headerData(SchemeColumn.VICTIM, Qt.Orientation.Horizontal) == \
-        "Victim contact"
+    assert view.model.headerData(SchemeColumn.VICTIM, Qt.Orientation.Horizontal) == "Victim contact"
     select(qtbot, view, 1)
     view.start(SchemeAction.VICTIM)
-    assert view.hint.text() == ("Last contact: Attempt failed 20 Nov 2026 18:05 (recorded by "
-                                "sue): Moved away, no forwarding number")
+    assert view.hint.text() == (
+        "Last contact: Attempt failed 20 Nov 2026 18:05 (recorded by "
+        "sue): Moved away, no forwarding number"
+    )
 
 
 def test_ending_without_notice_of_removal_needs_a_rationale(qtbot, view, commands):
-    view.set_schemes([make_scheme(1).model_copy(update={"removal_notice": False}),
-                      make_scheme(2).model_copy(update={"removal_notice": True})])
+    view.set_schemes(
+        [
+            make_scheme(1).model_copy(update={"removal_notice": False}),
+            make_scheme(2).model_copy(update={"removal_notice": True}),
+        ]
+    )
     select(qtbot, view, 1)
     key(qtbot, Qt.Key.Key_K, CTRL_SHIFT)
     assert view.override.isVisible() and "not been told" in view.hint.text()
     qtbot.keyClicks(view.text, "Perpetrator remanded")
     key(qtbot, Qt.Key.Key_Return)
     assert commands.calls == []
-    assert "Tell the victim the scheme is being removed, or record a failed attempt" in \
-        view.form_error.text()
+    assert (
+        "Tell the victim the scheme is being removed, or record a failed attempt"
+        in view.form_error.text()
+    )
     view.override.setFocus()
     qtbot.keyClicks(view.override, "urgent")
     key(qtbot, Qt.Key.Key_Return)
@@ -357,14 +398,15 @@ def test_ending_without_notice_of_removal_needs_a_rationale(qtbot, view, command
     assert not view.override.isVisible()
     qtbot.keyClicks(view.text, "Victim rehoused out of force")
     key(qtbot, Qt.Key.Key_Return)
-    assert commands.calls[-1] == ("end_scheme", (commands.calls[-1][1][0],
-                                                 "Victim rehoused out of force"))
+    assert commands.calls[-1] == (
+        "end_scheme",
+        (commands.calls[-1][1][0], "Victim rehoused out of force"),
+    )
 
 
 def test_second_stage_shows_halfway_to_a_near_expiry(qtbot, view, clock):
     # requested with 10 days to run: second stage after 5 days, not 14 (after expiry)
-    view.set_schemes([make_scheme(1, expires_at=NOW + timedelta(days=10),
-                                  review_requested_at=NOW)])
+    view.set_schemes([make_scheme(1, expires_at=NOW + timedelta(days=10), review_requested_at=NOW)])
     assert cells(view, 1)[6] == "First-stage review requested"
     clock.advance(timedelta(days=5) - timedelta(seconds=1))
     view.refresh_now()

@@ -21,12 +21,22 @@ from tests.gui.factories import T0, make_incident, open_queue_window
 
 
 def _held():
-    on_time = make_incident(1, created_at=T0 - timedelta(minutes=50),
-                            attended_at=T0 - timedelta(minutes=45))  # 08:15, on time
+    on_time = make_incident(
+        1, created_at=T0 - timedelta(minutes=50), attended_at=T0 - timedelta(minutes=45)
+    )  # 08:15, on time
     waiting = make_incident(2, created_at=T0 - timedelta(minutes=30))  # breached 08:45
-    tag = Divert(id=1, unit_id=1, callsign="LX01", from_incident_id=3, from_ref="CAD 3",
-                 to_incident_id=None, to_ref=None, by="dan", at=T0 - timedelta(hours=2),
-                 reason="needed elsewhere")
+    tag = Divert(
+        id=1,
+        unit_id=1,
+        callsign="LX01",
+        from_incident_id=3,
+        from_ref="CAD 3",
+        to_incident_id=None,
+        to_ref=None,
+        by="dan",
+        at=T0 - timedelta(hours=2),
+        reason="needed elsewhere",
+    )
     owed = make_incident(3, created_at=T0 - timedelta(minutes=5), owed=True, diverts=(tag,))
     return [on_time, waiting, owed]
 
@@ -48,8 +58,11 @@ def test_the_key_shows_the_charts_with_the_days_numbers(qtbot, commands, setting
     window.relay.on_state(_held(), DEFAULT_POLICY)
     window.ticker.tick()
     assert window.shift.computed == 0  # tabbed behind the units board: not computed
-    qtbot.keyClick(window.table, Qt.Key.Key_T,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window.table,
+        Qt.Key.Key_T,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     view = window.shift.view
     qtbot.waitUntil(lambda: view.isVisible() and window.shift.computed == 1)
     expected = shift_picture(_held(), fake_clock.now(), DEFAULT_POLICY)
@@ -99,7 +112,9 @@ def test_grades_are_picked_with_the_grade_box(qtbot, fake_clock):
     qtbot.addWidget(view)
     picture = shift_picture(
         [*_held(), make_incident(9, grade=Grade.SIGNIFICANT, created_at=T0 - timedelta(hours=2))],
-        fake_clock.now(), DEFAULT_POLICY)
+        fake_clock.now(),
+        DEFAULT_POLICY,
+    )
     view.show_picture(picture, fake_clock.now())
     view.grade_box.setCurrentIndex(1)
     assert view.grade is Grade.SIGNIFICANT
@@ -118,8 +133,12 @@ def test_chart_colours_follow_the_theme(qtbot, fake_clock):
     view.show_picture(shift_picture(_held(), fake_clock.now(), DEFAULT_POLICY), fake_clock.now())
     try:
         apply_theme(app, "high-contrast")
-        qtbot.waitUntil(lambda: view.breach_chart.bar_colour
-                        == countdown_colours("high-contrast")[CountdownState.BREACHED].background)
+        qtbot.waitUntil(
+            lambda: (
+                view.breach_chart.bar_colour
+                == countdown_colours("high-contrast")[CountdownState.BREACHED].background
+            )
+        )
         view.resize(900, 260)
         view.show()
         qtbot.waitExposed(view)
@@ -127,5 +146,9 @@ def test_chart_colours_follow_the_theme(qtbot, fake_clock):
         assert not image.isNull()
     finally:
         apply_theme(app, "normal")
-    qtbot.waitUntil(lambda: view.breach_chart.bar_colour
-                    == countdown_colours("normal")[CountdownState.BREACHED].background)
+    qtbot.waitUntil(
+        lambda: (
+            view.breach_chart.bar_colour
+            == countdown_colours("normal")[CountdownState.BREACHED].background
+        )
+    )

@@ -25,10 +25,18 @@ REFS = {1: "CAD 1/23NOV26", 2: "CAD 2/23NOV26"}
 
 def withdrawal(divert_id: int = 11, from_id: int = 1, **changes: object) -> Divert:
     fields: dict[str, object] = dict(
-        id=divert_id, unit_id=21, callsign="LX21", from_incident_id=from_id,
-        from_ref=f"CAD {from_id}/23NOV26", to_incident_id=None, to_ref=None, by="disp1",
-        at=T0 + minutes(3), reason="Crew called to a collapse at the station",
-        kind=DivertKind.WITHDRAWN)
+        id=divert_id,
+        unit_id=21,
+        callsign="LX21",
+        from_incident_id=from_id,
+        from_ref=f"CAD {from_id}/23NOV26",
+        to_incident_id=None,
+        to_ref=None,
+        by="disp1",
+        at=T0 + minutes(3),
+        reason="Crew called to a collapse at the station",
+        kind=DivertKind.WITHDRAWN,
+    )
     fields.update(changes)
     return Divert(**fields)  # type: ignore[arg-type]
 
@@ -45,20 +53,28 @@ def panel_with_units(qtbot, commands, units, role=Role.DISPATCHER):
 
 # -- the detail panel ----------------------------------------------------------------------
 
+
 def test_the_panel_lists_the_units_on_the_incident_and_follows_the_model(
     qtbot, commands, qtmodeltester
 ):
-    panel, model = panel_with_units(qtbot, commands, [
-        make_unit(1, "LX30", status=UnitStatus.ASSIGNED, incident_id=1,
-                  status_since=T0 + minutes(2)),
-        make_unit(2, "LX21", status=UnitStatus.AT_SCENE, incident_id=1,
-                  status_since=T0 + minutes(9)),
-        make_unit(3, "LX40", status=UnitStatus.ASSIGNED, incident_id=2),
-        make_unit(4, "LX50"),
-    ])
+    panel, model = panel_with_units(
+        qtbot,
+        commands,
+        [
+            make_unit(
+                1, "LX30", status=UnitStatus.ASSIGNED, incident_id=1, status_since=T0 + minutes(2)
+            ),
+            make_unit(
+                2, "LX21", status=UnitStatus.AT_SCENE, incident_id=1, status_since=T0 + minutes(9)
+            ),
+            make_unit(3, "LX40", status=UnitStatus.ASSIGNED, incident_id=2),
+            make_unit(4, "LX50"),
+        ],
+    )
     qtmodeltester.check(model)
-    panel.show_incident(make_incident(1, status=IncidentStatus.AT_SCENE,
-                                      attended_at=T0 + minutes(9)))
+    panel.show_incident(
+        make_incident(1, status=IncidentStatus.AT_SCENE, attended_at=T0 + minutes(9))
+    )
     # at scene first, then en route; times in the policy's zone (London: GMT in November)
     assert panel.units.text() == "LX21 — At scene since 09:09\nLX30 — En route since 09:02"
     assert panel.info_ui.unitsLabel.buddy() is panel.units
@@ -74,8 +90,9 @@ def test_the_panel_lists_the_units_on_the_incident_and_follows_the_model(
 
 
 def test_status_buttons_offer_only_what_the_units_allow(qtbot, commands):
-    panel, model = panel_with_units(qtbot, commands, [
-        make_unit(1, "LX30", status=UnitStatus.ASSIGNED, incident_id=1)])
+    panel, model = panel_with_units(
+        qtbot, commands, [make_unit(1, "LX30", status=UnitStatus.ASSIGNED, incident_id=1)]
+    )
     panel.show_incident(make_incident(1, status=IncidentStatus.ASSIGNED))
     for status in IncidentStatus.OPEN, IncidentStatus.ASSIGNED, IncidentStatus.AT_SCENE:
         assert not panel.status_buttons[status].isEnabled(), status
@@ -98,6 +115,7 @@ def test_status_buttons_offer_only_what_the_units_allow(qtbot, commands):
 
 # -- the units board: clearing a unit that has not arrived ---------------------------------
 
+
 def board_with(qtbot, commands, units):
     model = UnitsTableModel(clock().now, REFS.get)
     model.set_units(units)
@@ -111,8 +129,9 @@ def board_with(qtbot, commands, units):
 def test_clearing_the_last_unit_en_route_asks_for_a_reason_and_says_it_will_be_owed(
     qtbot, commands
 ):
-    board, _ = board_with(qtbot, commands, [
-        make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=1)])
+    board, _ = board_with(
+        qtbot, commands, [make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=1)]
+    )
     assert board.select_unit(1)
     board.act_clear.trigger()  # Ctrl+Shift+L (the keys are tested in test_units_board)
     assert commands.calls == []  # nothing sent before the reason
@@ -135,10 +154,15 @@ def test_clearing_the_last_unit_en_route_asks_for_a_reason_and_says_it_will_be_o
 def test_a_unit_with_another_on_its_incident_still_needs_a_reason_but_nothing_is_owed(
     qtbot, commands
 ):
-    board, _ = board_with(qtbot, commands, [
-        make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=1),
-        make_unit(2, "LX22", status=UnitStatus.ASSIGNED, incident_id=1),
-        make_unit(3, "LX23")])
+    board, _ = board_with(
+        qtbot,
+        commands,
+        [
+            make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=1),
+            make_unit(2, "LX22", status=UnitStatus.ASSIGNED, incident_id=1),
+            make_unit(3, "LX23"),
+        ],
+    )
     board.select_unit(1)
     board.clear()
     assert "LX22 is still on it" in board.withdraw_text.text()
@@ -149,8 +173,9 @@ def test_a_unit_with_another_on_its_incident_still_needs_a_reason_but_nothing_is
 
 
 def test_a_unit_at_scene_is_cleared_at_once(qtbot, commands):
-    board, _ = board_with(qtbot, commands, [
-        make_unit(1, "LX21", status=UnitStatus.AT_SCENE, incident_id=1)])
+    board, _ = board_with(
+        qtbot, commands, [make_unit(1, "LX21", status=UnitStatus.AT_SCENE, incident_id=1)]
+    )
     board.select_unit(1)
     board.clear()
     assert board.withdraw_box.isHidden()
@@ -158,8 +183,9 @@ def test_a_unit_at_scene_is_cleared_at_once(qtbot, commands):
 
 
 def test_a_unit_that_arrived_while_the_reason_was_typed_is_cleared_with_it(qtbot, commands):
-    board, model = board_with(qtbot, commands, [
-        make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=1)])
+    board, model = board_with(
+        qtbot, commands, [make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=1)]
+    )
     board.select_unit(1)
     board.clear()
     model.apply_units([make_unit(1, "LX21", status=UnitStatus.AT_SCENE, incident_id=1)], [])
@@ -170,6 +196,7 @@ def test_a_unit_that_arrived_while_the_reason_was_typed_is_cleared_with_it(qtbot
 
 
 # -- withdrawals in the lists and flags ----------------------------------------------------
+
 
 def test_the_divert_list_shows_the_kind_and_no_target(qtmodeltester):
     model = DivertTableModel()
@@ -204,15 +231,20 @@ def test_queue_flags_and_owed_line_say_withdrawn(qtbot):
 
 # -- the window: Dispatch ▸ Mark unit at scene -----------------------------------------------
 
+
 def test_mark_unit_at_scene_sends_the_arrival_of_the_unit_en_route(qtbot, commands, tmp_path):
     settings = QSettings(str(tmp_path / "desk.ini"), QSettings.Format.IniFormat)
     fake = clock()
     window = QueueWindow(commands, Role.DISPATCHER, fake.now, "jsmith", settings)
     qtbot.addWidget(window)
-    window.relay.on_state([make_incident(1), make_incident(2, status=IncidentStatus.ASSIGNED)],
-                         DEFAULT_POLICY)
-    window.relay.on_units([make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=2),
-                          make_unit(2, "LX22")], [], True)
+    window.relay.on_state(
+        [make_incident(1), make_incident(2, status=IncidentStatus.ASSIGNED)], DEFAULT_POLICY
+    )
+    window.relay.on_units(
+        [make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=2), make_unit(2, "LX22")],
+        [],
+        True,
+    )
     assert window.act_at_scene.shortcut().toString() == "Ctrl+Shift+S"
     assert window.selection_keeper.select_incident(1)
     window.act_at_scene.trigger()

@@ -29,11 +29,25 @@ REFS = {7: "CAD 7/23NOV26", 12: "CAD 12/23NOV26"}
 def fleet():
     return [
         make_unit(1, "LX10", kind="IRV", borough="Camden"),
-        make_unit(2, "LX2", kind="Dog", borough="Hackney", status=UnitStatus.ASSIGNED,
-                  incident_id=7, status_since=T0 - minutes(12)),
+        make_unit(
+            2,
+            "LX2",
+            kind="Dog",
+            borough="Hackney",
+            status=UnitStatus.ASSIGNED,
+            incident_id=7,
+            status_since=T0 - minutes(12),
+        ),
         make_unit(3, "AB1", kind="Van", borough="Camden", status=UnitStatus.OFF_DUTY),
-        make_unit(4, "LX3", kind="IRV", borough="Islington", status=UnitStatus.AT_SCENE,
-                  incident_id=12, status_since=T0 - minutes(65)),
+        make_unit(
+            4,
+            "LX3",
+            kind="IRV",
+            borough="Islington",
+            status=UnitStatus.AT_SCENE,
+            incident_id=12,
+            status_since=T0 - minutes(65),
+        ),
         make_unit(5, "KD1", kind="IRV", borough="Camden", status=UnitStatus.COMMITTED),
         make_unit(6, "AA9", kind="IRV", borough="Hackney"),
     ]
@@ -51,9 +65,17 @@ def text(model, unit_id, column):
 
 
 def command(kind, state, unit_id, incident_id=None, message=None, cid="c1", body=None):
-    return PendingCommand(id=cid, kind=kind, incident_id=incident_id, description="d",
-                          created_at=T0, state=state, message=message, unit_id=unit_id,
-                          body=body)
+    return PendingCommand(
+        id=cid,
+        kind=kind,
+        incident_id=incident_id,
+        description="d",
+        created_at=T0,
+        state=state,
+        message=message,
+        unit_id=unit_id,
+        body=body,
+    )
 
 
 def callsigns(board: UnitsBoard) -> list[str]:
@@ -66,8 +88,7 @@ def callsigns(board: UnitsBoard) -> list[str]:
 def test_model_passes_modeltester_through_changes(qtmodeltester):
     model, _ = build()
     qtmodeltester.check(model)
-    model.apply_units([make_unit(1, "LX10", status=UnitStatus.COMMITTED), make_unit(9, "NEW")],
-                      [3])
+    model.apply_units([make_unit(1, "LX10", status=UnitStatus.COMMITTED), make_unit(9, "NEW")], [3])
     model.apply_units([], [9, 42])
     model.set_units([])
     qtmodeltester.check(model)
@@ -76,7 +97,14 @@ def test_model_passes_modeltester_through_changes(qtmodeltester):
 def test_cells_show_text_and_status_colour():
     model, _ = build()
     assert [text(model, 2, c) for c in UnitColumn] == [
-        "LX2", "Dog", "Hackney", "En route", "12 min", "CAD 7/23NOV26", ""]
+        "LX2",
+        "Dog",
+        "Hackney",
+        "En route",
+        "12 min",
+        "CAD 7/23NOV26",
+        "",
+    ]
     assert text(model, 4, UnitColumn.TIME_IN_STATUS) == "1 h 05"
     assert text(model, 1, UnitColumn.INCIDENT) == ""
     status = model.index(model.row_of(2), UnitColumn.STATUS)
@@ -103,10 +131,20 @@ def test_unknown_incident_ref_falls_back_to_its_id():
     assert text(model, 1, UnitColumn.INCIDENT) == "incident #99"
 
 
-@pytest.mark.parametrize(("seconds", "shown"), [
-    (-30, "<1 min"), (0, "<1 min"), (59, "<1 min"), (60, "1 min"), (12 * 60 + 59, "12 min"),
-    (3599, "59 min"), (3600, "1 h 00"), (3900, "1 h 05"), (26 * 3600 + 61, "26 h 01"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (-30, "<1 min"),
+        (0, "<1 min"),
+        (59, "<1 min"),
+        (60, "1 min"),
+        (12 * 60 + 59, "12 min"),
+        (3599, "59 min"),
+        (3600, "1 h 00"),
+        (3900, "1 h 05"),
+        (26 * 3600 + 61, "26 h 01"),
+    ],
+)
 def test_time_in_status_format(seconds, shown):
     assert format_time_in_status(seconds) == shown
 
@@ -133,8 +171,10 @@ def test_refresh_now_advances_time_in_status_and_reports_only_changed_rows(qtbot
 
 def test_apply_units_updates_inserts_and_removes():
     model, _ = build()
-    model.apply_units([make_unit(1, "LX10", status=UnitStatus.ASSIGNED, incident_id=12),
-                       make_unit(20, "ZZ20")], [3, 5])
+    model.apply_units(
+        [make_unit(1, "LX10", status=UnitStatus.ASSIGNED, incident_id=12), make_unit(20, "ZZ20")],
+        [3, 5],
+    )
     assert model.rowCount() == 5
     assert model.unit(3) is None and model.unit(5) is None
     assert text(model, 1, UnitColumn.INCIDENT) == "CAD 12/23NOV26"
@@ -149,17 +189,31 @@ def test_apply_units_updates_inserts_and_removes():
 def test_pending_and_refused_text(qtbot):
     model, _ = build()
     with qtbot.waitSignal(model.pending_changed):
-        model.set_pending([
-            command(CommandKind.ASSIGN_UNIT, CommandState.QUEUED, 1, 12, cid="a"),
-            command(CommandKind.CLEAR_UNIT, CommandState.SENT, 2, cid="b"),
-            command(CommandKind.DIVERT_UNIT, CommandState.FAILED, 4, 7,
-                    message="unit is not on an incident", cid="c"),
-            command(CommandKind.ASSIGN_UNIT, CommandState.SENT, 4, 7, cid="d"),  # the refusal wins
-            command(CommandKind.UNIT_STATUS, CommandState.QUEUED, 5, body={"status": "OFF_DUTY"},
-                    cid="e"),
-            command(CommandKind.UPDATE_INCIDENT,
-                    CommandState.QUEUED, None, 12, cid="f"),
-        ])
+        model.set_pending(
+            [
+                command(CommandKind.ASSIGN_UNIT, CommandState.QUEUED, 1, 12, cid="a"),
+                command(CommandKind.CLEAR_UNIT, CommandState.SENT, 2, cid="b"),
+                command(
+                    CommandKind.DIVERT_UNIT,
+                    CommandState.FAILED,
+                    4,
+                    7,
+                    message="unit is not on an incident",
+                    cid="c",
+                ),
+                command(
+                    CommandKind.ASSIGN_UNIT, CommandState.SENT, 4, 7, cid="d"
+                ),  # the refusal wins
+                command(
+                    CommandKind.UNIT_STATUS,
+                    CommandState.QUEUED,
+                    5,
+                    body={"status": "OFF_DUTY"},
+                    cid="e",
+                ),
+                command(CommandKind.UPDATE_INCIDENT, CommandState.QUEUED, None, 12, cid="f"),
+            ]
+        )
     assert text(model, 1, UnitColumn.PENDING) == "assigning to CAD 12/23NOV26…"
     assert text(model, 2, UnitColumn.PENDING) == "clearing…"
     assert text(model, 4, UnitColumn.PENDING) == "refused: unit is not on an incident"
@@ -174,8 +228,9 @@ def test_pending_and_refused_text(qtbot):
 
 def test_held_command_says_so():
     model, _ = build()
-    model.set_pending([command(CommandKind.ARRIVE_UNIT, CommandState.HELD, 2,
-                               message="older than 10 minutes")])
+    model.set_pending(
+        [command(CommandKind.ARRIVE_UNIT, CommandState.HELD, 2, message="older than 10 minutes")]
+    )
     assert text(model, 2, UnitColumn.PENDING) == "held: older than 10 minutes (see Commands)"
 
 
@@ -285,13 +340,19 @@ def test_board_actions_enabled_per_status_and_call_commands(board, qtbot):
     assert not board.act_available.isEnabled() and not board.act_off_duty.isEnabled()
     assert "LX2 is En route" in board.act_off_duty.toolTip()
     board.table.setFocus()
-    qtbot.keyClick(board.table, Qt.Key.Key_R,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        board.table,
+        Qt.Key.Key_R,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert board.commands.names() == ["arrive_unit"]
     assert board.commands.calls[0][1][0].id == 2
     assert "pending until the server confirms" in board.status_label.text()
-    qtbot.keyClick(board.table, Qt.Key.Key_L,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        board.table,
+        Qt.Key.Key_L,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     # still en route on this desk: clearing it asks for a reason first
     assert board.commands.names() == ["arrive_unit"]
     assert board.withdraw_box.isVisible() and board.withdraw_reason.hasFocus()
@@ -303,13 +364,21 @@ def test_board_actions_enabled_per_status_and_call_commands(board, qtbot):
     board.select_unit(5)  # committed
     assert board.act_available.isEnabled() and board.act_off_duty.isEnabled()
     assert not board.act_committed.isEnabled() and not board.act_clear.isEnabled()
-    qtbot.keyClick(board.table, Qt.Key.Key_O,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    assert board.commands.calls[-1] == ("set_unit_status", (board.model.unit(5),
-                                                            UnitStatus.OFF_DUTY))
+    qtbot.keyClick(
+        board.table,
+        Qt.Key.Key_O,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert board.commands.calls[-1] == (
+        "set_unit_status",
+        (board.model.unit(5), UnitStatus.OFF_DUTY),
+    )
     # A key whose action does not fit the status sends nothing.
-    qtbot.keyClick(board.table, Qt.Key.Key_R,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        board.table,
+        Qt.Key.Key_R,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert len(board.commands.calls) == 3
 
 
@@ -339,10 +408,8 @@ def test_enter_and_double_click_activate_the_unit(board, qtbot):
     row = board.proxy.proxy_row_of(6)
     rect = board.table.visualRect(board.proxy.index(row, 0))
     with qtbot.waitSignal(board.unit_activated) as blocker:
-        qtbot.mouseClick(board.table.viewport(), Qt.MouseButton.LeftButton,
-                         pos=rect.center())
-        qtbot.mouseDClick(board.table.viewport(), Qt.MouseButton.LeftButton,
-                          pos=rect.center())
+        qtbot.mouseClick(board.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(board.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert blocker.args == [6]
 
 
@@ -351,8 +418,13 @@ def test_read_only_board_for_call_handlers(qtbot):
     board = UnitsBoard(model, None)
     qtbot.addWidget(board)
     board.select_unit(2)
-    actions = (board.act_arrive, board.act_clear, board.act_available, board.act_committed,
-               board.act_off_duty)
+    actions = (
+        board.act_arrive,
+        board.act_clear,
+        board.act_available,
+        board.act_committed,
+        board.act_off_duty,
+    )
     assert not any(a.isEnabled() for a in actions)
     assert all(READ_ONLY_REASON in a.toolTip() for a in actions)
     assert board.status_label.text() == READ_ONLY_REASON

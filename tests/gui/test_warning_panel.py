@@ -38,44 +38,77 @@ from dispatchdesk.protocol.warnings import (
 )
 
 NOW = datetime(2026, 11, 23, 14, 2, tzinfo=UTC)  # London is on GMT in November
-HOME = PlaceModel(address="10 High Street, London", postcode="NW1 7AA", uprn="100023",
-                  usrn="20001")
-BLOCK = PlaceModel(address="Cedar Court, 14 Mare Street, London", postcode="E8 1HR",
-                   uprn="100021000280", usrn="21000300")
-FLAT_3 = Place(address="Flat 3, Cedar Court, 14 Mare Street, London", postcode="E8 1HR",
-               uprn="100021000283", parent_uprn="100021000280", usrn="21000300")
+HOME = PlaceModel(address="10 High Street, London", postcode="NW1 7AA", uprn="100023", usrn="20001")
+BLOCK = PlaceModel(
+    address="Cedar Court, 14 Mare Street, London",
+    postcode="E8 1HR",
+    uprn="100021000280",
+    usrn="21000300",
+)
+FLAT_3 = Place(
+    address="Flat 3, Cedar Court, 14 Mare Street, London",
+    postcode="E8 1HR",
+    uprn="100021000283",
+    parent_uprn="100021000280",
+    usrn="21000300",
+)
 
 
-def make_scheme(sid: int = 1, location: PlaceModel = HOME, *,
-                category: SchemeCategory = SchemeCategory.VICTIM_AT_RISK,
-                starts_at: datetime = NOW - timedelta(days=30),
-                expires_at: datetime = NOW + timedelta(days=90),
-                extended_at: datetime | None = None,
-                review_requested_at: datetime | None = None,
-                victim_informed_at: datetime | None = None) -> SchemeOut:
+def make_scheme(
+    sid: int = 1,
+    location: PlaceModel = HOME,
+    *,
+    category: SchemeCategory = SchemeCategory.VICTIM_AT_RISK,
+    starts_at: datetime = NOW - timedelta(days=30),
+    expires_at: datetime = NOW + timedelta(days=90),
+    extended_at: datetime | None = None,
+    review_requested_at: datetime | None = None,
+    victim_informed_at: datetime | None = None,
+) -> SchemeOut:
     return SchemeOut(
-        id=sid, version=1, location=location, category=category,
-        summary=f"DA victim lives here (scheme {sid})", officer_in_case="DC Patel",
-        starts_at=starts_at, expires_at=expires_at, extended_at=extended_at,
-        review_state=ReviewState.ACTIVE, review_requested_at=review_requested_at,
+        id=sid,
+        version=1,
+        location=location,
+        category=category,
+        summary=f"DA victim lives here (scheme {sid})",
+        officer_in_case="DC Patel",
+        starts_at=starts_at,
+        expires_at=expires_at,
+        extended_at=extended_at,
+        review_state=ReviewState.ACTIVE,
+        review_requested_at=review_requested_at,
         victim_informed_at=victim_informed_at,
     )
 
 
-def make_order(oid: int = 7, *, locations: Sequence[PlaceModel] = (HOME,),
-               subject: str = "John SMITH", protected: Sequence[PersonModel] = (),
-               expires_on: date | None = date(2026, 11, 24)) -> OrderOut:
+def make_order(
+    oid: int = 7,
+    *,
+    locations: Sequence[PlaceModel] = (HOME,),
+    subject: str = "John SMITH",
+    protected: Sequence[PersonModel] = (),
+    expires_on: date | None = date(2026, 11, 24),
+) -> OrderOut:
     return OrderOut(
-        id=oid, version=1, order_type=OrderType.NON_MOLESTATION,
+        id=oid,
+        version=1,
+        order_type=OrderType.NON_MOLESTATION,
         subject=PersonModel(name=subject, dob=date(1980, 2, 1)),
-        protected_persons=list(protected), locations=list(locations),
-        conditions="Not to attend 10 High Street.", issued_on=date(2026, 5, 24),
-        expires_on=expires_on, source_ref=f"FAM/{oid}",
+        protected_persons=list(protected),
+        locations=list(locations),
+        conditions="Not to attend 10 High Street.",
+        issued_on=date(2026, 5, 24),
+        expires_on=expires_on,
+        source_ref=f"FAM/{oid}",
     )
 
 
-def warnings_at(place: Place, schemes: Sequence[SchemeOut] = (),
-                orders: Sequence[OrderOut] = (), who: Person | None = None) -> list[WarningOut]:
+def warnings_at(
+    place: Place,
+    schemes: Sequence[SchemeOut] = (),
+    orders: Sequence[OrderOut] = (),
+    who: Person | None = None,
+) -> list[WarningOut]:
     return find_warnings(list(schemes), list(orders), place, who, NOW)
 
 
@@ -106,11 +139,13 @@ def panel(qtbot, clock, host):
 def popped(qtbot, panel, warnings, incident_id=12, acknowledged=()):
     """Shown as when the operator asks (opening the incident, Ctrl+W): it takes the keyboard."""
     with qtbot.waitSignal(panel.shown) as blocker:
-        panel.show_for("CAD 12/23NOV26, 10 High St", incident_id, warnings, acknowledged,
-                       take_focus=True)
+        panel.show_for(
+            "CAD 12/23NOV26, 10 High St", incident_id, warnings, acknowledged, take_focus=True
+        )
     qtbot.waitExposed(panel)
-    qtbot.waitUntil(lambda: panel.focused_card() is not None or
-                    QApplication.focusWidget() is panel.hide_button)
+    qtbot.waitUntil(
+        lambda: panel.focused_card() is not None or QApplication.focusWidget() is panel.hide_button
+    )
     return blocker.args
 
 
@@ -123,8 +158,9 @@ def flush_events(qtbot, turns=3):
 
 
 def ctrl_enter(qtbot):
-    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
-                   Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(
+        QApplication.focusWidget(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
+    )
 
 
 def test_pops_up_most_severe_first_with_title_badges_and_why(qtbot, panel):
@@ -143,11 +179,13 @@ def test_pops_up_most_severe_first_with_title_badges_and_why(qtbot, panel):
     assert order_card.kind.text() == "Protective order — Non-molestation order"
     assert scheme_card.why.text() == "Matched: exact address (UPRN)"
     assert order_card.why.text() == (
-        "Matched: exact address (UPRN) — an address named in the order")
+        "Matched: exact address (UPRN) — an address named in the order"
+    )
     assert order_card.expiry.text() == "Expires TOMORROW 24 Nov"
     assert "expires TOMORROW 24 Nov" in order_card.text.text()
     assert scheme_card.expiry.text() == (
-        "Expires 21 Feb 2027 14:02 (in 90 days) · Officer in case: DC Patel")
+        "Expires 21 Feb 2027 14:02 (in 90 days) · Officer in case: DC Patel"
+    )
     assert not scheme_card.icon.pixmap().isNull()
     assert panel.frame.property("severity") == "critical"
     assert panel.heading.text().startswith("CRITICAL — 2 WARNINGS")
@@ -159,9 +197,13 @@ def test_why_matched_wording_for_every_match_kind():
     flat_scheme = make_scheme(2, BLOCK)
     [block_marker] = warnings_at(FLAT_3, [flat_scheme])
     assert why_matched(block_marker) == "Matched: the block this flat is in"
-    flat_1 = PlaceModel(address="Flat 1, Cedar Court, 14 Mare Street, London",
-                        postcode="E8 1HR", uprn="100021000281",
-                        parent_uprn="100021000280", usrn="21000300")
+    flat_1 = PlaceModel(
+        address="Flat 1, Cedar Court, 14 Mare Street, London",
+        postcode="E8 1HR",
+        uprn="100021000281",
+        parent_uprn="100021000280",
+        usrn="21000300",
+    )
     [other_flat] = warnings_at(FLAT_3, [make_scheme(3, flat_1)])
     assert why_matched(other_flat) == "Matched: POSSIBLE MATCH: another flat in the same block"
     block_place = Place(uprn="100021000280", address=BLOCK.address)
@@ -174,16 +216,21 @@ def test_why_matched_wording_for_every_match_kind():
     same = Place(address="10 High Street, London", postcode="NW1 7AA")
     [exact] = warnings_at(same, [make_scheme(6)])
     assert not exact.possible
-    assert why_matched(exact) == (
-        "Matched: exact address (same flat, house, street and postcode)")
-    [by_name] = warnings_at(Place(address="1 Elsewhere Road"), orders=[make_order(8)],
-                            who=Person("john smith"))
+    assert why_matched(exact) == ("Matched: exact address (same flat, house, street and postcode)")
+    [by_name] = warnings_at(
+        Place(address="1 Elsewhere Road"), orders=[make_order(8)], who=Person("john smith")
+    )
     assert why_matched(by_name) == (
-        "Matched: POSSIBLE MATCH: same name — the person the order is against")
-    [by_dob] = warnings_at(Place(address="1 Elsewhere Road"), orders=[make_order(9)],
-                           who=Person("SMITH, John", date(1980, 2, 1)))
+        "Matched: POSSIBLE MATCH: same name — the person the order is against"
+    )
+    [by_dob] = warnings_at(
+        Place(address="1 Elsewhere Road"),
+        orders=[make_order(9)],
+        who=Person("SMITH, John", date(1980, 2, 1)),
+    )
     assert why_matched(by_dob) == (
-        "Matched: person: name and date of birth — the person the order is against")
+        "Matched: person: name and date of birth — the person the order is against"
+    )
 
 
 def test_tab_moves_between_warnings_and_keys_acknowledge(qtbot, panel, clock):
@@ -245,8 +292,9 @@ def test_showing_never_takes_the_keyboard_from_a_field_being_typed_in(qtbot, pan
     typed = "10 High Street"
     for n, char in enumerate(typed):
         if n == 3:
-            panel.show_for("CAD 12/23NOV26, 10 High St", 12,
-                           warnings_at(HOME_PLACE, [make_scheme(1)]))
+            panel.show_for(
+                "CAD 12/23NOV26, 10 High St", 12, warnings_at(HOME_PLACE, [make_scheme(1)])
+            )
             qtbot.waitUntil(panel.isVisible)
             flush_events(qtbot)  # whatever the window system does on showing has happened
             assert host.isActiveWindow()  # given straight back if the system took it
@@ -292,8 +340,9 @@ def test_already_acknowledged_are_marked_and_shown_again_on_a_new_showing(qtbot,
 def test_showing_again_while_open_emits_only_new_ones(qtbot, panel):
     popped(qtbot, panel, warnings_at(HOME_PLACE, [make_scheme(1)]))
     with qtbot.assertNotEmitted(panel.shown):
-        panel.show_for("CAD 12/23NOV26, 10 High St", 12,
-                       warnings_at(HOME_PLACE, [make_scheme(1)]), ())
+        panel.show_for(
+            "CAD 12/23NOV26, 10 High St", 12, warnings_at(HOME_PLACE, [make_scheme(1)]), ()
+        )
     assert panel.isVisible()
 
 
@@ -303,8 +352,7 @@ def test_live_changes_remove_expired_and_pop_for_new(qtbot, panel, clock):
     panel.acknowledge(WarningRef("order", 7))
     clock.advance(timedelta(minutes=6))
     with qtbot.assertNotEmitted(panel.shown):
-        panel.update_warnings(find_warnings([soon], [make_order(7)], HOME_PLACE, None,
-                                            clock.now()))
+        panel.update_warnings(find_warnings([soon], [make_order(7)], HOME_PLACE, None, clock.now()))
     assert panel.refs() == [WarningRef("order", 7)]  # the expired scheme is gone
     assert panel.count.text() == "All 1 acknowledged"
     assert panel.cards[0].status.text() == "Acknowledged 14:02 by you"
@@ -322,10 +370,14 @@ def test_live_changes_remove_expired_and_pop_for_new(qtbot, panel, clock):
     # Then another scheme: everything is displayed (and reported) again.
     newer = make_scheme(3)
     with qtbot.waitSignal(panel.shown) as blocker:
-        panel.update_warnings(find_warnings([new, newer], [make_order(7)], HOME_PLACE, None,
-                                            clock.now()))
-    assert blocker.args[1] == [WarningRef("order", 7), WarningRef("scheme", 2),
-                               WarningRef("scheme", 3)]
+        panel.update_warnings(
+            find_warnings([new, newer], [make_order(7)], HOME_PLACE, None, clock.now())
+        )
+    assert blocker.args[1] == [
+        WarningRef("order", 7),
+        WarningRef("scheme", 2),
+        WarningRef("scheme", 3),
+    ]
     qtbot.waitUntil(panel.isVisible)
 
 
@@ -342,8 +394,7 @@ def test_possible_match_and_info_severity_are_written_out(qtbot, panel):
     far = make_order(9, expires_on=date(2027, 6, 1))
     found = warnings_at(Place(address="1 Elsewhere Road"), orders=[far], who=Person("J Smith"))
     assert found == []  # different name: no match at all
-    found = warnings_at(Place(address="1 Elsewhere Road"), orders=[far],
-                        who=Person("John Smith"))
+    found = warnings_at(Place(address="1 Elsewhere Road"), orders=[far], who=Person("John Smith"))
     popped(qtbot, panel, found, incident_id=None)
     card = panel.cards[0]
     assert card.badge.text() == "INFO" and panel.frame.property("severity") == "info"
@@ -354,8 +405,13 @@ def test_possible_match_and_info_severity_are_written_out(qtbot, panel):
 
 
 def test_warning_icons_are_drawn(qapp):
-    for icon in (icons.scheme_warning(), icons.order_warning(), icons.divert(), icons.unit(),
-                 icons.acknowledged()):
+    for icon in (
+        icons.scheme_warning(),
+        icons.order_warning(),
+        icons.divert(),
+        icons.unit(),
+        icons.acknowledged(),
+    ):
         assert not icon.isNull() and not icon.pixmap(16, 16).isNull()
 
 

@@ -60,8 +60,9 @@ def test_delay_strip_counts_and_longest_breach(qtbot):
         make_incident(1, grade=Grade.IMMEDIATE),  # breached 3:12:00
         make_incident(2, grade=Grade.IMMEDIATE, created_at=now - minutes(1)),  # on track
         make_incident(3, grade=Grade.SIGNIFICANT, created_at=now - minutes(50)),  # at risk
-        make_incident(4, grade=Grade.SIGNIFICANT, created_at=now - minutes(70),
-                      attended_at=now - minutes(20)),  # attended on time
+        make_incident(
+            4, grade=Grade.SIGNIFICANT, created_at=now - minutes(70), attended_at=now - minutes(20)
+        ),  # attended on time
     ]
     strip.refresh(incidents, now, DEFAULT_POLICY)
     texts = strip.texts()
@@ -107,8 +108,13 @@ def test_signin_requires_fields(qtbot):
 
 def _command(cid, state, message=None):
     return PendingCommand(
-        id=cid, kind=CommandKind.CLOSE_INCIDENT, incident_id=1, description=f"Close {cid}",
-        created_at=T0, state=state, message=message,
+        id=cid,
+        kind=CommandKind.CLOSE_INCIDENT,
+        incident_id=1,
+        description=f"Close {cid}",
+        created_at=T0,
+        state=state,
+        message=message,
     )
 
 
@@ -118,11 +124,13 @@ def test_commands_panel_retry_discard_and_held(qtbot):
     qtbot.addWidget(panel)
     counts = []
     panel.attention_changed.connect(counts.append)
-    panel.set_commands([
-        _command("a", CommandState.SENT),
-        _command("b", CommandState.FAILED, "Rationale refused"),
-        _command("c", CommandState.HELD, "Older than 10 minutes, not sent"),
-    ])
+    panel.set_commands(
+        [
+            _command("a", CommandState.SENT),
+            _command("b", CommandState.FAILED, "Rationale refused"),
+            _command("c", CommandState.HELD, "Older than 10 minutes, not sent"),
+        ]
+    )
     assert counts == [2]
     assert panel.table.item(1, 3).text() == "Rationale refused"
     assert panel.button("a", "Retry") is None

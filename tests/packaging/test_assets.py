@@ -21,8 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_generated_modules_match_ui_and_qrc():
     """Regenerates forms and resources into a temp dir; fails if the committed ones are stale."""
-    done = subprocess.run([sys.executable, str(ROOT / "packaging" / "gen_assets.py"), "--check"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "gen_assets.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -48,8 +52,11 @@ def test_icons_stylesheets_and_sounds_come_from_the_compiled_module(qapp):
     for name in resources.ICON_NAMES:
         image = resources.icon(name, "#ffffff").pixmap(24, 24).toImage()
         assert not image.isNull()
-        assert any(image.pixelColor(x, y).alpha() > 0 and image.pixelColor(x, y).red() > 200
-                   for x in range(24) for y in range(24)), f"{name} not drawn in the colour asked"
+        assert any(
+            image.pixelColor(x, y).alpha() > 0 and image.pixelColor(x, y).red() > 200
+            for x in range(24)
+            for y in range(24)
+        ), f"{name} not drawn in the colour asked"
     assert "QFrame#banner" in resources.stylesheet("normal")
     assert "font-size" in resources.stylesheet("high-contrast")
     for name in resources.SOUND_NAMES:
@@ -69,7 +76,7 @@ def test_sounds_off_or_without_player_do_nothing(tmp_path):
 def test_sounds_start_the_player_on_a_copy_of_the_wav(tmp_path):
     log = tmp_path / "played"
     player = tmp_path / "player"
-    player.write_text(f"#!/bin/sh\ncp \"$1\" {log}\n")
+    player.write_text(f'#!/bin/sh\ncp "$1" {log}\n')
     player.chmod(0o755)
     sounds = AlertSounds()
     sounds._player = str(player)
@@ -85,10 +92,12 @@ def test_sounds_start_the_player_on_a_copy_of_the_wav(tmp_path):
 
 def test_settings_dialog_saves_choices_and_shows_central_settings(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    central = CentralSettings(server_url="https://cad.example.police.uk:8700",
-                              ca_bundle="/etc/ssl/force.pem",
-                              sources=["/etc/dispatchdesk/config.toml"],
-                              locked=frozenset({"server_url"}))
+    central = CentralSettings(
+        server_url="https://cad.example.police.uk:8700",
+        ca_bundle="/etc/ssl/force.pem",
+        sources=["/etc/dispatchdesk/config.toml"],
+        locked=frozenset({"server_url"}),
+    )
     dialog = SettingsDialog(settings, central, AlertSounds(enabled=True))
     qtbot.addWidget(dialog)
     assert dialog.ui.serverUrl.text() == "https://cad.example.police.uk:8700 (locked)"

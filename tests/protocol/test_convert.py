@@ -38,13 +38,18 @@ from dispatchdesk.protocol.convert import (
 from dispatchdesk.protocol.warnings import WarningPolicyModel
 
 # Text as the wire keeps it: request models strip whitespace, so none at either end.
-_letters = st.characters(min_codepoint=33, max_codepoint=0x2FF,
-                         exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
+_letters = st.characters(
+    min_codepoint=33, max_codepoint=0x2FF, exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")
+)
 text = st.builds(
     lambda head, mid: head + mid.rstrip(),
     st.text(_letters, min_size=1, max_size=1),
-    st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF,
-                          exclude_categories=("Cs", "Zl", "Zp", "Cc")), max_size=30),
+    st.text(
+        st.characters(
+            min_codepoint=32, max_codepoint=0x2FF, exclude_categories=("Cs", "Zl", "Zp", "Cc")
+        ),
+        max_size=30,
+    ),
 )
 opt_text = st.none() | text
 digits = st.from_regex(r"[0-9]{1,12}", fullmatch=True)
@@ -52,7 +57,8 @@ postcode = st.from_regex(r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}", fullmatch=Tr
 offsets = st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))])
 moment = st.builds(
     lambda d, tz: d.replace(tzinfo=tz),
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)), offsets,
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    offsets,
 )
 opt_moment = st.none() | moment
 dob = st.none() | st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 1, 1))
@@ -61,34 +67,80 @@ lat = st.none() | st.floats(min_value=-90, max_value=90, allow_nan=False)
 lon = st.none() | st.floats(min_value=-180, max_value=180, allow_nan=False)
 
 locations = st.builds(
-    Location, address=text, postcode=postcode, borough=text, uprn=st.none() | digits,
-    parent_uprn=st.none() | digits, usrn=st.none() | digits, lat=lat, lon=lon,
+    Location,
+    address=text,
+    postcode=postcode,
+    borough=text,
+    uprn=st.none() | digits,
+    parent_uprn=st.none() | digits,
+    usrn=st.none() | digits,
+    lat=lat,
+    lon=lon,
 )
 callers = st.builds(
-    Caller, name=st.none() | text.filter(lambda s: len(s) <= 200),
+    Caller,
+    name=st.none() | text.filter(lambda s: len(s) <= 200),
     phone=st.none() | st.from_regex(r"\+?[0-9]([0-9 ]{0,18}[0-9])?", fullmatch=True),
-    anonymous=st.booleans(), dob=dob,
+    anonymous=st.booleans(),
+    dob=dob,
 )
 diverts = st.builds(
-    Divert, id=ids, unit_id=ids, callsign=text, from_incident_id=ids, from_ref=text,
-    to_incident_id=st.none() | ids, to_ref=opt_text, by=text, at=moment, reason=text,
-    released_at=opt_moment, released_by=opt_text, released_reason=opt_text,
-    reviewed_at=opt_moment, reviewed_by=opt_text, review_note=opt_text,
+    Divert,
+    id=ids,
+    unit_id=ids,
+    callsign=text,
+    from_incident_id=ids,
+    from_ref=text,
+    to_incident_id=st.none() | ids,
+    to_ref=opt_text,
+    by=text,
+    at=moment,
+    reason=text,
+    released_at=opt_moment,
+    released_by=opt_text,
+    released_reason=opt_text,
+    reviewed_at=opt_moment,
+    reviewed_by=opt_text,
+    review_note=opt_text,
     kind=st.sampled_from(DivertKind),
 )
 units = st.builds(
-    Unit, id=ids, callsign=text, kind=text, borough=text, status=st.sampled_from(UnitStatus),
-    incident_id=st.none() | ids, status_since=moment, version=ids, lat=lat, lon=lon,
+    Unit,
+    id=ids,
+    callsign=text,
+    kind=text,
+    borough=text,
+    status=st.sampled_from(UnitStatus),
+    incident_id=st.none() | ids,
+    status_since=moment,
+    version=ids,
+    lat=lat,
+    lon=lon,
 )
 persons = st.builds(Person, name=text.filter(lambda s: len(s) <= 200), dob=dob)
 incidents = st.builds(
-    Incident, id=ids, ref=text, version=ids, grade=st.sampled_from(Grade),
-    status=st.sampled_from(IncidentStatus), created_at=moment, deadline=opt_moment,
-    type=text, summary=text, location=locations, caller=callers, appointment_at=opt_moment,
-    attended_at=opt_moment, closed_at=opt_moment, updated_at=opt_moment,
-    downgrade_reason=opt_text, rationale=opt_text,
-    original_grade=st.none() | st.sampled_from(Grade), owed=st.booleans(),
-    diverts=st.lists(diverts, max_size=3).map(tuple), escalated_at=opt_moment,
+    Incident,
+    id=ids,
+    ref=text,
+    version=ids,
+    grade=st.sampled_from(Grade),
+    status=st.sampled_from(IncidentStatus),
+    created_at=moment,
+    deadline=opt_moment,
+    type=text,
+    summary=text,
+    location=locations,
+    caller=callers,
+    appointment_at=opt_moment,
+    attended_at=opt_moment,
+    closed_at=opt_moment,
+    updated_at=opt_moment,
+    downgrade_reason=opt_text,
+    rationale=opt_text,
+    original_grade=st.none() | st.sampled_from(Grade),
+    owed=st.booleans(),
+    diverts=st.lists(diverts, max_size=3).map(tuple),
+    escalated_at=opt_moment,
     persons=st.lists(persons, max_size=3).map(tuple),
 )
 whole_seconds = st.integers(min_value=0, max_value=10**7).map(lambda s: timedelta(seconds=s))
@@ -106,10 +158,13 @@ grade_policies = st.builds(
     ),
 )
 warning_policies = st.builds(
-    WarningPolicy, timezone=st.sampled_from(["Europe/London", "UTC"]),
+    WarningPolicy,
+    timezone=st.sampled_from(["Europe/London", "UTC"]),
     order_heightened_before_days=st.integers(0, 365),
-    order_heightened_after_days=st.integers(0, 365), scheme_max_months=st.integers(1, 24),
-    review_window=whole_seconds, escalate_after=whole_seconds,
+    order_heightened_after_days=st.integers(0, 365),
+    scheme_max_months=st.integers(1, 24),
+    review_window=whole_seconds,
+    escalate_after=whole_seconds,
     address_similarity=st.floats(min_value=0, max_value=1),
 )
 

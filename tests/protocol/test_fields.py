@@ -28,8 +28,9 @@ from dispatchdesk.protocol.warnings import PersonModel, PlaceModel, WarningPolic
 
 #: (domain dataclass, wire model, {field only in the domain: reason},
 #:  {field only on the wire: reason}, {domain field: (wire field, reason)} for renamings).
-PAIRS: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str],
-                  dict[str, tuple[str, str]]]] = [
+PAIRS: list[
+    tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str], dict[str, tuple[str, str]]]
+] = [
     (Location, LocationModel, {}, {}, {}),
     (Caller, CallerModel, {}, {}, {}),
     (Divert, DivertModel, {}, {}, {}),
@@ -38,28 +39,42 @@ PAIRS: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str],
     (Person, PersonModel, {}, {}, {}),
     (Place, PlaceModel, {}, {}, {}),
     (
-        GradePolicy, PolicyModel,
-        {"reference": "the wire sends the lists flat (boroughs, incident_types); the domain "
-                      "keeps them together as ReferenceLists, validated once"},
-        {"boroughs": "the domain's reference.boroughs",
-         "incident_types": "the domain's reference.incident_types",
-         "warnings": "the warning policy travels in the grade policy's message but is its "
-                     "own domain object (WarningPolicy), kept apart by the engine"},
+        GradePolicy,
+        PolicyModel,
+        {
+            "reference": "the wire sends the lists flat (boroughs, incident_types); the domain "
+            "keeps them together as ReferenceLists, validated once"
+        },
+        {
+            "boroughs": "the domain's reference.boroughs",
+            "incident_types": "the domain's reference.incident_types",
+            "warnings": "the warning policy travels in the grade policy's message but is its "
+            "own domain object (WarningPolicy), kept apart by the engine",
+        },
         {},
     ),
     (
-        WarningPolicy, WarningPolicyModel, {}, {},
-        {"review_window": ("review_window_seconds", "JSON has no duration: whole seconds"),
-         "escalate_after": ("escalate_after_seconds", "JSON has no duration: whole seconds")},
+        WarningPolicy,
+        WarningPolicyModel,
+        {},
+        {},
+        {
+            "review_window": ("review_window_seconds", "JSON has no duration: whole seconds"),
+            "escalate_after": ("escalate_after_seconds", "JSON has no duration: whole seconds"),
+        },
     ),
 ]
 
 
-@pytest.mark.parametrize("domain, wire, domain_only, wire_only, renamed", PAIRS,
-                         ids=[p[0].__name__ for p in PAIRS])
+@pytest.mark.parametrize(
+    "domain, wire, domain_only, wire_only, renamed", PAIRS, ids=[p[0].__name__ for p in PAIRS]
+)
 def test_domain_and_wire_have_the_same_fields(
-    domain: type[Any], wire: type[BaseModel], domain_only: dict[str, str],
-    wire_only: dict[str, str], renamed: dict[str, tuple[str, str]],
+    domain: type[Any],
+    wire: type[BaseModel],
+    domain_only: dict[str, str],
+    wire_only: dict[str, str],
+    renamed: dict[str, tuple[str, str]],
 ) -> None:
     domain_fields = {f.name for f in dataclasses.fields(domain)}
     wire_fields = set(wire.model_fields)

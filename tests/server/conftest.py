@@ -73,10 +73,13 @@ def settings(db_url: str, clock: FakeClock, password_hash: str) -> ServerSetting
     engine = make_engine(db_url)
     create_schema(engine)
     with engine.begin() as conn:
-        conn.execute(users.insert(), [
-            {"username": name, "role": role.value, "password_hash": password_hash}
-            for name, role in USERS.items()
-        ])
+        conn.execute(
+            users.insert(),
+            [
+                {"username": name, "role": role.value, "password_hash": password_hash}
+                for name, role in USERS.items()
+            ],
+        )
     engine.dispose()
     # tokens outlive the FakeClock's jumps across days; test_token_expires uses this ttl
     return ServerSettings(
@@ -107,7 +110,8 @@ class Api:
 
     def create(self, key: str | None = None, **body: Any) -> httpx.Response:
         return self.post(
-            "/incidents", json=incident_body(**body),
+            "/incidents",
+            json=incident_body(**body),
             headers={"Idempotency-Key": key or uuid.uuid4().hex},
         )
 

@@ -18,6 +18,7 @@ from .conftest import START, Api
 
 # --- units and incidents ---------------------------------------------------------------------
 
+
 def key() -> dict[str, str]:
     return {"Idempotency-Key": uuid.uuid4().hex}
 
@@ -29,8 +30,9 @@ def new_unit(api: Api, callsign: str, **over: Any) -> dict[str, Any]:
     return dict(r.json())
 
 
-def cmd(api: Api, unit: dict[str, Any] | int, action: str, body: dict[str, Any] | None = None,
-        **kw: Any) -> httpx.Response:
+def cmd(
+    api: Api, unit: dict[str, Any] | int, action: str, body: dict[str, Any] | None = None, **kw: Any
+) -> httpx.Response:
     uid = unit if isinstance(unit, int) else unit["id"]
     return api.post(f"/units/{uid}/{action}", json=body, headers={**key(), **kw})
 
@@ -51,15 +53,21 @@ def cursor(api: Api) -> int:
 
 # --- schemes and orders ----------------------------------------------------------------------
 
-BLOCK = {"uprn": "100023336956", "address": "Rose House, 10 Mill Lane", "postcode": "E1 6AN",
-         "usrn": "22700001"}
+BLOCK = {
+    "uprn": "100023336956",
+    "address": "Rose House, 10 Mill Lane",
+    "postcode": "E1 6AN",
+    "usrn": "22700001",
+}
 
 
 def scheme_body(**over: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "location": BLOCK, "category": "VICTIM_AT_RISK",
+        "location": BLOCK,
+        "category": "VICTIM_AT_RISK",
         "summary": "Victim of DA lives here; ex-partner on bail, not to attend",
-        "officer_in_case": "DC 1234 Patel", "expires_at": (START + timedelta(days=90)).isoformat(),
+        "officer_in_case": "DC 1234 Patel",
+        "expires_at": (START + timedelta(days=90)).isoformat(),
     }
     body.update(over)
     return body
@@ -72,7 +80,9 @@ def order_body(**over: Any) -> dict[str, Any]:
         "protected_persons": [{"name": "Dawn Hollis", "dob": "1986-07-21"}],
         "locations": [{"address": "22 Acacia Avenue", "postcode": "N1 9GU", "uprn": "5550001"}],
         "conditions": "Not to contact Dawn Hollis or come within 100 m of 22 Acacia Avenue",
-        "issued_on": "2026-05-24", "expires_on": "2026-11-24", "source_ref": "FAM-2026-0042",
+        "issued_on": "2026-05-24",
+        "expires_on": "2026-11-24",
+        "source_ref": "FAM-2026-0042",
     }
     body.update(over)
     return body
@@ -96,8 +106,13 @@ class Stream:
     def __init__(self, client: httpx.Client, token: str, **headers_and_params: Any) -> None:
         params = headers_and_params.pop("params", None)
         headers = {"Authorization": f"Bearer {token}", **headers_and_params}
-        self._cm = client.stream("GET", f"{API_PREFIX}/events", headers=headers, params=params,
-                                 timeout=httpx.Timeout(READ_TIMEOUT))
+        self._cm = client.stream(
+            "GET",
+            f"{API_PREFIX}/events",
+            headers=headers,
+            params=params,
+            timeout=httpx.Timeout(READ_TIMEOUT),
+        )
         self.response = self._cm.__enter__()
         self._lines = self.response.iter_lines()
 

@@ -18,7 +18,11 @@ from .conftest import PASSWORD, Desk, login
 def test_settings_defaults_and_checks() -> None:
     s = ServerSettings(db_url="sqlite:///x.db")
     assert (s.host, s.port, s.heartbeat_seconds, s.change_retention) == (
-        "127.0.0.1", 8700, 10.0, 100_000)
+        "127.0.0.1",
+        8700,
+        10.0,
+        100_000,
+    )
     assert s.token_ttl == timedelta(hours=12)
     with pytest.raises(ValueError, match="heartbeat"):
         ServerSettings(db_url="sqlite:///x.db", heartbeat_seconds=16)
@@ -32,14 +36,19 @@ def test_create_app_is_idempotent_and_add_user_replaces(desk: Desk) -> None:
     add_user(url, "cathy", Role.SUPERVISOR, "a new password")
     with TestClient(create_app(desk.settings)) as client:
         # the old token was revoked with the old password
-        assert client.get(f"{API_PREFIX}/snapshot",
-                          headers={"Authorization": f"Bearer {desk.cathy.token}"}
-                          ).status_code == 401
-        bad = client.post(f"{API_PREFIX}/auth/token",
-                          json={"username": "cathy", "password": PASSWORD})
+        assert (
+            client.get(
+                f"{API_PREFIX}/snapshot", headers={"Authorization": f"Bearer {desk.cathy.token}"}
+            ).status_code
+            == 401
+        )
+        bad = client.post(
+            f"{API_PREFIX}/auth/token", json={"username": "cathy", "password": PASSWORD}
+        )
         assert bad.status_code == 401
-        r = client.post(f"{API_PREFIX}/auth/token",
-                        json={"username": "cathy", "password": "a new password"})
+        r = client.post(
+            f"{API_PREFIX}/auth/token", json={"username": "cathy", "password": "a new password"}
+        )
         assert r.json()["role"] == "supervisor"
         assert len(login(client, "dan").get("/snapshot").json()["incidents"]) == 1
 
@@ -61,9 +70,11 @@ def test_patch_validation(desk: Desk) -> None:
 def test_appointment_moves_extended_deadline(desk: Desk) -> None:
     inc = desk.cathy.create(grade="E").json()
     assert inc["deadline"] is not None  # the policy default until one is agreed
-    r = desk.cathy.patch(f"/incidents/{inc['id']}",
-                         json={"appointment_at": "2026-11-25T10:00:00+00:00"},
-                         headers={"If-Match": "1"})
+    r = desk.cathy.patch(
+        f"/incidents/{inc['id']}",
+        json={"appointment_at": "2026-11-25T10:00:00+00:00"},
+        headers={"If-Match": "1"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["deadline"].startswith("2026-11-25T10:00:00")
 

@@ -56,17 +56,24 @@ def test_token_survives_a_restart(desk: Desk) -> None:
 
 def test_call_handler_cannot_close_or_change_status(desk: Desk) -> None:
     inc = desk.cathy.create().json()
-    r = desk.cathy.patch(f"/incidents/{inc['id']}", json={"status": "ASSIGNED"},
-                         headers={"If-Match": "1"})
+    r = desk.cathy.patch(
+        f"/incidents/{inc['id']}", json={"status": "ASSIGNED"}, headers={"If-Match": "1"}
+    )
     assert r.status_code == 403
     assert "change_status" in r.json()["detail"]
-    r = desk.cathy.post(f"/incidents/{inc['id']}/close", json={"rationale": "x" * 40},
-                        headers={"Idempotency-Key": "k1"})
+    r = desk.cathy.post(
+        f"/incidents/{inc['id']}/close",
+        json={"rationale": "x" * 40},
+        headers={"Idempotency-Key": "k1"},
+    )
     assert r.status_code == 403
     assert "close_incident" in r.json()["detail"]
     # but a call handler may regrade and edit the summary
-    r = desk.cathy.patch(f"/incidents/{inc['id']}", json={"grade": "I", "summary": "Now armed"},
-                         headers={"If-Match": "1"})
+    r = desk.cathy.patch(
+        f"/incidents/{inc['id']}",
+        json={"grade": "I", "summary": "Now armed"},
+        headers={"If-Match": "1"},
+    )
     assert r.status_code == 200, r.text
 
 
@@ -80,8 +87,9 @@ def test_every_response_carries_server_time(desk: Desk, clock: FakeClock) -> Non
         desk.dan.get("/snapshot"),
         desk.dan.get("/incidents/999"),
         Api(desk.client, None).get("/snapshot"),
-        desk.dan.post("/incidents", json=incident_body(grade="Q"),
-                      headers={"Idempotency-Key": "a"}),
+        desk.dan.post(
+            "/incidents", json=incident_body(grade="Q"), headers={"Idempotency-Key": "a"}
+        ),
     ):
         assert r.headers["X-Server-Time"] == clock.now().isoformat(), r.status_code
 
@@ -89,7 +97,15 @@ def test_every_response_carries_server_time(desk: Desk, clock: FakeClock) -> Non
 def test_openapi_lists_the_paths(desk: Desk) -> None:
     doc = desk.client.get("/openapi.json").json()
     paths = set(doc["paths"])
-    for p in ("/auth/token", "/snapshot", "/changes", "/events", "/incidents",
-              "/incidents/{incident_id}", "/incidents/{incident_id}/close", "/audit"):
+    for p in (
+        "/auth/token",
+        "/snapshot",
+        "/changes",
+        "/events",
+        "/incidents",
+        "/incidents/{incident_id}",
+        "/incidents/{incident_id}/close",
+        "/audit",
+    ):
         assert API_PREFIX + p in paths
     assert doc["paths"][f"{API_PREFIX}/snapshot"]["get"]["summary"]

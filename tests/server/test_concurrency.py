@@ -30,8 +30,11 @@ def test_concurrent_commands_give_gap_free_seqs_in_commit_order(server: Embedded
                     errors.append(r.text)
                     continue
                 inc = r.json()
-                r = api.patch(f"/incidents/{inc['id']}", json={"summary": f"Update {n}.{i}"},
-                              headers={"If-Match": "1"})
+                r = api.patch(
+                    f"/incidents/{inc['id']}",
+                    json={"summary": f"Update {n}.{i}"},
+                    headers={"If-Match": "1"},
+                )
                 if r.status_code != 200:
                     errors.append(r.text)
 

@@ -41,8 +41,13 @@ def test_resume_from_last_event_id_without_gap_or_duplicate(server: EmbeddedServ
         s.close()
         assert [c.seq for c in second] == [5, 6, 7]
         assert [c.data["summary"] for c in first + second] == [
-            "Call 0", "Call 1", "Call 2", "Call 3, live", "Call 4, while away",
-            "Call 5, while away", "Call 6, live again",
+            "Call 0",
+            "Call 1",
+            "Call 2",
+            "Call 3, live",
+            "Call 4, while away",
+            "Call 5, while away",
+            "Call 6, live again",
         ]
 
 

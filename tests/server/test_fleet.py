@@ -32,11 +32,12 @@ def test_import_creates_the_fleet_visible_to_desks(
     assert "3 units imported" in report.text()
     snap = desk.dan.get("/snapshot").json()
     assert [(u["callsign"], u["kind"], u["status"]) for u in snap["units"]] == [
-        ("LX21", "IRV", "AVAILABLE"), ("LX22", "Area car", "OFF_DUTY"),
-        ("EK11", "Dog", "AVAILABLE")]
+        ("LX21", "IRV", "AVAILABLE"),
+        ("LX22", "Area car", "OFF_DUTY"),
+        ("EK11", "Dog", "AVAILABLE"),
+    ]
     assert snap["units"][0]["lat"] == 51.4975
-    assert [c["entity"] for c in desk.dan.get("/changes?since=0").json()["changes"]] == [
-        "unit"] * 3
+    assert [c["entity"] for c in desk.dan.get("/changes?since=0").json()["changes"]] == ["unit"] * 3
     assert any(a["username"] == "fleet-import" for a in desk.sue.get("/audit").json())
     # importing again: each callsign is reported, nothing applied
     again = import_units(settings.db_url, write(tmp_path, GOOD))
@@ -63,8 +64,14 @@ LX25,Van
     report = import_units(settings.db_url, write(tmp_path, text))
     assert not report.ok and report.created == []
     found = {(e.line, e.field) for e in report.errors}
-    assert found == {(3, "callsign"), (4, "kind"), (4, "status"), (5, "lat"),
-                     (6, "callsign"), (7, "row")}
+    assert found == {
+        (3, "callsign"),
+        (4, "kind"),
+        (4, "status"),
+        (5, "lat"),
+        (6, "callsign"),
+        (7, "row"),
+    }
     by = {(e.line, e.field): e.reason for e in report.errors}
     assert "also on line 2" in by[(6, "callsign")]
     assert "2 fields" in by[(7, "row")]

@@ -37,7 +37,8 @@ def test_extended_deadline_is_the_appointment(desk: Desk) -> None:
     appt = "2026-11-24T14:00:00+00:00"
     inc = desk.cathy.create(grade="E", appointment_at=appt).json()
     assert inc["deadline"] == "2026-11-24T14:00:00Z" or datetime.fromisoformat(
-        inc["deadline"]) == datetime.fromisoformat(appt)
+        inc["deadline"]
+    ) == datetime.fromisoformat(appt)
     referred = desk.cathy.create(grade="R").json()
     assert referred["deadline"] is None
 
@@ -116,16 +117,17 @@ def test_downgrade_needs_reason(desk: Desk) -> None:
     assert "reason" in err["msg"]
     r = desk.cathy.patch(path, json={"grade": "S", "reason": "  "}, headers={"If-Match": "1"})
     assert r.status_code == 422
-    r = desk.cathy.patch(path, json={"grade": "S", "reason": "Suspect has left, no injuries"},
-                         headers={"If-Match": "1"})
+    r = desk.cathy.patch(
+        path,
+        json={"grade": "S", "reason": "Suspect has left, no injuries"},
+        headers={"If-Match": "1"},
+    )
     assert r.status_code == 200
     assert r.json()["downgrade_reason"] == "Suspect has left, no injuries"
     assert r.json()["original_grade"] == "I"
 
 
-def test_regrade_recomputes_deadline_from_original_call_time(
-    desk: Desk, clock: FakeClock
-) -> None:
+def test_regrade_recomputes_deadline_from_original_call_time(desk: Desk, clock: FakeClock) -> None:
     inc = desk.cathy.create(grade="S").json()
     clock.advance(timedelta(minutes=20))
     r = desk.cathy.patch(f"/incidents/{inc['id']}", json={"grade": "I"}, headers={"If-Match": "1"})
@@ -141,14 +143,23 @@ def test_status_moves_and_at_scene_sets_attended_at(desk: Desk, clock: FakeClock
     AT_SCENE and sets attended_at (a later one keeps it); no edit moves it the other way."""
     inc = desk.cathy.create().json()
     path = f"/incidents/{inc['id']}"
-    lx21 = desk.sue.post("/units", json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"},
-                         headers={"Idempotency-Key": "u1"}).json()
-    lx22 = desk.sue.post("/units", json={"callsign": "LX22", "kind": "IRV", "borough": "Camden"},
-                         headers={"Idempotency-Key": "u2"}).json()
+    lx21 = desk.sue.post(
+        "/units",
+        json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"},
+        headers={"Idempotency-Key": "u1"},
+    ).json()
+    lx22 = desk.sue.post(
+        "/units",
+        json={"callsign": "LX22", "kind": "IRV", "borough": "Camden"},
+        headers={"Idempotency-Key": "u2"},
+    ).json()
 
     def unit(u: dict[str, Any], action: str, **body: Any) -> None:
-        r = desk.dan.post(f"/units/{u['id']}/{action}", json=body or None,
-                          headers={"Idempotency-Key": f"{action}-{u['id']}"})
+        r = desk.dan.post(
+            f"/units/{u['id']}/{action}",
+            json=body or None,
+            headers={"Idempotency-Key": f"{action}-{u['id']}"},
+        )
         assert r.status_code == 200, r.text
 
     unit(lx21, "assign", incident_id=inc["id"])
@@ -178,8 +189,11 @@ def test_close_rationale_refused_then_accepted(desk: Desk, clock: FakeClock) -> 
     a = desk.cathy.create().json()
     b = desk.cathy.create().json()
     close = f"/incidents/{a['id']}/close"
-    r = desk.dan.post(close, json={"rationale": "No further police action required."},
-                      headers={"Idempotency-Key": "c1"})
+    r = desk.dan.post(
+        close,
+        json={"rationale": "No further police action required."},
+        headers={"Idempotency-Key": "c1"},
+    )
     assert r.status_code == 409
     assert "stock phrase" in r.json()["detail"]
     r = desk.dan.post(close, json={"rationale": "no further"}, headers={"Idempotency-Key": "c1"})
@@ -194,13 +208,19 @@ def test_close_rationale_refused_then_accepted(desk: Desk, clock: FakeClock) -> 
     assert out["rationale"] == text
     assert datetime.fromisoformat(out["closed_at"]) == START + timedelta(seconds=60)
     # another incident's near-identical rationale is refused
-    r = desk.dan.post(f"/incidents/{b['id']}/close", json={"rationale": text + "."},
-                      headers={"Idempotency-Key": "c3"})
+    r = desk.dan.post(
+        f"/incidents/{b['id']}/close",
+        json={"rationale": text + "."},
+        headers={"Idempotency-Key": "c3"},
+    )
     assert r.status_code == 409
     assert f"the closing rationale of {a['ref']} on 23 Nov 2026 (" in r.json()["detail"]
     # closed is closed
-    r = desk.dan.post(close, json={"rationale": "A different and specific reason here"},
-                      headers={"Idempotency-Key": "c4"})
+    r = desk.dan.post(
+        close,
+        json={"rationale": "A different and specific reason here"},
+        headers={"Idempotency-Key": "c4"},
+    )
     assert r.status_code == 409
     r = desk.dan.patch(f"/incidents/{a['id']}", json={"summary": "x"}, headers={"If-Match": "2"})
     assert r.status_code == 409
@@ -220,9 +240,11 @@ def test_close_needs_key_and_honours_if_match(desk: Desk) -> None:
 def test_audit_rows_written(desk: Desk) -> None:
     inc = desk.cathy.create().json()
     desk.dan.patch(f"/incidents/{inc['id']}", json={"grade": "I"}, headers={"If-Match": "1"})
-    desk.dan.post(f"/incidents/{inc['id']}/close",
-                  json={"rationale": "Unit attended, dispute settled, both parties separated."},
-                  headers={"Idempotency-Key": "k"})
+    desk.dan.post(
+        f"/incidents/{inc['id']}/close",
+        json={"rationale": "Unit attended, dispute settled, both parties separated."},
+        headers={"Idempotency-Key": "k"},
+    )
     rows = desk.sue.get("/audit?limit=10").json()
     assert [r["action"] for r in rows] == ["close_incident", "update_incident", "create_incident"]
     assert [r["username"] for r in rows] == ["dan", "dan", "cathy"]
@@ -233,14 +255,20 @@ def test_audit_rows_written(desk: Desk) -> None:
 
 def test_refused_commands_are_audited_and_change_nothing(desk: Desk) -> None:
     inc = desk.cathy.create().json()
-    r = desk.dan.post(f"/incidents/{inc['id']}/close", json={"rationale": "Words of advice given"},
-                      headers={"Idempotency-Key": "k"})
+    r = desk.dan.post(
+        f"/incidents/{inc['id']}/close",
+        json={"rationale": "Words of advice given"},
+        headers={"Idempotency-Key": "k"},
+    )
     assert r.status_code == 409
     r = desk.dan.patch(f"/incidents/{inc['id']}", json={"summary": "x"}, headers={"If-Match": "9"})
     assert r.status_code == 412
     rows = desk.sue.get("/audit").json()
     assert [r["action"] for r in rows] == [
-        "refused_update_incident", "refused_close_incident", "create_incident"]
+        "refused_update_incident",
+        "refused_close_incident",
+        "create_incident",
+    ]
     assert rows[1]["detail"].startswith("409: ")
     assert "stock phrase" in rows[1]["detail"]
     assert desk.dan.get("/changes?since=0").json()["cursor"] == 1

@@ -70,16 +70,29 @@ def fresh_server(tmp_path: Path, password_hash: str) -> Iterator[Any]:
         create_schema(engine)
         bearer = {name: secrets.token_urlsafe(16) for name in USERS}
         with engine.begin() as conn:
-            conn.execute(users.insert(), [
-                {"username": n, "role": r.value, "password_hash": password_hash}
-                for n, r in USERS.items()])
-            conn.execute(tokens.insert(), [
-                {"token_hash": token_hash(t), "username": n,
-                 "expires_at": START + timedelta(days=30)} for n, t in bearer.items()])
+            conn.execute(
+                users.insert(),
+                [
+                    {"username": n, "role": r.value, "password_hash": password_hash}
+                    for n, r in USERS.items()
+                ],
+            )
+            conn.execute(
+                tokens.insert(),
+                [
+                    {
+                        "token_hash": token_hash(t),
+                        "username": n,
+                        "expires_at": START + timedelta(days=30),
+                    }
+                    for n, t in bearer.items()
+                ],
+            )
         engine.dispose()
         clock = FakeClock(START)
-        client = TestClient(create_app(ServerSettings(
-            db_url=url, clock=clock, port=0, owed_escalation=ESCALATION)))
+        client = TestClient(
+            create_app(ServerSettings(db_url=url, clock=clock, port=0, owed_escalation=ESCALATION))
+        )
         client.__enter__()
         opened.append(client)
         cathy, dan, sue = (Api(client, bearer[n]) for n in ("cathy", "dan", "sue"))
@@ -109,8 +122,7 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
             self.unitless_since: dict[int, datetime] = {}
             self.state = self._read()
 
-        def _post(self, api: Api, path: str, body: dict[str, Any] | None = None
-                  ) -> httpx.Response:
+        def _post(self, api: Api, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
             r = api.post(path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
             assert r.status_code < 500, r.text
             return r
@@ -119,11 +131,15 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
             snap = self.sue.get("/snapshot").json()
             owed = any(i["owed"] for i in snap["incidents"])
             tags = self.sue.get("/diverts?state=open").json() if owed else []
-            return {"incidents": {i["id"]: i for i in snap["incidents"]},
-                    "units": {u["id"]: u for u in snap["units"]}, "tags": tags}
+            return {
+                "incidents": {i["id"]: i for i in snap["incidents"]},
+                "units": {u["id"]: u for u in snap["units"]},
+                "tags": tags,
+            }
 
-        def _did(self, name: str, incident_id: int | None = None,
-                 unit_id: int | None = None) -> None:
+        def _did(
+            self, name: str, incident_id: int | None = None, unit_id: int | None = None
+        ) -> None:
             self.before, self.step = self.state, (name, incident_id, unit_id)
 
         def _unit(self, unit_id: int) -> dict[str, Any]:
@@ -149,8 +165,11 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
 
         @rule(target=units)
         def add_unit(self) -> int:
-            r = self._post(self.sue, "/units", {"callsign": f"HX{next(self.n)}", "kind": "IRV",
-                                                "borough": "Camden"})
+            r = self._post(
+                self.sue,
+                "/units",
+                {"callsign": f"HX{next(self.n)}", "kind": "IRV", "borough": "Camden"},
+            )
             assert r.status_code == 201, r.text
             self._did("add unit", None, r.json()["id"])
             return int(r.json()["id"])
@@ -161,18 +180,25 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
             r = self._post(self.dan, f"/units/{unit}/assign", {"incident_id": incident})
             inc = self._incident(incident)
             closed = inc is None or inc["status"] == "CLOSED"
-            assert r.status_code == (200 if was["status"] == "AVAILABLE" and not closed
-                                     else 409), r.text
+            assert r.status_code == (200 if was["status"] == "AVAILABLE" and not closed else 409), (
+                r.text
+            )
             self._did("assign", incident, unit)
 
         @rule(unit=units, incident=incidents)
         def divert(self, unit: int, incident: int) -> None:
             was = self._unit(unit)
-            r = self._post(self.dan, f"/units/{unit}/divert",
-                           {"incident_id": incident, "reason": f"Needed more: {_words()}"})
+            r = self._post(
+                self.dan,
+                f"/units/{unit}/divert",
+                {"incident_id": incident, "reason": f"Needed more: {_words()}"},
+            )
             inc = self._incident(incident)
-            ok = (was["incident_id"] not in (None, incident) and inc is not None
-                  and inc["status"] != "CLOSED")
+            ok = (
+                was["incident_id"] not in (None, incident)
+                and inc is not None
+                and inc["status"] != "CLOSED"
+            )
             assert r.status_code == (200 if ok else 409), r.text
             self._did("divert" if ok else "refused", was["incident_id"], unit)
 
@@ -187,8 +213,11 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
         def clear(self, unit: int, reason: bool, by: str) -> None:
             was = self._unit(unit)
             api = {"dan": self.dan, "sue": self.sue, "cathy": self.cathy}[by]
-            r = self._post(api, f"/units/{unit}/clear",
-                           {"reason": f"Stood down: {_words()}"} if reason else None)
+            r = self._post(
+                api,
+                f"/units/{unit}/clear",
+                {"reason": f"Stood down: {_words()}"} if reason else None,
+            )
             if by == "cathy":
                 expected = 403
             elif was["status"] in ("AVAILABLE", "OFF_DUTY"):
@@ -205,8 +234,11 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
             inc = self._incident(incident)
             if inc is None:
                 return
-            r = self.dan.patch(f"/incidents/{incident}", json={"status": status},
-                               headers={"If-Match": str(inc["version"])})
+            r = self.dan.patch(
+                f"/incidents/{incident}",
+                json={"status": status},
+                headers={"If-Match": str(inc["version"])},
+            )
             if inc["status"] == "CLOSED":
                 assert r.status_code == 409, r.text
             elif status == inc["status"]:
@@ -220,8 +252,11 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
             inc = self._incident(incident)
             if inc is None:
                 return
-            r = self._post(self.sue if supervisor else self.dan, f"/incidents/{incident}/close",
-                           {"rationale": f"Officers reported {_words()} at the address"})
+            r = self._post(
+                self.sue if supervisor else self.dan,
+                f"/incidents/{incident}/close",
+                {"rationale": f"Officers reported {_words()} at the address"},
+            )
             if inc["status"] == "CLOSED":
                 expected = 409
             elif inc["owed"] and not supervisor:
@@ -258,16 +293,21 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
                 # status agrees with the units
                 assert inc["status"] == status_for_units(
                     (UnitStatus(u["status"]) for u in units_on),
-                    attended=inc["attended_at"] is not None), (inc, units_on)
+                    attended=inc["attended_at"] is not None,
+                ), (inc, units_on)
                 # attended_at is set only by an arrival, there and then
                 if inc["attended_at"] is not None and (
-                        old is None or old["attended_at"] != inc["attended_at"]):
+                    old is None or old["attended_at"] != inc["attended_at"]
+                ):
                     assert (step, step_incident) == ("arrive", iid), (step, inc)
                     assert datetime.fromisoformat(inc["attended_at"]) == t
                 # lost its last unit before that unit arrived: owed
                 if old is not None:
-                    gone = [u for u in before["units"].values() if u["incident_id"] == iid
-                            and now["units"][u["id"]]["incident_id"] != iid]
+                    gone = [
+                        u
+                        for u in before["units"].values()
+                        if u["incident_id"] == iid and now["units"][u["id"]]["incident_id"] != iid
+                    ]
                     if any(u["status"] == "ASSIGNED" for u in gone) and not units_on:
                         assert inc["owed"], (step, inc)
                     if step == "divert" and step_incident == iid:
@@ -291,6 +331,9 @@ def test_safety_invariants_hold_after_every_step(fresh_server: Any) -> None:
                     assert inc["escalated_at"] is None, inc
 
     Desk.TestCase.settings = settings(
-        max_examples=30, stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow])
+        max_examples=30,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     run_state_machine_as_test(Desk, settings=Desk.TestCase.settings)

@@ -27,19 +27,24 @@ def test_fold_of_changes_equals_snapshot_and_reads(desk: Desk, clock: FakeClock)
             target = rng.choice(ids)
             current = desk.dan.get(f"/incidents/{target}").json()
             if roll < 0.85:
-                body: dict[str, Any] = rng.choice([
-                    {"grade": rng.choice(GRADES), "reason": f"Reassessed at step {step}"},
-                    {"status": rng.choice(STATUSES)},
-                    {"summary": f"Update at step {step}"},
-                ])
+                body: dict[str, Any] = rng.choice(
+                    [
+                        {"grade": rng.choice(GRADES), "reason": f"Reassessed at step {step}"},
+                        {"status": rng.choice(STATUSES)},
+                        {"summary": f"Update at step {step}"},
+                    ]
+                )
                 version = current["version"] - (1 if rng.random() < 0.1 else 0)
-                r = desk.dan.patch(f"/incidents/{target}", json=body,
-                                   headers={"If-Match": str(version)})
+                r = desk.dan.patch(
+                    f"/incidents/{target}", json=body, headers={"If-Match": str(version)}
+                )
             else:
                 r = desk.dan.post(
                     f"/incidents/{target}/close",
-                    json={"rationale": f"Step {step}: unit {rng.randint(100, 999)} attended "
-                          f"{target} and found {rng.choice(['no one', 'a friend', 'a fox'])}"},
+                    json={
+                        "rationale": f"Step {step}: unit {rng.randint(100, 999)} attended "
+                        f"{target} and found {rng.choice(['no one', 'a friend', 'a fox'])}"
+                    },
                     headers={"Idempotency-Key": f"close-{step}"},
                 )
         outcomes[r.status_code] = outcomes.get(r.status_code, 0) + 1

@@ -38,13 +38,38 @@ from dispatchdesk.server.rationales import (
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LOOKBACK = timedelta(days=730)
 # a small vocabulary, so random texts share words often and near-duplicates are common
-WORDS = ("the", "unit", "attended", "caller", "and", "no", "offence", "at", "address",
-         "spoke", "to", "victim", "safe", "suspect", "left", "area", "high", "street", "12",
-         "cad", "0042", "arrested", "advised", "search", "negative")
+WORDS = (
+    "the",
+    "unit",
+    "attended",
+    "caller",
+    "and",
+    "no",
+    "offence",
+    "at",
+    "address",
+    "spoke",
+    "to",
+    "victim",
+    "safe",
+    "suspect",
+    "left",
+    "area",
+    "high",
+    "street",
+    "12",
+    "cad",
+    "0042",
+    "arrested",
+    "advised",
+    "search",
+    "negative",
+)
 
 
-@pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     if request.param == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
@@ -61,8 +86,11 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     try:
-        eng = make_engine(sa.make_url(base).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
+        eng = make_engine(
+            sa.make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
         create_schema(eng)
         yield eng
         eng.dispose()
@@ -105,8 +133,13 @@ def corpus(draw: st.DrawFn) -> tuple[list[tuple[str, int, int]], list[str]]:
         b = draw(st.sampled_from(bases))
         text = _edit(b, draw(st.lists(edit, max_size=3)))
         if text:
-            stored.append((" ".join(text), draw(st.sampled_from([0, 10, 500, 729, 731, 900])),
-                           draw(st.integers(1, 4))))
+            stored.append(
+                (
+                    " ".join(text),
+                    draw(st.sampled_from([0, 10, 500, 729, 731, 900])),
+                    draw(st.integers(1, 4)),
+                )
+            )
     queries = []
     for _ in range(draw(st.integers(1, 4))):
         b = draw(st.sampled_from(bases))
@@ -117,7 +150,9 @@ def corpus(draw: st.DrawFn) -> tuple[list[tuple[str, int, int]], list[str]]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corpus(), st.integers(1, 5))
 def test_the_index_finds_what_brute_force_finds(
-    engine: Engine, data: tuple[list[tuple[str, int, int]], list[str]], own_incident: int,
+    engine: Engine,
+    data: tuple[list[tuple[str, int, int]], list[str]],
+    own_incident: int,
 ) -> None:
     stored, queries = data
     _clear(engine)
@@ -125,22 +160,38 @@ def test_the_index_finds_what_brute_force_finds(
     store.rank_min = 2  # so the bulk load's ranks reorder even a small corpus
     half = len(stored) // 2
     with write_tx(engine) as conn:  # half loaded in bulk (measuring the order), half recorded
-        store.bulk_load(conn, [
-            {"at": NOW - timedelta(days=days), "kind": "close", "text": text,
-             "incident_id": incident_id, "incident_ref": f"CAD {incident_id}"}
-            for text, days, incident_id in stored[:half]
-        ])
+        store.bulk_load(
+            conn,
+            [
+                {
+                    "at": NOW - timedelta(days=days),
+                    "kind": "close",
+                    "text": text,
+                    "incident_id": incident_id,
+                    "incident_ref": f"CAD {incident_id}",
+                }
+                for text, days, incident_id in stored[:half]
+            ],
+        )
         for text, days, incident_id in stored[half:]:
-            store.record(conn, NOW - timedelta(days=days), text, kind="close",
-                         entity=Entity(incident_id, f"CAD {incident_id}"))
+            store.record(
+                conn,
+                NOW - timedelta(days=days),
+                text,
+                kind="close",
+                entity=Entity(incident_id, f"CAD {incident_id}"),
+            )
     with write_tx(engine) as conn:
         for query in queries:
             norm = normalise(query)
             entity = Entity(own_incident, f"CAD {own_incident}")
             found = store.find_copy(conn, NOW, norm, kind="close", entity=entity)
             best = max(
-                (similarity(norm, normalise(text)) for text, days, incident_id in stored
-                 if days <= 730 and incident_id != own_incident),
+                (
+                    similarity(norm, normalise(text))
+                    for text, days, incident_id in stored
+                    if days <= 730 and incident_id != own_incident
+                ),
                 default=0.0,
             )
             assert (found.ratio if found else 0.0) == best, (query, found)
@@ -175,26 +226,34 @@ def test_pruning_drops_old_texts_with_their_index_rows(engine: Engine) -> None:
         new_id = store.record(conn, NOW, kept, kind="close")
     with write_tx(engine) as conn:
         assert conn.execute(sa.select(rationales.c.id)).scalars().all() == [new_id]
-        assert set(conn.execute(sa.select(rationale_tokens.c.rationale_id)).scalars()) == {
-            new_id
-        }
+        assert set(conn.execute(sa.select(rationale_tokens.c.rationale_id)).scalars()) == {new_id}
         p = prefix_length(len(normalise(kept).split()))
-        assert conn.execute(  # every pair of its prefix's words
-            sa.select(sa.func.count()).select_from(rationale_tokens)
-        ).scalar() == p * (p - 1) // 2
+        assert (
+            conn.execute(  # every pair of its prefix's words
+                sa.select(sa.func.count()).select_from(rationale_tokens)
+            ).scalar()
+            == p * (p - 1) // 2
+        )
 
 
 def test_remeasuring_the_order_keeps_every_text_findable(engine: Engine) -> None:
     _clear(engine)
     store = RationaleStore(engine, LOOKBACK, ZoneInfo("Europe/London"))
     store.rank_min = 2
-    texts = [f"Unit {n} attended the address at {n} High Street, the caller and victim safe, "
-             f"suspect {name} left before police arrived" for n, name in
-             enumerate(["Dean", "Gary", "Ali", "Tom", "Sam", "Kofi", "Raj", "Lee"] * 3)]
+    texts = [
+        f"Unit {n} attended the address at {n} High Street, the caller and victim safe, "
+        f"suspect {name} left before police arrived"
+        for n, name in enumerate(["Dean", "Gary", "Ali", "Tom", "Sam", "Kofi", "Raj", "Lee"] * 3)
+    ]
     with write_tx(engine) as conn:
         for i, text in enumerate(texts):
-            store.record(conn, NOW - timedelta(days=i * 40), text, kind="close",
-                         entity=Entity(i + 1, f"CAD {i + 1}"))
+            store.record(
+                conn,
+                NOW - timedelta(days=i * 40),
+                text,
+                kind="close",
+                entity=Entity(i + 1, f"CAD {i + 1}"),
+            )
     in_window = sum(1 for i in range(len(texts)) if i * 40 <= 730)
     assert store.remeasure(NOW) == 0  # not grown past its last measure
     assert store.remeasure(NOW, force=True) == in_window
@@ -216,16 +275,17 @@ def test_a_store_indexed_by_an_earlier_version_is_rebuilt_at_start(engine: Engin
         rid = store.record(conn, NOW, text, kind="close", entity=Entity(1, "CAD 1"))
         # as an earlier version left it: one row per single word, no format recorded
         conn.execute(rationale_tokens.delete())
-        conn.execute(rationale_tokens.insert(), [
-            {"token": 7, "n_tokens": 14, "rationale_id": rid, "pos": 0},
-        ])
+        conn.execute(
+            rationale_tokens.insert(),
+            [
+                {"token": 7, "n_tokens": 14, "rationale_id": rid, "pos": 0},
+            ],
+        )
     assert store.stale_format()
     assert "rebuilt" in store.open(NOW)
     assert not store.stale_format()
     with write_tx(engine) as conn:
-        assert conn.execute(
-            sa.select(rationale_order.c.index_format)
-        ).scalar_one() == INDEX_FORMAT
+        assert conn.execute(sa.select(rationale_order.c.index_format)).scalar_one() == INDEX_FORMAT
         found = store.find_copy(conn, NOW, normalise(text + " today"))
         assert found is not None and found.entity.incident_ref == "CAD 1"
     assert store.open(NOW) == ""  # nothing to do the second time

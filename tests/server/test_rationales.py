@@ -20,20 +20,28 @@ from .conftest import Desk
 from .helpers import cmd, key, make_scheme, new_unit
 
 #: The earlier text, and the same words as someone else would paste them.
-EARLIER = ("Dean Morris had left before officers arrived; his ex-partner was safe, door secured "
-           "and DASH done as medium risk with BWV running")
-PASTED = "dean morris had left before officers arrived, his ex-partner was safe; door secured " \
-         "and DASH done as medium risk with BWV running."
+EARLIER = (
+    "Dean Morris had left before officers arrived; his ex-partner was safe, door secured "
+    "and DASH done as medium risk with BWV running"
+)
+PASTED = (
+    "dean morris had left before officers arrived, his ex-partner was safe; door secured "
+    "and DASH done as medium risk with BWV running."
+)
 
 
 def close(desk: Desk, incident_id: int, text: str, **headers: str) -> httpx.Response:
-    return desk.dan.post(f"/incidents/{incident_id}/close", json={"rationale": text},
-                         headers={**key(), **headers})
+    return desk.dan.post(
+        f"/incidents/{incident_id}/close", json={"rationale": text}, headers={**key(), **headers}
+    )
 
 
 def downgrade(desk: Desk, incident: dict[str, Any], text: str) -> httpx.Response:
-    return desk.cathy.patch(f"/incidents/{incident['id']}", json={"grade": "S", "reason": text},
-                            headers={**key(), "If-Match": str(incident["version"])})
+    return desk.cathy.patch(
+        f"/incidents/{incident['id']}",
+        json={"grade": "S", "reason": text},
+        headers={**key(), "If-Match": str(incident["version"])},
+    )
 
 
 def _close(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
@@ -47,9 +55,15 @@ def _owed(desk: Desk, n: int) -> tuple[dict[str, Any], dict[str, Any]]:
     owed = desk.cathy.create(grade="S").json()
     urgent = desk.cathy.create(grade="I", summary="Robbery in progress").json()
     assert cmd(desk.dan, unit, "assign", {"incident_id": owed["id"]}).status_code == 200
-    r = cmd(desk.dan, unit, "divert", {
-        "incident_id": urgent["id"],
-        "reason": f"LX{n} nearest to the I-grade robbery at the bookmaker's, {urgent['ref']}"})
+    r = cmd(
+        desk.dan,
+        unit,
+        "divert",
+        {
+            "incident_id": urgent["id"],
+            "reason": f"LX{n} nearest to the I-grade robbery at the bookmaker's, {urgent['ref']}",
+        },
+    )
     assert r.status_code == 200, r.text
     tag = desk.dan.get(f"/incidents/{owed['id']}").json()["diverts"][0]
     return tag, owed
@@ -57,8 +71,9 @@ def _owed(desk: Desk, n: int) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _owed_close(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
     _tag, owed = _owed(desk, n)
-    return lambda text: desk.sue.post(f"/incidents/{owed['id']}/close",
-                                      json={"rationale": text}, headers=key())
+    return lambda text: desk.sue.post(
+        f"/incidents/{owed['id']}/close", json={"rationale": text}, headers=key()
+    )
 
 
 def _downgrade(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
@@ -76,21 +91,32 @@ def _divert(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
 
 def _review(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
     tag, _owed_one = _owed(desk, n)
-    return lambda text: desk.sue.post(f"/diverts/{tag['id']}/review", json={"note": text},
-                                      headers=key())
+    return lambda text: desk.sue.post(
+        f"/diverts/{tag['id']}/review", json={"note": text}, headers=key()
+    )
 
 
 def _scheme_end(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
     scheme = make_scheme(desk.sue)
-    told = desk.sue.post(f"/schemes/{scheme['id']}/victim-contact", headers=key(),
-                         json={"outcome": "INFORMED", "note": "Told by phone of the removal"})
+    told = desk.sue.post(
+        f"/schemes/{scheme['id']}/victim-contact",
+        headers=key(),
+        json={"outcome": "INFORMED", "note": "Told by phone of the removal"},
+    )
     assert told.status_code == 200, told.text  # so the end is refused for its reason only
-    return lambda text: desk.sue.post(f"/schemes/{scheme['id']}/end", json={"reason": text},
-                                      headers=key())
+    return lambda text: desk.sue.post(
+        f"/schemes/{scheme['id']}/end", json={"reason": text}, headers=key()
+    )
 
 
-PATHS = {"close": _close, "owed close": _owed_close, "downgrade": _downgrade,
-         "divert": _divert, "divert review": _review, "scheme end": _scheme_end}
+PATHS = {
+    "close": _close,
+    "owed close": _owed_close,
+    "downgrade": _downgrade,
+    "divert": _divert,
+    "divert review": _review,
+    "scheme end": _scheme_end,
+}
 
 
 def test_a_downgrade_with_reason_nfa_is_refused(desk: Desk) -> None:
@@ -133,8 +159,10 @@ def test_a_near_copy_is_refused_with_how_similar_it_is(desk: Desk) -> None:
     near = EARLIER.replace("medium", "standard")
     r = close(desk, desk.cathy.create().json()["id"], near)
     assert r.status_code == 409
-    assert f"the closing rationale of {first['ref']} on 23 Nov 2026 (95% similar)" in \
-        r.json()["detail"]
+    assert (
+        f"the closing rationale of {first['ref']} on 23 Nov 2026 (95% similar)"
+        in r.json()["detail"]
+    )
 
 
 def test_a_copy_from_18_months_ago_is_refused_one_from_25_months_ago_accepted(
@@ -155,8 +183,11 @@ def test_a_copy_from_18_months_ago_is_refused_one_from_25_months_ago_accepted(
 def test_another_role_on_another_path_cannot_reuse_a_scheme_end_reason(desk: Desk) -> None:
     scheme = make_scheme(desk.sue)
     reason = "Victim rehoused by the council in another borough on 1 December, OIC agreed"
-    told = desk.sue.post(f"/schemes/{scheme['id']}/victim-contact", headers=key(),
-                         json={"outcome": "INFORMED", "note": "Told in person of the removal"})
+    told = desk.sue.post(
+        f"/schemes/{scheme['id']}/victim-contact",
+        headers=key(),
+        json={"outcome": "INFORMED", "note": "Told in person of the removal"},
+    )
     assert told.status_code == 200, told.text
     r = desk.sue.post(f"/schemes/{scheme['id']}/end", json={"reason": reason}, headers=key())
     assert r.status_code == 200, r.text
@@ -197,8 +228,7 @@ def test_the_same_incident_may_repeat_itself_but_a_review_must_be_the_supervisor
     assert downgrade(desk, inc, reason).status_code == 200
     assert close(desk, inc["id"], reason).status_code == 200  # same incident: not a copy
     tag, _owed_one = _owed(desk, 40)
-    r = desk.sue.post(f"/diverts/{tag['id']}/review", json={"note": tag["reason"]},
-                      headers=key())
+    r = desk.sue.post(f"/diverts/{tag['id']}/review", json={"note": tag["reason"]}, headers=key())
     assert r.status_code == 409
     assert "the reason for diverting LX40 away from" in r.json()["detail"]
 
@@ -208,8 +238,11 @@ def test_a_refused_command_records_nothing(desk: Desk) -> None:
     inc = desk.cathy.create(grade="I").json()
     assert cmd(desk.dan, unit, "assign", {"incident_id": inc["id"]}).status_code == 200
     reason = "Suspect seen boarding a bus on CCTV, the victim is with her sister now"
-    r = desk.dan.patch(f"/incidents/{inc['id']}", headers={**key(), "If-Match": "2"},
-                       json={"grade": "S", "reason": reason, "status": "OPEN"})
+    r = desk.dan.patch(
+        f"/incidents/{inc['id']}",
+        headers={**key(), "If-Match": "2"},
+        json={"grade": "S", "reason": reason, "status": "OPEN"},
+    )
     assert r.status_code == 409 and "has LX50 on it" in r.json()["detail"]
     other = desk.cathy.create(grade="I").json()
     assert downgrade(desk, other, reason).status_code == 200

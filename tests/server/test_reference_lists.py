@@ -70,21 +70,46 @@ def test_the_simulator_types_and_boroughs_are_on_the_lists() -> None:
     assert set(BOROUGHS) <= set(LONDON_BOROUGHS) and set(BOROUGH_CODES) <= set(LONDON_BOROUGHS)
 
 
-@pytest.mark.parametrize(("over", "loc", "words"), [
-    ({"location": {**LOCATION, "borough": "Narnia"}}, ("body", "location", "borough"),
-     ["“Narnia” is not a borough this server knows", "Did you mean Barnet"]),
-    ({"type": "Alien landing"}, ("body", "type"),
-     ["“Alien landing” is not an incident type this server knows"]),
-    ({"location": {**LOCATION, "address": "!!"}}, ("body", "location", "address"),
-     ["no letters"]),
-    ({"location": {**LOCATION, "address": "123"}}, ("body", "location", "address"),
-     ["“123” has no letters"]),
-    ({"caller": {"name": "Ann Smith", "dob": "2099-01-01"}}, ("body", "caller", "dob"),
-     [FUTURE]),
-    ({"persons": [{"name": "Ann Smith", "dob": "1984-03-09"},
-                  {"name": "Bob Smith", "dob": "2099-01-01"}]}, ("body", "persons", 1, "dob"),
-     [FUTURE]),
-])
+@pytest.mark.parametrize(
+    ("over", "loc", "words"),
+    [
+        (
+            {"location": {**LOCATION, "borough": "Narnia"}},
+            ("body", "location", "borough"),
+            ["“Narnia” is not a borough this server knows", "Did you mean Barnet"],
+        ),
+        (
+            {"type": "Alien landing"},
+            ("body", "type"),
+            ["“Alien landing” is not an incident type this server knows"],
+        ),
+        (
+            {"location": {**LOCATION, "address": "!!"}},
+            ("body", "location", "address"),
+            ["no letters"],
+        ),
+        (
+            {"location": {**LOCATION, "address": "123"}},
+            ("body", "location", "address"),
+            ["“123” has no letters"],
+        ),
+        (
+            {"caller": {"name": "Ann Smith", "dob": "2099-01-01"}},
+            ("body", "caller", "dob"),
+            [FUTURE],
+        ),
+        (
+            {
+                "persons": [
+                    {"name": "Ann Smith", "dob": "1984-03-09"},
+                    {"name": "Bob Smith", "dob": "2099-01-01"},
+                ]
+            },
+            ("body", "persons", 1, "dob"),
+            [FUTURE],
+        ),
+    ],
+)
 def test_create_refuses_bad_data_naming_the_field(
     desk: Desk, over: dict[str, Any], loc: tuple[Any, ...], words: list[str]
 ) -> None:
@@ -98,25 +123,35 @@ def test_create_refuses_bad_data_naming_the_field(
 
 
 def test_every_problem_is_named_at_once_whoever_sends_it(desk: Desk) -> None:
-    body: dict[str, Any] = {"type": "Alien landing", "caller": {"name": "A B", "dob": "2099-12-31"},
-            "location": {**LOCATION, "address": "!!", "borough": "Narnia"}}
+    body: dict[str, Any] = {
+        "type": "Alien landing",
+        "caller": {"name": "A B", "dob": "2099-12-31"},
+        "location": {**LOCATION, "address": "!!", "borough": "Narnia"},
+    }
     for api in (desk.cathy, desk.dan, desk.sue):  # no role is let through
         errors = refused(api.create(**body))
-        assert set(errors) == {("body", "type"), ("body", "caller", "dob"),
-                               ("body", "location", "address"), ("body", "location", "borough")}
+        assert set(errors) == {
+            ("body", "type"),
+            ("body", "caller", "dob"),
+            ("body", "location", "address"),
+            ("body", "location", "borough"),
+        }
     nothing_created(desk)
 
 
 def test_case_and_spaces_are_ignored_and_the_list_spelling_is_stored(desk: Desk) -> None:
-    r = desk.cathy.create(type="  concern   FOR welfare ",
-                          location={**LOCATION, "borough": "tower hamlets  ",
-                                    "address": "Flat 1, 2 Roman Road"})
+    r = desk.cathy.create(
+        type="  concern   FOR welfare ",
+        location={**LOCATION, "borough": "tower hamlets  ", "address": "Flat 1, 2 Roman Road"},
+    )
     assert r.status_code == 201, r.text
     inc = r.json()
     assert (inc["type"], inc["location"]["borough"]) == ("Concern for welfare", "Tower Hamlets")
     [change] = desk.dan.get("/changes?since=0").json()["changes"]
     assert (change["data"]["type"], change["data"]["location"]["borough"]) == (
-        "Concern for welfare", "Tower Hamlets")
+        "Concern for welfare",
+        "Tower Hamlets",
+    )
     snap = desk.dan.get("/snapshot").json()
     assert snap["incidents"][0]["location"]["borough"] == "Tower Hamlets"
     # an address with a letter anywhere is an address
@@ -139,9 +174,12 @@ def test_a_date_of_birth_is_judged_by_the_server_clock_in_its_zone(
 def test_patch_cannot_change_type_or_location(desk: Desk) -> None:
     inc = desk.cathy.create().json()
     path = f"/incidents/{inc['id']}"
-    for body in ({"type": "Alien landing"}, {"location": {**LOCATION, "borough": "Narnia"}},
-                 {"caller": {"name": "A B", "dob": "2099-01-01"}},
-                 {"persons": [{"name": "A B", "dob": "2099-01-01"}]}):
+    for body in (
+        {"type": "Alien landing"},
+        {"location": {**LOCATION, "borough": "Narnia"}},
+        {"caller": {"name": "A B", "dob": "2099-01-01"}},
+        {"persons": [{"name": "A B", "dob": "2099-01-01"}]},
+    ):
         r = desk.sue.patch(path, json=body, headers={"If-Match": "1"})
         assert r.status_code == 422, body
     assert desk.dan.get(path).json() == inc
@@ -175,14 +213,17 @@ def test_a_force_configures_its_lists_and_a_stored_result_still_replays(
 
 
 def new_unit(api: Api, callsign: str, borough: str) -> Any:
-    return api.post("/units", json={"callsign": callsign, "kind": "IRV", "borough": borough},
-                    headers=key())
+    return api.post(
+        "/units", json={"callsign": callsign, "kind": "IRV", "borough": borough}, headers=key()
+    )
 
 
 def test_a_unit_borough_is_on_the_list(desk: Desk) -> None:
     errors = refused(new_unit(desk.sue, "LX21", "Narnia"))
-    assert list(errors) == [("body", "borough")] and "Did you mean Barnet" in errors[
-        ("body", "borough")]
+    assert (
+        list(errors) == [("body", "borough")]
+        and "Did you mean Barnet" in errors[("body", "borough")]
+    )
     r = new_unit(desk.sue, "LX21", " kensington AND chelsea")
     assert r.status_code == 201 and r.json()["borough"] == "Kensington and Chelsea"
     assert [u["callsign"] for u in desk.dan.get("/units").json()] == ["LX21"]
@@ -190,8 +231,10 @@ def test_a_unit_borough_is_on_the_list(desk: Desk) -> None:
 
 def test_a_bulk_fleet_made_without_http_is_checked_too(desk: Desk) -> None:
     units = desk.client.app.state.services.units  # type: ignore[attr-defined]
-    bodies = [UnitCreate(callsign="LX21", kind="IRV", borough="Camden"),
-              UnitCreate(callsign="LX22", kind="IRV", borough="Narnia")]
+    bodies = [
+        UnitCreate(callsign="LX21", kind="IRV", borough="Camden"),
+        UnitCreate(callsign="LX22", kind="IRV", borough="Narnia"),
+    ]
     with pytest.raises(Invalid) as err:
         units.create_units(User("setup", Role.SUPERVISOR), bodies)
     assert err.value.status_code == 422
@@ -202,8 +245,10 @@ def test_fleet_import_refuses_a_borough_off_the_list_and_applies_nothing(
     settings: ServerSettings, desk: Desk, tmp_path: Path
 ) -> None:
     path = tmp_path / "fleet.csv"
-    path.write_text("callsign,kind,borough\nLX21,IRV,westminster\nLX22,IRV,Narnia\n"
-                    "LX23,Van,Camdem\n", encoding="utf-8")
+    path.write_text(
+        "callsign,kind,borough\nLX21,IRV,westminster\nLX22,IRV,Narnia\nLX23,Van,Camdem\n",
+        encoding="utf-8",
+    )
     report = import_units(settings.db_url, path)
     assert not report.ok and report.created == []
     assert [(e.line, e.field) for e in report.errors] == [(3, "borough"), (4, "borough")]
@@ -213,8 +258,9 @@ def test_fleet_import_refuses_a_borough_off_the_list_and_applies_nothing(
     assert import_units(settings.db_url, path).ok
     assert [u["borough"] for u in desk.dan.get("/units").json()] == ["Westminster"]
     # the server's configured list, when given
-    only = ServerSettings(db_url=settings.db_url,
-                          reference_lists=ReferenceLists(boroughs=("North",)))
+    only = ServerSettings(
+        db_url=settings.db_url, reference_lists=ReferenceLists(boroughs=("North",))
+    )
     path.write_text("callsign,kind,borough\nLX31,IRV,Westminster\n", encoding="utf-8")
     report = import_units(settings.db_url, path, only)
     assert report.errors == [RowError(2, "borough", report.errors[0].reason)]
@@ -236,7 +282,9 @@ def test_order_import_refuses_a_future_date_of_birth(
     report = import_orders(db_url, path, clock=clock)  # today is 23 Nov 2026
     assert not report.ok and report.applied == 0
     assert [(p.line, p.field, p.reason) for p in report.problems] == [
-        (3, "subject_dob", FUTURE), (4, "protected_persons", FUTURE)]
+        (3, "subject_dob", FUTURE),
+        (4, "protected_persons", FUTURE),
+    ]
     assert desk.dan.get("/snapshot").json()["orders"] == []
 
 
@@ -248,8 +296,17 @@ def test_order_api_refuses_a_future_date_of_birth(desk: Desk) -> None:
     assert r.status_code == 201, r.text
     # walked around by an edit: refused the same way, the order unchanged
     path = f"/orders/{r.json()['id']}"
-    errors = refused(desk.sue.patch(path, json={"protected_persons": [
-        {"name": "Dawn Hollis", "dob": "1986-07-21"}, {"name": "Baby", "dob": "2099-01-01"}]},
-        headers={"If-Match": "1"}))
+    errors = refused(
+        desk.sue.patch(
+            path,
+            json={
+                "protected_persons": [
+                    {"name": "Dawn Hollis", "dob": "1986-07-21"},
+                    {"name": "Baby", "dob": "2099-01-01"},
+                ]
+            },
+            headers={"If-Match": "1"},
+        )
+    )
     assert errors == {("body", "protected_persons", 1, "dob"): FUTURE}
     assert desk.sue.get(path).json()["version"] == 1

@@ -19,18 +19,18 @@ def _old_and_new() -> tuple[sa.MetaData, sa.MetaData]:
     for md in (old, new):
         sa.Table("parents", md, sa.Column("id", sa.Integer, primary_key=True))
     sa.Table(
-        "tags", old,
+        "tags",
+        old,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id"), nullable=False,
-                  index=True),
+        sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id"), nullable=False, index=True),
         sa.Column("target_id", sa.Integer, sa.ForeignKey("parents.id"), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
     )
     sa.Table(
-        "tags", new,
+        "tags",
+        new,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id"), nullable=False,
-                  index=True),
+        sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id"), nullable=False, index=True),
         sa.Column("target_id", sa.Integer, sa.ForeignKey("parents.id"), nullable=True),
         sa.Column("note", sa.Text, nullable=False),
         sa.Column("kind", sa.String(20), nullable=False, server_default="DIVERT", index=True),
@@ -76,14 +76,21 @@ def test_old_tables_gain_columns_and_lose_not_null_keeping_rows(engine: sa.Engin
     steps = upgrade_tables(engine, new)
 
     assert steps[:3] == [
-        "tags: added column kind", "tags: added column extra", "tags: target_id may now be null"
+        "tags: added column kind",
+        "tags: added column extra",
+        "tags: target_id may now be null",
     ]  # then the new column's index, where the rebuild did not already make it
     assert set(steps[3:]) <= {"tags: added index ix_tags_kind"}
     tags = new.tables["tags"]
     with engine.begin() as conn:
         row = conn.execute(sa.select(tags)).one()
         assert (row.id, row.parent_id, row.target_id, row.note, row.kind, row.extra) == (
-            7, 1, 2, "kept", "DIVERT", None
+            7,
+            1,
+            2,
+            "kept",
+            "DIVERT",
+            None,
         )
         conn.execute(tags.insert().values(id=8, parent_id=2, target_id=None, note="withdrawn"))
     inspector = sa.inspect(engine)

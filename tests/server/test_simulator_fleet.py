@@ -49,8 +49,18 @@ class VirtualTime:
 
 def test_simulator_runs_a_fleet_with_diverts(server: EmbeddedServer) -> None:
     vt = VirtualTime()
-    sim = Simulator(server.url, "sue", PASSWORD, rate_per_minute=0.2, seed=5, units=10,
-                    speed=60, divert_chance=1.0, monotonic=vt.monotonic, sleep=vt.sleep)
+    sim = Simulator(
+        server.url,
+        "sue",
+        PASSWORD,
+        rate_per_minute=0.2,
+        seed=5,
+        units=10,
+        speed=60,
+        divert_chance=1.0,
+        monotonic=vt.monotonic,
+        sleep=vt.sleep,
+    )
 
     async def run() -> None:
         try:
@@ -78,8 +88,16 @@ def test_simulator_runs_a_fleet_with_diverts(server: EmbeddedServer) -> None:
 
 def test_without_a_fleet_nothing_about_units_is_sent(server: EmbeddedServer) -> None:
     vt = VirtualTime()
-    sim = Simulator(server.url, "dan", PASSWORD, rate_per_minute=1, seed=4, speed=60,
-                    monotonic=vt.monotonic, sleep=vt.sleep)
+    sim = Simulator(
+        server.url,
+        "dan",
+        PASSWORD,
+        rate_per_minute=1,
+        seed=4,
+        speed=60,
+        monotonic=vt.monotonic,
+        sleep=vt.sleep,
+    )
 
     async def run() -> None:
         try:

@@ -65,8 +65,9 @@ class Shift:
 
     def later(self, step: Later) -> None:
         assert step.seconds > 0
-        heapq.heappush(self.due, (self.t + step.seconds, next(self.order), step.action,
-                                  step.incident))
+        heapq.heappush(
+            self.due, (self.t + step.seconds, next(self.order), step.action, step.incident)
+        )
 
     async def attendance(self, incident: dict[str, Any]) -> Attendance | None:
         current = self.incidents[incident["id"]]
@@ -74,8 +75,7 @@ class Shift:
             return None
         unit = self.unit_on(incident["id"])
         status = None if unit is None else self.status[unit]
-        return Attendance(unit, status == "ASSIGNED",
-                          status == "AT_SCENE" and not current["owed"])
+        return Attendance(unit, status == "ASSIGNED", status == "AT_SCENE" and not current["owed"])
 
     async def send(self, incident: dict[str, Any]) -> bool:
         free = [u for u, s in self.status.items() if s == "AVAILABLE"]
@@ -113,12 +113,14 @@ class Shift:
 
     async def en_route_units(self) -> AsyncGenerator[tuple[int, int], None]:
         for unit, incident_id in list(self.on.items()):
-            if self.planner.divertable_unit(self.status[unit]) and \
-                    self.planner.divertable_from(self.incidents[incident_id]["grade"]):
+            if self.planner.divertable_unit(self.status[unit]) and self.planner.divertable_from(
+                self.incidents[incident_id]["grade"]
+            ):
                 yield incident_id, unit
 
-    async def divert(self, unit_id: int, from_incident: int, urgent: dict[str, Any],
-                     reason: str) -> bool:
+    async def divert(
+        self, unit_id: int, from_incident: int, urgent: dict[str, Any], reason: str
+    ) -> bool:
         assert self.on[unit_id] == from_incident and self.status[unit_id] == "ASSIGNED"
         assert self.incidents[from_incident]["grade"] == "S" and urgent["grade"] == "I"
         others = [text for incident_id, text in self.reasons if incident_id != urgent["id"]]
@@ -159,8 +161,14 @@ def test_units_leave_an_incident_before_arriving_only_by_a_divert_naming_its_rea
     assert len({reason for *_, reason in diverts}) == len(diverts)
     # the planner never stands a unit down from an incident any other way before it arrives
     # (no withdrawal, which would need a reason of its own)
-    assert {entry[0] for entry in log} <= {"create", "assign", "arrive", "close", "divert",
-                                          "status"}
+    assert {entry[0] for entry in log} <= {
+        "create",
+        "assign",
+        "arrive",
+        "close",
+        "divert",
+        "status",
+    }
     assert {entry[2] for entry in log if entry[0] == "status"} <= {"COMMITTED", "AVAILABLE"}
 
 
@@ -168,24 +176,36 @@ SEEN_NONE = Attendance(unit_id=None, en_route=False, attended=False)
 SEEN_EN_ROUTE = Attendance(unit_id=4, en_route=True, attended=False)
 SEEN_AT_SCENE = Attendance(unit_id=4, en_route=False, attended=True)
 SEEN_OWED_AT_SCENE = Attendance(unit_id=4, en_route=False, attended=False)
-INCIDENT = {"id": 1, "grade": "S", "ref": "CAD 0001", "type": "Theft",
-            "location": {"address": "1 High Street"}}
+INCIDENT = {
+    "id": 1,
+    "grade": "S",
+    "ref": "CAD 0001",
+    "type": "Theft",
+    "location": {"address": "1 High Street"},
+}
 
 
-@pytest.mark.parametrize(("action", "seen", "expected"), [
-    ("assign", SEEN_NONE, Decision("send")),
-    ("assign", SEEN_EN_ROUTE, Decision("wait")),
-    ("arrive", SEEN_NONE, Decision("send")),
-    ("arrive", SEEN_EN_ROUTE, Decision("arrive")),
-    ("arrive", SEEN_AT_SCENE, Decision("wait")),
-    ("close", SEEN_AT_SCENE, Decision("close")),
-    ("close", SEEN_EN_ROUTE, Decision("wait", (Later(600, "close", INCIDENT),))),
-    ("close", SEEN_OWED_AT_SCENE, Decision("wait", (Later(600, "close", INCIDENT),))),
-    ("close", SEEN_NONE, Decision("wait", (Later(600, "arrive", INCIDENT),
-                                           Later(1800, "close", INCIDENT)))),
-])
+@pytest.mark.parametrize(
+    ("action", "seen", "expected"),
+    [
+        ("assign", SEEN_NONE, Decision("send")),
+        ("assign", SEEN_EN_ROUTE, Decision("wait")),
+        ("arrive", SEEN_NONE, Decision("send")),
+        ("arrive", SEEN_EN_ROUTE, Decision("arrive")),
+        ("arrive", SEEN_AT_SCENE, Decision("wait")),
+        ("close", SEEN_AT_SCENE, Decision("close")),
+        ("close", SEEN_EN_ROUTE, Decision("wait", (Later(600, "close", INCIDENT),))),
+        ("close", SEEN_OWED_AT_SCENE, Decision("wait", (Later(600, "close", INCIDENT),))),
+        (
+            "close",
+            SEEN_NONE,
+            Decision("wait", (Later(600, "arrive", INCIDENT), Later(1800, "close", INCIDENT))),
+        ),
+    ],
+)
 def test_a_step_is_decided_from_what_is_seen_without_drawing(
-        action: str, seen: Attendance, expected: Decision) -> None:
+    action: str, seen: Attendance, expected: Decision
+) -> None:
     planner = Planner(Scenario(1), divert_chance=0.2)
     before = planner.scenario.rng.getstate()
     assert planner.step(action, INCIDENT, seen) == expected  # type: ignore[arg-type]

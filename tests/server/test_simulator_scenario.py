@@ -62,7 +62,8 @@ def test_calls_now_and_then_come_from_marked_addresses_repeatably() -> None:
     assert 4 <= hits <= 40  # about one call in 25
     # without markers the run is the one it always was
     assert [Scenario(seed=42, marked=[]).new_incident() for _ in range(20)] == [
-        Scenario(seed=42).new_incident() for _ in range(20)]
+        Scenario(seed=42).new_incident() for _ in range(20)
+    ]
 
 
 def test_a_flat_has_a_block_and_a_house_has_none() -> None:

@@ -14,15 +14,21 @@ RATIONALE = "Attended: {n} High Street, owner present, window repaired, report {
 
 
 def _close(desk: Desk, inc: dict[str, object], n: int) -> None:
-    r = desk.dan.post(f"/incidents/{inc['id']}/close", json={"rationale": RATIONALE.format(n=n)},
-                      headers={"Idempotency-Key": f"close-{inc['id']}"})
+    r = desk.dan.post(
+        f"/incidents/{inc['id']}/close",
+        json={"rationale": RATIONALE.format(n=n)},
+        headers={"Idempotency-Key": f"close-{inc['id']}"},
+    )
     assert r.status_code == 200, r.text
 
 
 def test_changes_paging_and_cursor(desk: Desk) -> None:
     made = [desk.cathy.create(summary=f"Call number {i}").json() for i in range(7)]
-    desk.dan.patch(f"/incidents/{made[0]['id']}", json={"summary": "Caller rang back"},
-                   headers={"If-Match": "1"})
+    desk.dan.patch(
+        f"/incidents/{made[0]['id']}",
+        json={"summary": "Caller rang back"},
+        headers={"If-Match": "1"},
+    )
     page = ChangesPage.model_validate(desk.dan.get("/changes?since=0&limit=3").json())
     assert [c.seq for c in page.changes] == [1, 2, 3]
     assert page.cursor == 3
@@ -30,7 +36,8 @@ def test_changes_paging_and_cursor(desk: Desk) -> None:
     seen = list(page.changes)
     while page.more:
         page = ChangesPage.model_validate(
-            desk.dan.get(f"/changes?since={page.cursor}&limit=3").json())
+            desk.dan.get(f"/changes?since={page.cursor}&limit=3").json()
+        )
         seen.extend(page.changes)
     assert [c.seq for c in seen] == list(range(1, 9))
     assert page.cursor == 8

@@ -23,8 +23,11 @@ def test_exactly_one_dispatcher_wins_the_unit(server: EmbeddedServer) -> None:
     try:
         dan, sue = login(clients[0], "dan"), login(clients[1], "sue")
         apis = [Api(c, (dan if i % 2 else sue).token) for i, c in enumerate(clients)]
-        r = sue.post("/units", json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"},
-                     headers={"Idempotency-Key": uuid.uuid4().hex})
+        r = sue.post(
+            "/units",
+            json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
         assert r.status_code == 201, r.text
         unit_id = r.json()["id"]
         with ThreadPoolExecutor(max_workers=max(SIZES)) as pool:
@@ -45,9 +48,11 @@ def _race(pool: ThreadPoolExecutor, apis: list[Api], unit_id: int, label: str) -
 
     def assign(i: int) -> httpx.Response:
         barrier.wait()
-        return apis[i].post(f"/units/{unit_id}/assign",
-                            json={"incident_id": incidents[i]["id"]},
-                            headers={"Idempotency-Key": uuid.uuid4().hex})
+        return apis[i].post(
+            f"/units/{unit_id}/assign",
+            json={"incident_id": incidents[i]["id"]},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
 
     replies = list(pool.map(assign, range(len(apis)), timeout=60))
     codes = sorted(r.status_code for r in replies)
@@ -62,6 +67,9 @@ def _race(pool: ThreadPoolExecutor, apis: list[Api], unit_id: int, label: str) -
     for i, inc in enumerate(incidents):
         got = apis[0].get(f"/incidents/{inc['id']}").json()
         assert got["status"] == ("ASSIGNED" if i == winner else "OPEN"), (label, i)
-    r = apis[0].post(f"/units/{unit_id}/clear", headers={"Idempotency-Key": uuid.uuid4().hex},
-                     json={"reason": f"Round {label} on {won['ref']} finished; stand it down"})
+    r = apis[0].post(
+        f"/units/{unit_id}/clear",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={"reason": f"Round {label} on {won['ref']} finished; stand it down"},
+    )
     assert r.status_code == 200, r.text

@@ -28,15 +28,18 @@ def test_units_are_created_by_supervisors_and_synced(desk: Desk, clock: FakeCloc
     assert unit["version"] == 1
     assert datetime.fromisoformat(unit["status_since"]) == START
     UnitOut.model_validate(unit)
-    r = desk.sue.post("/units", json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"},
-                      headers=key())
+    r = desk.sue.post(
+        "/units", json={"callsign": "LX21", "kind": "IRV", "borough": "Camden"}, headers=key()
+    )
     assert r.status_code == 409 and "LX21" in r.json()["detail"]
     for api in (desk.dan, desk.cathy):
-        r = api.post("/units", json={"callsign": "LX99", "kind": "IRV", "borough": "Camden"},
-                     headers=key())
+        r = api.post(
+            "/units", json={"callsign": "LX99", "kind": "IRV", "borough": "Camden"}, headers=key()
+        )
         assert r.status_code == 403
-    r = desk.sue.post("/units", json={"callsign": "L X 2", "kind": "IRV", "borough": "x"},
-                      headers=key())
+    r = desk.sue.post(
+        "/units", json={"callsign": "L X 2", "kind": "IRV", "borough": "x"}, headers=key()
+    )
     assert r.status_code == 422
     snap = Snapshot.model_validate(desk.dan.get("/snapshot").json())
     assert [u.callsign for u in snap.units] == ["LX21"]
@@ -63,18 +66,22 @@ def test_assign_writes_unit_and_incident_in_one_transaction(desk: Desk) -> None:
     second = desk.cathy.create(summary="Second call about a car alarm sounding").json()
     before = cursor(desk.dan)
     headers = key()
-    r = desk.dan.post(f"/units/{unit['id']}/assign", json={"incident_id": first["id"]},
-                      headers=headers)
+    r = desk.dan.post(
+        f"/units/{unit['id']}/assign", json={"incident_id": first["id"]}, headers=headers
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "ASSIGNED" and r.json()["incident_id"] == first["id"]
     assert r.headers["ETag"] == '"2"'
     got = changes_since(desk.dan, before)
     assert [(c["entity"], c["data"]["id"]) for c in got] == [
-        ("incident", first["id"]), ("unit", unit["id"])]
+        ("incident", first["id"]),
+        ("unit", unit["id"]),
+    ]
     assert got[0]["data"]["status"] == "ASSIGNED" and got[0]["data"]["version"] == 2
     # a replay applies nothing and returns the first result
-    again = desk.dan.post(f"/units/{unit['id']}/assign", json={"incident_id": first["id"]},
-                          headers=headers)
+    again = desk.dan.post(
+        f"/units/{unit['id']}/assign", json={"incident_id": first["id"]}, headers=headers
+    )
     assert again.status_code == 200 and again.json() == r.json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert len(changes_since(desk.dan, before)) == 2
@@ -98,8 +105,13 @@ def test_assign_writes_unit_and_incident_in_one_transaction(desk: Desk) -> None:
     r = cmd(desk.dan, unit, "assign", {"incident_id": 12345})
     assert r.status_code == 404
     audit = {row["action"] for row in desk.sue.get("/audit").json()}
-    assert {"create_unit", "assign_unit", "arrive_unit", "clear_unit",
-            "refused_assign_unit"} <= audit
+    assert {
+        "create_unit",
+        "assign_unit",
+        "arrive_unit",
+        "clear_unit",
+        "refused_assign_unit",
+    } <= audit
 
 
 def test_status_changes_and_close_stands_units_down(desk: Desk) -> None:
@@ -116,22 +128,34 @@ def test_status_changes_and_close_stands_units_down(desk: Desk) -> None:
     assert r.status_code == 409 and inc["ref"] in r.json()["detail"]
     # clearing the only en-route unit (a withdrawal, with a reason) puts the incident back to
     # awaiting a unit, and owed
-    assert cmd(desk.dan, unit, "clear", {"reason": "Unit's car broke down on the way"}
-               ).status_code == 200
+    assert (
+        cmd(desk.dan, unit, "clear", {"reason": "Unit's car broke down on the way"}).status_code
+        == 200
+    )
     assert incident(desk.dan, inc["id"])["status"] == "OPEN"
     assert incident(desk.dan, inc["id"])["owed"] is True
     assert cmd(desk.dan, unit, "assign", {"incident_id": inc["id"]}).status_code == 200
-    r = desk.dan.patch(f"/incidents/{inc['id']}", json={"status": "OPEN"},
-                       headers={"If-Match": str(incident(desk.dan, inc["id"])["version"])})
+    r = desk.dan.patch(
+        f"/incidents/{inc['id']}",
+        json={"status": "OPEN"},
+        headers={"If-Match": str(incident(desk.dan, inc["id"])["version"])},
+    )
     assert r.status_code == 409 and "unit" in r.json()["detail"]
     before = cursor(desk.dan)
     # owed since the withdrawal, so a supervisor closes it
-    r = desk.sue.post(f"/incidents/{inc['id']}/close", headers=key(), json={
-        "rationale": "Stood down: the caller rang back, the fight had ended before we arrived"})
+    r = desk.sue.post(
+        f"/incidents/{inc['id']}/close",
+        headers=key(),
+        json={
+            "rationale": "Stood down: the caller rang back, the fight had ended before we arrived"
+        },
+    )
     assert r.status_code == 200, r.text
     got = changes_since(desk.dan, before)
     assert [(c["entity"], c["data"]["status"]) for c in got] == [
-        ("unit", "AVAILABLE"), ("incident", "CLOSED")]
+        ("unit", "AVAILABLE"),
+        ("incident", "CLOSED"),
+    ]
     assert cmd(desk.dan, unit, "assign", {"incident_id": inc["id"]}).status_code == 409
 
 
@@ -142,8 +166,10 @@ def queue_row(clock: FakeClock, *incidents: dict[str, Any]) -> tuple[str, str, s
 
     model = IncidentTableModel(clock.now)
     model.set_incidents([incident_from_json(i) for i in incidents], DEFAULT_POLICY)
-    return tuple(str(model.index(0, c).data()) for c in  # type: ignore[return-value]
-                 (Column.REF, Column.COUNTDOWN, Column.FLAGS))
+    return tuple(
+        str(model.index(0, c).data())
+        for c in (Column.REF, Column.COUNTDOWN, Column.FLAGS)  # type: ignore[return-value]
+    )
 
 
 def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
@@ -155,7 +181,8 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     t0 = clock.now()
     # 1. an S-grade domestic: attend within 60 minutes
     domestic = desk.cathy.create(
-        grade="S", type="Domestic",
+        grade="S",
+        type="Domestic",
         summary="Ex-partner turned up at the address earlier, has left, caller scared",
     ).json()
     assert datetime.fromisoformat(domestic["deadline"]) == t0 + timedelta(minutes=60)
@@ -165,8 +192,9 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     assert incident(desk.dan, domestic["id"])["status"] == "ASSIGNED"
     # 3. an I-grade call comes in; 4. the unit is diverted to it
     clock.advance(timedelta(minutes=8))
-    urgent = desk.cathy.create(grade="I", type="Assault",
-                               summary="Male assaulted outside the pub, suspect nearby").json()
+    urgent = desk.cathy.create(
+        grade="I", type="Assault", summary="Male assaulted outside the pub, suspect nearby"
+    ).json()
     reason = "Nearest unit to an I-grade assault in progress"
     r = cmd(desk.dan, lx21, "divert", {"incident_id": urgent["id"], "reason": reason})
     assert r.status_code == 200, r.text
@@ -175,14 +203,22 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     s = incident(desk.dan, domestic["id"])
     assert s["owed"] is True and s["status"] == "OPEN" and s["escalated_at"] is None
     [tag] = s["diverts"]
-    assert (tag["callsign"], tag["from_incident_id"], tag["to_incident_id"], tag["by"],
-            tag["reason"]) == ("LX21", domestic["id"], urgent["id"], "dan", reason)
+    assert (
+        tag["callsign"],
+        tag["from_incident_id"],
+        tag["to_incident_id"],
+        tag["by"],
+        tag["reason"],
+    ) == ("LX21", domestic["id"], urgent["id"], "dan", reason)
     assert datetime.fromisoformat(tag["at"]) == t_divert and tag["released_at"] is None
     assert (tag["from_ref"], tag["to_ref"]) == (domestic["ref"], urgent["ref"])
     assert incident(desk.dan, urgent["id"])["status"] == "ASSIGNED"
     # on the desk: the S domestic tops the queue above the I call, flagged DIVERT
     assert queue_row(clock, s, incident(desk.dan, urgent["id"])) == (
-        domestic["ref"], "50:00", "DIVERT: NO UNIT")
+        domestic["ref"],
+        "50:00",
+        "DIVERT: NO UNIT",
+    )
     # the DIVERT tag list shows it
     open_list = desk.sue.get("/diverts?state=open").json()
     assert [d["id"] for d in open_list] == [tag["id"]]
@@ -194,8 +230,10 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     clock.advance(timedelta(seconds=1))
     s = incident(desk.sue, domestic["id"])
     assert datetime.fromisoformat(s["escalated_at"]) == t_divert + timedelta(minutes=10)
-    assert any(a["action"] == "escalate_owed" and a["entity_id"] == domestic["id"]
-               for a in desk.sue.get("/audit").json())
+    assert any(
+        a["action"] == "escalate_owed" and a["entity_id"] == domestic["id"]
+        for a in desk.sue.get("/audit").json()
+    )
     # the unit arriving at the I-grade call does not release the domestic
     assert cmd(desk.dan, lx21, "arrive").status_code == 200
     assert incident(desk.dan, urgent["id"])["status"] == "AT_SCENE"
@@ -208,10 +246,16 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     assert cd.state is CountdownState.BREACHED
     assert format_countdown(cd) == "+15:00"
     assert queue_row(clock, s, incident(desk.dan, urgent["id"])) == (
-        domestic["ref"], "+15:00", "DIVERT: ESCALATED, NO UNIT")
+        domestic["ref"],
+        "+15:00",
+        "DIVERT: ESCALATED, NO UNIT",
+    )
     # a dispatcher cannot close it away
-    r = desk.dan.post(f"/incidents/{domestic['id']}/close", headers=key(), json={
-        "rationale": "Caller not answering on two callbacks, closing the domestic"})
+    r = desk.dan.post(
+        f"/incidents/{domestic['id']}/close",
+        headers=key(),
+        json={"rationale": "Caller not answering on two callbacks, closing the domestic"},
+    )
     assert r.status_code == 403 and "owed" in r.json()["detail"]
     # 7. another unit is assigned: no longer escalated, still owed
     assert cmd(desk.dan, lx22, "assign", {"incident_id": domestic["id"]}).status_code == 200
@@ -230,8 +274,11 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     assert cd.state is CountdownState.ATTENDED and cd.seconds == -27 * 60
     # the tag stays open on the list until a supervisor reviews it, with a note
     assert [d["id"] for d in desk.sue.get("/diverts?state=open").json()] == [tag["id"]]
-    r = desk.dan.post(f"/diverts/{tag['id']}/review", headers=key(),
-                      json={"note": "Divert justified, but no unit was re-sent for 60 min"})
+    r = desk.dan.post(
+        f"/diverts/{tag['id']}/review",
+        headers=key(),
+        json={"note": "Divert justified, but no unit was re-sent for 60 min"},
+    )
     assert r.status_code == 403
     r = desk.sue.post(f"/diverts/{tag['id']}/review", headers=key(), json={"note": "nfa"})
     assert r.status_code == 409 and "too short" in r.json()["detail"]
@@ -258,8 +305,11 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
         IncidentOut.model_validate(inc)
     for u in snap["units"]:
         assert folded[("unit", u["id"])] == u
-    owed_states = [c["data"]["owed"] for c in changes_since(desk.dan, 0)
-                   if c["entity"] == "incident" and c["data"]["id"] == domestic["id"]]
+    owed_states = [
+        c["data"]["owed"]
+        for c in changes_since(desk.dan, 0)
+        if c["entity"] == "incident" and c["data"]["id"] == domestic["id"]
+    ]
     assert owed_states == [False, False, True, True, True, False, False]
 
 
@@ -274,8 +324,9 @@ def test_supervisor_closes_an_owed_incident_with_a_rationale(desk: Desk) -> None
     assert r.status_code == 409
     r = cmd(desk.dan, lx21, "divert", {"incident_id": b["id"], "reason": "I-grade robbery"})
     assert r.status_code == 200
-    r = desk.sue.post(f"/incidents/{a['id']}/close", headers=key(),
-                      json={"rationale": "no further action"})
+    r = desk.sue.post(
+        f"/incidents/{a['id']}/close", headers=key(), json={"rationale": "no further action"}
+    )
     assert r.status_code == 409
     rationale = "Caller rang back: ex-partner arrested by BTP at the station, no risk now"
     r = desk.sue.post(f"/incidents/{a['id']}/close", headers=key(), json={"rationale": rationale})
@@ -292,10 +343,16 @@ def test_supervisor_closes_an_owed_incident_with_a_rationale(desk: Desk) -> None
 def test_openapi_documents_the_unit_routes(desk: Desk) -> None:
     doc = desk.client.get("/openapi.json").json()
     paths = doc["paths"]
-    for path in ("/api/v1/units", "/api/v1/units/{unit_id}/assign",
-                 "/api/v1/units/{unit_id}/divert", "/api/v1/units/{unit_id}/arrive",
-                 "/api/v1/units/{unit_id}/clear", "/api/v1/units/{unit_id}/status",
-                 "/api/v1/diverts", "/api/v1/diverts/{divert_id}/review"):
+    for path in (
+        "/api/v1/units",
+        "/api/v1/units/{unit_id}/assign",
+        "/api/v1/units/{unit_id}/divert",
+        "/api/v1/units/{unit_id}/arrive",
+        "/api/v1/units/{unit_id}/clear",
+        "/api/v1/units/{unit_id}/status",
+        "/api/v1/diverts",
+        "/api/v1/diverts/{divert_id}/review",
+    ):
         assert path in paths, path
     ok = paths["/api/v1/units/{unit_id}/assign"]["post"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/UnitOut")
@@ -307,16 +364,27 @@ def test_openapi_documents_the_unit_routes(desk: Desk) -> None:
 
 def test_old_payloads_still_validate() -> None:
     old = {
-        "id": 1, "ref": "CAD 0001/23NOV26", "version": 1, "grade": "S", "status": "OPEN",
-        "created_at": "2026-11-23T09:00:00Z", "deadline": "2026-11-23T10:00:00Z",
-        "type": "Burglary", "summary": "x",
+        "id": 1,
+        "ref": "CAD 0001/23NOV26",
+        "version": 1,
+        "grade": "S",
+        "status": "OPEN",
+        "created_at": "2026-11-23T09:00:00Z",
+        "deadline": "2026-11-23T10:00:00Z",
+        "type": "Burglary",
+        "summary": "x",
         "location": {"address": "1 High St", "postcode": "SW1A 1AA", "borough": "Westminster"},
     }
     inc = IncidentOut.model_validate(old)
     assert inc.owed is False and inc.diverts == [] and inc.escalated_at is None
-    snap = Snapshot.model_validate({
-        "cursor": 0, "server_time": "2026-11-23T09:00:00Z", "incidents": [old],
-        "policy": {"targets": {"S": 3600}, "at_risk_fraction": 0.33, "timezone": "UTC"}})
+    snap = Snapshot.model_validate(
+        {
+            "cursor": 0,
+            "server_time": "2026-11-23T09:00:00Z",
+            "incidents": [old],
+            "policy": {"targets": {"S": 3600}, "at_risk_fraction": 0.33, "timezone": "UTC"},
+        }
+    )
     assert snap.units == []
 
 
@@ -325,8 +393,11 @@ def test_the_database_refuses_a_unit_whose_status_and_incident_disagree(desk: De
     inc = desk.cathy.create().json()
     engine = make_engine(desk.settings.db_url)
     try:
-        for values in ({"status": "ASSIGNED"}, {"status": "AVAILABLE", "incident_id": inc["id"]},
-                       {"status": "OFF_DUTY", "incident_id": inc["id"]}):
+        for values in (
+            {"status": "ASSIGNED"},
+            {"status": "AVAILABLE", "incident_id": inc["id"]},
+            {"status": "OFF_DUTY", "incident_id": inc["id"]},
+        ):
             with pytest.raises(IntegrityError), engine.begin() as conn:
                 conn.execute(sa.update(units).where(units.c.id == unit["id"]).values(values))
     finally:
@@ -342,8 +413,12 @@ def test_diverting_the_unit_at_scene_restarts_the_countdown(desk: Desk, clock: F
     assert cmd(desk.dan, lx21, "assign", {"incident_id": domestic["id"]}).status_code == 200
     assert cmd(desk.dan, lx21, "arrive").status_code == 200
     assert incident(desk.dan, domestic["id"])["attended_at"] is not None
-    r = cmd(desk.dan, lx21, "divert", {
-        "incident_id": robbery["id"], "reason": "Robbery in progress at the shop, LX21 nearest"})
+    r = cmd(
+        desk.dan,
+        lx21,
+        "divert",
+        {"incident_id": robbery["id"], "reason": "Robbery in progress at the shop, LX21 nearest"},
+    )
     assert r.status_code == 200, r.text
     left = incident_from_json(incident(desk.dan, domestic["id"]))
     assert left.owed and left.needs_unit and left.attended_at is None

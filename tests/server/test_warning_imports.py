@@ -54,8 +54,13 @@ def test_import_schemes_all_or_nothing(
     report = import_schemes(db_url, _file(tmp_path, "bad.csv", SCHEMES_BAD), clock=clock)
     assert not report.ok and report.applied == 0 and report.rows == 6
     got = [(p.line, p.field) for p in report.problems]
-    assert got == [(2, "expires_at"), (3, "uprn"), (4, "category"), (5, "expires_at"),
-                   (6, "expires_at")]
+    assert got == [
+        (2, "expires_at"),
+        (3, "uprn"),
+        (4, "category"),
+        (5, "expires_at"),
+        (6, "expires_at"),
+    ]
     reasons = {p.line: p.reason for p in report.problems}
     assert "at most 6 months" in reasons[2]
     assert "already expired" in reasons[5]
@@ -72,8 +77,9 @@ def test_import_schemes_all_or_nothing(
     [w] = desk.cathy.get("/warnings", params={"address": "22 Acacia Ave"}).json()["warnings"]
     assert (w["kind"], w["match"], w["possible"]) == ("scheme", "address", True)
     audit = desk.sue.get("/audit").json()
-    assert sum(a["action"] == "create_scheme" and a["username"] == "scheme-import"
-               for a in audit) == 2
+    assert (
+        sum(a["action"] == "create_scheme" and a["username"] == "scheme-import" for a in audit) == 2
+    )
 
 
 def test_import_orders_all_or_nothing(
@@ -83,16 +89,24 @@ def test_import_orders_all_or_nothing(
     assert report.ok and report.applied == 2, report.problems
     orders = desk.dan.get("/snapshot").json()["orders"]
     assert [o["source_ref"] for o in orders] == ["FAM-1", "CRT-7"]
-    assert orders[0]["protected_persons"] == [{"name": "Dawn Hollis", "dob": "1986-07-21"},
-                                              {"name": "Amy Hollis", "dob": None}]
+    assert orders[0]["protected_persons"] == [
+        {"name": "Dawn Hollis", "dob": "1986-07-21"},
+        {"name": "Amy Hollis", "dob": None},
+    ]
     assert orders[1]["expires_on"] is None and orders[1]["locations"] == []
     report = import_orders(db_url, _file(tmp_path, "bad.csv", ORDERS_BAD), clock=clock)
     assert not report.ok and report.applied == 0
     got = [(p.line, p.field) for p in report.problems]
     # every problem of a row, not just its first
-    assert got == [(2, "protected_persons"), (3, "issued_on"), (3, "order_type"),
-                   (3, "subject_name"), (4, "expires_on"), (5, "subject_name"),
-                   (8, "source_ref")]
+    assert got == [
+        (2, "protected_persons"),
+        (3, "issued_on"),
+        (3, "order_type"),
+        (3, "subject_name"),
+        (4, "expires_on"),
+        (5, "subject_name"),
+        (8, "source_ref"),
+    ]
     # the file's own duplicate is found first; the one already loaded once the file is clean
     fixed = "\n".join(ORDERS_BAD.splitlines()[:1] + ORDERS_BAD.splitlines()[5:7]) + "\n"
     report = import_orders(db_url, _file(tmp_path, "dup.csv", fixed), clock=clock)
@@ -120,9 +134,17 @@ def test_run_import_exit_codes(
 
 
 def test_refused_scheme_is_audited_as_a_scheme(desk: Desk) -> None:
-    r = desk.sue.post("/schemes", headers={"Idempotency-Key": "k1"}, json={
-        "location": {"address": "1 High Street"}, "category": "OTHER", "summary": "x",
-        "officer_in_case": "PC 1", "expires_at": "2027-12-01T00:00:00Z"})
+    r = desk.sue.post(
+        "/schemes",
+        headers={"Idempotency-Key": "k1"},
+        json={
+            "location": {"address": "1 High Street"},
+            "category": "OTHER",
+            "summary": "x",
+            "officer_in_case": "PC 1",
+            "expires_at": "2027-12-01T00:00:00Z",
+        },
+    )
     assert r.status_code == 422
     [row] = [a for a in desk.sue.get("/audit").json() if a["action"] == "refused_create_scheme"]
     assert row["entity"] == "scheme" and "at most 6 months" in row["detail"]

@@ -22,8 +22,14 @@ def _setup(desk: Desk) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     scheme = make_scheme(desk.sue)
     r = desk.sue.post("/orders", json=order_body(), headers=key())
     assert r.status_code == 201, r.text
-    inc = desk.cathy.create(location={"address": "22 Acacia Avenue", "postcode": "N1 9GU",
-                                      "borough": "Islington", "uprn": "5550001"}).json()
+    inc = desk.cathy.create(
+        location={
+            "address": "22 Acacia Avenue",
+            "postcode": "N1 9GU",
+            "borough": "Islington",
+            "uprn": "5550001",
+        }
+    ).json()
     return scheme, dict(r.json()), inc
 
 
@@ -40,28 +46,48 @@ def test_assign_and_divert_record_the_warnings_passed_to_the_unit(desk: Desk) ->
     [row] = _audit(desk, "assign_unit")
     assert row["detail"] == (
         f"LX21 assigned to {inc['ref']}; warnings passed to LX21: scheme {scheme['id']} "
-        f"(VICTIM_AT_RISK), order {order['id']} (NON_MOLESTATION)")
+        f"(VICTIM_AT_RISK), order {order['id']} (NON_MOLESTATION)"
+    )
     # Schemes by id and category only: never the address or the summary.
-    every = " ".join(a["detail"] for a in desk.sue.get("/audit?limit=500").json()
-                     if a["action"] != "create_scheme")
+    every = " ".join(
+        a["detail"]
+        for a in desk.sue.get("/audit?limit=500").json()
+        if a["action"] != "create_scheme"
+    )
     assert "Mill Lane" not in every and "bail" not in every
     # The scheme's and the order's own history: which unit was told, for which incident.
     told = {(a["entity"], a["entity_id"]): a["detail"] for a in _audit(desk, "warning_passed")}
     assert told[("scheme", scheme["id"])] == (
-        f"scheme {scheme['id']} v1 passed to LX21 for incident {inc['ref']} (id {inc['id']})")
-    assert ("order", order["id"]) in told and all(a["username"] == "dan"
-                                                   for a in _audit(desk, "warning_passed"))
+        f"scheme {scheme['id']} v1 passed to LX21 for incident {inc['ref']} (id {inc['id']})"
+    )
+    assert ("order", order["id"]) in told and all(
+        a["username"] == "dan" for a in _audit(desk, "warning_passed")
+    )
 
     # Divert LX21 to another incident at the order's address, passing the order only.
-    other = desk.cathy.create(location={"address": "22 Acacia Avenue", "postcode": "N1 9GU",
-                                        "borough": "Islington", "uprn": "5550001"}).json()
-    r = cmd(desk.dan, lx21, "divert", {"incident_id": other["id"],
-                                       "reason": "Knife seen at the Acacia Avenue address",
-                                       "warnings_passed": [{"kind": "order", "id": order["id"]}]})
+    other = desk.cathy.create(
+        location={
+            "address": "22 Acacia Avenue",
+            "postcode": "N1 9GU",
+            "borough": "Islington",
+            "uprn": "5550001",
+        }
+    ).json()
+    r = cmd(
+        desk.dan,
+        lx21,
+        "divert",
+        {
+            "incident_id": other["id"],
+            "reason": "Knife seen at the Acacia Avenue address",
+            "warnings_passed": [{"kind": "order", "id": order["id"]}],
+        },
+    )
     assert r.status_code == 200, r.text
     [row] = _audit(desk, "divert_unit")
     assert row["detail"].endswith(
-        f"is owed attendance; warnings passed to LX21: order {order['id']} (NON_MOLESTATION)")
+        f"is owed attendance; warnings passed to LX21: order {order['id']} (NON_MOLESTATION)"
+    )
 
 
 def test_older_desks_send_no_warnings_passed_and_still_assign(desk: Desk) -> None:
@@ -77,18 +103,28 @@ def test_older_desks_send_no_warnings_passed_and_still_assign(desk: Desk) -> Non
 def test_malformed_or_unknown_warnings_are_refused_and_nothing_moves(desk: Desk) -> None:
     scheme, _order, inc = _setup(desk)
     lx21 = new_unit(desk.sue, "LX21")
-    for bad in ([{"kind": "person", "id": 1}], [{"kind": "scheme", "id": 0}],
-                [{"kind": "scheme"}], [{"kind": "scheme", "id": scheme["id"], "text": "x"}],
-                [{"kind": "scheme", "id": scheme["id"]}, {"kind": "scheme", "id": scheme["id"]}],
-                "scheme 1"):
+    for bad in (
+        [{"kind": "person", "id": 1}],
+        [{"kind": "scheme", "id": 0}],
+        [{"kind": "scheme"}],
+        [{"kind": "scheme", "id": scheme["id"], "text": "x"}],
+        [{"kind": "scheme", "id": scheme["id"]}, {"kind": "scheme", "id": scheme["id"]}],
+        "scheme 1",
+    ):
         r = cmd(desk.dan, lx21, "assign", {"incident_id": inc["id"], "warnings_passed": bad})
         assert r.status_code == 422, (bad, r.text)
     # Well-formed, but a scheme the server never had: refused, and the unit did not move.
-    r = cmd(desk.dan, lx21, "assign", {"incident_id": inc["id"],
-                                       "warnings_passed": [{"kind": "scheme", "id": 9999}]})
+    r = cmd(
+        desk.dan,
+        lx21,
+        "assign",
+        {"incident_id": inc["id"], "warnings_passed": [{"kind": "scheme", "id": 9999}]},
+    )
     assert r.status_code == 422
-    assert "no special scheme 9999" in r.json()["detail"] and "Nothing was changed" in \
-        r.json()["detail"]
+    assert (
+        "no special scheme 9999" in r.json()["detail"]
+        and "Nothing was changed" in r.json()["detail"]
+    )
     assert desk.dan.get(f"/units/{lx21['id']}").json()["status"] == "AVAILABLE"
     assert _audit(desk, "assign_unit") == [] and _audit(desk, "warning_passed") == []
     assert len(_audit(desk, "refused_assign_unit")) == 1
@@ -104,12 +140,17 @@ def test_a_scheme_that_expired_before_the_command_arrived_is_still_recorded(
     lx21 = new_unit(desk.sue, "LX21")
     clock.advance(timedelta(hours=2))
     desk.dan.get("/snapshot")  # the sweep removes the expired scheme
-    r = cmd(desk.dan, lx21, "assign", {"incident_id": inc["id"],
-                                       "warnings_passed": [{"kind": "scheme", "id": scheme["id"]}]})
+    r = cmd(
+        desk.dan,
+        lx21,
+        "assign",
+        {"incident_id": inc["id"], "warnings_passed": [{"kind": "scheme", "id": scheme["id"]}]},
+    )
     assert r.status_code == 200, r.text
     [row] = _audit(desk, "assign_unit")
     assert row["detail"].endswith(
-        f"warnings passed to LX21: scheme {scheme['id']} (VICTIM_AT_RISK, no longer live)")
+        f"warnings passed to LX21: scheme {scheme['id']} (VICTIM_AT_RISK, no longer live)"
+    )
 
 
 def test_a_resent_assignment_records_the_warnings_once(desk: Desk) -> None:

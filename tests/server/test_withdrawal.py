@@ -24,15 +24,18 @@ REASON = "Crew called to a collapse in the station concourse"
 
 def patch_status(api: Api, incident_id: int, status: str) -> Any:
     version = incident(api, incident_id)["version"]
-    return api.patch(f"/incidents/{incident_id}", json={"status": status},
-                     headers={"If-Match": str(version)})
+    return api.patch(
+        f"/incidents/{incident_id}", json={"status": status}, headers={"If-Match": str(version)}
+    )
 
 
-def test_clear_then_assign_elsewhere_is_tagged_withdrawn_and_owed(desk: Desk,
-                                                                  clock: FakeClock) -> None:
+def test_clear_then_assign_elsewhere_is_tagged_withdrawn_and_owed(
+    desk: Desk, clock: FakeClock
+) -> None:
     lx21 = new_unit(desk.sue, "LX21")
-    domestic = desk.cathy.create(grade="S", type="Domestic",
-                                 summary="Ex-partner at the door, caller frightened").json()
+    domestic = desk.cathy.create(
+        grade="S", type="Domestic", summary="Ex-partner at the door, caller frightened"
+    ).json()
     robbery = desk.cathy.create(grade="I", summary="Robbery at the corner shop").json()
     assert cmd(desk.dan, lx21, "assign", {"incident_id": domestic["id"]}).status_code == 200
     clock.advance(timedelta(minutes=3))
@@ -45,30 +48,50 @@ def test_clear_then_assign_elsewhere_is_tagged_withdrawn_and_owed(desk: Desk,
     assert s["owed"] is True and s["status"] == "OPEN" and s["attended_at"] is None
     assert s["deadline"] == domestic["deadline"]  # the countdown keeps running
     [tag] = s["diverts"]
-    assert (tag["kind"], tag["callsign"], tag["from_incident_id"], tag["to_incident_id"],
-            tag["to_ref"], tag["by"], tag["reason"]) == (
-        "WITHDRAWN", "LX21", domestic["id"], None, None, "dan", REASON)
+    assert (
+        tag["kind"],
+        tag["callsign"],
+        tag["from_incident_id"],
+        tag["to_incident_id"],
+        tag["to_ref"],
+        tag["by"],
+        tag["reason"],
+    ) == ("WITHDRAWN", "LX21", domestic["id"], None, None, "dan", REASON)
     assert datetime.fromisoformat(tag["at"]) == t_withdrawn and tag["released_at"] is None
     # on the DIVERT tag list, with its kind; a divert next to it says DIVERT
     lx30 = new_unit(desk.sue, "LX30")
     third = desk.cathy.create(grade="S", summary="Shed broken into overnight").json()
     cmd(desk.dan, lx30, "assign", {"incident_id": third["id"]})
-    assert cmd(desk.dan, lx30, "divert", {"incident_id": robbery["id"],
-                                          "reason": "Second unit for the robbery"}
-               ).status_code == 200
+    assert (
+        cmd(
+            desk.dan,
+            lx30,
+            "divert",
+            {"incident_id": robbery["id"], "reason": "Second unit for the robbery"},
+        ).status_code
+        == 200
+    )
     listed = desk.cathy.get("/diverts").json()
     assert [(d["kind"], d["from_ref"], d["to_ref"]) for d in listed] == [
-        ("WITHDRAWN", domestic["ref"], None), ("DIVERT", third["ref"], robbery["ref"])]
+        ("WITHDRAWN", domestic["ref"], None),
+        ("DIVERT", third["ref"], robbery["ref"]),
+    ]
     # the change feed carried the tag (a desk resuming its stream sees the same)
-    last = [c["data"] for c in changes_since(desk.dan, 0)
-            if c["entity"] == "incident" and c["data"]["id"] == domestic["id"]][-1]
+    last = [
+        c["data"]
+        for c in changes_since(desk.dan, 0)
+        if c["entity"] == "incident" and c["data"]["id"] == domestic["id"]
+    ][-1]
     assert IncidentOut.model_validate(last).diverts[0].kind == "WITHDRAWN"
     assert last == incident(desk.dan, domestic["id"])
     audit = desk.sue.get("/audit").json()
     assert any(a["action"] == "withdraw_unit" and REASON in a["detail"] for a in audit)
     # a dispatcher cannot close it away; a supervisor can, with a rationale
-    r = desk.dan.post(f"/incidents/{domestic['id']}/close", headers=key(), json={
-        "rationale": "Caller not answering on two callbacks, closing the domestic"})
+    r = desk.dan.post(
+        f"/incidents/{domestic['id']}/close",
+        headers=key(),
+        json={"rationale": "Caller not answering on two callbacks, closing the domestic"},
+    )
     assert r.status_code == 403 and "withdrawn" in r.json()["detail"]
 
 
@@ -114,8 +137,9 @@ def test_a_replayed_withdrawal_tags_once(desk: Desk) -> None:
     assert len(changes_since(desk.dan, 0)) == n
     assert len(incident(desk.dan, inc["id"])["diverts"]) == 1
     # the same key with another reason is another request: refused, not replayed
-    other = desk.dan.post(f"/units/{lx21['id']}/clear", json={"reason": "Something else"},
-                          headers=h)
+    other = desk.dan.post(
+        f"/units/{lx21['id']}/clear", json={"reason": "Something else"}, headers=h
+    )
     assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
 
 
@@ -133,8 +157,10 @@ def test_a_withdrawn_incident_escalates_and_an_arrival_releases_it(
     clock.advance(timedelta(seconds=1))
     s = incident(desk.sue, inc["id"])
     assert datetime.fromisoformat(s["escalated_at"]) == t0 + timedelta(minutes=10)
-    assert any(a["action"] == "escalate_owed" and a["entity_id"] == inc["id"]
-               for a in desk.sue.get("/audit").json())
+    assert any(
+        a["action"] == "escalate_owed" and a["entity_id"] == inc["id"]
+        for a in desk.sue.get("/audit").json()
+    )
     # another unit assigned: no longer escalated, still owed; it arrives: released
     assert cmd(desk.dan, lx22, "assign", {"incident_id": inc["id"]}).status_code == 200
     s = incident(desk.dan, inc["id"])
@@ -209,9 +235,14 @@ def _set_up(desk: Desk, state: str) -> dict[str, Any]:
     return inc
 
 
-@pytest.mark.parametrize("order", [("OPEN", "ASSIGNED", "AT_SCENE"),
-                                   ("AT_SCENE", "ASSIGNED", "OPEN"),
-                                   ("ASSIGNED", "AT_SCENE", "OPEN")])
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("OPEN", "ASSIGNED", "AT_SCENE"),
+        ("AT_SCENE", "ASSIGNED", "OPEN"),
+        ("ASSIGNED", "AT_SCENE", "OPEN"),
+    ],
+)
 def test_a_status_edit_against_the_units_is_refused_in_every_order(
     desk: Desk, order: tuple[str, ...]
 ) -> None:
@@ -230,9 +261,15 @@ def test_a_status_edit_against_the_units_is_refused_in_every_order(
                 assert inc["ref"] in detail and "/units/{id}/" in detail, detail
                 assert now == before
             assert (now["status"], now["attended_at"], now["owed"]) == (
-                first["status"], first["attended_at"], first["owed"]), (state, status)
+                first["status"],
+                first["attended_at"],
+                first["owed"],
+            ), (state, status)
             assert (before["status"], before["attended_at"], before["owed"]) == (
-                before["status"], before["attended_at"], before["owed"]), (state, status)
+                before["status"],
+                before["attended_at"],
+                before["owed"],
+            ), (state, status)
     # the message names the command to use
     inc = _set_up(desk, "en route")
     r = patch_status(desk.dan, inc["id"], "AT_SCENE")
@@ -247,8 +284,9 @@ def test_an_edit_repairs_a_status_the_units_contradict(desk: Desk) -> None:
     engine = make_engine(desk.settings.db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(sa.update(incidents).where(incidents.c.id == inc["id"])
-                         .values(status="ASSIGNED"))
+            conn.execute(
+                sa.update(incidents).where(incidents.c.id == inc["id"]).values(status="ASSIGNED")
+            )
     finally:
         engine.dispose()
     assert patch_status(desk.dan, inc["id"], "AT_SCENE").status_code == 409
@@ -283,16 +321,21 @@ def _back_to_the_old_diverts_table(db_url: str) -> None:
                 conn.exec_driver_sql("ALTER TABLE diverts ALTER COLUMN to_incident_id SET NOT NULL")
                 return
             ddl = conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE name = 'diverts'").scalar_one()
-            old = (ddl.replace("CREATE TABLE diverts", "CREATE TABLE diverts_v1")
-                   .replace("to_incident_id INTEGER,", "to_incident_id INTEGER NOT NULL,")
-                   .replace("kind VARCHAR(10) DEFAULT 'DIVERT' NOT NULL, ", ""))
+                "SELECT sql FROM sqlite_master WHERE name = 'diverts'"
+            ).scalar_one()
+            old = (
+                ddl.replace("CREATE TABLE diverts", "CREATE TABLE diverts_v1")
+                .replace("to_incident_id INTEGER,", "to_incident_id INTEGER NOT NULL,")
+                .replace("kind VARCHAR(10) DEFAULT 'DIVERT' NOT NULL, ", "")
+            )
             assert "kind" not in old and "to_incident_id INTEGER NOT NULL" in old, old
             conn.exec_driver_sql(old)
-            columns = ", ".join(c.name if c.name != "by" else '"by"'
-                                for c in diverts.columns if c.name != "kind")
+            columns = ", ".join(
+                c.name if c.name != "by" else '"by"' for c in diverts.columns if c.name != "kind"
+            )
             conn.exec_driver_sql(
-                f"INSERT INTO diverts_v1 ({columns}) SELECT {columns} FROM diverts")
+                f"INSERT INTO diverts_v1 ({columns}) SELECT {columns} FROM diverts"
+            )
             conn.exec_driver_sql("DROP TABLE diverts")
             conn.exec_driver_sql("ALTER TABLE diverts_v1 RENAME TO diverts")
     finally:
@@ -318,4 +361,6 @@ def test_a_database_from_before_withdrawals_is_brought_up_to_date(
     cmd(desk.dan, lx22, "assign", {"incident_id": c["id"]})
     assert cmd(desk.dan, lx22, "clear", {"reason": REASON}).status_code == 200
     assert [(d["kind"], d["to_incident_id"]) for d in desk.dan.get("/diverts").json()] == [
-        ("DIVERT", b["id"]), ("WITHDRAWN", None)]
+        ("DIVERT", b["id"]),
+        ("WITHDRAWN", None),
+    ]

@@ -121,13 +121,16 @@ def location(n: int = 1) -> Location:
 
 
 def draft(n: int = 1, grade: Grade = Grade.IMMEDIATE) -> IncidentDraft:
-    return IncidentDraft(grade=grade, type="Burglary", summary=f"Break-in number {n}",
-                         location=location(n))
+    return IncidentDraft(
+        grade=grade, type="Burglary", summary=f"Break-in number {n}", location=location(n)
+    )
 
 
 def create_body(n: int) -> IncidentCreate:
     return IncidentCreate(
-        grade=Grade.SIGNIFICANT, type="Theft", summary=f"Other desk {n}",
+        grade=Grade.SIGNIFICANT,
+        type="Theft",
+        summary=f"Other desk {n}",
         location=LocationModel(
             address=f"{n} Other Road", postcode="E1 6AN", borough="Tower Hamlets"
         ),

@@ -21,8 +21,9 @@ from dispatchdesk.sync.engine import SyncEngine
 from .conftest import Recorder
 from .test_engine_faults import wire
 
-ops = st.lists(st.tuples(st.sampled_from(["upsert", "delete"]), st.integers(1, 6)),
-               min_size=1, max_size=40)
+ops = st.lists(
+    st.tuples(st.sampled_from(["upsert", "delete"]), st.integers(1, 6)), min_size=1, max_size=40
+)
 
 
 def changes_for(script: list[tuple[str, int]]) -> list[Change]:
@@ -31,8 +32,9 @@ def changes_for(script: list[tuple[str, int]]) -> list[Change]:
     for seq, (op, iid) in enumerate(script, start=1):
         if op == "upsert":
             versions[iid] = versions.get(iid, 0) + 1
-            out.append(Change(seq=seq, entity="incident", op="upsert",
-                              data=wire(iid, versions[iid])))
+            out.append(
+                Change(seq=seq, entity="incident", op="upsert", data=wire(iid, versions[iid]))
+            )
         else:
             out.append(Change(seq=seq, entity="incident", op="delete", data={"id": iid}))
     return out
@@ -56,14 +58,15 @@ def test_any_batching_gives_the_sequential_result(
     changes = changes_for(script)
     bounds = sorted({0, len(changes), *(min(c, len(changes)) for c in cuts)})
     # Each batch also repeats up to `overlap` changes before it (a resumed stream's repeats).
-    batches = [changes[max(0, a - overlap):b] for a, b in pairwise(bounds)]
+    batches = [changes[max(0, a - overlap) : b] for a, b in pairwise(bounds)]
 
     async def run() -> tuple[dict[int, int], dict[int, int], int | None]:
         with tempfile.TemporaryDirectory() as d:
             worker = CacheWorker(CacheStore(Path(d) / "c.sqlite3"))
             rec = Recorder()
-            client = ApiClient("http://unused.test", transport=httpx.MockTransport(
-                lambda r: httpx.Response(500)))
+            client = ApiClient(
+                "http://unused.test", transport=httpx.MockTransport(lambda r: httpx.Response(500))
+            )
             engine = SyncEngine(client, worker, rec, ServerClock())
             engine._ctx.cursor = 0
             for batch in batches:
@@ -71,8 +74,11 @@ def test_any_batching_gives_the_sequential_result(
             await client.aclose()
             state = worker.store.load()
             worker.close()
-            return ({i.id: i.version for i in state.incidents},
-                    {i: x.version for i, x in rec.incidents.items()}, state.cursor)
+            return (
+                {i.id: i.version for i in state.incidents},
+                {i: x.version for i, x in rec.incidents.items()},
+                state.cursor,
+            )
 
     cache, screen, cursor = asyncio.run(run())
     want = expected(changes)

@@ -61,13 +61,17 @@ async def test_sign_in_snapshot_changes_and_commands(tmp_path: Path) -> None:
         assert [c.data["id"] for c in page.changes] == [created.id]
         assert page.cursor > snap.cursor
         patched = await client.patch_incident(
-            created.id, IncidentPatch(summary="Updated"), idempotency_key=str(uuid.uuid4()),
+            created.id,
+            IncidentPatch(summary="Updated"),
+            idempotency_key=str(uuid.uuid4()),
             if_match=created.version,
         )
         assert patched.version == created.version + 1
         with pytest.raises(PreconditionFailed) as stale:
             await client.patch_incident(
-                created.id, IncidentPatch(summary="Stale"), idempotency_key=str(uuid.uuid4()),
+                created.id,
+                IncidentPatch(summary="Stale"),
+                idempotency_key=str(uuid.uuid4()),
                 if_match=created.version,
             )
         assert stale.value.status == 412 and str(stale.value)

@@ -27,8 +27,9 @@ class ReplyAfterFeed(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         if request.method == "POST" and request.url.path.endswith("/incidents"):
             await response.aread()
-            await self.rec.wait_for(lambda: any(i.summary == "Break-in number 7"
-                                                for i in self.rec.incidents.values()))
+            await self.rec.wait_for(
+                lambda: any(i.summary == "Break-in number 7" for i in self.rec.incidents.values())
+            )
         return response
 
     async def aclose(self) -> None:

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.anyio
 
 
 def make_engine(
-    url: str, worker: CacheWorker, rec: Recorder, transport: httpx.AsyncBaseTransport | None = None,
+    url: str,
+    worker: CacheWorker,
+    rec: Recorder,
+    transport: httpx.AsyncBaseTransport | None = None,
     **kw: Any,
 ) -> SyncEngine:
     client = ApiClient(url, transport=transport, timeout=5.0)
@@ -68,12 +71,15 @@ async def test_snapshot_then_live_changes(
         assert [i.id for i in rec.states[-1][0]] == [first.id]
         second = await other_desk_creates(other, 2)
         patched = await other.patch_incident(
-            first.id, IncidentPatch(summary="More detail"), idempotency_key=str(uuid.uuid4()),
+            first.id,
+            IncidentPatch(summary="More detail"),
+            idempotency_key=str(uuid.uuid4()),
             if_match=first.version,
         )
         await rec.wait_for(
-            lambda: second.id in rec.incidents
-            and rec.incidents[first.id].version == patched.version
+            lambda: (
+                second.id in rec.incidents and rec.incidents[first.id].version == patched.version
+            )
         )
         assert rec.incidents[first.id].summary == "More detail"
         assert cache_view(worker)[0] == await server_view(server.url)
@@ -84,7 +90,9 @@ async def test_snapshot_then_live_changes(
 
 
 async def test_server_restart_mid_stream_no_gap_no_duplicate(
-    server: EmbeddedServer, server_settings: ServerSettings, other: ApiClient,
+    server: EmbeddedServer,
+    server_settings: ServerSettings,
+    other: ApiClient,
     worker: CacheWorker,
 ) -> None:
     await other_desk_creates(other, 1)
@@ -100,28 +108,34 @@ async def test_server_restart_mid_stream_no_gap_no_duplicate(
         await rec.wait_for(lambda: rec.connection is ConnectionState.OFFLINE)
 
         # Meanwhile another API node on the same database takes changes.
-        node = EmbeddedServer(ServerSettings(db_url=server_settings.db_url, port=0,
-                                             heartbeat_seconds=0.2))
+        node = EmbeddedServer(
+            ServerSettings(db_url=server_settings.db_url, port=0, heartbeat_seconds=0.2)
+        )
         await anyio.to_thread.run_sync(node.start)
         try:
             desk = ApiClient(node.url)
             await desk.sign_in("bob", PASSWORD)
             made = [await other_desk_creates(desk, n) for n in range(3, 8)]
             await desk.patch_incident(
-                live.id, IncidentPatch(summary="Changed while away"),
-                idempotency_key=str(uuid.uuid4()), if_match=live.version,
+                live.id,
+                IncidentPatch(summary="Changed while away"),
+                idempotency_key=str(uuid.uuid4()),
+                if_match=live.version,
             )
             await desk.aclose()
         finally:
             await anyio.to_thread.run_sync(node.stop)
 
-        back = EmbeddedServer(ServerSettings(db_url=server_settings.db_url, port=port,
-                                             heartbeat_seconds=0.2))
+        back = EmbeddedServer(
+            ServerSettings(db_url=server_settings.db_url, port=port, heartbeat_seconds=0.2)
+        )
         await anyio.to_thread.run_sync(back.start)
         try:
             await rec.wait_for(
-                lambda: all(m.id in rec.incidents for m in made)
-                and rec.incidents[live.id].summary == "Changed while away"
+                lambda: (
+                    all(m.id in rec.incidents for m in made)
+                    and rec.incidents[live.id].summary == "Changed while away"
+                )
             )
             await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
             after = await other_desk_creates(await _signed(back.url), 8)
@@ -153,7 +167,9 @@ def short_log_settings(server_settings: ServerSettings) -> ServerSettings:
 
 
 async def test_gone_takes_fresh_snapshot(
-    short_log_settings: ServerSettings, server: EmbeddedServer, other: ApiClient,
+    short_log_settings: ServerSettings,
+    server: EmbeddedServer,
+    other: ApiClient,
     worker: CacheWorker,
 ) -> None:
     rec = Recorder()
@@ -251,11 +267,13 @@ async def test_command_issued_offline_sent_once_when_server_returns(
         await rec.wait_for(lambda: [c.id for c in rec.commands] == [command_id])
         assert rec.commands[0].state is CommandState.QUEUED
 
-        back = EmbeddedServer(ServerSettings(db_url=server_settings.db_url, port=port,
-                                             heartbeat_seconds=0.2))
+        back = EmbeddedServer(
+            ServerSettings(db_url=server_settings.db_url, port=port, heartbeat_seconds=0.2)
+        )
         await anyio.to_thread.run_sync(back.start)
-        await rec.wait_for(lambda: any(i.summary == "Break-in number 42"
-                                       for i in rec.incidents.values()))
+        await rec.wait_for(
+            lambda: any(i.summary == "Break-in number 42" for i in rec.incidents.values())
+        )
         await rec.wait_for(lambda: rec.commands == [])  # SENT, then confirmed by the feed
         assert transport.creates >= 2  # the lost reply was resent with the same key
         client = await _signed(back.url)
@@ -279,13 +297,18 @@ async def test_refused_commands_fail_with_message_and_keep_body(
     try:
         await rec.wait_for(lambda: made.id in rec.incidents)
         seen = rec.incidents[made.id]
-        await other.patch_incident(made.id, IncidentPatch(summary="Theirs"),
-                                   idempotency_key=str(uuid.uuid4()), if_match=made.version)
+        await other.patch_incident(
+            made.id,
+            IncidentPatch(summary="Theirs"),
+            idempotency_key=str(uuid.uuid4()),
+            if_match=made.version,
+        )
         await rec.wait_for(lambda: rec.incidents[made.id].summary == "Theirs")
         # 412: the operator edited the version they saw, which is now stale.
         edit = engine.edit_summary(seen, "Mine")
-        await rec.wait_for(lambda: any(c.id == edit and c.state is CommandState.FAILED
-                                       for c in rec.commands))
+        await rec.wait_for(
+            lambda: any(c.id == edit and c.state is CommandState.FAILED for c in rec.commands)
+        )
         failed = next(c for c in rec.commands if c.id == edit)
         assert failed.message and failed.body == {"summary": "Mine"}
         assert any("refused" in p for p in rec.problems)
@@ -298,12 +321,14 @@ async def test_refused_commands_fail_with_message_and_keep_body(
         # 409: closing an incident someone else has closed.
         current = rec.incidents[made.id]
         await other.close_incident(
-            made.id, {"rationale": "Resolved by phone: caller confirmed all is well now"},
+            made.id,
+            {"rationale": "Resolved by phone: caller confirmed all is well now"},
             idempotency_key=str(uuid.uuid4()),
         )
         close = engine.close(current, "Attended, no offence disclosed, advice given on site")
-        await rec.wait_for(lambda: any(c.id == close and c.state is CommandState.FAILED
-                                       for c in rec.commands))
+        await rec.wait_for(
+            lambda: any(c.id == close and c.state is CommandState.FAILED for c in rec.commands)
+        )
         refused = next(c for c in rec.commands if c.id == close)
         assert refused.kind is CommandKind.CLOSE_INCIDENT and refused.message
         assert refused.body == {"rationale": "Attended, no offence disclosed, advice given on site"}
@@ -320,8 +345,14 @@ async def test_queued_command_held_after_max_age(
     port, url = server.port, server.url
     now = [datetime(2026, 11, 23, 9, 0, tzinfo=UTC)]
     rec = Recorder()
-    engine = make_engine(url, worker, rec, wall=lambda: now[0],
-                         max_command_age=timedelta(minutes=10), outbox_check_interval=0.02)
+    engine = make_engine(
+        url,
+        worker,
+        rec,
+        wall=lambda: now[0],
+        max_command_age=timedelta(minutes=10),
+        outbox_check_interval=0.02,
+    )
     await engine._client.sign_in("alice", PASSWORD)
     await anyio.to_thread.run_sync(server.stop)
     await engine.start()
@@ -332,8 +363,9 @@ async def test_queued_command_held_after_max_age(
         now[0] += timedelta(minutes=11)
         await rec.wait_for(lambda: rec.commands[0].state is CommandState.HELD)
         assert rec.commands[0].message
-        back = EmbeddedServer(ServerSettings(db_url=server_settings.db_url, port=port,
-                                             heartbeat_seconds=0.2))
+        back = EmbeddedServer(
+            ServerSettings(db_url=server_settings.db_url, port=port, heartbeat_seconds=0.2)
+        )
         await anyio.to_thread.run_sync(back.start)
         await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
         desk = await _signed(back.url)
@@ -369,9 +401,10 @@ async def test_cached_clock_offset_used_offline(
         await engine.stop()
 
 
-
 async def test_not_signed_in_then_signed_in_and_forbidden_command(
-    server: EmbeddedServer, server_settings: ServerSettings, other: ApiClient,
+    server: EmbeddedServer,
+    server_settings: ServerSettings,
+    other: ApiClient,
     worker: CacheWorker,
 ) -> None:
     from dispatchdesk.domain.roles import Role
@@ -390,8 +423,9 @@ async def test_not_signed_in_then_signed_in_and_forbidden_command(
         await rec.wait_for(lambda: made.id in rec.incidents)
         # A call handler may not close: 403 -> FAILED with the server's reason.
         close = engine.close(rec.incidents[made.id], "Caller rang back, all is well at home now")
-        await rec.wait_for(lambda: any(c.id == close and c.state is CommandState.FAILED
-                                       for c in rec.commands))
+        await rec.wait_for(
+            lambda: any(c.id == close and c.state is CommandState.FAILED for c in rec.commands)
+        )
         failed = next(c for c in rec.commands if c.id == close)
         assert "right" in (failed.message or "")
     finally:

@@ -30,9 +30,14 @@ NOW = datetime.now(UTC)
 
 def wire(i: int, version: int = 1, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": i, "ref": f"CAD {i:04d}/23NOV26", "version": version, "grade": "I",
-        "status": "OPEN", "created_at": NOW.isoformat(),
-        "deadline": (NOW + timedelta(minutes=15)).isoformat(), "type": "Burglary",
+        "id": i,
+        "ref": f"CAD {i:04d}/23NOV26",
+        "version": version,
+        "grade": "I",
+        "status": "OPEN",
+        "created_at": NOW.isoformat(),
+        "deadline": (NOW + timedelta(minutes=15)).isoformat(),
+        "type": "Burglary",
         "summary": f"Incident {i}",
         "location": {"address": f"{i} High St", "postcode": "SW1A 1AA", "borough": "WM"},
     }
@@ -42,9 +47,12 @@ def wire(i: int, version: int = 1, **extra: Any) -> dict[str, Any]:
 
 def snapshot(cursor: int, incidents: list[dict[str, Any]]) -> bytes:
     snap = Snapshot.model_validate(
-        {"cursor": cursor, "server_time": NOW.isoformat(),
-         "policy": policy_to_wire(DEFAULT_POLICY).model_dump(mode="json"),
-         "incidents": incidents}
+        {
+            "cursor": cursor,
+            "server_time": NOW.isoformat(),
+            "policy": policy_to_wire(DEFAULT_POLICY).model_dump(mode="json"),
+            "incidents": incidents,
+        }
     )
     return snap.model_dump_json().encode()
 
@@ -86,18 +94,22 @@ def engine_for(fake: FakeServer, worker: CacheWorker, rec: Recorder, **kw: Any) 
     client = ApiClient("http://fake.test", transport=httpx.MockTransport(fake))
     fake.on_request = rec._ping  # wake the test's wait_for on every request
     kw.setdefault("heartbeat_timeout", 5.0)
-    return SyncEngine(client, worker, rec, ServerClock(), backoff_initial=0.01,
-                      backoff_max=0.05, **kw)
+    return SyncEngine(
+        client, worker, rec, ServerClock(), backoff_initial=0.01, backoff_max=0.05, **kw
+    )
 
 
 async def test_malformed_sse_change_reported_not_applied_then_resync(worker: CacheWorker) -> None:
     fake = FakeServer()
     fake.routes["/snapshot"] = lambda r, n: httpx.Response(
-        200, content=snapshot(10, [wire(1)]) if n == 1
-        else snapshot(13, [wire(1), wire(2), wire(3, version=2)])
+        200,
+        content=snapshot(10, [wire(1)])
+        if n == 1
+        else snapshot(13, [wire(1), wire(2), wire(3, version=2)]),
     )
     good_then_bad = (
-        ": connected\n\n" + sse_change(11, wire(2))
+        ": connected\n\n"
+        + sse_change(11, wire(2))
         + sse_change(12, wire(3, grade="Z"))  # not a grade
         + sse_change(13, wire(4))
     )
@@ -121,9 +133,7 @@ async def test_malformed_sse_change_reported_not_applied_then_resync(worker: Cac
         assert cursor_at_problem == [11]  # 11 applied; 12 neither applied nor skipped
         assert not any(i.id in (3, 4) for batch, _ in rec.changes for i in batch)
         # Resynced from a fresh snapshot: everything the server says now, nothing lost.
-        await rec.wait_for(
-            lambda: engine.cursor == 13 and rec.connection is ConnectionState.ONLINE
-        )
+        await rec.wait_for(lambda: engine.cursor == 13 and rec.connection is ConnectionState.ONLINE)
         assert sorted(rec.incidents) == [1, 2, 3]
         await rec.wait_for(lambda: len(fake.calls["/events"]) >= 2)
         assert fake.calls["/events"][1].headers["Last-Event-ID"] == "13"
@@ -244,9 +254,12 @@ async def test_invalid_draft_is_kept_failed_not_sent(worker: CacheWorker) -> Non
     await engine.start()
     try:
         await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
-        bad = IncidentDraft(grade=Grade.IMMEDIATE, type="Assault", summary="Man hurt",
-                            location=Location(address="1 High St", postcode="NOPE",
-                                              borough="Camden"))
+        bad = IncidentDraft(
+            grade=Grade.IMMEDIATE,
+            type="Assault",
+            summary="Man hurt",
+            location=Location(address="1 High St", postcode="NOPE", borough="Camden"),
+        )
         command_id = engine.create_incident(bad)
         await rec.wait_for(lambda: rec.commands and rec.problems)
         failed = rec.commands[0]
@@ -261,9 +274,15 @@ async def test_invalid_draft_is_kept_failed_not_sent(worker: CacheWorker) -> Non
 
 
 def unit_wire(i: int, version: int = 1, **extra: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"id": i, "callsign": f"LX{i}", "kind": "IRV", "borough": "WM",
-                            "status": "AVAILABLE", "status_since": NOW.isoformat(),
-                            "version": version}
+    data: dict[str, Any] = {
+        "id": i,
+        "callsign": f"LX{i}",
+        "kind": "IRV",
+        "borough": "WM",
+        "status": "AVAILABLE",
+        "status_since": NOW.isoformat(),
+        "version": version,
+    }
     data.update(extra)
     return data
 
@@ -279,17 +298,27 @@ async def test_malformed_unit_and_scheme_changes_resync_and_lose_nothing(
     """A unit with an unknown status, then a scheme with no expiry: each is reported, never
     applied nor skipped; the fresh snapshot brings everything."""
     fake = FakeServer()
-    good = Snapshot.model_validate({
-        "cursor": 14, "server_time": NOW.isoformat(),
-        "policy": policy_to_wire(DEFAULT_POLICY).model_dump(mode="json"),
-        "incidents": [wire(1)], "units": [unit_wire(1, 2), unit_wire(2)]})
+    good = Snapshot.model_validate(
+        {
+            "cursor": 14,
+            "server_time": NOW.isoformat(),
+            "policy": policy_to_wire(DEFAULT_POLICY).model_dump(mode="json"),
+            "incidents": [wire(1)],
+            "units": [unit_wire(1, 2), unit_wire(2)],
+        }
+    )
     fake.routes["/snapshot"] = lambda r, n: httpx.Response(
-        200, content=snapshot(10, [wire(1)]) if n == 1 else good.model_dump_json().encode())
-    bad = (": connected\n\n" + entity_change(11, "unit", unit_wire(1, 2))
-           + entity_change(12, "unit", unit_wire(2, status="ON_A_BREAK"))
-           + entity_change(13, "scheme", {"id": 5, "summary": "no expiry"}))
+        200, content=snapshot(10, [wire(1)]) if n == 1 else good.model_dump_json().encode()
+    )
+    bad = (
+        ": connected\n\n"
+        + entity_change(11, "unit", unit_wire(1, 2))
+        + entity_change(12, "unit", unit_wire(2, status="ON_A_BREAK"))
+        + entity_change(13, "scheme", {"id": 5, "summary": "no expiry"})
+    )
     fake.routes["/events"] = lambda r, n: (
-        stream_response(bad) if n == 1 else stream_response(": hi\n\n", stay_open=True))
+        stream_response(bad) if n == 1 else stream_response(": hi\n\n", stay_open=True)
+    )
     rec = Recorder()
     engine = engine_for(fake, worker, rec)
     await engine.start()
@@ -314,8 +343,9 @@ async def test_unreadable_warning_rows_in_the_cache_reload_from_the_server(
 
     worker.store.apply_changes([], [], 10, NOW)
     with worker.store._engine.begin() as conn:
-        conn.execute(insert(schemes_table).values(id=1, expires_ts=NOW.timestamp() + 9e5,
-                                                  data="{not json"))
+        conn.execute(
+            insert(schemes_table).values(id=1, expires_ts=NOW.timestamp() + 9e5, data="{not json")
+        )
     fake = FakeServer()
     fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(11, [wire(1)]))
     fake.routes["/events"] = lambda r, n: stream_response(": hi\n\n", stay_open=True)
@@ -345,6 +375,7 @@ async def test_revoked_session_is_reported_as_signed_out_once_and_nothing_is_los
                 refused["feed"] -= 1
                 return denied
             return ok()
+
         return route
 
     def create(request: httpx.Request, n: int) -> httpx.Response:
@@ -356,8 +387,9 @@ async def test_revoked_session_is_reported_as_signed_out_once_and_nothing_is_los
     fake = FakeServer()
     fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(1, [wire(1)]))
     fake.routes["/events"] = feed(lambda: stream_response(": hi\n\n", stay_open=True))
-    fake.routes["/changes"] = feed(lambda: httpx.Response(
-        200, json={"changes": [], "cursor": 1, "more": False}))
+    fake.routes["/changes"] = feed(
+        lambda: httpx.Response(200, json={"changes": [], "cursor": 1, "more": False})
+    )
     fake.routes["/incidents"] = create
     rec = Recorder()
     engine = engine_for(fake, worker, rec)
@@ -365,18 +397,24 @@ async def test_revoked_session_is_reported_as_signed_out_once_and_nothing_is_los
     try:
         await rec.wait_for(lambda: rec.signed_out)
         command_id = engine.create_incident(
-            IncidentDraft(grade=Grade.IMMEDIATE, type="Burglary", summary="Typed meanwhile",
-                          location=Location(address="9 High St", postcode="SW1A 1AA",
-                                            borough="WM")))
+            IncidentDraft(
+                grade=Grade.IMMEDIATE,
+                type="Burglary",
+                summary="Typed meanwhile",
+                location=Location(address="9 High St", postcode="SW1A 1AA", borough="WM"),
+            )
+        )
         await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
         await rec.wait_for(lambda: len(fake.calls.get("/incidents", [])) >= 2)
         # Taken (SENT until the feed brings it; this fake feed never does).
-        await rec.wait_for(lambda: any(c.id == command_id and c.state is CommandState.SENT
-                                       for c in rec.commands))
+        await rec.wait_for(
+            lambda: any(c.id == command_id and c.state is CommandState.SENT for c in rec.commands)
+        )
         assert len(rec.signed_out) == 1 and "session has ended" in rec.signed_out[0]
         assert rec.problems == [], "a 401 is not a problem to read: it asks to sign in"
-        assert not any(c.state is CommandState.FAILED for batch in rec.command_lists
-                       for c in batch), "a 401 never fails a command"
+        assert not any(
+            c.state is CommandState.FAILED for batch in rec.command_lists for c in batch
+        ), "a 401 never fails a command"
         assert 9 in rec.incidents
     finally:
         await engine.stop()

@@ -60,8 +60,9 @@ class Desk:
 async def admin(server: EmbeddedServer) -> httpx.AsyncClient:
     # generous: the suite shares two cores, and a set-up request timing out proves nothing
     http = httpx.AsyncClient(base_url=server.url + API_PREFIX, timeout=30.0)
-    token = (await http.post("/auth/token", json={
-        "username": "bob", "password": PASSWORD})).json()["access_token"]
+    token = (await http.post("/auth/token", json={"username": "bob", "password": PASSWORD})).json()[
+        "access_token"
+    ]
     http.headers["Authorization"] = f"Bearer {token}"
     return http
 
@@ -75,9 +76,15 @@ async def post(http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict
 async def open_desk(server: EmbeddedServer, worker: CacheWorker) -> Desk:
     mono = ShiftedMonotonic()
     rec = Recorder()
-    engine = SyncEngine(ApiClient(server.url, timeout=5.0), worker, rec,
-                        ServerClock(monotonic=mono), heartbeat_timeout=3.0,
-                        backoff_initial=0.01, backoff_max=0.1)
+    engine = SyncEngine(
+        ApiClient(server.url, timeout=5.0),
+        worker,
+        rec,
+        ServerClock(monotonic=mono),
+        heartbeat_timeout=3.0,
+        backoff_initial=0.01,
+        backoff_max=0.1,
+    )
     await engine._client.sign_in("alice", PASSWORD)
     await engine.start()
     await rec.wait_for(lambda: rec.connection is ConnectionState.ONLINE)
@@ -93,14 +100,20 @@ async def http(server: EmbeddedServer) -> AsyncIterator[httpx.AsyncClient]:
         await client.aclose()
 
 
-def scheme_body(expires_in: timedelta, summary: str = SECRET,
-                address: str = "Flat 3, Holly Court, 9 Elm Road") -> dict[str, Any]:
+def scheme_body(
+    expires_in: timedelta, summary: str = SECRET, address: str = "Flat 3, Holly Court, 9 Elm Road"
+) -> dict[str, Any]:
     elsewhere = address != "Flat 3, Holly Court, 9 Elm Road"
     return {
-        "location": {"address": address, "postcode": "E2 2BB" if elsewhere else "N1 1AA",
-                     "uprn": "8000001" if elsewhere else "9000003",
-                     "parent_uprn": None if elsewhere else "9000000"},
-        "category": "VICTIM_AT_RISK", "summary": summary, "officer_in_case": "DC 99 Okafor",
+        "location": {
+            "address": address,
+            "postcode": "E2 2BB" if elsewhere else "N1 1AA",
+            "uprn": "8000001" if elsewhere else "9000003",
+            "parent_uprn": None if elsewhere else "9000000",
+        },
+        "category": "VICTIM_AT_RISK",
+        "summary": summary,
+        "officer_in_case": "DC 99 Okafor",
         "expires_at": (datetime.now(UTC) + expires_in).isoformat(),
     }
 
@@ -111,11 +124,14 @@ def files_holding(directory: Path, text: str) -> list[str]:
 
 def order_body(expires_on: str) -> dict[str, Any]:
     return {
-        "order_type": "NON_MOLESTATION", "subject": {"name": "Gary Hollis", "dob": "1984-03-09"},
+        "order_type": "NON_MOLESTATION",
+        "subject": {"name": "Gary Hollis", "dob": "1984-03-09"},
         "protected_persons": [{"name": "Dawn Hollis", "dob": "1986-07-21"}],
         "locations": [{"address": "22 Acacia Avenue", "postcode": "N1 9GU", "uprn": "5550001"}],
-        "conditions": "Not to contact Dawn Hollis", "issued_on": "2026-05-24",
-        "expires_on": expires_on, "source_ref": f"FAM-{uuid.uuid4().hex[:8]}",
+        "conditions": "Not to contact Dawn Hollis",
+        "issued_on": "2026-05-24",
+        "expires_on": expires_on,
+        "source_ref": f"FAM-{uuid.uuid4().hex[:8]}",
     }
 
 
@@ -132,9 +148,13 @@ async def test_units_arrive_and_unit_commands_go_through_the_outbox(
         lx30 = await post(http, "/units", {"callsign": "LX30", "kind": "Van", "borough": "Camden"})
         await rec.wait_for(lambda: lx30["id"] in rec.units)  # live, from the feed
         engine.assign_unit(rec.units[lx21["id"]], rec.incidents[first.id])
-        await rec.wait_for(lambda: rec.units[lx21["id"]].status is UnitStatus.ASSIGNED
-                           and rec.incidents[first.id].status is IncidentStatus.ASSIGNED
-                           and not rec.commands)
+        await rec.wait_for(
+            lambda: (
+                rec.units[lx21["id"]].status is UnitStatus.ASSIGNED
+                and rec.incidents[first.id].status is IncidentStatus.ASSIGNED
+                and not rec.commands
+            )
+        )
         assert rec.units[lx21["id"]].incident_id == first.id
         # the same unit to the second incident: refused, saying where it is and who sent it
         engine.assign_unit(rec.units[lx21["id"]], rec.incidents[second.id])
@@ -166,8 +186,9 @@ async def test_warnings_offline_and_an_expired_scheme_leaves_no_trace(
     longest = scheme_latest_expiry(datetime.now(UTC)) - datetime.now(UTC) - timedelta(minutes=1)
     scheme = await post(http, "/schemes", scheme_body(longest))
     # another scheme, expiring sooner: both go, their pages live on in the files
-    other = await post(http, "/schemes",
-                       scheme_body(timedelta(days=90), "Another scheme", "40 Far Lane"))
+    other = await post(
+        http, "/schemes", scheme_body(timedelta(days=90), "Another scheme", "40 Far Lane")
+    )
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     await post(http, "/orders", order_body(tomorrow))
     desk = await open_desk(server, worker)
@@ -211,8 +232,12 @@ async def test_acknowledgements_in_the_form_follow_the_new_incident(
     engine, rec = desk.engine, desk.rec
     ref = WarningRef("order", order["id"])
     try:
-        engine.create_incident(draft(7).__class__(
-            **{**draft(7).__dict__, "shown_warnings": (ref,), "acknowledged_warnings": (ref,)}))
+        engine.create_incident(
+            draft(7).__class__(
+                **{**draft(7).__dict__, "shown_warnings": (ref,), "acknowledged_warnings": (ref,)}
+            )
+        )
+
         def audited() -> bool:  # the follow-up audit was queued, and everything has gone
             kinds = {c.kind for batch in rec.command_lists for c in batch}
             return CommandKind.WARNING_ACKNOWLEDGED in kinds and not rec.commands
@@ -249,13 +274,16 @@ async def test_ending_a_scheme_needs_a_victim_contact_and_then_leaves_no_trace(
         await rec.wait_for(lambda: rec.commands and rec.commands[0].state is CommandState.FAILED)
         assert "Tell the victim the scheme is being removed" in (rec.commands[0].message or "")
         engine.discard(rec.commands[0].id)
-        engine.scheme_victim_contact(held, VictimContactOutcome.NO_CONTACT, None,
-                                     "No answer; card left at the address")
-        await rec.wait_for(lambda: bool(live()) and live()[0].removal_notice is True
-                           and not rec.commands)
+        engine.scheme_victim_contact(
+            held, VictimContactOutcome.NO_CONTACT, None, "No answer; card left at the address"
+        )
+        await rec.wait_for(
+            lambda: bool(live()) and live()[0].removal_notice is True and not rec.commands
+        )
         [held] = live()
         assert [(c.outcome, c.note) for c in held.victim_contacts] == [
-            (VictimContactOutcome.NO_CONTACT, "No answer; card left at the address")]
+            (VictimContactOutcome.NO_CONTACT, "No answer; card left at the address")
+        ]
         assert files_holding(tmp_path / "client", SECRET)  # the test can see it
         engine.end_scheme(held, "Perpetrator remanded in custody")
         await rec.wait_for(lambda: not live() and not rec.commands)
@@ -275,8 +303,9 @@ async def test_a_withdrawal_goes_through_the_outbox_with_its_reason(
     rec, engine = desk.rec, desk.engine
     try:
         engine.assign_unit(rec.units[lx21["id"]], rec.incidents[inc.id])
-        await rec.wait_for(lambda: rec.units[lx21["id"]].status is UnitStatus.ASSIGNED
-                           and not rec.commands)
+        await rec.wait_for(
+            lambda: rec.units[lx21["id"]].status is UnitStatus.ASSIGNED and not rec.commands
+        )
         engine.clear_unit(rec.units[lx21["id"]])
         await rec.wait_for(lambda: rec.commands and rec.commands[0].state is CommandState.FAILED)
         assert "reason" in (rec.commands[0].message or "")
@@ -288,7 +317,11 @@ async def test_a_withdrawal_goes_through_the_outbox_with_its_reason(
         assert left.status is IncidentStatus.OPEN and left.needs_unit
         [tag] = left.diverts
         assert (tag.kind, tag.to_incident_id, tag.to_ref, tag.reason) == (
-            DivertKind.WITHDRAWN, None, None, "Crew called to a collapse at the station")
+            DivertKind.WITHDRAWN,
+            None,
+            None,
+            "Crew called to a collapse at the station",
+        )
         assert [d.kind for d in await engine.divert_history("open")] == [DivertKind.WITHDRAWN]
     finally:
         await engine.stop()

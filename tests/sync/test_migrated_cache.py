@@ -29,9 +29,13 @@ async def test_commands_of_a_previous_schema_cache_are_sent(
     cid = str(uuid.uuid4())
     typed = OutboxEntry(
         command=PendingCommand(
-            id=cid, kind=CommandKind.CREATE_INCIDENT, incident_id=None,
-            description="New incident typed before the upgrade", created_at=first.created_at,
-            state=CommandState.QUEUED, body=create_body(3).model_dump(mode="json"),
+            id=cid,
+            kind=CommandKind.CREATE_INCIDENT,
+            incident_id=None,
+            description="New incident typed before the upgrade",
+            created_at=first.created_at,
+            state=CommandState.QUEUED,
+            body=create_body(3).model_dump(mode="json"),
         ),
         idempotency_key=cid,
     )

@@ -31,29 +31,50 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dispatchdesk",
         description="Dispatch Desk: the live incident queue for police contact centres.",
     )
-    parser.add_argument("--server", metavar="URL",
-                        help="backend to sign in to (default: an embedded demo backend)")
-    parser.add_argument("--role", choices=ROLES, default="dispatcher",
-                        help="demo backend only: the role to sign in as (default: dispatcher)")
+    parser.add_argument(
+        "--server", metavar="URL", help="backend to sign in to (default: an embedded demo backend)"
+    )
+    parser.add_argument(
+        "--role",
+        choices=ROLES,
+        default="dispatcher",
+        help="demo backend only: the role to sign in as (default: dispatcher)",
+    )
     parser.add_argument("--user", metavar="NAME", help="sign-in name to fill in")
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the password from stdin and sign in without the dialog")
-    parser.add_argument("--exit-when-shown", type=float, metavar="SECONDS", default=None,
-                        help="smoke test: exit 0 once the queue is live (1 if not within SECONDS)")
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin and sign in without the dialog",
+    )
+    parser.add_argument(
+        "--exit-when-shown",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="smoke test: exit 0 once the queue is live (1 if not within SECONDS)",
+    )
     # Diagnostics for tests and support, not for operators (so not in --help): print one JSON
     # line of what the window shows once the cache is on screen, and one once the feed is live
     # (see dispatchdesk.app.desk.shown_summary).
     parser.add_argument("--print-shown", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", metavar="DIR", help="where the cache and demo data live")
     parser.add_argument("--theme", choices=["normal", "high-contrast"], help="colour theme")
-    parser.add_argument("--rate", type=float, default=4.0, metavar="N",
-                        help="demo backend only: simulated incidents per minute (default 4)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=4.0,
+        metavar="N",
+        help="demo backend only: simulated incidents per minute (default 4)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the reference backend")
-    serve.add_argument("--db", metavar="URL",
-                       help="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...")
+    serve.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
 
@@ -67,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet = commands.add_parser("units", help="manage the fleet on the reference backend")
     fleet_commands = fleet.add_subparsers(dest="units_command", metavar="ACTION", required=True)
     fleet_import = fleet_commands.add_parser(
-        "import", help="load units from a CSV file (all rows or none)")
+        "import", help="load units from a CSV file (all rows or none)"
+    )
     fleet_import.add_argument("file", metavar="FILE.csv")
     fleet_import.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
 
@@ -78,17 +100,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="feed realistic incidents to a backend")
     simulate.add_argument("--server", required=True, metavar="URL", dest="sim_server")
-    simulate.add_argument("--user", required=True, metavar="NAME",
-                          help="a dispatcher or supervisor sign-in (password read from stdin)")
-    simulate.add_argument("--rate", type=float, required=True, metavar="N",
-                          help="new incidents per minute", dest="sim_rate")
+    simulate.add_argument(
+        "--user",
+        required=True,
+        metavar="NAME",
+        help="a dispatcher or supervisor sign-in (password read from stdin)",
+    )
+    simulate.add_argument(
+        "--rate",
+        type=float,
+        required=True,
+        metavar="N",
+        help="new incidents per minute",
+        dest="sim_rate",
+    )
     simulate.add_argument("--seed", type=int, help="repeatable run")
-    simulate.add_argument("--speed", type=float, default=1.0,
-                          help="run the incidents' lives this many times faster")
+    simulate.add_argument(
+        "--speed", type=float, default=1.0, help="run the incidents' lives this many times faster"
+    )
     simulate.add_argument("--count", type=int, help="stop after this many incidents")
     simulate.add_argument("--duration", type=float, help="stop after this many seconds")
-    simulate.add_argument("--units", type=int, default=0, metavar="N",
-                          help="first add a fleet of N units (needs a supervisor sign-in)")
+    simulate.add_argument(
+        "--units",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first add a fleet of N units (needs a supervisor sign-in)",
+    )
     return parser
 
 
@@ -101,8 +139,10 @@ def read_password(prompt: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if args.command == "serve":
         return _serve(args)
     if args.command == "users":
@@ -165,8 +205,15 @@ def _simulate(args: argparse.Namespace) -> int:
     password = read_password(f"Password for {args.user}: ")
 
     async def run() -> None:
-        sim = Simulator(args.sim_server, args.user, password, rate_per_minute=args.sim_rate,
-                        seed=args.seed, speed=args.speed, units=args.units)
+        sim = Simulator(
+            args.sim_server,
+            args.user,
+            password,
+            rate_per_minute=args.sim_rate,
+            seed=args.seed,
+            speed=args.speed,
+            units=args.units,
+        )
         try:
             await sim.run(max_incidents=args.count, duration=args.duration)
         finally:

@@ -50,9 +50,16 @@ class DemoBackend:
     """Start with :meth:`start`, stop with :meth:`stop`; both block briefly (never on the GUI's
     event loop: the desk calls them from a worker thread)."""
 
-    def __init__(self, base_dir: Path, *, rate_per_minute: float = 4.0,
-                 history_hours: float = 2.0, seed: int | None = None,
-                 port: int | None = None, units: int | None = None) -> None:
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        rate_per_minute: float = 4.0,
+        history_hours: float = 2.0,
+        seed: int | None = None,
+        port: int | None = None,
+        units: int | None = None,
+    ) -> None:
         self._dir = private_dir(base_dir / "demo")
         self.db_url = f"sqlite:///{self._dir / 'demo-server.db'}"
         self._fresh = not (self._dir / "demo-server.db").exists()
@@ -81,18 +88,30 @@ class DemoBackend:
             add_user(self.db_url, demo_username(role), role, password)
         add_user(self.db_url, SIMULATOR_USER, Role.DISPATCHER, self._sim_password)
         if self._fresh:
-            playback = play_history(self.db_url, SIMULATOR_USER, self._history, self._rate,
-                                    self._seed, units=self._units)
+            playback = play_history(
+                self.db_url,
+                SIMULATOR_USER,
+                self._history,
+                self._rate,
+                self._seed,
+                units=self._units,
+            )
         else:
             playback = resume_lives(self.db_url, self._seed)
         self._server = EmbeddedServer(ServerSettings(db_url=self.db_url, port=self.port))
         self._server.start()
-        self._simulator = Simulator(self._server.url, SIMULATOR_USER, self._sim_password,
-                                    rate_per_minute=self._rate, seed=self._seed,
-                                    marked=playback.marked)
+        self._simulator = Simulator(
+            self._server.url,
+            SIMULATOR_USER,
+            self._sim_password,
+            rate_per_minute=self._rate,
+            seed=self._seed,
+            marked=playback.marked,
+        )
         self._simulator.schedule(playback.steps, playback.sent)
-        self._thread = threading.Thread(target=self._run_simulator, name="demo-simulator",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run_simulator, name="demo-simulator", daemon=True
+        )
         self._thread.start()
         return self._server.url
 

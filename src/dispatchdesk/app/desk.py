@@ -60,9 +60,18 @@ log = logging.getLogger(__name__)
 class Desk(QObject):
     """One operator's session: cache, engine, window, and the demo backend if there is one."""
 
-    def __init__(self, config: Config, *, server_url: str | None, demo_role: Role,
-                 demo_rate: float, base_dir: Path, demo_history_hours: float = 2.0,
-                 username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        server_url: str | None,
+        demo_role: Role,
+        demo_rate: float,
+        base_dir: Path,
+        demo_history_hours: float = 2.0,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.server_url = server_url
@@ -102,18 +111,27 @@ class Desk(QObject):
         if self.server_url is None:
             from dispatchdesk.app.demo import DemoBackend
 
-            demo = DemoBackend(self.base_dir, rate_per_minute=self.demo_rate,
-                               history_hours=self.demo_history)
+            demo = DemoBackend(
+                self.base_dir, rate_per_minute=self.demo_rate, history_hours=self.demo_history
+            )
             self.demo = demo
         cache_path = cache_file(self.base_dir, self.server_url)
         if demo is not None and demo.is_fresh:
             _remove_database(cache_path)  # a cache of an older demo database would not match
         store, set_aside = await asyncio.to_thread(open_cache, cache_path)
         self.worker = CacheWorker(store)
-        self.client = ApiClient(demo.url if demo is not None else str(self.server_url),
-                                clock=self.clock, transport=client_transport(self.config))
-        self.engine = SyncEngine(self.client, self.worker, self.relay, self.clock,
-                                 max_command_age=_minutes(self.config.max_command_age_minutes))
+        self.client = ApiClient(
+            demo.url if demo is not None else str(self.server_url),
+            clock=self.clock,
+            transport=client_transport(self.config),
+        )
+        self.engine = SyncEngine(
+            self.client,
+            self.worker,
+            self.relay,
+            self.clock,
+            max_command_age=_minutes(self.config.max_command_age_minutes),
+        )
         state = await self.worker.call(self.worker.store.load)
         if demo is not None:
             self._show_window(self.demo_role, demo_username_for(self.demo_role))
@@ -121,12 +139,18 @@ class Desk(QObject):
             last_role = Role(str(self.settings.value(self._role_key(), Role.CALL_HANDLER.value)))
             self._show_window(last_role, str(self.settings.value(self._user_key(), "")))
         if set_aside is not None:
-            self._problem(f"The local cache could not be read and was set aside as {set_aside} "
-                          "for IT to examine; the queue is reloaded from the server.")
+            self._problem(
+                f"The local cache could not be read and was set aside as {set_aside} "
+                "for IT to examine; the queue is reloaded from the server."
+            )
         if self.window is not None:  # through the relay, as the engine will
-            self.relay.on_connection(ConnectionInfo(
-                ConnectionState.CONNECTING if demo else ConnectionState.OFFLINE,
-                state.last_synced_at, "Starting the demo backend…" if demo else "Not signed in."))
+            self.relay.on_connection(
+                ConnectionInfo(
+                    ConnectionState.CONNECTING if demo else ConnectionState.OFFLINE,
+                    state.last_synced_at,
+                    "Starting the demo backend…" if demo else "Not signed in.",
+                )
+            )
         # Everything the cache holds, before any network call: queue, units board, outbox,
         # warning flags and panel (a desk restarted with the backend down shows them all).
         await self.engine.show_cache(state)  # the warnings follow (engine.cache_shown)
@@ -180,9 +204,11 @@ class Desk(QObject):
         assert self.client is not None
         if url.rstrip("/") != (self.server_url or "").rstrip("/"):
             # Another server means another cache: never mix two servers' data.
-            self._problem_in_dialog("This desk was started for "
-                                    f"{self.server_url}; restart it with --server {url} "
-                                    "to use another server.")
+            self._problem_in_dialog(
+                "This desk was started for "
+                f"{self.server_url}; restart it with --server {url} "
+                "to use another server."
+            )
             return
         await self._sign_in(username, password)
 
@@ -198,9 +224,14 @@ class Desk(QObject):
             self._problem_in_dialog("Wrong username or password.")
             return
         except ConnectionLost as exc:
-            self._problem_in_dialog(f"Cannot reach the server: {exc}. "
-                                    + ("The last known queue is shown; sign in again when the "
-                                       "server is back." if self.window else ""))
+            self._problem_in_dialog(
+                f"Cannot reach the server: {exc}. "
+                + (
+                    "The last known queue is shown; sign in again when the server is back."
+                    if self.window
+                    else ""
+                )
+            )
             return
         except DeskError as exc:
             self._problem_in_dialog(f"Sign-in failed: {exc}")
@@ -221,12 +252,16 @@ class Desk(QObject):
     def _show_window(self, role: Role, username: str) -> None:
         assert self.engine is not None
         old = self.window
-        window = QueueWindow(self.engine, role, self.clock.now, username, self.settings,
-                             relay=self.relay)
+        window = QueueWindow(
+            self.engine, role, self.clock.now, username, self.settings, relay=self.relay
+        )
         window.central_settings = CentralSettings(
-            server_url=self.server_url, ca_bundle=self.config.ca_bundle,
+            server_url=self.server_url,
+            ca_bundle=self.config.ca_bundle,
             max_command_age_minutes=self.config.max_command_age_minutes,
-            sources=self.config.sources, locked=self.config.locked)
+            sources=self.config.sources,
+            locked=self.config.locked,
+        )
         window.closed.connect(self.closed.set)
         window.show()
         if self.server_url is not None:
@@ -311,8 +346,9 @@ def client_transport(config: Config) -> httpx.AsyncBaseTransport | None:
     try:
         context = ssl.create_default_context(cafile=config.ca_bundle)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"ca_bundle {config.ca_bundle}: cannot be read as PEM "
-                          f"certificates ({exc})") from exc
+        raise ConfigError(
+            f"ca_bundle {config.ca_bundle}: cannot be read as PEM certificates ({exc})"
+        ) from exc
     return httpx.AsyncHTTPTransport(verify=context)
 
 
@@ -354,8 +390,15 @@ def run_desk(args: argparse.Namespace) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     password = _read_password() if args.password_stdin else None
-    desk = Desk(config, server_url=server_url, demo_role=Role(args.role),
-                demo_rate=args.rate, base_dir=base, username=args.user, password=password)
+    desk = Desk(
+        config,
+        server_url=server_url,
+        demo_role=Role(args.role),
+        demo_rate=args.rate,
+        base_dir=base,
+        username=args.user,
+        password=password,
+    )
     app.setQuitOnLastWindowClosed(False)  # quit when the desk is done, after a clean shutdown
     outcome = 0
 
@@ -395,8 +438,11 @@ async def _report_when_shown(desk: Desk, timeout: float) -> int:
         return 1
     window = desk.window
     assert window is not None
-    print(f"Dispatch Desk: queue shown, {window.proxy.rowCount()} of "
-          f"{window.model.rowCount()} incidents, online as {window.windowTitle()}", flush=True)
+    print(
+        f"Dispatch Desk: queue shown, {window.proxy.rowCount()} of "
+        f"{window.model.rowCount()} incidents, online as {window.windowTitle()}",
+        flush=True,
+    )
     window.close()
     return 0
 
@@ -436,6 +482,13 @@ def shown_summary(window: QueueWindow, source: str) -> dict[str, object]:
         flags[incident.ref] = str(model.index(row, Column.FLAGS).data())
         warnings[incident.ref] = [
             f"{ref.kind} {ref.entity_id}: {what_it_is(w)}"
-            for w in flagged.for_incident(incident) for ref in (warning_ref(w),)]
-    return {"source": source, "incidents": model.rowCount(), "flags": flags,
-            "warnings": warnings, "units": sorted(u.callsign for u in window.units())}
+            for w in flagged.for_incident(incident)
+            for ref in (warning_ref(w),)
+        ]
+    return {
+        "source": source,
+        "incidents": model.rowCount(),
+        "flags": flags,
+        "warnings": warnings,
+        "units": sorted(u.callsign for u in window.units()),
+    }

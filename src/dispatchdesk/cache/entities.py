@@ -124,20 +124,30 @@ schemes_table = _json_table(
 orders_table = _json_table("orders")
 
 INCIDENT: SyncedEntity[IncidentOut, Incident] = SyncedEntity(
-    "incident", "incidents", IncidentOut, incidents_table, incident_row, incident_from_wire,
-    article="an")
+    "incident",
+    "incidents",
+    IncidentOut,
+    incidents_table,
+    incident_row,
+    incident_from_wire,
+    article="an",
+)
 UNIT: SyncedEntity[UnitOut, Unit] = SyncedEntity(
-    "unit", "units", UnitOut, units_table, _plain_row, unit_from_wire)
+    "unit", "units", UnitOut, units_table, _plain_row, unit_from_wire
+)
 SCHEME: SyncedEntity[SchemeOut, SchemeOut] = SyncedEntity(
-    "scheme", "schemes", SchemeOut, schemes_table, _scheme_row, _same, scrub=True)
+    "scheme", "schemes", SchemeOut, schemes_table, _scheme_row, _same, scrub=True
+)
 ORDER: SyncedEntity[OrderOut, OrderOut] = SyncedEntity(
-    "order", "orders", OrderOut, orders_table, _plain_row, _same, versioned=False)
+    "order", "orders", OrderOut, orders_table, _plain_row, _same, versioned=False
+)
 
 #: Every synced entity by name.
 ENTITIES: dict[str, SyncedEntity[Any, Any]] = {e.name: e for e in (INCIDENT, UNIT, SCHEME, ORDER)}
 #: Those other than incidents (which have their own fast path in the cache and the feed).
 SIDE_ENTITIES: tuple[SyncedEntity[Any, Any], ...] = tuple(
-    e for e in ENTITIES.values() if e is not INCIDENT)
+    e for e in ENTITIES.values() if e is not INCIDENT
+)
 
 
 @dataclass(frozen=True)
@@ -149,11 +159,14 @@ class EntityChanges:
     removed: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, upserted: Iterable[tuple[SyncedEntity[Any, Any], Sequence[BaseModel]]],
-           removed: Iterable[tuple[SyncedEntity[Any, Any], Sequence[int]]] = ()
-           ) -> EntityChanges:
-        return cls({e.name: list(v) for e, v in upserted if v},
-                   {e.name: list(v) for e, v in removed if v})
+    def of(
+        cls,
+        upserted: Iterable[tuple[SyncedEntity[Any, Any], Sequence[BaseModel]]],
+        removed: Iterable[tuple[SyncedEntity[Any, Any], Sequence[int]]] = (),
+    ) -> EntityChanges:
+        return cls(
+            {e.name: list(v) for e, v in upserted if v}, {e.name: list(v) for e, v in removed if v}
+        )
 
     def upserts(self, entity: SyncedEntity[W, Any]) -> Sequence[W]:
         return cast(Sequence[W], self.upserted.get(entity.name, ()))

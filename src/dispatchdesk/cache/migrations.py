@@ -37,8 +37,10 @@ def _v1_to_v2(conn: Connection, metadata: MetaData) -> None:
     The cursor stays: a version 1 desk applied only incident changes, and stopped at the
     first change of another kind, so every unit, scheme and order change is after it.
     """
-    metadata.create_all(conn, tables=[metadata.tables[name] for name in
-                                      ("units", "schemes", "orders", "warning_acks")])
+    metadata.create_all(
+        conn,
+        tables=[metadata.tables[name] for name in ("units", "schemes", "orders", "warning_acks")],
+    )
 
 
 #: Step from version ``v`` to ``v + 1``, keyed by ``v``.
@@ -86,6 +88,7 @@ def _version(conn: Connection, meta_table: Table) -> int:
 
 def _set_version(conn: Connection, meta_table: Table, version: int) -> None:
     ins = sqlite_insert(meta_table)
-    conn.execute(ins.on_conflict_do_update(index_elements=["key"],
-                                           set_={"value": ins.excluded.value}),
-                 [{"key": "schema_version", "value": str(version)}])
+    conn.execute(
+        ins.on_conflict_do_update(index_elements=["key"], set_={"value": ins.excluded.value}),
+        [{"key": "schema_version", "value": str(version)}],
+    )

@@ -342,7 +342,8 @@ class CacheStore:
                 orders=_load_all(conn, ORDER),
                 warning_policy=(
                     WarningPolicyModel.model_validate_json(policy_json).to_policy()
-                    if policy_json else None
+                    if policy_json
+                    else None
                 ),
                 acknowledged=acks,
             )
@@ -385,13 +386,12 @@ class CacheStore:
         with self._engine.begin() as conn:
             conn.execute(delete(incidents_table))
             if rows:
-                conn.exec_driver_sql(
-                    _UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows]
-                )
+                conn.exec_driver_sql(_UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows])
             scrub = any(
                 {r.id for r in conn.execute(select(e.table.c.id))}
                 - {m.id for m in entities.upserts(e)}
-                for e in SIDE_ENTITIES if e.scrub
+                for e in SIDE_ENTITIES
+                if e.scrub
             )
             for e in SIDE_ENTITIES:
                 conn.execute(delete(e.table))
@@ -415,8 +415,14 @@ class CacheStore:
         entities: EntityChanges | None = None,
     ) -> None:
         """Upsert and delete rows and move the cursor, all in one transaction."""
-        self.apply_rows([incident_row(i) for i in upserts], removed_ids, cursor, server_time,
-                        clock_offset, entities)
+        self.apply_rows(
+            [incident_row(i) for i in upserts],
+            removed_ids,
+            cursor,
+            server_time,
+            clock_offset,
+            entities,
+        )
 
     def apply_rows(
         self,
@@ -435,9 +441,7 @@ class CacheStore:
             if rows:
                 # The statement is built with Core; executemany goes to the driver with
                 # positional tuples, skipping per-row parameter processing (2-3x faster).
-                conn.exec_driver_sql(
-                    _UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows]
-                )
+                conn.exec_driver_sql(_UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows])
             if removed:
                 conn.execute(delete(incidents_table).where(incidents_table.c.id.in_(removed)))
             self._set_sync_meta(conn, cursor, server_time, clock_offset)
@@ -531,8 +535,7 @@ class CacheStore:
     def _set_metas(conn: Connection, values: dict[str, str]) -> None:
         """Upsert several meta keys in one statement (one per sync batch, not three)."""
         ins = sqlite_insert(meta_table)
-        stmt = ins.on_conflict_do_update(index_elements=["key"],
-                                         set_={"value": ins.excluded.value})
+        stmt = ins.on_conflict_do_update(index_elements=["key"], set_={"value": ins.excluded.value})
         conn.execute(stmt, [{"key": k, "value": v} for k, v in values.items()])
 
     # --- outbox ---------------------------------------------------------------------------

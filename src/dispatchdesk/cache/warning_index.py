@@ -111,6 +111,7 @@ def _discard(table: dict[K, Ids], key: K, entity_id: int) -> bool:
 
 # --- difflib ratio bounds --------------------------------------------------------------------
 
+
 def _could_reach(len_a: int, len_b: int, threshold: float) -> bool:
     """difflib's ``real_quick_ratio`` (computed the same way): an upper bound on ``ratio``."""
     total = len_a + len_b
@@ -123,7 +124,7 @@ def _letter_pairs(text: str) -> frozenset[str]:
     seen: dict[str, int] = {}
     out = []
     for i in range(len(text) - 1):
-        pair = text[i:i + 2]
+        pair = text[i : i + 2]
         n = seen[pair] = seen.get(pair, -1) + 1
         out.append(f"{pair}{n}")
     return frozenset(out)
@@ -300,8 +301,9 @@ class _Streets:
         return found
 
     @staticmethod
-    def _scan(lengths: dict[int, dict[str, frozenset[str]]], street: str,
-              threshold: float) -> Iterator[str]:
+    def _scan(
+        lengths: dict[int, dict[str, frozenset[str]]], street: str, threshold: float
+    ) -> Iterator[str]:
         fuzzy = _Fuzzy(street)
         pairs = _letter_pairs(street)
         for length, bucket in lengths.items():
@@ -317,6 +319,7 @@ class _Streets:
 
 # --- places -------------------------------------------------------------------------------------
 
+
 def _parsed(place: PlaceModel) -> ParsedPlace:
     return ParsedPlace.of(place_of(place))
 
@@ -328,11 +331,20 @@ def _filed(place: PlaceModel) -> ParsedPlace:
     parts = None
     if p.parts is not None:
         flat, house = p.parts.flat, p.parts.house
-        parts = AddressParts(flat and intern(flat), house and intern(house),
-                             intern(p.parts.street),
-                             p.parts.postcode and intern(p.parts.postcode))
-    return ParsedPlace(p.uprn, p.parent_uprn, p.usrn, parts, p.postcode and intern(p.postcode),
-                       p.district and intern(p.district))
+        parts = AddressParts(
+            flat and intern(flat),
+            house and intern(house),
+            intern(p.parts.street),
+            p.parts.postcode and intern(p.parts.postcode),
+        )
+    return ParsedPlace(
+        p.uprn,
+        p.parent_uprn,
+        p.usrn,
+        parts,
+        p.postcode and intern(p.postcode),
+        p.district and intern(p.district),
+    )
 
 
 # Tables of the place index, by what a key is made of.
@@ -398,7 +410,8 @@ def _rank(kind: str) -> tuple[bool, int]:
 
 #: Each kind's strength, smaller first: definite before possible, then declaration order.
 _RANKS: dict[str, tuple[bool, int]] = {
-    kind.value: (kind.possible, MATCH_RANK[kind]) for kind in MatchKind}
+    kind.value: (kind.possible, MATCH_RANK[kind]) for kind in MatchKind
+}
 
 
 class _PlaceIndex:
@@ -429,6 +442,7 @@ class _PlaceIndex:
 
 
 # --- persons ------------------------------------------------------------------------------------
+
 
 class _PersonIndex:
     """Order ids by the persons named on them, for ``match_person``."""
@@ -466,8 +480,10 @@ class _PersonIndex:
         found.update(_ids(self._by_dob_name, (None, name)))
         fuzzy = _Fuzzy(name)
         for known in self._names_by_dob.get(who.dob, ()):
-            if known != name and _could_reach(len(known), len(name), threshold) and (
-                fuzzy.similar(known, threshold)
+            if (
+                known != name
+                and _could_reach(len(known), len(name), threshold)
+                and (fuzzy.similar(known, threshold))
             ):
                 found.update(_ids(self._by_dob_name, (who.dob, known)))
         return found
@@ -532,8 +548,12 @@ class WarningIndex:
 
     # --- updates -------------------------------------------------------------------------
 
-    def replace(self, schemes: Iterable[SchemeOut], orders: Iterable[OrderOut],
-                policy: WarningPolicy | None = None) -> None:
+    def replace(
+        self,
+        schemes: Iterable[SchemeOut],
+        orders: Iterable[OrderOut],
+        policy: WarningPolicy | None = None,
+    ) -> None:
         """Replace everything (after a snapshot, or at start from the cache)."""
         self.policy = policy or self.policy
         self.revision += 1
@@ -593,9 +613,9 @@ class WarningIndex:
 
     # --- lookups -------------------------------------------------------------------------
 
-    def lookup(self, place: Place | None, people: Sequence[Person], now: datetime) -> (
-        list[WarningOut]
-    ):
+    def lookup(
+        self, place: Place | None, people: Sequence[Person], now: datetime
+    ) -> list[WarningOut]:
         """Every warning for a place and/or persons, most severe first (as ``find_warnings``);
         schemes expired by ``now`` (server time) are never returned.
 
@@ -609,8 +629,9 @@ class WarningIndex:
             self._person_warnings(who, now, found)
         return sort_warnings(list(found.values()))
 
-    def _place_warnings(self, place: Place, now: datetime,
-                        found: dict[tuple[str, int], WarningOut]) -> None:
+    def _place_warnings(
+        self, place: Place, now: datetime, found: dict[tuple[str, int], WarningOut]
+    ) -> None:
         q = ParsedPlace.of(place)
         similar = self._similar_streets(q)
         day = local_today(now, self.policy)
@@ -618,14 +639,16 @@ class WarningIndex:
             s = self._schemes[sid]
             kind = match_parsed(self._scheme_spot[sid], q, self.policy)
             if kind is not None and scheme_live(s.expires_at, now):
-                w = self._template("scheme", sid, day, kind,
-                                   partial(scheme_warning_of, s, kind, self.policy))
+                w = self._template(
+                    "scheme", sid, day, kind, partial(scheme_warning_of, s, kind, self.policy)
+                )
                 found["scheme", sid] = w
         for oid in self._order_places.candidates(q, similar):
             kind = _best_kind(match_parsed(m, q, self.policy) for m in self._order_spots[oid])
             if kind is not None:
-                build = partial(order_warning_of, self._orders[oid], kind, "location", now,
-                                self.policy)
+                build = partial(
+                    order_warning_of, self._orders[oid], kind, "location", now, self.policy
+                )
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
     def _similar_streets(self, q: ParsedPlace) -> tuple[str, ...]:
@@ -642,11 +665,21 @@ class WarningIndex:
         named = (name,) if kind is not None else self._streets.typed_named(street)
         if q.district is None:
             return (*self._streets.similar(ALL_STREETS, street, threshold), *named)
-        return (*self._streets.similar(q.district, street, threshold),
-                *self._streets.similar(NO_DISTRICT, street, threshold), *named)
+        return (
+            *self._streets.similar(q.district, street, threshold),
+            *self._streets.similar(NO_DISTRICT, street, threshold),
+            *named,
+        )
 
-    def _template(self, kind: str, entity_id: int, day: date, match: MatchKind,
-                  build: Callable[[], WarningOut], matched_on: str = "location") -> WarningOut:
+    def _template(
+        self,
+        kind: str,
+        entity_id: int,
+        day: date,
+        match: MatchKind,
+        build: Callable[[], WarningOut],
+        matched_on: str = "location",
+    ) -> WarningOut:
         """An entity's warning for the local ``day``, kind of ``match`` and what matched:
         built once, as a block's flats, a house on a common street name or a person come up
         in lookup after lookup (the text depends on the entity and the day only)."""
@@ -655,16 +688,18 @@ class WarningIndex:
             w = held[1]
             if w.match == match and w.matched_on == matched_on:
                 return w
-            return w.model_copy(update={"match": match.value, "possible": match.possible,
-                                        "matched_on": matched_on})
+            return w.model_copy(
+                update={"match": match.value, "possible": match.possible, "matched_on": matched_on}
+            )
         if len(self._templates) >= _TEMPLATE_LIMIT:
             self._templates.clear()
         w = build()
         self._templates[kind, entity_id] = (day, w)
         return w
 
-    def _person_warnings(self, who: Person, now: datetime,
-                         found: dict[tuple[str, int], WarningOut]) -> None:
+    def _person_warnings(
+        self, who: Person, now: datetime, found: dict[tuple[str, int], WarningOut]
+    ) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         day = local_today(now, self.policy)
@@ -677,15 +712,25 @@ class WarningIndex:
             held = found.get(("order", oid))
             if held is None or _rank(kind) < _strength(held):
                 found["order", oid] = self._template(
-                    "order", oid, day, kind, partial(order_warning_of, o, kind, on, now,
-                                                     self.policy), on)
+                    "order",
+                    oid,
+                    day,
+                    kind,
+                    partial(order_warning_of, o, kind, on, now, self.policy),
+                    on,
+                )
 
     def for_incident(self, incident: Incident, now: datetime) -> list[WarningOut]:
         """``lookup`` for the incident's location, the persons named on it and the caller
         (when a name was given; with the date of birth if one was)."""
         loc = incident.location
-        place = Place(uprn=loc.uprn, parent_uprn=loc.parent_uprn, usrn=loc.usrn,
-                      address=loc.address, postcode=loc.postcode)
+        place = Place(
+            uprn=loc.uprn,
+            parent_uprn=loc.parent_uprn,
+            usrn=loc.usrn,
+            address=loc.address,
+            postcode=loc.postcode,
+        )
         people = list(incident.persons)
         if incident.caller.name:
             people.append(Person(incident.caller.name, incident.caller.dob))
@@ -702,7 +747,7 @@ class WarningIndex:
 
     def expired_scheme_ids(self, now: datetime) -> list[int]:
         """Schemes held whose expiry is at or before ``now`` (to purge)."""
-        return [sid for _, sid in self._expiry[:self._first_live(now)]]
+        return [sid for _, sid in self._expiry[: self._first_live(now)]]
 
     def next_scheme_expiry(self) -> datetime | None:
         """The earliest ``expires_at`` of the schemes held (when to purge next)."""

@@ -28,64 +28,283 @@ import re
 from dataclasses import dataclass
 
 _ABBREV = {
-    "rd": "road", "st": "street", "str": "street", "ln": "lane", "ave": "avenue",
-    "av": "avenue", "avn": "avenue", "gr": "grove", "grv": "grove", "cres": "crescent",
-    "cresc": "crescent", "cr": "crescent", "dr": "drive", "drv": "drive", "pl": "place",
-    "sq": "square", "ct": "court", "crt": "court", "gdns": "gardens", "gdn": "gardens",
-    "gds": "gardens", "ter": "terrace", "terr": "terrace", "tce": "terrace", "cl": "close",
-    "hl": "hill", "pk": "park", "mt": "mount", "wy": "way", "wk": "walk", "pde": "parade",
-    "grn": "green", "sth": "south", "nth": "north", "upr": "upper", "lwr": "lower",
-    "gt": "great", "bdwy": "broadway", "ho": "house", "hse": "house", "mws": "mews",
-    "est": "estate", "app": "approach", "emb": "embankment",
+    "rd": "road",
+    "st": "street",
+    "str": "street",
+    "ln": "lane",
+    "ave": "avenue",
+    "av": "avenue",
+    "avn": "avenue",
+    "gr": "grove",
+    "grv": "grove",
+    "cres": "crescent",
+    "cresc": "crescent",
+    "cr": "crescent",
+    "dr": "drive",
+    "drv": "drive",
+    "pl": "place",
+    "sq": "square",
+    "ct": "court",
+    "crt": "court",
+    "gdns": "gardens",
+    "gdn": "gardens",
+    "gds": "gardens",
+    "ter": "terrace",
+    "terr": "terrace",
+    "tce": "terrace",
+    "cl": "close",
+    "hl": "hill",
+    "pk": "park",
+    "mt": "mount",
+    "wy": "way",
+    "wk": "walk",
+    "pde": "parade",
+    "grn": "green",
+    "sth": "south",
+    "nth": "north",
+    "upr": "upper",
+    "lwr": "lower",
+    "gt": "great",
+    "bdwy": "broadway",
+    "ho": "house",
+    "hse": "house",
+    "mws": "mews",
+    "est": "estate",
+    "app": "approach",
+    "emb": "embankment",
 }
 #: Abbreviations only as the last word of a street ("Acre La"; but "La Plata Road").
 _LAST_ABBREV = {"la": "lane"}
 #: Words that end a street's name and say what kind of street it is.
-STREET_TYPES = frozenset({
-    "road", "street", "lane", "avenue", "grove", "crescent", "drive", "place", "square",
-    "court", "gardens", "close", "terrace", "hill", "park", "way", "walk", "row", "mews",
-    "rise", "vale", "view", "green", "parade", "gate", "yard", "passage", "wharf", "path",
-    "broadway", "approach", "circus", "embankment", "quay", "boulevard", "common", "market",
-})
+STREET_TYPES = frozenset(
+    {
+        "road",
+        "street",
+        "lane",
+        "avenue",
+        "grove",
+        "crescent",
+        "drive",
+        "place",
+        "square",
+        "court",
+        "gardens",
+        "close",
+        "terrace",
+        "hill",
+        "park",
+        "way",
+        "walk",
+        "row",
+        "mews",
+        "rise",
+        "vale",
+        "view",
+        "green",
+        "parade",
+        "gate",
+        "yard",
+        "passage",
+        "wharf",
+        "path",
+        "broadway",
+        "approach",
+        "circus",
+        "embankment",
+        "quay",
+        "boulevard",
+        "common",
+        "market",
+    }
+)
 _FLAT_WORDS = frozenset({"flat", "apartment", "apt", "unit", "room", "maisonette"})
 
 #: Towns, London boroughs and districts a handler may type after the street (lower case).
 #: Dropped from the end of a street, never the whole of it.
-LONDON_LOCALITIES = frozenset({
-    "london", "greater london", "uk", "united kingdom", "england", "gb",
-    "north london", "south london", "east london", "west london", "central london",
-    "city of london", "the city", "city of westminster",
-    # the boroughs
-    "barking", "dagenham", "barking and dagenham", "barnet", "bexley", "brent", "bromley",
-    "camden", "croydon", "ealing", "enfield", "greenwich", "hackney", "hammersmith",
-    "fulham", "hammersmith and fulham", "haringey", "harrow", "havering", "hillingdon",
-    "hounslow", "islington", "kensington", "chelsea", "kensington and chelsea", "kingston",
-    "kingston upon thames", "lambeth", "lewisham", "merton", "newham", "redbridge",
-    "richmond", "richmond upon thames", "southwark", "sutton", "tower hamlets",
-    "waltham forest", "wandsworth", "westminster",
-    # districts and towns
-    "acton", "balham", "barnes", "battersea", "bayswater", "beckenham", "bermondsey",
-    "bethnal green", "bexleyheath", "blackheath", "bloomsbury", "bow", "brixton", "brockley",
-    "camberwell", "canary wharf", "catford", "chingford", "chiswick", "clapham", "clapton",
-    "cricklewood", "dalston", "deptford", "dulwich", "east dulwich", "edmonton", "eltham",
-    "erith", "finchley", "finsbury", "finsbury park", "forest gate", "forest hill", "hampstead",
-    "harlesden", "hendon", "herne hill", "highbury", "highgate", "holborn", "holloway",
-    "homerton", "hornsey", "hoxton", "ilford", "isle of dogs", "kennington", "kentish town",
-    "kilburn", "leyton", "leytonstone", "limehouse", "marylebone", "mayfair", "mile end",
-    "mitcham", "morden", "muswell hill", "new cross", "norwood", "west norwood",
-    "south norwood", "upper norwood", "notting hill", "orpington", "paddington", "peckham",
-    "pimlico", "plaistow", "poplar", "putney", "romford", "rotherhithe", "shepherds bush",
-    "shoreditch", "soho", "southall", "stepney", "stockwell", "stoke newington", "stratford",
-    "streatham", "streatham hill", "sydenham", "thamesmead", "thornton heath", "tooting",
-    "tottenham", "twickenham", "upton park", "uxbridge", "vauxhall", "walthamstow",
-    "walworth", "wapping", "wembley", "whitechapel", "willesden", "wimbledon", "wood green",
-    "woolwich", "west ham", "east ham", "canning town", "crystal palace", "lee", "hither green",
-    "brixton hill", "tulse hill", "clapham common", "clapham junction", "elephant and castle",
-})
+LONDON_LOCALITIES = frozenset(
+    {
+        "london",
+        "greater london",
+        "uk",
+        "united kingdom",
+        "england",
+        "gb",
+        "north london",
+        "south london",
+        "east london",
+        "west london",
+        "central london",
+        "city of london",
+        "the city",
+        "city of westminster",
+        # the boroughs
+        "barking",
+        "dagenham",
+        "barking and dagenham",
+        "barnet",
+        "bexley",
+        "brent",
+        "bromley",
+        "camden",
+        "croydon",
+        "ealing",
+        "enfield",
+        "greenwich",
+        "hackney",
+        "hammersmith",
+        "fulham",
+        "hammersmith and fulham",
+        "haringey",
+        "harrow",
+        "havering",
+        "hillingdon",
+        "hounslow",
+        "islington",
+        "kensington",
+        "chelsea",
+        "kensington and chelsea",
+        "kingston",
+        "kingston upon thames",
+        "lambeth",
+        "lewisham",
+        "merton",
+        "newham",
+        "redbridge",
+        "richmond",
+        "richmond upon thames",
+        "southwark",
+        "sutton",
+        "tower hamlets",
+        "waltham forest",
+        "wandsworth",
+        "westminster",
+        # districts and towns
+        "acton",
+        "balham",
+        "barnes",
+        "battersea",
+        "bayswater",
+        "beckenham",
+        "bermondsey",
+        "bethnal green",
+        "bexleyheath",
+        "blackheath",
+        "bloomsbury",
+        "bow",
+        "brixton",
+        "brockley",
+        "camberwell",
+        "canary wharf",
+        "catford",
+        "chingford",
+        "chiswick",
+        "clapham",
+        "clapton",
+        "cricklewood",
+        "dalston",
+        "deptford",
+        "dulwich",
+        "east dulwich",
+        "edmonton",
+        "eltham",
+        "erith",
+        "finchley",
+        "finsbury",
+        "finsbury park",
+        "forest gate",
+        "forest hill",
+        "hampstead",
+        "harlesden",
+        "hendon",
+        "herne hill",
+        "highbury",
+        "highgate",
+        "holborn",
+        "holloway",
+        "homerton",
+        "hornsey",
+        "hoxton",
+        "ilford",
+        "isle of dogs",
+        "kennington",
+        "kentish town",
+        "kilburn",
+        "leyton",
+        "leytonstone",
+        "limehouse",
+        "marylebone",
+        "mayfair",
+        "mile end",
+        "mitcham",
+        "morden",
+        "muswell hill",
+        "new cross",
+        "norwood",
+        "west norwood",
+        "south norwood",
+        "upper norwood",
+        "notting hill",
+        "orpington",
+        "paddington",
+        "peckham",
+        "pimlico",
+        "plaistow",
+        "poplar",
+        "putney",
+        "romford",
+        "rotherhithe",
+        "shepherds bush",
+        "shoreditch",
+        "soho",
+        "southall",
+        "stepney",
+        "stockwell",
+        "stoke newington",
+        "stratford",
+        "streatham",
+        "streatham hill",
+        "sydenham",
+        "thamesmead",
+        "thornton heath",
+        "tooting",
+        "tottenham",
+        "twickenham",
+        "upton park",
+        "uxbridge",
+        "vauxhall",
+        "walthamstow",
+        "walworth",
+        "wapping",
+        "wembley",
+        "whitechapel",
+        "willesden",
+        "wimbledon",
+        "wood green",
+        "woolwich",
+        "west ham",
+        "east ham",
+        "canning town",
+        "crystal palace",
+        "lee",
+        "hither green",
+        "brixton hill",
+        "tulse hill",
+        "clapham common",
+        "clapham junction",
+        "elephant and castle",
+    }
+)
 #: Not one street is called just this: an address that names no more is without a street.
-_NO_STREET = frozenset({
-    ("london",), ("greater", "london"), ("uk",), ("united", "kingdom"), ("england",), ("gb",),
-})
+_NO_STREET = frozenset(
+    {
+        ("london",),
+        ("greater", "london"),
+        ("uk",),
+        ("united", "kingdom"),
+        ("england",),
+        ("gb",),
+    }
+)
 _MAX_LOCALITY_WORDS = max(len(p.split()) for p in LONDON_LOCALITIES)
 _LOCALITY_WORDS = frozenset(tuple(p.split()) for p in LONDON_LOCALITIES)
 #: The last words of the localities: a street ending otherwise has none to drop.
@@ -93,16 +312,40 @@ _LOCALITY_ENDS = frozenset(p[-1] for p in _LOCALITY_WORDS)
 
 #: Postcode areas in and around London: an outward code typed alone ("SW2") is read as one
 #: only in these (elsewhere "A406" would be a postcode).
-LONDON_POSTCODE_AREAS = frozenset({
-    "e", "ec", "n", "nw", "se", "sw", "w", "wc", "br", "cr", "da", "en", "ha", "ig", "kt",
-    "rm", "sm", "tw", "ub", "wd", "cm", "al", "sl",
-})
+LONDON_POSTCODE_AREAS = frozenset(
+    {
+        "e",
+        "ec",
+        "n",
+        "nw",
+        "se",
+        "sw",
+        "w",
+        "wc",
+        "br",
+        "cr",
+        "da",
+        "en",
+        "ha",
+        "ig",
+        "kt",
+        "rm",
+        "sm",
+        "tw",
+        "ub",
+        "wd",
+        "cm",
+        "al",
+        "sl",
+    }
+)
 
 _POSTCODE_RE = re.compile(r"\b[a-z]{1,2}[0-9][a-z0-9]? ?[0-9][a-z]{2}\b")
 _OUTWARD_WORD_RE = re.compile(r"^([a-z]{1,2})[0-9][a-z0-9]?$")
 #: "2/30" (flat 2 at number 30), "flat 2/30" too.
 _FLAT_SLASH_RE = re.compile(
-    r"\b(?:(?:flat|apartment|apt|unit)\s*)?([0-9]+[a-z]?|[a-z])\s*/\s*([0-9]+[a-z]?)\b")
+    r"\b(?:(?:flat|apartment|apt|unit)\s*)?([0-9]+[a-z]?|[a-z])\s*/\s*([0-9]+[a-z]?)\b"
+)
 #: "2nd floor": no house number.
 _ORDINAL_RE = re.compile(r"^[0-9]+(?:st|nd|rd|th)$")
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -208,7 +451,7 @@ def address_parts(address: str) -> AddressParts:
                 if k < len(part) and len(part[k]) == 1 and part[k].isalpha():
                     house += part[k]  # "10 a" → "10a"
                     k += 1
-                later, district = _without_outward([part[k:], *parts[i + 1:]], outward)
+                later, district = _without_outward([part[k:], *parts[i + 1 :]], outward)
                 street = later[0] or next((p for p in later if p), [])
                 return AddressParts(flat, house, _street(street), postcode or district)
     if not parts:
@@ -226,18 +469,22 @@ def _take_flat(parts: list[list[str]]) -> str | None:
         for j in range(len(part) - 1):
             if part[j] in _FLAT_WORDS:
                 flat = part[j + 1]
-                if flat[0].isdigit() and j + 2 < len(part) and not any(
-                    w[0].isdigit() for p in parts[i:] for w in (p[j + 2:] if p is part else p)
+                if (
+                    flat[0].isdigit()
+                    and j + 2 < len(part)
+                    and not any(
+                        w[0].isdigit() for p in parts[i:] for w in (p[j + 2 :] if p is part else p)
+                    )
                 ):
                     return None
-                del part[j:j + 2]
+                del part[j : j + 2]
                 return flat
     return None
 
 
-def _without_outward(parts: list[list[str]], any_on_the_line: bool) -> (
-    tuple[list[list[str]], str | None]
-):
+def _without_outward(
+    parts: list[list[str]], any_on_the_line: bool
+) -> tuple[list[list[str]], str | None]:
     """``parts`` without London outward codes ("sw2"); the first one found, upper case.
     ``any_on_the_line``: False when the line has nothing that looks like one."""
     if not any_on_the_line:
@@ -318,7 +565,8 @@ def street_names_alike(known: str, asked: str, threshold: float) -> bool:
     full postcode and house need ("22 Acacia Rd" for "22 Acacia Avenue" in N1 9GU)."""
     known_name, asked_name = street_type(known)[0], street_type(asked)[0]
     return known_name == asked_name or (
-        one_typo(known_name, asked_name) and street_ratio(known_name, asked_name) >= threshold)
+        one_typo(known_name, asked_name) and street_ratio(known_name, asked_name) >= threshold
+    )
 
 
 def one_typo(a: str, b: str) -> bool:
@@ -333,10 +581,10 @@ def one_typo(a: str, b: str) -> bool:
         i += 1
     if la != lb:
         longer, short = (a, b) if la > lb else (b, a)
-        return longer[i + 1:] == short[i:]
-    if a[i + 1:] == b[i + 1:]:
+        return longer[i + 1 :] == short[i:]
+    if a[i + 1 :] == b[i + 1 :]:
         return True  # one letter changed
-    return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
+    return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
 
 
 def street_ratio_reaches(known: str, asked: str, threshold: float) -> bool:

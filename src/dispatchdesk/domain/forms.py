@@ -31,8 +31,12 @@ _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _EARLIEST_DOB = date(1900, 1, 1)
 DOB_FORMAT_HINT = "dd/mm/yyyy, for example 09/03/1984"
 #: The letter that picks each grade in the form's grade field.
-GRADE_LETTERS: dict[str, Grade] = {"I": Grade.IMMEDIATE, "S": Grade.SIGNIFICANT,
-                                   "E": Grade.EXTENDED, "R": Grade.REFERRED}
+GRADE_LETTERS: dict[str, Grade] = {
+    "I": Grade.IMMEDIATE,
+    "S": Grade.SIGNIFICANT,
+    "E": Grade.EXTENDED,
+    "R": Grade.REFERRED,
+}
 CHOOSE_GRADE = "Choose a grade: press I, S, E or R."
 
 
@@ -46,8 +50,10 @@ GRADE_WORD_GAP = 0.6
 
 
 def grade_word_refused(typed: str) -> str:
-    return (f"“{typed}…” is not a grade: a word is not read by its first letter. "
-            "Press one letter: I, S, E or R.")
+    return (
+        f"“{typed}…” is not a grade: a word is not read by its first letter. "
+        "Press one letter: I, S, E or R."
+    )
 
 
 def grade_key_refused(typed: str) -> str:
@@ -64,8 +70,9 @@ class GradeTyping:
         self._last: float | None = None
         self._typed = ""
 
-    def key(self, text: str, at: float, grade: Grade | None = None
-            ) -> tuple[Grade | None, str | None]:
+    def key(
+        self, text: str, at: float, grade: Grade | None = None
+    ) -> tuple[Grade | None, str | None]:
         """``text`` typed at ``at`` (seconds); ``grade``: the grade its key stands for when
         the keyboard layout types something else (else read from ``text``)."""
         in_word = self._last is not None and at - self._last < self._gap
@@ -170,22 +177,39 @@ class IncidentFormValues:
     persons: tuple[tuple[str, str], ...] = ()
 
     def has_input(self) -> bool:
-        texts = (self.address, self.postcode, self.uprn, self.parent_uprn, self.borough,
-                 self.type, self.summary, self.caller_name, self.caller_phone, self.caller_dob,
-                 *(t for person in self.persons for t in person))
+        texts = (
+            self.address,
+            self.postcode,
+            self.uprn,
+            self.parent_uprn,
+            self.borough,
+            self.type,
+            self.summary,
+            self.caller_name,
+            self.caller_phone,
+            self.caller_dob,
+            *(t for person in self.persons for t in person),
+        )
         return any(t.strip() for t in texts) or self.grade is not None
 
     def errors(self, reference: ReferenceLists, today: date) -> dict[str, str]:
         """Field name → message, for every field that is not acceptable (the persons' fields
         are ``person1_name``, ``person1_dob``, ... by position)."""
         errors: dict[str, str] = {}
-        for name, problem in (("address", address_problem(self.address)),
-                              ("borough", off_list(reference.borough, self.borough)),
-                              ("type", off_list(reference.incident_type, self.type))):
+        for name, problem in (
+            ("address", address_problem(self.address)),
+            ("borough", off_list(reference.borough, self.borough)),
+            ("type", off_list(reference.incident_type, self.type)),
+        ):
             if problem is not None:
                 errors[name] = problem
-        required = {"address": self.address, "borough": self.borough, "type": self.type,
-                    "summary": self.summary, "postcode": self.postcode}
+        required = {
+            "address": self.address,
+            "borough": self.borough,
+            "type": self.type,
+            "summary": self.summary,
+            "postcode": self.postcode,
+        }
         for name, text in required.items():
             if not text.strip():
                 errors[name] = "Required."
@@ -266,5 +290,8 @@ class IncidentFormValues:
         )
 
     def named_persons(self, today: date) -> tuple[Person, ...]:
-        return tuple(Person(name=name, dob=parse_dob(dob, today))
-                     for typed, dob in self.persons if (name := person_name(typed)))
+        return tuple(
+            Person(name=name, dob=parse_dob(dob, today))
+            for typed, dob in self.persons
+            if (name := person_name(typed))
+        )

@@ -35,6 +35,7 @@ _STATUS_LABEL = {
     IncidentStatus.CLOSED: "Closed",
 }
 
+
 def status_for_units(units: Iterable[UnitStatus], attended: bool) -> IncidentStatus:
     """The status of an open incident that the units on it say: AT_SCENE while a unit is
     there, ASSIGNED while units are only en route, and with no unit AT_SCENE if it was attended
@@ -48,8 +49,11 @@ def status_for_units(units: Iterable[UnitStatus], attended: bool) -> IncidentSta
 
 
 def status_change_problem(
-    ref: str, current: IncidentStatus, wanted: IncidentStatus,
-    units: Sequence[tuple[str, UnitStatus]], attended: bool,
+    ref: str,
+    current: IncidentStatus,
+    wanted: IncidentStatus,
+    units: Sequence[tuple[str, UnitStatus]],
+    attended: bool,
 ) -> str | None:
     """Why a status edit (``PATCH status``) of an open incident is refused, or None.
 
@@ -65,35 +69,50 @@ def status_change_problem(
     going = [c for c, s in units if s is UnitStatus.ASSIGNED]
     if wanted is IncidentStatus.AT_SCENE:
         if not going and not there:
-            return (f"{ref} has no unit on it, so it cannot be at scene: assign a unit (POST "
-                    "/units/{id}/assign, F2 on the desk), then mark it at scene when it arrives "
-                    "(POST /units/{id}/arrive, Dispatch ▸ Mark unit at scene).")
-        return (f"{ref} is marked at scene only by a unit's arrival: mark "
-                f"{_names(going or there)} at scene with POST /units/{{id}}/arrive (Dispatch ▸ "
-                "Mark unit at scene).")
+            return (
+                f"{ref} has no unit on it, so it cannot be at scene: assign a unit (POST "
+                "/units/{id}/assign, F2 on the desk), then mark it at scene when it arrives "
+                "(POST /units/{id}/arrive, Dispatch ▸ Mark unit at scene)."
+            )
+        return (
+            f"{ref} is marked at scene only by a unit's arrival: mark "
+            f"{_names(going or there)} at scene with POST /units/{{id}}/arrive (Dispatch ▸ "
+            "Mark unit at scene)."
+        )
     expected = status_for_units((s for _, s in units), attended)
     if wanted is expected:
         return None
     if wanted is IncidentStatus.ASSIGNED:
         if there:
-            return (f"{ref} has {_names(there)} at scene, so it stays at scene: clear or "
-                    "divert the unit (POST /units/{id}/clear or /divert) if it has left.")
-        return (f"{ref} has no unit on it: assign one with POST /units/{{id}}/assign (F2 on "
-                "the desk); it shows a unit en route once one is assigned.")
+            return (
+                f"{ref} has {_names(there)} at scene, so it stays at scene: clear or "
+                "divert the unit (POST /units/{id}/clear or /divert) if it has left."
+            )
+        return (
+            f"{ref} has no unit on it: assign one with POST /units/{{id}}/assign (F2 on "
+            "the desk); it shows a unit en route once one is assigned."
+        )
     if wanted is IncidentStatus.OPEN and units:
-        return (f"{ref} has {_names(there + going)} on it: clear the unit (POST "
-                "/units/{id}/clear, with a reason if it has not arrived) or divert it instead "
-                "of setting the incident back to awaiting a unit.")
+        return (
+            f"{ref} has {_names(there + going)} on it: clear the unit (POST "
+            "/units/{id}/clear, with a reason if it has not arrived) or divert it instead "
+            "of setting the incident back to awaiting a unit."
+        )
     if wanted is IncidentStatus.OPEN:
-        return (f"{ref} was attended and waits to be closed: close it with a rationale (POST "
-                "/incidents/{id}/close), or assign a unit (POST /units/{id}/assign, F2 on the "
-                "desk) if it needs attending again.")
+        return (
+            f"{ref} was attended and waits to be closed: close it with a rationale (POST "
+            "/incidents/{id}/close), or assign a unit (POST /units/{id}/assign, F2 on the "
+            "desk) if it needs attending again."
+        )
     return f"{ref} cannot be set to {wanted.label.lower()}: its status follows its units."
 
 
 def _names(callsigns: Sequence[str]) -> str:
-    return ", ".join(callsigns) if len(callsigns) < 2 else \
-        ", ".join(callsigns[:-1]) + " and " + callsigns[-1]
+    return (
+        ", ".join(callsigns)
+        if len(callsigns) < 2
+        else ", ".join(callsigns[:-1]) + " and " + callsigns[-1]
+    )
 
 
 class DivertKind(StrEnum):
@@ -164,7 +183,7 @@ class Divert:
 
     @property
     def movement(self) -> str:
-        """"LX21 diverted to CAD 0002/23NOV26" or "LX21 withdrawn before arriving"."""
+        """ "LX21 diverted to CAD 0002/23NOV26" or "LX21 withdrawn before arriving"."""
         if self.kind is DivertKind.WITHDRAWN:
             return f"{self.callsign} withdrawn before arriving"
         return f"{self.callsign} diverted to {self.to_text}"
@@ -212,8 +231,7 @@ class Incident:
         """What the queue flags an owed incident with: WITHDRAWN when the tag that left it
         owed most recently is a withdrawal (a unit cleared before arriving), else DIVERT."""
         last = self.diverts[-1] if self.diverts else None
-        return "WITHDRAWN" if last is not None and last.kind is DivertKind.WITHDRAWN \
-            else "DIVERT"
+        return "WITHDRAWN" if last is not None and last.kind is DivertKind.WITHDRAWN else "DIVERT"
 
     @property
     def needs_unit(self) -> bool:
@@ -245,4 +263,3 @@ class Incident:
 
     def with_changes(self, **changes: object) -> Incident:
         return replace(self, **changes)  # type: ignore[arg-type]
-

@@ -78,10 +78,7 @@ def similarity(a: str, b: str) -> float:
     if not Indel.normalized_similarity(words_a, words_b, score_cutoff=SIMILARITY_LIMIT - 1e-9):
         return 0.0
     matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
-    if (
-        matcher.real_quick_ratio() >= SIMILARITY_LIMIT
-        and matcher.quick_ratio() >= SIMILARITY_LIMIT
-    ):
+    if matcher.real_quick_ratio() >= SIMILARITY_LIMIT and matcher.quick_ratio() >= SIMILARITY_LIMIT:
         ratio = matcher.ratio()
         if ratio >= SIMILARITY_LIMIT:
             return ratio

@@ -20,20 +20,68 @@ from datetime import date
 
 #: London's 32 boroughs and the City of London.
 LONDON_BOROUGHS: tuple[str, ...] = (
-    "Barking and Dagenham", "Barnet", "Bexley", "Brent", "Bromley", "Camden", "City of London",
-    "Croydon", "Ealing", "Enfield", "Greenwich", "Hackney", "Hammersmith and Fulham",
-    "Haringey", "Harrow", "Havering", "Hillingdon", "Hounslow", "Islington",
-    "Kensington and Chelsea", "Kingston upon Thames", "Lambeth", "Lewisham", "Merton",
-    "Newham", "Redbridge", "Richmond upon Thames", "Southwark", "Sutton", "Tower Hamlets",
-    "Waltham Forest", "Wandsworth", "Westminster",
+    "Barking and Dagenham",
+    "Barnet",
+    "Bexley",
+    "Brent",
+    "Bromley",
+    "Camden",
+    "City of London",
+    "Croydon",
+    "Ealing",
+    "Enfield",
+    "Greenwich",
+    "Hackney",
+    "Hammersmith and Fulham",
+    "Haringey",
+    "Harrow",
+    "Havering",
+    "Hillingdon",
+    "Hounslow",
+    "Islington",
+    "Kensington and Chelsea",
+    "Kingston upon Thames",
+    "Lambeth",
+    "Lewisham",
+    "Merton",
+    "Newham",
+    "Redbridge",
+    "Richmond upon Thames",
+    "Southwark",
+    "Sutton",
+    "Tower Hamlets",
+    "Waltham Forest",
+    "Wandsworth",
+    "Westminster",
 )
 
 #: Incident types: those the simulator sends, and others a call handler commonly records.
 INCIDENT_TYPES: tuple[str, ...] = (
-    "Domestic", "ASB", "Burglary", "RTC", "Concern for welfare", "Theft", "Assault",
-    "Robbery", "Suspicious person", "Missing person", "Criminal damage", "Sexual offence",
-    "Harassment", "Stalking", "Hate crime", "Breach of order", "Public order", "Drugs",
-    "Weapons", "Fraud", "Sudden death", "Alarm", "Lost property", "Civil dispute", "Advice",
+    "Domestic",
+    "ASB",
+    "Burglary",
+    "RTC",
+    "Concern for welfare",
+    "Theft",
+    "Assault",
+    "Robbery",
+    "Suspicious person",
+    "Missing person",
+    "Criminal damage",
+    "Sexual offence",
+    "Harassment",
+    "Stalking",
+    "Hate crime",
+    "Breach of order",
+    "Public order",
+    "Drugs",
+    "Weapons",
+    "Fraud",
+    "Sudden death",
+    "Alarm",
+    "Lost property",
+    "Civil dispute",
+    "Advice",
 )
 
 #: How many close values a refusal suggests.
@@ -68,8 +116,9 @@ class ReferenceLists:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "boroughs", _check_list("borough", self.boroughs))
-        object.__setattr__(self, "incident_types",
-                           _check_list("incident type", self.incident_types))
+        object.__setattr__(
+            self, "incident_types", _check_list("incident type", self.incident_types)
+        )
 
     def borough(self, value: str) -> str:
         """The list's spelling of ``value``; :class:`ValueError` with the sentence to show
@@ -93,9 +142,12 @@ def close_values(value: str, options: Sequence[str], n: int = SUGGESTIONS) -> li
         return []
     by_key = {list_key(o): o for o in options}
     words = key.split()
-    found = [o for k, o in by_key.items()
-             if key in k or any(w.startswith(word) for w in k.split() for word in words
-                                if len(word) >= 3)]
+    found = [
+        o
+        for k, o in by_key.items()
+        if key in k
+        or any(w.startswith(word) for w in k.split() for word in words if len(word) >= 3)
+    ]
     for k in difflib.get_close_matches(key, list(by_key), n=n, cutoff=0.5):
         if by_key[k] not in found:
             found.append(by_key[k])
@@ -128,8 +180,10 @@ def _or(values: Sequence[str]) -> str:
 def address_problem(address: str) -> str | None:
     """A sentence when an address cannot be one (no letters at all: "!!", "123"), else None."""
     if address.strip() and not any(c.isalpha() for c in address):
-        return ("An address needs a street, building or place name: "
-                f"“{address.strip()}” has no letters.")
+        return (
+            "An address needs a street, building or place name: "
+            f"“{address.strip()}” has no letters."
+        )
     return None
 
 

@@ -128,8 +128,9 @@ def owed_intervals(incident: Incident) -> list[tuple[datetime, datetime | None]]
     return merged
 
 
-def owed_steps(incidents: Iterable[Incident], day_start: datetime,
-               now: datetime) -> tuple[tuple[datetime, int], ...]:
+def owed_steps(
+    incidents: Iterable[Incident], day_start: datetime, now: datetime
+) -> tuple[tuple[datetime, int], ...]:
     """The number of owed incidents from ``day_start`` to ``now``, as (from, count) steps."""
     start_count = 0
     changes: dict[datetime, int] = {}
@@ -152,8 +153,9 @@ def owed_steps(incidents: Iterable[Incident], day_start: datetime,
     return tuple(steps)
 
 
-def shift_picture(incidents: Iterable[Incident], now: datetime,
-                  policy: GradePolicy) -> ShiftPicture:
+def shift_picture(
+    incidents: Iterable[Incident], now: datetime, policy: GradePolicy
+) -> ShiftPicture:
     """One pass over the incidents the desk holds (open ones and today's closed ones)."""
     incidents = list({i.id: i for i in incidents}.values())  # the last of an id wins
     hours = hour_slots(now, policy.timezone)
@@ -165,7 +167,7 @@ def shift_picture(incidents: Iterable[Incident], now: datetime,
         deadline = incident.deadline
         if deadline is None or incident.grade not in decided:
             continue
-        if (incident.is_open and incident.attended_at is None and deadline < now):
+        if incident.is_open and incident.attended_at is None and deadline < now:
             first = oldest[incident.grade]
             oldest[incident.grade] = deadline if first is None else min(first, deadline)
         if deadline < day_start:
@@ -177,8 +179,9 @@ def shift_picture(incidents: Iterable[Incident], now: datetime,
         slot = min(len(hours) - 1, max(0, int((when - day_start).total_seconds() // 3600)))
         decided[incident.grade][slot] += 1
         on_time[incident.grade][slot] += was_on_time
-    by_grade = {g: owed_steps([i for i in incidents if i.grade is g], day_start, now)
-                for g in SHIFT_GRADES}
+    by_grade = {
+        g: owed_steps([i for i in incidents if i.grade is g], day_start, now) for g in SHIFT_GRADES
+    }
     return ShiftPicture(
         day_start=day_start,
         hours=hours,

@@ -202,8 +202,12 @@ class ParsedPlace:
         if district is None and parts is not None and parts.postcode is not None:
             postcode, district = read_postcode(parts.postcode)
         return cls(
-            uprn=place.uprn or None, parent_uprn=place.parent_uprn or None,
-            usrn=place.usrn or None, parts=parts, postcode=postcode, district=district,
+            uprn=place.uprn or None,
+            parent_uprn=place.parent_uprn or None,
+            usrn=place.usrn or None,
+            parts=parts,
+            postcode=postcode,
+            district=district,
         )
 
     @property
@@ -218,9 +222,10 @@ def normalise_name(name: str) -> str:
 
 # --- location matching ---------------------------------------------------------------------
 
-def match_place(marker: Place, query: Place, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> (
-    MatchKind | None
-):
+
+def match_place(
+    marker: Place, query: Place, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> MatchKind | None:
     """How ``marker`` (a scheme's or order's location) matches ``query``, strongest kind first.
 
     ``None`` means no match at all. A possible match (``kind.possible``) is still a match.
@@ -229,8 +234,9 @@ def match_place(marker: Place, query: Place, policy: WarningPolicy = DEFAULT_WAR
     return match_parsed(ParsedPlace.of(marker), ParsedPlace.of(query), policy)
 
 
-def match_parsed(marker: ParsedPlace, query: ParsedPlace,
-                 policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> MatchKind | None:
+def match_parsed(
+    marker: ParsedPlace, query: ParsedPlace, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> MatchKind | None:
     """:func:`match_place` on parsed places (what the client's index calls per candidate)."""
     if marker.uprn and marker.uprn == query.uprn:
         return MatchKind.UPRN
@@ -260,8 +266,13 @@ def _same_address(marker: ParsedPlace, query: ParsedPlace) -> bool:
     it a possible match: the same number in another street of that name)."""
     m, q = marker.parts, query.parts
     assert m is not None and q is not None
-    return (m.flat == q.flat and m.house == q.house and m.street == q.street
-            and marker.postcode is not None and marker.postcode == query.postcode)
+    return (
+        m.flat == q.flat
+        and m.house == q.house
+        and m.street == q.street
+        and marker.postcode is not None
+        and marker.postcode == query.postcode
+    )
 
 
 def _other_flat(m: AddressParts, q: AddressParts) -> bool:
@@ -287,14 +298,19 @@ def _address_similar(marker: ParsedPlace, query: ParsedPlace, policy: WarningPol
     known, asked = marker.parts.street, query.parts.street
     threshold = policy.address_similarity
     if marker.postcode and marker.postcode == query.postcode:
-        return (not known or not asked or street_names_alike(known, asked, threshold)
-                or street_similar(known, asked, threshold))
+        return (
+            not known
+            or not asked
+            or street_names_alike(known, asked, threshold)
+            or street_similar(known, asked, threshold)
+        )
     if marker.district and query.district and marker.district != query.district:
         return False
     return street_similar(known, asked, threshold)
 
 
 # --- person matching -----------------------------------------------------------------------
+
 
 def match_person(
     known: Person, query: Person, policy: WarningPolicy = DEFAULT_WARNING_POLICY
@@ -315,6 +331,7 @@ def match_person(
 
 
 # --- order expiry --------------------------------------------------------------------------
+
 
 def local_today(now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> date:
     return now.astimezone(policy.tz()).date()
@@ -345,7 +362,7 @@ def _day(d: date, with_year: bool) -> str:
 def expiry_wording(
     expires_on: date | None, now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY
 ) -> str:
-    """"expires TODAY 23 Nov", "expires TOMORROW 24 Nov", "expires in 5 days, 28 Nov",
+    """ "expires TODAY 23 Nov", "expires TOMORROW 24 Nov", "expires in 5 days, 28 Nov",
     "EXPIRED 2 days ago, 21 Nov", "expires 15 Mar 2027", "no expiry: until further order"."""
     if expires_on is None:
         return "no expiry: until further order"
@@ -370,9 +387,10 @@ def expiry_wording(
 
 # --- schemes -------------------------------------------------------------------------------
 
-def add_months(when: datetime, months: int, policy: WarningPolicy = DEFAULT_WARNING_POLICY) -> (
-    datetime
-):
+
+def add_months(
+    when: datetime, months: int, policy: WarningPolicy = DEFAULT_WARNING_POLICY
+) -> datetime:
     """``when`` plus calendar months on the local calendar (31 Aug + 6 = 28/29 Feb)."""
     local = when.astimezone(policy.tz())
     month0 = local.month - 1 + months
@@ -390,8 +408,11 @@ def scheme_latest_expiry(
 
 
 def scheme_expiry_problem(
-    basis: datetime, expires_at: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY,
-    *, what: str = "start",
+    basis: datetime,
+    expires_at: datetime,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+    *,
+    what: str = "start",
 ) -> str | None:
     """A sentence when ``expires_at`` breaks the rule, else ``None``."""
     if expires_at <= basis:
@@ -420,7 +441,8 @@ def scheme_review_due(
 
 
 def scheme_escalation_due(
-    expires_at: datetime, review_requested_at: datetime,
+    expires_at: datetime,
+    review_requested_at: datetime,
     policy: WarningPolicy = DEFAULT_WARNING_POLICY,
 ) -> datetime:
     """When a first-stage review with no decision goes to second stage.

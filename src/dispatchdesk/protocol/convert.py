@@ -23,15 +23,27 @@ from dispatchdesk.protocol.warnings import PersonModel
 
 def location_from_wire(m: LocationModel) -> Location:
     return Location(
-        address=m.address, postcode=m.postcode, borough=m.borough, uprn=m.uprn,
-        parent_uprn=m.parent_uprn, usrn=m.usrn, lat=m.lat, lon=m.lon,
+        address=m.address,
+        postcode=m.postcode,
+        borough=m.borough,
+        uprn=m.uprn,
+        parent_uprn=m.parent_uprn,
+        usrn=m.usrn,
+        lat=m.lat,
+        lon=m.lon,
     )
 
 
 def location_to_wire(loc: Location) -> LocationModel:
     return LocationModel(
-        address=loc.address, postcode=loc.postcode, borough=loc.borough, uprn=loc.uprn,
-        parent_uprn=loc.parent_uprn, usrn=loc.usrn, lat=loc.lat, lon=loc.lon,
+        address=loc.address,
+        postcode=loc.postcode,
+        borough=loc.borough,
+        uprn=loc.uprn,
+        parent_uprn=loc.parent_uprn,
+        usrn=loc.usrn,
+        lat=loc.lat,
+        lon=loc.lon,
     )
 
 
@@ -53,9 +65,16 @@ def divert_to_wire(d: Divert) -> DivertModel:
 
 def unit_from_wire(m: UnitOut) -> Unit:
     return Unit(
-        id=m.id, callsign=m.callsign, kind=m.kind, borough=m.borough, status=m.status,
-        incident_id=m.incident_id, status_since=m.status_since, version=m.version,
-        lat=m.lat, lon=m.lon,
+        id=m.id,
+        callsign=m.callsign,
+        kind=m.kind,
+        borough=m.borough,
+        status=m.status,
+        incident_id=m.incident_id,
+        status_since=m.status_since,
+        version=m.version,
+        lat=m.lat,
+        lon=m.lon,
     )
 
 
@@ -65,27 +84,54 @@ def unit_to_wire(u: Unit) -> UnitOut:
 
 def incident_from_wire(m: IncidentOut) -> Incident:
     return Incident(
-        id=m.id, ref=m.ref, version=m.version, grade=m.grade, status=m.status,
-        created_at=m.created_at, deadline=m.deadline, type=m.type, summary=m.summary,
-        location=location_from_wire(m.location), caller=caller_from_wire(m.caller),
-        appointment_at=m.appointment_at, attended_at=m.attended_at, closed_at=m.closed_at,
-        updated_at=m.updated_at, downgrade_reason=m.downgrade_reason, rationale=m.rationale,
-        original_grade=m.original_grade, owed=m.owed,
-        diverts=tuple(divert_from_wire(d) for d in m.diverts), escalated_at=m.escalated_at,
+        id=m.id,
+        ref=m.ref,
+        version=m.version,
+        grade=m.grade,
+        status=m.status,
+        created_at=m.created_at,
+        deadline=m.deadline,
+        type=m.type,
+        summary=m.summary,
+        location=location_from_wire(m.location),
+        caller=caller_from_wire(m.caller),
+        appointment_at=m.appointment_at,
+        attended_at=m.attended_at,
+        closed_at=m.closed_at,
+        updated_at=m.updated_at,
+        downgrade_reason=m.downgrade_reason,
+        rationale=m.rationale,
+        original_grade=m.original_grade,
+        owed=m.owed,
+        diverts=tuple(divert_from_wire(d) for d in m.diverts),
+        escalated_at=m.escalated_at,
         persons=tuple(Person(name=p.name, dob=p.dob) for p in m.persons),
     )
 
 
 def incident_to_wire(i: Incident) -> IncidentOut:
     return IncidentOut(
-        id=i.id, ref=i.ref, version=i.version, grade=i.grade, status=i.status,
-        created_at=i.created_at, deadline=i.deadline, type=i.type, summary=i.summary,
+        id=i.id,
+        ref=i.ref,
+        version=i.version,
+        grade=i.grade,
+        status=i.status,
+        created_at=i.created_at,
+        deadline=i.deadline,
+        type=i.type,
+        summary=i.summary,
         location=location_to_wire(i.location),
         caller=caller_to_wire(i.caller),
-        appointment_at=i.appointment_at, attended_at=i.attended_at, closed_at=i.closed_at,
-        updated_at=i.updated_at, downgrade_reason=i.downgrade_reason, rationale=i.rationale,
-        original_grade=i.original_grade, owed=i.owed,
-        diverts=[divert_to_wire(d) for d in i.diverts], escalated_at=i.escalated_at,
+        appointment_at=i.appointment_at,
+        attended_at=i.attended_at,
+        closed_at=i.closed_at,
+        updated_at=i.updated_at,
+        downgrade_reason=i.downgrade_reason,
+        rationale=i.rationale,
+        original_grade=i.original_grade,
+        owed=i.owed,
+        diverts=[divert_to_wire(d) for d in i.diverts],
+        escalated_at=i.escalated_at,
         persons=[PersonModel(name=p.name, dob=p.dob) for p in i.persons],
     )
 
@@ -102,7 +148,9 @@ def policy_from_wire(m: PolicyModel) -> GradePolicy:
     for grade in Grade:
         targets.setdefault(grade, None)
     return GradePolicy(
-        targets=targets, at_risk_fraction=m.at_risk_fraction, timezone=m.timezone,
+        targets=targets,
+        at_risk_fraction=m.at_risk_fraction,
+        timezone=m.timezone,
         reference=reference_from_wire(m),
     )
 
@@ -123,9 +171,7 @@ def reference_from_wire(m: PolicyModel) -> ReferenceLists:
 
 def policy_to_wire(p: GradePolicy) -> PolicyModel:
     return PolicyModel(
-        targets={
-            g: (None if t is None else int(t.total_seconds())) for g, t in p.targets.items()
-        },
+        targets={g: (None if t is None else int(t.total_seconds())) for g, t in p.targets.items()},
         at_risk_fraction=p.at_risk_fraction,
         timezone=p.timezone,
         boroughs=list(p.reference.boroughs),

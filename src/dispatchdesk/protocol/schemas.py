@@ -19,6 +19,7 @@ __all__ = ["NonBlank", "Postcode", "StrictWire", "Uprn", "Wire"]  # re-exported
 
 # --- auth ---------------------------------------------------------------------------------
 
+
 class TokenRequest(StrictWire):
     username: NonBlank
     password: NonBlank
@@ -32,6 +33,7 @@ class TokenResponse(Wire):
 
 
 # --- incidents ----------------------------------------------------------------------------
+
 
 class LocationModel(StrictWire):
     address: NonBlank
@@ -202,8 +204,7 @@ def _distinct(value: list[PassedWarning]) -> list[PassedWarning]:
 
 
 #: Which warnings the unit was told of; empty (the default, and what older desks send): none.
-WarningsPassed = Annotated[list[PassedWarning], Field(max_length=100),
-                           AfterValidator(_distinct)]
+WarningsPassed = Annotated[list[PassedWarning], Field(max_length=100), AfterValidator(_distinct)]
 
 
 class AssignRequest(StrictWire):
@@ -243,6 +244,7 @@ class ReviewRequest(StrictWire):
 
 
 # --- sync ---------------------------------------------------------------------------------
+
 
 class PolicyModel(Wire):
     #: Target per grade in seconds; null means no attendance target (R).

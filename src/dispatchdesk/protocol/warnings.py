@@ -53,6 +53,7 @@ class PersonModel(StrictWire):
 
 # --- schemes ------------------------------------------------------------------------------
 
+
 class SchemeCreate(StrictWire):
     location: PlaceModel
     category: SchemeCategory
@@ -135,6 +136,7 @@ class SchemeOut(Wire):
 
 # --- orders -------------------------------------------------------------------------------
 
+
 class OrderCreate(StrictWire):
     order_type: OrderType
     subject: PersonModel
@@ -176,6 +178,7 @@ class OrderOut(Wire):
 
 # --- warnings -----------------------------------------------------------------------------
 
+
 class WarningPolicyModel(Wire):
     """The server's warning windows, sent in the snapshot so offline matching agrees."""
 
@@ -190,7 +193,8 @@ class WarningPolicyModel(Wire):
     @classmethod
     def from_policy(cls, p: WarningPolicy) -> WarningPolicyModel:
         return cls(
-            timezone=p.timezone, order_heightened_before_days=p.order_heightened_before_days,
+            timezone=p.timezone,
+            order_heightened_before_days=p.order_heightened_before_days,
             order_heightened_after_days=p.order_heightened_after_days,
             scheme_max_months=p.scheme_max_months,
             review_window_seconds=int(p.review_window.total_seconds()),
@@ -260,9 +264,11 @@ def dump(model: BaseModel) -> dict[str, Any]:
 
 # --- conversion and matching (shared by server and client) --------------------------------
 
+
 def place(m: PlaceModel) -> Place:
-    return Place(uprn=m.uprn, parent_uprn=m.parent_uprn, usrn=m.usrn, address=m.address,
-                 postcode=m.postcode)
+    return Place(
+        uprn=m.uprn, parent_uprn=m.parent_uprn, usrn=m.usrn, address=m.address, postcode=m.postcode
+    )
 
 
 def person(m: PersonModel) -> Person:
@@ -295,9 +301,9 @@ def _best(found: list[tuple[MatchKind, str]]) -> tuple[MatchKind, str] | None:
 # ``severity`` a Severity, ``match`` the kind's plain string value.
 
 
-def scheme_warning(s: SchemeOut, q: Place, now: datetime, policy: WarningPolicy) -> (
-    WarningOut | None
-):
+def scheme_warning(
+    s: SchemeOut, q: Place, now: datetime, policy: WarningPolicy
+) -> WarningOut | None:
     kind = match_place(place(s.location), q, policy)
     if kind is None:
         return None
@@ -309,15 +315,20 @@ def scheme_warning_of(s: SchemeOut, kind: MatchKind, policy: WarningPolicy) -> W
     match itself)."""
     local = s.expires_at.astimezone(policy.tz())
     return WarningOut.model_construct(
-        kind="scheme", severity=scheme_severity(s.category), match=kind.value,
-        possible=kind.possible, matched_on="location", scheme=s,
+        kind="scheme",
+        severity=scheme_severity(s.category),
+        match=kind.value,
+        possible=kind.possible,
+        matched_on="location",
+        scheme=s,
         text=f"{_CATEGORY_LABEL[s.category]} scheme at {s.location.address}: {s.summary} "
         f"(OIC {s.officer_in_case}; expires {local:%d %b %Y})",
     )
 
 
-def order_warning(o: OrderOut, q: Place | None, who: Person | None, now: datetime,
-                  policy: WarningPolicy) -> WarningOut | None:
+def order_warning(
+    o: OrderOut, q: Place | None, who: Person | None, now: datetime, policy: WarningPolicy
+) -> WarningOut | None:
     found: list[tuple[MatchKind, str]] = []
     if q is not None:
         for loc in o.locations:
@@ -334,9 +345,9 @@ def order_warning(o: OrderOut, q: Place | None, who: Person | None, now: datetim
     return order_warning_of(o, *best, now, policy)
 
 
-def order_person_match(o: OrderOut, who: Person, policy: WarningPolicy) -> (
-    tuple[MatchKind, str] | None
-):
+def order_person_match(
+    o: OrderOut, who: Person, policy: WarningPolicy
+) -> tuple[MatchKind, str] | None:
     """How ``who`` matches the persons named on an order, the strongest first (the subject on
     a tie), with what matched: "subject" or "protected_person"."""
     found: list[tuple[MatchKind, str]] = []
@@ -350,13 +361,18 @@ def order_person_match(o: OrderOut, who: Person, policy: WarningPolicy) -> (
     return _best(found)
 
 
-def order_warning_of(o: OrderOut, kind: MatchKind, matched_on: str, now: datetime,
-                     policy: WarningPolicy) -> WarningOut:
+def order_warning_of(
+    o: OrderOut, kind: MatchKind, matched_on: str, now: datetime, policy: WarningPolicy
+) -> WarningOut:
     """The warning for an order known to match as ``kind`` on ``matched_on`` ("location",
     "subject", "protected_person")."""
     return WarningOut.model_construct(
-        kind="order", severity=order_severity(o.expires_on, now, policy), match=kind.value,
-        possible=kind.possible, matched_on=matched_on, order=o,
+        kind="order",
+        severity=order_severity(o.expires_on, now, policy),
+        match=kind.value,
+        possible=kind.possible,
+        matched_on=matched_on,
+        order=o,
         text=f"{_ORDER_LABEL[o.order_type]} against {o.subject.name}: "
         f"{expiry_wording(o.expires_on, now, policy)}",
     )
@@ -378,8 +394,12 @@ def sort_warnings(found: list[WarningOut]) -> list[WarningOut]:
 
 
 def find_warnings(
-    schemes: list[SchemeOut], orders: list[OrderOut], q: Place | None, who: Person | None,
-    now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+    schemes: list[SchemeOut],
+    orders: list[OrderOut],
+    q: Place | None,
+    who: Person | None,
+    now: datetime,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
 ) -> list[WarningOut]:
     """Every warning for a location and/or a person, most severe first, then strongest match.
 
@@ -402,8 +422,6 @@ def find_warnings(
     return sort_warnings(found)
 
 
-
-
 def merge_warnings(found: Iterable[WarningOut]) -> list[WarningOut]:
     """One warning per scheme/order (the most severe, strongest match), most severe first."""
     best: dict[tuple[str, int], WarningOut] = {}
@@ -413,8 +431,12 @@ def merge_warnings(found: Iterable[WarningOut]) -> list[WarningOut]:
 
 
 def find_warnings_for_people(
-    schemes: list[SchemeOut], orders: list[OrderOut], q: Place | None, people: Sequence[Person],
-    now: datetime, policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+    schemes: list[SchemeOut],
+    orders: list[OrderOut],
+    q: Place | None,
+    people: Sequence[Person],
+    now: datetime,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
 ) -> list[WarningOut]:
     """:func:`find_warnings` for a place and several persons (the caller and the people named
     on an incident): one warning per entity, keeping its strongest match."""

@@ -52,9 +52,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login(conn: Connection, username: str, password: str, now: datetime, ttl: timedelta) -> (
-    tuple[str, User] | None
-):
+def login(
+    conn: Connection, username: str, password: str, now: datetime, ttl: timedelta
+) -> tuple[str, User] | None:
     """A new token for good credentials, else ``None``. Also sweeps expired tokens."""
     row = conn.execute(
         sa.select(users.c.role, users.c.password_hash).where(users.c.username == username)

@@ -50,9 +50,7 @@ def lock_head(conn: Connection) -> Head:
 
 
 def read_head(conn: Connection) -> Head:
-    row = conn.execute(
-        sa.select(log_head.c.seq, log_head.c.floor).where(log_head.c.id == 1)
-    ).one()
+    row = conn.execute(sa.select(log_head.c.seq, log_head.c.floor).where(log_head.c.id == 1)).one()
     return Head(int(row.seq), int(row.floor))
 
 
@@ -77,8 +75,12 @@ def append(
     )
     conn.execute(
         changes.insert().values(
-            seq=seq, entity=entity, entity_id=entity_id, op=op,
-            data=json.dumps(data, separators=(",", ":")), committed_at=now,
+            seq=seq,
+            entity=entity,
+            entity_id=entity_id,
+            op=op,
+            data=json.dumps(data, separators=(",", ":")),
+            committed_at=now,
         )
     )
     if conn.dialect.name == "postgresql":

@@ -35,9 +35,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             raise ValueError("naive datetime given to the database; use aware UTC")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(
-        self, value: datetime | None, dialect: sa.Dialect
-    ) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
@@ -56,7 +54,9 @@ tokens = sa.Table(
     metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column(
-        "username", sa.String(100), sa.ForeignKey("users.username", ondelete="CASCADE"),
+        "username",
+        sa.String(100),
+        sa.ForeignKey("users.username", ondelete="CASCADE"),
         nullable=False,
     ),
     sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
@@ -117,7 +117,10 @@ diverts = sa.Table(
     sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
     sa.Column("callsign", sa.String(12), nullable=False),
     sa.Column(
-        "from_incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False,
+        "from_incident_id",
+        sa.Integer,
+        sa.ForeignKey("incidents.id"),
+        nullable=False,
         index=True,
     ),
     # Null for a withdrawal (kind WITHDRAWN: cleared before arriving, sent nowhere).
@@ -211,7 +214,9 @@ def make_engine(db_url: str) -> Engine:
     url = sa.make_url(db_url)
     if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=20,
             max_overflow=20,
         )
 
@@ -291,8 +296,11 @@ def upgrade_tables(engine: Engine, schema: sa.MetaData = metadata) -> list[str]:
         existing = {c["name"]: c for c in inspector.get_columns(table.name)}
         missing = [c for c in table.columns if c.name not in existing]
         relax = [
-            c for c in table.columns
-            if c.name in existing and c.nullable and not c.primary_key
+            c
+            for c in table.columns
+            if c.name in existing
+            and c.nullable
+            and not c.primary_key
             and not existing[c.name]["nullable"]
         ]
         if missing:
@@ -348,11 +356,15 @@ def _rebuild_sqlite_table(engine: Engine, table: sa.Table) -> None:
         raw.execute("PRAGMA legacy_alter_table=ON")
         try:
             with conn.begin():
-                indexes = conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? "
-                    "AND sql IS NOT NULL",
-                    (table.name,),
-                ).scalars().all()
+                indexes = (
+                    conn.exec_driver_sql(
+                        "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? "
+                        "AND sql IS NOT NULL",
+                        (table.name,),
+                    )
+                    .scalars()
+                    .all()
+                )
                 for index in indexes:
                     conn.exec_driver_sql(f'DROP INDEX "{index}"')
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO {old}")

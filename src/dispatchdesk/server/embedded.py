@@ -37,8 +37,12 @@ class _Server(uvicorn.Server):
 
 def _config(app: FastAPI, settings: ServerSettings) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning",
-        timeout_graceful_shutdown=GRACEFUL_SECONDS, lifespan="on",
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        lifespan="on",
     )
 
 

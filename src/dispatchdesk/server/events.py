@@ -122,9 +122,15 @@ def _redacted(items: list[tuple[Change, str]], runner: CommandRunner) -> list[tu
     if not ids:
         return items
     with read_tx(runner.engine) as conn:
-        live = set(conn.execute(sa.select(schemes.c.id).where(
-            schemes.c.id.in_(ids), schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
-        )).scalars())
+        live = set(
+            conn.execute(
+                sa.select(schemes.c.id).where(
+                    schemes.c.id.in_(ids),
+                    schemes.c.removed_at.is_(None),
+                    schemes.c.expires_at > now,
+                )
+            ).scalars()
+        )
     out = []
     for change, text in items:
         if change.entity == "scheme" and change.op == "upsert" and _sid(change) not in live:

@@ -63,9 +63,7 @@ def requirer(runner: CommandRunner) -> Require:
             with read_tx(runner.engine) as conn:
                 user = auth.user_for_token(conn, creds.credentials, runner.now())
             if user is None:
-                raise Unauthorized(
-                    "Your session token is not valid or has expired: sign in again."
-                )
+                raise Unauthorized("Your session token is not valid or has expired: sign in again.")
             if not has_right(user.role, right):
                 raise Forbidden(
                     f"Your role ({user.role.label}) does not have the right "
@@ -103,7 +101,8 @@ def check_key(key: str | None, required: bool) -> str | None:
         return None
     if len(key) > MAX_KEY_LENGTH:
         raise BadRequest(
-            f"The {IDEMPOTENCY_HEADER} header is longer than {MAX_KEY_LENGTH} characters.")
+            f"The {IDEMPOTENCY_HEADER} header is longer than {MAX_KEY_LENGTH} characters."
+        )
     return key.strip()
 
 

@@ -59,8 +59,14 @@ SCHEME_REQUIRED = ("address", "category", "summary", "officer_in_case", "expires
 SCHEME_OPTIONAL = ("uprn", "parent_uprn", "usrn", "postcode", "starts_at", "victim_informed_at")
 ORDER_REQUIRED = ("order_type", "subject_name", "conditions", "issued_on", "source_ref")
 ORDER_OPTIONAL = (
-    "subject_dob", "expires_on", "protected_persons", "location_address", "location_postcode",
-    "location_uprn", "location_parent_uprn", "location_usrn",
+    "subject_dob",
+    "expires_on",
+    "protected_persons",
+    "location_address",
+    "location_postcode",
+    "location_uprn",
+    "location_parent_uprn",
+    "location_usrn",
 )
 _PERSON = re.compile(r"^(?P<name>[^()]+?)\s*(?:\((?P<dob>[^()]*)\))?$")
 
@@ -81,13 +87,15 @@ def report_text(path: Path, report: ImportReport) -> str:
     return "\n".join(lines)
 
 
-def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
-          problems: list[ImportProblem]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(
+    path: Path, required: tuple[str, ...], optional: tuple[str, ...], problems: list[ImportProblem]
+) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
-        problems.append(ImportProblem(line=0, field="file",
-                                      reason=f"cannot be read: {exc.strerror or exc}"))
+        problems.append(
+            ImportProblem(line=0, field="file", reason=f"cannot be read: {exc.strerror or exc}")
+        )
         return
     with handle:
         reader = csv.reader(handle)
@@ -98,15 +106,19 @@ def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
                 return
             for col in required:
                 if col not in header:
-                    problems.append(ImportProblem(line=1, field=col,
-                                                  reason="required column is missing"))
+                    problems.append(
+                        ImportProblem(line=1, field=col, reason="required column is missing")
+                    )
             for col in header:
                 if col not in required and col not in optional:
-                    problems.append(ImportProblem(
-                        line=1, field=col or "(blank)",
-                        reason="unknown column; the columns are "
-                        + ", ".join(required + optional),
-                    ))
+                    problems.append(
+                        ImportProblem(
+                            line=1,
+                            field=col or "(blank)",
+                            reason="unknown column; the columns are "
+                            + ", ".join(required + optional),
+                        )
+                    )
             if problems:
                 return
             for raw in reader:
@@ -114,20 +126,26 @@ def _rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...],
                 if not any(cell.strip() for cell in raw):
                     continue
                 if len(raw) != len(header):
-                    problems.append(ImportProblem(
-                        line=line, field="row",
-                        reason=f"has {len(raw)} cells, the header has {len(header)}",
-                    ))
+                    problems.append(
+                        ImportProblem(
+                            line=line,
+                            field="row",
+                            reason=f"has {len(raw)} cells, the header has {len(header)}",
+                        )
+                    )
                     continue
                 yield line, {h: c.strip() for h, c in zip(header, raw, strict=True)}
         except (csv.Error, UnicodeDecodeError) as exc:
-            problems.append(ImportProblem(line=reader.line_num, field="file",
-                                          reason=f"is not a readable UTF-8 CSV file: {exc}"))
+            problems.append(
+                ImportProblem(
+                    line=reader.line_num,
+                    field="file",
+                    reason=f"is not a readable UTF-8 CSV file: {exc}",
+                )
+            )
 
 
-def _time(field: str, text: str, policy: WarningPolicy, bad: list[_BadField]) -> (
-    datetime | None
-):
+def _time(field: str, text: str, policy: WarningPolicy, bad: list[_BadField]) -> datetime | None:
     if not text:
         return None
     try:
@@ -150,9 +168,9 @@ def _date(field: str, text: str, bad: list[_BadField]) -> date | None:
         return None
 
 
-def _validation_problems(line: int, exc: ValidationError, rename: dict[str, str]) -> (
-    list[ImportProblem]
-):
+def _validation_problems(
+    line: int, exc: ValidationError, rename: dict[str, str]
+) -> list[ImportProblem]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
@@ -160,12 +178,16 @@ def _validation_problems(line: int, exc: ValidationError, rename: dict[str, str]
     return out
 
 
-_SCHEME_FIELDS = {f"location.{k}": k for k in ("address", "postcode", "uprn", "parent_uprn",
-                                                "usrn")}
+_SCHEME_FIELDS = {
+    f"location.{k}": k for k in ("address", "postcode", "uprn", "parent_uprn", "usrn")
+}
 _ORDER_FIELDS = {
-    "subject.name": "subject_name", "subject.dob": "subject_dob",
-    **{f"locations.0.{k}": f"location_{k}" for k in ("address", "postcode", "uprn",
-                                                     "parent_uprn", "usrn")},
+    "subject.name": "subject_name",
+    "subject.dob": "subject_dob",
+    **{
+        f"locations.0.{k}": f"location_{k}"
+        for k in ("address", "postcode", "uprn", "parent_uprn", "usrn")
+    },
 }
 
 
@@ -176,18 +198,22 @@ def _order_field(field: str) -> str:
     return _ORDER_FIELDS.get(field, field)
 
 
-def _scheme_body(row: dict[str, str], policy: WarningPolicy, bad: list[_BadField]) -> (
-    dict[str, Any]
-):
-    location = {k: row.get(k) or None for k in ("address", "postcode", "uprn", "parent_uprn",
-                                               "usrn")}
+def _scheme_body(
+    row: dict[str, str], policy: WarningPolicy, bad: list[_BadField]
+) -> dict[str, Any]:
+    location = {
+        k: row.get(k) or None for k in ("address", "postcode", "uprn", "parent_uprn", "usrn")
+    }
     return {
-        "location": location, "category": row["category"].upper(), "summary": row["summary"],
+        "location": location,
+        "category": row["category"].upper(),
+        "summary": row["summary"],
         "officer_in_case": row["officer_in_case"],
         "starts_at": _time("starts_at", row.get("starts_at", ""), policy, bad),
         "expires_at": _time("expires_at", row["expires_at"], policy, bad),
-        "victim_informed_at": _time("victim_informed_at", row.get("victim_informed_at", ""),
-                                    policy, bad),
+        "victim_informed_at": _time(
+            "victim_informed_at", row.get("victim_informed_at", ""), policy, bad
+        ),
     }
 
 
@@ -198,28 +224,41 @@ def _persons(text: str, bad: list[_BadField]) -> list[dict[str, Any]]:
             continue
         m = _PERSON.match(part)
         if m is None:
-            bad.append(_BadField("protected_persons",
-                                 f"{part!r}: write each person as Name or Name (YYYY-MM-DD)"))
+            bad.append(
+                _BadField(
+                    "protected_persons", f"{part!r}: write each person as Name or Name (YYYY-MM-DD)"
+                )
+            )
             continue
-        out.append({"name": m["name"].strip(),
-                    "dob": _date("protected_persons", (m["dob"] or "").strip(), bad)})
+        out.append(
+            {
+                "name": m["name"].strip(),
+                "dob": _date("protected_persons", (m["dob"] or "").strip(), bad),
+            }
+        )
     return out
 
 
-def _order_body(row: dict[str, str], policy: WarningPolicy, bad: list[_BadField]) -> (
-    dict[str, Any]
-):
+def _order_body(row: dict[str, str], policy: WarningPolicy, bad: list[_BadField]) -> dict[str, Any]:
     locations = []
-    if any(row.get(f"location_{k}") for k in ("address", "postcode", "uprn", "parent_uprn",
-                                              "usrn")):
-        locations.append({k: row.get(f"location_{k}") or None
-                          for k in ("address", "postcode", "uprn", "parent_uprn", "usrn")})
+    if any(
+        row.get(f"location_{k}") for k in ("address", "postcode", "uprn", "parent_uprn", "usrn")
+    ):
+        locations.append(
+            {
+                k: row.get(f"location_{k}") or None
+                for k in ("address", "postcode", "uprn", "parent_uprn", "usrn")
+            }
+        )
     return {
         "order_type": row["order_type"].upper(),
-        "subject": {"name": row["subject_name"],
-                    "dob": _date("subject_dob", row.get("subject_dob", ""), bad)},
+        "subject": {
+            "name": row["subject_name"],
+            "dob": _date("subject_dob", row.get("subject_dob", ""), bad),
+        },
         "protected_persons": _persons(row.get("protected_persons", ""), bad),
-        "locations": locations, "conditions": row["conditions"],
+        "locations": locations,
+        "conditions": row["conditions"],
         "issued_on": _date("issued_on", row["issued_on"], bad),
         "expires_on": _date("expires_on", row.get("expires_on", ""), bad),
         "source_ref": row["source_ref"],
@@ -230,10 +269,13 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _load(
-    path: Path, model: type[M], required: tuple[str, ...],
+    path: Path,
+    model: type[M],
+    required: tuple[str, ...],
     optional: tuple[str, ...],
     build: Callable[[dict[str, str], WarningPolicy, list[_BadField]], dict[str, Any]],
-    rename: dict[str, str], policy: WarningPolicy,
+    rename: dict[str, str],
+    policy: WarningPolicy,
 ) -> tuple[int, list[tuple[int, M]], list[ImportProblem]]:
     """(data rows read, the valid bodies with their line, every problem found)."""
     problems: list[ImportProblem] = []
@@ -249,8 +291,7 @@ def _load(
         except ValidationError as exc:
             # a field already reported as unreadable is not reported again as missing
             reported = {p.field for p in found}
-            found += [p for p in _validation_problems(line, exc, rename)
-                      if p.field not in reported]
+            found += [p for p in _validation_problems(line, exc, rename) if p.field not in reported]
         if found:
             problems.extend(found)
         else:
@@ -258,20 +299,27 @@ def _load(
     return n, bodies, problems
 
 
-def import_schemes(db_url: str, path: str | Path, *, clock: Clock | None = None,
-                   policy: WarningPolicy = DEFAULT_WARNING_POLICY,
-                   username: str = "scheme-import") -> ImportReport:
+def import_schemes(
+    db_url: str,
+    path: str | Path,
+    *,
+    clock: Clock | None = None,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+    username: str = "scheme-import",
+) -> ImportReport:
     """Check every row of ``path``; create all the schemes in one transaction, or none."""
     path = Path(path)
     now = (clock or SystemClock()).now()
-    n, bodies, problems = _load(path, SchemeCreate, SCHEME_REQUIRED, SCHEME_OPTIONAL,
-                             _scheme_body, _SCHEME_FIELDS, policy)
+    n, bodies, problems = _load(
+        path, SchemeCreate, SCHEME_REQUIRED, SCHEME_OPTIONAL, _scheme_body, _SCHEME_FIELDS, policy
+    )
     for line, body in bodies:
         for field, reason in check_new_scheme(body, now, policy):
             problems.append(ImportProblem(line=line, field=field, reason=reason))
     if problems:
-        return ImportReport(kind="schemes", rows=n, applied=0,
-                            problems=sorted(problems, key=lambda p: p.line))
+        return ImportReport(
+            kind="schemes", rows=n, applied=0, problems=sorted(problems, key=lambda p: p.line)
+        )
     retention = ServerSettings(db_url=db_url).change_retention
     engine = make_engine(db_url)
     try:
@@ -279,29 +327,46 @@ def import_schemes(db_url: str, path: str | Path, *, clock: Clock | None = None,
         with write_tx(engine) as conn:
             changelog.lock_head(conn)
             for line, body in bodies:
-                insert_scheme(conn, body, now, username, retention, policy,
-                              how=f" (import {path.name} line {line})")
+                insert_scheme(
+                    conn,
+                    body,
+                    now,
+                    username,
+                    retention,
+                    policy,
+                    how=f" (import {path.name} line {line})",
+                )
     finally:
         engine.dispose()
     return ImportReport(kind="schemes", rows=n, applied=len(bodies))
 
 
-def import_orders(db_url: str, path: str | Path, *, clock: Clock | None = None,
-                  policy: WarningPolicy = DEFAULT_WARNING_POLICY,
-                  username: str = "order-import") -> ImportReport:
+def import_orders(
+    db_url: str,
+    path: str | Path,
+    *,
+    clock: Clock | None = None,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+    username: str = "order-import",
+) -> ImportReport:
     """Check every row of ``path``; create all the orders in one transaction, or none."""
     path = Path(path)
     now = (clock or SystemClock()).now()
-    n, bodies, problems = _load(path, OrderCreate, ORDER_REQUIRED, ORDER_OPTIONAL,
-                             _order_body, _ORDER_FIELDS, policy)
+    n, bodies, problems = _load(
+        path, OrderCreate, ORDER_REQUIRED, ORDER_OPTIONAL, _order_body, _ORDER_FIELDS, policy
+    )
     seen: dict[str, int] = {}
     for line, body in bodies:
         for field, reason in order_problems(body, local_today(now, policy)):
             problems.append(ImportProblem(line=line, field=_order_field(field), reason=reason))
         if body.source_ref in seen:
-            problems.append(ImportProblem(
-                line=line, field="source_ref",
-                reason=f"{body.source_ref!r} is also on line {seen[body.source_ref]}"))
+            problems.append(
+                ImportProblem(
+                    line=line,
+                    field="source_ref",
+                    reason=f"{body.source_ref!r} is also on line {seen[body.source_ref]}",
+                )
+            )
         seen.setdefault(body.source_ref, line)
     engine = make_engine(db_url)
     try:
@@ -309,25 +374,39 @@ def import_orders(db_url: str, path: str | Path, *, clock: Clock | None = None,
         if not problems:
             with write_tx(engine) as conn:
                 changelog.lock_head(conn)
-                loaded = set(conn.execute(
-                    sa.select(protective_orders.c.source_ref)
-                    .where(protective_orders.c.source_ref.in_(list(seen)))
-                ).scalars())
+                loaded = set(
+                    conn.execute(
+                        sa.select(protective_orders.c.source_ref).where(
+                            protective_orders.c.source_ref.in_(list(seen))
+                        )
+                    ).scalars()
+                )
                 for line, body in bodies:
                     if body.source_ref in loaded:
-                        problems.append(ImportProblem(
-                            line=line, field="source_ref",
-                            reason=f"an order with {body.source_ref!r} is already loaded"))
+                        problems.append(
+                            ImportProblem(
+                                line=line,
+                                field="source_ref",
+                                reason=f"an order with {body.source_ref!r} is already loaded",
+                            )
+                        )
                 if not problems:
                     retention = ServerSettings(db_url=db_url).change_retention
                     for line, body in bodies:
-                        insert_order(conn, body, now, username, retention,
-                                     how=f" (import {path.name} line {line})")
+                        insert_order(
+                            conn,
+                            body,
+                            now,
+                            username,
+                            retention,
+                            how=f" (import {path.name} line {line})",
+                        )
     finally:
         engine.dispose()
     if problems:
-        return ImportReport(kind="orders", rows=n, applied=0,
-                            problems=sorted(problems, key=lambda p: p.line))
+        return ImportReport(
+            kind="orders", rows=n, applied=0, problems=sorted(problems, key=lambda p: p.line)
+        )
     return ImportReport(kind="orders", rows=n, applied=len(bodies))
 
 

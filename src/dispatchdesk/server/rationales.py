@@ -283,12 +283,16 @@ class RationaleStore:
     def ranks(self, conn: Connection) -> dict[int, int]:
         """The global order's ranks, re-read when a bulk load (maybe by another server) has
         set new ones."""
-        generation = conn.execute(
-            sa.select(rationale_order.c.generation).where(rationale_order.c.id == 1)
-        ).scalar() or 0
+        generation = (
+            conn.execute(
+                sa.select(rationale_order.c.generation).where(rationale_order.c.id == 1)
+            ).scalar()
+            or 0
+        )
         if generation != self._generation:
             self._ranks = {
-                int(t): int(r) for t, r in conn.execute(
+                int(t): int(r)
+                for t, r in conn.execute(
                     sa.select(rationale_word_ranks.c.token, rationale_word_ranks.c.rank)
                 )
             }
@@ -297,8 +301,16 @@ class RationaleStore:
 
     # --- the check ---------------------------------------------------------------------------
 
-    def problem(self, conn: Connection, now: datetime, text: str, *, kind: str, what: str,
-                entity: Entity = Entity()) -> str | None:
+    def problem(
+        self,
+        conn: Connection,
+        now: datetime,
+        text: str,
+        *,
+        kind: str,
+        what: str,
+        entity: Entity = Entity(),
+    ) -> str | None:
         """``None`` when ``text`` may be accepted, else the sentence refusing it."""
         problem = rationale_problem(text, (), what=what)
         if problem is not None:
@@ -314,15 +326,23 @@ class RationaleStore:
     def describe(self, found: Copy) -> str:
         e = found.entity
         named = _WHAT.get(found.kind, "a {ref} rationale").format(
-            ref=e.incident_ref or "another incident", unit=e.unit_callsign or "a unit",
+            ref=e.incident_ref or "another incident",
+            unit=e.unit_callsign or "a unit",
             scheme=e.scheme_id if e.scheme_id is not None else "",
         )
         day = found.at.astimezone(self.tz)
         percent = "identical" if found.ratio >= 1.0 else f"{int(found.ratio * 100)}% similar"
         return f"{named} on {day.day} {day:%b %Y} ({percent})"
 
-    def find_copy(self, conn: Connection, now: datetime, norm: str, *, kind: str = "close",
-                  entity: Entity = Entity()) -> Copy | None:
+    def find_copy(
+        self,
+        conn: Connection,
+        now: datetime,
+        norm: str,
+        *,
+        kind: str = "close",
+        entity: Entity = Entity(),
+    ) -> Copy | None:
         """The most similar earlier text of the lookback (most recent on a tie), or None."""
         since = now - self.lookback
         words = norm.split()
@@ -359,12 +379,13 @@ class RationaleStore:
                     best = _copy(row, ratio)
         return best
 
-    def _candidates(self, conn: Connection, since: datetime, norm: str,
-                    n: int) -> list[tuple[int, int, bytes | None]]:
+    def _candidates(
+        self, conn: Connection, since: datetime, norm: str, n: int
+    ) -> list[tuple[int, int, bytes | None]]:
         """``(id, n_tokens, words)`` of the texts of the lookback whose prefixes share a pair
         of words, the later at positions that leave room for ``o_min`` shared words in both
         (a superset of every similar text); one query."""
-        prefix = ordered(norm, self.ranks(conn))[:prefix_length(n)]
+        prefix = ordered(norm, self.ranks(conn))[: prefix_length(n)]
         lo, hi = length_range(n)
         by_position: dict[int, list[int]] = {}
         for i, pair in _pairs(prefix):
@@ -374,8 +395,10 @@ class RationaleStore:
             # i <= n - o_min(m) + 1, that is 9(n + m) <= 20(n - i + 1): the longest m allowed
             longest = min(hi, 20 * (n - i + 1) // 9 - n)
             if longest >= lo:
-                terms.append(f"(t.token IN ({', '.join(map(str, pairs))}) "
-                             f"AND t.n_tokens BETWEEN {lo} AND {longest})")
+                terms.append(
+                    f"(t.token IN ({', '.join(map(str, pairs))}) "
+                    f"AND t.n_tokens BETWEEN {lo} AND {longest})"
+                )
         if not terms:
             return []
         # Written out (every value an int computed here): building it with SQLAlchemy's
@@ -394,26 +417,53 @@ class RationaleStore:
 
     # --- recording -------------------------------------------------------------------------
 
-    def record(self, conn: Connection, now: datetime, text: str, *, kind: str,
-               entity: Entity = Entity(), by: str | None = None) -> int:
+    def record(
+        self,
+        conn: Connection,
+        now: datetime,
+        text: str,
+        *,
+        kind: str,
+        entity: Entity = Entity(),
+        by: str | None = None,
+    ) -> int:
         """Store an accepted text in the caller's transaction; prunes a few expired ones."""
         if kind not in KINDS:
             raise ValueError(f"unknown rationale kind {kind!r}")
         norm = normalise(text)
-        new_id = int(conn.execute(
-            rationales.insert().values(
-                at=now, kind=kind, by=by, text=text, norm_hash=_hash(norm),
-                n_tokens=len(norm.split()), words=word_set(norm), **_entity_values(entity),
-            ).returning(rationales.c.id)
-        ).scalar_one())
+        new_id = int(
+            conn.execute(
+                rationales.insert()
+                .values(
+                    at=now,
+                    kind=kind,
+                    by=by,
+                    text=text,
+                    norm_hash=_hash(norm),
+                    n_tokens=len(norm.split()),
+                    words=word_set(norm),
+                    **_entity_values(entity),
+                )
+                .returning(rationales.c.id)
+            ).scalar_one()
+        )
         postings = _postings(norm, new_id, self.ranks(conn))
         if postings:
             conn.execute(rationale_tokens.insert(), postings)
         self.prune(conn, now, PRUNE_BATCH)
         return new_id
 
-    def check_and_record(self, conn: Connection, now: datetime, text: str, *, kind: str,
-                         what: str, entity: Entity = Entity(), by: str | None = None) -> None:
+    def check_and_record(
+        self,
+        conn: Connection,
+        now: datetime,
+        text: str,
+        *,
+        kind: str,
+        what: str,
+        entity: Entity = Entity(),
+        by: str | None = None,
+    ) -> None:
         """Refuse ``text`` (:class:`RationaleRefused`) when it is too short, a stock phrase or
         a copy of an earlier text of the lookback; otherwise record it, in the caller's
         transaction (so it is stored exactly when the command that accepted it commits)."""
@@ -427,25 +477,27 @@ class RationaleStore:
         old = conn.execute(
             sa.select(rationales.c.id, rationales.c.text, rationales.c.n_tokens)
             .where(rationales.c.at < now - self.lookback)
-            .order_by(rationales.c.at).limit(limit)
+            .order_by(rationales.c.at)
+            .limit(limit)
         ).all()
         for row in old:
-            tokens = [
-                p["token"] for p in _postings(normalise(row.text), row.id, self.ranks(conn))
-            ]
+            tokens = [p["token"] for p in _postings(normalise(row.text), row.id, self.ranks(conn))]
             if tokens:
-                conn.execute(rationale_tokens.delete().where(
-                    rationale_tokens.c.token.in_(tokens),
-                    rationale_tokens.c.n_tokens == row.n_tokens,
-                    rationale_tokens.c.rationale_id == row.id,
-                ))
+                conn.execute(
+                    rationale_tokens.delete().where(
+                        rationale_tokens.c.token.in_(tokens),
+                        rationale_tokens.c.n_tokens == row.n_tokens,
+                        rationale_tokens.c.rationale_id == row.id,
+                    )
+                )
             conn.execute(rationales.delete().where(rationales.c.id == row.id))
         return len(old)
 
     # --- bulk load and the existing database ----------------------------------------------------
 
-    def bulk_load(self, conn: Connection, rows: Iterable[dict[str, Any]],
-                  batch: int = 20_000) -> int:
+    def bulk_load(
+        self, conn: Connection, rows: Iterable[dict[str, Any]], batch: int = 20_000
+    ) -> int:
         """Load many texts (dicts with ``at``, ``kind``, ``text`` and entity columns) into an
         *empty* store: the texts, then the global order measured on them (each frequent
         word's rank), then the index in that order; returns how many."""
@@ -459,12 +511,19 @@ class RationaleStore:
             for r in chunk:
                 norm = normalise(r["text"])
                 held.update({_hash(w) for w in tagged_words(norm)})
-                texts.append({
-                    "id": next_id, "at": r["at"], "kind": r["kind"], "by": r.get("by"),
-                    "text": r["text"], "norm_hash": _hash(norm), "n_tokens": len(norm.split()),
-                    "words": word_set(norm),
-                    **{c: r.get(c) for c in _ENTITY_COLUMNS},
-                })
+                texts.append(
+                    {
+                        "id": next_id,
+                        "at": r["at"],
+                        "kind": r["kind"],
+                        "by": r.get("by"),
+                        "text": r["text"],
+                        "norm_hash": _hash(norm),
+                        "n_tokens": len(norm.split()),
+                        "words": word_set(norm),
+                        **{c: r.get(c) for c in _ENTITY_COLUMNS},
+                    }
+                )
                 next_id += 1
             conn.execute(rationales.insert(), texts)
         ranks = {h: c for h, c in held.items() if c >= self.rank_min}
@@ -472,24 +531,39 @@ class RationaleStore:
         conn.execute(rationale_word_ranks.delete())
         for part in _chunks(ranks.items(), batch):
             conn.execute(rationale_word_ranks.insert(), [{"token": h, "rank": c} for h, c in part])
-        generation = (conn.execute(
-            sa.select(rationale_order.c.generation).where(rationale_order.c.id == 1)
-        ).scalar() or 0) + 1
+        generation = (
+            conn.execute(
+                sa.select(rationale_order.c.generation).where(rationale_order.c.id == 1)
+            ).scalar()
+            or 0
+        ) + 1
         conn.execute(rationale_order.delete())
-        conn.execute(rationale_order.insert().values(
-            id=1, generation=generation, measured_on=next_id - 1, index_format=INDEX_FORMAT,
-        ))
+        conn.execute(
+            rationale_order.insert().values(
+                id=1,
+                generation=generation,
+                measured_on=next_id - 1,
+                index_format=INDEX_FORMAT,
+            )
+        )
         conn.exec_driver_sql(
             "CREATE TEMPORARY TABLE rationale_tokens_load (token BIGINT NOT NULL, "
             "n_tokens INTEGER NOT NULL, rationale_id INTEGER NOT NULL, pos INTEGER NOT NULL)"
         )
-        load = sa.table("rationale_tokens_load", sa.column("token"), sa.column("n_tokens"),
-                        sa.column("rationale_id"), sa.column("pos"))
+        load = sa.table(
+            "rationale_tokens_load",
+            sa.column("token"),
+            sa.column("n_tokens"),
+            sa.column("rationale_id"),
+            sa.column("pos"),
+        )
         last = 0
         while True:
             page = conn.execute(
-                sa.select(rationales.c.id, rationales.c.text).where(rationales.c.id > last)
-                .order_by(rationales.c.id).limit(batch)
+                sa.select(rationales.c.id, rationales.c.text)
+                .where(rationales.c.id > last)
+                .order_by(rationales.c.id)
+                .limit(batch)
             ).all()
             if not page:
                 break
@@ -542,26 +616,33 @@ class RationaleStore:
         texts past the lookback. One write transaction; returns how many texts, or 0."""
         with write_tx(self.engine) as conn:
             changelog.lock_head(conn)  # no command records a text meanwhile, on any server
-            count = int(conn.execute(
-                sa.select(sa.func.count()).select_from(rationales)
-            ).scalar_one())
-            measured = conn.execute(
-                sa.select(rationale_order.c.measured_on).where(rationale_order.c.id == 1)
-            ).scalar() or 0
+            count = int(
+                conn.execute(sa.select(sa.func.count()).select_from(rationales)).scalar_one()
+            )
+            measured = (
+                conn.execute(
+                    sa.select(rationale_order.c.measured_on).where(rationale_order.c.id == 1)
+                ).scalar()
+                or 0
+            )
             if not force and (count < REMEASURE_MIN or count < REMEASURE_FACTOR * measured):
                 return 0
-            conn.exec_driver_sql("CREATE TEMPORARY TABLE rationales_keep AS "
-                                 "SELECT * FROM rationales")
+            conn.exec_driver_sql(
+                "CREATE TEMPORARY TABLE rationales_keep AS SELECT * FROM rationales"
+            )
             conn.execute(rationale_tokens.delete())
             conn.execute(rationales.delete())
-            keep = sa.Table("rationales_keep", sa.MetaData(),
-                            *(sa.Column(c.name, c.type) for c in rationales.c))
+            keep = sa.Table(
+                "rationales_keep", sa.MetaData(), *(sa.Column(c.name, c.type) for c in rationales.c)
+            )
 
             def rows() -> Iterator[dict[str, Any]]:
                 last = 0
                 while page := conn.execute(
-                    sa.select(keep).where(keep.c.id > last, keep.c.at >= now - self.lookback)
-                    .order_by(keep.c.id).limit(20_000)
+                    sa.select(keep)
+                    .where(keep.c.id > last, keep.c.at >= now - self.lookback)
+                    .order_by(keep.c.id)
+                    .limit(20_000)
                 ).all():
                     yield from (dict(r._mapping) for r in page)
                     last = page[-1].id
@@ -592,44 +673,77 @@ class RationaleStore:
 _ENTITY_COLUMNS = ("incident_id", "incident_ref", "unit_callsign", "divert_id", "scheme_id")
 
 _schemes = sa.table(  # the scheme table (features.warnings.tables); only these two columns are read
-    "schemes", sa.column("id", sa.Integer), sa.column("removed_at", UTCDateTime()),
+    "schemes",
+    sa.column("id", sa.Integer),
+    sa.column("removed_at", UTCDateTime()),
     sa.column("removed_reason", sa.Text),
 )
 
 
 def _existing(conn: Connection, since: datetime) -> Iterator[dict[str, Any]]:
     i = incidents
-    for r in conn.execute(sa.select(i.c.id, i.c.ref, i.c.closed_at, i.c.rationale).where(
-        i.c.rationale.is_not(None), i.c.closed_at >= since
-    )):
-        yield {"at": r.closed_at, "kind": "close", "text": r.rationale, "incident_id": r.id,
-               "incident_ref": r.ref}
-    for r in conn.execute(sa.select(i.c.id, i.c.ref, i.c.updated_at, i.c.downgrade_reason).where(
-        i.c.downgrade_reason.is_not(None), i.c.updated_at >= since
-    )):
-        yield {"at": r.updated_at, "kind": "downgrade", "text": r.downgrade_reason,
-               "incident_id": r.id, "incident_ref": r.ref}
+    for r in conn.execute(
+        sa.select(i.c.id, i.c.ref, i.c.closed_at, i.c.rationale).where(
+            i.c.rationale.is_not(None), i.c.closed_at >= since
+        )
+    ):
+        yield {
+            "at": r.closed_at,
+            "kind": "close",
+            "text": r.rationale,
+            "incident_id": r.id,
+            "incident_ref": r.ref,
+        }
+    for r in conn.execute(
+        sa.select(i.c.id, i.c.ref, i.c.updated_at, i.c.downgrade_reason).where(
+            i.c.downgrade_reason.is_not(None), i.c.updated_at >= since
+        )
+    ):
+        yield {
+            "at": r.updated_at,
+            "kind": "downgrade",
+            "text": r.downgrade_reason,
+            "incident_id": r.id,
+            "incident_ref": r.ref,
+        }
     d = diverts
     for dr in conn.execute(
-        sa.select(d.c.id, d.c.callsign, d.c.from_incident_id, d.c.at, d.c.reason, d.c.reviewed_at,
-                  d.c.review_note, i.c.ref)
+        sa.select(
+            d.c.id,
+            d.c.callsign,
+            d.c.from_incident_id,
+            d.c.at,
+            d.c.reason,
+            d.c.reviewed_at,
+            d.c.review_note,
+            i.c.ref,
+        )
         .join(i, i.c.id == d.c.from_incident_id)
         .where(sa.or_(d.c.at >= since, d.c.reviewed_at >= since))
     ):
-        entity = {"incident_id": dr.from_incident_id, "incident_ref": dr.ref,
-                  "unit_callsign": dr.callsign, "divert_id": dr.id}
+        entity = {
+            "incident_id": dr.from_incident_id,
+            "incident_ref": dr.ref,
+            "unit_callsign": dr.callsign,
+            "divert_id": dr.id,
+        }
         if dr.at >= since:
             yield {"at": dr.at, "kind": "divert", "text": dr.reason, **entity}
         if dr.review_note is not None and dr.reviewed_at is not None and dr.reviewed_at >= since:
-            yield {"at": dr.reviewed_at, "kind": "divert_review", "text": dr.review_note,
-                   **entity}
+            yield {"at": dr.reviewed_at, "kind": "divert_review", "text": dr.review_note, **entity}
     if not sa.inspect(conn).has_table("schemes"):
         return
-    for sr in conn.execute(sa.select(_schemes).where(
-        _schemes.c.removed_reason.like("ended: %"), _schemes.c.removed_at >= since
-    )):
-        yield {"at": sr.removed_at, "kind": "scheme_end",
-               "text": sr.removed_reason.removeprefix("ended: "), "scheme_id": sr.id}
+    for sr in conn.execute(
+        sa.select(_schemes).where(
+            _schemes.c.removed_reason.like("ended: %"), _schemes.c.removed_at >= since
+        )
+    ):
+        yield {
+            "at": sr.removed_at,
+            "kind": "scheme_end",
+            "text": sr.removed_reason.removeprefix("ended: "),
+            "scheme_id": sr.id,
+        }
 
 
 def _postings(norm: str, rationale_id: int, ranks: Mapping[int, int]) -> list[dict[str, Any]]:
@@ -638,7 +752,7 @@ def _postings(norm: str, rationale_id: int, ranks: Mapping[int, int]) -> list[di
     order = ordered(norm, ranks)
     n = len(norm.split())
     first: dict[int, int] = {}  # two pairs of one text with one hash: the looser position
-    for j, h in _pairs(order[:prefix_length(n)]):
+    for j, h in _pairs(order[: prefix_length(n)]):
         first.setdefault(h, j)
     return [
         {"token": h, "n_tokens": n, "rationale_id": rationale_id, "pos": j}
@@ -668,14 +782,18 @@ def _entity_values(entity: Entity) -> dict[str, Any]:
 
 def _same_incident(row: Any, kind: str, entity: Entity) -> bool:
     return (
-        entity.incident_id is not None and row.incident_id == entity.incident_id
+        entity.incident_id is not None
+        and row.incident_id == entity.incident_id
         and "divert_review" not in (kind, row.kind)
     )
 
 
 def _copy(row: Any, ratio: float) -> Copy:
     return Copy(
-        id=row.id, kind=row.kind, at=row.at, ratio=ratio,
+        id=row.id,
+        kind=row.kind,
+        at=row.at,
+        ratio=ratio,
         entity=Entity(**{c: getattr(row, c) for c in _ENTITY_COLUMNS}),
     )
 

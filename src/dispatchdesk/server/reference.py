@@ -46,9 +46,12 @@ def checked_incident(
     for i, person in enumerate(body.persons):
         if (problem := dob_problem(person.dob, today)) is not None:
             problems.append((("persons", i, "dob"), problem))
-    checked = body.model_copy(update={
-        "type": kind, "location": location.model_copy(update={"borough": borough}),
-    })
+    checked = body.model_copy(
+        update={
+            "type": kind,
+            "location": location.model_copy(update={"borough": borough}),
+        }
+    )
     return checked, problems
 
 

@@ -147,8 +147,11 @@ class CommandRunner:
         with write_tx(self.engine) as conn:
             conn.execute(
                 audit.insert().values(
-                    at=self.now(), username=user.username, action=f"refused_{action}",
-                    entity=entity, entity_id=entity_id,
+                    at=self.now(),
+                    username=user.username,
+                    action=f"refused_{action}",
+                    entity=entity,
+                    entity_id=entity_id,
                     detail=f"{err.status_code}: {detail}"[:4000],
                 )
             )
@@ -183,9 +186,13 @@ class CommandRunner:
                 )
                 conn.execute(
                     idempotency.insert().values(
-                        key=idem.key, username=user.username, method_path=idem.method_path,
-                        request_hash=idem.request_hash, status_code=status_code,
-                        response_body=json.dumps(body, separators=(",", ":")), created_at=now,
+                        key=idem.key,
+                        username=user.username,
+                        method_path=idem.method_path,
+                        request_hash=idem.request_hash,
+                        status_code=status_code,
+                        response_body=json.dumps(body, separators=(",", ":")),
+                        created_at=now,
                     )
                 )
             return CommandResult(status_code, body)
@@ -198,26 +205,50 @@ class CommandRunner:
         if problems:
             raise Invalid(field_errors(problems))
 
-    def emit(self, conn: Connection, now: datetime, entity: str, entity_id: int,
-             data: dict[str, Any]) -> None:
+    def emit(
+        self, conn: Connection, now: datetime, entity: str, entity_id: int, data: dict[str, Any]
+    ) -> None:
         """One change-log row, in the caller's transaction."""
         changelog.append(
-            conn, entity=entity, entity_id=entity_id, data=data, now=now,
+            conn,
+            entity=entity,
+            entity_id=entity_id,
+            data=data,
+            now=now,
             retention=self.settings.change_retention,
         )
 
-    def write_audit(self, conn: Connection, now: datetime, username: str, action: str,
-                    entity: str, entity_id: int | None, detail: str) -> None:
+    def write_audit(
+        self,
+        conn: Connection,
+        now: datetime,
+        username: str,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        detail: str,
+    ) -> None:
         conn.execute(
             audit.insert().values(
-                at=now, username=username, action=action, entity=entity, entity_id=entity_id,
+                at=now,
+                username=username,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
                 detail=detail[:4000],
             )
         )
 
     def check_rationale(
-        self, conn: Connection, now: datetime, text: str, *, kind: str, what: str,
-        entity: Entity, by: str | None = None,
+        self,
+        conn: Connection,
+        now: datetime,
+        text: str,
+        *,
+        kind: str,
+        what: str,
+        entity: Entity,
+        by: str | None = None,
     ) -> None:
         """Refuse (409) a rationale or reason that is too short, a stock phrase, or near the
         same as any accepted in the lookback (all kinds); else record it in ``conn``'s

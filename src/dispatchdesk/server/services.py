@@ -28,9 +28,16 @@ class Services:
     audit: AuditLog
 
     @classmethod
-    def open(cls, engine: Engine, settings: ServerSettings,
-             on_commit: Callable[[], None]) -> Services:
+    def open(
+        cls, engine: Engine, settings: ServerSettings, on_commit: Callable[[], None]
+    ) -> Services:
         """The services over ``engine``; ``on_commit`` wakes the event streams."""
         runner = CommandRunner(engine, settings, on_commit)
-        return cls(runner, Incidents(runner), Units(runner), WarningsDesk(runner), Sync(runner),
-                   AuditLog(runner))
+        return cls(
+            runner,
+            Incidents(runner),
+            Units(runner),
+            WarningsDesk(runner),
+            Sync(runner),
+            AuditLog(runner),
+        )

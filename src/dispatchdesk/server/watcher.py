@@ -33,8 +33,7 @@ class PgWatcher:
         self._hub = hub
         self._poll = poll_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dispatchdesk-pg-watch",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="dispatchdesk-pg-watch", daemon=True)
         self._last: int | None = None
 
     def start(self) -> None:

@@ -78,9 +78,7 @@ class DeskCommands(Protocol):
 
     def create_incident(self, draft: IncidentDraft) -> str: ...
 
-    def regrade(
-        self, incident: Incident, grade: Grade, reason: str | None = None
-    ) -> str: ...
+    def regrade(self, incident: Incident, grade: Grade, reason: str | None = None) -> str: ...
 
     def change_status(self, incident: Incident, status: IncidentStatus) -> str: ...
 
@@ -90,14 +88,20 @@ class DeskCommands(Protocol):
 
     # --- units (dispatchers and supervisors) ---
 
-    def assign_unit(self, unit: Unit, incident: Incident,
-                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+    def assign_unit(
+        self, unit: Unit, incident: Incident, warnings_passed: Sequence[WarningRef] = ()
+    ) -> str:
         """Send ``unit``; ``warnings_passed``: the incident's warnings the unit was told of
         (recorded with the assignment)."""
         ...
 
-    def divert_unit(self, unit: Unit, incident: Incident, reason: str,
-                    warnings_passed: Sequence[WarningRef] = ()) -> str:
+    def divert_unit(
+        self,
+        unit: Unit,
+        incident: Incident,
+        reason: str,
+        warnings_passed: Sequence[WarningRef] = (),
+    ) -> str:
         """Move ``unit`` off the incident it is on to ``incident``; the one it left is owed."""
         ...
 
@@ -118,8 +122,9 @@ class DeskCommands(Protocol):
 
     def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str: ...
 
-    def end_scheme(self, scheme: SchemeOut, reason: str,
-                   override_rationale: str | None = None) -> str:
+    def end_scheme(
+        self, scheme: SchemeOut, reason: str, override_rationale: str | None = None
+    ) -> str:
         """``override_rationale``: a supervisor ending it although the victim has not been
         told of the removal and no failed attempt is recorded."""
         ...
@@ -128,8 +133,13 @@ class DeskCommands(Protocol):
 
     def scheme_victim_informed(self, scheme: SchemeOut, at: datetime | None) -> str: ...
 
-    def scheme_victim_contact(self, scheme: SchemeOut, outcome: VictimContactOutcome,
-                              at: datetime | None, note: str | None) -> str:
+    def scheme_victim_contact(
+        self,
+        scheme: SchemeOut,
+        outcome: VictimContactOutcome,
+        at: datetime | None,
+        note: str | None,
+    ) -> str:
         """Add to the scheme's victim contact log: told, or a failed attempt."""
         ...
 

@@ -46,6 +46,7 @@ M = TypeVar("M", bound=BaseModel)
 class _DivertList(RootModel[list[DivertModel]]):
     pass
 
+
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 #: Bodies at least this big are validated on a worker thread, not on the loop (GUI) thread.
 LARGE_BODY = 256 * 1024
@@ -132,7 +133,9 @@ class ApiClient:
         timeout = self._http.timeout
         if read_timeout is not None:
             timeout = httpx.Timeout(
-                connect=timeout.connect, read=read_timeout, write=timeout.write,
+                connect=timeout.connect,
+                read=read_timeout,
+                write=timeout.write,
                 pool=timeout.pool,
             )
         try:
@@ -275,9 +278,7 @@ class ApiClient:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
             if any(e.get("type") == "json_invalid" for e in exc.errors()):
-                raise MalformedPayload(
-                    f"The server sent a {what} that is not valid JSON."
-                ) from exc
+                raise MalformedPayload(f"The server sent a {what} that is not valid JSON.") from exc
             raise MalformedPayload(describe_validation_error(what, exc)) from exc
 
 

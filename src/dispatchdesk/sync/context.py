@@ -26,8 +26,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class Backoff:
     """Exponential backoff with jitter (half the delay fixed, half random)."""
 
-    def __init__(self, initial: float, maximum: float, factor: float,
-                 rng: random.Random) -> None:
+    def __init__(self, initial: float, maximum: float, factor: float, rng: random.Random) -> None:
         self.initial, self.maximum, self.factor, self._rng = initial, maximum, factor, rng
 
     def delay(self, attempt: int) -> float:
@@ -38,9 +37,17 @@ class Backoff:
 class SyncContext:
     """Shared by the parts of one sync engine."""
 
-    def __init__(self, client: ApiClient, worker: CacheWorker, listeners: Listeners,
-                 clock: ServerClock, *, backoff: Backoff, sleep: Sleep,
-                 wall: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        client: ApiClient,
+        worker: CacheWorker,
+        listeners: Listeners,
+        clock: ServerClock,
+        *,
+        backoff: Backoff,
+        sleep: Sleep,
+        wall: Callable[[], datetime],
+    ) -> None:
         self.client = client
         self.worker = worker
         self.store = worker.store

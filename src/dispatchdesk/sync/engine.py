@@ -84,16 +84,18 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
         self._worker = worker
         self._clock = clock
         backoff = Backoff(backoff_initial, backoff_max, backoff_factor, rng or random.Random())
-        ctx = SyncContext(client, worker, Listeners(listener), clock, backoff=backoff,
-                          sleep=sleep, wall=wall)
+        ctx = SyncContext(
+            client, worker, Listeners(listener), clock, backoff=backoff, sleep=sleep, wall=wall
+        )
         self._ctx = ctx
         #: How often QUEUED commands are checked for age, and the server's day for its turn.
         interval = outbox_check_interval or max(
             0.05, min(30.0, max_command_age.total_seconds() / 10)
         )
         self._outbox = Outbox(ctx, max_command_age=max_command_age, check_interval=interval)
-        self._feed = Feed(ctx, self._outbox, heartbeat_timeout=heartbeat_timeout,
-                          page_limit=page_limit)
+        self._feed = Feed(
+            ctx, self._outbox, heartbeat_timeout=heartbeat_timeout, page_limit=page_limit
+        )
         self._expiry = ExpiryClock(ctx)
         self._day_turn = DayTurnClock(ctx, interval)
         self._enqueue = self._outbox.enqueue
@@ -149,8 +151,9 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
         ctx.listeners.on_units(ctx.entities.reset_units(state.units), [], True)
         self._outbox.emit()
         # Perhaps 200,000 schemes and orders: not in the way of the sign-in window.
-        self._cache_task = asyncio.create_task(self._show_cached_warnings(),
-                                               name="dispatchdesk-cached-warnings")
+        self._cache_task = asyncio.create_task(
+            self._show_cached_warnings(), name="dispatchdesk-cached-warnings"
+        )
 
     async def _show_cached_warnings(self) -> None:
         await self._load_warnings()
@@ -177,9 +180,11 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
         await self.cache_shown()
         self._ctx.set_connection(ConnectionState.CONNECTING)
         self._outbox.wake()
-        for coro, name in ((self._feed.run(), "dispatchdesk-sync"),
-                           (self._outbox.flush_loop(), "dispatchdesk-outbox"),
-                           (self._day_turn.run(), "dispatchdesk-day-turn")):
+        for coro, name in (
+            (self._feed.run(), "dispatchdesk-sync"),
+            (self._outbox.flush_loop(), "dispatchdesk-outbox"),
+            (self._day_turn.run(), "dispatchdesk-day-turn"),
+        ):
             self._tasks.append(asyncio.create_task(coro, name=name))
 
     async def _load_warnings(self) -> None:
@@ -193,12 +198,15 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
             data: CachedWarnings = await self._worker.call(
                 ctx.store.load_warning_data, self._clock.now()
             )
-            index = await self._worker.call(build_index, data.schemes, data.orders,
-                                            data.warning_policy)
+            index = await self._worker.call(
+                build_index, data.schemes, data.orders, data.warning_policy
+            )
         except Exception as exc:
             log.exception("warning data in the cache could not be read")
-            ctx.problem(f"Special schemes and protective orders in the local cache could not "
-                        f"be read ({exc}); they are reloaded from the server when it answers.")
+            ctx.problem(
+                f"Special schemes and protective orders in the local cache could not "
+                f"be read ({exc}); they are reloaded from the server when it answers."
+            )
             ctx.cursor = None
             return
         ctx.entities.reset_index(index, data.schemes)

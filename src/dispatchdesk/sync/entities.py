@@ -88,8 +88,9 @@ class EntityBatch:
         )
 
 
-def build_index(schemes: Sequence[SchemeOut], orders: Sequence[OrderOut],
-                policy: WarningPolicy | None = None) -> WarningIndex:
+def build_index(
+    schemes: Sequence[SchemeOut], orders: Sequence[OrderOut], policy: WarningPolicy | None = None
+) -> WarningIndex:
     """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread)."""
     index = WarningIndex(policy or DEFAULT_WARNING_POLICY)
     index.replace(schemes, orders)
@@ -112,7 +113,8 @@ class EntityState:
         #: Incident, unit and scheme versions as the feed has them (the cache's word; they
         #: confirm SENT commands).
         self.versions: dict[str, dict[int, int]] = {
-            name: {} for name, e in ENTITIES.items() if e.versioned}
+            name: {} for name, e in ENTITIES.items() if e.versioned
+        }
         self.index = WarningIndex()
         self.acknowledged: set[tuple[int, WarningRef]] = set()
 

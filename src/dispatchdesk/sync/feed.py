@@ -47,8 +47,9 @@ class _StreamEnded(Exception):
 class Feed:
     """Keeps the cache and the screen in step with the server until stopped."""
 
-    def __init__(self, ctx: SyncContext, outbox: Outbox, *, heartbeat_timeout: float,
-                 page_limit: int) -> None:
+    def __init__(
+        self, ctx: SyncContext, outbox: Outbox, *, heartbeat_timeout: float, page_limit: int
+    ) -> None:
         self._ctx = ctx
         self._outbox = outbox
         self.heartbeat_timeout = heartbeat_timeout
@@ -171,9 +172,7 @@ class Feed:
                     queue.put_nowait(item)
             queue.put_nowait(_StreamEnded())
         except TimeoutError:
-            queue.put_nowait(
-                ConnectionLost(f"Nothing from the server for {hb:g} s; reconnecting.")
-            )
+            queue.put_nowait(ConnectionLost(f"Nothing from the server for {hb:g} s; reconnecting."))
         except Exception as exc:
             queue.put_nowait(exc)
 
@@ -205,8 +204,13 @@ class Feed:
         if error is not None:
             raise error
 
-    async def _commit(self, cursor: int, upserts: list[IncidentOut], removed: list[int],
-                      entity_changes: EntityChanges) -> None:
+    async def _commit(
+        self,
+        cursor: int,
+        upserts: list[IncidentOut],
+        removed: list[int],
+        entity_changes: EntityChanges,
+    ) -> None:
         """Write a decoded batch and the cursor in one transaction, then show it."""
         ctx = self._ctx
         now = ctx.clock.now()

@@ -61,8 +61,9 @@ class Command:
 class Outbox:
     """Durable commands: enqueue, flush, retry, confirm, hold stale."""
 
-    def __init__(self, ctx: SyncContext, *, max_command_age: timedelta,
-                 check_interval: float) -> None:
+    def __init__(
+        self, ctx: SyncContext, *, max_command_age: timedelta, check_interval: float
+    ) -> None:
         self._ctx = ctx
         self.max_command_age = max_command_age
         #: How often QUEUED commands are checked for age while nothing else happens.
@@ -119,8 +120,9 @@ class Outbox:
             self.entries.append(entry)
             self.emit()
         if entry.state is CommandState.FAILED:
-            self._ctx.listeners.on_problem(f"{entry.command.description}: not sent. "
-                                           f"{entry.command.message}")
+            self._ctx.listeners.on_problem(
+                f"{entry.command.description}: not sent. {entry.command.message}"
+            )
         self._wake.set()
 
     async def _save(self, entry: OutboxEntry) -> None:
@@ -344,6 +346,11 @@ class Outbox:
         route = ROUTES[c.kind]
         args = {"incident_id": c.incident_id, "unit_id": c.unit_id, **entry.path_args}
         return await self._ctx.client.command(
-            route.method, route.url(args), c.body or {}, idempotency_key=entry.idempotency_key,
-            if_match=entry.if_match, reply=route.reply, what=route.entity_name or "reply",
+            route.method,
+            route.url(args),
+            c.body or {},
+            idempotency_key=entry.idempotency_key,
+            if_match=entry.if_match,
+            reply=route.reply,
+            what=route.entity_name or "reply",
         )

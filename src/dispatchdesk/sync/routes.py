@@ -69,13 +69,11 @@ ROUTES: dict[CommandKind, Route] = {
     CommandKind.REVIEW_DIVERT: Route("POST", "/diverts/{id}/review", DivertModel),
     CommandKind.EXTEND_SCHEME: _confirmed("POST", "/schemes/{id}/extend", SCHEME),
     CommandKind.END_SCHEME: Route("POST", "/schemes/{id}/end", SchemeEnded),
-    CommandKind.REQUEST_SCHEME_REVIEW: _confirmed("POST", "/schemes/{id}/review-request",
-                                                  SCHEME),
-    CommandKind.SCHEME_VICTIM_INFORMED: _confirmed("POST", "/schemes/{id}/victim-informed",
-                                                   SCHEME),
-    CommandKind.SCHEME_VICTIM_CONTACT: _confirmed("POST", "/schemes/{id}/victim-contact",
-                                                  SCHEME),
+    CommandKind.REQUEST_SCHEME_REVIEW: _confirmed("POST", "/schemes/{id}/review-request", SCHEME),
+    CommandKind.SCHEME_VICTIM_INFORMED: _confirmed("POST", "/schemes/{id}/victim-informed", SCHEME),
+    CommandKind.SCHEME_VICTIM_CONTACT: _confirmed("POST", "/schemes/{id}/victim-contact", SCHEME),
     CommandKind.WARNING_SHOWN: Route("POST", "/warnings/{kind}/{id}/shown", AuditReply),
-    CommandKind.WARNING_ACKNOWLEDGED: Route("POST", "/warnings/{kind}/{id}/acknowledge",
-                                            AuditReply),
+    CommandKind.WARNING_ACKNOWLEDGED: Route(
+        "POST", "/warnings/{kind}/{id}/acknowledge", AuditReply
+    ),
 }

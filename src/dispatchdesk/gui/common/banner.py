@@ -84,8 +84,10 @@ class ConnectionBanner(QFrame):
     def set_info(self, info: ConnectionInfo, now: datetime) -> None:
         self._info = info
         self.setProperty("state", info.state.value)
-        icon = icons.offline_icon() if info.state is ConnectionState.OFFLINE else (
-            icons.connecting_icon()
+        icon = (
+            icons.offline_icon()
+            if info.state is ConnectionState.OFFLINE
+            else (icons.connecting_icon())
         )
         self._icon.setPixmap(icon.pixmap(20, 20))
         self.style().unpolish(self)

@@ -89,10 +89,16 @@ def problem_icon() -> QIcon:
 #: Icon colour per theme and warning severity: the hues of the warning panel's frame in that
 #: theme (resources/themes/*.qss). The severity is also written out wherever the icon appears.
 SEVERITY_COLOURS = {
-    "normal": {Severity.CRITICAL: "#b91c1c", Severity.HEIGHTENED: "#c2410c",
-               Severity.INFO: "#1d4ed8"},
-    "high-contrast": {Severity.CRITICAL: "#ff4d4d", Severity.HEIGHTENED: "#ff9900",
-                      Severity.INFO: "#ffffff"},
+    "normal": {
+        Severity.CRITICAL: "#b91c1c",
+        Severity.HEIGHTENED: "#c2410c",
+        Severity.INFO: "#1d4ed8",
+    },
+    "high-contrast": {
+        Severity.CRITICAL: "#ff4d4d",
+        Severity.HEIGHTENED: "#ff9900",
+        Severity.INFO: "#ffffff",
+    },
 }
 
 
@@ -138,8 +144,11 @@ def acknowledged(colour: QColor | str = "#15803d") -> QIcon:
 
 #: The small mark of each severity on a queue row's warning pictogram: its own shape, so the
 #: icon tells the severity even to a reader who cannot tell the colours apart.
-_SEVERITY_MARKS = {Severity.CRITICAL: ("octagon", "!"), Severity.HEIGHTENED: ("triangle", "!"),
-                   Severity.INFO: ("circle", "i")}
+_SEVERITY_MARKS = {
+    Severity.CRITICAL: ("octagon", "!"),
+    Severity.HEIGHTENED: ("triangle", "!"),
+    Severity.INFO: ("circle", "i"),
+}
 
 
 @cache
@@ -174,19 +183,31 @@ def _severity_mark(painter: QPainter, severity: Severity, colour: str, box: QRec
     if shape == "circle":
         painter.drawEllipse(box)
     elif shape == "triangle":
-        painter.drawPolygon(QPolygonF([QPointF(x + w / 2, y), QPointF(x + w, y + h),
-                                       QPointF(x, y + h)]))
+        painter.drawPolygon(
+            QPolygonF([QPointF(x + w / 2, y), QPointF(x + w, y + h), QPointF(x, y + h)])
+        )
     else:
         k = w * 0.3
-        painter.drawPolygon(QPolygonF([
-            QPointF(x + k, y), QPointF(x + w - k, y), QPointF(x + w, y + k),
-            QPointF(x + w, y + h - k), QPointF(x + w - k, y + h), QPointF(x + k, y + h),
-            QPointF(x, y + h - k), QPointF(x, y + k)]))
+        painter.drawPolygon(
+            QPolygonF(
+                [
+                    QPointF(x + k, y),
+                    QPointF(x + w - k, y),
+                    QPointF(x + w, y + k),
+                    QPointF(x + w, y + h - k),
+                    QPointF(x + w - k, y + h),
+                    QPointF(x + k, y + h),
+                    QPointF(x, y + h - k),
+                    QPointF(x, y + k),
+                ]
+            )
+        )
     font = QFont()
     font.setBold(True)
     font.setPixelSize(7)
     painter.setFont(font)
     light = fill.lightness() > 150  # white (the high-contrast info colour) takes black text
     painter.setPen(QColor("#000000" if light else "#ffffff"))
-    painter.drawText(box.adjusted(0, 1 if shape == "triangle" else 0, 0, 0),
-                     Qt.AlignmentFlag.AlignCenter, glyph)
+    painter.drawText(
+        box.adjusted(0, 1 if shape == "triangle" else 0, 0, 0), Qt.AlignmentFlag.AlignCenter, glyph
+    )

@@ -17,8 +17,18 @@ from dispatchdesk.gui.common import resources_rc
 
 APP_ICON = ":/icons/dispatchdesk.svg"
 ICON_NAMES = (
-    "log-in", "server", "user", "key-round", "settings", "contrast", "volume-2",
-    "shield-alert", "scale", "split", "car", "circle-check",
+    "log-in",
+    "server",
+    "user",
+    "key-round",
+    "settings",
+    "contrast",
+    "volume-2",
+    "shield-alert",
+    "scale",
+    "split",
+    "car",
+    "circle-check",
 )
 SOUND_NAMES = ("new-immediate", "breach", "offline")
 

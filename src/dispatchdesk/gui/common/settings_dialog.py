@@ -80,8 +80,10 @@ class SettingsDialog(QDialog):
         self.ui.testSound.setIcon(resources.icon("volume-2", colour))
         theme = str(settings.value(THEME_KEY, "normal"))
         self.ui.theme.setCurrentIndex(_THEMES.index(theme) if theme in _THEMES else 0)
-        self.ui.sounds.setText("Play my alert &sounds (grade I target breached, new escalation, "
-                               "new critical warning, new grade I incident, connection lost)")
+        self.ui.sounds.setText(
+            "Play my alert &sounds (grade I target breached, new escalation, "
+            "new critical warning, new grade I incident, connection lost)"
+        )
         self.ui.sounds.setChecked(sounds_enabled(settings, operator))
         self.show_central(central or CentralSettings())
         self.ui.testSound.clicked.connect(self.play_test_sound)
@@ -97,8 +99,9 @@ class SettingsDialog(QDialog):
 
         self.ui.serverUrl.setText(shown("server_url", central.server_url))
         self.ui.caBundle.setText(shown("ca_bundle", central.ca_bundle or "system certificates"))
-        self.ui.commandAge.setText(shown("max_command_age_minutes",
-                                         f"{central.max_command_age_minutes} minutes"))
+        self.ui.commandAge.setText(
+            shown("max_command_age_minutes", f"{central.max_command_age_minutes} minutes")
+        )
         self.ui.sources.setText("Read from: " + (", ".join(central.sources) or "defaults only"))
 
     def chosen_theme(self) -> str:

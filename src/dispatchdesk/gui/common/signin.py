@@ -23,9 +23,7 @@ class SignInDialog(QDialog):
 
     submitted = Signal(str, str, str)
 
-    def __init__(
-        self, url: str = "", username: str = "", parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, url: str = "", username: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ui = Ui_SignInDialog()
         self.ui.setupUi(self)
@@ -47,17 +45,29 @@ class SignInDialog(QDialog):
     def _add_icons(self) -> None:
         colour = self.palette().color(QPalette.ColorRole.Text)
         self.setWindowIcon(resources.app_icon())
-        self.sign_in.setIcon(resources.icon("log-in", self.palette().color(
-            QPalette.ColorRole.ButtonText)))
-        for field, name in ((self.url, "server"), (self.username, "user"),
-                            (self.password, "key-round")):
-            field.addAction(resources.icon(name, colour, 16),
-                            QLineEdit.ActionPosition.LeadingPosition)
+        self.sign_in.setIcon(
+            resources.icon("log-in", self.palette().color(QPalette.ColorRole.ButtonText))
+        )
+        for field, name in (
+            (self.url, "server"),
+            (self.username, "user"),
+            (self.password, "key-round"),
+        ):
+            field.addAction(
+                resources.icon(name, colour, 16), QLineEdit.ActionPosition.LeadingPosition
+            )
 
     def _submit(self) -> None:
         url, user = self.url.text().strip(), self.username.text().strip()
-        missing = [n for n, v in (("server URL", url), ("username", user),
-                                  ("password", self.password.text())) if not v]
+        missing = [
+            n
+            for n, v in (
+                ("server URL", url),
+                ("username", user),
+                ("password", self.password.text()),
+            )
+            if not v
+        ]
         if missing:
             self.show_error("Enter the " + " and ".join(missing) + ".")
             return

@@ -61,13 +61,18 @@ class AlertSounds:
             if sys.platform == "win32":
                 import winsound
 
-                winsound.PlaySound(str(path), winsound.SND_FILENAME | winsound.SND_ASYNC
-                                   | winsound.SND_NODEFAULT)
+                winsound.PlaySound(
+                    str(path), winsound.SND_FILENAME | winsound.SND_ASYNC | winsound.SND_NODEFAULT
+                )
                 return True
             assert self._player is not None
-            subprocess.Popen([self._player, str(path)],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+            subprocess.Popen(
+                [self._player, str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             return True
         except OSError as exc:
             log.warning("alert sound %s not played: %s", name, exc)

@@ -56,10 +56,14 @@ class RowsTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.headers)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = DISPLAY_ROLE) -> Any:
-        if orientation == _HORIZONTAL and int(role) == DISPLAY_ROLE \
-                and 0 <= section < len(self.headers):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
+    ) -> Any:
+        if (
+            orientation == _HORIZONTAL
+            and int(role) == DISPLAY_ROLE
+            and 0 <= section < len(self.headers)
+        ):
             return self.headers[section]
         return None
 

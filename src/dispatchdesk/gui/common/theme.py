@@ -97,8 +97,12 @@ def _high_contrast_palette() -> QPalette:
     ):
         palette.setColor(role, colour)
     grey = QColor(_HC_DISABLED_TEXT)
-    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
-                 QPalette.ColorRole.ButtonText, QPalette.ColorRole.PlaceholderText):
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.PlaceholderText,
+    ):
         palette.setColor(QPalette.ColorGroup.Disabled, role, grey)
     return palette
 

@@ -69,25 +69,31 @@ UNIT_ID_ROLE = Qt.ItemDataRole.UserRole.value
 
 SENT_NOTE = "Assignment sent — pending until the server confirms."
 
-DIVERT_NOTE = "Divert sent — pending until the server confirms. {left} stays owed until " \
-              "another unit arrives there."
+DIVERT_NOTE = (
+    "Divert sent — pending until the server confirms. {left} stays owed until "
+    "another unit arrives there."
+)
+
 
 def short_ref(ref: str) -> str:
-    """"CAD 7/23NOV26" → "CAD 7": enough to name an incident in a sentence."""
+    """ "CAD 7/23NOV26" → "CAD 7": enough to name an incident in a sentence."""
     return ref.split("/", 1)[0]
 
+
 def distance_text(ranked: RankedUnit) -> str:
-    """"1.2 km", or only what the borough says when a position is unknown."""
+    """ "1.2 km", or only what the borough says when a position is unknown."""
     if ranked.distance_km is not None:
         return f"{ranked.distance_km:.1f} km"
     return "same borough" if ranked.same_borough else "other borough"
 
+
 def completion_text(unit: Unit, incident_ref: Callable[[int], str]) -> str:
-    """"LX21 — Available — IRV — Camden" (and the incident, for a unit on one)."""
+    """ "LX21 — Available — IRV — Camden" (and the incident, for a unit on one)."""
     text = f"{unit.callsign} — {unit.status.label} — {unit.kind} — {unit.borough}"
     if unit.incident_id is not None:
         text += f" — on {incident_ref(unit.incident_id)}"
     return text
+
 
 def close_matches(typed: str, callsigns: Sequence[str], limit: int = 5) -> list[str]:
     """Callsigns containing ``typed``, then those spelt like it (case-insensitive)."""
@@ -96,26 +102,36 @@ def close_matches(typed: str, callsigns: Sequence[str], limit: int = 5) -> list[
         return []
     by_fold = {c.casefold(): c for c in callsigns}
     found = [c for f, c in sorted(by_fold.items()) if needle in f]
-    found += [by_fold[f] for f in difflib.get_close_matches(needle, list(by_fold), n=limit)
-              if by_fold[f] not in found]
+    found += [
+        by_fold[f]
+        for f in difflib.get_close_matches(needle, list(by_fold), n=limit)
+        if by_fold[f] not in found
+    ]
     return found[:limit]
+
 
 def owed_text(incident: Incident, timezone: str) -> str | None:
     """The owed warning for the dialog's header, or None when nothing is owed."""
     if not incident.owed:
         return None
     divert = incident.diverts[-1] if incident.diverts else None
-    what = "a unit was diverted away" if divert is None else \
-        f"{divert.callsign} {_gone(divert)} at {local(divert.at, timezone, '%H:%M')}"
+    what = (
+        "a unit was diverted away"
+        if divert is None
+        else f"{divert.callsign} {_gone(divert)} at {local(divert.at, timezone, '%H:%M')}"
+    )
     tail = " and no unit is on it" if incident.needs_unit else ""
     return f"⚠ OWED: {what}{tail} — reallocate"
+
 
 def _gone(divert: Divert) -> str:
     return "withdrawn before arriving" if divert.kind is DivertKind.WITHDRAWN else "diverted away"
 
+
 def _passed_note(passed: Sequence[WarningRef]) -> str:
     n = len(passed)
     return f" Recorded: {n} warning{'s' if n != 1 else ''} passed to the unit." if n else ""
+
 
 @dataclass
 class _Watch:
@@ -123,6 +139,7 @@ class _Watch:
 
     callsign: str
     seen: bool = False
+
 
 class AssignPanel(QWidget):
     """Assign or divert units to one incident."""
@@ -222,7 +239,8 @@ class AssignPanel(QWidget):
         self.pass_warnings = QCheckBox("&Pass these warnings to the unit")
         self.pass_warnings.setChecked(True)
         self.pass_warnings.setAccessibleDescription(
-            "Ticked: the assignment records that the unit was told of every warning listed.")
+            "Ticked: the assignment records that the unit was told of every warning listed."
+        )
         for widget in (self.warnings_heading, self.warning_list, self.pass_warnings):
             layout.addWidget(widget)
         self.warnings_box.hide()
@@ -276,7 +294,8 @@ class AssignPanel(QWidget):
         # To clear the field after a send from the popup (see _completion_activated). The
         # stubs do not know that an overloaded signal is picked by its argument type.
         self.completer.activated[str].connect(  # type: ignore[index]
-            self._completion_activated)
+            self._completion_activated
+        )
         self.callsign.textChanged.connect(self._callsign_changed)
         self.assign_button.clicked.connect(self.assign_typed)
         self.reason.returnPressed.connect(self.send_divert)
@@ -323,13 +342,18 @@ class AssignPanel(QWidget):
     def _fill_warnings(self) -> None:
         """The incident's warnings as the queue's flags and Ctrl+W have them (memory only)."""
         source = self._warnings
-        found = source.for_incident(self._incident) if source is not None \
-            and self._incident.is_open else []
+        found = (
+            source.for_incident(self._incident)
+            if source is not None and self._incident.is_open
+            else []
+        )
         rows: list[tuple[str, str, str, WarningRef]] = []
         if source is not None and found:
             now, policy = source.now(), source.index.policy
-            rows = [(w.severity.upper(), what_it_is(w), expiry_line(w, now, policy),
-                     warning_ref(w)) for w in found]
+            rows = [
+                (w.severity.upper(), what_it_is(w), expiry_line(w, now, policy), warning_ref(w))
+                for w in found
+            ]
         if rows == self._warning_rows:
             return
         self._warning_rows = rows
@@ -340,7 +364,8 @@ class AssignPanel(QWidget):
             self.warning_list.resizeColumnToContents(column)
         n = len(rows)
         self.warnings_heading.setText(
-            f"⚠ {n} warning{'s' if n != 1 else ''} for this incident: tell the unit sent.")
+            f"⚠ {n} warning{'s' if n != 1 else ''} for this incident: tell the unit sent."
+        )
         self.warnings_box.setVisible(bool(rows))
 
     def warnings_shown(self) -> list[WarningRef]:
@@ -359,14 +384,17 @@ class AssignPanel(QWidget):
 
     def _units_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
         # Time-in-status ticks and pending text change nothing shown here; a changed unit may.
-        if top_left.column() == bottom_right.column() \
-                and top_left.column() in (UnitColumn.TIME_IN_STATUS, UnitColumn.PENDING):
+        if top_left.column() == bottom_right.column() and top_left.column() in (
+            UnitColumn.TIME_IN_STATUS,
+            UnitColumn.PENDING,
+        ):
             return
         self._fleet_changed()
 
     def _fill_completer(self) -> None:
-        units = sorted(self._units.units(),
-                       key=lambda u: (STATUS_ORDER[u.status], u.callsign.casefold()))
+        units = sorted(
+            self._units.units(), key=lambda u: (STATUS_ORDER[u.status], u.callsign.casefold())
+        )
         wanted = [(completion_text(u, self._units.incident_ref), u.callsign) for u in units]
         if wanted == self._completions:
             return
@@ -428,39 +456,56 @@ class AssignPanel(QWidget):
             return
         self.callsign.setText(unit.callsign)
         if not self._incident.is_open:
-            self._say(f"{short_ref(self._incident.ref)} is closed: no unit can be sent to it.",
-                      error=True)
+            self._say(
+                f"{short_ref(self._incident.ref)} is closed: no unit can be sent to it.", error=True
+            )
         elif unit.incident_id == self._incident.id:
-            self._say(f"{unit.callsign} is already on this incident ({unit.status.label}).",
-                      error=True)
+            self._say(
+                f"{unit.callsign} is already on this incident ({unit.status.label}).", error=True
+            )
         elif unit.status is UnitStatus.AVAILABLE:
             passed = self.passed_refs()
-            self._send(unit, self._commands.assign_unit(unit, self._incident, passed),
-                       SENT_NOTE + _passed_note(passed))
+            self._send(
+                unit,
+                self._commands.assign_unit(unit, self._incident, passed),
+                SENT_NOTE + _passed_note(passed),
+            )
         elif unit.status.on_incident and unit.incident_id is not None:
             self._ask_reason(unit, unit.incident_id)
         else:
-            self._say(f"{unit.callsign} is {unit.status.label}: it cannot be assigned. Set it "
-                      "Available on the units board first. Nothing was sent.", error=True)
+            self._say(
+                f"{unit.callsign} is {unit.status.label}: it cannot be assigned. Set it "
+                "Available on the units board first. Nothing was sent.",
+                error=True,
+            )
 
     def propose(self, unit_id: int) -> None:
         """A unit dropped on the incident: with warnings listed, an available unit is put in
         the field, not sent, so the warnings are read first (Enter sends it); otherwise as
         :meth:`choose_unit`."""
         unit = self._units.unit(unit_id)
-        if unit is not None and unit.status is UnitStatus.AVAILABLE \
-                and self._incident.is_open and self._warning_rows:
+        if (
+            unit is not None
+            and unit.status is UnitStatus.AVAILABLE
+            and self._incident.is_open
+            and self._warning_rows
+        ):
             self.callsign.setText(unit.callsign)
             self.callsign.setFocus()
-            self._say(f"{unit.callsign} is not sent yet: read the warnings above, then press "
-                      "Enter to assign it.")
+            self._say(
+                f"{unit.callsign} is not sent yet: read the warnings above, then press "
+                "Enter to assign it."
+            )
             return
         self.choose_unit(unit_id)
 
     def _unknown(self, typed: str) -> None:
         matches = close_matches(typed, [u.callsign for u in self._units.units()])
-        hint = f" Close matches: {', '.join(matches)}." if matches else \
-            " Check the callsign; the list below shows the available units."
+        hint = (
+            f" Close matches: {', '.join(matches)}."
+            if matches
+            else " Check the callsign; the list below shows the available units."
+        )
         self._say(f"No unit has the callsign “{typed}”.{hint} Nothing was sent.", error=True)
 
     # -- divert ----------------------------------------------------------------------------
@@ -473,7 +518,7 @@ class AssignPanel(QWidget):
         self.reason.setFocus()
 
     def divert_text(self, unit: Unit, from_id: int) -> str:
-        """"LX21 is on CAD 7/23NOV26 (I, Robbery). Diverting it leaves CAD 7 owed."."""
+        """ "LX21 is on CAD 7/23NOV26 (I, Robbery). Diverting it leaves CAD 7 owed."."""
         other = self._incident_of(from_id)
         ref = other.ref if other is not None else self._units.incident_ref(from_id)
         what = f" ({other.grade.value}, {other.type})" if other is not None else ""
@@ -486,8 +531,11 @@ class AssignPanel(QWidget):
             return
         reason = self.reason.text().strip()
         if not reason:
-            self._say(f"A divert needs a reason: say why {unit.callsign} is needed here. "
-                      "Nothing was sent.", error=True)
+            self._say(
+                f"A divert needs a reason: say why {unit.callsign} is needed here. "
+                "Nothing was sent.",
+                error=True,
+            )
             self.reason.setFocus()
             return
         # The unit may have moved since the reason was asked for: act on what it is now.
@@ -499,8 +547,9 @@ class AssignPanel(QWidget):
         left = self._units.incident_ref(current.incident_id)
         passed = self.passed_refs()
         command_id = self._commands.divert_unit(current, self._incident, reason, passed)
-        self._send(current, command_id,
-                   DIVERT_NOTE.format(left=short_ref(left)) + _passed_note(passed))
+        self._send(
+            current, command_id, DIVERT_NOTE.format(left=short_ref(left)) + _passed_note(passed)
+        )
 
     def _cancel_divert(self) -> None:
         self._divert = None
@@ -559,8 +608,10 @@ class AssignPanel(QWidget):
             watch.seen = True
             if command.state in (CommandState.FAILED, CommandState.HELD):
                 del self._watched[command_id]
-                self._say(f"{watch.callsign}: refused — {command.message or 'no reason given'}",
-                          error=True)
+                self._say(
+                    f"{watch.callsign}: refused — {command.message or 'no reason given'}",
+                    error=True,
+                )
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setProperty("role", "error" if error else "note")
@@ -568,6 +619,7 @@ class AssignPanel(QWidget):
         self.message.style().polish(self.message)
         self.message.setText(text)
         self.message.setAccessibleDescription(text)
+
 
 class AssignDialog(QDialog):
     """A non-modal window around :class:`AssignPanel` for one incident (Esc closes it)."""
@@ -585,8 +637,9 @@ class AssignDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setModal(False)
-        self.panel = AssignPanel(incident, units, commands, incident_of, timezone, self,
-                                 warnings=warnings)
+        self.panel = AssignPanel(
+            incident, units, commands, incident_of, timezone, self, warnings=warnings
+        )
         close = QPushButton("Close")
         close.setAutoDefault(False)
         close.clicked.connect(self.close)

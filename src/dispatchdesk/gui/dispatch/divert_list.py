@@ -55,6 +55,7 @@ HistoryLoader = Callable[[], Awaitable[list[Divert]]]
 #: Asks the operator for a file to write and calls back with it (not at all if cancelled).
 PathChooser = Callable[[Callable[[str], None]], None]
 
+
 class _EscapeFilter(QObject):
     """Esc in the note field cancels the review. Claiming the key at ShortcutOverride keeps it
     from a dock's own Esc shortcut, which would otherwise make both ambiguous."""
@@ -73,6 +74,7 @@ class _EscapeFilter(QObject):
         if kind == QEvent.Type.KeyPress:
             self._cancel()
         return True
+
 
 class DivertListView(QWidget):
     """The DIVERT tag list for a dock or window."""
@@ -132,9 +134,14 @@ class DivertListView(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.open_button = QPushButton("Open incident")
         self.export_button.setToolTip("Export the DIVERT tags shown to a CSV file (Ctrl+S)")
-        for widget, stretch in ((label, 0), (self.filter_combo, 0), (self.count_label, 1),
-                                (self.review_button, 0), (self.export_button, 0),
-                                (self.open_button, 0)):
+        for widget, stretch in (
+            (label, 0),
+            (self.filter_combo, 0),
+            (self.count_label, 1),
+            (self.review_button, 0),
+            (self.export_button, 0),
+            (self.open_button, 0),
+        ):
             bar.addWidget(widget, stretch)
         return bar
 
@@ -143,10 +150,20 @@ class DivertListView(QWidget):
         table.setObjectName("divertTable")
         table.setModel(self.proxy)
         configure_table(
-            table, sort_column=COL_AT, sort_order=Qt.SortOrder.DescendingOrder,
+            table,
+            sort_column=COL_AT,
+            sort_order=Qt.SortOrder.DescendingOrder,
             stretch_column=DivertColumn.REASON,
-            column_widths=((0, 140), (1, 140), (2, 70), (3, 90), (4, 95), (6, 220), (7, 200),
-                           (8, 90)),
+            column_widths=(
+                (0, 140),
+                (1, 140),
+                (2, 70),
+                (3, 90),
+                (4, 95),
+                (6, 220),
+                (7, 200),
+                (8, 90),
+            ),
         )
         table.setAccessibleName("DIVERT tag list")
         self.table = table
@@ -182,17 +199,26 @@ class DivertListView(QWidget):
 
     def _build_actions(self) -> None:
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        self.act_review = self._key_action("Review the selected DIVERT tag…", ["Ctrl+R"],
-                                           self.start_review, context)
-        self.act_export = self._key_action("Export the DIVERT tags shown as CSV…", ["Ctrl+S"],
-                                           self.export_csv, context)
-        self.act_open = self._key_action("Open the incident the unit left", ["Return", "Enter"],
-                                         self.open_selected, Qt.ShortcutContext.WidgetShortcut)
+        self.act_review = self._key_action(
+            "Review the selected DIVERT tag…", ["Ctrl+R"], self.start_review, context
+        )
+        self.act_export = self._key_action(
+            "Export the DIVERT tags shown as CSV…", ["Ctrl+S"], self.export_csv, context
+        )
+        self.act_open = self._key_action(
+            "Open the incident the unit left",
+            ["Return", "Enter"],
+            self.open_selected,
+            Qt.ShortcutContext.WidgetShortcut,
+        )
         self.table.addAction(self.act_open)
         self.removeAction(self.act_open)
 
     def _key_action(
-        self, text: str, keys: Sequence[str], slot: Callable[[], None],
+        self,
+        text: str,
+        keys: Sequence[str],
+        slot: Callable[[], None],
         context: Qt.ShortcutContext,
     ) -> QAction:
         action = QAction(text, self)
@@ -212,8 +238,7 @@ class DivertListView(QWidget):
         self.note.returnPressed.connect(self.submit_review)
         self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_actions())
-        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved,
-                       self.proxy.dataChanged):
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.dataChanged):
             signal.connect(lambda *_: self._update_actions())
         self.proxy.modelReset.connect(self._update_actions)
         self.proxy.layoutChanged.connect(lambda *_: self._update_actions())
@@ -292,8 +317,11 @@ class DivertListView(QWidget):
         try:
             diverts = list(await loader())
         except Exception as exc:  # any failure is shown; the list keeps what it has
-            self._say(f"Could not load the DIVERT history ({_reason(exc)}). Showing the tags "
-                      "this desk holds; choose All (history) again to retry.", error=True)
+            self._say(
+                f"Could not load the DIVERT history ({_reason(exc)}). Showing the tags "
+                "this desk holds; choose All (history) again to retry.",
+                error=True,
+            )
             return
         self._history_loaded = True
         self.model.add_history(diverts)
@@ -324,8 +352,7 @@ class DivertListView(QWidget):
             self._say(refusal or "", error=True)
             return
         self._reviewing = divert.id
-        self.review_title.setText(
-            f"Review: {moved_text(divert)} by {divert.by} — {divert.reason}")
+        self.review_title.setText(f"Review: {moved_text(divert)} by {divert.by} — {divert.reason}")
         self.review_error.clear()
         self.note.clear()
         self.review_box.show()
@@ -342,8 +369,10 @@ class DivertListView(QWidget):
             self.note.setFocus()
             return
         self._commands.review_divert(divert, note)
-        self._say(f"Review of {divert.callsign} from {divert.from_ref} sent; it shows as "
-                  "reviewed once the server confirms it.")
+        self._say(
+            f"Review of {divert.callsign} from {divert.from_ref} sent; it shows as "
+            "reviewed once the server confirms it."
+        )
         self._close_review()
 
     def cancel_review(self) -> None:
@@ -372,8 +401,9 @@ class DivertListView(QWidget):
 
     def _choose_path_dialog(self, done: Callable[[str], None]) -> None:
         """A non-modal save dialog (``open()``, never ``exec()``), kept until it closes."""
-        dialog = QFileDialog(self, "Export DIVERT tags", "divert-tags.csv",
-                             "CSV files (*.csv);;All files (*)")
+        dialog = QFileDialog(
+            self, "Export DIVERT tags", "divert-tags.csv", "CSV files (*.csv);;All files (*)"
+        )
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("csv")
         dialog.fileSelected.connect(done)
@@ -399,13 +429,16 @@ class DivertListView(QWidget):
         refusal = self.review_refusal(divert)
         # Ctrl+R stays live so a keyboard user hears why not; the button shows it greyed.
         self.review_button.setEnabled(refusal is None)
-        self.review_button.setToolTip(refusal or "Mark the selected DIVERT tag reviewed, with "
-                                      "a note (Ctrl+R)")
+        self.review_button.setToolTip(
+            refusal or "Mark the selected DIVERT tag reviewed, with a note (Ctrl+R)"
+        )
         self.open_button.setEnabled(divert is not None)
-        self.open_button.setToolTip("Open the incident the unit left (Enter)" if divert else
-                                    "Select a DIVERT tag first.")
+        self.open_button.setToolTip(
+            "Open the incident the unit left (Enter)" if divert else "Select a DIVERT tag first."
+        )
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         self.count_label.setText(f"{shown:,} of {total:,} DIVERT tags shown")
+
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__

@@ -29,6 +29,7 @@ from dispatchdesk.gui.common.timefmt import local
 
 Index = QModelIndex | QPersistentModelIndex
 
+
 class DivertColumn(IntEnum):
     FROM = 0
     TO = 1
@@ -39,6 +40,7 @@ class DivertColumn(IntEnum):
     STATE = 6
     REVIEW = 7
     KIND = 8
+
 
 HEADERS = {
     DivertColumn.FROM: "From incident",
@@ -71,13 +73,16 @@ _COL_KIND = DivertColumn.KIND.value
 #: What the server writes as the release reason when a supervisor closes an owed incident.
 _SUPERVISOR_CLOSE = "closed by supervisor"
 
+
 def _progress(divert: Divert) -> int:
     """How far a tag has got: released and reviewed only ever go from unset to set."""
     return (divert.released_at is not None) + (divert.reviewed_at is not None)
 
+
 def newer(a: Divert, b: Divert) -> Divert:
     """The more advanced of two versions of one tag; ``b`` on a tie (the later news)."""
     return a if _progress(a) > _progress(b) else b
+
 
 class DivertTableModel(RowsTableModel):
     """One row per divert, in arrival order (the proxy sorts); everything in memory."""
@@ -139,10 +144,13 @@ class DivertTableModel(RowsTableModel):
 
     def release_details(self, divert: Divert) -> str:
         """Who released the tag, when, and the server's words (the cell's tooltip)."""
-        when = "" if divert.released_at is None else local(
-            divert.released_at, self._tz, "%d/%m %H:%M")
-        return (f"Released {when} by {divert.released_by or 'the server'}: "
-                f"{divert.released_reason or 'no reason recorded'}")
+        when = (
+            "" if divert.released_at is None else local(divert.released_at, self._tz, "%d/%m %H:%M")
+        )
+        return (
+            f"Released {when} by {divert.released_by or 'the server'}: "
+            f"{divert.released_reason or 'no reason recorded'}"
+        )
 
     def review_text(self, divert: Divert) -> str:
         if divert.reviewed_at is None:

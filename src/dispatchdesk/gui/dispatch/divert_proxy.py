@@ -29,6 +29,7 @@ class DivertFilter(Enum):
             return divert.reviewed_at is None
         return True
 
+
 class DivertFilterProxy(QSortFilterProxyModel):
     """The chosen :class:`DivertFilter`, sorted by :data:`SORT_ROLE` (newest first at start)."""
 

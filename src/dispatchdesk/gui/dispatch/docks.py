@@ -39,8 +39,14 @@ if TYPE_CHECKING:
 class Dispatch(QObject):
     """The units, diverts and escalations of one queue window."""
 
-    def __init__(self, window: QueueWindow, commands: DeskCommands, role: Role,
-                 now: Callable[[], datetime], warnings: IncidentWarnings) -> None:
+    def __init__(
+        self,
+        window: QueueWindow,
+        commands: DeskCommands,
+        role: Role,
+        now: Callable[[], datetime],
+        warnings: IncidentWarnings,
+    ) -> None:
         super().__init__(window)
         self._window = window
         self._commands = commands
@@ -72,14 +78,20 @@ class Dispatch(QObject):
         history = getattr(self._commands, "divert_history", None)
         self.divert_list = DivertListView(self._commands, self._role, load_history=history)
         self.divert_list.open_incident.connect(self._window.open_incident)
-        self.divert_dock = self._window.add_bottom_dock("DIVERT tags", "divertDock",
-                                                        self.divert_list)
+        self.divert_dock = self._window.add_bottom_dock(
+            "DIVERT tags", "divertDock", self.divert_list
+        )
 
     def _build_escalations(self) -> None:
         w = self._window
-        self.escalations = EscalationNotifier(self._role, self._now, sounds=w.sounds,
-                                              window_parent=w, parent=self,
-                                              add_dock=w.add_bottom_dock)
+        self.escalations = EscalationNotifier(
+            self._role,
+            self._now,
+            sounds=w.sounds,
+            window_parent=w,
+            parent=self,
+            add_dock=w.add_bottom_dock,
+        )
         self.escalations.open_incident.connect(w.open_incident)
         self.escalation_button = QPushButton()
         self.escalation_button.setFlat(True)
@@ -150,7 +162,8 @@ class Dispatch(QObject):
         if has_right(self._role, Right.DISPATCH_UNITS):
             return True
         self._window.show_problem(
-            f"Your role ({self._role.label}) cannot dispatch units: ask a dispatcher.")
+            f"Your role ({self._role.label}) cannot dispatch units: ask a dispatcher."
+        )
         return False
 
     def assign(self, incident: Incident | None = None, unit_id: int | None = None) -> None:
@@ -158,15 +171,22 @@ class Dispatch(QObject):
         incident = incident or self._window.selection_keeper.selected_incident()
         if incident is None:
             self._window.show_problem(
-                self._window.selection_keeper.no_selection("press F2 to assign"))
+                self._window.selection_keeper.no_selection("press F2 to assign")
+            )
             return
         if not self._may_dispatch():
             return
         dialog = self.assign_dialog
         if dialog is None:
-            dialog = AssignDialog(incident, self.units_model, self._commands,
-                                  self._window.model.incident, self._policy_tz, self._window,
-                                  warnings=self._warnings)
+            dialog = AssignDialog(
+                incident,
+                self.units_model,
+                self._commands,
+                self._window.model.incident,
+                self._policy_tz,
+                self._window,
+                warnings=self._warnings,
+            )
             dialog.finished.connect(self._assign_closed)
             self.assign_dialog = dialog
         else:
@@ -184,16 +204,21 @@ class Dispatch(QObject):
         incident = incident or self._window.selection_keeper.selected_incident()
         if incident is None:
             self._window.show_problem(
-                self._window.selection_keeper.no_selection("mark its unit at scene"))
+                self._window.selection_keeper.no_selection("mark its unit at scene")
+            )
             return
         if not self._may_dispatch():
             return
-        going = [u for u in self.units_model.units()
-                 if u.incident_id == incident.id and u.status is UnitStatus.ASSIGNED]
+        going = [
+            u
+            for u in self.units_model.units()
+            if u.incident_id == incident.id and u.status is UnitStatus.ASSIGNED
+        ]
         if not going:
             self._window.show_problem(
                 f"No unit is en route to {incident.ref}: assign one (F2); it is marked at "
-                "scene when it arrives.")
+                "scene when it arrives."
+            )
             return
         if len(going) > 1:
             self.show_units()
@@ -201,12 +226,14 @@ class Dispatch(QObject):
             names = ", ".join(u.callsign for u in going)
             self._window.show_problem(
                 f"{len(going)} units are en route to {incident.ref} ({names}): on the units "
-                "board, select the one that arrived and press Ctrl+Shift+R.")
+                "board, select the one that arrived and press Ctrl+Shift+R."
+            )
             return
         self._commands.arrive_unit(going[0])
         self.units_board.show_message(
             f"Arrived at scene: {going[0].callsign} at {incident.ref} — sent, pending until the "
-            "server confirms.")
+            "server confirms."
+        )
 
     def _assign_closed(self, _result: int) -> None:
         if self.assign_dialog is not None:
@@ -254,4 +281,5 @@ class Dispatch(QObject):
     def _escalations_changed(self, count: int) -> None:
         self.escalation_button.setVisible(count > 0)
         self.escalation_button.setText(
-            f"⚠ {count} ESCALATED owed incident{'s' if count != 1 else ''} — F9")
+            f"⚠ {count} ESCALATED owed incident{'s' if count != 1 else ''} — F9"
+        )

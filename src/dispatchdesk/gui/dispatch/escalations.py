@@ -63,8 +63,10 @@ QFrame#escalationRow QPushButton:focus { border: 3px solid palette(highlight);
                                          padding: 2px 10px; }
 """
 #: What the list says when no escalation waits.
-QUIET_TEXT = ("No escalations waiting. An owed incident left without a unit for longer than "
-              "the escalation time appears here, with a sound.")
+QUIET_TEXT = (
+    "No escalations waiting. An owed incident left without a unit for longer than "
+    "the escalation time appears here, with a sound."
+)
 
 #: ``add_dock(title, object name, widget)``: the queue window's bottom dock.
 AddDock = Callable[[str, str, QWidget], QDockWidget]
@@ -90,20 +92,23 @@ def _open_diverts(incident: Incident) -> list[Divert]:
 
 def escalation_texts(incident: Incident, now: datetime, tz: str) -> tuple[str, str, str]:
     """(what and where, how long owed and without a unit, the divert that left it)."""
-    head = (f"{incident.ref} · {incident.grade.value} ({incident.grade.label}) · "
-            f"{incident.location.one_line}")
+    head = (
+        f"{incident.ref} · {incident.grade.value} ({incident.grade.label}) · "
+        f"{incident.location.one_line}"
+    )
     diverts = _open_diverts(incident)
     escalated = incident.escalated_at or now
     # Owed since the first divert still open; unit-less since the last one took its unit.
     owed_since = diverts[0].at if diverts else escalated
     no_unit_since = diverts[-1].at if diverts else escalated
-    owed = (f"Owed since {local(owed_since, tz, '%H:%M')}, no unit for "
-            f"{duration_text(now - no_unit_since)} (escalated {local(escalated, tz, '%H:%M')})")
+    owed = (
+        f"Owed since {local(owed_since, tz, '%H:%M')}, no unit for "
+        f"{duration_text(now - no_unit_since)} (escalated {local(escalated, tz, '%H:%M')})"
+    )
     if not diverts:
         return head, owed, "No open DIVERT tag has reached this desk yet."
     last = diverts[-1]
-    divert = (f"{last.movement} by {last.by} at "
-              f"{local(last.at, tz, '%H:%M')}: {last.reason}")
+    divert = f"{last.movement} by {last.by} at {local(last.at, tz, '%H:%M')}: {last.reason}"
     return head, owed, divert
 
 
@@ -145,8 +150,10 @@ class EscalationRow(QFrame):
         self.setAccessibleName(f"Escalated: {head}. {owed}. {divert}")
         self.open_button.setAccessibleName(f"Open incident {incident.ref}")
         self.ack_button.setAccessibleName(f"Acknowledge the escalation of {incident.ref}")
-        self.ack_button.setToolTip(f"Acknowledge the escalation of {incident.ref}: it will not "
-                                   "pop again unless it escalates again later.")
+        self.ack_button.setToolTip(
+            f"Acknowledge the escalation of {incident.ref}: it will not "
+            "pop again unless it escalates again later."
+        )
 
 
 class EscalationWindow(QWidget):
@@ -226,7 +233,8 @@ class EscalationWindow(QWidget):
             noun = "owed incident has" if count == 1 else "owed incidents have"
             self.header.setText(
                 f"⚠ ESCALATED — {count} {noun} had no unit for longer than the escalation "
-                "time. Send a unit, then acknowledge each.")
+                "time. Send a unit, then acknowledge each."
+            )
             self.setWindowTitle(f"Dispatch Desk — {count} ESCALATED owed incident(s)")
         else:
             self.header.setText(QUIET_TEXT)
@@ -318,8 +326,9 @@ class EscalationNotifier(QObject):
 
     def pending(self) -> list[Incident]:
         """Escalated incidents not yet acknowledged, oldest escalation first."""
-        waiting = [i for i in self._escalated.values()
-                   if self._acknowledged.get(i.id) != i.escalated_at]
+        waiting = [
+            i for i in self._escalated.values() if self._acknowledged.get(i.id) != i.escalated_at
+        ]
         return sorted(waiting, key=_escalation_order)
 
     # -- acting ----------------------------------------------------------------------------
@@ -376,8 +385,7 @@ class EscalationNotifier(QObject):
         elif not pending and self.window is not None and self.dock is None:
             self.window.hide()  # the dock stays where the supervisor put it, quiet
         if self.dock is not None:
-            self.dock.setWindowTitle(f"⚠ {DOCK_TITLE} ({len(pending)})" if pending
-                                     else DOCK_TITLE)
+            self.dock.setWindowTitle(f"⚠ {DOCK_TITLE} ({len(pending)})" if pending else DOCK_TITLE)
         if pending:
             self._timer.start()
         else:

@@ -39,8 +39,9 @@ class UnitDropFilter(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) \
-                and isinstance(event, QDragMoveEvent):
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and isinstance(
+            event, QDragMoveEvent
+        ):
             return self._drag_move(event, entering=kind == QEvent.Type.DragEnter)
         if kind == QEvent.Type.DragLeave:
             self._unhighlight()
@@ -90,11 +91,14 @@ class UnitDropFilter(QObject):
         colour = self._view.palette().highlight().color().name()
         if colour != self._colour:  # the theme may have changed since the last drag
             self._colour = colour
-            self.highlight.setStyleSheet("QFrame#unitDropHighlight { border: 3px solid "
-                                         f"{colour}; background: transparent; }}")
+            self.highlight.setStyleSheet(
+                "QFrame#unitDropHighlight { border: 3px solid "
+                f"{colour}; background: transparent; }}"
+            )
         rect = self._view.visualRect(index)
-        self.highlight.setGeometry(QRect(0, rect.top(), self._view.viewport().width(),
-                                         rect.height()))
+        self.highlight.setGeometry(
+            QRect(0, rect.top(), self._view.viewport().width(), rect.height())
+        )
         self.highlight.show()
         self.highlight.raise_()
         self.highlighted_row = index.row()
@@ -102,6 +106,7 @@ class UnitDropFilter(QObject):
     def _unhighlight(self) -> None:
         self.highlight.hide()
         self.highlighted_row = None
+
 
 def install_unit_drop(
     view: QAbstractItemView, on_drop: Callable[[int, QModelIndex], None]

@@ -76,6 +76,7 @@ READ_ONLY_REASON = "Read only: your role can see units but not dispatch them (di
 
 _ON_INCIDENT = frozenset({UnitStatus.ASSIGNED, UnitStatus.AT_SCENE})
 
+
 class UnitsBoard(QWidget):
     """The fleet for a dock: filter bar, sortable table, row actions."""
 
@@ -131,9 +132,13 @@ class UnitsBoard(QWidget):
             self.status_combo.addItem(text)
         self.status_combo.setAccessibleName("Unit status filter")
         self.count_label = QLabel()
-        for widget, stretch in ((self.search, 1), (self.kind_combo, 0),
-                                (self.borough_combo, 0), (self.status_combo, 0),
-                                (self.count_label, 0)):
+        for widget, stretch in (
+            (self.search, 1),
+            (self.kind_combo, 0),
+            (self.borough_combo, 0),
+            (self.status_combo, 0),
+            (self.count_label, 0),
+        ):
             layout.addWidget(widget, stretch)
         return bar
 
@@ -142,9 +147,13 @@ class UnitsBoard(QWidget):
         table.setObjectName("unitsTable")
         table.setModel(self.proxy)
         # The row height is fixed by size_columns (from the font).
-        configure_table(table, sort_column=UnitColumn.STATUS,
-                        sort_order=Qt.SortOrder.AscendingOrder,
-                        stretch_column=UnitColumn.PENDING, alternating_rows=False)
+        configure_table(
+            table,
+            sort_column=UnitColumn.STATUS,
+            sort_order=Qt.SortOrder.AscendingOrder,
+            stretch_column=UnitColumn.PENDING,
+            alternating_rows=False,
+        )
         # Drag a unit onto an incident in the queue (CopyAction: the unit stays here); a role
         # that cannot dispatch gets no drag to start with.
         mode = QAbstractItemView.DragDropMode
@@ -171,23 +180,41 @@ class UnitsBoard(QWidget):
         layout = QHBoxLayout(bar)
         layout.setContentsMargins(4, 0, 4, 0)
         self._applies: dict[QAction, frozenset[UnitStatus]] = {}
-        self.act_open = self._action("&Open unit", ["Return", "Enter"], self._activate_current,
-                                     context=Qt.ShortcutContext.WidgetShortcut)
+        self.act_open = self._action(
+            "&Open unit",
+            ["Return", "Enter"],
+            self._activate_current,
+            context=Qt.ShortcutContext.WidgetShortcut,
+        )
         self.table.addAction(self.act_open)
         row = self._row_action
-        self.act_arrive = row(layout, "A&rrived at scene", "Ctrl+Shift+R",
-                              {UnitStatus.ASSIGNED}, self.arrive)
-        self.act_clear = row(layout, "C&lear from incident", "Ctrl+Shift+L", _ON_INCIDENT,
-                             self.clear)
-        self.act_available = row(layout, "Set A&vailable", "Ctrl+Shift+V",
-                                 {UnitStatus.COMMITTED, UnitStatus.OFF_DUTY},
-                                 lambda: self.set_status(UnitStatus.AVAILABLE))
-        self.act_committed = row(layout, "Set Co&mmitted", "Ctrl+Shift+M",
-                                 {UnitStatus.AVAILABLE, UnitStatus.OFF_DUTY},
-                                 lambda: self.set_status(UnitStatus.COMMITTED))
-        self.act_off_duty = row(layout, "Set &Off duty", "Ctrl+Shift+O",
-                                {UnitStatus.AVAILABLE, UnitStatus.COMMITTED},
-                                lambda: self.set_status(UnitStatus.OFF_DUTY))
+        self.act_arrive = row(
+            layout, "A&rrived at scene", "Ctrl+Shift+R", {UnitStatus.ASSIGNED}, self.arrive
+        )
+        self.act_clear = row(
+            layout, "C&lear from incident", "Ctrl+Shift+L", _ON_INCIDENT, self.clear
+        )
+        self.act_available = row(
+            layout,
+            "Set A&vailable",
+            "Ctrl+Shift+V",
+            {UnitStatus.COMMITTED, UnitStatus.OFF_DUTY},
+            lambda: self.set_status(UnitStatus.AVAILABLE),
+        )
+        self.act_committed = row(
+            layout,
+            "Set Co&mmitted",
+            "Ctrl+Shift+M",
+            {UnitStatus.AVAILABLE, UnitStatus.OFF_DUTY},
+            lambda: self.set_status(UnitStatus.COMMITTED),
+        )
+        self.act_off_duty = row(
+            layout,
+            "Set &Off duty",
+            "Ctrl+Shift+O",
+            {UnitStatus.AVAILABLE, UnitStatus.COMMITTED},
+            lambda: self.set_status(UnitStatus.OFF_DUTY),
+        )
         layout.addStretch(1)
         return bar
 
@@ -204,16 +231,21 @@ class UnitsBoard(QWidget):
         row = QHBoxLayout()
         label = QLabel("Reason for &clearing")
         self.withdraw_reason = QLineEdit()
-        self.withdraw_reason.setPlaceholderText("Why is this unit stood down before arriving? "
-                                                "(required)")
+        self.withdraw_reason.setPlaceholderText(
+            "Why is this unit stood down before arriving? (required)"
+        )
         self.withdraw_reason.setAccessibleName("Reason for clearing the unit")
         label.setBuddy(self.withdraw_reason)
         self.withdraw_button = QPushButton("Clear unit")
         self.withdraw_button.setAutoDefault(False)
         self.withdraw_cancel = QPushButton("Cancel")
         self.withdraw_cancel.setAutoDefault(False)
-        for widget, stretch in ((label, 0), (self.withdraw_reason, 1),
-                                (self.withdraw_button, 0), (self.withdraw_cancel, 0)):
+        for widget, stretch in (
+            (label, 0),
+            (self.withdraw_reason, 1),
+            (self.withdraw_button, 0),
+            (self.withdraw_cancel, 0),
+        ):
             row.addWidget(widget, stretch)
         box.addWidget(self.withdraw_text)
         box.addLayout(row)
@@ -224,7 +256,11 @@ class UnitsBoard(QWidget):
         return self.withdraw_box
 
     def _row_action(
-        self, layout: QHBoxLayout, text: str, keys: str, statuses: Iterable[UnitStatus],
+        self,
+        layout: QHBoxLayout,
+        text: str,
+        keys: str,
+        statuses: Iterable[UnitStatus],
         slot: Callable[[], None],
     ) -> QAction:
         """An action on the current unit, for the statuses it fits: a button and a shortcut."""
@@ -237,7 +273,10 @@ class UnitsBoard(QWidget):
         return action
 
     def _action(
-        self, text: str, keys: list[str], slot: Callable[[], None],
+        self,
+        text: str,
+        keys: list[str],
+        slot: Callable[[], None],
         context: Qt.ShortcutContext = Qt.ShortcutContext.WidgetWithChildrenShortcut,
     ) -> QAction:
         action = QAction(text, self)
@@ -259,8 +298,12 @@ class UnitsBoard(QWidget):
         for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
             signal.connect(self._fleet_changed)
         self.model.dataChanged.connect(self._data_changed)
-        for signal in (self.proxy.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved,
-                       self.proxy.layoutChanged):
+        for signal in (
+            self.proxy.modelReset,
+            self.proxy.rowsInserted,
+            self.proxy.rowsRemoved,
+            self.proxy.layoutChanged,
+        ):
             signal.connect(self._update_count)
 
     # -- filters ---------------------------------------------------------------------------
@@ -330,8 +373,9 @@ class UnitsBoard(QWidget):
     def _update_actions(self) -> None:
         unit = self.current_unit()
         for action, statuses in self._applies.items():
-            action.setEnabled(self._commands is not None and unit is not None
-                              and unit.status in statuses)
+            action.setEnabled(
+                self._commands is not None and unit is not None and unit.status in statuses
+            )
             action.setToolTip(self._why(action, unit, statuses))
 
     def _why(self, action: QAction, unit: Unit | None, statuses: frozenset[UnitStatus]) -> str:
@@ -349,14 +393,17 @@ class UnitsBoard(QWidget):
     # -- actions ---------------------------------------------------------------------------
 
     def arrive(self) -> None:
-        self._act(self.act_arrive, "Arrived at scene",
-                  lambda c, u: c.arrive_unit(u))
+        self._act(self.act_arrive, "Arrived at scene", lambda c, u: c.arrive_unit(u))
 
     def clear(self) -> None:
         """Clear the current unit; one that has not arrived is cleared with a reason."""
         unit = self.current_unit()
-        if self._commands is not None and unit is not None \
-                and unit.status is UnitStatus.ASSIGNED and unit.incident_id is not None:
+        if (
+            self._commands is not None
+            and unit is not None
+            and unit.status is UnitStatus.ASSIGNED
+            and unit.incident_id is not None
+        ):
             self._ask_withdraw(unit)
             return
         self._act(self.act_clear, "Clear", lambda c, u: c.clear_unit(u))
@@ -365,24 +412,33 @@ class UnitsBoard(QWidget):
         """What clearing ``unit`` (en route) does to its incident, in words."""
         incident_id = unit.incident_id if unit.incident_id is not None else -1
         ref = self.model.incident_ref(incident_id)
-        others = [u.callsign for u in self.model.units()
-                  if u.incident_id == incident_id and u.id != unit.id]
+        others = [
+            u.callsign
+            for u in self.model.units()
+            if u.incident_id == incident_id and u.id != unit.id
+        ]
         if others:
-            return (f"{unit.callsign} has not arrived at {ref}. {', '.join(others)} "
-                    f"{'is' if len(others) == 1 else 'are'} still on it, so {ref} is not owed: "
-                    f"say why {unit.callsign} is stood down.")
-        return (f"{unit.callsign} has not arrived at {ref} and is the only unit on it. Clearing "
-                f"it withdraws it: {ref} is left with no unit and stays OWED — at the top of "
-                "the queue, on the DIVERT tag list as WITHDRAWN, escalated to supervisors if no "
-                "unit is sent — until another unit arrives. Say why it is withdrawn.")
+            return (
+                f"{unit.callsign} has not arrived at {ref}. {', '.join(others)} "
+                f"{'is' if len(others) == 1 else 'are'} still on it, so {ref} is not owed: "
+                f"say why {unit.callsign} is stood down."
+            )
+        return (
+            f"{unit.callsign} has not arrived at {ref} and is the only unit on it. Clearing "
+            f"it withdraws it: {ref} is left with no unit and stays OWED — at the top of "
+            "the queue, on the DIVERT tag list as WITHDRAWN, escalated to supervisors if no "
+            "unit is sent — until another unit arrives. Say why it is withdrawn."
+        )
 
     def _ask_withdraw(self, unit: Unit) -> None:
         self._withdrawing = unit.id
         self.withdraw_text.setText(self.withdraw_warning(unit))
         self.withdraw_text.setAccessibleDescription(self.withdraw_text.text())
         self.withdraw_box.show()
-        self.show_message(f"{unit.callsign} has not arrived: give a reason to clear it, then "
-                          "Enter. Nothing is sent until then.")
+        self.show_message(
+            f"{unit.callsign} has not arrived: give a reason to clear it, then "
+            "Enter. Nothing is sent until then."
+        )
         self.withdraw_reason.setFocus()
 
     def send_withdraw(self) -> None:
@@ -396,19 +452,24 @@ class UnitsBoard(QWidget):
             self.show_message("That unit is no longer on an incident: nothing was sent.")
             return
         if not reason:
-            self.show_message(f"Clearing {unit.callsign} before it arrives needs a reason: say "
-                              "why it is stood down. Nothing was sent.")
+            self.show_message(
+                f"Clearing {unit.callsign} before it arrives needs a reason: say "
+                "why it is stood down. Nothing was sent."
+            )
             self.withdraw_reason.setFocus()
             return
         # The unit may have arrived meanwhile: then it is a plain clear (the reason is kept).
         owed = unit.status is UnitStatus.ASSIGNED and not any(
-            u.incident_id == unit.incident_id and u.id != unit.id for u in self.model.units())
+            u.incident_id == unit.incident_id and u.id != unit.id for u in self.model.units()
+        )
         ref = self.model.incident_ref(unit.incident_id if unit.incident_id is not None else -1)
         self._commands.clear_unit(unit, reason)
         self.cancel_withdraw()
         tail = f" {ref} stays owed until another unit arrives." if owed else ""
-        self.show_message(f"Clear: {unit.callsign} — sent with the reason, pending until the "
-                          f"server confirms.{tail}")
+        self.show_message(
+            f"Clear: {unit.callsign} — sent with the reason, pending until the "
+            f"server confirms.{tail}"
+        )
         self.table.setFocus()
 
     def cancel_withdraw(self) -> None:
@@ -417,13 +478,14 @@ class UnitsBoard(QWidget):
         self.withdraw_box.hide()
 
     def set_status(self, status: UnitStatus) -> None:
-        action = {UnitStatus.AVAILABLE: self.act_available,
-                  UnitStatus.COMMITTED: self.act_committed,
-                  UnitStatus.OFF_DUTY: self.act_off_duty}[status]
+        action = {
+            UnitStatus.AVAILABLE: self.act_available,
+            UnitStatus.COMMITTED: self.act_committed,
+            UnitStatus.OFF_DUTY: self.act_off_duty,
+        }[status]
         self._act(action, f"Set {status.label}", lambda c, u: c.set_unit_status(u, status))
 
-    def _act(self, action: QAction, what: str,
-             send: Callable[[DeskCommands, Unit], str]) -> None:
+    def _act(self, action: QAction, what: str, send: Callable[[DeskCommands, Unit], str]) -> None:
         unit = self.current_unit()
         if self._commands is None:
             self.show_message(READ_ONLY_REASON)
@@ -452,6 +514,7 @@ class UnitsBoard(QWidget):
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
+
 
 def _refill(combo: QComboBox, all_text: str, values: set[str]) -> None:
     """Refill a filter combo with ``values``, keeping the choice (the "all" item keeps None)."""

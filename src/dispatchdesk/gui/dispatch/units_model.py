@@ -83,10 +83,18 @@ _COL_INCIDENT = UnitColumn.INCIDENT.value
 _COL_PENDING = UnitColumn.PENDING.value
 
 #: Board order of statuses: available first (what a dispatcher looks for), off duty last.
-STATUS_ORDER = {status: n for n, status in enumerate(
-    (UnitStatus.AVAILABLE, UnitStatus.ASSIGNED, UnitStatus.AT_SCENE, UnitStatus.COMMITTED,
-     UnitStatus.OFF_DUTY)
-)}
+STATUS_ORDER = {
+    status: n
+    for n, status in enumerate(
+        (
+            UnitStatus.AVAILABLE,
+            UnitStatus.ASSIGNED,
+            UnitStatus.AT_SCENE,
+            UnitStatus.COMMITTED,
+            UnitStatus.OFF_DUTY,
+        )
+    )
+}
 
 _STATUS_COLOURS: dict[str, dict[UnitStatus, tuple[str, str]]] = {
     # (foreground, background); the status cell always carries the status text as well.
@@ -116,8 +124,12 @@ _PENDING_VERB = {
 }
 _UNIT_KINDS = frozenset(_PENDING_VERB)
 _STATUS_VALUES = frozenset(s.value for s in UnitStatus)
-_SEVERITY = {CommandState.QUEUED: 0, CommandState.SENT: 0, CommandState.HELD: 1,
-             CommandState.FAILED: 2}
+_SEVERITY = {
+    CommandState.QUEUED: 0,
+    CommandState.SENT: 0,
+    CommandState.HELD: 1,
+    CommandState.FAILED: 2,
+}
 
 
 def status_colours(theme: str) -> dict[UnitStatus, tuple[QColor, QColor]]:
@@ -128,7 +140,7 @@ def status_colours(theme: str) -> dict[UnitStatus, tuple[QColor, QColor]]:
 
 
 def format_time_in_status(seconds: float) -> str:
-    """"<1 min", "12 min", "1 h 05": minutes are what a dispatcher acts on."""
+    """ "<1 min", "12 min", "1 h 05": minutes are what a dispatcher acts on."""
     minutes = max(0, int(seconds // 60))
     if minutes < 1:
         return "<1 min"
@@ -213,8 +225,9 @@ class UnitsTableModel(RowsTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                | Qt.ItemFlag.ItemIsDragEnabled)
+        return (
+            Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+        )
 
     def data(self, index: Index, role: int = DISPLAY_ROLE) -> Any:
         row = index.row()
@@ -284,16 +297,19 @@ class UnitsTableModel(RowsTableModel):
             # Shortest time in status first; static (it only changes when the status does).
             return -unit.status_since.timestamp()
         if col == _COL_INCIDENT:
-            return "" if unit.incident_id is None else natural_key(
-                self.incident_ref(unit.incident_id))
+            return (
+                "" if unit.incident_id is None else natural_key(self.incident_ref(unit.incident_id))
+            )
         return self.pending_text(unit.id)
 
     def _tooltip(self, unit: Unit, row: int, col: int) -> str | None:
         if col in (_COL_STATUS, _COL_TIME):
             return f"{unit.callsign}: {unit.status.label} for {self._times[row]}"
         if col == _COL_INCIDENT and unit.incident_id is not None:
-            return f"{unit.callsign} is {unit.status.label.lower()} on " \
-                   f"{self.incident_ref(unit.incident_id)}"
+            return (
+                f"{unit.callsign} is {unit.status.label.lower()} on "
+                f"{self.incident_ref(unit.incident_id)}"
+            )
         return None
 
     def _pending_extra(self, unit: Unit, role: int) -> Any:
@@ -323,8 +339,9 @@ class UnitsTableModel(RowsTableModel):
     def apply_units(self, upserts: Sequence[Unit], removed: Sequence[int]) -> None:
         """Apply a batch of changes. An id both upserted and removed is kept."""
         latest = {u.id: u for u in upserts}
-        for unit_id in sorted(set(removed) - latest.keys(),
-                              key=lambda i: self._row_of.get(i, -1), reverse=True):
+        for unit_id in sorted(
+            set(removed) - latest.keys(), key=lambda i: self._row_of.get(i, -1), reverse=True
+        ):
             row = self._row_of.get(unit_id)
             if row is not None:
                 self._remove_row(row)
@@ -368,8 +385,9 @@ class UnitsTableModel(RowsTableModel):
         """Show what the outbox is doing with each unit (every unconfirmed command)."""
         self._commands = list(commands)
         new = _pending_by_unit(commands, self.incident_ref)
-        touched = {i for i in new.keys() | self._pending.keys()
-                   if new.get(i) != self._pending.get(i)}
+        touched = {
+            i for i in new.keys() | self._pending.keys() if new.get(i) != self._pending.get(i)
+        }
         self._pending = new
         rows = sorted(r for r in (self._row_of.get(i) for i in touched) if r is not None)
         for first, last in _runs(rows):
@@ -391,8 +409,9 @@ class UnitsTableModel(RowsTableModel):
     def _time_text(self, unit: Unit, now: datetime) -> str:
         return format_time_in_status((now - unit.status_since).total_seconds())
 
-    def _emit_rows(self, first: int, last: int, first_col: int = 0,
-                   last_col: int = _NCOLS - 1) -> None:
+    def _emit_rows(
+        self, first: int, last: int, first_col: int = 0, last_col: int = _NCOLS - 1
+    ) -> None:
         self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
 
 
@@ -418,19 +437,23 @@ def _pending_by_unit(
         old = chosen.get(command.unit_id)
         if old is None or _SEVERITY[command.state] >= _SEVERITY[old.state]:
             chosen[command.unit_id] = command
-    return {uid: (pending_text(c, ref), c.state in (CommandState.FAILED, CommandState.HELD))
-            for uid, c in chosen.items()}
+    return {
+        uid: (pending_text(c, ref), c.state in (CommandState.FAILED, CommandState.HELD))
+        for uid, c in chosen.items()
+    }
 
 
 def pending_text(command: PendingCommand, ref: Callable[[int], str]) -> str:
-    """"assigning to CAD 12/23NOV26…", "refused: <reason>", "held: <reason>"."""
+    """ "assigning to CAD 12/23NOV26…", "refused: <reason>", "held: <reason>"."""
     if command.state is CommandState.FAILED:
         return f"refused: {command.message or 'no reason given'}"
     if command.state is CommandState.HELD:
         return f"held: {command.message or 'too old to send'} (see Commands)"
     verb = _PENDING_VERB[command.kind]
-    if command.kind in (CommandKind.ASSIGN_UNIT, CommandKind.DIVERT_UNIT) \
-            and command.incident_id is not None:
+    if (
+        command.kind in (CommandKind.ASSIGN_UNIT, CommandKind.DIVERT_UNIT)
+        and command.incident_id is not None
+    ):
         return f"{verb} {ref(command.incident_id)}…"
     if command.kind is CommandKind.UNIT_STATUS:
         status = (command.body or {}).get("status")

@@ -23,8 +23,14 @@ if TYPE_CHECKING:
 class IncidentCommands(QObject):
     """New incident, regrade, edit summary, close, for one queue window."""
 
-    def __init__(self, window: QueueWindow, commands: DeskCommands, role: Role,
-                 now: Callable[[], datetime], warnings: IncidentWarnings) -> None:
+    def __init__(
+        self,
+        window: QueueWindow,
+        commands: DeskCommands,
+        role: Role,
+        now: Callable[[], datetime],
+        warnings: IncidentWarnings,
+    ) -> None:
         super().__init__(window)
         self._window = window
         self._commands = commands
@@ -47,9 +53,13 @@ class IncidentCommands(QObject):
             return
         dialog = self.new_incident_dialog
         if dialog is None:
-            dialog = NewIncidentDialog(self._window, warnings_for=self._warnings.lookup,
-                                       now=self._now, reference=self._policy.reference,
-                                       play_sound=self._window.sounds.play)
+            dialog = NewIncidentDialog(
+                self._window,
+                warnings_for=self._warnings.lookup,
+                now=self._now,
+                reference=self._policy.reference,
+                play_sound=self._window.sounds.play,
+            )
             dialog.submitted.connect(self._create_incident)
             self._warnings.day_turned.connect(dialog.refresh_warnings)
             dialog.finished.connect(self._new_incident_closed)
@@ -60,8 +70,9 @@ class IncidentCommands(QObject):
 
     def _create_incident(self, draft: IncidentDraft) -> None:
         command_id = self._commands.create_incident(draft)
-        self.creations.track(command_id, f"New {draft.grade.value} incident: {draft.type}, "
-                                         f"{draft.location.one_line}")
+        self.creations.track(
+            command_id, f"New {draft.grade.value} incident: {draft.type}, {draft.location.one_line}"
+        )
 
     def _new_incident_closed(self, _result: int) -> None:
         if self.new_incident_dialog is not None:

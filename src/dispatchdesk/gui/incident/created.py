@@ -39,8 +39,10 @@ class CreatedNote(QFrame):
         self.label = QLabel()
         self.label.setObjectName("createdNoteText")
         self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
         self.show_button = QPushButton("Show it")
         self.show_button.clicked.connect(self._show_clicked)
         self.close_button = QPushButton("OK")
@@ -95,8 +97,9 @@ class _Create:
 class CreationTracker:
     """Follows each create from Create to its ref, through the outbox and the feed."""
 
-    def __init__(self, queue: Queue, note: CreatedNote,
-                 copy: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, queue: Queue, note: CreatedNote, copy: Callable[[str], None] | None = None
+    ) -> None:
         self._queue = queue
         self.note = note
         self._copy = copy or _to_clipboard
@@ -114,8 +117,10 @@ class CreationTracker:
             if command is None:
                 if create.seen and create.incident_id is None:
                     del self._creates[command_id]
-                    self.note.say(f"✖ Not created: {create.description} was discarded before "
-                                  "the server had it. Enter it again if it is still needed.")
+                    self.note.say(
+                        f"✖ Not created: {create.description} was discarded before "
+                        "the server had it. Enter it again if it is still needed."
+                    )
                 continue
             create.seen = True
             if command.incident_id is not None:
@@ -123,9 +128,11 @@ class CreationTracker:
             if command.state is not create.state:
                 create.state = command.state
                 if command.state in (CommandState.FAILED, CommandState.HELD):
-                    self.note.say(f"✖ Not created yet: {create.description}. "
-                                  f"{command.message or ''} Retry or discard it in Unsent "
-                                  "commands (F8).")
+                    self.note.say(
+                        f"✖ Not created yet: {create.description}. "
+                        f"{command.message or ''} Retry or discard it in Unsent "
+                        "commands (F8)."
+                    )
                 elif create.incident_id is None:
                     self.note.say(f"⏳ {PENDING}: {create.description}.")
         self._resolve()
@@ -142,8 +149,10 @@ class CreationTracker:
                 continue
             del self._creates[command_id]
             self._copy(incident.ref)
-            text = (f"✔ Created {incident.ref} — read it back to the caller (it is on the "
-                    f"clipboard). {create.description}.")
+            text = (
+                f"✔ Created {incident.ref} — read it back to the caller (it is on the "
+                f"clipboard). {create.description}."
+            )
             moved_on = self._queue.selected_id() != create.selected_before
             if not moved_on and self._queue.reveal_incident(incident.id):
                 text += " The filters were cleared to show it."

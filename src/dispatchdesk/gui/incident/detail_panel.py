@@ -122,9 +122,14 @@ class _CommandWatches:
     def __init__(self) -> None:
         self._watched: dict[str, _Watch] = {}
 
-    def watch(self, command_id: str, message: _Message, note: str,
-              on_confirmed: Callable[[], None] | None, pending: Sequence[PendingCommand]
-              ) -> None:
+    def watch(
+        self,
+        command_id: str,
+        message: _Message,
+        note: str,
+        on_confirmed: Callable[[], None] | None,
+        pending: Sequence[PendingCommand],
+    ) -> None:
         """Show ``note`` now, and the server's refusal there if the command fails."""
         # The engine may already have reported it while the call was running.
         seen = any(c.id == command_id for c in pending)
@@ -207,8 +212,10 @@ class IncidentDetailPanel(QScrollArea):
         self.owed = QLabel()
         self.owed.setObjectName("owedBanner")
         self.owed.setWordWrap(True)
-        self.owed.setStyleSheet("QLabel#owedBanner { background: #b91c1c; color: white; "
-                                "font-weight: bold; padding: 6px; }")
+        self.owed.setStyleSheet(
+            "QLabel#owedBanner { background: #b91c1c; color: white; "
+            "font-weight: bold; padding: 6px; }"
+        )
         self.owed.hide()
         self._layout.addWidget(self.owed)
         self.info = QWidget()
@@ -216,12 +223,23 @@ class IncidentDetailPanel(QScrollArea):
         self.info_ui.setupUi(self.info)
         ui = self.info_ui
         self.fields: dict[str, QLabel] = {
-            "Ref": ui.ref, "Grade": ui.grade, "Status": ui.status, "Type": ui.type,
-            "Created": ui.created, "Deadline": ui.deadline, "Countdown": ui.countdown,
-            "Attended": ui.attended, "Closed": ui.closed, "Location": ui.location,
-            "Borough": ui.borough, "UPRN": ui.uprn, "Caller": ui.caller,
-            "Summary": ui.summary, "Downgrade reason": ui.downgradeReason,
-            "Rationale": ui.rationale, "Pending": ui.pending,
+            "Ref": ui.ref,
+            "Grade": ui.grade,
+            "Status": ui.status,
+            "Type": ui.type,
+            "Created": ui.created,
+            "Deadline": ui.deadline,
+            "Countdown": ui.countdown,
+            "Attended": ui.attended,
+            "Closed": ui.closed,
+            "Location": ui.location,
+            "Borough": ui.borough,
+            "UPRN": ui.uprn,
+            "Caller": ui.caller,
+            "Summary": ui.summary,
+            "Downgrade reason": ui.downgradeReason,
+            "Rationale": ui.rationale,
+            "Pending": ui.pending,
         }
         # The people named: a fact like the others, but kept out of ``fields``, whose
         # seventeen entries tests/gui/test_forms.py pins.
@@ -259,7 +277,8 @@ class IncidentDetailPanel(QScrollArea):
         self.status_box = QGroupBox("Status")
         layout = QGridLayout(self.status_box)
         self.status_hint = QLabel(
-            "The status follows the units: assign (F2), arrive or clear units to change it.")
+            "The status follows the units: assign (F2), arrive or clear units to change it."
+        )
         self.status_hint.setWordWrap(True)
         layout.addWidget(self.status_hint, 3, 0, 1, 2)
         self.status_buttons: dict[IncidentStatus, QPushButton] = {}
@@ -304,10 +323,12 @@ class IncidentDetailPanel(QScrollArea):
         self._layout.addWidget(self.close_box)
 
     def _apply_rights(self) -> None:
-        for box, right in ((self.regrade_box, Right.REGRADE),
-                           (self.status_box, Right.CHANGE_STATUS),
-                           (self.summary_box, Right.EDIT_SUMMARY),
-                           (self.close_box, Right.CLOSE_INCIDENT)):
+        for box, right in (
+            (self.regrade_box, Right.REGRADE),
+            (self.status_box, Right.CHANGE_STATUS),
+            (self.summary_box, Right.EDIT_SUMMARY),
+            (self.close_box, Right.CLOSE_INCIDENT),
+        ):
             box.setVisible(has_right(self._role, right))
 
     # -- what is shown ---------------------------------------------------------------------
@@ -322,15 +343,18 @@ class IncidentDetailPanel(QScrollArea):
 
     def show_incident(self, incident: Incident | None) -> None:
         """Show another incident (or none); text typed for the previous one is kept aside."""
-        if incident is not None and self._incident is not None \
-                and incident.id == self._incident.id:
+        if incident is not None and self._incident is not None and incident.id == self._incident.id:
             self.update_incident(incident)
             return
         if self._incident is not None:
             self._save_drafts(self._incident.id)
         self._incident = incident
-        for message in (self.regrade_message, self.status_message, self.summary_message,
-                        self.close_message):
+        for message in (
+            self.regrade_message,
+            self.status_message,
+            self.summary_message,
+            self.close_message,
+        ):
             message.clear_message()
         self._watches.clear()
         self.placeholder.setVisible(incident is None)
@@ -415,11 +439,16 @@ class IncidentDetailPanel(QScrollArea):
         units.dataChanged.connect(self._units_data_changed)
         self._units_changed()
 
-    def _units_data_changed(self, top_left: QModelIndex | QPersistentModelIndex,
-                            bottom_right: QModelIndex | QPersistentModelIndex) -> None:
+    def _units_data_changed(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         # Time-in-status ticks and pending text change nothing listed here.
-        if top_left.column() == bottom_right.column() \
-                and top_left.column() in (UnitColumn.TIME_IN_STATUS, UnitColumn.PENDING):
+        if top_left.column() == bottom_right.column() and top_left.column() in (
+            UnitColumn.TIME_IN_STATUS,
+            UnitColumn.PENDING,
+        ):
             return
         self._units_changed()
 
@@ -437,8 +466,10 @@ class IncidentDetailPanel(QScrollArea):
         on.sort(key=lambda u: (u.status is not UnitStatus.AT_SCENE, u.callsign.casefold()))
         self._on_incident = on
         tz = self._policy.timezone
-        lines = [f"{u.callsign} — {u.status.label} since {local(u.status_since, tz, '%H:%M')}"
-                 for u in on]
+        lines = [
+            f"{u.callsign} — {u.status.label} since {local(u.status_since, tz, '%H:%M')}"
+            for u in on
+        ]
         if not lines:
             lines = ["none" if incident.is_open else "— (closed)"]
         self.units.setText("\n".join(lines))
@@ -450,8 +481,10 @@ class IncidentDetailPanel(QScrollArea):
 
     def _fill_pending(self, incident: Incident) -> None:
         mine = [c for c in self._pending if c.incident_id == incident.id]
-        lines = [f"{c.description}: {c.state.value}" + (f" — {c.message}" if c.message else "")
-                 for c in mine]
+        lines = [
+            f"{c.description}: {c.state.value}" + (f" — {c.message}" if c.message else "")
+            for c in mine
+        ]
         self.fields["Pending"].setText("\n".join(lines) or "none")
 
     def _set_actions_enabled(self, enabled: bool) -> None:
@@ -474,8 +507,9 @@ class IncidentDetailPanel(QScrollArea):
     def _restore_drafts(self, incident: Incident) -> None:
         drafts = self._drafts.pop(incident.id, _Drafts())
         self.reason.setText(drafts.reason)
-        self.summary.setPlainText(drafts.summary if drafts.summary is not None
-                                  else incident.summary)
+        self.summary.setPlainText(
+            drafts.summary if drafts.summary is not None else incident.summary
+        )
         self.rationale.setPlainText(drafts.rationale)
 
     # -- actions ---------------------------------------------------------------------------
@@ -506,9 +540,12 @@ class IncidentDetailPanel(QScrollArea):
                 self.reason.setFocus()
                 return
         command_id = self._commands.regrade(incident, grade, reason)
-        self._watch(command_id, self.regrade_message,
-                    f"Regrade to {grade.value} queued; pending until the server confirms.",
-                    on_confirmed=self.reason.clear)
+        self._watch(
+            command_id,
+            self.regrade_message,
+            f"Regrade to {grade.value} queued; pending until the server confirms.",
+            on_confirmed=self.reason.clear,
+        )
 
     def status_problem(self, status: IncidentStatus) -> str | None:
         """Why the shown incident cannot be set to ``status`` (as the server would say), or
@@ -521,7 +558,9 @@ class IncidentDetailPanel(QScrollArea):
         if status is incident.status:
             return f"{incident.ref} is already “{status.label}”."
         return status_change_problem(
-            incident.ref, incident.status, status,
+            incident.ref,
+            incident.status,
+            status,
             [(u.callsign, u.status) for u in self._on_incident],
             attended=incident.attended_at is not None,
         )
@@ -535,8 +574,11 @@ class IncidentDetailPanel(QScrollArea):
             self.status_message.show_error(problem)
             return
         command_id = self._commands.change_status(incident, status)
-        self._watch(command_id, self.status_message,
-                    f"Status “{status.label}” queued; pending until the server confirms.")
+        self._watch(
+            command_id,
+            self.status_message,
+            f"Status “{status.label}” queued; pending until the server confirms.",
+        )
 
     def save_summary(self) -> None:
         incident = self._incident
@@ -550,8 +592,9 @@ class IncidentDetailPanel(QScrollArea):
             self.summary_message.show_note("No change to save.")
             return
         command_id = self._commands.edit_summary(incident, text)
-        self._watch(command_id, self.summary_message,
-                    "Summary queued; pending until the server confirms.")
+        self._watch(
+            command_id, self.summary_message, "Summary queued; pending until the server confirms."
+        )
 
     def close_incident(self) -> None:
         incident = self._incident
@@ -564,20 +607,32 @@ class IncidentDetailPanel(QScrollArea):
             self.rationale.setFocus()
             return
         command_id = self._commands.close(incident, text)
-        self._watch(command_id, self.close_message,
-                    "Close queued; pending until the server confirms.",
-                    on_confirmed=self.rationale.clear)
+        self._watch(
+            command_id,
+            self.close_message,
+            "Close queued; pending until the server confirms.",
+            on_confirmed=self.rationale.clear,
+        )
 
-    def _watch(self, command_id: str, message: _Message, note: str,
-               on_confirmed: Callable[[], None] | None = None) -> None:
+    def _watch(
+        self,
+        command_id: str,
+        message: _Message,
+        note: str,
+        on_confirmed: Callable[[], None] | None = None,
+    ) -> None:
         self._watches.watch(command_id, message, note, on_confirmed, self._pending)
 
     # -- keyboard entry points -------------------------------------------------------------
 
     def focus_first(self) -> None:
         """Focus the first action the role has, else the panel itself."""
-        for box, widget in ((self.regrade_box, self.grade), (self.status_box, None),
-                            (self.summary_box, self.summary), (self.close_box, self.rationale)):
+        for box, widget in (
+            (self.regrade_box, self.grade),
+            (self.status_box, None),
+            (self.summary_box, self.summary),
+            (self.close_box, self.rationale),
+        ):
             if not box.isHidden() and box.isEnabled() and widget is not None:
                 widget.setFocus()
                 return
@@ -609,8 +664,7 @@ def _people_texts(incident: Incident) -> tuple[str, str]:
     """The caller's line, and the people named, one a line (so that word wrap in a narrow
     dock never leaves a date of birth looking as if it belonged to the next name)."""
     caller = incident.caller
-    parts = [person_text(caller.name or "(no name)", caller.dob),
-             caller.phone or "(no phone)"]
+    parts = [person_text(caller.name or "(no name)", caller.dob), caller.phone or "(no phone)"]
     if caller.anonymous:
         parts.append("asked for anonymity — officers must still contact the informant")
     people = [person_text(p.name, p.dob) for p in incident.persons]

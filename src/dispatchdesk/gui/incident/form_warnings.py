@@ -23,8 +23,14 @@ class FormWarnings:
     """The form's warning pane and its note. ``columns`` is the form's row of columns (the
     pane goes beside the fields, so nothing the operator is looking at moves)."""
 
-    def __init__(self, form: QWidget, columns: QBoxLayout, now: Callable[[], datetime],
-                 policy: WarningPolicy, play_sound: PlaySound | None) -> None:
+    def __init__(
+        self,
+        form: QWidget,
+        columns: QBoxLayout,
+        now: Callable[[], datetime],
+        policy: WarningPolicy,
+        play_sound: PlaySound | None,
+    ) -> None:
         self._form = form
         self._columns = columns
         self._now = now
@@ -50,8 +56,13 @@ class FormWarnings:
     def panel(self) -> WarningPanel:
         """The warnings beside the fields (made on first use; part of the form)."""
         if self._panel is None:
-            panel = WarningPanel(self._now, self.policy, parent=self._form, embedded=True,
-                                 play_sound=self._play_sound)
+            panel = WarningPanel(
+                self._now,
+                self.policy,
+                parent=self._form,
+                embedded=True,
+                play_sound=self._play_sound,
+            )
             panel.hide()
             panel.shown.connect(self._panel_shown)
             panel.acknowledged.connect(self._panel_acknowledged)
@@ -91,11 +102,15 @@ class FormWarnings:
         left = len(self.unacknowledged())
         noun = "warning" if left == 1 else "warnings"
         if refused:
-            text = (f"⚠ Acknowledge the {left} {noun} first ({WARNINGS_KEY}): the incident "
-                    "is not created until you do.")
+            text = (
+                f"⚠ Acknowledge the {left} {noun} first ({WARNINGS_KEY}): the incident "
+                "is not created until you do."
+            )
         else:
-            text = (f"⚠ {left} {noun} not yet acknowledged: press {WARNINGS_KEY} to read "
-                    f"and acknowledge {'it' if left == 1 else 'them'}.")
+            text = (
+                f"⚠ {left} {noun} not yet acknowledged: press {WARNINGS_KEY} to read "
+                f"and acknowledge {'it' if left == 1 else 'them'}."
+            )
         self.note.setText(text if left else "")
         self.note.setVisible(bool(left))
         self.note.setAccessibleName(text if left else "")

@@ -23,8 +23,9 @@ from dispatchdesk.domain.forms import GRADE_LETTERS, GradeTyping
 from dispatchdesk.domain.grades import Grade
 
 #: I, S, E, R as keys (Qt's key codes of the upper-case letters).
-_GRADE_KEYS: dict[Qt.Key, Grade] = {Qt.Key(ord(letter)): grade
-                                    for letter, grade in GRADE_LETTERS.items()}
+_GRADE_KEYS: dict[Qt.Key, Grade] = {
+    Qt.Key(ord(letter)): grade for letter, grade in GRADE_LETTERS.items()
+}
 
 
 class FormField(QWidget):
@@ -123,8 +124,12 @@ class GradeKeys(QObject):
     typed there (or any other character) leaves no grade and says why through ``refused``
     (``None`` once a grade is picked). ``clock``: seconds, monotonic (tests set a fake)."""
 
-    def __init__(self, combo: QComboBox, refused: Callable[[str | None], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        combo: QComboBox,
+        refused: Callable[[str | None], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(combo)
         self._combo = combo
         self._refused = refused
@@ -137,8 +142,9 @@ class GradeKeys(QObject):
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return False
         text = event.text()
-        plain = not event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier
-                                          | Qt.KeyboardModifier.ShiftModifier)
+        plain = not event.modifiers() & ~(
+            Qt.KeyboardModifier.KeypadModifier | Qt.KeyboardModifier.ShiftModifier
+        )
         if not plain or not text or not text.isprintable() or text.isspace():
             self._typing.pause()  # Tab, arrows, Alt+Down...: the combo's own keys
             return False

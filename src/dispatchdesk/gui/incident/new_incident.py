@@ -129,11 +129,11 @@ class NewIncidentDialog(QDialog):
         self.person_rows: list[PersonRow] = []
         self._build_inputs()
         self._build_layout()
-        self._warnings = FormWarnings(self, self._columns, self._now, warning_policy,
-                                      play_sound)
+        self._warnings = FormWarnings(self, self._columns, self._now, warning_policy, play_sound)
         self.warnings_note = self._warnings.note
-        self._fields_column.insertWidget(self._fields_column.indexOf(self.confirm_label) + 1,
-                                         self.warnings_note)
+        self._fields_column.insertWidget(
+            self._fields_column.indexOf(self.confirm_label) + 1, self.warnings_note
+        )
         self._connect()
         self._connect_warnings()
         self._retab()
@@ -155,8 +155,9 @@ class NewIncidentDialog(QDialog):
         for grade in Grade:
             self.grade.addItem(f"{grade.value} — {grade.label}", grade.value)
         #: Reads the letters typed in the grade field (a word is refused, inline).
-        self.grade_keys = GradeKeys(self.grade, lambda problem: self._fields["grade"]
-                                    .set_error(problem))
+        self.grade_keys = GradeKeys(
+            self.grade, lambda problem: self._fields["grade"].set_error(problem)
+        )
         self.grade.installEventFilter(self.grade_keys)
         self.appointment_agreed = QCheckBox("Appointment &agreed with the caller")
         self.appointment = QDateTimeEdit(next_hour())
@@ -186,20 +187,32 @@ class NewIncidentDialog(QDialog):
         self.create_button.setAutoDefault(False)
         self.cancel_button.setAutoDefault(False)
         inputs: dict[str, QWidget] = {
-            "address": self.address, "postcode": self.postcode, "uprn": self.uprn,
-            "parent_uprn": self.parent_uprn, "borough": self.borough, "type": self.type,
-            "grade": self.grade, "summary": self.summary, "caller_name": self.caller_name,
-            "caller_phone": self.caller_phone, "caller_dob": self.caller_dob,
+            "address": self.address,
+            "postcode": self.postcode,
+            "uprn": self.uprn,
+            "parent_uprn": self.parent_uprn,
+            "borough": self.borough,
+            "type": self.type,
+            "grade": self.grade,
+            "summary": self.summary,
+            "caller_name": self.caller_name,
+            "caller_phone": self.caller_phone,
+            "caller_dob": self.caller_dob,
         }
         self._fields = {name: FormField(w) for name, w in inputs.items()}
 
     def _build_layout(self) -> None:
         form = QFormLayout()
         f = self._fields
-        for label, name in (("&Address *", "address"), ("&Postcode *", "postcode"),
-                            ("UP&RN", "uprn"), ("Parent UPR&N", "parent_uprn"),
-                            ("&Borough *", "borough"), ("&Type *", "type"),
-                            ("&Grade *", "grade")):
+        for label, name in (
+            ("&Address *", "address"),
+            ("&Postcode *", "postcode"),
+            ("UP&RN", "uprn"),
+            ("Parent UPR&N", "parent_uprn"),
+            ("&Borough *", "borough"),
+            ("&Type *", "type"),
+            ("&Grade *", "grade"),
+        ):
             form.addRow(label, f[name])
         self._appointment_row = QWidget()
         row = QHBoxLayout(self._appointment_row)
@@ -262,8 +275,15 @@ class NewIncidentDialog(QDialog):
         self.add_person_button.clicked.connect(self.add_person)
         self.grade.currentIndexChanged.connect(self._grade_changed)
         self.appointment_agreed.toggled.connect(self.appointment.setEnabled)
-        for edit in (self.address, self.postcode, self.uprn, self.parent_uprn,
-                     self.caller_name, self.caller_phone, self.caller_dob):
+        for edit in (
+            self.address,
+            self.postcode,
+            self.uprn,
+            self.parent_uprn,
+            self.caller_name,
+            self.caller_phone,
+            self.caller_dob,
+        ):
             edit.textEdited.connect(self._edited)
         self.summary.textChanged.connect(self._edited)
         self.borough.editTextChanged.connect(self._edited)
@@ -288,16 +308,22 @@ class NewIncidentDialog(QDialog):
         self.type.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QLineEdit) \
-                and self.persons_area.isAncestorOf(watched):
+        if (
+            event.type() == QEvent.Type.FocusIn
+            and isinstance(watched, QLineEdit)
+            and self.persons_area.isAncestorOf(watched)
+        ):
             # Tab scrolls the area by itself; focus set from code (a new row, the first
             # field with a problem) does not. Once the rows are laid out: a row added just
             # now has no place in the area yet.
             QTimer.singleShot(0, self, lambda: self._scroll_to(watched))
         if event.type() == QEvent.Type.FocusOut:
             checked = self._checked_on_leave().get(watched)
-            if checked is not None and isinstance(event, QFocusEvent) \
-                    and event.reason() is not Qt.FocusReason.PopupFocusReason:
+            if (
+                checked is not None
+                and isinstance(event, QFocusEvent)
+                and event.reason() is not Qt.FocusReason.PopupFocusReason
+            ):
                 # Said at once (the completer's popup taking focus is not leaving).
                 name, problem = checked
                 self._fields[name].set_error(problem())
@@ -317,11 +343,11 @@ class NewIncidentDialog(QDialog):
 
     def _checked_on_leave(self) -> dict[QObject, tuple[str, Callable[[], str | None]]]:
         ref = self._reference
-        return {self.address: ("address", lambda: address_problem(self.address.text())),
-                self.borough: ("borough", lambda: off_list(ref.borough,
-                                                           self.borough.currentText())),
-                self.type: ("type", lambda: off_list(ref.incident_type,
-                                                     self.type.currentText()))}
+        return {
+            self.address: ("address", lambda: address_problem(self.address.text())),
+            self.borough: ("borough", lambda: off_list(ref.borough, self.borough.currentText())),
+            self.type: ("type", lambda: off_list(ref.incident_type, self.type.currentText())),
+        }
 
     def _scroll_to(self, edit: QLineEdit) -> None:
         if any(edit is row.name or edit is row.dob for row in self.person_rows):  # not removed
@@ -336,7 +362,8 @@ class NewIncidentDialog(QDialog):
 
     def _dob_fields(self) -> dict[QObject, tuple[QLineEdit, FormField]]:
         fields: dict[QObject, tuple[QLineEdit, FormField]] = {
-            self.caller_dob: (self.caller_dob, self._fields["caller_dob"])}
+            self.caller_dob: (self.caller_dob, self._fields["caller_dob"])
+        }
         fields.update((row.dob, (row.dob, row.dob_field)) for row in self.person_rows)
         return fields
 
@@ -428,12 +455,19 @@ class NewIncidentDialog(QDialog):
     def values(self) -> IncidentFormValues:
         """The fields as typed (the checks and the lookups work on these)."""
         return IncidentFormValues(
-            address=self.address.text(), postcode=self.postcode.text(), uprn=self.uprn.text(),
-            parent_uprn=self.parent_uprn.text(), borough=self.borough.currentText(),
-            type=self.type.currentText(), summary=self.summary.toPlainText(),
-            caller_name=self.caller_name.text(), caller_phone=self.caller_phone.text(),
-            caller_dob=self.caller_dob.text(), grade=self.selected_grade(),
-            persons=tuple(row.texts() for row in self.person_rows))
+            address=self.address.text(),
+            postcode=self.postcode.text(),
+            uprn=self.uprn.text(),
+            parent_uprn=self.parent_uprn.text(),
+            borough=self.borough.currentText(),
+            type=self.type.currentText(),
+            summary=self.summary.toPlainText(),
+            caller_name=self.caller_name.text(),
+            caller_phone=self.caller_phone.text(),
+            caller_dob=self.caller_dob.text(),
+            grade=self.selected_grade(),
+            persons=tuple(row.texts() for row in self.person_rows),
+        )
 
     def check_warnings(self) -> None:
         """Look up warnings for what has been entered and pop the panel for any new ones."""
@@ -506,8 +540,10 @@ class NewIncidentDialog(QDialog):
     def set_reference(self, reference: ReferenceLists) -> None:
         """Offer (and check against) the server's lists; what is typed is kept."""
         self._reference = reference
-        for combo, items in ((self.borough, reference.boroughs or LONDON_BOROUGHS),
-                             (self.type, reference.incident_types or INCIDENT_TYPES)):
+        for combo, items in (
+            (self.borough, reference.boroughs or LONDON_BOROUGHS),
+            (self.type, reference.incident_types or INCIDENT_TYPES),
+        ):
             text = combo.currentText()
             blocked = combo.blockSignals(True)
             combo.clear()
@@ -560,8 +596,10 @@ class NewIncidentDialog(QDialog):
         grade, today = values.grade, self.today()
         assert grade is not None
         return IncidentDraft(
-            grade=grade, type=self._reference.incident_type(values.type),
-            summary=values.summary.strip(), location=values.location(self._reference),
+            grade=grade,
+            type=self._reference.incident_type(values.type),
+            summary=values.summary.strip(),
+            location=values.location(self._reference),
             caller=values.caller(today, anonymous=self.anonymous.isChecked()),
             appointment_at=self._appointment_at(grade),
             persons=values.named_persons(today),

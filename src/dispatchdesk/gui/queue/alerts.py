@@ -34,8 +34,12 @@ CRITICAL_WARNING_SOUND = "breach"
 
 def _waiting_deadline(incident: Incident) -> datetime | None:
     """The deadline of a grade I incident still waiting for its unit, else None."""
-    if (incident.grade is Grade.IMMEDIATE and incident.is_open and incident.attended_at is None
-            and incident.deadline is not None):
+    if (
+        incident.grade is Grade.IMMEDIATE
+        and incident.is_open
+        and incident.attended_at is None
+        and incident.deadline is not None
+    ):
         return incident.deadline
     return None
 
@@ -100,9 +104,13 @@ class CriticalWarningWatch:
         self.armed = False
 
     def changed(self, incident_ids: Iterable[int]) -> list[tuple[int, WarningRef]]:
-        new = [(incident_id, mark.ref) for incident_id in incident_ids
-               for mark in self._marks(incident_id)
-               if Severity(mark.severity) is Severity.CRITICAL and not mark.acknowledged
-               and (incident_id, mark.ref) not in self._heard]
+        new = [
+            (incident_id, mark.ref)
+            for incident_id in incident_ids
+            for mark in self._marks(incident_id)
+            if Severity(mark.severity) is Severity.CRITICAL
+            and not mark.acknowledged
+            and (incident_id, mark.ref) not in self._heard
+        ]
         self._heard.update(new)
         return new if self.armed else []

@@ -63,10 +63,12 @@ class CommandsPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
-        self.retry_action = self._key_action("Retry / send the selected command", "Ctrl+R",
-                                             self.retry_selected)
-        self.discard_action = self._key_action("Discard the selected command", "Delete",
-                                               self.discard_selected)
+        self.retry_action = self._key_action(
+            "Retry / send the selected command", "Ctrl+R", self.retry_selected
+        )
+        self.discard_action = self._key_action(
+            "Discard the selected command", "Delete", self.discard_selected
+        )
 
     def _key_action(self, text: str, keys: str, slot: object) -> QAction:
         action = QAction(text, self)
@@ -137,8 +139,9 @@ class CommandsPanel(QWidget):
 
     def button(self, command_id: str, text: str) -> QPushButton | None:
         """The Retry/Send/Discard button of one command (for keyboard focus and tests)."""
-        return self.findChild(QPushButton, f"{text.lower()}-{command_id}",
-                              Qt.FindChildOption.FindChildrenRecursively)
+        return self.findChild(
+            QPushButton, f"{text.lower()}-{command_id}", Qt.FindChildOption.FindChildrenRecursively
+        )
 
 
 class CommandsDock(QDockWidget):

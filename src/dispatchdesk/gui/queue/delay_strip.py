@@ -45,9 +45,7 @@ def on_time_text(summary: DelaySummary) -> str:
     share = summary.on_time_share
     if share is None:
         return "I+S on time today: none due yet"
-    return (
-        f"I+S on time today: {share:.0%} ({summary.on_time_today}/{summary.decided_today})"
-    )
+    return f"I+S on time today: {share:.0%} ({summary.on_time_today}/{summary.decided_today})"
 
 
 def owed_text(owed: OwedCount) -> str:
@@ -138,7 +136,9 @@ class DelayStrip(QFrame):
         """The strip's words, for tests and accessibility checks: the grades, the on-time
         share, then the owed count (last, although shown first, so the indexes stay put)."""
         return [self._labels[g].text() for g in STRIP_GRADES] + [
-            self._on_time.text(), self.owed_button.text()]
+            self._on_time.text(),
+            self.owed_button.text(),
+        ]
 
 
 def _worst_icon(breached: int, at_risk: int) -> Any:

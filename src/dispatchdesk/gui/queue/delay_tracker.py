@@ -37,9 +37,11 @@ class _Contribution:
 @dataclass
 class _Lists:
     risk_starts: dict[Grade, list[datetime]] = field(
-        default_factory=lambda: {g: [] for g in BUCKET_GRADES})
+        default_factory=lambda: {g: [] for g in BUCKET_GRADES}
+    )
     deadlines: dict[Grade, list[datetime]] = field(
-        default_factory=lambda: {g: [] for g in BUCKET_GRADES})
+        default_factory=lambda: {g: [] for g in BUCKET_GRADES}
+    )
     attended: list[datetime] = field(default_factory=list)
     attended_on_time: list[datetime] = field(default_factory=list)
     unattended: list[datetime] = field(default_factory=list)
@@ -98,8 +100,13 @@ class DelayTracker:
         for incident in {i.id: i for i in incidents}.values():  # the last of an id wins
             self._add(incident, append=True)
         lists = self._lists
-        for values in (*lists.risk_starts.values(), *lists.deadlines.values(), lists.attended,
-                       lists.attended_on_time, lists.unattended):
+        for values in (
+            *lists.risk_starts.values(),
+            *lists.deadlines.values(),
+            lists.attended,
+            lists.attended_on_time,
+            lists.unattended,
+        ):
             values.sort()
 
     def update(self, upserts: Iterable[Incident], removed: Iterable[int]) -> None:
@@ -126,8 +133,9 @@ class DelayTracker:
         day_start = start_of_day(now, self._policy)
         attended = len(lists.attended) - bisect_left(lists.attended, day_start)
         on_time = len(lists.attended_on_time) - bisect_left(lists.attended_on_time, day_start)
-        late_waiting = max(0, bisect_right(lists.unattended, now)
-                           - bisect_left(lists.unattended, day_start))
+        late_waiting = max(
+            0, bisect_right(lists.unattended, now) - bisect_left(lists.unattended, day_start)
+        )
         summary.on_time_today = on_time
         summary.decided_today = attended + late_waiting
         return summary

@@ -37,9 +37,13 @@ class QueueFilterBar(QWidget):
     """Filters of the queue. ``moving`` wraps every change of the proxy's filters (the window
     keeps the operator's incident selected across it)."""
 
-    def __init__(self, model: IncidentTableModel, proxy: IncidentFilterProxy,
-                 moving: Callable[[], AbstractContextManager[None]],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model: IncidentTableModel,
+        proxy: IncidentFilterProxy,
+        moving: Callable[[], AbstractContextManager[None]],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._model = model
         self._proxy = proxy
@@ -53,9 +57,7 @@ class QueueFilterBar(QWidget):
             button.setCheckable(True)
             button.setChecked(True)
             _label_grade_button(button, grade, True)
-            button.toggled.connect(
-                lambda on, b=button, g=grade: _label_grade_button(b, g, on)
-            )
+            button.toggled.connect(lambda on, b=button, g=grade: _label_grade_button(b, g, on))
             button.setAccessibleName(f"Show {grade.label}")
             layout.addWidget(button)
             self.grade_buttons[grade] = button
@@ -73,9 +75,13 @@ class QueueFilterBar(QWidget):
         self.search.setAccessibleName("Search")
         self.search.setMinimumWidth(160)
         self.count_label = QLabel()
-        for widget, stretch in ((QLabel("Status:"), 0), (self.status_combo, 0),
-                                (self.borough_combo, 0), (self.search, 1),
-                                (self.count_label, 0)):
+        for widget, stretch in (
+            (QLabel("Status:"), 0),
+            (self.status_combo, 0),
+            (self.borough_combo, 0),
+            (self.search, 1),
+            (self.count_label, 0),
+        ):
             layout.addWidget(widget, stretch)
         self._connect()
 

@@ -27,16 +27,22 @@ if TYPE_CHECKING:
 #: Each column is sized once, by hand, to fit this text in the current font (never
 #: ``resizeColumnsToContents``). The last column (flags) stretches.
 COLUMN_SAMPLES = {
-    Column.REF: "CAD 12345/23NOV26", Column.GRADE: "Grade", Column.TYPE: "Concern for welfare",
-    Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA", Column.CREATED: "23/11 06:40",
-    Column.DEADLINE: "23/11 06:40", Column.COUNTDOWN: "Arrived 1:02:03 late",
-    Column.STATUS: "Unit en route", Column.FLAGS: "DIVERT: NO UNIT · ⚠ ORDER CRITICAL",
+    Column.REF: "CAD 12345/23NOV26",
+    Column.GRADE: "Grade",
+    Column.TYPE: "Concern for welfare",
+    Column.LOCATION: "Flat 12, 123 Long Street Name, NW10 7AA",
+    Column.CREATED: "23/11 06:40",
+    Column.DEADLINE: "23/11 06:40",
+    Column.COUNTDOWN: "Arrived 1:02:03 late",
+    Column.STATUS: "Unit en route",
+    Column.FLAGS: "DIVERT: NO UNIT · ⚠ ORDER CRITICAL",
 }
 #: On a narrow window the type and flags columns give way down to these texts (the cell's
 #: tooltip has it all; the flags' pictograms always show), and the location keeps this much.
 #: The other columns never shrink: a countdown or status is never cut.
 COLUMN_MINIMUM_SAMPLES = {
-    Column.TYPE: "Concern for w", Column.FLAGS: "DIVERT: NO UNIT",
+    Column.TYPE: "Concern for w",
+    Column.FLAGS: "DIVERT: NO UNIT",
     Column.LOCATION: "Flat 12, 123 Long Street",
 }
 #: The units board shows at least this many rows under the queue on a tall screen (1080p).
@@ -74,10 +80,11 @@ class LayoutKeeper(QObject):
             return metrics.horizontalAdvance(sample) + _CELL_PADDING + extra
 
         self._natural = {c: width(c, sample) for c, sample in COLUMN_SAMPLES.items()}
-        self._minimum = {**self._natural, **{
-            c: width(c, sample) for c, sample in COLUMN_MINIMUM_SAMPLES.items()}}
-        table.horizontalHeader().setMinimumSectionSize(
-            min(40, self._minimum[Column.LOCATION]))
+        self._minimum = {
+            **self._natural,
+            **{c: width(c, sample) for c, sample in COLUMN_MINIMUM_SAMPLES.items()},
+        }
+        table.horizontalHeader().setMinimumSectionSize(min(40, self._minimum[Column.LOCATION]))
         table.verticalHeader().setDefaultSectionSize(max(ROW_HEIGHT, metrics.height() + 6))
         self.fit_columns()
 
@@ -86,8 +93,7 @@ class LayoutKeeper(QObject):
         shrunk to their minimum, the location at its minimum)."""
         table = self._window.table
         frame = 2 * table.frameWidth()
-        return sum(self._minimum.values()) + table.verticalScrollBar().sizeHint().width() \
-            + frame
+        return sum(self._minimum.values()) + table.verticalScrollBar().sizeHint().width() + frame
 
     def fit_columns(self) -> None:
         """Give each column its natural width when the queue is wide enough; otherwise shrink
@@ -146,15 +152,20 @@ class LayoutKeeper(QObject):
         width = area.width() if area.width() < 1600 else int(area.width() * 0.9)
         height = area.height() if area.height() < 900 else int(area.height() * 0.9)
         self._place_detail(below=width < self.wide_layout_width())
-        window.setGeometry(area.x() + (area.width() - width) // 2,
-                           area.y() + (area.height() - height) // 2, width, height)
+        window.setGeometry(
+            area.x() + (area.width() - width) // 2,
+            area.y() + (area.height() - height) // 2,
+            width,
+            height,
+        )
         if self.bottom_docks:
             rows = window.dispatch.units_board.table.verticalHeader().defaultSectionSize()
             wanted = UNIT_ROWS * rows + 160 if height >= 900 else int(height * 0.42)
             window.resizeDocks([self.bottom_docks[0]], [wanted], Qt.Orientation.Vertical)
         if self.compact:
-            window.resizeDocks([window.detail_dock], [self.detail_dock_width()],
-                               Qt.Orientation.Horizontal)
+            window.resizeDocks(
+                [window.detail_dock], [self.detail_dock_width()], Qt.Orientation.Horizontal
+            )
         window.dispatch.raise_default_dock()
 
     def _place_detail(self, *, below: bool) -> None:
@@ -162,9 +173,11 @@ class LayoutKeeper(QObject):
         beside, not split from, the board: splitting a tabbed dock would tab the panel)."""
         below = below and bool(self.bottom_docks)
         if below != self.compact:
-            area, orientation = ((Qt.DockWidgetArea.BottomDockWidgetArea, Qt.Orientation.Horizontal)
-                                 if below else
-                                 (Qt.DockWidgetArea.RightDockWidgetArea, Qt.Orientation.Vertical))
+            area, orientation = (
+                (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.Orientation.Horizontal)
+                if below
+                else (Qt.DockWidgetArea.RightDockWidgetArea, Qt.Orientation.Vertical)
+            )
             self._window.addDockWidget(area, self._window.detail_dock, orientation)
         self.compact = below
 
@@ -204,7 +217,8 @@ class LayoutKeeper(QObject):
         window, settings = self._window, self._settings
         app = QApplication.instance()
         theme = settings.value("ui/theme") or (
-            current_theme(app) if isinstance(app, QApplication) else "normal")
+            current_theme(app) if isinstance(app, QApplication) else "normal"
+        )
         if theme == "high-contrast":
             window.set_theme("high-contrast")
         group = layout_group(screen_setup())
@@ -212,20 +226,25 @@ class LayoutKeeper(QObject):
         screen = window.screen() or QApplication.primaryScreen()
         if not isinstance(geometry, QByteArray | bytes) and screen is not None:
             self.arrange_for(screen.availableGeometry())
-        for value, restore in ((geometry, window.restoreGeometry), (state, window.restoreState),
-                               (settings.value("queue/header"),
-                                window.table.horizontalHeader().restoreState)):
+        for value, restore in (
+            (geometry, window.restoreGeometry),
+            (state, window.restoreState),
+            (settings.value("queue/header"), window.table.horizontalHeader().restoreState),
+        ):
             if isinstance(value, QByteArray | bytes):
                 restore(QByteArray(value))
-        self.compact = (window.dockWidgetArea(window.detail_dock)
-                        == Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.compact = (
+            window.dockWidgetArea(window.detail_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+        )
 
 
 def screen_setup() -> str:
     """The screen set-up the desk runs on: the sorted geometries of all screens, e.g.
     ``1366x768+0+0`` or ``1920x1080+0+0,1920x1080+1920+0``."""
-    rects = sorted((r.x(), r.y(), r.width(), r.height())
-                   for r in (s.geometry() for s in QGuiApplication.screens()))
+    rects = sorted(
+        (r.x(), r.y(), r.width(), r.height())
+        for r in (s.geometry() for s in QGuiApplication.screens())
+    )
     return ",".join(f"{w}x{h}{x:+d}{y:+d}" for x, y, w, h in rects) or "none"
 
 

@@ -91,8 +91,13 @@ _STATE_WORDS = {
 
 #: Role -> position in the tuple of :meth:`IncidentTableModel._countdown_cell`.
 _COUNTDOWN_SLOTS: dict[int, int] = {
-    DISPLAY_ROLE: 0, DECORATION_ROLE: 1, FOREGROUND_ROLE: 2, BACKGROUND_ROLE: 3,
-    TOOLTIP_ROLE: 4, ACCESSIBLE_ROLE: 5, COUNTDOWN_STATE_ROLE: 6,
+    DISPLAY_ROLE: 0,
+    DECORATION_ROLE: 1,
+    FOREGROUND_ROLE: 2,
+    BACKGROUND_ROLE: 3,
+    TOOLTIP_ROLE: 4,
+    ACCESSIBLE_ROLE: 5,
+    COUNTDOWN_STATE_ROLE: 6,
 }
 
 
@@ -229,9 +234,15 @@ class IncidentTableModel(RowsTableModel):
             cd = self._countdown(row, self._rows[row])
             text = format_countdown(cd)
             colours = self._colours[cd.state]
-            cell = (text, icons.countdown_icon(cd.state), colours.foreground,
-                    colours.background, f"{_STATE_WORDS[cd.state]} {text}",
-                    f"{_STATE_WORDS[cd.state]} {text}", cd.state)
+            cell = (
+                text,
+                icons.countdown_icon(cd.state),
+                colours.foreground,
+                colours.background,
+                f"{_STATE_WORDS[cd.state]} {text}",
+                f"{_STATE_WORDS[cd.state]} {text}",
+                cd.state,
+            )
             if self._tick_now is not None:
                 self._cells[row] = cell
         return cell
@@ -269,8 +280,13 @@ class IncidentTableModel(RowsTableModel):
         if col == _COL_STATUS:
             return list(type(incident.status)).index(incident.status)
         # Most severe warning first (not yet acknowledged above acknowledged), then how many.
-        weight = max((3 - m.severity.rank + (3 if not m.acknowledged else 0)
-                      for m in self._marks(incident.id)), default=0)
+        weight = max(
+            (
+                3 - m.severity.rank + (3 if not m.acknowledged else 0)
+                for m in self._marks(incident.id)
+            ),
+            default=0,
+        )
         return 100 * weight + len(self._flags(incident))
 
     def _tooltip(self, incident: Incident, col: int) -> str | None:
@@ -286,8 +302,13 @@ class IncidentTableModel(RowsTableModel):
         flags = []
         if incident.owed and incident.is_open:
             word = incident.owed_word
-            flags.append(f"{word}: ESCALATED, NO UNIT" if incident.escalated_at
-                         else f"{word}: NO UNIT" if incident.needs_unit else word)
+            flags.append(
+                f"{word}: ESCALATED, NO UNIT"
+                if incident.escalated_at
+                else f"{word}: NO UNIT"
+                if incident.needs_unit
+                else word
+            )
         for kind, severity, acked in _warning_kinds(self._marks(incident.id)):
             flags.append(warning_flag(kind, severity, acked))
         pending = self._pending.get(incident.id)
@@ -309,8 +330,10 @@ class IncidentTableModel(RowsTableModel):
             lines.append(owed_words(incident, self._policy.timezone))
         for mark in self._marks(incident.id):
             state = "acknowledged" if mark.acknowledged else "NOT yet acknowledged"
-            lines.append(f"{mark.severity.value.capitalize()} {mark.ref.kind} warning "
-                         f"#{mark.ref.entity_id}: {state}. Open the incident to read it.")
+            lines.append(
+                f"{mark.severity.value.capitalize()} {mark.ref.kind} warning "
+                f"#{mark.ref.entity_id}: {state}. Open the incident to read it."
+            )
         pending = self._pending.get(incident.id)
         if pending is CommandState.FAILED:
             lines.append("A command for this incident was refused: see Commands.")
@@ -326,8 +349,9 @@ class IncidentTableModel(RowsTableModel):
         return "\n".join(lines)
 
     def _flags_colour(self, incident: Incident) -> Any:
-        if (self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD)
-                or (incident.owed and incident.is_open)):
+        if self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD) or (
+            incident.owed and incident.is_open
+        ):
             return problem_colour(self._theme)
         unread = [m.severity for m in self._marks(incident.id) if not m.acknowledged]
         if unread:
@@ -338,7 +362,8 @@ class IncidentTableModel(RowsTableModel):
     def _flags_icon(self, incident: Incident) -> Any:
         items: tuple[tuple[str, Severity | None], ...] = tuple(
             (kind.lower(), severity)
-            for kind, severity, _ in _warning_kinds(self._marks(incident.id)))
+            for kind, severity, _ in _warning_kinds(self._marks(incident.id))
+        )
         if incident.owed and incident.is_open:
             items = (("divert", None), *items)
         return icons.flags_icon(items, self._theme) if items else None
@@ -430,8 +455,9 @@ class IncidentTableModel(RowsTableModel):
         for command in commands:
             if command.incident_id is not None:
                 new[command.incident_id] = _worse(new.get(command.incident_id), command.state)
-        touched = {i for i in new.keys() | self._pending.keys()
-                   if new.get(i) != self._pending.get(i)}
+        touched = {
+            i for i in new.keys() | self._pending.keys() if new.get(i) != self._pending.get(i)
+        }
         self._pending = new
         rows = [r for r in (self.row_of(i) for i in touched) if r is not None]
         for first, last in row_runs(rows):
@@ -451,9 +477,12 @@ class IncidentTableModel(RowsTableModel):
         self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
 
 
-
-_SEVERITY = {CommandState.QUEUED: 0, CommandState.SENT: 0, CommandState.HELD: 1,
-             CommandState.FAILED: 2}
+_SEVERITY = {
+    CommandState.QUEUED: 0,
+    CommandState.SENT: 0,
+    CommandState.HELD: 1,
+    CommandState.FAILED: 2,
+}
 
 
 def _worse(old: CommandState | None, new: CommandState) -> CommandState:
@@ -492,16 +521,19 @@ def owed_words(incident: Incident, timezone: str) -> str:
     last = incident.diverts[-1] if incident.diverts else None
     text = "OWED ATTENDANCE: a unit was diverted away"
     if last is not None and last.kind is DivertKind.WITHDRAWN:
-        text = (f"OWED ATTENDANCE: a unit was withdrawn before arriving ({last.callsign} by "
-                f"{last.by} at {local(last.at, timezone, '%H:%M')}: {last.reason})")
+        text = (
+            f"OWED ATTENDANCE: a unit was withdrawn before arriving ({last.callsign} by "
+            f"{last.by} at {local(last.at, timezone, '%H:%M')}: {last.reason})"
+        )
     elif last is not None:
-        text += (f" ({last.callsign} to {last.to_ref} by {last.by} at "
-                 f"{local(last.at, timezone, '%H:%M')}: {last.reason})")
+        text += (
+            f" ({last.callsign} to {last.to_ref} by {last.by} at "
+            f"{local(last.at, timezone, '%H:%M')}: {last.reason})"
+        )
     if incident.needs_unit:
         text += ". No unit is on it now: reallocate (F2)."
     if incident.escalated_at is not None:
-        text += (" Escalated to supervisors at "
-                 f"{local(incident.escalated_at, timezone, '%H:%M')}.")
+        text += f" Escalated to supervisors at {local(incident.escalated_at, timezone, '%H:%M')}."
     return text
 
 

@@ -26,8 +26,14 @@ OPEN_STATUSES = frozenset(s for s in IncidentStatus if s is not IncidentStatus.C
 def _haystack(incident: Incident) -> str:
     loc = incident.location
     return " ".join(
-        (incident.ref, incident.type, loc.address, loc.postcode, loc.postcode.replace(" ", ""),
-         incident.summary)
+        (
+            incident.ref,
+            incident.type,
+            loc.address,
+            loc.postcode,
+            loc.postcode.replace(" ", ""),
+            incident.summary,
+        )
     ).casefold()
 
 
@@ -77,8 +83,12 @@ class IncidentFilterProxy(QSortFilterProxyModel):
 
     def is_narrowed(self) -> bool:
         """True when a filter hides some open incidents (anything beyond hiding CLOSED)."""
-        return (self._grades != frozenset(Grade) or not self._statuses >= OPEN_STATUSES
-                or self._borough is not None or bool(self._words))
+        return (
+            self._grades != frozenset(Grade)
+            or not self._statuses >= OPEN_STATUSES
+            or self._borough is not None
+            or bool(self._words)
+        )
 
     def set_grades(self, grades: Iterable[Grade]) -> None:
         change_filter(self, lambda: setattr(self, "_grades", frozenset(grades)))

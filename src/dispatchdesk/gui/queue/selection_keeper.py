@@ -63,8 +63,10 @@ class SelectionKeeper:
         model = self._window.model
         hidden = None if self._selected_id is None else model.incident(self._selected_id)
         if hidden is not None:
-            return (f"{hidden.ref} is hidden by the filters, so nothing was done: show it "
-                    f"(F5 shows all) or select a shown incident, then {then}.")
+            return (
+                f"{hidden.ref} is hidden by the filters, so nothing was done: show it "
+                f"(F5 shows all) or select a shown incident, then {then}."
+            )
         return f"Select an incident first, then {then}."
 
     # -- selecting -------------------------------------------------------------------------
@@ -95,8 +97,9 @@ class SelectionKeeper:
         w = self._window
         cleared = self.reveal_incident(incident_id)
         if cleared:
-            w.created_note.say(w.created_note.text() + " The filters were cleared to "
-                               "show it.", incident_id)
+            w.created_note.say(
+                w.created_note.text() + " The filters were cleared to show it.", incident_id
+            )
         w.table.setFocus()
 
     def select_first(self) -> None:
@@ -166,8 +169,10 @@ class SelectionKeeper:
             cue.hide()
             return
         arrow = "▲" if where == "above" else "▼"
-        cue.setText(f"{arrow} Your selected incident {incident.ref} is now row {row + 1}, "
-                    f"{where} the rows shown — click to show it")
+        cue.setText(
+            f"{arrow} Your selected incident {incident.ref} is now row {row + 1}, "
+            f"{where} the rows shown — click to show it"
+        )
         cue.setAccessibleName(cue.text())
         cue.show()
 

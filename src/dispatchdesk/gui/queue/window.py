@@ -80,6 +80,7 @@ from dispatchdesk.sync.api import DeskCommands
 
 log = logging.getLogger(__name__)
 
+
 def _log_problem(message: str) -> None:
     log.warning("problem shown to operator: %s", message)
 
@@ -99,8 +100,10 @@ class FeedAlerts:
         self._connection: ConnectionState | None = None
 
     def on_changes(self, upserts: Sequence[Incident], _removed: Sequence[int]) -> None:
-        if any(i.grade is Grade.IMMEDIATE and i.is_open and self._model.incident(i.id) is None
-               for i in upserts):
+        if any(
+            i.grade is Grade.IMMEDIATE and i.is_open and self._model.incident(i.id) is None
+            for i in upserts
+        ):
             self._sounds.play("new-immediate")
 
     def on_connection(self, info: ConnectionInfo) -> None:
@@ -168,8 +171,9 @@ class QueueWindow(QMainWindow):
         self._alerts = FeedAlerts(self.model, self.sounds)
         self._connect_relay(self._alerts)
         # Tick on the *server's* second: that is when countdown texts roll over.
-        self.ticker = Ticker(self.table, Column.COUNTDOWN,
-                             wall=lambda: self._now().timestamp(), parent=self)
+        self.ticker = Ticker(
+            self.table, Column.COUNTDOWN, wall=lambda: self._now().timestamp(), parent=self
+        )
         self.ticker.about_to_repaint.connect(self.model.refresh_now)
         self.ticker.ticked.connect(self.on_tick)
         self.ticker.ticked.connect(self.shift.on_tick)
@@ -185,9 +189,13 @@ class QueueWindow(QMainWindow):
         table.setModel(self.proxy)
         # The location gives way, so the countdown and status always fit the window, whatever
         # the font (the high-contrast theme's is larger).
-        header = configure_table(table, sort_column=Column.COUNTDOWN,
-                                 sort_order=Qt.SortOrder.AscendingOrder,
-                                 stretch_column=Column.LOCATION, row_height=ROW_HEIGHT)
+        header = configure_table(
+            table,
+            sort_column=Column.COUNTDOWN,
+            sort_order=Qt.SortOrder.AscendingOrder,
+            stretch_column=Column.LOCATION,
+            row_height=ROW_HEIGHT,
+        )
         header.setMinimumSectionSize(40)
         table.setAccessibleName("Incident queue")
         self.table = table
@@ -201,8 +209,7 @@ class QueueWindow(QMainWindow):
         self._shows_delays = has_right(self._role, Right.VIEW_DELAY_STRIP)
         self.delay_strip.setVisible(self._shows_delays)
         self.delay_tracker = DelayTracker()
-        self.filters = QueueFilterBar(self.model, self.proxy,
-                                      self.selection_keeper.model_moving)
+        self.filters = QueueFilterBar(self.model, self.proxy, self.selection_keeper.model_moving)
         # The filter bar's widgets, by the names the window has always given them.
         self.grade_buttons = self.filters.grade_buttons
         self.status_combo = self.filters.status_combo
@@ -216,9 +223,15 @@ class QueueWindow(QMainWindow):
         self.selection_cue = selection_cue(self.selection_keeper.scroll_to_selection)
         self.created_note = CreatedNote()
         self.created_note.show_requested.connect(self.selection_keeper.show_created)
-        for widget in (self.banner, self.message_bar, self.created_note, self.delay_strip,
-                       self.filters,
-                       self.selection_cue, self.table):
+        for widget in (
+            self.banner,
+            self.message_bar,
+            self.created_note,
+            self.delay_strip,
+            self.filters,
+            self.selection_cue,
+            self.table,
+        ):
             layout.addWidget(widget)
         self.setCentralWidget(central)
 
@@ -236,8 +249,9 @@ class QueueWindow(QMainWindow):
         self.splitDockWidget(self.detail_dock, self.commands_dock, Qt.Orientation.Vertical)
         self.layout_keeper.fit_detail_width()
         self.resizeDocks([self.detail_dock], [360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.detail_dock, self.commands_dock], [600, 200],
-                         Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [self.detail_dock, self.commands_dock], [600, 200], Qt.Orientation.Vertical
+        )
         self._bottom_docks = self.layout_keeper.bottom_docks
 
     def add_bottom_dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -246,7 +260,11 @@ class QueueWindow(QMainWindow):
         return self.layout_keeper.add_bottom_dock(title, name, widget)
 
     def _action(
-        self, text: str, keys: Sequence[str], slot: Callable[[], Any], right: Right | None = None,
+        self,
+        text: str,
+        keys: Sequence[str],
+        slot: Callable[[], Any],
+        right: Right | None = None,
         context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut,
     ) -> QAction:
         action = QAction(text, self)
@@ -264,38 +282,58 @@ class QueueWindow(QMainWindow):
         self.all_actions: list[QAction] = []
         a, inc, dispatch = self._action, self.incidents, self.dispatch
         self.act_new = a("&New incident…", ["Ctrl+N"], inc.new_incident, Right.CREATE_INCIDENT)
-        self.act_open = a("&Open selected incident", ["Return", "Enter"], self.open_detail,
-                          context=Qt.ShortcutContext.WidgetShortcut)
+        self.act_open = a(
+            "&Open selected incident",
+            ["Return", "Enter"],
+            self.open_detail,
+            context=Qt.ShortcutContext.WidgetShortcut,
+        )
         self.table.addAction(self.act_open)
         self.act_regrade = a("Re&grade…", ["Ctrl+G"], inc.start_regrade, Right.REGRADE)
-        self.act_summary = a("&Edit summary…", ["Ctrl+E"], inc.start_edit_summary,
-                             Right.EDIT_SUMMARY)
-        self.act_close = a("&Close incident…", ["Ctrl+Shift+C"], inc.start_close,
-                           Right.CLOSE_INCIDENT)
+        self.act_summary = a(
+            "&Edit summary…", ["Ctrl+E"], inc.start_edit_summary, Right.EDIT_SUMMARY
+        )
+        self.act_close = a(
+            "&Close incident…", ["Ctrl+Shift+C"], inc.start_close, Right.CLOSE_INCIDENT
+        )
         self.act_search = a("&Search the queue", ["Ctrl+F"], self.filters.focus_search)
         self.act_reset = a("Show all open, most &urgent first", ["F5"], self.reset_view)
         self.act_queue = a("Go to the &queue", ["F6"], self.focus_queue)
-        self.act_back = a("Back to the queue from a panel", ["Esc"], self.focus_queue,
-                          context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.act_back = a(
+            "Back to the queue from a panel",
+            ["Esc"],
+            self.focus_queue,
+            context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
         self.detail_dock.addAction(self.act_back)
         self.commands_dock.addAction(self.act_back)
         self.act_detail = a("Go to the incident &panel", ["F7"], self.focus_detail)
         self.act_commands = a("Go to unsent co&mmands", ["F8"], self.commands_dock.focus)
         self.act_assign = a("&Assign a unit…", ["F2"], dispatch.assign, Right.DISPATCH_UNITS)
         # The status follows the units: "at scene" is the arrival of the unit en route.
-        self.act_at_scene = a("Mark unit at &scene", ["Ctrl+Shift+S"],
-                              lambda: dispatch.mark_at_scene(), Right.DISPATCH_UNITS)
+        self.act_at_scene = a(
+            "Mark unit at &scene",
+            ["Ctrl+Shift+S"],
+            lambda: dispatch.mark_at_scene(),
+            Right.DISPATCH_UNITS,
+        )
         self.act_units = a("Go to the &units board", ["Ctrl+U"], dispatch.show_units)
-        self.act_diverts = a("Go to the &DIVERT tag list", ["Ctrl+Shift+D"],
-                             dispatch.show_diverts)
-        self.act_escalations = a("Show &escalations", ["F9"], dispatch.show_escalations,
-                                 Right.REVIEW_DIVERTS)
-        self.act_schemes = a("Go to special sc&hemes", ["Ctrl+Shift+J"],
-                             self.warning_desk.show_schemes, Right.MANAGE_SCHEMES)
-        self.act_shift = a("Go to the shi&ft picture", ["Ctrl+Shift+T"], self.shift.show,
-                           Right.VIEW_DELAY_STRIP)
-        self.act_warnings = a("Show &warnings for the incident", ["Ctrl+W", "F4"],
-                              self.show_warnings)
+        self.act_diverts = a("Go to the &DIVERT tag list", ["Ctrl+Shift+D"], dispatch.show_diverts)
+        self.act_escalations = a(
+            "Show &escalations", ["F9"], dispatch.show_escalations, Right.REVIEW_DIVERTS
+        )
+        self.act_schemes = a(
+            "Go to special sc&hemes",
+            ["Ctrl+Shift+J"],
+            self.warning_desk.show_schemes,
+            Right.MANAGE_SCHEMES,
+        )
+        self.act_shift = a(
+            "Go to the shi&ft picture", ["Ctrl+Shift+T"], self.shift.show, Right.VIEW_DELAY_STRIP
+        )
+        self.act_warnings = a(
+            "Show &warnings for the incident", ["Ctrl+W", "F4"], self.show_warnings
+        )
         for dock in self._bottom_docks:
             dock.addAction(self.act_back)
         self.act_grade_filters = [
@@ -303,8 +341,11 @@ class QueueWindow(QMainWindow):
             for i, g in enumerate(Grade, start=1)
         ]
         self.act_dismiss = a("&Dismiss messages", ["Ctrl+D"], self.message_bar.dismiss)
-        self.act_contrast = a("&High-contrast theme", ["Ctrl+Shift+H"], lambda: self.set_theme(
-            "high-contrast" if self.act_contrast.isChecked() else "normal"))
+        self.act_contrast = a(
+            "&High-contrast theme",
+            ["Ctrl+Shift+H"],
+            lambda: self.set_theme("high-contrast" if self.act_contrast.isChecked() else "normal"),
+        )
         self.act_contrast.setCheckable(True)
         self.act_settings = a("Se&ttings…", ["Ctrl+,"], self.show_settings)
         self.act_shortcuts = a("&Keyboard shortcuts", ["F1"], self.show_shortcuts)
@@ -313,16 +354,41 @@ class QueueWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus: dict[str, list[QAction | None]] = {
-            "&Incident": [self.act_new, self.act_open, self.act_warnings, self.act_regrade,
-                          self.act_summary, self.act_close, None, self.act_quit],
-            "&Dispatch": [self.act_assign, self.act_at_scene, self.act_units, self.act_diverts,
-                          self.act_escalations, self.act_schemes, self.act_shift],
-            "&View": [self.act_search, self.act_reset, *self.act_grade_filters, None,
-                      self.act_queue, self.act_detail, self.act_commands, None,
-                      self.detail_dock.toggleViewAction(),
-                      self.commands_dock.toggleViewAction(),
-                      *(d.toggleViewAction() for d in self._bottom_docks), self.act_dismiss,
-                      self.act_contrast, self.act_settings],
+            "&Incident": [
+                self.act_new,
+                self.act_open,
+                self.act_warnings,
+                self.act_regrade,
+                self.act_summary,
+                self.act_close,
+                None,
+                self.act_quit,
+            ],
+            "&Dispatch": [
+                self.act_assign,
+                self.act_at_scene,
+                self.act_units,
+                self.act_diverts,
+                self.act_escalations,
+                self.act_schemes,
+                self.act_shift,
+            ],
+            "&View": [
+                self.act_search,
+                self.act_reset,
+                *self.act_grade_filters,
+                None,
+                self.act_queue,
+                self.act_detail,
+                self.act_commands,
+                None,
+                self.detail_dock.toggleViewAction(),
+                self.commands_dock.toggleViewAction(),
+                *(d.toggleViewAction() for d in self._bottom_docks),
+                self.act_dismiss,
+                self.act_contrast,
+                self.act_settings,
+            ],
             "&Help": [self.act_shortcuts],
         }
         for title, actions in menus.items():
@@ -348,19 +414,27 @@ class QueueWindow(QMainWindow):
         pairs: list[tuple[Any, Callable[..., Any]]] = [
             (r.state, self._show_state),
             (r.state, lambda incidents, _policy: self.breaches.reset(incidents, self._now())),
-            (r.state, w.set_incidents), (r.state, d.set_incidents),
+            (r.state, w.set_incidents),
+            (r.state, d.set_incidents),
             (r.state, lambda *_: self.on_tick()),
-            (r.changes, alerts.on_changes), (r.changes, self._show_changes),
-            (r.changes, w.apply_changes), (r.changes, d.apply_changes),
+            (r.changes, alerts.on_changes),
+            (r.changes, self._show_changes),
+            (r.changes, w.apply_changes),
+            (r.changes, d.apply_changes),
             (r.changes, self.breaches.update),
             (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
-            (r.commands, self.model.set_pending), (r.commands, d.set_commands),
-            (r.commands, self.commands_panel.set_commands), (r.commands, self.detail.set_commands),
-            (r.problem, _log_problem), (r.problem, self.show_problem),
-            (r.signed_out, _log_problem), (r.signed_out, self.show_problem),
-            (r.units, d.set_units), (r.warnings, w.set_warnings),
+            (r.commands, self.model.set_pending),
+            (r.commands, d.set_commands),
+            (r.commands, self.commands_panel.set_commands),
+            (r.commands, self.detail.set_commands),
+            (r.problem, _log_problem),
+            (r.problem, self.show_problem),
+            (r.signed_out, _log_problem),
+            (r.signed_out, self.show_problem),
+            (r.units, d.set_units),
+            (r.warnings, w.set_warnings),
             # After the model: a new incident's row is there to select.
             (r.commands, self.incidents.creations.on_commands),
             (r.changes, self.incidents.creations.on_changes),
@@ -448,7 +522,8 @@ class QueueWindow(QMainWindow):
         else:
             self.show_problem(
                 "That incident is not in the queue shown: clear the filters (F5), or it was "
-                "closed before today.")
+                "closed before today."
+            )
 
     def show_warnings(self) -> None:
         """Pop the warning panel for the selected incident (if it has warnings) and move the
@@ -491,8 +566,11 @@ class QueueWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         if self.shortcuts_window is None:
-            actions = [*self.all_actions, *self.commands_panel.actions(),
-                       *self.dispatch.shortcut_actions()]
+            actions = [
+                *self.all_actions,
+                *self.commands_panel.actions(),
+                *self.dispatch.shortcut_actions(),
+            ]
             self.shortcuts_window = ShortcutsWindow(actions, self)
         self.shortcuts_window.show()
         self.shortcuts_window.raise_()
@@ -500,9 +578,13 @@ class QueueWindow(QMainWindow):
     def show_settings(self) -> None:
         """The non-modal settings dialog: theme and alert sounds, central settings read-only."""
         if self.settings_dialog is None:
-            self.settings_dialog = SettingsDialog(self._settings, self.central_settings,
-                                                  self.sounds, parent=self,
-                                                  operator=self._username)
+            self.settings_dialog = SettingsDialog(
+                self._settings,
+                self.central_settings,
+                self.sounds,
+                parent=self,
+                operator=self._username,
+            )
             self.settings_dialog.theme_chosen.connect(self.set_theme)
         else:
             self.settings_dialog.show_central(self.central_settings)

@@ -56,37 +56,55 @@ class _Chart(QWidget):
         self.bar_colour, self.edge_colour = fill, edge
         self.update()
 
-    def _frame(self, painter: QPainter, title: str, labels: tuple[str, ...],
-               top_text: str) -> QRectF:
+    def _frame(
+        self, painter: QPainter, title: str, labels: tuple[str, ...], top_text: str
+    ) -> QRectF:
         """Title, axes and hour labels; returns the plot area."""
         text = self.palette().color(QPalette.ColorRole.WindowText)
         painter.setPen(text)
         font = painter.font()
         font.setBold(True)
         painter.setFont(font)
-        shown = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
-                                                 max(10, self.width() - 8))
-        painter.drawText(QRectF(4, 0, self.width() - 8, _TOP - 4),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
+        shown = painter.fontMetrics().elidedText(
+            title, Qt.TextElideMode.ElideRight, max(10, self.width() - 8)
+        )
+        painter.drawText(
+            QRectF(4, 0, self.width() - 8, _TOP - 4),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            shown,
+        )
         font.setBold(False)
         painter.setFont(font)
-        plot = QRectF(_LEFT, _TOP, max(1, self.width() - _LEFT - _RIGHT),
-                      max(1, self.height() - _TOP - _BOTTOM))
+        plot = QRectF(
+            _LEFT,
+            _TOP,
+            max(1, self.width() - _LEFT - _RIGHT),
+            max(1, self.height() - _TOP - _BOTTOM),
+        )
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.drawLine(plot.bottomLeft(), plot.topLeft())
-        painter.drawText(QRectF(0, plot.top() - 6, _LEFT - 4, 14),
-                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, top_text)
-        painter.drawText(QRectF(0, plot.bottom() - 8, _LEFT - 4, 14),
-                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "0")
+        painter.drawText(
+            QRectF(0, plot.top() - 6, _LEFT - 4, 14),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            top_text,
+        )
+        painter.drawText(
+            QRectF(0, plot.bottom() - 8, _LEFT - 4, 14),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            "0",
+        )
         if labels:
             slot = plot.width() / len(labels)
             every = max(1, int(26 // max(slot, 1)) + (1 if slot < 26 else 0))
             for i, label in enumerate(labels):
                 if i % every == 0 or i == len(labels) - 1:
-                    painter.drawText(QRectF(plot.left() + i * slot - 10, plot.bottom() + 2,
-                                            slot + 20, _BOTTOM - 2),
-                                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                                     label)
+                    painter.drawText(
+                        QRectF(
+                            plot.left() + i * slot - 10, plot.bottom() + 2, slot + 20, _BOTTOM - 2
+                        ),
+                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                        label,
+                    )
         return plot
 
 
@@ -121,8 +139,9 @@ class BarChart(_Chart):
             x = plot.left() + i * slot + gap / 2
             if value is None:
                 painter.setPen(text)
-                painter.drawText(QRectF(x, plot.bottom() - 16, slot - gap, 14),
-                                 Qt.AlignmentFlag.AlignCenter, "–")
+                painter.drawText(
+                    QRectF(x, plot.bottom() - 16, slot - gap, 14), Qt.AlignmentFlag.AlignCenter, "–"
+                )
                 continue
             room = max(1.0, plot.height() - _HEADROOM)
             height = room * min(1.0, value / data.maximum) if data.maximum else 0
@@ -133,9 +152,11 @@ class BarChart(_Chart):
                 painter.drawRect(bar)
             painter.setPen(text)
             if slot >= 18:  # the value above the bar, when there is room for it
-                painter.drawText(QRectF(x - 6, bar.top() - 15,
-                                        slot - gap + 12, 14),
-                                 Qt.AlignmentFlag.AlignCenter, label)
+                painter.drawText(
+                    QRectF(x - 6, bar.top() - 15, slot - gap + 12, 14),
+                    Qt.AlignmentFlag.AlignCenter,
+                    label,
+                )
 
 
 class StepChart(_Chart):
@@ -164,8 +185,10 @@ class StepChart(_Chart):
         top = max(1, data.maximum)
 
         def point(x: float, value: int) -> QPointF:
-            return QPointF(plot.left() + x * plot.width(),
-                           plot.bottom() - (plot.height() - _HEADROOM) * value / top)
+            return QPointF(
+                plot.left() + x * plot.width(),
+                plot.bottom() - (plot.height() - _HEADROOM) * value / top,
+            )
 
         line = QPolygonF()
         for i, (x, value) in enumerate(data.steps):
@@ -187,6 +210,8 @@ class StepChart(_Chart):
         painter.drawPolyline(line)
         painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
         end = point(data.end, data.steps[-1][1])
-        painter.drawText(QRectF(end.x() - 60, end.y() - 18, 58, 14),
-                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                         f"now {data.steps[-1][1]}")
+        painter.drawText(
+            QRectF(end.x() - 60, end.y() - 18, 58, 14),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            f"now {data.steps[-1][1]}",
+        )

@@ -47,11 +47,15 @@ def bar_data(picture: ShiftPicture, grade: Grade) -> tuple[BarData, BarData]:
     breaches = hours.breaches
     top = max(breaches, default=0)
     return (
-        BarData(f"{grade.value}: on time by hour", labels,
-                shares, share_texts, 1.0, "100%"),
-        BarData(f"{grade.value}: breaches by hour", labels,
-                tuple(float(b) for b in breaches), tuple(str(b) for b in breaches),
-                float(max(1, top)), str(max(1, top))),
+        BarData(f"{grade.value}: on time by hour", labels, shares, share_texts, 1.0, "100%"),
+        BarData(
+            f"{grade.value}: breaches by hour",
+            labels,
+            tuple(float(b) for b in breaches),
+            tuple(str(b) for b in breaches),
+            float(max(1, top)),
+            str(max(1, top)),
+        ),
     )
 
 
@@ -68,7 +72,8 @@ def step_data(picture: ShiftPicture, grade: Grade, now: datetime) -> StepData:
         f"{grade.value}: owed incidents today",
         tuple(h.label for h in picture.hours),
         tuple((x(when), count) for when, count in steps),
-        x(now), max((c for _, c in steps), default=0),
+        x(now),
+        max((c for _, c in steps), default=0),
     )
 
 
@@ -78,8 +83,10 @@ def day_text(picture: ShiftPicture, grade: Grade) -> str:
     decided, on_time = sum(hours.decided), sum(hours.on_time)
     if not decided:
         return f"{grade.value} today: none due yet"
-    return (f"{grade.value} today: {on_time} of {decided} on time ({on_time / decided:.0%}) · "
-            f"{decided - on_time} breached")
+    return (
+        f"{grade.value} today: {on_time} of {decided} on time ({on_time / decided:.0%}) · "
+        f"{decided - on_time} breached"
+    )
 
 
 def breach_text(picture: ShiftPicture, now: datetime) -> str:
@@ -87,8 +94,9 @@ def breach_text(picture: ShiftPicture, now: datetime) -> str:
     parts = []
     for grade in SHIFT_GRADES:
         seconds = picture.longest_breach(grade, now)
-        parts.append(f"{grade.value} +{format_duration(seconds)}" if seconds
-                     else f"{grade.value} none")
+        parts.append(
+            f"{grade.value} +{format_duration(seconds)}" if seconds else f"{grade.value} none"
+        )
     return "Longest breach now: " + " · ".join(parts)
 
 
@@ -107,18 +115,22 @@ class ShiftView(QWidget):
         self.day_label = QLabel()
         self.breach_icon = QLabel()
         self.breach_label = QLabel()
-        self.breach_label.setToolTip("Per grade: how long past its deadline the longest-waiting "
-                                     "breached incident is now.")
+        self.breach_label.setToolTip(
+            "Per grade: how long past its deadline the longest-waiting breached incident is now."
+        )
         self.on_time_chart, self.breach_chart = BarChart(), BarChart()
         self.owed_chart = StepChart()
         self.on_time_chart.setWhatsThis(
             "Share of the incidents settled in each hour that were attended by their deadline "
-            "(an incident is settled when attended, or when its deadline passes unattended).")
+            "(an incident is settled when attended, or when its deadline passes unattended)."
+        )
         self.breach_chart.setWhatsThis(
-            "Incidents whose deadline passed unattended, by the hour it passed.")
+            "Incidents whose deadline passed unattended, by the hour it passed."
+        )
         self.owed_chart.setWhatsThis(
             "Owed incidents over the day, from their DIVERT tags: owed from a unit's divert or "
-            "withdrawal until another unit arrived or a supervisor closed the incident.")
+            "withdrawal until another unit arrived or a supervisor closed the incident."
+        )
         top = QHBoxLayout()
         top.addWidget(QLabel("Grade:"))
         top.addWidget(self.grade_box)
@@ -175,13 +187,18 @@ class ShiftView(QWidget):
         app = QApplication.instance()
         theme = current_theme(app) if isinstance(app, QApplication) else "normal"
         colours = countdown_colours(theme)
-        for chart, state in ((self.on_time_chart, CountdownState.ON_TRACK),
-                             (self.breach_chart, CountdownState.BREACHED),
-                             (self.owed_chart, CountdownState.AT_RISK)):
+        for chart, state in (
+            (self.on_time_chart, CountdownState.ON_TRACK),
+            (self.breach_chart, CountdownState.BREACHED),
+            (self.owed_chart, CountdownState.AT_RISK),
+        ):
             pair = colours[state]
             # High contrast: the at-risk text is black, lost on black; the line takes the fill.
-            line = pair.background if chart is self.owed_chart and theme != "normal" \
+            line = (
+                pair.background
+                if chart is self.owed_chart and theme != "normal"
                 else pair.foreground
+            )
             chart.set_colours(pair.background, line)
 
     def changeEvent(self, event: QEvent) -> None:
@@ -210,8 +227,10 @@ class ShiftDesk(QObject):
         self.view = ShiftView()
         self.dock = window.add_bottom_dock("Shift picture", "shiftDock", self.view)
         self.dock.visibilityChanged.connect(self._visibility_changed)
-        self._connections = [window.relay.state.connect(self.set_incidents),
-                             window.relay.changes.connect(self.apply_changes)]
+        self._connections = [
+            window.relay.state.connect(self.set_incidents),
+            window.relay.changes.connect(self.apply_changes),
+        ]
         window.closed.connect(self._disconnect)
 
     def _visibility_changed(self, visible: bool) -> None:

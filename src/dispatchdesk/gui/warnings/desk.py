@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 class WarningDesk(QObject):
     """The warning flags, panel and schemes view of one queue window."""
 
-    def __init__(self, window: QueueWindow, commands: DeskCommands, role: Role,
-                 now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, window: QueueWindow, commands: DeskCommands, role: Role, now: Callable[[], datetime]
+    ) -> None:
         super().__init__(window)
         self._window = window
         self._commands = commands
@@ -53,8 +54,9 @@ class WarningDesk(QObject):
     def add_schemes_dock(self) -> None:
         """Supervisors: the schemes view in a dock, tabbed after the dispatch docks."""
         if self.schemes_view is not None and self.schemes_dock is None:
-            self.schemes_dock = self._window.add_bottom_dock("Special schemes", "schemesDock",
-                                                             self.schemes_view)
+            self.schemes_dock = self._window.add_bottom_dock(
+                "Special schemes", "schemesDock", self.schemes_view
+            )
 
     # -- fed by the relay (after the queue's model) ------------------------------------------
 
@@ -79,8 +81,9 @@ class WarningDesk(QObject):
         if panel.isVisible() and panel.incident_id is not None:
             incident = self._window.model.incident(panel.incident_id)
             if incident is not None:
-                panel.update_warnings(self.warnings.for_incident(incident),
-                                      self.warnings.acknowledged(incident.id))
+                panel.update_warnings(
+                    self.warnings.for_incident(incident), self.warnings.acknowledged(incident.id)
+                )
 
     # -- the window's ticker and theme -------------------------------------------------------
 
@@ -105,9 +108,13 @@ class WarningDesk(QObject):
         found = self.warnings.for_incident(incident)
         if found:
             title = f"{incident.ref}, {incident.location.one_line}"
-            self.warning_panel.show_for(title, incident.id, found,
-                                        self.warnings.acknowledged(incident.id),
-                                        take_focus=take_focus)
+            self.warning_panel.show_for(
+                title,
+                incident.id,
+                found,
+                self.warnings.acknowledged(incident.id),
+                take_focus=take_focus,
+            )
 
     def show_schemes(self) -> None:
         if self.schemes_dock is not None:

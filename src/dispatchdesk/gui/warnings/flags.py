@@ -52,8 +52,9 @@ class IncidentWarnings(QObject):
     #: The day turned in the policy's time zone: severities and expiry wording are anew.
     day_turned = Signal()
 
-    def __init__(self, now: Callable[[], datetime], *, slice_seconds: float = 0.008,
-                 parent: Any = None) -> None:
+    def __init__(
+        self, now: Callable[[], datetime], *, slice_seconds: float = 0.008, parent: Any = None
+    ) -> None:
         super().__init__(parent)
         self._now = now
         self._slice = slice_seconds
@@ -104,8 +105,9 @@ class IncidentWarnings(QObject):
 
     # -- changing --------------------------------------------------------------------------
 
-    def set_data(self, index: WarningIndex, acknowledged: frozenset[tuple[int, WarningRef]]
-                 ) -> bool:
+    def set_data(
+        self, index: WarningIndex, acknowledged: frozenset[tuple[int, WarningRef]]
+    ) -> bool:
         """Schemes, orders or acknowledgements changed. New schemes or orders: recompute
         every incident in slices; acknowledgements only: just the incidents they name.
         Returns whether the schemes or orders changed."""

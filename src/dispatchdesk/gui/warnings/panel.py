@@ -52,8 +52,10 @@ from dispatchdesk.gui.warnings.texts import (
 )
 from dispatchdesk.protocol.warnings import WarningOut
 
-KEYS_HINT = ("Tab: next warning · Ctrl+Enter or Alt+A: acknowledge the highlighted warning · "
-             "Esc: back to where you were (unacknowledged warnings stay in sight)")
+KEYS_HINT = (
+    "Tab: next warning · Ctrl+Enter or Alt+A: acknowledge the highlighted warning · "
+    "Esc: back to where you were (unacknowledged warnings stay in sight)"
+)
 
 #: An activation this soon after showing without being asked is the window system's doing
 #: (the operator cannot have reached for the panel yet): the keyboard goes straight back.
@@ -64,6 +66,7 @@ CRITICAL_WARNING_SOUND = "breach"
 
 #: Plays an alert sound by name (``AlertSounds.play``); returns whether it played.
 PlaySound = Callable[[str], object]
+
 
 class WarningCard(QFrame):
     """One warning: badge, what it is, why it matched, the text, expiry, acknowledgement.
@@ -97,7 +100,8 @@ class WarningCard(QFrame):
         row = QHBoxLayout()
         self.icon = QLabel()
         self.icon.setPixmap(
-            icons.severity_icon(severity, self.warning.kind, _theme()).pixmap(24, 24))
+            icons.severity_icon(severity, self.warning.kind, _theme()).pixmap(24, 24)
+        )
         self.badge = _label(severity.value.upper(), bold=True)
         self.badge.setProperty("role", "badge")
         self.badge.setProperty("severity", severity.value)
@@ -148,6 +152,7 @@ class WarningCard(QFrame):
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         _repolish(self)
+
 
 class WarningPanel(QWidget):
     """Every warning for one incident (or one location being entered), most severe first.
@@ -242,8 +247,7 @@ class WarningPanel(QWidget):
 
     def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         """Remember where the keyboard came from, however it got here (F4, Tab, the mouse)."""
-        if new is not None and self._contains(new) and old is not None \
-                and not self._contains(old):
+        if new is not None and self._contains(new) and old is not None and not self._contains(old):
             self._return_to = old
 
     def _contains(self, widget: QWidget) -> bool:
@@ -258,8 +262,11 @@ class WarningPanel(QWidget):
         # Claim our keys before any shortcut of the window underneath sees them (the form's
         # Ctrl+Enter submits; here it must acknowledge): a tool window shares its owner's
         # window shortcuts, so a QShortcut here would be ambiguous.
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
-                and _panel_key(event) is not None:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and _panel_key(event) is not None
+        ):
             event.accept()
             return True
         return super().event(event)
@@ -327,7 +334,9 @@ class WarningPanel(QWidget):
             self.focus_warnings()
 
     def update_warnings(
-        self, warnings: Sequence[WarningOut], acknowledged: Collection[WarningRef] | None = None,
+        self,
+        warnings: Sequence[WarningOut],
+        acknowledged: Collection[WarningRef] | None = None,
     ) -> None:
         """Live changes: gone warnings (a scheme expired) disappear; a new one is added and
         pops the panel up again (also after Esc hid it); with nothing new a hidden panel stays
@@ -349,8 +358,9 @@ class WarningPanel(QWidget):
             displayed = new if self.isVisible() else self.refs()
             self._pop_up()
             self.shown.emit(self._incident_id, displayed)
-            critical = {warning_ref(w) for w in self._warnings
-                        if Severity(w.severity) is Severity.CRITICAL}
+            critical = {
+                warning_ref(w) for w in self._warnings if Severity(w.severity) is Severity.CRITICAL
+            }
             if self._play_sound is not None and critical & set(new):
                 self._play_sound(CRITICAL_WARNING_SOUND)
 
@@ -363,8 +373,7 @@ class WarningPanel(QWidget):
         # it now); never take it from another window being typed in.
         owner = self.parentWidget()
         active = QApplication.activeWindow()
-        if (active is None or active is self) and owner is not None \
-                and owner.window().isVisible():
+        if (active is None or active is self) and owner is not None and owner.window().isVisible():
             owner.window().activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -381,8 +390,11 @@ class WarningPanel(QWidget):
         if not self._embedded and not self.isVisible():
             # Asked not to activate on showing; should the window system activate it all the
             # same, the keyboard goes straight back (see :meth:`changeEvent`).
-            self._unwanted_activation = (QApplication.activeWindow(), QApplication.focusWidget(),
-                                         time.monotonic())
+            self._unwanted_activation = (
+                QApplication.activeWindow(),
+                QApplication.focusWidget(),
+                time.monotonic(),
+            )
         self.show()
         if not self._embedded:
             self.raise_()
@@ -486,8 +498,9 @@ class WarningPanel(QWidget):
         noun = "WARNING" if total == 1 else "WARNINGS"
         self.heading.setText(f"{severity.value.upper()} — {total} {noun}: {self._title}")
         self.heading_icon.setPixmap(icons.severity_icon(severity, kind, _theme()).pixmap(32, 32))
-        self.count.setText(f"{left} of {total} not yet acknowledged" if left
-                           else f"All {total} acknowledged")
+        self.count.setText(
+            f"{left} of {total} not yet acknowledged" if left else f"All {total} acknowledged"
+        )
         # Unacknowledged warnings stay in sight: the button (like Esc) only goes back then.
         self.hide_button.setText("Back (Esc)" if left or self._embedded else "Hide (Esc)")
         for widget in (self.frame, self.heading):
@@ -543,14 +556,16 @@ class WarningPanel(QWidget):
         else:
             self.hide_button.setFocus(Qt.FocusReason.TabFocusReason)
 
+
 _ACKNOWLEDGE_KEYS = {
     (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier),
     (Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier),
     (Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier),
 }
 
+
 def _panel_key(event: QKeyEvent) -> str | None:
-    """"acknowledge" for Ctrl+Enter / Alt+A, "hide" for Esc, else None."""
+    """ "acknowledge" for Ctrl+Enter / Alt+A, "hide" for Esc, else None."""
     modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
     key = Qt.Key(event.key())
     if key == Qt.Key.Key_Escape and modifiers == Qt.KeyboardModifier.NoModifier:
@@ -560,6 +575,7 @@ def _panel_key(event: QKeyEvent) -> str | None:
             return "acknowledge"
     return None
 
+
 def _alive(widget: QWidget) -> bool:
     try:
         widget.objectName()
@@ -567,9 +583,11 @@ def _alive(widget: QWidget) -> bool:
         return False
     return True
 
+
 def _theme() -> str:
     app = QApplication.instance()
     return current_theme(app) if isinstance(app, QApplication) else "normal"
+
 
 def _label(text: str, *, bold: bool = False, scale: float = 1.0) -> QLabel:
     label = QLabel(text)
@@ -582,6 +600,7 @@ def _label(text: str, *, bold: bool = False, scale: float = 1.0) -> QLabel:
             font.setPointSizeF(font.pointSizeF() * scale)
         label.setFont(font)
     return label
+
 
 def _repolish(widget: QWidget) -> None:
     widget.style().unpolish(widget)

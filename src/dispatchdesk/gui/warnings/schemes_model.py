@@ -60,8 +60,17 @@ class SchemeColumn(IntEnum):
     REVIEW = 6
     VICTIM = 7
 
-HEADERS = ("Address", "Category", "Summary", "Officer in case", "Starts", "Expires",
-           "Review", "Victim contact")
+
+HEADERS = (
+    "Address",
+    "Category",
+    "Summary",
+    "Officer in case",
+    "Starts",
+    "Expires",
+    "Review",
+    "Victim contact",
+)
 
 REVIEW_WORDS = {
     ReviewState.ACTIVE: "Active",
@@ -95,8 +104,9 @@ SORT_ROLE = USER_ROLE + 3
 #: cost ~25 µs a row, each second, on the GUI thread).
 TEXT_REFRESH = timedelta(seconds=60)
 
+
 def in_words(left: timedelta) -> str:
-    """"in 12 days", "in 1 day", "in 5 hours", "in 3 min"."""
+    """ "in 12 days", "in 1 day", "in 5 hours", "in 3 min"."""
     seconds = left.total_seconds()
     if seconds <= 0:
         return "expired"
@@ -106,6 +116,7 @@ def in_words(left: timedelta) -> str:
     if hours:
         return f"in {hours} hour{'s' if hours > 1 else ''}"
     return f"in {max(1, int(seconds // 60))} min"
+
 
 @dataclass(frozen=True, slots=True)
 class _Row:
@@ -119,6 +130,7 @@ class _Row:
     def victim_informed(self) -> bool:
         return self.scheme.victim_informed_at is not None
 
+
 def _row(scheme: SchemeOut, now: datetime, policy: WarningPolicy) -> _Row:
     tz = policy.timezone
     state = scheme_review_state(scheme.expires_at, scheme.review_requested_at, now, policy)
@@ -129,16 +141,17 @@ def _row(scheme: SchemeOut, now: datetime, policy: WarningPolicy) -> _Row:
         scheme.summary,
         scheme.officer_in_case,
         local(scheme.starts_at, tz, "%d %b %Y"),
-        f"{local(scheme.expires_at, tz, '%d %b %Y %H:%M')} — "
-        f"{in_words(scheme.expires_at - now)}",
+        f"{local(scheme.expires_at, tz, '%d %b %Y %H:%M')} — {in_words(scheme.expires_at - now)}",
         REVIEW_WORDS[state],
         victim,
     )
     return _Row(scheme, state, cells)
 
+
 def _victim_cell(scheme: SchemeOut, now: datetime, tz: str) -> str:
     """The last victim contact in words: "Yes, 12 Nov" (told), "Attempt failed, 3 Dec (told
     12 Nov)", or "NOT informed"."""
+
     def day(when: datetime) -> str:
         return local(when, tz, "%d %b" if when.year == now.year else "%d %b %Y").lstrip("0")
 
@@ -149,6 +162,7 @@ def _victim_cell(scheme: SchemeOut, now: datetime, tz: str) -> str:
         return told
     earlier = "" if informed is None else f" (told {day(informed)})"
     return f"Attempt failed, {day(last.at)}{earlier}"
+
 
 class SchemesTableModel(RowsTableModel):
     """Live special schemes, one per row; ``data()`` reads only what is held in memory."""
@@ -208,8 +222,10 @@ class SchemesTableModel(RowsTableModel):
         """Use the state colours of ``theme`` (``normal`` or ``high-contrast``)."""
         self._colours = countdown_colours(theme)
         if self._rows:
-            self.dataChanged.emit(self.index(0, SchemeColumn.REVIEW),
-                                  self.index(len(self._rows) - 1, SchemeColumn.VICTIM))
+            self.dataChanged.emit(
+                self.index(0, SchemeColumn.REVIEW),
+                self.index(len(self._rows) - 1, SchemeColumn.VICTIM),
+            )
 
     # -- content ---------------------------------------------------------------------------
 
@@ -225,8 +241,7 @@ class SchemesTableModel(RowsTableModel):
         """Replace every scheme shown (those already expired are left out)."""
         now = self._now()
         self.beginResetModel()
-        self._rows = [_row(s, now, self._policy) for s in schemes
-                      if scheme_live(s.expires_at, now)]
+        self._rows = [_row(s, now, self._policy) for s in schemes if scheme_live(s.expires_at, now)]
         self.endResetModel()
         self._next_change = self._soonest_change(now)
 
@@ -256,8 +271,9 @@ class SchemesTableModel(RowsTableModel):
             new = _row(old.scheme, now, self._policy)
             if new != old:
                 self._rows[n] = new
-                self.dataChanged.emit(self.index(n, SchemeColumn.EXPIRES),
-                                      self.index(n, SchemeColumn.REVIEW))
+                self.dataChanged.emit(
+                    self.index(n, SchemeColumn.EXPIRES), self.index(n, SchemeColumn.REVIEW)
+                )
         self._next_change = self._soonest_change(now)
 
     def _soonest_change(self, now: datetime) -> datetime:
@@ -267,12 +283,16 @@ class SchemesTableModel(RowsTableModel):
         for row in self._rows:
             s = row.scheme
             requested = s.review_requested_at
-            escalation = (scheme_escalation_due(s.expires_at, requested, policy)
-                          if requested is not None else None)
+            escalation = (
+                scheme_escalation_due(s.expires_at, requested, policy)
+                if requested is not None
+                else None
+            )
             for when in (scheme_review_due(s.expires_at, policy), s.expires_at, escalation):
                 if when is not None and now < when < soonest:
                     soonest = when
         return soonest
+
 
 def _sort_key(row: _Row, col: int) -> Any:
     s = row.scheme
@@ -286,12 +306,14 @@ def _sort_key(row: _Row, col: int) -> Any:
         return s.victim_informed_at.timestamp() if s.victim_informed_at else 0.0
     return row.cells[col].casefold()
 
+
 def _decoration(row: _Row, col: int) -> QIcon | None:
     if col == SchemeColumn.REVIEW:
         return icons.countdown_icon(_REVIEW_LOOK[row.state])
     if col == SchemeColumn.VICTIM and not row.victim_informed:
         return icons.problem_icon()
     return None
+
 
 def _app_theme() -> str:
     app = QApplication.instance()

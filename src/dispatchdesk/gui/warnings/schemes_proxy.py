@@ -31,6 +31,7 @@ class SchemeFilter(StrEnum):
             return not victim_informed
         return True
 
+
 class SchemesFilterProxy(QSortFilterProxyModel):
     """The schemes the filter bar lets through, sorted by the view."""
 
@@ -52,10 +53,11 @@ class SchemesFilterProxy(QSortFilterProxyModel):
 
     def count(self, which: SchemeFilter) -> int:
         src = self._source
-        return sum(which.accepts(src.review_state(n), src.victim_informed(n))
-                   for n in range(src.rowCount()))
+        return sum(
+            which.accepts(src.review_state(n), src.victim_informed(n))
+            for n in range(src.rowCount())
+        )
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
         src = self._source
-        return self._filter.accepts(src.review_state(source_row),
-                                    src.victim_informed(source_row))
+        return self._filter.accepts(src.review_state(source_row), src.victim_informed(source_row))

@@ -68,6 +68,7 @@ class SchemeAction(StrEnum):
     REVIEW = "review"
     VICTIM = "victim"
 
+
 #: Action → (button text, keys). Ctrl keys scoped to this view (no Alt mnemonics: those are
 #: window-wide and the docks beside this one already use most letters).
 ACTION_KEYS = {
@@ -84,11 +85,13 @@ _SUBMIT_TEXT = {
     SchemeAction.VICTIM: "Record victim contact",
 }
 
+
 class _FormKeys(QObject):
     """Enter submits and Esc cancels the inline form, from any of its fields."""
 
-    def __init__(self, submit: Callable[[], None], cancel: Callable[[], None],
-                 parent: QObject) -> None:
+    def __init__(
+        self, submit: Callable[[], None], cancel: Callable[[], None], parent: QObject
+    ) -> None:
         super().__init__(parent)
         self._submit, self._cancel = submit, cancel
 
@@ -101,6 +104,7 @@ class _FormKeys(QObject):
                 self._submit()
                 return True
         return False
+
 
 class SchemesView(QWidget):
     """Filter bar, schemes table and the supervisors' actions (for a dock or a window)."""
@@ -158,7 +162,8 @@ class SchemesView(QWidget):
         table.setObjectName("schemesTable")
         table.setModel(self.proxy)
         configure_table(
-            table, sort_column=SchemeColumn.EXPIRES,
+            table,
+            sort_column=SchemeColumn.EXPIRES,
             sort_order=Qt.SortOrder.AscendingOrder,  # soonest first
             stretch_column=SchemeColumn.SUMMARY,
             column_widths=((0, 200), (1, 120), (3, 120), (4, 95), (5, 230), (6, 235), (7, 130)),
@@ -224,8 +229,16 @@ class SchemesView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.submit_button)
-        for item in (self.form_title, self.outcome_row, when_row, self.hint, self.text,
-                     self.override, self.form_error, buttons):
+        for item in (
+            self.form_title,
+            self.outcome_row,
+            when_row,
+            self.hint,
+            self.text,
+            self.override,
+            self.form_error,
+            buttons,
+        ):
             if isinstance(item, QWidget):
                 layout.addWidget(item)
             else:
@@ -251,8 +264,12 @@ class SchemesView(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(lambda *_: self._update_actions())
-        for signal in (self.model.modelReset, self.model.rowsRemoved, self.model.dataChanged,
-                       self.proxy.layoutChanged):
+        for signal in (
+            self.model.modelReset,
+            self.model.rowsRemoved,
+            self.model.dataChanged,
+            self.proxy.layoutChanged,
+        ):
             signal.connect(lambda *_: self._update_actions())
 
     # -- content ---------------------------------------------------------------------------
@@ -274,8 +291,9 @@ class SchemesView(QWidget):
     def refresh_now(self) -> None:
         """Called by the window's ticker: review states, "expires in", expired ones gone."""
         self.model.refresh_now()
-        if self._form_scheme is not None and \
-                self._form_scheme.id not in {s.id for s in self.model.schemes()}:
+        if self._form_scheme is not None and self._form_scheme.id not in {
+            s.id for s in self.model.schemes()
+        }:
             self.cancel()
             self._say("That scheme has expired and is no longer shown: nothing was sent.")
 
@@ -339,17 +357,22 @@ class SchemesView(QWidget):
             self._say(refusal or "Select a scheme first.")
             return
         self._action, self._form_scheme = action, scheme
-        self.form_title.setText(f"{_SUBMIT_TEXT[action]}: {scheme.location.address} "
-                                f"({SCHEME_CATEGORY_WORDS[scheme.category]})")
+        self.form_title.setText(
+            f"{_SUBMIT_TEXT[action]}: {scheme.location.address} "
+            f"({SCHEME_CATEGORY_WORDS[scheme.category]})"
+        )
         self.submit_button.setText(_SUBMIT_TEXT[action])
         self.text.clear()
         self.override.clear()
         self.override.hide()
         self.outcome_row.hide()
         self._show_error(None)
-        prepare = {SchemeAction.EXTEND: self._prepare_extend, SchemeAction.END: self._prepare_end,
-                   SchemeAction.REVIEW: self._prepare_review,
-                   SchemeAction.VICTIM: self._prepare_victim}[action]
+        prepare = {
+            SchemeAction.EXTEND: self._prepare_extend,
+            SchemeAction.END: self._prepare_end,
+            SchemeAction.REVIEW: self._prepare_review,
+            SchemeAction.VICTIM: self._prepare_victim,
+        }[action]
         prepare(scheme)
         self.form.show()
         (self.text if self.when.isHidden() else self.when).setFocus()
@@ -360,7 +383,8 @@ class SchemesView(QWidget):
         self.hint.setText(
             f"Latest allowed: {self._local(latest)} (a scheme runs at most "
             f"{self.model.policy.scheme_max_months} months from an extension). "
-            f"It now expires {self._local(scheme.expires_at)}.")
+            f"It now expires {self._local(scheme.expires_at)}."
+        )
         self.hint.show()
         self.text.setPlaceholderText("Note (optional)")
 
@@ -372,10 +396,12 @@ class SchemesView(QWidget):
                 "The victim has not been told this scheme is being removed, and no failed "
                 "attempt is recorded since its review was requested (or it was extended or "
                 "added). Record a victim contact first (Ctrl+I), or give a rationale to end "
-                "it anyway.")
+                "it anyway."
+            )
             self.hint.show()
             self.override.setPlaceholderText(
-                "Rationale to end it without telling the victim (supervisor)")
+                "Rationale to end it without telling the victim (supervisor)"
+            )
             self.override.show()
 
     def _prepare_review(self, scheme: SchemeOut) -> None:
@@ -388,15 +414,19 @@ class SchemesView(QWidget):
         self.outcome_row.show()
         last = scheme.victim_contacts[-1] if scheme.victim_contacts else None
         if last is None:
-            self.hint.setText("No victim contact recorded yet." if
-                              scheme.victim_informed_at is None else
-                              f"Victim told {self._local(scheme.victim_informed_at)}.")
+            self.hint.setText(
+                "No victim contact recorded yet."
+                if scheme.victim_informed_at is None
+                else f"Victim told {self._local(scheme.victim_informed_at)}."
+            )
         else:
-            what = ("Victim told" if last.outcome is VictimContactOutcome.INFORMED
-                    else "Attempt failed")
+            what = (
+                "Victim told" if last.outcome is VictimContactOutcome.INFORMED else "Attempt failed"
+            )
             note = f": {last.note}" if last.note else ""
-            self.hint.setText(f"Last contact: {what} {self._local(last.at)} "
-                              f"(recorded by {last.by}){note}")
+            self.hint.setText(
+                f"Last contact: {what} {self._local(last.at)} (recorded by {last.by}){note}"
+            )
         self.hint.show()
         self.text.setPlaceholderText("Note (optional): who was told, or what was tried")
 
@@ -427,23 +457,25 @@ class SchemesView(QWidget):
         scheme, action = self._form_scheme, self._action
         if scheme is None or action is None:
             return
-        send = {SchemeAction.EXTEND: self._send_extend, SchemeAction.END: self._send_end,
-                SchemeAction.REVIEW: self._send_review, SchemeAction.VICTIM: self._send_victim}
+        send = {
+            SchemeAction.EXTEND: self._send_extend,
+            SchemeAction.END: self._send_end,
+            SchemeAction.REVIEW: self._send_review,
+            SchemeAction.VICTIM: self._send_victim,
+        }
         problem, sent = send[action](scheme)
         if problem is not None:
             self._show_error(problem)
             return
         self.cancel()
-        self._say(f"{sent} for {scheme.location.address}; the list updates when the server "
-                  "has it.")
+        self._say(f"{sent} for {scheme.location.address}; the list updates when the server has it.")
 
     def _when_value(self) -> datetime:
         return _from_edit(self.when.dateTime(), self.model.policy.timezone)
 
     def _send_extend(self, scheme: SchemeOut) -> tuple[str | None, str]:
         expires = self._when_value()
-        problem = scheme_expiry_problem(self._now(), expires, self.model.policy,
-                                        what="extension")
+        problem = scheme_expiry_problem(self._now(), expires, self.model.policy, what="extension")
         if problem is None:
             self._commands.extend_scheme(scheme, expires, self.text.text().strip() or None)
         return problem, f"Extension to {self._local(expires)} sent"
@@ -455,11 +487,14 @@ class SchemesView(QWidget):
         if scheme.removal_notice is False:
             override = self.override.text().strip()
             if not override:
-                return ("Tell the victim the scheme is being removed, or record a failed "
-                        "attempt (Victim contact…, Ctrl+I), then end it; a supervisor may end "
-                        "it anyway with a rationale."), ""
+                return (
+                    "Tell the victim the scheme is being removed, or record a failed "
+                    "attempt (Victim contact…, Ctrl+I), then end it; a supervisor may end "
+                    "it anyway with a rationale."
+                ), ""
             problem = rationale_problem(
-                override, what="rationale for ending without telling the victim")
+                override, what="rationale for ending without telling the victim"
+            )
             if problem is not None:
                 return problem, ""
             self._commands.end_scheme(scheme, reason, override_rationale=override)
@@ -477,15 +512,16 @@ class SchemesView(QWidget):
             return "The time of the contact cannot be in the future.", ""
         told = self.outcome_buttons[VictimContactOutcome.INFORMED].isChecked()
         outcome = VictimContactOutcome.INFORMED if told else VictimContactOutcome.NO_CONTACT
-        self._commands.scheme_victim_contact(scheme, outcome, at,
-                                             self.text.text().strip() or None)
+        self._commands.scheme_victim_contact(scheme, outcome, at, self.text.text().strip() or None)
         words = "Victim told" if told else "Failed attempt to tell the victim"
         return None, f"{words} at {self._local(at)} sent"
+
 
 def _to_edit(when: datetime, tz: str) -> QDateTime:
     """``when`` as the control room's wall-clock time in a QDateTimeEdit."""
     wall = when.astimezone(ZoneInfo(tz))
     return QDateTime(QDate(wall.year, wall.month, wall.day), QTime(wall.hour, wall.minute))
+
 
 def _from_edit(value: QDateTime, tz: str) -> datetime:
     """A QDateTimeEdit's wall-clock time, read in the control room's time zone."""

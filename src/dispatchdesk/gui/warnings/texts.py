@@ -51,13 +51,15 @@ ORDER_TYPE_WORDS = {
     OrderType.OTHER: "Other protective order",
 }
 
+
 def warning_ref(warning: WarningOut) -> WarningRef:
     """Which scheme or order a warning is about (what an acknowledgement names)."""
     entity: SchemeOut | OrderOut | None = warning.scheme or warning.order
     return WarningRef(warning.kind, entity.id if entity is not None else 0)
 
+
 def why_matched(warning: WarningOut) -> str:
-    """"Matched: exact address (UPRN)", "Matched: POSSIBLE MATCH: same name — a person the
+    """ "Matched: exact address (UPRN)", "Matched: POSSIBLE MATCH: same name — a person the
     order protects", ..."""
     words = MATCH_WORDS.get(warning.match, warning.match)
     if warning.possible and not words.startswith("POSSIBLE MATCH"):
@@ -65,13 +67,15 @@ def why_matched(warning: WarningOut) -> str:
     on = _MATCHED_ON_WORDS.get(warning.matched_on) if warning.kind == "order" else None
     return f"Matched: {words}" + (f" — {on}" if on else "")
 
+
 def what_it_is(warning: WarningOut) -> str:
-    """"Special scheme — Victim at risk", "Protective order — Non-molestation order"."""
+    """ "Special scheme — Victim at risk", "Protective order — Non-molestation order"."""
     if warning.scheme is not None:
         return f"Special scheme — {SCHEME_CATEGORY_WORDS[warning.scheme.category]}"
     if warning.order is not None:
         return f"Protective order — {ORDER_TYPE_WORDS[warning.order.order_type]}"
     return "Special scheme" if warning.kind == "scheme" else "Protective order"
+
 
 def expiry_line(warning: WarningOut, now: datetime, policy: WarningPolicy) -> str:
     """The expiry in words and date: "Expires TOMORROW 24 Nov", "Expires 15 Mar 2027 18:00 (in
@@ -86,6 +90,7 @@ def expiry_line(warning: WarningOut, now: datetime, policy: WarningPolicy) -> st
         return f"Expires {when} (in {days} days) · Officer in case: {s.officer_in_case}"
     return ""
 
+
 def detail_lines(warning: WarningOut, policy: WarningPolicy) -> list[str]:
     """The rest an operator may need: address and summary, or subject, protected persons,
     conditions and the court's reference."""
@@ -97,12 +102,14 @@ def detail_lines(warning: WarningOut, policy: WarningPolicy) -> list[str]:
         o = warning.order
         lines = [f"Against: {_person(o.subject.name, o.subject.dob)}"]
         if o.protected_persons:
-            lines.append("Protects: " + ", ".join(_person(p.name, p.dob)
-                                                  for p in o.protected_persons))
+            lines.append(
+                "Protects: " + ", ".join(_person(p.name, p.dob) for p in o.protected_persons)
+            )
         lines.append(f"Conditions: {o.conditions}")
         lines.append(f"Issued {o.issued_on:%d %b %Y} · ref {o.source_ref}")
         return lines
     return []
+
 
 def _person(name: str, dob: date | None) -> str:
     return f"{name} (born {dob:%d/%m/%Y})" if dob is not None else name

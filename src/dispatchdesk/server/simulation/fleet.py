@@ -88,8 +88,11 @@ def read_fleet(
         except (csv.Error, UnicodeDecodeError) as exc:
             return [], [RowError(0, "file", f"is not a readable UTF-8 CSV file: {exc}")]
     if not rows:
-        return [], [RowError(1, "header", "the file is empty: it needs a header row "
-                                          f"with {', '.join(REQUIRED)}")]
+        return [], [
+            RowError(
+                1, "header", f"the file is empty: it needs a header row with {', '.join(REQUIRED)}"
+            )
+        ]
     header_line, header = rows[0]
     names = [h.strip().lower() for h in header]
     for name in REQUIRED:
@@ -97,10 +100,13 @@ def read_fleet(
             errors.append(RowError(header_line, name, "required column is missing"))
     for name in names:
         if name not in REQUIRED + OPTIONAL:
-            errors.append(RowError(
-                header_line, name or "(blank)",
-                f"unknown column: the columns are {', '.join(REQUIRED + OPTIONAL)}",
-            ))
+            errors.append(
+                RowError(
+                    header_line,
+                    name or "(blank)",
+                    f"unknown column: the columns are {', '.join(REQUIRED + OPTIONAL)}",
+                )
+            )
     if len(set(names)) != len(names):
         errors.append(RowError(header_line, "header", "a column is named twice"))
     if errors:
@@ -108,9 +114,9 @@ def read_fleet(
     seen: dict[str, int] = {}
     for line, cells in rows[1:]:
         if len(cells) != len(names):
-            errors.append(RowError(
-                line, "row", f"has {len(cells)} fields, the header has {len(names)}"
-            ))
+            errors.append(
+                RowError(line, "row", f"has {len(cells)} fields, the header has {len(names)}")
+            )
             continue
         data = {n: c.strip() for n, c in zip(names, cells, strict=True) if c.strip()}
         if "status" in data:
@@ -130,9 +136,9 @@ def read_fleet(
             errors += [RowError(line, str(loc[0]), msg) for loc, msg in problems]
             continue
         if body.callsign in seen:
-            errors.append(RowError(
-                line, "callsign", f"{body.callsign} is also on line {seen[body.callsign]}"
-            ))
+            errors.append(
+                RowError(line, "callsign", f"{body.callsign} is also on line {seen[body.callsign]}")
+            )
             continue
         seen[body.callsign] = line
         bodies.append((line, body))
@@ -164,11 +170,16 @@ def import_units(
         lines = {b.callsign: line for line, b in checked}
         if lines:
             with read_tx(engine) as conn:
-                taken = conn.execute(
-                    sa.select(units.c.callsign).where(units.c.callsign.in_(list(lines)))
-                ).scalars().all()
-            errors += [RowError(lines[c], "callsign", f"{c} is already in the fleet")
-                       for c in taken]
+                taken = (
+                    conn.execute(
+                        sa.select(units.c.callsign).where(units.c.callsign.in_(list(lines)))
+                    )
+                    .scalars()
+                    .all()
+                )
+            errors += [
+                RowError(lines[c], "callsign", f"{c} is already in the fleet") for c in taken
+            ]
         report.errors = sorted(errors, key=lambda e: e.line)
         bodies = [b for _, b in checked]
         if report.errors or not bodies:
@@ -183,4 +194,3 @@ def import_units(
         return report
     finally:
         engine.dispose()
-

@@ -74,8 +74,9 @@ class Planner:
     def wants_divert(self, incident: dict[str, Any], *, fleet: bool) -> bool:
         """Whether this new call takes a unit en route to an S-grade incident (drawn only for
         an I-grade call when there is a fleet)."""
-        return (fleet and incident["grade"] == "I"
-                and self.scenario.rng.random() < self.divert_chance)
+        return (
+            fleet and incident["grade"] == "I" and self.scenario.rng.random() < self.divert_chance
+        )
 
     @staticmethod
     def divertable_unit(unit_status: str) -> bool:
@@ -96,8 +97,9 @@ class Planner:
         if delays is None:
             return []
         actions: tuple[Action, ...] = ("assign", "arrive", "close")
-        return [Later(delay, action, incident)
-                for action, delay in zip(actions, delays, strict=True)]
+        return [
+            Later(delay, action, incident) for action, delay in zip(actions, delays, strict=True)
+        ]
 
     def step(self, action: Action, incident: dict[str, Any], seen: Attendance) -> Decision:
         """The command for a due assign, arrive or close step of an incident not closed."""
@@ -111,8 +113,9 @@ class Planner:
             return Decision("close")
         # close only once attended (an owed incident waits for its unit)
         if seen.unit_id is None:
-            return Decision("wait", (Later(10 * 60, "arrive", incident),
-                                     Later(30 * 60, "close", incident)))
+            return Decision(
+                "wait", (Later(10 * 60, "arrive", incident), Later(30 * 60, "close", incident))
+            )
         return Decision("wait", (Later(10 * 60, "close", incident),))
 
     def after_send(self, action: Action, incident: dict[str, Any], sent: bool) -> Later | None:

@@ -37,12 +37,14 @@ class Executor(Protocol):
         """(incident id, unit id) of the units this run sent that may be diverted (the
         planner's ``divertable_unit`` and ``divertable_from``), in the order they were sent."""
 
-    async def divert(self, unit_id: int, from_incident: int, urgent: dict[str, Any],
-                     reason: str) -> bool: ...
+    async def divert(
+        self, unit_id: int, from_incident: int, urgent: dict[str, Any], reason: str
+    ) -> bool: ...
 
 
-async def start_life(planner: Planner, executor: Executor, incident: dict[str, Any], *,
-                     fleet: bool) -> None:
+async def start_life(
+    planner: Planner, executor: Executor, incident: dict[str, Any], *, fleet: bool
+) -> None:
     """A new call: perhaps a divert to it, then its steps scheduled."""
     if planner.wants_divert(incident, fleet=fleet):
         await divert_to(planner, executor, incident)
@@ -60,8 +62,9 @@ async def divert_to(planner: Planner, executor: Executor, urgent: dict[str, Any]
     return False
 
 
-async def advance(planner: Planner, executor: Executor, action: Action,
-                  incident: dict[str, Any]) -> None:
+async def advance(
+    planner: Planner, executor: Executor, action: Action, incident: dict[str, Any]
+) -> None:
     """Run one due step of an incident's life (with a fleet)."""
     if action == "free":  # a spell COMMITTED (custody, hospital) ends
         await executor.set_status(int(incident["unit_id"]), "AVAILABLE")
@@ -82,13 +85,17 @@ async def advance(planner: Planner, executor: Executor, action: Action,
         await _close(planner, executor, incident, seen.unit_id)
 
 
-async def _close(planner: Planner, executor: Executor, incident: dict[str, Any],
-                 unit_id: int | None) -> None:
+async def _close(
+    planner: Planner, executor: Executor, incident: dict[str, Any], unit_id: int | None
+) -> None:
     for _ in range(3):  # a refused rationale is rewritten, as an operator would
         if await executor.close(incident, planner.rationale(incident)):
             break
     else:
         return
-    if (unit_id is not None and planner.spell_after_close(unit_id)
-            and await executor.set_status(unit_id, "COMMITTED")):
+    if (
+        unit_id is not None
+        and planner.spell_after_close(unit_id)
+        and await executor.set_status(unit_id, "COMMITTED")
+    ):
         executor.later(planner.spell_end(unit_id))

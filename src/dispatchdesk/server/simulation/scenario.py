@@ -78,17 +78,29 @@ DIVERT_REASONS = (
 )
 #: How often a new call comes from an address with a scheme or an order on it.
 MARKED_CHANCE = 0.04
-CALLERS = ("A. Okafor", "J. Smith", "P. Kowalski", "S. Begum", "M. Brown", "T. Nguyen",
-           "L. Williams", "R. Patel", "K. O'Brien", "D. Mensah")
-
+CALLERS = (
+    "A. Okafor",
+    "J. Smith",
+    "P. Kowalski",
+    "S. Begum",
+    "M. Brown",
+    "T. Nguyen",
+    "L. Williams",
+    "R. Patel",
+    "K. O'Brien",
+    "D. Mensah",
+)
 
 
 class Scenario:
     """Everything random about a run, from one seed; no I/O, so it is testable on its own."""
 
-    def __init__(self, seed: int | None = None,
-                 marked: list[dict[str, Any]] | None = None,
-                 marked_chance: float = MARKED_CHANCE) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        marked: list[dict[str, Any]] | None = None,
+        marked_chance: float = MARKED_CHANCE,
+    ) -> None:
         self.rng = random.Random(seed)
         #: Locations with a scheme or an order on them: a call now and then comes from one,
         #: so warnings pop on new incidents as well as on the queue opened at the start.
@@ -104,13 +116,22 @@ class Scenario:
         kind, summary = self.rng.choice(TYPES[grade])
         location = self._location()
         anonymous = self.rng.random() < 0.05
-        caller = {"anonymous": anonymous} if anonymous else {
-            "name": self.rng.choice(CALLERS),
-            "phone": f"07{self.rng.randint(100, 999)} {self.rng.randint(100000, 999999)}",
-            "anonymous": False,
+        caller = (
+            {"anonymous": anonymous}
+            if anonymous
+            else {
+                "name": self.rng.choice(CALLERS),
+                "phone": f"07{self.rng.randint(100, 999)} {self.rng.randint(100000, 999999)}",
+                "anonymous": False,
+            }
+        )
+        return {
+            "grade": grade,
+            "type": kind,
+            "summary": summary,
+            "location": location,
+            "caller": caller,
         }
-        return {"grade": grade, "type": kind, "summary": summary,
-                "location": location, "caller": caller}
 
     def _location(self) -> dict[str, Any]:
         # The draw for a marked address is made only when there are some, so a run without
@@ -141,9 +162,15 @@ class Scenario:
         for i in range(n):
             borough = boroughs[i % len(boroughs)]
             lat, lon = near(self.rng, borough)
-            out.append({"callsign": f"{BOROUGH_CODES[borough]}{11 + i // len(boroughs)}",
-                        "kind": self.rng.choices(kinds, weights=weights)[0],
-                        "borough": borough, "lat": lat, "lon": lon})
+            out.append(
+                {
+                    "callsign": f"{BOROUGH_CODES[borough]}{11 + i // len(boroughs)}",
+                    "kind": self.rng.choices(kinds, weights=weights)[0],
+                    "borough": borough,
+                    "lat": lat,
+                    "lon": lon,
+                }
+            )
         return out
 
     def divert_reason(self, incident: dict[str, Any]) -> str:
@@ -156,7 +183,14 @@ class Scenario:
         """A closing rationale specific to the incident, never a copied template."""
         checks = self.rng.sample(CHECKS, 2)
         text = "; ".join(
-            c.format(risk=self.rng.choice(RISKS), n1=self.rng.randint(1, 99),
-                     n2=self.rng.randint(100, 199)) for c in checks)
-        return (f"Attended {incident['location']['address']} ({incident['type'].lower()}), "
-                f"{self.rng.choice(OUTCOMES)}; {text}. Ref {incident['ref']}.")
+            c.format(
+                risk=self.rng.choice(RISKS),
+                n1=self.rng.randint(1, 99),
+                n2=self.rng.randint(100, 199),
+            )
+            for c in checks
+        )
+        return (
+            f"Attended {incident['location']['address']} ({incident['type'].lower()}), "
+            f"{self.rng.choice(OUTCOMES)}; {text}. Ref {incident['ref']}."
+        )

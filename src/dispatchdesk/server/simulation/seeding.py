@@ -78,9 +78,16 @@ def demo_fleet_size(rate: float) -> int:
     return max(60, math.ceil(rate * 110))
 
 
-def play_history(db_url: str, username: str, span: timedelta, rate: float,
-                 seed: int | None, now: datetime | None = None, *,
-                 units: int | None = None) -> Playback:
+def play_history(
+    db_url: str,
+    username: str,
+    span: timedelta,
+    rate: float,
+    seed: int | None,
+    now: datetime | None = None,
+    *,
+    units: int | None = None,
+) -> Playback:
     """Set up a fresh demo database and play ``span`` of simulated calls into it with the
     server's clock set back.
 
@@ -90,8 +97,9 @@ def play_history(db_url: str, username: str, span: timedelta, rate: float,
     """
     now = now or datetime.now(UTC)
     clock = FakeClock(now - span - ESCALATED_REVIEW_AGE)
-    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url, clock=clock),
-                            on_commit=lambda: None)
+    service = Services.open(
+        make_engine(db_url), ServerSettings(db_url=db_url, clock=clock), on_commit=lambda: None
+    )
     try:
         scenario = Scenario(None if seed is None else seed + 1)
         # A scheme whose first-stage review has waited more than 14 days has to have been
@@ -113,8 +121,9 @@ def resume_lives(db_url: str, seed: int | None) -> Playback:
     """On a restart, units go back to the incidents left open, as a new shift would: each
     open incident gets its remaining steps within the next half hour, units on custody spells
     come free, and calls still come now and then from the marked addresses."""
-    service = Services.open(make_engine(db_url), ServerSettings(db_url=db_url),
-                            on_commit=lambda: None)
+    service = Services.open(
+        make_engine(db_url), ServerSettings(db_url=db_url), on_commit=lambda: None
+    )
     try:
         rng = random.Random(seed)
         playback = Playback()
@@ -160,8 +169,7 @@ class _History:
     at the clock's virtual time; the fleet's state is kept here, since nobody else writes
     while the history plays. A command a rule refuses is left, as a shift would."""
 
-    def __init__(self, service: Services, clock: FakeClock, scenario: Scenario,
-                 user: User) -> None:
+    def __init__(self, service: Services, clock: FakeClock, scenario: Scenario, user: User) -> None:
         self.service, self.clock, self.scenario, self.user = service, clock, scenario, user
         self.planner = Planner(scenario, HISTORY_DIVERT_CHANCE)
         self.dispatch = service.units
@@ -226,14 +234,22 @@ class _History:
         return sorted(self.incidents.values(), key=lambda i: -int(i["id"]))
 
     def leftovers(self, now: datetime) -> list[tuple[float, Action, dict[str, Any]]]:
-        return [((at - now).total_seconds(), action, inc)
-                for at, _, action, inc in sorted(self._due)]
+        return [
+            ((at - now).total_seconds(), action, inc) for at, _, action, inc in sorted(self._due)
+        ]
 
     # --- the executor (see lives.Executor) ---------------------------------------------------
 
     def later(self, step: Later) -> None:
-        heapq.heappush(self._due, (self.clock.now() + timedelta(seconds=step.seconds),
-                                   next(self._order), step.action, step.incident))
+        heapq.heappush(
+            self._due,
+            (
+                self.clock.now() + timedelta(seconds=step.seconds),
+                next(self._order),
+                step.action,
+                step.incident,
+            ),
+        )
 
     async def attendance(self, incident: dict[str, Any]) -> Attendance | None:
         if incident["id"] not in self.incidents:  # closed meanwhile
@@ -242,19 +258,27 @@ class _History:
         return Attendance(
             unit_id=None if unit is None else unit.id,
             en_route=unit is not None and unit.status is UnitStatus.ASSIGNED,
-            attended=unit is not None and unit.status is UnitStatus.AT_SCENE)
+            attended=unit is not None and unit.status is UnitStatus.AT_SCENE,
+        )
 
     async def en_route_units(self) -> AsyncGenerator[tuple[int, int], None]:
         for incident_id, unit_id in list(self.on.items()):
-            if self.planner.divertable_unit(self.units[unit_id].status.value) and \
-                    self.planner.divertable_from(self.incidents[incident_id]["grade"]):
+            if self.planner.divertable_unit(
+                self.units[unit_id].status.value
+            ) and self.planner.divertable_from(self.incidents[incident_id]["grade"]):
                 yield incident_id, unit_id
 
-    async def divert(self, unit_id: int, from_incident: int, urgent: dict[str, Any],
-                     reason: str) -> bool:
+    async def divert(
+        self, unit_id: int, from_incident: int, urgent: dict[str, Any], reason: str
+    ) -> bool:
         try:
-            self.dispatch.divert(self.user, unit_id, DivertRequest(
-                incident_id=urgent["id"], reason=reason), None, NO_KEY)
+            self.dispatch.divert(
+                self.user,
+                unit_id,
+                DivertRequest(incident_id=urgent["id"], reason=reason),
+                None,
+                NO_KEY,
+            )
         except DomainError as refused:
             log.debug("demo history: divert refused: %s", refused.detail)
             return False
@@ -272,10 +296,16 @@ class _History:
             return False
         loc = incident["location"]
         lat, lon = loc.get("lat") or 0.0, loc.get("lon") or 0.0
-        unit = min(free, key=lambda u: (u.borough != loc["borough"],
-                                        (u.lat - lat) ** 2 + ((u.lon - lon) * 0.62) ** 2))
-        self.dispatch.assign(self.user, unit.id, AssignRequest(incident_id=incident["id"]),
-                             None, NO_KEY)
+        unit = min(
+            free,
+            key=lambda u: (
+                u.borough != loc["borough"],
+                (u.lat - lat) ** 2 + ((u.lon - lon) * 0.62) ** 2,
+            ),
+        )
+        self.dispatch.assign(
+            self.user, unit.id, AssignRequest(incident_id=incident["id"]), None, NO_KEY
+        )
         unit.status, unit.incident_id = UnitStatus.ASSIGNED, incident["id"]
         self.on[incident["id"]] = unit.id
         return True
@@ -287,8 +317,9 @@ class _History:
 
     async def close(self, incident: dict[str, Any], rationale: str) -> bool:
         try:
-            self.service.incidents.close_incident(self.user, incident["id"],
-                                        CloseRequest(rationale=rationale), None, NO_KEY)
+            self.service.incidents.close_incident(
+                self.user, incident["id"], CloseRequest(rationale=rationale), None, NO_KEY
+            )
         except DomainError:
             return False
         del self.incidents[incident["id"]]
@@ -298,8 +329,9 @@ class _History:
 
     async def set_status(self, unit_id: int, status: str) -> bool:
         try:
-            self.dispatch.set_status(self.user, unit_id, UnitStatusRequest(
-                status=UnitStatus(status)), None, NO_KEY)
+            self.dispatch.set_status(
+                self.user, unit_id, UnitStatusRequest(status=UnitStatus(status)), None, NO_KEY
+            )
         except DomainError as refused:
             log.debug("demo history: status %s refused: %s", status, refused.detail)
             return False

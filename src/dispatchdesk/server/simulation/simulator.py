@@ -38,6 +38,7 @@ from dispatchdesk.server.simulation.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(order=True)
 class _Due:
     at: float
@@ -71,8 +72,9 @@ class Simulator:
         self.rate = rate_per_minute
         self.speed = speed
         self._username, self._password = username, password
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/") + API_PREFIX,
-                                       transport=transport, timeout=10.0)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + API_PREFIX, transport=transport, timeout=10.0
+        )
         self._now = monotonic or time.monotonic
         #: Injected with ``monotonic`` by tests that run a whole shift in virtual time.
         self._sleep = sleep or asyncio.sleep
@@ -97,23 +99,27 @@ class Simulator:
         """Ask a running :meth:`run` to return within a second (safe from another thread)."""
         self._stopping = True
 
-    def schedule(self, steps: list[tuple[float, Action, dict[str, Any]]],
-                 sent: dict[int, int] | None = None) -> None:
+    def schedule(
+        self, steps: list[tuple[float, Action, dict[str, Any]]], sent: dict[int, int] | None = None
+    ) -> None:
         """Carry on the lives of incidents created elsewhere: (seconds from now, action,
         incident) as returned by the demo's history player, and ``sent`` (incident id -> unit
         id) the units already on them, so that those arrive rather than another being sent."""
         self._sent.update(sent or {})
         now = self._now()
         for delay, action, incident in steps:
-            heapq.heappush(self._queue, _Due(now + delay / self.speed, next(self._order),
-                                             action, incident))
+            heapq.heappush(
+                self._queue, _Due(now + delay / self.speed, next(self._order), action, incident)
+            )
 
     async def sign_in(self) -> None:
-        reply = await self._http.post("/auth/token", json={"username": self._username,
-                                                           "password": self._password})
+        reply = await self._http.post(
+            "/auth/token", json={"username": self._username, "password": self._password}
+        )
         if reply.status_code != 200:
-            raise PermissionError(f"simulator sign-in as {self._username!r} refused: "
-                                  f"{reply.status_code} {reply.text}")
+            raise PermissionError(
+                f"simulator sign-in as {self._username!r} refused: {reply.status_code} {reply.text}"
+            )
         self._http.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
         self._role = reply.json().get("role")
 
@@ -123,13 +129,15 @@ class Simulator:
                 for body in self.scenario.fleet(self._units_wanted):
                     await self._command("POST", "/units", json=body)
             else:
-                log.warning("simulator: only a supervisor may add units; %s is a %s",
-                            self._username, self._role)
+                log.warning(
+                    "simulator: only a supervisor may add units; %s is a %s",
+                    self._username,
+                    self._role,
+                )
         reply = await self._http.get("/units")
         self.fleet = reply.status_code == 200 and bool(reply.json())
 
-    async def run(self, *, max_incidents: int | None = None,
-                  duration: float | None = None) -> None:
+    async def run(self, *, max_incidents: int | None = None, duration: float | None = None) -> None:
         """Create incidents until ``max_incidents`` or ``duration`` seconds (simulated time),
         then finish the lives of those already created only if no limit stops the run."""
         await self.sign_in()
@@ -152,8 +160,10 @@ class Simulator:
             # once the last incident is created, wait for the queue only (not a past call time,
             # which would spin)
             creating = max_incidents is None or self.created < max_incidents
-            wake = min(([next_call] if creating else [])
-                       + ([self._queue[0].at] if self._queue else []), default=now + 1.0)
+            wake = min(
+                ([next_call] if creating else []) + ([self._queue[0].at] if self._queue else []),
+                default=now + 1.0,
+            )
             await self._sleep(max(0.0, min(wake - self._now(), 1.0)))
 
     async def aclose(self) -> None:
@@ -169,8 +179,11 @@ class Simulator:
 
     async def _advance(self, due: _Due) -> None:
         if self.fleet:
-            if (due.action in ("assign", "arrive") and due.incident["id"] not in self._sent
-                    and self._now() < self._fleet_busy_until):
+            if (
+                due.action in ("assign", "arrive")
+                and due.incident["id"] not in self._sent
+                and self._now() < self._fleet_busy_until
+            ):
                 # nobody was free just now: ask later
                 self.later(Later(3 * 60, due.action, due.incident))
                 return
@@ -189,8 +202,15 @@ class Simulator:
     # --- the lives' executor over HTTP (with a fleet) ------------------------------------------
 
     def later(self, step: Later) -> None:
-        heapq.heappush(self._queue, _Due(self._now() + step.seconds / self.speed,
-                                         next(self._order), step.action, step.incident))
+        heapq.heappush(
+            self._queue,
+            _Due(
+                self._now() + step.seconds / self.speed,
+                next(self._order),
+                step.action,
+                step.incident,
+            ),
+        )
 
     async def en_route_units(self) -> AsyncGenerator[tuple[int, int], None]:
         # One read of the fleet rather than one per unit sent: with a demo-sized fleet
@@ -203,14 +223,15 @@ class Simulator:
             if not self.planner.divertable_unit(status.get(unit_id, "")):
                 continue
             current = await self._http.get(f"/incidents/{incident_id}")
-            if current.status_code == 200 and \
-                    self.planner.divertable_from(current.json()["grade"]):
+            if current.status_code == 200 and self.planner.divertable_from(current.json()["grade"]):
                 yield incident_id, unit_id
 
-    async def divert(self, unit_id: int, from_incident: int, urgent: dict[str, Any],
-                     reason: str) -> bool:
-        reply = await self._command("POST", f"/units/{unit_id}/divert", json={
-            "incident_id": urgent["id"], "reason": reason})
+    async def divert(
+        self, unit_id: int, from_incident: int, urgent: dict[str, Any], reason: str
+    ) -> bool:
+        reply = await self._command(
+            "POST", f"/units/{unit_id}/divert", json={"incident_id": urgent["id"], "reason": reason}
+        )
         if reply is None:
             return False
         del self._sent[from_incident]
@@ -229,8 +250,9 @@ class Simulator:
         borough = incident["location"]["borough"]
         free.sort(key=lambda u: (u["borough"] != borough, u["id"]))
         for unit in free[:3]:
-            got = await self._command("POST", f"/units/{unit['id']}/assign",
-                                      json={"incident_id": incident["id"]})
+            got = await self._command(
+                "POST", f"/units/{unit['id']}/assign", json={"incident_id": incident["id"]}
+            )
             if got is not None:
                 self._sent[incident["id"]] = unit["id"]
                 return True
@@ -256,14 +278,16 @@ class Simulator:
         return Attendance(
             unit_id=None if unit is None else int(unit["id"]),
             en_route=unit is not None and unit["status"] == "ASSIGNED",
-            attended=not current.json()["owed"] and current.json()["status"] == "AT_SCENE")
+            attended=not current.json()["owed"] and current.json()["status"] == "AT_SCENE",
+        )
 
     async def arrive(self, unit_id: int, incident: dict[str, Any]) -> None:
         await self._command("POST", f"/units/{unit_id}/arrive", json={})
 
     async def close(self, incident: dict[str, Any], rationale: str) -> bool:
-        reply = await self._command("POST", f"/incidents/{incident['id']}/close",
-                                    json={"rationale": rationale})
+        reply = await self._command(
+            "POST", f"/incidents/{incident['id']}/close", json={"rationale": rationale}
+        )
         if reply is None:
             return False
         self.closed += 1
@@ -277,8 +301,9 @@ class Simulator:
             self._fleet_busy_until = 0.0
         return got is not None
 
-    async def _command(self, method: str, path: str, *, json: dict[str, Any],
-                       headers: dict[str, str] | None = None) -> httpx.Response | None:
+    async def _command(
+        self, method: str, path: str, *, json: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response | None:
         all_headers = {IDEMPOTENCY_HEADER: str(uuid.uuid4()), **(headers or {})}
         try:
             reply = await self._http.request(method, path, json=json, headers=all_headers)
@@ -289,7 +314,8 @@ class Simulator:
             await self.sign_in()
             reply = await self._http.request(method, path, json=json, headers=all_headers)
         if reply.status_code >= 400:
-            log.info("simulator: %s %s refused %s: %s", method, path, reply.status_code,
-                     reply.text[:200])
+            log.info(
+                "simulator: %s %s refused %s: %s", method, path, reply.status_code, reply.text[:200]
+            )
             return None
         return reply

@@ -33,9 +33,7 @@ def validated(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
             for e in exc.errors()
         )
-        raw: dict[str, Any] = to_jsonable_python(
-            {k: v for k, v in fields.items() if v is not None}
-        )
+        raw: dict[str, Any] = to_jsonable_python({k: v for k, v in fields.items() if v is not None})
         return raw, f"The {what} is not valid: {messages}."
     data: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True)
     return data, None

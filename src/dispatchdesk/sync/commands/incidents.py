@@ -36,8 +36,17 @@ class IncidentCommands:
         follow_ups = tuple(
             ("shown", r.kind, r.entity_id) for r in draft.shown_warnings if r not in acked
         ) + tuple(("acknowledged", r.kind, r.entity_id) for r in draft.acknowledged_warnings)
-        return self._enqueue(Command(CommandKind.CREATE_INCIDENT, None, description, body, None,
-                                     invalid, follow_ups=follow_ups))
+        return self._enqueue(
+            Command(
+                CommandKind.CREATE_INCIDENT,
+                None,
+                description,
+                body,
+                None,
+                invalid,
+                follow_ups=follow_ups,
+            )
+        )
 
     def regrade(self, incident: Incident, grade: Grade, reason: str | None = None) -> str:
         fields: dict[str, Any] = {"grade": grade}
@@ -54,13 +63,30 @@ class IncidentCommands:
         body, invalid = validated(IncidentPatch, "summary", summary=summary)
         return self._patch(incident, f"Edit summary of {incident.ref}", body, invalid)
 
-    def _patch(self, incident: Incident, description: str, body: dict[str, Any],
-               invalid: str | None) -> str:
+    def _patch(
+        self, incident: Incident, description: str, body: dict[str, Any], invalid: str | None
+    ) -> str:
         """A PATCH with If-Match: the version the operator saw."""
-        return self._enqueue(Command(CommandKind.UPDATE_INCIDENT, incident.id, description,
-                                     body, incident.version, invalid))
+        return self._enqueue(
+            Command(
+                CommandKind.UPDATE_INCIDENT,
+                incident.id,
+                description,
+                body,
+                incident.version,
+                invalid,
+            )
+        )
 
     def close(self, incident: Incident, rationale: str) -> str:
         body, invalid = validated(CloseRequest, "close", rationale=rationale)
-        return self._enqueue(Command(CommandKind.CLOSE_INCIDENT, incident.id,
-                                     f"Close {incident.ref}", body, None, invalid))
+        return self._enqueue(
+            Command(
+                CommandKind.CLOSE_INCIDENT,
+                incident.id,
+                f"Close {incident.ref}",
+                body,
+                None,
+                invalid,
+            )
+        )

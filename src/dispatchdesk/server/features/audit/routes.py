@@ -27,8 +27,10 @@ def router(audit_log: AuditLog, require: Require) -> APIRouter:
     r = APIRouter(prefix=API_PREFIX, tags=["audit"])
 
     @r.get(
-        "/audit", response_model=list[AuditRow],
-        summary="Recent audit rows, newest first (supervisor)", responses=AUTH_ERRORS,
+        "/audit",
+        response_model=list[AuditRow],
+        summary="Recent audit rows, newest first (supervisor)",
+        responses=AUTH_ERRORS,
     )
     def get_audit(
         user: Annotated[auth.User, Depends(require(Right.VIEW))],

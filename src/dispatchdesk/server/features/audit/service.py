@@ -29,7 +29,5 @@ class AuditLog:
                 "supervisor role."
             )
         with read_tx(self.runner.engine) as conn:
-            rows = conn.execute(
-                sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
-            ).all()
+            rows = conn.execute(sa.select(audit).order_by(audit.c.id.desc()).limit(limit)).all()
         return redact_audit_rows([dict(r._mapping) for r in rows])

@@ -15,13 +15,16 @@ def router(runner: CommandRunner) -> APIRouter:
     r = APIRouter(prefix=API_PREFIX, tags=["auth"])
 
     @r.post(
-        "/auth/token", response_model=TokenResponse, summary="Sign in: a bearer token and role",
+        "/auth/token",
+        response_model=TokenResponse,
+        summary="Sign in: a bearer token and role",
         responses=error(401, "Wrong username or password"),
     )
     def token(body: TokenRequest) -> TokenResponse:
         with write_tx(runner.engine) as conn:
-            got = auth.login(conn, body.username, body.password, runner.now(),
-                             runner.settings.token_ttl)
+            got = auth.login(
+                conn, body.username, body.password, runner.now(), runner.settings.token_ttl
+            )
         if got is None:
             raise Unauthorized("Wrong username or password.")
         tok, user = got

@@ -29,12 +29,23 @@ def make_ref(n: int, local_day: datetime) -> str:
 
 def divert_out(row: Row[Any]) -> DivertModel:
     return DivertModel(
-        id=row.id, unit_id=row.unit_id, callsign=row.callsign,
-        from_incident_id=row.from_incident_id, from_ref=row.from_ref,
-        to_incident_id=row.to_incident_id, to_ref=row.to_ref, by=row.by, at=row.at,
-        reason=row.reason, released_at=row.released_at, released_by=row.released_by,
-        released_reason=row.released_reason, reviewed_at=row.reviewed_at,
-        reviewed_by=row.reviewed_by, review_note=row.review_note, kind=DivertKind(row.kind),
+        id=row.id,
+        unit_id=row.unit_id,
+        callsign=row.callsign,
+        from_incident_id=row.from_incident_id,
+        from_ref=row.from_ref,
+        to_incident_id=row.to_incident_id,
+        to_ref=row.to_ref,
+        by=row.by,
+        at=row.at,
+        reason=row.reason,
+        released_at=row.released_at,
+        released_by=row.released_by,
+        released_reason=row.released_reason,
+        reviewed_at=row.reviewed_at,
+        reviewed_by=row.reviewed_by,
+        review_note=row.review_note,
+        kind=DivertKind(row.kind),
     )
 
 
@@ -58,9 +69,16 @@ def _divert_select() -> sa.Select[Any]:
 
 def unit_out(row: Row[Any]) -> UnitOut:
     return UnitOut(
-        id=row.id, callsign=row.callsign, kind=row.kind, borough=row.borough,
-        status=UnitStatus(row.status), incident_id=row.incident_id,
-        status_since=row.status_since, lat=row.lat, lon=row.lon, version=row.version,
+        id=row.id,
+        callsign=row.callsign,
+        kind=row.kind,
+        borough=row.borough,
+        status=UnitStatus(row.status),
+        incident_id=row.incident_id,
+        status_since=row.status_since,
+        lat=row.lat,
+        lon=row.lon,
+        version=row.version,
     )
 
 
@@ -68,17 +86,27 @@ def incident_out(
     row: Row[Any], divert_list: list[DivertModel] | None = None, owed_row: Row[Any] | None = None
 ) -> IncidentOut:
     return IncidentOut(
-        owed=owed_row is not None, diverts=divert_list or [],
+        owed=owed_row is not None,
+        diverts=divert_list or [],
         escalated_at=owed_row.escalated_at if owed_row is not None else None,
-        id=row.id, ref=row.ref, version=row.version, grade=Grade(row.grade),
-        status=IncidentStatus(row.status), created_at=row.created_at, deadline=row.deadline,
-        type=row.type, summary=row.summary,
+        id=row.id,
+        ref=row.ref,
+        version=row.version,
+        grade=Grade(row.grade),
+        status=IncidentStatus(row.status),
+        created_at=row.created_at,
+        deadline=row.deadline,
+        type=row.type,
+        summary=row.summary,
         location=LocationModel.model_validate(row.location),
         caller=CallerModel.model_validate(row.caller),
         persons=[PersonModel.model_validate(p) for p in row.persons or []],
-        appointment_at=row.appointment_at, attended_at=row.attended_at,
-        closed_at=row.closed_at, updated_at=row.updated_at,
-        downgrade_reason=row.downgrade_reason, rationale=row.rationale,
+        appointment_at=row.appointment_at,
+        attended_at=row.attended_at,
+        closed_at=row.closed_at,
+        updated_at=row.updated_at,
+        downgrade_reason=row.downgrade_reason,
+        rationale=row.rationale,
         original_grade=Grade(row.original_grade),
     )
 
@@ -86,4 +114,3 @@ def incident_out(
 def wire(model: IncidentOut) -> dict[str, Any]:
     data: dict[str, Any] = model.model_dump(mode="json")
     return data
-

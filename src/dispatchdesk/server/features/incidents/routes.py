@@ -43,7 +43,9 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
     r = APIRouter(prefix=API_PREFIX, tags=["incidents"])
 
     @r.post(
-        "/incidents", status_code=201, response_model=IncidentOut,
+        "/incidents",
+        status_code=201,
+        response_model=IncidentOut,
         summary="Create an incident (Idempotency-Key required)",
         responses={**AUTH_ERRORS, **error(400, "Idempotency-Key missing")},
     )
@@ -57,10 +59,12 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
         return command_response(incidents.create_incident(user, body, idem))
 
     @r.patch(
-        "/incidents/{incident_id}", response_model=IncidentOut,
+        "/incidents/{incident_id}",
+        response_model=IncidentOut,
         summary="Regrade, change status, edit summary or appointment (If-Match required)",
         responses={
-            **AUTH_ERRORS, **error(404, "No such incident"),
+            **AUTH_ERRORS,
+            **error(404, "No such incident"),
             **error(409, "A move the rules do not allow"),
             **error(412, "Stale If-Match: the detail names the current version"),
             **error(428, "If-Match missing"),
@@ -85,10 +89,12 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
         return command_response(incidents.patch_incident(user, incident_id, body, version, idem))
 
     @r.post(
-        "/incidents/{incident_id}/close", response_model=IncidentOut,
+        "/incidents/{incident_id}/close",
+        response_model=IncidentOut,
         summary="Close an incident with a rationale specific to it",
         responses={
-            **AUTH_ERRORS, **error(404, "No such incident"),
+            **AUTH_ERRORS,
+            **error(404, "No such incident"),
             **error(409, "Rationale refused, or already closed"),
             **error(412, "Stale If-Match (only when If-Match is sent)"),
         },
@@ -106,8 +112,10 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
         return command_response(incidents.close_incident(user, incident_id, body, version, idem))
 
     @r.get(
-        "/incidents/{incident_id}", response_model=IncidentOut,
-        summary="One incident", responses={**AUTH_ERRORS, **error(404, "No such incident")},
+        "/incidents/{incident_id}",
+        response_model=IncidentOut,
+        summary="One incident",
+        responses={**AUTH_ERRORS, **error(404, "No such incident")},
     )
     def get_incident(
         incident_id: int, _user: Annotated[auth.User, Depends(require(Right.VIEW))]

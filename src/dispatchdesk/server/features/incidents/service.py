@@ -45,6 +45,7 @@ class Incidents:
 
     def __init__(self, runner: CommandRunner) -> None:
         self.runner = runner
+
     def _record(
         self,
         conn: Connection,
@@ -58,8 +59,12 @@ class Incidents:
         self.runner.emit(conn, now, "incident", incident.id, data)
         conn.execute(
             audit.insert().values(
-                at=now, username=user.username, action=action, entity="incident",
-                entity_id=incident.id, detail=detail,
+                at=now,
+                username=user.username,
+                action=action,
+                entity="incident",
+                entity_id=incident.id,
+                detail=detail,
             )
         )
         return data
@@ -119,27 +124,38 @@ class Incidents:
             # checked here, after the replay lookup: a stored result replays even if the
             # lists have changed since
             body, problems = checked_incident(
-                sent, self.runner.settings.reference_lists, self.runner.local_today(now))
+                sent, self.runner.settings.reference_lists, self.runner.local_today(now)
+            )
             self.runner.refuse_if(problems)
             appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
             ref = self._next_ref(conn, now)
             new_id = conn.execute(
                 incidents.insert()
                 .values(
-                    ref=ref, version=1, grade=body.grade.value,
-                    original_grade=body.grade.value, status=IncidentStatus.OPEN.value,
-                    created_at=now, deadline=policy.deadline(body.grade, now, appointment),
-                    type=body.type, summary=body.summary,
+                    ref=ref,
+                    version=1,
+                    grade=body.grade.value,
+                    original_grade=body.grade.value,
+                    status=IncidentStatus.OPEN.value,
+                    created_at=now,
+                    deadline=policy.deadline(body.grade, now, appointment),
+                    type=body.type,
+                    summary=body.summary,
                     location=body.location.model_dump(mode="json"),
                     caller=body.caller.model_dump(mode="json"),
                     persons=[p.model_dump(mode="json") for p in body.persons],
-                    appointment_at=appointment, updated_at=now,
+                    appointment_at=appointment,
+                    updated_at=now,
                 )
                 .returning(incidents.c.id)
             ).scalar_one()
             out = self.incident(conn, int(new_id))
             data = self._record(
-                conn, now, user, "create_incident", out,
+                conn,
+                now,
+                user,
+                "create_incident",
+                out,
                 f"Created {out.ref}, grade {out.grade.value}, {out.type}",
             )
             return 201, data
@@ -153,8 +169,7 @@ class Incidents:
         fields = body.model_fields_set - {"reason"}
         if not fields:
             raise Invalid(
-                "Nothing to change: send at least one of grade, status, summary, "
-                "appointment_at."
+                "Nothing to change: send at least one of grade, status, summary, appointment_at."
             )
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
@@ -172,9 +187,7 @@ class Incidents:
             grade = Grade(row.grade)
             appointment = row.appointment_at
             if "appointment_at" in body.model_fields_set:
-                appointment = (
-                    body.appointment_at.astimezone(UTC) if body.appointment_at else None
-                )
+                appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
                 values["appointment_at"] = appointment
                 notes.append(f"appointment {appointment.isoformat() if appointment else 'none'}")
             if body.grade is not None and body.grade is not grade:
@@ -182,16 +195,24 @@ class Incidents:
                     reason = (body.reason or "").strip()
                     if not reason:
                         raise Invalid(
-                            [{
-                                "loc": ["body", "reason"],
-                                "msg": f"A downgrade from {grade.value} to {body.grade.value} "
-                                "needs a reason: say why this incident can wait longer.",
-                                "type": "value_error",
-                            }],
+                            [
+                                {
+                                    "loc": ["body", "reason"],
+                                    "msg": f"A downgrade from {grade.value} to {body.grade.value} "
+                                    "needs a reason: say why this incident can wait longer.",
+                                    "type": "value_error",
+                                }
+                            ],
                         )
-                    self.runner.check_rationale(conn, now, reason, kind="downgrade",
-                                         what="downgrade reason", entity=Entity(row.id, row.ref),
-                                         by=user.username)
+                    self.runner.check_rationale(
+                        conn,
+                        now,
+                        reason,
+                        kind="downgrade",
+                        what="downgrade reason",
+                        entity=Entity(row.id, row.ref),
+                        by=user.username,
+                    )
                     values["downgrade_reason"] = reason
                     notes.append(f"downgraded {grade.value}→{body.grade.value}: {reason}")
                 else:
@@ -217,16 +238,21 @@ class Incidents:
         return self.runner.run(user, idem, apply, "update_incident", incident_id)
 
     @staticmethod
-    def _check_status_change(conn: Connection, row: Row[Any], status: IncidentStatus,
-                             wanted: IncidentStatus) -> None:
+    def _check_status_change(
+        conn: Connection, row: Row[Any], status: IncidentStatus, wanted: IncidentStatus
+    ) -> None:
         """The status follows the units (only an arrival sets AT_SCENE and attended_at): an
         edit may only set what the units on it already say (else 409)."""
         on_it = conn.execute(
             sa.select(units.c.callsign, units.c.status)
-            .where(units.c.incident_id == row.id).order_by(units.c.id)
+            .where(units.c.incident_id == row.id)
+            .order_by(units.c.id)
         ).all()
         problem = status_change_problem(
-            row.ref, status, wanted, [(u.callsign, UnitStatus(u.status)) for u in on_it],
+            row.ref,
+            status,
+            wanted,
+            [(u.callsign, UnitStatus(u.status)) for u in on_it],
             attended=row.attended_at is not None,
         )
         if problem is not None:
@@ -244,9 +270,12 @@ class Incidents:
                 )
             if row.status == IncidentStatus.CLOSED.value:
                 raise Conflict(f"Incident {row.ref} is already closed.")
-            is_owed = conn.execute(
-                sa.select(owed.c.incident_id).where(owed.c.incident_id == incident_id)
-            ).first() is not None
+            is_owed = (
+                conn.execute(
+                    sa.select(owed.c.incident_id).where(owed.c.incident_id == incident_id)
+                ).first()
+                is not None
+            )
             if is_owed and user.role is not Role.SUPERVISOR:
                 raise Forbidden(
                     f"Incident {row.ref} is owed attendance: a unit was diverted or "
@@ -254,30 +283,50 @@ class Incidents:
                     "ask a supervisor to close it with a rationale."
                 )
             self.runner.check_rationale(
-                conn, now, body.rationale, kind="owed_close" if is_owed else "close",
-                what="closing rationale", entity=Entity(row.id, row.ref), by=user.username,
+                conn,
+                now,
+                body.rationale,
+                kind="owed_close" if is_owed else "close",
+                what="closing rationale",
+                entity=Entity(row.id, row.ref),
+                by=user.username,
             )
             conn.execute(
                 incidents.update()
                 .where(incidents.c.id == incident_id)
                 .values(
-                    status=IncidentStatus.CLOSED.value, closed_at=now, rationale=body.rationale,
-                    version=row.version + 1, updated_at=now,
+                    status=IncidentStatus.CLOSED.value,
+                    closed_at=now,
+                    rationale=body.rationale,
+                    version=row.version + 1,
+                    updated_at=now,
                 )
             )
             if is_owed:
                 self.release_owed(
-                    conn, now, incident_id, user.username,
+                    conn,
+                    now,
+                    incident_id,
+                    user.username,
                     f"closed by supervisor {user.username}: {body.rationale}",
                 )
-            on_it = conn.execute(
-                sa.select(units.c.id).where(units.c.incident_id == incident_id)
-                .order_by(units.c.id)
-            ).scalars().all()
+            on_it = (
+                conn.execute(
+                    sa.select(units.c.id)
+                    .where(units.c.incident_id == incident_id)
+                    .order_by(units.c.id)
+                )
+                .scalars()
+                .all()
+            )
             for unit_id in on_it:  # the close stands its units down
                 conn.execute(
-                    units.update().where(units.c.id == unit_id).values(
-                        status=UnitStatus.AVAILABLE.value, incident_id=None, status_since=now,
+                    units.update()
+                    .where(units.c.id == unit_id)
+                    .values(
+                        status=UnitStatus.AVAILABLE.value,
+                        incident_id=None,
+                        status_since=now,
                         version=units.c.version + 1,
                     )
                 )
@@ -295,4 +344,3 @@ class Incidents:
     def get_incident(self, incident_id: int) -> IncidentOut:
         with read_tx(self.runner.engine) as conn:
             return self.incident(conn, incident_id)
-

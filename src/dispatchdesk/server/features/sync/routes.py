@@ -19,15 +19,23 @@ from dispatchdesk.server.http_common import AUTH_ERRORS, Require, error
 MAX_CHANGES_LIMIT = 5000
 
 
-def router(sync: Sync, units: Units, warnings: WarningsDesk, hub: Hub,
-           poll: list[float | None], require: Require) -> APIRouter:
+def router(
+    sync: Sync,
+    units: Units,
+    warnings: WarningsDesk,
+    hub: Hub,
+    poll: list[float | None],
+    require: Require,
+) -> APIRouter:
     """The sync routes. ``poll[0]``: seconds between a stream's polls of the log when no
     watcher wakes it (PostgreSQL without the app's lifespan), else None."""
     r = APIRouter(prefix=API_PREFIX, tags=["sync"])
     Viewer = Annotated[auth.User, Depends(require(Right.VIEW))]
 
     @r.get(
-        "/snapshot", response_model=Snapshot, responses=AUTH_ERRORS,
+        "/snapshot",
+        response_model=Snapshot,
+        responses=AUTH_ERRORS,
         summary="Live incidents (open, and closed today), server time, policy and cursor",
     )
     def snapshot(_user: Viewer) -> Snapshot:
@@ -36,7 +44,8 @@ def router(sync: Sync, units: Units, warnings: WarningsDesk, hub: Hub,
         return warnings.extend_snapshot(sync.snapshot())
 
     @r.get(
-        "/changes", response_model=ChangesPage,
+        "/changes",
+        response_model=ChangesPage,
         summary="Changes after a cursor, oldest first",
         responses={**AUTH_ERRORS, **error(410, "The log no longer holds changes after SEQ")},
     )
@@ -54,7 +63,8 @@ def router(sync: Sync, units: Units, warnings: WarningsDesk, hub: Hub,
         summary="Server-Sent Events: each change as 'event: change', id = seq; heartbeats",
         responses={
             200: {"content": {"text/event-stream": {}}, "description": "The event stream"},
-            **AUTH_ERRORS, **error(410, "The resume point is older than the retained log"),
+            **AUTH_ERRORS,
+            **error(410, "The resume point is older than the retained log"),
         },
     )
     async def events(

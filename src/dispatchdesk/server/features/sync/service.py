@@ -50,7 +50,8 @@ class Sync:
             fleet = conn.execute(sa.select(units).order_by(units.c.id)).all()
         settings = self.runner.settings
         return Snapshot(
-            cursor=head.seq, server_time=now,
+            cursor=head.seq,
+            server_time=now,
             policy=policy_to_wire(replace(settings.policy, reference=settings.reference_lists)),
             incidents=[incident_out(r, tags.get(r.id), owed_rows.get(r.id)) for r in rows],
             units=[unit_out(u) for u in fleet],
@@ -69,7 +70,6 @@ class Sync:
             )
         cursor = page[-1].seq if page else since
         return ChangesPage(changes=page, cursor=cursor, more=more)
-
 
     def resume_point(self, since: int | None, last_event_id: str | None) -> int:
         """Where an event stream starts: after ``Last-Event-ID`` (which wins) or ``since``, or

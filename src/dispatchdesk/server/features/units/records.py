@@ -16,9 +16,16 @@ from dispatchdesk.server.runner import CommandRunner
 
 def unit_out(row: Row[Any]) -> UnitOut:
     return UnitOut(
-        id=row.id, callsign=row.callsign, kind=row.kind, borough=row.borough,
-        status=UnitStatus(row.status), incident_id=row.incident_id,
-        status_since=row.status_since, lat=row.lat, lon=row.lon, version=row.version,
+        id=row.id,
+        callsign=row.callsign,
+        kind=row.kind,
+        borough=row.borough,
+        status=UnitStatus(row.status),
+        incident_id=row.incident_id,
+        status_since=row.status_since,
+        lat=row.lat,
+        lon=row.lon,
+        version=row.version,
     )
 
 

@@ -99,13 +99,16 @@ class Units:
 
     @staticmethod
     def _units_on(conn: Connection, incident_id: int) -> list[Row[Any]]:
-        return list(conn.execute(
-            sa.select(units).where(units.c.incident_id == incident_id).order_by(units.c.id)
-        ).all())
+        return list(
+            conn.execute(
+                sa.select(units).where(units.c.incident_id == incident_id).order_by(units.c.id)
+            ).all()
+        )
 
     def _bump(self, conn: Connection, now: datetime, row: Row[Any], values: dict[str, Any]) -> None:
         conn.execute(
-            incidents.update().where(incidents.c.id == row.id)
+            incidents.update()
+            .where(incidents.c.id == row.id)
             .values(**values, version=row.version + 1, updated_at=now)
         )
         self.incidents.emit_incident(conn, now, row.id)
@@ -131,8 +134,7 @@ class Units:
         if values or changed:
             self._bump(conn, now, row, values)
 
-    def _unit_left(self, conn: Connection, now: datetime, row: Row[Any], *,
-                   diverted: bool) -> None:
+    def _unit_left(self, conn: Connection, now: datetime, row: Row[Any], *, diverted: bool) -> None:
         """A unit has left incident ``row`` (diverted or withdrawn: ``diverted``; or cleared):
         its status follows the units still on it, and an owed incident left with none starts
         its escalation time.
@@ -162,14 +164,26 @@ class Units:
         if values or changed or diverted:
             self._bump(conn, now, row, values)
 
-    def _move_unit(self, conn: Connection, unit: Row[Any], now: datetime, *,
-                   status: UnitStatus, incident_id: int | None, where: Any) -> None:
+    def _move_unit(
+        self,
+        conn: Connection,
+        unit: Row[Any],
+        now: datetime,
+        *,
+        status: UnitStatus,
+        incident_id: int | None,
+        where: Any,
+    ) -> None:
         """Conditional update: applies only if ``where`` still holds; else 409 (lost a race)."""
         done = conn.execute(
             units.update()
             .where(units.c.id == unit.id, where)
-            .values(status=status.value, incident_id=incident_id, status_since=now,
-                    version=units.c.version + 1)
+            .values(
+                status=status.value,
+                incident_id=incident_id,
+                status_since=now,
+                version=units.c.version + 1,
+            )
         ).rowcount
         if done != 1:
             raise Conflict(
@@ -177,20 +191,25 @@ class Units:
                 "again and retry.",
             )
 
-    def _finish(self, conn: Connection, now: datetime, user: User, action: str,
-                unit_id: int, detail: str) -> tuple[int, dict[str, Any]]:
+    def _finish(
+        self, conn: Connection, now: datetime, user: User, action: str, unit_id: int, detail: str
+    ) -> tuple[int, dict[str, Any]]:
         out = emit_unit(self.runner, conn, now, unit_id)
         self.runner.write_audit(conn, now, user.username, action, "unit", unit_id, detail)
         return 200, out.model_dump(mode="json")
 
     def _put_there_by(self, conn: Connection, unit: Row[Any]) -> str:
-        """" (assigned by disp1 at 14:02)": who last put the unit on its incident, from the
+        """ " (assigned by disp1 at 14:02)": who last put the unit on its incident, from the
         audit log, so a dispatcher who lost a race knows whom to talk to."""
         last = conn.execute(
             sa.select(audit.c.username, audit.c.at, audit.c.action)
-            .where(audit.c.entity == "unit", audit.c.entity_id == unit.id,
-                   audit.c.action.in_(("assign_unit", "divert_unit")))
-            .order_by(audit.c.id.desc()).limit(1)
+            .where(
+                audit.c.entity == "unit",
+                audit.c.entity_id == unit.id,
+                audit.c.action.in_(("assign_unit", "divert_unit")),
+            )
+            .order_by(audit.c.id.desc())
+            .limit(1)
         ).first()
         if last is None:
             return ""
@@ -224,21 +243,34 @@ class Units:
     def _insert(self, conn: Connection, now: datetime, user: User, sent: UnitCreate) -> UnitOut:
         body, problems = checked_unit(sent, self.runner.settings.reference_lists)
         self.runner.refuse_if(problems)
-        taken = conn.execute(
-            sa.select(units.c.id).where(units.c.callsign == body.callsign)
-        ).first()
+        taken = conn.execute(sa.select(units.c.id).where(units.c.callsign == body.callsign)).first()
         if taken is not None:
             raise Conflict(f"There is already a unit with callsign {body.callsign}.")
-        new_id = int(conn.execute(
-            units.insert().values(
-                callsign=body.callsign, kind=body.kind, borough=body.borough,
-                status=body.status.value, incident_id=None, status_since=now, lat=body.lat,
-                lon=body.lon, version=1,
-            ).returning(units.c.id)
-        ).scalar_one())
+        new_id = int(
+            conn.execute(
+                units.insert()
+                .values(
+                    callsign=body.callsign,
+                    kind=body.kind,
+                    borough=body.borough,
+                    status=body.status.value,
+                    incident_id=None,
+                    status_since=now,
+                    lat=body.lat,
+                    lon=body.lon,
+                    version=1,
+                )
+                .returning(units.c.id)
+            ).scalar_one()
+        )
         out = emit_unit(self.runner, conn, now, new_id)
         self.runner.write_audit(
-            conn, now, user.username, "create_unit", "unit", new_id,
+            conn,
+            now,
+            user.username,
+            "create_unit",
+            "unit",
+            new_id,
             f"Created unit {out.callsign} ({out.kind}, {out.borough}), {out.status.value}",
         )
         return out
@@ -254,8 +286,9 @@ class Units:
         self.runner.notify()
         return out
 
-    def assign(self, user: User, unit_id: int, body: AssignRequest, if_match: int | None,
-               idem: Idem) -> CommandResult:
+    def assign(
+        self, user: User, unit_id: int, body: AssignRequest, if_match: int | None, idem: Idem
+    ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             unit = self._unit(conn, unit_id)
             self._check_version(unit, if_match)
@@ -264,9 +297,14 @@ class Units:
                 raise Conflict(self._busy_message(conn, unit, incident.ref))
             try:
                 self._move_unit(
-                    conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=incident.id,
-                    where=sa.and_(units.c.status == UnitStatus.AVAILABLE.value,
-                                  units.c.incident_id.is_(None)),
+                    conn,
+                    unit,
+                    now,
+                    status=UnitStatus.ASSIGNED,
+                    incident_id=incident.id,
+                    where=sa.and_(
+                        units.c.status == UnitStatus.AVAILABLE.value, units.c.incident_id.is_(None)
+                    ),
                 )
             except Conflict:
                 # Lost a race: say where the unit went and who sent it, as for a busy unit.
@@ -274,15 +312,29 @@ class Units:
                     self._busy_message(conn, self._unit(conn, unit_id), incident.ref)
                 ) from None
             self._unit_joined(conn, now, incident)
-            passed = audit_warnings_passed(conn, now, user.username, body.warnings_passed,
-                                           unit.callsign, incident.ref, incident.id)
-            return self._finish(conn, now, user, "assign_unit", unit_id,
-                                f"{unit.callsign} assigned to {incident.ref}{passed}")
+            passed = audit_warnings_passed(
+                conn,
+                now,
+                user.username,
+                body.warnings_passed,
+                unit.callsign,
+                incident.ref,
+                incident.id,
+            )
+            return self._finish(
+                conn,
+                now,
+                user,
+                "assign_unit",
+                unit_id,
+                f"{unit.callsign} assigned to {incident.ref}{passed}",
+            )
 
         return self.runner.run(user, idem, apply, "assign_unit", unit_id, "unit")
 
-    def divert(self, user: User, unit_id: int, body: DivertRequest, if_match: int | None,
-               idem: Idem) -> CommandResult:
+    def divert(
+        self, user: User, unit_id: int, body: DivertRequest, if_match: int | None, idem: Idem
+    ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             unit = self._unit(conn, unit_id)
             self._check_version(unit, if_match)
@@ -297,38 +349,60 @@ class Units:
                 raise Conflict(f"Unit {unit.callsign} is already on {target.ref}.")
             source = self.incidents.load(conn, unit.incident_id)
             self._move_unit(
-                conn, unit, now, status=UnitStatus.ASSIGNED, incident_id=target.id,
+                conn,
+                unit,
+                now,
+                status=UnitStatus.ASSIGNED,
+                incident_id=target.id,
                 where=sa.and_(units.c.incident_id == source.id, units.c.status.in_(_ON_INCIDENT)),
             )
             divert_id = conn.execute(
-                diverts.insert().values(
-                    unit_id=unit.id, callsign=unit.callsign, from_incident_id=source.id,
-                    to_incident_id=target.id, by=user.username, at=now, reason=body.reason,
-                ).returning(diverts.c.id)
+                diverts.insert()
+                .values(
+                    unit_id=unit.id,
+                    callsign=unit.callsign,
+                    from_incident_id=source.id,
+                    to_incident_id=target.id,
+                    by=user.username,
+                    at=now,
+                    reason=body.reason,
+                )
+                .returning(diverts.c.id)
             ).scalar_one()
             self.runner.check_rationale(
-                conn, now, body.reason, kind="divert", what="divert reason",
+                conn,
+                now,
+                body.reason,
+                kind="divert",
+                what="divert reason",
                 entity=Entity(source.id, source.ref, unit.callsign, int(divert_id)),
                 by=user.username,
             )
-            if conn.execute(
-                sa.select(owed.c.incident_id).where(owed.c.incident_id == source.id)
-            ).first() is None:
+            if (
+                conn.execute(
+                    sa.select(owed.c.incident_id).where(owed.c.incident_id == source.id)
+                ).first()
+                is None
+            ):
                 conn.execute(owed.insert().values(incident_id=source.id, since=now))
             self._unit_left(conn, now, source, diverted=True)
             self._unit_joined(conn, now, self.incidents.load(conn, target.id))
-            passed = audit_warnings_passed(conn, now, user.username, body.warnings_passed,
-                                           unit.callsign, target.ref, target.id)
+            passed = audit_warnings_passed(
+                conn, now, user.username, body.warnings_passed, unit.callsign, target.ref, target.id
+            )
             return self._finish(
-                conn, now, user, "divert_unit", unit_id,
+                conn,
+                now,
+                user,
+                "divert_unit",
+                unit_id,
                 f"{unit.callsign} diverted from {source.ref} to {target.ref}: {body.reason}; "
                 f"{source.ref} is owed attendance{passed}",
             )
 
         return self.runner.run(user, idem, apply, "divert_unit", unit_id, "unit")
 
-    def arrive(self, user: User, unit_id: int, if_match: int | None,
-               idem: Idem) -> CommandResult:
+    def arrive(self, user: User, unit_id: int, if_match: int | None, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             unit = self._unit(conn, unit_id)
             self._check_version(unit, if_match)
@@ -339,7 +413,11 @@ class Units:
                 )
             incident = self.incidents.load(conn, unit.incident_id)
             self._move_unit(
-                conn, unit, now, status=UnitStatus.AT_SCENE, incident_id=incident.id,
+                conn,
+                unit,
+                now,
+                status=UnitStatus.AT_SCENE,
+                incident_id=incident.id,
                 where=units.c.status == UnitStatus.ASSIGNED.value,
             )
             values: dict[str, Any] = {}
@@ -359,8 +437,9 @@ class Units:
 
         return self.runner.run(user, idem, apply, "arrive_unit", unit_id, "unit")
 
-    def clear(self, user: User, unit_id: int, body: ClearRequest | None, if_match: int | None,
-              idem: Idem) -> CommandResult:
+    def clear(
+        self, user: User, unit_id: int, body: ClearRequest | None, if_match: int | None, idem: Idem
+    ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             unit = self._unit(conn, unit_id)
             self._check_version(unit, if_match)
@@ -378,38 +457,61 @@ class Units:
                 en_route = unit.status == UnitStatus.ASSIGNED.value
                 withdrawal = en_route and not others
                 if en_route and not reason:
-                    raise Invalid([{
-                        "loc": ["body", "reason"],
-                        "msg": self._reason_needed(unit.callsign, incident.ref, withdrawal),
-                        "type": "value_error",
-                    }])
+                    raise Invalid(
+                        [
+                            {
+                                "loc": ["body", "reason"],
+                                "msg": self._reason_needed(unit.callsign, incident.ref, withdrawal),
+                                "type": "value_error",
+                            }
+                        ]
+                    )
                 if en_route:  # a reason like any other: the incident's own, not a copy
                     self.runner.check_rationale(
-                        conn, now, reason, kind="withdrawal",
+                        conn,
+                        now,
+                        reason,
+                        kind="withdrawal",
                         what="reason for standing the unit down",
                         entity=Entity(incident.id, incident.ref, unit.callsign),
                         by=user.username,
                     )
             self._move_unit(
-                conn, unit, now, status=UnitStatus.AVAILABLE, incident_id=None,
+                conn,
+                unit,
+                now,
+                status=UnitStatus.AVAILABLE,
+                incident_id=None,
                 where=units.c.status == unit.status,
             )
             detail = f"{unit.callsign} cleared, available"
             if incident is not None and withdrawal:
                 conn.execute(
                     diverts.insert().values(
-                        unit_id=unit.id, callsign=unit.callsign, from_incident_id=incident.id,
-                        to_incident_id=None, by=user.username, at=now, reason=reason,
+                        unit_id=unit.id,
+                        callsign=unit.callsign,
+                        from_incident_id=incident.id,
+                        to_incident_id=None,
+                        by=user.username,
+                        at=now,
+                        reason=reason,
                         kind=DivertKind.WITHDRAWN.value,
                     )
                 )
-                if conn.execute(
-                    sa.select(owed.c.incident_id).where(owed.c.incident_id == incident.id)
-                ).first() is None:
+                if (
+                    conn.execute(
+                        sa.select(owed.c.incident_id).where(owed.c.incident_id == incident.id)
+                    ).first()
+                    is None
+                ):
                     conn.execute(owed.insert().values(incident_id=incident.id, since=now))
                 self._unit_left(conn, now, incident, diverted=True)
                 return self._finish(
-                    conn, now, user, "withdraw_unit", unit_id,
+                    conn,
+                    now,
+                    user,
+                    "withdraw_unit",
+                    unit_id,
                     f"{unit.callsign} withdrawn from {incident.ref} before arriving: {reason}; "
                     f"{incident.ref} is owed attendance",
                 )
@@ -425,14 +527,19 @@ class Units:
     @staticmethod
     def _reason_needed(callsign: str, ref: str, withdrawal: bool) -> str:
         if withdrawal:
-            return (f"{callsign} has not arrived at {ref} and is the only unit on it: clearing "
-                    f"it withdraws it, and {ref} stays owed attendance (tagged WITHDRAWN) until "
-                    "another unit arrives. Give a reason for withdrawing it.")
-        return (f"{callsign} has not arrived at {ref}: give a reason for standing it down "
-                "(another unit is still on the incident, so it is not owed).")
+            return (
+                f"{callsign} has not arrived at {ref} and is the only unit on it: clearing "
+                f"it withdraws it, and {ref} stays owed attendance (tagged WITHDRAWN) until "
+                "another unit arrives. Give a reason for withdrawing it."
+            )
+        return (
+            f"{callsign} has not arrived at {ref}: give a reason for standing it down "
+            "(another unit is still on the incident, so it is not owed)."
+        )
 
-    def set_status(self, user: User, unit_id: int, body: UnitStatusRequest,
-                   if_match: int | None, idem: Idem) -> CommandResult:
+    def set_status(
+        self, user: User, unit_id: int, body: UnitStatusRequest, if_match: int | None, idem: Idem
+    ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             unit = self._unit(conn, unit_id)
             self._check_version(unit, if_match)
@@ -443,39 +550,61 @@ class Units:
                     "divert it) before changing its status.",
                 )
             if unit.status == body.status.value:
-                raise Conflict(
-                    f"Unit {unit.callsign} is already {body.status.label.lower()}."
-                )
-            self._move_unit(conn, unit, now, status=body.status, incident_id=None,
-                            where=units.c.status == unit.status)
-            return self._finish(conn, now, user, "unit_status", unit_id,
-                                f"{unit.callsign} {unit.status}→{body.status.value}")
+                raise Conflict(f"Unit {unit.callsign} is already {body.status.label.lower()}.")
+            self._move_unit(
+                conn,
+                unit,
+                now,
+                status=body.status,
+                incident_id=None,
+                where=units.c.status == unit.status,
+            )
+            return self._finish(
+                conn,
+                now,
+                user,
+                "unit_status",
+                unit_id,
+                f"{unit.callsign} {unit.status}→{body.status.value}",
+            )
 
         return self.runner.run(user, idem, apply, "unit_status", unit_id, "unit")
 
-    def review(self, user: User, divert_id: int, body: ReviewRequest,
-               idem: Idem) -> CommandResult:
+    def review(self, user: User, divert_id: int, body: ReviewRequest, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             row = conn.execute(sa.select(diverts).where(diverts.c.id == divert_id)).first()
             if row is None:
                 raise NotFound(f"There is no divert {divert_id}.")
             if row.reviewed_at is not None:
-                raise Conflict(
-                    f"Divert {divert_id} was already reviewed by {row.reviewed_by}."
-                )
+                raise Conflict(f"Divert {divert_id} was already reviewed by {row.reviewed_by}.")
             self.runner.check_rationale(
-                conn, now, body.note, kind="divert_review", what="review note",
-                entity=Entity(row.from_incident_id, self._ref(conn, row.from_incident_id),
-                              row.callsign, row.id), by=user.username,
+                conn,
+                now,
+                body.note,
+                kind="divert_review",
+                what="review note",
+                entity=Entity(
+                    row.from_incident_id,
+                    self._ref(conn, row.from_incident_id),
+                    row.callsign,
+                    row.id,
+                ),
+                by=user.username,
             )
             conn.execute(
-                diverts.update().where(diverts.c.id == divert_id)
+                diverts.update()
+                .where(diverts.c.id == divert_id)
                 .values(reviewed_at=now, reviewed_by=user.username, review_note=body.note)
             )
             self._bump(conn, now, self.incidents.load(conn, row.from_incident_id), {})
             tag = divert_out(divert_rows(conn, diverts.c.id == divert_id)[0])
             self.runner.write_audit(
-                conn, now, user.username, "review_divert", "incident", row.from_incident_id,
+                conn,
+                now,
+                user.username,
+                "review_divert",
+                "incident",
+                row.from_incident_id,
                 f"Divert {divert_id} ({tag.callsign} from {tag.from_ref} to "
                 f"{tag.to_ref or 'no incident: withdrawn'}) reviewed: {body.note}",
             )
@@ -486,15 +615,17 @@ class Units:
     # --- escalation ------------------------------------------------------------------------
 
     def _due(self, conn: Connection, now: datetime) -> list[Row[Any]]:
-        return list(conn.execute(
-            sa.select(owed)
-            .where(
-                owed.c.escalated_at.is_(None),
-                owed.c.unassigned_since.is_not(None),
-                owed.c.unassigned_since <= now - self.runner.settings.owed_escalation,
-            )
-            .order_by(owed.c.unassigned_since)
-        ).all())
+        return list(
+            conn.execute(
+                sa.select(owed)
+                .where(
+                    owed.c.escalated_at.is_(None),
+                    owed.c.unassigned_since.is_not(None),
+                    owed.c.unassigned_since <= now - self.runner.settings.owed_escalation,
+                )
+                .order_by(owed.c.unassigned_since)
+            ).all()
+        )
 
     def sweep(self) -> int:
         """Escalate owed incidents that have had no unit for the escalation time; returns how
@@ -509,13 +640,17 @@ class Units:
             for o in due:
                 at = o.unassigned_since + escalation
                 conn.execute(
-                    owed.update().where(owed.c.incident_id == o.incident_id)
-                    .values(escalated_at=at)
+                    owed.update().where(owed.c.incident_id == o.incident_id).values(escalated_at=at)
                 )
                 incident = self.incidents.load(conn, o.incident_id)
                 self._bump(conn, now, incident, {})
                 self.runner.write_audit(
-                    conn, now, SYSTEM, "escalate_owed", "incident", o.incident_id,
+                    conn,
+                    now,
+                    SYSTEM,
+                    "escalate_owed",
+                    "incident",
+                    o.incident_id,
                     f"{incident.ref} is owed attendance and has had no unit since "
                     f"{o.unassigned_since.isoformat()}: escalated to supervisors",
                 )

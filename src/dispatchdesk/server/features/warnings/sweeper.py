@@ -69,13 +69,16 @@ class SchemeSweeper:
         now = self.runner.now()
         due_expired = sa.and_(schemes.c.removed_at.is_(None), schemes.c.expires_at <= now)
         due_review = sa.and_(
-            schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
+            schemes.c.removed_at.is_(None),
+            schemes.c.expires_at > now,
             schemes.c.review_requested_at.is_(None),
             schemes.c.expires_at <= now + self.policy.review_window,
         )
         pending = sa.and_(
-            schemes.c.removed_at.is_(None), schemes.c.expires_at > now,
-            schemes.c.escalated_at.is_(None), schemes.c.review_requested_at.is_not(None),
+            schemes.c.removed_at.is_(None),
+            schemes.c.expires_at > now,
+            schemes.c.escalated_at.is_(None),
+            schemes.c.review_requested_at.is_not(None),
         )
         due_escalate = sa.and_(pending, schemes.c.escalation_due_at <= now)
         if not self._backfilled:
@@ -83,8 +86,10 @@ class SchemeSweeper:
         # one indexed look-up each (escalation_due_at is set only while a review awaits)
         quick = (due_expired, due_review, schemes.c.escalation_due_at <= now)
         with read_tx(self.runner.engine) as conn:
-            any_due = any(conn.execute(sa.select(schemes.c.id).where(due).limit(1)).first()
-                          is not None for due in quick)
+            any_due = any(
+                conn.execute(sa.select(schemes.c.id).where(due).limit(1)).first() is not None
+                for due in quick
+            )
         if not any_due:
             return 0
         with self._sweep_lock, write_tx(self.runner.engine) as conn:
@@ -93,37 +98,73 @@ class SchemeSweeper:
             for row in expired:
                 told = removal_notice(conn, row)
                 remove_scheme(conn, int(row.id), now, self._retention, "expired")
-                victim = ("" if told is not None else
-                          "; the victim was not told of its removal and no failed attempt "
-                          "is recorded")
-                audit_row(conn, now, SYSTEM_USER.username, "expire_scheme", "scheme", int(row.id),
-                       f"{scheme_name(row.id, row.category)} expired with no review decision"
-                       f"{victim}: no longer served anywhere")
+                victim = (
+                    ""
+                    if told is not None
+                    else "; the victim was not told of its removal and no failed attempt "
+                    "is recorded"
+                )
+                audit_row(
+                    conn,
+                    now,
+                    SYSTEM_USER.username,
+                    "expire_scheme",
+                    "scheme",
+                    int(row.id),
+                    f"{scheme_name(row.id, row.category)} expired with no review decision"
+                    f"{victim}: no longer served anywhere",
+                )
             stale = conn.execute(sa.select(schemes).where(due_escalate)).all()
             for row in stale:
-                conn.execute(schemes.update().where(schemes.c.id == row.id).values(
-                    escalated_at=now, escalation_due_at=None, version=row.version + 1,
-                    updated_at=now,
-                ))
+                conn.execute(
+                    schemes.update()
+                    .where(schemes.c.id == row.id)
+                    .values(
+                        escalated_at=now,
+                        escalation_due_at=None,
+                        version=row.version + 1,
+                        updated_at=now,
+                    )
+                )
                 scheme_changed(conn, row.id, now, self._retention, self.policy)
-                audit_row(conn, now, SYSTEM_USER.username, "escalate_scheme_review", "scheme",
-                       row.id, f"{scheme_name(row.id, row.category)} v{row.version + 1}: no "
-                       "decision on the first-stage review requested "
-                       f"{row.review_requested_at.isoformat()}: escalated to second stage "
-                       f"before its expiry {row.expires_at.isoformat()}")
+                audit_row(
+                    conn,
+                    now,
+                    SYSTEM_USER.username,
+                    "escalate_scheme_review",
+                    "scheme",
+                    row.id,
+                    f"{scheme_name(row.id, row.category)} v{row.version + 1}: no "
+                    "decision on the first-stage review requested "
+                    f"{row.review_requested_at.isoformat()}: escalated to second stage "
+                    f"before its expiry {row.expires_at.isoformat()}",
+                )
             entering = conn.execute(sa.select(schemes).where(due_review)).all()
             for row in entering:
-                conn.execute(schemes.update().where(schemes.c.id == row.id).values(
-                    review_requested_at=now, escalated_at=None, version=row.version + 1,
-                    escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
-                    updated_at=now,
-                ))
+                conn.execute(
+                    schemes.update()
+                    .where(schemes.c.id == row.id)
+                    .values(
+                        review_requested_at=now,
+                        escalated_at=None,
+                        version=row.version + 1,
+                        escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
+                        updated_at=now,
+                    )
+                )
                 scheme_changed(conn, row.id, now, self._retention, self.policy)
-                audit_row(conn, now, SYSTEM_USER.username, "request_scheme_review", "scheme",
-                       row.id, f"{scheme_name(row.id, row.category)} v{row.version + 1}: "
-                       "first-stage review requested automatically: it expires "
-                       f"{row.expires_at.isoformat()}, within the "
-                       f"{in_days(self.policy.review_window)} review window")
+                audit_row(
+                    conn,
+                    now,
+                    SYSTEM_USER.username,
+                    "request_scheme_review",
+                    "scheme",
+                    row.id,
+                    f"{scheme_name(row.id, row.category)} v{row.version + 1}: "
+                    "first-stage review requested automatically: it expires "
+                    f"{row.expires_at.isoformat()}, within the "
+                    f"{in_days(self.policy.review_window)} review window",
+                )
         self.runner.notify()
         return len(expired) + len(stale) + len(entering)
 
@@ -137,10 +178,15 @@ class SchemeSweeper:
             return
         with self._sweep_lock, write_tx(self.runner.engine) as conn:
             for row in conn.execute(sa.select(schemes).where(legacy)).all():
-                conn.execute(schemes.update().where(schemes.c.id == row.id).values(
-                    escalation_due_at=scheme_escalation_due(
-                        row.expires_at, row.review_requested_at, self.policy),
-                ))
+                conn.execute(
+                    schemes.update()
+                    .where(schemes.c.id == row.id)
+                    .values(
+                        escalation_due_at=scheme_escalation_due(
+                            row.expires_at, row.review_requested_at, self.policy
+                        ),
+                    )
+                )
         self._backfilled = True
 
     def start(self, seconds: float | None = None) -> Sweeping:

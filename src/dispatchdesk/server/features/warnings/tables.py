@@ -1,7 +1,6 @@
 """The tables of special schemes, their victim contact logs and protective orders (on
 :data:`dispatchdesk.server.db.metadata`)."""
 
-
 import sqlalchemy as sa
 
 from dispatchdesk.server.db import (
@@ -45,8 +44,7 @@ scheme_victim_contacts = sa.Table(
     "scheme_victim_contacts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("scheme_id", sa.Integer, sa.ForeignKey("schemes.id"), nullable=False,
-              index=True),
+    sa.Column("scheme_id", sa.Integer, sa.ForeignKey("schemes.id"), nullable=False, index=True),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("note", sa.Text),
     #: When the contact or attempt happened (never after the time it was recorded).
