@@ -205,6 +205,28 @@ idempotency = sa.Table(
 )
 
 
+def audit_row(
+    conn: Connection,
+    now: datetime,
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    detail: str,
+) -> None:
+    """One audit row, in the caller's transaction (the detail cut to 4,000 characters)."""
+    conn.execute(
+        audit.insert().values(
+            at=now,
+            username=username,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            detail=detail[:4000],
+        )
+    )
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.db import audit, idempotency, read_tx, write_tx
+from dispatchdesk.server.db import audit, audit_row, idempotency, read_tx, write_tx
 from dispatchdesk.server.errors import AUDITED, Conflict, DomainError, Invalid
 from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleStore
 from dispatchdesk.server.reference import Problem, field_errors
@@ -228,16 +228,7 @@ class CommandRunner:
         entity_id: int | None,
         detail: str,
     ) -> None:
-        conn.execute(
-            audit.insert().values(
-                at=now,
-                username=username,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                detail=detail[:4000],
-            )
-        )
+        audit_row(conn, now, username, action, entity, entity_id, detail)
 
     def check_rationale(
         self,

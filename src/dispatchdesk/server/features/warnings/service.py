@@ -53,6 +53,7 @@ from dispatchdesk.protocol.warnings import (
 )
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import (
+    audit_row,
     incidents,
     read_tx,
 )
@@ -84,7 +85,6 @@ from dispatchdesk.server.features.warnings.tables import (
     schemes,
 )
 from dispatchdesk.server.features.warnings.writes import (
-    audit_row,
     check_new_scheme,
     insert_order,
     insert_scheme,

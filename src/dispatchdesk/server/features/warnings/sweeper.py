@@ -16,6 +16,7 @@ from dispatchdesk.domain.warnings import (
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import (
+    audit_row,
     read_tx,
     write_tx,
 )
@@ -26,7 +27,7 @@ from dispatchdesk.server.features.warnings.records import (
     scheme_name,
 )
 from dispatchdesk.server.features.warnings.tables import schemes
-from dispatchdesk.server.features.warnings.writes import audit_row, remove_scheme
+from dispatchdesk.server.features.warnings.writes import remove_scheme
 from dispatchdesk.server.runner import CommandRunner
 
 log = logging.getLogger(__name__)

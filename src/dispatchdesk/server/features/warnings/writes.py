@@ -28,7 +28,7 @@ from dispatchdesk.protocol.warnings import (
 )
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import (
-    audit,
+    audit_row,
     changes,
     idempotency,
 )
@@ -47,27 +47,6 @@ from dispatchdesk.server.features.warnings.tables import (
     schemes,
 )
 from dispatchdesk.server.reference import field_errors, order_dob_problems
-
-
-def audit_row(
-    conn: Connection,
-    now: datetime,
-    username: str,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    detail: str,
-) -> None:
-    conn.execute(
-        audit.insert().values(
-            at=now,
-            username=username,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail=detail[:4000],
-        )
-    )
 
 
 def audit_warnings_passed(
