@@ -41,7 +41,7 @@ The comparison is exact, not sampled, and stays fast with an index (*prefix filt
   the text's words took, so ``popcount(a & b) + min(n - popcount(a), m - popcount(b))``
   bounds the overlap from above (:func:`overlap_bound`) and most candidates are refused
   from the index rows alone, without reading their texts (profiled: p99 10 ms down to 3 ms
-  at 200,000 texts, 30 ms down to 16 ms at 1,000,000). The rest have their overlap
+  at 200,000 texts, 26 ms down to 16 ms at 1,000,000). The rest have their overlap
   counted from their stored word hashes, then are compared with the exact similarity. A
   hash collision can only add a candidate, never lose one; the order only decides how
   fast, never what is found.
