@@ -28,11 +28,13 @@ from dispatchdesk.server.rationales import (
     RationaleStore,
     length_range,
     min_overlap,
+    overlap_bound,
     prefix_length,
     rationale_order,
     rationale_tokens,
     rationale_word_ranks,
     rationales,
+    signature,
 )
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -206,6 +208,24 @@ def test_similar_texts_meet_the_length_and_overlap_bounds(a: list[str], b: list[
     assert lo <= len(b) <= hi
     overlap = sum((Counter(a) & Counter(b)).values())
     assert overlap >= min_overlap(len(a)) and overlap >= min_overlap(len(b))
+
+
+@given(
+    st.sets(st.integers(-(2**63), 2**63 - 1), max_size=40),
+    st.sets(st.integers(0, 200), max_size=40),
+    st.sets(st.integers(0, 200), max_size=40),
+    st.integers(0, 2**57),
+)
+def test_the_signature_bounds_the_shared_words_from_above(
+    shared: set[int], only_a: set[int], only_b: set[int], step: int
+) -> None:
+    """However the words' hashes collide in the 64 bits (many do here), two texts' signatures
+    never allow fewer shared words than they have: the index's filter loses no copy."""
+    only_a = {h * step - 2**62 for h in only_a} - shared
+    only_b = {h * step - 2**62 for h in only_b} - shared - only_a
+    a, b = shared | only_a, shared | only_b
+    assert overlap_bound(signature(a), len(a), signature(b), len(b)) >= len(shared)
+    assert overlap_bound(signature(a), len(a), signature(a), len(a)) == len(a)
 
 
 @given(st.lists(words, min_size=1, max_size=40), st.lists(words, min_size=1, max_size=40))

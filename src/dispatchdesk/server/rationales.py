@@ -33,9 +33,18 @@ The comparison is exact, not sampled, and stays fast with an index (*prefix filt
   first ``n - ceil(9n/11) + 2`` words, keeping the rows whose lengths and positions satisfy
   both bounds: one query. (A pair is far rarer than either of its words, so this reads a few
   rows where single words read thousands: profiled at 200,000 texts.) A one-word text is
-  similar only to itself. Each candidate's overlap is counted from its stored word hashes,
-  then the rest are compared with the exact similarity. A hash collision can only add a
-  candidate, never lose one; the order only decides how fast, never what is found.
+  similar only to itself.
+* Texts of one template whose template words come first in the order share their prefix
+  pairs, so a check can meet a thousand candidates. Each index row therefore also holds its
+  text's 64-bit *signature* (bit ``h & 63`` of each tagged word's hash): the shared words
+  set bits of ``a & b``, and at most ``n - popcount(a)`` of them fall on a bit another of
+  the text's words took, so ``popcount(a & b) + min(n - popcount(a), m - popcount(b))``
+  bounds the overlap from above (:func:`overlap_bound`) and most candidates are refused
+  from the index rows alone, without reading their texts (profiled: p99 10 ms down to 3 ms
+  at 200,000 texts, 26 ms down to 16 ms at 1,000,000). The rest have their overlap
+  counted from their stored word hashes, then are compared with the exact similarity. A
+  hash collision can only add a candidate, never lose one; the order only decides how
+  fast, never what is found.
 * The index's format is kept in ``rationale_order.index_format``
   (:data:`INDEX_FORMAT`); a store indexed otherwise (by an earlier version) is rebuilt at
   start-up.
@@ -113,6 +122,9 @@ rationale_tokens = sa.Table(
     sa.Column("n_tokens", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("rationale_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("pos", sa.Integer, nullable=False),
+    #: The text's :func:`signature` (none: written in an earlier format), so most candidates
+    #: are refused from the index row alone, without reading the text's row.
+    sa.Column("sig", sa.BigInteger),
     sqlite_with_rowid=False,
 )
 
@@ -142,8 +154,9 @@ rationale_order = sa.Table(
 #: longer than the one a single shared word needs): a candidate must share that many.
 PREFIX_SHARED = 2
 #: The index's format (``rationale_order.index_format``); a store of another format is rebuilt
-#: at start-up. 1 (or none): prefixes sharing one word; 2: :data:`PREFIX_SHARED` words.
-INDEX_FORMAT = 2
+#: at start-up. 1 (or none): prefixes sharing one word; 2: :data:`PREFIX_SHARED` words; 3: the
+#: index rows also hold the text's :func:`signature`.
+INDEX_FORMAT = 3
 
 #: A word held by at least this many texts of a bulk load gets its own rank.
 RANK_MIN = 20
@@ -222,6 +235,26 @@ def ordered(norm: str, ranks: Mapping[int, int]) -> list[int]:
 def word_set(norm: str) -> bytes:
     """The 32-bit hashes of a normalised text's tagged words, for :data:`rationales`.words."""
     return array("i", sorted({_hash(w) >> 32 for w in tagged_words(norm)})).tobytes()
+
+
+def signature(hashes: Iterable[int]) -> int:
+    """A text's 64-bit signature (signed, as stored) from its tagged words' hashes: bit
+    ``h & 63`` set for each. Two texts of ``n`` and ``m`` tagged words with signatures ``a``
+    and ``b`` share at most :func:`overlap_bound` of them."""
+    bits = 0
+    for h in hashes:
+        bits |= 1 << (h & 63)
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+
+def overlap_bound(a: int, n: int, b: int, m: int) -> int:
+    """An upper bound of the tagged words shared by texts of ``n`` and ``m`` tagged words with
+    signatures ``a`` and ``b``: the shared words set bits of ``a & b``, and at most
+    ``n - popcount(a)`` of them (the words of the first text that share a bit with another of
+    its words) land on a bit already taken, likewise ``m - popcount(b)``."""
+    a &= 0xFFFF_FFFF_FFFF_FFFF
+    b &= 0xFFFF_FFFF_FFFF_FFFF
+    return (a & b).bit_count() + min(n - a.bit_count(), m - b.bit_count())
 
 
 def prefix_length(n: int) -> int:
@@ -362,30 +395,30 @@ class RationaleStore:
         # A similar text of m words shares at least 9(n + m)/20 tagged words: count them from
         # the stored hashes (a collision only adds one) before comparing the words themselves.
         mine = set(array("i", word_set(norm)))
-        close: list[int] = []
-        for rid, m, stored in self._candidates(conn, since, norm, n):
-            if stored is None or 20 * len(mine.intersection(array("i", stored))) >= 9 * (n + m):
-                close.append(rid)
         best: Copy | None = None
-        for chunk in _chunks(close, 500):
+        for chunk in _chunks(self._candidates(conn, norm, n), 500):
             rows = conn.execute(
                 sa.select(rationales).where(rationales.c.id.in_(chunk), rationales.c.at >= since)
             ).all()
             for row in rows:
                 if _same_incident(row, kind, entity):
                     continue
+                if row.words is not None and 20 * len(
+                    mine.intersection(array("i", row.words))
+                ) < 9 * (n + row.n_tokens):
+                    continue
                 ratio = similarity(norm, normalise(row.text))
                 if ratio and (best is None or (ratio, row.at) > (best.ratio, best.at)):
                     best = _copy(row, ratio)
         return best
 
-    def _candidates(
-        self, conn: Connection, since: datetime, norm: str, n: int
-    ) -> list[tuple[int, int, bytes | None]]:
-        """``(id, n_tokens, words)`` of the texts of the lookback whose prefixes share a pair
-        of words, the later at positions that leave room for ``o_min`` shared words in both
-        (a superset of every similar text); one query."""
-        prefix = ordered(norm, self.ranks(conn))[: prefix_length(n)]
+    def _candidates(self, conn: Connection, norm: str, n: int) -> list[int]:
+        """The ids of the texts whose prefixes share a pair of words, the later at positions
+        that leave room for ``o_min`` shared words in both, and whose signatures allow that
+        many (a superset of every similar text); one query, reading the index only."""
+        order = ordered(norm, self.ranks(conn))
+        prefix = order[: prefix_length(n)]
+        mine = signature(order)
         lo, hi = length_range(n)
         by_position: dict[int, list[int]] = {}
         for i, pair in _pairs(prefix):
@@ -403,17 +436,17 @@ class RationaleStore:
             return []
         # Written out (every value an int computed here): building it with SQLAlchemy's
         # expressions cost more than running it.
-        query = sa.text(
-            f"SELECT r.id, r.n_tokens, r.words FROM {rationales.name} r WHERE r.id IN ("
-            f"SELECT t.rationale_id FROM {rationale_tokens.name} t WHERE ({' OR '.join(terms)}) "
+        query = (
+            f"SELECT t.rationale_id, t.n_tokens, t.sig FROM {rationale_tokens.name} t "
+            f"WHERE ({' OR '.join(terms)}) "
             f"AND 9 * ({n} + t.n_tokens) <= 20 * (t.n_tokens - t.pos + 1)"  # j <= m - o_min + 1
-            ") AND r.at >= :since"
-        ).bindparams(sa.bindparam("since", type_=rationales.c.at.type))
+        )
         # read from the driver's cursor: a row object per candidate cost more than the row
-        return [
-            (int(rid), int(m), None if stored is None else bytes(stored))
-            for rid, m, stored in conn.execute(query, {"since": since}).cursor.fetchall()
-        ]
+        found: dict[int, None] = {}
+        for rid, m, sig in conn.exec_driver_sql(query).cursor.fetchall():
+            if sig is None or 20 * overlap_bound(mine, n, sig, m) >= 9 * (n + m):
+                found[int(rid)] = None
+        return list(found)
 
     # --- recording -------------------------------------------------------------------------
 
@@ -548,7 +581,8 @@ class RationaleStore:
         )
         conn.exec_driver_sql(
             "CREATE TEMPORARY TABLE rationale_tokens_load (token BIGINT NOT NULL, "
-            "n_tokens INTEGER NOT NULL, rationale_id INTEGER NOT NULL, pos INTEGER NOT NULL)"
+            "n_tokens INTEGER NOT NULL, rationale_id INTEGER NOT NULL, pos INTEGER NOT NULL, "
+            "sig BIGINT)"
         )
         load = sa.table(
             "rationale_tokens_load",
@@ -556,6 +590,7 @@ class RationaleStore:
             sa.column("n_tokens"),
             sa.column("rationale_id"),
             sa.column("pos"),
+            sa.column("sig"),
         )
         last = 0
         while True:
@@ -574,8 +609,8 @@ class RationaleStore:
                 conn.execute(load.insert(), postings)
             last = page[-1][0]
         conn.exec_driver_sql(
-            "INSERT INTO rationale_tokens (token, n_tokens, rationale_id, pos) "
-            "SELECT token, n_tokens, rationale_id, pos FROM rationale_tokens_load "
+            "INSERT INTO rationale_tokens (token, n_tokens, rationale_id, pos, sig) "
+            "SELECT token, n_tokens, rationale_id, pos, sig FROM rationale_tokens_load "
             "ORDER BY token, n_tokens, rationale_id"
         )
         conn.exec_driver_sql("DROP TABLE rationale_tokens_load")
@@ -751,11 +786,12 @@ def _postings(norm: str, rationale_id: int, ranks: Mapping[int, int]) -> list[di
     the position of the pair's later word."""
     order = ordered(norm, ranks)
     n = len(norm.split())
+    sig = signature(order)
     first: dict[int, int] = {}  # two pairs of one text with one hash: the looser position
     for j, h in _pairs(order[: prefix_length(n)]):
         first.setdefault(h, j)
     return [
-        {"token": h, "n_tokens": n, "rationale_id": rationale_id, "pos": j}
+        {"token": h, "n_tokens": n, "rationale_id": rationale_id, "pos": j, "sig": sig}
         for h, j in first.items()
     ]
 
