@@ -122,6 +122,9 @@ class Feed:
         ctx.listeners.on_units(ctx.entities.reset_units(snap.units), [], True)
         ctx.entities.reset_index(index, snap.schemes)
         ctx.emit_warnings()
+        ctx.entities.reset_notices(snap.notices)
+        ctx.emit_notices()
+        ctx.spawn(self._learn_notice_reads())
         ctx.expiry_wake.set()
         await self._outbox.confirm_sent(removed=(), after_snapshot=True)
 
@@ -249,6 +252,24 @@ class Feed:
         if warnings:
             ctx.emit_warnings()
             ctx.expiry_wake.set()
+        if ctx.entities.apply_notices(changes):
+            ctx.emit_notices()
+
+    async def _learn_notice_reads(self) -> None:
+        """Add the reads the server holds for this operator (made at another position, or
+        before the cache was replaced), so a notice already read is not asked for again."""
+        ctx = self._ctx
+        try:
+            mine = await ctx.client.my_notices()
+        except Exception as exc:  # any failure: the banner stays until the next snapshot
+            log.info("could not fetch this operator's notice reads: %s", exc)
+            return
+        known = ctx.entities.notice_reads
+        learnt = {m.notice.id: m.read_at for m in mine if m.read_at and m.notice.id not in known}
+        if learnt:
+            known.update(learnt)
+            ctx.emit_notices()
+            await ctx.worker.call(ctx.store.add_notice_reads, learnt)
 
     # --- connection state ------------------------------------------------------------------
 

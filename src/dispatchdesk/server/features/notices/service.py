@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.protocol.notices import (
     NoticeCreate,
     NoticeOut,
@@ -54,7 +54,8 @@ def is_for(notice: NoticeOut, role: Role) -> bool:
 
 
 def supervisor(user: User, doing: str) -> None:
-    if user.role is not Role.SUPERVISOR:
+    """403 unless ``user`` may post notices (supervisors)."""
+    if not has_right(user.role, Right.POST_NOTICES):
         raise Forbidden(
             f"Your role ({user.role.label}) cannot {doing}: it needs the supervisor role."
         )
