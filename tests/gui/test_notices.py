@@ -56,7 +56,7 @@ def test_the_model_passes_the_model_tester(qtmodeltester) -> None:
     model.set_rows(rows_for([notice(1), notice(2)], {2: T0}, Role.CALL_HANDLER, T0), "UTC")
     qtmodeltester.check(model)
     assert model.data(model.index(0, 0)) == "ACKNOWLEDGE"
-    assert model.data(model.index(1, 0)) == "Read"
+    assert model.data(model.index(1, 0)) == "Acknowledged"
 
 
 def test_a_notice_to_acknowledge_stays_as_a_banner_and_never_takes_the_keyboard(

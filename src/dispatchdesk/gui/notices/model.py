@@ -17,7 +17,7 @@ from dispatchdesk.gui.common.tables import (
     RowsTableModel,
 )
 from dispatchdesk.gui.common.timefmt import local
-from dispatchdesk.gui.notices.texts import NoticeRow, roles_text, state_text
+from dispatchdesk.gui.notices.texts import NoticeRow, state_text
 
 FONT_ROLE = 6  # Qt.ItemDataRole.FontRole, as a plain int
 
@@ -30,11 +30,10 @@ class NoticeColumn(IntEnum):
     TITLE = 1
     FROM = 2
     POSTED = 3
-    TO = 4
-    EXPIRES = 5
 
 
-HEADERS = ("State", "Title", "From", "Posted", "To", "Expires")
+#: Who it is for and when it expires are in the reading pane: the title gets the width.
+HEADERS = ("State", "Title", "From", "Posted")
 
 
 class NoticesModel(RowsTableModel):
@@ -69,8 +68,6 @@ class NoticesModel(RowsTableModel):
             n.title,
             n.created_by,
             local(n.created_at, tz, "%d %b %H:%M"),
-            roles_text(n.roles),
-            local(n.expires_at, tz, "%d %b %H:%M"),
         )
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = DISPLAY_ROLE) -> Any:

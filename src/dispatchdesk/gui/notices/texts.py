@@ -44,7 +44,9 @@ def rows_for(
 def state_text(row: NoticeRow) -> str:
     if row.needs_ack:
         return "ACKNOWLEDGE"
-    return "Unread" if row.unread else "Read"
+    if row.unread:
+        return "Unread"
+    return "Acknowledged" if row.notice.requires_ack else "Read"
 
 
 def roles_text(roles: Sequence[Role]) -> str:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -59,6 +60,9 @@ class NoticesView(QWidget):
             stretch_column=NoticeColumn.TITLE,
         )
         self.table.setSortingEnabled(False)  # newest first, always
+        header = self.table.horizontalHeader()
+        for column in (NoticeColumn.STATE, NoticeColumn.FROM, NoticeColumn.POSTED):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setAccessibleName("Operational notices")
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
