@@ -44,7 +44,11 @@ def test_rows_are_those_for_the_role_newest_first_and_live() -> None:
     ]
     handler = rows_for(notices, {}, Role.CALL_HANDLER, T0)
     assert [r.notice.id for r in handler] == [4, 1]
-    assert [r.notice.id for r in rows_for(notices, {}, Role.SUPERVISOR, T0)] == [4, 1, 2]
+    supervisor = rows_for(notices, {}, Role.SUPERVISOR, T0)
+    assert [r.notice.id for r in supervisor] == [4, 1, 2]
+    # listed for a supervisor to follow, but not theirs to acknowledge
+    assert not any(r.needs_ack for r in supervisor)
+    assert banner_text(supervisor, "UTC") == ""
     read = rows_for(notices, {4: T0}, Role.CALL_HANDLER, T0)
     assert "Notice 1" in banner_text(read, "Europe/London")
     assert "+1 more" in banner_text(handler, "Europe/London")
@@ -156,6 +160,9 @@ def test_receipts_list_who_has_not_read(qtbot, commands, settings, fake_clock) -
     n = notice(1)
     window.relay.on_notices([n], {})
     view = window.notices.view
+    window.notices.show()
+    assert not window.notices.banner.isVisible() and not view.read_button.isEnabled()
+    assert "Not addressed to your role" in view.text.toPlainText()
     assert view.receipts_button.isVisibleTo(view)
     view.show_receipt_list(
         NoticeReceipts(

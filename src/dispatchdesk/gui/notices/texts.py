@@ -17,15 +17,17 @@ class NoticeRow:
 
     notice: NoticeOut
     read_at: datetime | None
+    #: It is for this operator's role (a supervisor also sees those for other roles).
+    addressed: bool = True
 
     @property
     def unread(self) -> bool:
-        return self.read_at is None
+        return self.addressed and self.read_at is None
 
     @property
     def needs_ack(self) -> bool:
         """It must be acknowledged and has not been: the banner shows it."""
-        return self.notice.requires_ack and self.read_at is None
+        return self.notice.requires_ack and self.unread
 
 
 def rows_for(
@@ -33,7 +35,7 @@ def rows_for(
 ) -> list[NoticeRow]:
     """The live notices addressed to ``role`` (a supervisor sees every one), newest first."""
     shown = [
-        NoticeRow(n, reads.get(n.id))
+        NoticeRow(n, reads.get(n.id), role in n.roles)
         for n in notices
         if n.expires_at > now and (role is Role.SUPERVISOR or role in n.roles)
     ]
@@ -42,6 +44,8 @@ def rows_for(
 
 
 def state_text(row: NoticeRow) -> str:
+    if not row.addressed:
+        return "For others"
     if row.needs_ack:
         return "ACKNOWLEDGE"
     if row.unread:
@@ -73,7 +77,9 @@ def detail_text(row: NoticeRow, tz: str) -> str:
         f"From {n.created_by} at {local(n.created_at, tz, '%d %b %H:%M')}, "
         f"to {roles_text(n.roles)}; expires {local(n.expires_at, tz, '%d %b %H:%M')}.",
     ]
-    if row.read_at is not None:
+    if not row.addressed:
+        lines.append("Not addressed to your role: listed so that you can follow who reads it.")
+    elif row.read_at is not None:
         verb = "Acknowledged" if n.requires_ack else "Read"
         lines.append(f"{verb} by you at {local(row.read_at, tz, '%d %b %H:%M')}.")
     elif n.requires_ack:

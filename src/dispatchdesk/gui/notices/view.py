@@ -146,12 +146,12 @@ class NoticesView(QWidget):
             f"{row.notice.title}\n{detail_text(row, self._tz)}\n\n{row.notice.body}"
         )
         self.read_button.setText("&Acknowledge" if row.notice.requires_ack else "&Mark read")
-        self.read_button.setEnabled(row.read_at is None)
+        self.read_button.setEnabled(row.unread)
         self.receipts_button.setEnabled(True)
 
     def read_selected(self) -> None:
         row = self.selected()
-        if row is not None and row.read_at is None:
+        if row is not None and row.unread:
             self.read.emit(row.notice)
 
     # -- receipts (supervisors) ------------------------------------------------------------
