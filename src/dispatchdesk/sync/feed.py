@@ -124,9 +124,10 @@ class Feed:
         ctx.emit_warnings()
         ctx.entities.reset_notices(snap.notices)
         ctx.emit_notices()
-        ctx.spawn(self._learn_notice_reads())
         ctx.expiry_wake.set()
         await self._outbox.confirm_sent(removed=(), after_snapshot=True)
+        # In turn, not beside the stream: one request at a time on the connection.
+        await self._learn_notice_reads()
 
     async def _catch_up(self) -> None:
         while True:
