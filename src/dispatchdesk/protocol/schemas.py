@@ -275,9 +275,22 @@ class Snapshot(Wire):
     notices: list[NoticeOut] = []
 
 
+#: The entities this version's change feed carries. A newer server may add kinds; the wire
+#: type is any name, so an older desk reads the feed and says what it cannot show.
+KNOWN_ENTITIES = ("incident", "unit", "scheme", "order", "notice")
+
+
 class Change(Wire):
     seq: int
-    entity: Literal["incident", "unit", "scheme", "order", "notice"]
+    entity: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=40,
+            description="The kind of entity: " + ", ".join(KNOWN_ENTITIES) + " (more may come).",
+            examples=list(KNOWN_ENTITIES),
+        ),
+    ]
     op: Literal["upsert", "delete"]
     #: The entity (``IncidentOut`` or ``UnitOut``) for an upsert; ``{"id": ...}`` for a delete.
     data: dict[str, Any]

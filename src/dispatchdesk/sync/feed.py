@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from dispatchdesk.cache.entities import INCIDENT, SIDE_ENTITIES, EntityChanges
+from dispatchdesk.cache.entities import ENTITIES, INCIDENT, SIDE_ENTITIES, EntityChanges
 from dispatchdesk.domain.commands import ConnectionState
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.protocol.convert import incident_from_wire, policy_from_wire
@@ -194,6 +194,10 @@ class Feed:
         for change in changes:
             if change.seq <= cursor:
                 continue  # already applied: a resumed stream may repeat the last one
+            if change.entity not in ENTITIES:
+                self._unknown_entity(change.entity)
+                cursor = change.seq
+                continue
             try:
                 batch.add(decode_entity(change), change.entity)
             except MalformedPayload as exc:
@@ -255,6 +259,14 @@ class Feed:
             ctx.expiry_wake.set()
         if ctx.entities.apply_notices(changes):
             ctx.emit_notices()
+
+    def _unknown_entity(self, name: str) -> None:
+        """A kind of record a newer server sends that this desk cannot show: said once, not a
+        reason to stop syncing everything else."""
+        self._ctx.problem(
+            f"The server sends records of a kind this version of Dispatch Desk cannot show "
+            f"({name!r}). Everything else is up to date; ask IT to update this desk."
+        )
 
     async def _learn_notice_reads(self) -> None:
         """Add the reads the server holds for this operator (made at another position, or
