@@ -57,6 +57,9 @@ def test_fresh_demo_has_a_fleet_diverts_schemes_and_orders(tmp_path: Path) -> No
     assert len(snapshot["schemes"]) >= 4 and review["FIRST_STAGE"] >= 1, review
     assert review["SECOND_STAGE"] >= 1, review
     assert len(snapshot["orders"]) == 3
+    # a notice from the duty supervisor that call handlers and dispatchers must acknowledge
+    [notice] = snapshot["notices"]
+    assert notice["requires_ack"] and notice["roles"] == ["call_handler", "dispatcher"]
     severities = {w["severity"] for found in warned.values() for w in found}
     assert sum(1 for found in warned.values() if found) >= 5
     assert {"critical", "heightened", "info"} <= severities, severities

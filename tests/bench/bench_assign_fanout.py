@@ -148,6 +148,9 @@ class FanoutListener:
     def on_warnings(self, index: object, acknowledged: object) -> None:
         pass
 
+    def on_notices(self, notices: object, reads: object) -> None:
+        pass
+
 
 @dataclass
 class Desk:

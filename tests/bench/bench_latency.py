@@ -80,6 +80,15 @@ class ModelListener:
     def on_problem(self, message: str) -> None:
         print("  problem:", message)
 
+    def on_units(self, units: object, removed: object, reset: bool) -> None:
+        pass
+
+    def on_warnings(self, index: object, acknowledged: object) -> None:
+        pass
+
+    def on_notices(self, notices: object, reads: object) -> None:
+        pass
+
     def on_signed_out(self, message: str) -> None:
         print("  signed out:", message)
 

@@ -180,3 +180,36 @@ def test_a_step_that_fails_leaves_the_cache_at_the_old_version(
         assert state.cursor == 12 and [e.id for e in state.outbox] == [command.id]
     finally:
         store.close()
+
+
+def test_migrated_cache_keeps_notices_and_reads(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from dispatchdesk.cache.entities import NOTICE, EntityChanges
+    from dispatchdesk.domain.roles import Role
+    from dispatchdesk.protocol.notices import NoticeOut
+
+    path = tmp_path / "cache.sqlite3"
+    write_v1_cache(path, cursor=3)
+    store = CacheStore(path)
+    try:
+        live = NoticeOut(
+            id=7,
+            version=1,
+            title="Radio channel change",
+            body="Use channel 4 from 22:00.",
+            roles=[Role.DISPATCHER],
+            requires_ack=True,
+            expires_at=NOW + timedelta(days=1),
+            created_by="sue",
+            created_at=NOW,
+        )
+        gone = live.model_copy(update={"id": 8, "expires_at": NOW - timedelta(minutes=1)})
+        store.apply_changes([], [], 4, NOW, entities=EntityChanges.of([(NOTICE, [live, gone])]))
+        store.add_notice_reads({7: NOW})
+        store.add_notice_reads({7: NOW + timedelta(hours=1)})  # the first read is kept
+        cached = store.load_notices(NOW)
+        assert [n.id for n in cached.notices] == [7]  # the expired one is purged
+        assert cached.reads == {7: NOW}
+    finally:
+        store.close()

@@ -13,6 +13,7 @@ from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.domain.warnings import VictimContactOutcome, WarningRef
+from dispatchdesk.protocol.notices import NoticeCreate, NoticeOut
 from dispatchdesk.protocol.warnings import SchemeOut
 from dispatchdesk.sync.api import IncidentDraft
 
@@ -179,6 +180,12 @@ class RecordingCommands:
 
     def acknowledge_warning(self, incident_id: int, ref: WarningRef) -> None:
         self._record("acknowledge_warning", incident_id, ref)
+
+    def read_notice(self, notice: NoticeOut) -> None:
+        self._record("read_notice", notice)
+
+    def post_notice(self, notice: NoticeCreate) -> str:
+        return self._record("post_notice", notice)
 
     def retry(self, command_id: str) -> None:
         self._record("retry", command_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -19,6 +20,7 @@ from dispatchdesk.domain.incident import Incident, Location
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import WarningRef
+from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.protocol.schemas import IncidentCreate, IncidentOut, LocationModel
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.sync.api import Acknowledgements, IncidentDraft
@@ -49,6 +51,8 @@ class Recorder:
     index: WarningIndex | None = None
     acknowledged: frozenset[tuple[int, WarningRef]] = frozenset()
     warning_calls: int = 0
+    notices: dict[int, NoticeOut] = field(default_factory=dict)
+    notice_reads: dict[int, datetime] = field(default_factory=dict)
     _event: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _ping(self) -> None:
@@ -90,6 +94,11 @@ class Recorder:
         self.units.update({u.id: u for u in units})
         for r in removed:
             self.units.pop(r, None)
+        self._ping()
+
+    def on_notices(self, notices: Sequence[NoticeOut], reads: Mapping[int, datetime]) -> None:
+        self.notices = {n.id: n for n in notices}
+        self.notice_reads = dict(reads)
         self._ping()
 
     def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:

@@ -418,3 +418,29 @@ async def test_revoked_session_is_reported_as_signed_out_once_and_nothing_is_los
         assert 9 in rec.incidents
     finally:
         await engine.stop()
+
+
+async def test_a_kind_of_record_from_a_newer_server_is_said_once_and_the_rest_goes_on(
+    worker: CacheWorker,
+) -> None:
+    fake = FakeServer()
+    fake.routes["/snapshot"] = lambda r, n: httpx.Response(200, content=snapshot(10, [wire(1)]))
+
+    def future(seq: int) -> str:
+        change = Change(seq=seq, entity="briefing", op="upsert", data={"id": 1, "text": "x"})
+        return f"id: {seq}\nevent: change\ndata: {change.model_dump_json()}\n\n"
+
+    stream = ": connected\n\n" + future(11) + sse_change(12, wire(2)) + future(13)
+    fake.routes["/events"] = lambda r, n: stream_response(stream, stay_open=True)
+    rec = Recorder()
+    engine = engine_for(fake, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: engine.cursor == 13)
+        assert sorted(rec.incidents) == [1, 2]  # the change after it was applied
+        assert len(rec.problems) == 1 and "'briefing'" in rec.problems[0]
+        assert "update this desk" in rec.problems[0]
+        assert len(fake.calls["/snapshot"]) == 1  # no resync loop over it
+    finally:
+        await engine.stop()
+    assert worker.store.load().cursor == 13

@@ -1,4 +1,4 @@
-"""The synced entities, one descriptor each: incident, unit, scheme, order.
+"""The synced entities, one descriptor each: incident, unit, scheme, order, notice.
 
 A :class:`SyncedEntity` says what the change feed calls the entity, its wire model, its cache
 table and row, how a wire object becomes a domain object, and whether its versions confirm a
@@ -24,6 +24,7 @@ from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, T
 from dispatchdesk.domain.incident import Incident, IncidentStatus
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.protocol.convert import incident_from_wire, incident_to_wire, unit_from_wire
+from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.protocol.schemas import IncidentOut, UnitOut
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut
 
@@ -102,6 +103,10 @@ def _scheme_row(m: SchemeOut) -> dict[str, Any]:
     return {"id": m.id, "expires_ts": m.expires_at.timestamp(), "data": m.model_dump_json()}
 
 
+def _notice_row(m: NoticeOut) -> dict[str, Any]:
+    return {"id": m.id, "expires_ts": m.expires_at.timestamp(), "data": m.model_dump_json()}
+
+
 def _same(m: W) -> W:
     return m
 
@@ -122,6 +127,11 @@ schemes_table = _json_table(
     Column("expires_ts", Float, nullable=False, index=True),
 )
 orders_table = _json_table("orders")
+notices_table = _json_table(
+    "notices",
+    #: Epoch seconds of expiry: an expired notice is no longer shown, and purged.
+    Column("expires_ts", Float, nullable=False, index=True),
+)
 
 INCIDENT: SyncedEntity[IncidentOut, Incident] = SyncedEntity(
     "incident",
@@ -141,9 +151,14 @@ SCHEME: SyncedEntity[SchemeOut, SchemeOut] = SyncedEntity(
 ORDER: SyncedEntity[OrderOut, OrderOut] = SyncedEntity(
     "order", "orders", OrderOut, orders_table, _plain_row, _same, versioned=False
 )
+NOTICE: SyncedEntity[NoticeOut, NoticeOut] = SyncedEntity(
+    "notice", "notices", NoticeOut, notices_table, _notice_row, _same
+)
 
 #: Every synced entity by name.
-ENTITIES: dict[str, SyncedEntity[Any, Any]] = {e.name: e for e in (INCIDENT, UNIT, SCHEME, ORDER)}
+ENTITIES: dict[str, SyncedEntity[Any, Any]] = {
+    e.name: e for e in (INCIDENT, UNIT, SCHEME, ORDER, NOTICE)
+}
 #: Those other than incidents (which have their own fast path in the cache and the feed).
 SIDE_ENTITIES: tuple[SyncedEntity[Any, Any], ...] = tuple(
     e for e in ENTITIES.values() if e is not INCIDENT

@@ -49,6 +49,7 @@ from sqlalchemy.pool import StaticPool
 
 from dispatchdesk.cache.entities import (
     INCIDENT,
+    NOTICE,
     ORDER,
     SCHEME,
     SIDE_ENTITIES,
@@ -59,6 +60,7 @@ from dispatchdesk.cache.entities import (
     incident_row,
     incidents_table,
     metadata,
+    notices_table,
     schemes_table,
 )
 from dispatchdesk.cache.migrations import migrate
@@ -67,6 +69,7 @@ from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import WarningPolicy, WarningRef
 from dispatchdesk.protocol.convert import incident_from_wire, policy_from_wire, policy_to_wire
+from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.protocol.schemas import IncidentOut, PolicyModel, UnitOut
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningPolicyModel
 
@@ -81,6 +84,14 @@ acks_table = Table(
     Column("incident_id", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(8), primary_key=True),
     Column("entity_id", Integer, primary_key=True, autoincrement=False),
+)
+
+#: Notices this operator has read (the receipt goes through the outbox), with when.
+notice_reads_table = Table(
+    "notice_reads",
+    metadata,
+    Column("notice_id", Integer, primary_key=True, autoincrement=False),
+    Column("read_at", String(40), nullable=False),
 )
 
 #: Key/value: cursor, last_synced_at, clock_offset, policy, warning_policy, schema_version.
@@ -220,6 +231,14 @@ class CachedWarnings:
     orders: list[OrderOut] = field(default_factory=list)
     warning_policy: WarningPolicy | None = None
     acknowledged: frozenset[tuple[int, WarningRef]] = frozenset()
+
+
+@dataclass(frozen=True)
+class CachedNotices:
+    """What :meth:`CacheStore.load_notices` reads: live notices and this operator's reads."""
+
+    notices: list[NoticeOut] = field(default_factory=list)
+    reads: dict[int, datetime] = field(default_factory=dict)
 
 
 def default_cache_dir() -> Path:
@@ -508,6 +527,27 @@ class CacheStore:
                 incident_id=incident_id, kind=ref.kind, entity_id=ref.entity_id
             )
             conn.execute(stmt.on_conflict_do_nothing())
+
+    def load_notices(self, now: datetime) -> CachedNotices:
+        """Notices not expired by ``now`` (server time; expired ones are purged first) and the
+        notices this operator has read."""
+        with self._engine.begin() as conn:
+            conn.execute(delete(notices_table).where(notices_table.c.expires_ts <= now.timestamp()))
+            reads = {
+                int(r.notice_id): datetime.fromisoformat(r.read_at)
+                for r in conn.execute(select(notice_reads_table))
+            }
+            return CachedNotices(_load_all(conn, NOTICE), reads)
+
+    def add_notice_reads(self, reads: dict[int, datetime]) -> None:
+        """Remember notices this operator has read (the first read kept)."""
+        if not reads:
+            return
+        with self._engine.begin() as conn:
+            stmt = sqlite_insert(notice_reads_table).on_conflict_do_nothing()
+            conn.execute(
+                stmt, [{"notice_id": k, "read_at": v.isoformat()} for k, v in reads.items()]
+            )
 
     def _purge_closed(
         self, conn: Connection, now: datetime, policy: GradePolicy | None

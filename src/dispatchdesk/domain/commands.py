@@ -36,6 +36,9 @@ class CommandKind(StrEnum):
     #: Audit records: a warning was shown to / acknowledged by this operator for an incident.
     WARNING_SHOWN = "warning_shown"
     WARNING_ACKNOWLEDGED = "warning_acknowledged"
+    POST_NOTICE = "post_notice"
+    #: A read receipt: this operator has read (acknowledged) an operational notice.
+    NOTICE_READ = "notice_read"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ class Right(StrEnum):
     REVIEW_DIVERTS = "review_diverts"
     #: Extend, end and review special schemes; record that the victim was informed.
     MANAGE_SCHEMES = "manage_schemes"
+    #: Post operational notices and see who has read them.
+    POST_NOTICES = "post_notices"
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {

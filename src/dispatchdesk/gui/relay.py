@@ -9,7 +9,8 @@ so the signals are delivered directly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 
@@ -17,6 +18,7 @@ from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.unit import Unit
+from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.sync.api import Acknowledgements, DeskListener, WarningIndex
 
 
@@ -40,6 +42,8 @@ class DeskRelay(QObject):
     warnings = Signal(object, object)
     #: ``on_signed_out``: the server no longer accepts the session (the message says why).
     signed_out = Signal(str)
+    #: ``on_notices``: (every live notice, {notice id: when this operator read it}).
+    notices = Signal(object, object)
 
     def on_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
         self.state.emit(list(incidents), policy)
@@ -64,6 +68,9 @@ class DeskRelay(QObject):
 
     def on_signed_out(self, message: str) -> None:
         self.signed_out.emit(message)
+
+    def on_notices(self, notices: Sequence[NoticeOut], reads: Mapping[int, datetime]) -> None:
+        self.notices.emit(list(notices), dict(reads))
 
 
 def _conforms(relay: DeskRelay) -> DeskListener:

@@ -13,6 +13,7 @@ from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.base import NonBlank, Postcode, StrictWire, Uprn, Wire
+from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, SchemeOut, WarningPolicyModel
 
 __all__ = ["NonBlank", "Postcode", "StrictWire", "Uprn", "Wire"]  # re-exported
@@ -270,11 +271,26 @@ class Snapshot(Wire):
     schemes: list[SchemeOut] = []
     #: Protective orders (expired ones too: their expiry is a warning in itself).
     orders: list[OrderOut] = []
+    #: Operational notices not yet expired, by server time.
+    notices: list[NoticeOut] = []
+
+
+#: The entities this version's change feed carries. A newer server may add kinds; the wire
+#: type is any name, so an older desk reads the feed and says what it cannot show.
+KNOWN_ENTITIES = ("incident", "unit", "scheme", "order", "notice")
 
 
 class Change(Wire):
     seq: int
-    entity: Literal["incident", "unit", "scheme", "order"]
+    entity: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=40,
+            description="The kind of entity: " + ", ".join(KNOWN_ENTITIES) + " (more may come).",
+            examples=list(KNOWN_ENTITIES),
+        ),
+    ]
     op: Literal["upsert", "delete"]
     #: The entity (``IncidentOut`` or ``UnitOut``) for an upsert; ``{"id": ...}`` for a delete.
     data: dict[str, Any]

@@ -25,6 +25,7 @@ from dispatchdesk.server.events import Hub
 from dispatchdesk.server.features.audit import routes as audit_routes
 from dispatchdesk.server.features.auth import routes as auth_routes
 from dispatchdesk.server.features.incidents import routes as incident_routes
+from dispatchdesk.server.features.notices import routes as notice_routes
 from dispatchdesk.server.features.sync import routes as sync_routes
 from dispatchdesk.server.features.units import routes as unit_routes
 from dispatchdesk.server.features.units.service import Units
@@ -108,11 +109,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     require = requirer(runner)
     app.include_router(auth_routes.router(runner))
-    app.include_router(sync_routes.router(services.sync, units, warn, hub, poll, require))
+    app.include_router(
+        sync_routes.router(services.sync, units, warn, services.notices, hub, poll, require)
+    )
     app.include_router(incident_routes.router(services.incidents, units, require))
     app.include_router(audit_routes.router(services.audit, require))
     app.include_router(unit_routes.router(units, require))
     app.include_router(warning_routes.router(warn, require))
+    app.include_router(notice_routes.router(services.notices, require))
     return app
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from dispatchdesk.server.features.audit.service import AuditLog
 from dispatchdesk.server.features.incidents.service import Incidents
+from dispatchdesk.server.features.notices.service import Notices
 from dispatchdesk.server.features.sync.service import Sync
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings.service import WarningsDesk
@@ -26,6 +27,7 @@ class Services:
     warnings: WarningsDesk
     sync: Sync
     audit: AuditLog
+    notices: Notices
 
     @classmethod
     def open(
@@ -40,4 +42,5 @@ class Services:
             WarningsDesk(runner),
             Sync(runner),
             AuditLog(runner),
+            Notices(runner),
         )

@@ -7,7 +7,7 @@ on the loop and on the cache's worker thread) and report back through the listen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -18,6 +18,7 @@ from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.domain.warnings import Person, VictimContactOutcome, WarningRef
+from dispatchdesk.protocol.notices import NoticeCreate, NoticeOut
 from dispatchdesk.protocol.warnings import SchemeOut
 
 __all__ = ["Acknowledgements", "DeskCommands", "DeskListener", "IncidentDraft", "WarningIndex"]
@@ -71,6 +72,11 @@ class DeskListener(Protocol):
     def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
         """Schemes, orders or acknowledgements changed. ``index`` is the engine's live index
         (query it on the GUI thread, never keep results across calls)."""
+
+    def on_notices(self, notices: Sequence[NoticeOut], reads: Mapping[int, datetime]) -> None:
+        """Operational notices changed, or this operator read one: every live notice (for
+        every role; the screen shows those for its operator's role) and when this operator
+        read each they have read."""
 
 
 class DeskCommands(Protocol):
@@ -150,6 +156,16 @@ class DeskCommands(Protocol):
 
     def acknowledge_warning(self, incident_id: int, ref: WarningRef) -> None:
         """Record the operator's acknowledgement locally at once and audit it on the server."""
+
+    # --- notices ---
+
+    def read_notice(self, notice: NoticeOut) -> None:
+        """Record locally at once that the operator has read (acknowledged) ``notice``, and send
+        the receipt (queued, never lost)."""
+
+    def post_notice(self, notice: NoticeCreate) -> str:
+        """Post an operational notice (supervisors)."""
+        ...
 
     def retry(self, command_id: str) -> None:
         """Send a FAILED or HELD command again (a HELD one only on the operator's say-so)."""

@@ -20,6 +20,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER, SERVER_TIME_HEADER
+from dispatchdesk.protocol.notices import NoticeForMe, NoticeReceipts
 from dispatchdesk.protocol.schemas import (
     Change,
     ChangesPage,
@@ -44,6 +45,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class _DivertList(RootModel[list[DivertModel]]):
+    pass
+
+
+class _NoticeList(RootModel[list[NoticeForMe]]):
     pass
 
 
@@ -224,6 +229,16 @@ class ApiClient:
         """The DIVERT tag list (``open`` or ``all``, history included)."""
         response = await self._request("GET", "/diverts", params={"state": state})
         return (await self._parse_large(response, _DivertList, "DIVERT tag list")).root
+
+    async def my_notices(self) -> list[NoticeForMe]:
+        """Live notices for this operator's role, with when this operator read each."""
+        response = await self._request("GET", "/notices")
+        return self._parse(response, _NoticeList, "list of notices").root
+
+    async def notice_receipts(self, notice_id: int) -> NoticeReceipts:
+        """Who has read a notice and who of its roles has not (supervisors)."""
+        response = await self._request("GET", f"/notices/{notice_id}/receipts")
+        return self._parse(response, NoticeReceipts, "notice receipts")
 
     async def get_incident(self, incident_id: int) -> IncidentOut:
         response = await self._request("GET", f"/incidents/{incident_id}")

@@ -103,5 +103,10 @@ class SyncContext:
             self._connection = info
             self.listeners.on_connection(info)
 
+    def emit_notices(self) -> None:
+        self.listeners.on_notices(
+            list(self.entities.notices.values()), dict(self.entities.notice_reads)
+        )
+
     def emit_warnings(self) -> None:
         self.listeners.on_warnings(self.entities.index, frozenset(self.entities.acknowledged))

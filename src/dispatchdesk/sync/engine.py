@@ -27,17 +27,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from dispatchdesk.cache.entities import INCIDENT
-from dispatchdesk.cache.store import CachedState, CachedWarnings
+from dispatchdesk.cache.store import CachedNotices, CachedState, CachedWarnings
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert
 from dispatchdesk.protocol.convert import divert_from_wire
+from dispatchdesk.protocol.notices import NoticeReceipts
 from dispatchdesk.sync.api import DeskCommands, DeskListener
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
 from dispatchdesk.sync.commands.incidents import IncidentCommands
+from dispatchdesk.sync.commands.notices import NoticeCommands
 from dispatchdesk.sync.commands.schemes import SchemeCommands
 from dispatchdesk.sync.commands.units import UnitCommands
 from dispatchdesk.sync.commands.warning_audits import WarningCommands
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 __all__ = ["Sleep", "SyncEngine"]
 
 
-class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands):
+class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands, NoticeCommands):
     """Implements :class:`~dispatchdesk.sync.api.DeskCommands` (the command builders are its
     bases); reports to a ``DeskListener``.
 
@@ -156,6 +158,7 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
         )
 
     async def _show_cached_warnings(self) -> None:
+        await self._load_notices()
         await self._load_warnings()
         await self._outbox.confirm_sent(removed=())  # a crash may have left confirmed ones
         self._tasks.append(asyncio.create_task(self._expiry.run(), name="dispatchdesk-expiry"))
@@ -186,6 +189,23 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
             (self._day_turn.run(), "dispatchdesk-day-turn"),
         ):
             self._tasks.append(asyncio.create_task(coro, name=name))
+
+    async def _load_notices(self) -> None:
+        """Live notices and this operator's reads of them, from the cache."""
+        ctx = self._ctx
+        try:
+            data: CachedNotices = await self._worker.call(ctx.store.load_notices, self._clock.now())
+        except Exception as exc:
+            log.exception("notices in the cache could not be read")
+            ctx.problem(
+                f"Operational notices in the local cache could not be read ({exc}); they are "
+                "reloaded from the server when it answers."
+            )
+            ctx.cursor = None
+            return
+        ctx.entities.reset_notices(data.notices)
+        ctx.entities.notice_reads.update(data.reads)
+        ctx.emit_notices()
 
     async def _load_warnings(self) -> None:
         """Schemes and orders (perhaps 200,000) from the cache, after the queue is on screen.
@@ -243,6 +263,10 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
     async def divert_history(self, state: str = "all") -> list[Divert]:
         """The DIVERT tag list from the server (older diverts than the cache holds)."""
         return [divert_from_wire(d) for d in await self._client.diverts(state)]
+
+    async def notice_receipts(self, notice_id: int) -> NoticeReceipts:
+        """Who has read a notice, and who of its roles has not (supervisors; from the server)."""
+        return await self._client.notice_receipts(notice_id)
 
     # --- DeskCommands: the builders' methods (mixins), then the outbox's ------------------
 

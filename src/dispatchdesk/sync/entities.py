@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from dispatchdesk.cache.entities import (
     ENTITIES,
+    NOTICE,
     ORDER,
     SCHEME,
     SIDE_ENTITIES,
@@ -31,6 +32,7 @@ from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy, WarningRef
 from dispatchdesk.protocol.convert import unit_from_wire
+from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.protocol.schemas import Change, UnitOut
 from dispatchdesk.protocol.warnings import OrderOut, SchemeOut
 from dispatchdesk.sync.errors import MalformedPayload, describe_validation_error
@@ -117,6 +119,9 @@ class EntityState:
         }
         self.index = WarningIndex()
         self.acknowledged: set[tuple[int, WarningRef]] = set()
+        #: Live notices by id, and when this operator read each one they have read.
+        self.notices: dict[int, NoticeOut] = {}
+        self.notice_reads: dict[int, datetime] = {}
 
     def reset_units(self, wires: Iterable[UnitOut]) -> list[Unit]:
         self.units = {w.id: unit_from_wire(w) for w in wires}
@@ -152,6 +157,20 @@ class EntityState:
             self.index.remove_order(order_id)
         warnings = changes.touches(SCHEME) or changes.touches(ORDER)
         return shown, list(changes.removed_ids(UNIT)), warnings
+
+    def reset_notices(self, notices: Iterable[NoticeOut]) -> None:
+        self.notices = {n.id: n for n in notices}
+        self.versions[NOTICE.name] = {n.id: n.version for n in self.notices.values()}
+
+    def apply_notices(self, changes: EntityChanges) -> bool:
+        """Apply a batch's notices; whether any changed."""
+        for n in changes.upserts(NOTICE):
+            self.versions[NOTICE.name][n.id] = n.version
+            self.notices[n.id] = n
+        for notice_id in changes.removed_ids(NOTICE):
+            self.notices.pop(notice_id, None)
+            self.versions[NOTICE.name].pop(notice_id, None)
+        return changes.touches(NOTICE)
 
     def show_unit(self, wire: UnitOut) -> Unit | None:
         """A command's reply: show the unit at once if it is newer than what is shown."""

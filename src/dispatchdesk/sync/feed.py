@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from dispatchdesk.cache.entities import INCIDENT, SIDE_ENTITIES, EntityChanges
+from dispatchdesk.cache.entities import ENTITIES, INCIDENT, SIDE_ENTITIES, EntityChanges
 from dispatchdesk.domain.commands import ConnectionState
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.protocol.convert import incident_from_wire, policy_from_wire
@@ -122,8 +122,12 @@ class Feed:
         ctx.listeners.on_units(ctx.entities.reset_units(snap.units), [], True)
         ctx.entities.reset_index(index, snap.schemes)
         ctx.emit_warnings()
+        ctx.entities.reset_notices(snap.notices)
+        ctx.emit_notices()
         ctx.expiry_wake.set()
         await self._outbox.confirm_sent(removed=(), after_snapshot=True)
+        # In turn, not beside the stream: one request at a time on the connection.
+        await self._learn_notice_reads()
 
     async def _catch_up(self) -> None:
         while True:
@@ -190,6 +194,10 @@ class Feed:
         for change in changes:
             if change.seq <= cursor:
                 continue  # already applied: a resumed stream may repeat the last one
+            if change.entity not in ENTITIES:
+                self._unknown_entity(change.entity)
+                cursor = change.seq
+                continue
             try:
                 batch.add(decode_entity(change), change.entity)
             except MalformedPayload as exc:
@@ -249,6 +257,32 @@ class Feed:
         if warnings:
             ctx.emit_warnings()
             ctx.expiry_wake.set()
+        if ctx.entities.apply_notices(changes):
+            ctx.emit_notices()
+
+    def _unknown_entity(self, name: str) -> None:
+        """A kind of record a newer server sends that this desk cannot show: said once, not a
+        reason to stop syncing everything else."""
+        self._ctx.problem(
+            f"The server sends records of a kind this version of Dispatch Desk cannot show "
+            f"({name!r}). Everything else is up to date; ask IT to update this desk."
+        )
+
+    async def _learn_notice_reads(self) -> None:
+        """Add the reads the server holds for this operator (made at another position, or
+        before the cache was replaced), so a notice already read is not asked for again."""
+        ctx = self._ctx
+        try:
+            mine = await ctx.client.my_notices()
+        except Exception as exc:  # any failure: the banner stays until the next snapshot
+            log.info("could not fetch this operator's notice reads: %s", exc)
+            return
+        known = ctx.entities.notice_reads
+        learnt = {m.notice.id: m.read_at for m in mine if m.read_at and m.notice.id not in known}
+        if learnt:
+            known.update(learnt)
+            ctx.emit_notices()
+            await ctx.worker.call(ctx.store.add_notice_reads, learnt)
 
     # --- connection state ------------------------------------------------------------------
 

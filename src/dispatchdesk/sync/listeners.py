@@ -7,13 +7,15 @@ logged and never stops the engine (the cache is already committed, the feed goes
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
 from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.unit import Unit
+from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.sync.api import Acknowledgements, DeskListener
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,9 @@ class Listeners:
 
     def on_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
         self._each("on_warnings", lambda x: x.on_warnings(index, acknowledged))
+
+    def on_notices(self, notices: Sequence[NoticeOut], reads: Mapping[int, datetime]) -> None:
+        self._each("on_notices", lambda x: x.on_notices(notices, reads))
 
 
 def _conforms(listeners: Listeners) -> DeskListener:

@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dispatchdesk.cache.entities import INCIDENT, SCHEME, UNIT, SyncedEntity
+from dispatchdesk.cache.entities import INCIDENT, NOTICE, SCHEME, UNIT, SyncedEntity
 from dispatchdesk.domain.commands import CommandKind
+from dispatchdesk.protocol.notices import NoticeReadReply
 from dispatchdesk.protocol.schemas import DivertModel
 
 
@@ -76,4 +77,6 @@ ROUTES: dict[CommandKind, Route] = {
     CommandKind.WARNING_ACKNOWLEDGED: Route(
         "POST", "/warnings/{kind}/{id}/acknowledge", AuditReply
     ),
+    CommandKind.POST_NOTICE: _confirmed("POST", "/notices", NOTICE),
+    CommandKind.NOTICE_READ: Route("POST", "/notices/{id}/read", NoticeReadReply),
 }

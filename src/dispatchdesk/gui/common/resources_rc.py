@@ -11,7 +11,7 @@ Importing it registers the files under ``:/icons``, ``:/sounds`` and ``:/themes`
 from PySide6 import QtCore
 
 qt_resource_data = b"\
-\x00\x00\x08P\
+\x00\x00\x08\xa4\
 /\
 * Dispatch Desk,\
  high-contrast t\
@@ -42,111 +42,117 @@ lor: black;\x0a    \
                 \
 border: 3px soli\
 d black; }\x0aQFram\
-e#messageBar { b\
-ackground: black\
-; color: #facc15\
-; border: 2px so\
-lid #facc15; }\x0aQ\
-Label[role=\x22erro\
-r\x22] { color: #ff\
-8080; font-weigh\
-t: bold; }\x0aQTabl\
-eView { gridline\
--color: #ffffff;\
- }\x0aQTableView::i\
-tem:selected { b\
-ackground: #ffff\
-ff; color: #0000\
-00; }\x0aQToolButto\
-n { border: 1px \
-solid #ffffff; p\
-adding: 2px 6px;\
- }\x0aQToolButton:c\
-hecked { backgro\
-und: #facc15; co\
-lor: #000000; fo\
-nt-weight: bold;\
- }\x0aQLineEdit:foc\
-us, QPlainTextEd\
-it:focus, QCombo\
-Box:focus { bord\
-er: 2px solid #f\
-acc15; }\x0aQFrame#\
-warningFrame[sev\
-erity=\x22critical\x22\
-] { border: 6px \
-solid #ff4d4d; }\
-\x0aQFrame#warningF\
-rame[severity=\x22h\
-eightened\x22] { bo\
-rder: 6px solid \
-#ff9900; }\x0aQFram\
-e#warningFrame[s\
-everity=\x22info\x22] \
+e#noticeBanner {\
+ background: bla\
+ck; color: white\
+; border: 3px so\
+lid #60a5fa; }\x0aQ\
+Frame#messageBar\
+ { background: b\
+lack; color: #fa\
+cc15; border: 2p\
+x solid #facc15;\
+ }\x0aQLabel[role=\x22\
+error\x22] { color:\
+ #ff8080; font-w\
+eight: bold; }\x0aQ\
+TableView { grid\
+line-color: #fff\
+fff; }\x0aQTableVie\
+w::item:selected\
+ { background: #\
+ffffff; color: #\
+000000; }\x0aQToolB\
+utton { border: \
+1px solid #fffff\
+f; padding: 2px \
+6px; }\x0aQToolButt\
+on:checked { bac\
+kground: #facc15\
+; color: #000000\
+; font-weight: b\
+old; }\x0aQLineEdit\
+:focus, QPlainTe\
+xtEdit:focus, QC\
+omboBox:focus { \
+border: 2px soli\
+d #facc15; }\x0aQFr\
+ame#warningFrame\
+[severity=\x22criti\
+cal\x22] { border: \
+6px solid #ff4d4\
+d; }\x0aQFrame#warn\
+ingFrame[severit\
+y=\x22heightened\x22] \
 { border: 6px so\
-lid #ffffff; }\x0aQ\
-Label#warningHea\
-ding[severity=\x22c\
-ritical\x22] { back\
-ground: #ff4d4d;\
- color: black; p\
-adding: 4px; }\x0aQ\
-Label#warningHea\
-ding[severity=\x22h\
-eightened\x22] { ba\
-ckground: #ff990\
-0; color: black;\
+lid #ff9900; }\x0aQ\
+Frame#warningFra\
+me[severity=\x22inf\
+o\x22] { border: 6p\
+x solid #ffffff;\
+ }\x0aQLabel#warnin\
+gHeading[severit\
+y=\x22critical\x22] { \
+background: #ff4\
+d4d; color: blac\
+k; padding: 4px;\
+ }\x0aQLabel#warnin\
+gHeading[severit\
+y=\x22heightened\x22] \
+{ background: #f\
+f9900; color: bl\
+ack; padding: 4p\
+x; }\x0aQLabel#warn\
+ingHeading[sever\
+ity=\x22info\x22] { ba\
+ckground: #fffff\
+f; color: black;\
  padding: 4px; }\
-\x0aQLabel#warningH\
-eading[severity=\
-\x22info\x22] { backgr\
-ound: #ffffff; c\
-olor: black; pad\
-ding: 4px; }\x0aQLa\
-bel[role=\x22badge\x22\
-][severity=\x22crit\
-ical\x22] { backgro\
-und: #ff4d4d; co\
-lor: black; padd\
-ing: 1px 6px; }\x0a\
-QLabel[role=\x22bad\
-ge\x22][severity=\x22h\
-eightened\x22] { ba\
-ckground: #ff990\
-0; color: black;\
- padding: 1px 6p\
-x; }\x0aQLabel[role\
-=\x22badge\x22][severi\
-ty=\x22info\x22] { bac\
-kground: #ffffff\
+\x0aQLabel[role=\x22ba\
+dge\x22][severity=\x22\
+critical\x22] { bac\
+kground: #ff4d4d\
 ; color: black; \
 padding: 1px 6px\
 ; }\x0aQLabel[role=\
-\x22expiry\x22] { colo\
-r: #facc15; }\x0aQF\
-rame#warningCard\
- { border: 2px s\
-olid #ffffff; }\x0a\
-QFrame#warningCa\
-rd:focus { borde\
-r: 4px solid #fa\
-cc15; }\x0a/* Disab\
-led controls loo\
-k disabled: grey\
- text (the palet\
-te's) and a dott\
-ed grey border. \
-*/\x0aQPushButton:d\
-isabled, QToolBu\
-tton:disabled, Q\
-ComboBox:disable\
-d, QLineEdit:dis\
-abled,\x0aQPlainTex\
-tEdit:disabled {\
- border: 1px dot\
-ted #a0a0a0; col\
-or: #a0a0a0; }\x0a\
-\x00\x00\x06\xb5\
+\x22badge\x22][severit\
+y=\x22heightened\x22] \
+{ background: #f\
+f9900; color: bl\
+ack; padding: 1p\
+x 6px; }\x0aQLabel[\
+role=\x22badge\x22][se\
+verity=\x22info\x22] {\
+ background: #ff\
+ffff; color: bla\
+ck; padding: 1px\
+ 6px; }\x0aQLabel[r\
+ole=\x22expiry\x22] { \
+color: #facc15; \
+}\x0aQFrame#warning\
+Card { border: 2\
+px solid #ffffff\
+; }\x0aQFrame#warni\
+ngCard:focus { b\
+order: 4px solid\
+ #facc15; }\x0a/* D\
+isabled controls\
+ look disabled: \
+grey text (the p\
+alette's) and a \
+dotted grey bord\
+er. */\x0aQPushButt\
+on:disabled, QTo\
+olButton:disable\
+d, QComboBox:dis\
+abled, QLineEdit\
+:disabled,\x0aQPlai\
+nTextEdit:disabl\
+ed { border: 1px\
+ dotted #a0a0a0;\
+ color: #a0a0a0;\
+ }\x0a\
+\x00\x00\x07\x0d\
 /\
 * Dispatch Desk,\
  normal theme. A\
@@ -168,94 +174,99 @@ c; color: white;\
 ng\x22] { backgroun\
 d: #fef08a; colo\
 r: #422006; }\x0aQF\
-rame#messageBar \
-{ background: #f\
-ff7ed; border: 1\
-px solid #c2410c\
-; }\x0aQLabel[role=\
-\x22error\x22] { color\
-: #b91c1c; }\x0aQTo\
-olButton:checked\
- { background: #\
-bfdbfe; border: \
-1px solid #1d4ed\
-8; }\x0a/* Warning \
-panel: frame and\
- heading in the \
-most severe warn\
-ing's colour; ba\
-dges per severit\
-y\x0a   (the severi\
-ty is always wri\
-tten out too); t\
-he focused warni\
-ng gets a thick \
-blue frame. */\x0aQ\
-Frame#warningFra\
-me[severity=\x22cri\
-tical\x22] { border\
-: 5px solid #b91\
-c1c; }\x0aQFrame#wa\
+rame#noticeBanne\
+r { background: \
+#dbeafe; color: \
+#1e3a8a; border:\
+ 2px solid #1d4e\
+d8; }\x0aQFrame#mes\
+sageBar { backgr\
+ound: #fff7ed; b\
+order: 1px solid\
+ #c2410c; }\x0aQLab\
+el[role=\x22error\x22]\
+ { color: #b91c1\
+c; }\x0aQToolButton\
+:checked { backg\
+round: #bfdbfe; \
+border: 1px soli\
+d #1d4ed8; }\x0a/* \
+Warning panel: f\
+rame and heading\
+ in the most sev\
+ere warning's co\
+lour; badges per\
+ severity\x0a   (th\
+e severity is al\
+ways written out\
+ too); the focus\
+ed warning gets \
+a thick blue fra\
+me. */\x0aQFrame#wa\
 rningFrame[sever\
-ity=\x22heightened\x22\
-] { border: 5px \
-solid #c2410c; }\
-\x0aQFrame#warningF\
-rame[severity=\x22i\
-nfo\x22] { border: \
-5px solid #1d4ed\
-8; }\x0aQLabel#warn\
-ingHeading[sever\
 ity=\x22critical\x22] \
-{ background: #b\
-91c1c; color: wh\
-ite; padding: 4p\
-x; }\x0aQLabel#warn\
-ingHeading[sever\
-ity=\x22heightened\x22\
-] { background: \
-#c2410c; color: \
-white; padding: \
-4px; }\x0aQLabel#wa\
-rningHeading[sev\
+{ border: 5px so\
+lid #b91c1c; }\x0aQ\
+Frame#warningFra\
+me[severity=\x22hei\
+ghtened\x22] { bord\
+er: 5px solid #c\
+2410c; }\x0aQFrame#\
+warningFrame[sev\
 erity=\x22info\x22] { \
-background: #1d4\
-ed8; color: whit\
-e; padding: 4px;\
+border: 5px soli\
+d #1d4ed8; }\x0aQLa\
+bel#warningHeadi\
+ng[severity=\x22cri\
+tical\x22] { backgr\
+ound: #b91c1c; c\
+olor: white; pad\
+ding: 4px; }\x0aQLa\
+bel#warningHeadi\
+ng[severity=\x22hei\
+ghtened\x22] { back\
+ground: #c2410c;\
+ color: white; p\
+adding: 4px; }\x0aQ\
+Label#warningHea\
+ding[severity=\x22i\
+nfo\x22] { backgrou\
+nd: #1d4ed8; col\
+or: white; paddi\
+ng: 4px; }\x0aQLabe\
+l[role=\x22badge\x22][\
+severity=\x22critic\
+al\x22] { backgroun\
+d: #b91c1c; colo\
+r: white; paddin\
+g: 1px 6px; }\x0aQL\
+abel[role=\x22badge\
+\x22][severity=\x22hei\
+ghtened\x22] { back\
+ground: #c2410c;\
+ color: white; p\
+adding: 1px 6px;\
  }\x0aQLabel[role=\x22\
 badge\x22][severity\
-=\x22critical\x22] { b\
-ackground: #b91c\
-1c; color: white\
-; padding: 1px 6\
-px; }\x0aQLabel[rol\
-e=\x22badge\x22][sever\
-ity=\x22heightened\x22\
-] { background: \
-#c2410c; color: \
-white; padding: \
-1px 6px; }\x0aQLabe\
-l[role=\x22badge\x22][\
-severity=\x22info\x22]\
- { background: #\
-1d4ed8; color: w\
-hite; padding: 1\
-px 6px; }\x0aQLabel\
-[role=\x22expiry\x22] \
-{ color: #7f1d1d\
+=\x22info\x22] { backg\
+round: #1d4ed8; \
+color: white; pa\
+dding: 1px 6px; \
+}\x0aQLabel[role=\x22e\
+xpiry\x22] { color:\
+ #7f1d1d; }\x0aQFra\
+me#warningCard {\
+ border: 1px sol\
+id #9ca3af; back\
+ground: #ffffff;\
+ }\x0aQFrame#warnin\
+gCard[acknowledg\
+ed=\x22true\x22] { bac\
+kground: #f3f4f6\
 ; }\x0aQFrame#warni\
-ngCard { border:\
- 1px solid #9ca3\
-af; background: \
-#ffffff; }\x0aQFram\
-e#warningCard[ac\
-knowledged=\x22true\
-\x22] { background:\
- #f3f4f6; }\x0aQFra\
-me#warningCard:f\
-ocus { border: 3\
-px solid #1d4ed8\
-; }\x0a\
+ngCard:focus { b\
+order: 3px solid\
+ #1d4ed8; }\x0a\
 \x00\x00\x0a(\
 \x00\
 \x002,x\x9c\xed\x97\xe9WSg\x02\x87\xef\xcdM\
@@ -2523,25 +2534,25 @@ qt_resource_struct = b"\
 \x00\x00\x00\x00\x00\x02\x00\x00\x00\x0e\x00\x00\x00\x09\
 \x00\x00\x00\x10\x00\x02\x00\x00\x00\x03\x00\x00\x00\x06\
 \x00\x00\x00\x22\x00\x02\x00\x00\x00\x02\x00\x00\x00\x04\
-\x00\x00\x00\x5c\x00\x00\x00\x00\x00\x01\x00\x00\x08T\
+\x00\x00\x00\x5c\x00\x00\x00\x00\x00\x01\x00\x00\x08\xa8\
 \x00\x00\x004\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\
-\x00\x00\x00\xb8\x00\x01\x00\x00\x00\x01\x00\x00_i\
-\x00\x00\x00\x9e\x00\x00\x00\x00\x00\x01\x00\x00\x199\
-\x00\x00\x00v\x00\x01\x00\x00\x00\x01\x00\x00\x0f\x0d\
-\x00\x00\x01\xc4\x00\x00\x00\x00\x00\x01\x00\x00~\x9d\
-\x00\x00\x01\x9e\x00\x00\x00\x00\x00\x01\x00\x00{\x95\
-\x00\x00\x02$\x00\x00\x00\x00\x00\x01\x00\x00\x91\x1c\
-\x00\x00\x01\xec\x00\x00\x00\x00\x00\x01\x00\x00\x8d]\
-\x00\x00\x00\xf4\x00\x00\x00\x00\x00\x01\x00\x00p;\
-\x00\x00\x018\x00\x00\x00\x00\x00\x01\x00\x00t\xe2\
-\x00\x00\x01p\x00\x00\x00\x00\x00\x01\x00\x00x@\
-\x00\x00\x01\xd8\x00\x00\x00\x00\x00\x01\x00\x00\x8b)\
-\x00\x00\x01\x88\x00\x00\x00\x00\x00\x01\x00\x00z\x1b\
-\x00\x00\x02\x06\x00\x00\x00\x00\x00\x01\x00\x00\x8e\xed\
-\x00\x00\x01\x1a\x00\x00\x00\x00\x00\x01\x00\x00rE\
-\x00\x00\x00\xd4\x00\x00\x00\x00\x00\x01\x00\x00n\x22\
-\x00\x00\x01V\x00\x00\x00\x00\x00\x01\x00\x00vR\
-\x00\x00\x02<\x00\x00\x00\x00\x00\x01\x00\x00\x92\xbb\
+\x00\x00\x00\xb8\x00\x01\x00\x00\x00\x01\x00\x00`\x15\
+\x00\x00\x00\x9e\x00\x00\x00\x00\x00\x01\x00\x00\x19\xe5\
+\x00\x00\x00v\x00\x01\x00\x00\x00\x01\x00\x00\x0f\xb9\
+\x00\x00\x01\xc4\x00\x00\x00\x00\x00\x01\x00\x00\x7fI\
+\x00\x00\x01\x9e\x00\x00\x00\x00\x00\x01\x00\x00|A\
+\x00\x00\x02$\x00\x00\x00\x00\x00\x01\x00\x00\x91\xc8\
+\x00\x00\x01\xec\x00\x00\x00\x00\x00\x01\x00\x00\x8e\x09\
+\x00\x00\x00\xf4\x00\x00\x00\x00\x00\x01\x00\x00p\xe7\
+\x00\x00\x018\x00\x00\x00\x00\x00\x01\x00\x00u\x8e\
+\x00\x00\x01p\x00\x00\x00\x00\x00\x01\x00\x00x\xec\
+\x00\x00\x01\xd8\x00\x00\x00\x00\x00\x01\x00\x00\x8b\xd5\
+\x00\x00\x01\x88\x00\x00\x00\x00\x00\x01\x00\x00z\xc7\
+\x00\x00\x02\x06\x00\x00\x00\x00\x00\x01\x00\x00\x8f\x99\
+\x00\x00\x01\x1a\x00\x00\x00\x00\x00\x01\x00\x00r\xf1\
+\x00\x00\x00\xd4\x00\x00\x00\x00\x00\x01\x00\x00n\xce\
+\x00\x00\x01V\x00\x00\x00\x00\x00\x01\x00\x00v\xfe\
+\x00\x00\x02<\x00\x00\x00\x00\x00\x01\x00\x00\x93g\
 "
 
 def qInitResources():

@@ -58,6 +58,7 @@ from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
 from dispatchdesk.gui.incident.created import CreatedNote
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.notices.desk import NoticesDesk
 from dispatchdesk.gui.queue.alerts import (
     BREACH_SOUND,
     CRITICAL_WARNING_SOUND,
@@ -160,6 +161,8 @@ class QueueWindow(QMainWindow):
         self.dispatch = Dispatch(self, commands, role, now, self.warning_desk.warnings)
         self.warning_desk.add_schemes_dock()
         self.shift = ShiftDesk(self, role, now)  # supervisors: the shift picture dock
+        self.notices = NoticesDesk(self, commands, role, now)
+        self.notices.place_banner(self._central_layout, 1)  # under the connection banner
         self.dispatch.raise_default_dock()
         self.incidents = IncidentCommands(self, commands, role, now, self.warning_desk.warnings)
         #: New critical warnings on queue incidents (each sounds once).
@@ -218,6 +221,7 @@ class QueueWindow(QMainWindow):
         self.count_label = self.filters.count_label
         central = QWidget()
         layout = QVBoxLayout(central)
+        self._central_layout = layout
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         self.selection_cue = selection_cue(self.selection_keeper.scroll_to_selection)
@@ -334,6 +338,8 @@ class QueueWindow(QMainWindow):
         self.act_warnings = a(
             "Show &warnings for the incident", ["Ctrl+W", "F4"], self.show_warnings
         )
+        self.act_notices = a("Go to &notices", ["Ctrl+Shift+N"], self.notices.show)
+        self.act_post_notice = a("&Post a notice…", [], self.notices.compose, Right.POST_NOTICES)
         for dock in self._bottom_docks:
             dock.addAction(self.act_back)
         self.act_grade_filters = [
@@ -381,6 +387,8 @@ class QueueWindow(QMainWindow):
                 self.act_queue,
                 self.act_detail,
                 self.act_commands,
+                self.act_notices,
+                self.act_post_notice,
                 None,
                 self.detail_dock.toggleViewAction(),
                 self.commands_dock.toggleViewAction(),
@@ -434,6 +442,7 @@ class QueueWindow(QMainWindow):
             (r.signed_out, _log_problem),
             (r.signed_out, self.show_problem),
             (r.units, d.set_units),
+            (r.notices, self.notices.set_notices),
             (r.warnings, w.set_warnings),
             # After the model: a new incident's row is there to select.
             (r.commands, self.incidents.creations.on_commands),
@@ -451,6 +460,7 @@ class QueueWindow(QMainWindow):
     def _show_state(self, incidents: Sequence[Incident], policy: GradePolicy) -> None:
         """Replace everything shown (start-up from the cache, or a snapshot)."""
         self.banner.set_timezone(policy.timezone)
+        self.notices.set_timezone(policy.timezone)
         self.detail.set_policy(policy)
         self.filters.add_boroughs(incidents)
         with self.selection_keeper.model_moving():
@@ -490,6 +500,7 @@ class QueueWindow(QMainWindow):
         self.detail.refresh()
         self.warning_desk.on_tick()
         self.dispatch.on_tick()
+        self.notices.on_tick()
         self._sound_alerts(now)
 
     def _sound_alerts(self, now: datetime) -> None:
@@ -606,3 +617,4 @@ def replay(window: QueueWindow, relay: DeskRelay) -> None:
     relay.on_units(window.units(), [], True)
     flags = window.incident_warnings
     relay.on_warnings(flags.index, flags.all_acknowledged)
+    relay.on_notices(*window.notices.state())

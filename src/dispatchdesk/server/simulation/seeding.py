@@ -25,6 +25,7 @@ from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
+from dispatchdesk.protocol.notices import NoticeCreate
 from dispatchdesk.protocol.schemas import (
     AssignRequest,
     CloseRequest,
@@ -112,9 +113,32 @@ def play_history(
         # all go there; the live simulator spreads them over all of them.
         asyncio.run(player.play(now, rate))
         marked += mark_open_incidents(service, scenario, player.open_incidents(), now)
+        post_demo_notice(service, clock, now)
         return Playback(player.leftovers(now), dict(player.on), marked)
     finally:
         service.runner.engine.dispose()
+
+
+def post_demo_notice(service: Services, clock: FakeClock, now: datetime) -> None:
+    """An operational notice from the duty supervisor, posted an hour ago, that call handlers
+    and dispatchers must acknowledge: what a desk shows at sign-in."""
+    clock.set(now - timedelta(hours=1))
+    service.notices.create(
+        User("demo-supervisor", Role.SUPERVISOR),
+        NoticeCreate(
+            title="Domestic abuse: contact the informant on every domestic incident",
+            body=(
+                "From today every domestic incident has a task to contact the informant, "
+                "anonymous callers included: an anonymous caller is still an informant. "
+                "Offer anonymity only when the caller asks for it. Record the outcome of "
+                "each task, or why it was not done, before the incident is closed."
+            ),
+            roles=[Role.CALL_HANDLER, Role.DISPATCHER],
+            requires_ack=True,
+            expires_at=now + timedelta(days=14),
+        ),
+        NO_KEY,
+    )
 
 
 def resume_lives(db_url: str, seed: int | None) -> Playback:

@@ -11,6 +11,7 @@ from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.protocol.schemas import ChangesPage, Snapshot
 from dispatchdesk.server import auth
 from dispatchdesk.server.events import Hub, stream
+from dispatchdesk.server.features.notices.service import Notices
 from dispatchdesk.server.features.sync.service import Sync
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings.service import WarningsDesk
@@ -23,6 +24,7 @@ def router(
     sync: Sync,
     units: Units,
     warnings: WarningsDesk,
+    notices: Notices,
     hub: Hub,
     poll: list[float | None],
     require: Require,
@@ -41,7 +43,8 @@ def router(
     def snapshot(_user: Viewer) -> Snapshot:
         units.sweep()
         warnings.sweep()
-        return warnings.extend_snapshot(sync.snapshot())
+        snap = warnings.extend_snapshot(sync.snapshot())
+        return snap.model_copy(update={"notices": notices.live(snap.server_time)})
 
     @r.get(
         "/changes",

@@ -1,0 +1,1 @@
+"""Operational notices: supervisors' messages to the operators of some roles, with receipts."""
