@@ -31,6 +31,8 @@ class Right(StrEnum):
     REVIEW_DIVERTS = "review_diverts"
     #: Extend, end and review special schemes; record that the victim was informed.
     MANAGE_SCHEMES = "manage_schemes"
+    #: Approve or reject a call handler's or dispatcher's downgrade request.
+    DECIDE_DOWNGRADES = "decide_downgrades"
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {
