@@ -37,6 +37,7 @@ from dispatchdesk.protocol.convert import divert_from_wire
 from dispatchdesk.sync.api import DeskCommands, DeskListener
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
+from dispatchdesk.sync.commands.downgrades import DowngradeCommands
 from dispatchdesk.sync.commands.incidents import IncidentCommands
 from dispatchdesk.sync.commands.schemes import SchemeCommands
 from dispatchdesk.sync.commands.units import UnitCommands
@@ -52,7 +53,9 @@ log = logging.getLogger(__name__)
 __all__ = ["Sleep", "SyncEngine"]
 
 
-class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands):
+class SyncEngine(
+    IncidentCommands, UnitCommands, SchemeCommands, WarningCommands, DowngradeCommands
+):
     """Implements :class:`~dispatchdesk.sync.api.DeskCommands` (the command builders are its
     bases); reports to a ``DeskListener``.
 
