@@ -404,6 +404,8 @@ class QueueWindow(QMainWindow):
         self.selection_keeper.connect()
         self.table.activated.connect(lambda _index: self.open_detail())
         self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
+        self.dispatch.downgrades.count_changed.connect(self.delay_strip.show_downgrades)
+        self.delay_strip.downgrades_activated.connect(self.dispatch.downgrades.show)
 
     def _connect_relay(self, alerts: FeedAlerts) -> None:
         """The relay's signals straight to the models and widgets that show them. Qt calls a
