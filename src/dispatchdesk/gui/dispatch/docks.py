@@ -156,6 +156,8 @@ class Dispatch(QObject):
 
     def set_commands(self, commands: Sequence[PendingCommand]) -> None:
         self.units_model.set_pending(commands)
+        self.divert_list.refusals.follow(commands)
+        self.units_board.refusals.follow(commands)
 
     def set_theme(self, theme: str) -> None:
         self.units_model.set_theme(theme)

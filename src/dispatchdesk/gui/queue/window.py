@@ -429,6 +429,7 @@ class QueueWindow(QMainWindow):
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
             (r.commands, self.model.set_pending),
             (r.commands, d.set_commands),
+            (r.commands, w.set_commands),
             (r.commands, self.commands_panel.set_commands),
             (r.commands, self.detail.set_commands),
             (r.problem, _log_problem),
