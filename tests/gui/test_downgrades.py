@@ -5,6 +5,7 @@ typed), list the requests in a dock and count them in the delay strip."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from PySide6.QtCore import Qt
@@ -212,3 +213,27 @@ def test_other_roles_get_no_list(qtbot, commands, settings, fake_clock):
     window.relay.on_state([make_incident(1, pending_downgrade=pending())], DEFAULT_POLICY)
     assert window.dispatch.downgrades.dock is None
     assert window.delay_strip.isHidden()
+
+
+def test_the_requester_hears_the_decision_wherever_they_look(qtbot, commands, settings, fake_clock):
+    window = open_queue_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
+    mine = make_incident(1, pending_downgrade=replace(pending(), by="jsmith"))
+    theirs = make_incident(2, pending_downgrade=pending())
+    old = make_incident(3, downgrade_decision=decision(DowngradeOutcome.REJECTED))
+    window.relay.on_state([mine, theirs, old], DEFAULT_POLICY)
+    assert window.message_bar.messages == []  # what a snapshot holds is not news
+    rejected = decision(DowngradeOutcome.REJECTED)
+    window.relay.on_changes(
+        [
+            mine.with_changes(
+                version=3, pending_downgrade=None, downgrade_decision=replace(rejected, by="jsmith")
+            ),
+            theirs.with_changes(version=3, downgrade_decision=rejected),  # cathy's, not mine
+            old.with_changes(version=4, summary="Edited"),  # the same old decision
+        ],
+        [],
+    )
+    assert window.message_bar.messages == [
+        "CAD 1/23NOV26: Downgrade to S requested by jsmith at 09:02 — rejected by sue at "
+        "09:10: " + NOTE
+    ]

@@ -10,7 +10,7 @@ for it while another is shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -22,7 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatchdesk.domain.downgrades import decision_text, pending_text
+from dispatchdesk.domain.downgrades import (
+    DowngradeDecision,
+    DowngradeOutcome,
+    decision_text,
+    pending_text,
+)
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
@@ -144,3 +149,35 @@ class DowngradeBox(QWidget):
                 f"Rejection of the downgrade to {to} queued; pending until the server confirms."
             )
         self._watch(command_id, queued, self.note.clear)
+
+
+class DecisionNotices:
+    """Tells the operator who requested a downgrade how a supervisor decided it, wherever they
+    are looking (``say``: the window's message bar, which stays until dismissed). Only a
+    decision that arrives as a change of an incident this desk already held is told, once;
+    a snapshot only records what is there."""
+
+    def __init__(self, username: str, say: Callable[[str], None], tz: str = "Europe/London"):
+        self._username = username
+        self._say = say
+        self.tz = tz
+        self._known: dict[int, DowngradeDecision | None] = {}
+
+    def set_incidents(self, incidents: Iterable[Incident]) -> None:
+        self._known = {i.id: i.downgrade_decision for i in incidents}
+
+    def apply_changes(self, upserts: Iterable[Incident], removed: Iterable[int]) -> None:
+        for incident_id in removed:
+            self._known.pop(incident_id, None)
+        for incident in upserts:
+            known = incident.id in self._known
+            before = self._known.get(incident.id)
+            decision = self._known[incident.id] = incident.downgrade_decision
+            if (
+                known
+                and decision is not None
+                and decision != before
+                and decision.by == self._username
+                and decision.outcome is not DowngradeOutcome.SUPERSEDED
+            ):
+                self._say(f"{incident.ref}: {decision_text(decision, self.tz)}")
