@@ -119,6 +119,7 @@ def test_a_supervisor_decides_in_the_panel_and_a_refusal_shows_there(qtbot, comm
     panel.show_incident(incident)
     box = panel.downgrade_box
     assert not box.decide_box.isHidden()
+    assert box.request_reason.text() == f"Reason given: {REASON}"
     panel.focus_first()
     assert box.note.hasFocus() or not panel.isActiveWindow()
     box.note.setText("ok")

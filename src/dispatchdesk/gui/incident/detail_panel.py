@@ -294,7 +294,8 @@ class IncidentDetailPanel(QScrollArea):
             self.downgrade_message.show_error,
             lambda cid, note, done: self._watch(cid, self.downgrade_message, note, done),
         )
-        self._layout.addWidget(self.downgrade_box)
+        # Above the facts, under the owed banner: a request waiting is read (and decided) first.
+        self._layout.insertWidget(self._layout.indexOf(self.info), self.downgrade_box)
         self._layout.addWidget(self.regrade_box)
 
     def _build_status(self) -> None:
@@ -667,6 +668,7 @@ class IncidentDetailPanel(QScrollArea):
         supervisor's decision first), else the panel itself."""
         if self.downgrade_box.deciding and self.downgrade_box.isEnabled():
             self.downgrade_box.focus_note()
+            self.ensureWidgetVisible(self.downgrade_box)
             return
         for box, widget in (
             (self.regrade_box, self.grade),

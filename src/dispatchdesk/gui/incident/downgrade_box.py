@@ -75,6 +75,9 @@ class DowngradeBox(QWidget):
         self.state.setWordWrap(True)
         self.state.hide()
         self.decide_box = QGroupBox("Downgrade request — your decision")
+        #: The requester's reason, for the supervisor to weigh.
+        self.request_reason = QLabel()
+        self.request_reason.setWordWrap(True)
         self.note = QLineEdit()
         self.note.setPlaceholderText("Your note: why you approve or reject it (required)")
         self.note.setAccessibleName("Note on the downgrade request")
@@ -86,6 +89,7 @@ class DowngradeBox(QWidget):
         buttons.addWidget(self.approve_button)
         buttons.addWidget(self.reject_button)
         box = QVBoxLayout(self.decide_box)
+        box.addWidget(self.request_reason)
         box.addWidget(note_label)
         box.addWidget(self.note)
         box.addLayout(buttons)
@@ -114,6 +118,8 @@ class DowngradeBox(QWidget):
             incident is not None and incident.is_open and incident.pending_downgrade is not None
         )
         self.decide_box.setVisible(self._decides and waiting)
+        pending = incident.pending_downgrade if incident is not None else None
+        self.request_reason.setText(f"Reason given: {pending.reason}" if pending else "")
 
     @property
     def deciding(self) -> bool:
