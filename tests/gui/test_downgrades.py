@@ -17,6 +17,7 @@ from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.gui.dispatch.downgrades import PendingDowngradesModel
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue.model import Column
 from tests.gui.factories import T0, clock, make_incident, open_queue_window
 
 REASON = "Caller rang back: the man has gone and she is at her mother's with the children"
@@ -197,6 +198,9 @@ def test_supervisors_see_the_list_and_the_count(qtbot, commands, settings, fake_
     window.relay.on_state([waiting, make_incident(2)], DEFAULT_POLICY)
     strip = window.delay_strip
     assert strip.downgrades_button.text() == "DOWNGRADES 1 waiting"
+    flags = window.model.index(window.model.row_of(1), Column.FLAGS)
+    assert "downgrade to S requested" in flags.data()
+    assert "awaiting supervisor" in flags.data(Qt.ItemDataRole.ToolTipRole)
     requests = window.dispatch.downgrades
     assert requests.dock is not None and requests.dock.windowTitle() == "Downgrade requests (1)"
     strip.downgrades_button.click()
