@@ -150,6 +150,12 @@ class RecordingCommands:
     def review_divert(self, divert: Divert, note: str) -> str:
         return self._record("review_divert", divert, note)
 
+    def approve_downgrade(self, incident: Incident, note: str) -> str:
+        return self._record("approve_downgrade", incident, note)
+
+    def reject_downgrade(self, incident: Incident, note: str) -> str:
+        return self._record("reject_downgrade", incident, note)
+
     def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str:
         return self._record("extend_scheme", scheme, expires_at, note)
 

@@ -488,3 +488,30 @@ def test_board_drag_to_queue_end_to_end(queue, qtbot, desk):
     _move, drop = drag_to(queue, mime, 2)
     QApplication.sendEvent(queue.viewport(), drop)
     assert [(uid, incident.id) for uid, incident in drops] == [(3, 23)]
+
+
+def test_a_refused_divert_reason_asks_again_with_the_reason_sent(desk, qtbot):
+    panel = desk.dialog(qtbot).panel
+    panel.callsign.setText("LX30")
+    enter(qtbot, panel.callsign)
+    qtbot.keyClicks(panel.reason, "Knife seen, nearest unit")
+    enter(qtbot, panel.reason)
+    assert panel.reason_box.isHidden()
+    refused = PendingCommand(
+        id="cmd-1",
+        kind=CommandKind.DIVERT_UNIT,
+        incident_id=12,
+        description="Divert LX30",
+        created_at=T0,
+        state=CommandState.FAILED,
+        message="The divert reason is almost the same as the closing rationale of CAD "
+        "3/21NOV26 on 21 Nov 2026 (identical).",
+        unit_id=5,
+    )
+    desk.units.set_pending([refused])
+    assert panel.reason_box.isVisible() and panel.callsign.text() == "LX30"
+    assert panel.reason.text() == "Knife seen, nearest unit"  # kept to rework
+    assert "LX30: refused — The divert reason is almost the same" in panel.message.text()
+    panel.reason.setText("Knife seen at the bus stop; LX30 is two streets away")
+    enter(qtbot, panel.reason)
+    assert desk.commands.names() == ["divert_unit", "divert_unit"]

@@ -344,3 +344,32 @@ def test_open_incident_from_enter_and_button(qtbot):
     with qtbot.waitSignal(view.open_incident) as blocker:
         view.open_button.click()
     assert blocker.args == [1]
+
+
+def test_a_refused_review_note_opens_the_review_again_with_it(qtbot):
+    from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
+
+    view, commands = make_view(qtbot)
+    assert view.select_divert(11)
+    view.start_review()
+    note = "Checked: LX31 sent within 5 min"
+    view.note.setText(note)
+    view.submit_review()
+    assert view.review_box.isHidden() and len(view.refusals) == 1
+    refused = PendingCommand(
+        id="cmd-1",
+        kind=CommandKind.REVIEW_DIVERT,
+        incident_id=None,
+        description="Review",
+        created_at=T0,
+        state=CommandState.FAILED,
+        message="The review note is almost the same as the review note of the divert of LX30 "
+        "from CAD 9/20NOV26 on 20 Nov 2026 (identical).",
+    )
+    view.refusals.follow([refused])
+    assert view.review_box.isVisible() and view.note.text() == note
+    assert view.review_error.text().startswith("Refused by the server: The review note is")
+    assert "LX30 diverted from CAD 1/23NOV26" in view.review_title.text()
+    view.note.setText("Checked the log: LX31 went at 09:05, the divert was needed")
+    view.submit_review()
+    assert [name for name, _ in commands.calls] == ["review_divert", "review_divert"]

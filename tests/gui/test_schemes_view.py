@@ -415,3 +415,30 @@ def test_second_stage_shows_halfway_to_a_near_expiry(qtbot, view, clock):
     with qtbot.waitSignal(view.model.dataChanged):
         view.refresh_now()
     assert cells(view, 1)[6] == "ESCALATED (second stage)"
+
+
+def test_a_refused_end_opens_the_form_again_with_what_was_typed(qtbot, view, commands):
+    from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
+
+    view.set_schemes([make_scheme(1).model_copy(update={"removal_notice": False})])
+    select(qtbot, view, 1)
+    key(qtbot, Qt.Key.Key_K, CTRL_SHIFT)
+    qtbot.keyClicks(view.text, "Perpetrator remanded")
+    why = "Victim died on 20 Nov; the family liaison officer confirmed nobody is left to tell"
+    view.override.setText(why)
+    key(qtbot, Qt.Key.Key_Return)
+    assert view.form.isHidden()
+    refused = PendingCommand(
+        id="cmd-1",
+        kind=CommandKind.END_SCHEME,
+        incident_id=None,
+        description="End scheme",
+        created_at=NOW,
+        state=CommandState.FAILED,
+        message="The rationale for ending without telling the victim is almost the same as "
+        "the reason special scheme 7 was ended on 2 Oct 2026 (93% similar).",
+    )
+    view.refusals.follow([refused])
+    assert view.form.isVisible()
+    assert (view.text.text(), view.override.text()) == ("Perpetrator remanded", why)
+    assert "Refused by the server: The rationale for ending" in view.form_error.text()

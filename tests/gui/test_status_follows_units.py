@@ -253,3 +253,34 @@ def test_mark_unit_at_scene_sends_the_arrival_of_the_unit_en_route(qtbot, comman
     assert window.detail.units.text() == "LX21 — En route since 09:00"
     window.act_at_scene.trigger()
     assert commands.names() == ["arrive_unit"] and commands.calls[0][1][0].callsign == "LX21"
+
+
+def test_a_refused_withdrawal_reason_asks_again_with_the_reason_sent(qtbot, commands):
+    from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
+
+    board, model = board_with(
+        qtbot, commands, [make_unit(1, "LX21", status=UnitStatus.ASSIGNED, incident_id=1)]
+    )
+    assert board.select_unit(1)
+    board.act_clear.trigger()
+    qtbot.keyClicks(board.withdraw_reason, "Stood down by the duty officer")
+    qtbot.keyClick(board.withdraw_reason, Qt.Key.Key_Return)
+    assert board.withdraw_box.isHidden()
+    refused = PendingCommand(
+        id="cmd-1",
+        kind=CommandKind.CLEAR_UNIT,
+        incident_id=None,
+        description="Clear LX21",
+        created_at=T0,
+        state=CommandState.FAILED,
+        message="The reason for standing the unit down reads like the stock phrase “duplicate "
+        "incident”. Write what happened at this incident and why.",
+        unit_id=1,
+    )
+    model.set_pending([refused])
+    board.refusals.follow([refused])  # as the dispatch docks pass the outbox on
+    assert board.withdraw_box.isVisible()
+    assert board.withdraw_reason.text() == "Stood down by the duty officer"
+    assert "Clear LX21: Refused by the server: The reason for standing" in (
+        board.status_label.text()
+    )

@@ -43,6 +43,17 @@ def incident(api: Api, incident_id: int) -> dict[str, Any]:
     return dict(r.json())
 
 
+def refused(r: httpx.Response, field: str | None = None) -> str:
+    """The sentence of a refused rationale or reason (422, one field error of type
+    ``rationale_refused``, naming ``field`` when given)."""
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["detail"]
+    assert error["type"] == "rationale_refused", error
+    if field is not None:
+        assert error["loc"] == ["body", field], error
+    return str(error["msg"])
+
+
 def changes_since(api: Api, since: int) -> list[dict[str, Any]]:
     return list(api.get(f"/changes?since={since}").json()["changes"])
 

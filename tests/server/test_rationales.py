@@ -4,6 +4,7 @@ divert review, scheme end. One lookback for all kinds; refusals name what was co
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from dispatchdesk.server.db import make_engine
 from dispatchdesk.server.rationales import rationale_tokens, rationales
 
 from .conftest import Desk
-from .helpers import cmd, key, make_scheme, new_unit
+from .helpers import cmd, key, make_scheme, new_unit, refused
 
 #: The earlier text, and the same words as someone else would paste them.
 EARLIER = (
@@ -37,7 +38,9 @@ def close(desk: Desk, incident_id: int, text: str, **headers: str) -> httpx.Resp
 
 
 def downgrade(desk: Desk, incident: dict[str, Any], text: str) -> httpx.Response:
-    return desk.cathy.patch(
+    """A supervisor's downgrade (applied at once; a call handler's is a request, checked the
+    same way: tests/server/test_downgrades.py)."""
+    return desk.sue.patch(
         f"/incidents/{incident['id']}",
         json={"grade": "S", "reason": text},
         headers={**key(), "If-Match": str(incident["version"])},
@@ -109,23 +112,78 @@ def _scheme_end(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
     )
 
 
+def _withdrawal(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
+    unit = new_unit(desk.sue, f"LX{n}")
+    inc = desk.cathy.create(grade="S").json()
+    assert cmd(desk.dan, unit, "assign", {"incident_id": inc["id"]}).status_code == 200
+    return lambda text: cmd(desk.dan, unit, "clear", {"reason": text})
+
+
+def _scheme_override(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
+    scheme = make_scheme(desk.sue)  # the victim not told: the end needs the override
+    return lambda text: desk.sue.post(
+        f"/schemes/{scheme['id']}/end",
+        json={
+            "reason": f"Attempt {uuid.uuid4().hex[:8]}: the OIC confirms the risk has passed",
+            "override_rationale": text,
+        },
+        headers=key(),
+    )
+
+
+def _downgrade_request(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
+    inc = desk.cathy.create(grade="I").json()
+    return lambda text: desk.cathy.patch(
+        f"/incidents/{inc['id']}",
+        json={"grade": "S", "reason": text},
+        headers={**key(), "If-Match": str(inc["version"])},
+    )
+
+
+def _downgrade_decision(verdict: str) -> Callable[[Desk, int], Callable[[str], httpx.Response]]:
+    def make(desk: Desk, n: int) -> Callable[[str], httpx.Response]:
+        inc = desk.cathy.create(grade="I").json()
+        asked = desk.cathy.patch(
+            f"/incidents/{inc['id']}",
+            json={"grade": "S", "reason": f"Request {n}: the caller's son is home with her now"},
+            headers={**key(), "If-Match": "1"},
+        )
+        assert asked.status_code == 202, asked.text
+        return lambda text: desk.sue.post(
+            f"/incidents/{inc['id']}/downgrade/{verdict}", json={"note": text}, headers=key()
+        )
+
+    return make
+
+
+#: Every path a rationale or reason comes in by, and the body field that carries it.
 PATHS = {
-    "close": _close,
-    "owed close": _owed_close,
-    "downgrade": _downgrade,
-    "divert": _divert,
-    "divert review": _review,
-    "scheme end": _scheme_end,
+    "close": (_close, "rationale"),
+    "owed close": (_owed_close, "rationale"),
+    "downgrade": (_downgrade, "reason"),
+    "downgrade request": (_downgrade_request, "reason"),
+    "downgrade approval": (_downgrade_decision("approve"), "note"),
+    "downgrade rejection": (_downgrade_decision("reject"), "note"),
+    "divert": (_divert, "reason"),
+    "withdrawal": (_withdrawal, "reason"),
+    "divert review": (_review, "note"),
+    "scheme end": (_scheme_end, "reason"),
+    "scheme end override": (_scheme_override, "override_rationale"),
 }
 
 
 def test_a_downgrade_with_reason_nfa_is_refused(desk: Desk) -> None:
     inc = desk.cathy.create(grade="I").json()
     r = downgrade(desk, inc, "NFA")
-    assert r.status_code == 409
-    assert "downgrade reason is too short" in r.json()["detail"]
+    assert "downgrade reason is too short" in refused(r, "reason")
+    assert r.json()["detail"][0]["ctx"] == {"reason": "too_short", "min_chars": 15}
     r = downgrade(desk, inc, "No further police action required")
-    assert r.status_code == 409 and "stock phrase" in r.json()["detail"]
+    assert "stock phrase" in refused(r, "reason")
+    assert r.json()["detail"][0]["ctx"] == {
+        "reason": "template",
+        "similarity": 1.0,
+        "template": "no further police action required",
+    }
     now = desk.dan.get(f"/incidents/{inc['id']}").json()
     assert (now["grade"], now["version"], now["downgrade_reason"]) == ("I", 1, None)
     r = downgrade(desk, inc, "Caller rang back: the man has gone and she is at her mother's")
@@ -139,18 +197,25 @@ def test_each_path_refuses_a_copy_of_an_earlier_rationale_and_accepts_its_own(
 ) -> None:
     first = desk.cathy.create().json()
     assert close(desk, first["id"], EARLIER).status_code == 200
-    attempt = PATHS[path](desk, 21)
+    make, field = PATHS[path]
+    attempt = make(desk, 21)
     clock.advance(timedelta(days=3))
+    assert "stock phrase" in refused(attempt("Words of advice given."), field)
     r = attempt(PASTED)
-    assert r.status_code == 409, r.text
-    detail = r.json()["detail"]
+    detail = refused(r, field)
     assert f"the closing rationale of {first['ref']} on 23 Nov 2026 (identical)" in detail
+    copies = r.json()["detail"][0]["ctx"]["copies"]
+    assert (copies["kind"], copies["incident_id"], copies["incident_ref"]) == (
+        "close",
+        first["id"],
+        first["ref"],
+    )
     own = f"{path.capitalize()} in my own words: the hallway camera showed the man leave at 09:14"
     r = attempt(own)
-    assert r.status_code in (200, 201), r.text
+    assert r.status_code in (200, 201, 202), r.text
     # and what it accepted is now an earlier rationale too, for every other path
     again = close(desk, desk.cathy.create().json()["id"], own + "!")
-    assert again.status_code == 409 and "on 26 Nov 2026 (identical)" in again.json()["detail"]
+    assert "on 26 Nov 2026 (identical)" in refused(again)
 
 
 def test_a_near_copy_is_refused_with_how_similar_it_is(desk: Desk) -> None:
@@ -158,11 +223,11 @@ def test_a_near_copy_is_refused_with_how_similar_it_is(desk: Desk) -> None:
     assert close(desk, first["id"], EARLIER).status_code == 200
     near = EARLIER.replace("medium", "standard")
     r = close(desk, desk.cathy.create().json()["id"], near)
-    assert r.status_code == 409
-    assert (
-        f"the closing rationale of {first['ref']} on 23 Nov 2026 (95% similar)"
-        in r.json()["detail"]
+    assert f"the closing rationale of {first['ref']} on 23 Nov 2026 (95% similar)" in refused(
+        r, "rationale"
     )
+    ctx = r.json()["detail"][0]["ctx"]
+    assert ctx["reason"] == "copy" and 0.95 <= ctx["similarity"] < 0.96
 
 
 def test_a_copy_from_18_months_ago_is_refused_one_from_25_months_ago_accepted(
@@ -173,10 +238,40 @@ def test_a_copy_from_18_months_ago_is_refused_one_from_25_months_ago_accepted(
     assert downgrade(desk, sup, EARLIER).status_code == 200  # the first supervisor's words
     clock.advance(timedelta(days=548))  # 18 months
     r = close(desk, desk.cathy.create().json()["id"], PASTED)
-    assert r.status_code == 409
-    assert f"the downgrade reason of {sup['ref']} on 23 Nov 2026" in r.json()["detail"]
+    assert f"the downgrade reason of {sup['ref']} on 23 Nov 2026" in refused(r)
     clock.advance(timedelta(days=213))  # 25 months after the first
     r = close(desk, desk.cathy.create().json()["id"], PASTED)
+    assert r.status_code == 200, r.text
+
+
+def test_the_lookback_ends_24_months_back_to_the_second(
+    make_desk: Callable[..., Desk], clock: FakeClock
+) -> None:
+    desk = make_desk(token_ttl=timedelta(days=1000))
+    first = desk.cathy.create().json()
+    assert close(desk, first["id"], EARLIER).status_code == 200
+    lookback = desk.settings.rationale_lookback
+    assert lookback == timedelta(days=730)  # the server's default: 24 months
+    clock.advance(timedelta(days=548))  # 18 months on: a copy, and an own text accepted
+    assert f"the closing rationale of {first['ref']}" in refused(_close(desk, 0)(PASTED))
+    own = "Neighbour at no. 12 confirmed the shouting was a television; resident seen well"
+    assert _close(desk, 0)(own).status_code == 200
+    clock.advance(lookback - timedelta(days=548) - timedelta(seconds=1))
+    assert "(identical)" in refused(_close(desk, 0)(PASTED))  # a second inside
+    clock.advance(timedelta(seconds=1))
+    assert "(identical)" in refused(_close(desk, 0)(PASTED))  # exactly 24 months: still inside
+    clock.advance(timedelta(seconds=1))
+    r = _close(desk, 0)(PASTED)  # a second past 24 months: no longer compared
+    assert r.status_code == 200, r.text
+
+
+def test_the_templates_are_server_policy(make_desk: Callable[..., Desk]) -> None:
+    desk = make_desk(rationale_templates=("attended and all in order on arrival",))
+    inc = desk.cathy.create().json()
+    r = close(desk, inc["id"], "Attended, and all in order on arrival!")
+    assert "stock phrase “attended and all in order on arrival”" in refused(r, "rationale")
+    # a phrase of the built-in list is not refused when the force's list leaves it out
+    r = close(desk, inc["id"], "All parties spoken to and advised")
     assert r.status_code == 200, r.text
 
 
@@ -193,12 +288,11 @@ def test_another_role_on_another_path_cannot_reuse_a_scheme_end_reason(desk: Des
     assert r.status_code == 200, r.text
     inc = desk.cathy.create(grade="I").json()
     r = downgrade(desk, inc, reason)
-    assert r.status_code == 409
-    detail = r.json()["detail"]
+    detail = refused(r)
     assert f"the reason special scheme {scheme['id']} was ended" in detail
-    assert "Victim of DA" not in detail  # never the scheme's own text
+    assert "Victim of DA" not in r.text  # never the scheme's own text
     r = _divert(desk, 30)(reason.upper())
-    assert r.status_code == 409
+    refused(r, "reason")
 
 
 def test_a_replayed_command_returns_its_first_result(desk: Desk) -> None:
@@ -212,12 +306,12 @@ def test_a_replayed_command_returns_its_first_result(desk: Desk) -> None:
     body = {"grade": "S", "reason": "Suspect detained by store security, no threat now"}
     h = {"Idempotency-Key": "down-b", "If-Match": "1"}
     first = desk.cathy.patch(f"/incidents/{b['id']}", json=body, headers=h)
-    assert first.status_code == 200, first.text
+    assert first.status_code == 202, first.text  # a call handler's downgrade is a request
     replay = desk.cathy.patch(f"/incidents/{b['id']}", json=body, headers=h)
-    assert replay.status_code == 200 and replay.json() == first.json()
+    assert replay.status_code == 202 and replay.json() == first.json()
     # the same text under a new key is a new command: a copy
     c = desk.cathy.create(grade="I").json()
-    assert downgrade(desk, c, body["reason"]).status_code == 409
+    refused(downgrade(desk, c, body["reason"]))
 
 
 def test_the_same_incident_may_repeat_itself_but_a_review_must_be_the_supervisors_own(
@@ -229,8 +323,7 @@ def test_the_same_incident_may_repeat_itself_but_a_review_must_be_the_supervisor
     assert close(desk, inc["id"], reason).status_code == 200  # same incident: not a copy
     tag, _owed_one = _owed(desk, 40)
     r = desk.sue.post(f"/diverts/{tag['id']}/review", json={"note": tag["reason"]}, headers=key())
-    assert r.status_code == 409
-    assert "the reason for diverting LX40 away from" in r.json()["detail"]
+    assert "the reason for diverting LX40 away from" in refused(r, "note")
 
 
 def test_a_refused_command_records_nothing(desk: Desk) -> None:
@@ -261,10 +354,9 @@ def test_rationales_already_in_the_database_are_loaded_at_start(
             conn.execute(table.delete())
     restarted = make_desk()
     r = close(restarted, restarted.cathy.create().json()["id"], PASTED)
-    assert r.status_code == 409
-    assert f"the closing rationale of {a['ref']}" in r.json()["detail"]
+    assert f"the closing rationale of {a['ref']}" in refused(r)
     r = _downgrade(restarted, 0)(tag["reason"] + ".")
-    assert r.status_code == 409 and "the reason for diverting LX60" in r.json()["detail"]
+    assert "the reason for diverting LX60" in refused(r)
     with engine.begin() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(rationales)).scalar() == 2
     engine.dispose()

@@ -18,7 +18,7 @@ from dispatchdesk.protocol.schemas import Change, IncidentOut, Snapshot, UnitOut
 from dispatchdesk.server.db import make_engine, units
 
 from .conftest import START, Desk
-from .helpers import changes_since, cmd, cursor, incident, key, new_unit
+from .helpers import changes_since, cmd, cursor, incident, key, new_unit, refused
 
 
 def test_units_are_created_by_supervisors_and_synced(desk: Desk, clock: FakeClock) -> None:
@@ -281,7 +281,7 @@ def test_the_2018_case_diverted_unit_leaves_the_domestic_owed(
     )
     assert r.status_code == 403
     r = desk.sue.post(f"/diverts/{tag['id']}/review", headers=key(), json={"note": "nfa"})
-    assert r.status_code == 409 and "too short" in r.json()["detail"]
+    assert "too short" in refused(r, "note")
     note = "Divert was justified by the I-grade assault; LX22 should have been sent sooner"
     r = desk.sue.post(f"/diverts/{tag['id']}/review", headers=key(), json={"note": note})
     assert r.status_code == 200, r.text
@@ -327,7 +327,7 @@ def test_supervisor_closes_an_owed_incident_with_a_rationale(desk: Desk) -> None
     r = desk.sue.post(
         f"/incidents/{a['id']}/close", headers=key(), json={"rationale": "no further action"}
     )
-    assert r.status_code == 409
+    assert "stock phrase" in refused(r, "rationale")
     rationale = "Caller rang back: ex-partner arrested by BTP at the station, no risk now"
     r = desk.sue.post(f"/incidents/{a['id']}/close", headers=key(), json={"rationale": rationale})
     assert r.status_code == 200, r.text

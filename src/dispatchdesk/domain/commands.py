@@ -33,6 +33,9 @@ class CommandKind(StrEnum):
     REQUEST_SCHEME_REVIEW = "request_scheme_review"
     SCHEME_VICTIM_INFORMED = "scheme_victim_informed"
     SCHEME_VICTIM_CONTACT = "scheme_victim_contact"
+    #: A supervisor's decision on a call handler's or dispatcher's downgrade request.
+    APPROVE_DOWNGRADE = "approve_downgrade"
+    REJECT_DOWNGRADE = "reject_downgrade"
     #: Audit records: a warning was shown to / acknowledged by this operator for an incident.
     WARNING_SHOWN = "warning_shown"
     WARNING_ACKNOWLEDGED = "warning_acknowledged"

@@ -68,6 +68,9 @@ class GradePolicy:
     #: The boroughs and incident types the server accepts, as the snapshot brought them (the
     #: server's own are ``ServerSettings.reference_lists``); empty when none were sent.
     reference: ReferenceLists = field(default_factory=ReferenceLists)
+    #: A downgrade by a call handler or dispatcher is a request a supervisor decides (the
+    #: countdown stays on the current grade meanwhile); a supervisor's applies at once.
+    downgrade_needs_approval: bool = True
 
     def target(self, grade: Grade) -> timedelta | None:
         return self.targets.get(grade)

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from dispatchdesk.domain.countdown import Countdown, countdown
+from dispatchdesk.domain.downgrades import DowngradeDecision, PendingDowngrade
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import Person
@@ -225,6 +226,10 @@ class Incident:
     #: People named on the incident (subject, victim, ...), matched against protective orders
     #: together with the caller.
     persons: tuple[Person, ...] = ()
+    #: A downgrade requested by a call handler or dispatcher, awaiting a supervisor.
+    pending_downgrade: PendingDowngrade | None = None
+    #: How the last downgrade request was decided.
+    downgrade_decision: DowngradeDecision | None = None
 
     @property
     def owed_word(self) -> str:

@@ -35,20 +35,19 @@ def normalise(text: str) -> str:
     return _WS.sub(" ", text.lower()).strip()
 
 
-def rationale_problem(text: str, others: Iterable[str] = (), what: str = "rationale") -> str | None:
+def rationale_problem(
+    text: str,
+    others: Iterable[str] = (),
+    what: str = "rationale",
+    templates: Iterable[str] = TEMPLATES,
+) -> str | None:
     """``None`` when ``text`` is acceptable, otherwise a sentence saying what to fix."""
     norm = normalise(text)
     if len(norm) < MIN_RATIONALE_CHARS:
-        return (
-            f"The {what} is too short: say, in at least {MIN_RATIONALE_CHARS} characters, "
-            "what was found and why this decision fits this incident."
-        )
-    for template in TEMPLATES:
-        if _similar(norm, template):
-            return (
-                f"The {what} reads like the stock phrase “{template}”. "
-                "Write what happened at this incident and why."
-            )
+        return too_short(what)
+    found = template_match(norm, templates)
+    if found is not None:
+        return stock_phrase(what, found[0])
     for other in others:
         if _similar(norm, normalise(other)):
             return (
@@ -56,6 +55,31 @@ def rationale_problem(text: str, others: Iterable[str] = (), what: str = "ration
                 "Write a rationale specific to this incident."
             )
     return None
+
+
+def too_short(what: str) -> str:
+    return (
+        f"The {what} is too short: say, in at least {MIN_RATIONALE_CHARS} characters, "
+        "what was found and why this decision fits this incident."
+    )
+
+
+def stock_phrase(what: str, template: str) -> str:
+    return (
+        f"The {what} reads like the stock phrase “{template}”. "
+        "Write what happened at this incident and why."
+    )
+
+
+def template_match(norm: str, templates: Iterable[str] = TEMPLATES) -> tuple[str, float] | None:
+    """The template a *normalised* text is near-identical to, with the similarity, or None
+    (the most similar one when several are)."""
+    best: tuple[str, float] | None = None
+    for template in templates:
+        ratio = similarity(norm, normalise(template))
+        if ratio and (best is None or ratio > best[1]):
+            best = (template, ratio)
+    return best
 
 
 def _similar(a: str, b: str) -> bool:

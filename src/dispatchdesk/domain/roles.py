@@ -33,6 +33,8 @@ class Right(StrEnum):
     MANAGE_SCHEMES = "manage_schemes"
     #: Post operational notices and see who has read them.
     POST_NOTICES = "post_notices"
+    #: Approve or reject a call handler's or dispatcher's downgrade request.
+    DECIDE_DOWNGRADES = "decide_downgrades"
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from dispatchdesk.domain.downgrades import DowngradeDecision, PendingDowngrade
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
 from dispatchdesk.domain.reference import ReferenceLists
@@ -13,8 +14,10 @@ from dispatchdesk.domain.warnings import Person
 from dispatchdesk.protocol.schemas import (
     CallerModel,
     DivertModel,
+    DowngradeDecisionModel,
     IncidentOut,
     LocationModel,
+    PendingDowngradeModel,
     PolicyModel,
     UnitOut,
 )
@@ -106,6 +109,16 @@ def incident_from_wire(m: IncidentOut) -> Incident:
         diverts=tuple(divert_from_wire(d) for d in m.diverts),
         escalated_at=m.escalated_at,
         persons=tuple(Person(name=p.name, dob=p.dob) for p in m.persons),
+        pending_downgrade=(
+            PendingDowngrade(**m.pending_downgrade.model_dump())
+            if m.pending_downgrade is not None
+            else None
+        ),
+        downgrade_decision=(
+            DowngradeDecision(**m.downgrade_decision.model_dump())
+            if m.downgrade_decision is not None
+            else None
+        ),
     )
 
 
@@ -133,6 +146,16 @@ def incident_to_wire(i: Incident) -> IncidentOut:
         diverts=[divert_to_wire(d) for d in i.diverts],
         escalated_at=i.escalated_at,
         persons=[PersonModel(name=p.name, dob=p.dob) for p in i.persons],
+        pending_downgrade=(
+            PendingDowngradeModel.model_validate(i.pending_downgrade, from_attributes=True)
+            if i.pending_downgrade is not None
+            else None
+        ),
+        downgrade_decision=(
+            DowngradeDecisionModel.model_validate(i.downgrade_decision, from_attributes=True)
+            if i.downgrade_decision is not None
+            else None
+        ),
     )
 
 
@@ -152,6 +175,7 @@ def policy_from_wire(m: PolicyModel) -> GradePolicy:
         at_risk_fraction=m.at_risk_fraction,
         timezone=m.timezone,
         reference=reference_from_wire(m),
+        downgrade_needs_approval=m.downgrade_needs_approval,
     )
 
 
@@ -176,4 +200,5 @@ def policy_to_wire(p: GradePolicy) -> PolicyModel:
         timezone=p.timezone,
         boroughs=list(p.reference.boroughs),
         incident_types=list(p.reference.incident_types),
+        downgrade_needs_approval=p.downgrade_needs_approval,
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
+from dispatchdesk.domain.downgrades import DowngradeOutcome
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
@@ -114,6 +115,30 @@ class DivertModel(Wire):
     kind: DivertKind = DivertKind.DIVERT
 
 
+class PendingDowngradeModel(Wire):
+    """A downgrade requested by a call handler or dispatcher, awaiting a supervisor."""
+
+    to: Grade
+    reason: str
+    by: str
+    at: AwareDatetime
+
+
+class DowngradeDecisionModel(PendingDowngradeModel):
+    """How the last downgrade request ended (approved, rejected, or overtaken)."""
+
+    outcome: DowngradeOutcome
+    decided_by: str
+    decided_at: AwareDatetime
+    note: str
+
+
+class DowngradeDecisionRequest(StrictWire):
+    """Body of ``/incidents/{id}/downgrade/approve`` and ``/reject``: the supervisor's note."""
+
+    note: NonBlank
+
+
 class IncidentOut(Wire):
     id: int
     ref: str
@@ -141,6 +166,10 @@ class IncidentOut(Wire):
     #: Set while the incident is owed with no unit assigned for longer than the server's
     #: escalation time: the moment it escalated to supervisors. Cleared when a unit is assigned.
     escalated_at: AwareDatetime | None = None
+    #: A downgrade awaiting a supervisor: grade and deadline stay as they are meanwhile.
+    pending_downgrade: PendingDowngradeModel | None = None
+    #: How the last downgrade request was decided (shown to the requester).
+    downgrade_decision: DowngradeDecisionModel | None = None
 
 
 # --- units --------------------------------------------------------------------------------
@@ -257,6 +286,8 @@ class PolicyModel(Wire):
     #: The boroughs and incident types the server accepts (case aside); empty: no list sent.
     boroughs: list[str] = []
     incident_types: list[str] = []
+    #: A call handler's or dispatcher's downgrade waits for a supervisor.
+    downgrade_needs_approval: bool = True
 
 
 class Snapshot(Wire):

@@ -24,6 +24,7 @@ from dispatchdesk.server.db import create_schema, is_postgres, make_engine
 from dispatchdesk.server.events import Hub
 from dispatchdesk.server.features.audit import routes as audit_routes
 from dispatchdesk.server.features.auth import routes as auth_routes
+from dispatchdesk.server.features.downgrades import routes as downgrade_routes
 from dispatchdesk.server.features.incidents import routes as incident_routes
 from dispatchdesk.server.features.notices import routes as notice_routes
 from dispatchdesk.server.features.sync import routes as sync_routes
@@ -117,6 +118,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(unit_routes.router(units, require))
     app.include_router(warning_routes.router(warn, require))
     app.include_router(notice_routes.router(services.notices, require))
+    app.include_router(downgrade_routes.router(services.downgrades, require))
     return app
 
 

@@ -85,6 +85,10 @@ incidents = sa.Table(
     sa.Column("updated_at", UTCDateTime()),
     sa.Column("downgrade_reason", sa.Text),
     sa.Column("rationale", sa.Text),
+    #: A downgrade awaiting a supervisor (``PendingDowngradeModel`` as JSON), else NULL.
+    sa.Column("pending_downgrade", sa.JSON(none_as_null=True)),
+    #: How the last downgrade request was decided (``DowngradeDecisionModel`` as JSON).
+    sa.Column("downgrade_decision", sa.JSON(none_as_null=True)),
 )
 
 #: The fleet. A unit is on at most one incident (its ``incident_id``); the check constraint ties

@@ -2,14 +2,17 @@
 (24 months by default), and the check that refuses a new one copying any of them.
 
 What is checked: a closing rationale (also a supervisor's close of an owed incident), a
-downgrade reason, a divert reason, a divert's review note, a scheme's end reason (and any other
-reason a command calls :meth:`RationaleStore.check_and_record` for). All kinds share one
-lookback: a divert reason copied from a closing rationale is refused as well. A text is first
-held to the desk's own rules (:func:`~dispatchdesk.domain.rationale.rationale_problem`: long
-enough, not a stock phrase), then compared with every earlier one in the window by the same
-word-level similarity (:func:`~dispatchdesk.domain.rationale.similarity`, at least 0.9). An
-earlier text recorded for the same incident does not count as a copy, except for a divert
-review, which must be the supervisor's own words.
+downgrade reason, a divert reason, a divert's review note, a supervisor's note deciding a
+downgrade request, a scheme's end reason and its override (and any other reason a command
+calls :meth:`RationaleStore.check_and_record` for). All kinds share one lookback: a divert
+reason copied from a closing rationale is refused as well. A text is first held to the desk's
+own rules (long enough; not near-identical to a stock phrase of the server's policy list,
+``settings.rationale_templates``), then compared with every earlier one in the window by the
+same word-level similarity (:func:`~dispatchdesk.domain.rationale.similarity`, at least 0.9).
+An earlier text recorded for the same incident does not count as a copy, except for a review
+(:data:`REVIEW_KINDS`), which must be the supervisor's own words. A refusal
+(:class:`Refusal`) says why in a sentence and, machine-readably, what it copies and how
+similar it is.
 
 The comparison is exact, not sampled, and stays fast with an index (*prefix filtering* with a
 *positional filter*, as in PPJoin):
@@ -72,14 +75,35 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from dispatchdesk.domain.rationale import normalise, rationale_problem, similarity
+from dispatchdesk.domain.rationale import (
+    MIN_RATIONALE_CHARS,
+    TEMPLATES,
+    normalise,
+    similarity,
+    stock_phrase,
+    template_match,
+    too_short,
+)
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import UTCDateTime, diverts, incidents, metadata, read_tx, write_tx
 
 _T = TypeVar("_T")
 
 #: The kinds of text recorded; every kind is compared with every other.
-KINDS = ("close", "owed_close", "downgrade", "divert", "withdrawal", "divert_review", "scheme_end")
+KINDS = (
+    "close",
+    "owed_close",
+    "downgrade",
+    "divert",
+    "withdrawal",
+    "divert_review",
+    "scheme_end",
+    "downgrade_review",
+)
+
+#: Reviews of another person's decision: they must be the reviewer's own words, so an earlier
+#: text for the same incident counts as a copy for them.
+REVIEW_KINDS = frozenset({"divert_review", "downgrade_review"})
 
 #: How a refusal names what was copied, by kind.
 _WHAT = {
@@ -90,6 +114,7 @@ _WHAT = {
     "withdrawal": "the reason for withdrawing {unit} from {ref}",
     "divert_review": "the review note of the divert of {unit} from {ref}",
     "scheme_end": "the reason special scheme {scheme} was ended",
+    "downgrade_review": "the supervisor's note on the downgrade request of {ref}",
 }
 
 rationales = sa.Table(
@@ -296,19 +321,62 @@ class Copy:
     entity: Entity
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a text is refused: ``reason`` is ``too_short``, ``template`` (``template`` names
+    it) or ``copy`` (``copy`` is the earlier text); ``similarity`` 0 to 1 for the last two."""
+
+    message: str
+    reason: str
+    similarity: float | None = None
+    template: str | None = None
+    copy: Copy | None = None
+
+    def details(self) -> dict[str, Any]:
+        """The machine-readable part of the refusal (what was copied and how similar)."""
+        out: dict[str, Any] = {"reason": self.reason}
+        if self.reason == "too_short":
+            out["min_chars"] = MIN_RATIONALE_CHARS
+        if self.similarity is not None:
+            out["similarity"] = round(self.similarity, 3)
+        if self.template is not None:
+            out["template"] = self.template
+        if self.copy is not None:
+            e = self.copy.entity
+            out["copies"] = {
+                "kind": self.copy.kind,
+                "at": self.copy.at.isoformat(),
+                "incident_id": e.incident_id,
+                "incident_ref": e.incident_ref,
+                "unit_callsign": e.unit_callsign,
+                "divert_id": e.divert_id,
+                "scheme_id": e.scheme_id,
+            }
+        return out
+
+
 class RationaleRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
+        self.message = refusal.message
 
 
 class RationaleStore:
-    """The store over one database; ``lookback`` and ``tz`` are server policy."""
+    """The store over one database; ``lookback``, ``tz`` and ``templates`` (the stock
+    phrases refused) are server policy."""
 
-    def __init__(self, engine: Engine, lookback: timedelta, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        lookback: timedelta,
+        tz: ZoneInfo,
+        templates: tuple[str, ...] = TEMPLATES,
+    ) -> None:
         self.engine = engine
         self.lookback = lookback
         self.tz = tz
+        self.templates = templates
         self.rank_min = RANK_MIN
         self._ranks: dict[int, int] = {}
         self._generation = 0
@@ -345,16 +413,35 @@ class RationaleStore:
         entity: Entity = Entity(),
     ) -> str | None:
         """``None`` when ``text`` may be accepted, else the sentence refusing it."""
-        problem = rationale_problem(text, (), what=what)
-        if problem is not None:
-            return problem
-        found = self.find_copy(conn, now, normalise(text), kind=kind, entity=entity)
+        refusal = self.refusal(conn, now, text, kind=kind, what=what, entity=entity)
+        return None if refusal is None else refusal.message
+
+    def refusal(
+        self,
+        conn: Connection,
+        now: datetime,
+        text: str,
+        *,
+        kind: str,
+        what: str,
+        entity: Entity = Entity(),
+    ) -> Refusal | None:
+        """``None`` when ``text`` may be accepted, else why it is refused: too short, a
+        template of :attr:`templates`, or a copy of an earlier text of the lookback."""
+        norm = normalise(text)
+        if len(norm) < MIN_RATIONALE_CHARS:
+            return Refusal(too_short(what), "too_short")
+        stock = template_match(norm, self.templates)
+        if stock is not None:
+            return Refusal(stock_phrase(what, stock[0]), "template", stock[1], template=stock[0])
+        found = self.find_copy(conn, now, norm, kind=kind, entity=entity)
         if found is None:
             return None
-        return (
+        message = (
             f"The {what} is almost the same as {self.describe(found)}. "
             f"Write a {what} specific to this {_subject(kind)}, in your own words."
         )
+        return Refusal(message, "copy", found.ratio, copy=found)
 
     def describe(self, found: Copy) -> str:
         e = found.entity
@@ -500,9 +587,9 @@ class RationaleStore:
         """Refuse ``text`` (:class:`RationaleRefused`) when it is too short, a stock phrase or
         a copy of an earlier text of the lookback; otherwise record it, in the caller's
         transaction (so it is stored exactly when the command that accepted it commits)."""
-        problem = self.problem(conn, now, text, kind=kind, what=what, entity=entity)
-        if problem is not None:
-            raise RationaleRefused(problem)
+        refusal = self.refusal(conn, now, text, kind=kind, what=what, entity=entity)
+        if refusal is not None:
+            raise RationaleRefused(refusal)
         self.record(conn, now, text, kind=kind, entity=entity, by=by)
 
     def prune(self, conn: Connection, now: datetime, limit: int) -> int:
@@ -820,7 +907,8 @@ def _same_incident(row: Any, kind: str, entity: Entity) -> bool:
     return (
         entity.incident_id is not None
         and row.incident_id == entity.incident_id
-        and "divert_review" not in (kind, row.kind)
+        and kind not in REVIEW_KINDS
+        and row.kind not in REVIEW_KINDS
     )
 
 

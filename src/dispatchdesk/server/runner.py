@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, audit_row, idempotency, read_tx, write_tx
-from dispatchdesk.server.errors import AUDITED, Conflict, DomainError, Invalid
+from dispatchdesk.server.errors import AUDITED, DomainError, Invalid
 from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleStore
 from dispatchdesk.server.reference import Problem, field_errors
 from dispatchdesk.server.settings import ServerSettings
@@ -74,7 +74,9 @@ class CommandRunner:
         #: Wakes the event streams; called after every commit that changed the log.
         self.on_commit = on_commit
         #: Every accepted rationale and reason of the lookback, and the check against them.
-        self.rationales = RationaleStore(engine, settings.rationale_lookback, self.tz())
+        self.rationales = RationaleStore(
+            engine, settings.rationale_lookback, self.tz(), settings.rationale_templates
+        )
 
     # --- time ------------------------------------------------------------------------------
 
@@ -240,13 +242,41 @@ class CommandRunner:
         what: str,
         entity: Entity,
         by: str | None = None,
+        field: str | None = None,
     ) -> None:
-        """Refuse (409) a rationale or reason that is too short, a stock phrase, or near the
-        same as any accepted in the lookback (all kinds); else record it in ``conn``'s
-        transaction. ``kind`` is one of :data:`~dispatchdesk.server.rationales.KINDS`."""
+        """Refuse (422) a rationale or reason that is too short, near-identical to a stock
+        phrase of the policy, or to any accepted in the lookback (all kinds); else record it in
+        ``conn``'s transaction. ``kind`` is one of :data:`~dispatchdesk.server.rationales.KINDS`;
+        ``field`` is the body field it came in (by default the kind's usual one).
+
+        The refusal is FastAPI's field-error shape, so every client reads it the same way:
+        ``{"loc": ["body", field], "msg": sentence, "type": "rationale_refused",
+        "ctx": {"reason", "similarity", "template" | "copies": {kind, at, incident_id,
+        incident_ref, ...}}}``."""
         try:
             self.rationales.check_and_record(
                 conn, now, text, kind=kind, what=what, entity=entity, by=by
             )
         except RationaleRefused as refused:
-            raise Conflict(refused.message) from None
+            raise Invalid(
+                [
+                    {
+                        "loc": ["body", field or RATIONALE_FIELDS.get(kind, "reason")],
+                        "msg": refused.message,
+                        "type": RATIONALE_REFUSED,
+                        "ctx": refused.refusal.details(),
+                    }
+                ]
+            ) from None
+
+
+#: The ``type`` of a refused rationale's field error.
+RATIONALE_REFUSED = "rationale_refused"
+
+#: The body field each kind of rationale usually comes in (else ``reason``).
+RATIONALE_FIELDS = {
+    "close": "rationale",
+    "owed_close": "rationale",
+    "divert_review": "note",
+    "downgrade_review": "note",
+}

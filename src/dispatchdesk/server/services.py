@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from dispatchdesk.server.features.audit.service import AuditLog
+from dispatchdesk.server.features.downgrades.service import Downgrades
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.features.notices.service import Notices
 from dispatchdesk.server.features.sync.service import Sync
@@ -28,6 +29,7 @@ class Services:
     sync: Sync
     audit: AuditLog
     notices: Notices
+    downgrades: Downgrades
 
     @classmethod
     def open(
@@ -35,12 +37,14 @@ class Services:
     ) -> Services:
         """The services over ``engine``; ``on_commit`` wakes the event streams."""
         runner = CommandRunner(engine, settings, on_commit)
+        incidents = Incidents(runner)
         return cls(
             runner,
-            Incidents(runner),
+            incidents,
             Units(runner),
             WarningsDesk(runner),
             Sync(runner),
             AuditLog(runner),
             Notices(runner),
+            Downgrades(runner, incidents),
         )

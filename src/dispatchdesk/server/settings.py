@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from dispatchdesk.domain.clock import Clock, SystemClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.rationale import TEMPLATES
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy
 
@@ -50,6 +51,8 @@ class ServerSettings:
     #: Every rationale and reason accepted in this window is compared with a new one, which
     #: is refused when near-identical to any of them.
     rationale_lookback: timedelta = timedelta(days=730)
+    #: Stock phrases: a rationale or reason near-identical to one of these is refused (422).
+    rationale_templates: tuple[str, ...] = TEMPLATES
 
     def __post_init__(self) -> None:
         if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:
@@ -70,3 +73,5 @@ class ServerSettings:
             raise ValueError("sweep_seconds must be positive")
         if self.rationale_lookback <= timedelta(0):
             raise ValueError("rationale_lookback must be positive")
+        if any(not t.strip() for t in self.rationale_templates):
+            raise ValueError("rationale_templates must not hold a blank phrase")

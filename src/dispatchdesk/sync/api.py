@@ -124,6 +124,16 @@ class DeskCommands(Protocol):
         """QA review of a DIVERT tag (supervisors)."""
         ...
 
+    # --- downgrade requests (supervisors) ---
+
+    def approve_downgrade(self, incident: Incident, note: str) -> str:
+        """Apply the incident's waiting downgrade request (from the original call time)."""
+        ...
+
+    def reject_downgrade(self, incident: Incident, note: str) -> str:
+        """Refuse the incident's waiting downgrade request; the grade stays."""
+        ...
+
     # --- schemes (supervisors) ---
 
     def extend_scheme(self, scheme: SchemeOut, expires_at: datetime, note: str | None) -> str: ...

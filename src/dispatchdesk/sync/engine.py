@@ -38,6 +38,7 @@ from dispatchdesk.protocol.notices import NoticeReceipts
 from dispatchdesk.sync.api import DeskCommands, DeskListener
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
+from dispatchdesk.sync.commands.downgrades import DowngradeCommands
 from dispatchdesk.sync.commands.incidents import IncidentCommands
 from dispatchdesk.sync.commands.notices import NoticeCommands
 from dispatchdesk.sync.commands.schemes import SchemeCommands
@@ -54,7 +55,14 @@ log = logging.getLogger(__name__)
 __all__ = ["Sleep", "SyncEngine"]
 
 
-class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands, NoticeCommands):
+class SyncEngine(
+    IncidentCommands,
+    UnitCommands,
+    SchemeCommands,
+    WarningCommands,
+    NoticeCommands,
+    DowngradeCommands,
+):
     """Implements :class:`~dispatchdesk.sync.api.DeskCommands` (the command builders are its
     bases); reports to a ``DeskListener``.
 

@@ -112,7 +112,9 @@ def validation_messages(detail: Any) -> list[str]:
         if isinstance(item, dict):
             loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "header")]
             msg = str(item.get("msg", "invalid"))
-            out.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+            # a refused rationale's sentence names what it refuses: no field name before it
+            named = loc and item.get("type") != "rationale_refused"
+            out.append(f"{'.'.join(loc)}: {msg}" if named else msg)
         else:
             out.append(str(item))
     return out

@@ -73,6 +73,12 @@ ROUTES: dict[CommandKind, Route] = {
     CommandKind.REQUEST_SCHEME_REVIEW: _confirmed("POST", "/schemes/{id}/review-request", SCHEME),
     CommandKind.SCHEME_VICTIM_INFORMED: _confirmed("POST", "/schemes/{id}/victim-informed", SCHEME),
     CommandKind.SCHEME_VICTIM_CONTACT: _confirmed("POST", "/schemes/{id}/victim-contact", SCHEME),
+    CommandKind.APPROVE_DOWNGRADE: _confirmed(
+        "POST", "/incidents/{incident_id}/downgrade/approve", INCIDENT
+    ),
+    CommandKind.REJECT_DOWNGRADE: _confirmed(
+        "POST", "/incidents/{incident_id}/downgrade/reject", INCIDENT
+    ),
     CommandKind.WARNING_SHOWN: Route("POST", "/warnings/{kind}/{id}/shown", AuditReply),
     CommandKind.WARNING_ACKNOWLEDGED: Route(
         "POST", "/warnings/{kind}/{id}/acknowledge", AuditReply

@@ -139,6 +139,9 @@ class _Watch:
 
     callsign: str
     seen: bool = False
+    #: A divert's unit and reason: a refusal asks for the reason again, with the one sent.
+    unit_id: int | None = None
+    reason: str | None = None
 
 
 class AssignPanel(QWidget):
@@ -550,6 +553,9 @@ class AssignPanel(QWidget):
         self._send(
             current, command_id, DIVERT_NOTE.format(left=short_ref(left)) + _passed_note(passed)
         )
+        if command_id in self._watched:
+            self._watched[command_id].unit_id = current.id
+            self._watched[command_id].reason = reason
 
     def _cancel_divert(self) -> None:
         self._divert = None
@@ -608,6 +614,18 @@ class AssignPanel(QWidget):
             watch.seen = True
             if command.state in (CommandState.FAILED, CommandState.HELD):
                 del self._watched[command_id]
+                unit = self._units.unit(watch.unit_id) if watch.unit_id is not None else None
+                if (
+                    command.state is CommandState.FAILED
+                    and watch.reason is not None
+                    and unit is not None
+                    and unit.incident_id is not None
+                    and unit.incident_id != self._incident.id
+                ):  # the divert was refused: the reason again, to rework where it was typed
+                    self._sent_callsign, self._await_write_back = None, False
+                    self.callsign.setText(unit.callsign)
+                    self._ask_reason(unit, unit.incident_id)
+                    self.reason.setText(watch.reason)
                 self._say(
                     f"{watch.callsign}: refused — {command.message or 'no reason given'}",
                     error=True,

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.incident import Divert, Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.gui.common.refusals import RefusalWatch
 from dispatchdesk.gui.common.tables import configure_table
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.dispatch.divert_csv import moved_text, write_csv
@@ -99,6 +100,8 @@ class DivertListView(QWidget):
         self._history_task: asyncio.Future[None] | None = None
         self._history_loaded = False
         self._reviewing: int | None = None
+        #: Reviews sent: a refusal opens the review again, with the note and the reason.
+        self.refusals = RefusalWatch()
         self.file_dialog: QFileDialog | None = None
         self.model = DivertTableModel(tz, self)
         self.proxy = DivertFilterProxy(self.model, self)
@@ -368,7 +371,19 @@ class DivertListView(QWidget):
             self.review_error.setText("A review note is required: say what was checked.")
             self.note.setFocus()
             return
-        self._commands.review_divert(divert, note)
+        command_id = self._commands.review_divert(divert, note)
+
+        def refused(message: str) -> None:
+            self._reviewing = divert.id
+            self.review_title.setText(
+                f"Review: {moved_text(divert)} by {divert.by} — {divert.reason}"
+            )
+            self.note.setText(note)
+            self.review_error.setText(message)
+            self.review_box.show()
+            self._say(f"The review of {divert.callsign} from {divert.from_ref} was refused.")
+
+        self.refusals.watch(command_id, refused)
         self._say(
             f"Review of {divert.callsign} from {divert.from_ref} sent; it shows as "
             "reviewed once the server confirms it."

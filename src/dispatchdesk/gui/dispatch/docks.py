@@ -24,6 +24,7 @@ from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.gui.dispatch.assign_dialog import AssignDialog
 from dispatchdesk.gui.dispatch.divert_list import DivertListView
+from dispatchdesk.gui.dispatch.downgrades import DowngradeRequests
 from dispatchdesk.gui.dispatch.escalations import EscalationNotifier
 from dispatchdesk.gui.dispatch.unit_drop import install_unit_drop
 from dispatchdesk.gui.dispatch.units_board import UnitsBoard
@@ -58,6 +59,9 @@ class Dispatch(QObject):
         self._build_units()
         self._build_diverts()
         self._build_escalations()
+        #: Downgrade requests waiting for a supervisor (a dock for supervisors only).
+        self.downgrades = DowngradeRequests(role, window.add_bottom_dock, self)
+        self.downgrades.open_incident.connect(window.open_incident)
         install_unit_drop(window.table, self._unit_dropped)
 
     # -- construction ----------------------------------------------------------------------
@@ -113,7 +117,8 @@ class Dispatch(QObject):
         return [*self.units_board.all_actions, *self.divert_list.shortcut_actions()]
 
     def docks(self) -> list[QDockWidget]:
-        return [self.units_dock, self.divert_dock]
+        extra = [self.downgrades.dock] if self.downgrades.dock is not None else []
+        return [self.units_dock, self.divert_dock, *extra]
 
     def units(self) -> list[Unit]:
         """The fleet as the units board shows it."""
@@ -127,11 +132,14 @@ class Dispatch(QObject):
         self.divert_list.set_incidents(incidents)
         self.escalations.set_timezone(policy.timezone)
         self.escalations.set_incidents(incidents)
+        self.downgrades.set_timezone(policy.timezone)
+        self.downgrades.set_incidents(incidents)
         self.units_model.incidents_changed()
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
         self.divert_list.apply_changes(upserts, removed)
         self.escalations.apply_changes(upserts, removed)
+        self.downgrades.apply_changes(upserts, removed)
         if self.assign_dialog is not None:
             for incident in upserts:
                 if incident.id == self.assign_dialog.panel.incident.id:
@@ -148,6 +156,8 @@ class Dispatch(QObject):
 
     def set_commands(self, commands: Sequence[PendingCommand]) -> None:
         self.units_model.set_pending(commands)
+        self.divert_list.refusals.follow(commands)
+        self.units_board.refusals.follow(commands)
 
     def set_theme(self, theme: str) -> None:
         self.units_model.set_theme(theme)

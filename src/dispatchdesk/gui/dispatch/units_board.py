@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatchdesk.domain.unit import Unit, UnitStatus
+from dispatchdesk.gui.common.refusals import RefusalWatch
 from dispatchdesk.gui.common.tables import configure_table
 from dispatchdesk.gui.dispatch.units_model import UnitColumn, UnitsTableModel
 from dispatchdesk.gui.dispatch.units_proxy import UnitsFilterProxy
@@ -222,6 +223,8 @@ class UnitsBoard(QWidget):
         """The reason asked for when a unit that has not arrived is cleared (hidden)."""
         #: The unit waiting for a reason to be cleared, if any.
         self._withdrawing: int | None = None
+        #: Clears sent with a reason: a refusal asks for the reason again, with the one sent.
+        self.refusals = RefusalWatch()
         self.withdraw_box = QWidget()
         box = QVBoxLayout(self.withdraw_box)
         box.setContentsMargins(4, 0, 4, 0)
@@ -463,7 +466,20 @@ class UnitsBoard(QWidget):
             u.incident_id == unit.incident_id and u.id != unit.id for u in self.model.units()
         )
         ref = self.model.incident_ref(unit.incident_id if unit.incident_id is not None else -1)
-        self._commands.clear_unit(unit, reason)
+        command_id = self._commands.clear_unit(unit, reason)
+
+        def refused(message: str) -> None:
+            again = self.model.unit(unit.id)
+            if (
+                again is not None
+                and again.status is UnitStatus.ASSIGNED
+                and self.select_unit(unit.id)
+            ):
+                self._ask_withdraw(again)
+                self.withdraw_reason.setText(reason)
+            self.show_message(f"Clear {unit.callsign}: {message}")
+
+        self.refusals.watch(command_id, refused)
         self.cancel_withdraw()
         tail = f" {ref} stays owed until another unit arrives." if owed else ""
         self.show_message(

@@ -7,6 +7,10 @@ the field, keeping the text. Text typed for one incident is kept per incident, s
 selection away and back loses nothing. The incident's facts are the form in
 ``ui/incident_detail.ui``; the actions are built here.
 
+A downgrade by a call handler or dispatcher is a request (while the server's policy says so):
+the form says so before it is sent, and the panel shows the request waiting and then how a
+supervisor decided it; supervisors decide it here (:mod:`.downgrade_box`).
+
 The status follows the units: the panel lists the units on the incident (callsign, status,
 since when) from the desk's units model in memory (:meth:`IncidentDetailPanel.watch_units`),
 and offers a status change only where the server would take it
@@ -36,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import format_countdown
+from dispatchdesk.domain.downgrades import needs_approval, pending_text
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy, is_downgrade
 from dispatchdesk.domain.incident import Incident, IncidentStatus, status_change_problem
 from dispatchdesk.domain.rationale import rationale_problem
@@ -45,6 +50,7 @@ from dispatchdesk.gui.common import icons
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.dispatch.units_model import UnitColumn, UnitsTableModel
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
+from dispatchdesk.gui.incident.downgrade_box import DowngradeBox
 from dispatchdesk.gui.queue.model import owed_words
 from dispatchdesk.sync.api import DeskCommands
 
@@ -260,17 +266,36 @@ class IncidentDetailPanel(QScrollArea):
         self.reason_label.setBuddy(self.reason)
         self.regrade_button = QPushButton("Apply grade")
         self.regrade_message = _Message()
+        #: For a call handler or dispatcher choosing a lower grade: it is only a request.
+        self.request_hint = QLabel(
+            "A downgrade is a request: a supervisor approves or rejects it. Until then the "
+            "grade and the countdown stay as they are."
+        )
+        self.request_hint.setWordWrap(True)
+        self.request_hint.hide()
         layout = QVBoxLayout(self.regrade_box)
         row = QHBoxLayout()
         row.addWidget(self.grade, 1)
         row.addWidget(self.regrade_button)
         layout.addLayout(row)
+        layout.addWidget(self.request_hint)
         layout.addWidget(self.reason_label)
         layout.addWidget(self.reason)
         layout.addWidget(self.regrade_message)
         self.grade.currentIndexChanged.connect(self._grade_choice_changed)
         self.regrade_button.clicked.connect(self.regrade)
         self.reason.returnPressed.connect(self.regrade)
+        # The downgrade request waiting (or decided), and a supervisor's decision on it.
+        self.downgrade_message = _Message()
+        self.downgrade_box = DowngradeBox(
+            self._commands,
+            self._role,
+            self.downgrade_message,
+            self.downgrade_message.show_error,
+            lambda cid, note, done: self._watch(cid, self.downgrade_message, note, done),
+        )
+        # Above the facts, under the owed banner: a request waiting is read (and decided) first.
+        self._layout.insertWidget(self._layout.indexOf(self.info), self.downgrade_box)
         self._layout.addWidget(self.regrade_box)
 
     def _build_status(self) -> None:
@@ -354,6 +379,7 @@ class IncidentDetailPanel(QScrollArea):
             self.status_message,
             self.summary_message,
             self.close_message,
+            self.downgrade_message,
         ):
             message.clear_message()
         self._watches.clear()
@@ -361,6 +387,7 @@ class IncidentDetailPanel(QScrollArea):
         self.info.setVisible(incident is not None)
         if incident is None:
             self.owed.hide()
+            self.downgrade_box.show_incident(None, self._policy.timezone)
         if incident is None:
             self._set_actions_enabled(False)
             return
@@ -422,6 +449,7 @@ class IncidentDetailPanel(QScrollArea):
         f["Summary"].setText(incident.summary)
         f["Downgrade reason"].setText(incident.downgrade_reason or "—")
         f["Rationale"].setText(incident.rationale or "—")
+        self.downgrade_box.show_incident(incident, tz)
         self._fill_pending(incident)
         self.grade.setCurrentIndex(self.grade.findData(incident.grade.value))
         self._grade_choice_changed()
@@ -522,6 +550,9 @@ class IncidentDetailPanel(QScrollArea):
         down = incident is not None and is_downgrade(incident.grade, self.chosen_grade())
         self.reason.setVisible(down)
         self.reason_label.setVisible(down)
+        request = down and needs_approval(self._role, self._policy.downgrade_needs_approval)
+        self.request_hint.setVisible(request)
+        self.regrade_button.setText("Request downgrade" if request else "Apply grade")
 
     def regrade(self) -> None:
         incident = self._incident
@@ -532,20 +563,27 @@ class IncidentDetailPanel(QScrollArea):
             self.regrade_message.show_error(f"The incident is already grade {grade.value}.")
             return
         reason: str | None = None
+        note = f"Regrade to {grade.value} queued; pending until the server confirms."
         if is_downgrade(incident.grade, grade):
             reason = self.reason.text().strip()
+            waiting = incident.pending_downgrade
             problem = rationale_problem(reason, what="downgrade reason")
+            if needs_approval(self._role, self._policy.downgrade_needs_approval):
+                if waiting is not None:
+                    problem = (
+                        f"{pending_text(waiting, self._policy.timezone)}: a supervisor decides "
+                        "it before another can be requested."
+                    )
+                note = (
+                    f"Request to downgrade to {grade.value} queued: a supervisor approves or "
+                    "rejects it; the grade and countdown stay as they are until then."
+                )
             if problem:
                 self.regrade_message.show_error(problem)
                 self.reason.setFocus()
                 return
         command_id = self._commands.regrade(incident, grade, reason)
-        self._watch(
-            command_id,
-            self.regrade_message,
-            f"Regrade to {grade.value} queued; pending until the server confirms.",
-            on_confirmed=self.reason.clear,
-        )
+        self._watch(command_id, self.regrade_message, note, on_confirmed=self.reason.clear)
 
     def status_problem(self, status: IncidentStatus) -> str | None:
         """Why the shown incident cannot be set to ``status`` (as the server would say), or
@@ -626,7 +664,12 @@ class IncidentDetailPanel(QScrollArea):
     # -- keyboard entry points -------------------------------------------------------------
 
     def focus_first(self) -> None:
-        """Focus the first action the role has, else the panel itself."""
+        """Focus the first action the role has (a downgrade request waiting for this
+        supervisor's decision first), else the panel itself."""
+        if self.downgrade_box.deciding and self.downgrade_box.isEnabled():
+            self.downgrade_box.focus_note()
+            self.ensureWidgetVisible(self.downgrade_box)
+            return
         for box, widget in (
             (self.regrade_box, self.grade),
             (self.status_box, None),

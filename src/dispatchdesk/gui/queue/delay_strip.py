@@ -2,7 +2,9 @@
 longest breach, the share of I and S incidents attended on time today, and the *owed*
 incidents (a unit diverted away, no other unit arrived yet): ``OWED 3 (2 no unit, 1 escalated)``.
 The owed count is a button: activating it emits :attr:`DelayStrip.owed_activated` (the window
-narrows the queue to them).
+narrows the queue to them). Last, the downgrade requests waiting for a supervisor
+(``DOWNGRADES 2 waiting``), a button too (:attr:`DelayStrip.downgrades_activated`: the
+window brings their list forward).
 
 The queue window refreshes it on each tick from a
 :class:`~dispatchdesk.gui.queue.delay_tracker.DelayTracker` (the same numbers as
@@ -62,11 +64,25 @@ OWED_TOOLTIP = (
 )
 
 
+def downgrades_text(count: int) -> str:
+    """``DOWNGRADES 0`` or ``DOWNGRADES 2 waiting``."""
+    return f"DOWNGRADES {count} waiting" if count else "DOWNGRADES 0"
+
+
+DOWNGRADES_TOOLTIP = (
+    "Downgrade requests by call handlers and dispatchers waiting for a supervisor's "
+    "decision; their countdowns stay on the current grade meanwhile. Click, or Space when "
+    "focused, to show the list."
+)
+
+
 class DelayStrip(QFrame):
     """One line of delay indicators for supervisors."""
 
     #: The owed count was clicked or activated from the keyboard.
     owed_activated = Signal()
+    #: The downgrade requests' count was clicked or activated from the keyboard.
+    downgrades_activated = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +109,17 @@ class DelayStrip(QFrame):
             "their deadline, out of those attended or already past it."
         )
         layout.addWidget(self._on_time)
+        layout.addSpacing(12)
+        self.downgrades_button = QToolButton()
+        self.downgrades_button.setObjectName("downgradeCount")
+        self.downgrades_button.setAutoRaise(True)
+        self.downgrades_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.downgrades_button.setToolTip(DOWNGRADES_TOOLTIP)
+        self.downgrades_button.clicked.connect(
+            lambda _checked=False: self.downgrades_activated.emit()
+        )
+        layout.addWidget(self.downgrades_button)
+        self.show_downgrades(0)
         layout.addStretch(1)
         self.summary = DelaySummary()
         self.show_owed(OwedCount())
@@ -123,6 +150,13 @@ class DelayStrip(QFrame):
         self.owed_button.setAccessibleName(f"{text}. Show owed incidents")
         # Escalated looks breached; any other owed incident, at risk.
         self._owed_icon.setPixmap(_worst_icon(owed.escalated, owed.total).pixmap(16, 16))
+
+    def show_downgrades(self, count: int) -> None:
+        """Show how many downgrade requests wait for a supervisor (call when it changes)."""
+        self.downgrades = count
+        text = downgrades_text(count)
+        self.downgrades_button.setText(text)
+        self.downgrades_button.setAccessibleName(f"{text}. Show the downgrade requests")
 
     def show_summary(self, summary: DelaySummary) -> None:
         self.summary = summary

@@ -20,6 +20,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import Countdown, CountdownState, format_countdown
+from dispatchdesk.domain.downgrades import pending_text
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import DivertKind, Incident
 from dispatchdesk.domain.warnings import Severity
@@ -320,6 +321,8 @@ class IncidentTableModel(RowsTableModel):
             flags.append("pending")
         if incident.downgrade_reason is not None or _downgraded(incident):
             flags.append("downgraded")
+        if incident.pending_downgrade is not None and incident.is_open:
+            flags.append(f"downgrade to {incident.pending_downgrade.to.value} requested")
         if incident.caller.anonymous:
             flags.append("anonymous caller")
         return flags
@@ -344,6 +347,8 @@ class IncidentTableModel(RowsTableModel):
         if incident.downgrade_reason is not None or _downgraded(incident):
             reason = incident.downgrade_reason or "(no reason recorded)"
             lines.append(f"Downgraded from {_original(incident)}: {reason}")
+        if incident.pending_downgrade is not None and incident.is_open:
+            lines.append(pending_text(incident.pending_downgrade, self._policy.timezone) + ".")
         if incident.caller.anonymous:
             lines.append("The caller asked for anonymity. Officers must still contact them.")
         return "\n".join(lines)

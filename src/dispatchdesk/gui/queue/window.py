@@ -58,6 +58,7 @@ from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
 from dispatchdesk.gui.incident.created import CreatedNote
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.incident.downgrade_box import DecisionNotices
 from dispatchdesk.gui.notices.desk import NoticesDesk
 from dispatchdesk.gui.queue.alerts import (
     BREACH_SOUND,
@@ -412,6 +413,8 @@ class QueueWindow(QMainWindow):
         self.selection_keeper.connect()
         self.table.activated.connect(lambda _index: self.open_detail())
         self.delay_strip.owed_activated.connect(self.dispatch.show_diverts)
+        self.dispatch.downgrades.count_changed.connect(self.delay_strip.show_downgrades)
+        self.delay_strip.downgrades_activated.connect(self.dispatch.downgrades.show)
 
     def _connect_relay(self, alerts: FeedAlerts) -> None:
         """The relay's signals straight to the models and widgets that show them. Qt calls a
@@ -419,6 +422,8 @@ class QueueWindow(QMainWindow):
         (it tells a new incident from a known one), the model before the warnings and the units
         board (they read it), the tick last."""
         r, d, w = self.relay, self.dispatch, self.warning_desk
+        # The requester hears how a supervisor decided their downgrade request.
+        self.downgrade_notices = notices = DecisionNotices(self._username, self.show_problem)
         pairs: list[tuple[Any, Callable[..., Any]]] = [
             (r.state, self._show_state),
             (r.state, lambda incidents, _policy: self.breaches.reset(incidents, self._now())),
@@ -430,11 +435,15 @@ class QueueWindow(QMainWindow):
             (r.changes, w.apply_changes),
             (r.changes, d.apply_changes),
             (r.changes, self.breaches.update),
+            (r.state, lambda incidents, policy: notices.set_incidents(incidents)),
+            (r.state, lambda incidents, policy: setattr(notices, "tz", policy.timezone)),
+            (r.changes, notices.apply_changes),
             (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
             (r.commands, self.model.set_pending),
             (r.commands, d.set_commands),
+            (r.commands, w.set_commands),
             (r.commands, self.commands_panel.set_commands),
             (r.commands, self.detail.set_commands),
             (r.problem, _log_problem),

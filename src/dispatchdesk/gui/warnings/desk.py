@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget
 
+from dispatchdesk.domain.commands import PendingCommand
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
@@ -65,6 +66,11 @@ class WarningDesk(QObject):
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
         self.warnings.apply_changes(upserts, removed)
+
+    def set_commands(self, commands: Sequence[PendingCommand]) -> None:
+        """The outbox: an end of a scheme the server refused opens its form again."""
+        if self.schemes_view is not None:
+            self.schemes_view.refusals.follow(commands)
 
     def set_warnings(self, index: WarningIndex, acknowledged: Acknowledgements) -> None:
         if not self.warnings.set_data(index, acknowledged):

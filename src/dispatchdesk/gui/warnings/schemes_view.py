@@ -53,6 +53,7 @@ from dispatchdesk.domain.warnings import (
     scheme_expiry_problem,
     scheme_latest_expiry,
 )
+from dispatchdesk.gui.common.refusals import RefusalWatch
 from dispatchdesk.gui.common.tables import configure_table
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.warnings.schemes_model import SCHEME_ROLE, SchemeColumn, SchemesTableModel
@@ -123,6 +124,8 @@ class SchemesView(QWidget):
         self.proxy = SchemesFilterProxy(self.model, self)
         self._action: SchemeAction | None = None
         self._form_scheme: SchemeOut | None = None
+        #: Ends sent: a refusal opens the form again, with the reason and the server's words.
+        self.refusals = RefusalWatch()
         self._build()
         self._build_actions()
         self._connect()
@@ -497,10 +500,24 @@ class SchemesView(QWidget):
             )
             if problem is not None:
                 return problem, ""
-            self._commands.end_scheme(scheme, reason, override_rationale=override)
-            return None, "End of the scheme (victim not told) sent"
-        self._commands.end_scheme(scheme, reason)
-        return None, "End of the scheme sent"
+            command_id = self._commands.end_scheme(scheme, reason, override_rationale=override)
+            sent = "End of the scheme (victim not told) sent"
+        else:
+            override = ""
+            command_id = self._commands.end_scheme(scheme, reason)
+            sent = "End of the scheme sent"
+
+        def refused(message: str) -> None:
+            if self.select_scheme(scheme.id):
+                self.start(SchemeAction.END)
+                self.text.setText(reason)
+                self.override.setText(override)
+                self._show_error(message)
+            else:
+                self._say(f"Ending the scheme at {scheme.location.address}: {message}")
+
+        self.refusals.watch(command_id, refused)
+        return None, sent
 
     def _send_review(self, scheme: SchemeOut) -> tuple[str | None, str]:
         self._commands.request_scheme_review(scheme, self.text.text().strip() or None)

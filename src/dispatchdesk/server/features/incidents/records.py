@@ -108,6 +108,8 @@ def incident_out(
         downgrade_reason=row.downgrade_reason,
         rationale=row.rationale,
         original_grade=Grade(row.original_grade),
+        pending_downgrade=row.pending_downgrade,
+        downgrade_decision=row.downgrade_decision,
     )
 
 

@@ -67,6 +67,7 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
             **error(404, "No such incident"),
             **error(409, "A move the rules do not allow"),
             **error(412, "Stale If-Match: the detail names the current version"),
+            **error(422, "Downgrade reason missing or refused (it copies a template or another)"),
             **error(428, "If-Match missing"),
         },
     )
@@ -95,7 +96,10 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
         responses={
             **AUTH_ERRORS,
             **error(404, "No such incident"),
-            **error(409, "Rationale refused, or already closed"),
+            **error(409, "Already closed, or owed and not a supervisor"),
+            **error(
+                422, "Rationale refused: the detail names the field, what it copies, how similar"
+            ),
             **error(412, "Stale If-Match (only when If-Match is sent)"),
         },
     )

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from dispatchdesk.domain.grades import Grade, is_downgrade
+from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import IncidentStatus, status_change_problem
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
@@ -27,6 +27,7 @@ from dispatchdesk.protocol.schemas import (
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, ref_counters, units
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
+from dispatchdesk.server.features.downgrades.rules import grade_change, overtaken
 from dispatchdesk.server.features.incidents.records import (
     divert_out,
     divert_rows,
@@ -190,35 +191,14 @@ class Incidents:
                 appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
                 values["appointment_at"] = appointment
                 notes.append(f"appointment {appointment.isoformat() if appointment else 'none'}")
+            requested = False
             if body.grade is not None and body.grade is not grade:
-                if is_downgrade(grade, body.grade):
-                    reason = (body.reason or "").strip()
-                    if not reason:
-                        raise Invalid(
-                            [
-                                {
-                                    "loc": ["body", "reason"],
-                                    "msg": f"A downgrade from {grade.value} to {body.grade.value} "
-                                    "needs a reason: say why this incident can wait longer.",
-                                    "type": "value_error",
-                                }
-                            ],
-                        )
-                    self.runner.check_rationale(
-                        conn,
-                        now,
-                        reason,
-                        kind="downgrade",
-                        what="downgrade reason",
-                        entity=Entity(row.id, row.ref),
-                        by=user.username,
-                    )
-                    values["downgrade_reason"] = reason
-                    notes.append(f"downgraded {grade.value}→{body.grade.value}: {reason}")
-                else:
-                    notes.append(f"upgraded {grade.value}→{body.grade.value}")
-                grade = body.grade
-                values["grade"] = grade.value
+                change = grade_change(self.runner, conn, now, user, row, body.grade, body.reason)
+                values.update(change.values)
+                notes.append(change.note)
+                requested = change.requested
+                if change.applied:
+                    grade = body.grade
             if "grade" in values or "appointment_at" in values:
                 values["deadline"] = policy.deadline(grade, row.created_at, appointment)
             if body.status is not None and body.status is not status:
@@ -233,7 +213,8 @@ class Incidents:
             conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))
             out = self.incident(conn, incident_id)
             detail = f"{out.ref} v{out.version}: " + ("; ".join(notes) or "no field changed")
-            return 200, self._record(conn, now, user, "update_incident", out, detail)
+            status_code = 202 if requested else 200  # a downgrade request awaits a supervisor
+            return status_code, self._record(conn, now, user, "update_incident", out, detail)
 
         return self.runner.run(user, idem, apply, "update_incident", incident_id)
 
@@ -300,6 +281,7 @@ class Incidents:
                     rationale=body.rationale,
                     version=row.version + 1,
                     updated_at=now,
+                    **overtaken(row, user.username, now, f"closed by {user.username}"),
                 )
             )
             if is_owed:

@@ -34,6 +34,7 @@ _UNIT_ERRORS = {
     **error(404, "No such unit or incident"),
     **error(409, "A rule broken: the detail says what to do"),
     **error(412, "Stale If-Match (only when If-Match is sent)"),
+    **error(422, "A reason or note refused: missing, or copying a template or another"),
 }
 
 

@@ -338,6 +338,7 @@ class WarningsDesk:
                     what="rationale for ending without telling the victim",
                     entity=Entity(scheme_id=row.id),
                     by=user.username,
+                    field="override_rationale",
                 )
                 override = (
                     "; the victim was not told of the removal and no failed attempt "
