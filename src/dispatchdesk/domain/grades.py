@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dispatchdesk.domain.reference import ReferenceLists
+from dispatchdesk.domain.tasks import DEFAULT_TASK_POLICY, TaskPolicy
 
 
 class Grade(StrEnum):
@@ -68,6 +69,9 @@ class GradePolicy:
     #: The boroughs and incident types the server accepts, as the snapshot brought them (the
     #: server's own are ``ServerSettings.reference_lists``); empty when none were sent.
     reference: ReferenceLists = field(default_factory=ReferenceLists)
+    #: Which incident types get tasks for the attending officers, and when open ones are
+    #: overdue (the server's own is ``ServerSettings.task_policy``).
+    tasks: TaskPolicy = DEFAULT_TASK_POLICY
 
     def target(self, grade: Grade) -> timedelta | None:
         return self.targets.get(grade)

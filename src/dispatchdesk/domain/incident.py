@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from dispatchdesk.domain.countdown import Countdown, countdown
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.tasks import Task
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.domain.warnings import Person
 
@@ -146,6 +147,11 @@ class Caller:
     #: Recorded only when the caller asks for anonymity; never offered up front.
     anonymous: bool = False
     dob: date | None = None
+    #: The caller asked to stay anonymous (``anonymous`` is recorded only with it).
+    anonymity_requested: bool = False
+    #: Who recorded the anonymity and when (set by the server).
+    anonymity_recorded_by: str | None = None
+    anonymity_recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +231,8 @@ class Incident:
     #: People named on the incident (subject, victim, ...), matched against protective orders
     #: together with the caller.
     persons: tuple[Person, ...] = ()
+    #: Tasks for the attending officers, oldest first.
+    tasks: tuple[Task, ...] = ()
 
     @property
     def owed_word(self) -> str:

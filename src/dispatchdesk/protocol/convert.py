@@ -8,6 +8,7 @@ from typing import Any
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
 from dispatchdesk.domain.reference import ReferenceLists
+from dispatchdesk.domain.tasks import DEFAULT_TASK_POLICY
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import Person
 from dispatchdesk.protocol.schemas import (
@@ -18,6 +19,7 @@ from dispatchdesk.protocol.schemas import (
     PolicyModel,
     UnitOut,
 )
+from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 from dispatchdesk.protocol.warnings import PersonModel
 
 
@@ -48,11 +50,27 @@ def location_to_wire(loc: Location) -> LocationModel:
 
 
 def caller_from_wire(m: CallerModel) -> Caller:
-    return Caller(name=m.name, phone=m.phone, anonymous=m.anonymous, dob=m.dob)
+    return Caller(
+        name=m.name,
+        phone=m.phone,
+        anonymous=m.anonymous,
+        dob=m.dob,
+        anonymity_requested=m.anonymity_requested,
+        anonymity_recorded_by=m.anonymity_recorded_by,
+        anonymity_recorded_at=m.anonymity_recorded_at,
+    )
 
 
 def caller_to_wire(c: Caller) -> CallerModel:
-    return CallerModel(name=c.name, phone=c.phone, anonymous=c.anonymous, dob=c.dob)
+    return CallerModel(
+        name=c.name,
+        phone=c.phone,
+        anonymous=c.anonymous,
+        dob=c.dob,
+        anonymity_requested=c.anonymity_requested,
+        anonymity_recorded_by=c.anonymity_recorded_by,
+        anonymity_recorded_at=c.anonymity_recorded_at,
+    )
 
 
 def divert_from_wire(m: DivertModel) -> Divert:
@@ -106,6 +124,7 @@ def incident_from_wire(m: IncidentOut) -> Incident:
         diverts=tuple(divert_from_wire(d) for d in m.diverts),
         escalated_at=m.escalated_at,
         persons=tuple(Person(name=p.name, dob=p.dob) for p in m.persons),
+        tasks=tuple(t.to_task() for t in m.tasks),
     )
 
 
@@ -133,6 +152,7 @@ def incident_to_wire(i: Incident) -> IncidentOut:
         diverts=[divert_to_wire(d) for d in i.diverts],
         escalated_at=i.escalated_at,
         persons=[PersonModel(name=p.name, dob=p.dob) for p in i.persons],
+        tasks=[TaskModel.from_task(t) for t in i.tasks],
     )
 
 
@@ -152,6 +172,7 @@ def policy_from_wire(m: PolicyModel) -> GradePolicy:
         at_risk_fraction=m.at_risk_fraction,
         timezone=m.timezone,
         reference=reference_from_wire(m),
+        tasks=m.tasks.to_policy() if m.tasks is not None else DEFAULT_TASK_POLICY,
     )
 
 
@@ -176,4 +197,5 @@ def policy_to_wire(p: GradePolicy) -> PolicyModel:
         timezone=p.timezone,
         boroughs=list(p.reference.boroughs),
         incident_types=list(p.reference.incident_types),
+        tasks=TaskPolicyModel.from_policy(p.tasks),
     )

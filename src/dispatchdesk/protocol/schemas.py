@@ -13,6 +13,7 @@ from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.base import NonBlank, Postcode, StrictWire, Uprn, Wire
+from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, SchemeOut, WarningPolicyModel
 
 __all__ = ["NonBlank", "Postcode", "StrictWire", "Uprn", "Wire"]  # re-exported
@@ -52,6 +53,13 @@ class CallerModel(StrictWire):
     anonymous: bool = False
     #: Date of birth when the caller gives it (protective orders match name and DOB).
     dob: date | None = None
+    #: The caller asked to stay anonymous: ``anonymous`` is accepted only with this (422
+    #: otherwise), as anonymity is never offered up front.
+    anonymity_requested: bool = False
+    #: Who recorded the anonymity and when: set by the server (what a client sends is
+    #: replaced); null when the caller is not anonymous.
+    anonymity_recorded_by: str | None = Field(default=None, max_length=100)
+    anonymity_recorded_at: AwareDatetime | None = None
 
 
 class IncidentCreate(StrictWire):
@@ -75,6 +83,8 @@ class IncidentPatch(StrictWire):
     status: IncidentStatus | None = None
     summary: str | None = Field(default=None, min_length=1, max_length=2000)
     appointment_at: AwareDatetime | None = None
+    #: A type from the server's list; the tasks its policy requires are added (none removed).
+    type: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @field_validator("status")
     @classmethod
@@ -86,6 +96,9 @@ class IncidentPatch(StrictWire):
 
 class CloseRequest(StrictWire):
     rationale: NonBlank
+    #: A supervisor closing although tasks for the attending officers are still open: the
+    #: rationale says why (each open task is recorded NOT_DONE with it, and audited).
+    override_open_tasks: bool = False
 
 
 class DivertModel(Wire):
@@ -140,6 +153,8 @@ class IncidentOut(Wire):
     #: Set while the incident is owed with no unit assigned for longer than the server's
     #: escalation time: the moment it escalated to supervisors. Cleared when a unit is assigned.
     escalated_at: AwareDatetime | None = None
+    #: Tasks for the attending officers (policy: informants, domestic actions), oldest first.
+    tasks: list[TaskModel] = []
 
 
 # --- units --------------------------------------------------------------------------------
@@ -256,6 +271,8 @@ class PolicyModel(Wire):
     #: The boroughs and incident types the server accepts (case aside); empty: no list sent.
     boroughs: list[str] = []
     incident_types: list[str] = []
+    #: Which incident types get which tasks, and when open ones are overdue.
+    tasks: TaskPolicyModel | None = None
 
 
 class Snapshot(Wire):

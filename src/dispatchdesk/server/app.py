@@ -26,6 +26,7 @@ from dispatchdesk.server.features.audit import routes as audit_routes
 from dispatchdesk.server.features.auth import routes as auth_routes
 from dispatchdesk.server.features.incidents import routes as incident_routes
 from dispatchdesk.server.features.sync import routes as sync_routes
+from dispatchdesk.server.features.tasks import routes as task_routes
 from dispatchdesk.server.features.units import routes as unit_routes
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings import routes as warning_routes
@@ -113,6 +114,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(audit_routes.router(services.audit, require))
     app.include_router(unit_routes.router(units, require))
     app.include_router(warning_routes.router(warn, require))
+    app.include_router(task_routes.router(services.tasks, require))
     return app
 
 

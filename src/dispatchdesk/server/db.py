@@ -150,6 +150,27 @@ owed = sa.Table(
     sa.Column("escalated_at", UTCDateTime()),
 )
 
+#: Tasks for the attending officers on an incident (``server/features/tasks``): OPEN until
+#: recorded DONE (``outcome``) or NOT_DONE (``reason``) ``by`` whom ``at`` when. ``key`` tells
+#: an incident's tasks apart (one per informant, one per domestic action), so re-evaluating
+#: the policy after an edit adds what is missing and never duplicates or removes a task.
+incident_tasks = sa.Table(
+    "incident_tasks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("by", sa.String(100)),
+    sa.Column("at", UTCDateTime()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("incident_id", "key", name="incident_task_key"),
+)
+
 #: One counter per local day, for incident references (``CAD 0001/23NOV26``).
 ref_counters = sa.Table(
     "ref_counters",

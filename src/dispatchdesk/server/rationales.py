@@ -79,7 +79,16 @@ from dispatchdesk.server.db import UTCDateTime, diverts, incidents, metadata, re
 _T = TypeVar("_T")
 
 #: The kinds of text recorded; every kind is compared with every other.
-KINDS = ("close", "owed_close", "downgrade", "divert", "withdrawal", "divert_review", "scheme_end")
+KINDS = (
+    "close",
+    "owed_close",
+    "downgrade",
+    "divert",
+    "withdrawal",
+    "divert_review",
+    "scheme_end",
+    "task_not_done",
+)
 
 #: How a refusal names what was copied, by kind.
 _WHAT = {
@@ -90,6 +99,7 @@ _WHAT = {
     "withdrawal": "the reason for withdrawing {unit} from {ref}",
     "divert_review": "the review note of the divert of {unit} from {ref}",
     "scheme_end": "the reason special scheme {scheme} was ended",
+    "task_not_done": "the reason a task of {ref} was not done",
 }
 
 rationales = sa.Table(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from dispatchdesk.server.features.audit.service import AuditLog
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.features.sync.service import Sync
+from dispatchdesk.server.features.tasks.service import Tasks
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.runner import CommandRunner
@@ -26,6 +27,7 @@ class Services:
     warnings: WarningsDesk
     sync: Sync
     audit: AuditLog
+    tasks: Tasks
 
     @classmethod
     def open(
@@ -33,11 +35,13 @@ class Services:
     ) -> Services:
         """The services over ``engine``; ``on_commit`` wakes the event streams."""
         runner = CommandRunner(engine, settings, on_commit)
+        incidents = Incidents(runner)
         return cls(
             runner,
-            Incidents(runner),
+            incidents,
             Units(runner),
             WarningsDesk(runner),
             Sync(runner),
             AuditLog(runner),
+            Tasks(runner, incidents),
         )

@@ -8,6 +8,7 @@ from datetime import timedelta
 from dispatchdesk.domain.clock import Clock, SystemClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
+from dispatchdesk.domain.tasks import DEFAULT_TASK_POLICY, TaskPolicy
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy
 
 #: The sync contract promises a heartbeat at least this often.
@@ -50,6 +51,9 @@ class ServerSettings:
     #: Every rationale and reason accepted in this window is compared with a new one, which
     #: is refused when near-identical to any of them.
     rationale_lookback: timedelta = timedelta(days=730)
+    #: Which incident types get tasks for the attending officers (informant contact, the
+    #: domestic-abuse policy's actions), and when open ones are overdue (sent in the snapshot).
+    task_policy: TaskPolicy = DEFAULT_TASK_POLICY
 
     def __post_init__(self) -> None:
         if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:

@@ -19,6 +19,7 @@ from dispatchdesk.protocol.schemas import (
     LocationModel,
     UnitOut,
 )
+from dispatchdesk.protocol.tasks import TaskModel
 from dispatchdesk.protocol.warnings import PersonModel
 from dispatchdesk.server.db import diverts, incidents
 
@@ -83,9 +84,13 @@ def unit_out(row: Row[Any]) -> UnitOut:
 
 
 def incident_out(
-    row: Row[Any], divert_list: list[DivertModel] | None = None, owed_row: Row[Any] | None = None
+    row: Row[Any],
+    divert_list: list[DivertModel] | None = None,
+    owed_row: Row[Any] | None = None,
+    task_list: list[TaskModel] | None = None,
 ) -> IncidentOut:
     return IncidentOut(
+        tasks=task_list or [],
         owed=owed_row is not None,
         diverts=divert_list or [],
         escalated_at=owed_row.escalated_at if owed_row is not None else None,

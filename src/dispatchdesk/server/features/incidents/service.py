@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Row
 from dispatchdesk.domain.grades import Grade, is_downgrade
 from dispatchdesk.domain.incident import IncidentStatus, status_change_problem
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.tasks import Task, open_tasks_sentence
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.schemas import (
     CloseRequest,
@@ -27,6 +28,7 @@ from dispatchdesk.protocol.schemas import (
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, ref_counters, units
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
+from dispatchdesk.server.features.incidents.callers import recorded_caller
 from dispatchdesk.server.features.incidents.records import (
     divert_out,
     divert_rows,
@@ -34,9 +36,15 @@ from dispatchdesk.server.features.incidents.records import (
     make_ref,
     wire,
 )
+from dispatchdesk.server.features.tasks.records import (
+    ensure_tasks,
+    open_task_list,
+    settle_open_tasks,
+    tasks_of,
+)
 from dispatchdesk.server.features.units.records import emit_unit
 from dispatchdesk.server.rationales import Entity
-from dispatchdesk.server.reference import checked_incident
+from dispatchdesk.server.reference import checked_incident, field_errors
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
 
 
@@ -74,7 +82,7 @@ class Incidents:
         row = self.load(conn, incident_id)
         tags = [divert_out(r) for r in divert_rows(conn, diverts.c.from_incident_id == row.id)]
         owed_row = conn.execute(sa.select(owed).where(owed.c.incident_id == row.id)).first()
-        return incident_out(row, tags, owed_row)
+        return incident_out(row, tags, owed_row, tasks_of(conn, row.id))
 
     def emit_incident(self, conn: Connection, now: datetime, incident_id: int) -> IncidentOut:
         out = self.incident(conn, incident_id)
@@ -142,13 +150,14 @@ class Incidents:
                     type=body.type,
                     summary=body.summary,
                     location=body.location.model_dump(mode="json"),
-                    caller=body.caller.model_dump(mode="json"),
+                    caller=recorded_caller(body.caller, user, now),
                     persons=[p.model_dump(mode="json") for p in body.persons],
                     appointment_at=appointment,
                     updated_at=now,
                 )
                 .returning(incidents.c.id)
             ).scalar_one()
+            ensure_tasks(conn, now, self.load(conn, int(new_id)), self.runner.settings.task_policy)
             out = self.incident(conn, int(new_id))
             data = self._record(
                 conn,
@@ -228,14 +237,32 @@ class Incidents:
             if body.summary is not None and body.summary != row.summary:
                 values["summary"] = body.summary
                 notes.append("summary edited")
+            if body.type is not None:
+                notes += self._retype(row, body.type, values)
             values["version"] = row.version + 1
             values["updated_at"] = now
             conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))
+            if "type" in values:  # the new type's tasks are added; none is removed
+                added = ensure_tasks(
+                    conn, now, self.load(conn, incident_id), self.runner.settings.task_policy
+                )
+                notes += [f"task added: {t.title}" for t in added]
             out = self.incident(conn, incident_id)
             detail = f"{out.ref} v{out.version}: " + ("; ".join(notes) or "no field changed")
             return 200, self._record(conn, now, user, "update_incident", out, detail)
 
         return self.runner.run(user, idem, apply, "update_incident", incident_id)
+
+    def _retype(self, row: Row[Any], wanted: str, values: dict[str, Any]) -> list[str]:
+        """Set ``values["type"]`` (the list's spelling) if it changes; 422 off the list."""
+        try:
+            kind = self.runner.settings.reference_lists.incident_type(wanted)
+        except ValueError as exc:
+            raise Invalid(field_errors([(("type",), str(exc))])) from None
+        if kind == row.type:
+            return []
+        values["type"] = kind
+        return [f"type {row.type}→{kind}"]
 
     @staticmethod
     def _check_status_change(
@@ -282,6 +309,7 @@ class Incidents:
                     "withdrawn before arriving and no other unit has arrived. Send a unit, or "
                     "ask a supervisor to close it with a rationale."
                 )
+            still_open = self._open_tasks_check(conn, row, user, body)
             self.runner.check_rationale(
                 conn,
                 now,
@@ -310,6 +338,14 @@ class Incidents:
                     user.username,
                     f"closed by supervisor {user.username}: {body.rationale}",
                 )
+            if still_open:
+                settle_open_tasks(
+                    conn,
+                    now,
+                    incident_id,
+                    user.username,
+                    f"closed by supervisor {user.username} with it open: {body.rationale}",
+                )
             on_it = (
                 conn.execute(
                     sa.select(units.c.id)
@@ -335,9 +371,30 @@ class Incidents:
             detail = f"{out.ref} closed: {body.rationale}"
             if is_owed:
                 detail += " (owed incident closed by supervisor)"
+            if still_open:
+                detail += " (closed by supervisor with tasks open: "
+                detail += "; ".join(t.title for t in still_open) + ")"
             return 200, self._record(conn, now, user, "close_incident", out, detail)
 
         return self.runner.run(user, idem, apply, "close_incident", incident_id)
+
+    @staticmethod
+    def _open_tasks_check(
+        conn: Connection, row: Row[Any], user: User, body: CloseRequest
+    ) -> list[Task]:
+        """The incident's open tasks, when a supervisor closes it anyway (409 naming each
+        otherwise; 403 for an override by another role)."""
+        still_open = open_task_list(conn, row.id)
+        if not still_open:
+            return []
+        if not body.override_open_tasks:
+            raise Conflict(open_tasks_sentence(row.ref, still_open))
+        if user.role is not Role.SUPERVISOR:
+            raise Forbidden(
+                f"Only a supervisor may close {row.ref} with tasks for the attending officers "
+                "still open: record each as done or not done, or ask a supervisor."
+            )
+        return still_open
 
     # --- queries ---------------------------------------------------------------------------
 
