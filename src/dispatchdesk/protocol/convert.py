@@ -6,21 +6,22 @@ from datetime import timedelta
 from typing import Any
 
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
 from dispatchdesk.domain.reference import ReferenceLists
 from dispatchdesk.domain.tasks import DEFAULT_TASK_POLICY
 from dispatchdesk.domain.unit import Unit
-from dispatchdesk.domain.warnings import Person
 from dispatchdesk.protocol.schemas import (
     CallerModel,
     DivertModel,
     IncidentOut,
+    IncidentPersonModel,
+    LinkOut,
     LocationModel,
     PolicyModel,
     UnitOut,
 )
 from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
-from dispatchdesk.protocol.warnings import PersonModel
 
 
 def location_from_wire(m: LocationModel) -> Location:
@@ -55,6 +56,7 @@ def caller_from_wire(m: CallerModel) -> Caller:
         phone=m.phone,
         anonymous=m.anonymous,
         dob=m.dob,
+        role=m.role,
         anonymity_requested=m.anonymity_requested,
         anonymity_recorded_by=m.anonymity_recorded_by,
         anonymity_recorded_at=m.anonymity_recorded_at,
@@ -67,10 +69,27 @@ def caller_to_wire(c: Caller) -> CallerModel:
         phone=c.phone,
         anonymous=c.anonymous,
         dob=c.dob,
+        role=c.role,
         anonymity_requested=c.anonymity_requested,
         anonymity_recorded_by=c.anonymity_recorded_by,
         anonymity_recorded_at=c.anonymity_recorded_at,
     )
+
+
+def person_from_wire(m: IncidentPersonModel) -> IncidentPerson:
+    return IncidentPerson(name=m.name, dob=m.dob, role=m.role)
+
+
+def person_to_wire(p: IncidentPerson) -> IncidentPersonModel:
+    return IncidentPersonModel(name=p.name, dob=p.dob, role=p.role)
+
+
+def link_from_wire(m: LinkOut) -> IncidentLink:
+    return IncidentLink(**m.model_dump())
+
+
+def link_to_wire(link: IncidentLink) -> LinkOut:
+    return LinkOut.model_validate(link, from_attributes=True)
 
 
 def divert_from_wire(m: DivertModel) -> Divert:
@@ -123,8 +142,10 @@ def incident_from_wire(m: IncidentOut) -> Incident:
         owed=m.owed,
         diverts=tuple(divert_from_wire(d) for d in m.diverts),
         escalated_at=m.escalated_at,
-        persons=tuple(Person(name=p.name, dob=p.dob) for p in m.persons),
         tasks=tuple(t.to_task() for t in m.tasks),
+        persons=tuple(person_from_wire(p) for p in m.persons),
+        weapons=m.weapons,
+        links=tuple(link_from_wire(link) for link in m.links),
     )
 
 
@@ -151,8 +172,10 @@ def incident_to_wire(i: Incident) -> IncidentOut:
         owed=i.owed,
         diverts=[divert_to_wire(d) for d in i.diverts],
         escalated_at=i.escalated_at,
-        persons=[PersonModel(name=p.name, dob=p.dob) for p in i.persons],
         tasks=[TaskModel.from_task(t) for t in i.tasks],
+        persons=[person_to_wire(p) for p in i.persons],
+        weapons=i.weapons,
+        links=[link_to_wire(link) for link in i.links],
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.history import DEFAULT_HISTORY_YEARS, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
@@ -53,6 +54,8 @@ class CallerModel(StrictWire):
     anonymous: bool = False
     #: Date of birth when the caller gives it (protective orders match name and DOB).
     dob: date | None = None
+    #: What the caller is on the incident (a victim calling for themself is VICTIM).
+    role: PersonRole = PersonRole.INFORMANT
     #: The caller asked to stay anonymous: ``anonymous`` is accepted only with this (422
     #: otherwise), as anonymity is never offered up front.
     anonymity_requested: bool = False
@@ -60,6 +63,13 @@ class CallerModel(StrictWire):
     #: replaced); null when the caller is not anonymous.
     anonymity_recorded_by: str | None = Field(default=None, max_length=100)
     anonymity_recorded_at: AwareDatetime | None = None
+
+
+class IncidentPersonModel(PersonModel):
+    """A person named on an incident, with their role there (protective orders' persons have
+    none: :class:`PersonModel`)."""
+
+    role: PersonRole = PersonRole.OTHER
 
 
 class IncidentCreate(StrictWire):
@@ -71,7 +81,9 @@ class IncidentCreate(StrictWire):
     #: Extended grade: the agreed appointment, which becomes the deadline.
     appointment_at: AwareDatetime | None = None
     #: People named on the incident (subject, victim, ...), matched against protective orders.
-    persons: list[PersonModel] = Field(default=[], max_length=20)
+    persons: list[IncidentPersonModel] = Field(default=[], max_length=20)
+    #: Weapons mentioned or seen.
+    weapons: bool = False
 
 
 class IncidentPatch(StrictWire):
@@ -85,6 +97,8 @@ class IncidentPatch(StrictWire):
     appointment_at: AwareDatetime | None = None
     #: A type from the server's list; the tasks its policy requires are added (none removed).
     type: str | None = Field(default=None, min_length=1, max_length=2000)
+    #: Weapons mentioned or seen.
+    weapons: bool | None = None
 
     @field_validator("status")
     @classmethod
@@ -99,6 +113,32 @@ class CloseRequest(StrictWire):
     #: A supervisor closing although tasks for the attending officers are still open: the
     #: rationale says why (each open task is recorded NOT_DONE with it, and audited).
     override_open_tasks: bool = False
+
+
+class LinkCreate(StrictWire):
+    """Body of ``POST /incidents/{id}/links``: link this incident to ``incident_id``. The
+    other incident gets the inverse link (PARENT and CHILD swap)."""
+
+    incident_id: Annotated[int, Field(gt=0)]
+    relation: LinkRelation
+    reason: NonBlank
+
+
+class LinkRemove(StrictWire):
+    """Body of ``POST /incidents/{id}/links/{other_id}/remove`` (removes both sides)."""
+
+    reason: NonBlank
+
+
+class LinkOut(Wire):
+    """A link from the incident that carries it to ``incident_id`` (``ref``)."""
+
+    incident_id: int
+    ref: str
+    relation: LinkRelation
+    reason: str
+    by: str
+    at: AwareDatetime
 
 
 class DivertModel(Wire):
@@ -138,7 +178,7 @@ class IncidentOut(Wire):
     summary: str
     location: LocationModel
     caller: CallerModel = CallerModel()
-    persons: list[PersonModel] = []
+    persons: list[IncidentPersonModel] = []
     appointment_at: AwareDatetime | None = None
     attended_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None
@@ -155,6 +195,10 @@ class IncidentOut(Wire):
     escalated_at: AwareDatetime | None = None
     #: Tasks for the attending officers (policy: informants, domestic actions), oldest first.
     tasks: list[TaskModel] = []
+    #: Weapons mentioned or seen.
+    weapons: bool = False
+    #: Links to other incidents, oldest first.
+    links: list[LinkOut] = []
 
 
 # --- units --------------------------------------------------------------------------------
@@ -273,6 +317,8 @@ class PolicyModel(Wire):
     incident_types: list[str] = []
     #: Which incident types get which tasks, and when open ones are overdue.
     tasks: TaskPolicyModel | None = None
+    #: How many years back history (``/history``) looks: at least five.
+    history_years: int = DEFAULT_HISTORY_YEARS
 
 
 class Snapshot(Wire):
