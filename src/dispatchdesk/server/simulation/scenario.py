@@ -117,7 +117,7 @@ class Scenario:
         location = self._location()
         anonymous = self.rng.random() < 0.05
         caller = (
-            {"anonymous": anonymous}
+            {"anonymous": True, "anonymity_requested": True}
             if anonymous
             else {
                 "name": self.rng.choice(CALLERS),
