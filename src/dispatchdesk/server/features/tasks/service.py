@@ -27,7 +27,7 @@ from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
 
 #: The audit action of opening an incident's history (``GET /incidents/{id}/history``).
-HISTORY_OPENED = "open_incident_history"
+HISTORY_OPENED = "history_viewed"
 
 
 class Tasks:
