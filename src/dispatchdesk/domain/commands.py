@@ -33,6 +33,9 @@ class CommandKind(StrEnum):
     REQUEST_SCHEME_REVIEW = "request_scheme_review"
     SCHEME_VICTIM_INFORMED = "scheme_victim_informed"
     SCHEME_VICTIM_CONTACT = "scheme_victim_contact"
+    #: A task for the attending officers recorded done (with an outcome) or not done (a reason).
+    TASK_DONE = "task_done"
+    TASK_NOT_DONE = "task_not_done"
     #: Audit records: a warning was shown to / acknowledged by this operator for an incident.
     WARNING_SHOWN = "warning_shown"
     WARNING_ACKNOWLEDGED = "warning_acknowledged"
