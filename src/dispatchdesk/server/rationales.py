@@ -88,6 +88,7 @@ KINDS = (
     "divert_review",
     "scheme_end",
     "task_not_done",
+    "link_remove",
 )
 
 #: How a refusal names what was copied, by kind.

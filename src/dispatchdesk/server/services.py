@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from dispatchdesk.server.features.audit.service import AuditLog
+from dispatchdesk.server.features.history.service import History
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.features.sync.service import Sync
 from dispatchdesk.server.features.tasks.service import Tasks
@@ -28,6 +29,7 @@ class Services:
     sync: Sync
     audit: AuditLog
     tasks: Tasks
+    history: History
 
     @classmethod
     def open(
@@ -44,4 +46,5 @@ class Services:
             Sync(runner),
             AuditLog(runner),
             Tasks(runner, incidents),
+            History(runner, incidents),
         )

@@ -333,8 +333,13 @@ class _History:
                 log.debug("demo history: task refused: %s", refused.detail)
 
     def _open_history(self, incident_id: int) -> bool:
-        """Open the incident's history, as the officers' history check does."""
-        return False
+        """Open the incident's history (audited), as the officers' history check does."""
+        try:
+            self.service.history.incident_history(self.user, incident_id)
+        except DomainError as refused:
+            log.debug("demo history: history of %s refused: %s", incident_id, refused.detail)
+            return False
+        return True
 
     async def close(self, incident: dict[str, Any], rationale: str) -> bool:
         try:

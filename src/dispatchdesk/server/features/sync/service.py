@@ -13,6 +13,7 @@ from dispatchdesk.protocol.schemas import ChangesPage, DivertModel, Snapshot
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import incident_tasks, incidents, owed, read_tx, units
 from dispatchdesk.server.errors import BadRequest, Gone
+from dispatchdesk.server.features.history.links import links_of
 from dispatchdesk.server.features.incidents.records import F, divert_out, divert_rows, incident_out
 from dispatchdesk.server.features.tasks.records import task_lists
 from dispatchdesk.server.features.units.records import unit_out
@@ -47,19 +48,24 @@ class Sync:
                 conn, incident_tasks.c.incident_id.in_(sa.select(incidents.c.id).where(live))
             )
             fleet = conn.execute(sa.select(units).order_by(units.c.id)).all()
+            links = links_of(conn, (r.id for r in rows))
         settings = self.runner.settings
+        policy = policy_to_wire(
+            replace(settings.policy, reference=settings.reference_lists, tasks=settings.task_policy)
+        )
         return Snapshot(
             cursor=head.seq,
             server_time=now,
-            policy=policy_to_wire(
-                replace(
-                    settings.policy,
-                    reference=settings.reference_lists,
-                    tasks=settings.task_policy,
-                )
-            ),
+            policy=policy.model_copy(update={"history_years": settings.history_years}),
             incidents=[
-                incident_out(r, tags.get(r.id), owed_rows.get(r.id), tasks.get(r.id)) for r in rows
+                incident_out(
+                    r,
+                    tags.get(r.id),
+                    owed_rows.get(r.id),
+                    links.get(r.id),
+                    task_list=tasks.get(r.id),
+                )
+                for r in rows
             ],
             units=[unit_out(u) for u in fleet],
         )
