@@ -256,3 +256,26 @@ def test_walking_around_the_task_commands(desk: Desk) -> None:
     # each recorded task is audited
     actions = [row["action"] for row in desk.sue.get("/audit?limit=50").json()]
     assert "task_done" in actions and "refused_task_done" in actions
+
+
+def test_the_history_check_is_done_only_after_the_history_was_opened(desk: Desk) -> None:
+    inc = _create(desk.cathy, type="Domestic", caller=ANN)
+    other = _create(desk.cathy, type="Domestic", caller=ANN)
+    check = _task(inc, "HISTORY_CHECK")
+    found = "Two earlier domestics at the address in 2024, same couple, no weapons"
+    r = _done(desk.dan, inc, check, found)
+    assert r.status_code == 409, r.text
+    assert "Nobody has opened the history" in r.json()["detail"]
+    # opening another incident's history proves nothing about this one
+    assert desk.dan.get(f"/incidents/{other['id']}/history").status_code == 200
+    assert _done(desk.dan, inc, check, found).status_code == 409
+    # anyone opening it (the audit row is the proof), then what was found is recorded
+    assert desk.cathy.get(f"/incidents/{inc['id']}/history").status_code == 200
+    r = _done(desk.dan, inc, check, found)
+    assert r.status_code == 200, r.text
+    assert _task(r.json(), "HISTORY_CHECK")["outcome"] == found
+    opened = [a for a in desk.sue.get("/audit").json() if a["action"] == "history_viewed"]
+    assert {a["entity_id"] for a in opened} == {inc["id"], other["id"]}
+    # not done needs no opening, but a reason of its own
+    r = _not_done(desk.dan, other, _task(other, "HISTORY_CHECK"), "History system down all night")
+    assert r.status_code == 200, r.text
