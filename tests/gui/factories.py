@@ -117,9 +117,7 @@ class RecordingCommands:
     def edit_summary(self, incident: Incident, summary: str) -> str:
         return self._record("edit_summary", incident, summary)
 
-    def close(
-        self, incident: Incident, rationale: str, override_open_tasks: bool = False
-    ) -> str:
+    def close(self, incident: Incident, rationale: str, override_open_tasks: bool = False) -> str:
         if override_open_tasks:
             return self._record("close", incident, rationale, "override_open_tasks")
         return self._record("close", incident, rationale)

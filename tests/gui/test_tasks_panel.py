@@ -53,10 +53,13 @@ def test_tasks_model_passes_the_model_tester(qtmodeltester):
     model.set_tasks(tasks(TaskState.DONE, TaskState.NOT_DONE, TaskState.OPEN), "Europe/London")
     qtmodeltester.check(model)
     assert model.rowCount() == 3
-    assert model.index(0, 0).data() == "Contact the informant (Anon, 07700 900123)"
-    assert model.index(0, 2).data() == "done by dan at 09:00: Rang back, heard a row at 22:00"
+    assert model.index(0, 0).data() == (
+        "Contact the informant (Anon, 07700 900123)\n"
+        "done by dan at 09:00: Rang back, heard a row at 22:00"
+    )
     assert model.index(1, 1).data() == "not done"
-    assert model.index(2, 2).data() == "—"
+    assert model.index(2, 0).data() == "History check"
+    assert model.index(2, 1).data() == "open"
 
 
 def test_the_panel_lists_the_tasks_and_hides_the_box_without_any(qtbot, commands, fake_clock):
@@ -82,6 +85,11 @@ def test_one_key_records_done_and_another_not_done(qtbot, commands, fake_clock):
         ("task_done", (incident, incident.tasks[0], "Rang 07700 900123, neighbour heard shouting"))
     ]
     assert "pending" in box.message.text()
+    # once the feed brings it recorded, the next open task is selected
+    recorded = incident.with_changes(tasks=tasks(TaskState.DONE, TaskState.OPEN), version=2)
+    panel.update_incident(recorded)
+    assert box.selected_task().id == 2
+    incident = recorded
     # not done: the reason is checked like a rationale first
     box.select_task(2)
     box.text.clear()
@@ -95,7 +103,7 @@ def test_one_key_records_done_and_another_not_done(qtbot, commands, fake_clock):
     qtbot.keyClick(box.text, Qt.Key.Key_Return, keys)
     assert commands.calls[1] == (
         "task_not_done",
-        (incident, incident.tasks[1], "Flats 1-4 empty at 02:00, day shift to knock"),
+        (recorded, recorded.tasks[1], "Flats 1-4 empty at 02:00, day shift to knock"),
     )
 
 
@@ -174,8 +182,11 @@ def test_anonymity_says_at_whose_request_and_who_recorded_it(qtbot, commands, fa
     )
     panel.show_incident(make_incident(1, caller=caller))
     assert (
-        "Anonymous at the caller's request (recorded by cathy at 14:02)"
-        in panel.fields["Caller"].text()
+        panel.fields["Caller"]
+        .text()
+        .startswith(
+            "Anon · 07700 900123 · Anonymous at the caller's request (recorded by cathy at 14:02)"
+        )
     )
 
 

@@ -326,7 +326,11 @@ class IncidentDetailPanel(QScrollArea):
         self.close_message = _Message()
         # A supervisor may close with tasks open; the rationale then says why (shown only
         # to supervisors, and only while the incident has open tasks).
-        self.close_override = QCheckBox("Close with tasks still open (the rationale says why)")
+        self.close_override = QCheckBox("Close with tasks still open")
+        self.close_override.setToolTip(
+            "Say in the rationale why the open tasks were not done: each is recorded not done "
+            "with it, and the close is audited."
+        )
         self.close_override.hide()
         layout = QVBoxLayout(self.close_box)
         layout.addWidget(self.rationale)
@@ -708,7 +712,8 @@ def _people_texts(incident: Incident, tz: str) -> tuple[str, str]:
     """The caller's line, and the people named, one a line (so that word wrap in a narrow
     dock never leaves a date of birth looking as if it belonged to the next name)."""
     caller = incident.caller
-    parts = [person_text(caller.name or "(no name)", caller.dob), caller.phone or "(no phone)"]
+    name = caller.name or ("Anon" if caller.anonymous else "(no name)")
+    parts = [person_text(name, caller.dob), caller.phone or "(no phone)"]
     if caller.anonymous:
         parts.append(anonymity_text(caller, tz) + " — officers must still contact the informant")
     people = [person_text(p.name, p.dob) for p in incident.persons]

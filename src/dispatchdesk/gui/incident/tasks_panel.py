@@ -71,9 +71,10 @@ def recorded_text(task: Task, tz: str) -> str:
 
 
 class TasksModel(RowsTableModel):
-    """The incident's tasks, in the server's order (oldest first)."""
+    """The incident's tasks, in the server's order (oldest first): what (with, once
+    recorded, a second line saying by whom, when and what they said) and its state."""
 
-    headers = ("Task", "State", "Recorded")
+    headers = ("Task", "State")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,14 +102,11 @@ class TasksModel(RowsTableModel):
             return task
         if role not in (DISPLAY_ROLE, TOOLTIP_ROLE, ACCESSIBLE_ROLE):
             return None
-        column = index.column()
-        if column == 0:
-            return task.title
-        if column == 1:
+        if index.column() == 1:
             return task.state.label
-        if column == 2:
-            return recorded_text(task, self._tz)
-        return None
+        if task.state is TaskState.OPEN:
+            return task.title
+        return f"{task.title}\n{recorded_text(task, self._tz)}"
 
 
 class TasksBox(QGroupBox):
@@ -140,18 +138,26 @@ class TasksBox(QGroupBox):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.setWordWrap(False)
+        # A narrow dock (1366-wide screens): the text wraps, each row as tall as it needs
+        # (a handful of rows, measured when they change, never per tick).
+        self.view.setWordWrap(True)
         self.view.verticalHeader().hide()
-        self.view.verticalHeader().setDefaultSectionSize(24)
+        self.view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        header.sectionResized.connect(lambda *_: self._fit_rows())
         self.view.setColumnWidth(1, 70)
-        self.view.setColumnWidth(2, 170)
         self.text = QLineEdit()
         self.text.setPlaceholderText("What was found, or why it was not done")
         self.text.setAccessibleName("Outcome or reason for the selected task")
-        self.done_button = QPushButton("Done (Ctrl+Enter)")
-        self.not_done_button = QPushButton("Not done (Ctrl+Shift+Enter)")
+        self.keys_hint = QLabel("Ctrl+Enter: done · Ctrl+Shift+Enter: not done")
+        self.keys_hint.setWordWrap(True)
+        self.done_button = QPushButton("Done")
+        self.done_button.setToolTip("Record the selected task done, with what was found.")
+        self.not_done_button = QPushButton("Not done")
+        self.not_done_button.setToolTip("Record the selected task not done, with why.")
         for button in (self.done_button, self.not_done_button):
             button.setAutoDefault(False)
         self.done_button.clicked.connect(lambda: self.record(done=True))
@@ -168,6 +174,7 @@ class TasksBox(QGroupBox):
         entry = QVBoxLayout(self.entry)
         entry.setContentsMargins(0, 0, 0, 0)
         entry.addWidget(self.text)
+        entry.addWidget(self.keys_hint)
         buttons = QHBoxLayout()
         buttons.addWidget(self.done_button)
         buttons.addWidget(self.not_done_button)
@@ -179,8 +186,8 @@ class TasksBox(QGroupBox):
     # -- what is shown ---------------------------------------------------------------------
 
     def show_incident(self, incident: Incident | None, tz: str) -> None:
-        """The incident's tasks (hidden when it has none); the selected task is kept, else the
-        first open one is selected."""
+        """The incident's tasks (hidden when it has none); the selected task is kept (unless it
+        was just recorded), else the first open one is selected."""
         keep = self.selected_task()
         same = incident is not None and self._incident is not None
         same = same and incident.id == self._incident.id  # type: ignore[union-attr]
@@ -188,16 +195,22 @@ class TasksBox(QGroupBox):
         tasks = incident.tasks if incident is not None else ()
         self.setVisible(bool(tasks))
         self.model.set_tasks(tasks, tz)
-        self.view.setFixedHeight(
-            self.view.horizontalHeader().height() + 24 * max(1, len(tasks)) + 4
-        )
+        self._fit_rows()
         row = self.model.row_of(keep.id) if same and keep is not None else None
+        if row is not None and keep is not None and tasks[row].state is not keep.state:
+            row = None  # just recorded: on to the next open task
         if row is None:
             row = next((n for n, t in enumerate(tasks) if t.state is TaskState.OPEN), 0)
         if tasks:
             self.view.selectRow(row)
         can = incident is not None and incident.is_open and bool(open_tasks(tasks))
         self.entry.setEnabled(can)
+
+    def _fit_rows(self) -> None:
+        """Rows as tall as their wrapped text, the view as tall as its rows (no scrolling)."""
+        self.view.resizeRowsToContents()
+        rows = sum(self.view.rowHeight(r) for r in range(self.model.rowCount()))
+        self.view.setFixedHeight(self.view.horizontalHeader().sizeHint().height() + rows + 4)
 
     def refresh(self, now: datetime, policy: TaskPolicy) -> None:
         """Per tick: whether the open tasks are overdue (the policy's time since the call)."""
