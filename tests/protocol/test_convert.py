@@ -19,6 +19,7 @@ from dispatchdesk.domain.incident import (
     Location,
 )
 from dispatchdesk.domain.reference import ReferenceLists
+from dispatchdesk.domain.tasks import Task, TaskKind, TaskPolicy, TaskState
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.domain.warnings import WarningPolicy
 from dispatchdesk.protocol.convert import (
@@ -89,6 +90,20 @@ callers = st.builds(
     anonymous=st.booleans(),
     dob=dob,
     role=st.sampled_from(PersonRole),
+    anonymity_requested=st.booleans(),
+    anonymity_recorded_by=opt_text.filter(lambda s: s is None or len(s) <= 100),
+    anonymity_recorded_at=opt_moment,
+)
+tasks = st.builds(
+    Task,
+    id=ids,
+    kind=st.sampled_from(TaskKind),
+    state=st.sampled_from(TaskState),
+    detail=text,
+    outcome=opt_text,
+    reason=opt_text,
+    by=opt_text,
+    at=opt_moment,
 )
 diverts = st.builds(
     Divert,
@@ -164,6 +179,7 @@ incidents = st.builds(
     persons=st.lists(persons, max_size=3).map(tuple),
     weapons=st.booleans(),
     links=st.lists(links, max_size=3).map(tuple),
+    tasks=st.lists(tasks, max_size=5).map(tuple),
 )
 whole_seconds = st.integers(min_value=0, max_value=10**7).map(lambda s: timedelta(seconds=s))
 words = st.from_regex(r"[A-Za-z]{1,12}( [A-Za-z]{1,12})?", fullmatch=True)
@@ -177,6 +193,12 @@ grade_policies = st.builds(
         ReferenceLists,
         boroughs=st.lists(words, max_size=4, unique_by=str.casefold).map(tuple),
         incident_types=st.lists(words, max_size=4, unique_by=str.casefold).map(tuple),
+    ),
+    tasks=st.builds(
+        TaskPolicy,
+        informant_types=st.lists(words, max_size=4, unique_by=str.casefold).map(tuple),
+        domestic_types=st.lists(words, max_size=3, unique_by=str.casefold).map(tuple),
+        overdue_after=whole_seconds.filter(lambda t: t > timedelta(0)),
     ),
 )
 warning_policies = st.builds(

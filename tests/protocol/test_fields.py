@@ -14,6 +14,7 @@ from dispatchdesk.cache.entities import ENTITIES
 from dispatchdesk.domain.grades import GradePolicy
 from dispatchdesk.domain.history import IncidentLink, IncidentPerson
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
+from dispatchdesk.domain.tasks import Task, TaskPolicy
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import Person, Place, WarningPolicy
 from dispatchdesk.protocol.schemas import (
@@ -27,6 +28,7 @@ from dispatchdesk.protocol.schemas import (
     PolicyModel,
     UnitOut,
 )
+from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 from dispatchdesk.protocol.warnings import PersonModel, PlaceModel, WarningPolicyModel
 
 #: (domain dataclass, wire model, {field only in the domain: reason},
@@ -43,6 +45,14 @@ PAIRS: list[
     (IncidentPerson, IncidentPersonModel, {}, {}, {}),
     (IncidentLink, LinkOut, {}, {}, {}),
     (Place, PlaceModel, {}, {}, {}),
+    (Task, TaskModel, {}, {}, {}),
+    (
+        TaskPolicy,
+        TaskPolicyModel,
+        {},
+        {},
+        {"overdue_after": ("overdue_after_seconds", "JSON has no duration: whole seconds")},
+    ),
     (
         GradePolicy,
         PolicyModel,
