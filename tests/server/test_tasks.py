@@ -165,6 +165,8 @@ def test_a_supervisor_may_close_with_tasks_open_saying_why(desk: Desk) -> None:
     # the rationale is checked like any other
     r = _close(desk.sue, inc, "words of advice given", override_open_tasks=True)
     assert r.status_code == 409 and "stock phrase" in r.json()["detail"]
+    # ... and a refused close leaves every task as it was
+    assert {t["state"] for t in incident(desk.sue, inc["id"])["tasks"]} == {"OPEN"}
     r = _close(desk.sue, inc, why, override_open_tasks=True)
     assert r.status_code == 200, r.text
     out = r.json()

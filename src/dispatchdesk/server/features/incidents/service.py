@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Row
 from dispatchdesk.domain.grades import Grade, is_downgrade
 from dispatchdesk.domain.incident import IncidentStatus, status_change_problem
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.domain.tasks import Task, open_tasks_sentence
+from dispatchdesk.domain.tasks import open_tasks_sentence
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.schemas import (
     CloseRequest,
@@ -249,26 +249,24 @@ class Incidents:
                 values["summary"] = body.summary
                 notes.append("summary edited")
             if body.type is not None:
-                notes += self._retype(row, body.type, values)
+                notes += self._retype(conn, now, row, body.type, values)
             if body.weapons is not None and body.weapons != row.weapons:
                 values["weapons"] = body.weapons
                 notes.append("weapons mentioned" if body.weapons else "weapons tick removed")
             values["version"] = row.version + 1
             values["updated_at"] = now
             conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))
-            if "type" in values:  # the new type's tasks are added; none is removed
-                added = ensure_tasks(
-                    conn, now, self.load(conn, incident_id), self.runner.settings.task_policy
-                )
-                notes += [f"task added: {t.title}" for t in added]
             out = self.incident(conn, incident_id)
             detail = f"{out.ref} v{out.version}: " + ("; ".join(notes) or "no field changed")
             return 200, self._record(conn, now, user, "update_incident", out, detail)
 
         return self.runner.run(user, idem, apply, "update_incident", incident_id)
 
-    def _retype(self, row: Row[Any], wanted: str, values: dict[str, Any]) -> list[str]:
-        """Set ``values["type"]`` (the list's spelling) if it changes; 422 off the list."""
+    def _retype(
+        self, conn: Connection, now: datetime, row: Row[Any], wanted: str, values: dict[str, Any]
+    ) -> list[str]:
+        """Set ``values["type"]`` (the list's spelling) if it changes (422 off the list), and
+        add the tasks the new type's policy requires; none is ever removed."""
         try:
             kind = self.runner.settings.reference_lists.incident_type(wanted)
         except ValueError as exc:
@@ -276,7 +274,8 @@ class Incidents:
         if kind == row.type:
             return []
         values["type"] = kind
-        return [f"type {row.type}→{kind}"]
+        added = ensure_tasks(conn, now, row, self.runner.settings.task_policy, incident_type=kind)
+        return [f"type {row.type}→{kind}"] + [f"task added: {t.title}" for t in added]
 
     @staticmethod
     def _check_status_change(
@@ -323,7 +322,7 @@ class Incidents:
                     "withdrawn before arriving and no other unit has arrived. Send a unit, or "
                     "ask a supervisor to close it with a rationale."
                 )
-            still_open = self._open_tasks_check(conn, row, user, body)
+            tasks_note = self._settle_open_tasks(conn, now, row, user, body)
             self.runner.check_rationale(
                 conn,
                 now,
@@ -352,55 +351,25 @@ class Incidents:
                     user.username,
                     f"closed by supervisor {user.username}: {body.rationale}",
                 )
-            if still_open:
-                settle_open_tasks(
-                    conn,
-                    now,
-                    incident_id,
-                    user.username,
-                    f"closed by supervisor {user.username} with it open: {body.rationale}",
-                )
-            on_it = (
-                conn.execute(
-                    sa.select(units.c.id)
-                    .where(units.c.incident_id == incident_id)
-                    .order_by(units.c.id)
-                )
-                .scalars()
-                .all()
-            )
-            for unit_id in on_it:  # the close stands its units down
-                conn.execute(
-                    units.update()
-                    .where(units.c.id == unit_id)
-                    .values(
-                        status=UnitStatus.AVAILABLE.value,
-                        incident_id=None,
-                        status_since=now,
-                        version=units.c.version + 1,
-                    )
-                )
-                emit_unit(self.runner, conn, now, unit_id)
+            self._stand_down_units(conn, now, incident_id)  # the close stands them down
             out = self.incident(conn, incident_id)
-            detail = f"{out.ref} closed: {body.rationale}"
+            detail = f"{out.ref} closed: {body.rationale}{tasks_note}"
             if is_owed:
                 detail += " (owed incident closed by supervisor)"
-            if still_open:
-                detail += " (closed by supervisor with tasks open: "
-                detail += "; ".join(t.title for t in still_open) + ")"
             return 200, self._record(conn, now, user, "close_incident", out, detail)
 
         return self.runner.run(user, idem, apply, "close_incident", incident_id)
 
     @staticmethod
-    def _open_tasks_check(
-        conn: Connection, row: Row[Any], user: User, body: CloseRequest
-    ) -> list[Task]:
-        """The incident's open tasks, when a supervisor closes it anyway (409 naming each
-        otherwise; 403 for an override by another role)."""
+    def _settle_open_tasks(
+        conn: Connection, now: datetime, row: Row[Any], user: User, body: CloseRequest
+    ) -> str:
+        """A close with tasks open: 409 naming each, 403 for an override by another role than
+        supervisor; a supervisor's override records each NOT_DONE with the rationale (undone
+        with the close if the rationale is refused). Returns what the audit adds."""
         still_open = open_task_list(conn, row.id)
         if not still_open:
-            return []
+            return ""
         if not body.override_open_tasks:
             raise Conflict(open_tasks_sentence(row.ref, still_open))
         if user.role is not Role.SUPERVISOR:
@@ -408,7 +377,35 @@ class Incidents:
                 f"Only a supervisor may close {row.ref} with tasks for the attending officers "
                 "still open: record each as done or not done, or ask a supervisor."
             )
-        return still_open
+        why = f"closed by supervisor {user.username} with it open: {body.rationale}"
+        settle_open_tasks(conn, now, row.id, user.username, why)
+        return (
+            " (closed by supervisor with tasks open: "
+            + "; ".join(t.title for t in still_open)
+            + ")"
+        )
+
+    def _stand_down_units(self, conn: Connection, now: datetime, incident_id: int) -> None:
+        """Free every unit on the incident (a close stands its units down)."""
+        on_it = (
+            conn.execute(
+                sa.select(units.c.id).where(units.c.incident_id == incident_id).order_by(units.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        for unit_id in on_it:
+            conn.execute(
+                units.update()
+                .where(units.c.id == unit_id)
+                .values(
+                    status=UnitStatus.AVAILABLE.value,
+                    incident_id=None,
+                    status_since=now,
+                    version=units.c.version + 1,
+                )
+            )
+            emit_unit(self.runner, conn, now, unit_id)
 
     # --- queries ---------------------------------------------------------------------------
 

@@ -71,17 +71,24 @@ def informants(
     return out
 
 
-def ensure_tasks(conn: Connection, now: datetime, row: Row[Any], policy: TaskPolicy) -> list[Task]:
-    """Add the tasks ``policy`` requires of the incident ``row`` that it lacks (by key); none is
-    ever removed or reopened, so a type changed away from domestic keeps its tasks. Returns
-    the tasks added."""
+def ensure_tasks(
+    conn: Connection,
+    now: datetime,
+    row: Row[Any],
+    policy: TaskPolicy,
+    incident_type: str | None = None,
+) -> list[Task]:
+    """Add the tasks ``policy`` requires of the incident ``row`` (of ``incident_type``, when
+    it is being changed to that) that it lacks (by key); none is ever removed or reopened, so
+    a type changed away from domestic keeps its tasks. Returns the tasks added."""
     have = set(
         conn.execute(
             sa.select(incident_tasks.c.key).where(incident_tasks.c.incident_id == row.id)
         ).scalars()
     )
     added: list[Task] = []
-    for need in policy.required(row.type, informants(row.caller, row.persons)):
+    kind = incident_type if incident_type is not None else row.type
+    for need in policy.required(kind, informants(row.caller, row.persons)):
         if need.key in have:
             continue
         have.add(need.key)
