@@ -4,21 +4,22 @@ one query each for the incidents, their DIVERT tags, owed states and links)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dispatchdesk.protocol.schemas import DivertModel, IncidentOut
-from dispatchdesk.server.db import diverts, incidents, owed
+from dispatchdesk.server.db import diverts, owed
 from dispatchdesk.server.features.history.links import links_of
 from dispatchdesk.server.features.incidents.records import divert_out, divert_rows, incident_out
 
 
-def incidents_out(conn: Connection, ids: Sequence[int]) -> dict[int, IncidentOut]:
-    wanted = sorted(set(ids))
+def incidents_out(conn: Connection, rows: Sequence[Any]) -> dict[int, IncidentOut]:
+    """The wire form of incident ``rows`` (as read from the incidents table)."""
+    wanted = sorted({r.id for r in rows})
     if not wanted:
         return {}
-    rows = conn.execute(sa.select(incidents).where(incidents.c.id.in_(wanted))).all()
     tags: dict[int, list[DivertModel]] = {}
     for r in divert_rows(conn, diverts.c.from_incident_id.in_(wanted)):
         tags.setdefault(r.from_incident_id, []).append(divert_out(r))

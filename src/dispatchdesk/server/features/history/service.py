@@ -40,7 +40,9 @@ from dispatchdesk.server.features.history.lookup import (
     Candidates,
     Found,
     classify,
+    incident_rows,
     match_key,
+    near_names,
     person_candidates,
     place_candidates,
 )
@@ -179,29 +181,28 @@ class History:
         linked: list[LinkOut],
     ) -> HistoryPage:
         policy = self.runner.settings.warning_policy
-        found = Candidates()
+        found = Candidates(since, self.postgres)
         if place is not None:
-            place_candidates(conn, place, since, found, self.postgres)
+            place_candidates(place, found)
+        near = near_names(conn, asked, policy)
         for who in asked:
-            person_candidates(conn, who, since, found, policy)
+            person_candidates(who, found, near)
+        found.run(conn)
         found.ids.discard(exclude or 0)
-        hits = {h.incident_id: h for h in classify(conn, found.ids, place, asked, policy)}
-        created = dict(
-            conn.execute(
-                sa.select(incidents.c.id, incidents.c.created_at).where(
-                    incidents.c.id.in_([link.incident_id for link in linked])
-                )
-            ).all()
-        )
+        rows = incident_rows(conn, found.ids | {link.incident_id for link in linked})
+        hits = {
+            h.incident_id: h
+            for h in classify((rows[i] for i in found.ids if i in rows), place, asked, policy)
+        }
         for link in linked:
             hit = hits.setdefault(
-                link.incident_id, Found(link.incident_id, created[link.incident_id])
+                link.incident_id, Found(link.incident_id, rows[link.incident_id].created_at)
             )
             hit.matches.append(("link", link.relation.value, None, None))
         newest = sorted(hits.values(), key=lambda h: (h.created_at, h.incident_id), reverse=True)
         # linked incidents are always listed; the rest, most recent first, fill up to the limit
         shown = _first(newest, {link.incident_id for link in linked}, HISTORY_LIMIT)
-        outs = incidents_out(conn, [h.incident_id for h in shown])
+        outs = incidents_out(conn, [rows[h.incident_id] for h in shown])
         return HistoryPage(
             server_time=now,
             since=since,
