@@ -322,6 +322,8 @@ def raw_reference(engine: sa.Engine, since: datetime) -> Callable[[int], int]:
     """The same index reads as one SQL statement, ids only."""
     pg = is_postgres(engine)
     raw = engine.raw_connection()
+    if pg:
+        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
     cur = raw.cursor()
     mark = "%s" if pg else "?"
     since_v: Any = _naive(since) if pg else _sqlite_value(since)
@@ -429,7 +431,7 @@ def main() -> None:
     history = services.history
     user = User("bench", Role.CALL_HANDLER)
     since = years_before(NOW, settings.history_years)
-    raw = raw_reference(engine, since)
+    raw = raw_reference(make_engine(url), since)  # its own connection, outside the pool
     rng = random.Random(args.seed + 1)
     # three in ten at an address typed without UPRN
     with engine.connect() as conn:

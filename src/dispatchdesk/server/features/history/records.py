@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.protocol.schemas import DivertModel, IncidentOut
 from dispatchdesk.server.db import diverts, owed
 from dispatchdesk.server.features.history.links import links_of
@@ -23,9 +24,15 @@ def incidents_out(conn: Connection, rows: Sequence[Any]) -> dict[int, IncidentOu
     tags: dict[int, list[DivertModel]] = {}
     for r in divert_rows(conn, diverts.c.from_incident_id.in_(wanted)):
         tags.setdefault(r.from_incident_id, []).append(divert_out(r))
+    # a close releases the owed state, so only open incidents can be owed
+    open_ids = sorted({r.id for r in rows if r.status != IncidentStatus.CLOSED.value})
     owed_rows = {
         r.incident_id: r
-        for r in conn.execute(sa.select(owed).where(owed.c.incident_id.in_(wanted))).all()
+        for r in (
+            conn.execute(sa.select(owed).where(owed.c.incident_id.in_(open_ids))).all()
+            if open_ids
+            else []
+        )
     }
     links = links_of(conn, wanted)
     return {
