@@ -12,7 +12,8 @@ Commands: ``link`` and ``unlink``, through the :class:`CommandRunner`: both inci
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -127,8 +128,6 @@ class History:
         since = self.since(now, years)
         parsed = ParsedPlace.of(place) if place is not None else None
         asked = [Asked(person)] if person is not None else []
-        with read_tx(self.runner.engine) as conn:
-            page = self._page(conn, now, since, parsed, asked, None, [])
         what = "; ".join(
             x
             for x in (
@@ -137,7 +136,9 @@ class History:
             )
             if x
         )
-        self._audit(user, "history_search", None, f"Searched history for {what}: {_count(page)}")
+        with self._reading(user, "history_search", None) as (conn, audit):
+            page = self._page(conn, now, since, parsed, asked, None, [])
+            audit(f"Searched history for {what}: {_count(page)}")
         return page
 
     def incident_history(self, user: User, incident_id: int) -> HistoryPage:
@@ -145,30 +146,36 @@ class History:
         its linked incidents; the incident itself is never in it."""
         now = self.runner.now()
         since = self.since(now, None)
-        with read_tx(self.runner.engine) as conn:
+        with self._reading(user, "history_viewed", incident_id) as (conn, audit):
             row = self.incidents.load(conn, incident_id)
             linked = links_of(conn, [row.id]).get(row.id, [])
             asked = _asked_of(row.caller, row.persons)
             page = self._page(conn, now, since, parsed_place(row.location), asked, row.id, linked)
-        self._audit(
-            user,
-            "history_viewed",
-            row.id,
-            f"Opened the history of {row.ref}: {_count(page)}",
-        )
+            audit(f"Opened the history of {row.ref}: {_count(page)}")
         return page.model_copy(update={"incident_id": row.id})
 
-    def _audit(self, user: User, action: str, incident_id: int | None, detail: str) -> None:
-        with write_tx(self.runner.engine) as conn:
-            audit_row(
-                conn,
-                self.runner.now(),
-                user.username,
-                action,
-                "incident" if incident_id is not None else "history",
-                incident_id,
-                detail,
-            )
+    @contextmanager
+    def _reading(
+        self, user: User, action: str, incident_id: int | None
+    ) -> Iterator[tuple[Connection, Callable[[str], None]]]:
+        """A read transaction, and the audit of what it read: on PostgreSQL written in the
+        same transaction (one round trip, not a second transaction); on SQLite, whose read
+        transaction cannot become a writer once others have written, in a write transaction
+        of its own right after. Either way no answer leaves without its audit row."""
+        details: list[str] = []
+
+        def write(conn: Connection, detail: str) -> None:
+            entity = "incident" if incident_id is not None else "history"
+            audit_row(conn, self.runner.now(), user.username, action, entity, incident_id, detail)
+
+        with read_tx(self.runner.engine) as conn:
+            if self.postgres:
+                yield conn, lambda detail: write(conn, detail)
+            else:
+                yield conn, details.append
+        if details:
+            with write_tx(self.runner.engine) as conn:
+                write(conn, details[0])
 
     def _page(
         self,
