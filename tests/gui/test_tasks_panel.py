@@ -169,6 +169,10 @@ def test_a_supervisor_closes_with_tasks_open_only_by_saying_so(qtbot, commands, 
     # all recorded: no override offered, a plain close
     panel.show_incident(make_incident(2, tasks=tasks(TaskState.DONE)))
     assert panel.close_override.isHidden()
+    # the tick never follows the operator to another incident with tasks open
+    panel.close_override.setChecked(True)
+    panel.show_incident(make_incident(3, tasks=tasks(TaskState.OPEN)))
+    assert panel.close_override.isVisible() and not panel.close_override.isChecked()
 
 
 def test_anonymity_says_at_whose_request_and_who_recorded_it(qtbot, commands, fake_clock):

@@ -367,6 +367,7 @@ class IncidentDetailPanel(QScrollArea):
         if self._incident is not None:
             self._save_drafts(self._incident.id)
         self._incident = incident
+        self.close_override.setChecked(False)  # an override is for one incident, never carried
         for message in (
             self.regrade_message,
             self.status_message,
