@@ -16,7 +16,10 @@ from dispatchdesk.domain.commands import CommandKind, CommandState, PendingComma
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.reference import LONDON_LISTS
+from dispatchdesk.domain.tasks import TaskKind, TaskPolicy, TaskState
 from dispatchdesk.protocol.convert import incident_from_wire
+from dispatchdesk.protocol.schemas import CallerModel
+from dispatchdesk.protocol.tasks import TaskModel
 
 from .conftest import NOW, make_incident
 
@@ -74,6 +77,32 @@ def test_the_server_lists_survive_an_offline_restart(store: CacheStore, tmp_path
     again = CacheStore(tmp_path / "private" / "cache.sqlite3")
     loaded = again.load(now=NOW).policy
     assert loaded is not None and loaded.reference == LONDON_LISTS
+    again.close()
+
+
+def test_tasks_anonymity_and_the_task_policy_survive_an_offline_restart(
+    store: CacheStore, tmp_path: Path
+) -> None:
+    # offline, the close is still refused locally and overdue tasks still flagged
+    caller = CallerModel(
+        phone="07700 900123",
+        anonymous=True,
+        anonymity_requested=True,
+        anonymity_recorded_by="cathy",
+        anonymity_recorded_at=NOW,
+    )
+    task = TaskModel(id=7, kind=TaskKind.HOUSE_TO_HOUSE, state=TaskState.OPEN)
+    incident = make_incident(1).model_copy(update={"caller": caller, "tasks": [task]})
+    policy = replace(DEFAULT_POLICY, tasks=TaskPolicy(overdue_after=timedelta(hours=12)))
+    store.replace_snapshot([incident], policy, 5, NOW)
+    store.close()
+    again = CacheStore(tmp_path / "private" / "cache.sqlite3")
+    state = again.load(now=NOW)
+    [loaded] = state.incidents
+    assert loaded.tasks == (task.to_task(),)
+    assert loaded.caller.anonymity_recorded_by == "cathy" and loaded.caller.anonymity_requested
+    assert state.policy is not None
+    assert state.policy.tasks.overdue_after == timedelta(hours=12)
     again.close()
 
 

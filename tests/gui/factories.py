@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
+from dispatchdesk.domain.tasks import Task
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.domain.warnings import VictimContactOutcome, WarningRef
 from dispatchdesk.protocol.notices import NoticeCreate, NoticeOut
@@ -117,8 +118,16 @@ class RecordingCommands:
     def edit_summary(self, incident: Incident, summary: str) -> str:
         return self._record("edit_summary", incident, summary)
 
-    def close(self, incident: Incident, rationale: str) -> str:
+    def close(self, incident: Incident, rationale: str, override_open_tasks: bool = False) -> str:
+        if override_open_tasks:
+            return self._record("close", incident, rationale, "override_open_tasks")
         return self._record("close", incident, rationale)
+
+    def task_done(self, incident: Incident, task: Task, outcome: str) -> str:
+        return self._record("task_done", incident, task, outcome)
+
+    def task_not_done(self, incident: Incident, task: Task, reason: str) -> str:
+        return self._record("task_not_done", incident, task, reason)
 
     def assign_unit(
         self, unit: Unit, incident: Incident, warnings_passed: Sequence[WarningRef] = ()

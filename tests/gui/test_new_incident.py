@@ -101,10 +101,32 @@ def test_invalid_postcode_shows_message_and_keeps_text(qtbot, dialog):
     assert QApplication.focusWidget() is dialog.postcode
 
 
-def test_anonymity_never_preticked(dialog):
+def test_anonymity_never_preticked_worded_as_the_callers_request_and_off_the_tab_path(
+    qtbot, dialog
+):
     assert not dialog.anonymous.isChecked()
+    assert dialog.anonymous.text().replace("&", "") == "Caller asked to stay anonymous"
     assert dialog.anonymous.text() == ANONYMITY_LABEL
-    assert "only if the caller asks" in ANONYMITY_LABEL
+    assert dialog.anonymous.focusPolicy() == Qt.FocusPolicy.ClickFocus
+    # Tab from the caller's date of birth never lands on it
+    dialog.caller_dob.setFocus()
+    tab(qtbot)
+    assert QApplication.focusWidget() is dialog.add_person_button
+    assert not dialog.anonymous.isChecked()
+
+
+def test_anonymity_is_sent_as_the_callers_request(qtbot, dialog):
+    fill_required(qtbot, dialog)
+    qtbot.keyClicks(dialog.caller_phone, "07700 900123")
+    # on purpose: a click, or its own key (Alt+Y)
+    dialog.caller_phone.setFocus()
+    qtbot.keyClick(dialog.caller_phone, Qt.Key.Key_Y, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(dialog.anonymous.isChecked)  # a mnemonic clicks after a short animation
+    with qtbot.waitSignal(dialog.submitted) as blocker:
+        dialog.submit()
+    caller = blocker.args[0].caller
+    assert caller.anonymous is True and caller.anonymity_requested is True
+    assert caller.phone == "07700 900123"
 
 
 def test_escape_asks_before_discarding_text(qtbot, dialog):
@@ -401,12 +423,11 @@ def test_tab_order_runs_through_the_people_named(qtbot, dialog):
     first, second = dialog.add_person(), dialog.add_person()
     dialog.caller_phone.setFocus()
     order = []
-    for _ in range(11):
+    for _ in range(10):
         tab(qtbot)
         order.append(QApplication.focusWidget())
     assert order == [
         dialog.caller_dob,
-        dialog.anonymous,
         first.name,
         first.dob,
         first.remove_button,

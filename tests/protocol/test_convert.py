@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import (
     Caller,
     Divert,
@@ -18,8 +19,9 @@ from dispatchdesk.domain.incident import (
     Location,
 )
 from dispatchdesk.domain.reference import ReferenceLists
+from dispatchdesk.domain.tasks import Task, TaskKind, TaskPolicy, TaskState
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import Person, WarningPolicy
+from dispatchdesk.domain.warnings import WarningPolicy
 from dispatchdesk.protocol.convert import (
     caller_from_wire,
     caller_to_wire,
@@ -28,8 +30,12 @@ from dispatchdesk.protocol.convert import (
     incident_from_json,
     incident_from_wire,
     incident_to_wire,
+    link_from_wire,
+    link_to_wire,
     location_from_wire,
     location_to_wire,
+    person_from_wire,
+    person_to_wire,
     policy_from_wire,
     policy_to_wire,
     unit_from_wire,
@@ -83,6 +89,21 @@ callers = st.builds(
     phone=st.none() | st.from_regex(r"\+?[0-9]([0-9 ]{0,18}[0-9])?", fullmatch=True),
     anonymous=st.booleans(),
     dob=dob,
+    role=st.sampled_from(PersonRole),
+    anonymity_requested=st.booleans(),
+    anonymity_recorded_by=opt_text.filter(lambda s: s is None or len(s) <= 100),
+    anonymity_recorded_at=opt_moment,
+)
+tasks = st.builds(
+    Task,
+    id=ids,
+    kind=st.sampled_from(TaskKind),
+    state=st.sampled_from(TaskState),
+    detail=text,
+    outcome=opt_text,
+    reason=opt_text,
+    by=opt_text,
+    at=opt_moment,
 )
 diverts = st.builds(
     Divert,
@@ -117,7 +138,21 @@ units = st.builds(
     lat=lat,
     lon=lon,
 )
-persons = st.builds(Person, name=text.filter(lambda s: len(s) <= 200), dob=dob)
+persons = st.builds(
+    IncidentPerson,
+    name=text.filter(lambda s: len(s) <= 200),
+    dob=dob,
+    role=st.sampled_from(PersonRole),
+)
+links = st.builds(
+    IncidentLink,
+    incident_id=ids,
+    ref=text,
+    relation=st.sampled_from(LinkRelation),
+    reason=text,
+    by=text,
+    at=moment,
+)
 incidents = st.builds(
     Incident,
     id=ids,
@@ -142,6 +177,9 @@ incidents = st.builds(
     diverts=st.lists(diverts, max_size=3).map(tuple),
     escalated_at=opt_moment,
     persons=st.lists(persons, max_size=3).map(tuple),
+    weapons=st.booleans(),
+    links=st.lists(links, max_size=3).map(tuple),
+    tasks=st.lists(tasks, max_size=5).map(tuple),
 )
 whole_seconds = st.integers(min_value=0, max_value=10**7).map(lambda s: timedelta(seconds=s))
 words = st.from_regex(r"[A-Za-z]{1,12}( [A-Za-z]{1,12})?", fullmatch=True)
@@ -155,6 +193,12 @@ grade_policies = st.builds(
         ReferenceLists,
         boroughs=st.lists(words, max_size=4, unique_by=str.casefold).map(tuple),
         incident_types=st.lists(words, max_size=4, unique_by=str.casefold).map(tuple),
+    ),
+    tasks=st.builds(
+        TaskPolicy,
+        informant_types=st.lists(words, max_size=4, unique_by=str.casefold).map(tuple),
+        domestic_types=st.lists(words, max_size=3, unique_by=str.casefold).map(tuple),
+        overdue_after=whole_seconds.filter(lambda t: t > timedelta(0)),
     ),
 )
 warning_policies = st.builds(
@@ -187,6 +231,18 @@ def test_caller_round_trip(caller: Caller) -> None:
 @given(diverts)
 def test_divert_round_trip(divert: Divert) -> None:
     assert divert_from_wire(divert_to_wire(divert)) == divert
+
+
+@EXAMPLES
+@given(persons)
+def test_incident_person_round_trip(person: IncidentPerson) -> None:
+    assert person_from_wire(person_to_wire(person)) == person
+
+
+@EXAMPLES
+@given(links)
+def test_link_round_trip(link: IncidentLink) -> None:
+    assert link_from_wire(link_to_wire(link)) == link
 
 
 @EXAMPLES

@@ -12,7 +12,9 @@ from pydantic import BaseModel
 
 from dispatchdesk.cache.entities import ENTITIES
 from dispatchdesk.domain.grades import GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
+from dispatchdesk.domain.tasks import Task, TaskPolicy
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import Person, Place, WarningPolicy
 from dispatchdesk.protocol.schemas import (
@@ -20,10 +22,13 @@ from dispatchdesk.protocol.schemas import (
     CallerModel,
     DivertModel,
     IncidentOut,
+    IncidentPersonModel,
+    LinkOut,
     LocationModel,
     PolicyModel,
     UnitOut,
 )
+from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 from dispatchdesk.protocol.warnings import PersonModel, PlaceModel, WarningPolicyModel
 
 #: (domain dataclass, wire model, {field only in the domain: reason},
@@ -37,7 +42,17 @@ PAIRS: list[
     (Incident, IncidentOut, {}, {}, {}),
     (Unit, UnitOut, {}, {}, {}),
     (Person, PersonModel, {}, {}, {}),
+    (IncidentPerson, IncidentPersonModel, {}, {}, {}),
+    (IncidentLink, LinkOut, {}, {}, {}),
     (Place, PlaceModel, {}, {}, {}),
+    (Task, TaskModel, {}, {}, {}),
+    (
+        TaskPolicy,
+        TaskPolicyModel,
+        {},
+        {},
+        {"overdue_after": ("overdue_after_seconds", "JSON has no duration: whole seconds")},
+    ),
     (
         GradePolicy,
         PolicyModel,
@@ -48,6 +63,8 @@ PAIRS: list[
         {
             "boroughs": "the domain's reference.boroughs",
             "incident_types": "the domain's reference.incident_types",
+            "history_years": "server policy for history lookups, which the server runs; the "
+            "desk reads it from the snapshot's policy for its summary line",
             "warnings": "the warning policy travels in the grade policy's message but is its "
             "own domain object (WarningPolicy), kept apart by the engine",
         },

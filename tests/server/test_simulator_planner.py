@@ -92,6 +92,9 @@ class Shift:
         self.incidents[incident["id"]]["owed"] = False
         self.log.append(("arrive", unit_id, incident["id"], round(self.t, 6)))
 
+    async def record_tasks(self, incident: dict[str, Any]) -> None:
+        assert self.incidents[incident["id"]]["status"] != "CLOSED"  # only before a close
+
     async def close(self, incident: dict[str, Any], rationale: str) -> bool:
         unit = self.unit_on(incident["id"])
         assert unit is not None and self.status[unit] == "AT_SCENE", "closed unattended"

@@ -36,6 +36,9 @@ class CommandKind(StrEnum):
     #: A supervisor's decision on a call handler's or dispatcher's downgrade request.
     APPROVE_DOWNGRADE = "approve_downgrade"
     REJECT_DOWNGRADE = "reject_downgrade"
+    #: A task for the attending officers recorded done (with an outcome) or not done (a reason).
+    TASK_DONE = "task_done"
+    TASK_NOT_DONE = "task_not_done"
     #: Audit records: a warning was shown to / acknowledged by this operator for an incident.
     WARNING_SHOWN = "warning_shown"
     WARNING_ACKNOWLEDGED = "warning_acknowledged"

@@ -282,11 +282,13 @@ class IncidentFormValues:
         )
 
     def caller(self, today: date, *, anonymous: bool) -> Caller:
+        """``anonymous``: the caller asked to stay anonymous (the only way it is recorded)."""
         return Caller(
             name=self.caller_name.strip() or None,
             phone=self.caller_phone.strip() or None,
             anonymous=anonymous,
             dob=parse_dob(self.caller_dob, today),
+            anonymity_requested=anonymous,
         )
 
     def named_persons(self, today: date) -> tuple[Person, ...]:

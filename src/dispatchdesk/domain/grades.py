@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dispatchdesk.domain.reference import ReferenceLists
+from dispatchdesk.domain.tasks import DEFAULT_TASK_POLICY, TaskPolicy
 
 
 class Grade(StrEnum):
@@ -71,6 +72,9 @@ class GradePolicy:
     #: A downgrade by a call handler or dispatcher is a request a supervisor decides (the
     #: countdown stays on the current grade meanwhile); a supervisor's applies at once.
     downgrade_needs_approval: bool = True
+    #: Which incident types get tasks for the attending officers, and when open ones are
+    #: overdue (the server's own is ``ServerSettings.task_policy``).
+    tasks: TaskPolicy = DEFAULT_TASK_POLICY
 
     def target(self, grade: Grade) -> timedelta | None:
         return self.targets.get(grade)

@@ -10,8 +10,9 @@ from enum import StrEnum
 from dispatchdesk.domain.countdown import Countdown, countdown
 from dispatchdesk.domain.downgrades import DowngradeDecision, PendingDowngrade
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson, PersonRole
+from dispatchdesk.domain.tasks import Task
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.domain.warnings import Person
 
 _ZERO = timedelta(0)
 
@@ -147,6 +148,13 @@ class Caller:
     #: Recorded only when the caller asks for anonymity; never offered up front.
     anonymous: bool = False
     dob: date | None = None
+    #: The caller asked to stay anonymous (``anonymous`` is recorded only with it).
+    anonymity_requested: bool = False
+    #: Who recorded the anonymity and when (set by the server).
+    anonymity_recorded_by: str | None = None
+    anonymity_recorded_at: datetime | None = None
+    #: What the caller is on the incident (INFORMANT unless said).
+    role: PersonRole = PersonRole.INFORMANT
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,13 +231,19 @@ class Incident:
     diverts: tuple[Divert, ...] = ()
     #: When the owed incident, left with no unit, escalated to supervisors (None otherwise).
     escalated_at: datetime | None = None
-    #: People named on the incident (subject, victim, ...), matched against protective orders
-    #: together with the caller.
-    persons: tuple[Person, ...] = ()
     #: A downgrade requested by a call handler or dispatcher, awaiting a supervisor.
     pending_downgrade: PendingDowngrade | None = None
     #: How the last downgrade request was decided.
     downgrade_decision: DowngradeDecision | None = None
+    #: People named on the incident (subject, victim, ...) with their roles, matched against
+    #: protective orders together with the caller.
+    persons: tuple[IncidentPerson, ...] = ()
+    #: Weapons mentioned or seen.
+    weapons: bool = False
+    #: Links to other incidents, oldest first.
+    links: tuple[IncidentLink, ...] = ()
+    #: Tasks for the attending officers, oldest first.
+    tasks: tuple[Task, ...] = ()
 
     @property
     def owed_word(self) -> str:

@@ -7,21 +7,24 @@ from typing import Any
 
 from dispatchdesk.domain.downgrades import DowngradeDecision, PendingDowngrade
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
 from dispatchdesk.domain.reference import ReferenceLists
+from dispatchdesk.domain.tasks import DEFAULT_TASK_POLICY
 from dispatchdesk.domain.unit import Unit
-from dispatchdesk.domain.warnings import Person
 from dispatchdesk.protocol.schemas import (
     CallerModel,
     DivertModel,
     DowngradeDecisionModel,
     IncidentOut,
+    IncidentPersonModel,
+    LinkOut,
     LocationModel,
     PendingDowngradeModel,
     PolicyModel,
     UnitOut,
 )
-from dispatchdesk.protocol.warnings import PersonModel
+from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 
 
 def location_from_wire(m: LocationModel) -> Location:
@@ -51,11 +54,45 @@ def location_to_wire(loc: Location) -> LocationModel:
 
 
 def caller_from_wire(m: CallerModel) -> Caller:
-    return Caller(name=m.name, phone=m.phone, anonymous=m.anonymous, dob=m.dob)
+    return Caller(
+        name=m.name,
+        phone=m.phone,
+        anonymous=m.anonymous,
+        dob=m.dob,
+        role=m.role,
+        anonymity_requested=m.anonymity_requested,
+        anonymity_recorded_by=m.anonymity_recorded_by,
+        anonymity_recorded_at=m.anonymity_recorded_at,
+    )
 
 
 def caller_to_wire(c: Caller) -> CallerModel:
-    return CallerModel(name=c.name, phone=c.phone, anonymous=c.anonymous, dob=c.dob)
+    return CallerModel(
+        name=c.name,
+        phone=c.phone,
+        anonymous=c.anonymous,
+        dob=c.dob,
+        role=c.role,
+        anonymity_requested=c.anonymity_requested,
+        anonymity_recorded_by=c.anonymity_recorded_by,
+        anonymity_recorded_at=c.anonymity_recorded_at,
+    )
+
+
+def person_from_wire(m: IncidentPersonModel) -> IncidentPerson:
+    return IncidentPerson(name=m.name, dob=m.dob, role=m.role)
+
+
+def person_to_wire(p: IncidentPerson) -> IncidentPersonModel:
+    return IncidentPersonModel(name=p.name, dob=p.dob, role=p.role)
+
+
+def link_from_wire(m: LinkOut) -> IncidentLink:
+    return IncidentLink(**m.model_dump())
+
+
+def link_to_wire(link: IncidentLink) -> LinkOut:
+    return LinkOut.model_validate(link, from_attributes=True)
 
 
 def divert_from_wire(m: DivertModel) -> Divert:
@@ -108,7 +145,6 @@ def incident_from_wire(m: IncidentOut) -> Incident:
         owed=m.owed,
         diverts=tuple(divert_from_wire(d) for d in m.diverts),
         escalated_at=m.escalated_at,
-        persons=tuple(Person(name=p.name, dob=p.dob) for p in m.persons),
         pending_downgrade=(
             PendingDowngrade(**m.pending_downgrade.model_dump())
             if m.pending_downgrade is not None
@@ -119,6 +155,10 @@ def incident_from_wire(m: IncidentOut) -> Incident:
             if m.downgrade_decision is not None
             else None
         ),
+        tasks=tuple(t.to_task() for t in m.tasks),
+        persons=tuple(person_from_wire(p) for p in m.persons),
+        weapons=m.weapons,
+        links=tuple(link_from_wire(link) for link in m.links),
     )
 
 
@@ -145,7 +185,6 @@ def incident_to_wire(i: Incident) -> IncidentOut:
         owed=i.owed,
         diverts=[divert_to_wire(d) for d in i.diverts],
         escalated_at=i.escalated_at,
-        persons=[PersonModel(name=p.name, dob=p.dob) for p in i.persons],
         pending_downgrade=(
             PendingDowngradeModel.model_validate(i.pending_downgrade, from_attributes=True)
             if i.pending_downgrade is not None
@@ -156,6 +195,10 @@ def incident_to_wire(i: Incident) -> IncidentOut:
             if i.downgrade_decision is not None
             else None
         ),
+        tasks=[TaskModel.from_task(t) for t in i.tasks],
+        persons=[person_to_wire(p) for p in i.persons],
+        weapons=i.weapons,
+        links=[link_to_wire(link) for link in i.links],
     )
 
 
@@ -176,6 +219,7 @@ def policy_from_wire(m: PolicyModel) -> GradePolicy:
         timezone=m.timezone,
         reference=reference_from_wire(m),
         downgrade_needs_approval=m.downgrade_needs_approval,
+        tasks=m.tasks.to_policy() if m.tasks is not None else DEFAULT_TASK_POLICY,
     )
 
 
@@ -201,4 +245,5 @@ def policy_to_wire(p: GradePolicy) -> PolicyModel:
         boroughs=list(p.reference.boroughs),
         incident_types=list(p.reference.incident_types),
         downgrade_needs_approval=p.downgrade_needs_approval,
+        tasks=TaskPolicyModel.from_policy(p.tasks),
     )

@@ -10,11 +10,13 @@ from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from dispatchdesk.domain.downgrades import DowngradeOutcome
 from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.history import DEFAULT_HISTORY_YEARS, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.base import NonBlank, Postcode, StrictWire, Uprn, Wire
 from dispatchdesk.protocol.notices import NoticeOut
+from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, SchemeOut, WarningPolicyModel
 
 __all__ = ["NonBlank", "Postcode", "StrictWire", "Uprn", "Wire"]  # re-exported
@@ -54,6 +56,22 @@ class CallerModel(StrictWire):
     anonymous: bool = False
     #: Date of birth when the caller gives it (protective orders match name and DOB).
     dob: date | None = None
+    #: What the caller is on the incident (a victim calling for themself is VICTIM).
+    role: PersonRole = PersonRole.INFORMANT
+    #: The caller asked to stay anonymous: ``anonymous`` is accepted only with this (422
+    #: otherwise), as anonymity is never offered up front.
+    anonymity_requested: bool = False
+    #: Who recorded the anonymity and when: set by the server (what a client sends is
+    #: replaced); null when the caller is not anonymous.
+    anonymity_recorded_by: str | None = Field(default=None, max_length=100)
+    anonymity_recorded_at: AwareDatetime | None = None
+
+
+class IncidentPersonModel(PersonModel):
+    """A person named on an incident, with their role there (protective orders' persons have
+    none: :class:`PersonModel`)."""
+
+    role: PersonRole = PersonRole.OTHER
 
 
 class IncidentCreate(StrictWire):
@@ -65,7 +83,9 @@ class IncidentCreate(StrictWire):
     #: Extended grade: the agreed appointment, which becomes the deadline.
     appointment_at: AwareDatetime | None = None
     #: People named on the incident (subject, victim, ...), matched against protective orders.
-    persons: list[PersonModel] = Field(default=[], max_length=20)
+    persons: list[IncidentPersonModel] = Field(default=[], max_length=20)
+    #: Weapons mentioned or seen.
+    weapons: bool = False
 
 
 class IncidentPatch(StrictWire):
@@ -77,6 +97,10 @@ class IncidentPatch(StrictWire):
     status: IncidentStatus | None = None
     summary: str | None = Field(default=None, min_length=1, max_length=2000)
     appointment_at: AwareDatetime | None = None
+    #: A type from the server's list; the tasks its policy requires are added (none removed).
+    type: str | None = Field(default=None, min_length=1, max_length=2000)
+    #: Weapons mentioned or seen.
+    weapons: bool | None = None
 
     @field_validator("status")
     @classmethod
@@ -88,6 +112,35 @@ class IncidentPatch(StrictWire):
 
 class CloseRequest(StrictWire):
     rationale: NonBlank
+    #: A supervisor closing although tasks for the attending officers are still open: the
+    #: rationale says why (each open task is recorded NOT_DONE with it, and audited).
+    override_open_tasks: bool = False
+
+
+class LinkCreate(StrictWire):
+    """Body of ``POST /incidents/{id}/links``: link this incident to ``incident_id``. The
+    other incident gets the inverse link (PARENT and CHILD swap)."""
+
+    incident_id: Annotated[int, Field(gt=0)]
+    relation: LinkRelation
+    reason: NonBlank
+
+
+class LinkRemove(StrictWire):
+    """Body of ``POST /incidents/{id}/links/{other_id}/remove`` (removes both sides)."""
+
+    reason: NonBlank
+
+
+class LinkOut(Wire):
+    """A link from the incident that carries it to ``incident_id`` (``ref``)."""
+
+    incident_id: int
+    ref: str
+    relation: LinkRelation
+    reason: str
+    by: str
+    at: AwareDatetime
 
 
 class DivertModel(Wire):
@@ -151,7 +204,7 @@ class IncidentOut(Wire):
     summary: str
     location: LocationModel
     caller: CallerModel = CallerModel()
-    persons: list[PersonModel] = []
+    persons: list[IncidentPersonModel] = []
     appointment_at: AwareDatetime | None = None
     attended_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None
@@ -170,6 +223,12 @@ class IncidentOut(Wire):
     pending_downgrade: PendingDowngradeModel | None = None
     #: How the last downgrade request was decided (shown to the requester).
     downgrade_decision: DowngradeDecisionModel | None = None
+    #: Tasks for the attending officers (policy: informants, domestic actions), oldest first.
+    tasks: list[TaskModel] = []
+    #: Weapons mentioned or seen.
+    weapons: bool = False
+    #: Links to other incidents, oldest first.
+    links: list[LinkOut] = []
 
 
 # --- units --------------------------------------------------------------------------------
@@ -288,6 +347,10 @@ class PolicyModel(Wire):
     incident_types: list[str] = []
     #: A call handler's or dispatcher's downgrade waits for a supervisor.
     downgrade_needs_approval: bool = True
+    #: Which incident types get which tasks, and when open ones are overdue.
+    tasks: TaskPolicyModel | None = None
+    #: How many years back history (``/history``) looks: at least five.
+    history_years: int = DEFAULT_HISTORY_YEARS
 
 
 class Snapshot(Wire):

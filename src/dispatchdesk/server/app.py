@@ -25,9 +25,12 @@ from dispatchdesk.server.events import Hub
 from dispatchdesk.server.features.audit import routes as audit_routes
 from dispatchdesk.server.features.auth import routes as auth_routes
 from dispatchdesk.server.features.downgrades import routes as downgrade_routes
+from dispatchdesk.server.features.history import keys as history_keys
+from dispatchdesk.server.features.history import routes as history_routes
 from dispatchdesk.server.features.incidents import routes as incident_routes
 from dispatchdesk.server.features.notices import routes as notice_routes
 from dispatchdesk.server.features.sync import routes as sync_routes
+from dispatchdesk.server.features.tasks import routes as task_routes
 from dispatchdesk.server.features.units import routes as unit_routes
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings import routes as warning_routes
@@ -66,6 +69,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     """The server's ASGI app over ``settings.db_url``; creates missing tables."""
     engine = make_engine(settings.db_url)
     create_schema(engine)
+    history_keys.backfill(engine)  # search keys of incidents stored by an earlier version
     hub = Hub()
     services = Services.open(engine, settings, hub.notify)
     runner, units, warn = services.runner, services.units, services.warnings
@@ -119,6 +123,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(warning_routes.router(warn, require))
     app.include_router(notice_routes.router(services.notices, require))
     app.include_router(downgrade_routes.router(services.downgrades, require))
+    app.include_router(task_routes.router(services.tasks, require))
+    app.include_router(history_routes.router(services.history, require))
     return app
 
 

@@ -89,6 +89,8 @@ incidents = sa.Table(
     sa.Column("pending_downgrade", sa.JSON(none_as_null=True)),
     #: How the last downgrade request was decided (``DowngradeDecisionModel`` as JSON).
     sa.Column("downgrade_decision", sa.JSON(none_as_null=True)),
+    #: Weapons mentioned or seen.
+    sa.Column("weapons", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 #: The fleet. A unit is on at most one incident (its ``incident_id``); the check constraint ties
@@ -152,6 +154,27 @@ owed = sa.Table(
     sa.Column("since", UTCDateTime(), nullable=False),
     sa.Column("unassigned_since", UTCDateTime(), index=True),
     sa.Column("escalated_at", UTCDateTime()),
+)
+
+#: Tasks for the attending officers on an incident (``server/features/tasks``): OPEN until
+#: recorded DONE (``outcome``) or NOT_DONE (``reason``) ``by`` whom ``at`` when. ``key`` tells
+#: an incident's tasks apart (one per informant, one per domestic action), so re-evaluating
+#: the policy after an edit adds what is missing and never duplicates or removes a task.
+incident_tasks = sa.Table(
+    "incident_tasks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("by", sa.String(100)),
+    sa.Column("at", UTCDateTime()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("incident_id", "key", name="incident_task_key"),
 )
 
 #: One counter per local day, for incident references (``CAD 0001/23NOV26``).

@@ -99,6 +99,8 @@ KINDS = (
     "divert_review",
     "scheme_end",
     "downgrade_review",
+    "task_not_done",
+    "link_remove",
 )
 
 #: Reviews of another person's decision: they must be the reviewer's own words, so an earlier
@@ -115,6 +117,7 @@ _WHAT = {
     "divert_review": "the review note of the divert of {unit} from {ref}",
     "scheme_end": "the reason special scheme {scheme} was ended",
     "downgrade_review": "the supervisor's note on the downgrade request of {ref}",
+    "task_not_done": "the reason a task of {ref} was not done",
 }
 
 rationales = sa.Table(

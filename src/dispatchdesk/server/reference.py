@@ -15,6 +15,12 @@ from dispatchdesk.domain.reference import ReferenceLists, address_problem, dob_p
 from dispatchdesk.protocol.schemas import IncidentCreate, UnitCreate
 from dispatchdesk.protocol.warnings import OrderCreate
 
+#: Why ``caller.anonymous`` without ``caller.anonymity_requested`` is refused.
+ANONYMITY_UNASKED = (
+    "Anonymity is recorded only when the caller asks for it: never offer it. If the caller "
+    "asked to stay anonymous, send anonymity_requested as well."
+)
+
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
 
@@ -43,6 +49,8 @@ def checked_incident(
         problems.append((("location", "address"), problem))
     if (problem := dob_problem(body.caller.dob, today)) is not None:
         problems.append((("caller", "dob"), problem))
+    if body.caller.anonymous and not body.caller.anonymity_requested:
+        problems.append((("caller", "anonymous"), ANONYMITY_UNASKED))
     for i, person in enumerate(body.persons):
         if (problem := dob_problem(person.dob, today)) is not None:
             problems.append((("persons", i, "dob"), problem))

@@ -11,9 +11,11 @@ from sqlalchemy.engine import Engine
 
 from dispatchdesk.server.features.audit.service import AuditLog
 from dispatchdesk.server.features.downgrades.service import Downgrades
+from dispatchdesk.server.features.history.service import History
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.features.notices.service import Notices
 from dispatchdesk.server.features.sync.service import Sync
+from dispatchdesk.server.features.tasks.service import Tasks
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.runner import CommandRunner
@@ -30,6 +32,8 @@ class Services:
     audit: AuditLog
     notices: Notices
     downgrades: Downgrades
+    tasks: Tasks
+    history: History
 
     @classmethod
     def open(
@@ -47,4 +51,6 @@ class Services:
             AuditLog(runner),
             Notices(runner),
             Downgrades(runner, incidents),
+            Tasks(runner, incidents),
+            History(runner, incidents),
         )

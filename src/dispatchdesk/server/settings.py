@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from dispatchdesk.domain.clock import Clock, SystemClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.history import DEFAULT_HISTORY_YEARS, history_years_problem
 from dispatchdesk.domain.rationale import TEMPLATES
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
+from dispatchdesk.domain.tasks import DEFAULT_TASK_POLICY, TaskPolicy
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy
 
 #: The sync contract promises a heartbeat at least this often.
@@ -53,6 +55,12 @@ class ServerSettings:
     rationale_lookback: timedelta = timedelta(days=730)
     #: Stock phrases: a rationale or reason near-identical to one of these is refused (422).
     rationale_templates: tuple[str, ...] = TEMPLATES
+    #: Which incident types get tasks for the attending officers (informant contact, the
+    #: domestic-abuse policy's actions), and when open ones are overdue (sent in the snapshot).
+    task_policy: TaskPolicy = DEFAULT_TASK_POLICY
+    #: History (``/history``) looks back this many years (sent in the snapshot); at least 5.
+    #: Incidents are never purged (so every one younger than this is kept).
+    history_years: int = DEFAULT_HISTORY_YEARS
 
     def __post_init__(self) -> None:
         if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:
@@ -75,3 +83,5 @@ class ServerSettings:
             raise ValueError("rationale_lookback must be positive")
         if any(not t.strip() for t in self.rationale_templates):
             raise ValueError("rationale_templates must not hold a blank phrase")
+        if (problem := history_years_problem(self.history_years)) is not None:
+            raise ValueError(problem)

@@ -16,6 +16,7 @@ from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
+from dispatchdesk.domain.tasks import Task
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.domain.warnings import Person, VictimContactOutcome, WarningRef
 from dispatchdesk.protocol.notices import NoticeCreate, NoticeOut
@@ -90,7 +91,18 @@ class DeskCommands(Protocol):
 
     def edit_summary(self, incident: Incident, summary: str) -> str: ...
 
-    def close(self, incident: Incident, rationale: str) -> str: ...
+    def close(self, incident: Incident, rationale: str, override_open_tasks: bool = False) -> str:
+        """Close with a rationale; ``override_open_tasks``: a supervisor closing with tasks for
+        the attending officers still open (the rationale says why)."""
+        ...
+
+    def task_done(self, incident: Incident, task: Task, outcome: str) -> str:
+        """Record a task for the attending officers done, with what was found."""
+        ...
+
+    def task_not_done(self, incident: Incident, task: Task, reason: str) -> str:
+        """Record a task not done, with why (checked like a rationale)."""
+        ...
 
     # --- units (dispatchers and supervisors) ---
 

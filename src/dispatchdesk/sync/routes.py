@@ -62,6 +62,12 @@ ROUTES: dict[CommandKind, Route] = {
     CommandKind.CREATE_INCIDENT: _confirmed("POST", "/incidents", INCIDENT),
     CommandKind.UPDATE_INCIDENT: _confirmed("PATCH", "/incidents/{incident_id}", INCIDENT),
     CommandKind.CLOSE_INCIDENT: _confirmed("POST", "/incidents/{incident_id}/close", INCIDENT),
+    CommandKind.TASK_DONE: _confirmed(
+        "POST", "/incidents/{incident_id}/tasks/{task_id}/done", INCIDENT
+    ),
+    CommandKind.TASK_NOT_DONE: _confirmed(
+        "POST", "/incidents/{incident_id}/tasks/{task_id}/not-done", INCIDENT
+    ),
     CommandKind.ASSIGN_UNIT: _confirmed("POST", "/units/{unit_id}/assign", UNIT),
     CommandKind.DIVERT_UNIT: _confirmed("POST", "/units/{unit_id}/divert", UNIT),
     CommandKind.ARRIVE_UNIT: _confirmed("POST", "/units/{unit_id}/arrive", UNIT),

@@ -25,6 +25,7 @@ from datetime import date, datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGridLayout,
     QGroupBox,
@@ -42,15 +43,17 @@ from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import format_countdown
 from dispatchdesk.domain.downgrades import needs_approval, pending_text
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy, is_downgrade
-from dispatchdesk.domain.incident import Incident, IncidentStatus, status_change_problem
+from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, status_change_problem
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.domain.tasks import open_tasks, open_tasks_sentence
 from dispatchdesk.domain.unit import Unit, UnitStatus
 from dispatchdesk.gui.common import icons
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.dispatch.units_model import UnitColumn, UnitsTableModel
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
 from dispatchdesk.gui.incident.downgrade_box import DowngradeBox
+from dispatchdesk.gui.incident.tasks_panel import TasksBox
 from dispatchdesk.gui.queue.model import owed_words
 from dispatchdesk.sync.api import DeskCommands
 
@@ -80,6 +83,7 @@ class _Drafts:
     reason: str = ""
     summary: str | None = None
     rationale: str = ""
+    task_text: str = ""
 
 
 @dataclass
@@ -254,6 +258,11 @@ class IncidentDetailPanel(QScrollArea):
         self.units = ui.units
         self.countdown_icon = ui.countdownIcon
         self._layout.addWidget(self.info)
+        # The attending officers' tasks, under the facts (recorded by those who may close).
+        self.tasks_box = TasksBox(
+            self._commands, has_right(self._role, Right.CLOSE_INCIDENT), _Message(), self._watch
+        )
+        self._layout.addWidget(self.tasks_box)
 
     def _build_regrade(self) -> None:
         self.regrade_box = QGroupBox("Re&grade (Ctrl+G)")
@@ -340,8 +349,17 @@ class IncidentDetailPanel(QScrollArea):
         self.rationale.setFixedHeight(80)
         self.close_button = QPushButton("Close incident")
         self.close_message = _Message()
+        # A supervisor may close with tasks open; the rationale then says why (shown only
+        # to supervisors, and only while the incident has open tasks).
+        self.close_override = QCheckBox("Close with tasks still open")
+        self.close_override.setToolTip(
+            "Say in the rationale why the open tasks were not done: each is recorded not done "
+            "with it, and the close is audited."
+        )
+        self.close_override.hide()
         layout = QVBoxLayout(self.close_box)
         layout.addWidget(self.rationale)
+        layout.addWidget(self.close_override)
         layout.addWidget(self.close_message)
         layout.addWidget(self.close_button)
         self.close_button.clicked.connect(self.close_incident)
@@ -374,12 +392,14 @@ class IncidentDetailPanel(QScrollArea):
         if self._incident is not None:
             self._save_drafts(self._incident.id)
         self._incident = incident
+        self.close_override.setChecked(False)  # an override is for one incident, never carried
         for message in (
             self.regrade_message,
             self.status_message,
             self.summary_message,
             self.close_message,
             self.downgrade_message,
+            self.tasks_box.message,
         ):
             message.clear_message()
         self._watches.clear()
@@ -388,6 +408,7 @@ class IncidentDetailPanel(QScrollArea):
         if incident is None:
             self.owed.hide()
             self.downgrade_box.show_incident(None, self._policy.timezone)
+            self.tasks_box.show_incident(None, self._policy.timezone)
         if incident is None:
             self._set_actions_enabled(False)
             return
@@ -417,6 +438,7 @@ class IncidentDetailPanel(QScrollArea):
             return
         cd = self._incident.countdown(self._now(), self._policy)
         self.fields["Countdown"].setText(f"{format_countdown(cd)} ({cd.state.label})")
+        self.tasks_box.refresh(self._now(), self._policy.tasks)
         self.countdown_icon.setPixmap(icons.countdown_icon(cd.state).pixmap(16, 16))
 
     def _fill(self, incident: Incident) -> None:
@@ -443,7 +465,7 @@ class IncidentDetailPanel(QScrollArea):
         f["Location"].setText(location)
         f["Borough"].setText(borough)
         f["UPRN"].setText(uprn)
-        caller, persons = _people_texts(incident)
+        caller, persons = _people_texts(incident, tz)
         f["Caller"].setText(caller)
         self.persons.setText(persons)
         f["Summary"].setText(incident.summary)
@@ -455,6 +477,10 @@ class IncidentDetailPanel(QScrollArea):
         self._grade_choice_changed()
         self._set_actions_enabled(incident.is_open)
         self._fill_units(incident)
+        self.tasks_box.show_incident(incident, tz)
+        self.close_override.setVisible(
+            self._role is Role.SUPERVISOR and incident.is_open and bool(open_tasks(incident.tasks))
+        )
         self.refresh()
 
     # -- units -----------------------------------------------------------------------------
@@ -526,6 +552,7 @@ class IncidentDetailPanel(QScrollArea):
             reason=self.reason.text(),
             summary=summary if incident is not None and summary != incident.summary else None,
             rationale=self.rationale.toPlainText(),
+            task_text=self.tasks_box.text.text(),
         )
         if drafts == _Drafts():
             self._drafts.pop(incident_id, None)
@@ -539,6 +566,7 @@ class IncidentDetailPanel(QScrollArea):
             drafts.summary if drafts.summary is not None else incident.summary
         )
         self.rationale.setPlainText(drafts.rationale)
+        self.tasks_box.text.setText(drafts.task_text)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -639,12 +667,22 @@ class IncidentDetailPanel(QScrollArea):
         if incident is None or not has_right(self._role, Right.CLOSE_INCIDENT):
             return
         text = self.rationale.toPlainText().strip()
+        still_open = open_tasks(incident.tasks)
+        override = bool(still_open) and self.close_override.isChecked()
+        if still_open and not (override and self._role is Role.SUPERVISOR):
+            self.close_message.show_error(open_tasks_sentence(incident.ref, still_open))
+            self.tasks_box.view.setFocus()
+            return
         problem = rationale_problem(text, what="closing rationale")
         if problem:
             self.close_message.show_error(problem)
             self.rationale.setFocus()
             return
-        command_id = self._commands.close(incident, text)
+        command_id = (
+            self._commands.close(incident, text, override_open_tasks=True)
+            if override
+            else self._commands.close(incident, text)
+        )
         self._watch(
             command_id,
             self.close_message,
@@ -703,13 +741,25 @@ def _location_texts(incident: Incident) -> tuple[str, str, str]:
     return loc.one_line, loc.borough, uprn
 
 
-def _people_texts(incident: Incident) -> tuple[str, str]:
+def anonymity_text(caller: Caller, tz: str) -> str:
+    """``Anonymous at the caller's request (recorded by cathy at 14:02)``."""
+    if caller.anonymity_recorded_by and caller.anonymity_recorded_at:
+        when = local(caller.anonymity_recorded_at, tz, "%H:%M")
+        return (
+            f"Anonymous at the caller's request (recorded by {caller.anonymity_recorded_by} "
+            f"at {when})"
+        )
+    return "Anonymous at the caller's request"
+
+
+def _people_texts(incident: Incident, tz: str) -> tuple[str, str]:
     """The caller's line, and the people named, one a line (so that word wrap in a narrow
     dock never leaves a date of birth looking as if it belonged to the next name)."""
     caller = incident.caller
-    parts = [person_text(caller.name or "(no name)", caller.dob), caller.phone or "(no phone)"]
+    name = caller.name or ("Anon" if caller.anonymous else "(no name)")
+    parts = [person_text(name, caller.dob), caller.phone or "(no phone)"]
     if caller.anonymous:
-        parts.append("asked for anonymity — officers must still contact the informant")
+        parts.append(anonymity_text(caller, tz) + " — officers must still contact the informant")
     people = [person_text(p.name, p.dob) for p in incident.persons]
     return " · ".join(parts), "\n".join(people) or "—"
 

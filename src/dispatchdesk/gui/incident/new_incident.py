@@ -89,7 +89,9 @@ from dispatchdesk.sync.api import IncidentDraft
 #: Looks up the warnings for a place and the persons named (the engine's warning index).
 WarningsFor = Callable[[Place, Sequence[Person]], list[WarningOut]]
 
-ANONYMITY_LABEL = "Caller asked for anonymity (tick only if the caller asks; never offer it)"
+#: Worded as what happened, never as an offer; off the Tab path (a click, or Alt+Y, on
+#: purpose), never preset.
+ANONYMITY_LABEL = "Caller asked to stay anon&ymous"
 
 
 class NewIncidentDialog(QDialog):
@@ -173,6 +175,11 @@ class NewIncidentDialog(QDialog):
         self.caller_dob.setPlaceholderText("optional: dd/mm/yyyy")
         self.anonymous = QCheckBox(ANONYMITY_LABEL)
         self.anonymous.setChecked(False)
+        self.anonymous.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.anonymous.setToolTip(
+            "Tick only when the caller asks to stay anonymous: never offer it. Officers still "
+            "contact the informant."
+        )
         self.add_person_button = QPushButton("Add person (Ctrl+Shift+P)")
         self.add_person_button.setAutoDefault(False)
         self.persons_note = QLabel(
@@ -420,7 +427,9 @@ class NewIncidentDialog(QDialog):
     def _retab(self) -> None:
         """Tab order follows the screen: rows are made after the buttons below them, so
         Qt's default (creation order) would put a new row after Create."""
-        chain: list[QWidget] = [self.anonymous]
+        # The anonymity choice is off the Tab path (ClickFocus): Tab goes from the caller's
+        # date of birth straight to the people named.
+        chain: list[QWidget] = [self.caller_dob]
         for row in self.person_rows:
             chain += [row.name, row.dob, row.remove_button]
         chain += [self.add_person_button, self.cancel_button, self.create_button]

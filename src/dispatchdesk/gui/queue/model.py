@@ -23,6 +23,7 @@ from dispatchdesk.domain.countdown import Countdown, CountdownState, format_coun
 from dispatchdesk.domain.downgrades import pending_text
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import DivertKind, Incident
+from dispatchdesk.domain.tasks import tasks_overdue
 from dispatchdesk.domain.warnings import Severity
 from dispatchdesk.gui.common import icons
 from dispatchdesk.gui.common.tables import (
@@ -38,6 +39,7 @@ from dispatchdesk.gui.common.tables import (
 )
 from dispatchdesk.gui.common.theme import StateColours, countdown_colours, problem_colour
 from dispatchdesk.gui.common.timefmt import local
+from dispatchdesk.gui.queue.task_flags import OverdueMoments, overdue_words
 from dispatchdesk.gui.warnings.flags import WarningMark
 
 Index = QModelIndex | QPersistentModelIndex
@@ -146,6 +148,8 @@ class IncidentTableModel(RowsTableModel):
         self._cells: dict[int, tuple[Any, ...]] = {}
         #: Warnings per incident (scheme, order; acknowledged or not), computed ahead of time.
         self._marks: Callable[[int], tuple[WarningMark, ...]] = lambda _id: ()
+        #: When each incident's open tasks become overdue (its flags cell repaints then).
+        self._overdue = OverdueMoments()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -181,6 +185,9 @@ class IncidentTableModel(RowsTableModel):
         self._tick_now = self._now()
         self._countdowns.clear()
         self._cells.clear()
+        late = (self.row_of(i) for i in self._overdue.due(self._tick_now))
+        for first, last in row_runs(sorted(r for r in late if r is not None)):
+            self._emit_rows_changed(first, last, Column.FLAGS, Column.FLAGS)
 
     def _countdown(self, row: int, incident: Incident) -> Countdown:
         if self._tick_now is None:
@@ -325,7 +332,16 @@ class IncidentTableModel(RowsTableModel):
             flags.append(f"downgrade to {incident.pending_downgrade.to.value} requested")
         if incident.caller.anonymous:
             flags.append("anonymous caller")
+        if self._tasks_late(incident):
+            flags.append("TASKS OVERDUE")
         return flags
+
+    def _tasks_late(self, incident: Incident) -> bool:
+        """Open tasks older than the policy allows, at the tick's "now" (paint time)."""
+        if not incident.tasks or not incident.is_open:
+            return False
+        now = self._tick_now or self._now()
+        return tasks_overdue(incident.tasks, incident.created_at, now, self._policy.tasks)
 
     def _flags_tooltip(self, incident: Incident) -> str:
         lines = []
@@ -351,11 +367,15 @@ class IncidentTableModel(RowsTableModel):
             lines.append(pending_text(incident.pending_downgrade, self._policy.timezone) + ".")
         if incident.caller.anonymous:
             lines.append("The caller asked for anonymity. Officers must still contact them.")
+        if self._tasks_late(incident):
+            lines.append(overdue_words(incident, self._policy.tasks))
         return "\n".join(lines)
 
     def _flags_colour(self, incident: Incident) -> Any:
-        if self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD) or (
-            incident.owed and incident.is_open
+        if (
+            self._pending.get(incident.id) in (CommandState.FAILED, CommandState.HELD)
+            or (incident.owed and incident.is_open)
+            or self._tasks_late(incident)
         ):
             return problem_colour(self._theme)
         unread = [m.severity for m in self._marks(incident.id) if not m.acknowledged]
@@ -394,6 +414,7 @@ class IncidentTableModel(RowsTableModel):
         self._cells.clear()
         self._policy = policy
         self._by_id = {i.id: i for i in incidents}
+        self._overdue.reset(self._by_id.values(), policy.tasks)
         keyed = sorted((_row_key(i), i) for i in self._by_id.values())
         self._keys = [key for key, _ in keyed]
         self._rows = [incident for _, incident in keyed]
@@ -416,6 +437,7 @@ class IncidentTableModel(RowsTableModel):
             self._upsert(incident)
 
     def _upsert(self, incident: Incident) -> None:
+        self._overdue.add(incident, self._policy.tasks)
         key = _row_key(incident)
         row = self.row_of(incident.id)
         if row is not None:

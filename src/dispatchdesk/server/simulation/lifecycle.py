@@ -127,6 +127,10 @@ class Planner:
             return Later(self.scenario.rng.uniform(5, 20) * 60, "arrive", incident)
         return None
 
+    def task_outcome(self, incident: dict[str, Any], task: dict[str, Any]) -> str:
+        """What the attending officers report for one of the incident's tasks."""
+        return self.scenario.task_outcome(incident, task)
+
     def rationale(self, incident: dict[str, Any]) -> str:
         """A closing rationale written for the incident (a refused one is rewritten)."""
         return self.scenario.rationale(incident)

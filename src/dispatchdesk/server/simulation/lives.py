@@ -29,6 +29,10 @@ class Executor(Protocol):
 
     async def arrive(self, unit_id: int, incident: dict[str, Any]) -> None: ...
 
+    async def record_tasks(self, incident: dict[str, Any]) -> None:
+        """Record the incident's open tasks done, as its officers report them (a history
+        check after opening the incident's history); a refused one is left open."""
+
     async def close(self, incident: dict[str, Any], rationale: str) -> bool: ...
 
     async def set_status(self, unit_id: int, status: str) -> bool: ...
@@ -88,6 +92,7 @@ async def advance(
 async def _close(
     planner: Planner, executor: Executor, incident: dict[str, Any], unit_id: int | None
 ) -> None:
+    await executor.record_tasks(incident)
     for _ in range(3):  # a refused rationale is rewritten, as an operator would
         if await executor.close(incident, planner.rationale(incident)):
             break

@@ -70,6 +70,18 @@ CHECKS = (
     "statement taken from the caller",
 )
 RISKS = ("standard", "medium", "high")
+#: What the attending officers report for each task before a close (no random draw, so a
+#: seeded run stays the same whether or not an incident has tasks).
+TASK_OUTCOMES = {
+    "CONTACT_INFORMANT": "Informant ({detail}) called back by the attending officer; account "
+    "matches the call",
+    "CHECK_LINKED": "Linked incidents read; none changes the risk at {address}",
+    "HISTORY_CHECK": "History of {address} and the people named read; earlier calls noted in "
+    "the risk assessment",
+    "HOUSE_TO_HOUSE": "Neighbours either side of {address} spoken to; nothing further seen or "
+    "heard",
+    "CONTACT_REPORTING_PERSON": "Reporting person seen at {address}; safety advice given",
+}
 UNIT_KINDS = (("IRV", 6), ("Area car", 2), ("Van", 2), ("Dog", 1))
 DIVERT_REASONS = (
     "nearest unit to an I-grade {type} in progress",
@@ -117,7 +129,7 @@ class Scenario:
         location = self._location()
         anonymous = self.rng.random() < 0.05
         caller = (
-            {"anonymous": anonymous}
+            {"anonymous": True, "anonymity_requested": True}
             if anonymous
             else {
                 "name": self.rng.choice(CALLERS),
@@ -178,6 +190,13 @@ class Scenario:
         copied from any earlier one)."""
         reason = self.rng.choice(DIVERT_REASONS).format(type=incident["type"].lower())
         return f"{reason}: {incident['location']['address']}, {incident['ref']}"
+
+    @staticmethod
+    def task_outcome(incident: dict[str, Any], task: dict[str, Any]) -> str:
+        """What the attending officers found for ``task`` (a task of the wire's shape)."""
+        return TASK_OUTCOMES[task["kind"]].format(
+            detail=task.get("detail") or "", address=incident["location"]["address"]
+        )
 
     def rationale(self, incident: dict[str, Any]) -> str:
         """A closing rationale specific to the incident, never a copied template."""

@@ -24,6 +24,7 @@ from typing import Any
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.tasks import TaskKind, TaskState
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.notices import NoticeCreate
 from dispatchdesk.protocol.schemas import (
@@ -34,6 +35,7 @@ from dispatchdesk.protocol.schemas import (
     UnitCreate,
     UnitStatusRequest,
 )
+from dispatchdesk.protocol.tasks import TaskDone
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import make_engine
 from dispatchdesk.server.errors import DomainError
@@ -338,6 +340,30 @@ class _History:
         self.dispatch.arrive(self.user, unit_id, None, NO_KEY)
         self.units[unit_id].status = UnitStatus.AT_SCENE
         self.owed.discard(incident["id"])
+
+    async def record_tasks(self, incident: dict[str, Any]) -> None:
+        current = self.service.incidents.get_incident(incident["id"])
+        for task in current.tasks:
+            if task.state is not TaskState.OPEN:
+                continue
+            if task.kind is TaskKind.HISTORY_CHECK and not self._open_history(incident["id"]):
+                continue
+            outcome = self.planner.task_outcome(incident, task.model_dump(mode="json"))
+            try:
+                self.service.tasks.done(
+                    self.user, incident["id"], task.id, TaskDone(outcome=outcome), NO_KEY
+                )
+            except DomainError as refused:
+                log.debug("demo history: task refused: %s", refused.detail)
+
+    def _open_history(self, incident_id: int) -> bool:
+        """Open the incident's history (audited), as the officers' history check does."""
+        try:
+            self.service.history.incident_history(self.user, incident_id)
+        except DomainError as refused:
+            log.debug("demo history: history of %s refused: %s", incident_id, refused.detail)
+            return False
+        return True
 
     async def close(self, incident: dict[str, Any], rationale: str) -> bool:
         try:

@@ -284,6 +284,23 @@ class Simulator:
     async def arrive(self, unit_id: int, incident: dict[str, Any]) -> None:
         await self._command("POST", f"/units/{unit_id}/arrive", json={})
 
+    async def record_tasks(self, incident: dict[str, Any]) -> None:
+        current = await self._http.get(f"/incidents/{incident['id']}")
+        if current.status_code != 200:
+            return
+        for task in current.json().get("tasks", []):
+            if task["state"] != "OPEN":
+                continue
+            if task["kind"] == "HISTORY_CHECK":  # the officers read the history first
+                opened = await self._http.get(f"/incidents/{incident['id']}/history")
+                if opened.status_code != 200:
+                    continue
+            await self._command(
+                "POST",
+                f"/incidents/{incident['id']}/tasks/{task['id']}/done",
+                json={"outcome": self.planner.task_outcome(incident, task)},
+            )
+
     async def close(self, incident: dict[str, Any], rationale: str) -> bool:
         reply = await self._command(
             "POST", f"/incidents/{incident['id']}/close", json={"rationale": rationale}

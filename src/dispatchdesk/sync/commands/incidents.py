@@ -1,4 +1,4 @@
-"""Incident commands: create, regrade, status, summary, close."""
+"""Incident commands: create, regrade, status, summary, close, and its tasks done or not."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 from dispatchdesk.domain.commands import CommandKind
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Incident, IncidentStatus
+from dispatchdesk.domain.tasks import Task
 from dispatchdesk.protocol.schemas import CloseRequest, IncidentCreate, IncidentPatch
+from dispatchdesk.protocol.tasks import TaskDone, TaskNotDone
 from dispatchdesk.sync.api import IncidentDraft
 from dispatchdesk.sync.commands import Enqueue, validated
 from dispatchdesk.sync.outbox import Command
@@ -78,8 +80,9 @@ class IncidentCommands:
             )
         )
 
-    def close(self, incident: Incident, rationale: str) -> str:
-        body, invalid = validated(CloseRequest, "close", rationale=rationale)
+    def close(self, incident: Incident, rationale: str, override_open_tasks: bool = False) -> str:
+        extra = {"override_open_tasks": True} if override_open_tasks else {}
+        body, invalid = validated(CloseRequest, "close", rationale=rationale, **extra)
         return self._enqueue(
             Command(
                 CommandKind.CLOSE_INCIDENT,
@@ -88,5 +91,34 @@ class IncidentCommands:
                 body,
                 None,
                 invalid,
+            )
+        )
+
+    def task_done(self, incident: Incident, task: Task, outcome: str) -> str:
+        body, invalid = validated(TaskDone, "task outcome", outcome=outcome)
+        return self._task(CommandKind.TASK_DONE, incident, task, "done", body, invalid)
+
+    def task_not_done(self, incident: Incident, task: Task, reason: str) -> str:
+        body, invalid = validated(TaskNotDone, "reason the task was not done", reason=reason)
+        return self._task(CommandKind.TASK_NOT_DONE, incident, task, "not done", body, invalid)
+
+    def _task(
+        self,
+        kind: CommandKind,
+        incident: Incident,
+        task: Task,
+        state: str,
+        body: dict[str, Any],
+        invalid: str | None,
+    ) -> str:
+        return self._enqueue(
+            Command(
+                kind,
+                incident.id,
+                f"{incident.ref}: {task.kind.label} {state}",
+                body,
+                None,
+                invalid,
+                path_args={"task_id": task.id},
             )
         )

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Row
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import IncidentStatus, status_change_problem
 from dispatchdesk.domain.roles import Role
+from dispatchdesk.domain.tasks import open_tasks_sentence
 from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.schemas import (
     CloseRequest,
@@ -28,6 +29,9 @@ from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, ref_counters, units
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
 from dispatchdesk.server.features.downgrades.rules import grade_change, overtaken
+from dispatchdesk.server.features.history.keys import index_incident
+from dispatchdesk.server.features.history.links import links_of
+from dispatchdesk.server.features.incidents.callers import recorded_caller
 from dispatchdesk.server.features.incidents.records import (
     divert_out,
     divert_rows,
@@ -35,9 +39,15 @@ from dispatchdesk.server.features.incidents.records import (
     make_ref,
     wire,
 )
+from dispatchdesk.server.features.tasks.records import (
+    ensure_tasks,
+    open_task_list,
+    settle_open_tasks,
+    tasks_of,
+)
 from dispatchdesk.server.features.units.records import emit_unit
 from dispatchdesk.server.rationales import Entity
-from dispatchdesk.server.reference import checked_incident
+from dispatchdesk.server.reference import checked_incident, field_errors
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
 
 
@@ -75,7 +85,13 @@ class Incidents:
         row = self.load(conn, incident_id)
         tags = [divert_out(r) for r in divert_rows(conn, diverts.c.from_incident_id == row.id)]
         owed_row = conn.execute(sa.select(owed).where(owed.c.incident_id == row.id)).first()
-        return incident_out(row, tags, owed_row)
+        return incident_out(
+            row,
+            tags,
+            owed_row,
+            links_of(conn, [row.id]).get(row.id),
+            task_list=tasks_of(conn, row.id),
+        )
 
     def emit_incident(self, conn: Connection, now: datetime, incident_id: int) -> IncidentOut:
         out = self.incident(conn, incident_id)
@@ -143,13 +159,16 @@ class Incidents:
                     type=body.type,
                     summary=body.summary,
                     location=body.location.model_dump(mode="json"),
-                    caller=body.caller.model_dump(mode="json"),
+                    caller=recorded_caller(body.caller, user, now),
                     persons=[p.model_dump(mode="json") for p in body.persons],
                     appointment_at=appointment,
                     updated_at=now,
+                    weapons=body.weapons,
                 )
                 .returning(incidents.c.id)
             ).scalar_one()
+            index_incident(conn, int(new_id))  # history's search keys
+            ensure_tasks(conn, now, self.load(conn, int(new_id)), self.runner.settings.task_policy)
             out = self.incident(conn, int(new_id))
             data = self._record(
                 conn,
@@ -170,7 +189,8 @@ class Incidents:
         fields = body.model_fields_set - {"reason"}
         if not fields:
             raise Invalid(
-                "Nothing to change: send at least one of grade, status, summary, appointment_at."
+                "Nothing to change: send at least one of grade, status, summary, appointment_at, "
+                "weapons."
             )
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
@@ -208,6 +228,11 @@ class Incidents:
             if body.summary is not None and body.summary != row.summary:
                 values["summary"] = body.summary
                 notes.append("summary edited")
+            if body.type is not None:
+                notes += self._retype(conn, now, row, body.type, values)
+            if body.weapons is not None and body.weapons != row.weapons:
+                values["weapons"] = body.weapons
+                notes.append("weapons mentioned" if body.weapons else "weapons tick removed")
             values["version"] = row.version + 1
             values["updated_at"] = now
             conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))
@@ -217,6 +242,21 @@ class Incidents:
             return status_code, self._record(conn, now, user, "update_incident", out, detail)
 
         return self.runner.run(user, idem, apply, "update_incident", incident_id)
+
+    def _retype(
+        self, conn: Connection, now: datetime, row: Row[Any], wanted: str, values: dict[str, Any]
+    ) -> list[str]:
+        """Set ``values["type"]`` (the list's spelling) if it changes (422 off the list), and
+        add the tasks the new type's policy requires; none is ever removed."""
+        try:
+            kind = self.runner.settings.reference_lists.incident_type(wanted)
+        except ValueError as exc:
+            raise Invalid(field_errors([(("type",), str(exc))])) from None
+        if kind == row.type:
+            return []
+        values["type"] = kind
+        added = ensure_tasks(conn, now, row, self.runner.settings.task_policy, incident_type=kind)
+        return [f"type {row.type}→{kind}"] + [f"task added: {t.title}" for t in added]
 
     @staticmethod
     def _check_status_change(
@@ -263,6 +303,7 @@ class Incidents:
                     "withdrawn before arriving and no other unit has arrived. Send a unit, or "
                     "ask a supervisor to close it with a rationale."
                 )
+            tasks_note = self._settle_open_tasks(conn, now, row, user, body)
             self.runner.check_rationale(
                 conn,
                 now,
@@ -292,34 +333,61 @@ class Incidents:
                     user.username,
                     f"closed by supervisor {user.username}: {body.rationale}",
                 )
-            on_it = (
-                conn.execute(
-                    sa.select(units.c.id)
-                    .where(units.c.incident_id == incident_id)
-                    .order_by(units.c.id)
-                )
-                .scalars()
-                .all()
-            )
-            for unit_id in on_it:  # the close stands its units down
-                conn.execute(
-                    units.update()
-                    .where(units.c.id == unit_id)
-                    .values(
-                        status=UnitStatus.AVAILABLE.value,
-                        incident_id=None,
-                        status_since=now,
-                        version=units.c.version + 1,
-                    )
-                )
-                emit_unit(self.runner, conn, now, unit_id)
+            self._stand_down_units(conn, now, incident_id)  # the close stands them down
             out = self.incident(conn, incident_id)
-            detail = f"{out.ref} closed: {body.rationale}"
+            detail = f"{out.ref} closed: {body.rationale}{tasks_note}"
             if is_owed:
                 detail += " (owed incident closed by supervisor)"
             return 200, self._record(conn, now, user, "close_incident", out, detail)
 
         return self.runner.run(user, idem, apply, "close_incident", incident_id)
+
+    @staticmethod
+    def _settle_open_tasks(
+        conn: Connection, now: datetime, row: Row[Any], user: User, body: CloseRequest
+    ) -> str:
+        """A close with tasks open: 409 naming each, 403 for an override by another role than
+        supervisor; a supervisor's override records each NOT_DONE with the rationale (undone
+        with the close if the rationale is refused). Returns what the audit adds."""
+        still_open = open_task_list(conn, row.id)
+        if not still_open:
+            return ""
+        if not body.override_open_tasks:
+            raise Conflict(open_tasks_sentence(row.ref, still_open))
+        if user.role is not Role.SUPERVISOR:
+            raise Forbidden(
+                f"Only a supervisor may close {row.ref} with tasks for the attending officers "
+                "still open: record each as done or not done, or ask a supervisor."
+            )
+        why = f"closed by supervisor {user.username} with it open: {body.rationale}"
+        settle_open_tasks(conn, now, row.id, user.username, why)
+        return (
+            " (closed by supervisor with tasks open: "
+            + "; ".join(t.title for t in still_open)
+            + ")"
+        )
+
+    def _stand_down_units(self, conn: Connection, now: datetime, incident_id: int) -> None:
+        """Free every unit on the incident (a close stands its units down)."""
+        on_it = (
+            conn.execute(
+                sa.select(units.c.id).where(units.c.incident_id == incident_id).order_by(units.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        for unit_id in on_it:
+            conn.execute(
+                units.update()
+                .where(units.c.id == unit_id)
+                .values(
+                    status=UnitStatus.AVAILABLE.value,
+                    incident_id=None,
+                    status_since=now,
+                    version=units.c.version + 1,
+                )
+            )
+            emit_unit(self.runner, conn, now, unit_id)
 
     # --- queries ---------------------------------------------------------------------------
 

@@ -11,9 +11,11 @@ from dispatchdesk.domain.incident import IncidentStatus
 from dispatchdesk.protocol.convert import policy_to_wire
 from dispatchdesk.protocol.schemas import ChangesPage, DivertModel, Snapshot
 from dispatchdesk.server import changelog
-from dispatchdesk.server.db import incidents, owed, read_tx, units
+from dispatchdesk.server.db import incident_tasks, incidents, owed, read_tx, units
 from dispatchdesk.server.errors import BadRequest, Gone
+from dispatchdesk.server.features.history.links import links_of
 from dispatchdesk.server.features.incidents.records import F, divert_out, divert_rows, incident_out
+from dispatchdesk.server.features.tasks.records import task_lists
 from dispatchdesk.server.features.units.records import unit_out
 from dispatchdesk.server.runner import CommandRunner
 
@@ -31,29 +33,40 @@ class Sync:
         since = self.runner.start_of_local_day(now)
         with read_tx(self.runner.engine) as conn:
             head = changelog.read_head(conn)
-            rows = conn.execute(
-                sa.select(incidents)
-                .where(
-                    sa.or_(
-                        incidents.c.status != IncidentStatus.CLOSED.value,
-                        incidents.c.closed_at >= since,
-                    )
-                )
-                .order_by(incidents.c.id)
-            ).all()
+            live = sa.or_(
+                incidents.c.status != IncidentStatus.CLOSED.value,
+                incidents.c.closed_at >= since,
+            )
+            rows = conn.execute(sa.select(incidents).where(live).order_by(incidents.c.id)).all()
             tags: dict[int, list[DivertModel]] = {}
             for r in divert_rows(
                 conn, sa.or_(F.c.status != IncidentStatus.CLOSED.value, F.c.closed_at >= since)
             ):
                 tags.setdefault(r.from_incident_id, []).append(divert_out(r))
             owed_rows = {r.incident_id: r for r in conn.execute(sa.select(owed)).all()}
+            tasks = task_lists(
+                conn, incident_tasks.c.incident_id.in_(sa.select(incidents.c.id).where(live))
+            )
             fleet = conn.execute(sa.select(units).order_by(units.c.id)).all()
+            links = links_of(conn, (r.id for r in rows))
         settings = self.runner.settings
+        policy = policy_to_wire(
+            replace(settings.policy, reference=settings.reference_lists, tasks=settings.task_policy)
+        )
         return Snapshot(
             cursor=head.seq,
             server_time=now,
-            policy=policy_to_wire(replace(settings.policy, reference=settings.reference_lists)),
-            incidents=[incident_out(r, tags.get(r.id), owed_rows.get(r.id)) for r in rows],
+            policy=policy.model_copy(update={"history_years": settings.history_years}),
+            incidents=[
+                incident_out(
+                    r,
+                    tags.get(r.id),
+                    owed_rows.get(r.id),
+                    links.get(r.id),
+                    task_list=tasks.get(r.id),
+                )
+                for r in rows
+            ],
             units=[unit_out(u) for u in fleet],
         )
 
