@@ -51,7 +51,7 @@ from dispatchdesk.server.features.history.records import incidents_out
 from dispatchdesk.server.features.history.tables import incident_links
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.rationales import Entity
-from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
+from dispatchdesk.server.runner import RATIONALE_REFUSED, CommandResult, CommandRunner, Idem
 
 
 def _asked_of(caller: dict[str, Any] | None, persons: list[Any] | None) -> list[Asked]:
@@ -247,7 +247,16 @@ class History:
                     "first to link them otherwise."
                 )
             if (problem := rationale_problem(body.reason, what="link reason")) is not None:
-                raise Conflict(problem)
+                # Refused like every other reason: 422 naming the field.
+                raise Invalid(
+                    [
+                        {
+                            "loc": ["body", "reason"],
+                            "msg": problem,
+                            "type": RATIONALE_REFUSED,
+                        }
+                    ]
+                )
             sides = ((row, other, body.relation), (other, row, body.relation.inverse))
             for mine, theirs, relation in sides:
                 conn.execute(
