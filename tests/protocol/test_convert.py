@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import (
     Caller,
     Divert,
@@ -19,7 +20,7 @@ from dispatchdesk.domain.incident import (
 )
 from dispatchdesk.domain.reference import ReferenceLists
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import Person, WarningPolicy
+from dispatchdesk.domain.warnings import WarningPolicy
 from dispatchdesk.protocol.convert import (
     caller_from_wire,
     caller_to_wire,
@@ -28,8 +29,12 @@ from dispatchdesk.protocol.convert import (
     incident_from_json,
     incident_from_wire,
     incident_to_wire,
+    link_from_wire,
+    link_to_wire,
     location_from_wire,
     location_to_wire,
+    person_from_wire,
+    person_to_wire,
     policy_from_wire,
     policy_to_wire,
     unit_from_wire,
@@ -83,6 +88,7 @@ callers = st.builds(
     phone=st.none() | st.from_regex(r"\+?[0-9]([0-9 ]{0,18}[0-9])?", fullmatch=True),
     anonymous=st.booleans(),
     dob=dob,
+    role=st.sampled_from(PersonRole),
 )
 diverts = st.builds(
     Divert,
@@ -117,7 +123,21 @@ units = st.builds(
     lat=lat,
     lon=lon,
 )
-persons = st.builds(Person, name=text.filter(lambda s: len(s) <= 200), dob=dob)
+persons = st.builds(
+    IncidentPerson,
+    name=text.filter(lambda s: len(s) <= 200),
+    dob=dob,
+    role=st.sampled_from(PersonRole),
+)
+links = st.builds(
+    IncidentLink,
+    incident_id=ids,
+    ref=text,
+    relation=st.sampled_from(LinkRelation),
+    reason=text,
+    by=text,
+    at=moment,
+)
 incidents = st.builds(
     Incident,
     id=ids,
@@ -142,6 +162,8 @@ incidents = st.builds(
     diverts=st.lists(diverts, max_size=3).map(tuple),
     escalated_at=opt_moment,
     persons=st.lists(persons, max_size=3).map(tuple),
+    weapons=st.booleans(),
+    links=st.lists(links, max_size=3).map(tuple),
 )
 whole_seconds = st.integers(min_value=0, max_value=10**7).map(lambda s: timedelta(seconds=s))
 words = st.from_regex(r"[A-Za-z]{1,12}( [A-Za-z]{1,12})?", fullmatch=True)
@@ -187,6 +209,18 @@ def test_caller_round_trip(caller: Caller) -> None:
 @given(diverts)
 def test_divert_round_trip(divert: Divert) -> None:
     assert divert_from_wire(divert_to_wire(divert)) == divert
+
+
+@EXAMPLES
+@given(persons)
+def test_incident_person_round_trip(person: IncidentPerson) -> None:
+    assert person_from_wire(person_to_wire(person)) == person
+
+
+@EXAMPLES
+@given(links)
+def test_link_round_trip(link: IncidentLink) -> None:
+    assert link_from_wire(link_to_wire(link)) == link
 
 
 @EXAMPLES

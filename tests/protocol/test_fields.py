@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from dispatchdesk.cache.entities import ENTITIES
 from dispatchdesk.domain.grades import GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import Person, Place, WarningPolicy
@@ -20,6 +21,8 @@ from dispatchdesk.protocol.schemas import (
     Change,
     DivertModel,
     IncidentOut,
+    IncidentPersonModel,
+    LinkOut,
     LocationModel,
     PolicyModel,
     UnitOut,
@@ -37,6 +40,8 @@ PAIRS: list[
     (Incident, IncidentOut, {}, {}, {}),
     (Unit, UnitOut, {}, {}, {}),
     (Person, PersonModel, {}, {}, {}),
+    (IncidentPerson, IncidentPersonModel, {}, {}, {}),
+    (IncidentLink, LinkOut, {}, {}, {}),
     (Place, PlaceModel, {}, {}, {}),
     (
         GradePolicy,
@@ -48,6 +53,8 @@ PAIRS: list[
         {
             "boroughs": "the domain's reference.boroughs",
             "incident_types": "the domain's reference.incident_types",
+            "history_years": "server policy for history lookups, which the server runs; the "
+            "desk reads it from the snapshot's policy for its summary line",
             "warnings": "the warning policy travels in the grade policy's message but is its "
             "own domain object (WarningPolicy), kept apart by the engine",
         },

@@ -731,7 +731,7 @@ class WarningIndex:
             address=loc.address,
             postcode=loc.postcode,
         )
-        people = list(incident.persons)
+        people: list[Person] = list(incident.persons)
         if incident.caller.name:
             people.append(Person(incident.caller.name, incident.caller.dob))
         return self.lookup(place, people, now)

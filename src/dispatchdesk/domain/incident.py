@@ -9,8 +9,8 @@ from enum import StrEnum
 
 from dispatchdesk.domain.countdown import Countdown, countdown
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson, PersonRole
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.domain.warnings import Person
 
 _ZERO = timedelta(0)
 
@@ -146,6 +146,8 @@ class Caller:
     #: Recorded only when the caller asks for anonymity; never offered up front.
     anonymous: bool = False
     dob: date | None = None
+    #: What the caller is on the incident (INFORMANT unless said).
+    role: PersonRole = PersonRole.INFORMANT
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +224,13 @@ class Incident:
     diverts: tuple[Divert, ...] = ()
     #: When the owed incident, left with no unit, escalated to supervisors (None otherwise).
     escalated_at: datetime | None = None
-    #: People named on the incident (subject, victim, ...), matched against protective orders
-    #: together with the caller.
-    persons: tuple[Person, ...] = ()
+    #: People named on the incident (subject, victim, ...) with their roles, matched against
+    #: protective orders together with the caller.
+    persons: tuple[IncidentPerson, ...] = ()
+    #: Weapons mentioned or seen.
+    weapons: bool = False
+    #: Links to other incidents, oldest first.
+    links: tuple[IncidentLink, ...] = ()
 
     @property
     def owed_word(self) -> str:

@@ -6,19 +6,20 @@ from datetime import timedelta
 from typing import Any
 
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import IncidentLink, IncidentPerson
 from dispatchdesk.domain.incident import Caller, Divert, Incident, Location
 from dispatchdesk.domain.reference import ReferenceLists
 from dispatchdesk.domain.unit import Unit
-from dispatchdesk.domain.warnings import Person
 from dispatchdesk.protocol.schemas import (
     CallerModel,
     DivertModel,
     IncidentOut,
+    IncidentPersonModel,
+    LinkOut,
     LocationModel,
     PolicyModel,
     UnitOut,
 )
-from dispatchdesk.protocol.warnings import PersonModel
 
 
 def location_from_wire(m: LocationModel) -> Location:
@@ -48,11 +49,27 @@ def location_to_wire(loc: Location) -> LocationModel:
 
 
 def caller_from_wire(m: CallerModel) -> Caller:
-    return Caller(name=m.name, phone=m.phone, anonymous=m.anonymous, dob=m.dob)
+    return Caller(name=m.name, phone=m.phone, anonymous=m.anonymous, dob=m.dob, role=m.role)
 
 
 def caller_to_wire(c: Caller) -> CallerModel:
-    return CallerModel(name=c.name, phone=c.phone, anonymous=c.anonymous, dob=c.dob)
+    return CallerModel(name=c.name, phone=c.phone, anonymous=c.anonymous, dob=c.dob, role=c.role)
+
+
+def person_from_wire(m: IncidentPersonModel) -> IncidentPerson:
+    return IncidentPerson(name=m.name, dob=m.dob, role=m.role)
+
+
+def person_to_wire(p: IncidentPerson) -> IncidentPersonModel:
+    return IncidentPersonModel(name=p.name, dob=p.dob, role=p.role)
+
+
+def link_from_wire(m: LinkOut) -> IncidentLink:
+    return IncidentLink(**m.model_dump())
+
+
+def link_to_wire(link: IncidentLink) -> LinkOut:
+    return LinkOut.model_validate(link, from_attributes=True)
 
 
 def divert_from_wire(m: DivertModel) -> Divert:
@@ -105,7 +122,9 @@ def incident_from_wire(m: IncidentOut) -> Incident:
         owed=m.owed,
         diverts=tuple(divert_from_wire(d) for d in m.diverts),
         escalated_at=m.escalated_at,
-        persons=tuple(Person(name=p.name, dob=p.dob) for p in m.persons),
+        persons=tuple(person_from_wire(p) for p in m.persons),
+        weapons=m.weapons,
+        links=tuple(link_from_wire(link) for link in m.links),
     )
 
 
@@ -132,7 +151,9 @@ def incident_to_wire(i: Incident) -> IncidentOut:
         owed=i.owed,
         diverts=[divert_to_wire(d) for d in i.diverts],
         escalated_at=i.escalated_at,
-        persons=[PersonModel(name=p.name, dob=p.dob) for p in i.persons],
+        persons=[person_to_wire(p) for p in i.persons],
+        weapons=i.weapons,
+        links=[link_to_wire(link) for link in i.links],
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.history import DEFAULT_HISTORY_YEARS, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
@@ -52,6 +53,15 @@ class CallerModel(StrictWire):
     anonymous: bool = False
     #: Date of birth when the caller gives it (protective orders match name and DOB).
     dob: date | None = None
+    #: What the caller is on the incident (a victim calling for themself is VICTIM).
+    role: PersonRole = PersonRole.INFORMANT
+
+
+class IncidentPersonModel(PersonModel):
+    """A person named on an incident, with their role there (protective orders' persons have
+    none: :class:`PersonModel`)."""
+
+    role: PersonRole = PersonRole.OTHER
 
 
 class IncidentCreate(StrictWire):
@@ -63,7 +73,9 @@ class IncidentCreate(StrictWire):
     #: Extended grade: the agreed appointment, which becomes the deadline.
     appointment_at: AwareDatetime | None = None
     #: People named on the incident (subject, victim, ...), matched against protective orders.
-    persons: list[PersonModel] = Field(default=[], max_length=20)
+    persons: list[IncidentPersonModel] = Field(default=[], max_length=20)
+    #: Weapons mentioned or seen.
+    weapons: bool = False
 
 
 class IncidentPatch(StrictWire):
@@ -75,6 +87,8 @@ class IncidentPatch(StrictWire):
     status: IncidentStatus | None = None
     summary: str | None = Field(default=None, min_length=1, max_length=2000)
     appointment_at: AwareDatetime | None = None
+    #: Weapons mentioned or seen.
+    weapons: bool | None = None
 
     @field_validator("status")
     @classmethod
@@ -86,6 +100,32 @@ class IncidentPatch(StrictWire):
 
 class CloseRequest(StrictWire):
     rationale: NonBlank
+
+
+class LinkCreate(StrictWire):
+    """Body of ``POST /incidents/{id}/links``: link this incident to ``incident_id``. The
+    other incident gets the inverse link (PARENT and CHILD swap)."""
+
+    incident_id: Annotated[int, Field(gt=0)]
+    relation: LinkRelation
+    reason: NonBlank
+
+
+class LinkRemove(StrictWire):
+    """Body of ``POST /incidents/{id}/links/{other_id}/remove`` (removes both sides)."""
+
+    reason: NonBlank
+
+
+class LinkOut(Wire):
+    """A link from the incident that carries it to ``incident_id`` (``ref``)."""
+
+    incident_id: int
+    ref: str
+    relation: LinkRelation
+    reason: str
+    by: str
+    at: AwareDatetime
 
 
 class DivertModel(Wire):
@@ -125,7 +165,7 @@ class IncidentOut(Wire):
     summary: str
     location: LocationModel
     caller: CallerModel = CallerModel()
-    persons: list[PersonModel] = []
+    persons: list[IncidentPersonModel] = []
     appointment_at: AwareDatetime | None = None
     attended_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None
@@ -140,6 +180,10 @@ class IncidentOut(Wire):
     #: Set while the incident is owed with no unit assigned for longer than the server's
     #: escalation time: the moment it escalated to supervisors. Cleared when a unit is assigned.
     escalated_at: AwareDatetime | None = None
+    #: Weapons mentioned or seen.
+    weapons: bool = False
+    #: Links to other incidents, oldest first.
+    links: list[LinkOut] = []
 
 
 # --- units --------------------------------------------------------------------------------
@@ -256,6 +300,8 @@ class PolicyModel(Wire):
     #: The boroughs and incident types the server accepts (case aside); empty: no list sent.
     boroughs: list[str] = []
     incident_types: list[str] = []
+    #: How many years back history (``/history``) looks: at least five.
+    history_years: int = DEFAULT_HISTORY_YEARS
 
 
 class Snapshot(Wire):

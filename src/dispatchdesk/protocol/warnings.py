@@ -247,7 +247,7 @@ class ImportProblem(Wire):
 
 
 class ImportReport(Wire):
-    kind: Literal["schemes", "orders"]
+    kind: Literal["schemes", "orders", "incidents"]
     #: Data rows read from the file.
     rows: int
     applied: int
