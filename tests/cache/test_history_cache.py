@@ -69,8 +69,8 @@ def test_nothing_is_kept_for_an_incident_the_cache_does_not_hold(tmp_path: Path)
 
 
 def test_an_answer_goes_with_its_incident(tmp_path: Path) -> None:
-    """Removed by the feed, left out of a new snapshot, or closed before today and purged:
-    five years of a person's history stays on no disk for an incident the desk dropped."""
+    """Removed by the feed, left out of a new snapshot, or closed: five years of a person's
+    history stays on no disk for an incident that is not open on the desk."""
     store = CacheStore(tmp_path / "cache.sqlite3")
     try:
         incidents = [make_incident(i) for i in (1, 2, 3, 4)]
@@ -85,8 +85,8 @@ def test_an_answer_goes_with_its_incident(tmp_path: Path) -> None:
             3, version=2, status=IncidentStatus.CLOSED, closed_at=NOW - timedelta(minutes=1)
         )
         store.apply_changes([closed], [], 4, NOW)
-        store.purge_closed(NOW + timedelta(days=1))  # the next day: closed ones leave
-        assert store.load_history(3) is None
+        assert store.load_history(3) is None, "closed: its answer goes at once"
+        assert not store.save_history(CachedHistory(3, NOW, ANSWER)), "none kept when closed"
         assert store.load_history(4) == CachedHistory(4, NOW, ANSWER), "open: kept"
     finally:
         store.close()

@@ -2,8 +2,8 @@
 its location and to its people), so that offline the panel still shows it, "as of" the time
 the server gave it.
 
-Only answers for incidents in the cache are kept: an answer goes when its incident leaves the
-cache (closed before today, removed, or not in a new snapshot). The answer is stored as the
+Only answers for open incidents in the cache are kept: an answer goes when its incident closes
+or leaves the cache (removed, or not in a new snapshot). The answer is stored as the
 server sent it (wire JSON); the sync layer parses it.
 """
 
@@ -38,9 +38,11 @@ class CachedHistory:
 
 def save(conn: Connection, answer: CachedHistory) -> bool:
     """Keep ``answer`` in place of the incident's previous one; False (nothing kept) when the
-    incident is not in the cache."""
+    incident is not in the cache, or closed."""
     held = conn.execute(
-        select(incidents_table.c.id).where(incidents_table.c.id == answer.incident_id)
+        select(incidents_table.c.id).where(
+            incidents_table.c.id == answer.incident_id, incidents_table.c.closed_ts.is_(None)
+        )
     ).first()
     if held is None:
         return False
@@ -70,9 +72,6 @@ def load(conn: Connection, incident_id: int) -> CachedHistory | None:
 
 
 def purge_orphans(conn: Connection) -> None:
-    """Drop the answers of incidents no longer in the cache."""
-    conn.execute(
-        delete(history_table).where(
-            history_table.c.incident_id.not_in(select(incidents_table.c.id))
-        )
-    )
+    """Drop the answers of incidents closed or no longer in the cache."""
+    open_ids = select(incidents_table.c.id).where(incidents_table.c.closed_ts.is_(None))
+    conn.execute(delete(history_table).where(history_table.c.incident_id.not_in(open_ids)))

@@ -447,6 +447,7 @@ class CacheStore:
                 conn.exec_driver_sql(_UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows])
             if removed:
                 conn.execute(delete(incidents_table).where(incidents_table.c.id.in_(removed)))
+            if removed or any(r["closed_ts"] is not None for r in rows):
                 history.purge_orphans(conn)
             self._set_sync_meta(conn, cursor, server_time, clock_offset)
         if any(entities.touches(e) for e in SIDE_ENTITIES if e.scrub):

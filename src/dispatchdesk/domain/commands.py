@@ -36,6 +36,9 @@ class CommandKind(StrEnum):
     #: Audit records: a warning was shown to / acknowledged by this operator for an incident.
     WARNING_SHOWN = "warning_shown"
     WARNING_ACKNOWLEDGED = "warning_acknowledged"
+    #: Link an incident to another (with a relation and a reason), and remove a link.
+    LINK_INCIDENT = "link_incident"
+    UNLINK_INCIDENT = "unlink_incident"
 
 
 @dataclass(frozen=True, slots=True)

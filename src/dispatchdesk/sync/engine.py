@@ -34,16 +34,18 @@ from dispatchdesk.domain.commands import ConnectionState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert
 from dispatchdesk.protocol.convert import divert_from_wire
-from dispatchdesk.sync.api import DeskCommands, DeskListener
+from dispatchdesk.sync.api import DeskCommands, DeskListener, HistorySource
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
 from dispatchdesk.sync.commands.incidents import IncidentCommands
+from dispatchdesk.sync.commands.links import LinkCommands
 from dispatchdesk.sync.commands.schemes import SchemeCommands
 from dispatchdesk.sync.commands.units import UnitCommands
 from dispatchdesk.sync.commands.warning_audits import WarningCommands
 from dispatchdesk.sync.context import Backoff, Sleep, SyncContext
 from dispatchdesk.sync.entities import build_index
 from dispatchdesk.sync.feed import Feed
+from dispatchdesk.sync.history import HistoryQueries
 from dispatchdesk.sync.listeners import Listeners
 from dispatchdesk.sync.outbox import Outbox
 
@@ -52,7 +54,9 @@ log = logging.getLogger(__name__)
 __all__ = ["Sleep", "SyncEngine"]
 
 
-class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands):
+class SyncEngine(
+    IncidentCommands, UnitCommands, SchemeCommands, WarningCommands, LinkCommands, HistoryQueries
+):
     """Implements :class:`~dispatchdesk.sync.api.DeskCommands` (the command builders are its
     bases); reports to a ``DeskListener``.
 
@@ -255,4 +259,9 @@ class SyncEngine(IncidentCommands, UnitCommands, SchemeCommands, WarningCommands
 
 def _conforms(engine: SyncEngine) -> DeskCommands:
     """Checked by mypy: the engine (with its builders) is the GUI's ``DeskCommands``."""
+    return engine
+
+
+def _answers_history(engine: SyncEngine) -> HistorySource:
+    """Checked by mypy: the engine is where the history panel asks."""
     return engine

@@ -76,4 +76,8 @@ ROUTES: dict[CommandKind, Route] = {
     CommandKind.WARNING_ACKNOWLEDGED: Route(
         "POST", "/warnings/{kind}/{id}/acknowledge", AuditReply
     ),
+    CommandKind.LINK_INCIDENT: _confirmed("POST", "/incidents/{incident_id}/links", INCIDENT),
+    CommandKind.UNLINK_INCIDENT: _confirmed(
+        "POST", "/incidents/{incident_id}/links/{other_id}/remove", INCIDENT
+    ),
 }

@@ -30,6 +30,7 @@ class IncidentCommands:
             caller=asdict(draft.caller),
             appointment_at=draft.appointment_at,
             persons=[asdict(p) for p in draft.persons],
+            weapons=draft.weapons,
         )
         description = f"New {draft.grade.value} incident: {draft.type}, {draft.location.one_line}"
         acked = set(draft.acknowledged_warnings)
