@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.history import IncidentPerson
 from dispatchdesk.domain.incident import Caller, Location
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import Person, Place, WarningRef
@@ -48,6 +49,9 @@ def test_keyboard_only_entry_produces_draft(qtbot, dialog):
     assert QApplication.focusWidget() is dialog.summary
     type_text(qtbot, "Shouting and banging next door")
     tab(qtbot)
+    assert QApplication.focusWidget() is dialog.weapons
+    qtbot.keyClick(dialog.weapons, Qt.Key.Key_Space)  # "he has a knife"
+    tab(qtbot)
     type_text(qtbot, "Ann Smith")
     tab(qtbot)
     type_text(qtbot, "07700 900123")
@@ -63,6 +67,7 @@ def test_keyboard_only_entry_produces_draft(qtbot, dialog):
             address="12 High Street", postcode="NW1 7AA", borough="Camden", uprn="100023"
         ),
         caller=Caller(name="Ann Smith", phone="07700 900123", anonymous=False),
+        weapons=True,
     )
     assert not dialog.isVisible()
 
@@ -394,24 +399,30 @@ def test_caller_dob_and_people_named_go_into_the_draft(qtbot, warned):
         )
     draft = blocker.args[0]
     assert draft.caller == Caller(name="Ann Smith", dob=date(1990, 12, 1))
-    assert draft.persons == (Person("Gary HOLLIS", date(1984, 3, 9)), Person("Kim Lee"))
+    assert draft.persons == (
+        IncidentPerson("Gary HOLLIS", date(1984, 3, 9)),
+        IncidentPerson("Kim Lee"),
+    )
 
 
 def test_tab_order_runs_through_the_people_named(qtbot, dialog):
     first, second = dialog.add_person(), dialog.add_person()
     dialog.caller_phone.setFocus()
     order = []
-    for _ in range(11):
+    for _ in range(14):
         tab(qtbot)
         order.append(QApplication.focusWidget())
     assert order == [
         dialog.caller_dob,
+        dialog.caller_role,
         dialog.anonymous,
         first.name,
         first.dob,
+        first.role,
         first.remove_button,
         second.name,
         second.dob,
+        second.role,
         second.remove_button,
         dialog.add_person_button,
         dialog.cancel_button,
@@ -508,8 +519,8 @@ def test_bad_or_orphan_person_dob_is_refused(qtbot, warned):
     with qtbot.waitSignal(warned.submitted) as blocker:
         warned.submit()
     assert blocker.args[0].persons == (
-        Person("Gary Hollis", date(1984, 3, 9)),
-        Person("Kim Lee", date(1984, 3, 9)),
+        IncidentPerson("Gary Hollis", date(1984, 3, 9)),
+        IncidentPerson("Kim Lee", date(1984, 3, 9)),
     )
 
 

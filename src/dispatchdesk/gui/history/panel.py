@@ -328,6 +328,9 @@ class HistoryPanel(QGroupBox):
         entry = self.selected()
         incident = self._incident
         if self._commands is None:
+            self.status.show_error(
+                "Link it from the incident's panel once the incident is created: it has no ref yet."
+            )
             return
         if incident is None:
             self.status.show_error("Create the incident first; then link from its panel.")

@@ -45,6 +45,7 @@ from dispatchdesk.gui.common import icons
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.dispatch.units_model import UnitColumn, UnitsTableModel
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
+from dispatchdesk.gui.history.incident import IncidentHistory
 from dispatchdesk.gui.queue.model import owed_words
 from dispatchdesk.sync.api import DeskCommands
 
@@ -194,6 +195,9 @@ class IncidentDetailPanel(QScrollArea):
         body = QWidget()
         self._layout = QVBoxLayout(body)
         self._build_info()
+        #: Past incidents at its location and involving its people, and its links.
+        self.history = IncidentHistory(commands, lambda: self._policy.timezone)
+        self._layout.addWidget(self.history.panel)
         self._build_regrade()
         self._build_status()
         self._build_summary()
@@ -339,6 +343,7 @@ class IncidentDetailPanel(QScrollArea):
 
     def set_policy(self, policy: GradePolicy) -> None:
         self._policy = policy
+        self.history.panel.set_timezone(policy.timezone)
         self.refresh()
 
     def show_incident(self, incident: Incident | None) -> None:
@@ -357,6 +362,7 @@ class IncidentDetailPanel(QScrollArea):
         ):
             message.clear_message()
         self._watches.clear()
+        self.history.show_incident(incident)
         self.placeholder.setVisible(incident is None)
         self.info.setVisible(incident is not None)
         if incident is None:
@@ -376,11 +382,13 @@ class IncidentDetailPanel(QScrollArea):
             self.summary.setPlainText(incident.summary)
         self._incident = incident
         self._fill(incident)
+        self.history.update_incident(incident)
 
     def set_commands(self, commands: Sequence[PendingCommand]) -> None:
         """All unconfirmed commands; shows this incident's and any refusal of ours."""
         self._pending = list(commands)
         self._watches.follow(commands)
+        self.history.panel.set_commands(commands)
         if self._incident is not None:
             self._fill_pending(self._incident)
 
