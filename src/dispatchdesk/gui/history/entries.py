@@ -83,12 +83,11 @@ class HistoryEntry:
         return self.incident.id
 
     def parties(self) -> list[Party]:
-        """The caller (when named) and everyone named, with their roles."""
+        """Everyone named, then the caller (when named), with their roles."""
         inc = self.incident
-        found: list[Party] = []
+        found = [Party(p.name, p.dob, p.role) for p in inc.persons]
         if inc.caller.name:
             found.append(Party(inc.caller.name, inc.caller.dob, inc.caller.role))
-        found += [Party(p.name, p.dob, p.role) for p in inc.persons]
         return found
 
     def matched_persons(self) -> list[Party]:
