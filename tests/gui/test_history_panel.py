@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
-from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.history import IncidentLink, IncidentPerson, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus
 from dispatchdesk.domain.roles import Role
@@ -529,3 +529,20 @@ def test_roles_and_weapons_go_into_the_draft(qtbot, form):
     assert draft.persons == (IncidentPerson("Gary HOLLIS", None, PersonRole.SUSPECT),)
     fresh = dlg.add_person()
     assert fresh.role.currentData() == "OTHER" and dlg.caller_role.count() == len(PersonRole)
+
+
+def test_f3_in_the_queue_goes_to_the_incident_history(qtbot, loop, commands, settings, fake_clock):
+    from tests.gui.factories import open_queue_window
+
+    window = open_queue_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
+    window.relay.state.emit([home()], DEFAULT_POLICY)
+    window.focus_queue()
+    qtbot.waitUntil(lambda: window.detail.incident is not None)
+    panel = window.detail.history.panel
+    # No history source behind these commands: it says so, and F3 still goes there.
+    qtbot.waitUntil(lambda: "cannot check history" in panel.status.text())
+    qtbot.keyClick(window.table, Qt.Key.Key_F3)
+    assert QApplication.focusWidget() is panel.list
+    assert "histor&y" in window.act_history.text()
+    qtbot.keyClick(panel.list, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is window.table

@@ -163,9 +163,11 @@ class HistoryLoader(QObject):
         self._question = question
         self.panel.show()
         self.panel.show_loading()
+        fetch = self._fetch(question)
         try:
-            self._task = asyncio.ensure_future(self._fetch(question))
+            self._task = asyncio.ensure_future(fetch)
         except RuntimeError as exc:  # no asyncio loop at all: say so, do not crash
+            fetch.close()
             self.panel.show_problem(f"History could not be checked: {exc}.")
 
     async def _fetch(self, question: _Question) -> None:

@@ -83,6 +83,14 @@ class HistoryPanel(QGroupBox):
         self.model = HistoryModel(tz, self)
         self._build()
         self.show_idle("History shows once a location or a person is entered.")
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Remember where the keyboard came from, however it got here (F3, Tab, a click)."""
+        if new is not None and self._contains(new) and old is not None and not self._contains(old):
+            self._return_to = old
 
     # -- construction ----------------------------------------------------------------------
 
@@ -278,6 +286,10 @@ class HistoryPanel(QGroupBox):
         if back is not None and _alive(back) and back.isVisible():
             back.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def _can_go_back(self) -> bool:
+        back = self._return_to
+        return back is not None and _alive(back) and back.isVisible()
+
     def _contains(self, widget: QWidget) -> bool:
         try:
             return widget is self or self.isAncestorOf(widget)
@@ -290,6 +302,8 @@ class HistoryPanel(QGroupBox):
             QEvent.Type.ShortcutOverride,
         ):
             esc = event.key() == Qt.Key.Key_Escape and not event.modifiers()
+            if esc and watched is self.list and not self._can_go_back():
+                return False  # nowhere to go back to: the window's own Esc
             if esc and event.type() == QEvent.Type.ShortcutOverride:
                 event.accept()  # ours, not the form's Cancel
                 return True

@@ -195,13 +195,14 @@ class IncidentDetailPanel(QScrollArea):
         body = QWidget()
         self._layout = QVBoxLayout(body)
         self._build_info()
-        #: Past incidents at its location and involving its people, and its links.
-        self.history = IncidentHistory(commands, lambda: self._policy.timezone)
-        self._layout.addWidget(self.history.panel)
         self._build_regrade()
         self._build_status()
         self._build_summary()
         self._build_close()
+        #: Past incidents at its location and involving its people, and its links (after the
+        #: actions, which stay in sight on a 1366x768 screen; F3 goes there).
+        self.history = IncidentHistory(commands, lambda: self._policy.timezone)
+        self._layout.addWidget(self.history.panel)
         self._layout.addStretch(1)
         self.setWidget(body)
         self._apply_rights()

@@ -334,6 +334,7 @@ class QueueWindow(QMainWindow):
         self.act_warnings = a(
             "Show &warnings for the incident", ["Ctrl+W", "F4"], self.show_warnings
         )
+        self.act_history = a("Go to the incident's histor&y", ["F3"], self.focus_history)
         for dock in self._bottom_docks:
             dock.addAction(self.act_back)
         self.act_grade_filters = [
@@ -358,6 +359,7 @@ class QueueWindow(QMainWindow):
                 self.act_new,
                 self.act_open,
                 self.act_warnings,
+                self.act_history,
                 self.act_regrade,
                 self.act_summary,
                 self.act_close,
@@ -541,6 +543,14 @@ class QueueWindow(QMainWindow):
     def focus_detail(self) -> None:
         self.detail_dock.show()
         self.detail.focus_first()
+
+    def focus_history(self) -> None:
+        """F3: the keyboard to the selected incident's history (Esc: back to the queue)."""
+        self.detail_dock.show()
+        self.detail_dock.raise_()
+        panel = self.detail.history.panel
+        panel.focus_list()
+        self.detail.ensureWidgetVisible(panel.list)
 
     def reset_view(self) -> None:
         """All open incidents, every grade and borough, no search, most urgent first."""
