@@ -13,7 +13,13 @@ import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
+from dispatchdesk.domain.commands import (
+    CommandKind,
+    CommandState,
+    ConnectionInfo,
+    ConnectionState,
+    PendingCommand,
+)
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.history import IncidentLink, IncidentPerson, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus
@@ -331,7 +337,11 @@ def test_offline_with_nothing_held_it_says_so_plainly(qtbot, loop, commands):
     assert history.model.rowCount() == 0 and history.summary.isHidden()
     # Back online: asked again, and the answer replaces the warning.
     source.result = HistoryResult(pages=(page(mr_a()),), as_of=T0)
-    panel.history.loader.back_online()
+    loader = panel.history.loader
+    loader.on_connection(ConnectionInfo(ConnectionState.CONNECTING))
+    qtbot.wait(20)
+    assert len(source.asked) == 1, "not yet online: not asked again"
+    loader.on_connection(ConnectionInfo(ConnectionState.ONLINE))
     qtbot.waitUntil(lambda: history.model.rowCount() == 4)
     assert history.status.text() == "Checked with the server at 09:00."
     assert not panel.history.loader.stale

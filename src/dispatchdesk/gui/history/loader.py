@@ -17,6 +17,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer
 
+from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
 from dispatchdesk.domain.history import LinkRelation
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import Person, Place
@@ -136,6 +137,12 @@ class HistoryLoader(QObject):
     def back_online(self) -> None:
         if self.stale:
             self.ask_again()
+
+    def on_connection(self, info: ConnectionInfo) -> None:
+        """The connection changed: an answer that was not fresh is asked for again once
+        the server is back."""
+        if info.state is ConnectionState.ONLINE:
+            self.back_online()
 
     def cancel(self) -> None:
         self.timer.stop()

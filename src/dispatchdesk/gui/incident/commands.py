@@ -63,6 +63,7 @@ class IncidentCommands(QObject):
                 history=history_source(self._commands),
             )
             dialog.submitted.connect(self._create_incident)
+            self._window.relay.connection.connect(dialog.history.loader.on_connection)
             self._warnings.day_turned.connect(dialog.refresh_warnings)
             dialog.finished.connect(self._new_incident_closed)
             self.new_incident_dialog = dialog

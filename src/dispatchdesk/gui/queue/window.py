@@ -427,6 +427,7 @@ class QueueWindow(QMainWindow):
             (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
+            (r.connection, self.detail.history.loader.on_connection),
             (r.commands, self.model.set_pending),
             (r.commands, d.set_commands),
             (r.commands, self.commands_panel.set_commands),
