@@ -96,7 +96,7 @@ def test_people_named_on_the_incident_match_orders_by_name_and_dob(desk: Desk) -
         caller={"name": "A Neighbour"},
         persons=[{"name": "Gary HOLLIS", "dob": "1984-03-09"}],
     ).json()
-    assert inc["persons"] == [{"name": "Gary HOLLIS", "dob": "1984-03-09"}]
+    assert inc["persons"] == [{"name": "Gary HOLLIS", "dob": "1984-03-09", "role": "OTHER"}]
     [w] = warnings(desk.cathy, incident_id=inc["id"]).warnings
     assert (w.match, w.matched_on, w.possible) == ("person", "subject", False)
     # the caller's own date of birth counts too

@@ -6,6 +6,7 @@
     dispatchdesk simulate --server URL --user NAME --rate N [--seed S]   (password from stdin)
     dispatchdesk units import FILE.csv [--db URL]
     dispatchdesk import schemes|orders FILE.csv [--db URL]
+    dispatchdesk import incidents FILE.jsonl [--db URL]
 
 Only the desk imports Qt, and only when it starts, so the server commands run on a headless
 host without Qt's libraries.
@@ -93,9 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     fleet_import.add_argument("file", metavar="FILE.csv")
     fleet_import.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
 
-    bulk = commands.add_parser("import", help="bulk-load schemes or orders (all rows or none)")
-    bulk.add_argument("kind", choices=["schemes", "orders"])
-    bulk.add_argument("file", metavar="FILE.csv")
+    bulk = commands.add_parser(
+        "import", help="bulk-load schemes, orders or past incidents (all rows or none)"
+    )
+    bulk.add_argument("kind", choices=["schemes", "orders", "incidents"])
+    bulk.add_argument("file", metavar="FILE", help="FILE.csv (schemes, orders), FILE.jsonl")
     bulk.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
 
     simulate = commands.add_parser("simulate", help="feed realistic incidents to a backend")

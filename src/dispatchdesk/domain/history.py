@@ -80,3 +80,12 @@ def history_years_problem(years: int) -> str | None:
             "minimum of five years"
         )
     return None
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    """``moment`` the same day and time ``years`` calendar years earlier (29 February: the
+    28th)."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)

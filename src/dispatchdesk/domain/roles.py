@@ -31,11 +31,25 @@ class Right(StrEnum):
     REVIEW_DIVERTS = "review_diverts"
     #: Extend, end and review special schemes; record that the victim was informed.
     MANAGE_SCHEMES = "manage_schemes"
+    #: Read the history of a location, a person or an incident (every role: a call handler
+    #: needs it while the caller is on the line).
+    VIEW_HISTORY = "view_history"
+    #: Link an incident to another (a duplicate call, a related one found in its history).
+    LINK_INCIDENTS = "link_incidents"
+    #: Remove a link: it hides what was known, so not the call handler's alone.
+    UNLINK_INCIDENTS = "unlink_incidents"
 
 
 RIGHTS: dict[Role, frozenset[Right]] = {
     Role.CALL_HANDLER: frozenset(
-        {Right.VIEW, Right.CREATE_INCIDENT, Right.REGRADE, Right.EDIT_SUMMARY}
+        {
+            Right.VIEW,
+            Right.CREATE_INCIDENT,
+            Right.REGRADE,
+            Right.EDIT_SUMMARY,
+            Right.VIEW_HISTORY,
+            Right.LINK_INCIDENTS,
+        }
     ),
     Role.DISPATCHER: frozenset(
         {
@@ -46,6 +60,9 @@ RIGHTS: dict[Role, frozenset[Right]] = {
             Right.CHANGE_STATUS,
             Right.CLOSE_INCIDENT,
             Right.DISPATCH_UNITS,
+            Right.VIEW_HISTORY,
+            Right.LINK_INCIDENTS,
+            Right.UNLINK_INCIDENTS,
         }
     ),
     Role.SUPERVISOR: frozenset(Right),

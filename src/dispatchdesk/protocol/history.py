@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from dispatchdesk.protocol.base import Wire
-from dispatchdesk.protocol.schemas import IncidentOut, IncidentPersonModel
+from dispatchdesk.protocol.schemas import IncidentCreate, IncidentOut, IncidentPersonModel
 
 #: What an earlier incident matched: the location asked about, a person asked about, or (for
 #: an incident's history) a link to it.
@@ -57,3 +57,18 @@ class HistoryPage(Wire):
     truncated: bool = False
     #: ``GET /incidents/{id}/history``: the incident asked about (never in ``incidents``).
     incident_id: int | None = None
+
+
+class IncidentImport(IncidentCreate):
+    """One line of ``dispatchdesk import incidents FILE.jsonl``: an incident as created on the
+    wire, with the reference, times and rationale it had in the system it comes from."""
+
+    #: Kept as given (unique).
+    ref: Annotated[str, Field(min_length=1, max_length=40)]
+    created_at: AwareDatetime
+    #: Null: still open (it joins the live queue).
+    closed_at: AwareDatetime | None = None
+    #: The closing rationale; required with ``closed_at``.
+    rationale: str | None = Field(default=None, max_length=2000)
+    #: When the first unit arrived, if one did.
+    attended_at: AwareDatetime | None = None

@@ -24,6 +24,8 @@ from dispatchdesk.server.db import create_schema, is_postgres, make_engine
 from dispatchdesk.server.events import Hub
 from dispatchdesk.server.features.audit import routes as audit_routes
 from dispatchdesk.server.features.auth import routes as auth_routes
+from dispatchdesk.server.features.history import keys as history_keys
+from dispatchdesk.server.features.history import routes as history_routes
 from dispatchdesk.server.features.incidents import routes as incident_routes
 from dispatchdesk.server.features.sync import routes as sync_routes
 from dispatchdesk.server.features.units import routes as unit_routes
@@ -64,6 +66,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     """The server's ASGI app over ``settings.db_url``; creates missing tables."""
     engine = make_engine(settings.db_url)
     create_schema(engine)
+    history_keys.backfill(engine)  # search keys of incidents stored by an earlier version
     hub = Hub()
     services = Services.open(engine, settings, hub.notify)
     runner, units, warn = services.runner, services.units, services.warnings
@@ -113,6 +116,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(audit_routes.router(services.audit, require))
     app.include_router(unit_routes.router(units, require))
     app.include_router(warning_routes.router(warn, require))
+    app.include_router(history_routes.router(services.history, require))
     return app
 
 

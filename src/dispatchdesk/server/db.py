@@ -85,6 +85,8 @@ incidents = sa.Table(
     sa.Column("updated_at", UTCDateTime()),
     sa.Column("downgrade_reason", sa.Text),
     sa.Column("rationale", sa.Text),
+    #: Weapons mentioned or seen.
+    sa.Column("weapons", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 #: The fleet. A unit is on at most one incident (its ``incident_id``); the check constraint ties

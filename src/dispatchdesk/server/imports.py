@@ -411,9 +411,15 @@ def import_orders(
 
 
 def run_import(kind: str, db_url: str, path: str | Path) -> int:
-    """``dispatchdesk import schemes|orders FILE.csv``: print the report; 0 when applied,
-    1 when any row was bad (nothing applied)."""
-    loader = {"schemes": import_schemes, "orders": import_orders}[kind]
-    report = loader(db_url, path)
+    """``dispatchdesk import schemes|orders FILE.csv`` or ``import incidents FILE.jsonl``:
+    print the report; 0 when applied, 1 when any row was bad (nothing applied)."""
+    from dispatchdesk.server.features.history.imports import import_incidents
+
+    loaders: dict[str, Callable[[str, str | Path], ImportReport]] = {
+        "schemes": import_schemes,
+        "orders": import_orders,
+        "incidents": import_incidents,
+    }
+    report = loaders[kind](db_url, path)
     print(report_text(Path(path), report), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1

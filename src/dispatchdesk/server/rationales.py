@@ -79,7 +79,16 @@ from dispatchdesk.server.db import UTCDateTime, diverts, incidents, metadata, re
 _T = TypeVar("_T")
 
 #: The kinds of text recorded; every kind is compared with every other.
-KINDS = ("close", "owed_close", "downgrade", "divert", "withdrawal", "divert_review", "scheme_end")
+KINDS = (
+    "close",
+    "owed_close",
+    "downgrade",
+    "divert",
+    "withdrawal",
+    "divert_review",
+    "scheme_end",
+    "link_remove",
+)
 
 #: How a refusal names what was copied, by kind.
 _WHAT = {

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from dispatchdesk.server.features.audit.service import AuditLog
+from dispatchdesk.server.features.history.service import History
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.features.sync.service import Sync
 from dispatchdesk.server.features.units.service import Units
@@ -26,6 +27,7 @@ class Services:
     warnings: WarningsDesk
     sync: Sync
     audit: AuditLog
+    history: History
 
     @classmethod
     def open(
@@ -33,11 +35,13 @@ class Services:
     ) -> Services:
         """The services over ``engine``; ``on_commit`` wakes the event streams."""
         runner = CommandRunner(engine, settings, on_commit)
+        incidents = Incidents(runner)
         return cls(
             runner,
-            Incidents(runner),
+            incidents,
             Units(runner),
             WarningsDesk(runner),
             Sync(runner),
             AuditLog(runner),
+            History(runner, incidents),
         )

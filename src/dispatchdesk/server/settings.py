@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from dispatchdesk.domain.clock import Clock, SystemClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
+from dispatchdesk.domain.history import DEFAULT_HISTORY_YEARS, history_years_problem
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy
 
@@ -50,6 +51,9 @@ class ServerSettings:
     #: Every rationale and reason accepted in this window is compared with a new one, which
     #: is refused when near-identical to any of them.
     rationale_lookback: timedelta = timedelta(days=730)
+    #: History (``/history``) looks back this many years (sent in the snapshot); at least 5.
+    #: Incidents are never purged (so every one younger than this is kept).
+    history_years: int = DEFAULT_HISTORY_YEARS
 
     def __post_init__(self) -> None:
         if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:
@@ -70,3 +74,5 @@ class ServerSettings:
             raise ValueError("sweep_seconds must be positive")
         if self.rationale_lookback <= timedelta(0):
             raise ValueError("rationale_lookback must be positive")
+        if (problem := history_years_problem(self.history_years)) is not None:
+            raise ValueError(problem)

@@ -16,10 +16,11 @@ from dispatchdesk.protocol.schemas import (
     CallerModel,
     DivertModel,
     IncidentOut,
+    IncidentPersonModel,
+    LinkOut,
     LocationModel,
     UnitOut,
 )
-from dispatchdesk.protocol.warnings import PersonModel
 from dispatchdesk.server.db import diverts, incidents
 
 
@@ -83,9 +84,14 @@ def unit_out(row: Row[Any]) -> UnitOut:
 
 
 def incident_out(
-    row: Row[Any], divert_list: list[DivertModel] | None = None, owed_row: Row[Any] | None = None
+    row: Row[Any],
+    divert_list: list[DivertModel] | None = None,
+    owed_row: Row[Any] | None = None,
+    links: list[LinkOut] | None = None,
 ) -> IncidentOut:
     return IncidentOut(
+        links=links or [],
+        weapons=bool(getattr(row, "weapons", False)),
         owed=owed_row is not None,
         diverts=divert_list or [],
         escalated_at=owed_row.escalated_at if owed_row is not None else None,
@@ -100,7 +106,7 @@ def incident_out(
         summary=row.summary,
         location=LocationModel.model_validate(row.location),
         caller=CallerModel.model_validate(row.caller),
-        persons=[PersonModel.model_validate(p) for p in row.persons or []],
+        persons=[IncidentPersonModel.model_validate(p) for p in row.persons or []],
         appointment_at=row.appointment_at,
         attended_at=row.attended_at,
         closed_at=row.closed_at,

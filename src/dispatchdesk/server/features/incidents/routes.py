@@ -30,7 +30,10 @@ def check_patch_rights(user: auth.User, body: IncidentPatch) -> None:
     for needed, given in (
         (Right.REGRADE, body.grade is not None),
         (Right.CHANGE_STATUS, body.status is not None),
-        (Right.EDIT_SUMMARY, bool(body.model_fields_set & {"summary", "appointment_at"})),
+        (
+            Right.EDIT_SUMMARY,
+            bool(body.model_fields_set & {"summary", "appointment_at", "weapons"}),
+        ),
     ):
         if given and not has_right(user.role, needed):
             raise Forbidden(

@@ -27,6 +27,8 @@ from dispatchdesk.protocol.schemas import (
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, ref_counters, units
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
+from dispatchdesk.server.features.history.keys import index_incident
+from dispatchdesk.server.features.history.links import links_of
 from dispatchdesk.server.features.incidents.records import (
     divert_out,
     divert_rows,
@@ -74,7 +76,7 @@ class Incidents:
         row = self.load(conn, incident_id)
         tags = [divert_out(r) for r in divert_rows(conn, diverts.c.from_incident_id == row.id)]
         owed_row = conn.execute(sa.select(owed).where(owed.c.incident_id == row.id)).first()
-        return incident_out(row, tags, owed_row)
+        return incident_out(row, tags, owed_row, links_of(conn, [row.id]).get(row.id))
 
     def emit_incident(self, conn: Connection, now: datetime, incident_id: int) -> IncidentOut:
         out = self.incident(conn, incident_id)
@@ -146,9 +148,11 @@ class Incidents:
                     persons=[p.model_dump(mode="json") for p in body.persons],
                     appointment_at=appointment,
                     updated_at=now,
+                    weapons=body.weapons,
                 )
                 .returning(incidents.c.id)
             ).scalar_one()
+            index_incident(conn, int(new_id))  # history's search keys
             out = self.incident(conn, int(new_id))
             data = self._record(
                 conn,
@@ -169,7 +173,8 @@ class Incidents:
         fields = body.model_fields_set - {"reason"}
         if not fields:
             raise Invalid(
-                "Nothing to change: send at least one of grade, status, summary, appointment_at."
+                "Nothing to change: send at least one of grade, status, summary, appointment_at, "
+                "weapons."
             )
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
@@ -228,6 +233,9 @@ class Incidents:
             if body.summary is not None and body.summary != row.summary:
                 values["summary"] = body.summary
                 notes.append("summary edited")
+            if body.weapons is not None and body.weapons != row.weapons:
+                values["weapons"] = body.weapons
+                notes.append("weapons mentioned" if body.weapons else "weapons tick removed")
             values["version"] = row.version + 1
             values["updated_at"] = now
             conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))

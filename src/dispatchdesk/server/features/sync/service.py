@@ -13,6 +13,7 @@ from dispatchdesk.protocol.schemas import ChangesPage, DivertModel, Snapshot
 from dispatchdesk.server import changelog
 from dispatchdesk.server.db import incidents, owed, read_tx, units
 from dispatchdesk.server.errors import BadRequest, Gone
+from dispatchdesk.server.features.history.links import links_of
 from dispatchdesk.server.features.incidents.records import F, divert_out, divert_rows, incident_out
 from dispatchdesk.server.features.units.records import unit_out
 from dispatchdesk.server.runner import CommandRunner
@@ -48,12 +49,16 @@ class Sync:
                 tags.setdefault(r.from_incident_id, []).append(divert_out(r))
             owed_rows = {r.incident_id: r for r in conn.execute(sa.select(owed)).all()}
             fleet = conn.execute(sa.select(units).order_by(units.c.id)).all()
+            links = links_of(conn, (r.id for r in rows))
         settings = self.runner.settings
+        policy = policy_to_wire(replace(settings.policy, reference=settings.reference_lists))
         return Snapshot(
             cursor=head.seq,
             server_time=now,
-            policy=policy_to_wire(replace(settings.policy, reference=settings.reference_lists)),
-            incidents=[incident_out(r, tags.get(r.id), owed_rows.get(r.id)) for r in rows],
+            policy=policy.model_copy(update={"history_years": settings.history_years}),
+            incidents=[
+                incident_out(r, tags.get(r.id), owed_rows.get(r.id), links.get(r.id)) for r in rows
+            ],
             units=[unit_out(u) for u in fleet],
         )
 

@@ -171,7 +171,8 @@ def order_out(row: Row[Any]) -> OrderOut:
 
 def incident_people(caller: dict[str, Any] | None, persons: list[Any] | None) -> list[Person]:
     """The caller (when named) and the people named on an incident, as stored."""
-    found = [PersonModel.model_validate(p) for p in persons or []]
+    # stored persons carry their role on the incident, which orders do not match on
+    found = [PersonModel(name=p["name"], dob=p.get("dob")) for p in persons or []]
     if caller and caller.get("name"):
         found.insert(0, PersonModel(name=caller["name"], dob=caller.get("dob")))
     return [person(p) for p in found]
