@@ -129,13 +129,28 @@ def test_entry_line_names_the_role_there_the_other_parties_and_weapons():
     line = entry_line(entry, TZ)
     assert line.startswith(f"{entry.incident.created_at:%d/%m/%Y}  CAD 102/23NOV26  Domestic  I")
     assert "Gary HOLLIS (b. 1984) was SUSPECT; victim Mark HOLLIS (b. 1986)" in line
-    assert "(b. 1986), informant A Caller" in line  # the caller is a party too, after them
+    assert "informant" not in line  # a caller who only called is not a party
     assert line.endswith("— WEAPONS")
-    assert parties_callout(entry) == (
-        "Gary HOLLIS was SUSPECT; victim Mark HOLLIS (b. 1986), informant A Caller"
-    )
+    assert parties_callout(entry) == ("Gary HOLLIS was SUSPECT; victim Mark HOLLIS (b. 1986)")
     assert "WEAPONS" not in entry_line(mr_a()[3], TZ)
     assert "at this address (same UPRN)" in entry_line(mr_a()[0], TZ)
+    victim_called = HistoryEntry(
+        past(105, 3, persons=[as_suspect()]).with_changes(
+            caller=Caller(name="Jane HOLLIS", role=PersonRole.VICTIM)
+        ),
+        mr_a()[1].matches,
+    )
+    assert entry_line(victim_called, TZ).endswith("was SUSPECT; victim Jane HOLLIS")
+
+
+def test_the_incident_panel_shows_roles_and_weapons(qtbot, loop, commands):
+    panel = detail(qtbot, commands, FakeHistory())
+    panel.show_incident(home(weapons=True))
+    assert panel.persons.text() == "Gary HOLLIS (b. 9 Mar 1984) — SUSPECT"
+    assert panel.fields["Caller"].text() == "Jane HOLLIS · 07700900111 · VICTIM"
+    assert panel.weapons.isVisible() and "Weapons" in panel.weapons.text()
+    panel.show_incident(make_incident(2))
+    assert panel.weapons.isHidden()
 
 
 def test_a_possible_match_says_so():

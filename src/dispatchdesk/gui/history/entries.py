@@ -237,10 +237,15 @@ def matched_text(entry: HistoryEntry) -> str:
     return "; ".join(dict.fromkeys(bits))
 
 
+#: Who called without being part of what happened: not one of the parties.
+NOT_PARTIES = frozenset({PersonRole.INFORMANT, PersonRole.CALLER})
+
+
 def others_text(entry: HistoryEntry) -> str:
-    """The other parties named there, each by role: "victim Mark HOLLIS, witness Ann LEE"."""
+    """The other parties named there, each by role: "victim Mark HOLLIS, witness Ann LEE"
+    (an informant who only called is not a party; the read-only view lists them)."""
     matched = {p.key() for p in entry.matched_persons()}
-    others = [p for p in entry.parties() if p.key() not in matched]
+    others = [p for p in entry.parties() if p.key() not in matched and p.role not in NOT_PARTIES]
     return ", ".join(f"{p.role.label} {who(p)}" for p in others)
 
 

@@ -112,7 +112,8 @@ class HistoryPanel(QGroupBox):
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setAccessibleName("Past incidents")
-        self.list.setMinimumHeight(self.fontMetrics().height() * 5)
+        # About four entries of three wrapped lines in a narrow dock.
+        self.list.setMinimumHeight(self.fontMetrics().height() * 12)
         self.list.activated.connect(lambda _i: self.open_selected())
         self.list.installEventFilter(self)
         self.open_button = QPushButton("Open (Enter)")

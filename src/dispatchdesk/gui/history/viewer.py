@@ -50,7 +50,7 @@ class HistoryEntryViewer(QDialog):
         layout.addWidget(note)
         close = QShortcut(QKeySequence("Esc"), self)
         close.activated.connect(self.close)
-        self.resize(560, 480)
+        self.setMinimumWidth(520)
 
     def show_entry(self, entry: HistoryEntry, tz: str) -> None:
         inc = entry.incident
@@ -75,3 +75,4 @@ class HistoryEntryViewer(QDialog):
         for name, text in values.items():
             self.fields[name].setText(text)
         self.setWindowTitle(f"{inc.ref} — past incident (read-only)")
+        self.adjustSize()

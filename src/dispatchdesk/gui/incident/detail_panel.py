@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import format_countdown
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy, is_downgrade
+from dispatchdesk.domain.history import PersonRole
 from dispatchdesk.domain.incident import Incident, IncidentStatus, status_change_problem
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
@@ -223,6 +224,14 @@ class IncidentDetailPanel(QScrollArea):
         )
         self.owed.hide()
         self._layout.addWidget(self.owed)
+        #: Weapons mentioned or seen (set by the call handler): above the facts, in words.
+        self.weapons = QLabel("⚠ Weapons mentioned or seen")
+        self.weapons.setProperty("role", "error")
+        font = self.weapons.font()
+        font.setBold(True)
+        self.weapons.setFont(font)
+        self.weapons.hide()
+        self._layout.addWidget(self.weapons)
         self.info = QWidget()
         self.info_ui = Ui_IncidentInfo()  # ui/incident_detail.ui
         self.info_ui.setupUi(self.info)
@@ -368,6 +377,7 @@ class IncidentDetailPanel(QScrollArea):
         self.info.setVisible(incident is not None)
         if incident is None:
             self.owed.hide()
+            self.weapons.hide()
         if incident is None:
             self._set_actions_enabled(False)
             return
@@ -406,6 +416,7 @@ class IncidentDetailPanel(QScrollArea):
         owed = incident.owed and incident.is_open
         self.owed.setVisible(owed)
         self.owed.setText(owed_words(incident, self._policy.timezone) if owed else "")
+        self.weapons.setVisible(incident.weapons)
         f["Ref"].setText(incident.ref)
         grade = f"{incident.grade.value} — {incident.grade.label}"
         if incident.original_grade is not None and incident.original_grade is not incident.grade:
@@ -674,9 +685,16 @@ def _people_texts(incident: Incident) -> tuple[str, str]:
     dock never leaves a date of birth looking as if it belonged to the next name)."""
     caller = incident.caller
     parts = [person_text(caller.name or "(no name)", caller.dob), caller.phone or "(no phone)"]
+    if caller.role is not PersonRole.INFORMANT:
+        parts.append(caller.role.value)  # the victim calling, say
     if caller.anonymous:
         parts.append("asked for anonymity — officers must still contact the informant")
-    people = [person_text(p.name, p.dob) for p in incident.persons]
+    people = []
+    for p in incident.persons:
+        role = getattr(p, "role", PersonRole.OTHER)  # a plain Person: no role said
+        people.append(
+            person_text(p.name, p.dob) + ("" if role is PersonRole.OTHER else f" — {role}")
+        )
     return " · ".join(parts), "\n".join(people) or "—"
 
 

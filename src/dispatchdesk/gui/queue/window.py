@@ -29,6 +29,7 @@ from PySide6.QtCore import (
     QObject,
     QSettings,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -549,9 +550,10 @@ class QueueWindow(QMainWindow):
         """F3: the keyboard to the selected incident's history (Esc: back to the queue)."""
         self.detail_dock.show()
         self.detail_dock.raise_()
-        panel = self.detail.history.panel
-        panel.focus_list()
-        self.detail.ensureWidgetVisible(panel.list)
+        self.detail.history.panel.focus_list()
+        # The history is the panel's last part: show it whole, once laid out.
+        bar = self.detail.verticalScrollBar()
+        QTimer.singleShot(0, self, lambda: bar.setValue(bar.maximum()))
 
     def reset_view(self) -> None:
         """All open incidents, every grade and borough, no search, most urgent first."""
