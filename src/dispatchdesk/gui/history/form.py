@@ -32,6 +32,8 @@ class FormHistory:
         self._question = question
         self.panel = HistoryPanel(None, tz=tz(), parent=form)
         self.panel.hide()
+        # Wide enough to read a line in two or three rows: the form grows when it appears.
+        self.panel.setMinimumWidth(self.panel.fontMetrics().averageCharWidth() * 52)
         column.addWidget(self.panel, 3)
         self.loader = HistoryLoader(self.panel, source, tz)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -109,6 +110,7 @@ class HistoryPanel(QGroupBox):
         self.list.setWordWrap(True)
         self.list.setUniformItemSizes(False)
         self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(2)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setAccessibleName("Past incidents")
@@ -156,6 +158,11 @@ class HistoryPanel(QGroupBox):
         for relation, words in RELATION_WORDS.items():
             self.relation.addItem(f"{relation.value} — this incident is {words}", relation.value)
         self.relation.setAccessibleName("Relation")
+        # Its long items must not widen a narrow dock (the panel has no sideways scrolling).
+        self.relation.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.relation.setMinimumContentsLength(16)
         self.link_reason = QLineEdit()
         self.link_reason.setPlaceholderText("Why are they linked? (required)")
         self.link_reason.setAccessibleName("Reason for the link")
@@ -170,15 +177,16 @@ class HistoryPanel(QGroupBox):
         self.link_cancel.clicked.connect(self.cancel_link)
         self.link_message: _Message = self._message_type()
         row = QHBoxLayout()
-        row.addWidget(self.link_reason, 1)
+        row.addStretch(1)
         row.addWidget(self.link_send)
         row.addWidget(self.link_cancel)
         box = QVBoxLayout(self.link_box)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.link_title)
         box.addWidget(self.relation)
-        box.addLayout(row)
+        box.addWidget(self.link_reason)
         box.addWidget(self.link_message)
+        box.addLayout(row)
         self.link_box.hide()
 
     # -- what is shown ---------------------------------------------------------------------
@@ -364,6 +372,7 @@ class HistoryPanel(QGroupBox):
         self.link_message.clear_message()
         self.link_box.show()
         self.relation.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self._bring_into_view(self.link_message)
 
     def submit_link(self) -> None:
         entry, incident = self._linking, self._incident
@@ -397,6 +406,15 @@ class HistoryPanel(QGroupBox):
         self.link_box.hide()
         if had_focus:
             self.list.setFocus()
+
+    def _bring_into_view(self, widget: QWidget) -> None:
+        """In a scrolling panel (the incident's), scroll ``widget`` into sight once laid out."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None:
+            area = parent
+            QTimer.singleShot(0, self, lambda: area.ensureWidgetVisible(widget, 0, 0))
 
     def _contains_focus(self, widget: QWidget) -> bool:
         focus = QApplication.focusWidget()

@@ -44,10 +44,11 @@ class HistoryEntryViewer(QDialog):
             )
             form.addRow(f"{name}:", label)
             self.fields[name] = label
-        note = QLabel("Read-only. Esc closes it.")
+        note = QLabel("Read-only: nothing here can be changed. Esc closes it.")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
         layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addStretch(1)
         close = QShortcut(QKeySequence("Esc"), self)
         close.activated.connect(self.close)
         self.setMinimumWidth(520)
