@@ -96,7 +96,7 @@ class HistoryLoader(QObject):
         source = self._source
         question = _Question(
             ("form", place, people),
-            (lambda: source.history(place, people)) if source is not None else _no_source,
+            (lambda: source.history(place, people)) if source is not None else _no_answer,
             place is not None,
             tuple(Party(p.name, p.dob) for p in people),
         )
@@ -116,7 +116,7 @@ class HistoryLoader(QObject):
             people.insert(0, Party(incident.caller.name, incident.caller.dob))
         question = _Question(
             ("incident", incident_id),
-            (lambda: source.incident_history(incident_id)) if source is not None else _no_source,
+            (lambda: source.incident_history(incident_id)) if source is not None else _no_answer,
             True,
             tuple(dict.fromkeys(people)),
         )
@@ -169,6 +169,10 @@ class HistoryLoader(QObject):
             self._task.cancel()
         self._question = question
         self.panel.show()
+        if self._source is None:  # nothing to ask: said at once, no task
+            self.stale = False
+            self.panel.show_problem(NO_SOURCE, keep=False)
+            return
         self.panel.show_loading()
         fetch = self._fetch(question)
         try:
@@ -211,8 +215,11 @@ class HistoryLoader(QObject):
         return local(when, self._tz(), "%H:%M")
 
 
-async def _no_source() -> HistoryResult:
-    return HistoryResult(problem="This desk cannot check history (no server connection).")
+NO_SOURCE = "This desk cannot check history (it has no server to ask)."
+
+
+async def _no_answer() -> HistoryResult:
+    return HistoryResult(problem=NO_SOURCE)
 
 
 # --- wire → plain data ---------------------------------------------------------------------
