@@ -10,10 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
+from dispatchdesk.app import cli
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.protocol.history import HistoryPage
 from dispatchdesk.server import ServerSettings
@@ -105,7 +105,7 @@ def victim(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_mr_a_three_past_domestics_with_his_brothers_are_found_from_a_new_one(
-    desk: Desk, clock: FakeClock, tmp_path: Path
+    desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     brothers = [victim(b) for b in BROTHERS]
     path = write_jsonl(
@@ -131,7 +131,9 @@ def test_mr_a_three_past_domestics_with_his_brothers_are_found_from_a_new_one(
             ),
         ],
     )
-    load(desk, clock, path)
+    # loaded as a force would: the command line, against the server's database
+    assert cli.main(["import", "incidents", str(path), "--db", desk.settings.db_url]) == 0
+    assert "5 incidents imported" in capsys.readouterr().out
     r = desk.cathy.create(
         grade="I",
         type="Domestic",
@@ -523,11 +525,60 @@ def test_history_survives_an_upgrade_of_a_database_without_its_keys(
     with engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM incident_people")
         conn.exec_driver_sql("DELETE FROM incident_places")
+        conn.exec_driver_sql("DELETE FROM history_keys_state")  # as an older version left it
     engine.dispose()
     second = make_desk()
     page = search(second.dan, name=MR_A["name"], dob=MR_A["dob"])
     assert [e.incident.id for e in page.incidents] == [inc["id"]]
 
 
-def _unused(_: httpx.Response) -> None:  # keep httpx imported for type hints in helpers
-    pass
+def test_links_cannot_be_walked_around(desk: Desk) -> None:
+    """A replayed link applies once; the call handler cannot remove from the other side
+    either; a link to an incident that does not exist is refused; linking a closed incident
+    from a new one works (history found on the phone is linked while the caller waits)."""
+    a = desk.cathy.create(summary="Caller's ex-partner at the door, shouting").json()
+    b = desk.cathy.create(summary="Neighbour reports shouting at the same door").json()
+    body = {
+        "incident_id": a["id"],
+        "relation": "RELATED",
+        "reason": "Neighbour's call is about the same shouting at the caller's door",
+    }
+    same = key()
+    first = desk.cathy.post(f"/incidents/{b['id']}/links", json=body, headers=same)
+    replay = desk.cathy.post(f"/incidents/{b['id']}/links", json=body, headers=same)
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    assert len(incident(desk.dan, a["id"])["links"]) == 1
+    assert incident(desk.dan, a["id"])["version"] == a["version"] + 1
+    removal = {"reason": "Linked in error: the neighbour meant the house opposite"}
+    for x, y in ((a, b), (b, a)):
+        r = desk.cathy.post(
+            f"/incidents/{x['id']}/links/{y['id']}/remove", json=removal, headers=key()
+        )
+        assert r.status_code == 403
+    missing = desk.cathy.post(
+        f"/incidents/{b['id']}/links", json={**body, "incident_id": 999999}, headers=key()
+    )
+    assert missing.status_code == 404
+    r = desk.dan.post(
+        f"/incidents/{a['id']}/close",
+        json={"rationale": "Ex-partner left before officers arrived; safeguarding referral made"},
+        headers=key(),
+    )
+    assert r.status_code == 200, r.text
+    c = desk.cathy.create(summary="Ex-partner back at the door, kicking it").json()
+    r = desk.cathy.post(
+        f"/incidents/{c['id']}/links",
+        json={
+            "incident_id": a["id"],
+            "relation": "RELATED",
+            "reason": "Same ex-partner at the same door as this morning's call",
+        },
+        headers=key(),
+    )
+    assert r.status_code == 201, r.text
+    closed = incident(desk.dan, a["id"])
+    assert closed["status"] == "CLOSED" and {x["incident_id"] for x in closed["links"]} == {
+        b["id"],
+        c["id"],
+    }

@@ -212,18 +212,7 @@ def _store(
         chunk = bodies[first : first + CHUNK]
         conn.execute(incidents.insert(), [_row(b, settings) for _, b in chunk])
         by_ref = {b.ref: line for line, b in chunk}
-        stored = conn.execute(
-            sa.select(
-                incidents.c.id,
-                incidents.c.ref,
-                incidents.c.status,
-                incidents.c.closed_at,
-                incidents.c.created_at,
-                incidents.c.location,
-                incidents.c.caller,
-                incidents.c.persons,
-            ).where(incidents.c.ref.in_(list(by_ref)))
-        ).all()
+        stored = conn.execute(sa.select(incidents).where(incidents.c.ref.in_(list(by_ref)))).all()
         write_keys(conn, stored)
         for r in stored:
             audit_row(
@@ -236,7 +225,7 @@ def _store(
                 f"Imported {r.ref} ({source} line {by_ref[r.ref]})",
             )
         live = [
-            r.id
+            r
             for r in stored
             if r.status != IncidentStatus.CLOSED.value or r.closed_at >= start_of_day
         ]

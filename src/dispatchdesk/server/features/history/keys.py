@@ -15,7 +15,11 @@ from sqlalchemy.engine import Connection, Engine
 from dispatchdesk.domain.history import PersonRole
 from dispatchdesk.domain.warnings import ParsedPlace, Place, normalise_name
 from dispatchdesk.server.db import incidents, write_tx
-from dispatchdesk.server.features.history.tables import incident_people, incident_places
+from dispatchdesk.server.features.history.tables import (
+    history_keys_state,
+    incident_people,
+    incident_places,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,26 +121,34 @@ def _key_columns() -> sa.Select[Any]:
 
 def backfill(engine: Engine) -> int:
     """Give every incident without keys its keys (incidents stored by an earlier version);
-    how many. Safe to run again, and while other writers run (each batch in its own
-    transaction)."""
+    how many. Looks only above the id checked by the last run; safe to run again, and while
+    other writers run (each batch in its own transaction)."""
+    state = history_keys_state
+    with write_tx(engine) as conn:
+        last = conn.execute(sa.select(state.c.checked_through).where(state.c.id == 1)).scalar()
+        top = conn.execute(sa.select(sa.func.max(incidents.c.id))).scalar() or 0
+    start = int(last or 0)
     done = 0
-    last = 0
-    while True:
+    while start < top:
         with write_tx(engine) as conn:
             found = conn.execute(
                 _key_columns()
                 .where(
-                    incidents.c.id > last,
+                    incidents.c.id > start,
+                    incidents.c.id <= top,
                     ~sa.exists().where(incident_places.c.incident_id == incidents.c.id),
                 )
                 .order_by(incidents.c.id)
                 .limit(BACKFILL_BATCH)
             ).all()
-            if not found:
-                break
             write_keys(conn, found)
-        last = found[-1].id
+        start = top if len(found) < BACKFILL_BATCH else found[-1].id
         done += len(found)
+    with write_tx(engine) as conn:
+        if last is None:
+            conn.execute(state.insert().values(id=1, checked_through=top))
+        elif top > last:
+            conn.execute(state.update().where(state.c.id == 1).values(checked_through=top))
     if done:
         log.info("history: search keys written for %d earlier incidents", done)
     return done

@@ -46,9 +46,9 @@ from dispatchdesk.domain.warnings import (
     normalise_name,
 )
 from dispatchdesk.protocol.schemas import IncidentPersonModel
-from dispatchdesk.server.db import incidents
+from dispatchdesk.server.db import UTCDateTime, incidents
 from dispatchdesk.server.features.history.keys import parsed_place
-from dispatchdesk.server.features.history.tables import incident_people, incident_places
+from dispatchdesk.server.features.history.tables import incident_people
 
 #: Candidates read per rule whose every row matches (one more tells there are more).
 SURE_LIMIT = HISTORY_LIMIT + 1
@@ -82,109 +82,135 @@ class Found:
 
 @dataclass
 class Candidates:
-    """Candidate incident ids from every rule, and whether a rule filled its limit."""
+    """The index reads of every rule, run as one statement: each rule a sub-select of
+    incident ids, most recent first, up to its limit. After :meth:`run`, ``ids`` holds the
+    candidates and ``truncated`` whether a rule filled its limit."""
 
+    since: datetime
+    postgres: bool
+    rules: list[tuple[str, str, int]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    types: dict[str, Any] = field(default_factory=dict)
     ids: set[int] = field(default_factory=set)
     truncated: bool = False
 
-    def take(self, rows: Sequence[Any], limit: int) -> None:
-        self.ids.update(int(r[0]) for r in rows)
-        if len(rows) >= limit:
-            self.truncated = True
+    def value(self, v: Any, type_: Any = None) -> str:
+        """A bound parameter's name for ``v``."""
+        name = f"p{len(self.params)}"
+        self.params[name] = v
+        if type_ is not None:
+            self.types[name] = type_
+        return f":{name}"
+
+    def rule(self, table: str, where: str, limit: int) -> None:
+        self.rules.append((table, where, limit))
+
+    def prefix(self, column: str, prefix: str) -> str:
+        """``column`` starts with ``prefix`` (letters, digits and spaces only), read from a
+        btree: LIKE on PostgreSQL (``text_pattern_ops``), a range on SQLite."""
+        if self.postgres:
+            return f"{column} LIKE {self.value(prefix + '%')}"
+        return (
+            f"{column} >= {self.value(prefix)} AND {column} < {self.value(prefix + chr(0x10FFFF))}"
+        )
+
+    def run(self, conn: Connection) -> None:
+        if not self.rules:
+            return
+        since = self.value(self.since, UTCDateTime())
+        parts = [
+            f"SELECT incident_id, {i} AS rule FROM (SELECT incident_id FROM {table} "
+            f"WHERE {where} AND created_at >= {since} ORDER BY created_at DESC "
+            f"LIMIT {limit}) AS r{i}"
+            for i, (table, where, limit) in enumerate(self.rules)
+        ]
+        query = sa.text(" UNION ALL ".join(parts)).bindparams(
+            *(sa.bindparam(k, type_=t) for k, t in self.types.items())
+        )
+        per_rule: dict[int, int] = {}
+        for incident_id, rule in conn.execute(query, self.params).all():
+            self.ids.add(int(incident_id))
+            per_rule[rule] = per_rule.get(rule, 0) + 1
+        self.truncated = any(n >= self.rules[r][2] for r, n in per_rule.items())
 
 
-def _recent(
-    conn: Connection, table: sa.Table, id_col: Any, where: Any, since: datetime, limit: int
-) -> Sequence[Any]:
-    return conn.execute(
-        sa.select(id_col)
-        .where(where, table.c.created_at >= since)
-        .order_by(table.c.created_at.desc())
-        .limit(limit)
-    ).all()
-
-
-def _prefix(column: Any, prefix: str, postgres: bool) -> Any:
-    """``column`` starts with ``prefix`` (letters, digits and spaces only), readable from a
-    btree: LIKE on PostgreSQL (``text_pattern_ops``), a range on SQLite."""
-    if postgres:
-        return column.like(prefix + "%")
-    return sa.and_(column >= prefix, column < prefix + "\U0010ffff")
-
-
-def place_candidates(
-    conn: Connection, q: ParsedPlace, since: datetime, found: Candidates, postgres: bool
-) -> None:
-    p = incident_places
-    sure: list[Any] = []
-    if q.uprn:
-        sure += [p.c.uprn == q.uprn, p.c.parent_uprn == q.uprn]
-    if q.parent_uprn:
-        sure += [p.c.uprn == q.parent_uprn, p.c.parent_uprn == q.parent_uprn]
+def place_candidates(q: ParsedPlace, found: Candidates) -> None:
+    places = "incident_places"
+    v = found.value
+    for column, value in (
+        ("uprn", q.uprn),
+        ("parent_uprn", q.uprn),
+        ("uprn", q.parent_uprn),
+        ("parent_uprn", q.parent_uprn),
+    ):
+        if value:
+            found.rule(places, f"{column} = {v(value)}", SURE_LIMIT)
     house = q.house
-    if house and q.usrn:
-        sure.append(sa.and_(p.c.usrn == q.usrn, p.c.house == house))
-    for where in sure:
-        found.take(_recent(conn, p, p.c.incident_id, where, since, SURE_LIMIT), SURE_LIMIT)
     if not house:
         return
-    check: list[Any] = []
+    if q.usrn:
+        found.rule(places, f"usrn = {v(q.usrn)} AND house = {v(house)}", SURE_LIMIT)
     if q.postcode:
-        check.append(sa.and_(p.c.postcode == q.postcode, p.c.house == house))
+        found.rule(places, f"postcode = {v(q.postcode)} AND house = {v(house)}", CHECK_LIMIT)
     street = q.parts.street if q.parts is not None else ""
     if street:
-        half = len(street) // 2
+        half = max(len(street) // 2, 1)
         tail = street[::-1][: max(len(street) - half - 1, 1)]
-        check.append(
-            sa.and_(p.c.house == house, _prefix(p.c.street, street[: max(half, 1)], postgres))
-        )
-        check.append(sa.and_(p.c.house == house, _prefix(p.c.street_rev, tail, postgres)))
-    for where in check:
-        found.take(_recent(conn, p, p.c.incident_id, where, since, CHECK_LIMIT), CHECK_LIMIT)
+        for column, prefix in (("street", street[:half]), ("street_rev", tail)):
+            found.rule(
+                places, f"house = {v(house)} AND {found.prefix(column, prefix)}", CHECK_LIMIT
+            )
 
 
-def near_names(conn: Connection, norm: str, dob: date, policy: WarningPolicy) -> list[str]:
-    """Other names recorded with ``dob`` that the matcher may call near-identical."""
-    names = (
-        conn.execute(
-            sa.select(incident_people.c.name_norm)
-            .where(incident_people.c.dob == dob, incident_people.c.name_norm != norm)
-            .distinct()
+def near_names(
+    conn: Connection, asked: Sequence[Asked], policy: WarningPolicy
+) -> dict[tuple[str, date], list[str]]:
+    """For each person asked with a date of birth, the other names recorded with that date of
+    birth that the matcher may call near-identical (one read of the index for all)."""
+    dobs = {who.person.dob for who in asked if who.norm and who.person.dob is not None}
+    if not dobs:
+        return {}
+    names: dict[date, list[str]] = {}
+    for dob, name in conn.execute(
+        sa.select(incident_people.c.dob, incident_people.c.name_norm)
+        .where(incident_people.c.dob.in_(sorted(dobs)))
+        .group_by(incident_people.c.dob, incident_people.c.name_norm)
+    ).all():
+        names.setdefault(dob, []).append(name)
+    out: dict[tuple[str, date], list[str]] = {}
+    for who in asked:
+        dob = who.person.dob
+        if not who.norm or dob is None:
+            continue
+        close = process.extract(
+            who.norm,
+            [n for n in names.get(dob, []) if n != who.norm],
+            scorer=Indel.normalized_similarity,
+            score_cutoff=policy.address_similarity - 1e-9,
+            limit=None,
         )
-        .scalars()
-        .all()
-    )
-    close = process.extract(
-        norm,
-        names,
-        scorer=Indel.normalized_similarity,
-        score_cutoff=policy.address_similarity - 1e-9,
-        limit=None,
-    )
-    return [name for name, _score, _i in close]
+        out[(who.norm, dob)] = [name for name, _score, _i in close]
+    return out
 
 
 def person_candidates(
-    conn: Connection, who: Asked, since: datetime, found: Candidates, policy: WarningPolicy
+    who: Asked, found: Candidates, near: dict[tuple[str, date], list[str]]
 ) -> None:
-    pe = incident_people
+    people = "incident_people"
+    v = found.value
     norm, dob = who.norm, who.person.dob
     if not norm:
         return
     if dob is None:
-        sure = [pe.c.name_norm == norm]
-    else:
-        sure = [
-            sa.and_(pe.c.name_norm == norm, pe.c.dob == dob),
-            sa.and_(pe.c.name_norm == norm, pe.c.dob.is_(None)),
-        ]
-    for where in sure:
-        found.take(_recent(conn, pe, pe.c.incident_id, where, since, SURE_LIMIT), SURE_LIMIT)
-    if dob is not None:
-        near = near_names(conn, norm, dob, policy)
-        if near:
-            where = sa.and_(pe.c.dob == dob, pe.c.name_norm.in_(near))
-            found.take(_recent(conn, pe, pe.c.incident_id, where, since, CHECK_LIMIT), CHECK_LIMIT)
+        found.rule(people, f"name_norm = {v(norm)}", SURE_LIMIT)
+        return
+    day = v(dob, sa.Date())
+    found.rule(people, f"name_norm = {v(norm)} AND dob = {day}", SURE_LIMIT)
+    found.rule(people, f"name_norm = {v(norm)} AND dob IS NULL", SURE_LIMIT)
+    others = near.get((norm, dob), [])
+    if others:
+        listed = ", ".join(v(n) for n in others[:50])
+        found.rule(people, f"dob = {day} AND name_norm IN ({listed})", CHECK_LIMIT)
 
 
 def _people_of(row: Any) -> list[IncidentPersonModel]:
@@ -200,42 +226,43 @@ def _people_of(row: Any) -> list[IncidentPersonModel]:
     return out
 
 
-def classify(
-    conn: Connection,
-    ids: Iterable[int],
-    place: ParsedPlace | None,
-    asked: Sequence[Asked],
-    policy: WarningPolicy,
-) -> list[Found]:
-    """Each candidate the matchers accept, with every way it matched."""
+def incident_rows(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
+    """The incidents' rows, by id."""
     wanted = sorted(set(ids))
-    out: list[Found] = []
+    out: dict[int, Any] = {}
     for start in range(0, len(wanted), 500):
-        rows = conn.execute(
-            sa.select(
-                incidents.c.id,
-                incidents.c.created_at,
-                incidents.c.location,
-                incidents.c.caller,
-                incidents.c.persons,
-            ).where(incidents.c.id.in_(wanted[start : start + 500]))
-        ).all()
-        for row in rows:
-            hit = Found(row.id, row.created_at)
-            if place is not None:
-                kind = match_parsed(parsed_place(row.location), place, policy)
-                if kind is not None:
-                    hit.matches.append(("location", kind.value, None, None))
-            if asked:
-                theirs = _people_of(row)
-                for who in asked:
-                    q = Person(who.person.name, who.person.dob)
-                    for person in theirs:
-                        k = match_person(Person(person.name, person.dob), q, policy)
-                        if k is not None:
-                            hit.matches.append(("person", k.value, person, who.person))
-            if hit.matches:
-                out.append(hit)
+        chunk = wanted[start : start + 500]
+        out.update(
+            (r.id, r) for r in conn.execute(sa.select(incidents).where(incidents.c.id.in_(chunk)))
+        )
+    return out
+
+
+def classify(
+    rows: Iterable[Any], place: ParsedPlace | None, asked: Sequence[Asked], policy: WarningPolicy
+) -> list[Found]:
+    """Each candidate incident (its row) the matchers accept, with every way it matched."""
+    queries = [(who, Person(who.person.name, who.person.dob), who.norm) for who in asked]
+    out: list[Found] = []
+    for row in rows:
+        hit = Found(row.id, row.created_at)
+        if place is not None:
+            kind = match_parsed(parsed_place(row.location), place, policy)
+            if kind is not None:
+                hit.matches.append(("location", kind.value, None, None))
+        if queries:
+            for person in _people_of(row):
+                theirs = Person(person.name, person.dob)
+                norm = normalise_name(person.name)
+                for who, q, q_norm in queries:
+                    # what match_person could accept: the same name, or the same date of birth
+                    if norm != q_norm and (q.dob is None or q.dob != person.dob):
+                        continue
+                    k = match_person(theirs, q, policy)
+                    if k is not None:
+                        hit.matches.append(("person", k.value, person, who.person))
+        if hit.matches:
+            out.append(hit)
     return out
 
 

@@ -12,7 +12,8 @@ Commands: ``link`` and ``unlink``, through the :class:`CommandRunner`: both inci
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +41,9 @@ from dispatchdesk.server.features.history.lookup import (
     Candidates,
     Found,
     classify,
+    incident_rows,
     match_key,
+    near_names,
     person_candidates,
     place_candidates,
 )
@@ -125,8 +128,6 @@ class History:
         since = self.since(now, years)
         parsed = ParsedPlace.of(place) if place is not None else None
         asked = [Asked(person)] if person is not None else []
-        with read_tx(self.runner.engine) as conn:
-            page = self._page(conn, now, since, parsed, asked, None, [])
         what = "; ".join(
             x
             for x in (
@@ -135,7 +136,9 @@ class History:
             )
             if x
         )
-        self._audit(user, "history_search", None, f"Searched history for {what}: {_count(page)}")
+        with self._reading(user, "history_search", None) as (conn, audit):
+            page = self._page(conn, now, since, parsed, asked, None, [])
+            audit(f"Searched history for {what}: {_count(page)}")
         return page
 
     def incident_history(self, user: User, incident_id: int) -> HistoryPage:
@@ -143,30 +146,36 @@ class History:
         its linked incidents; the incident itself is never in it."""
         now = self.runner.now()
         since = self.since(now, None)
-        with read_tx(self.runner.engine) as conn:
+        with self._reading(user, "history_viewed", incident_id) as (conn, audit):
             row = self.incidents.load(conn, incident_id)
             linked = links_of(conn, [row.id]).get(row.id, [])
             asked = _asked_of(row.caller, row.persons)
             page = self._page(conn, now, since, parsed_place(row.location), asked, row.id, linked)
-        self._audit(
-            user,
-            "history_viewed",
-            row.id,
-            f"Opened the history of {row.ref}: {_count(page)}",
-        )
+            audit(f"Opened the history of {row.ref}: {_count(page)}")
         return page.model_copy(update={"incident_id": row.id})
 
-    def _audit(self, user: User, action: str, incident_id: int | None, detail: str) -> None:
-        with write_tx(self.runner.engine) as conn:
-            audit_row(
-                conn,
-                self.runner.now(),
-                user.username,
-                action,
-                "incident" if incident_id is not None else "history",
-                incident_id,
-                detail,
-            )
+    @contextmanager
+    def _reading(
+        self, user: User, action: str, incident_id: int | None
+    ) -> Iterator[tuple[Connection, Callable[[str], None]]]:
+        """A read transaction, and the audit of what it read: on PostgreSQL written in the
+        same transaction (one round trip, not a second transaction); on SQLite, whose read
+        transaction cannot become a writer once others have written, in a write transaction
+        of its own right after. Either way no answer leaves without its audit row."""
+        details: list[str] = []
+
+        def write(conn: Connection, detail: str) -> None:
+            entity = "incident" if incident_id is not None else "history"
+            audit_row(conn, self.runner.now(), user.username, action, entity, incident_id, detail)
+
+        with read_tx(self.runner.engine) as conn:
+            if self.postgres:
+                yield conn, lambda detail: write(conn, detail)
+            else:
+                yield conn, details.append
+        if details:
+            with write_tx(self.runner.engine) as conn:
+                write(conn, details[0])
 
     def _page(
         self,
@@ -179,29 +188,28 @@ class History:
         linked: list[LinkOut],
     ) -> HistoryPage:
         policy = self.runner.settings.warning_policy
-        found = Candidates()
+        found = Candidates(since, self.postgres)
         if place is not None:
-            place_candidates(conn, place, since, found, self.postgres)
+            place_candidates(place, found)
+        near = near_names(conn, asked, policy)
         for who in asked:
-            person_candidates(conn, who, since, found, policy)
+            person_candidates(who, found, near)
+        found.run(conn)
         found.ids.discard(exclude or 0)
-        hits = {h.incident_id: h for h in classify(conn, found.ids, place, asked, policy)}
-        created = dict(
-            conn.execute(
-                sa.select(incidents.c.id, incidents.c.created_at).where(
-                    incidents.c.id.in_([link.incident_id for link in linked])
-                )
-            ).all()
-        )
+        rows = incident_rows(conn, found.ids | {link.incident_id for link in linked})
+        hits = {
+            h.incident_id: h
+            for h in classify((rows[i] for i in found.ids if i in rows), place, asked, policy)
+        }
         for link in linked:
             hit = hits.setdefault(
-                link.incident_id, Found(link.incident_id, created[link.incident_id])
+                link.incident_id, Found(link.incident_id, rows[link.incident_id].created_at)
             )
             hit.matches.append(("link", link.relation.value, None, None))
         newest = sorted(hits.values(), key=lambda h: (h.created_at, h.incident_id), reverse=True)
         # linked incidents are always listed; the rest, most recent first, fill up to the limit
         shown = _first(newest, {link.incident_id for link in linked}, HISTORY_LIMIT)
-        outs = incidents_out(conn, [h.incident_id for h in shown])
+        outs = incidents_out(conn, [rows[h.incident_id] for h in shown])
         return HistoryPage(
             server_time=now,
             since=since,

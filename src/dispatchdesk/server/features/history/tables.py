@@ -78,3 +78,12 @@ incident_links = sa.Table(
     sa.Column("by", sa.String(100), nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
 )
+
+#: One row: every incident with an id up to ``checked_through`` has its search keys (the
+#: start-up backfill looks only above it, so a large database is not scanned at every start).
+history_keys_state = sa.Table(
+    "history_keys_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("checked_through", sa.BigInteger, nullable=False),
+)
