@@ -336,6 +336,15 @@ def test_offline_the_last_answer_shows_as_of_its_time(qtbot, loop, commands):
     )
     assert history.status.property("role") == "error"
     assert panel.history.loader.stale
+    # An answer held from another day says its date too.
+    older = HistoryResult(
+        pages=cached.pages,
+        as_of=datetime(2026, 11, 22, 14, 2, tzinfo=UTC),
+        cached=True,
+        problem=cached.problem,
+    )
+    panel.history.loader.show_result(older, panel.history.loader._question)
+    assert history.status.text().startswith("⚠ As of 22/11/2026 14:02: OFFLINE")
 
 
 def test_offline_with_nothing_held_it_says_so_plainly(qtbot, loop, commands):

@@ -5,6 +5,7 @@ in; F3 moves the keyboard there and Esc brings it back."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from PySide6.QtWidgets import QBoxLayout, QLineEdit, QWidget
 
@@ -27,6 +28,7 @@ class FormHistory:
         source: HistorySource | None,
         tz: Callable[[], str],
         question: Question,
+        now: Callable[[], datetime],
     ) -> None:
         self._form = form
         self._question = question
@@ -35,7 +37,7 @@ class FormHistory:
         # Wide enough to read a line in two or three rows: the form grows when it appears.
         self.panel.setMinimumWidth(self.panel.fontMetrics().averageCharWidth() * 52)
         column.addWidget(self.panel, 3)
-        self.loader = HistoryLoader(self.panel, source, tz)
+        self.loader = HistoryLoader(self.panel, source, tz, now=now)
 
     def watch(self, *edits: QLineEdit) -> None:
         """Typing in these asks again (once it pauses)."""

@@ -5,6 +5,7 @@ queue does not ask the server at every row)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import cast
 
 from dispatchdesk.domain.incident import Incident
@@ -28,10 +29,12 @@ def history_source(commands: object) -> HistorySource | None:
 class IncidentHistory:
     """History and links of the incident shown in the incident panel."""
 
-    def __init__(self, commands: DeskCommands, tz: Callable[[], str]) -> None:
+    def __init__(
+        self, commands: DeskCommands, tz: Callable[[], str], now: Callable[[], datetime]
+    ) -> None:
         self.panel = HistoryPanel(commands, tz=tz())
         self.loader = HistoryLoader(
-            self.panel, history_source(commands), tz, settle_ms=INCIDENT_SETTLE_MS
+            self.panel, history_source(commands), tz, settle_ms=INCIDENT_SETTLE_MS, now=now
         )
         self.panel.show_idle("Select an incident to see its history.")
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -62,11 +62,14 @@ class HistoryLoader(QObject):
         source: HistorySource | None,
         tz: Callable[[], str],
         settle_ms: int | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(panel)
         self.panel = panel
         self._source = source
         self._tz = tz
+        #: Server time: an answer from another day says its date, not only its time.
+        self._now = now
         self._task: asyncio.Future[None] | None = None
         self._question: _Question | None = None
         self._waiting: _Question | None = None
@@ -212,7 +215,9 @@ class HistoryLoader(QObject):
             panel.show_picture(picture, note=f"Checked with the server at {hhmm}.")
 
     def _hhmm(self, when: datetime) -> str:
-        return local(when, self._tz(), "%H:%M")
+        tz = self._tz()
+        same_day = local(when, tz, "%Y%m%d") == local(self._now(), tz, "%Y%m%d")
+        return local(when, tz, "%H:%M" if same_day else "%d/%m/%Y %H:%M")
 
 
 NO_SOURCE = "This desk cannot check history (it has no server to ask)."

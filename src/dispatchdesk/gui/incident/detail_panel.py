@@ -202,7 +202,7 @@ class IncidentDetailPanel(QScrollArea):
         self._build_close()
         #: Past incidents at its location and involving its people, and its links (after the
         #: actions, which stay in sight on a 1366x768 screen; F3 goes there).
-        self.history = IncidentHistory(commands, lambda: self._policy.timezone)
+        self.history = IncidentHistory(commands, lambda: self._policy.timezone, now)
         self._layout.addWidget(self.history.panel)
         self._layout.addStretch(1)
         self.setWidget(body)

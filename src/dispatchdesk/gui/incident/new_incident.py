@@ -145,6 +145,7 @@ class NewIncidentDialog(QDialog):
             history,
             lambda: self._warning_policy.timezone,
             lambda: (self.values().place(), self.values().people(self.today())),
+            self._now,
         )
         self.warnings_note = self._warnings.note
         self._fields_column.insertWidget(
