@@ -42,7 +42,7 @@ from dispatchdesk.protocol.convert import incident_to_wire
 from dispatchdesk.protocol.history import HistoryEntry as WireEntry
 from dispatchdesk.protocol.history import HistoryMatch, HistoryPage
 from dispatchdesk.protocol.schemas import IncidentPersonModel
-from dispatchdesk.sync.api import HistoryResult
+from dispatchdesk.sync.api import DraftLink, HistoryResult
 from tests.gui.factories import T0, clock, make_incident
 
 TZ = "Europe/London"
@@ -421,7 +421,7 @@ def test_ctrl_l_links_the_entry_with_a_relation_and_a_reason(qtbot, loop, comman
     qtbot.keyClick(history.relation, Qt.Key.Key_R)  # RELATED
     qtbot.keyClick(history.relation, Qt.Key.Key_Tab)
     qtbot.keyClick(history.link_reason, Qt.Key.Key_Return)  # no reason: refused here
-    assert "the reason is required" in history.link_message.text()
+    assert "The link reason is too short" in history.link_message.text()
     assert commands.calls == []
     qtbot.keyClicks(history.link_reason, "Same suspect, same knife, brothers again")
     qtbot.keyClick(history.link_reason, Qt.Key.Key_Return)
@@ -523,9 +523,44 @@ def test_f3_goes_to_the_history_and_esc_comes_back(qtbot, form):
     qtbot.keyClick(panel.list, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is dlg.address
     assert dlg.isVisible() and dlg.confirm_label.isHidden(), "Esc there is not the form's Cancel"
-    panel.focus_list()
+
+
+def test_a_link_chosen_in_the_form_goes_with_the_draft(qtbot, form):
+    """The new incident has no id yet: the link waits in the draft and is made once the
+    server has given it one."""
+    dlg, _source = form
+    panel = dlg.history.panel
+    qtbot.keyClicks(dlg.address, "4 Mill Lane")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 4)
+    qtbot.keyClick(dlg.address, Qt.Key.Key_F3)
     qtbot.keyClick(panel.list, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
-    assert "once the incident is created" in panel.status.text()
+    assert panel.link_title.text() == (
+        "Link the new incident to CAD 101/23NOV26 once it is created: this incident is…"
+    )
+    qtbot.keyClick(panel.relation, Qt.Key.Key_D)  # DUPLICATE
+    qtbot.keyClick(panel.relation, Qt.Key.Key_Tab)
+    qtbot.keyClicks(panel.link_reason, "Same burglary, reported again by the neighbour")
+    qtbot.keyClick(panel.link_reason, Qt.Key.Key_Return)
+    assert panel.link_box.isHidden()
+    assert panel.links.text() == (
+        "To link once the incident is created:\n"
+        "CAD 101/23NOV26 — DUPLICATE: Same burglary, reported again by the neighbour"
+    )
+    qtbot.keyClick(panel.list, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert "already to be linked" in panel.status.text()
+    dlg.postcode.setText("E3 2AA")
+    dlg.borough.setEditText("Tower Hamlets")
+    dlg.type.setEditText("Burglary")
+    dlg.set_grade(Grade.SIGNIFICANT)
+    dlg.summary.setPlainText("Shed broken into again")
+    assert dlg.draft().links == (
+        DraftLink(
+            101,
+            "CAD 101/23NOV26",
+            LinkRelation.DUPLICATE,
+            "Same burglary, reported again by the neighbour",
+        ),
+    )
 
 
 def test_the_form_offline_says_nothing_can_be_checked(qtbot, form):

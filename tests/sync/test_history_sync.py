@@ -19,7 +19,7 @@ from dispatchdesk.domain.warnings import Person, Place
 from dispatchdesk.protocol.convert import incident_from_wire
 from dispatchdesk.protocol.schemas import IncidentCreate, IncidentPersonModel, LocationModel
 from dispatchdesk.server import EmbeddedServer, ServerSettings
-from dispatchdesk.sync.api import IncidentDraft
+from dispatchdesk.sync.api import DraftLink, IncidentDraft
 from dispatchdesk.sync.client import ApiClient
 
 from .conftest import PASSWORD, Recorder
@@ -27,6 +27,7 @@ from .test_engine import make_engine, signed_in_engine
 
 pytestmark = pytest.mark.anyio
 
+REASON = "The neighbour reports the same shouting at the same flat"
 GARY = IncidentPersonModel(name="Gary HOLLIS", dob=date(1984, 3, 9), role=PersonRole.SUSPECT)
 
 
@@ -205,5 +206,39 @@ async def test_roles_and_weapons_typed_in_the_form_reach_the_server(
         assert made.persons == (
             IncidentPerson("Gary HOLLIS", date(1984, 3, 9), PersonRole.SUSPECT),
         )
+    finally:
+        await engine.stop()
+
+
+async def test_a_link_chosen_in_the_form_is_made_once_the_incident_has_its_id(
+    server: EmbeddedServer, other: ApiClient, worker: CacheWorker
+) -> None:
+    earlier = await domestic(other, "9 Bow Road", 1)
+    rec = Recorder()
+    engine = await signed_in_engine(server, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: engine.online and earlier.id in rec.incidents)
+        engine.create_incident(
+            IncidentDraft(
+                grade=Grade.SIGNIFICANT,
+                type="Domestic",
+                summary="The neighbour calls about the same shouting",
+                location=Location("9 Bow Road", "E3 2AA", "Tower Hamlets"),
+                links=(DraftLink(earlier.id, earlier.ref, LinkRelation.DUPLICATE, REASON),),
+            )
+        )
+        await rec.wait_for(
+            lambda: any(i.links and i.id != earlier.id for i in rec.incidents.values())
+        )
+        [made] = [i for i in rec.incidents.values() if i.id != earlier.id]
+        [link] = made.links
+        assert (link.incident_id, link.relation, link.reason) == (
+            earlier.id,
+            LinkRelation.DUPLICATE,
+            REASON,
+        )
+        await rec.wait_for(lambda: rec.incidents[earlier.id].links)
+        await rec.wait_for(lambda: rec.commands == [])
     finally:
         await engine.stop()

@@ -26,6 +26,7 @@ __all__ = [
     "Acknowledgements",
     "DeskCommands",
     "DeskListener",
+    "DraftLink",
     "HistoryResult",
     "HistorySource",
     "IncidentDraft",
@@ -34,6 +35,17 @@ __all__ = [
 
 #: (incident id, warning) pairs this operator has acknowledged.
 Acknowledgements = frozenset[tuple[int, WarningRef]]
+
+
+@dataclass(frozen=True)
+class DraftLink:
+    """A link the call handler asked for in the new-incident form, made once the server has
+    given the new incident its id (the other incident is ``incident_id``, ``ref``)."""
+
+    incident_id: int
+    ref: str
+    relation: LinkRelation
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class IncidentDraft:
     acknowledged_warnings: tuple[WarningRef, ...] = ()
     #: Weapons mentioned or seen (the form's tick).
     weapons: bool = False
+    #: Links to earlier incidents chosen in the form's history, made once it has an id.
+    links: tuple[DraftLink, ...] = ()
 
 
 @dataclass(frozen=True)

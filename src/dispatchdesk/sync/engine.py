@@ -34,6 +34,7 @@ from dispatchdesk.domain.commands import ConnectionState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert
 from dispatchdesk.protocol.convert import divert_from_wire
+from dispatchdesk.protocol.schemas import IncidentOut
 from dispatchdesk.sync.api import DeskCommands, DeskListener, HistorySource
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
@@ -47,7 +48,7 @@ from dispatchdesk.sync.entities import build_index
 from dispatchdesk.sync.feed import Feed
 from dispatchdesk.sync.history import HistoryQueries
 from dispatchdesk.sync.listeners import Listeners
-from dispatchdesk.sync.outbox import Outbox
+from dispatchdesk.sync.outbox import FollowUps, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class SyncEngine(
         self._expiry = ExpiryClock(ctx)
         self._day_turn = DayTurnClock(ctx, interval)
         self._enqueue = self._outbox.enqueue
-        self._outbox.on_follow_ups = self._audit_follow_ups
+        self._outbox.on_follow_ups = self._follow_ups
         self._cache_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -243,6 +244,10 @@ class SyncEngine(
         """Drop schemes expired by server time from the screen, the index and the cache
         files (also offline). Runs at each expiry; tests call it after moving a fake clock."""
         return await self._expiry.purge_expired()
+
+    def _follow_ups(self, incident: IncidentOut, follow_ups: FollowUps) -> None:
+        """A new incident has its id: the links and warning audits its form left to queue."""
+        self._audit_follow_ups(incident, self.link_follow_ups(incident, follow_ups))
 
     async def divert_history(self, state: str = "all") -> list[Divert]:
         """The DIVERT tag list from the server (older diverts than the cache holds)."""

@@ -32,7 +32,7 @@ class FormHistory:
     ) -> None:
         self._form = form
         self._question = question
-        self.panel = HistoryPanel(None, tz=tz(), parent=form)
+        self.panel = HistoryPanel(None, tz=tz(), parent=form, defer_links=True)
         self.panel.hide()
         # Wide enough to read a line in two or three rows: the form grows when it appears.
         self.panel.setMinimumWidth(self.panel.fontMetrics().averageCharWidth() * 52)

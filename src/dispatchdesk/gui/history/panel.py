@@ -36,11 +36,12 @@ from PySide6.QtWidgets import (
 from dispatchdesk.domain.commands import PendingCommand
 from dispatchdesk.domain.history import IncidentLink, LinkRelation
 from dispatchdesk.domain.incident import Incident
+from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.history.entries import HistoryEntry, HistoryPicture, summary_line
 from dispatchdesk.gui.history.model import HistoryModel
 from dispatchdesk.gui.history.viewer import HistoryEntryViewer
-from dispatchdesk.sync.api import DeskCommands
+from dispatchdesk.sync.api import DeskCommands, DraftLink
 
 if TYPE_CHECKING:
     from dispatchdesk.gui.incident.detail_panel import _CommandWatches, _Message
@@ -59,8 +60,9 @@ RELATION_WORDS: dict[LinkRelation, str] = {
 
 
 class HistoryPanel(QGroupBox):
-    """Past incidents and links. ``commands``: where links go (None: no linking here, as in
-    the form before the incident exists)."""
+    """Past incidents and links. ``commands``: where links go; None in the new-incident form,
+    where ``defer_links`` keeps the links asked for until the incident exists
+    (:meth:`deferred_links`, made once the server has given it an id)."""
 
     #: The operator asked to look again (Check again).
     refresh_requested = Signal()
@@ -71,8 +73,11 @@ class HistoryPanel(QGroupBox):
         *,
         tz: str = "Europe/London",
         parent: QWidget | None = None,
+        defer_links: bool = False,
     ) -> None:
         super().__init__(f"History ({HISTORY_KEY})", parent)
+        self._defer = defer_links and commands is None
+        self._deferred: list[DraftLink] = []
         self.setObjectName("historyPanel")
         self._commands = commands
         self._tz = tz
@@ -265,9 +270,11 @@ class HistoryPanel(QGroupBox):
         selected = self.selected() is not None
         self.open_button.setEnabled(selected)
         can_link = self._commands is not None and self._incident is not None
-        self.link_button.setEnabled(selected and can_link and self._incident_open())
-        self.link_button.setVisible(self._commands is not None)
-        self.links.setVisible(self._incident is not None)
+        self.link_button.setEnabled(
+            selected and (self._defer or (can_link and self._incident_open()))
+        )
+        self.link_button.setVisible(self._commands is not None or self._defer)
+        self.links.setVisible(self._incident is not None or bool(self._deferred))
 
     def _incident_open(self) -> bool:
         return self._incident is not None and self._incident.is_open
@@ -350,6 +357,9 @@ class HistoryPanel(QGroupBox):
         """Ctrl+L / Link…: ask for the relation and a reason, inline."""
         entry = self.selected()
         incident = self._incident
+        if self._defer and entry is not None:
+            self._start_deferred(entry)
+            return
         if self._commands is None:
             self.status.show_error(
                 "Link it from the incident's panel once the incident is created: it has no ref yet."
@@ -376,14 +386,20 @@ class HistoryPanel(QGroupBox):
 
     def submit_link(self) -> None:
         entry, incident = self._linking, self._incident
-        if entry is None or incident is None or self._commands is None:
-            return
         reason = self.link_reason.text().strip()
-        if not reason:
-            self.link_message.show_error("Say why they are linked: the reason is required.")
+        problem = rationale_problem(reason, what="link reason")  # as the server checks it
+        if entry is not None and problem:
+            self.link_message.show_error(problem)
             self.link_reason.setFocus()
             return
         relation = LinkRelation(self.relation.currentData())
+        if entry is not None and self._defer:
+            self._deferred.append(DraftLink(entry.id, entry.incident.ref, relation, reason))
+            self._show_deferred()
+            self._link_confirmed()
+            return
+        if entry is None or incident is None or self._commands is None:
+            return
         command_id = self._commands.link_incident(incident, entry.incident, relation, reason)
         self._watches.watch(
             command_id,
@@ -399,6 +415,31 @@ class HistoryPanel(QGroupBox):
         self._linking = None
         self.link_box.hide()
         self.list.setFocus()
+
+    # -- links asked for in the form, made once the incident exists ------------------------
+
+    def _start_deferred(self, entry: HistoryEntry) -> None:
+        if any(link.incident_id == entry.id for link in self._deferred):
+            self.status.show_error(
+                f"{entry.incident.ref} is already to be linked once the incident is created."
+            )
+            return
+        self._linking = entry
+        self.link_title.setText(
+            f"Link the new incident to {entry.incident.ref} once it is created: this incident is…"
+        )
+        self.link_message.clear_message()
+        self.link_box.show()
+        self.relation.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _show_deferred(self) -> None:
+        lines = [f"{d.ref} — {d.relation.value}: {d.reason}" for d in self._deferred]
+        self.links.setText("To link once the incident is created:\n" + "\n".join(lines))
+        self._update_buttons()
+
+    def deferred_links(self) -> tuple[DraftLink, ...]:
+        """The links asked for in the form (sent with the new incident's draft)."""
+        return tuple(self._deferred)
 
     def cancel_link(self) -> None:
         had_focus = self._contains_focus(self.link_box)

@@ -652,6 +652,7 @@ class NewIncidentDialog(QDialog):
             appointment_at=self._appointment_at(grade),
             persons=persons,
             weapons=self.weapons.isChecked(),
+            links=self.history.panel.deferred_links(),
             shown_warnings=tuple(sorted(self._warnings.shown)),
             acknowledged_warnings=tuple(sorted(self._warnings.acknowledged)),
         )

@@ -11,6 +11,7 @@ from dispatchdesk.domain.incident import Incident, IncidentStatus
 from dispatchdesk.protocol.schemas import CloseRequest, IncidentCreate, IncidentPatch
 from dispatchdesk.sync.api import IncidentDraft
 from dispatchdesk.sync.commands import Enqueue, validated
+from dispatchdesk.sync.commands.links import LINK_FOLLOW_UP
 from dispatchdesk.sync.outbox import Command
 
 
@@ -37,6 +38,11 @@ class IncidentCommands:
         follow_ups = tuple(
             ("shown", r.kind, r.entity_id) for r in draft.shown_warnings if r not in acked
         ) + tuple(("acknowledged", r.kind, r.entity_id) for r in draft.acknowledged_warnings)
+        # Links chosen in the form's history: ("link:RELATION:ref", reason, other id).
+        follow_ups += tuple(
+            (f"{LINK_FOLLOW_UP}{link.relation.value}:{link.ref}", link.reason, link.incident_id)
+            for link in draft.links
+        )
         return self._enqueue(
             Command(
                 CommandKind.CREATE_INCIDENT,
