@@ -437,7 +437,8 @@ def test_ctrl_l_links_the_entry_with_a_relation_and_a_reason(qtbot, loop, comman
 
 
 def test_a_confirmed_link_is_listed_with_its_relation(qtbot, loop, commands):
-    panel = detail(qtbot, commands, FakeHistory())
+    source = FakeHistory()
+    panel = detail(qtbot, commands, source)
     history = panel.history.panel
     panel.show_incident(home())
     qtbot.waitUntil(lambda: history.model.rowCount() == 4)
@@ -447,8 +448,10 @@ def test_a_confirmed_link_is_listed_with_its_relation(qtbot, loop, commands):
     history.submit_link()
     panel.set_commands([pending("cmd-1", CommandState.SENT)])
     link = IncidentLink(102, "CAD 102/23NOV26", LinkRelation.RELATED, "Same suspect", "cathy", T0)
+    asked = len(source.asked)
     panel.update_incident(home(version=2, links=(link,)))
     panel.set_commands([])  # confirmed by the feed
+    qtbot.waitUntil(lambda: len(source.asked) == asked + 1)  # the history lists links too
     assert history.link_box.isHidden() and history.link_reason.text() == ""
     assert history.links.text() == (
         "Linked incidents:\nCAD 102/23NOV26 — RELATED: Same suspect (cathy, 23/11/2026 09:00)"

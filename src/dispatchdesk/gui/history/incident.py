@@ -45,5 +45,9 @@ class IncidentHistory:
         self.loader.ask_incident(incident)
 
     def update_incident(self, incident: Incident) -> None:
-        """The incident changed on the server (a link came, say): its links follow."""
+        """The incident changed on the server: its links follow, and a link made or removed
+        asks again (the history lists linked incidents too)."""
+        before = self.panel.incident
         self.panel.set_incident(incident)
+        if before is not None and before.id == incident.id and before.links != incident.links:
+            self.loader.ask_again()

@@ -200,6 +200,10 @@ class HistoryPanel(QGroupBox):
         self._tz = tz
         self.model.set_entries(self.model.entries(), tz)
 
+    @property
+    def incident(self) -> Incident | None:
+        return self._incident
+
     def set_incident(self, incident: Incident | None) -> None:
         """The incident links are made from (None in the form: it does not exist yet), and
         whose links are listed."""
