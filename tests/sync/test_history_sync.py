@@ -5,12 +5,13 @@ the server is back."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import anyio
 import pytest
 
 from dispatchdesk.cache import CacheWorker
+from dispatchdesk.cache.history import CachedHistory, history_table
 from dispatchdesk.domain.commands import CommandKind, CommandState, ConnectionState
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.history import IncidentPerson, LinkRelation, PersonRole
@@ -92,16 +93,22 @@ async def test_offline_the_last_answer_is_shown_as_of_and_nothing_held_is_said(
         await engine.stop()
     url = server.url
     await anyio.to_thread.run_sync(server.stop)
+    # An answer the desk cannot read back is never shown as if it were one.
+    broken = await hold_unreadable_answer(worker, never.id)
 
     rec2 = Recorder()
     engine2 = make_engine(url, worker, rec2)
     await engine2.start()
     try:
         await rec2.wait_for(lambda: rec2.connection is ConnectionState.OFFLINE)
+        assert broken
+        unreadable = await engine2.incident_history(never.id)
+        assert unreadable.pages == () and "no history is held" in (unreadable.problem or "")
         cached = await engine2.incident_history(asked.id)
         assert cached.cached and cached.as_of == fresh.as_of
         assert cached.pages == fresh.pages
         assert cached.problem is not None and cached.problem.startswith("OFFLINE")
+        await worker.call(_forget, worker, never.id)
         nothing = await engine2.incident_history(never.id)
         assert nothing.cached and nothing.pages == ()
         assert nothing.problem is not None and "no history is held on this desk" in nothing.problem
@@ -109,6 +116,16 @@ async def test_offline_the_last_answer_is_shown_as_of_and_nothing_held_is_said(
         assert form.pages == () and "cannot be checked now" in (form.problem or "")
     finally:
         await engine2.stop()
+
+
+async def hold_unreadable_answer(worker: CacheWorker, incident_id: int) -> bool:
+    held = CachedHistory(incident_id, datetime.now(UTC), '{"not": "a history page"}')
+    return bool(await worker.call(worker.store.save_history, held))
+
+
+def _forget(worker: CacheWorker, incident_id: int) -> None:
+    with worker.store._engine.begin() as conn:
+        conn.execute(history_table.delete().where(history_table.c.incident_id == incident_id))
 
 
 async def test_a_link_issued_offline_survives_a_restart_and_is_sent(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from dispatchdesk.cache.history import CachedHistory
+from dispatchdesk.cache.store import CacheStore
 from dispatchdesk.domain.warnings import Person, Place
 from dispatchdesk.protocol.history import HistoryPage
 from dispatchdesk.sync.api import HistoryResult
@@ -66,10 +67,7 @@ class HistoryQueries:
         except (ApiError, MalformedPayload) as exc:
             return HistoryResult(problem=f"History could not be checked: {_reason(exc)}.")
         try:
-            await ctx.worker.call(
-                ctx.store.save_history,
-                CachedHistory(incident_id, page.server_time, page.model_dump_json()),
-            )
+            await ctx.worker.call(_save, ctx.store, incident_id, page)
         except Exception:  # the answer is shown all the same; only offline use is lost
             log.exception("history answer for incident %s not cached", incident_id)
         return HistoryResult(pages=(page,), as_of=page.server_time)
@@ -77,8 +75,7 @@ class HistoryQueries:
     async def _cached_history(self, incident_id: int, why: str) -> HistoryResult:
         ctx = self._ctx
         try:
-            held = await ctx.worker.call(ctx.store.load_history, incident_id)
-            page = HistoryPage.model_validate_json(held.data) if held is not None else None
+            held, page = await ctx.worker.call(_load, ctx.store, incident_id)
         except (ValidationError, ValueError, RuntimeError):
             log.exception("cached history of incident %s unreadable", incident_id)
             held, page = None, None
@@ -100,6 +97,18 @@ _NOT_NOW_FORM = (
     "History cannot be checked now: the server cannot be reached, and nothing is held on this "
     "desk for a call not yet created. It is checked again when the server answers"
 )
+
+
+def _save(store: CacheStore, incident_id: int, page: HistoryPage) -> None:
+    """On the cache's thread: the answer as JSON, kept for the incident."""
+    store.save_history(CachedHistory(incident_id, page.server_time, page.model_dump_json()))
+
+
+def _load(store: CacheStore, incident_id: int) -> tuple[CachedHistory | None, HistoryPage | None]:
+    """On the cache's thread: the answer held, read back (a 200-incident page is not
+    parsed on the GUI thread)."""
+    held = store.load_history(incident_id)
+    return held, HistoryPage.model_validate_json(held.data) if held is not None else None
 
 
 def _reason(exc: DeskError) -> str:
