@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
+from dispatchdesk.domain.history import LinkRelation
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
 from dispatchdesk.domain.tasks import Task
 from dispatchdesk.domain.unit import Unit, UnitStatus
@@ -128,6 +129,16 @@ class RecordingCommands:
 
     def task_not_done(self, incident: Incident, task: Task, reason: str) -> str:
         return self._record("task_not_done", incident, task, reason)
+
+    def link_incident(
+        self, incident: Incident, other: Incident, relation: LinkRelation, reason: str
+    ) -> str:
+        return self._record("link_incident", incident, other, relation, reason)
+
+    def unlink_incident(
+        self, incident: Incident, other_id: int, other_ref: str, reason: str
+    ) -> str:
+        return self._record("unlink_incident", incident, other_id, other_ref, reason)
 
     def assign_unit(
         self, unit: Unit, incident: Incident, warnings_passed: Sequence[WarningRef] = ()

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.history import IncidentPerson
 from dispatchdesk.domain.incident import Caller, Location
 from dispatchdesk.domain.reference import LONDON_LISTS, ReferenceLists
 from dispatchdesk.domain.warnings import Person, Place, WarningRef
@@ -48,6 +49,9 @@ def test_keyboard_only_entry_produces_draft(qtbot, dialog):
     assert QApplication.focusWidget() is dialog.summary
     type_text(qtbot, "Shouting and banging next door")
     tab(qtbot)
+    assert QApplication.focusWidget() is dialog.weapons
+    qtbot.keyClick(dialog.weapons, Qt.Key.Key_Space)  # "he has a knife"
+    tab(qtbot)
     type_text(qtbot, "Ann Smith")
     tab(qtbot)
     type_text(qtbot, "07700 900123")
@@ -63,6 +67,7 @@ def test_keyboard_only_entry_produces_draft(qtbot, dialog):
             address="12 High Street", postcode="NW1 7AA", borough="Camden", uprn="100023"
         ),
         caller=Caller(name="Ann Smith", phone="07700 900123", anonymous=False),
+        weapons=True,
     )
     assert not dialog.isVisible()
 
@@ -108,8 +113,10 @@ def test_anonymity_never_preticked_worded_as_the_callers_request_and_off_the_tab
     assert dialog.anonymous.text().replace("&", "") == "Caller asked to stay anonymous"
     assert dialog.anonymous.text() == ANONYMITY_LABEL
     assert dialog.anonymous.focusPolicy() == Qt.FocusPolicy.ClickFocus
-    # Tab from the caller's date of birth never lands on it
+    # Tab from the caller's date of birth and role never lands on it
     dialog.caller_dob.setFocus()
+    tab(qtbot)
+    assert QApplication.focusWidget() is dialog.caller_role
     tab(qtbot)
     assert QApplication.focusWidget() is dialog.add_person_button
     assert not dialog.anonymous.isChecked()
@@ -416,23 +423,29 @@ def test_caller_dob_and_people_named_go_into_the_draft(qtbot, warned):
         )
     draft = blocker.args[0]
     assert draft.caller == Caller(name="Ann Smith", dob=date(1990, 12, 1))
-    assert draft.persons == (Person("Gary HOLLIS", date(1984, 3, 9)), Person("Kim Lee"))
+    assert draft.persons == (
+        IncidentPerson("Gary HOLLIS", date(1984, 3, 9)),
+        IncidentPerson("Kim Lee"),
+    )
 
 
 def test_tab_order_runs_through_the_people_named(qtbot, dialog):
     first, second = dialog.add_person(), dialog.add_person()
     dialog.caller_phone.setFocus()
     order = []
-    for _ in range(10):
+    for _ in range(13):
         tab(qtbot)
         order.append(QApplication.focusWidget())
     assert order == [
         dialog.caller_dob,
+        dialog.caller_role,
         first.name,
         first.dob,
+        first.role,
         first.remove_button,
         second.name,
         second.dob,
+        second.role,
         second.remove_button,
         dialog.add_person_button,
         dialog.cancel_button,
@@ -529,8 +542,8 @@ def test_bad_or_orphan_person_dob_is_refused(qtbot, warned):
     with qtbot.waitSignal(warned.submitted) as blocker:
         warned.submit()
     assert blocker.args[0].persons == (
-        Person("Gary Hollis", date(1984, 3, 9)),
-        Person("Kim Lee", date(1984, 3, 9)),
+        IncidentPerson("Gary Hollis", date(1984, 3, 9)),
+        IncidentPerson("Kim Lee", date(1984, 3, 9)),
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 log = logging.getLogger(__name__)
 
 #: The version this desk writes (and the newest it can read).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class NewerCache(ValueError):
@@ -54,8 +54,17 @@ def _v2_to_v3(conn: Connection, metadata: MetaData) -> None:
     )
 
 
+def _v3_to_v4(conn: Connection, metadata: MetaData) -> None:
+    """The last history answer of each incident held (shown offline "as of"): a new table."""
+    metadata.create_all(conn, tables=[metadata.tables["history_answers"]])
+
+
 #: Step from version ``v`` to ``v + 1``, keyed by ``v``.
-STEPS: dict[int, Callable[[Connection, MetaData], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+STEPS: dict[int, Callable[[Connection, MetaData], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+}
 
 
 def migrate(engine: Engine, metadata: MetaData, meta_table: Table) -> int:

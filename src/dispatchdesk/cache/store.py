@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
+from dispatchdesk.cache import history
 from dispatchdesk.cache.entities import (
     INCIDENT,
     NOTICE,
@@ -63,6 +64,7 @@ from dispatchdesk.cache.entities import (
     notices_table,
     schemes_table,
 )
+from dispatchdesk.cache.history import CachedHistory
 from dispatchdesk.cache.migrations import migrate
 from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
@@ -414,6 +416,7 @@ class CacheStore:
             )
             for e in SIDE_ENTITIES:
                 conn.execute(delete(e.table))
+            history.purge_orphans(conn)
             _write_entities(conn, entities)
             self._set_meta(conn, "policy", policy_to_wire(policy).model_dump_json())
             if warning_policy is not None:
@@ -463,6 +466,8 @@ class CacheStore:
                 conn.exec_driver_sql(_UPSERT_SQL, [tuple(r[k] for k in _UPSERT_KEYS) for r in rows])
             if removed:
                 conn.execute(delete(incidents_table).where(incidents_table.c.id.in_(removed)))
+            if removed or any(r["closed_ts"] is not None for r in rows):
+                history.purge_orphans(conn)
             self._set_sync_meta(conn, cursor, server_time, clock_offset)
         if any(entities.touches(e) for e in SIDE_ENTITIES if e.scrub):
             # A removed (expired, ended) scheme, or an old version of one whose location or
@@ -557,6 +562,7 @@ class CacheStore:
         ids = [r.id for r in conn.execute(select(incidents_table.c.id).where(cond))]
         if ids:
             conn.execute(delete(incidents_table).where(cond))
+            history.purge_orphans(conn)
         return ids
 
     def _set_sync_meta(
@@ -577,6 +583,19 @@ class CacheStore:
         ins = sqlite_insert(meta_table)
         stmt = ins.on_conflict_do_update(index_elements=["key"], set_={"value": ins.excluded.value})
         conn.execute(stmt, [{"key": k, "value": v} for k, v in values.items()])
+
+    # --- history answers ------------------------------------------------------------------
+
+    def save_history(self, answer: CachedHistory) -> bool:
+        """Keep an incident's last history answer (see :mod:`dispatchdesk.cache.history`);
+        False when the incident is not in the cache (nothing is kept for it)."""
+        with self._engine.begin() as conn:
+            return history.save(conn, answer)
+
+    def load_history(self, incident_id: int) -> CachedHistory | None:
+        """The incident's last history answer, or None when none is held."""
+        with self._engine.connect() as conn:
+            return history.load(conn, incident_id)
 
     # --- outbox ---------------------------------------------------------------------------
 

@@ -45,6 +45,9 @@ class CommandKind(StrEnum):
     POST_NOTICE = "post_notice"
     #: A read receipt: this operator has read (acknowledged) an operational notice.
     NOTICE_READ = "notice_read"
+    #: Link an incident to another (with a relation and a reason), and remove a link.
+    LINK_INCIDENT = "link_incident"
+    UNLINK_INCIDENT = "unlink_incident"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,17 +15,39 @@ from typing import Protocol
 from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
 from dispatchdesk.domain.grades import Grade, GradePolicy
+from dispatchdesk.domain.history import LinkRelation
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
 from dispatchdesk.domain.tasks import Task
 from dispatchdesk.domain.unit import Unit, UnitStatus
-from dispatchdesk.domain.warnings import Person, VictimContactOutcome, WarningRef
+from dispatchdesk.domain.warnings import Person, Place, VictimContactOutcome, WarningRef
+from dispatchdesk.protocol.history import HistoryPage
 from dispatchdesk.protocol.notices import NoticeCreate, NoticeOut
 from dispatchdesk.protocol.warnings import SchemeOut
 
-__all__ = ["Acknowledgements", "DeskCommands", "DeskListener", "IncidentDraft", "WarningIndex"]
+__all__ = [
+    "Acknowledgements",
+    "DeskCommands",
+    "DeskListener",
+    "DraftLink",
+    "HistoryResult",
+    "HistorySource",
+    "IncidentDraft",
+    "WarningIndex",
+]
 
 #: (incident id, warning) pairs this operator has acknowledged.
 Acknowledgements = frozenset[tuple[int, WarningRef]]
+
+
+@dataclass(frozen=True)
+class DraftLink:
+    """A link the call handler asked for in the new-incident form, made once the server has
+    given the new incident its id (the other incident is ``incident_id``, ``ref``)."""
+
+    incident_id: int
+    ref: str
+    relation: LinkRelation
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -38,12 +60,45 @@ class IncidentDraft:
     location: Location
     caller: Caller = field(default_factory=Caller)
     appointment_at: datetime | None = None
-    #: People named on the incident (subject, victim, ...), matched against protective orders.
+    #: People named on the incident (subject, victim, ...), matched against protective orders;
+    #: each with a role (``IncidentPerson``; a plain ``Person`` is sent as OTHER).
     persons: tuple[Person, ...] = ()
     #: Warnings the warning panel showed for this location, and those the operator
     #: acknowledged, before the incident existed: audited once the server has given it an id.
     shown_warnings: tuple[WarningRef, ...] = ()
     acknowledged_warnings: tuple[WarningRef, ...] = ()
+    #: Weapons mentioned or seen (the form's tick).
+    weapons: bool = False
+    #: Links to earlier incidents chosen in the form's history, made once it has an id.
+    links: tuple[DraftLink, ...] = ()
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    """History as the panel shows it: the server's pages (one per lookup: the location, then
+    each person), and where they come from."""
+
+    pages: tuple[HistoryPage, ...] = ()
+    #: Server time of the answer (from the cache: when the server gave it).
+    as_of: datetime | None = None
+    #: From this desk's cache: the server could not be asked.
+    cached: bool = False
+    #: Why there is no fresh answer (offline, refused ...), in words; None when fresh.
+    problem: str | None = None
+
+
+class HistorySource(Protocol):
+    """Where the history panel asks (the sync engine). Coroutines: the network is async and
+    the cache is read on its worker thread, never on the GUI thread."""
+
+    async def history(self, place: Place | None, persons: Sequence[Person]) -> HistoryResult:
+        """Earlier incidents at ``place`` and involving each of ``persons`` (the form)."""
+        ...
+
+    async def incident_history(self, incident_id: int) -> HistoryResult:
+        """An incident's history (its location, everyone on it, its links); offline, the last
+        answer this desk holds for it."""
+        ...
 
 
 class DeskListener(Protocol):
@@ -103,6 +158,16 @@ class DeskCommands(Protocol):
     def task_not_done(self, incident: Incident, task: Task, reason: str) -> str:
         """Record a task not done, with why (checked like a rationale)."""
         ...
+
+    def link_incident(
+        self, incident: Incident, other: Incident, relation: LinkRelation, reason: str
+    ) -> str:
+        """Link ``incident`` to ``other`` (which gets the inverse relation), with a reason."""
+        ...
+
+    def unlink_incident(
+        self, incident: Incident, other_id: int, other_ref: str, reason: str
+    ) -> str: ...
 
     # --- units (dispatchers and supervisors) ---
 

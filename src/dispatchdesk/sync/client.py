@@ -19,7 +19,9 @@ from httpx_sse import SSEError, aconnect_sse
 from pydantic import BaseModel, RootModel, ValidationError
 
 from dispatchdesk.domain.clock import ServerClock
+from dispatchdesk.domain.warnings import Person, Place
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER, SERVER_TIME_HEADER
+from dispatchdesk.protocol.history import HistoryPage
 from dispatchdesk.protocol.notices import NoticeForMe, NoticeReceipts
 from dispatchdesk.protocol.schemas import (
     Change,
@@ -239,6 +241,28 @@ class ApiClient:
         """Who has read a notice and who of its roles has not (supervisors)."""
         response = await self._request("GET", f"/notices/{notice_id}/receipts")
         return self._parse(response, NoticeReceipts, "notice receipts")
+
+    async def history(
+        self, *, place: Place | None = None, person: Person | None = None
+    ) -> HistoryPage:
+        """``GET /history``: earlier incidents at ``place`` and/or involving ``person``."""
+        params: dict[str, str] = {}
+        if place is not None:
+            for key in ("uprn", "parent_uprn", "usrn", "address", "postcode"):
+                value = getattr(place, key)
+                if value:
+                    params[key] = value
+        if person is not None:
+            params["name"] = person.name
+            if person.dob is not None:
+                params["dob"] = person.dob.isoformat()
+        response = await self._request("GET", "/history", params=params)
+        return await self._parse_large(response, HistoryPage, "history")
+
+    async def incident_history(self, incident_id: int) -> HistoryPage:
+        """``GET /incidents/{id}/history``: its location's and people's, and its links."""
+        response = await self._request("GET", f"/incidents/{incident_id}/history")
+        return await self._parse_large(response, HistoryPage, "history")
 
     async def get_incident(self, incident_id: int) -> IncidentOut:
         response = await self._request("GET", f"/incidents/{incident_id}")

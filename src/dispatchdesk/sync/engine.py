@@ -35,11 +35,13 @@ from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert
 from dispatchdesk.protocol.convert import divert_from_wire
 from dispatchdesk.protocol.notices import NoticeReceipts
-from dispatchdesk.sync.api import DeskCommands, DeskListener
+from dispatchdesk.protocol.schemas import IncidentOut
+from dispatchdesk.sync.api import DeskCommands, DeskListener, HistorySource
 from dispatchdesk.sync.client import ApiClient
 from dispatchdesk.sync.clocks import DayTurnClock, ExpiryClock
 from dispatchdesk.sync.commands.downgrades import DowngradeCommands
 from dispatchdesk.sync.commands.incidents import IncidentCommands
+from dispatchdesk.sync.commands.links import LinkCommands
 from dispatchdesk.sync.commands.notices import NoticeCommands
 from dispatchdesk.sync.commands.schemes import SchemeCommands
 from dispatchdesk.sync.commands.units import UnitCommands
@@ -47,8 +49,9 @@ from dispatchdesk.sync.commands.warning_audits import WarningCommands
 from dispatchdesk.sync.context import Backoff, Sleep, SyncContext
 from dispatchdesk.sync.entities import build_index
 from dispatchdesk.sync.feed import Feed
+from dispatchdesk.sync.history import HistoryQueries
 from dispatchdesk.sync.listeners import Listeners
-from dispatchdesk.sync.outbox import Outbox
+from dispatchdesk.sync.outbox import FollowUps, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ class SyncEngine(
     WarningCommands,
     NoticeCommands,
     DowngradeCommands,
+    LinkCommands,
+    HistoryQueries,
 ):
     """Implements :class:`~dispatchdesk.sync.api.DeskCommands` (the command builders are its
     bases); reports to a ``DeskListener``.
@@ -109,7 +114,7 @@ class SyncEngine(
         self._expiry = ExpiryClock(ctx)
         self._day_turn = DayTurnClock(ctx, interval)
         self._enqueue = self._outbox.enqueue
-        self._outbox.on_follow_ups = self._audit_follow_ups
+        self._outbox.on_follow_ups = self._follow_ups
         self._cache_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -268,6 +273,10 @@ class SyncEngine(
         files (also offline). Runs at each expiry; tests call it after moving a fake clock."""
         return await self._expiry.purge_expired()
 
+    def _follow_ups(self, incident: IncidentOut, follow_ups: FollowUps) -> None:
+        """A new incident has its id: the links and warning audits its form left to queue."""
+        self._audit_follow_ups(incident, self.link_follow_ups(incident, follow_ups))
+
     async def divert_history(self, state: str = "all") -> list[Divert]:
         """The DIVERT tag list from the server (older diverts than the cache holds)."""
         return [divert_from_wire(d) for d in await self._client.diverts(state)]
@@ -287,4 +296,9 @@ class SyncEngine(
 
 def _conforms(engine: SyncEngine) -> DeskCommands:
     """Checked by mypy: the engine (with its builders) is the GUI's ``DeskCommands``."""
+    return engine
+
+
+def _answers_history(engine: SyncEngine) -> HistorySource:
+    """Checked by mypy: the engine is where the history panel asks."""
     return engine

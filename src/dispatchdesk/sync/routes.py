@@ -91,4 +91,8 @@ ROUTES: dict[CommandKind, Route] = {
     ),
     CommandKind.POST_NOTICE: _confirmed("POST", "/notices", NOTICE),
     CommandKind.NOTICE_READ: Route("POST", "/notices/{id}/read", NoticeReadReply),
+    CommandKind.LINK_INCIDENT: _confirmed("POST", "/incidents/{incident_id}/links", INCIDENT),
+    CommandKind.UNLINK_INCIDENT: _confirmed(
+        "POST", "/incidents/{incident_id}/links/{other_id}/remove", INCIDENT
+    ),
 }

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.roles import Right, Role, has_right
+from dispatchdesk.gui.history.incident import history_source
 from dispatchdesk.gui.incident.created import CreationTracker
 from dispatchdesk.gui.incident.new_incident import NewIncidentDialog
 from dispatchdesk.gui.warnings.flags import IncidentWarnings
@@ -59,8 +60,10 @@ class IncidentCommands(QObject):
                 now=self._now,
                 reference=self._policy.reference,
                 play_sound=self._window.sounds.play,
+                history=history_source(self._commands),
             )
             dialog.submitted.connect(self._create_incident)
+            self._window.relay.connection.connect(dialog.history.loader.on_connection)
             self._warnings.day_turned.connect(dialog.refresh_warnings)
             dialog.finished.connect(self._new_incident_closed)
             self.new_incident_dialog = dialog

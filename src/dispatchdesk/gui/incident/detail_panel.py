@@ -43,6 +43,7 @@ from dispatchdesk.domain.commands import CommandState, PendingCommand
 from dispatchdesk.domain.countdown import format_countdown
 from dispatchdesk.domain.downgrades import needs_approval, pending_text
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy, is_downgrade
+from dispatchdesk.domain.history import PersonRole
 from dispatchdesk.domain.incident import Caller, Incident, IncidentStatus, status_change_problem
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.domain.roles import Right, Role, has_right
@@ -52,6 +53,7 @@ from dispatchdesk.gui.common import icons
 from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.dispatch.units_model import UnitColumn, UnitsTableModel
 from dispatchdesk.gui.forms.ui_incident_detail import Ui_IncidentInfo
+from dispatchdesk.gui.history.incident import IncidentHistory
 from dispatchdesk.gui.incident.downgrade_box import DowngradeBox
 from dispatchdesk.gui.incident.tasks_panel import TasksBox
 from dispatchdesk.gui.queue.model import owed_words
@@ -208,6 +210,10 @@ class IncidentDetailPanel(QScrollArea):
         self._build_status()
         self._build_summary()
         self._build_close()
+        #: Past incidents at its location and involving its people, and its links (after the
+        #: actions, which stay in sight on a 1366x768 screen; F3 goes there).
+        self.history = IncidentHistory(commands, lambda: self._policy.timezone, now)
+        self._layout.addWidget(self.history.panel)
         self._layout.addStretch(1)
         self.setWidget(body)
         self._apply_rights()
@@ -228,6 +234,14 @@ class IncidentDetailPanel(QScrollArea):
         )
         self.owed.hide()
         self._layout.addWidget(self.owed)
+        #: Weapons mentioned or seen (set by the call handler): above the facts, in words.
+        self.weapons = QLabel("⚠ Weapons mentioned or seen")
+        self.weapons.setProperty("role", "error")
+        font = self.weapons.font()
+        font.setBold(True)
+        self.weapons.setFont(font)
+        self.weapons.hide()
+        self._layout.addWidget(self.weapons)
         self.info = QWidget()
         self.info_ui = Ui_IncidentInfo()  # ui/incident_detail.ui
         self.info_ui.setupUi(self.info)
@@ -382,6 +396,7 @@ class IncidentDetailPanel(QScrollArea):
 
     def set_policy(self, policy: GradePolicy) -> None:
         self._policy = policy
+        self.history.panel.set_timezone(policy.timezone)
         self.refresh()
 
     def show_incident(self, incident: Incident | None) -> None:
@@ -403,12 +418,14 @@ class IncidentDetailPanel(QScrollArea):
         ):
             message.clear_message()
         self._watches.clear()
+        self.history.show_incident(incident)
         self.placeholder.setVisible(incident is None)
         self.info.setVisible(incident is not None)
         if incident is None:
             self.owed.hide()
             self.downgrade_box.show_incident(None, self._policy.timezone)
             self.tasks_box.show_incident(None, self._policy.timezone)
+            self.weapons.hide()
         if incident is None:
             self._set_actions_enabled(False)
             return
@@ -424,11 +441,13 @@ class IncidentDetailPanel(QScrollArea):
             self.summary.setPlainText(incident.summary)
         self._incident = incident
         self._fill(incident)
+        self.history.update_incident(incident)
 
     def set_commands(self, commands: Sequence[PendingCommand]) -> None:
         """All unconfirmed commands; shows this incident's and any refusal of ours."""
         self._pending = list(commands)
         self._watches.follow(commands)
+        self.history.panel.set_commands(commands)
         if self._incident is not None:
             self._fill_pending(self._incident)
 
@@ -446,6 +465,7 @@ class IncidentDetailPanel(QScrollArea):
         owed = incident.owed and incident.is_open
         self.owed.setVisible(owed)
         self.owed.setText(owed_words(incident, self._policy.timezone) if owed else "")
+        self.weapons.setVisible(incident.weapons)
         f["Ref"].setText(incident.ref)
         grade = f"{incident.grade.value} — {incident.grade.label}"
         if incident.original_grade is not None and incident.original_grade is not incident.grade:
@@ -758,9 +778,16 @@ def _people_texts(incident: Incident, tz: str) -> tuple[str, str]:
     caller = incident.caller
     name = caller.name or ("Anon" if caller.anonymous else "(no name)")
     parts = [person_text(name, caller.dob), caller.phone or "(no phone)"]
+    if caller.role is not PersonRole.INFORMANT:
+        parts.append(caller.role.value)  # the victim calling, say
     if caller.anonymous:
         parts.append(anonymity_text(caller, tz) + " — officers must still contact the informant")
-    people = [person_text(p.name, p.dob) for p in incident.persons]
+    people = []
+    for p in incident.persons:
+        role = getattr(p, "role", PersonRole.OTHER)  # a plain Person: no role said
+        people.append(
+            person_text(p.name, p.dob) + ("" if role is PersonRole.OTHER else f" — {role}")
+        )
     return " · ".join(parts), "\n".join(people) or "—"
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from dispatchdesk.domain.forms import GRADE_LETTERS, GradeTyping
 from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.history import PersonRole
 
 #: I, S, E, R as keys (Qt's key codes of the upper-case letters).
 _GRADE_KEYS: dict[Qt.Key, Grade] = {
@@ -52,7 +53,8 @@ class FormField(QWidget):
 
 
 class PersonRow(QWidget):
-    """One person named on the incident: name, optional date of birth, and Remove."""
+    """One person named on the incident: name, optional date of birth, role (OTHER unless
+    said: a letter picks one, V victim, S suspect, W witness ...), and Remove."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,6 +64,7 @@ class PersonRow(QWidget):
         self.dob.setPlaceholderText("date of birth: dd/mm/yyyy")
         self.name_field = FormField(self.name)
         self.dob_field = FormField(self.dob)
+        self.role = role_combo(PersonRole.OTHER, "Role")
         self.remove_button = QPushButton("Remove")
         self.remove_button.setAutoDefault(False)
         layout = QHBoxLayout(self)
@@ -70,16 +73,21 @@ class PersonRow(QWidget):
         top = Qt.AlignmentFlag.AlignTop
         layout.addWidget(self.name_field, 3, top)
         layout.addWidget(self.dob_field, 2, top)
+        layout.addWidget(self.role, 0, top)
         layout.addWidget(self.remove_button, 0, top)
 
     def number(self, n: int) -> None:
         """Accessible names carry the row's number: a screen reader hears which person."""
         self.name.setAccessibleName(f"Person {n} name")
         self.dob.setAccessibleName(f"Person {n} date of birth")
+        self.role.setAccessibleName(f"Person {n} role")
         self.remove_button.setAccessibleName(f"Remove person {n}")
 
     def texts(self) -> tuple[str, str]:
         return self.name.text().strip(), self.dob.text().strip()
+
+    def chosen_role(self) -> PersonRole:
+        return PersonRole(self.role.currentData())
 
 
 class RowsArea(QScrollArea):
@@ -153,6 +161,16 @@ class GradeKeys(QObject):
         self._combo.setCurrentIndex(self._combo.findData(grade.value) if grade else 0)
         self._refused(problem)
         return True  # never the combo's own search by first letters
+
+
+def role_combo(default: PersonRole, name: str) -> QComboBox:
+    """A person's role on the incident; typing its first letter picks it (C, I, V, S, W, O)."""
+    combo = QComboBox()
+    for role in PersonRole:
+        combo.addItem(role.value, role.value)
+    combo.setCurrentIndex(combo.findData(default.value))
+    combo.setAccessibleName(name)
+    return combo
 
 
 def editable_combo(items: tuple[str, ...], name: str) -> QComboBox:

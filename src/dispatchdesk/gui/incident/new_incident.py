@@ -34,6 +34,7 @@ audited once the incident has an id.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from itertools import pairwise
 
@@ -56,8 +57,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatchdesk.domain.forms import IncidentFormValues, dob_text_problem, off_list
+from dispatchdesk.domain.forms import IncidentFormValues, dob_text_problem, off_list, person_name
 from dispatchdesk.domain.grades import Grade
+from dispatchdesk.domain.history import IncidentPerson, PersonRole
 from dispatchdesk.domain.reference import (
     INCIDENT_TYPES,
     LONDON_BOROUGHS,
@@ -73,6 +75,8 @@ from dispatchdesk.domain.warnings import (
     WarningRef,
     local_today,
 )
+from dispatchdesk.gui.history.form import FormHistory
+from dispatchdesk.gui.history.panel import HISTORY_KEY
 from dispatchdesk.gui.incident.form_warnings import WARNINGS_KEY, FormWarnings
 from dispatchdesk.gui.incident.form_widgets import (
     FormField,
@@ -81,10 +85,11 @@ from dispatchdesk.gui.incident.form_widgets import (
     RowsArea,
     editable_combo,
     next_hour,
+    role_combo,
 )
 from dispatchdesk.gui.warnings.panel import PlaySound, WarningPanel
 from dispatchdesk.protocol.warnings import WarningOut
-from dispatchdesk.sync.api import IncidentDraft
+from dispatchdesk.sync.api import HistorySource, IncidentDraft
 
 #: Looks up the warnings for a place and the persons named (the engine's warning index).
 WarningsFor = Callable[[Place, Sequence[Person]], list[WarningOut]]
@@ -118,6 +123,7 @@ class NewIncidentDialog(QDialog):
         warning_policy: WarningPolicy = DEFAULT_WARNING_POLICY,
         reference: ReferenceLists = NO_LISTS,
         play_sound: PlaySound | None = None,
+        history: HistorySource | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New incident")
@@ -131,7 +137,18 @@ class NewIncidentDialog(QDialog):
         self.person_rows: list[PersonRow] = []
         self._build_inputs()
         self._build_layout()
-        self._warnings = FormWarnings(self, self._columns, self._now, warning_policy, play_sound)
+        self._warnings = FormWarnings(
+            self, self._warnings_column, self._now, warning_policy, play_sound
+        )
+        #: Past incidents at the location and involving the people typed (below the warnings).
+        self.history = FormHistory(
+            self,
+            self._side,
+            history,
+            lambda: self._warning_policy.timezone,
+            lambda: (self.values().place(), self.values().people(self.today())),
+            self._now,
+        )
         self.warnings_note = self._warnings.note
         self._fields_column.insertWidget(
             self._fields_column.indexOf(self.confirm_label) + 1, self.warnings_note
@@ -169,10 +186,12 @@ class NewIncidentDialog(QDialog):
         self.summary = QPlainTextEdit()
         self.summary.setTabChangesFocus(True)
         self.summary.setFixedHeight(90)
+        self.weapons = QCheckBox("&Weapons mentioned or seen")
         self.caller_name = QLineEdit()
         self.caller_phone = QLineEdit()
         self.caller_dob = QLineEdit()
         self.caller_dob.setPlaceholderText("optional: dd/mm/yyyy")
+        self.caller_role = role_combo(PersonRole.INFORMANT, "Caller's role")
         self.anonymous = QCheckBox(ANONYMITY_LABEL)
         self.anonymous.setChecked(False)
         self.anonymous.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -230,11 +249,13 @@ class NewIncidentDialog(QDialog):
         form.setRowVisible(self._appointment_row, False)
         self._form = form
         form.addRow("&Summary *", f["summary"])
+        form.addRow("", self.weapons)
         form.addRow("Caller na&me", f["caller_name"])
         form.addRow("Caller p&hone", f["caller_phone"])
         # After the phone, not beside the name: the form's Tab order (name, phone) predates
         # it, and operators' hands know it.
         form.addRow("Caller &date of birth", f["caller_dob"])
+        form.addRow("Caller ro&le", self.caller_role)
         form.addRow("", self.anonymous)
         self.persons_box = QGroupBox("People named (matched against protective orders)")
         box = QVBoxLayout(self.persons_box)
@@ -265,6 +286,11 @@ class NewIncidentDialog(QDialog):
         # looking at moves when they appear.
         self._columns = QHBoxLayout(self)
         self._columns.addLayout(fields, 3)
+        # Beside the fields: the warnings (made on first use) above the history.
+        self._side = QVBoxLayout()
+        self._warnings_column = QVBoxLayout()
+        self._side.addLayout(self._warnings_column, 2)
+        self._columns.addLayout(self._side, 2)
 
     def _connect(self) -> None:
         self.create_button.clicked.connect(self.submit)
@@ -276,6 +302,9 @@ class NewIncidentDialog(QDialog):
         to_warnings = QShortcut(QKeySequence(WARNINGS_KEY), self)
         to_warnings.setContext(Qt.ShortcutContext.WindowShortcut)
         to_warnings.activated.connect(self.focus_warnings)
+        to_history = QShortcut(QKeySequence(HISTORY_KEY), self)
+        to_history.setContext(Qt.ShortcutContext.WindowShortcut)
+        to_history.activated.connect(lambda: self.history.panel.focus_list())
         add = QShortcut(QKeySequence("Ctrl+Shift+P"), self)
         add.setContext(Qt.ShortcutContext.WindowShortcut)
         add.activated.connect(self.add_person)
@@ -307,6 +336,14 @@ class NewIncidentDialog(QDialog):
         for edit in (self.address, self.postcode, self.uprn, self.parent_uprn):
             edit.textEdited.connect(lambda _text: self.location_timer.start())
             edit.installEventFilter(self)
+        self.history.watch(
+            self.address,
+            self.postcode,
+            self.uprn,
+            self.parent_uprn,
+            self.caller_name,
+            self.caller_dob,
+        )
         # The caller's name and date of birth can match an order.
         self.caller_name.installEventFilter(self)
         self.caller_dob.installEventFilter(self)
@@ -385,6 +422,7 @@ class NewIncidentDialog(QDialog):
         for edit in (row.name, row.dob):
             edit.textEdited.connect(self._edited)
             edit.installEventFilter(self)  # leaving the name or DOB looks up warnings
+        self.history.watch(row.name, row.dob)
         row.remove_button.clicked.connect(lambda _=False, r=row: self.remove_person(r))
         self.person_rows.append(row)
         self._person_rows_layout.addWidget(row)
@@ -411,6 +449,7 @@ class NewIncidentDialog(QDialog):
             rest[min(index, len(rest) - 1)].name.setFocus()
         else:
             self.add_person_button.setFocus()
+        self.history.changed()
         if self._warnings_for is not None:
             # A panel on screen follows (a warning found only through this person goes);
             # never pops, as nothing new can match with fewer people.
@@ -431,13 +470,15 @@ class NewIncidentDialog(QDialog):
         # date of birth straight to the people named.
         chain: list[QWidget] = [self.caller_dob]
         for row in self.person_rows:
-            chain += [row.name, row.dob, row.remove_button]
+            chain += [row.name, row.dob, row.role, row.remove_button]
         chain += [self.add_person_button, self.cancel_button, self.create_button]
         panel = self._warnings.existing_panel
         if panel is not None:
             # The warnings beside the form come after Create, in reading order (F4 is the
             # quick way there); never between the fields of a call being typed.
             chain += panel.cards
+        # Then the history (F3 is the quick way there).
+        chain.append(self.history.panel.list)
         for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)
 
@@ -507,6 +548,7 @@ class NewIncidentDialog(QDialog):
 
     def done(self, result: int) -> None:
         self.location_timer.stop()
+        self.history.stop()
         super().done(result)
         panel = self._warnings.existing_panel
         if panel is not None:
@@ -604,14 +646,22 @@ class NewIncidentDialog(QDialog):
         values = self.values()
         grade, today = values.grade, self.today()
         assert grade is not None
+        roles = [r.chosen_role() for r in self.person_rows if person_name(r.texts()[0])]
+        persons = tuple(
+            IncidentPerson(p.name, p.dob, role)
+            for p, role in zip(values.named_persons(today), roles, strict=True)
+        )
+        caller = values.caller(today, anonymous=self.anonymous.isChecked())
         return IncidentDraft(
             grade=grade,
             type=self._reference.incident_type(values.type),
             summary=values.summary.strip(),
             location=values.location(self._reference),
-            caller=values.caller(today, anonymous=self.anonymous.isChecked()),
+            caller=replace(caller, role=PersonRole(self.caller_role.currentData())),
             appointment_at=self._appointment_at(grade),
-            persons=values.named_persons(today),
+            persons=persons,
+            weapons=self.weapons.isChecked(),
+            links=self.history.panel.deferred_links(),
             shown_warnings=tuple(sorted(self._warnings.shown)),
             acknowledged_warnings=tuple(sorted(self._warnings.acknowledged)),
         )

@@ -29,6 +29,7 @@ from PySide6.QtCore import (
     QObject,
     QSettings,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -341,6 +342,7 @@ class QueueWindow(QMainWindow):
         )
         self.act_notices = a("Go to &notices", ["Ctrl+Shift+N"], self.notices.show)
         self.act_post_notice = a("&Post a notice…", [], self.notices.compose, Right.POST_NOTICES)
+        self.act_history = a("Go to the incident's histor&y", ["F3"], self.focus_history)
         for dock in self._bottom_docks:
             dock.addAction(self.act_back)
         self.act_grade_filters = [
@@ -365,6 +367,7 @@ class QueueWindow(QMainWindow):
                 self.act_new,
                 self.act_open,
                 self.act_warnings,
+                self.act_history,
                 self.act_regrade,
                 self.act_summary,
                 self.act_close,
@@ -441,6 +444,7 @@ class QueueWindow(QMainWindow):
             (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
+            (r.connection, self.detail.history.loader.on_connection),
             (r.commands, self.model.set_pending),
             (r.commands, d.set_commands),
             (r.commands, w.set_commands),
@@ -561,6 +565,15 @@ class QueueWindow(QMainWindow):
     def focus_detail(self) -> None:
         self.detail_dock.show()
         self.detail.focus_first()
+
+    def focus_history(self) -> None:
+        """F3: the keyboard to the selected incident's history (Esc: back to the queue)."""
+        self.detail_dock.show()
+        self.detail_dock.raise_()
+        self.detail.history.panel.focus_list()
+        # The history is the panel's last part: show it whole, once laid out.
+        bar = self.detail.verticalScrollBar()
+        QTimer.singleShot(0, self, lambda: bar.setValue(bar.maximum()))
 
     def reset_view(self) -> None:
         """All open incidents, every grade and borough, no search, most urgent first."""

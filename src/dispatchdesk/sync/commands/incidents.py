@@ -13,6 +13,7 @@ from dispatchdesk.protocol.schemas import CloseRequest, IncidentCreate, Incident
 from dispatchdesk.protocol.tasks import TaskDone, TaskNotDone
 from dispatchdesk.sync.api import IncidentDraft
 from dispatchdesk.sync.commands import Enqueue, validated
+from dispatchdesk.sync.commands.links import LINK_FOLLOW_UP
 from dispatchdesk.sync.outbox import Command
 
 
@@ -32,12 +33,18 @@ class IncidentCommands:
             caller=asdict(draft.caller),
             appointment_at=draft.appointment_at,
             persons=[asdict(p) for p in draft.persons],
+            weapons=draft.weapons,
         )
         description = f"New {draft.grade.value} incident: {draft.type}, {draft.location.one_line}"
         acked = set(draft.acknowledged_warnings)
         follow_ups = tuple(
             ("shown", r.kind, r.entity_id) for r in draft.shown_warnings if r not in acked
         ) + tuple(("acknowledged", r.kind, r.entity_id) for r in draft.acknowledged_warnings)
+        # Links chosen in the form's history: ("link:RELATION:ref", reason, other id).
+        follow_ups += tuple(
+            (f"{LINK_FOLLOW_UP}{link.relation.value}:{link.ref}", link.reason, link.incident_id)
+            for link in draft.links
+        )
         return self._enqueue(
             Command(
                 CommandKind.CREATE_INCIDENT,
