@@ -19,7 +19,7 @@ from .test_migrations import queued
 ANSWER = '{"server_time": "2026-11-23T12:00:00Z", "incidents": []}'
 
 
-def test_a_schema_2_cache_gains_the_history_table_keeping_its_outbox(tmp_path: Path) -> None:
+def test_a_schema_3_cache_gains_the_history_table_keeping_its_outbox(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite3"
     command = queued("typed before the upgrade")
     store = CacheStore(path)
@@ -29,13 +29,13 @@ def test_a_schema_2_cache_gains_the_history_table_keeping_its_outbox(tmp_path: P
     # As a schema 2 desk left it: no history table, version 2.
     db = sqlite3.connect(path)
     db.execute("DROP TABLE history_answers")
-    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     db.commit()
     db.close()
 
     store = CacheStore(path)
     try:
-        assert store.opened_at_version == 2
+        assert store.opened_at_version == 3
         state = store.load(now=NOW)
         assert state.cursor == 7 and [e.id for e in state.outbox] == [command.id]
         assert store.save_history(CachedHistory(1, NOW, ANSWER))
@@ -43,7 +43,7 @@ def test_a_schema_2_cache_gains_the_history_table_keeping_its_outbox(tmp_path: P
     finally:
         store.close()
     meta = dict(sqlite3.connect(path).execute("SELECT key, value FROM meta").fetchall())
-    assert meta["schema_version"] == str(SCHEMA_VERSION) == "3"
+    assert meta["schema_version"] == str(SCHEMA_VERSION) == "4"
 
 
 def test_the_last_answer_replaces_the_one_before(tmp_path: Path) -> None:

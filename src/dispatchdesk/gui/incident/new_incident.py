@@ -467,8 +467,8 @@ class NewIncidentDialog(QDialog):
         """Tab order follows the screen: rows are made after the buttons below them, so
         Qt's default (creation order) would put a new row after Create."""
         # The anonymity choice is off the Tab path (ClickFocus): Tab goes from the caller's
-        # date of birth straight to the people named.
-        chain: list[QWidget] = [self.caller_dob]
+        # date of birth and role straight to the people named.
+        chain: list[QWidget] = [self.caller_dob, self.caller_role]
         for row in self.person_rows:
             chain += [row.name, row.dob, row.role, row.remove_button]
         chain += [self.add_person_button, self.cancel_button, self.create_button]
