@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 log = logging.getLogger(__name__)
 
 #: The version this desk writes (and the newest it can read).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class NewerCache(ValueError):
@@ -43,8 +43,13 @@ def _v1_to_v2(conn: Connection, metadata: MetaData) -> None:
     )
 
 
+def _v2_to_v3(conn: Connection, metadata: MetaData) -> None:
+    """Form drafts (a half-typed new incident kept through a crash): a new table."""
+    metadata.create_all(conn, tables=[metadata.tables["drafts"]])
+
+
 #: Step from version ``v`` to ``v + 1``, keyed by ``v``.
-STEPS: dict[int, Callable[[Connection, MetaData], None]] = {1: _v1_to_v2}
+STEPS: dict[int, Callable[[Connection, MetaData], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(engine: Engine, metadata: MetaData, meta_table: Table) -> int:
