@@ -24,6 +24,6 @@ def pytest_addoption(parser):  # type: ignore[no-untyped-def]
     group.addoption(
         "--fault-examples",
         type=int,
-        default=6,
-        help="hypothesis examples of the several-desks state machine (default 6)",
+        default=4,
+        help="hypothesis examples of the several-desks state machine (default 4)",
     )

@@ -59,6 +59,8 @@ class FaultProxy:
     counts: Counter[str] = field(default_factory=Counter)
     half_open: list[HalfOpen] = field(default_factory=list)
     enabled: bool = True
+    #: Every connection dropped: the desk is offline.
+    blackout: bool = False
     #: Event streams opened through the proxy.
     streams: int = 0
     _server: asyncio.Server | None = None
@@ -88,6 +90,8 @@ class FaultProxy:
         task.add_done_callback(self._tasks.discard)
 
     def _draw(self, stream: bool) -> str:
+        if self.blackout:
+            return "drop"
         if not self.enabled:
             return "none"
         if stream and self.rng.random() < self.stream_rate:
