@@ -205,3 +205,17 @@ def test_an_empty_form_and_no_commands_quit_without_a_question(qtbot, window) ->
     window.incidents.new_incident()
     window.close()
     assert window.quit_guard.box is None and not window.isVisible()
+
+
+def test_a_window_rebuilt_for_another_role_carries_the_form_or_the_offer(
+    qtbot, window, commands: RecordingCommands
+) -> None:
+    """The desk rebuilds the window when the signed-in role changes: what it carries over."""
+    assert window.incidents.draft_to_carry() is None
+    window.incidents.new_incident()
+    qtbot.keyClicks(window.incidents.new_incident_dialog.address, "1 Mill Lane")
+    carried = window.incidents.draft_to_carry()
+    assert carried is not None and carried.values.address == "1 Mill Lane"
+    window.incidents.new_incident_dialog.done(1)
+    window.incidents.offer_draft(KEPT)
+    assert window.incidents.draft_to_carry() == KEPT

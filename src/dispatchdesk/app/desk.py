@@ -287,7 +287,7 @@ class Desk(QObject):
         if old is not None:
             # A draft still on offer moves to the new window; the old one closes unasked
             # (the engine, its outbox and the cache live on).
-            self._kept_draft = old.incidents.kept_draft
+            self._kept_draft = old.incidents.draft_to_carry()
             old.quit_guard.confirmed = True
             old.incidents.keep_draft_now()
         self._offer_kept_draft(window)

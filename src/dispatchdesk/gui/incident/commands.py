@@ -17,7 +17,7 @@ from dispatchdesk.domain.drafts import NEW_INCIDENT_FORM, FormDraft
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.gui.incident.created import CreationTracker
-from dispatchdesk.gui.incident.form_draft import DraftNote, DraftSaver, fill_form
+from dispatchdesk.gui.incident.form_draft import DraftNote, DraftSaver, fill_form, form_draft
 from dispatchdesk.gui.incident.new_incident import NewIncidentDialog
 from dispatchdesk.gui.warnings.flags import IncidentWarnings
 from dispatchdesk.sync.api import DeskCommands, IncidentDraft
@@ -123,6 +123,14 @@ class IncidentCommands(QObject):
         """The new-incident form is open with something typed in it."""
         dialog = self.new_incident_dialog
         return dialog is not None and dialog.isVisible() and dialog.values().has_input()
+
+    def draft_to_carry(self) -> FormDraft | None:
+        """What a window replacing this one should offer: the draft still on offer, or
+        what the open form holds."""
+        dialog = self.new_incident_dialog
+        if self.kept_draft is None and dialog is not None and self.form_has_input():
+            return form_draft(dialog)
+        return self.kept_draft
 
     def keep_draft_now(self) -> None:
         """Save the open form's draft at once (the desk is quitting)."""
