@@ -7,6 +7,7 @@ waited 30 s (three beats) before it gave up on a silent stream.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import anyio
@@ -14,9 +15,12 @@ import httpx
 import pytest
 
 from dispatchdesk.cache import CacheWorker
+from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.protocol.schemas import ChangesPage
 from dispatchdesk.server import EmbeddedServer
+from dispatchdesk.sync.client import ApiClient
+from dispatchdesk.sync.engine import SyncEngine
 from dispatchdesk.sync.feed import BeatWatch
 
 from .conftest import Recorder
@@ -88,3 +92,36 @@ async def test_the_real_server_announces_its_heartbeat(
         assert engine._feed.stall_limit() == pytest.approx(0.4)
     finally:
         await engine.stop()
+
+
+async def test_a_stream_that_never_answers_is_left_after_the_request_timeout(
+    worker: CacheWorker,
+) -> None:
+    """Found by the several-desks suite: a fresh desk (no heartbeat known yet) whose first
+    stream got no reply at all waited its 30 s ceiling."""
+    worker.store.replace_snapshot([], DEFAULT_POLICY, 7, NOW)
+    fake = FakeServer()
+    fake.routes["/changes"] = lambda r, n: httpx.Response(
+        200, content=ChangesPage(changes=[], cursor=7).model_dump_json().encode()
+    )
+    sent: list[float] = []
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            sent.append(time.monotonic())
+            await asyncio.Event().wait()  # accepted, never answered
+        return fake(request)
+
+    rec = Recorder()
+    client = ApiClient("http://fake.test", transport=httpx.MockTransport(never), timeout=0.5)
+    engine = SyncEngine(
+        client, worker, rec, ServerClock(), heartbeat_timeout=30.0, backoff_initial=0.01
+    )
+    await engine.start()
+    try:
+        with anyio.fail_after(10):
+            while len(sent) < 2:
+                await anyio.sleep(0.01)
+    finally:
+        await engine.stop()
+    assert sent[1] - sent[0] < 1.5, "left after the request timeout, not the 30 s ceiling"

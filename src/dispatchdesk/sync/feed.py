@@ -10,7 +10,8 @@ backoff and jitter, resuming from the stored cursor; a 401 is reported with
 server's heartbeat interval (announced in the stream's first comment, ``: connected
 heartbeat=10``, and measured between heartbeats; the longer of the two, so a server that beats
 late is not taken for a dead one), and never later than ``heartbeat_timeout`` (twice the
-contract's longest interval, for a server that announces nothing and has not beaten yet).
+contract's longest interval, for a server that announces nothing and has not beaten yet). A
+stream whose reply never starts is left after the client's request timeout.
 """
 
 from __future__ import annotations
@@ -210,9 +211,20 @@ class Feed:
     async def _read_stream(self, queue: asyncio.Queue[StreamItem]) -> None:
         loop = asyncio.get_running_loop()
         beats = self._beats
-        limit = self.stall_limit()
+        client = self._ctx.client
+        # Until the reply's head comes, a request's own timeout (a stream that never answers
+        # is left then, even before this desk knows the server's heartbeat).
+        limit = min(self.stall_limit(), client.request_timeout)
+        watchdog: asyncio.Timeout | None = None
+
+        def opened() -> None:
+            if watchdog is not None:
+                watchdog.reschedule(loop.time() + self.stall_limit())
+
         try:
-            events = self._ctx.client.events(self._ctx.cursor, read_timeout=self.heartbeat_timeout)
+            events = client.events(
+                self._ctx.cursor, read_timeout=self.heartbeat_timeout, on_open=opened
+            )
             beats.connecting(loop.time())
             async with contextlib.aclosing(events), asyncio.timeout(limit) as watchdog:
                 async for item in events:
