@@ -33,12 +33,12 @@ pytestmark = pytest.mark.anyio
 def test_the_interval_is_the_announced_one_or_the_longest_gap_heard() -> None:
     beats = BeatWatch()
     assert beats.limit(30.0) == 30.0, "nothing known: the ceiling"
-    beats.connecting(0.0)
+    beats.connecting()
     beats.heard("connected", 0.0)
     beats.heard("heartbeat 2026-12-05T10:00:00+00:00", 4.0)
     beats.heard("heartbeat 2026-12-05T10:00:04+00:00", 8.5)
     assert beats.limit(30.0) == 9.0, "measured: twice the longest recent gap"
-    beats.connecting(20.0)
+    beats.connecting()
     beats.heard("connected heartbeat=10", 20.0)
     assert beats.limit(30.0) == 20.0, "announced, and longer than any gap heard"
     beats.heard("connected heartbeat=bogus", 21.0)

@@ -58,7 +58,8 @@ class BeatWatch:
         self._gaps: deque[float] = deque(maxlen=3)
         self._last: float | None = None
 
-    def connecting(self, now: float) -> None:
+    def connecting(self) -> None:
+        """A new stream: the next gap is measured from its first comment."""
         self._last = None
 
     def heard(self, text: str, now: float) -> None:
@@ -225,7 +226,7 @@ class Feed:
             events = client.events(
                 self._ctx.cursor, read_timeout=self.heartbeat_timeout, on_open=opened
             )
-            beats.connecting(loop.time())
+            beats.connecting()
             async with contextlib.aclosing(events), asyncio.timeout(limit) as watchdog:
                 async for item in events:
                     now = loop.time()
