@@ -6,13 +6,12 @@ Sizes come from the suite-wide options (tests/conftest.py): ``--fault-rounds``,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from dispatchdesk.protocol.schemas import IncidentOut
-from dispatchdesk.server import EmbeddedServer, ServerSettings
+from dispatchdesk.server import ServerSettings
 from dispatchdesk.sync.client import ApiClient
 from tests.sync.conftest import (  # noqa: F401  (fixtures)
     PASSWORD,
@@ -41,11 +40,6 @@ async def server_incidents(url: str) -> tuple[int, dict[int, IncidentOut]]:
     finally:
         await client.aclose()
     return snap.cursor, {i.id: i for i in snap.incidents}
-
-
-@pytest.fixture
-async def reader(server: EmbeddedServer) -> AsyncIterator[str]:  # noqa: F811
-    yield server.url
 
 
 def cache_path(tmp_path: Path, name: str) -> Path:
