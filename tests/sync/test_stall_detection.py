@@ -39,8 +39,10 @@ def test_the_interval_is_the_announced_one_or_the_longest_gap_heard() -> None:
     beats.heard("heartbeat 2026-12-05T10:00:04+00:00", 8.5)
     assert beats.limit(30.0) == 9.0, "measured: twice the longest recent gap"
     beats.connecting()
-    beats.heard("connected heartbeat=10", 20.0)
-    assert beats.limit(30.0) == 20.0, "announced, and longer than any gap heard"
+    beats.heard("connected heartbeat=2", 20.0)
+    assert beats.limit(30.0) == 4.0, "announced: the server's promise, whatever gaps were heard"
+    beats.heard("connected heartbeat=10", 21.0)
+    assert beats.limit(30.0) == 20.0
     beats.heard("connected heartbeat=bogus", 21.0)
     beats.heard("connected heartbeat=-1", 21.0)
     assert beats.announced == 10.0, "a nonsense announcement is ignored"

@@ -8,8 +8,8 @@ feed resyncs with a fresh snapshot. Any failure goes OFFLINE and retries with ex
 backoff and jitter, resuming from the stored cursor; a 401 is reported with
 ``on_signed_out``. A watchdog reconnects when no event or heartbeat arrives for twice the
 server's heartbeat interval (announced in the stream's first comment, ``: connected
-heartbeat=10``, and measured between heartbeats; the longer of the two, so a server that beats
-late is not taken for a dead one), and never later than ``heartbeat_timeout`` (twice the
+heartbeat=10``; from a server that announces none, the longest of the last gaps between its
+heartbeats), and never later than ``heartbeat_timeout`` (twice the
 contract's longest interval, for a server that announces nothing and has not beaten yet). A
 stream whose reply never starts is left after the client's request timeout.
 """
@@ -50,8 +50,8 @@ class _StreamEnded(Exception):
 
 
 class BeatWatch:
-    """The server's heartbeat interval: as announced (``connected heartbeat=N``) and as
-    measured between its heartbeats on the current stream (the last few gaps)."""
+    """The server's heartbeat interval: as announced (``connected heartbeat=N``), or as
+    measured between its heartbeats (the last few gaps)."""
 
     def __init__(self) -> None:
         self.announced: float | None = None
@@ -79,8 +79,11 @@ class BeatWatch:
             self._last = now
 
     def interval(self) -> float | None:
-        known = [g for g in (self.announced, *self._gaps) if g is not None]
-        return max(known) if known else None
+        """The server's promise when it made one (the contract: reconnect after twice it),
+        else the longest recent gap heard."""
+        if self.announced is not None:
+            return self.announced
+        return max(self._gaps) if self._gaps else None
 
     def limit(self, ceiling: float) -> float:
         interval = self.interval()
