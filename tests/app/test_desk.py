@@ -100,6 +100,7 @@ def test_sign_in_live_queue_command_outage_and_offline_restart(
         await until(lambda: desk.window is not None, "the queue window")
         window = desk.window
         assert window is not None and "Call handler" in window.windowTitle()
+        assert not desk.closed.is_set(), "the sign-in window closing is not a cancel"
         await until(lambda: window.banner.info.state is ConnectionState.ONLINE, "online")
 
         assert desk.engine is not None
@@ -114,7 +115,12 @@ def test_sign_in_live_queue_command_outage_and_offline_restart(
         # A command issued while the backend is down waits in the durable outbox.
         desk.engine.create_incident(_draft("Second call: neighbour reports the same address."))
         await until(lambda: len(desk.engine.commands) == 1, "the command queued")
-        window.close()
+        window.close()  # Ctrl+Q asks first: one command is unsent
+        box = window.quit_guard.box
+        assert box is not None and box.isVisible() and not desk.closed.is_set()
+        assert box.informativeText().startswith("1 command is not sent yet.")
+        window.quit_guard.quit_button.click()
+        await until(desk.closed.is_set, "the desk closed once the operator said Quit")
         await desk.shutdown()
 
     async def restart_with_backend_down() -> None:
@@ -132,6 +138,8 @@ def test_sign_in_live_queue_command_outage_and_offline_restart(
         assert len(window.commands_panel.shown) == 1, "the unsent command survived"
         assert desk.sign_in_dialog is not None and desk.sign_in_dialog.isVisible()
         window.close()
+        assert not desk.closed.is_set(), "asked first: the command is still unsent"
+        window.quit_guard.quit_button.click()
         assert desk.closed.is_set(), "closing the queue window ends the desk"
         await desk.shutdown()
 

@@ -213,3 +213,57 @@ def test_migrated_cache_keeps_notices_and_reads(tmp_path: Path) -> None:
         assert cached.reads == {7: NOW}
     finally:
         store.close()
+
+
+def test_version_2_cache_is_migrated_keeping_outbox_and_cursor_and_takes_drafts(
+    tmp_path: Path,
+) -> None:
+    from .v2_cache import write_v2_cache
+
+    path = tmp_path / "cache.sqlite3"
+    commands = [
+        queued("New incident typed before the upgrade"),
+        queued("Regrade CAD 1", CommandKind.UPDATE_INCIDENT, incident_id=1, if_match=1),
+    ]
+    write_v2_cache(path, cursor=77, incidents=[make_incident(1)], commands=commands)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT name FROM sqlite_master WHERE name='drafts'").fetchone() is None
+    db.close()
+
+    store = CacheStore(path)
+    try:
+        assert store.opened_at_version == 2
+        state = store.load(now=NOW)
+        assert state.cursor == 77
+        assert state.outbox == commands, "every field of the unsent commands is kept"
+        assert store.load_draft("new_incident") is None
+        store.save_draft("new_incident", '{"address": "1 High St"}', NOW)
+        assert store.load_draft("new_incident") == ('{"address": "1 High St"}', NOW)
+    finally:
+        store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (
+        str(SCHEMA_VERSION),
+    )
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_command_from_a_draft_drops_it_in_the_same_transaction(tmp_path: Path) -> None:
+    store = CacheStore(tmp_path / "cache.sqlite3")
+    try:
+        store.save_draft("new_incident", "{}", NOW)
+        store.save_draft("other_form", "{}", NOW)
+        entry = queued("Created from the form")
+        store.add_command(entry, drop_draft="new_incident")
+        assert [e.id for e in store.list_commands()] == [entry.id]
+        assert store.load_draft("new_incident") is None
+        assert store.load_draft("other_form") is not None, "only the form it came from"
+        # A command that fails to store keeps the draft: nothing typed is lost.
+        store.save_draft("new_incident", '{"summary": "kept"}', NOW)
+        with pytest.raises(Exception, match="UNIQUE"):
+            store.add_command(entry, drop_draft="new_incident")
+        assert store.load_draft("new_incident") == ('{"summary": "kept"}', NOW)
+        store.save_draft("new_incident", None, NOW)
+        assert store.load_draft("new_incident") is None
+    finally:
+        store.close()

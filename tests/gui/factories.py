@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dispatchdesk.domain.clock import FakeClock
+from dispatchdesk.domain.drafts import FormDraft
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade
 from dispatchdesk.domain.history import LinkRelation
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
@@ -99,6 +100,8 @@ class RecordingCommands:
     #: Command id of each assign or divert → the warnings it said were passed to the unit.
     warnings_passed: dict[str, tuple[WarningRef, ...]] = field(default_factory=dict)
     _n: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: Every save_form_draft call: (form, draft or None).
+    drafts: list[tuple[str, FormDraft | None]] = field(default_factory=list)
 
     def _record(self, name: str, *args: object) -> str:
         self.calls.append((name, args))
@@ -218,6 +221,10 @@ class RecordingCommands:
 
     def discard(self, command_id: str) -> None:
         self._record("discard", command_id)
+
+    def save_form_draft(self, form: str, draft: FormDraft | None) -> None:
+        """Kept apart from ``calls`` (a draft is saved as the form is typed in)."""
+        self.drafts.append((form, draft))
 
 
 def open_queue_window(

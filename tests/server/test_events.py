@@ -56,7 +56,7 @@ def test_commit_wakes_stream_at_once(settings: ServerSettings) -> None:
     with EmbeddedServer(replace(settings, heartbeat_seconds=15)) as srv, _client(srv) as http:
         api = login(http, "dan")
         s = Stream(http, api.token or "")  # no resume point: from now on
-        assert s.next() == {"comment": "connected"}
+        assert s.next() == {"comment": "connected heartbeat=15"}
         api.create(summary="Wake up")
         [change] = s.changes(1)
         assert change.seq == 1
@@ -177,7 +177,7 @@ def test_streams_share_one_read_of_each_commit(
         api = login(http, "cathy")
         streams = [Stream(http, api.token or "") for _ in range(8)]
         for s in streams:
-            assert s.next() == {"comment": "connected"}
+            assert s.next() == {"comment": "connected heartbeat=15"}
         created = [api.create(summary=f"Shared read number {i}").json()["id"] for i in range(5)]
         for s in streams:
             got = s.changes(5)

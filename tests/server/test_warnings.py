@@ -390,7 +390,7 @@ def test_the_sweeper_tells_open_streams_with_no_read_at_all(
         sue = login(http, "sue")
         scheme = make_scheme(sue, expires_at=(START + timedelta(minutes=5)).isoformat())
         s = Stream(http, sue.token or "", params={"since": 1})  # after its upsert
-        assert s.next() == {"comment": "connected"}
+        assert s.next() == {"comment": "connected heartbeat=0.2"}
         clock.advance(timedelta(minutes=5))
         [gone] = s.changes(1)  # the stream's read timeout bounds the wait
         s.close()

@@ -40,6 +40,7 @@ from dispatchdesk.cache.store import CacheStore
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
+from dispatchdesk.domain.drafts import NEW_INCIDENT_FORM, FormDraft
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.gui.common import resources
@@ -99,6 +100,8 @@ class Desk(QObject):
         self._window_role: Role | None = None
         self.last_sign_in_problem: str | None = None
         self._unshown_problems: list[str] = []
+        #: The new-incident draft kept from the last run, until a window offers it.
+        self._kept_draft: FormDraft | None = None
         if server_url is not None:
             self.relay.signed_out.connect(self._signed_out)
         self.closed = asyncio.Event()
@@ -154,6 +157,10 @@ class Desk(QObject):
         # Everything the cache holds, before any network call: queue, units board, outbox,
         # warning flags and panel (a desk restarted with the backend down shows them all).
         await self.engine.show_cache(state)  # the warnings follow (engine.cache_shown)
+        # A new incident half typed when the desk last stopped: offered back above the queue.
+        self._kept_draft = await self.engine.form_draft(NEW_INCIDENT_FORM)
+        if self.window is not None:
+            self._offer_kept_draft(self.window)
         if demo is not None:
             await self._start_demo()
         elif self.username and self.password is not None:
@@ -239,8 +246,11 @@ class Desk(QObject):
         self.settings.setValue(self._role_key(), reply.role.value)
         self.settings.setValue(self._user_key(), reply.username)
         if self.sign_in_dialog is not None:
-            self.sign_in_dialog.close()
-            self.sign_in_dialog = None
+            # Closing a QDialog emits rejected, which is "cancelled" (and, with no window yet,
+            # quit): not when it closes because the sign-in worked.
+            dialog, self.sign_in_dialog = self.sign_in_dialog, None
+            dialog.rejected.disconnect(self._sign_in_cancelled)
+            dialog.close()
         if self.window is None or self._window_role is not reply.role:
             self._show_window(reply.role, reply.username)
         if not self._started:
@@ -275,9 +285,21 @@ class Desk(QObject):
         self._unshown_problems.clear()
         self._window_role = role
         if old is not None:
+            # A draft still on offer moves to the new window; the old one closes unasked
+            # (the engine, its outbox and the cache live on).
+            self._kept_draft = old.incidents.draft_to_carry()
+            old.quit_guard.confirmed = True
+            old.incidents.keep_draft_now()
+        self._offer_kept_draft(window)
+        if old is not None:
             old.closed.disconnect(self.closed.set)
             old.close()  # it lets go of the relay
             replay(old, self.relay)  # what it showed, to the new window only
+
+    def _offer_kept_draft(self, window: QueueWindow) -> None:
+        draft, self._kept_draft = self._kept_draft, None
+        if draft is not None:
+            window.incidents.offer_draft(draft)
 
     def _problem(self, message: str) -> None:
         if self.window is not None:
@@ -443,6 +465,7 @@ async def _report_when_shown(desk: Desk, timeout: float) -> int:
         f"{window.model.rowCount()} incidents, online as {window.windowTitle()}",
         flush=True,
     )
+    window.quit_guard.confirmed = True  # a script's run: nothing to ask
     window.close()
     return 0
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 log = logging.getLogger(__name__)
 
 #: The version this desk writes (and the newest it can read).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class NewerCache(ValueError):
@@ -59,11 +59,17 @@ def _v3_to_v4(conn: Connection, metadata: MetaData) -> None:
     metadata.create_all(conn, tables=[metadata.tables["history_answers"]])
 
 
+def _v4_to_v5(conn: Connection, metadata: MetaData) -> None:
+    """Form drafts (a half-typed new incident kept through a crash): a new table."""
+    metadata.create_all(conn, tables=[metadata.tables["drafts"]])
+
+
 #: Step from version ``v`` to ``v + 1``, keyed by ``v``.
 STEPS: dict[int, Callable[[Connection, MetaData], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
+    4: _v4_to_v5,
 }
 
 

@@ -104,6 +104,16 @@ meta_table = Table(
     Column("value", Text, nullable=False),
 )
 
+#: What the operator was typing in a form, saved as it is typed (a crash loses none of it):
+#: one row per form (``key``), the form's fields as JSON, and when they were saved.
+drafts_table = Table(
+    "drafts",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("saved_at", Text, nullable=False),
+)
+
 outbox_table = Table(
     "outbox",
     metadata,
@@ -599,10 +609,14 @@ class CacheStore:
 
     # --- outbox ---------------------------------------------------------------------------
 
-    def add_command(self, entry: OutboxEntry) -> None:
-        """Store a new command durably (committed when this returns)."""
+    def add_command(self, entry: OutboxEntry, *, drop_draft: str | None = None) -> None:
+        """Store a new command durably (committed when this returns). ``drop_draft``: the
+        form draft the command came from, deleted in the same transaction (a crash leaves
+        either the draft or the command, never neither and never both)."""
         with self._engine.begin() as conn:
             conn.execute(outbox_table.insert().values(id=entry.id, data=entry.to_json()))
+            if drop_draft is not None:
+                conn.execute(delete(drafts_table).where(drafts_table.c.key == drop_draft))
 
     def update_command(self, entry: OutboxEntry) -> None:
         with self._engine.begin() as conn:
@@ -624,6 +638,34 @@ class CacheStore:
                 OutboxEntry.from_json(row.data)
                 for row in conn.execute(select(outbox_table.c.data).order_by(outbox_table.c.seq))
             ]
+
+    # --- form drafts ----------------------------------------------------------------------
+
+    def save_draft(self, key: str, data: str | None, saved_at: datetime) -> None:
+        """Keep what the form ``key`` holds (JSON text); ``None`` deletes it."""
+        with self._engine.begin() as conn:
+            if data is None:
+                conn.execute(delete(drafts_table).where(drafts_table.c.key == key))
+                return
+            ins = sqlite_insert(drafts_table).values(
+                key=key, data=data, saved_at=saved_at.isoformat()
+            )
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={"data": ins.excluded.data, "saved_at": ins.excluded.saved_at},
+                )
+            )
+
+    def load_draft(self, key: str) -> tuple[str, datetime] | None:
+        """The draft kept for the form ``key`` and when it was saved, if there is one."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(drafts_table.c.data, drafts_table.c.saved_at).where(
+                    drafts_table.c.key == key
+                )
+            ).first()
+        return None if row is None else (row.data, datetime.fromisoformat(row.saved_at))
 
 
 def _load_all(conn: Connection, entity: SyncedEntity[W, Any]) -> list[W]:

@@ -200,7 +200,9 @@ async def stream(
     last = since
     next_beat = loop.time() + heartbeat
     try:
-        yield ": connected\n\n"
+        # The interval is announced so that a client notices a silent (half-open) stream
+        # within twice it, whatever this server's setting.
+        yield f": connected heartbeat={heartbeat:g}\n\n"
         while not hub.closed:
             event.clear()  # before reading, so a commit during the read is not missed
             try:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.commands import ConnectionInfo, PendingCommand
+from dispatchdesk.domain.drafts import FormDraft
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.history import LinkRelation
 from dispatchdesk.domain.incident import Caller, Divert, Incident, IncidentStatus, Location
@@ -253,6 +254,13 @@ class DeskCommands(Protocol):
     def post_notice(self, notice: NoticeCreate) -> str:
         """Post an operational notice (supervisors)."""
         ...
+
+    # --- form drafts ---
+
+    def save_form_draft(self, form: str, draft: FormDraft | None) -> None:
+        """Keep what the form ``form`` holds in the cache (``None``: drop it), off the GUI
+        thread, in call order. A create from the new-incident form drops its draft itself,
+        in the transaction that queues it."""
 
     def retry(self, command_id: str) -> None:
         """Send a FAILED or HELD command again (a HELD one only on the operator's say-so)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -124,13 +124,24 @@ class ApiClient:
         response = await self._request("GET", "/changes", params={"since": since, "limit": limit})
         return await self._parse_large(response, ChangesPage, "page of changes")
 
+    @property
+    def request_timeout(self) -> float:
+        """Seconds a request waits for its reply (the head of an event stream included)."""
+        read = self._http.timeout.read
+        return DEFAULT_TIMEOUT.read or 10.0 if read is None else read
+
     async def events(
-        self, last_event_id: int | None, *, read_timeout: float | None = None
+        self,
+        last_event_id: int | None,
+        *,
+        read_timeout: float | None = None,
+        on_open: Callable[[], None] | None = None,
     ) -> AsyncGenerator[Change | Heartbeat, None]:
         """The live feed after ``last_event_id``: parsed :class:`Change` and :class:`Heartbeat`.
 
         ``read_timeout`` (seconds) ends the stream with :class:`ConnectionLost` when no byte
-        arrives for that long. A malformed event raises :class:`MalformedPayload` (the events
+        arrives for that long; ``on_open`` is called once the reply's head has come (the
+        stream is open). A malformed event raises :class:`MalformedPayload` (the events
         before it have been yielded; nothing after it is). Close with ``aclose()`` or by
         leaving an ``async with contextlib.aclosing(...)`` block.
         """
@@ -161,6 +172,8 @@ class ApiClient:
                         f"The event stream answered with content type {content_type!r}, "
                         "not text/event-stream."
                     )
+                if on_open is not None:
+                    on_open()
                 async for item in _decode_sse(response.aiter_lines()):
                     yield item
         except httpx.TransportError as exc:

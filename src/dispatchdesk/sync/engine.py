@@ -31,6 +31,7 @@ from dispatchdesk.cache.store import CachedNotices, CachedState, CachedWarnings
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionState, PendingCommand
+from dispatchdesk.domain.drafts import FormDraft
 from dispatchdesk.domain.grades import DEFAULT_POLICY
 from dispatchdesk.domain.incident import Divert
 from dispatchdesk.protocol.convert import divert_from_wire
@@ -286,6 +287,33 @@ class SyncEngine(
         return await self._client.notice_receipts(notice_id)
 
     # --- DeskCommands: the builders' methods (mixins), then the outbox's ------------------
+
+    def save_form_draft(self, form: str, draft: FormDraft | None) -> None:
+        ctx = self._ctx
+        data = draft.to_json() if draft is not None and draft.has_input() else None
+        ctx.spawn(self._save_draft(form, data))
+
+    async def _save_draft(self, form: str, data: str | None) -> None:
+        ctx = self._ctx
+        try:
+            await self._worker.call(ctx.store.save_draft, form, data, ctx.wall())
+        except Exception as exc:
+            log.exception("form draft not saved")
+            ctx.problem(
+                f"What you are typing could not be kept in the local cache ({exc}); it is "
+                "still in the form: create the incident, or keep the form open."
+            )
+
+    async def form_draft(self, form: str) -> FormDraft | None:
+        """The draft the cache kept for ``form`` (typed before the desk last stopped)."""
+        kept = await self._worker.call(self._ctx.store.load_draft, form)
+        if kept is None:
+            return None
+        try:
+            return FormDraft.from_json(*kept)
+        except (ValueError, TypeError) as exc:
+            log.error("form draft %s unreadable: %s", form, exc)
+            return None
 
     def retry(self, command_id: str) -> None:
         self._ctx.spawn(self._outbox.retry(command_id))

@@ -6,8 +6,12 @@ stream from the cursor. Events that arrive together are coalesced into one cache
 dropped; a malformed change is reported (``on_problem``), never applied and never skipped: the
 feed resyncs with a fresh snapshot. Any failure goes OFFLINE and retries with exponential
 backoff and jitter, resuming from the stored cursor; a 401 is reported with
-``on_signed_out``. A watchdog reconnects when no event or heartbeat arrives for
-``heartbeat_timeout``.
+``on_signed_out``. A watchdog reconnects when no event or heartbeat arrives for twice the
+server's heartbeat interval (announced in the stream's first comment, ``: connected
+heartbeat=10``; from a server that announces none, the longest of the last gaps between its
+heartbeats), and never later than ``heartbeat_timeout`` (twice the
+contract's longest interval, for a server that announces nothing and has not beaten yet). A
+stream whose reply never starts is left after the client's request timeout.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Sequence
 
 from dispatchdesk.cache.entities import ENTITIES, INCIDENT, SIDE_ENTITIES, EntityChanges
@@ -44,6 +49,47 @@ class _StreamEnded(Exception):
     """The server closed the event stream (it is shutting down, or pruned its log)."""
 
 
+class BeatWatch:
+    """The server's heartbeat interval: as announced (``connected heartbeat=N``), or as
+    measured between its heartbeats (the last few gaps)."""
+
+    def __init__(self) -> None:
+        self.announced: float | None = None
+        self._gaps: deque[float] = deque(maxlen=3)
+        self._last: float | None = None
+
+    def connecting(self) -> None:
+        """A new stream: the next gap is measured from its first comment."""
+        self._last = None
+
+    def heard(self, text: str, now: float) -> None:
+        word, _, rest = text.partition(" ")
+        if word == "connected":
+            for part in rest.split():
+                key, _, value = part.partition("=")
+                if key == "heartbeat":
+                    with contextlib.suppress(ValueError):
+                        seconds = float(value)
+                        if 0 < seconds < 3600:
+                            self.announced = seconds
+            self._last = now
+        elif word == "heartbeat":
+            if self._last is not None:
+                self._gaps.append(now - self._last)
+            self._last = now
+
+    def interval(self) -> float | None:
+        """The server's promise when it made one (the contract: reconnect after twice it),
+        else the longest recent gap heard."""
+        if self.announced is not None:
+            return self.announced
+        return max(self._gaps) if self._gaps else None
+
+    def limit(self, ceiling: float) -> float:
+        interval = self.interval()
+        return ceiling if interval is None else min(ceiling, 2 * interval)
+
+
 class Feed:
     """Keeps the cache and the screen in step with the server until stopped."""
 
@@ -54,6 +100,7 @@ class Feed:
         self._outbox = outbox
         self.heartbeat_timeout = heartbeat_timeout
         self._page_limit = page_limit
+        self._beats = BeatWatch()
 
     async def run(self) -> None:
         ctx = self._ctx
@@ -165,18 +212,41 @@ class Feed:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
 
+    def stall_limit(self) -> float:
+        """Seconds of silence after which the stream is taken for dead (half-open)."""
+        return self._beats.limit(self.heartbeat_timeout)
+
     async def _read_stream(self, queue: asyncio.Queue[StreamItem]) -> None:
         loop = asyncio.get_running_loop()
-        hb = self.heartbeat_timeout
+        beats = self._beats
+        client = self._ctx.client
+        # Until the reply's head comes, a request's own timeout (a stream that never answers
+        # is left then, even before this desk knows the server's heartbeat).
+        limit = min(self.stall_limit(), client.request_timeout)
+        watchdog: asyncio.Timeout | None = None
+
+        def opened() -> None:
+            if watchdog is not None:
+                watchdog.reschedule(loop.time() + self.stall_limit())
+
         try:
-            events = self._ctx.client.events(self._ctx.cursor, read_timeout=hb)
-            async with contextlib.aclosing(events), asyncio.timeout(hb) as watchdog:
+            events = client.events(
+                self._ctx.cursor, read_timeout=self.heartbeat_timeout, on_open=opened
+            )
+            beats.connecting()
+            async with contextlib.aclosing(events), asyncio.timeout(limit) as watchdog:
                 async for item in events:
-                    watchdog.reschedule(loop.time() + hb)
+                    now = loop.time()
+                    if isinstance(item, Heartbeat):
+                        beats.heard(item.text, now)
+                    limit = self.stall_limit()
+                    watchdog.reschedule(now + limit)
                     queue.put_nowait(item)
             queue.put_nowait(_StreamEnded())
         except TimeoutError:
-            queue.put_nowait(ConnectionLost(f"Nothing from the server for {hb:g} s; reconnecting."))
+            queue.put_nowait(
+                ConnectionLost(f"Nothing from the server for {limit:.3g} s; reconnecting.")
+            )
         except Exception as exc:
             queue.put_nowait(exc)
 

@@ -56,6 +56,9 @@ class Command:
     unit_id: int | None = None
     path_args: dict[str, Any] = field(default_factory=dict)
     follow_ups: FollowUps = ()
+    #: The form draft this command was typed in: dropped when the command is stored, in the
+    #: same transaction (see :meth:`CacheStore.add_command`).
+    drops_draft: str | None = None
 
 
 class Outbox:
@@ -103,13 +106,15 @@ class Outbox:
             path_args=c.path_args,
             follow_ups=c.follow_ups,
         )
-        self._ctx.spawn(self._add(entry))
+        self._ctx.spawn(self._add(entry, c.drops_draft))
         return command_id
 
-    async def _add(self, entry: OutboxEntry) -> None:
+    async def _add(self, entry: OutboxEntry, drop_draft: str | None = None) -> None:
         async with self._lock:
             try:
-                await self._ctx.worker.call(self._ctx.store.add_command, entry)
+                await self._ctx.worker.call(
+                    self._ctx.store.add_command, entry, drop_draft=drop_draft
+                )
             except Exception as exc:
                 log.exception("outbox write failed")
                 self._ctx.listeners.on_problem(

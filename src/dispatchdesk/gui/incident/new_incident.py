@@ -108,6 +108,9 @@ class NewIncidentDialog(QDialog):
     newly shown critical warning."""
 
     submitted = Signal(object)
+    #: Anything in the form changed (typed, picked, ticked, a person added or removed): the
+    #: draft is saved when typing pauses (:mod:`~dispatchdesk.gui.incident.form_draft`).
+    changed = Signal()
     #: How long typing in the location must pause before warnings are looked up: long enough
     #: not to pop the panel at every word, short enough to warn while the caller is talking.
     LOCATION_SETTLE_MS = 1200
@@ -311,6 +314,9 @@ class NewIncidentDialog(QDialog):
         self.add_person_button.clicked.connect(self.add_person)
         self.grade.currentIndexChanged.connect(self._grade_changed)
         self.appointment_agreed.toggled.connect(self.appointment.setEnabled)
+        self.appointment_agreed.toggled.connect(self._edited)
+        self.appointment.dateTimeChanged.connect(self._edited)
+        self.anonymous.toggled.connect(self._edited)
         for edit in (
             self.address,
             self.postcode,
@@ -444,6 +450,7 @@ class NewIncidentDialog(QDialog):
         row.hide()
         row.deleteLater()
         self._persons_changed()
+        self._edited()
         rest = self.person_rows
         if rest:
             rest[min(index, len(rest) - 1)].name.setFocus()
@@ -568,6 +575,7 @@ class NewIncidentDialog(QDialog):
         self._edited()
 
     def _edited(self) -> None:
+        self.changed.emit()
         if self._confirming:
             self._confirming = False
             self.confirm_label.hide()

@@ -74,6 +74,7 @@ from dispatchdesk.gui.queue.filter_bar import QueueFilterBar
 from dispatchdesk.gui.queue.layout_keeper import ROW_HEIGHT, LayoutKeeper
 from dispatchdesk.gui.queue.model import Column, IncidentTableModel
 from dispatchdesk.gui.queue.proxy import IncidentFilterProxy
+from dispatchdesk.gui.queue.quit_guard import QuitGuard
 from dispatchdesk.gui.queue.selection_keeper import SelectionKeeper, selection_cue
 from dispatchdesk.gui.relay import DeskRelay
 from dispatchdesk.gui.shift.view import ShiftDesk
@@ -167,6 +168,10 @@ class QueueWindow(QMainWindow):
         self.notices.place_banner(self._central_layout, 1)  # under the connection banner
         self.dispatch.raise_default_dock()
         self.incidents = IncidentCommands(self, commands, role, now, self.warning_desk.warnings)
+        #: Ctrl+Q / closing asks first with unsent commands or a form with content in it.
+        self.quit_guard = QuitGuard(
+            self, self.incidents.form_has_input, self.incidents.keep_draft_now, self.close
+        )
         #: New critical warnings on queue incidents (each sounds once).
         self.critical_warnings = CriticalWarningWatch(self.warning_desk.warnings.marks)
         self.warning_desk.warnings.changed.connect(self._warning_marks_changed)
@@ -450,6 +455,7 @@ class QueueWindow(QMainWindow):
             (r.commands, w.set_commands),
             (r.commands, self.commands_panel.set_commands),
             (r.commands, self.detail.set_commands),
+            (r.commands, self.quit_guard.set_commands),
             (r.problem, _log_problem),
             (r.problem, self.show_problem),
             (r.signed_out, _log_problem),
@@ -625,6 +631,9 @@ class QueueWindow(QMainWindow):
         self.settings_dialog.raise_()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.quit_guard.may_close():
+            event.ignore()  # asked, non-modal: Quit there closes for good
+            return
         self._disconnect_relay()  # a closed window follows the feed no more
         self.ticker.stop()
         self.layout_keeper.save()

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from dispatchdesk.domain.commands import CommandKind
+from dispatchdesk.domain.drafts import NEW_INCIDENT_FORM
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import Incident, IncidentStatus
 from dispatchdesk.domain.tasks import Task
@@ -54,6 +55,7 @@ class IncidentCommands:
                 None,
                 invalid,
                 follow_ups=follow_ups,
+                drops_draft=NEW_INCIDENT_FORM,
             )
         )
 
