@@ -248,12 +248,12 @@ def _order_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         if_match: match_header = None,
     ) -> JSONResponse:
         supervisor(user)
-        v = parse_if_match(if_match)
-        if v is None:
+        if if_match is None or not if_match.strip():
             raise PreconditionRequired(
                 "The If-Match header is required: send the version of the order you "
                 "edited (for example If-Match: 3)."
             )
+        v = parse_if_match(if_match)
         return command_response(
             desk.patch_order(user, order_id, body, v, idem_for(request, key, body, required=False))
         )

@@ -445,7 +445,7 @@ class WarningsDesk:
             )
 
     def patch_order(
-        self, user: User, order_id: int, body: OrderPatch, if_match: int, idem: Idem
+        self, user: User, order_id: int, body: OrderPatch, if_match: int | None, idem: Idem
     ) -> CommandResult:
         fields = body.model_fields_set
         if not fields:
@@ -457,7 +457,7 @@ class WarningsDesk:
             ).first()
             if row is None:
                 raise NotFound(f"There is no protective order {order_id}.")
-            if row.version != if_match:
+            if if_match is not None and row.version != if_match:  # None: If-Match: *
                 raise Stale(
                     f"Order {order_id} has changed since you loaded it: it is now at "
                     f"version {row.version}, not {if_match}. Review it and try again."
