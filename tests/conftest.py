@@ -2,5 +2,16 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
+
+
+def pytest_addoption(parser: "pytest.Parser") -> None:
+    parser.addoption(
+        "--max-examples",
+        type=int,
+        default=25,
+        help="examples per operation and generation mode in tests/server/test_schemathesis.py",
+    )

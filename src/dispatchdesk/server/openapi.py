@@ -7,8 +7,10 @@ document once:
 - 422 on every operation (a path or query value the database cannot hold is refused before
   routing, see :mod:`dispatchdesk.server.guard`), with the one error body
   (:class:`~dispatchdesk.protocol.schemas.ErrorBody`) instead of FastAPI's own shape;
-- 413 on every operation with a request body;
-- 401 and 403 on every operation that needs a bearer token;
+- 400 (unreadable) and 413 (too large) on every operation with a request body;
+- 401 and 403 on every operation that needs a bearer token, 404 on every one with an id in
+  its path;
+- every integer bounded to a signed 64-bit integer;
 - ``Idempotency-Key``: required on every ``POST`` command (a route whose key is optional says
   so with ``openapi_extra={OPTIONAL_KEY: True}``), described as what the server accepts, and
   400 when it is unreadable;
@@ -24,6 +26,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from dispatchdesk.protocol import IDEMPOTENCY_HEADER
+from dispatchdesk.protocol.base import MAX_INT
 
 #: ``openapi_extra`` key of a POST route whose Idempotency-Key may be left out.
 OPTIONAL_KEY = "x-idempotency-key-optional"
@@ -56,15 +59,33 @@ def _headers(op: dict[str, Any], method: str) -> None:
                 _add(responses, 428, "If-Match missing")
 
 
+def _bound_integers(node: Any) -> None:
+    """Every integer in the document: at most a signed 64-bit integer (what the database
+    holds; larger ones are refused with 422)."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("maximum", MAX_INT)
+            node.setdefault("minimum", -MAX_INT - 1)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
 def complete(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` (FastAPI's document) with what every route answers besides its own."""
+    _bound_integers(doc)
     for item in doc.get("paths", {}).values():
         for method, op in item.items():
             responses = op.setdefault("responses", {})
+            if any(p.get("in") == "path" for p in op.get("parameters", [])):
+                _add(responses, 404, "Nothing with that id (or it is no longer served)")
             if "422" in responses:
                 responses["422"]["content"] = _ERROR
             _add(responses, 422, "A field, path or query value refused: the detail lists each")
             if "requestBody" in op:
+                _add(responses, 400, "The request body cannot be read (not UTF-8 JSON)")
                 _add(responses, 413, "The request body is larger than the server accepts")
             if op.get("security"):
                 _add(responses, 401, "No valid bearer token")

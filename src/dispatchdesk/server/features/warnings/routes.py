@@ -35,11 +35,24 @@ from dispatchdesk.server.errors import (
     PreconditionRequired,
 )
 from dispatchdesk.server.features.warnings.service import WarningsDesk
-from dispatchdesk.server.http_common import Require, command_response, idem_for, parse_if_match
+from dispatchdesk.server.http_common import (
+    Require,
+    command_response,
+    error,
+    idem_for,
+    parse_if_match,
+)
+from dispatchdesk.server.openapi import OPTIONAL_KEY
 
 key_header = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
 match_header = Annotated[str | None, Header(alias="If-Match")]
 tags: list[str | Any] = ["warnings"]
+#: What a command on schemes, orders and warnings may be refused with, besides what every
+#: route documents (dispatchdesk.server.openapi).
+RULE_ERRORS = {
+    **error(403, "Only a supervisor changes schemes and orders"),
+    **error(409, "A rule is broken: the detail says which and what to do instead"),
+}
 
 
 def supervisor(user: User) -> None:
@@ -69,6 +82,7 @@ def _scheme_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         status_code=201,
         response_model=SchemeOut,
         tags=tags,
+        responses=RULE_ERRORS,
         summary="Add a special scheme (supervisor; Idempotency-Key required)",
     )
     def create_scheme(
@@ -106,6 +120,7 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/extend",
         response_model=SchemeOut,
         tags=tags,
+        responses=RULE_ERRORS,
         summary="Extend a scheme: at most six months from now (supervisor)",
     )
     def extend(
@@ -126,6 +141,7 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
     @r.post(
         "/schemes/{scheme_id}/end",
         tags=tags,
+        responses=RULE_ERRORS,
         summary="End a scheme now; clients are told to remove it (supervisor). 409 "
         "unless the victim contact log has an entry since the review request, "
         "extension or creation, or an override_rationale is given",
@@ -149,6 +165,7 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/review-request",
         response_model=SchemeOut,
         tags=tags,
+        responses=RULE_ERRORS,
         summary="Request a first-stage review: second stage after 14 days with no "
         "decision, or halfway to expiry when sooner (supervisor)",
     )
@@ -171,6 +188,7 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/victim-informed",
         response_model=SchemeOut,
         tags=tags,
+        responses=RULE_ERRORS,
         summary="Record that (and when) the victim was told: an INFORMED entry of the "
         "victim contact log (supervisor)",
     )
@@ -193,6 +211,7 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/victim-contact",
         response_model=SchemeOut,
         tags=tags,
+        responses=RULE_ERRORS,
         summary="Add to the victim contact log: INFORMED, or NO_CONTACT (a failed "
         "attempt), with when and a note (supervisor)",
     )
@@ -221,6 +240,7 @@ def _order_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         status_code=201,
         response_model=OrderOut,
         tags=tags,
+        responses=RULE_ERRORS,
         summary="Add a protective order (supervisor; Idempotency-Key required)",
     )
     def create_order(
@@ -237,6 +257,7 @@ def _order_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         "/orders/{order_id}",
         response_model=OrderOut,
         tags=tags,
+        responses=RULE_ERRORS,
         summary="Update a protective order (supervisor; If-Match required)",
     )
     def patch_order(
@@ -267,6 +288,7 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         "/warnings",
         response_model=WarningsPage,
         tags=tags,
+        responses=error(404, "No such incident (incident_id)"),
         summary="Warnings matching a location and/or a person, most severe first",
     )
     def get_warnings(
@@ -325,6 +347,8 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         audit_route("warning_shown"),
         methods=["POST"],
         tags=tags,
+        responses=RULE_ERRORS,
+        openapi_extra={OPTIONAL_KEY: True},
         summary="Audit: this warning was shown to me for an incident",
     )
     r.add_api_route(
@@ -332,5 +356,7 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         audit_route("warning_acknowledged"),
         methods=["POST"],
         tags=tags,
+        responses=RULE_ERRORS,
+        openapi_extra={OPTIONAL_KEY: True},
         summary="Audit: I acknowledged this warning for an incident",
     )
