@@ -5,9 +5,12 @@ transaction; sign-out; disabling and enabling a sign-in; expired tokens purged."
 from __future__ import annotations
 
 import sqlite3
+import threading
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -16,7 +19,7 @@ from dispatchdesk.app.cli import main
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.protocol import API_PREFIX
-from dispatchdesk.server import add_user, auth
+from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user, auth
 from dispatchdesk.server.db import make_engine, tokens
 from dispatchdesk.server.users import list_users, set_disabled
 
@@ -221,3 +224,27 @@ def test_token_lifetime_is_a_server_setting(make_desk: Any, clock: FakeClock) ->
     assert desk.dan.get("/snapshot").status_code == 200
     clock.advance(timedelta(minutes=2))
     assert desk.dan.get("/snapshot").status_code == 401
+
+
+def test_a_burst_of_concurrent_guesses_gets_only_the_limit_hashed(
+    settings: ServerSettings,
+) -> None:
+    """Attempts count as failures from the moment they start, so a burst sent at once is
+    bounded too: at most the limit are checked (and hashed), the rest are 429 at once."""
+    s = replace(settings, sign_in_failures_per_user=5, sign_in_failures_per_address=1000)
+    statuses: list[int] = []
+    with EmbeddedServer(s) as srv:
+
+        def guess(i: int) -> None:
+            with httpx.Client(base_url=srv.url, timeout=30) as http:
+                r = http.post(TOKEN, json={"username": "dan", "password": f"guess{i}"})
+                statuses.append(r.status_code)
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(statuses) == 20
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 15
