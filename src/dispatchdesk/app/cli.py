@@ -21,6 +21,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from dispatchdesk.app.paths import data_dir, default_server_db
 from dispatchdesk.domain.roles import Role
@@ -88,22 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
-    listing = users_commands.add_parser("list", help="every sign-in, its role and state")
-    listing.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
-    for action, about in (
-        ("disable", "stop a sign-in: it cannot sign in and its sessions end at once"),
-        ("enable", "let a disabled sign-in sign in again"),
-    ):
-        switch = users_commands.add_parser(action, help=about)
-        switch.add_argument("name")
-        switch.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
-
-    audit = commands.add_parser("audit", help="check the reference backend's audit log")
-    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = audit_commands.add_parser(
-        "verify", help="check the audit hash chain; name the first edited, inserted or deleted row"
-    )
-    verify.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+    _admin_commands(commands, users_commands)
 
     fleet = commands.add_parser("units", help="manage the fleet on the reference backend")
     fleet_commands = fleet.add_subparsers(dest="units_command", metavar="ACTION", required=True)
@@ -148,6 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="first add a fleet of N units (needs a supervisor sign-in)",
     )
     return parser
+
+
+def _admin_commands(commands: Any, users_commands: Any) -> None:
+    """``users list|disable|enable`` and ``audit verify``."""
+    listing = users_commands.add_parser("list", help="every sign-in, its role and state")
+    listing.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+    for action, about in (
+        ("disable", "stop a sign-in: it cannot sign in and its sessions end at once"),
+        ("enable", "let a disabled sign-in sign in again"),
+    ):
+        switch = users_commands.add_parser(action, help=about)
+        switch.add_argument("name")
+        switch.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+
+    audit = commands.add_parser("audit", help="check the reference backend's audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="check the audit hash chain; name the first edited, inserted or deleted row"
+    )
+    verify.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
 
 
 def read_password(prompt: str) -> str:

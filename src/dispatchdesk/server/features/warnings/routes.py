@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from dispatchdesk.domain.roles import Right, Role
 from dispatchdesk.domain.warnings import (
@@ -70,6 +71,9 @@ def router(desk: WarningsDesk, require: Require) -> APIRouter:
     _scheme_decision_routes(r, desk, require)
     _order_routes(r, desk, require)
     _warning_routes(r, desk, require)
+    for route in r.routes:  # every command documents the refusals of a rule
+        if isinstance(route, APIRoute) and route.methods & {"POST", "PATCH"}:
+            route.responses = {**RULE_ERRORS, **route.responses}
     return r
 
 
@@ -82,7 +86,6 @@ def _scheme_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         status_code=201,
         response_model=SchemeOut,
         tags=tags,
-        responses=RULE_ERRORS,
         summary="Add a special scheme (supervisor; Idempotency-Key required)",
     )
     def create_scheme(
@@ -120,7 +123,6 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/extend",
         response_model=SchemeOut,
         tags=tags,
-        responses=RULE_ERRORS,
         summary="Extend a scheme: at most six months from now (supervisor)",
     )
     def extend(
@@ -141,7 +143,6 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
     @r.post(
         "/schemes/{scheme_id}/end",
         tags=tags,
-        responses=RULE_ERRORS,
         summary="End a scheme now; clients are told to remove it (supervisor). 409 "
         "unless the victim contact log has an entry since the review request, "
         "extension or creation, or an override_rationale is given",
@@ -165,7 +166,6 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/review-request",
         response_model=SchemeOut,
         tags=tags,
-        responses=RULE_ERRORS,
         summary="Request a first-stage review: second stage after 14 days with no "
         "decision, or halfway to expiry when sooner (supervisor)",
     )
@@ -188,7 +188,6 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/victim-informed",
         response_model=SchemeOut,
         tags=tags,
-        responses=RULE_ERRORS,
         summary="Record that (and when) the victim was told: an INFORMED entry of the "
         "victim contact log (supervisor)",
     )
@@ -211,7 +210,6 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
         "/schemes/{scheme_id}/victim-contact",
         response_model=SchemeOut,
         tags=tags,
-        responses=RULE_ERRORS,
         summary="Add to the victim contact log: INFORMED, or NO_CONTACT (a failed "
         "attempt), with when and a note (supervisor)",
     )
@@ -240,7 +238,6 @@ def _order_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         status_code=201,
         response_model=OrderOut,
         tags=tags,
-        responses=RULE_ERRORS,
         summary="Add a protective order (supervisor; Idempotency-Key required)",
     )
     def create_order(
@@ -257,7 +254,6 @@ def _order_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         "/orders/{order_id}",
         response_model=OrderOut,
         tags=tags,
-        responses=RULE_ERRORS,
         summary="Update a protective order (supervisor; If-Match required)",
     )
     def patch_order(
@@ -347,7 +343,6 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         audit_route("warning_shown"),
         methods=["POST"],
         tags=tags,
-        responses=RULE_ERRORS,
         openapi_extra={OPTIONAL_KEY: True},
         summary="Audit: this warning was shown to me for an incident",
     )
@@ -356,7 +351,6 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         audit_route("warning_acknowledged"),
         methods=["POST"],
         tags=tags,
-        responses=RULE_ERRORS,
         openapi_extra={OPTIONAL_KEY: True},
         summary="Audit: I acknowledged this warning for an incident",
     )
