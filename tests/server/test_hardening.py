@@ -323,3 +323,30 @@ def test_real_server_answers_the_same_over_loopback(server: EmbeddedServer) -> N
         assert r.status_code == 422
         r = http.get(f"{API_PREFIX}/incidents/{BIG}")
         assert r.status_code == 422
+
+
+# --- found by schemathesis -------------------------------------------------------------------
+
+
+def test_a_scheme_dated_in_year_one_is_422_not_500(desk: Desk) -> None:
+    from .helpers import scheme_body
+
+    body = scheme_body(starts_at="0001-01-01T00:00:00Z", expires_at="0001-01-01T00:04:00Z")
+    r = desk.sue.post("/schemes", json=body, headers={"Idempotency-Key": "y1"})
+    assert r.status_code == 422, r.text
+    assert "a date must be from 1900-01-01" in r.text
+    r = desk.cathy.create(caller={"name": "Bob", "dob": "9999-12-31"})
+    assert r.status_code == 422
+
+
+def test_an_order_patch_nulling_a_required_field_is_422_not_500(desk: Desk) -> None:
+    from .helpers import order_body
+
+    r = desk.sue.post("/orders", json=order_body(), headers={"Idempotency-Key": "o1"})
+    assert r.status_code == 201, r.text
+    order = r.json()
+    for field in ("order_type", "subject", "conditions", "issued_on", "source_ref"):
+        r = desk.sue.patch(f"/orders/{order['id']}", json={field: None}, headers={"If-Match": "*"})
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["detail"][0]["loc"][:2] == ["body", field]
+    assert desk.sue.get(f"/orders/{order['id']}").json()["version"] == order["version"]

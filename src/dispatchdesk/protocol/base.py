@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -46,12 +47,15 @@ Password = Annotated[
 
 #: The largest whole number a database column holds (signed 64-bit).
 MAX_INT = 2**63 - 1
+#: Dates and times outside these are refused (arithmetic on year 1 or 9999 overflows).
+EARLIEST, LATEST = date(1900, 1, 1), date(3000, 1, 1)
 
 
 def storable(value: Any) -> Any:
     """``value`` if every string, number and key in it can be stored, else ValueError: text
     with a NUL character or a lone UTF-16 surrogate (neither can be stored or sent as
-    UTF-8), a whole number beyond a signed 64-bit integer, a number that is not finite."""
+    UTF-8), a whole number beyond a signed 64-bit integer, a number that is not finite, a date
+    or time outside :data:`EARLIEST` to :data:`LATEST`."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text must not contain NUL characters")
@@ -67,6 +71,12 @@ def storable(value: Any) -> Any:
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("a number must be finite")
+    elif isinstance(value, date):  # a datetime too
+        day = value.date() if isinstance(value, datetime) else value
+        if not EARLIEST <= day < LATEST:
+            raise ValueError(
+                f"a date must be from {EARLIEST.isoformat()} and before {LATEST.isoformat()}"
+            )
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
             storable(item)

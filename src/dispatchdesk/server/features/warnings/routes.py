@@ -72,7 +72,7 @@ def router(desk: WarningsDesk, require: Require) -> APIRouter:
     _order_routes(r, desk, require)
     _warning_routes(r, desk, require)
     for route in r.routes:  # every command documents the refusals of a rule
-        if isinstance(route, APIRoute) and route.methods & {"POST", "PATCH"}:
+        if isinstance(route, APIRoute) and (route.methods or set()) & {"POST", "PATCH"}:
             route.responses = {**RULE_ERRORS, **route.responses}
     return r
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.warnings import (
@@ -463,12 +464,20 @@ class WarningsDesk:
                     f"version {row.version}, not {if_match}. Review it and try again."
                 )
             current = order_out(row)
-            merged = OrderCreate.model_validate(
-                {
-                    **current.model_dump(mode="json", exclude={"id", "version"}),
-                    **body.model_dump(mode="json", include=fields),
-                }
-            )
+            try:
+                merged = OrderCreate.model_validate(
+                    {
+                        **current.model_dump(mode="json", exclude={"id", "version"}),
+                        **body.model_dump(mode="json", include=fields),
+                    }
+                )
+            except ValidationError as exc:  # a required field sent as null
+                raise Invalid(
+                    [
+                        {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                        for e in exc.errors()
+                    ]
+                ) from None
             refuse_order(order_problems(merged, local_today(now, self.policy)))
             if merged.source_ref != current.source_ref:
                 self._check_source_ref(conn, merged.source_ref, order_id)
