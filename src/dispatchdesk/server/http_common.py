@@ -4,6 +4,7 @@ OpenAPI error responses; and the one place a service's refusal becomes an HTTP a
 (:func:`install_error_handler`)."""
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DataError
 
 from dispatchdesk.domain.roles import Right, has_right
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
@@ -25,6 +27,8 @@ from dispatchdesk.server.errors import (
     Unauthorized,
 )
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem, request_hash
+
+log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 200
 #: A value sent back in a field error is cut to this many characters (so a huge body is never
@@ -49,6 +53,20 @@ def install_error_handler(app: FastAPI) -> None:
         if isinstance(detail, list):
             detail = [field_error(e) if isinstance(e, dict) else e for e in detail]
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the schema allows but a column cannot hold: on PostgreSQL an id or version
+        # beyond 2,147,483,647 (32-bit columns). Nothing was written (the transaction rolled
+        # back).
+        log.info("refused a value the database cannot hold: %s", exc.orig)
+        return JSONResponse(
+            {
+                "detail": "A number or text in the request is outside what the server can "
+                "store (ids and versions are at most 2,147,483,647). Check the values sent."
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
