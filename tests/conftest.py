@@ -2,12 +2,15 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 
-def pytest_addoption(parser):  # type: ignore[no-untyped-def]
-    """Sizes of the fault suites (tests/faults): CI-sized by default, larger for long runs."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Sizes of the fault suites (tests/faults) and of the OpenAPI fuzzing
+    (tests/server/test_schemathesis.py): CI-sized by default, larger for long runs."""
     group = parser.getgroup("faults", "fault suites (tests/faults)")
     group.addoption(
         "--fault-rounds",
@@ -26,4 +29,10 @@ def pytest_addoption(parser):  # type: ignore[no-untyped-def]
         type=int,
         default=4,
         help="hypothesis examples of the several-desks state machine (default 4)",
+    )
+    parser.addoption(
+        "--max-examples",
+        type=int,
+        default=25,
+        help="examples per operation and generation mode in tests/server/test_schemathesis.py",
     )

@@ -244,7 +244,7 @@ def test_audit_rows_written(desk: Desk) -> None:
         json={"rationale": "Unit attended, dispute settled, both parties separated."},
         headers={"Idempotency-Key": "k"},
     )
-    rows = desk.sue.get("/audit?limit=10").json()
+    rows = desk.sue.get("/audit?limit=10&entity=incident").json()
     assert [r["action"] for r in rows] == ["close_incident", "update_incident", "create_incident"]
     assert [r["username"] for r in rows] == ["dan", "dan", "cathy"]
     assert all(r["entity"] == "incident" and r["entity_id"] == inc["id"] for r in rows)
@@ -262,7 +262,7 @@ def test_refused_commands_are_audited_and_change_nothing(desk: Desk) -> None:
     refused(r)
     r = desk.dan.patch(f"/incidents/{inc['id']}", json={"summary": "x"}, headers={"If-Match": "9"})
     assert r.status_code == 412
-    rows = desk.sue.get("/audit").json()
+    rows = desk.sue.get("/audit?entity=incident").json()
     assert [r["action"] for r in rows] == [
         "refused_update_incident",
         "refused_close_incident",

@@ -119,7 +119,8 @@ def test_create_refuses_bad_data_naming_the_field(
         assert w in errors[loc]
     nothing_created(desk)
     # a refusal is audited, like every refused command
-    assert desk.sue.get("/audit").json()[0]["action"] == "refused_create_incident"
+    first = desk.sue.get("/audit", params={"entity": "incident"}).json()[0]
+    assert first["action"] == "refused_create_incident"
 
 
 def test_every_problem_is_named_at_once_whoever_sends_it(desk: Desk) -> None:

@@ -1,8 +1,10 @@
 """``dispatchdesk`` command line.
 
     dispatchdesk [--server URL] [--role ROLE]      the desk (embedded demo backend without --server)
-    dispatchdesk serve [--db URL] [--host H] [--port P]
+    dispatchdesk serve [--db URL] [--host H] [--port P] [--certfile F --keyfile F]
     dispatchdesk users add NAME --role ROLE [--db URL]      (password read from stdin)
+    dispatchdesk users list|disable NAME|enable NAME [--db URL]
+    dispatchdesk audit verify [--db URL]
     dispatchdesk simulate --server URL --user NAME --rate N [--seed S]   (password from stdin)
     dispatchdesk units import FILE.csv [--db URL]
     dispatchdesk import schemes|orders FILE.csv [--db URL]
@@ -20,6 +22,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from dispatchdesk.app.paths import data_dir, default_server_db
 from dispatchdesk.domain.roles import Role
@@ -78,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--certfile", metavar="F", help="serve HTTPS: certificate chain (PEM)")
+    serve.add_argument("--keyfile", metavar="F", help="serve HTTPS: its private key (PEM)")
 
     users = commands.add_parser("users", help="manage sign-ins on the reference backend")
     users_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
@@ -85,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+    _admin_commands(commands, users_commands)
 
     fleet = commands.add_parser("units", help="manage the fleet on the reference backend")
     fleet_commands = fleet.add_subparsers(dest="units_command", metavar="ACTION", required=True)
@@ -133,6 +139,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _admin_commands(commands: Any, users_commands: Any) -> None:
+    """``users list|disable|enable`` and ``audit verify``."""
+    listing = users_commands.add_parser("list", help="every sign-in, its role and state")
+    listing.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+    for action, about in (
+        ("disable", "stop a sign-in: it cannot sign in and its sessions end at once"),
+        ("enable", "let a disabled sign-in sign in again"),
+    ):
+        switch = users_commands.add_parser(action, help=about)
+        switch.add_argument("name")
+        switch.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+
+    audit = commands.add_parser("audit", help="check the reference backend's audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="check the audit hash chain; name the first edited, inserted or deleted row"
+    )
+    verify.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
+
+
 def read_password(prompt: str) -> str:
     """From the terminal without echo, or the first line of stdin when piped."""
     if sys.stdin.isatty():
@@ -149,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "users":
-        return _users_add(args)
+        return _users(args)
+    if args.command == "audit":
+        return _audit_verify(args)
     if args.command == "simulate":
         return _simulate(args)
     if args.command == "units":
@@ -172,8 +200,51 @@ def _db_url(args: argparse.Namespace) -> str:
 def _serve(args: argparse.Namespace) -> int:
     from dispatchdesk.server import ServerSettings, serve
 
-    serve(ServerSettings(db_url=_db_url(args), host=args.host, port=args.port))
+    if (args.certfile is None) != (args.keyfile is None):
+        print("dispatchdesk: give both --certfile and --keyfile to serve HTTPS", file=sys.stderr)
+        return 2
+    serve(
+        ServerSettings(
+            db_url=_db_url(args),
+            host=args.host,
+            port=args.port,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+        )
+    )
     return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    from dispatchdesk.server.users import list_users, set_disabled
+
+    if args.users_command == "add":
+        return _users_add(args)
+    if args.users_command == "list":
+        for u in list_users(_db_url(args)):
+            state = "disabled" if u.disabled else "enabled"
+            print(f"{u.username}\t{u.role.value}\t{state}\t{u.live_tokens} live session(s)")
+        return 0
+    try:
+        set_disabled(_db_url(args), args.name, args.users_command == "disable")
+    except LookupError as exc:
+        print(f"dispatchdesk: {exc}", file=sys.stderr)
+        return 1
+    print(f"user {args.name} {args.users_command}d")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from dispatchdesk.server.db import make_engine
+    from dispatchdesk.server.features.audit.verify import verify_chain
+
+    engine = make_engine(_db_url(args))
+    try:
+        report = verify_chain(engine)
+    finally:
+        engine.dispose()
+    print(report.text(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
 
 
 def _users_add(args: argparse.Namespace) -> int:

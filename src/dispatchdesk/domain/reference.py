@@ -170,7 +170,8 @@ def pick(value: str, options: Sequence[str], what: str) -> str:
         hint = "Did you mean " + _or(close) + "?"
     else:
         hint = f"Choose one from the list ({len(options)} on it)."
-    raise ValueError(f"“{tidy}” is not {what} this server knows. {hint}")
+    shown = tidy if len(tidy) <= 60 else tidy[:60] + "…"  # never echo a long value back
+    raise ValueError(f"“{shown}” is not {what} this server knows. {hint}")
 
 
 def _or(values: Sequence[str]) -> str:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 # A UK postcode, loosely (the outward and inward code, any case, optional space).
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
@@ -31,6 +40,51 @@ Postcode = Annotated[str, AfterValidator(_postcode)]
 #: A UPRN or USRN: 1 to 12 digits; blank means none.
 Uprn = Annotated[str | None, AfterValidator(_uprn)]
 NonBlank = Annotated[str, Field(min_length=1, max_length=2000)]
+#: A password, used exactly as typed: never stripped of spaces (``users add`` keeps them).
+Password = Annotated[
+    str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=1000)
+]
+
+#: The largest whole number a database column holds (signed 64-bit).
+MAX_INT = 2**63 - 1
+#: Dates and times outside these are refused (arithmetic on year 1 or 9999 overflows).
+EARLIEST, LATEST = date(1900, 1, 1), date(3000, 1, 1)
+
+
+def storable(value: Any) -> Any:
+    """``value`` if every string, number and key in it can be stored, else ValueError: text
+    with a NUL character or a lone UTF-16 surrogate (neither can be stored or sent as
+    UTF-8), a whole number beyond a signed 64-bit integer, a number that is not finite, a date
+    or time outside :data:`EARLIEST` to :data:`LATEST`."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (it has a lone surrogate)") from None
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        if not -MAX_INT - 1 <= value <= MAX_INT:
+            raise ValueError(f"a whole number must be between {-MAX_INT - 1} and {MAX_INT}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("a number must be finite")
+    elif isinstance(value, date):  # a datetime too
+        day = value.date() if isinstance(value, datetime) else value
+        if not EARLIEST <= day < LATEST:
+            raise ValueError(
+                f"a date must be from {EARLIEST.isoformat()} and before {LATEST.isoformat()}"
+            )
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key)
+            storable(item)
+    return value
 
 
 class Wire(BaseModel):
@@ -43,3 +97,9 @@ class StrictWire(BaseModel):
     """Request bodies: unknown fields are an error, so a typo never silently does nothing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """Every field of every request body: nothing the database cannot store."""
+        return storable(value)

@@ -14,7 +14,7 @@ from dispatchdesk.domain.history import DEFAULT_HISTORY_YEARS, LinkRelation, Per
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.protocol.base import NonBlank, Postcode, StrictWire, Uprn, Wire
+from dispatchdesk.protocol.base import NonBlank, Password, Postcode, StrictWire, Uprn, Wire
 from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, SchemeOut, WarningPolicyModel
@@ -26,7 +26,8 @@ __all__ = ["NonBlank", "Postcode", "StrictWire", "Uprn", "Wire"]  # re-exported
 
 class TokenRequest(StrictWire):
     username: NonBlank
-    password: NonBlank
+    #: Exactly as typed, spaces and all (as ``dispatchdesk users add`` stores it).
+    password: Password
 
 
 class TokenResponse(Wire):
@@ -397,8 +398,21 @@ class ChangesPage(Wire):
     more: bool = False
 
 
+class FieldError(Wire):
+    """One field the server refused: where (``["body", "location", "postcode"]``), why, and
+    the value sent (cut to 100 characters)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
 class ErrorBody(Wire):
-    detail: Any
+    """Every refusal (4xx): a sentence saying what to do, or (422) the fields refused."""
+
+    detail: str | list[FieldError]
 
 
 def parse_time(value: str) -> datetime:

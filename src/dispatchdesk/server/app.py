@@ -34,7 +34,9 @@ from dispatchdesk.server.features.tasks import routes as task_routes
 from dispatchdesk.server.features.units import routes as unit_routes
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings import routes as warning_routes
+from dispatchdesk.server.guard import GuardMiddleware
 from dispatchdesk.server.http_common import install_error_handler, requirer
+from dispatchdesk.server.openapi import install_openapi
 from dispatchdesk.server.services import Services
 from dispatchdesk.server.settings import ServerSettings
 from dispatchdesk.server.watcher import PgWatcher
@@ -109,11 +111,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     app.state.engine = engine
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTimeMiddleware, clock=settings.clock)
     install_error_handler(app)
+    install_openapi(app)
 
     require = requirer(runner)
-    app.include_router(auth_routes.router(runner))
+    app.include_router(auth_routes.router(runner, require))
     app.include_router(
         sync_routes.router(services.sync, units, warn, services.notices, hub, poll, require)
     )

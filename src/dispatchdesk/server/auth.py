@@ -52,32 +52,68 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login(
-    conn: Connection, username: str, password: str, now: datetime, ttl: timedelta
-) -> tuple[str, User] | None:
-    """A new token for good credentials, else ``None``. Also sweeps expired tokens."""
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A sign-in as stored."""
+
+    username: str
+    role: Role
+    password_hash: str
+    disabled: bool
+
+
+def find_account(conn: Connection, username: str) -> Account | None:
     row = conn.execute(
-        sa.select(users.c.role, users.c.password_hash).where(users.c.username == username)
+        sa.select(users.c.role, users.c.password_hash, users.c.disabled_at).where(
+            users.c.username == username
+        )
     ).first()
     if row is None:
-        verify_password(password, _DUMMY_HASH)  # same work either way
         return None
-    if not verify_password(password, row.password_hash):
-        return None
-    conn.execute(tokens.delete().where(tokens.c.expires_at <= now))
+    return Account(username, Role(row.role), row.password_hash, row.disabled_at is not None)
+
+
+def check_password(account: Account | None, password: str) -> bool:
+    """True when ``password`` (exactly as typed) is the account's. The same scrypt work is
+    done for an unknown user. Slow on purpose (~35 ms): call it outside any transaction."""
+    if account is None:
+        verify_password(password, _DUMMY_HASH)
+        return False
+    return verify_password(password, account.password_hash)
+
+
+def issue_token(conn: Connection, username: str, now: datetime, ttl: timedelta) -> str:
+    """A new bearer token for ``username``, valid for ``ttl``; also purges expired tokens."""
+    purge_expired(conn, now)
     token = secrets.token_urlsafe(32)
     conn.execute(
         tokens.insert().values(
             token_hash=token_hash(token), username=username, expires_at=now + ttl
         )
     )
-    return token, User(username, Role(row.role))
+    return token
+
+
+def purge_expired(conn: Connection, now: datetime) -> int:
+    """Delete every expired token; how many."""
+    return conn.execute(tokens.delete().where(tokens.c.expires_at <= now)).rowcount or 0
+
+
+def revoke_token(conn: Connection, token: str) -> bool:
+    """Delete one token (sign out); whether it existed."""
+    done = conn.execute(tokens.delete().where(tokens.c.token_hash == token_hash(token)))
+    return bool(done.rowcount)
 
 
 def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
+    """The user of a live token of an enabled sign-in, else ``None``."""
     row = conn.execute(
         sa.select(users.c.username, users.c.role)
         .select_from(tokens.join(users, tokens.c.username == users.c.username))
-        .where(tokens.c.token_hash == token_hash(token), tokens.c.expires_at > now)
+        .where(
+            tokens.c.token_hash == token_hash(token),
+            tokens.c.expires_at > now,
+            users.c.disabled_at.is_(None),
+        )
     ).first()
     return None if row is None else User(row.username, Role(row.role))

@@ -10,6 +10,9 @@ Open a write transaction with :func:`write_tx`.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -47,6 +50,9 @@ users = sa.Table(
     sa.Column("username", sa.String(100), primary_key=True),
     sa.Column("role", sa.String(30), nullable=False),
     sa.Column("password_hash", sa.String(300), nullable=False),
+    #: Set while the sign-in is disabled (``dispatchdesk users disable``): no sign-in, and its
+    #: tokens are refused.
+    sa.Column("disabled_at", UTCDateTime(), nullable=True),
 )
 
 tokens = sa.Table(
@@ -216,6 +222,21 @@ audit = sa.Table(
     sa.Column("entity", sa.String(30), nullable=False),
     sa.Column("entity_id", sa.Integer),
     sa.Column("detail", sa.Text, nullable=False),
+    #: The hash chain (:func:`audit_hash`): this row's hash, over its content and the hash of
+    #: the row before it (``prev_hash``). Null only on rows an older server wrote before the
+    #: chain existed, until :func:`create_schema` chains them.
+    sa.Column("prev_hash", sa.String(64), nullable=True),
+    sa.Column("hash", sa.String(64), nullable=True),
+)
+
+#: The audit chain's head: the last chained row and its hash (so deleting the newest rows shows
+#: too). Written under the log lock (:func:`audit_row`), which serialises the chain.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_id", sa.Integer, nullable=True),
+    sa.Column("hash", sa.String(64), nullable=False),
 )
 
 #: First successful result of each command, by ``Idempotency-Key``.
@@ -232,6 +253,48 @@ idempotency = sa.Table(
 )
 
 
+#: The ``prev_hash`` of the first row of the chain.
+AUDIT_GENESIS = "0" * 64
+
+
+def audit_hash(
+    prev_hash: str,
+    at: datetime,
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    detail: str,
+) -> str:
+    """sha256 over a row's content (canonical JSON, UTC time to the microsecond) and the hash
+    of the row before it."""
+    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    canon = json.dumps(
+        [prev_hash, stamp, username, action, entity, entity_id, detail],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def lock_audit_head(conn: Connection) -> tuple[int | None, str]:
+    """The chain head (last row id, its hash), locked for this transaction.
+
+    The log head row is locked first (as every command does, so the lock order is always the
+    same and two writers cannot deadlock); on SQLite ``BEGIN IMMEDIATE`` already serialises.
+    """
+    conn.execute(sa.select(log_head.c.id).where(log_head.c.id == 1).with_for_update()).first()
+    row = conn.execute(
+        sa.select(audit_head.c.last_id, audit_head.c.hash)
+        .where(audit_head.c.id == 1)
+        .with_for_update()
+    ).first()
+    if row is None:
+        conn.execute(audit_head.insert().values(id=1, last_id=None, hash=AUDIT_GENESIS))
+        return None, AUDIT_GENESIS
+    return row.last_id, row.hash
+
+
 def audit_row(
     conn: Connection,
     now: datetime,
@@ -241,17 +304,49 @@ def audit_row(
     entity_id: int | None,
     detail: str,
 ) -> None:
-    """One audit row, in the caller's transaction (the detail cut to 4,000 characters)."""
+    """One audit row, chained to the one before, in the caller's transaction (the user name
+    cut to 100 characters and the detail to 4,000)."""
+    _, prev = lock_audit_head(conn)
+    values: dict[str, Any] = {
+        "at": now,
+        "username": username[:100],
+        "action": action[:50],
+        "entity": entity[:30],
+        "entity_id": entity_id,
+        "detail": detail[:4000],
+    }
+    digest = audit_hash(prev, **values)
+    row_id = conn.execute(
+        audit.insert().values(**values, prev_hash=prev, hash=digest).returning(audit.c.id)
+    ).scalar_one()
     conn.execute(
-        audit.insert().values(
-            at=now,
-            username=username,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail=detail[:4000],
-        )
+        audit_head.update().where(audit_head.c.id == 1).values(last_id=row_id, hash=digest)
     )
+
+
+def chain_old_audit_rows(engine: Engine) -> int:
+    """Chain the audit rows an older server wrote without hashes, in id order (once, at the
+    upgrade that brings the chain); how many."""
+    with write_tx(engine) as conn:
+        last_id, prev = lock_audit_head(conn)
+        if last_id is not None:
+            return 0  # the chain exists: a row without a hash now is an insertion
+        rows = conn.execute(
+            sa.select(audit).where(audit.c.hash.is_(None)).order_by(audit.c.id)
+        ).all()
+        for row in rows:
+            digest = audit_hash(
+                prev, row.at, row.username, row.action, row.entity, row.entity_id, row.detail
+            )
+            conn.execute(
+                audit.update().where(audit.c.id == row.id).values(prev_hash=prev, hash=digest)
+            )
+            prev, last_id = digest, row.id
+        if rows:
+            conn.execute(
+                audit_head.update().where(audit_head.c.id == 1).values(last_id=last_id, hash=prev)
+            )
+        return len(rows)
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -319,13 +414,15 @@ def create_schema(engine: Engine) -> None:
     metadata.create_all(engine, checkfirst=True)
     upgrade_tables(engine)
     with write_tx(engine) as conn:
-        if conn.execute(sa.select(log_head.c.id)).first() is not None:
-            return
-    try:
-        with write_tx(engine) as conn:
-            conn.execute(log_head.insert().values(id=1, seq=0, floor=0))
-    except IntegrityError:
-        pass  # another process made it first
+        has_head = conn.execute(sa.select(log_head.c.id)).first() is not None
+    if not has_head:
+        try:
+            with write_tx(engine) as conn:
+                conn.execute(log_head.insert().values(id=1, seq=0, floor=0))
+        except IntegrityError:
+            pass  # another process made it first
+    with contextlib.suppress(IntegrityError):  # another process made the audit head first
+        chain_old_audit_rows(engine)
 
 
 def upgrade_tables(engine: Engine, schema: sa.MetaData = metadata) -> list[str]:

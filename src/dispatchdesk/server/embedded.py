@@ -43,6 +43,8 @@ def _config(app: FastAPI, settings: ServerSettings) -> uvicorn.Config:
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         lifespan="on",
+        ssl_certfile=settings.certfile,
+        ssl_keyfile=settings.keyfile,
     )
 
 
@@ -74,7 +76,8 @@ class EmbeddedServer:
     def url(self) -> str:
         if self.port is None:
             raise RuntimeError("the embedded server has not been started")
-        return f"http://{self.settings.host}:{self.port}"
+        scheme = "https" if self.settings.certfile else "http"
+        return f"{scheme}://{self.settings.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> None:
         if self._thread is not None:

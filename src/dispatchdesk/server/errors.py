@@ -16,6 +16,9 @@ from typing import Any
 class DomainError(Exception):
     """A refused command or query, with a sentence (or field-error list) saying what to do."""
 
+    #: Extra response headers (``Retry-After`` of a 429).
+    headers: dict[str, str] | None = None
+
     def __init__(self, detail: Any) -> None:
         super().__init__(str(detail))
         self.detail = detail
@@ -62,6 +65,15 @@ class PreconditionRequired(DomainError):
     """A header the command needs (If-Match) was not sent."""
 
 
+class TooManyAttempts(DomainError):
+    """Too many sign-in attempts: wait ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    def __init__(self, detail: Any, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 #: The one mapping from a refusal to its HTTP status.
 STATUS: dict[type[DomainError], int] = {
     BadRequest: 400,
@@ -73,6 +85,7 @@ STATUS: dict[type[DomainError], int] = {
     Stale: 412,
     Invalid: 422,
     PreconditionRequired: 428,
+    TooManyAttempts: 429,
 }
 
 #: Refusals by a rule that the runner audits (so a supervisor sees refused closes and stale

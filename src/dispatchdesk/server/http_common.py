@@ -3,12 +3,17 @@ way everywhere, with the same messages; the sign-in dependency (:func:`requirer`
 OpenAPI error responses; and the one place a service's refusal becomes an HTTP answer
 (:func:`install_error_handler`)."""
 
+import json
+import logging
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DataError
 
 from dispatchdesk.domain.roles import Right, has_right
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
@@ -23,7 +28,13 @@ from dispatchdesk.server.errors import (
 )
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem, request_hash
 
+log = logging.getLogger(__name__)
+
 MAX_KEY_LENGTH = 200
+#: A value sent back in a field error is cut to this many characters (so a huge body is never
+#: echoed); a message (which may quote a short value) to :data:`MAX_MESSAGE`.
+MAX_ECHO = 100
+MAX_MESSAGE = 500
 
 #: ``require(Right.X)``: a FastAPI dependency giving the signed-in user who has right X.
 Require = Callable[[Right], Callable[..., auth.User]]
@@ -36,12 +47,88 @@ def install_error_handler(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _refused(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        if exc.headers:
+            headers = {**(headers or {}), **exc.headers}
+        detail = encodable(exc.detail)
+        if isinstance(detail, list):
+            detail = [field_error(e) if isinstance(e, dict) else e for e in detail]
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the schema allows but a column cannot hold: on PostgreSQL an id or version
+        # beyond 2,147,483,647 (32-bit columns). Nothing was written (the transaction rolled
+        # back).
+        log.info("refused a value the database cannot hold: %s", exc.orig)
+        return JSONResponse(
+            {
+                "detail": "A number or text in the request is outside what the server can "
+                "store (ids and versions are at most 2,147,483,647). Check the values sent."
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [field_error(e) for e in exc.errors()]}, status_code=422)
 
 
-def error(status: int, text: str) -> dict[int | str, dict[str, Any]]:
-    """An error response of a route, for the OpenAPI document."""
-    return {status: {"model": ErrorBody, "description": text}}
+def encodable(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8 (a lone surrogate becomes ``?``)
+    and anything else JSON cannot carry as its text."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(encodable(str(k))): encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable(v) for v in value]
+    return encodable(str(value))
+
+
+def _short(value: Any) -> Any:
+    """``value`` when its JSON text is at most :data:`MAX_ECHO` characters, else cut."""
+    value = encodable(value)
+    if isinstance(value, str):
+        return value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    text = json.dumps(value, ensure_ascii=False)
+    return value if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
+
+
+def field_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One field error as answered: ``loc``, ``msg``, ``type``, and ``input``/``ctx`` only cut
+    to :data:`MAX_ECHO` characters (so a reply never echoes a large body, and always
+    encodes)."""
+    out: dict[str, Any] = {
+        "loc": [_short(p) for p in error.get("loc", ())],
+        "msg": encodable(str(error.get("msg", "")))[:MAX_MESSAGE],
+        "type": encodable(error.get("type", "value_error")),
+    }
+    if "input" in error:
+        out["input"] = _short(error["input"])
+    if isinstance(error.get("ctx"), dict):
+        out["ctx"] = {str(k): _short(v) for k, v in error["ctx"].items()}
+    return out
+
+
+def error(
+    status: int, text: str, headers: dict[str, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """An error response of a route, for the OpenAPI document (``headers``: name to
+    description, each an integer)."""
+    out: dict[str, Any] = {"model": ErrorBody, "description": text}
+    if headers:
+        out["headers"] = {
+            name: {"description": about, "schema": {"type": "integer"}}
+            for name, about in headers.items()
+        }
+    return {status: out}
+
+
+VALIDATION_ERROR = error(422, "A field, path or query value refused: the detail lists each")
 
 
 AUTH_ERRORS = {**error(401, "No valid bearer token"), **error(403, "The role lacks the right")}
@@ -76,18 +163,22 @@ def requirer(runner: CommandRunner) -> Require:
     return require
 
 
+_VERSION = re.compile(r"^[0-9]{1,18}$")
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """The version in an ``If-Match`` header (``3``, ``"3"`` or ``W/"3"``), or None."""
-    if value is None:
+    """The version in an ``If-Match`` header (``3``, ``"3"`` or ``W/"3"``), or None: when
+    none is sent, and for ``*`` (any version, RFC 9110). 400 for anything else (``1_0``,
+    ``-1``, ``3, 4``, a number beyond what a version can reach)."""
+    if value is None or value.strip() == "*":
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    try:
-        return int(text)
-    except ValueError:
+    if not _VERSION.match(text):
         raise BadRequest(
-            f"If-Match must be the version number you edited (for example If-Match: 3), "
-            f"not {value!r}."
-        ) from None
+            "If-Match must be the version number you edited (for example If-Match: 3) or *, "
+            f"not {value[:40]!r}."
+        )
+    return int(text)
 
 
 def check_key(key: str | None, required: bool) -> str | None:

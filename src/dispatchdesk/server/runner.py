@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.db import audit, audit_row, idempotency, read_tx, write_tx
+from dispatchdesk.server.db import audit_row, idempotency, read_tx, write_tx
 from dispatchdesk.server.errors import AUDITED, DomainError, Invalid
 from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleStore
 from dispatchdesk.server.reference import Problem, field_errors
@@ -147,15 +147,14 @@ class CommandRunner:
     ) -> None:
         detail = err.detail if isinstance(err.detail, str) else json.dumps(err.detail)
         with write_tx(self.engine) as conn:
-            conn.execute(
-                audit.insert().values(
-                    at=self.now(),
-                    username=user.username,
-                    action=f"refused_{action}",
-                    entity=entity,
-                    entity_id=entity_id,
-                    detail=f"{err.status_code}: {detail}"[:4000],
-                )
+            audit_row(
+                conn,
+                self.now(),
+                user.username,
+                f"refused_{action}",
+                entity,
+                entity_id,
+                f"{err.status_code}: {detail}",
             )
 
     def _run_once(self, user: User, idem: Idem, apply: Apply) -> CommandResult:

@@ -62,6 +62,18 @@ class ServerSettings:
     #: Incidents are never purged (so every one younger than this is kept).
     history_years: int = DEFAULT_HISTORY_YEARS
 
+    #: A request body larger than this is refused (413) before it is read.
+    max_body_bytes: int = 1024 * 1024
+    #: Sign-in throttle: in any such window, a user name with this many failed sign-ins, or
+    #: a client address with this many, is refused (429 with Retry-After) until the oldest
+    #: failure leaves the window (so a real user is never locked out for good).
+    sign_in_window: timedelta = timedelta(minutes=5)
+    sign_in_failures_per_user: int = 10
+    sign_in_failures_per_address: int = 50
+    #: TLS: serve HTTPS with this certificate chain and private key (PEM files).
+    certfile: str | None = None
+    keyfile: str | None = None
+
     def __post_init__(self) -> None:
         if not 0 < self.heartbeat_seconds <= MAX_HEARTBEAT_SECONDS:
             raise ValueError(
@@ -85,3 +97,11 @@ class ServerSettings:
             raise ValueError("rationale_templates must not hold a blank phrase")
         if (problem := history_years_problem(self.history_years)) is not None:
             raise ValueError(problem)
+        if self.max_body_bytes < 1024:
+            raise ValueError("max_body_bytes must be at least 1024")
+        if self.sign_in_window <= timedelta(0):
+            raise ValueError("sign_in_window must be positive")
+        if min(self.sign_in_failures_per_user, self.sign_in_failures_per_address) < 1:
+            raise ValueError("sign-in failure limits must be at least 1")
+        if (self.certfile is None) != (self.keyfile is None):
+            raise ValueError("give both certfile and keyfile to serve HTTPS, or neither")

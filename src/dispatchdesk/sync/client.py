@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -351,8 +352,26 @@ def _transport_message(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "The server did not answer in time."
     if isinstance(exc, httpx.ConnectError):
+        if _certificate_problem(exc):
+            return (
+                "The server's certificate is not trusted, so the desk will not connect. "
+                "Ask IT to set ca_bundle to the force's CA certificate file, or check the "
+                "server address."
+            )
         return "Cannot reach the server."
     return f"The connection to the server broke ({type(exc).__name__})."
+
+
+def _certificate_problem(exc: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate was not trusted."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            seen
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def _decode_sse(lines: AsyncIterator[str]) -> AsyncIterator[Change | Heartbeat]:

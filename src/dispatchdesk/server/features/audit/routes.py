@@ -21,6 +21,8 @@ class AuditRow(BaseModel):
     entity: str
     entity_id: int | None
     detail: str
+    #: The row's link in the audit hash chain (null on a row not chained).
+    hash: str | None = None
 
 
 def router(audit_log: AuditLog, require: Require) -> APIRouter:
@@ -29,13 +31,23 @@ def router(audit_log: AuditLog, require: Require) -> APIRouter:
     @r.get(
         "/audit",
         response_model=list[AuditRow],
-        summary="Recent audit rows, newest first (supervisor)",
+        summary="Audit rows, newest first, a page at a time (supervisor)",
+        description="The next (older) page: `before` = the `id` of the last row of this one. "
+        "A page shorter than `limit` is the last.",
         responses=AUTH_ERRORS,
     )
     def get_audit(
         user: Annotated[auth.User, Depends(require(Right.VIEW))],
         limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+        before: Annotated[
+            int | None, Query(ge=1, le=2**63 - 1, description="Only rows with a smaller id")
+        ] = None,
+        entity: Annotated[
+            str | None,
+            Query(max_length=30, description="Only rows about this (incident, session, ...)"),
+        ] = None,
     ) -> list[AuditRow]:
-        return [AuditRow.model_validate(row) for row in audit_log.recent(user, limit)]
+        rows = audit_log.recent(user, limit, before, entity)
+        return [AuditRow.model_validate(row) for row in rows]
 
     return r

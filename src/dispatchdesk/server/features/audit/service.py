@@ -20,14 +20,22 @@ class AuditLog:
     def __init__(self, runner: CommandRunner) -> None:
         self.runner = runner
 
-    def recent(self, user: User, limit: int) -> list[dict[str, Any]]:
-        """The latest ``limit`` rows, newest first, as served (old scheme rows redacted);
-        403 unless ``user`` is a supervisor."""
+    def recent(
+        self, user: User, limit: int, before: int | None = None, entity: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest ``limit`` rows (with an id below ``before``, about ``entity``, when
+        given), newest first, as served (old scheme rows redacted); 403 unless ``user`` is a
+        supervisor."""
         if user.role is not Role.SUPERVISOR:
             raise Forbidden(
                 f"Your role ({user.role.label}) cannot read the audit log: it needs the "
                 "supervisor role."
             )
         with read_tx(self.runner.engine) as conn:
-            rows = conn.execute(sa.select(audit).order_by(audit.c.id.desc()).limit(limit)).all()
+            query = sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
+            if before is not None:
+                query = query.where(audit.c.id < before)
+            if entity is not None:
+                query = query.where(audit.c.entity == entity)
+            rows = conn.execute(query).all()
         return redact_audit_rows([dict(r._mapping) for r in rows])

@@ -83,12 +83,12 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
         idempotency_key: Key = None,
     ) -> JSONResponse:
         check_patch_rights(user, body)
-        version = parse_if_match(if_match)
-        if version is None:
+        if if_match is None or not if_match.strip():
             raise PreconditionRequired(
                 "The If-Match header is required: send the version of the incident you "
                 "edited (for example If-Match: 3)."
             )
+        version = parse_if_match(if_match)
         idem = idem_for(request, idempotency_key, body, required=False)
         return command_response(incidents.patch_incident(user, incident_id, body, version, idem))
 

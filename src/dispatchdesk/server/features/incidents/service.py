@@ -26,7 +26,7 @@ from dispatchdesk.protocol.schemas import (
     IncidentPatch,
 )
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.db import audit, diverts, incidents, owed, read_tx, ref_counters, units
+from dispatchdesk.server.db import diverts, incidents, owed, read_tx, ref_counters, units
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
 from dispatchdesk.server.features.downgrades.rules import grade_change, overtaken
 from dispatchdesk.server.features.history.keys import index_incident
@@ -68,16 +68,7 @@ class Incidents:
     ) -> dict[str, Any]:
         data = wire(incident)
         self.runner.emit(conn, now, "incident", incident.id, data)
-        conn.execute(
-            audit.insert().values(
-                at=now,
-                username=user.username,
-                action=action,
-                entity="incident",
-                entity_id=incident.id,
-                detail=detail,
-            )
-        )
+        self.runner.write_audit(conn, now, user.username, action, "incident", incident.id, detail)
         return data
 
     def incident(self, conn: Connection, incident_id: int) -> IncidentOut:
@@ -183,7 +174,7 @@ class Incidents:
         return self.runner.run(user, idem, apply, "create_incident", None)
 
     def patch_incident(
-        self, user: User, incident_id: int, body: IncidentPatch, if_match: int, idem: Idem
+        self, user: User, incident_id: int, body: IncidentPatch, if_match: int | None, idem: Idem
     ) -> CommandResult:
         policy = self.runner.settings.policy
         fields = body.model_fields_set - {"reason"}
@@ -195,7 +186,7 @@ class Incidents:
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             row = self.load(conn, incident_id)
-            if row.version != if_match:
+            if if_match is not None and row.version != if_match:  # None: If-Match: *
                 raise Stale(
                     f"Incident {row.ref} has changed since you loaded it: it is now at version "
                     f"{row.version}, not {if_match}. Review the current incident and try again.",

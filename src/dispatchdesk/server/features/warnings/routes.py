@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from dispatchdesk.domain.roles import Right, Role
 from dispatchdesk.domain.warnings import (
@@ -35,11 +36,24 @@ from dispatchdesk.server.errors import (
     PreconditionRequired,
 )
 from dispatchdesk.server.features.warnings.service import WarningsDesk
-from dispatchdesk.server.http_common import Require, command_response, idem_for, parse_if_match
+from dispatchdesk.server.http_common import (
+    Require,
+    command_response,
+    error,
+    idem_for,
+    parse_if_match,
+)
+from dispatchdesk.server.openapi import OPTIONAL_KEY
 
 key_header = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
 match_header = Annotated[str | None, Header(alias="If-Match")]
 tags: list[str | Any] = ["warnings"]
+#: What a command on schemes, orders and warnings may be refused with, besides what every
+#: route documents (dispatchdesk.server.openapi).
+RULE_ERRORS = {
+    **error(403, "Only a supervisor changes schemes and orders"),
+    **error(409, "A rule is broken: the detail says which and what to do instead"),
+}
 
 
 def supervisor(user: User) -> None:
@@ -57,6 +71,9 @@ def router(desk: WarningsDesk, require: Require) -> APIRouter:
     _scheme_decision_routes(r, desk, require)
     _order_routes(r, desk, require)
     _warning_routes(r, desk, require)
+    for route in r.routes:  # every command documents the refusals of a rule
+        if isinstance(route, APIRoute) and (route.methods or set()) & {"POST", "PATCH"}:
+            route.responses = {**RULE_ERRORS, **route.responses}
     return r
 
 
@@ -248,12 +265,12 @@ def _order_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         if_match: match_header = None,
     ) -> JSONResponse:
         supervisor(user)
-        v = parse_if_match(if_match)
-        if v is None:
+        if if_match is None or not if_match.strip():
             raise PreconditionRequired(
                 "The If-Match header is required: send the version of the order you "
                 "edited (for example If-Match: 3)."
             )
+        v = parse_if_match(if_match)
         return command_response(
             desk.patch_order(user, order_id, body, v, idem_for(request, key, body, required=False))
         )
@@ -267,6 +284,7 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         "/warnings",
         response_model=WarningsPage,
         tags=tags,
+        responses=error(404, "No such incident (incident_id)"),
         summary="Warnings matching a location and/or a person, most severe first",
     )
     def get_warnings(
@@ -325,6 +343,7 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         audit_route("warning_shown"),
         methods=["POST"],
         tags=tags,
+        openapi_extra={OPTIONAL_KEY: True},
         summary="Audit: this warning was shown to me for an incident",
     )
     r.add_api_route(
@@ -332,5 +351,6 @@ def _warning_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
         audit_route("warning_acknowledged"),
         methods=["POST"],
         tags=tags,
+        openapi_extra={OPTIONAL_KEY: True},
         summary="Audit: I acknowledged this warning for an incident",
     )

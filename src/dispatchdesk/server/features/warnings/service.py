@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.warnings import (
@@ -446,7 +447,7 @@ class WarningsDesk:
             )
 
     def patch_order(
-        self, user: User, order_id: int, body: OrderPatch, if_match: int, idem: Idem
+        self, user: User, order_id: int, body: OrderPatch, if_match: int | None, idem: Idem
     ) -> CommandResult:
         fields = body.model_fields_set
         if not fields:
@@ -458,18 +459,26 @@ class WarningsDesk:
             ).first()
             if row is None:
                 raise NotFound(f"There is no protective order {order_id}.")
-            if row.version != if_match:
+            if if_match is not None and row.version != if_match:  # None: If-Match: *
                 raise Stale(
                     f"Order {order_id} has changed since you loaded it: it is now at "
                     f"version {row.version}, not {if_match}. Review it and try again."
                 )
             current = order_out(row)
-            merged = OrderCreate.model_validate(
-                {
-                    **current.model_dump(mode="json", exclude={"id", "version"}),
-                    **body.model_dump(mode="json", include=fields),
-                }
-            )
+            try:
+                merged = OrderCreate.model_validate(
+                    {
+                        **current.model_dump(mode="json", exclude={"id", "version"}),
+                        **body.model_dump(mode="json", include=fields),
+                    }
+                )
+            except ValidationError as exc:  # a required field sent as null
+                raise Invalid(
+                    [
+                        {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                        for e in exc.errors()
+                    ]
+                ) from None
             refuse_order(order_problems(merged, local_today(now, self.policy)))
             if merged.source_ref != current.source_ref:
                 self._check_source_ref(conn, merged.source_ref, order_id)
