@@ -69,7 +69,7 @@ def test_a_call_handlers_downgrade_waits_and_the_countdown_stays(
     # every desk hears of it (the change feed carries the request)
     [change] = changes_since(desk.dan, since)
     assert change["data"]["pending_downgrade"]["by"] == "cathy"
-    row = desk.sue.get("/audit?limit=1").json()[0]
+    row = desk.sue.get("/audit?limit=1&entity=incident").json()[0]
     assert (
         row["action"] == "update_incident" and "requested, awaiting a supervisor" in (row["detail"])
     )
@@ -96,7 +96,7 @@ def test_approval_applies_it_from_the_original_call_time(desk: Desk, clock: Fake
     assert at(decision["decided_at"]) == START + timedelta(minutes=12)
     assert out["version"] == asked["version"] + 1
     assert incident(desk.cathy, inc["id"]) == out  # what every desk reads
-    row = desk.sue.get("/audit?limit=1").json()[0]
+    row = desk.sue.get("/audit?limit=1&entity=incident").json()[0]
     assert (row["action"], row["username"]) == ("approve_downgrade", "sue")
     assert "requested by dan" in row["detail"] and NOTE in row["detail"]
 
@@ -112,7 +112,7 @@ def test_rejection_keeps_the_grade_and_says_why(desk: Desk) -> None:
     assert out["pending_downgrade"] is None
     assert out["downgrade_decision"]["outcome"] == "REJECTED"
     assert out["downgrade_decision"]["note"] == note
-    assert desk.sue.get("/audit?limit=1").json()[0]["action"] == "reject_downgrade"
+    assert desk.sue.get("/audit?limit=1&entity=incident").json()[0]["action"] == "reject_downgrade"
     # decided: a new request may be made (in other words), and waits again
     again = request(
         desk.cathy, out, reason="Officer on scene nearby confirms the man is in custody"

@@ -110,8 +110,16 @@ def field_error(error: dict[str, Any]) -> dict[str, Any]:
     if "input" in error:
         out["input"] = _short(error["input"])
     if isinstance(error.get("ctx"), dict):
-        out["ctx"] = {str(k): _short(v) for k, v in error["ctx"].items()}
+        out["ctx"] = {str(k): _short_fields(v) for k, v in error["ctx"].items()}
     return out
+
+
+def _short_fields(value: Any) -> Any:
+    """A ``ctx`` value the server put there (what a rationale copies: incident, kind, date)
+    keeps its shape, each of its values cut like any echo; anything else is cut whole."""
+    if isinstance(value, dict) and len(value) <= 10:
+        return {str(k): _short(v) for k, v in value.items()}
+    return _short(value)
 
 
 def error(
