@@ -133,13 +133,21 @@ class ServeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
-        import httpx
+        self.launch()
+        self.wait_ready(timeout)
 
+    def launch(self) -> None:
+        """Start the process (several nodes may start at once; then :meth:`wait_ready`)."""
         cmd = [sys.executable, "-m", "dispatchdesk.app", "serve", "--db", self.db_url]
         cmd += ["--port", str(self.port)]
         if self.workers != 1:
             cmd += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(cmd)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        import httpx
+
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,7 +1,7 @@
 """``dispatchdesk`` command line.
 
     dispatchdesk [--server URL] [--role ROLE]      the desk (embedded demo backend without --server)
-    dispatchdesk serve [--db URL] [--host H] [--port P]
+    dispatchdesk serve [--db URL] [--host H] [--port P] [--workers N]   (N > 1: PostgreSQL)
     dispatchdesk users add NAME --role ROLE [--db URL]      (password read from stdin)
     dispatchdesk simulate --server URL --user NAME --rate N [--seed S]   (password from stdin)
     dispatchdesk units import FILE.csv [--db URL]
@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on the one port (PostgreSQL only; default 1)",
+    )
 
     users = commands.add_parser("users", help="manage sign-ins on the reference backend")
     users_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
@@ -168,8 +175,15 @@ def _db_url(args: argparse.Namespace) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from dispatchdesk.server import ServerSettings, serve
+    from dispatchdesk.server.embedded import check_workers
 
-    serve(ServerSettings(db_url=_db_url(args), host=args.host, port=args.port))
+    settings = ServerSettings(db_url=_db_url(args), host=args.host, port=args.port)
+    try:
+        check_workers(settings, args.workers)
+    except ValueError as exc:
+        print(f"dispatchdesk: {exc}", file=sys.stderr)
+        return 2
+    serve(settings, workers=args.workers)
     return 0
 
 

@@ -1,21 +1,33 @@
 """Running the server: ``serve`` (blocking, for the CLI) and ``EmbeddedServer`` (a thread).
 
 Both close the open SSE streams before uvicorn's graceful shutdown, which would otherwise wait
-for them forever.
+for them forever. ``serve(settings, workers=N)`` runs N uvicorn worker processes on one
+listening socket, each with its own app (:class:`AppFactory`), all on one PostgreSQL database:
+a commit in one wakes the streams of the others through LISTEN/NOTIFY
+(:mod:`~dispatchdesk.server.watcher`); a worker's streams end within
+:data:`GRACEFUL_SECONDS` of a stop. SQLite is served by one process only
+(:func:`check_workers`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from dispatchdesk.server.app import create_app
+from dispatchdesk.server.db import create_schema, make_engine
 from dispatchdesk.server.events import Hub
 from dispatchdesk.server.settings import ServerSettings
 
@@ -35,7 +47,9 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def _config(app: FastAPI, settings: ServerSettings) -> uvicorn.Config:
+def _config(
+    app: FastAPI | AppFactory, settings: ServerSettings, workers: int = 1
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -43,13 +57,74 @@ def _config(app: FastAPI, settings: ServerSettings) -> uvicorn.Config:
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         lifespan="on",
+        factory=isinstance(app, AppFactory),
+        workers=workers,
     )
 
 
-def serve(settings: ServerSettings) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM)."""
-    app = create_app(settings)
-    _Server(_config(app, settings), app.state.hub).run()
+@dataclass(frozen=True)
+class AppFactory:
+    """Makes the app in a worker process (uvicorn pickles this to each worker); its open
+    streams end as soon as the worker is asked to stop (:func:`_end_streams_on_exit`)."""
+
+    settings: ServerSettings
+
+    def __call__(self) -> FastAPI:
+        app = create_app(self.settings)
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(running: FastAPI) -> AsyncIterator[Any]:
+            async with inner(running) as state:
+                _end_streams_on_exit(app.state.hub)
+                yield state
+
+        app.router.lifespan_context = lifespan
+        return app
+
+
+def _end_streams_on_exit(hub: Hub) -> None:
+    """Chain onto the worker's SIGINT/SIGTERM handlers (uvicorn's, set before the lifespan
+    starts): the hub is closed on the loop, so the SSE streams end at once instead of holding
+    the shutdown for :data:`GRACEFUL_SECONDS` and being cut."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(hub.close)
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def check_workers(settings: ServerSettings, workers: int) -> None:
+    """Refuse (ValueError) a number of worker processes the database cannot serve."""
+    if workers < 1:
+        raise ValueError("--workers must be at least 1.")
+    if workers > 1 and not settings.db_url.startswith("postgresql"):
+        raise ValueError(
+            "Several worker processes need PostgreSQL: on SQLite one process serves the "
+            "database (a commit in one process would not wake the event streams of the "
+            "others). Leave out --workers, or serve a postgresql+psycopg:// database."
+        )
+
+
+def serve(settings: ServerSettings, workers: int = 1) -> None:
+    """Serve until interrupted (Ctrl-C / SIGTERM), in ``workers`` processes (PostgreSQL)."""
+    check_workers(settings, workers)
+    if workers == 1:
+        app = create_app(settings)
+        _Server(_config(app, settings), app.state.hub).run()
+        return
+    engine = make_engine(settings.db_url)
+    create_schema(engine)  # once, here, so the workers do not race to create tables
+    engine.dispose()
+    config = _config(AppFactory(settings), settings, workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 class EmbeddedServer:
