@@ -187,8 +187,8 @@ class Writer:
         created = self.own
         while True:
             at = start + n / rate
-            if at - start >= seconds:
-                return
+            if at - start >= seconds or time.monotonic() - start >= seconds:
+                return  # the schedule is over, or the run's time is (a slow server: fewer)
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             unit = self.units[k % len(self.units)]
             step = n % 6
