@@ -3,12 +3,14 @@ way everywhere, with the same messages; the sign-in dependency (:func:`requirer`
 OpenAPI error responses; and the one place a service's refusal becomes an HTTP answer
 (:func:`install_error_handler`)."""
 
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 
 from dispatchdesk.domain.roles import Right, has_right
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
@@ -25,6 +27,15 @@ from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem, reque
 
 MAX_KEY_LENGTH = 200
 
+#: The answer to any request while the database cannot be reached.
+DATABASE_UNAVAILABLE = (
+    "The server cannot reach its database just now (it may be restarting or failing over). "
+    "Try again in a few seconds: a command sent again with the same Idempotency-Key is "
+    "recorded once."
+)
+
+log = logging.getLogger(__name__)
+
 #: ``require(Right.X)``: a FastAPI dependency giving the signed-in user who has right X.
 Require = Callable[[Right], Callable[..., auth.User]]
 
@@ -37,6 +48,15 @@ def install_error_handler(app: FastAPI) -> None:
     async def _refused(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is down, failing over or refusing connections: 503, which desks retry
+        # (a command with the same Idempotency-Key, so it is recorded once either way).
+        log.warning("database unavailable: %s", str(exc.orig or exc).splitlines()[0])
+        return JSONResponse(
+            {"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "2"}
+        )
 
 
 def error(status: int, text: str) -> dict[int | str, dict[str, Any]]:
