@@ -164,6 +164,7 @@ class Writer:
     units: list[int]
     own: int = 0  # the incident this writer edits
     own_version: int = 1
+    busy: int | None = None  # a unit assigned and not yet cleared
     done: list[Sent] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -207,12 +208,26 @@ class Writer:
                 if edited:
                     self.own_version = edited["version"]
             elif step == 2:
-                await self.command("POST", f"/units/{unit}/assign", {"incident_id": created})
+                if await self.command("POST", f"/units/{unit}/assign", {"incident_id": created}):
+                    self.busy = unit
             elif step == 4:
                 await self.command("POST", f"/units/{unit}/arrive", None)
             else:
                 await self.command("POST", f"/units/{unit}/clear", {})
+                self.busy = None
                 k += 1
+
+    async def free_unit(self) -> None:
+        """After the run (not counted): the unit of an unfinished cycle arrives and is cleared,
+        so the next run finds every unit available."""
+        if self.busy is not None:
+            for action in ("arrive", "clear"):
+                await self.http.post(
+                    f"/units/{self.busy}/{action}",
+                    json={},
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                )
+            self.busy = None
 
 
 def new_incident(summary: str) -> dict[str, Any]:
@@ -235,6 +250,7 @@ async def write(url: str, token: str, args: argparse.Namespace) -> tuple[list[Wr
     await asyncio.gather(*(w.run(rate, args.seconds, start, i) for i, w in enumerate(writers)))
     elapsed = time.monotonic() - start
     for w in writers:
+        await w.free_unit()
         await w.http.aclose()
     return writers, elapsed
 
