@@ -2,6 +2,7 @@
 
     dispatchdesk [--server URL] [--role ROLE]      the desk (embedded demo backend without --server)
     dispatchdesk serve [--db URL] [--host H] [--port P] [--certfile F --keyfile F]
+                       [--workers N]   (N > 1: PostgreSQL)
     dispatchdesk users add NAME --role ROLE [--db URL]      (password read from stdin)
     dispatchdesk users list|disable NAME|enable NAME [--db URL]
     dispatchdesk audit verify [--db URL]
@@ -83,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--certfile", metavar="F", help="serve HTTPS: certificate chain (PEM)")
     serve.add_argument("--keyfile", metavar="F", help="serve HTTPS: its private key (PEM)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on the one port (PostgreSQL only; default 1)",
+    )
 
     users = commands.add_parser("users", help="manage sign-ins on the reference backend")
     users_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
@@ -199,19 +207,24 @@ def _db_url(args: argparse.Namespace) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from dispatchdesk.server import ServerSettings, serve
+    from dispatchdesk.server.embedded import check_workers
 
     if (args.certfile is None) != (args.keyfile is None):
         print("dispatchdesk: give both --certfile and --keyfile to serve HTTPS", file=sys.stderr)
         return 2
-    serve(
-        ServerSettings(
-            db_url=_db_url(args),
-            host=args.host,
-            port=args.port,
-            certfile=args.certfile,
-            keyfile=args.keyfile,
-        )
+    settings = ServerSettings(
+        db_url=_db_url(args),
+        host=args.host,
+        port=args.port,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
     )
+    try:
+        check_workers(settings, args.workers)
+    except ValueError as exc:
+        print(f"dispatchdesk: {exc}", file=sys.stderr)
+        return 2
+    serve(settings, workers=args.workers)
     return 0
 
 

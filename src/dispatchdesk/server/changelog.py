@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dispatchdesk.protocol.schemas import Change
-from dispatchdesk.server.db import changes, log_head
+from dispatchdesk.server.db import UTCDateTime, changes, log_head
 
 #: PostgreSQL NOTIFY channel: every appended change notifies it, delivered at commit.
 CHANNEL = "dispatchdesk_changes"
@@ -64,7 +64,26 @@ def append(
     retention: int,
     op: str = "upsert",
 ) -> int:
-    """Append one change in the caller's transaction (which holds :func:`lock_head`)."""
+    """Append one change in the caller's transaction (which holds :func:`lock_head`).
+
+    On PostgreSQL the head's bump, the row and the NOTIFY are one statement (one round trip
+    instead of four while every other writer waits on the lock)."""
+    body = json.dumps(data, separators=(",", ":"))
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(
+            _PG_APPEND,
+            {
+                "entity": entity,
+                "entity_id": entity_id,
+                "op": op,
+                "data": body,
+                "committed_at": now,
+                "channel": CHANNEL,
+            },
+        ).one()
+        seq, head_floor = int(row.seq), int(row.floor)
+        _prune(conn, seq - retention, head_floor)
+        return seq
     seq = int(
         conn.execute(
             log_head.update()
@@ -79,19 +98,33 @@ def append(
             entity=entity,
             entity_id=entity_id,
             op=op,
-            data=json.dumps(data, separators=(",", ":")),
+            data=body,
             committed_at=now,
         )
     )
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, str(seq))))
     floor = seq - retention
     if floor > 0:
-        head = read_head(conn)
-        if floor > head.floor:
-            conn.execute(changes.delete().where(changes.c.seq <= floor))
-            conn.execute(log_head.update().where(log_head.c.id == 1).values(floor=floor))
+        _prune(conn, floor, read_head(conn).floor)
     return seq
+
+
+#: :func:`append` on PostgreSQL: bump the head, insert the row, notify; returns the new seq and
+#: the floor (unchanged by the bump).
+_PG_APPEND = sa.text(
+    "WITH head AS ("
+    " UPDATE log_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, floor"
+    "), added AS ("
+    " INSERT INTO changes (seq, entity, entity_id, op, data, committed_at)"
+    " SELECT head.seq, :entity, :entity_id, :op, :data, :committed_at FROM head"
+    ") SELECT head.seq, head.floor, pg_notify(:channel, head.seq::text) FROM head"
+).bindparams(sa.bindparam("committed_at", type_=UTCDateTime()))
+
+
+def _prune(conn: Connection, floor: int, head_floor: int) -> None:
+    """Drop the rows at or below ``floor`` (the retention) if not done already."""
+    if floor > 0 and floor > head_floor:
+        conn.execute(changes.delete().where(changes.c.seq <= floor))
+        conn.execute(log_head.update().where(log_head.c.id == 1).values(floor=floor))
 
 
 def redact_expired(change: Change, now: datetime) -> Change:

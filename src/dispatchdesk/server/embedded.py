@@ -1,26 +1,40 @@
 """Running the server: ``serve`` (blocking, for the CLI) and ``EmbeddedServer`` (a thread).
 
 Both close the open SSE streams before uvicorn's graceful shutdown, which would otherwise wait
-for them forever.
+for them forever. ``serve(settings, workers=N)`` runs N uvicorn worker processes on one
+listening socket, each with its own app (:class:`AppFactory`), all on one PostgreSQL database:
+a commit in one wakes the streams of the others through LISTEN/NOTIFY
+(:mod:`~dispatchdesk.server.watcher`); a worker's streams end within
+:data:`GRACEFUL_SECONDS` of a stop. SQLite is served by one process only
+(:func:`check_workers`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from dispatchdesk.server.app import create_app
+from dispatchdesk.server.db import create_schema, make_engine
 from dispatchdesk.server.events import Hub
 from dispatchdesk.server.settings import ServerSettings
 
 #: Seconds uvicorn waits for requests still running at shutdown before cancelling them.
 GRACEFUL_SECONDS = 5
+#: Seconds a worker process may take to answer the supervisor's health check.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 class _Server(uvicorn.Server):
@@ -35,7 +49,9 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def _config(app: FastAPI, settings: ServerSettings) -> uvicorn.Config:
+def _config(
+    app: FastAPI | AppFactory, settings: ServerSettings, workers: int = 1
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -45,13 +61,89 @@ def _config(app: FastAPI, settings: ServerSettings) -> uvicorn.Config:
         lifespan="on",
         ssl_certfile=settings.certfile,
         ssl_keyfile=settings.keyfile,
+        factory=isinstance(app, AppFactory),
+        workers=workers,
+        # uvicorn replaces a worker that does not answer its health check in time; 5 s (its
+        # default) is less than a worker takes to start on a busy machine, so it never would
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
-def serve(settings: ServerSettings) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM)."""
-    app = create_app(settings)
-    _Server(_config(app, settings), app.state.hub).run()
+@dataclass(frozen=True)
+class AppFactory:
+    """Makes the app in a worker process (uvicorn pickles this to each worker); its open
+    streams end as soon as the worker is asked to stop (:func:`_end_streams_on_exit`)."""
+
+    settings: ServerSettings
+
+    def __call__(self) -> FastAPI:
+        app = create_app(self.settings)
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(running: FastAPI) -> AsyncIterator[Any]:
+            async with inner(running) as state:
+                _end_streams_on_exit(app.state.hub)
+                yield state
+
+        app.router.lifespan_context = lifespan
+        return app
+
+
+def _end_streams_on_exit(hub: Hub) -> None:
+    """Chain onto the worker's SIGINT/SIGTERM handlers (uvicorn's, set before the lifespan
+    starts): the hub is closed on the loop, so the SSE streams end at once instead of holding
+    the shutdown for :data:`GRACEFUL_SECONDS` and being cut."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(hub.close)
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def check_workers(settings: ServerSettings, workers: int) -> None:
+    """Refuse (ValueError) a number of worker processes the database cannot serve."""
+    if workers < 1:
+        raise ValueError("--workers must be at least 1.")
+    if workers > 1 and not settings.db_url.startswith("postgresql"):
+        raise ValueError(
+            "Several worker processes need PostgreSQL: on SQLite one process serves the "
+            "database (a commit in one process would not wake the event streams of the "
+            "others). Leave out --workers, or serve a postgresql+psycopg:// database."
+        )
+
+
+def serve(settings: ServerSettings, workers: int = 1) -> None:
+    """Serve until interrupted (Ctrl-C / SIGTERM), in ``workers`` processes (PostgreSQL)."""
+    check_workers(settings, workers)
+    if workers == 1:
+        app = create_app(settings)
+        _Server(_config(app, settings), app.state.hub).run()
+        return
+    engine = make_engine(settings.db_url)
+    create_schema(engine)  # once, here, so the workers do not race to create tables
+    engine.dispose()
+    config = _config(AppFactory(settings), settings, workers)
+    Multiprocess(config, sockets=[_listening_socket(settings)]).run()
+
+
+def _listening_socket(settings: ServerSettings) -> socket.socket:
+    """The socket the workers share. Made with proto=IPPROTO_TCP (uvicorn's own leaves it 0):
+    asyncio sets TCP_NODELAY on accepted connections only when the socket says it is TCP, and
+    without it Nagle + delayed ACK add ~40 ms to a reply written in two parts."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    sock.set_inheritable(True)
+    return sock
 
 
 class EmbeddedServer:

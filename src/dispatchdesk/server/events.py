@@ -18,9 +18,11 @@ woken before the window was refreshed gets the text of a scheme that is no longe
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import threading
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
@@ -37,61 +39,110 @@ from dispatchdesk.server.runner import CommandRunner
 BATCH = 500
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The shared changes at one moment: replaced whole, never changed, so the event loop
+    reads it without a lock while a thread reads the next one."""
+
+    #: (change, its SSE text), ascending seq, contiguous up to ``end``.
+    items: tuple[tuple[Change, str], ...] = ()
+    seqs: tuple[int, ...] = ()
+    #: Every change up to this seq has been read (the window's end).
+    end: int | None = None
+    #: The :attr:`Tail.generation` it was read at.
+    generation: int = -1
+
+    def after(self, since: int) -> list[tuple[Change, str]] | None:
+        """The changes after ``since``, or None when ``since`` is outside the window."""
+        start = self.seqs[0] - 1 if self.seqs else self.end
+        if start is None or self.end is None or not start <= since <= self.end:
+            return None
+        return list(self.items[bisect.bisect_right(self.seqs, since) :])
+
+
 class Tail:
     """The newest changes as SSE text, read once after each commit and shared by the streams.
 
     ``generation`` counts wake-ups (:meth:`Hub.notify`); the window is current when it was read
     at the latest generation. Reads happen on the thread pool under one lock, so streams woken
-    together wait for a single read instead of making one each.
+    together wait for a single read instead of making one each; on the event loop
+    (:meth:`after_async`) they wait for it without holding a thread each, and take their
+    changes from the window without a thread at all unless a scheme must be checked.
     """
 
     def __init__(self, size: int = 2000) -> None:
         self._lock = threading.Lock()
         self._size = size
         self.generation = 0
-        self._read_generation = -1
-        #: (change, its SSE text), ascending seq, contiguous up to ``_end``.
-        self._items: list[tuple[Change, str]] = []
-        #: Every change up to this seq has been read (the window's end).
-        self._end: int | None = None
+        self._window = _Window()
+        self._refreshing: asyncio.Task[None] | None = None
 
     def after(self, runner: CommandRunner, since: int) -> tuple[list[tuple[Change, str]], bool]:
         """Changes after ``since`` (SSE text; expired schemes redacted) and whether more
         wait. Blocking: call it on the thread pool. Raises LogGone like the log."""
+        self._refresh_if_stale(runner)
+        return self._serve(self._window, runner, since)
+
+    async def after_async(
+        self, runner: CommandRunner, since: int
+    ) -> tuple[list[tuple[Change, str]], bool]:
+        """:meth:`after` for a stream on the event loop: one shared read per commit for all
+        the streams of this loop, and the changes from the window on the loop itself."""
+        window = self._window
+        if window.generation != self.generation or window.end is None:
+            loop = asyncio.get_running_loop()
+            task = self._refreshing
+            if task is None or task.done() or task.get_loop() is not loop:
+                task = loop.create_task(run_in_threadpool(self._refresh_if_stale, runner))
+                self._refreshing = task
+            await asyncio.shield(task)
+            window = self._window
+        found = window.after(since)
+        if found is not None and not any(_is_scheme_upsert(c) for c, _t in found):
+            return found, False  # nothing to check against the schemes table
+        return await run_in_threadpool(self._serve, window, runner, since)
+
+    def _refresh_if_stale(self, runner: CommandRunner) -> None:
         with self._lock:
-            if self._read_generation != self.generation or self._end is None:
+            if self._window.generation != self.generation or self._window.end is None:
                 self._refresh(runner)
-            start = self._items[0][0].seq - 1 if self._items else self._end
-            inside = start is not None and self._end is not None and start <= since <= self._end
-            found = [item for item in self._items if item[0].seq > since] if inside else []
-        if not inside:  # behind the window (catching up), or ahead: read the log, unlocked
+
+    def _serve(
+        self, window: _Window, runner: CommandRunner, since: int
+    ) -> tuple[list[tuple[Change, str]], bool]:
+        found = window.after(since)
+        if found is None:  # behind the window (catching up), or ahead: read the log
             page, _head, more = _read(runner, since)
             return [(c, _text(c)) for c in page], more
         return _redacted(found, runner), False
 
     def _refresh(self, runner: CommandRunner) -> None:
         generation = self.generation  # before reading: a commit during the read re-reads
-        if self._end is None:
-            head = runner.head()
-            self._end = head.seq
-            self._read_generation = generation
+        window = self._window
+        if window.end is None:
+            self._window = _Window(end=runner.head().seq, generation=generation)
             return
+        items, end = list(window.items), window.end
         try:
             while True:
-                page, _head, more = _read(runner, self._end)
+                page, _head, more = _read(runner, end)
                 gone = {_sid(c) for c in page if c.entity == "scheme" and c.op == "delete"}
                 if gone:  # an ended or expired scheme: its text leaves the window now
-                    self._items = [_gone_if(item, gone) for item in self._items]
-                self._items.extend((c, _text(c)) for c in page)
+                    items = [_gone_if(item, gone) for item in items]
+                items.extend((c, _text(c)) for c in page)
                 if page:
-                    self._end = page[-1].seq
+                    end = page[-1].seq
                 if not more:
                     break
         except changelog.LogGone:
-            self._items, self._end = [], None  # pruned under us: start the window again
+            self._window = _Window()  # pruned under us: start the window again
             return
-        del self._items[: max(0, len(self._items) - self._size)]
-        self._read_generation = generation
+        del items[: max(0, len(items) - self._size)]
+        self._window = _Window(tuple(items), tuple(c.seq for c, _t in items), end, generation)
+
+
+def _is_scheme_upsert(change: Change) -> bool:
+    return change.entity == "scheme" and change.op == "upsert"
 
 
 def _text(change: Change) -> str:
@@ -206,12 +257,12 @@ async def stream(
         while not hub.closed:
             event.clear()  # before reading, so a commit during the read is not missed
             try:
-                page, more = await run_in_threadpool(hub.tail.after, runner, last)
+                page, more = await hub.tail.after_async(runner, last)
             except changelog.LogGone:
                 return
-            for change, text in page:
-                yield text
-                last = change.seq
+            if page:  # one write for all the changes read together
+                yield "".join(text for _change, text in page)
+                last = page[-1][0].seq
             if more:
                 continue
             now = loop.time()

@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from dispatchdesk.domain.roles import Right, has_right
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
@@ -35,6 +35,15 @@ MAX_KEY_LENGTH = 200
 #: echoed); a message (which may quote a short value) to :data:`MAX_MESSAGE`.
 MAX_ECHO = 100
 MAX_MESSAGE = 500
+
+#: The answer to any request while the database cannot be reached.
+DATABASE_UNAVAILABLE = (
+    "The server cannot reach its database just now (it may be restarting or failing over). "
+    "Try again in a few seconds: a command sent again with the same Idempotency-Key is "
+    "recorded once."
+)
+
+log = logging.getLogger(__name__)
 
 #: ``require(Right.X)``: a FastAPI dependency giving the signed-in user who has right X.
 Require = Callable[[Right], Callable[..., auth.User]]
@@ -71,6 +80,15 @@ def install_error_handler(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": [field_error(e) for e in exc.errors()]}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is down, failing over or refusing connections: 503, which desks retry
+        # (a command with the same Idempotency-Key, so it is recorded once either way).
+        log.warning("database unavailable: %s", str(exc.orig or exc).splitlines()[0])
+        return JSONResponse(
+            {"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "2"}
+        )
 
 
 def encodable(value: Any) -> Any:

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,10 @@ from dispatchdesk.server.errors import AUDITED, DomainError, Invalid
 from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleStore
 from dispatchdesk.server.reference import Problem, field_errors
 from dispatchdesk.server.settings import ServerSettings
+
+#: Idempotency records past their retention are dropped at most this often (by each runner),
+#: not by every command while the other writers wait on the log lock.
+IDEM_PRUNE_EVERY = timedelta(minutes=1)
 
 #: What a command's ``apply`` returns: the status of its success and the body to store.
 Apply = Callable[[Connection, datetime], tuple[int, dict[str, Any]]]
@@ -77,6 +81,8 @@ class CommandRunner:
         self.rationales = RationaleStore(
             engine, settings.rationale_lookback, self.tz(), settings.rationale_templates
         )
+        #: When this runner last dropped idempotency records past their retention.
+        self._idem_pruned_at: datetime | None = None
 
     # --- time ------------------------------------------------------------------------------
 
@@ -180,11 +186,13 @@ class CommandRunner:
             now = self.now()
             status_code, body = apply(conn, now)
             if idem.key is not None:
-                conn.execute(
-                    idempotency.delete().where(
-                        idempotency.c.created_at < now - self.settings.idempotency_retention
+                if self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY:
+                    conn.execute(
+                        idempotency.delete().where(
+                            idempotency.c.created_at < now - self.settings.idempotency_retention
+                        )
                     )
-                )
+                    self._idem_pruned_at = now
                 conn.execute(
                     idempotency.insert().values(
                         key=idem.key,

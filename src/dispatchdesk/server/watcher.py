@@ -2,8 +2,9 @@
 
 Every command transaction sends ``NOTIFY dispatchdesk_changes`` (delivered at commit). One
 thread per app LISTENs for it and wakes this process's SSE streams; it also reads the log
-head every ``poll_seconds``, so a lost notification or a dropped listening connection costs
-at most that long. On SQLite nothing else writes, and the in-process wake-up is enough.
+head after ``poll_seconds`` without one, so a lost notification or a dropped listening
+connection costs at most that long. On SQLite nothing else writes, and the in-process
+wake-up is enough.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ class PgWatcher:
                 woke = False
                 for _note in conn.notifies(timeout=self._poll, stop_after=1):
                     woke = True
+                if woke:  # the streams read the log themselves: no need to read the head
+                    self._hub.notify()
+                    continue
                 row = conn.execute("SELECT seq FROM log_head WHERE id = 1").fetchone()
                 seq = None if row is None else int(row[0])
-                if woke or seq != self._last:
+                if seq != self._last:
                     self._last = seq
                     self._hub.notify()

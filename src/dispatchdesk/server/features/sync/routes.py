@@ -1,9 +1,10 @@
 """``GET /snapshot``, ``GET /changes`` and ``GET /events`` (Server-Sent Events)."""
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dispatchdesk.domain.roles import Right
@@ -13,6 +14,7 @@ from dispatchdesk.server import auth
 from dispatchdesk.server.events import Hub, stream
 from dispatchdesk.server.features.notices.service import Notices
 from dispatchdesk.server.features.sync.service import Sync
+from dispatchdesk.server.features.sync.shared import SharedSnapshot
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.http_common import AUTH_ERRORS, Require, error
@@ -33,18 +35,33 @@ def router(
     watcher wakes it (PostgreSQL without the app's lifespan), else None."""
     r = APIRouter(prefix=API_PREFIX, tags=["sync"])
     Viewer = Annotated[auth.User, Depends(require(Right.VIEW))]
+    runner = sync.runner
+
+    def build() -> Snapshot:
+        units.sweep()
+        warnings.sweep()
+        snap = warnings.extend_snapshot(sync.snapshot())
+        return snap.model_copy(update={"notices": notices.live(snap.server_time)})
+
+    def day_end(at: datetime) -> datetime:
+        next_day = runner.local_today(at) + timedelta(days=1)
+        return datetime.combine(next_day, time(0), tzinfo=runner.tz()).astimezone(UTC)
+
+    shared = SharedSnapshot(build, lambda: runner.head().seq, runner.now, day_end)
 
     @r.get(
         "/snapshot",
         response_model=Snapshot,
         responses=AUTH_ERRORS,
         summary="Live incidents (open, and closed today), server time, policy and cursor",
+        description="Built once and shared by every desk asking while it is current; "
+        "gzip-compressed when the request's Accept-Encoding allows it.",
     )
-    def snapshot(_user: Viewer) -> Snapshot:
-        units.sweep()
-        warnings.sweep()
-        snap = warnings.extend_snapshot(sync.snapshot())
-        return snap.model_copy(update={"notices": notices.live(snap.server_time)})
+    async def snapshot(
+        _user: Viewer,
+        accept_encoding: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> Response:
+        return (await shared.get()).response(accept_encoding)
 
     @r.get(
         "/changes",

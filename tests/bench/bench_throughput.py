@@ -1,0 +1,506 @@
+"""Benchmark (issue 14): commands per second sustained, with a room of desks listening.
+
+``dispatchdesk serve`` runs in its own process (``--workers`` on PostgreSQL) over a database of
+2,000 open incidents and 400 units. Twenty writers (asyncio + httpx, in this process) each send
+commands on a fixed schedule, 25/s each for 500/s in all, in a repeating mix: create an
+incident, edit the summary of the writer's own incident (If-Match), assign one of the writer's
+units to the incident it created, edit again, the unit arrives, the unit is cleared (half of
+the commands are unit commands, a sixth are creates). Fifty desks (another process: raw HTTP
+event streams on asyncio, so 25,000 events/s of parsing do not hide the server) stamp the
+arrival of every change by its seq.
+
+For every (command, desk): the time from the writer having the command's reply (the commit is
+done by then, so this is at most the commit-to-desk time) to the desk having its change; and
+from the request being sent (at least the commit-to-desk time). A change missing at a desk, or
+out of order, is counted. Achieved rate is commands answered per second of the run.
+
+Beside it, in the same run: a bare insert loop on the same database server (one connection,
+one INSERT and COMMIT per row; and 20 connections at once), the floor the database imposes.
+
+Target: 500 commands/s sustained on PostgreSQL, commit -> every desk p99 <= 100 ms, nothing
+missed; the same figures on SQLite. The machine is shared: compare with the floor of the same
+run.
+
+    uv run python -m tests.bench.bench_throughput [--db sqlite pg] [--rate 500] [--seconds 20]
+        [--writers 20] [--desks 50] [--runs 3] [--workers 2]
+        [--pg postgresql+psycopg://postgres@127.0.0.1:55433/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from array import array
+from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dispatchdesk.domain.roles import Role
+from dispatchdesk.protocol import API_PREFIX
+from dispatchdesk.server import add_user
+from tests.bench.common import ServeProcess, fresh_pg_database, percentile, seed_server
+
+PASSWORD = "bench-password"
+TARGET_RATE = 500.0
+TARGET_P99_MS = 100.0
+GRACE = 15.0
+INCIDENTS = 2000
+UNITS = 400
+LOCATION = {"address": "1 High Street", "postcode": "SW1A 1AA", "borough": "Westminster"}
+
+# --- desks (their own process) ----------------------------------------------------------------
+
+
+async def raw_desk(
+    host: str, port: int, token: str, since: int, target: Synchronized[int], parse: bool
+) -> tuple[array[int], array[float], dict[int, str]]:
+    """One desk's event stream over a plain socket: (seqs, arrival times, seq -> key)."""
+    seqs, times, keys = array("q"), array("d"), {}
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        f"GET {API_PREFIX}/events?since={since} HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    if b" 200 " not in head.split(b"\r\n", 1)[0]:
+        raise RuntimeError(head.decode(errors="replace"))
+    buf = b""
+    deadline: float | None = None
+    while True:
+        if target.value and (seqs and seqs[-1] >= target.value):
+            break
+        if target.value and deadline is None:
+            deadline = time.monotonic() + GRACE
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        try:
+            size_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), 1.0)
+        except TimeoutError:
+            continue
+        size = int(size_line.strip(), 16)
+        if size == 0:
+            break
+        buf += (await reader.readexactly(size + 2))[:-2]
+        now = time.time()
+        while (end := buf.find(b"\n\n")) >= 0:
+            event, buf = buf[:end], buf[end + 2 :]
+            if event.startswith(b"id: "):
+                nl = event.index(b"\n")
+                seq = int(event[4:nl])
+                seqs.append(seq)
+                times.append(now)
+                if parse:
+                    change = json.loads(event[event.index(b"data: ") + 6 :])
+                    data = change["data"]
+                    keys[seq] = f"{change['entity']}/{data.get('id')}/{data.get('version')}"
+    writer.close()
+    return seqs, times, keys
+
+
+def desks_process(
+    url: str,
+    token: str,
+    since: int,
+    n: int,
+    target: Synchronized[int],
+    ready: Event,
+    out: Queue[Any],
+) -> None:
+    host, port = url.removeprefix("http://").split(":")
+
+    async def run() -> list[Any]:
+        tasks = [
+            asyncio.create_task(raw_desk(host, int(port), token, since, target, i == 0))
+            for i in range(n)
+        ]
+        await asyncio.sleep(1.0)  # all connected (each stream answers ": connected" at once)
+        ready.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    cpu = time.process_time()
+    results = asyncio.run(run())
+    out.put(
+        (
+            [
+                r if isinstance(r, BaseException) else (r[0].tobytes(), r[1].tobytes(), r[2])
+                for r in results
+            ],
+            time.process_time() - cpu,
+        )
+    )
+
+
+# --- writers (this process) -------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    key: str  # entity/id/version of the change that shows the command
+    sent: float  # time.time()
+    replied: float
+    kind: str  # create, edit, assign, arrive, clear
+
+
+@dataclass
+class Writer:
+    http: httpx.AsyncClient
+    units: list[int]
+    own: int = 0  # the incident this writer edits
+    own_version: int = 1
+    busy: int | None = None  # a unit assigned and not yet cleared
+    done: list[Sent] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    async def command(self, method: str, path: str, body: Any, **headers: str) -> Any:
+        sent = time.time()
+        r = await self.http.request(
+            method, path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex, **headers}
+        )
+        replied = time.time()
+        if r.status_code not in (200, 201):
+            self.errors.append(f"{method} {path}: {r.status_code} {r.text[:200]}")
+            return None
+        out = r.json()
+        entity = "unit" if path.startswith("/units") else "incident"
+        kind = path.rsplit("/", 1)[1] if entity == "unit" else method.lower()
+        self.done.append(Sent(f"{entity}/{out['id']}/{out['version']}", sent, replied, kind))
+        return out
+
+    async def run(self, rate: float, seconds: float, start: float, index: int) -> None:
+        n, k = 0, 0
+        created = self.own
+        while True:
+            at = start + n / rate
+            if at - start >= seconds or time.monotonic() - start >= seconds:
+                return  # the schedule is over, or the run's time is (a slow server: fewer)
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            unit = self.units[k % len(self.units)]
+            step = n % 6
+            n += 1
+            if step == 0:
+                summary = f"Writer {index} call {n}: caller reports a disturbance"
+                made = await self.command("POST", "/incidents", new_incident(summary))
+                created = made["id"] if made else created
+            elif step in (1, 3):
+                edited = await self.command(
+                    "PATCH",
+                    f"/incidents/{self.own}",
+                    {"summary": f"Writer {index} edit {n}"},
+                    **{"If-Match": str(self.own_version)},
+                )
+                if edited:
+                    self.own_version = edited["version"]
+            elif step == 2:
+                if await self.command("POST", f"/units/{unit}/assign", {"incident_id": created}):
+                    self.busy = unit
+            elif step == 4:
+                await self.command("POST", f"/units/{unit}/arrive", None)
+            else:
+                await self.command("POST", f"/units/{unit}/clear", {})
+                self.busy = None
+                k += 1
+
+    async def free_unit(self) -> None:
+        """After the run (not counted): the unit of an unfinished cycle arrives and is cleared,
+        so the next run finds every unit available."""
+        if self.busy is not None:
+            for action in ("arrive", "clear"):
+                await self.http.post(
+                    f"/units/{self.busy}/{action}",
+                    json={},
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                )
+            self.busy = None
+
+
+def new_incident(summary: str) -> dict[str, Any]:
+    return {"grade": "S", "type": "Burglary", "summary": summary, "location": LOCATION}
+
+
+async def write(url: str, token: str, args: argparse.Namespace) -> tuple[list[Writer], float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    writers = []
+    units = list(range(1, UNITS + 1))
+    per = len(units) // args.writers
+    for i in range(args.writers):
+        http = httpx.AsyncClient(base_url=url + API_PREFIX, headers=headers, timeout=60)
+        w = Writer(http, units[i * per : (i + 1) * per])
+        own = await w.command("POST", "/incidents", new_incident(f"Writer {i}'s own incident"))
+        w.own, w.own_version, w.done = own["id"], own["version"], []
+        writers.append(w)
+    start = time.monotonic()
+    rate = args.rate / args.writers
+    await asyncio.gather(*(w.run(rate, args.seconds, start, i) for i, w in enumerate(writers)))
+    elapsed = time.monotonic() - start
+    for w in writers:
+        await w.free_unit()
+        await w.http.aclose()
+    return writers, elapsed
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    rate: float
+    commands: int
+    from_reply: list[float]
+    from_send: list[float]
+    missed: int
+    disorder: int
+    pairs: int
+    errors: list[str]
+    server_cores: float
+    desk_cores: float
+    #: Median reply time per kind of command (ms).
+    reply_ms: dict[str, float]
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its children (workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str]) -> RunResult:
+    headers = {"Authorization": f"Bearer {tokens['desk']}"}
+    since = int(httpx.get(srv.url + API_PREFIX + "/snapshot", headers=headers).json()["cursor"])
+    ctx = multiprocessing.get_context("spawn")
+    target = ctx.Value("q", 0)
+    ready = ctx.Event()
+    out: Queue[Any] = ctx.Queue()
+    proc = ctx.Process(
+        target=desks_process, args=(srv.url, tokens["desk"], since, args.desks, target, ready, out)
+    )
+    proc.start()
+    if not ready.wait(120):
+        raise RuntimeError("the desks did not connect")
+    assert srv.proc is not None
+    cpu0, wall0 = cpu_seconds(srv.proc.pid), time.monotonic()
+    writers, elapsed = asyncio.run(write(srv.url, tokens["sup"], args))
+    server_cores = (cpu_seconds(srv.proc.pid) - cpu0) / (time.monotonic() - wall0)
+    head = int(httpx.get(srv.url + API_PREFIX + "/snapshot", headers=headers).json()["cursor"])
+    target.value = head
+    results, desk_cpu = out.get(timeout=GRACE + 120)
+    proc.join()
+    errors = [e for w in writers for e in w.errors]
+    stamps: list[tuple[array[int], array[float]]] = []
+    keys: dict[str, int] = {}
+    for r in results:
+        if isinstance(r, BaseException):
+            errors.append(f"desk: {r!r}")
+            continue
+        seqs, times = array("q"), array("d")
+        seqs.frombytes(r[0])
+        times.frombytes(r[1])
+        stamps.append((seqs, times))
+        keys.update({key: seq for seq, key in r[2].items()})
+    expected = set(range(since + 1, head + 1))
+    missed = sum(len(expected - set(seqs)) for seqs, _t in stamps) + len(expected) * (
+        args.desks - len(stamps)
+    )
+    disorder = sum(1 for seqs, _t in stamps for a, b in itertools.pairwise(seqs) if b <= a)
+    at = [dict(zip(seqs, times, strict=True)) for seqs, times in stamps]
+    from_reply, from_send = [], []
+    sent = [s for w in writers for s in w.done]
+    for s in sent:
+        seq = keys.get(s.key)
+        for arrived in at:
+            got = arrived.get(seq) if seq is not None else None
+            if got is not None:
+                from_reply.append((got - s.replied) * 1000)
+                from_send.append((got - s.sent) * 1000)
+    return RunResult(
+        rate=len(sent) / elapsed,
+        commands=len(sent),
+        from_reply=from_reply,
+        from_send=from_send,
+        missed=missed,
+        disorder=disorder,
+        pairs=len(sent) * args.desks,
+        errors=errors,
+        server_cores=server_cores,
+        desk_cores=desk_cpu / (time.monotonic() - wall0),
+        reply_ms={
+            kind: statistics.median((s.replied - s.sent) * 1000 for s in sent if s.kind == kind)
+            for kind in sorted({s.kind for s in sent})
+        },
+    )
+
+
+# --- the floor --------------------------------------------------------------------------------
+
+
+def floor_pg(url: str, seconds: float, threads: int) -> float:
+    """Rows/s of a bare INSERT + COMMIT loop on ``threads`` connections."""
+    import psycopg
+    import sqlalchemy as sa
+
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_floor")
+        conn.execute("CREATE TABLE bench_floor (id serial PRIMARY KEY, body text, at timestamp)")
+    counts = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def loop(i: int) -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while time.monotonic() < stop:
+                conn.execute("INSERT INTO bench_floor (body, at) VALUES (%s, now())", ("x" * 200,))
+                counts[i] += 1
+
+    ts = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(counts) / seconds
+
+
+def floor_sqlite(path: Path, seconds: float) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (id INTEGER PRIMARY KEY, body, at)")
+    n, stop = 0, time.monotonic() + seconds
+    while time.monotonic() < stop:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO bench_floor (body, at) VALUES (?, ?)", ("x" * 200, time.time()))
+        conn.execute("COMMIT")
+        n += 1
+    conn.close()
+    return n / seconds
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def pct(samples: list[float], p: float) -> float:
+    return percentile(samples, p) if samples else float("nan")
+
+
+def bench_db(kind: str, args: argparse.Namespace, tmp: Path) -> None:
+    db = (
+        fresh_pg_database(args.pg, "dd_bench_throughput")
+        if kind == "pg"
+        else f"sqlite:///{tmp / 'server.db'}"
+    )
+    t = time.perf_counter()
+    seed_server(db, args.incidents, UNITS)
+    add_user(db, "desk", Role.DISPATCHER, PASSWORD)
+    add_user(db, "sup", Role.SUPERVISOR, PASSWORD)
+    workers = args.workers if kind == "pg" else 1
+    name = "PostgreSQL" if kind == "pg" else "SQLite"
+    print(
+        f"\n{name}: {args.incidents:,} open incidents, {UNITS} units (seeded in "
+        f"{time.perf_counter() - t:.0f} s); serve --workers {workers}; {args.writers} writers at "
+        f"{args.rate:g} commands/s in all for {args.seconds:g} s; {args.desks} desks; "
+        f"{args.runs} runs",
+        flush=True,
+    )
+    runs: list[RunResult] = []
+    floors: list[tuple[float, float]] = []
+    with ServeProcess(db, workers=workers) as srv:
+        tokens = {}
+        for user in ("desk", "sup"):
+            r = httpx.post(
+                srv.url + API_PREFIX + "/auth/token",
+                json={"username": user, "password": PASSWORD},
+            )
+            tokens[user] = r.json()["access_token"]
+        for run in range(args.runs):
+            result = one_run(srv, args, tokens)
+            runs.append(result)
+            if kind == "pg":
+                floor = (floor_pg(db, 3.0, 1), floor_pg(db, 3.0, args.writers))
+            else:
+                floor = (floor_sqlite(tmp / "floor.db", 3.0), float("nan"))
+            floors.append(floor)
+            print(
+                f"  run {run + 1}: {result.rate:6.0f} commands/s ({result.commands}); reply -> "
+                f"desk p50 {pct(result.from_reply, 50):.0f} ms, p99 "
+                f"{pct(result.from_reply, 99):.0f} ms; send -> desk p99 "
+                f"{pct(result.from_send, 99):.0f} ms; missed {result.missed}, out of order "
+                f"{result.disorder}, errors {len(result.errors)}; server "
+                f"{result.server_cores:.2f} cores, desks {result.desk_cores:.2f} cores; "
+                f"floor {floor[0]:.0f} rows/s (1 conn), {floor[1]:.0f} rows/s "
+                f"({args.writers} conns)",
+                flush=True,
+            )
+            replies = ", ".join(f"{k} {v:.0f}" for k, v in result.reply_ms.items())
+            print(f"    median reply time by command (ms): {replies}", flush=True)
+            for error in result.errors[:3]:
+                print(f"    {error}")
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    rate = med([r.rate for r in runs])
+    p99 = med([pct(r.from_reply, 99) for r in runs])
+    missed = sum(r.missed for r in runs)
+    sustained = rate >= 0.98 * args.rate
+    verdict = "meets" if sustained and p99 <= TARGET_P99_MS and missed == 0 else "MISSES"
+    print(
+        f"  {name} median of {len(runs)}: {rate:.0f} commands/s (asked {args.rate:g}), "
+        f"reply -> desk p50 {med([pct(r.from_reply, 50) for r in runs]):.0f} ms, p99 "
+        f"{p99:.0f} ms (send -> desk p99 {med([pct(r.from_send, 99) for r in runs]):.0f} ms) "
+        f"over {med([len(r.from_reply) for r in runs]):.0f} (command, desk) pairs a run; "
+        f"missed {missed}, out of order {sum(r.disorder for r in runs)}; floor "
+        f"{med([f[0] for f in floors]):.0f} rows/s on 1 connection"
+        + (f", {med([f[1] for f in floors]):.0f} on {args.writers}" if kind == "pg" else "")
+        + f"  [{verdict} {args.rate:g}/s, p99 <= {TARGET_P99_MS:g} ms, none missed]"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", nargs="+", choices=["sqlite", "pg"], default=["pg", "sqlite"])
+    parser.add_argument("--pg", metavar="URL", default=os.environ.get("DISPATCHDESK_TEST_PG_URL"))
+    parser.add_argument("--rate", type=float, default=TARGET_RATE)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--writers", type=int, default=20)
+    parser.add_argument("--desks", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="serve --workers on PostgreSQL")
+    parser.add_argument("--incidents", type=int, default=INCIDENTS)
+    args = parser.parse_args()
+    if "pg" in args.db and not args.pg:
+        parser.error("--pg URL (or DISPATCHDESK_TEST_PG_URL) is needed for --db pg")
+    tmp = Path(tempfile.mkdtemp(prefix="dd-bench-throughput-"))
+    try:
+        for kind in args.db:
+            bench_db(kind, args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
