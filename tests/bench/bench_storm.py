@@ -98,7 +98,7 @@ async def one_desk(
             async with http.stream("GET", "/events", params={"since": out.cursor}) as events:
                 events.raise_for_status()
                 lines = events.aiter_lines()
-                while await anext(lines) != ": connected":
+                while not (await anext(lines)).startswith(": connected"):
                     pass
                 out.live_at = time.perf_counter()
                 live.put_nowait(1)

@@ -64,7 +64,7 @@ def _stream(url: str, token: str, since: int, ready: threading.Barrier, out: lis
         http.stream("GET", "/events", params={"since": since}) as r,
     ):
         for line in r.iter_lines():
-            if line == ": connected":
+            if line.startswith(": connected"):
                 ready.wait(60)
             elif line.startswith("data: "):
                 out.append(json.loads(line.removeprefix("data: ")))
