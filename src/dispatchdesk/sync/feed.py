@@ -164,6 +164,7 @@ class Feed:
     async def _read_stream(self, queue: asyncio.Queue[StreamItem]) -> None:
         loop = asyncio.get_running_loop()
         hb = self.heartbeat_timeout
+        server = self._ctx.client.server
         try:
             events = self._ctx.client.events(self._ctx.cursor, read_timeout=hb)
             async with contextlib.aclosing(events), asyncio.timeout(hb) as watchdog:
@@ -172,6 +173,7 @@ class Feed:
                     queue.put_nowait(item)
             queue.put_nowait(_StreamEnded())
         except TimeoutError:
+            self._ctx.client.fail_over(server)  # a node that stopped answering: the next one
             queue.put_nowait(ConnectionLost(f"Nothing from the server for {hb:g} s; reconnecting."))
         except Exception as exc:
             queue.put_nowait(exc)

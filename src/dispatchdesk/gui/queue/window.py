@@ -46,7 +46,7 @@ from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.domain.unit import Unit
-from dispatchdesk.gui.common.banner import ConnectionBanner
+from dispatchdesk.gui.common.banner import ConnectionBanner, ServerLabel
 from dispatchdesk.gui.common.message_bar import MessageBar
 from dispatchdesk.gui.common.settings_dialog import CentralSettings, SettingsDialog, sounds_enabled
 from dispatchdesk.gui.common.shortcuts import ShortcutsWindow
@@ -204,6 +204,8 @@ class QueueWindow(QMainWindow):
 
     def _build_central(self) -> None:
         self.banner = ConnectionBanner()
+        self.server_label = ServerLabel()
+        self.statusBar().addPermanentWidget(self.server_label)
         self.message_bar = MessageBar()
         self.delay_strip = DelayStrip()
         self._shows_delays = has_right(self._role, Right.VIEW_DELAY_STRIP)
@@ -425,6 +427,7 @@ class QueueWindow(QMainWindow):
             (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
+            (r.connection, self.server_label.set_info),
             (r.commands, self.model.set_pending),
             (r.commands, d.set_commands),
             (r.commands, self.commands_panel.set_commands),
