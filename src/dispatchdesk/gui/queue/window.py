@@ -58,6 +58,7 @@ from dispatchdesk.gui.dispatch.docks import Dispatch
 from dispatchdesk.gui.incident.commands import IncidentCommands
 from dispatchdesk.gui.incident.created import CreatedNote
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
+from dispatchdesk.gui.queue import countdown_delegate
 from dispatchdesk.gui.queue.alerts import (
     BREACH_SOUND,
     CRITICAL_WARNING_SOUND,
@@ -187,6 +188,9 @@ class QueueWindow(QMainWindow):
         table = QTableView()
         table.setObjectName("queueTable")
         table.setModel(self.proxy)
+        countdown_delegate.install(
+            table, self.model, self.proxy
+        )  # the countdown cell from one data() call
         # The location gives way, so the countdown and status always fit the window, whatever
         # the font (the high-contrast theme's is larger).
         header = configure_table(
