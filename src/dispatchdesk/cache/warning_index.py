@@ -69,6 +69,8 @@ from dispatchdesk.protocol.warnings import (
 )
 from dispatchdesk.protocol.warnings import place as place_of
 
+#: Remembered answers of the street neighbourhood before they are dropped (they refill).
+_MEMO_LIMIT = 20_000
 #: Warnings built for the day before they are dropped (they are rebuilt on use).
 _TEMPLATE_LIMIT = 50_000
 
@@ -122,11 +124,13 @@ class _Fuzzy:
     """A query string to compare with many known ones: is
     ``SequenceMatcher(None, known, query).ratio() >= threshold``, as the domain computes it?"""
 
-    __slots__ = ("_counts", "_length", "_letters", "_matcher")
+    __slots__ = ("_counts", "_length", "_letters", "_matcher", "_query")
 
     def __init__(self, query: str) -> None:
-        #: Holds the query as seq2, which difflib prepares once for every known string.
-        self._matcher = difflib.SequenceMatcher(None, "", query)
+        self._query = query
+        #: Holds the query as seq2, which difflib prepares once for every known string (made
+        #: when a string first passes the cheap bound: most never do).
+        self._matcher: difflib.SequenceMatcher[str] | None = None
         counts = Counter(query)
         self._letters = tuple(counts)
         self._counts = tuple(counts.values())
@@ -143,6 +147,8 @@ class _Fuzzy:
     def similar(self, known: str, threshold: float) -> bool:
         if not self.could_be(known, threshold):
             return False
+        if self._matcher is None:
+            self._matcher = difflib.SequenceMatcher(None, "", self._query)
         self._matcher.set_seq1(known)
         return self._matcher.ratio() >= threshold
 
@@ -192,9 +198,14 @@ class _Streets:
         #: Each name of a known street with a type ("acre" for "acre lane") → those streets:
         #: a street typed without its type ("30 acre london") may be any of them.
         self._typed_by_name: dict[str, set[str]] = {}
+        #: Answers of ``similar`` (a street comes up lookup after lookup), dropped whenever a
+        #: street comes or goes, or when full.
+        self._memo: dict[tuple[str, float, tuple[str, ...]], frozenset[str]] = {}
 
     def add(self, vocabulary: str, street: str) -> None:
         n = self._count[vocabulary, street] = self._count.get((vocabulary, street), 0) + 1
+        if n == 1:
+            self._memo.clear()
         if n == 1 and vocabulary == ALL_STREETS:
             name, kind = street_type(street)
             if kind is not None:
@@ -211,6 +222,7 @@ class _Streets:
         n = self._count[vocabulary, street] = self._count[vocabulary, street] - 1
         if n == 0:
             del self._count[vocabulary, street]
+            self._memo.clear()
             if vocabulary != ALL_STREETS:
                 return
             name, kind = street_type(street)
@@ -235,11 +247,20 @@ class _Streets:
 
     def similar(
         self, street: str, threshold: float | None = None, within: Sequence[str] = (ALL_STREETS,)
-    ) -> set[str]:
+    ) -> frozenset[str]:
         """Every street of the vocabularies ``within`` that is ``street`` or one typo from it
         with a difflib ratio (``street_ratio(known, street)``) reaching ``threshold`` (the
         policy's by default)."""
         t = self.threshold if threshold is None else threshold
+        key = (street, t, tuple(within))
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            found = self._memo[key] = frozenset(self._near_to(street, t, within))
+        return found
+
+    def _near_to(self, street: str, t: float, within: Sequence[str]) -> set[str]:
         near, count = self._near, self._count
         anywhere = ALL_STREETS in within
         found: set[str] = set()
