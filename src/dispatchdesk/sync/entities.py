@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
+from dispatchdesk.cache.compact import share_equal_values
 from dispatchdesk.cache.entities import (
     ENTITIES,
     ORDER,
@@ -91,7 +92,13 @@ class EntityBatch:
 def build_index(
     schemes: Sequence[SchemeOut], orders: Sequence[OrderOut], policy: WarningPolicy | None = None
 ) -> WarningIndex:
-    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread)."""
+    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread); the models
+    are made to share their equal values first (``share_equal_values``: they are held for as
+    long as the index is)."""
+    pool: dict[object, object] = {}
+    share_equal_values(schemes, pool)
+    share_equal_values(orders, pool)
+    del pool
     index = WarningIndex(policy or DEFAULT_WARNING_POLICY)
     index.replace(schemes, orders)
     if len(index) >= _FREEZE_AT:
