@@ -15,11 +15,13 @@ def test_shared_values_change_nothing_a_reader_can_tell() -> None:
     rows = [s.model_dump_json() for s in world.schemes], [o.model_dump_json() for o in world.orders]
     schemes, orders = SCHEME.from_rows(rows[0]), ORDER.from_rows(rows[1])
     before = [m.model_dump_json(exclude_unset=True) for m in (*schemes, *orders)]
+    shown = [repr(m) for m in (*schemes, *orders)]  # types too: an enum member stays its own
     pool: dict[object, object] = {}
     share_equal_values(schemes, pool)
     share_equal_values(orders, pool)
     after = [m.model_dump_json(exclude_unset=True) for m in (*schemes, *orders)]
     assert after == before
+    assert [repr(m) for m in (*schemes, *orders)] == shown
     assert schemes == SCHEME.from_rows(rows[0]) and orders == ORDER.from_rows(rows[1])
     # Shared: the same summary text, the same fields-given set, nested models' too.
     assert schemes[0].summary is schemes[1].summary
