@@ -582,9 +582,9 @@ def _load_all(
     schemes never sit in memory as JSON text and as models at once, nor as models with a copy
     of every repeated string."""
     table = entity.table
-    query = select(table.c.data).order_by(table.c.id)
+    query = select(table.c.data).order_by(table.c.id).execution_options(yield_per=_LOAD_CHUNK)
     out: list[W] = []
-    for chunk in conn.execution_options(yield_per=_LOAD_CHUNK).execute(query).partitions():
+    for chunk in conn.execute(query).partitions():
         models = entity.from_rows([r.data for r in chunk])
         share_equal_values(models, pool)
         out.extend(models)
