@@ -9,7 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatchdesk.domain.clock import FakeClock, ServerClock
-from dispatchdesk.domain.countdown import CountdownState, format_countdown, format_duration
+from dispatchdesk.domain.countdown import (
+    CountdownState,
+    epoch_us,
+    format_countdown,
+    format_duration,
+)
 from dispatchdesk.domain.grades import DEFAULT_POLICY, Grade, GradePolicy, is_downgrade
 from dispatchdesk.domain.incident import Incident, IncidentStatus, Location
 
@@ -179,3 +184,54 @@ def test_server_clock_from_a_stored_offset_when_offline() -> None:
     assert not clock.synced
     mono.t += 5
     assert clock.now() == T0 - timedelta(minutes=2) + timedelta(seconds=5)
+
+
+@given(
+    grade=st.sampled_from(list(Grade)),
+    status=st.sampled_from(list(IncidentStatus)),
+    offset_us=st.integers(-3 * 86_400 * 10**6, 3 * 86_400 * 10**6),
+    whole=st.booleans(),
+    attended=st.one_of(st.none(), st.integers(-7_200, 7_200)),
+)
+def test_a_prepared_countdown_is_the_countdown_at_every_moment(
+    grade: Grade, status: IncidentStatus, offset_us: int, whole: bool, attended: int | None
+) -> None:
+    """The queue's tick computes ``prepared_countdown(...).at(epoch_us(now))``: the same state,
+    seconds and text as ``countdown(now)``, on whole seconds and the at-risk boundary too."""
+    incident = make(
+        grade,
+        status=status,
+        attended_at=None if attended is None else T0 + timedelta(seconds=attended),
+    )
+    prepared = incident.prepared_countdown(DEFAULT_POLICY)
+    if whole:
+        offset_us -= offset_us % 1_000_000
+    moments = [T0 + timedelta(microseconds=offset_us)]
+    if incident.deadline is not None:
+        window = DEFAULT_POLICY.at_risk_window(grade, incident.created_at, incident.deadline)
+        moments += [incident.deadline - window, incident.deadline, incident.deadline + _US]
+    for now in moments:
+        expected = incident.countdown(now, DEFAULT_POLICY)
+        got = prepared.at(epoch_us(now))
+        assert got == expected, now
+        assert format_countdown(got) == format_countdown(expected)
+
+
+_US = timedelta(microseconds=1)
+
+
+@given(st.floats(min_value=-1e7, max_value=1e7, allow_nan=False))
+def test_format_duration_reads_as_it_always_did(seconds: float) -> None:
+    """The table of an hour's "mm:ss" changes nothing: the formula it replaced, inline."""
+    total = -(-abs(seconds) // 1)
+    days, rest = divmod(int(total), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        expected = f"{days}d {hours:02d}:{minutes:02d}:{secs:02d}"
+    elif hours:
+        expected = f"{hours}:{minutes:02d}:{secs:02d}"
+    else:
+        expected = f"{minutes:02d}:{secs:02d}"
+    assert format_duration(seconds) == expected
+    assert format_duration(3599.2) == "1:00:00" and format_duration(59.01) == "01:00"

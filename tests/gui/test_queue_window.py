@@ -78,6 +78,23 @@ def test_offline_banner_age_updates_on_tick(qtbot, commands, settings, fake_cloc
     assert window.banner.isHidden()
 
 
+def test_the_status_bar_names_the_api_node_in_use(qtbot, commands, settings, fake_clock):
+    """With several API nodes configured, which one the desk is on; nothing with one."""
+    window = open_window(qtbot, commands, settings, fake_clock)
+    window.relay.on_connection(ConnectionInfo(ConnectionState.ONLINE, T0))
+    assert window.server_label.isHidden()
+    window.relay.on_connection(
+        ConnectionInfo(ConnectionState.ONLINE, T0, server="https://cad-a.example:8700")
+    )
+    assert window.server_label.isVisible()
+    assert window.server_label.text() == "Server: cad-a.example:8700"
+    window.relay.on_connection(
+        ConnectionInfo(ConnectionState.CONNECTING, T0, server="https://cad-b.example:8700")
+    )
+    assert window.server_label.text() == "Server: cad-b.example:8700 (connecting)"
+    assert window.server_label.accessibleName() == window.server_label.text()
+
+
 def test_problems_stay_until_dismissed(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     window.show_problem("Malformed change ignored")

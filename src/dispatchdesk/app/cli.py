@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Dispatch Desk: the live incident queue for police contact centres.",
     )
     parser.add_argument(
-        "--server", metavar="URL", help="backend to sign in to (default: an embedded demo backend)"
+        "--server",
+        metavar="URL",
+        action="append",
+        help="backend to sign in to (default: an embedded demo backend); give it again for "
+        "each further API node of the same backend, tried in order when one stops answering",
     )
     parser.add_argument(
         "--role",

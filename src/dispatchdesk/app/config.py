@@ -5,15 +5,19 @@ Read in order, later wins:
 2. ``<user config dir>/config.toml`` (``~/.config/dispatchdesk/config.toml`` on Linux);
 3. command-line options.
 
-Keys: ``server_url``, ``ca_bundle`` (path to PEM file for a private CA), ``theme``
-(``normal`` or ``high-contrast``), ``max_command_age_minutes``, ``data_dir``.
-A key in ``[locked]`` in the system file cannot be overridden by the user file.
+Keys: ``server_url``, ``server_urls`` (several API nodes of one backend, tried in order: the
+desk fails over to the next when one stops answering; it replaces ``server_url``),
+``ca_bundle`` (path to PEM file for a private CA), ``theme`` (``normal`` or
+``high-contrast``), ``max_command_age_minutes``, ``data_dir``.
+A key in ``[locked]`` in the system file cannot be overridden by the user file
+(``server_url`` and ``server_urls`` lock each other: they name the same thing).
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,8 @@ SYSTEM_CONFIG = Path("/etc/dispatchdesk/config.toml")
 @dataclass(frozen=True)
 class Config:
     server_url: str | None = None
+    #: Several API nodes of one backend, in the order they are tried (replaces server_url).
+    server_urls: tuple[str, ...] = ()
     ca_bundle: str | None = None
     theme: str = "normal"
     max_command_age_minutes: int = 10
@@ -58,14 +64,34 @@ def _apply(config: Config, values: dict[str, Any], source: Path, locked: set[str
             continue
         if key not in known:
             raise ConfigError(f"{source}: unknown setting {key!r} (known: {', '.join(known)})")
-        if key in locked:
+        if key in locked or (key in _SERVER_KEYS and locked & _SERVER_KEYS):
             continue
         if key == "theme" and value not in ("normal", "high-contrast"):
             raise ConfigError(f"{source}: theme must be 'normal' or 'high-contrast'")
         if key == "max_command_age_minutes" and (not isinstance(value, int) or value < 1):
             raise ConfigError(f"{source}: max_command_age_minutes must be a whole number >= 1")
+        if key == "server_urls":
+            if not (
+                isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
+            ):
+                raise ConfigError(f"{source}: server_urls must be a list of server URLs")
+            value = tuple(value)
         changes[key] = value
     return replace(config, **changes)
+
+
+#: Keys that name the backend: locking one locks both.
+_SERVER_KEYS = frozenset({"server_url", "server_urls"})
+
+
+def server_urls(config: Config, command_line: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The backend's URLs, in the order to try: the command line's ``--server`` (each one
+    given), else ``server_urls``, else ``server_url``; none for the embedded demo backend."""
+    if command_line:
+        return tuple(command_line)
+    if config.server_urls:
+        return config.server_urls
+    return (config.server_url,) if config.server_url else ()
 
 
 def load_config(system: Path | None = None, user: Path | None = None) -> Config:

@@ -22,6 +22,7 @@ import sqlite3
 import ssl
 import sys
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from dispatchdesk.app.config import Config, ConfigError, load_config
+from dispatchdesk.app.config import Config, ConfigError, load_config, server_urls
 from dispatchdesk.app.paths import cache_file, data_dir
 from dispatchdesk.cache.store import CacheStore
 from dispatchdesk.cache.worker import CacheWorker
@@ -72,10 +73,14 @@ class Desk(QObject):
         demo_history_hours: float = 2.0,
         username: str | None = None,
         password: str | None = None,
+        other_servers: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.config = config
+        #: The backend; the cache and the remembered sign-in belong to this URL.
         self.server_url = server_url
+        #: Further API nodes of the same backend, tried in turn when one stops answering.
+        self.other_servers = tuple(other_servers)
         self.demo_role = demo_role
         self.demo_rate = demo_rate
         self.demo_history = demo_history_hours
@@ -124,7 +129,7 @@ class Desk(QObject):
         store, set_aside = await asyncio.to_thread(open_cache, cache_path)
         self.worker = CacheWorker(store)
         self.client = ApiClient(
-            demo.url if demo is not None else str(self.server_url),
+            demo.url if demo is not None else (str(self.server_url), *self.other_servers),
             clock=self.clock,
             transport=client_transport(self.config),
         )
@@ -209,7 +214,8 @@ class Desk(QObject):
     @qasync.asyncSlot(str, str, str)  # type: ignore[untyped-decorator]
     async def _on_submitted(self, url: str, username: str, password: str) -> None:
         assert self.client is not None
-        if url.rstrip("/") != (self.server_url or "").rstrip("/"):
+        nodes = {u.rstrip("/") for u in (self.server_url or "", *self.other_servers)}
+        if url.rstrip("/") not in nodes:
             # Another server means another cache: never mix two servers' data.
             self._problem_in_dialog(
                 "This desk was started for "
@@ -265,8 +271,9 @@ class Desk(QObject):
         window = QueueWindow(
             self.engine, role, self.clock.now, username, self.settings, relay=self.relay
         )
+        nodes = ", ".join((self.server_url, *self.other_servers)) if self.server_url else None
         window.central_settings = CentralSettings(
-            server_url=self.server_url,
+            server_url=nodes,
             ca_bundle=self.config.ca_bundle,
             max_command_age_minutes=self.config.max_command_age_minutes,
             sources=self.config.sources,
@@ -400,7 +407,8 @@ def run_desk(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"dispatchdesk: {exc}", file=sys.stderr)
         return 2
-    server_url = args.server or config.server_url
+    servers = server_urls(config, args.server)
+    server_url = servers[0] if servers else None
     base = data_dir(args.data_dir or config.data_dir)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -420,6 +428,7 @@ def run_desk(args: argparse.Namespace) -> int:
         base_dir=base,
         username=args.user,
         password=password,
+        other_servers=servers[1:],
     )
     app.setQuitOnLastWindowClosed(False)  # quit when the desk is done, after a clean shutdown
     outcome = 0

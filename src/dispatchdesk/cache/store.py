@@ -48,6 +48,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 from dispatchdesk.cache import history
+from dispatchdesk.cache.compact import share_equal_values
 from dispatchdesk.cache.entities import (
     INCIDENT,
     NOTICE,
@@ -368,9 +369,10 @@ class CacheStore:
                 (r.incident_id, WarningRef(r.kind, r.entity_id))
                 for r in conn.execute(select(acks_table))
             )
+            pool: dict[Any, Any] = {}  # orders repeat the schemes' postcodes, towns, ...
             return CachedWarnings(
-                schemes=_load_all(conn, SCHEME),
-                orders=_load_all(conn, ORDER),
+                schemes=_load_all(conn, SCHEME, pool),
+                orders=_load_all(conn, ORDER, pool),
                 warning_policy=(
                     WarningPolicyModel.model_validate_json(policy_json).to_policy()
                     if policy_json
@@ -668,11 +670,26 @@ class CacheStore:
         return None if row is None else (row.data, datetime.fromisoformat(row.saved_at))
 
 
-def _load_all(conn: Connection, entity: SyncedEntity[W, Any]) -> list[W]:
-    """Every row of the entity's table, in id order, validated in one call."""
+#: Rows validated in one call when loading a table (pydantic-core parses an array of many at
+#: once, several times faster than row by row).
+_LOAD_CHUNK = 5_000
+
+
+def _load_all(
+    conn: Connection, entity: SyncedEntity[W, Any], pool: dict[Any, Any] | None = None
+) -> list[W]:
+    """Every row of the entity's table, in id order, validated a chunk at a time, each chunk
+    made to share equal values (``share_equal_values``, with ``pool``) as it comes: 100,000
+    schemes never sit in memory as JSON text and as models at once, nor as models with a copy
+    of every repeated string."""
     table = entity.table
-    rows = conn.execute(select(table.c.data).order_by(table.c.id))
-    return entity.from_rows([r.data for r in rows])
+    query = select(table.c.data).order_by(table.c.id).execution_options(yield_per=_LOAD_CHUNK)
+    out: list[W] = []
+    for chunk in conn.execute(query).partitions():
+        models = entity.from_rows([r.data for r in chunk])
+        share_equal_values(models, pool)
+        out.extend(models)
+    return out
 
 
 def _write_entities(conn: Connection, changes: EntityChanges) -> None:

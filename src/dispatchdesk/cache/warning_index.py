@@ -16,20 +16,21 @@ no copy of the rules. The warning itself is built by the protocol's ``scheme_war
 build after matching). Persons are matched by the protocol's ``order_person_match``
 (what ``order_warning`` uses).
 
-The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly. The
-free-text rule needs the same postcode district when both sides have a postcode, so a query
-with one is compared with its district's streets (a few dozen) and those filed without a
-postcode; only a query without a postcode is compared with every known street. Either scan
-uses bounds that can only let too much through (length, shared letter pairs, difflib's
-``quick_ratio``, counted in C) before the real ratio, and the answer is remembered. A street
-typed without its type ("30 acre london") is looked up by name among the streets with one
-("acre lane", "acre road"), and a typed one ("acre lane") under its bare name ("acre").
+The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly, but
+the free-text rule (``street_similar``) accepts a different street only one typo away: so
+every known street is filed under its deletion neighbourhood (itself and each string one
+letter shorter), and a query street finds the streets one typo away in about twenty
+dictionary probes, whatever the number of streets and whether or not it was asked before;
+the few found are checked with the domain's ``one_typo`` and difflib ratio. The free-text
+rule also needs the same postcode district when both sides have a postcode, so a query with
+one keeps its district's streets and those filed without a postcode. A street typed without
+its type ("30 acre london") is looked up by name among the streets with one ("acre lane",
+"acre road"), and a typed one ("acre lane") under its bare name ("acre").
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 from bisect import bisect_right, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,6 +40,7 @@ from functools import partial
 from sys import intern
 from typing import TypeVar
 
+from dispatchdesk.domain.addresses import one_typo, street_ratio
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
@@ -67,7 +69,7 @@ from dispatchdesk.protocol.warnings import (
 )
 from dispatchdesk.protocol.warnings import place as place_of
 
-#: Remembered fuzzy-street answers before the memo is dropped (it refills from use).
+#: Remembered answers of the street neighbourhood before they are dropped (they refill).
 _MEMO_LIMIT = 20_000
 #: Warnings built for the day before they are dropped (they are rebuilt on use).
 _TEMPLATE_LIMIT = 50_000
@@ -118,37 +120,17 @@ def _could_reach(len_a: int, len_b: int, threshold: float) -> bool:
     return (2.0 * min(len_a, len_b) / total if total else 1.0) >= threshold
 
 
-def _letter_pairs(text: str) -> frozenset[str]:
-    """The letter pairs of ``text``, a repeated pair numbered ("ab0", "ab1"), so that the size
-    of an intersection counts shared pairs with their multiplicity."""
-    seen: dict[str, int] = {}
-    out = []
-    for i in range(len(text) - 1):
-        pair = text[i : i + 2]
-        n = seen[pair] = seen.get(pair, -1) + 1
-        out.append(f"{pair}{n}")
-    return frozenset(out)
-
-
-def _pairs_needed(total: int, threshold: float) -> int:
-    """Fewest letter pairs two strings of ``total`` letters share when difflib's ratio reaches
-    ``threshold``. ratio = 2M/T with M letters in matching blocks; the blocks are common
-    substrings, at most T - 2M + 1 of them (between two there is an unmatched letter), and a
-    block of L letters holds L - 1 shared pairs: so at least 3M - T - 1 shared pairs.
-    M is taken one lower than needed, so float rounding can only let more through."""
-    fewest_matched = math.ceil(threshold * total / 2) - 1
-    return 3 * fewest_matched - total - 1
-
-
 class _Fuzzy:
     """A query string to compare with many known ones: is
     ``SequenceMatcher(None, known, query).ratio() >= threshold``, as the domain computes it?"""
 
-    __slots__ = ("_counts", "_length", "_letters", "_matcher")
+    __slots__ = ("_counts", "_length", "_letters", "_matcher", "_query")
 
     def __init__(self, query: str) -> None:
-        #: Holds the query as seq2, which difflib prepares once for every known string.
-        self._matcher = difflib.SequenceMatcher(None, "", query)
+        self._query = query
+        #: Holds the query as seq2, which difflib prepares once for every known string (made
+        #: when a string first passes the cheap bound: most never do).
+        self._matcher: difflib.SequenceMatcher[str] | None = None
         counts = Counter(query)
         self._letters = tuple(counts)
         self._counts = tuple(counts.values())
@@ -165,8 +147,13 @@ class _Fuzzy:
     def similar(self, known: str, threshold: float) -> bool:
         if not self.could_be(known, threshold):
             return False
+        if self._matcher is None:
+            self._matcher = difflib.SequenceMatcher(None, "", self._query)
         self._matcher.set_seq1(known)
         return self._matcher.ratio() >= threshold
+
+
+# --- streets: a deletion neighbourhood -------------------------------------------------------
 
 
 #: The vocabulary of every filed street, whatever its postcode: what a query without a
@@ -177,144 +164,118 @@ ALL_STREETS = "*"
 NO_DISTRICT = ""
 
 
+def _neighbourhood(street: str) -> Iterator[str]:
+    """``street`` and each string one letter shorter (one letter dropped): two strings one
+    typo apart (``one_typo``: a letter inserted, dropped or changed, or two neighbouring
+    letters swapped) always share one of these."""
+    yield street
+    for i in range(len(street)):
+        yield street[:i] + street[i + 1 :]
+
+
 class _Streets:
     """The distinct streets proper of the filed locations (those with a house), in
     vocabularies: every street (``ALL_STREETS``), each postcode district's, and those without
-    a postcode (``NO_DISTRICT``); and which are similar to a query street (the difflib ratio
-    of ``street_ratio_reaches``, a bound of ``street_similar``).
+    a postcode (``NO_DISTRICT``); and which of them a query street may be: the same street,
+    or one typo away (``one_typo``) with a difflib ratio reaching the threshold, what
+    ``street_similar`` needs beyond the same name (which ``typed_named`` answers).
 
-    The free-text rule needs the same district when both sides have a postcode, so a query
-    with one is compared with a few dozen streets, not every street in London. Within those
-    small vocabularies the similar streets of each known street are kept up to date as
-    streets come and go (a street added is compared with its vocabulary's, some 50 to 100),
-    so a known street never waits for a scan; a street not known is scanned for and the
-    answer remembered. ``ALL_STREETS`` is too big for that (every pair of some 30,000
-    London streets): a query without a postcode is scanned for and remembered."""
+    Found through a deletion neighbourhood: each known street is filed under itself and
+    under every string one letter shorter; a street one typo from a query shares one of
+    those keys with it (a changed or swapped letter: the same letter dropped from both; an
+    inserted or dropped one: one side dropped). A lookup is about twenty dictionary probes
+    whatever the number of streets, so a street never asked about before costs what a known
+    one does; the few candidates are then checked with the domain's own ``one_typo`` and
+    ``street_ratio``."""
 
     def __init__(self, threshold: float = DEFAULT_WARNING_POLICY.address_similarity) -> None:
-        #: The policy's threshold: what the kept similar streets were computed for.
+        #: The policy's threshold (the default of ``similar``).
         self.threshold = threshold
         #: (vocabulary, street) → how many filed entities use it there.
         self._count: dict[tuple[str, str], int] = {}
-        #: By vocabulary, by length, each street's letter pairs.
-        self._by_len: dict[str, dict[int, dict[str, frozenset[str]]]] = {}
-        #: By vocabulary other than ``ALL_STREETS``: each known street's similar known
-        #: streets (itself included).
-        self._kept: dict[str, dict[str, set[str]]] = {}
-        self._memo: dict[str, dict[str, frozenset[str]]] = {}
-        self._memo_size = 0
-        self._memo_threshold = -1.0
-        #: Query streets compared with every known street so far (the rest came from memory
-        #: or from one district's streets).
-        self.scans = 0
+        #: Neighbourhood key → the known streets filed under it (one as the bare string).
+        self._near: dict[str, str | tuple[str, ...]] = {}
         #: Each name of a known street with a type ("acre" for "acre lane") → those streets:
         #: a street typed without its type ("30 acre london") may be any of them.
         self._typed_by_name: dict[str, set[str]] = {}
+        #: Answers of ``similar`` (a street comes up lookup after lookup), dropped whenever a
+        #: street comes or goes, or when full.
+        self._memo: dict[tuple[str, float, tuple[str, ...]], frozenset[str]] = {}
 
     def add(self, vocabulary: str, street: str) -> None:
         n = self._count[vocabulary, street] = self._count.get((vocabulary, street), 0) + 1
         if n == 1:
-            if vocabulary != ALL_STREETS:
-                self._keep(vocabulary, street)
-            else:
-                name, kind = street_type(street)
-                if kind is not None:
-                    self._typed_by_name.setdefault(name, set()).add(street)
-            lengths = self._by_len.setdefault(vocabulary, {})
-            lengths.setdefault(len(street), {})[street] = _letter_pairs(street)
-            # The new street may be similar to a remembered query street.
-            self._memo_size -= len(self._memo.pop(vocabulary, {}))
-
-    def _keep(self, vocabulary: str, new: str) -> None:
-        """File ``new``'s similar streets, and ``new`` among theirs (each way round: difflib's
-        ratio is not quite symmetric)."""
-        kept = self._kept.setdefault(vocabulary, {})
-        mine = {new}
-        fuzzy, pairs, t = _Fuzzy(new), _letter_pairs(new), self.threshold
-        for length, bucket in self._by_len.get(vocabulary, {}).items():
-            if not _could_reach(length, len(new), t):
-                continue
-            needed = _pairs_needed(length + len(new), t)
-            for known, known_pairs in bucket.items():
-                if len(pairs & known_pairs) < needed or not fuzzy.could_be(known, t):
-                    continue
-                if fuzzy.similar(known, t):
-                    mine.add(known)
-                if difflib.SequenceMatcher(None, new, known).ratio() >= t:
-                    kept[known].add(new)
-        kept[new] = mine
+            self._memo.clear()
+        if n == 1 and vocabulary == ALL_STREETS:
+            name, kind = street_type(street)
+            if kind is not None:
+                self._typed_by_name.setdefault(name, set()).add(street)
+            near = self._near
+            for key in set(_neighbourhood(street)):
+                held = near.get(key)
+                if held is None:
+                    near[key] = street
+                else:
+                    near[key] = (held, street) if isinstance(held, str) else (*held, street)
 
     def discard(self, vocabulary: str, street: str) -> None:
         n = self._count[vocabulary, street] = self._count[vocabulary, street] - 1
         if n == 0:
-            # A street gone may stay in the memo: nothing is filed under it any more.
             del self._count[vocabulary, street]
+            self._memo.clear()
+            if vocabulary != ALL_STREETS:
+                return
             name, kind = street_type(street)
-            if vocabulary == ALL_STREETS and kind is not None:
+            if kind is not None:
                 named = self._typed_by_name[name]
                 named.discard(street)
                 if not named:
                     del self._typed_by_name[name]
-            lengths = self._by_len[vocabulary]
-            bucket = lengths[len(street)]
-            del bucket[street]
-            if not bucket:
-                del lengths[len(street)]
-            if not lengths:
-                del self._by_len[vocabulary]
-            kept = self._kept.get(vocabulary)
-            if kept is not None:
-                del kept[street]
-                for similar in kept.values():
-                    similar.discard(street)
-                if not kept:
-                    del self._kept[vocabulary]
+            near = self._near
+            for key in set(_neighbourhood(street)):
+                held = near[key]
+                rest = () if isinstance(held, str) else tuple(s for s in held if s != street)
+                if not rest:
+                    del near[key]
+                else:
+                    near[key] = rest[0] if len(rest) == 1 else rest
 
     def typed_named(self, name: str) -> AbstractSet[str]:
         """The known streets with a type whose name is ``name`` ("acre lane" and "acre road"
         for "acre"; not to be changed by the caller)."""
         return self._typed_by_name.get(name, frozenset())
 
-    def similar(self, vocabulary: str, street: str, threshold: float) -> AbstractSet[str]:
-        """Every street of ``vocabulary`` whose ratio against ``street`` reaches
-        ``threshold`` (not to be changed by the caller)."""
-        if threshold == self.threshold:
-            kept = self._kept.get(vocabulary)
-            if kept is not None and street in kept:
-                return kept[street]
-        if threshold != self._memo_threshold:
-            self._memo.clear()
-            self._memo_size = 0
-            self._memo_threshold = threshold
-        memo = self._memo.get(vocabulary)
-        found = memo.get(street) if memo is not None else None
+    def similar(
+        self, street: str, threshold: float | None = None, within: Sequence[str] = (ALL_STREETS,)
+    ) -> frozenset[str]:
+        """Every street of the vocabularies ``within`` that is ``street`` or one typo from it
+        with a difflib ratio (``street_ratio(known, street)``) reaching ``threshold`` (the
+        policy's by default)."""
+        t = self.threshold if threshold is None else threshold
+        key = (street, t, tuple(within))
+        found = self._memo.get(key)
         if found is None:
-            if self._memo_size >= _MEMO_LIMIT:
+            if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
-                self._memo_size = 0
-            lengths = self._by_len.get(vocabulary)
-            found = frozenset(self._scan(lengths, street, threshold)) if lengths else frozenset()
-            if vocabulary == ALL_STREETS:
-                self.scans += 1
-            self._memo.setdefault(vocabulary, {})[street] = found
-            self._memo_size += 1
+            found = self._memo[key] = frozenset(self._near_to(street, t, within))
         return found
 
-    @staticmethod
-    def _scan(
-        lengths: dict[int, dict[str, frozenset[str]]], street: str, threshold: float
-    ) -> Iterator[str]:
-        fuzzy = _Fuzzy(street)
-        pairs = _letter_pairs(street)
-        for length, bucket in lengths.items():
-            if not _could_reach(length, len(street), threshold):
+    def _near_to(self, street: str, t: float, within: Sequence[str]) -> set[str]:
+        near, count = self._near, self._count
+        anywhere = ALL_STREETS in within
+        found: set[str] = set()
+        for key in _neighbourhood(street):
+            held = near.get(key)
+            if held is None:
                 continue
-            needed = _pairs_needed(length + len(street), threshold)
-            for known, known_pairs in bucket.items():
+            for known in (held,) if isinstance(held, str) else held:
+                if known in found or not (anywhere or any((v, known) in count for v in within)):
+                    continue
                 if known == street or (
-                    len(pairs & known_pairs) >= needed and fuzzy.similar(known, threshold)
+                    one_typo(known, street) and street_ratio(known, street) >= t
                 ):
-                    yield known
+                    found.add(known)
+        return found
 
 
 # --- places -------------------------------------------------------------------------------------
@@ -478,13 +439,12 @@ class _PersonIndex:
         # Same DOB or none known; a different DOB never matches.
         found = set(_ids(self._by_dob_name, (who.dob, name)))
         found.update(_ids(self._by_dob_name, (None, name)))
-        fuzzy = _Fuzzy(name)
+        fuzzy = None
         for known in self._names_by_dob.get(who.dob, ()):
-            if (
-                known != name
-                and _could_reach(len(known), len(name), threshold)
-                and (fuzzy.similar(known, threshold))
-            ):
+            if known == name or not _could_reach(len(known), len(name), threshold):
+                continue
+            fuzzy = fuzzy or _Fuzzy(name)  # prepared only when a name is to be compared
+            if fuzzy.similar(known, threshold):
                 found.update(_ids(self._by_dob_name, (who.dob, known)))
         return found
 
@@ -505,9 +465,9 @@ def _strength(w: WarningOut) -> tuple[bool, int]:
 class WarningIndex:
     """Schemes and orders held in memory, indexed so that a lookup touches only what matches.
 
-    A lookup costs some tens of microseconds plus some per warning returned; a query without
-    a postcode whose street was not asked about before, one scan of every known street
-    (milliseconds with a hundred thousand markers: ``tests/bench/bench_warnings.py``).
+    A lookup costs some tens of microseconds plus some per warning returned, a misspelt or
+    never-seen street included (``tests/bench/bench_warnings.py``: 100,000 schemes and
+    100,000 orders).
     Not thread-safe: one thread updates and queries it.
     """
 
@@ -538,13 +498,6 @@ class WarningIndex:
     def __len__(self) -> int:
         """Schemes and orders held (expired schemes included until removed)."""
         return len(self._schemes) + len(self._orders)
-
-    @property
-    def street_scans(self) -> int:
-        """Lookups so far without a (readable) postcode whose street was not asked about
-        before, so compared with every known street (the slow path; the answer is
-        remembered). For diagnostics and benchmarks."""
-        return self._streets.scans
 
     # --- updates -------------------------------------------------------------------------
 
@@ -652,10 +605,10 @@ class WarningIndex:
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
     def _similar_streets(self, q: ParsedPlace) -> tuple[str, ...]:
-        """The filed streets that may be ``street_similar`` to ``q``'s: those whose ratio
-        reaches the policy's (with a district, its district's and those filed without one;
-        without, every street: the slow path, remembered), and those with the same name when
-        one side gives no street type (every district's: ``match_parsed`` sorts them out)."""
+        """The filed streets that may be ``street_similar`` to ``q``'s: the same or one typo
+        away with a ratio reaching the policy's (with a district, its district's and those
+        filed without one; without, every street), and those with the same name when one
+        side gives no street type (every district's: ``match_parsed`` sorts them out)."""
         street = q.parts.street if q.parts is not None and q.house is not None else ""
         if not street:
             return ()
@@ -663,13 +616,8 @@ class WarningIndex:
         name, kind = street_type(street)
         # "acre lane" may be a filed "acre"; "acre" may be any filed "acre <type>".
         named = (name,) if kind is not None else self._streets.typed_named(street)
-        if q.district is None:
-            return (*self._streets.similar(ALL_STREETS, street, threshold), *named)
-        return (
-            *self._streets.similar(q.district, street, threshold),
-            *self._streets.similar(NO_DISTRICT, street, threshold),
-            *named,
-        )
+        within = (ALL_STREETS,) if q.district is None else (q.district, NO_DISTRICT)
+        return (*self._streets.similar(street, threshold, within), *named)
 
     def _template(
         self,

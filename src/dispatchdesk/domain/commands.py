@@ -77,3 +77,5 @@ class ConnectionInfo:
     #: Server time of the last successful contact; the age of the data on screen.
     last_synced_at: datetime | None = None
     message: str | None = None
+    #: The URL of the server (API node) in use, when the client was given several.
+    server: str | None = None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from dispatchdesk.domain.countdown import Countdown, countdown
+from dispatchdesk.domain.countdown import Countdown, PreparedCountdown, countdown
 from dispatchdesk.domain.downgrades import DowngradeDecision, PendingDowngrade
 from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.history import IncidentLink, IncidentPerson, PersonRole
@@ -268,6 +268,13 @@ class Incident:
         return countdown(
             now=now, deadline=self.deadline, at_risk_window=window, attended_at=self.attended_at
         )
+
+    def prepared_countdown(self, policy: GradePolicy) -> PreparedCountdown:
+        """:meth:`countdown` for any ``now``: ``.at(epoch_us(now))`` (a queue's tick)."""
+        if self.deadline is None or (not self.is_open and self.attended_at is None):
+            return PreparedCountdown.of(None, _ZERO, None)
+        window = policy.at_risk_window(self.grade, self.created_at, self.deadline)
+        return PreparedCountdown.of(self.deadline, window, self.attended_at)
 
     def urgency_key(self) -> tuple[int, float, int]:
         """Static sort key, most urgent first: unattended by deadline, then the rest.

@@ -3,14 +3,23 @@
 Every reply's ``X-Server-Time`` re-anchors the :class:`ServerClock` with the request's monotonic
 start and end, so countdowns run on the server's time. Errors are raised as the tree in
 :mod:`dispatchdesk.sync.errors`; nothing from httpx or pydantic leaks out.
+
+Several API nodes on one database: the client is given their URLs and talks to one at a time
+(``server``). When that one stops answering (it cannot be reached, it does not answer in time,
+or the connection breaks) a request is sent again to the next, in order, round the list, and
+the client stays there. Safe because the nodes share the database: a command carries its
+``Idempotency-Key`` (one a node applied before it died is replayed, not applied twice), a
+bearer token is good on every node, and the feed resumes from its cursor. A broken event
+stream moves on too; the feed reconnects to the next node after its backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -46,6 +55,8 @@ from dispatchdesk.sync.errors import (
 
 M = TypeVar("M", bound=BaseModel)
 
+log = logging.getLogger(__name__)
+
 
 class _DivertList(RootModel[list[DivertModel]]):
     pass
@@ -68,7 +79,9 @@ class Heartbeat:
 
 
 class ApiClient:
-    """Talks to one server. ``transport`` is for tests (``httpx.ASGITransport``, ``MockTransport``).
+    """Talks to a server: ``base_url``, or the first of several API nodes that answers
+    (``server`` is the one in use; see the module's docstring). ``transport`` is for tests
+    (``httpx.ASGITransport``, ``MockTransport``).
 
     ``clock`` is updated from every response's ``X-Server-Time``. Call :meth:`aclose` when
     done (qasync has no async-generator finaliser: close explicitly).
@@ -76,7 +89,7 @@ class ApiClient:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -84,24 +97,52 @@ class ApiClient:
         token: str | None = None,
     ) -> None:
         self.clock = clock if clock is not None else ServerClock()
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + API_PREFIX,
-            transport=transport,
-            timeout=timeout,
-            headers={"Accept": "application/json"},
-        )
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("no server URL given")
+        #: The API nodes' URLs, in the order they are tried.
+        self.servers: tuple[str, ...] = tuple(u.rstrip("/") for u in urls)
+        self._nodes = [
+            httpx.AsyncClient(
+                base_url=url + API_PREFIX,
+                transport=transport,
+                timeout=timeout,
+                headers={"Accept": "application/json"},
+            )
+            for url in self.servers
+        ]
+        self._current = 0
         self.token: str | None = None
         if token is not None:
             self.set_token(token)
+
+    @property
+    def server(self) -> str:
+        """The URL of the API node in use."""
+        return self.servers[self._current]
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return self._nodes[self._current]
+
+    def fail_over(self, failed: str | None = None) -> bool:
+        """Move on to the next server (when ``failed``, only if it is still the one in use:
+        two requests failing together move once). False when there is no other server."""
+        if len(self.servers) < 2 or (failed is not None and failed != self.server):
+            return False
+        self._current = (self._current + 1) % len(self.servers)
+        log.warning("server %s stopped answering; now using %s", failed, self.server)
+        return True
 
     # --- session ---------------------------------------------------------------------------
 
     def set_token(self, token: str | None) -> None:
         self.token = token
-        if token is None:
-            self._http.headers.pop("Authorization", None)
-        else:
-            self._http.headers["Authorization"] = f"Bearer {token}"
+        for node in self._nodes:
+            if token is None:
+                node.headers.pop("Authorization", None)
+            else:
+                node.headers["Authorization"] = f"Bearer {token}"
 
     async def sign_in(self, username: str, password: str) -> TokenResponse:
         """Get a bearer token; later requests carry it. Wrong password: :class:`Unauthorized`."""
@@ -112,7 +153,8 @@ class ApiClient:
         return result
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for node in self._nodes:
+            await node.aclose()
 
     # --- sync ------------------------------------------------------------------------------
 
@@ -157,6 +199,7 @@ class ApiClient:
                 write=timeout.write,
                 pool=timeout.pool,
             )
+        server = self.server
         try:
             sent = self.clock.monotonic()
             async with aconnect_sse(
@@ -178,7 +221,8 @@ class ApiClient:
                 async for item in _decode_sse(response.aiter_lines()):
                     yield item
         except httpx.TransportError as exc:
-            raise ConnectionLost(_transport_message(exc)) from exc
+            self.fail_over(server)
+            raise ConnectionLost(self._lost_message(exc, server)) from exc
         except SSEError as exc:
             raise MalformedPayload(f"The event stream is not valid: {exc}") from exc
 
@@ -285,15 +329,32 @@ class ApiClient:
     # --- plumbing --------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        sent = self.clock.monotonic()
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ConnectionLost(_transport_message(exc)) from exc
+        """One request, sent again to each other server in turn while the one in use does
+        not answer (every request is safe to repeat: reads, sign-in, idempotent commands)."""
+        tried = 0
+        while True:
+            server = self.server
+            sent = self.clock.monotonic()
+            try:
+                response = await self._http.request(method, path, **kwargs)
+                break
+            except httpx.TransportError as exc:
+                tried += 1
+                if not self.fail_over(server):
+                    raise ConnectionLost(self._lost_message(exc, server)) from exc
+                if tried >= len(self.servers):
+                    raise ConnectionLost(self._lost_message(exc, ", ".join(self.servers))) from exc
         self._observe(response, sent)
         if response.is_error:
             self._raise_for_status(response)
         return response
+
+    def _lost_message(self, exc: httpx.TransportError, tried: str) -> str:
+        """What went wrong, naming the node(s) ``tried`` when there are several."""
+        message = _transport_message(exc)
+        if len(self.servers) > 1:
+            message = f"{message.rstrip('.')} (tried {tried})."
+        return message
 
     def _observe(self, response: httpx.Response, sent: float) -> None:
         received = self.clock.monotonic()

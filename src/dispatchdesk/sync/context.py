@@ -98,7 +98,10 @@ class SyncContext:
         self._last_problem = None
 
     def set_connection(self, state: ConnectionState, message: str | None = None) -> None:
-        info = ConnectionInfo(state=state, last_synced_at=self.last_synced_at, message=message)
+        server = self.client.server if len(self.client.servers) > 1 else None
+        info = ConnectionInfo(
+            state=state, last_synced_at=self.last_synced_at, message=message, server=server
+        )
         if info != self._connection:
             self._connection = info
             self.listeners.on_connection(info)

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
+from dispatchdesk.cache.compact import share_equal_values
 from dispatchdesk.cache.entities import (
     ENTITIES,
     NOTICE,
@@ -91,9 +92,20 @@ class EntityBatch:
 
 
 def build_index(
-    schemes: Sequence[SchemeOut], orders: Sequence[OrderOut], policy: WarningPolicy | None = None
+    schemes: Sequence[SchemeOut],
+    orders: Sequence[OrderOut],
+    policy: WarningPolicy | None = None,
+    *,
+    share: bool = True,
 ) -> WarningIndex:
-    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread)."""
+    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread). With
+    ``share`` the models are first made to share their equal values (``share_equal_values``:
+    they are held for as long as the index is; the cache's own load already did)."""
+    if share:
+        pool: dict[object, object] = {}
+        share_equal_values(schemes, pool)
+        share_equal_values(orders, pool)
+        del pool
     index = WarningIndex(policy or DEFAULT_WARNING_POLICY)
     index.replace(schemes, orders)
     if len(index) >= _FREEZE_AT:

@@ -220,6 +220,7 @@ class Feed:
         loop = asyncio.get_running_loop()
         beats = self._beats
         client = self._ctx.client
+        server = client.server
         # Until the reply's head comes, a request's own timeout (a stream that never answers
         # is left then, even before this desk knows the server's heartbeat).
         limit = min(self.stall_limit(), client.request_timeout)
@@ -244,6 +245,7 @@ class Feed:
                     queue.put_nowait(item)
             queue.put_nowait(_StreamEnded())
         except TimeoutError:
+            client.fail_over(server)  # a node that stopped answering: the next one
             queue.put_nowait(
                 ConnectionLost(f"Nothing from the server for {limit:.3g} s; reconnecting.")
             )

@@ -99,3 +99,28 @@ class ConnectionBanner(QFrame):
         self._text.setText(text)
         self.setAccessibleName(text or "Online")
         self.setVisible(bool(text))
+
+
+def server_text(info: ConnectionInfo) -> str:
+    """The status bar's words for the API node in use ("" with a single server)."""
+    if info.server is None:
+        return ""
+    where = info.server.split("://", 1)[-1]
+    if info.state is ConnectionState.ONLINE:
+        return f"Server: {where}"
+    return f"Server: {where} ({info.state.value})"
+
+
+class ServerLabel(QLabel):
+    """In the status bar, with several API nodes configured: the one the desk is on."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("serverLabel")
+        self.hide()
+
+    def set_info(self, info: ConnectionInfo) -> None:
+        text = server_text(info)
+        self.setText(text)
+        self.setAccessibleName(text)
+        self.setVisible(bool(text))

@@ -17,9 +17,16 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QIcon
 
 from dispatchdesk.domain.commands import CommandState, PendingCommand
-from dispatchdesk.domain.countdown import Countdown, CountdownState, format_countdown
+from dispatchdesk.domain.countdown import (
+    Countdown,
+    CountdownState,
+    PreparedCountdown,
+    epoch_us,
+    format_countdown,
+)
 from dispatchdesk.domain.downgrades import pending_text
 from dispatchdesk.domain.grades import DEFAULT_POLICY, GradePolicy
 from dispatchdesk.domain.incident import DivertKind, Incident
@@ -75,6 +82,9 @@ SORT_ROLE = USER_ROLE
 INCIDENT_ROLE = SORT_ROLE + 1
 #: The :class:`CountdownState` of the row at ``now``.
 COUNTDOWN_STATE_ROLE = SORT_ROLE + 2
+#: The countdown cell whole: (text, icon, foreground, background, state), for the delegate
+#: that paints it from one call (``countdown_delegate``).
+COUNTDOWN_CELL_ROLE = SORT_ROLE + 3
 
 _NCOLS = len(Column)
 _COL_COUNTDOWN = Column.COUNTDOWN.value
@@ -98,9 +108,7 @@ _COUNTDOWN_SLOTS: dict[int, int] = {
     DECORATION_ROLE: 1,
     FOREGROUND_ROLE: 2,
     BACKGROUND_ROLE: 3,
-    TOOLTIP_ROLE: 4,
-    ACCESSIBLE_ROLE: 5,
-    COUNTDOWN_STATE_ROLE: 6,
+    COUNTDOWN_STATE_ROLE: 4,
 }
 
 
@@ -144,7 +152,11 @@ class IncidentTableModel(RowsTableModel):
         #: The tick's "now" and each row's countdown at it: Qt asks ~7 roles per painted cell,
         #: and one computation per row per tick is enough (see :meth:`refresh_now`).
         self._tick_now: datetime | None = None
+        self._tick_us = 0
         self._countdowns: dict[int, Countdown] = {}
+        #: Each incident's countdown prepared for any "now" (by id, with the incident it was
+        #: prepared from): the tick then costs a subtraction and a comparison per row.
+        self._prepared: dict[int, tuple[Incident, PreparedCountdown]] = {}
         self._cells: dict[int, tuple[Any, ...]] = {}
         #: Warnings per incident (scheme, order; acknowledged or not), computed ahead of time.
         self._marks: Callable[[int], tuple[WarningMark, ...]] = lambda _id: ()
@@ -183,6 +195,7 @@ class IncidentTableModel(RowsTableModel):
         Until it is first called, every countdown is computed from ``now()`` on each request.
         """
         self._tick_now = self._now()
+        self._tick_us = epoch_us(self._tick_now)
         self._countdowns.clear()
         self._cells.clear()
         late = (self.row_of(i) for i in self._overdue.due(self._tick_now))
@@ -194,7 +207,13 @@ class IncidentTableModel(RowsTableModel):
             return incident.countdown(self._now(), self._policy)
         cd = self._countdowns.get(row)
         if cd is None:
-            cd = self._countdowns[row] = incident.countdown(self._tick_now, self._policy)
+            held = self._prepared.get(incident.id)
+            if held is None or held[0] is not incident:
+                if len(self._prepared) > 2 * len(self._rows) + 100:
+                    self._prepared.clear()  # incidents long gone
+                held = (incident, incident.prepared_countdown(self._policy))
+                self._prepared[incident.id] = held
+            cd = self._countdowns[row] = held[1].at(self._tick_us)
         return cd
 
     # -- Qt model API ----------------------------------------------------------------------
@@ -208,6 +227,11 @@ class IncidentTableModel(RowsTableModel):
             slot = _COUNTDOWN_SLOTS.get(role)
             if slot is not None:  # the painted roles: one lookup per role per tick
                 return self._countdown_cell(row)[slot]
+            if role == COUNTDOWN_CELL_ROLE:
+                return self._countdown_cell(row)
+            if role in (TOOLTIP_ROLE, ACCESSIBLE_ROLE):
+                cell = self._countdown_cell(row)
+                return f"{_STATE_WORDS[cell[4]]} {cell[0]}"
             if role == SORT_ROLE:
                 return self._keys[row][0]
             if role == ALIGNMENT_ROLE:
@@ -235,20 +259,23 @@ class IncidentTableModel(RowsTableModel):
 
     # -- cells -----------------------------------------------------------------------------
 
-    def _countdown_cell(self, row: int) -> tuple[Any, ...]:
-        """Everything the countdown cell shows, in :data:`_COUNTDOWN_SLOTS` order."""
+    def countdown_cell(self, row: int) -> tuple[str, QIcon, QColor, QColor, CountdownState]:
+        """What the countdown cell of ``row`` paints: text, icon, foreground, background and
+        state (:data:`COUNTDOWN_CELL_ROLE`; the delegate calls this directly)."""
+        return self._countdown_cell(row)
+
+    def _countdown_cell(self, row: int) -> tuple[str, QIcon, QColor, QColor, CountdownState]:
+        """Everything the countdown cell shows, in :data:`_COUNTDOWN_SLOTS` order (the
+        tooltip and accessible text are made from it on request)."""
         cell = self._cells.get(row) if self._tick_now is not None else None
         if cell is None:
             cd = self._countdown(row, self._rows[row])
-            text = format_countdown(cd)
             colours = self._colours[cd.state]
             cell = (
-                text,
+                format_countdown(cd),
                 icons.countdown_icon(cd.state),
                 colours.foreground,
                 colours.background,
-                f"{_STATE_WORDS[cd.state]} {text}",
-                f"{_STATE_WORDS[cd.state]} {text}",
                 cd.state,
             )
             if self._tick_now is not None:
@@ -412,6 +439,7 @@ class IncidentTableModel(RowsTableModel):
         self.beginResetModel()
         self._countdowns.clear()
         self._cells.clear()
+        self._prepared.clear()
         self._policy = policy
         self._by_id = {i.id: i for i in incidents}
         self._overdue.reset(self._by_id.values(), policy.tasks)

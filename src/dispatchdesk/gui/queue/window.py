@@ -47,7 +47,7 @@ from dispatchdesk.domain.grades import Grade, GradePolicy
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.roles import Right, Role, has_right
 from dispatchdesk.domain.unit import Unit
-from dispatchdesk.gui.common.banner import ConnectionBanner
+from dispatchdesk.gui.common.banner import ConnectionBanner, ServerLabel
 from dispatchdesk.gui.common.message_bar import MessageBar
 from dispatchdesk.gui.common.settings_dialog import CentralSettings, SettingsDialog, sounds_enabled
 from dispatchdesk.gui.common.shortcuts import ShortcutsWindow
@@ -61,6 +61,7 @@ from dispatchdesk.gui.incident.created import CreatedNote
 from dispatchdesk.gui.incident.detail_panel import IncidentDetailPanel
 from dispatchdesk.gui.incident.downgrade_box import DecisionNotices
 from dispatchdesk.gui.notices.desk import NoticesDesk
+from dispatchdesk.gui.queue import countdown_delegate
 from dispatchdesk.gui.queue.alerts import (
     BREACH_SOUND,
     CRITICAL_WARNING_SOUND,
@@ -197,6 +198,9 @@ class QueueWindow(QMainWindow):
         table = QTableView()
         table.setObjectName("queueTable")
         table.setModel(self.proxy)
+        countdown_delegate.install(
+            table, self.model, self.proxy
+        )  # the countdown cell from one data() call
         # The location gives way, so the countdown and status always fit the window, whatever
         # the font (the high-contrast theme's is larger).
         header = configure_table(
@@ -214,6 +218,8 @@ class QueueWindow(QMainWindow):
 
     def _build_central(self) -> None:
         self.banner = ConnectionBanner()
+        self.server_label = ServerLabel()
+        self.statusBar().addPermanentWidget(self.server_label)
         self.message_bar = MessageBar()
         self.delay_strip = DelayStrip()
         self._shows_delays = has_right(self._role, Right.VIEW_DELAY_STRIP)
@@ -450,6 +456,7 @@ class QueueWindow(QMainWindow):
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
             (r.connection, self.detail.history.loader.on_connection),
+            (r.connection, self.server_label.set_info),
             (r.commands, self.model.set_pending),
             (r.commands, d.set_commands),
             (r.commands, w.set_commands),
