@@ -297,6 +297,46 @@ def _load_sqlite(path: str, chunks: Iterator[Generated]) -> None:
     db.close()
 
 
+def replicate(engine: sa.Engine, loaded: int, rows: int) -> None:
+    """PostgreSQL: grow ``loaded`` incidents to ``rows`` by copying them in SQL, each copy's
+    search keys made another place's and other people's (UPRN, USRN and postcode changed,
+    house and names marked), so the tables and indexes hold ``rows`` incidents while every
+    answer stays the size the COPY-loaded population gives (about 30 incidents)."""
+    cols = ", ".join(INCIDENT_COLS[2:])
+    with engine.begin() as conn:
+        for k in range(1, -(-rows // loaded)):
+            off = k * loaded
+            top = min(loaded, rows - off)
+            conn.exec_driver_sql(
+                f"INSERT INTO incidents (id, ref, {cols}) SELECT id + {off}, "
+                f"'HIST ' || lpad((id + {off})::text, 7, '0'), {cols} FROM incidents "
+                f"WHERE id <= {top}"
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO incident_places ({', '.join(PLACE_COLS)}) SELECT "
+                f"incident_id + {off}, created_at, {k + 1} || substr(uprn, 2), "
+                f"{k + 1} || substr(parent_uprn, 2), {k + 4} || substr(usrn, 2), "
+                f"house || '-{k}', street, street_rev, postcode || '{k}' "
+                f"FROM incident_places WHERE incident_id <= {top}"
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO incident_people ({', '.join(PEOPLE_COLS)}) SELECT "
+                f"incident_id + {off}, created_at, name_norm || ' x{k}', dob, role, caller "
+                f"FROM incident_people WHERE incident_id <= {top}"
+            )
+            print(f"    {off + top:,} incidents (copy {k} in SQL)", flush=True)
+        conn.exec_driver_sql("SELECT setval('incidents_id_seq', (SELECT max(id) FROM incidents))")
+
+
+def finish(engine: sa.Engine, rows: int) -> float:
+    """Indexes, ANALYZE, the keys marked complete; the build's seconds."""
+    built = _create_indexes(engine)
+    with engine.begin() as conn:
+        conn.execute(history_keys_state.delete())
+        conn.execute(history_keys_state.insert().values(id=1, checked_through=rows))
+    return built
+
+
 def build(url: str, rows: int, seed: int) -> tuple[list[int], float, float]:
     """(incidents to ask about, load seconds, index build seconds)."""
     engine = make_engine(url)
@@ -437,9 +477,11 @@ def main() -> None:
                 int(r[0])
                 for r in conn.exec_driver_sql(
                     "SELECT incident_id FROM incident_people WHERE caller = false "
+                    "AND incident_id <= 200000 "
                     "GROUP BY incident_id HAVING count(*) = 2 LIMIT 100000"
                     if is_postgres(engine)
                     else "SELECT incident_id FROM incident_people WHERE caller = 0 "
+                    "AND incident_id <= 200000 "
                     "GROUP BY incident_id HAVING count(*) = 2 LIMIT 100000"
                 ).all()
             ]

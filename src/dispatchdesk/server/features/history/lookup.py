@@ -34,6 +34,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Indel
 from sqlalchemy.engine import Connection
 
+from dispatchdesk.domain.addresses import street_type
 from dispatchdesk.domain.history import HISTORY_LIMIT
 from dispatchdesk.domain.warnings import (
     MATCH_RANK,
@@ -154,12 +155,31 @@ def place_candidates(q: ParsedPlace, found: Candidates) -> None:
         found.rule(places, f"postcode = {v(q.postcode)} AND house = {v(house)}", CHECK_LIMIT)
     street = q.parts.street if q.parts is not None else ""
     if street:
-        half = max(len(street) // 2, 1)
-        tail = street[::-1][: max(len(street) - half - 1, 1)]
-        for column, prefix in (("street", street[:half]), ("street_rev", tail)):
+        for column, prefix in _street_prefixes(street):
             found.rule(
                 places, f"house = {v(house)} AND {found.prefix(column, prefix)}", CHECK_LIMIT
             )
+
+
+def _street_prefixes(street: str) -> list[tuple[str, str]]:
+    """The prefixes of ``street`` and of it reversed that every street the matcher may call
+    similar starts with (:func:`~dispatchdesk.domain.addresses.street_similar`).
+
+    One typo (an edit, or two neighbours swapped) at position ``i`` leaves the text before
+    ``i`` and after ``i + 1`` alike, so a similar street shares the first half or (but for
+    one letter) the last half. When the street has a type ("acre lane"), a similar street
+    with a type has the same type (two types that differ are two streets), so the typo is in
+    the name: the last half of the *name* and the type are shared, which keeps the reversed
+    read to the streets of that name rather than every "... road" at that number. A street
+    with no type matches its name alone ("acre" for "acre lane"), which starts with the
+    name's first half; a typo in the type word lies after it.
+    """
+    name, kind = street_type(street)
+    half = max(len(name) // 2, 1)
+    tail = name[half + 1 :] if len(name) - half - 1 > 0 else name[-1:]
+    if kind is not None:
+        tail = f"{tail} {kind}"
+    return [("street", name[:half]), ("street_rev", tail[::-1])]
 
 
 def near_names(
