@@ -233,7 +233,9 @@ def person_candidates(
         found.rule(people, f"dob = {day} AND name_norm IN ({listed})", CHECK_LIMIT)
 
 
-def _people_of(row: Any) -> list[IncidentPersonModel]:
+def people_of(row: Any) -> list[IncidentPersonModel]:
+    """The caller (when named; INFORMANT unless a role is stored) and the people named on an
+    incident row, with their roles."""
     caller = row.caller or {}
     out = []
     if caller.get("name"):
@@ -271,7 +273,7 @@ def classify(
             if kind is not None:
                 hit.matches.append(("location", kind.value, None, None))
         if queries:
-            for person in _people_of(row):
+            for person in people_of(row):
                 theirs = Person(person.name, person.dob)
                 norm = normalise_name(person.name)
                 for who, q, q_norm in queries:
