@@ -171,7 +171,7 @@ class History:
         linked: list[LinkOut],
     ) -> HistoryPage:
         policy = self.runner.settings.warning_policy
-        found = Candidates(since, self.postgres)
+        found = Candidates(since, self.postgres, policy.address_similarity)
         if place is not None:
             place_candidates(place, found)
         near = near_names(conn, asked, policy)
