@@ -21,6 +21,7 @@ Target: p99 <= 50 ms (PostgreSQL at 5,000,000, SQLite at 500,000).
     uv run python -m tests.bench.bench_history [--rows N] [--runs R] [--lookups L]
         [--pg URL]            # PostgreSQL: a database bench_history is (re)made there
         [--reuse]             # keep the database of an earlier run with the same --rows
+        [--copy-rows M]       # PostgreSQL: COPY M generated incidents, grow to N in SQL
 
 Without ``--pg`` it runs on SQLite in the temporary directory.
 """
@@ -297,30 +298,73 @@ def _load_sqlite(path: str, chunks: Iterator[Generated]) -> None:
     db.close()
 
 
-def build(url: str, rows: int, seed: int) -> tuple[list[int], float, float]:
-    """(incidents to ask about, load seconds, index build seconds)."""
+def replicate(engine: sa.Engine, loaded: int, rows: int) -> None:
+    """PostgreSQL: grow ``loaded`` incidents to ``rows`` by copying them in SQL, each copy's
+    search keys made another place's and other people's (UPRN, USRN and postcode changed,
+    house and names marked), so the tables and indexes hold ``rows`` incidents while every
+    answer stays the size the COPY-loaded population gives (about 30 incidents)."""
+    cols = ", ".join(INCIDENT_COLS[2:])
+    with engine.begin() as conn:
+        for k in range(1, -(-rows // loaded)):
+            off = k * loaded
+            top = min(loaded, rows - off)
+            conn.exec_driver_sql(
+                f"INSERT INTO incidents (id, ref, {cols}) SELECT id + {off}, "
+                f"'HIST ' || lpad((id + {off})::text, 7, '0'), {cols} FROM incidents "
+                f"WHERE id <= {top}"
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO incident_places ({', '.join(PLACE_COLS)}) SELECT "
+                f"incident_id + {off}, created_at, {k + 1} || substr(uprn, 2), "
+                f"{k + 1} || substr(parent_uprn, 2), {k + 4} || substr(usrn, 2), "
+                f"house || '-{k}', street, street_rev, postcode || '{k}' "
+                f"FROM incident_places WHERE incident_id <= {top}"
+            )
+            conn.exec_driver_sql(
+                f"INSERT INTO incident_people ({', '.join(PEOPLE_COLS)}) SELECT "
+                f"incident_id + {off}, created_at, name_norm || ' x{k}', dob, role, caller "
+                f"FROM incident_people WHERE incident_id <= {top}"
+            )
+            print(f"    {off + top:,} incidents (copy {k} in SQL)", flush=True)
+        conn.exec_driver_sql("SELECT setval('incidents_id_seq', (SELECT max(id) FROM incidents))")
+
+
+def finish(engine: sa.Engine, rows: int) -> float:
+    """Indexes, ANALYZE, the keys marked complete; the build's seconds."""
+    built = _create_indexes(engine)
+    with engine.begin() as conn:
+        conn.execute(history_keys_state.delete())
+        conn.execute(history_keys_state.insert().values(id=1, checked_through=rows))
+    return built
+
+
+def build(url: str, rows: int, copy_rows: int, seed: int) -> tuple[list[int], float, float]:
+    """(incidents to ask about, load seconds, index build seconds). ``copy_rows`` are
+    generated and loaded (COPY on PostgreSQL); on PostgreSQL the rest up to ``rows`` are
+    copies made in SQL (:func:`replicate`)."""
     engine = make_engine(url)
     metadata.create_all(engine)
     _drop_indexes(engine)
     rng = random.Random(seed)
-    pop = population(rows, rng)
+    generated = min(copy_rows, rows) if is_postgres(engine) else rows
+    pop = population(generated, rng)
     queryable: list[int] = []
 
     def chunks() -> Iterator[Generated]:
         step = 50_000
-        for first in range(1, rows + 1, step):
-            yield generate(pop, first, min(step, rows + 1 - first), rng, queryable)
-            print(f"    {min(first + step - 1, rows):,} incidents written", flush=True)
+        for first in range(1, generated + 1, step):
+            yield generate(pop, first, min(step, generated + 1 - first), rng, queryable)
+            print(f"    {min(first + step - 1, generated):,} incidents written", flush=True)
 
     start = time.perf_counter()
     if is_postgres(engine):
         _load_pg(engine, chunks())
+        if rows > generated:
+            replicate(engine, generated, rows)
     else:
         _load_sqlite(str(engine.url.database), chunks())
     loaded = time.perf_counter() - start
-    built = _create_indexes(engine)
-    with engine.begin() as conn:
-        conn.execute(history_keys_state.insert().values(id=1, checked_through=rows))
+    built = finish(engine, rows)
     engine.dispose()
     return queryable, loaded, built
 
@@ -398,6 +442,12 @@ def main() -> None:
     ap.add_argument("--pg", metavar="URL", help="a PostgreSQL server (its postgres database)")
     ap.add_argument("--reuse", action="store_true", help="keep an earlier run's database")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--copy-rows",
+        type=int,
+        default=None,
+        help="PostgreSQL: generate and COPY this many, then grow to --rows by copies in SQL",
+    )
     args = ap.parse_args()
 
     if args.pg:
@@ -429,7 +479,7 @@ def main() -> None:
             ).scalar()
     print(f"History of an incident over {args.rows:,} closed incidents, {where}")
     if fresh:
-        queryable, loaded, built = build(url, args.rows, args.seed)
+        queryable, loaded, built = build(url, args.rows, args.copy_rows or args.rows, args.seed)
         print(f"  load {loaded:,.1f} s; secondary indexes built in {built:,.1f} s (+ ANALYZE)")
     else:
         with engine.connect() as conn:
@@ -437,9 +487,11 @@ def main() -> None:
                 int(r[0])
                 for r in conn.exec_driver_sql(
                     "SELECT incident_id FROM incident_people WHERE caller = false "
+                    "AND incident_id <= 200000 "
                     "GROUP BY incident_id HAVING count(*) = 2 LIMIT 100000"
                     if is_postgres(engine)
                     else "SELECT incident_id FROM incident_people WHERE caller = 0 "
+                    "AND incident_id <= 200000 "
                     "GROUP BY incident_id HAVING count(*) = 2 LIMIT 100000"
                 ).all()
             ]

@@ -582,3 +582,23 @@ def test_links_cannot_be_walked_around(desk: Desk) -> None:
         b["id"],
         c["id"],
     }
+
+
+def test_at_most_200_most_recent_first_then_truncated(
+    desk: Desk, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A busy address: the 200 most recent, newest first, and ``truncated`` says there are
+    more; the incident's own history never lists the incident itself."""
+    lines: list[dict[str, Any] | str] = [
+        past(f"BUSY-{i:03d}", timedelta(days=i + 1), persons=[], kind="ASB") for i in range(205)
+    ]
+    load(desk, clock, write_jsonl(tmp_path / "busy.jsonl", lines))
+    page = search(desk.dan, uprn=BROTHERS_HOME["uprn"])
+    assert len(page.incidents) == 200 and page.truncated
+    assert [e.incident.ref for e in page.incidents] == [f"BUSY-{i:03d}" for i in range(200)]
+    mine = desk.cathy.create(location=BROTHERS_HOME, type="ASB").json()
+    hist = history_of(desk.dan, mine["id"])
+    assert len(hist.incidents) == 200 and hist.truncated
+    assert mine["id"] not in {e.incident.id for e in hist.incidents}
+    quiet = search(desk.dan, uprn="999999999999")
+    assert quiet.incidents == [] and not quiet.truncated

@@ -34,6 +34,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Indel
 from sqlalchemy.engine import Connection
 
+from dispatchdesk.domain.addresses import street_similar, street_type
 from dispatchdesk.domain.history import HISTORY_LIMIT
 from dispatchdesk.domain.warnings import (
     MATCH_RANK,
@@ -88,7 +89,13 @@ class Candidates:
 
     since: datetime
     postgres: bool
+    #: The matcher's street similarity threshold (the free-text rules' rows are sifted by it).
+    threshold: float = 0.82
     rules: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Rule number -> (street, postcode) asked: its rows are kept only when their own street
+    #: and postcode could pass the matcher's free-text rule (read from the search keys, so
+    #: the many houses of that number on other streets are never read as incidents).
+    sift: dict[int, tuple[str, str | None]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     types: dict[str, Any] = field(default_factory=dict)
     ids: set[int] = field(default_factory=set)
@@ -102,8 +109,21 @@ class Candidates:
             self.types[name] = type_
         return f":{name}"
 
-    def rule(self, table: str, where: str, limit: int) -> None:
+    def rule(
+        self, table: str, where: str, limit: int, sift: tuple[str, str | None] | None = None
+    ) -> None:
+        if sift is not None:
+            self.sift[len(self.rules)] = sift
         self.rules.append((table, where, limit))
+
+    def _could_match(self, rule: int, street: str | None, postcode: str | None) -> bool:
+        """What :func:`~dispatchdesk.domain.warnings.match_parsed` may accept for the same
+        house: the same full postcode, or a street that may be the same (its district check
+        is left to it)."""
+        asked_street, asked_postcode = self.sift[rule]
+        if postcode is not None and postcode == asked_postcode:
+            return True
+        return street_similar(street or "", asked_street, self.threshold)
 
     def prefix(self, column: str, prefix: str) -> str:
         """``column`` starts with ``prefix`` (letters, digits and spaces only), read from a
@@ -118,19 +138,24 @@ class Candidates:
         if not self.rules:
             return
         since = self.value(self.since, UTCDateTime())
+        keys = {
+            "incident_places": "street, postcode",
+            "incident_people": "CAST(NULL AS VARCHAR) AS street, CAST(NULL AS VARCHAR) AS postcode",
+        }
         parts = [
-            f"SELECT incident_id, {i} AS rule FROM (SELECT incident_id FROM {table} "
-            f"WHERE {where} AND created_at >= {since} ORDER BY created_at DESC "
-            f"LIMIT {limit}) AS r{i}"
+            f"SELECT incident_id, {i} AS rule, street, postcode FROM (SELECT incident_id, "
+            f"{keys[table]} FROM {table} WHERE {where} AND created_at >= {since} "
+            f"ORDER BY created_at DESC LIMIT {limit}) AS r{i}"
             for i, (table, where, limit) in enumerate(self.rules)
         ]
         query = sa.text(" UNION ALL ".join(parts)).bindparams(
             *(sa.bindparam(k, type_=t) for k, t in self.types.items())
         )
         per_rule: dict[int, int] = {}
-        for incident_id, rule in conn.execute(query, self.params).all():
-            self.ids.add(int(incident_id))
+        for incident_id, rule, street, postcode in conn.execute(query, self.params).all():
             per_rule[rule] = per_rule.get(rule, 0) + 1
+            if rule not in self.sift or self._could_match(rule, street, postcode):
+                self.ids.add(int(incident_id))
         self.truncated = any(n >= self.rules[r][2] for r, n in per_rule.items())
 
 
@@ -154,12 +179,34 @@ def place_candidates(q: ParsedPlace, found: Candidates) -> None:
         found.rule(places, f"postcode = {v(q.postcode)} AND house = {v(house)}", CHECK_LIMIT)
     street = q.parts.street if q.parts is not None else ""
     if street:
-        half = max(len(street) // 2, 1)
-        tail = street[::-1][: max(len(street) - half - 1, 1)]
-        for column, prefix in (("street", street[:half]), ("street_rev", tail)):
+        for column, prefix in _street_prefixes(street):
             found.rule(
-                places, f"house = {v(house)} AND {found.prefix(column, prefix)}", CHECK_LIMIT
+                places,
+                f"house = {v(house)} AND {found.prefix(column, prefix)}",
+                CHECK_LIMIT,
+                sift=(street, q.postcode),
             )
+
+
+def _street_prefixes(street: str) -> list[tuple[str, str]]:
+    """The prefixes of ``street`` and of it reversed that every street the matcher may call
+    similar starts with (:func:`~dispatchdesk.domain.addresses.street_similar`).
+
+    One typo (an edit, or two neighbours swapped) at position ``i`` leaves the text before
+    ``i`` and after ``i + 1`` alike, so a similar street shares the first half or (but for
+    one letter) the last half. When the street has a type ("acre lane"), a similar street
+    with a type has the same type (two types that differ are two streets), so the typo is in
+    the name: the last half of the *name* and the type are shared, which keeps the reversed
+    read to the streets of that name rather than every "... road" at that number. A street
+    with no type matches its name alone ("acre" for "acre lane"), which starts with the
+    name's first half; a typo in the type word lies after it.
+    """
+    name, kind = street_type(street)
+    half = max(len(name) // 2, 1)
+    tail = name[half + 1 :] if len(name) - half - 1 > 0 else name[-1:]
+    if kind is not None:
+        tail = f"{tail} {kind}"
+    return [("street", name[:half]), ("street_rev", tail[::-1])]
 
 
 def near_names(
@@ -213,7 +260,9 @@ def person_candidates(
         found.rule(people, f"dob = {day} AND name_norm IN ({listed})", CHECK_LIMIT)
 
 
-def _people_of(row: Any) -> list[IncidentPersonModel]:
+def people_of(row: Any) -> list[IncidentPersonModel]:
+    """The caller (when named; INFORMANT unless a role is stored) and the people named on an
+    incident row, with their roles."""
     caller = row.caller or {}
     out = []
     if caller.get("name"):
@@ -251,7 +300,7 @@ def classify(
             if kind is not None:
                 hit.matches.append(("location", kind.value, None, None))
         if queries:
-            for person in _people_of(row):
+            for person in people_of(row):
                 theirs = Person(person.name, person.dob)
                 norm = normalise_name(person.name)
                 for who, q, q_norm in queries:

@@ -23,7 +23,6 @@ from sqlalchemy.engine import Connection
 from dispatchdesk.domain.history import (
     HISTORY_LIMIT,
     LinkRelation,
-    PersonRole,
     history_years_problem,
     years_before,
 )
@@ -44,6 +43,7 @@ from dispatchdesk.server.features.history.lookup import (
     incident_rows,
     match_key,
     near_names,
+    people_of,
     person_candidates,
     place_candidates,
 )
@@ -52,23 +52,6 @@ from dispatchdesk.server.features.history.tables import incident_links
 from dispatchdesk.server.features.incidents.service import Incidents
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.runner import RATIONALE_REFUSED, CommandResult, CommandRunner, Idem
-
-
-def _asked_of(caller: dict[str, Any] | None, persons: list[Any] | None) -> list[Asked]:
-    """The caller (when named) and the people named on an incident, with their roles."""
-    out: list[Asked] = []
-    if caller and caller.get("name"):
-        out.append(
-            Asked(
-                IncidentPersonModel(
-                    name=caller["name"],
-                    dob=caller.get("dob"),
-                    role=caller.get("role") or PersonRole.INFORMANT,
-                )
-            )
-        )
-    out += [Asked(IncidentPersonModel.model_validate(p)) for p in persons or []]
-    return out
 
 
 def _entry(found: Found, incident: Any) -> HistoryEntry:
@@ -149,7 +132,7 @@ class History:
         with self._reading(user, "history_viewed", incident_id) as (conn, audit):
             row = self.incidents.load(conn, incident_id)
             linked = links_of(conn, [row.id]).get(row.id, [])
-            asked = _asked_of(row.caller, row.persons)
+            asked = [Asked(p) for p in people_of(row)]
             page = self._page(conn, now, since, parsed_place(row.location), asked, row.id, linked)
             audit(f"Opened the history of {row.ref}: {_count(page)}")
         return page.model_copy(update={"incident_id": row.id})
@@ -188,7 +171,7 @@ class History:
         linked: list[LinkOut],
     ) -> HistoryPage:
         policy = self.runner.settings.warning_policy
-        found = Candidates(since, self.postgres)
+        found = Candidates(since, self.postgres, policy.address_similarity)
         if place is not None:
             place_candidates(place, found)
         near = near_names(conn, asked, policy)
