@@ -602,3 +602,14 @@ def test_at_most_200_most_recent_first_then_truncated(
     assert mine["id"] not in {e.incident.id for e in hist.incidents}
     quiet = search(desk.dan, uprn="999999999999")
     assert quiet.incidents == [] and not quiet.truncated
+
+
+def test_a_search_the_server_cannot_answer_is_422_not_500(desk: Desk) -> None:
+    """Found by schemathesis: a date of birth outside 1900-2999 and a window of centuries."""
+    for params in (
+        {"name": "Gary Hollis", "dob": "0276-06-28"},
+        {"uprn": "9958", "years": "20435711"},
+        {"name": "Gary Hollis\x00", "dob": "1984-03-09"},
+    ):
+        r = desk.cathy.get("/history", params=params)
+        assert r.status_code == 422, (params, r.text)

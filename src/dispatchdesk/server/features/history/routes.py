@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from dispatchdesk.domain.roles import Right
 from dispatchdesk.domain.warnings import Place
@@ -12,6 +13,7 @@ from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.history import HistoryPage
 from dispatchdesk.protocol.schemas import IncidentOut, IncidentPersonModel, LinkCreate, LinkRemove
 from dispatchdesk.server import auth
+from dispatchdesk.server.errors import Invalid
 from dispatchdesk.server.features.history.service import History
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
@@ -23,6 +25,21 @@ from dispatchdesk.server.http_common import (
 
 Key = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
 Digits = Annotated[str | None, Query(max_length=12, pattern=r"^\s*[0-9]{0,12}\s*$")]
+
+
+def _person(name: str | None, dob: date | None) -> IncidentPersonModel | None:
+    """The person asked about, or None; 422 naming the query field for one that cannot be."""
+    if not name or not name.strip():
+        return None
+    try:
+        return IncidentPersonModel(name=name.strip(), dob=dob)
+    except ValidationError as exc:
+        raise Invalid(
+            [
+                {"loc": ["query", *(str(p) for p in e["loc"])], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors()
+            ]
+        ) from None
 
 
 def router(history: History, require: Require) -> APIRouter:
@@ -42,8 +59,8 @@ def router(history: History, require: Require) -> APIRouter:
         address: Annotated[str | None, Query(max_length=500)] = None,
         postcode: Annotated[str | None, Query(max_length=10)] = None,
         name: Annotated[str | None, Query(max_length=200)] = None,
-        dob: date | None = None,
-        years: int | None = None,
+        dob: Annotated[date | None, Query(ge=date(1900, 1, 1), lt=date(3000, 1, 1))] = None,
+        years: Annotated[int | None, Query(le=100)] = None,
     ) -> HistoryPage:
         ids = {
             k: (v or "").strip() or None
@@ -53,8 +70,7 @@ def router(history: History, require: Require) -> APIRouter:
             k: (v or "").strip() or None for k, v in (("address", address), ("postcode", postcode))
         }
         place = Place(**ids, **text) if any(ids.values()) or any(text.values()) else None
-        person = IncidentPersonModel(name=name.strip(), dob=dob) if name and name.strip() else None
-        return history.search(user, place, person, years)
+        return history.search(user, place, _person(name, dob), years)
 
     @r.get(
         "/incidents/{incident_id}/history",
