@@ -11,6 +11,7 @@ CI-sized: ``--max-examples`` (default 25) per operation and generation mode on S
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -27,6 +28,11 @@ from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.server import EmbeddedServer, ServerSettings
 
 from .conftest import PASSWORD, USERS
+
+# Loaded now, at collection, not lazily deep inside a test: pytest rewrites schemathesis's
+# modules (it is a plugin), and CPython 3.11's parser can fail on a big module parsed deep in
+# a call stack ("AST constructor recursion depth mismatch").
+importlib.import_module("schemathesis.specs.openapi.schemas")
 
 SKIPPED = {("GET", f"{API_PREFIX}/events")}
 
