@@ -11,7 +11,6 @@ from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
-from dispatchdesk.domain.unit import UnitStatus
 from dispatchdesk.protocol.schemas import (
     CallerModel,
     DivertModel,
@@ -19,7 +18,6 @@ from dispatchdesk.protocol.schemas import (
     IncidentPersonModel,
     LinkOut,
     LocationModel,
-    UnitOut,
 )
 from dispatchdesk.protocol.tasks import TaskModel
 from dispatchdesk.server.db import diverts, incidents
@@ -66,21 +64,6 @@ def _divert_select() -> sa.Select[Any]:
         sa.select(diverts, F.c.ref.label("from_ref"), T.c.ref.label("to_ref"))
         .join(F, F.c.id == diverts.c.from_incident_id)
         .outerjoin(T, T.c.id == diverts.c.to_incident_id)  # a withdrawal has no target
-    )
-
-
-def unit_out(row: Row[Any]) -> UnitOut:
-    return UnitOut(
-        id=row.id,
-        callsign=row.callsign,
-        kind=row.kind,
-        borough=row.borough,
-        status=UnitStatus(row.status),
-        incident_id=row.incident_id,
-        status_since=row.status_since,
-        lat=row.lat,
-        lon=row.lon,
-        version=row.version,
     )
 
 
