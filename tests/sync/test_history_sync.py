@@ -1,7 +1,7 @@
 """History and links through the sync engine, against the real server: the history asked of
 the server and its last answer kept for an open incident, shown "as of" offline (and "nothing
-held" said plainly); a link issued offline survives a restart of the desk and is sent once
-the server is back."""
+held" said plainly); a link, or a link's removal, issued offline survives a restart of the
+desk and is sent once the server is back; a refused removal keeps its reason."""
 
 from __future__ import annotations
 
@@ -16,10 +16,16 @@ from dispatchdesk.domain.commands import CommandKind, CommandState, ConnectionSt
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.history import IncidentPerson, LinkRelation, PersonRole
 from dispatchdesk.domain.incident import Caller, Location
+from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.warnings import Person, Place
 from dispatchdesk.protocol.convert import incident_from_wire
-from dispatchdesk.protocol.schemas import IncidentCreate, IncidentPersonModel, LocationModel
-from dispatchdesk.server import EmbeddedServer, ServerSettings
+from dispatchdesk.protocol.schemas import (
+    IncidentCreate,
+    IncidentOut,
+    IncidentPersonModel,
+    LocationModel,
+)
+from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user
 from dispatchdesk.sync.api import DraftLink, IncidentDraft
 from dispatchdesk.sync.client import ApiClient
 
@@ -259,3 +265,120 @@ async def test_a_link_chosen_in_the_form_is_made_once_the_incident_has_its_id(
         await rec.wait_for(lambda: rec.commands == [])
     finally:
         await engine.stop()
+
+
+async def bob_links(other: ApiClient, incident_id: int, other_id: int, reason: str) -> IncidentOut:
+    """Another desk (bob, a supervisor) links two incidents on the server."""
+    return await other.command(
+        "POST",
+        f"/incidents/{incident_id}/links",
+        {"incident_id": other_id, "relation": "DUPLICATE", "reason": reason},
+        idempotency_key=f"link-{incident_id}-{other_id}",
+        reply=IncidentOut,
+        what="incident",
+    )
+
+
+async def test_a_link_removal_issued_offline_survives_a_restart_and_is_sent(
+    server_settings: ServerSettings, server: EmbeddedServer, other: ApiClient, worker: CacheWorker
+) -> None:
+    first = await domestic(other, "4 Mill Lane", 1)
+    second = await domestic(other, "4 Mill Lane", 2)
+    linked = incident_from_wire(await bob_links(other, second.id, first.id, REASON))
+    assert [link.incident_id for link in linked.links] == [first.id]
+    port, url = server.port, server.url
+    await anyio.to_thread.run_sync(server.stop)
+    rec = Recorder()
+    engine = make_engine(url, worker, rec)
+    await engine.start()
+    why = "The neighbour's call was about number 6, a different flat"
+    try:
+        await rec.wait_for(lambda: rec.connection is ConnectionState.OFFLINE)
+        removal = engine.unlink_incident(linked, first.id, first.ref, why)
+        await rec.wait_for(lambda: [c.id for c in rec.commands] == [removal])
+        [queued] = rec.commands
+        assert queued.state is CommandState.QUEUED and queued.kind is CommandKind.UNLINK_INCIDENT
+    finally:
+        await engine.stop()
+    back = EmbeddedServer(
+        ServerSettings(db_url=server_settings.db_url, port=port, heartbeat_seconds=0.2)
+    )
+    await anyio.to_thread.run_sync(back.start)
+    rec2 = Recorder()
+    engine2 = make_engine(url, worker, rec2)
+    try:
+        [kept] = worker.store.list_commands()
+        assert kept.id == removal, "kept on disk through the restart"
+        await engine2._client.sign_in("alice", PASSWORD)
+        await engine2.start()
+        await rec2.wait_for(lambda: rec2.commands == [] and second.id in rec2.incidents)
+        await rec2.wait_for(lambda: not rec2.incidents[second.id].links)
+        await rec2.wait_for(
+            lambda: first.id in rec2.incidents and not rec2.incidents[first.id].links
+        )
+        on_server = await other.get_incident(second.id)
+        assert on_server.links == []
+    finally:
+        await engine2.stop()
+        await anyio.to_thread.run_sync(back.stop)
+
+
+async def test_a_refused_link_removal_keeps_its_reason_and_the_link(
+    server_settings: ServerSettings, server: EmbeddedServer, other: ApiClient, worker: CacheWorker
+) -> None:
+    """A reason copied from an earlier removal (a copy only the server can see) is refused,
+    422; so is a call handler's removal (403): both stay in the outbox with the reason typed,
+    and the link stays on both incidents."""
+    first = await domestic(other, "4 Mill Lane", 1)
+    second = await domestic(other, "4 Mill Lane", 2)
+    third = await domestic(other, "4 Mill Lane", 3)
+    await bob_links(other, second.id, first.id, REASON)
+    linked = incident_from_wire(
+        await bob_links(other, third.id, first.id, "Third call about the same shouting")
+    )
+    why = "The neighbour's call was about number 6, a different flat"
+    await other.command(
+        "POST",
+        f"/incidents/{second.id}/links/{first.id}/remove",
+        {"reason": why},
+        idempotency_key="bob-removes",
+        reply=IncidentOut,
+        what="incident",
+    )
+    add_user(server_settings.db_url, "cathy", Role.CALL_HANDLER, PASSWORD)
+    rec = Recorder()
+    engine = await signed_in_engine(server, worker, rec)
+    await engine.start()
+    try:
+        await rec.wait_for(lambda: engine.online and third.id in rec.incidents)
+        copied = engine.unlink_incident(linked, first.id, first.ref, why)
+        await rec.wait_for(
+            lambda: any(c.id == copied and c.state is CommandState.FAILED for c in rec.commands)
+        )
+        [refused] = [c for c in rec.commands if c.id == copied]
+        assert refused.body == {"reason": why}
+        assert refused.message and second.ref in refused.message, refused.message
+    finally:
+        await engine.stop()
+    cathy_rec = Recorder()
+    cathy = make_engine(server.url, worker, cathy_rec)
+    await cathy._client.sign_in("cathy", PASSWORD)
+    await cathy.start()
+    try:
+        why = "Checked with the caller again: number 6 is a different flat"
+        await cathy_rec.wait_for(lambda: cathy.online and third.id in cathy_rec.incidents)
+        forbidden = cathy.unlink_incident(linked, first.id, first.ref, why)
+        await cathy_rec.wait_for(
+            lambda: any(
+                c.id == forbidden and c.state is CommandState.FAILED for c in cathy_rec.commands
+            )
+        )
+        [no_right] = [c for c in cathy_rec.commands if c.id == forbidden]
+        assert no_right.body == {"reason": why}
+        assert no_right.message and "does not have the right" in no_right.message
+        kept = {e.id: e for e in worker.store.list_commands()}
+        assert set(kept) == {copied, forbidden}, "both kept, reasons and all"
+    finally:
+        await cathy.stop()
+    assert [link.incident_id for link in (await other.get_incident(third.id)).links] == [first.id]
+    assert [link.incident_id for link in (await other.get_incident(first.id)).links] == [third.id]

@@ -30,9 +30,14 @@ class IncidentHistory:
     """History and links of the incident shown in the incident panel."""
 
     def __init__(
-        self, commands: DeskCommands, tz: Callable[[], str], now: Callable[[], datetime]
+        self,
+        commands: DeskCommands,
+        tz: Callable[[], str],
+        now: Callable[[], datetime],
+        *,
+        can_unlink: bool = False,
     ) -> None:
-        self.panel = HistoryPanel(commands, tz=tz())
+        self.panel = HistoryPanel(commands, tz=tz(), can_unlink=can_unlink)
         self.loader = HistoryLoader(
             self.panel, history_source(commands), tz, settle_ms=INCIDENT_SETTLE_MS, now=now
         )

@@ -8,7 +8,8 @@ nothing is held. The panel never takes the keyboard by itself: only F3 (the owne
 click moves it there, and Esc gives it back. In the list, Enter opens the highlighted incident
 read-only (a non-modal window), Ctrl+L (or Link…) links it to the current incident with a
 relation and a reason, typed inline; the server's refusal shows under the reason, which is
-kept. The current incident's links are listed with their relation.
+kept. The current incident's links are listed with their relation; those who may remove one
+highlight it and press Del (:mod:`~dispatchdesk.gui.history.links`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from dispatchdesk.domain.commands import PendingCommand
 from dispatchdesk.domain.history import IncidentLink, LinkRelation
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.rationale import rationale_problem
-from dispatchdesk.gui.common.timefmt import local
 from dispatchdesk.gui.history.entries import HistoryEntry, HistoryPicture, summary_line
+from dispatchdesk.gui.history.links import LinkList
 from dispatchdesk.gui.history.model import HistoryModel
 from dispatchdesk.gui.history.viewer import HistoryEntryViewer
 from dispatchdesk.sync.api import DeskCommands, DraftLink
@@ -74,6 +75,7 @@ class HistoryPanel(QGroupBox):
         tz: str = "Europe/London",
         parent: QWidget | None = None,
         defer_links: bool = False,
+        can_unlink: bool = False,
     ) -> None:
         super().__init__(f"History ({HISTORY_KEY})", parent)
         self._defer = defer_links and commands is None
@@ -85,6 +87,7 @@ class HistoryPanel(QGroupBox):
         self._linking: HistoryEntry | None = None
         self._return_to: QWidget | None = None
         self._pending: list[PendingCommand] = []
+        self._can_unlink = can_unlink
         self.viewer: HistoryEntryViewer | None = None
         self.model = HistoryModel(tz, self)
         self._build()
@@ -147,6 +150,10 @@ class HistoryPanel(QGroupBox):
         self._message_type = _Message
         self._watches: _CommandWatches = _CommandWatches()
         self._build_link_editor()
+        #: The incident's links, one a line; Del removes the highlighted one (by right).
+        self.linked = LinkList(
+            self._commands, can_remove=self._can_unlink, bring_into_view=self._bring_into_view
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.status)
@@ -154,6 +161,7 @@ class HistoryPanel(QGroupBox):
         layout.addLayout(buttons)
         layout.addWidget(self.link_box)
         layout.addWidget(self.links)
+        layout.addWidget(self.linked)
 
     def _build_link_editor(self) -> None:
         self.link_box = QWidget()
@@ -199,6 +207,7 @@ class HistoryPanel(QGroupBox):
     def set_timezone(self, tz: str) -> None:
         self._tz = tz
         self.model.set_entries(self.model.entries(), tz)
+        self.linked.show_links(self._incident, tz)
 
     @property
     def incident(self) -> Incident | None:
@@ -260,15 +269,8 @@ class HistoryPanel(QGroupBox):
         self._update_buttons()
 
     def _show_links(self, links: Sequence[IncidentLink]) -> None:
-        if not links:
-            self.links.setText("Linked incidents: none.")
-            return
-        lines = [
-            f"{link.ref} — {link.relation.value}: {link.reason} "
-            f"({link.by}, {local(link.at, self._tz, '%d/%m/%Y %H:%M')})"
-            for link in links
-        ]
-        self.links.setText("Linked incidents:\n" + "\n".join(lines))
+        self.linked.show_links(self._incident, self._tz)
+        self.links.setText("Linked incidents:" if links else "Linked incidents: none.")
 
     def _update_buttons(self) -> None:
         selected = self.selected() is not None
@@ -279,6 +281,7 @@ class HistoryPanel(QGroupBox):
         )
         self.link_button.setVisible(self._commands is not None or self._defer)
         self.links.setVisible(self._incident is not None or bool(self._deferred))
+        self.linked.setVisible(self._incident is not None and not self._defer)
 
     def _incident_open(self) -> bool:
         return self._incident is not None and self._incident.is_open
@@ -469,6 +472,7 @@ class HistoryPanel(QGroupBox):
         """All unconfirmed commands: a link's refusal shows under its reason."""
         self._pending = list(commands)
         self._watches.follow(commands)
+        self.linked.set_commands(commands)
 
 
 def _alive(widget: QWidget) -> bool:

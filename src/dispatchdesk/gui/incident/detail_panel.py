@@ -212,7 +212,12 @@ class IncidentDetailPanel(QScrollArea):
         self._build_close()
         #: Past incidents at its location and involving its people, and its links (after the
         #: actions, which stay in sight on a 1366x768 screen; F3 goes there).
-        self.history = IncidentHistory(commands, lambda: self._policy.timezone, now)
+        self.history = IncidentHistory(
+            commands,
+            lambda: self._policy.timezone,
+            now,
+            can_unlink=has_right(role, Right.UNLINK_INCIDENTS),
+        )
         self._layout.addWidget(self.history.panel)
         self._layout.addStretch(1)
         self.setWidget(body)
