@@ -228,6 +228,34 @@ def test_shortcuts_window_lists_actions(qtbot, commands, settings, fake_clock):
     assert not window.shortcuts_window.isModal()
 
 
+@pytest.mark.parametrize("role", [Role.DISPATCHER, Role.SUPERVISOR])
+def test_f1_lists_the_incident_panels_task_and_link_keys(
+    qtbot, commands, settings, fake_clock, role
+):
+    window = open_window(qtbot, commands, settings, fake_clock, role)
+    qtbot.keyClick(window.table, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: window.shortcuts_window is not None)
+    assert window.shortcuts_window is not None and window.shortcuts_window.isVisible()
+    rows = dict(window.shortcuts_window.rows)
+    assert rows["Record the selected task done (incident panel)"] == "Ctrl+Return, Ctrl+Enter"
+    assert rows["Record the selected task not done (incident panel)"] == (
+        "Ctrl+Shift+Return, Ctrl+Shift+Enter"
+    )
+    assert rows["Link the highlighted incident"] == "Ctrl+L"
+    assert rows["Remove the highlighted link (incident panel)…"] == "Del"
+
+
+def test_f1_for_a_call_handler_lists_linking_but_not_removing_nor_tasks(
+    qtbot, commands, settings, fake_clock
+):
+    window = open_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
+    window.show_shortcuts()
+    rows = dict(window.shortcuts_window.rows)
+    assert rows["Link the highlighted incident"] == "Ctrl+L"
+    assert not any("link" in text and "Remove" in text for text in rows)
+    assert not any("task" in text for text in rows)
+
+
 def test_high_contrast_theme(qtbot, commands, settings, fake_clock):
     window = open_window(qtbot, commands, settings, fake_clock)
     window.relay.on_state(sample(), DEFAULT_POLICY)

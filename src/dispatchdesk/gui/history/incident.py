@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
+from PySide6.QtGui import QAction
+
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.gui.history.loader import HistoryLoader
 from dispatchdesk.gui.history.panel import HistoryPanel
@@ -56,3 +58,8 @@ class IncidentHistory:
         self.panel.set_incident(incident)
         if before is not None and before.id == incident.id and before.links != incident.links:
             self.loader.ask_again()
+
+    def shortcut_actions(self) -> list[QAction]:
+        """Link (Ctrl+L) and remove a link (Del), for Help ▸ Keyboard shortcuts (the removal
+        hidden from those who may not)."""
+        return [self.panel.link_action, self.panel.linked.remove_action]

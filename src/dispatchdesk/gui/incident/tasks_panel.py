@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -162,11 +162,19 @@ class TasksBox(QGroupBox):
             button.setAutoDefault(False)
         self.done_button.clicked.connect(lambda: self.record(done=True))
         self.not_done_button.clicked.connect(lambda: self.record(done=False))
-        for keys, done in ((DONE_KEYS, True), (NOT_DONE_KEYS, False)):
-            for key in keys:
-                shortcut = QShortcut(QKeySequence(key), self)
-                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-                shortcut.activated.connect(lambda d=done: self.record(done=d))
+        #: The keys, as actions (Help ▸ Keyboard shortcuts lists them; hidden, and so off,
+        #: for those who may not record).
+        self.done_action = QAction("Record the selected task done (incident panel)", self)
+        self.not_done_action = QAction("Record the selected task not done (incident panel)", self)
+        for action, keys, done in (
+            (self.done_action, DONE_KEYS, True),
+            (self.not_done_action, NOT_DONE_KEYS, False),
+        ):
+            action.setShortcuts([QKeySequence(key) for key in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _=False, d=done: self.record(done=d))
+            action.setVisible(can_record)
+            self.addAction(action)
         layout = QVBoxLayout(self)
         layout.addWidget(self.overdue)
         layout.addWidget(self.view)
@@ -182,6 +190,10 @@ class TasksBox(QGroupBox):
         layout.addWidget(self.entry)
         layout.addWidget(message)
         self.entry.setVisible(can_record)
+
+    def shortcut_actions(self) -> list[QAction]:
+        """Done and not done, for Help ▸ Keyboard shortcuts (hidden from those who may not)."""
+        return [self.done_action, self.not_done_action]
 
     # -- what is shown ---------------------------------------------------------------------
 

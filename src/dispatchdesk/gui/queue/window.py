@@ -616,6 +616,8 @@ class QueueWindow(QMainWindow):
                 *self.all_actions,
                 *self.commands_panel.actions(),
                 *self.dispatch.shortcut_actions(),
+                *self.detail.tasks_box.shortcut_actions(),
+                *self.detail.history.shortcut_actions(),
             ]
             self.shortcuts_window = ShortcutsWindow(actions, self)
         self.shortcuts_window.show()
