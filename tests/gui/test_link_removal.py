@@ -199,5 +199,36 @@ def test_no_links_no_list(qtbot, commands):
     panel.show_incident(incident())
     history = panel.history.panel
     assert history.links.text() == "Linked incidents: none."
-    assert history.linked.list.isHidden() and not history.linked.remove_button.isEnabled()
+    assert history.linked.list.isHidden() and history.linked.remove_button.isHidden()
     assert not history.linked.focus_links()
+
+
+def test_each_link_reads_whole_in_a_narrow_panel(qtbot, commands):
+    panel = panel_for(qtbot, commands, Role.DISPATCHER)
+    panel.resize(330, 900)
+    panel.show_incident(incident(DUP, REL))
+    linked = panel.history.panel.linked
+    view = linked.list
+    qtbot.waitUntil(lambda: view.viewport().width() < 330)
+    shown = [view.visualItemRect(view.item(r)) for r in range(view.count())]
+    assert all(rect.height() > view.fontMetrics().height() for rect in shown), "wrapped"
+    qtbot.waitUntil(lambda: shown[-1].bottom() <= view.viewport().height())
+    assert view.verticalScrollBar().maximum() == 0, "no scrolling for two links"
+
+
+def test_removing_the_last_link_gives_the_keyboard_to_the_history(qtbot, commands):
+    panel = panel_for(qtbot, commands, Role.DISPATCHER)
+    panel.show_incident(incident(REL))
+    linked = panel.history.panel.linked
+    assert linked.focus_links()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is linked.list)
+    qtbot.keyClick(linked.list, Qt.Key.Key_Delete)
+    qtbot.keyClicks(linked.reason, REASON)
+    qtbot.keyClick(linked.reason, Qt.Key.Key_Return)
+    assert commands.names() == ["unlink_incident"]
+    panel.set_commands([pending("cmd-1", CommandState.SENT)])
+    panel.update_incident(incident(version=2))
+    panel.set_commands([])
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.history.panel.list)
+    assert linked.editor.isHidden() and linked.list.isHidden()
+    assert panel.history.panel.links.text() == "Linked incidents: none."

@@ -60,6 +60,7 @@ class LinkList(QWidget):
         *,
         can_remove: bool,
         bring_into_view: Callable[[QWidget], None],
+        focus_elsewhere: Callable[[], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -79,6 +80,8 @@ class LinkList(QWidget):
         self._watches: _CommandWatches = _CommandWatches()
         self.list = QListWidget()
         self.list.setAccessibleName("Linked incidents")
+        #: Where the keyboard goes when the list it was on empties (the history's entries).
+        self._focus_elsewhere = focus_elsewhere or self.list.clearFocus
         self.list.setWordWrap(True)
         self.list.setUniformItemSizes(False)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -152,6 +155,7 @@ class LinkList(QWidget):
         self._incident = incident
         links = incident.links if incident is not None else ()
         current = self.selected()
+        had_focus = self.list.hasFocus()
         self.list.clear()
         for link in links:
             item = QListWidgetItem(link_line(link, tz))
@@ -163,6 +167,8 @@ class LinkList(QWidget):
         ]
         self.list.setCurrentRow(keep[0] if keep else (0 if links else -1))
         self.list.setVisible(bool(links))
+        if had_focus and not links:
+            self._focus_elsewhere()
         self._fit_height()
         removing = self._removing
         if removing is not None and all(link.incident_id != removing.incident_id for link in links):
@@ -170,11 +176,16 @@ class LinkList(QWidget):
         self._update_buttons()
 
     def _fit_height(self) -> None:
-        """As tall as its lines (up to a few), so it never squeezes the history above."""
-        rows = min(self.list.count(), _MAX_LINES)
-        self.list.doItemsLayout()
-        height = sum(self.list.sizeHintForRow(r) for r in range(rows))
-        self.list.setFixedHeight(height + 2 * self.list.frameWidth() + 4)
+        """As tall as its wrapped lines (up to a few), so each link reads whole without
+        scrolling and the list never squeezes the history above."""
+        metrics = self.list.fontMetrics()
+        width = max(self.list.viewport().width() - 8, 40)
+        height = 0
+        for row in range(min(self.list.count(), _MAX_LINES)):
+            text = self.list.item(row).text()
+            box = metrics.boundingRect(0, 0, width, 10_000, Qt.TextFlag.TextWordWrap, text)
+            height += box.height() + 4
+        self.list.setFixedHeight(height + 2 * self.list.frameWidth() + 2)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -182,6 +193,7 @@ class LinkList(QWidget):
 
     def _update_buttons(self) -> None:
         self.remove_button.setEnabled(self.selected() is not None)
+        self.remove_button.setVisible(self._can_remove and self.list.count() > 0)
 
     def selected(self) -> IncidentLink | None:
         item = self.list.currentItem()
@@ -221,6 +233,7 @@ class LinkList(QWidget):
         if problem:
             self.reason_message.show_error(problem)
             self.reason.setFocus()
+            self._bring_into_view(self.send_button)
             return
         command_id = self._commands.unlink_incident(incident, link.incident_id, link.ref, reason)
         self._sent = command_id
@@ -238,7 +251,10 @@ class LinkList(QWidget):
         self._reason_for = None
         self._removing = None
         self.editor.hide()
-        self.list.setFocus()
+        if self.list.count():
+            self.list.setFocus()
+        else:
+            self._focus_elsewhere()
 
     def _removed_elsewhere(self, link: IncidentLink) -> None:
         """The link being typed about went (removed here and confirmed, or from another desk)."""
@@ -258,7 +274,10 @@ class LinkList(QWidget):
     def set_commands(self, commands: Sequence[PendingCommand]) -> None:
         """All unconfirmed commands: a removal's refusal shows under its reason."""
         self._pending = list(commands)
+        before = self.reason_message.text()
         self._watches.follow(commands)
+        if self.editor.isVisible() and self.reason_message.text() != before:
+            self._bring_into_view(self.send_button)  # a refusal: in sight under the reason
 
     # -- keyboard --------------------------------------------------------------------------
 

@@ -152,7 +152,10 @@ class HistoryPanel(QGroupBox):
         self._build_link_editor()
         #: The incident's links, one a line; Del removes the highlighted one (by right).
         self.linked = LinkList(
-            self._commands, can_remove=self._can_unlink, bring_into_view=self._bring_into_view
+            self._commands,
+            can_remove=self._can_unlink,
+            bring_into_view=self._bring_into_view,
+            focus_elsewhere=self.list.setFocus,
         )
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
