@@ -36,6 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dispatchdesk",
         description="Dispatch Desk: the live incident queue for police contact centres.",
     )
+    _desk_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _serve_command(commands)
+    _users_command(commands)
+    _import_commands(commands)
+    _simulate_command(commands)
+    return parser
+
+
+def _desk_options(parser: argparse.ArgumentParser) -> None:
+    """The desk's own options (no COMMAND)."""
     parser.add_argument(
         "--server",
         metavar="URL",
@@ -76,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="demo backend only: simulated incidents per minute (default 4)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+
+def _serve_command(commands: Any) -> None:
+    """``serve``: the reference backend."""
     serve = commands.add_parser("serve", help="run the reference backend")
     serve.add_argument(
         "--db",
@@ -96,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes on the one port (PostgreSQL only; default 1)",
     )
 
+
+def _users_command(commands: Any) -> None:
+    """``users add`` here; ``users list|disable|enable`` and ``audit verify`` below."""
     users = commands.add_parser("users", help="manage sign-ins on the reference backend")
     users_commands = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = users_commands.add_parser("add", help="create a sign-in (password read from stdin)")
@@ -104,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
     _admin_commands(commands, users_commands)
 
+
+def _import_commands(commands: Any) -> None:
+    """``units import`` and ``import schemes|orders|incidents``."""
     fleet = commands.add_parser("units", help="manage the fleet on the reference backend")
     fleet_commands = fleet.add_subparsers(dest="units_command", metavar="ACTION", required=True)
     fleet_import = fleet_commands.add_parser(
@@ -119,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_argument("file", metavar="FILE", help="FILE.csv (schemes, orders), FILE.jsonl")
     bulk.add_argument("--db", metavar="URL", help="same URL as 'serve --db'")
 
+
+def _simulate_command(commands: Any) -> None:
+    """``simulate``: feed realistic incidents to a backend over HTTP."""
     simulate = commands.add_parser("simulate", help="feed realistic incidents to a backend")
     simulate.add_argument("--server", required=True, metavar="URL", dest="sim_server")
     simulate.add_argument(
@@ -148,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="first add a fleet of N units (needs a supervisor sign-in)",
     )
-    return parser
 
 
 def _admin_commands(commands: Any, users_commands: Any) -> None:
