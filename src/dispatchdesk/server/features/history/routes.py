@@ -44,6 +44,13 @@ def _person(name: str | None, dob: date | None) -> IncidentPersonModel | None:
 
 def router(history: History, require: Require) -> APIRouter:
     r = APIRouter(prefix=API_PREFIX, tags=["history"])
+    _read_routes(r, history, require)
+    _link_routes(r, history, require)
+    return r
+
+
+def _read_routes(r: APIRouter, history: History, require: Require) -> None:
+    """``GET /history`` and ``GET /incidents/{id}/history``."""
 
     @r.get(
         "/history",
@@ -84,6 +91,10 @@ def router(history: History, require: Require) -> APIRouter:
         user: Annotated[auth.User, Depends(require(Right.VIEW_HISTORY))],
     ) -> HistoryPage:
         return history.incident_history(user, incident_id)
+
+
+def _link_routes(r: APIRouter, history: History, require: Require) -> None:
+    """``POST /incidents/{id}/links`` and ``POST /incidents/{id}/links/{other_id}/remove``."""
 
     @r.post(
         "/incidents/{incident_id}/links",
@@ -126,5 +137,3 @@ def router(history: History, require: Require) -> APIRouter:
     ) -> JSONResponse:
         idem = idem_for(request, idempotency_key, body)
         return command_response(history.unlink(user, incident_id, other_id, body, idem))
-
-    return r
