@@ -44,6 +44,13 @@ def check_patch_rights(user: auth.User, body: IncidentPatch) -> None:
 
 def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
     r = APIRouter(prefix=API_PREFIX, tags=["incidents"])
+    _create_and_edit_routes(r, incidents, require)
+    _close_and_read_routes(r, incidents, units, require)
+    return r
+
+
+def _create_and_edit_routes(r: APIRouter, incidents: Incidents, require: Require) -> None:
+    """``POST /incidents`` and ``PATCH /incidents/{id}``."""
 
     @r.post(
         "/incidents",
@@ -92,6 +99,12 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
         idem = idem_for(request, idempotency_key, body, required=False)
         return command_response(incidents.patch_incident(user, incident_id, body, version, idem))
 
+
+def _close_and_read_routes(
+    r: APIRouter, incidents: Incidents, units: Units, require: Require
+) -> None:
+    """``POST /incidents/{id}/close`` and ``GET /incidents/{id}``."""
+
     @r.post(
         "/incidents/{incident_id}/close",
         response_model=IncidentOut,
@@ -129,5 +142,3 @@ def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
     ) -> IncidentOut:
         units.sweep()
         return incidents.get_incident(incident_id)
-
-    return r
