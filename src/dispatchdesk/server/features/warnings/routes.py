@@ -117,6 +117,12 @@ def _scheme_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
 
 def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
     """A scheme's review: extend, end, request a review, the victim contact log."""
+    _scheme_review_routes(r, desk, require)
+    _victim_contact_routes(r, desk, require)
+
+
+def _scheme_review_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
+    """Extend, end and request a review of a scheme."""
     viewer = Annotated[User, Depends(require(Right.VIEW))]
 
     @r.post(
@@ -183,6 +189,11 @@ def _scheme_decision_routes(r: APIRouter, desk: WarningsDesk, require: Require) 
                 user, scheme_id, body, idem_for(request, key, body), parse_if_match(if_match)
             )
         )
+
+
+def _victim_contact_routes(r: APIRouter, desk: WarningsDesk, require: Require) -> None:
+    """The scheme's victim contact log: informed, or a contact (or failed attempt)."""
+    viewer = Annotated[User, Depends(require(Right.VIEW))]
 
     @r.post(
         "/schemes/{scheme_id}/victim-informed",
