@@ -453,29 +453,7 @@ class Units:
             withdrawal = False
             if unit.incident_id is not None:
                 incident = self.incidents.load(conn, unit.incident_id)
-                others = [u for u in self._units_on(conn, incident.id) if u.id != unit.id]
-                en_route = unit.status == UnitStatus.ASSIGNED.value
-                withdrawal = en_route and not others
-                if en_route and not reason:
-                    raise Invalid(
-                        [
-                            {
-                                "loc": ["body", "reason"],
-                                "msg": self._reason_needed(unit.callsign, incident.ref, withdrawal),
-                                "type": "value_error",
-                            }
-                        ]
-                    )
-                if en_route:  # a reason like any other: the incident's own, not a copy
-                    self.runner.check_rationale(
-                        conn,
-                        now,
-                        reason,
-                        kind="withdrawal",
-                        what="reason for standing the unit down",
-                        entity=Entity(incident.id, incident.ref, unit.callsign),
-                        by=user.username,
-                    )
+                withdrawal = self._check_clear_reason(conn, now, user, unit, incident, reason)
             self._move_unit(
                 conn,
                 unit,
@@ -486,35 +464,7 @@ class Units:
             )
             detail = f"{unit.callsign} cleared, available"
             if incident is not None and withdrawal:
-                conn.execute(
-                    diverts.insert().values(
-                        unit_id=unit.id,
-                        callsign=unit.callsign,
-                        from_incident_id=incident.id,
-                        to_incident_id=None,
-                        by=user.username,
-                        at=now,
-                        reason=reason,
-                        kind=DivertKind.WITHDRAWN.value,
-                    )
-                )
-                if (
-                    conn.execute(
-                        sa.select(owed.c.incident_id).where(owed.c.incident_id == incident.id)
-                    ).first()
-                    is None
-                ):
-                    conn.execute(owed.insert().values(incident_id=incident.id, since=now))
-                self._unit_left(conn, now, incident, diverted=True)
-                return self._finish(
-                    conn,
-                    now,
-                    user,
-                    "withdraw_unit",
-                    unit_id,
-                    f"{unit.callsign} withdrawn from {incident.ref} before arriving: {reason}; "
-                    f"{incident.ref} is owed attendance",
-                )
+                return self._withdrawn(conn, now, user, unit, incident, reason)
             if incident is not None:
                 self._unit_left(conn, now, incident, diverted=False)
                 detail = f"{unit.callsign} cleared from {incident.ref}, available"
@@ -523,6 +473,83 @@ class Units:
             return self._finish(conn, now, user, "clear_unit", unit_id, detail)
 
         return self.runner.run(user, idem, apply, "clear_unit", unit_id, "unit")
+
+    def _check_clear_reason(
+        self,
+        conn: Connection,
+        now: datetime,
+        user: User,
+        unit: Row[Any],
+        incident: Row[Any],
+        reason: str,
+    ) -> bool:
+        """A unit cleared from ``incident`` before arriving needs a reason (the incident's own,
+        not a copy); True when clearing it withdraws it (no other unit on the incident)."""
+        others = [u for u in self._units_on(conn, incident.id) if u.id != unit.id]
+        en_route = unit.status == UnitStatus.ASSIGNED.value
+        withdrawal = en_route and not others
+        if en_route and not reason:
+            raise Invalid(
+                [
+                    {
+                        "loc": ["body", "reason"],
+                        "msg": self._reason_needed(unit.callsign, incident.ref, withdrawal),
+                        "type": "value_error",
+                    }
+                ]
+            )
+        if en_route:  # a reason like any other: the incident's own, not a copy
+            self.runner.check_rationale(
+                conn,
+                now,
+                reason,
+                kind="withdrawal",
+                what="reason for standing the unit down",
+                entity=Entity(incident.id, incident.ref, unit.callsign),
+                by=user.username,
+            )
+        return withdrawal
+
+    def _withdrawn(
+        self,
+        conn: Connection,
+        now: datetime,
+        user: User,
+        unit: Row[Any],
+        incident: Row[Any],
+        reason: str,
+    ) -> tuple[int, dict[str, Any]]:
+        """``unit`` withdrawn from ``incident`` before arriving: tagged WITHDRAWN like a
+        divert, and the incident owed attendance."""
+        conn.execute(
+            diverts.insert().values(
+                unit_id=unit.id,
+                callsign=unit.callsign,
+                from_incident_id=incident.id,
+                to_incident_id=None,
+                by=user.username,
+                at=now,
+                reason=reason,
+                kind=DivertKind.WITHDRAWN.value,
+            )
+        )
+        if (
+            conn.execute(
+                sa.select(owed.c.incident_id).where(owed.c.incident_id == incident.id)
+            ).first()
+            is None
+        ):
+            conn.execute(owed.insert().values(incident_id=incident.id, since=now))
+        self._unit_left(conn, now, incident, diverted=True)
+        return self._finish(
+            conn,
+            now,
+            user,
+            "withdraw_unit",
+            unit.id,
+            f"{unit.callsign} withdrawn from {incident.ref} before arriving: {reason}; "
+            f"{incident.ref} is owed attendance",
+        )
 
     @staticmethod
     def _reason_needed(callsign: str, ref: str, withdrawal: bool) -> str:

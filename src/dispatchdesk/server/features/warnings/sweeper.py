@@ -4,9 +4,11 @@ stage; run by a thread while the app runs and before each read that serves schem
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.warnings import (
@@ -95,79 +97,93 @@ class SchemeSweeper:
             return 0
         with self._sweep_lock, write_tx(self.runner.engine) as conn:
             changelog.lock_head(conn)
-            expired = conn.execute(sa.select(schemes).where(due_expired)).all()
-            for row in expired:
-                told = removal_notice(conn, row)
-                remove_scheme(conn, int(row.id), now, self._retention, "expired")
-                victim = (
-                    ""
-                    if told is not None
-                    else "; the victim was not told of its removal and no failed attempt "
-                    "is recorded"
-                )
-                audit_row(
-                    conn,
-                    now,
-                    SYSTEM_USER.username,
-                    "expire_scheme",
-                    "scheme",
-                    int(row.id),
-                    f"{scheme_name(row.id, row.category)} expired with no review decision"
-                    f"{victim}: no longer served anywhere",
-                )
-            stale = conn.execute(sa.select(schemes).where(due_escalate)).all()
-            for row in stale:
-                conn.execute(
-                    schemes.update()
-                    .where(schemes.c.id == row.id)
-                    .values(
-                        escalated_at=now,
-                        escalation_due_at=None,
-                        version=row.version + 1,
-                        updated_at=now,
-                    )
-                )
-                scheme_changed(conn, row.id, now, self._retention, self.policy)
-                audit_row(
-                    conn,
-                    now,
-                    SYSTEM_USER.username,
-                    "escalate_scheme_review",
-                    "scheme",
-                    row.id,
-                    f"{scheme_name(row.id, row.category)} v{row.version + 1}: no "
-                    "decision on the first-stage review requested "
-                    f"{row.review_requested_at.isoformat()}: escalated to second stage "
-                    f"before its expiry {row.expires_at.isoformat()}",
-                )
-            entering = conn.execute(sa.select(schemes).where(due_review)).all()
-            for row in entering:
-                conn.execute(
-                    schemes.update()
-                    .where(schemes.c.id == row.id)
-                    .values(
-                        review_requested_at=now,
-                        escalated_at=None,
-                        version=row.version + 1,
-                        escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
-                        updated_at=now,
-                    )
-                )
-                scheme_changed(conn, row.id, now, self._retention, self.policy)
-                audit_row(
-                    conn,
-                    now,
-                    SYSTEM_USER.username,
-                    "request_scheme_review",
-                    "scheme",
-                    row.id,
-                    f"{scheme_name(row.id, row.category)} v{row.version + 1}: "
-                    "first-stage review requested automatically: it expires "
-                    f"{row.expires_at.isoformat()}, within the "
-                    f"{in_days(self.policy.review_window)} review window",
-                )
+            expired = self._expire(conn, now, due_expired)
+            stale = self._escalate(conn, now, due_escalate)
+            entering = self._request_reviews(conn, now, due_review)
         self.runner.notify()
-        return len(expired) + len(stale) + len(entering)
+        return expired + stale + entering
+
+    def _expire(self, conn: Connection, now: datetime, due: Any) -> int:
+        """Remove the expired schemes (``due``), audited with whether the victim was told."""
+        expired = conn.execute(sa.select(schemes).where(due)).all()
+        for row in expired:
+            told = removal_notice(conn, row)
+            remove_scheme(conn, int(row.id), now, self._retention, "expired")
+            victim = (
+                ""
+                if told is not None
+                else "; the victim was not told of its removal and no failed attempt is recorded"
+            )
+            audit_row(
+                conn,
+                now,
+                SYSTEM_USER.username,
+                "expire_scheme",
+                "scheme",
+                int(row.id),
+                f"{scheme_name(row.id, row.category)} expired with no review decision"
+                f"{victim}: no longer served anywhere",
+            )
+        return len(expired)
+
+    def _escalate(self, conn: Connection, now: datetime, due: Any) -> int:
+        """Escalate to second stage the first-stage reviews with no decision in time."""
+        stale = conn.execute(sa.select(schemes).where(due)).all()
+        for row in stale:
+            conn.execute(
+                schemes.update()
+                .where(schemes.c.id == row.id)
+                .values(
+                    escalated_at=now,
+                    escalation_due_at=None,
+                    version=row.version + 1,
+                    updated_at=now,
+                )
+            )
+            scheme_changed(conn, row.id, now, self._retention, self.policy)
+            audit_row(
+                conn,
+                now,
+                SYSTEM_USER.username,
+                "escalate_scheme_review",
+                "scheme",
+                row.id,
+                f"{scheme_name(row.id, row.category)} v{row.version + 1}: no "
+                "decision on the first-stage review requested "
+                f"{row.review_requested_at.isoformat()}: escalated to second stage "
+                f"before its expiry {row.expires_at.isoformat()}",
+            )
+        return len(stale)
+
+    def _request_reviews(self, conn: Connection, now: datetime, due: Any) -> int:
+        """Request the first-stage review of the schemes entering their review window."""
+        entering = conn.execute(sa.select(schemes).where(due)).all()
+        for row in entering:
+            conn.execute(
+                schemes.update()
+                .where(schemes.c.id == row.id)
+                .values(
+                    review_requested_at=now,
+                    escalated_at=None,
+                    version=row.version + 1,
+                    escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
+                    updated_at=now,
+                )
+            )
+            scheme_changed(conn, row.id, now, self._retention, self.policy)
+            audit_row(
+                conn,
+                now,
+                SYSTEM_USER.username,
+                "request_scheme_review",
+                "scheme",
+                row.id,
+                f"{scheme_name(row.id, row.category)} v{row.version + 1}: "
+                "first-stage review requested automatically: it expires "
+                f"{row.expires_at.isoformat()}, within the "
+                f"{in_days(self.policy.review_window)} review window",
+            )
+        return len(entering)
 
     def _backfill_escalation_due(self, pending: Any) -> None:
         """Reviews requested before ``escalation_due_at`` was stored get it (once)."""
