@@ -40,6 +40,7 @@ from functools import partial
 from sys import intern
 from typing import TypeVar
 
+from dispatchdesk.cache.packed import Packed, pack, position, unpack_as
 from dispatchdesk.domain.addresses import one_typo, street_ratio
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import (
@@ -59,6 +60,7 @@ from dispatchdesk.domain.warnings import (
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
+    PersonModel,
     PlaceModel,
     SchemeOut,
     WarningOut,
@@ -71,8 +73,10 @@ from dispatchdesk.protocol.warnings import place as place_of
 
 #: Remembered answers of the street neighbourhood before they are dropped (they refill).
 _MEMO_LIMIT = 20_000
-#: Warnings built for the day before they are dropped (they are rebuilt on use).
-_TEMPLATE_LIMIT = 50_000
+#: Warnings built for the day before they are dropped (they are rebuilt on use). Each holds
+#: its scheme or order unpacked (some 2 KB): a few thousand cover the entities that come up
+#: lookup after lookup (a marked block's flats, a common name) without holding them all.
+_TEMPLATE_LIMIT = 4_096
 
 #: The entities filed under one key: most keys hold one, kept as the bare id (a one-item
 #: tuple would add 48 bytes to each of about a million keys).
@@ -453,8 +457,41 @@ def _person_keys(persons: Iterable[Person]) -> set[tuple[str, date | None]]:
     return {(n, p.dob) for p in persons if (n := normalise_name(p.name))}
 
 
-def _order_persons(order: OrderOut) -> list[Person]:
-    return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
+# Where the index reads the fields it files by in a packed scheme, order or person.
+_S_ID, _S_VERSION, _S_LOCATION, _S_EXPIRES = (
+    position(SchemeOut, f) for f in ("id", "version", "location", "expires_at")
+)
+_O_ID, _O_SUBJECT, _O_PROTECTED, _O_LOCATIONS = (
+    position(OrderOut, f) for f in ("id", "subject", "protected_persons", "locations")
+)
+_P_NAME, _P_DOB = position(PersonModel, "name"), position(PersonModel, "dob")
+
+
+def _packed(model: SchemeOut | OrderOut | Packed, cls: type[SchemeOut | OrderOut]) -> Packed:
+    """A scheme or order packed (a packed one checked to be of ``cls``)."""
+    if isinstance(model, Packed):
+        if not issubclass(model[0], cls):
+            raise TypeError(f"Expected a packed {cls.__name__}, not a {model[0].__name__}.")
+        return model
+    if not isinstance(model, cls):
+        raise TypeError(f"Expected a {cls.__name__}, not a {type(model).__name__}.")
+    return pack(model)
+
+
+def _order_persons(order: Packed) -> list[Person]:
+    return [Person(p[_P_NAME], p[_P_DOB]) for p in (order[_O_SUBJECT], *order[_O_PROTECTED])]
+
+
+def _scheme(packed: Packed) -> SchemeOut:
+    return unpack_as(SchemeOut, packed)
+
+
+def _order(packed: Packed) -> OrderOut:
+    return unpack_as(OrderOut, packed)
+
+
+def _scheme_warning(s: Packed, kind: MatchKind, policy: WarningPolicy) -> WarningOut:
+    return scheme_warning_of(_scheme(s), kind, policy)
 
 
 def _strength(w: WarningOut) -> tuple[bool, int]:
@@ -478,8 +515,10 @@ class WarningIndex:
         self._clear()
 
     def _clear(self) -> None:
-        self._schemes: dict[int, SchemeOut] = {}
-        self._orders: dict[int, OrderOut] = {}
+        #: Held packed (``cache.packed``): a third of the memory of the models, unpacked for
+        #: the warnings a lookup returns.
+        self._schemes: dict[int, Packed] = {}
+        self._orders: dict[int, Packed] = {}
         #: Each scheme's location, and each order's locations, split once.
         self._scheme_spot: dict[int, ParsedPlace] = {}
         self._order_spots: dict[int, tuple[ParsedPlace, ...]] = {}
@@ -503,25 +542,26 @@ class WarningIndex:
 
     def replace(
         self,
-        schemes: Iterable[SchemeOut],
-        orders: Iterable[OrderOut],
+        schemes: Iterable[SchemeOut | Packed],
+        orders: Iterable[OrderOut | Packed],
         policy: WarningPolicy | None = None,
     ) -> None:
-        """Replace everything (after a snapshot, or at start from the cache)."""
+        """Replace everything (after a snapshot, or at start from the cache); the schemes and
+        orders may come packed (``cache.packed``), as the cache loads them."""
         self.policy = policy or self.policy
         self.revision += 1
         self._clear()
         for s in schemes:
-            self._add_scheme(s)
+            self._add_scheme(_packed(s, SchemeOut))
         for o in orders:
-            self._add_order(o)
-        self._expiry = sorted((s.expires_at, sid) for sid, s in self._schemes.items())
+            self._add_order(_packed(o, OrderOut))
+        self._expiry = sorted((s[_S_EXPIRES], sid) for sid, s in self._schemes.items())
 
     def upsert_scheme(self, scheme: SchemeOut) -> None:
         """Add a scheme, or replace the one with its id (its old location keys go)."""
         self.remove_scheme(scheme.id)
         self.revision += 1
-        self._add_scheme(scheme)
+        self._add_scheme(_packed(scheme, SchemeOut))
         insort(self._expiry, (scheme.expires_at, scheme.id))
 
     def remove_scheme(self, scheme_id: int) -> None:
@@ -532,14 +572,14 @@ class WarningIndex:
         self.revision += 1
         self._templates.pop(("scheme", scheme_id), None)
         self._scheme_places.remove(scheme_id, [self._scheme_spot.pop(scheme_id)])
-        entry = (old.expires_at, scheme_id)
+        entry = (old[_S_EXPIRES], scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
 
     def upsert_order(self, order: OrderOut) -> None:
         """Add an order, or replace the one with its id (its old keys go)."""
         self.remove_order(order.id)
         self.revision += 1
-        self._add_order(order)
+        self._add_order(_packed(order, OrderOut))
 
     def remove_order(self, order_id: int) -> None:
         """Forget an order; an unknown id is ignored."""
@@ -551,18 +591,22 @@ class WarningIndex:
         self._order_places.remove(order_id, self._order_spots.pop(order_id))
         self._order_persons.remove(order_id, _order_persons(old))
 
-    def _add_scheme(self, scheme: SchemeOut) -> None:
+    def _add_scheme(self, scheme: Packed) -> None:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
-        self._schemes[scheme.id] = scheme
-        spot = self._scheme_spot[scheme.id] = _filed(scheme.location)
-        self._scheme_places.add(scheme.id, [spot])
+        sid = scheme[_S_ID]
+        self._schemes[sid] = scheme
+        spot = self._scheme_spot[sid] = _filed(unpack_as(PlaceModel, scheme[_S_LOCATION]))
+        self._scheme_places.add(sid, [spot])
 
-    def _add_order(self, order: OrderOut) -> None:
-        self._orders[order.id] = order
-        spots = self._order_spots[order.id] = tuple(_filed(p) for p in order.locations)
-        self._order_places.add(order.id, spots)
-        self._order_persons.add(order.id, _order_persons(order))
+    def _add_order(self, order: Packed) -> None:
+        oid = order[_O_ID]
+        self._orders[oid] = order
+        spots = self._order_spots[oid] = tuple(
+            _filed(unpack_as(PlaceModel, p)) for p in order[_O_LOCATIONS]
+        )
+        self._order_places.add(oid, spots)
+        self._order_persons.add(oid, _order_persons(order))
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -591,16 +635,15 @@ class WarningIndex:
         for sid in self._scheme_places.candidates(q, similar):
             s = self._schemes[sid]
             kind = match_parsed(self._scheme_spot[sid], q, self.policy)
-            if kind is not None and scheme_live(s.expires_at, now):
-                w = self._template(
-                    "scheme", sid, day, kind, partial(scheme_warning_of, s, kind, self.policy)
-                )
+            if kind is not None and scheme_live(s[_S_EXPIRES], now):
+                build = partial(_scheme_warning, s, kind, self.policy)
+                w = self._template("scheme", sid, day, kind, build)
                 found["scheme", sid] = w
         for oid in self._order_places.candidates(q, similar):
             kind = _best_kind(match_parsed(m, q, self.policy) for m in self._order_spots[oid])
             if kind is not None:
                 build = partial(
-                    order_warning_of, self._orders[oid], kind, "location", now, self.policy
+                    order_warning_of, _order(self._orders[oid]), kind, "location", now, self.policy
                 )
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
@@ -652,7 +695,7 @@ class WarningIndex:
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         day = local_today(now, self.policy)
         for oid in self._order_persons.candidates(who, self.policy.address_similarity):
-            o = self._orders[oid]
+            o = _order(self._orders[oid])
             match = order_person_match(o, who, self.policy)
             if match is None:
                 continue
@@ -687,11 +730,15 @@ class WarningIndex:
     def schemes(self, now: datetime) -> list[SchemeOut]:
         """Every live scheme (for the supervisors' schemes view), soonest expiry first."""
         start = self._first_live(now)
-        return [self._schemes[sid] for _, sid in self._expiry[start:]]
+        return [_scheme(self._schemes[sid]) for _, sid in self._expiry[start:]]
 
     def orders(self) -> list[OrderOut]:
         """Every order held, by id."""
-        return [self._orders[oid] for oid in sorted(self._orders)]
+        return [_order(self._orders[oid]) for oid in sorted(self._orders)]
+
+    def scheme_versions(self) -> dict[int, int]:
+        """Each scheme's version, by id (expired ones included until removed)."""
+        return {sid: s[_S_VERSION] for sid, s in self._schemes.items()}
 
     def expired_scheme_ids(self, now: datetime) -> list[int]:
         """Schemes held whose expiry is at or before ``now`` (to purge)."""

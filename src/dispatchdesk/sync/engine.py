@@ -243,7 +243,7 @@ class SyncEngine(
             )
             ctx.cursor = None
             return
-        ctx.entities.reset_index(index, data.schemes)
+        ctx.entities.reset_index(index)
         ctx.entities.acknowledged = set(data.acknowledged)
         ctx.emit_warnings()
 
