@@ -664,3 +664,43 @@ def test_typed_addresses_find_the_scheme_and_no_neighbour_as_find_warnings_does(
         got = index.lookup(query, [], NOW)
         assert got == find_warnings(schemes, [], query, None, NOW), typed
         assert 1 not in {w.scheme.id for w in got if w.scheme is not None}, typed
+
+
+def test_a_near_name_with_the_same_birth_date_stays_found_until_no_order_names_it() -> None:
+    """Persons are filed by name alone (issue 14, memory); two orders naming the same person
+    keep the near-name path finding the one left when the other goes, and another person of
+    the same name but another date of birth is never a match."""
+    born, other = date(1980, 3, 4), date(1991, 7, 8)
+    index = WarningIndex()
+    index.replace(
+        [],
+        [
+            order(1, PersonModel(name="Jon Smith", dob=born)),
+            order(2, PersonModel(name="Jon Smith", dob=born)),
+            order(
+                3,
+                PersonModel(name="Dan Jones"),
+                protected=[PersonModel(name="John Smith", dob=other)],
+            ),
+        ],
+    )
+    who = Person("John Smith", born)
+
+    def found() -> list[tuple[int, str]]:
+        return [(w.order.id, w.match) for w in index.lookup(None, [who], NOW) if w.order]
+
+    assert found() == [(1, "name"), (2, "name")]
+    index.remove_order(1)
+    assert found() == [(2, "name")]
+    index.remove_order(2)
+    assert found() == []
+    assert [w.order.id for w in index.lookup(None, [Person("John Smith")], NOW) if w.order] == [3]
+    orders = [
+        order(
+            3, PersonModel(name="Dan Jones"), protected=[PersonModel(name="John Smith", dob=other)]
+        )
+    ]
+    for who_asked in (who, Person("John Smith"), Person("Jon Smith", born)):
+        assert index.lookup(None, [who_asked], NOW) == find_warnings(
+            [], orders, None, who_asked, NOW
+        )

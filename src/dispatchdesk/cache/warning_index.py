@@ -410,25 +410,31 @@ class _PlaceIndex:
 
 
 class _PersonIndex:
-    """Order ids by the persons named on them, for ``match_person``."""
+    """Order ids by the persons named on them, for ``match_person``: by normalised name (a
+    lookup's candidates, whatever their dates of birth: the caller drops an order none of
+    whose persons has the date of birth asked about, or none, before matching it)."""
 
     def __init__(self) -> None:
         self._by_name: dict[str, Ids] = {}
-        self._by_dob_name: dict[tuple[date | None, str], Ids] = {}
-        #: Names known with each date of birth: the near-identical-name path scans these.
-        self._names_by_dob: dict[date, dict[str, None]] = {}
+        #: Names known with each date of birth, with how many orders name each: the
+        #: near-identical-name path scans these.
+        self._names_by_dob: dict[date, dict[str, int]] = {}
 
     def add(self, entity_id: int, persons: Iterable[Person]) -> None:
         for name, dob in _person_keys(persons):
             _add(self._by_name, name, entity_id)
-            if _add(self._by_dob_name, (dob, name), entity_id) and dob is not None:
-                self._names_by_dob.setdefault(dob, {})[name] = None
+            if dob is not None:
+                names = self._names_by_dob.setdefault(dob, {})
+                names[name] = names.get(name, 0) + 1
 
     def remove(self, entity_id: int, persons: Iterable[Person]) -> None:
         for name, dob in _person_keys(persons):
             _discard(self._by_name, name, entity_id)
-            if _discard(self._by_dob_name, (dob, name), entity_id) and dob is not None:
+            if dob is not None:
                 names = self._names_by_dob[dob]
+                if names[name] > 1:
+                    names[name] -= 1
+                    continue
                 del names[name]
                 if not names:
                     del self._names_by_dob[dob]
@@ -437,19 +443,18 @@ class _PersonIndex:
         name = normalise_name(who.name)
         if not name:
             return set()
+        # Without a date of birth the same name is a possible match, whatever the DOB; with
+        # one, the same name with that DOB or none (the caller drops the others).
+        found = set(_ids(self._by_name, name))
         if who.dob is None:
-            # Without a date of birth the same name is a possible match, whatever the DOB.
-            return set(_ids(self._by_name, name))
-        # Same DOB or none known; a different DOB never matches.
-        found = set(_ids(self._by_dob_name, (who.dob, name)))
-        found.update(_ids(self._by_dob_name, (None, name)))
+            return found
         fuzzy = None
         for known in self._names_by_dob.get(who.dob, ()):
             if known == name or not _could_reach(len(known), len(name), threshold):
                 continue
             fuzzy = fuzzy or _Fuzzy(name)  # prepared only when a name is to be compared
             if fuzzy.similar(known, threshold):
-                found.update(_ids(self._by_dob_name, (who.dob, known)))
+                found.update(_ids(self._by_name, known))
         return found
 
 
@@ -480,6 +485,11 @@ def _packed(model: SchemeOut | OrderOut | Packed, cls: type[SchemeOut | OrderOut
 
 def _order_persons(order: Packed) -> list[Person]:
     return [Person(p[_P_NAME], p[_P_DOB]) for p in (order[_O_SUBJECT], *order[_O_PROTECTED])]
+
+
+def _may_be_born(order: Packed, dob: date) -> bool:
+    """Whether a person the order names has date of birth ``dob``, or none known."""
+    return any(p[_P_DOB] in (None, dob) for p in (order[_O_SUBJECT], *order[_O_PROTECTED]))
 
 
 def _scheme(packed: Packed) -> SchemeOut:
@@ -695,7 +705,10 @@ class WarningIndex:
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         day = local_today(now, self.policy)
         for oid in self._order_persons.candidates(who, self.policy.address_similarity):
-            o = _order(self._orders[oid])
+            packed = self._orders[oid]
+            if who.dob is not None and not _may_be_born(packed, who.dob):
+                continue  # a different date of birth never matches
+            o = _order(packed)
             match = order_person_match(o, who, self.policy)
             if match is None:
                 continue
