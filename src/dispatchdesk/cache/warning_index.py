@@ -40,7 +40,7 @@ from functools import partial
 from sys import intern
 from typing import TypeVar
 
-from dispatchdesk.cache.packed import Packed, pack, position, unpack_as
+from dispatchdesk.cache.packed import Packed, encoded, fields, pack, position, unpack_as
 from dispatchdesk.domain.addresses import one_typo, street_ratio
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import (
@@ -291,7 +291,7 @@ def _parsed(place: PlaceModel) -> ParsedPlace:
 
 def _filed(place: PlaceModel) -> ParsedPlace:
     """``ParsedPlace.of`` a filed location, its words interned: thousands of filed locations
-    share a street name, a house number or a postcode."""
+    share a street name, a house number, a postcode or a USRN."""
     p = _parsed(place)
     parts = None
     if p.parts is not None:
@@ -304,8 +304,8 @@ def _filed(place: PlaceModel) -> ParsedPlace:
         )
     return ParsedPlace(
         p.uprn,
-        p.parent_uprn,
-        p.usrn,
+        p.parent_uprn and intern(p.parent_uprn),  # a block's flats share it
+        p.usrn and intern(p.usrn),  # a street's addresses share it
         parts,
         p.postcode and intern(p.postcode),
         p.district and intern(p.district),
@@ -462,34 +462,31 @@ def _person_keys(persons: Iterable[Person]) -> set[tuple[str, date | None]]:
     return {(n, p.dob) for p in persons if (n := normalise_name(p.name))}
 
 
-# Where the index reads the fields it files by in a packed scheme, order or person.
-_S_ID, _S_VERSION, _S_LOCATION, _S_EXPIRES = (
-    position(SchemeOut, f) for f in ("id", "version", "location", "expires_at")
-)
-_O_ID, _O_SUBJECT, _O_PROTECTED, _O_LOCATIONS = (
-    position(OrderOut, f) for f in ("id", "subject", "protected_persons", "locations")
-)
-_P_NAME, _P_DOB = position(PersonModel, "name"), position(PersonModel, "dob")
+# Where the index reads the persons' dates of birth in a packed order.
+_O_SUBJECT, _O_PROTECTED = (position(OrderOut, f) for f in ("subject", "protected_persons"))
+_P_DOB = position(PersonModel, "dob")
+
+E = TypeVar("E", SchemeOut, OrderOut)
 
 
-def _packed(model: SchemeOut | OrderOut | Packed, cls: type[SchemeOut | OrderOut]) -> Packed:
-    """A scheme or order packed (a packed one checked to be of ``cls``)."""
+def _held(model: E | Packed, cls: type[E]) -> tuple[E, Packed]:
+    """A scheme or order and its packed form, from either (a packed one checked)."""
     if isinstance(model, Packed):
-        if not issubclass(model[0], cls):
-            raise TypeError(f"Expected a packed {cls.__name__}, not a {model[0].__name__}.")
-        return model
+        return unpack_as(cls, model), model
     if not isinstance(model, cls):
         raise TypeError(f"Expected a {cls.__name__}, not a {type(model).__name__}.")
-    return pack(model)
+    return model, pack(model)
 
 
-def _order_persons(order: Packed) -> list[Person]:
-    return [Person(p[_P_NAME], p[_P_DOB]) for p in (order[_O_SUBJECT], *order[_O_PROTECTED])]
+def _order_persons(order: OrderOut) -> list[Person]:
+    return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
 
 
 def _may_be_born(order: Packed, dob: date) -> bool:
-    """Whether a person the order names has date of birth ``dob``, or none known."""
-    return any(p[_P_DOB] in (None, dob) for p in (order[_O_SUBJECT], *order[_O_PROTECTED]))
+    """Whether a person the order names has date of birth ``dob``, or none known (read
+    without unpacking the order)."""
+    raw, want = fields(order), encoded(dob)
+    return any(p[_P_DOB] in (None, want) for p in (raw[_O_SUBJECT], *raw[_O_PROTECTED]))
 
 
 def _scheme(packed: Packed) -> SchemeOut:
@@ -525,10 +522,12 @@ class WarningIndex:
         self._clear()
 
     def _clear(self) -> None:
-        #: Held packed (``cache.packed``): a third of the memory of the models, unpacked for
-        #: the warnings a lookup returns.
+        #: Held packed (``cache.packed``): a fifth of the memory of the models, unpacked for
+        #: the warnings a lookup builds. Each scheme's expiry and version beside.
         self._schemes: dict[int, Packed] = {}
         self._orders: dict[int, Packed] = {}
+        self._scheme_expires: dict[int, datetime] = {}
+        self._scheme_version: dict[int, int] = {}
         #: Each scheme's location, and each order's locations, split once.
         self._scheme_spot: dict[int, ParsedPlace] = {}
         self._order_spots: dict[int, tuple[ParsedPlace, ...]] = {}
@@ -562,16 +561,16 @@ class WarningIndex:
         self.revision += 1
         self._clear()
         for s in schemes:
-            self._add_scheme(_packed(s, SchemeOut))
+            self._add_scheme(*_held(s, SchemeOut))
         for o in orders:
-            self._add_order(_packed(o, OrderOut))
-        self._expiry = sorted((s[_S_EXPIRES], sid) for sid, s in self._schemes.items())
+            self._add_order(*_held(o, OrderOut))
+        self._expiry = sorted((at, sid) for sid, at in self._scheme_expires.items())
 
     def upsert_scheme(self, scheme: SchemeOut) -> None:
         """Add a scheme, or replace the one with its id (its old location keys go)."""
         self.remove_scheme(scheme.id)
         self.revision += 1
-        self._add_scheme(_packed(scheme, SchemeOut))
+        self._add_scheme(*_held(scheme, SchemeOut))
         insort(self._expiry, (scheme.expires_at, scheme.id))
 
     def remove_scheme(self, scheme_id: int) -> None:
@@ -579,17 +578,19 @@ class WarningIndex:
         old = self._schemes.pop(scheme_id, None)
         if old is None:
             return
+        expires_at = self._scheme_expires.pop(scheme_id)
+        del self._scheme_version[scheme_id]
         self.revision += 1
         self._templates.pop(("scheme", scheme_id), None)
         self._scheme_places.remove(scheme_id, [self._scheme_spot.pop(scheme_id)])
-        entry = (old[_S_EXPIRES], scheme_id)
+        entry = (expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
 
     def upsert_order(self, order: OrderOut) -> None:
         """Add an order, or replace the one with its id (its old keys go)."""
         self.remove_order(order.id)
         self.revision += 1
-        self._add_order(_packed(order, OrderOut))
+        self._add_order(*_held(order, OrderOut))
 
     def remove_order(self, order_id: int) -> None:
         """Forget an order; an unknown id is ignored."""
@@ -599,22 +600,22 @@ class WarningIndex:
         self.revision += 1
         self._templates.pop(("order", order_id), None)
         self._order_places.remove(order_id, self._order_spots.pop(order_id))
-        self._order_persons.remove(order_id, _order_persons(old))
+        self._order_persons.remove(order_id, _order_persons(unpack_as(OrderOut, old)))
 
-    def _add_scheme(self, scheme: Packed) -> None:
+    def _add_scheme(self, scheme: SchemeOut, packed: Packed) -> None:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
-        sid = scheme[_S_ID]
-        self._schemes[sid] = scheme
-        spot = self._scheme_spot[sid] = _filed(unpack_as(PlaceModel, scheme[_S_LOCATION]))
+        sid = scheme.id
+        self._schemes[sid] = packed
+        self._scheme_expires[sid] = scheme.expires_at
+        self._scheme_version[sid] = scheme.version
+        spot = self._scheme_spot[sid] = _filed(scheme.location)
         self._scheme_places.add(sid, [spot])
 
-    def _add_order(self, order: Packed) -> None:
-        oid = order[_O_ID]
-        self._orders[oid] = order
-        spots = self._order_spots[oid] = tuple(
-            _filed(unpack_as(PlaceModel, p)) for p in order[_O_LOCATIONS]
-        )
+    def _add_order(self, order: OrderOut, packed: Packed) -> None:
+        oid = order.id
+        self._orders[oid] = packed
+        spots = self._order_spots[oid] = tuple(_filed(p) for p in order.locations)
         self._order_places.add(oid, spots)
         self._order_persons.add(oid, _order_persons(order))
 
@@ -643,10 +644,9 @@ class WarningIndex:
         similar = self._similar_streets(q)
         day = local_today(now, self.policy)
         for sid in self._scheme_places.candidates(q, similar):
-            s = self._schemes[sid]
             kind = match_parsed(self._scheme_spot[sid], q, self.policy)
-            if kind is not None and scheme_live(s[_S_EXPIRES], now):
-                build = partial(_scheme_warning, s, kind, self.policy)
+            if kind is not None and scheme_live(self._scheme_expires[sid], now):
+                build = partial(_scheme_warning, self._schemes[sid], kind, self.policy)
                 w = self._template("scheme", sid, day, kind, build)
                 found["scheme", sid] = w
         for oid in self._order_places.candidates(q, similar):
@@ -751,7 +751,7 @@ class WarningIndex:
 
     def scheme_versions(self) -> dict[int, int]:
         """Each scheme's version, by id (expired ones included until removed)."""
-        return {sid: s[_S_VERSION] for sid, s in self._schemes.items()}
+        return dict(self._scheme_version)
 
     def expired_scheme_ids(self, now: datetime) -> list[int]:
         """Schemes held whose expiry is at or before ``now`` (to purge)."""

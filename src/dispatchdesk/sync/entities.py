@@ -17,7 +17,6 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from dispatchdesk.cache.compact import share_equal_values
 from dispatchdesk.cache.entities import (
     ENTITIES,
     NOTICE,
@@ -96,20 +95,17 @@ def build_index(
     schemes: Sequence[SchemeOut | Packed],
     orders: Sequence[OrderOut | Packed],
     policy: WarningPolicy | None = None,
-    *,
-    share: bool = True,
 ) -> WarningIndex:
-    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread). With
-    ``share`` the models are first made to share their equal values (``share_equal_values``:
-    the index holds them packed, values and all, for as long as it lives; the cache's own
-    load already did, and gives them packed)."""
-    if share:
-        pool: dict[object, object] = {}
-        share_equal_values((m for m in schemes if not isinstance(m, Packed)), pool)
-        share_equal_values((m for m in orders if not isinstance(m, Packed)), pool)
-        del pool
+    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread); they may
+    come packed (``cache.packed``), as the cache loads them, and are held packed."""
     index = WarningIndex(policy or DEFAULT_WARNING_POLICY)
-    index.replace(schemes, orders)
+    collecting = gc.isenabled()
+    gc.disable()  # each one filed is unpacked and dropped: refcounting frees them
+    try:
+        index.replace(schemes, orders)
+    finally:
+        if collecting:
+            gc.enable()
     if len(index) >= _FREEZE_AT:
         # Hundreds of thousands of long-lived objects: keep them out of the collector's full
         # passes. (No collection first: it would hold the GIL, and the screen, for a while.)
