@@ -524,6 +524,18 @@ def _may_be_born(order: Packed, dob: date) -> bool:
     return any(p[_P_DOB] in (None, want) for p in (raw[_O_SUBJECT], *raw[_O_PROTECTED]))
 
 
+class _HeldScheme:
+    """A scheme as the index holds it: packed, its location split, its expiry and version."""
+
+    __slots__ = ("expires_at", "packed", "spot", "version")
+
+    def __init__(self, packed: Packed, spot: ParsedPlace, expires_at: datetime, version: int):
+        self.packed = packed
+        self.spot = spot
+        self.expires_at = expires_at
+        self.version = version
+
+
 def _scheme(packed: Packed) -> SchemeOut:
     return unpack_as(SchemeOut, packed)
 
@@ -558,14 +570,12 @@ class WarningIndex:
 
     def _clear(self) -> None:
         #: Held packed (``cache.packed``): a fifth of the memory of the models, unpacked for
-        #: the warnings a lookup builds. Each scheme's expiry and version beside.
-        self._schemes: dict[int, Packed] = {}
+        #: the warnings a lookup builds; each scheme with its location split once, its expiry
+        #: and version.
+        self._schemes: dict[int, _HeldScheme] = {}
         self._orders: dict[int, Packed] = {}
-        self._scheme_expires: dict[int, datetime] = {}
-        self._scheme_version: dict[int, int] = {}
-        #: Each scheme's location, and each order's locations, split once.
-        self._scheme_spot: dict[int, ParsedPlace] = {}
-        self._order_spots: dict[int, tuple[ParsedPlace, ...]] = {}
+        #: Each order's locations split once (one held bare; none, none held).
+        self._order_spots: dict[int, ParsedPlace | tuple[ParsedPlace, ...]] = {}
         # Shared by schemes and orders: a query's similar streets are found once.
         self._streets = _Streets(self.policy.address_similarity)
         self._scheme_places = _PlaceIndex(self._streets)
@@ -599,7 +609,7 @@ class WarningIndex:
             self._add_scheme(*_held(s, SchemeOut))
         for o in orders:
             self._add_order(*_held(o, OrderOut))
-        self._expiry = sorted((at, sid) for sid, at in self._scheme_expires.items())
+        self._expiry = sorted((s.expires_at, sid) for sid, s in self._schemes.items())
 
     def upsert_scheme(self, scheme: SchemeOut) -> None:
         """Add a scheme, or replace the one with its id (its old location keys go)."""
@@ -613,12 +623,10 @@ class WarningIndex:
         old = self._schemes.pop(scheme_id, None)
         if old is None:
             return
-        expires_at = self._scheme_expires.pop(scheme_id)
-        del self._scheme_version[scheme_id]
         self.revision += 1
         self._templates.pop(("scheme", scheme_id), None)
-        self._scheme_places.remove(scheme_id, [self._scheme_spot.pop(scheme_id)])
-        entry = (expires_at, scheme_id)
+        self._scheme_places.remove(scheme_id, [old.spot])
+        entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
 
     def upsert_order(self, order: OrderOut) -> None:
@@ -634,23 +642,23 @@ class WarningIndex:
             return
         self.revision += 1
         self._templates.pop(("order", order_id), None)
-        self._order_places.remove(order_id, self._order_spots.pop(order_id))
+        self._order_places.remove(order_id, self._spots(self._order_spots.pop(order_id, ())))
         self._order_persons.remove(order_id, _order_persons(unpack_as(OrderOut, old)))
 
     def _add_scheme(self, scheme: SchemeOut, packed: Packed) -> None:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
         sid = scheme.id
-        self._schemes[sid] = packed
-        self._scheme_expires[sid] = scheme.expires_at
-        self._scheme_version[sid] = scheme.version
-        spot = self._scheme_spot[sid] = _filed(scheme.location)
+        spot = _filed(scheme.location)
+        self._schemes[sid] = _HeldScheme(packed, spot, scheme.expires_at, scheme.version)
         self._scheme_places.add(sid, [spot])
 
     def _add_order(self, order: OrderOut, packed: Packed) -> None:
         oid = order.id
         self._orders[oid] = packed
-        spots = self._order_spots[oid] = tuple(_filed(p) for p in order.locations)
+        spots = tuple(_filed(p) for p in order.locations)
+        if spots:
+            self._order_spots[oid] = spots[0] if len(spots) == 1 else spots
         self._order_places.add(oid, spots)
         self._order_persons.add(oid, _order_persons(order))
 
@@ -679,13 +687,15 @@ class WarningIndex:
         similar = self._similar_streets(q)
         day = local_today(now, self.policy)
         for sid in self._scheme_places.candidates(q, similar):
-            kind = match_parsed(self._scheme_spot[sid], q, self.policy)
-            if kind is not None and scheme_live(self._scheme_expires[sid], now):
-                build = partial(_scheme_warning, self._schemes[sid], kind, self.policy)
+            held = self._schemes[sid]
+            kind = match_parsed(held.spot, q, self.policy)
+            if kind is not None and scheme_live(held.expires_at, now):
+                build = partial(_scheme_warning, held.packed, kind, self.policy)
                 w = self._template("scheme", sid, day, kind, build)
                 found["scheme", sid] = w
         for oid in self._order_places.candidates(q, similar):
-            kind = _best_kind(match_parsed(m, q, self.policy) for m in self._order_spots[oid])
+            spots = self._spots(self._order_spots.get(oid, ()))
+            kind = _best_kind(match_parsed(m, q, self.policy) for m in spots)
             if kind is not None:
                 build = partial(
                     order_warning_of, _order(self._orders[oid]), kind, "location", now, self.policy
@@ -759,6 +769,10 @@ class WarningIndex:
                     on,
                 )
 
+    @staticmethod
+    def _spots(held: ParsedPlace | tuple[ParsedPlace, ...]) -> tuple[ParsedPlace, ...]:
+        return (held,) if isinstance(held, ParsedPlace) else held
+
     def for_incident(self, incident: Incident, now: datetime) -> list[WarningOut]:
         """``lookup`` for the incident's location, the persons named on it and the caller
         (when a name was given; with the date of birth if one was)."""
@@ -778,7 +792,7 @@ class WarningIndex:
     def schemes(self, now: datetime) -> list[SchemeOut]:
         """Every live scheme (for the supervisors' schemes view), soonest expiry first."""
         start = self._first_live(now)
-        return [_scheme(self._schemes[sid]) for _, sid in self._expiry[start:]]
+        return [_scheme(self._schemes[sid].packed) for _, sid in self._expiry[start:]]
 
     def orders(self) -> list[OrderOut]:
         """Every order held, by id."""
@@ -786,7 +800,7 @@ class WarningIndex:
 
     def scheme_versions(self) -> dict[int, int]:
         """Each scheme's version, by id (expired ones included until removed)."""
-        return dict(self._scheme_version)
+        return {sid: s.version for sid, s in self._schemes.items()}
 
     def expired_scheme_ids(self, now: datetime) -> list[int]:
         """Schemes held whose expiry is at or before ``now`` (to purge)."""
