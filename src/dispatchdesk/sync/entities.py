@@ -99,13 +99,7 @@ def build_index(
     """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread); they may
     come packed (``cache.packed``), as the cache loads them, and are held packed."""
     index = WarningIndex(policy or DEFAULT_WARNING_POLICY)
-    collecting = gc.isenabled()
-    gc.disable()  # each one filed is unpacked and dropped: refcounting frees them
-    try:
-        index.replace(schemes, orders)
-    finally:
-        if collecting:
-            gc.enable()
+    index.replace(schemes, orders)
     if len(index) >= _FREEZE_AT:
         # Hundreds of thousands of long-lived objects: keep them out of the collector's full
         # passes. (No collection first: it would hold the GIL, and the screen, for a while.)
