@@ -1,7 +1,6 @@
 """Packed schemes and orders (issue 14, memory): what unpacks is what was packed, and the
 warning index holding them packed answers as the reference matcher on the models."""
 
-
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -256,3 +255,22 @@ def test_times_dates_and_enum_members_come_back_as_they_were() -> None:
     assert s.victim_contacts[0].outcome is VictimContactOutcome.INFORMED
     # Packed small: a few hundred bytes where the model took some kilobytes.
     assert len(pack(full_scheme())) < 700 and len(pack(build_world(1).schemes[0])) < 400
+
+
+def test_a_field_first_packed_plain_unpacks_a_later_time_or_model() -> None:
+    """Unpacking looks only at the fields that ever held more than a plain value: a field
+    packed as None first, and as a time or a model later, unpacks both ways."""
+
+    class Inner(BaseModel):
+        name: str
+
+    class Late(BaseModel):
+        at: datetime | None = None
+        inner: Inner | None = None
+        items: list[Inner] = []
+
+    first = pack(Late())
+    later = pack(Late(at=AT, inner=Inner(name="x"), items=[Inner(name="y")]))
+    same(unpack(first), Late())
+    same(unpack(later), Late(at=AT, inner=Inner(name="x"), items=[Inner(name="y")]))
+    same(unpack(first), Late())

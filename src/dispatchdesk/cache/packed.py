@@ -15,7 +15,8 @@ fields given and values of the same types (an enum member is the same member; a 
 of the same type that reads the same), and lists of its own: what ``model_construct`` would
 build, without its per-field loop (a scheme unpacks in a few microseconds, where validating
 its JSON again takes tens). Only values of the types above are packed: any other field is
-refused (a test packs every field of schemes and orders).
+refused (a test packs every field of schemes and orders). The numbers are this process's:
+packed bytes are never stored or sent.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ _NUMBER: dict[Hashable, int] = {}
 _TABLE_LOCK = Lock()
 #: Each model class's field names, in declaration order (its ``__dict__``'s order).
 _NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
+#: Each model class's fields (by position) that held anything but a plain value in any model
+#: packed so far: the only ones unpacking looks at (only grows; replaced whole, under the
+#: lock, so no packing thread's positions are lost).
+_SPECIAL: dict[type[BaseModel], tuple[int, ...]] = {}
 
 
 def _number(key: Hashable, obj: Any) -> int:
@@ -109,10 +114,15 @@ def _encode(model: BaseModel) -> tuple[Any, ...]:
     if len(values) != len(names):
         raise TypeError(f"A {cls.__name__} with other attributes is not packed.")
     given = model.__pydantic_fields_set__
+    fields = [_encode_value(values[n]) for n in names]
+    special = {i for i, v in enumerate(fields) if type(v) not in _PLAIN}
+    if not special.issubset(_SPECIAL.get(cls, ())):
+        with _TABLE_LOCK:
+            _SPECIAL[cls] = tuple(sorted(special.union(_SPECIAL.get(cls, ()))))
     return (
         _number(("class", cls), cls),
         _number(("given", cls, frozenset(given)), set(given)),
-        *(_encode_value(values[n]) for n in names),
+        *fields,
     )
 
 
@@ -142,7 +152,11 @@ def _decode_value(value: Any) -> Any:
 def _decode(encoded: tuple[Any, ...]) -> BaseModel:
     cls: type[BaseModel] = _TABLE[encoded[0]]
     model = cls.__new__(cls)
-    values = [v if type(v) in _PLAIN else _decode_value(v) for v in encoded[2:]]
+    values = list(encoded[2:])
+    for i in _SPECIAL.get(cls, ()):
+        value = values[i]
+        if type(value) not in _PLAIN:
+            values[i] = _decode_value(value)
     _set_attr(model, "__dict__", dict(zip(_NAMES[cls], values, strict=True)))
     # Shared by every model unpacked with the same fields given, as share_equal_values shares
     # it: the models are frozen, and model_copy copies the set before adding to it.
