@@ -12,6 +12,7 @@ from typing import TypeVar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatchdesk.cache.packed import pack
 from dispatchdesk.cache.warning_index import (
     ALL_STREETS,
     NO_DISTRICT,
@@ -493,13 +494,18 @@ def assert_same_as_find_warnings(
     else:
         schemes = [random_scheme(rng, i) for i in range(1, size + 1)]
         orders = [random_order(rng, i) for i in range(1, size + 1)]
-        index.replace(schemes, orders, policy)
+        if seed % 2:  # as the cache loads them: packed
+            index.replace(map(pack, schemes), map(pack, orders), policy)
+        else:
+            index.replace(schemes, orders, policy)
     for _ in range(queries):
         place, people = random_query(rng)
         now = rng.choice(NOWS)
         expected = reference(schemes, orders, place, people, now, policy)
         assert index.lookup(place, people, now) == expected, (place, people, now)
     assert set(index.expired_scheme_ids(NOW)) == {s.id for s in schemes if s.expires_at <= NOW}
+    assert index.scheme_versions() == {s.id: s.version for s in schemes}
+    assert index.orders() == sorted(orders, key=lambda o: o.id)
     assert [s.id for s in index.schemes(NOW)] == [
         s.id for s in sorted(schemes, key=lambda s: (s.expires_at, s.id)) if s.expires_at > NOW
     ]
@@ -664,3 +670,43 @@ def test_typed_addresses_find_the_scheme_and_no_neighbour_as_find_warnings_does(
         got = index.lookup(query, [], NOW)
         assert got == find_warnings(schemes, [], query, None, NOW), typed
         assert 1 not in {w.scheme.id for w in got if w.scheme is not None}, typed
+
+
+def test_a_near_name_with_the_same_birth_date_stays_found_until_no_order_names_it() -> None:
+    """Persons are filed by name alone (issue 14, memory); two orders naming the same person
+    keep the near-name path finding the one left when the other goes, and another person of
+    the same name but another date of birth is never a match."""
+    born, other = date(1980, 3, 4), date(1991, 7, 8)
+    index = WarningIndex()
+    index.replace(
+        [],
+        [
+            order(1, PersonModel(name="Jon Smith", dob=born)),
+            order(2, PersonModel(name="Jon Smith", dob=born)),
+            order(
+                3,
+                PersonModel(name="Dan Jones"),
+                protected=[PersonModel(name="John Smith", dob=other)],
+            ),
+        ],
+    )
+    who = Person("John Smith", born)
+
+    def found() -> list[tuple[int, str]]:
+        return [(w.order.id, w.match) for w in index.lookup(None, [who], NOW) if w.order]
+
+    assert found() == [(1, "name"), (2, "name")]
+    index.remove_order(1)
+    assert found() == [(2, "name")]
+    index.remove_order(2)
+    assert found() == []
+    assert [w.order.id for w in index.lookup(None, [Person("John Smith")], NOW) if w.order] == [3]
+    orders = [
+        order(
+            3, PersonModel(name="Dan Jones"), protected=[PersonModel(name="John Smith", dob=other)]
+        )
+    ]
+    for who_asked in (who, Person("John Smith"), Person("Jon Smith", born)):
+        assert index.lookup(None, [who_asked], NOW) == find_warnings(
+            [], orders, None, who_asked, NOW
+        )

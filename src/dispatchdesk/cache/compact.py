@@ -1,12 +1,13 @@
-"""Wire models held by the hundred thousand, made smaller in place.
+"""Wire models held in numbers, made smaller in place.
 
-A desk holds every special scheme and protective order (100,000 of each at a big force) as
-the protocol's frozen pydantic models, for the warning index, the schemes view and the
-warnings built from them. Each model and each model nested in it carries its own set of the
-fields that were given (``__pydantic_fields_set__``: some 700 bytes for a scheme's sixteen
-fields), and each parsed document its own copy of every string and time, though most repeat
-(postcodes, towns, officers, standard wording, start dates). :func:`share_equal_values` makes
-models with the same fields given share one such set, and equal strings and times one object.
+(Special schemes and protective orders, 100,000 of each at a big force, are held packed
+instead: :mod:`dispatchdesk.cache.packed`. This serves the cached models a desk still holds
+as models, such as units and notices.) Each model and each model nested in it carries its
+own set of the fields that were given (``__pydantic_fields_set__``: some 700 bytes for a
+scheme's sixteen fields), and each parsed document its own copy of every string and time,
+though most repeat (postcodes, towns, officers, standard wording, start dates).
+:func:`share_equal_values` makes models with the same fields given share one such set, and
+equal strings and times one object.
 
 Nothing a reader can tell changes: the values are equal and of the same type (a plain string
 only, never an enum member, which equals the string of its value; a time only with one of the

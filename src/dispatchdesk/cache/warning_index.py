@@ -31,6 +31,7 @@ its type ("30 acre london") is looked up by name among the streets with one ("ac
 from __future__ import annotations
 
 import difflib
+import gc
 from bisect import bisect_right, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +41,7 @@ from functools import partial
 from sys import intern
 from typing import TypeVar
 
+from dispatchdesk.cache.packed import Packed, encoded, fields, pack, position, unpack_as
 from dispatchdesk.domain.addresses import one_typo, street_ratio
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import (
@@ -59,6 +61,7 @@ from dispatchdesk.domain.warnings import (
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
+    PersonModel,
     PlaceModel,
     SchemeOut,
     WarningOut,
@@ -71,8 +74,10 @@ from dispatchdesk.protocol.warnings import place as place_of
 
 #: Remembered answers of the street neighbourhood before they are dropped (they refill).
 _MEMO_LIMIT = 20_000
-#: Warnings built for the day before they are dropped (they are rebuilt on use).
-_TEMPLATE_LIMIT = 50_000
+#: Warnings built for the day before they are dropped (they are rebuilt on use). Each holds
+#: its scheme or order unpacked (some 2 KB): a few thousand cover the entities that come up
+#: lookup after lookup (a marked block's flats, a common name) without holding them all.
+_TEMPLATE_LIMIT = 4_096
 
 #: The entities filed under one key: most keys hold one, kept as the bare id (a one-item
 #: tuple would add 48 bytes to each of about a million keys).
@@ -287,7 +292,7 @@ def _parsed(place: PlaceModel) -> ParsedPlace:
 
 def _filed(place: PlaceModel) -> ParsedPlace:
     """``ParsedPlace.of`` a filed location, its words interned: thousands of filed locations
-    share a street name, a house number or a postcode."""
+    share a street name, a house number, a postcode or a USRN."""
     p = _parsed(place)
     parts = None
     if p.parts is not None:
@@ -300,8 +305,8 @@ def _filed(place: PlaceModel) -> ParsedPlace:
         )
     return ParsedPlace(
         p.uprn,
-        p.parent_uprn,
-        p.usrn,
+        p.parent_uprn and intern(p.parent_uprn),  # a block's flats share it
+        p.usrn and intern(p.usrn),  # a street's addresses share it
         parts,
         p.postcode and intern(p.postcode),
         p.district and intern(p.district),
@@ -375,30 +380,65 @@ _RANKS: dict[str, tuple[bool, int]] = {
 }
 
 
+def _pair(table: int, key: tuple[str, str]) -> tuple[str, str]:
+    """A pair key as (the part many keys share: USRN, postcode or street; the house)."""
+    return key if table == _STREET_HOUSE else (key[1], key[0])
+
+
 class _PlaceIndex:
     """Entity ids by the location keys of ``match_parsed``: every entity that can match a
-    place is filed under a key the place also yields."""
+    place is filed under a key the place also yields.
+
+    A pair key (USRN and house, house and postcode, house and street) is held as a table of
+    houses per USRN, postcode or street: a street's houses share one entry, where a tuple per
+    key took 72 bytes for each of some 600,000."""
 
     def __init__(self, streets: _Streets) -> None:
-        self._tables: tuple[dict[Key, Ids], ...] = tuple({} for _ in range(5))
+        #: By UPRN and by parent UPRN.
+        self._single: tuple[dict[str, Ids], dict[str, Ids]] = ({}, {})
+        #: By pair: each table by the shared part, then by house.
+        self._pairs: dict[int, dict[str, dict[str, Ids]]] = {
+            t: {} for t in (_STREET_HOUSE, _HOUSE_POSTCODE, _HOUSE_STREET)
+        }
         self._streets = streets
 
     def add(self, entity_id: int, places: Iterable[ParsedPlace]) -> None:
         for table, key in {k for p in places for k in _filed_keys(p)}:
-            _add(self._tables[table], key, entity_id)
+            if isinstance(key, str):
+                _add(self._single[table], key, entity_id)
+            else:
+                shared, house = _pair(table, key)
+                _add(self._pairs[table].setdefault(shared, {}), house, entity_id)
         for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
             self._streets.add(vocabulary, street)
 
     def remove(self, entity_id: int, places: Iterable[ParsedPlace]) -> None:
         for table, key in {k for p in places for k in _filed_keys(p)}:
-            _discard(self._tables[table], key, entity_id)
+            if isinstance(key, str):
+                _discard(self._single[table], key, entity_id)
+                continue
+            shared, house = _pair(table, key)
+            houses = self._pairs[table].get(shared)
+            if houses is not None and _discard(houses, house, entity_id) and not houses:
+                del self._pairs[table][shared]
         for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
             self._streets.discard(vocabulary, street)
 
     def candidates(self, q: ParsedPlace, similar: Iterable[str]) -> set[int]:
         found: set[int] = set()
         for table, key in _probe_keys(q, similar):
-            found.update(_ids(self._tables[table], key))
+            if isinstance(key, str):
+                ids = self._single[table].get(key)
+            else:
+                shared, house = _pair(table, key)
+                houses = self._pairs[table].get(shared)
+                ids = None if houses is None else houses.get(house)
+            if ids is None:
+                continue
+            if isinstance(ids, int):
+                found.add(ids)
+            else:
+                found.update(ids)
         return found
 
 
@@ -406,25 +446,31 @@ class _PlaceIndex:
 
 
 class _PersonIndex:
-    """Order ids by the persons named on them, for ``match_person``."""
+    """Order ids by the persons named on them, for ``match_person``: by normalised name (a
+    lookup's candidates, whatever their dates of birth: the caller drops an order none of
+    whose persons has the date of birth asked about, or none, before matching it)."""
 
     def __init__(self) -> None:
         self._by_name: dict[str, Ids] = {}
-        self._by_dob_name: dict[tuple[date | None, str], Ids] = {}
-        #: Names known with each date of birth: the near-identical-name path scans these.
-        self._names_by_dob: dict[date, dict[str, None]] = {}
+        #: Names known with each date of birth, with how many orders name each: the
+        #: near-identical-name path scans these.
+        self._names_by_dob: dict[date, dict[str, int]] = {}
 
     def add(self, entity_id: int, persons: Iterable[Person]) -> None:
         for name, dob in _person_keys(persons):
             _add(self._by_name, name, entity_id)
-            if _add(self._by_dob_name, (dob, name), entity_id) and dob is not None:
-                self._names_by_dob.setdefault(dob, {})[name] = None
+            if dob is not None:
+                names = self._names_by_dob.setdefault(dob, {})
+                names[name] = names.get(name, 0) + 1
 
     def remove(self, entity_id: int, persons: Iterable[Person]) -> None:
         for name, dob in _person_keys(persons):
             _discard(self._by_name, name, entity_id)
-            if _discard(self._by_dob_name, (dob, name), entity_id) and dob is not None:
+            if dob is not None:
                 names = self._names_by_dob[dob]
+                if names[name] > 1:
+                    names[name] -= 1
+                    continue
                 del names[name]
                 if not names:
                     del self._names_by_dob[dob]
@@ -433,19 +479,18 @@ class _PersonIndex:
         name = normalise_name(who.name)
         if not name:
             return set()
+        # Without a date of birth the same name is a possible match, whatever the DOB; with
+        # one, the same name with that DOB or none (the caller drops the others).
+        found = set(_ids(self._by_name, name))
         if who.dob is None:
-            # Without a date of birth the same name is a possible match, whatever the DOB.
-            return set(_ids(self._by_name, name))
-        # Same DOB or none known; a different DOB never matches.
-        found = set(_ids(self._by_dob_name, (who.dob, name)))
-        found.update(_ids(self._by_dob_name, (None, name)))
+            return found
         fuzzy = None
         for known in self._names_by_dob.get(who.dob, ()):
             if known == name or not _could_reach(len(known), len(name), threshold):
                 continue
             fuzzy = fuzzy or _Fuzzy(name)  # prepared only when a name is to be compared
             if fuzzy.similar(known, threshold):
-                found.update(_ids(self._by_dob_name, (who.dob, known)))
+                found.update(_ids(self._by_name, known))
         return found
 
 
@@ -453,8 +498,55 @@ def _person_keys(persons: Iterable[Person]) -> set[tuple[str, date | None]]:
     return {(n, p.dob) for p in persons if (n := normalise_name(p.name))}
 
 
+# Where the index reads the persons' dates of birth in a packed order.
+_O_SUBJECT, _O_PROTECTED = (position(OrderOut, f) for f in ("subject", "protected_persons"))
+_P_DOB = position(PersonModel, "dob")
+
+E = TypeVar("E", SchemeOut, OrderOut)
+
+
+def _held(model: E | Packed, cls: type[E]) -> tuple[E, Packed]:
+    """A scheme or order and its packed form, from either (a packed one checked)."""
+    if isinstance(model, Packed):
+        return unpack_as(cls, model), model
+    if not isinstance(model, cls):
+        raise TypeError(f"Expected a {cls.__name__}, not a {type(model).__name__}.")
+    return model, pack(model)
+
+
 def _order_persons(order: OrderOut) -> list[Person]:
     return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
+
+
+def _may_be_born(order: Packed, dob: date) -> bool:
+    """Whether a person the order names has date of birth ``dob``, or none known (read
+    without unpacking the order)."""
+    raw, want = fields(order), encoded(dob)
+    return any(p[_P_DOB] in (None, want) for p in (raw[_O_SUBJECT], *raw[_O_PROTECTED]))
+
+
+class _HeldScheme:
+    """A scheme as the index holds it: packed, its location split, its expiry and version."""
+
+    __slots__ = ("expires_at", "packed", "spot", "version")
+
+    def __init__(self, packed: Packed, spot: ParsedPlace, expires_at: datetime, version: int):
+        self.packed = packed
+        self.spot = spot
+        self.expires_at = expires_at
+        self.version = version
+
+
+def _scheme(packed: Packed) -> SchemeOut:
+    return unpack_as(SchemeOut, packed)
+
+
+def _order(packed: Packed) -> OrderOut:
+    return unpack_as(OrderOut, packed)
+
+
+def _scheme_warning(s: Packed, kind: MatchKind, policy: WarningPolicy) -> WarningOut:
+    return scheme_warning_of(_scheme(s), kind, policy)
 
 
 def _strength(w: WarningOut) -> tuple[bool, int]:
@@ -478,11 +570,13 @@ class WarningIndex:
         self._clear()
 
     def _clear(self) -> None:
-        self._schemes: dict[int, SchemeOut] = {}
-        self._orders: dict[int, OrderOut] = {}
-        #: Each scheme's location, and each order's locations, split once.
-        self._scheme_spot: dict[int, ParsedPlace] = {}
-        self._order_spots: dict[int, tuple[ParsedPlace, ...]] = {}
+        #: Held packed (``cache.packed``): a fifth of the memory of the models, unpacked for
+        #: the warnings a lookup builds; each scheme with its location split once, its expiry
+        #: and version.
+        self._schemes: dict[int, _HeldScheme] = {}
+        self._orders: dict[int, Packed] = {}
+        #: Each order's locations split once (one held bare; none, none held).
+        self._order_spots: dict[int, ParsedPlace | tuple[ParsedPlace, ...]] = {}
         # Shared by schemes and orders: a query's similar streets are found once.
         self._streets = _Streets(self.policy.address_similarity)
         self._scheme_places = _PlaceIndex(self._streets)
@@ -503,25 +597,34 @@ class WarningIndex:
 
     def replace(
         self,
-        schemes: Iterable[SchemeOut],
-        orders: Iterable[OrderOut],
+        schemes: Iterable[SchemeOut | Packed],
+        orders: Iterable[OrderOut | Packed],
         policy: WarningPolicy | None = None,
     ) -> None:
-        """Replace everything (after a snapshot, or at start from the cache)."""
+        """Replace everything (after a snapshot, or at start from the cache); the schemes and
+        orders may come packed (``cache.packed``), as the cache loads them."""
         self.policy = policy or self.policy
         self.revision += 1
         self._clear()
-        for s in schemes:
-            self._add_scheme(s)
-        for o in orders:
-            self._add_order(o)
+        collecting = gc.isenabled()
+        # Each one filed is packed or unpacked, and the other form dropped: refcounting frees
+        # them, and the collector's passes over what is filed would triple the time.
+        gc.disable()
+        try:
+            for s in schemes:
+                self._add_scheme(*_held(s, SchemeOut))
+            for o in orders:
+                self._add_order(*_held(o, OrderOut))
+        finally:
+            if collecting:
+                gc.enable()
         self._expiry = sorted((s.expires_at, sid) for sid, s in self._schemes.items())
 
     def upsert_scheme(self, scheme: SchemeOut) -> None:
         """Add a scheme, or replace the one with its id (its old location keys go)."""
         self.remove_scheme(scheme.id)
         self.revision += 1
-        self._add_scheme(scheme)
+        self._add_scheme(*_held(scheme, SchemeOut))
         insort(self._expiry, (scheme.expires_at, scheme.id))
 
     def remove_scheme(self, scheme_id: int) -> None:
@@ -531,7 +634,7 @@ class WarningIndex:
             return
         self.revision += 1
         self._templates.pop(("scheme", scheme_id), None)
-        self._scheme_places.remove(scheme_id, [self._scheme_spot.pop(scheme_id)])
+        self._scheme_places.remove(scheme_id, [old.spot])
         entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
 
@@ -539,7 +642,7 @@ class WarningIndex:
         """Add an order, or replace the one with its id (its old keys go)."""
         self.remove_order(order.id)
         self.revision += 1
-        self._add_order(order)
+        self._add_order(*_held(order, OrderOut))
 
     def remove_order(self, order_id: int) -> None:
         """Forget an order; an unknown id is ignored."""
@@ -548,21 +651,25 @@ class WarningIndex:
             return
         self.revision += 1
         self._templates.pop(("order", order_id), None)
-        self._order_places.remove(order_id, self._order_spots.pop(order_id))
-        self._order_persons.remove(order_id, _order_persons(old))
+        self._order_places.remove(order_id, self._spots(self._order_spots.pop(order_id, ())))
+        self._order_persons.remove(order_id, _order_persons(unpack_as(OrderOut, old)))
 
-    def _add_scheme(self, scheme: SchemeOut) -> None:
+    def _add_scheme(self, scheme: SchemeOut, packed: Packed) -> None:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
-        self._schemes[scheme.id] = scheme
-        spot = self._scheme_spot[scheme.id] = _filed(scheme.location)
-        self._scheme_places.add(scheme.id, [spot])
+        sid = scheme.id
+        spot = _filed(scheme.location)
+        self._schemes[sid] = _HeldScheme(packed, spot, scheme.expires_at, scheme.version)
+        self._scheme_places.add(sid, [spot])
 
-    def _add_order(self, order: OrderOut) -> None:
-        self._orders[order.id] = order
-        spots = self._order_spots[order.id] = tuple(_filed(p) for p in order.locations)
-        self._order_places.add(order.id, spots)
-        self._order_persons.add(order.id, _order_persons(order))
+    def _add_order(self, order: OrderOut, packed: Packed) -> None:
+        oid = order.id
+        self._orders[oid] = packed
+        spots = tuple(_filed(p) for p in order.locations)
+        if spots:
+            self._order_spots[oid] = spots[0] if len(spots) == 1 else spots
+        self._order_places.add(oid, spots)
+        self._order_persons.add(oid, _order_persons(order))
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -589,18 +696,18 @@ class WarningIndex:
         similar = self._similar_streets(q)
         day = local_today(now, self.policy)
         for sid in self._scheme_places.candidates(q, similar):
-            s = self._schemes[sid]
-            kind = match_parsed(self._scheme_spot[sid], q, self.policy)
-            if kind is not None and scheme_live(s.expires_at, now):
-                w = self._template(
-                    "scheme", sid, day, kind, partial(scheme_warning_of, s, kind, self.policy)
-                )
+            held = self._schemes[sid]
+            kind = match_parsed(held.spot, q, self.policy)
+            if kind is not None and scheme_live(held.expires_at, now):
+                build = partial(_scheme_warning, held.packed, kind, self.policy)
+                w = self._template("scheme", sid, day, kind, build)
                 found["scheme", sid] = w
         for oid in self._order_places.candidates(q, similar):
-            kind = _best_kind(match_parsed(m, q, self.policy) for m in self._order_spots[oid])
+            spots = self._spots(self._order_spots.get(oid, ()))
+            kind = _best_kind(match_parsed(m, q, self.policy) for m in spots)
             if kind is not None:
                 build = partial(
-                    order_warning_of, self._orders[oid], kind, "location", now, self.policy
+                    order_warning_of, _order(self._orders[oid]), kind, "location", now, self.policy
                 )
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
@@ -652,7 +759,10 @@ class WarningIndex:
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         day = local_today(now, self.policy)
         for oid in self._order_persons.candidates(who, self.policy.address_similarity):
-            o = self._orders[oid]
+            packed = self._orders[oid]
+            if who.dob is not None and not _may_be_born(packed, who.dob):
+                continue  # a different date of birth never matches
+            o = _order(packed)
             match = order_person_match(o, who, self.policy)
             if match is None:
                 continue
@@ -667,6 +777,10 @@ class WarningIndex:
                     partial(order_warning_of, o, kind, on, now, self.policy),
                     on,
                 )
+
+    @staticmethod
+    def _spots(held: ParsedPlace | tuple[ParsedPlace, ...]) -> tuple[ParsedPlace, ...]:
+        return (held,) if isinstance(held, ParsedPlace) else held
 
     def for_incident(self, incident: Incident, now: datetime) -> list[WarningOut]:
         """``lookup`` for the incident's location, the persons named on it and the caller
@@ -687,11 +801,15 @@ class WarningIndex:
     def schemes(self, now: datetime) -> list[SchemeOut]:
         """Every live scheme (for the supervisors' schemes view), soonest expiry first."""
         start = self._first_live(now)
-        return [self._schemes[sid] for _, sid in self._expiry[start:]]
+        return [_scheme(self._schemes[sid].packed) for _, sid in self._expiry[start:]]
 
     def orders(self) -> list[OrderOut]:
         """Every order held, by id."""
-        return [self._orders[oid] for oid in sorted(self._orders)]
+        return [_order(self._orders[oid]) for oid in sorted(self._orders)]
+
+    def scheme_versions(self) -> dict[int, int]:
+        """Each scheme's version, by id (expired ones included until removed)."""
+        return {sid: s.version for sid, s in self._schemes.items()}
 
     def expired_scheme_ids(self, now: datetime) -> list[int]:
         """Schemes held whose expiry is at or before ``now`` (to purge)."""

@@ -232,8 +232,8 @@ class SyncEngine(
             data: CachedWarnings = await self._worker.call(
                 ctx.store.load_warning_data, self._clock.now()
             )
-            index = await self._worker.call(  # the cache's load made them share values
-                build_index, data.schemes, data.orders, data.warning_policy, share=False
+            index = await self._worker.call(
+                build_index, data.schemes, data.orders, data.warning_policy
             )
         except Exception as exc:
             log.exception("warning data in the cache could not be read")
@@ -243,7 +243,7 @@ class SyncEngine(
             )
             ctx.cursor = None
             return
-        ctx.entities.reset_index(index, data.schemes)
+        ctx.entities.reset_index(index)
         ctx.entities.acknowledged = set(data.acknowledged)
         ctx.emit_warnings()
 

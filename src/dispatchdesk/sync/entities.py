@@ -17,7 +17,6 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from dispatchdesk.cache.compact import share_equal_values
 from dispatchdesk.cache.entities import (
     ENTITIES,
     NOTICE,
@@ -29,6 +28,7 @@ from dispatchdesk.cache.entities import (
     SyncedEntity,
     W,
 )
+from dispatchdesk.cache.packed import Packed
 from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.unit import Unit
 from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, WarningPolicy, WarningRef
@@ -92,20 +92,12 @@ class EntityBatch:
 
 
 def build_index(
-    schemes: Sequence[SchemeOut],
-    orders: Sequence[OrderOut],
+    schemes: Sequence[SchemeOut | Packed],
+    orders: Sequence[OrderOut | Packed],
     policy: WarningPolicy | None = None,
-    *,
-    share: bool = True,
 ) -> WarningIndex:
-    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread). With
-    ``share`` the models are first made to share their equal values (``share_equal_values``:
-    they are held for as long as the index is; the cache's own load already did)."""
-    if share:
-        pool: dict[object, object] = {}
-        share_equal_values(schemes, pool)
-        share_equal_values(orders, pool)
-        del pool
+    """A fresh index of ``schemes`` and ``orders`` (run it on the cache's thread); they may
+    come packed (``cache.packed``), as the cache loads them, and are held packed."""
     index = WarningIndex(policy or DEFAULT_WARNING_POLICY)
     index.replace(schemes, orders)
     if len(index) >= _FREEZE_AT:
@@ -140,9 +132,9 @@ class EntityState:
         self.versions[UNIT.name] = {u.id: u.version for u in self.units.values()}
         return list(self.units.values())
 
-    def reset_index(self, index: WarningIndex, schemes: Iterable[SchemeOut]) -> None:
+    def reset_index(self, index: WarningIndex) -> None:
         self.index = index
-        self.versions[SCHEME.name] = {s.id: s.version for s in schemes}
+        self.versions[SCHEME.name] = index.scheme_versions()
 
     def apply(self, changes: EntityChanges) -> tuple[list[Unit], list[int], bool]:
         """Apply a committed batch; returns (units changed, units removed, warnings changed)."""

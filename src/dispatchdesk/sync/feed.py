@@ -167,7 +167,7 @@ class Feed:
         ctx.shown_versions = {i.id: i.version for i in kept}
         ctx.listeners.on_state(kept, policy)
         ctx.listeners.on_units(ctx.entities.reset_units(snap.units), [], True)
-        ctx.entities.reset_index(index, snap.schemes)
+        ctx.entities.reset_index(index)
         ctx.emit_warnings()
         ctx.entities.reset_notices(snap.notices)
         ctx.emit_notices()
