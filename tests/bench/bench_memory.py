@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.bench.bench_startup import UNREACHABLE, precompile
+from tests.bench.bench_startup import UNREACHABLE, _preload_non_qt, precompile
 
 INCIDENTS = 50_000
 EACH = 100_000
@@ -47,13 +47,12 @@ def _peak_mb() -> float:
 
 def child_desk(base: str, spawned: float) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _preload_non_qt()  # as the entry point does, before Qt (qasync imports Qt)
     import asyncio
 
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    import dispatchdesk.cache.store
-    import dispatchdesk.sync.engine  # noqa: F401  (as the entry point does, before Qt)
     from dispatchdesk.app.config import Config
     from dispatchdesk.app.desk import Desk
     from dispatchdesk.domain.roles import Role

@@ -143,6 +143,48 @@ def test_closed_yesterday_dropped(store: CacheStore) -> None:
     assert [i.id for i in state.incidents] == [3]
 
 
+def test_a_snapshot_is_written_a_chunk_at_a_time(
+    store: CacheStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """50,000 incidents' rows are never all made before the first is written (their JSON
+    would sit beside the wire and domain objects): each write follows at most a chunk of
+    rows made. Closed-yesterday incidents across chunks are still dropped, every other kept in
+    order, all in the one transaction."""
+    from sqlalchemy import Connection
+
+    from dispatchdesk.cache import store as store_module
+
+    monkeypatch.setattr(store_module, "_WRITE_CHUNK", 4)
+    made: list[int] = []
+    writes: list[tuple[int, int]] = []  # (rows made until then, rows written)
+    real_row, real_exec = store_module.incident_row, Connection.exec_driver_sql
+
+    def row(inc: object) -> dict[str, object]:
+        made.append(1)
+        return real_row(inc)  # type: ignore[arg-type]
+
+    def execute(self: Connection, sql: str, params: object = None, *a: object) -> object:
+        if sql == store_module._UPSERT_SQL:
+            writes.append((len(made), len(params)))  # type: ignore[arg-type]
+        return real_exec(self, sql, params, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module, "incident_row", row)
+    monkeypatch.setattr(Connection, "exec_driver_sql", execute)
+    yesterday = NOW - timedelta(days=1)
+    incs = [
+        make_incident(i, status=IncidentStatus.CLOSED, closed_at=yesterday)
+        if i % 3 == 0
+        else make_incident(i)
+        for i in range(1, 12)
+    ]
+    kept = store.replace_snapshot(iter(incs), DEFAULT_POLICY, 5, NOW)
+    open_ids = [i for i in range(1, 12) if i % 3]
+    assert [i.id for i in kept] == open_ids
+    assert writes == [(4, 3), (8, 3), (11, 2)]
+    state = store.load(now=NOW)
+    assert sorted(i.id for i in state.incidents) == open_ids and state.cursor == 5
+
+
 def test_ten_thousand_rows(store: CacheStore) -> None:
     incs = [make_incident(i) for i in range(1, 10_001)]
     store.apply_changes(incs, [], 10_000, NOW)

@@ -242,3 +242,31 @@ def test_the_requester_hears_the_decision_wherever_they_look(qtbot, commands, se
         "CAD 1/23NOV26: Downgrade to S requested by jsmith at 09:02 — rejected by sue at "
         "09:10: " + NOTE
     ]
+
+
+def test_a_decision_is_told_once_and_only_for_an_incident_held_before(
+    qtbot, commands, settings, fake_clock
+):
+    """Read from the queue's model as it was before the change: the same decision again (a
+    command's reply, then the feed) is not news, nor one on an incident the desk did not hold
+    (new to it, or removed and back)."""
+    window = open_queue_window(qtbot, commands, settings, fake_clock, Role.CALL_HANDLER)
+    mine = make_incident(1, pending_downgrade=replace(pending(), by="jsmith"))
+    gone = make_incident(2, pending_downgrade=replace(pending(), by="jsmith"))
+    window.relay.on_state([mine, gone], DEFAULT_POLICY)
+    rejected = replace(decision(DowngradeOutcome.REJECTED), by="jsmith")
+    decided = mine.with_changes(version=2, pending_downgrade=None, downgrade_decision=rejected)
+    window.relay.on_changes([decided], [])
+    window.relay.on_changes([decided.with_changes(version=3)], [])
+    window.relay.on_changes([], [2])
+    window.relay.on_changes(
+        [
+            gone.with_changes(version=2, downgrade_decision=rejected),
+            make_incident(7, downgrade_decision=rejected),
+        ],
+        [],
+    )
+    assert window.message_bar.messages == [
+        "CAD 1/23NOV26: Downgrade to S requested by jsmith at 09:02 — rejected by sue at "
+        "09:10: " + NOTE
+    ]

@@ -163,6 +163,34 @@ def test_update_that_changes_urgency_moves_the_row(model):
     assert all(model.row_of(i.id) == r for r, i in enumerate(model.incidents()))
 
 
+def test_rows_of_equal_urgency_kept_and_found_by_id(qtmodeltester, model):
+    """Every grade R incident (no deadline) has the same urgency: among them rows go by id,
+    and each is found, moved and removed by it (the urgencies are held in an array)."""
+    ids = [17, 3, 40, 8, 25, 1, 33, 12, 30, 5]
+    model.set_incidents(
+        [make_incident(i, grade=Grade.REFERRED) for i in ids]
+        + [make_incident(i, grade=Grade.IMMEDIATE) for i in (2, 9)],
+        DEFAULT_POLICY,
+    )
+    assert [i.id for i in model.incidents()] == [2, 9, 1, 3, 5, 8, 12, 17, 25, 30, 33, 40]
+    model.apply_changes(
+        [
+            make_incident(4, grade=Grade.REFERRED),  # new, among the equals
+            make_incident(12, grade=Grade.REFERRED, summary="updated in place"),
+            make_incident(30, grade=Grade.IMMEDIATE),  # out of the equals
+            make_incident(9, grade=Grade.REFERRED),  # into them
+            make_incident(50, grade=Grade.REFERRED),  # new, after them all
+        ],
+        [1, 33],
+    )
+    assert [i.id for i in model.incidents()] == [2, 30, 3, 4, 5, 8, 9, 12, 17, 25, 40, 50]
+    assert all(model.row_of(i.id) == r for r, i in enumerate(model.incidents()))
+    assert model.incident(12) is not None and model.incident(12).summary == "updated in place"
+    keys = [cell(model, r, Column.COUNTDOWN, SORT_ROLE) for r in range(model.rowCount())]
+    assert keys == sorted(keys)
+    qtmodeltester.check(model)
+
+
 def test_rows_stored_most_urgent_first(model):
     model.set_incidents(
         [make_incident(1, grade=Grade.SIGNIFICANT), make_incident(2, grade=Grade.IMMEDIATE)],

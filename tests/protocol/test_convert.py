@@ -270,3 +270,19 @@ def test_grade_policy_round_trip(policy: GradePolicy) -> None:
 @given(warning_policies)
 def test_warning_policy_round_trip(policy: WarningPolicy) -> None:
     assert WarningPolicyModel.from_policy(policy).to_policy() == policy
+
+
+@EXAMPLES
+@given(st.lists(incidents, min_size=2, max_size=6))
+def test_incidents_from_json_share_one_zone_per_offset(many: list[Incident]) -> None:
+    """pydantic parses each time with its own zone object; the domain incidents share one per
+    offset (a desk holds 50,000 of them), equal and printed exactly as before."""
+    wires = [incident_to_wire(i).model_dump(mode="json") for i in many]
+    parsed = [incident_from_json(w) for w in wires]
+    assert parsed == many
+    assert [incident_to_wire(p).model_dump(mode="json") for p in parsed] == wires
+    zones: dict[timedelta | None, object] = {}
+    for p in parsed:
+        for when in (p.created_at, p.deadline, p.appointment_at, p.attended_at, p.closed_at):
+            if when is not None:
+                assert when.tzinfo is zones.setdefault(when.utcoffset(), when.tzinfo)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import linecache
 import logging
 import os
 import sqlite3
@@ -37,7 +38,7 @@ from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.app.config import Config, ConfigError, load_config, server_urls
 from dispatchdesk.app.paths import cache_file, data_dir
-from dispatchdesk.cache.store import CacheStore
+from dispatchdesk.cache.store import CachedState, CacheStore
 from dispatchdesk.cache.worker import CacheWorker
 from dispatchdesk.domain.clock import ServerClock
 from dispatchdesk.domain.commands import ConnectionInfo, ConnectionState
@@ -115,6 +116,7 @@ class Desk(QObject):
 
     async def open(self) -> None:
         """Show the cached queue at once, then bring the backend and the sign-in."""
+        forget_source_lines()  # before the queue loads: the start-up peak is then lower
         demo = None
         if self.server_url is None:
             from dispatchdesk.app.demo import DemoBackend
@@ -126,7 +128,8 @@ class Desk(QObject):
         cache_path = cache_file(self.base_dir, self.server_url)
         if demo is not None and demo.is_fresh:
             _remove_database(cache_path)  # a cache of an older demo database would not match
-        store, set_aside = await asyncio.to_thread(open_cache, cache_path)
+        # Read once: the check that the cache is readable is the load the queue shows.
+        store, state, set_aside = await asyncio.to_thread(load_cache, cache_path)
         self.worker = CacheWorker(store)
         self.client = ApiClient(
             demo.url if demo is not None else (str(self.server_url), *self.other_servers),
@@ -140,7 +143,6 @@ class Desk(QObject):
             self.clock,
             max_command_age=_minutes(self.config.max_command_age_minutes),
         )
-        state = await self.worker.call(self.worker.store.load)
         if demo is not None:
             self._show_window(self.demo_role, demo_username_for(self.demo_role))
         elif state.cursor is not None:
@@ -166,8 +168,10 @@ class Desk(QObject):
         self._kept_draft = await self.engine.form_draft(NEW_INCIDENT_FORM)
         if self.window is not None:
             self._offer_kept_draft(self.window)
+        forget_source_lines()
         if demo is not None:
             await self._start_demo()
+            forget_source_lines()  # the embedded server's modules were imported after Qt
         elif self.username and self.password is not None:
             await self._sign_in(self.username, self.password)
             if not self._started:
@@ -350,10 +354,16 @@ def open_cache(path: Path) -> tuple[CacheStore, Path | None]:
     A desk that cannot start because of a damaged cache file would hide the live queue; the
     server has everything but unsent commands, and the old file keeps those for IT.
     """
+    store, _state, aside = load_cache(path)
+    return store, aside
+
+
+def load_cache(path: Path) -> tuple[CacheStore, CachedState, Path | None]:
+    """:func:`open_cache`, with what the cache holds (:meth:`CacheStore.load`): the load that
+    proves the file readable is the one the desk shows (50,000 incidents are read once)."""
     try:
         store = CacheStore(path)
-        store.load()
-        return store, None
+        return store, store.load(), None
     except (sqlalchemy.exc.DatabaseError, sqlite3.DatabaseError, ValueError) as exc:
         log.error("cache %s unreadable: %s", path, exc)
     aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
@@ -361,7 +371,19 @@ def open_cache(path: Path) -> tuple[CacheStore, Path | None]:
         source = Path(f"{path}{suffix}")
         if source.exists():
             source.rename(Path(f"{aside}{suffix}"))
-    return CacheStore(path), aside
+    store = CacheStore(path)
+    return store, store.load(), aside
+
+
+def forget_source_lines() -> None:
+    """Drop the source lines :mod:`linecache` holds.
+
+    PySide6's ``__feature__`` import hook reads the source of every module imported after Qt
+    (it looks for "PySide6" in it) and :mod:`linecache` keeps every line for the life of the
+    process: some 20 MB once SQLAlchemy, httpx and pydantic, or the demo's server, come after
+    Qt. Only tracebacks read those lines, and they read the file again when it is not held.
+    """
+    linecache.clearcache()
 
 
 def client_transport(config: Config) -> httpx.AsyncBaseTransport | None:

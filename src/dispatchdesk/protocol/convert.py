@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, overload
+
+from pydantic_core import TzInfo
 
 from dispatchdesk.domain.downgrades import DowngradeDecision, PendingDowngrade
 from dispatchdesk.domain.grades import Grade, GradePolicy
@@ -122,6 +124,29 @@ def unit_to_wire(u: Unit) -> UnitOut:
     return UnitOut.model_validate(u, from_attributes=True)
 
 
+#: One zone object per fixed UTC offset, shared by the incidents' times (see _one_zone).
+_ZONES: dict[timedelta | None, tzinfo] = {}
+
+
+@overload
+def _one_zone(when: datetime) -> datetime: ...
+@overload
+def _one_zone(when: datetime | None) -> datetime | None: ...
+def _one_zone(when: datetime | None) -> datetime | None:
+    """``when`` with the zone object every other time of its offset has.
+
+    pydantic gives each parsed time its own ``TzInfo`` (40 bytes beside the datetime's 48): a
+    desk holding 50,000 incidents held 100,000 copies of UTC. Only pydantic's fixed-offset
+    zone is replaced, by one of the same type and offset: equal, and printed the same.
+    """
+    zone = None if when is None else when.tzinfo
+    if type(zone) is not TzInfo:
+        return when
+    assert when is not None and zone is not None
+    shared = _ZONES.setdefault(zone.utcoffset(None), zone)
+    return when if shared is zone else when.replace(tzinfo=shared)
+
+
 def incident_from_wire(m: IncidentOut) -> Incident:
     return Incident(
         id=m.id,
@@ -129,16 +154,16 @@ def incident_from_wire(m: IncidentOut) -> Incident:
         version=m.version,
         grade=m.grade,
         status=m.status,
-        created_at=m.created_at,
-        deadline=m.deadline,
+        created_at=_one_zone(m.created_at),
+        deadline=_one_zone(m.deadline),
         type=m.type,
         summary=m.summary,
         location=location_from_wire(m.location),
         caller=caller_from_wire(m.caller),
-        appointment_at=m.appointment_at,
-        attended_at=m.attended_at,
-        closed_at=m.closed_at,
-        updated_at=m.updated_at,
+        appointment_at=_one_zone(m.appointment_at),
+        attended_at=_one_zone(m.attended_at),
+        closed_at=_one_zone(m.closed_at),
+        updated_at=_one_zone(m.updated_at),
         downgrade_reason=m.downgrade_reason,
         rationale=m.rationale,
         original_grade=m.original_grade,

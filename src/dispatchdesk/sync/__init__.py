@@ -22,6 +22,7 @@ and ``on_connection(OFFLINE, message)``. Signing in again on the same ``ApiClien
 at the next attempt. One cache per server: do not point two servers at one cache file.
 """
 
+from dispatchdesk.sync import _lean_imports  # noqa: F401  (first: before httpx)
 from dispatchdesk.sync.client import ApiClient, Heartbeat
 from dispatchdesk.sync.engine import SyncEngine
 from dispatchdesk.sync.errors import (

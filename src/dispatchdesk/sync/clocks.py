@@ -12,7 +12,6 @@ import contextlib
 import logging
 from datetime import datetime
 
-from dispatchdesk.cache.entities import INCIDENT
 from dispatchdesk.cache.store import start_of_day
 from dispatchdesk.sync.context import SyncContext
 
@@ -72,8 +71,7 @@ class DayTurnClock:
         if self.day is not None and day != self.day:
             removed: list[int] = await ctx.worker.call(ctx.store.purge_closed, now)
             for incident_id in removed:
-                ctx.entities.versions[INCIDENT.name].pop(incident_id, None)
-                ctx.shown_versions.pop(incident_id, None)
+                ctx.shown_versions.forget(incident_id)
             if removed:
                 ctx.listeners.on_changes([], removed)
         self.day = day

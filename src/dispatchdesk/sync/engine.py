@@ -161,7 +161,7 @@ class SyncEngine(
         ctx.cursor = state.cursor
         ctx.last_synced_at = state.last_synced_at
         ctx.entities.versions[INCIDENT.name] = {i.id: i.version for i in state.incidents}
-        ctx.shown_versions = {i.id: i.version for i in state.incidents}
+        ctx.shown_versions.reset()
         self._outbox.entries = list(state.outbox)
         ctx.listeners.on_state(state.incidents, ctx.policy)
         ctx.listeners.on_units(ctx.entities.reset_units(state.units), [], True)

@@ -164,7 +164,7 @@ class Feed:
         ctx.cursor = snap.cursor
         ctx.last_synced_at = snap.server_time
         ctx.entities.versions[INCIDENT.name] = {i.id: i.version for i in kept}
-        ctx.shown_versions = {i.id: i.version for i in kept}
+        ctx.shown_versions.reset()
         ctx.listeners.on_state(kept, policy)
         ctx.listeners.on_units(ctx.entities.reset_units(snap.units), [], True)
         ctx.entities.reset_index(index)
@@ -305,16 +305,12 @@ class Feed:
         )
         ctx.cursor = cursor
         ctx.last_synced_at = now
-        feed_versions = ctx.entities.versions[INCIDENT.name]
         shown: list[Incident] = []
         for wire in upserts:
-            feed_versions[wire.id] = wire.version
-            if wire.version >= ctx.shown_versions.get(wire.id, -1):
-                ctx.shown_versions[wire.id] = wire.version
+            if ctx.shown_versions.feed_brought(wire.id, wire.version):
                 shown.append(incident_from_wire(wire))
         for incident_id in removed:
-            feed_versions.pop(incident_id, None)
-            ctx.shown_versions.pop(incident_id, None)
+            ctx.shown_versions.forget(incident_id)
         if shown or removed:
             ctx.listeners.on_changes(shown, sorted(removed))
         if entity_changes:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from dispatchdesk.domain.downgrades import (
-    DowngradeDecision,
     DowngradeOutcome,
     decision_text,
     pending_text,
@@ -163,24 +162,28 @@ class DecisionNotices:
     decision that arrives as a change of an incident this desk already held is told, once;
     a snapshot only records what is there."""
 
-    def __init__(self, username: str, say: Callable[[str], None], tz: str = "Europe/London"):
+    def __init__(
+        self,
+        username: str,
+        say: Callable[[str], None],
+        held: Callable[[int], Incident | None],
+        tz: str = "Europe/London",
+    ):
         self._username = username
         self._say = say
+        #: The incident as the desk holds it before a change is applied (the queue's model,
+        #: asked before it applies the change: no second map of 50,000 incidents here).
+        self._held = held
         self.tz = tz
-        self._known: dict[int, DowngradeDecision | None] = {}
 
-    def set_incidents(self, incidents: Iterable[Incident]) -> None:
-        self._known = {i.id: i.downgrade_decision for i in incidents}
-
-    def apply_changes(self, upserts: Iterable[Incident], removed: Iterable[int]) -> None:
-        for incident_id in removed:
-            self._known.pop(incident_id, None)
+    def apply_changes(self, upserts: Iterable[Incident], _removed: Iterable[int]) -> None:
+        """Call before the queue's model applies the same change."""
         for incident in upserts:
-            known = incident.id in self._known
-            before = self._known.get(incident.id)
-            decision = self._known[incident.id] = incident.downgrade_decision
+            held = self._held(incident.id)
+            before = None if held is None else held.downgrade_decision
+            decision = incident.downgrade_decision
             if (
-                known
+                held is not None
                 and decision is not None
                 and decision != before
                 and decision.by == self._username

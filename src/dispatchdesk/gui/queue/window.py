@@ -437,7 +437,9 @@ class QueueWindow(QMainWindow):
         board (they read it), the tick last."""
         r, d, w = self.relay, self.dispatch, self.warning_desk
         # The requester hears how a supervisor decided their downgrade request.
-        self.downgrade_notices = notices = DecisionNotices(self._username, self.show_problem)
+        self.downgrade_notices = notices = DecisionNotices(
+            self._username, self.show_problem, self.model.incident
+        )
         pairs: list[tuple[Any, Callable[..., Any]]] = [
             (r.state, self._show_state),
             (r.state, lambda incidents, _policy: self.breaches.reset(incidents, self._now())),
@@ -445,13 +447,12 @@ class QueueWindow(QMainWindow):
             (r.state, d.set_incidents),
             (r.state, lambda *_: self.on_tick()),
             (r.changes, alerts.on_changes),
+            (r.changes, notices.apply_changes),  # it reads the model as it was
             (r.changes, self._show_changes),
             (r.changes, w.apply_changes),
             (r.changes, d.apply_changes),
             (r.changes, self.breaches.update),
-            (r.state, lambda incidents, policy: notices.set_incidents(incidents)),
             (r.state, lambda incidents, policy: setattr(notices, "tz", policy.timezone)),
-            (r.changes, notices.apply_changes),
             (r.warnings, lambda *_: setattr(self, "_warnings_received", True)),
             (r.connection, alerts.on_connection),
             (r.connection, lambda info: self.banner.set_info(info, self._now())),
