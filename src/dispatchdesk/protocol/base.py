@@ -93,6 +93,12 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+#: The config of a response model made from a request model (``class LocationOut(LocationModel)``,
+#: its fields shared): unknown fields are ignored, as in :class:`Wire`, so a desk of this
+#: version reads what a newer server sends; and the request model's instance is taken as one.
+RESPONSE_CONFIG = ConfigDict(extra="ignore", from_attributes=True)
+
+
 class StrictWire(BaseModel):
     """Request bodies: unknown fields are an error, so a typo never silently does nothing."""
 

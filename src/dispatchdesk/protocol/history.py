@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from dispatchdesk.protocol.base import Wire
-from dispatchdesk.protocol.schemas import IncidentCreate, IncidentOut, IncidentPersonModel
+from dispatchdesk.protocol.schemas import IncidentCreate, IncidentOut, IncidentPersonOut
 
 #: What an earlier incident matched: the location asked about, a person asked about, or (for
 #: an incident's history) a link to it.
@@ -26,10 +26,10 @@ class HistoryMatch(Wire):
     #: A weak match (same_block, address, name), shown as a *possible match*, never hidden.
     possible: bool = False
     #: The person on the earlier incident who matched, with their role there.
-    person: IncidentPersonModel | None = None
+    person: IncidentPersonOut | None = None
     #: ``GET /incidents/{id}/history``: which of that incident's people this matched (with
     #: their role on it); null for the location and links. ``GET /history``: the person asked.
-    query_person: IncidentPersonModel | None = None
+    query_person: IncidentPersonOut | None = None
 
 
 class HistoryEntry(Wire):
@@ -41,8 +41,8 @@ class HistoryEntry(Wire):
     matched_on: MatchedOn
     match: str
     possible: bool = False
-    person: IncidentPersonModel | None = None
-    query_person: IncidentPersonModel | None = None
+    person: IncidentPersonOut | None = None
+    query_person: IncidentPersonOut | None = None
     matches: list[HistoryMatch] = []
 
 

@@ -14,7 +14,15 @@ from dispatchdesk.domain.history import DEFAULT_HISTORY_YEARS, LinkRelation, Per
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.unit import UnitStatus
-from dispatchdesk.protocol.base import NonBlank, Password, Postcode, StrictWire, Uprn, Wire
+from dispatchdesk.protocol.base import (
+    RESPONSE_CONFIG,
+    NonBlank,
+    Password,
+    Postcode,
+    StrictWire,
+    Uprn,
+    Wire,
+)
 from dispatchdesk.protocol.notices import NoticeOut
 from dispatchdesk.protocol.tasks import TaskModel, TaskPolicyModel
 from dispatchdesk.protocol.warnings import OrderOut, PersonModel, SchemeOut, WarningPolicyModel
@@ -51,6 +59,12 @@ class LocationModel(StrictWire):
     lon: float | None = Field(default=None, ge=-180, le=180)
 
 
+class LocationOut(LocationModel):
+    """A location as the server sends it: unknown fields are ignored (:data:`RESPONSE_CONFIG`)."""
+
+    model_config = RESPONSE_CONFIG
+
+
 class CallerModel(StrictWire):
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
@@ -68,11 +82,23 @@ class CallerModel(StrictWire):
     anonymity_recorded_at: AwareDatetime | None = None
 
 
+class CallerOut(CallerModel):
+    """A caller as the server sends it: unknown fields are ignored (:data:`RESPONSE_CONFIG`)."""
+
+    model_config = RESPONSE_CONFIG
+
+
 class IncidentPersonModel(PersonModel):
     """A person named on an incident, with their role there (protective orders' persons have
     none: :class:`PersonModel`)."""
 
     role: PersonRole = PersonRole.OTHER
+
+
+class IncidentPersonOut(IncidentPersonModel):
+    """A person on an incident as the server sends it: unknown fields are ignored."""
+
+    model_config = RESPONSE_CONFIG
 
 
 class IncidentCreate(StrictWire):
@@ -203,9 +229,9 @@ class IncidentOut(Wire):
     deadline: AwareDatetime | None
     type: str
     summary: str
-    location: LocationModel
-    caller: CallerModel = CallerModel()
-    persons: list[IncidentPersonModel] = []
+    location: LocationOut
+    caller: CallerOut = CallerOut()
+    persons: list[IncidentPersonOut] = []
     appointment_at: AwareDatetime | None = None
     attended_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None

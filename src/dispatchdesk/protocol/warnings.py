@@ -31,7 +31,7 @@ from dispatchdesk.domain.warnings import (
     scheme_live,
     scheme_severity,
 )
-from dispatchdesk.protocol.base import NonBlank, StrictWire, Uprn, Wire
+from dispatchdesk.protocol.base import RESPONSE_CONFIG, NonBlank, StrictWire, Uprn, Wire
 
 Text = NonBlank
 
@@ -46,9 +46,22 @@ class PlaceModel(StrictWire):
     usrn: Uprn = None
 
 
+class PlaceOut(PlaceModel):
+    """A marked location as the server sends it: unknown fields are ignored
+    (:data:`~dispatchdesk.protocol.base.RESPONSE_CONFIG`)."""
+
+    model_config = RESPONSE_CONFIG
+
+
 class PersonModel(StrictWire):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     dob: date | None = None
+
+
+class PersonOut(PersonModel):
+    """A person as the server sends it: unknown fields are ignored."""
+
+    model_config = RESPONSE_CONFIG
 
 
 # --- schemes ------------------------------------------------------------------------------
@@ -112,7 +125,7 @@ class VictimContactOut(Wire):
 class SchemeOut(Wire):
     id: int
     version: int
-    location: PlaceModel
+    location: PlaceOut
     category: SchemeCategory
     summary: str
     officer_in_case: str
@@ -167,9 +180,9 @@ class OrderOut(Wire):
     id: int
     version: int
     order_type: OrderType
-    subject: PersonModel
-    protected_persons: list[PersonModel] = []
-    locations: list[PlaceModel] = []
+    subject: PersonOut
+    protected_persons: list[PersonOut] = []
+    locations: list[PlaceOut] = []
     conditions: str
     issued_on: date
     expires_on: date | None = None

@@ -25,6 +25,8 @@ from dispatchdesk.server.events import Hub
 from dispatchdesk.server.features.audit import routes as audit_routes
 from dispatchdesk.server.features.auth import routes as auth_routes
 from dispatchdesk.server.features.downgrades import routes as downgrade_routes
+from dispatchdesk.server.features.health import routes as health_routes
+from dispatchdesk.server.features.health.service import Health, health_engine
 from dispatchdesk.server.features.history import keys as history_keys
 from dispatchdesk.server.features.history import routes as history_routes
 from dispatchdesk.server.features.incidents import routes as incident_routes
@@ -79,6 +81,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         log.info("%s", said)
     # Without the watcher (an app used without its lifespan) PostgreSQL streams poll the log.
     poll: list[float | None] = [settings.poll_seconds if is_postgres(engine) else None]
+    health = Health(health_engine(settings.db_url))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -100,6 +103,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 watcher.stop()
             hub.close()
             engine.dispose()
+            health.close()
 
     app = FastAPI(
         title="Dispatch Desk reference server",
@@ -111,6 +115,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     app.state.engine = engine
+    app.state.health = health
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTimeMiddleware, clock=settings.clock)
     install_error_handler(app)
@@ -129,6 +134,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(downgrade_routes.router(services.downgrades, require))
     app.include_router(task_routes.router(services.tasks, require))
     app.include_router(history_routes.router(services.history, require))
+    app.include_router(health_routes.router(health))
     return app
 
 

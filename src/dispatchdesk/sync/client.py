@@ -67,6 +67,9 @@ class _NoticeList(RootModel[list[NoticeForMe]]):
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: A connection that broke at once (closed or reset by the server, not a silence): the pool
+#: has dropped it, and the request may be sent again on a new one.
+_BROKE_AT_ONCE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 #: Bodies at least this big are validated on a worker thread, not on the loop (GUI) thread.
 LARGE_BODY = 256 * 1024
 
@@ -330,8 +333,13 @@ class ApiClient:
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request, sent again to each other server in turn while the one in use does
-        not answer (every request is safe to repeat: reads, sign-in, idempotent commands)."""
+        not answer (every request is safe to repeat: reads, sign-in, idempotent commands).
+
+        A kept-alive connection the server has just closed (its idle timeout, a restart)
+        breaks at once: the request is sent again once on a new connection to the same server
+        before that server counts as not answering."""
         tried = 0
+        renewed = False
         while True:
             server = self.server
             sent = self.clock.monotonic()
@@ -339,6 +347,10 @@ class ApiClient:
                 response = await self._http.request(method, path, **kwargs)
                 break
             except httpx.TransportError as exc:
+                if not renewed and isinstance(exc, _BROKE_AT_ONCE):
+                    renewed = True
+                    log.info("connection to %s broke (%r); sending again on a new one", server, exc)
+                    continue
                 tried += 1
                 if not self.fail_over(server):
                     raise ConnectionLost(self._lost_message(exc, server)) from exc

@@ -21,6 +21,7 @@ the outbox sends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -248,7 +249,8 @@ class SyncEngine(
         ctx.emit_warnings()
 
     async def stop(self) -> None:
-        """Close the stream and the client; pending cache writes finish first."""
+        """Close the stream and the client; pending cache writes finish first (also those of
+        the tasks just cancelled: a cache call runs to its end on the worker's thread)."""
         self._ctx.stopping = True
         tasks = [t for t in (self._cache_task, *self._tasks) if t is not None]
         for task in tasks:
@@ -256,6 +258,8 @@ class SyncEngine(
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._ctx.drain()
         await self._client.aclose()
+        with contextlib.suppress(RuntimeError):  # the worker was closed first
+            await self._worker.call(_idle)  # one at a time, in order: every earlier one is done
         self._ctx.online = False
         self._ctx.set_connection(ConnectionState.OFFLINE, "Stopped.")
 
@@ -320,6 +324,10 @@ class SyncEngine(
 
     def discard(self, command_id: str) -> None:
         self._ctx.spawn(self._outbox.discard(command_id))
+
+
+def _idle() -> None:
+    """Nothing, on the cache's thread: it has run every call queued before it."""
 
 
 def _conforms(engine: SyncEngine) -> DeskCommands:

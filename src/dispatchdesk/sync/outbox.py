@@ -311,6 +311,8 @@ class Outbox:
                 result_incident_id=rid,
                 result_version=version,
             )
+            if entity == INCIDENT.name:
+                await self._rebase_queued(current, rid, version)
             if self._ctx.entities.versions[entity].get(rid, -1) >= version:
                 # The feed got there first. Shown SENT once all the same: a create's
                 # incident id is how the desk learns the new incident's ref.
@@ -319,6 +321,28 @@ class Outbox:
                 await self._remove([sent.id])
             else:
                 await self._save(sent)
+
+    async def _rebase_queued(self, done: OutboxEntry, incident_id: int, version: int) -> None:
+        """The server applied ``done`` (sent with ``If-Match: m``) and the incident is now at
+        ``m + 1``: nothing but this command changed it. Later commands of this desk on that
+        incident, typed while it showed ``m`` and not yet sent, are sent with ``m + 1``
+        instead, so an operator's second edit (a summary after a regrade, perhaps queued
+        offline) is not refused as stale because of their own first one. Any other change in
+        between leaves them at ``m``, and the server refuses them as before. Call with the
+        lock held."""
+        m = done.if_match
+        if m is None or version != m + 1:
+            return
+        for e in self.entries:
+            if (
+                e.id != done.id
+                and e.state is CommandState.QUEUED
+                and not e.attempted
+                and e.if_match == m
+                and e.command.incident_id == incident_id
+                and ROUTES[e.command.kind].entity_name == INCIDENT.name
+            ):
+                await self._save(replace(e, if_match=version))
 
     def _show_reply(self, result: BaseModel) -> None:
         """Show a command's result at once when it is newer than the screen."""

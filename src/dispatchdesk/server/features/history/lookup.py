@@ -46,7 +46,7 @@ from dispatchdesk.domain.warnings import (
     match_person,
     normalise_name,
 )
-from dispatchdesk.protocol.schemas import IncidentPersonModel
+from dispatchdesk.protocol.schemas import IncidentPersonModel, IncidentPersonOut
 from dispatchdesk.server.db import UTCDateTime, incidents
 from dispatchdesk.server.features.history.keys import parsed_place
 from dispatchdesk.server.features.history.tables import incident_people
@@ -260,18 +260,18 @@ def person_candidates(
         found.rule(people, f"dob = {day} AND name_norm IN ({listed})", CHECK_LIMIT)
 
 
-def people_of(row: Any) -> list[IncidentPersonModel]:
+def people_of(row: Any) -> list[IncidentPersonOut]:
     """The caller (when named; INFORMANT unless a role is stored) and the people named on an
     incident row, with their roles."""
     caller = row.caller or {}
     out = []
     if caller.get("name"):
         out.append(
-            IncidentPersonModel(
+            IncidentPersonOut(
                 name=caller["name"], dob=caller.get("dob"), role=caller.get("role") or "INFORMANT"
             )
         )
-    out += [IncidentPersonModel.model_validate(p) for p in row.persons or []]
+    out += [IncidentPersonOut.model_validate(p) for p in row.persons or []]
     return out
 
 

@@ -12,12 +12,12 @@ from sqlalchemy.engine import Connection, Row
 from dispatchdesk.domain.grades import Grade
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus
 from dispatchdesk.protocol.schemas import (
-    CallerModel,
+    CallerOut,
     DivertModel,
     IncidentOut,
-    IncidentPersonModel,
+    IncidentPersonOut,
     LinkOut,
-    LocationModel,
+    LocationOut,
 )
 from dispatchdesk.protocol.tasks import TaskModel
 from dispatchdesk.server.db import diverts, incidents
@@ -90,9 +90,9 @@ def incident_out(
         deadline=row.deadline,
         type=row.type,
         summary=row.summary,
-        location=LocationModel.model_validate(row.location),
-        caller=CallerModel.model_validate(row.caller),
-        persons=[IncidentPersonModel.model_validate(p) for p in row.persons or []],
+        location=LocationOut.model_validate(row.location),
+        caller=CallerOut.model_validate(row.caller),
+        persons=[IncidentPersonOut.model_validate(p) for p in row.persons or []],
         appointment_at=row.appointment_at,
         attended_at=row.attended_at,
         closed_at=row.closed_at,

@@ -1,0 +1,1 @@
+"""``GET /api/v1/health``: whether this API node can reach its database (for load balancers)."""
