@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.grades import Grade
@@ -49,6 +51,10 @@ from dispatchdesk.server.features.units.records import emit_unit
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_incident, field_errors
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
+
+#: Edits that read and write the incident's own row only: such a patch runs beside other
+#: commands under the incident's row lock; any other field takes the log lock at once.
+PLAIN_EDITS = frozenset({"summary", "weapons", "appointment_at"})
 
 
 class Incidents:
@@ -108,6 +114,14 @@ class Incidents:
             raise NotFound(f"There is no incident {incident_id}.")
         return row
 
+    @staticmethod
+    def lock(conn: Connection, incident_id: int) -> None:
+        """Lock the incident's row until the command commits (no-op on SQLite, where the
+        write transaction holds the whole database)."""
+        conn.execute(
+            sa.select(incidents.c.id).where(incidents.c.id == incident_id).with_for_update()
+        ).first()
+
     def _next_ref(self, conn: Connection, now: datetime) -> str:
         local = now.astimezone(self.runner.tz())
         day = local.date().isoformat()
@@ -117,10 +131,27 @@ class Incidents:
             .values(n=ref_counters.c.n + 1)
             .returning(ref_counters.c.n)
         ).scalar()
-        if n is None:  # first incident of the day; writers are serialised by the log lock
-            conn.execute(ref_counters.insert().values(day=day, n=1))
-            n = 1
+        if n is None:  # first incident of the day (two at once: one inserts, one counts on)
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            added = conn.execute(
+                insert(ref_counters)
+                .values(day=day, n=1)
+                .on_conflict_do_nothing()
+                .returning(ref_counters.c.n)
+            ).first()
+            n = 1 if added is not None else self._next_n(conn, day)
         return make_ref(int(n), local)
+
+    @staticmethod
+    def _next_n(conn: Connection, day: str) -> int:
+        return int(
+            conn.execute(
+                ref_counters.update()
+                .where(ref_counters.c.day == day)
+                .values(n=ref_counters.c.n + 1)
+                .returning(ref_counters.c.n)
+            ).scalar_one()
+        )
 
     # --- commands --------------------------------------------------------------------------
 
@@ -171,7 +202,9 @@ class Incidents:
             )
             return 201, data
 
-        return self.runner.run(user, idem, apply, "create_incident", None)
+        # A new incident's rows are its own; the day's reference counter row is locked from
+        # its bump to the commit (creates queue there, other commands do not).
+        return self.runner.run(user, idem, apply, "create_incident", None, locks_rows=True)
 
     def patch_incident(
         self, user: User, incident_id: int, body: IncidentPatch, if_match: int | None, idem: Idem
@@ -185,6 +218,9 @@ class Incidents:
             )
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            self.lock(conn, incident_id)
+            if fields - PLAIN_EDITS:  # grade, status, type read more than the incident's row
+                self.runner.hold_log(conn)
             row = self.load(conn, incident_id)
             if if_match is not None and row.version != if_match:  # None: If-Match: *
                 raise Stale(
@@ -232,7 +268,7 @@ class Incidents:
             status_code = 202 if requested else 200  # a downgrade request awaits a supervisor
             return status_code, self._record(conn, now, user, "update_incident", out, detail)
 
-        return self.runner.run(user, idem, apply, "update_incident", incident_id)
+        return self.runner.run(user, idem, apply, "update_incident", incident_id, locks_rows=True)
 
     def _retype(
         self, conn: Connection, now: datetime, row: Row[Any], wanted: str, values: dict[str, Any]
