@@ -8,6 +8,7 @@ features (units) use inside their own commands.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,11 +168,10 @@ class Incidents:
             )
             self.runner.refuse_if(problems)
             appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
-            ref = self._next_ref(conn, now)
             new_id = conn.execute(
                 incidents.insert()
                 .values(
-                    ref=ref,
+                    ref=f"new {uuid.uuid4().hex}",  # its reference is taken last (below)
                     version=1,
                     grade=body.grade.value,
                     original_grade=body.grade.value,
@@ -191,6 +191,10 @@ class Incidents:
             ).scalar_one()
             index_incident(conn, int(new_id))  # history's search keys
             ensure_tasks(conn, now, self.load(conn, int(new_id)), self.runner.settings.task_policy)
+            # The day's counter row stays locked from here to the commit: the creates queue
+            # for it only as long as for the log lock, not for all the work above.
+            ref = self._next_ref(conn, now)
+            conn.execute(incidents.update().where(incidents.c.id == new_id).values(ref=ref))
             out = self.incident(conn, int(new_id))
             data = self._record(
                 conn,
@@ -203,7 +207,7 @@ class Incidents:
             return 201, data
 
         # A new incident's rows are its own; the day's reference counter row is locked from
-        # its bump to the commit (creates queue there, other commands do not).
+        # its bump (last) to the commit, so references have no gap and creates queue only there.
         return self.runner.run(user, idem, apply, "create_incident", None, locks_rows=True)
 
     def patch_incident(
