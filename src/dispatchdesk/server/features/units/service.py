@@ -95,6 +95,13 @@ class Units:
                 .with_for_update()
             ).all()
 
+    def _locked(self, conn: Connection, unit_id: int, if_match: int | None) -> Row[Any]:
+        """The unit's row at ``if_match`` (else 412), locked with the incident it is on."""
+        unit = self._unit(conn, unit_id, lock=True)
+        self._check_version(unit, if_match)
+        self._lock_incidents(conn, unit.incident_id)
+        return unit
+
     @staticmethod
     def _check_version(row: Row[Any], if_match: int | None) -> None:
         if if_match is not None and row.version != if_match:
@@ -425,9 +432,7 @@ class Units:
 
     def arrive(self, user: User, unit_id: int, if_match: int | None, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._unit(conn, unit_id, lock=True)
-            self._check_version(unit, if_match)
-            self._lock_incidents(conn, unit.incident_id)
+            unit = self._locked(conn, unit_id, if_match)
             if unit.status != UnitStatus.ASSIGNED.value or unit.incident_id is None:
                 raise Conflict(
                     f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: only "
@@ -463,9 +468,7 @@ class Units:
         self, user: User, unit_id: int, body: ClearRequest | None, if_match: int | None, idem: Idem
     ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._unit(conn, unit_id, lock=True)
-            self._check_version(unit, if_match)
-            self._lock_incidents(conn, unit.incident_id)
+            unit = self._locked(conn, unit_id, if_match)
             if unit.status in (UnitStatus.AVAILABLE.value, UnitStatus.OFF_DUTY.value):
                 raise Conflict(
                     f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: there "
