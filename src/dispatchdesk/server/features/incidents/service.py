@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.grades import Grade
@@ -132,27 +130,10 @@ class Incidents:
             .values(n=ref_counters.c.n + 1)
             .returning(ref_counters.c.n)
         ).scalar()
-        if n is None:  # first incident of the day (two at once: one inserts, one counts on)
-            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            added = conn.execute(
-                insert(ref_counters)
-                .values(day=day, n=1)
-                .on_conflict_do_nothing()
-                .returning(ref_counters.c.n)
-            ).first()
-            n = 1 if added is not None else self._next_n(conn, day)
+        if n is None:  # first incident of the day; writers are serialised by the log lock
+            conn.execute(ref_counters.insert().values(day=day, n=1))
+            n = 1
         return make_ref(int(n), local)
-
-    @staticmethod
-    def _next_n(conn: Connection, day: str) -> int:
-        return int(
-            conn.execute(
-                ref_counters.update()
-                .where(ref_counters.c.day == day)
-                .values(n=ref_counters.c.n + 1)
-                .returning(ref_counters.c.n)
-            ).scalar_one()
-        )
 
     # --- commands --------------------------------------------------------------------------
 
@@ -191,11 +172,13 @@ class Incidents:
             ).scalar_one()
             index_incident(conn, int(new_id))  # history's search keys
             ensure_tasks(conn, now, self.load(conn, int(new_id)), self.runner.settings.task_policy)
-            # The day's counter row stays locked from here to the commit: the creates queue
-            # for it only as long as for the log lock, not for all the work above.
+            out = self.incident(conn, int(new_id))
+            # The reference last, under the log lock (which the change row takes anyway): the
+            # day's counter moves one writer at a time and a rolled-back create leaves no gap.
+            self.runner.hold_log(conn)
             ref = self._next_ref(conn, now)
             conn.execute(incidents.update().where(incidents.c.id == new_id).values(ref=ref))
-            out = self.incident(conn, int(new_id))
+            out = out.model_copy(update={"ref": ref})
             data = self._record(
                 conn,
                 now,
@@ -206,8 +189,7 @@ class Incidents:
             )
             return 201, data
 
-        # A new incident's rows are its own; the day's reference counter row is locked from
-        # its bump (last) to the commit, so references have no gap and creates queue only there.
+        # A new incident's rows are its own; its reference is taken last, under the log lock.
         return self.runner.run(user, idem, apply, "create_incident", None, locks_rows=True)
 
     def patch_incident(
