@@ -1,9 +1,12 @@
 """The change log: one row per changed entity, with a strictly increasing ``seq``.
 
-Every write transaction first locks the single ``log_head`` row (:func:`lock_head`), so
-writers are serialised and commit order equals ``seq`` order: a reader that has seen seq N
-never later sees a newly committed seq below N. A rolled-back command gives its seq back, so
-the log has no gaps. Rows beyond the retention are pruned; ``floor`` remembers where.
+Every write transaction locks the single ``log_head`` row (:func:`lock_head`, or the
+``UPDATE`` of :func:`append`) before its first change row and holds it to its commit (most
+take it first; the commands run with ``locks_rows`` take it at their first change or audit
+row, see :mod:`dispatchdesk.server.runner`), so commit order equals ``seq`` order: a reader
+that has seen seq N never later sees a newly committed seq below N. A rolled-back command
+gives its seq back, so the log has no gaps. Rows beyond the retention are pruned; ``floor``
+remembers where.
 """
 
 from __future__ import annotations

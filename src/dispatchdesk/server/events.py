@@ -212,20 +212,32 @@ class Hub:
             self._waiters.discard(waiter)
 
     def notify(self) -> None:
-        """Wake every stream; callable from any thread."""
+        """Wake every stream; callable from any thread.
+
+        One wake-up per event loop sets all of that loop's streams' events (a thread-safe
+        call writes to the loop's wake-up pipe: fifty desks cost fifty system calls each
+        commit when they were woken one by one)."""
         with self._lock:
             self.tail.generation += 1
-            waiters = list(self._waiters)
-        for loop, event in waiters:
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
+            for loop, event in self._waiters:
+                by_loop.setdefault(loop, []).append(event)
+        for loop, events in by_loop.items():
             try:
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(_set_all, events)
             except RuntimeError:  # that loop is closed
-                self.unregister((loop, event))
+                with self._lock:
+                    self._waiters.difference_update((loop, e) for e in events)
 
     def close(self) -> None:
         """End every stream (so a server shutdown does not wait on them)."""
         self.closed = True
         self.notify()
+
+
+def _set_all(events: list[asyncio.Event]) -> None:
+    for event in events:
+        event.set()
 
 
 def format_change(change_json: str, seq: int) -> str:

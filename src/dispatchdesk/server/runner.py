@@ -3,7 +3,18 @@
 Each command runs in one write transaction that (1) takes the log lock, (2) looks up its
 ``Idempotency-Key`` and replays the stored result if there is one, (3) checks rights-free
 preconditions and applies the change, (4) appends its change-log and audit rows and the
-idempotency record. Only successful results are stored for replay: a refused command applied
+idempotency record.
+
+A command reviewed for it runs with ``locks_rows=True``: it does not take the log lock first
+but locks the rows its checks read (``SELECT ... FOR UPDATE`` on its unit and incidents, in
+that order), and the lock is taken by its first change-log or audit row (or by
+:meth:`CommandRunner.hold_log` before a check that needs every writer stopped, such as a
+rationale's), so on PostgreSQL twenty such commands run their reads and checks side by side
+and queue only for the append and commit. The log lock is still held from the seq's allocation
+to the commit, so commit order is seq order. Its ``Idempotency-Key`` is claimed first (a
+placeholder row: a second request with the same key waits for the first to commit and then
+replays it). A command chosen as a deadlock's victim by PostgreSQL applied nothing and is run
+again (:data:`RETRIES`). Only successful results are stored for replay: a refused command applied
 nothing, so sending it again simply re-checks it. A command refused by a rule
 (:data:`~dispatchdesk.server.errors.AUDITED`) is audited in a transaction of its own. After a
 commit the runner notifies the event streams.
@@ -27,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
@@ -40,6 +51,18 @@ from dispatchdesk.server.settings import ServerSettings
 #: Idempotency records past their retention are dropped at most this often (by each runner),
 #: not by every command while the other writers wait on the log lock.
 IDEM_PRUNE_EVERY = timedelta(minutes=1)
+
+#: Runs of a command that PostgreSQL may abort as a deadlock's victim before it gives up.
+RETRIES = 5
+
+#: SQLSTATEs of a transaction aborted so another could go on: it applied nothing, run it again.
+_RETRYABLE = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+
+
+def retryable(err: DBAPIError) -> bool:
+    """Whether the database aborted the transaction to break a deadlock (nothing applied)."""
+    return getattr(err.orig, "sqlstate", None) in _RETRYABLE
+
 
 #: What a command's ``apply`` returns: the status of its success and the body to store.
 Apply = Callable[[Connection, datetime], tuple[int, dict[str, Any]]]
@@ -127,26 +150,44 @@ class CommandRunner:
         action: str,
         entity_id: int | None,
         entity: str = "incident",
+        *,
+        locks_rows: bool = False,
     ) -> CommandResult:
-        """Run one command with idempotency; retried once if a concurrent duplicate won.
+        """Run one command with idempotency; retried once if a concurrent duplicate won, and
+        again if the database aborted it to break a deadlock.
+
+        ``locks_rows``: the command locks the rows it checks itself, so the log lock is taken
+        only by its first change-log or audit row (see the module's note).
 
         A command refused by a rule (409, 412, 422) is audited in a transaction of its own,
         so a supervisor can see refused closes and stale edits too.
         """
-        for attempt in range(2):
+        duplicates = 0
+        for attempt in range(RETRIES):
             try:
-                result = self._run_once(user, idem, apply)
+                result = self._run_once(user, idem, apply, locks_rows)
             except AUDITED as err:
                 self._audit_refusal(user, action, entity, entity_id, err)
                 raise
             except IntegrityError:
-                if attempt == 1 or idem.key is None:
+                duplicates += 1
+                if duplicates > 1 or idem.key is None:
+                    raise
+                continue
+            except DBAPIError as err:
+                if not retryable(err) or attempt == RETRIES - 1:
                     raise
                 continue
             if not result.replayed:
                 self.notify()
             return result
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def hold_log(conn: Connection) -> None:
+        """Take the log lock now (a no-op if this transaction holds it): before a check that
+        reads what any other command may be writing, such as the rationales of the lookback."""
+        changelog.lock_head(conn)
 
     def _audit_refusal(
         self, user: User, action: str, entity: str, entity_id: int | None, err: DomainError
@@ -163,9 +204,10 @@ class CommandRunner:
                 f"{err.status_code}: {detail}",
             )
 
-    def _run_once(self, user: User, idem: Idem, apply: Apply) -> CommandResult:
+    def _run_once(self, user: User, idem: Idem, apply: Apply, locks_rows: bool) -> CommandResult:
         with write_tx(self.engine) as conn:
-            changelog.lock_head(conn)
+            if not locks_rows:
+                changelog.lock_head(conn)
             if idem.key is not None:
                 stored = conn.execute(
                     sa.select(idempotency).where(idempotency.c.key == idem.key)
@@ -184,26 +226,39 @@ class CommandRunner:
                         stored.status_code, json.loads(stored.response_body), replayed=True
                     )
             now = self.now()
+            record = {
+                "key": idem.key,
+                "username": user.username,
+                "method_path": idem.method_path,
+                "request_hash": idem.request_hash,
+                "created_at": now,
+            }
+            if idem.key is not None and locks_rows:
+                # Claim the key: a concurrent request with it waits here for this one to commit,
+                # fails on the key and then replays this one's result (see :meth:`run`).
+                conn.execute(
+                    idempotency.insert().values({**record, "status_code": 0, "response_body": ""})
+                )
             status_code, body = apply(conn, now)
             if idem.key is not None:
                 if self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY:
+                    self.hold_log(conn)  # one pruner at a time
                     conn.execute(
                         idempotency.delete().where(
                             idempotency.c.created_at < now - self.settings.idempotency_retention
                         )
                     )
                     self._idem_pruned_at = now
-                conn.execute(
-                    idempotency.insert().values(
-                        key=idem.key,
-                        username=user.username,
-                        method_path=idem.method_path,
-                        request_hash=idem.request_hash,
-                        status_code=status_code,
-                        response_body=json.dumps(body, separators=(",", ":")),
-                        created_at=now,
+                result = {
+                    "status_code": status_code,
+                    "response_body": json.dumps(body, separators=(",", ":")),
+                }
+                if locks_rows:
+                    conn.execute(
+                        idempotency.update().where(idempotency.c.key == idem.key).values(result)
                     )
-                )
+                else:
+                    conn.execute(idempotency.insert().values({**record, **result}))
             return CommandResult(status_code, body)
 
     # --- inside a command ------------------------------------------------------------------
@@ -260,6 +315,7 @@ class CommandRunner:
         ``{"loc": ["body", field], "msg": sentence, "type": "rationale_refused",
         "ctx": {"reason", "similarity", "template" | "copies": {kind, at, incident_id,
         incident_ref, ...}}}``."""
+        self.hold_log(conn)  # the texts of the lookback stay as they are until this commits
         try:
             self.rationales.check_and_record(
                 conn, now, text, kind=kind, what=what, entity=entity, by=by

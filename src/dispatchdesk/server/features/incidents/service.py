@@ -8,6 +8,7 @@ features (units) use inside their own commands.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,10 @@ from dispatchdesk.server.features.units.records import emit_unit
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_incident, field_errors
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
+
+#: Edits that read and write the incident's own row only: such a patch runs beside other
+#: commands under the incident's row lock; any other field takes the log lock at once.
+PLAIN_EDITS = frozenset({"summary", "weapons", "appointment_at"})
 
 
 class Incidents:
@@ -108,6 +113,14 @@ class Incidents:
             raise NotFound(f"There is no incident {incident_id}.")
         return row
 
+    @staticmethod
+    def lock(conn: Connection, incident_id: int) -> None:
+        """Lock the incident's row until the command commits (no-op on SQLite, where the
+        write transaction holds the whole database)."""
+        conn.execute(
+            sa.select(incidents.c.id).where(incidents.c.id == incident_id).with_for_update()
+        ).first()
+
     def _next_ref(self, conn: Connection, now: datetime) -> str:
         local = now.astimezone(self.runner.tz())
         day = local.date().isoformat()
@@ -136,11 +149,10 @@ class Incidents:
             )
             self.runner.refuse_if(problems)
             appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
-            ref = self._next_ref(conn, now)
             new_id = conn.execute(
                 incidents.insert()
                 .values(
-                    ref=ref,
+                    ref=f"new {uuid.uuid4().hex}",  # its reference is taken last (below)
                     version=1,
                     grade=body.grade.value,
                     original_grade=body.grade.value,
@@ -161,6 +173,12 @@ class Incidents:
             index_incident(conn, int(new_id))  # history's search keys
             ensure_tasks(conn, now, self.load(conn, int(new_id)), self.runner.settings.task_policy)
             out = self.incident(conn, int(new_id))
+            # The reference last, under the log lock (which the change row takes anyway): the
+            # day's counter moves one writer at a time and a rolled-back create leaves no gap.
+            self.runner.hold_log(conn)
+            ref = self._next_ref(conn, now)
+            conn.execute(incidents.update().where(incidents.c.id == new_id).values(ref=ref))
+            out = out.model_copy(update={"ref": ref})
             data = self._record(
                 conn,
                 now,
@@ -171,7 +189,8 @@ class Incidents:
             )
             return 201, data
 
-        return self.runner.run(user, idem, apply, "create_incident", None)
+        # A new incident's rows are its own; its reference is taken last, under the log lock.
+        return self.runner.run(user, idem, apply, "create_incident", None, locks_rows=True)
 
     def patch_incident(
         self, user: User, incident_id: int, body: IncidentPatch, if_match: int | None, idem: Idem
@@ -185,6 +204,9 @@ class Incidents:
             )
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+            self.lock(conn, incident_id)
+            if fields - PLAIN_EDITS:  # grade, status, type read more than the incident's row
+                self.runner.hold_log(conn)
             row = self.load(conn, incident_id)
             if if_match is not None and row.version != if_match:  # None: If-Match: *
                 raise Stale(
@@ -232,7 +254,7 @@ class Incidents:
             status_code = 202 if requested else 200  # a downgrade request awaits a supervisor
             return status_code, self._record(conn, now, user, "update_incident", out, detail)
 
-        return self.runner.run(user, idem, apply, "update_incident", incident_id)
+        return self.runner.run(user, idem, apply, "update_incident", incident_id, locks_rows=True)
 
     def _retype(
         self, conn: Connection, now: datetime, row: Row[Any], wanted: str, values: dict[str, Any]

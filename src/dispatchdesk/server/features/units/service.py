@@ -7,9 +7,13 @@ in that same transaction, one change row per changed entity.
 
 One unit, one incident: a unit row has a single ``incident_id``, a check constraint ties it to
 the status, and an assignment is a conditional ``UPDATE ... WHERE status = 'AVAILABLE'``
-whose row count decides the winner (writers are also serialised by the log lock), so of
-several dispatchers assigning the same unit at once exactly one wins; the others get 409
-naming the incident the unit is now on.
+whose row count decides the winner, so of several dispatchers assigning the same unit at once
+exactly one wins; the others get 409 naming the incident the unit is now on.
+
+Assign, divert, arrive and clear run side by side (``locks_rows``): each first locks its unit's
+row, then the rows of the incidents it reads (ascending id), so the unit's state, the units on
+an incident and its owed row cannot change under it; the log lock comes with the first change
+row, or before a reason is checked against the lookback.
 
 Owed: a divert records a DIVERT tag on the incident the unit left and makes that incident
 *owed* (a row in ``owed``) until a unit arrives there or a supervisor closes it. Clearing a unit
@@ -30,7 +34,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dispatchdesk.domain.incident import DivertKind, IncidentStatus, status_for_units
 from dispatchdesk.domain.unit import UnitStatus
@@ -53,7 +57,7 @@ from dispatchdesk.server.features.units.records import emit_unit, unit_out
 from dispatchdesk.server.features.warnings.writes import audit_warnings_passed
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_unit
-from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
+from dispatchdesk.server.runner import RETRIES, CommandResult, CommandRunner, Idem, retryable
 
 #: The name audit rows carry for what the server does by itself (escalations).
 SYSTEM = "system"
@@ -70,11 +74,33 @@ class Units:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _unit(self, conn: Connection, unit_id: int) -> Row[Any]:
-        row = conn.execute(sa.select(units).where(units.c.id == unit_id)).first()
+    def _unit(self, conn: Connection, unit_id: int, *, lock: bool = False) -> Row[Any]:
+        """The unit's row (404 if none); ``lock``: locked until the command commits."""
+        query = sa.select(units).where(units.c.id == unit_id)
+        row = conn.execute(query.with_for_update() if lock else query).first()
         if row is None:
             raise NotFound(f"There is no unit {unit_id}.")
         return row
+
+    @staticmethod
+    def _lock_incidents(conn: Connection, *incident_ids: int | None) -> None:
+        """Lock the incidents' rows until the command commits (ascending id, after the unit's:
+        every unit command takes them in this order, so two cannot deadlock)."""
+        ids = sorted({i for i in incident_ids if i is not None})
+        if ids:
+            conn.execute(
+                sa.select(incidents.c.id)
+                .where(incidents.c.id.in_(ids))
+                .order_by(incidents.c.id)
+                .with_for_update()
+            ).all()
+
+    def _locked(self, conn: Connection, unit_id: int, if_match: int | None) -> Row[Any]:
+        """The unit's row at ``if_match`` (else 412), locked with the incident it is on."""
+        unit = self._unit(conn, unit_id, lock=True)
+        self._check_version(unit, if_match)
+        self._lock_incidents(conn, unit.incident_id)
+        return unit
 
     @staticmethod
     def _check_version(row: Row[Any], if_match: int | None) -> None:
@@ -290,8 +316,9 @@ class Units:
         self, user: User, unit_id: int, body: AssignRequest, if_match: int | None, idem: Idem
     ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._unit(conn, unit_id)
+            unit = self._unit(conn, unit_id, lock=True)
             self._check_version(unit, if_match)
+            self._lock_incidents(conn, body.incident_id)
             incident = self._open_incident(conn, body.incident_id)
             if unit.status != UnitStatus.AVAILABLE.value:
                 raise Conflict(self._busy_message(conn, unit, incident.ref))
@@ -330,14 +357,15 @@ class Units:
                 f"{unit.callsign} assigned to {incident.ref}{passed}",
             )
 
-        return self.runner.run(user, idem, apply, "assign_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "assign_unit", unit_id, "unit", locks_rows=True)
 
     def divert(
         self, user: User, unit_id: int, body: DivertRequest, if_match: int | None, idem: Idem
     ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._unit(conn, unit_id)
+            unit = self._unit(conn, unit_id, lock=True)
             self._check_version(unit, if_match)
+            self._lock_incidents(conn, body.incident_id, unit.incident_id)
             target = self._open_incident(conn, body.incident_id)
             if unit.status not in _ON_INCIDENT or unit.incident_id is None:
                 raise Conflict(
@@ -400,12 +428,11 @@ class Units:
                 f"{source.ref} is owed attendance{passed}",
             )
 
-        return self.runner.run(user, idem, apply, "divert_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "divert_unit", unit_id, "unit", locks_rows=True)
 
     def arrive(self, user: User, unit_id: int, if_match: int | None, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._unit(conn, unit_id)
-            self._check_version(unit, if_match)
+            unit = self._locked(conn, unit_id, if_match)
             if unit.status != UnitStatus.ASSIGNED.value or unit.incident_id is None:
                 raise Conflict(
                     f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: only "
@@ -435,14 +462,13 @@ class Units:
                 detail += "; no longer owed"
             return self._finish(conn, now, user, "arrive_unit", unit_id, detail)
 
-        return self.runner.run(user, idem, apply, "arrive_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "arrive_unit", unit_id, "unit", locks_rows=True)
 
     def clear(
         self, user: User, unit_id: int, body: ClearRequest | None, if_match: int | None, idem: Idem
     ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._unit(conn, unit_id)
-            self._check_version(unit, if_match)
+            unit = self._locked(conn, unit_id, if_match)
             if unit.status in (UnitStatus.AVAILABLE.value, UnitStatus.OFF_DUTY.value):
                 raise Conflict(
                     f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: there "
@@ -472,7 +498,7 @@ class Units:
                 detail += f": {reason}"
             return self._finish(conn, now, user, "clear_unit", unit_id, detail)
 
-        return self.runner.run(user, idem, apply, "clear_unit", unit_id, "unit")
+        return self.runner.run(user, idem, apply, "clear_unit", unit_id, "unit", locks_rows=True)
 
     def _check_clear_reason(
         self,
@@ -661,6 +687,18 @@ class Units:
         with read_tx(self.runner.engine) as conn:
             if not self._due(conn, now):
                 return 0
+        for attempt in range(RETRIES):
+            try:
+                due = self._escalate(now)
+                break
+            except DBAPIError as err:  # a deadlock's victim applied nothing: again
+                if not retryable(err) or attempt == RETRIES - 1:
+                    raise
+        if due:
+            self.runner.notify()
+        return len(due)
+
+    def _escalate(self, now: datetime) -> list[Row[Any]]:
         escalation = self.runner.settings.owed_escalation
         with self.runner.locked_write() as conn:
             due = self._due(conn, now)
@@ -681,9 +719,7 @@ class Units:
                     f"{incident.ref} is owed attendance and has had no unit since "
                     f"{o.unassigned_since.isoformat()}: escalated to supervisors",
                 )
-        if due:
-            self.runner.notify()
-        return len(due)
+        return due
 
     # --- queries ---------------------------------------------------------------------------
 
