@@ -406,13 +406,7 @@ class Units:
                 entity=Entity(source.id, source.ref, unit.callsign, int(divert_id)),
                 by=user.username,
             )
-            if (
-                conn.execute(
-                    sa.select(owed.c.incident_id).where(owed.c.incident_id == source.id)
-                ).first()
-                is None
-            ):
-                conn.execute(owed.insert().values(incident_id=source.id, since=now))
+            _mark_owed(conn, source.id, now)
             self._unit_left(conn, now, source, diverted=True)
             self._unit_joined(conn, now, self.incidents.load(conn, target.id))
             passed = audit_warnings_passed(
@@ -559,13 +553,7 @@ class Units:
                 kind=DivertKind.WITHDRAWN.value,
             )
         )
-        if (
-            conn.execute(
-                sa.select(owed.c.incident_id).where(owed.c.incident_id == incident.id)
-            ).first()
-            is None
-        ):
-            conn.execute(owed.insert().values(incident_id=incident.id, since=now))
+        _mark_owed(conn, incident.id, now)
         self._unit_left(conn, now, incident, diverted=True)
         return self._finish(
             conn,
@@ -739,3 +727,10 @@ class Units:
             where = sa.or_(diverts.c.released_at.is_(None), diverts.c.reviewed_at.is_(None))
         with read_tx(self.runner.engine) as conn:
             return [divert_out(r) for r in divert_rows(conn, where)]
+
+
+def _mark_owed(conn: Connection, incident_id: int, now: datetime) -> None:
+    """The incident is owed attendance from ``now`` (kept from the first time if already)."""
+    held = conn.execute(sa.select(owed.c.incident_id).where(owed.c.incident_id == incident_id))
+    if held.first() is None:
+        conn.execute(owed.insert().values(incident_id=incident_id, since=now))

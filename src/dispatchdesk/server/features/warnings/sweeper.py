@@ -3,12 +3,13 @@ stage; run by a thread while the app runs and before each read that serves schem
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.domain.warnings import (
@@ -128,62 +129,67 @@ class SchemeSweeper:
 
     def _escalate(self, conn: Connection, now: datetime, due: Any) -> int:
         """Escalate to second stage the first-stage reviews with no decision in time."""
-        stale = conn.execute(sa.select(schemes).where(due)).all()
-        for row in stale:
-            conn.execute(
-                schemes.update()
-                .where(schemes.c.id == row.id)
-                .values(
-                    escalated_at=now,
-                    escalation_due_at=None,
-                    version=row.version + 1,
-                    updated_at=now,
-                )
-            )
-            scheme_changed(conn, row.id, now, self._retention, self.policy)
-            audit_row(
-                conn,
-                now,
-                SYSTEM_USER.username,
-                "escalate_scheme_review",
-                "scheme",
-                row.id,
-                f"{scheme_name(row.id, row.category)} v{row.version + 1}: no "
-                "decision on the first-stage review requested "
+        return self._advance(
+            conn,
+            now,
+            due,
+            "escalate_scheme_review",
+            lambda row: {"escalated_at": now, "escalation_due_at": None},
+            lambda row: (
+                "no decision on the first-stage review requested "
                 f"{row.review_requested_at.isoformat()}: escalated to second stage "
-                f"before its expiry {row.expires_at.isoformat()}",
-            )
-        return len(stale)
+                f"before its expiry {row.expires_at.isoformat()}"
+            ),
+        )
 
     def _request_reviews(self, conn: Connection, now: datetime, due: Any) -> int:
         """Request the first-stage review of the schemes entering their review window."""
-        entering = conn.execute(sa.select(schemes).where(due)).all()
-        for row in entering:
+        return self._advance(
+            conn,
+            now,
+            due,
+            "request_scheme_review",
+            lambda row: {
+                "review_requested_at": now,
+                "escalated_at": None,
+                "escalation_due_at": scheme_escalation_due(row.expires_at, now, self.policy),
+            },
+            lambda row: (
+                "first-stage review requested automatically: it expires "
+                f"{row.expires_at.isoformat()}, within the "
+                f"{in_days(self.policy.review_window)} review window"
+            ),
+        )
+
+    def _advance(
+        self,
+        conn: Connection,
+        now: datetime,
+        due: Any,
+        action: str,
+        values: Callable[[Row[Any]], dict[str, Any]],
+        detail: Callable[[Row[Any]], str],
+    ) -> int:
+        """Move every scheme ``due`` on a step of its review (``values``): a new version, a
+        change for every desk and an audit row saying why (``detail``)."""
+        rows = conn.execute(sa.select(schemes).where(due)).all()
+        for row in rows:
             conn.execute(
                 schemes.update()
                 .where(schemes.c.id == row.id)
-                .values(
-                    review_requested_at=now,
-                    escalated_at=None,
-                    version=row.version + 1,
-                    escalation_due_at=scheme_escalation_due(row.expires_at, now, self.policy),
-                    updated_at=now,
-                )
+                .values(**values(row), version=row.version + 1, updated_at=now)
             )
             scheme_changed(conn, row.id, now, self._retention, self.policy)
             audit_row(
                 conn,
                 now,
                 SYSTEM_USER.username,
-                "request_scheme_review",
+                action,
                 "scheme",
                 row.id,
-                f"{scheme_name(row.id, row.category)} v{row.version + 1}: "
-                "first-stage review requested automatically: it expires "
-                f"{row.expires_at.isoformat()}, within the "
-                f"{in_days(self.policy.review_window)} review window",
+                f"{scheme_name(row.id, row.category)} v{row.version + 1}: {detail(row)}",
             )
-        return len(entering)
+        return len(rows)
 
     def _backfill_escalation_due(self, pending: Any) -> None:
         """Reviews requested before ``escalation_due_at`` was stored get it (once)."""
