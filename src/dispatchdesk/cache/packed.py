@@ -203,3 +203,8 @@ def position(cls: type[BaseModel], name: str) -> int:
 def encoded(value: Any) -> Any:
     """A field's value as the encoded fields hold it."""
     return _encode_value(value)
+
+
+def decoded(value: Any) -> Any:
+    """A field's value from the encoded fields (the inverse of :func:`encoded`)."""
+    return _decode_value(value)

@@ -41,7 +41,15 @@ from functools import partial
 from sys import intern
 from typing import TypeVar
 
-from dispatchdesk.cache.packed import Packed, encoded, fields, pack, position, unpack_as
+from dispatchdesk.cache.packed import (
+    Packed,
+    decoded,
+    encoded,
+    fields,
+    pack,
+    position,
+    unpack_as,
+)
 from dispatchdesk.domain.addresses import one_typo, street_ratio
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import (
@@ -65,10 +73,11 @@ from dispatchdesk.protocol.warnings import (
     PlaceModel,
     SchemeOut,
     WarningOut,
-    order_person_match,
     order_warning_of,
+    persons_match,
     scheme_warning_of,
     sort_warnings,
+    warning_as,
 )
 from dispatchdesk.protocol.warnings import place as place_of
 
@@ -498,9 +507,9 @@ def _person_keys(persons: Iterable[Person]) -> set[tuple[str, date | None]]:
     return {(n, p.dob) for p in persons if (n := normalise_name(p.name))}
 
 
-# Where the index reads the persons' dates of birth in a packed order.
+# Where the index reads the persons' names and dates of birth in a packed order.
 _O_SUBJECT, _O_PROTECTED = (position(OrderOut, f) for f in ("subject", "protected_persons"))
-_P_DOB = position(PersonModel, "dob")
+_P_NAME, _P_DOB = (position(PersonModel, f) for f in ("name", "dob"))
 
 E = TypeVar("E", SchemeOut, OrderOut)
 
@@ -518,11 +527,17 @@ def _order_persons(order: OrderOut) -> list[Person]:
     return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
 
 
-def _may_be_born(order: Packed, dob: date) -> bool:
-    """Whether a person the order names has date of birth ``dob``, or none known (read
-    without unpacking the order)."""
-    raw, want = fields(order), encoded(dob)
-    return any(p[_P_DOB] in (None, want) for p in (raw[_O_SUBJECT], *raw[_O_PROTECTED]))
+def _named(order: Packed, dob: date | None) -> list[Person] | None:
+    """The persons an order names, subject first, read without unpacking the order; None
+    when ``dob`` is given and none of them has that date of birth or none known (a
+    different date of birth never matches)."""
+    raw = fields(order)
+    named = (raw[_O_SUBJECT], *raw[_O_PROTECTED])
+    if dob is not None:
+        want = encoded(dob)
+        if not any(p[_P_DOB] in (None, want) for p in named):
+            return None
+    return [Person(p[_P_NAME], decoded(p[_P_DOB])) for p in named]
 
 
 class _HeldScheme:
@@ -547,6 +562,12 @@ def _order(packed: Packed) -> OrderOut:
 
 def _scheme_warning(s: Packed, kind: MatchKind, policy: WarningPolicy) -> WarningOut:
     return scheme_warning_of(_scheme(s), kind, policy)
+
+
+def _order_warning(
+    o: Packed, kind: MatchKind, on: str, now: datetime, policy: WarningPolicy
+) -> WarningOut:
+    return order_warning_of(_order(o), kind, on, now, policy)
 
 
 def _strength(w: WarningOut) -> tuple[bool, int]:
@@ -683,18 +704,18 @@ class WarningIndex:
         on a tie), as if ``find_warnings`` had run for each person and the results merged.
         """
         found: dict[tuple[str, int], WarningOut] = {}
+        day = local_today(now, self.policy)
         if place is not None:
-            self._place_warnings(place, now, found)
+            self._place_warnings(place, now, day, found)
         for who in people:
-            self._person_warnings(who, now, found)
+            self._person_warnings(who, now, day, found)
         return sort_warnings(list(found.values()))
 
     def _place_warnings(
-        self, place: Place, now: datetime, found: dict[tuple[str, int], WarningOut]
+        self, place: Place, now: datetime, day: date, found: dict[tuple[str, int], WarningOut]
     ) -> None:
         q = ParsedPlace.of(place)
         similar = self._similar_streets(q)
-        day = local_today(now, self.policy)
         for sid in self._scheme_places.candidates(q, similar):
             held = self._schemes[sid]
             kind = match_parsed(held.spot, q, self.policy)
@@ -707,7 +728,7 @@ class WarningIndex:
             kind = _best_kind(match_parsed(m, q, self.policy) for m in spots)
             if kind is not None:
                 build = partial(
-                    order_warning_of, _order(self._orders[oid]), kind, "location", now, self.policy
+                    _order_warning, self._orders[oid], kind, "location", now, self.policy
                 )
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
@@ -743,9 +764,7 @@ class WarningIndex:
             w = held[1]
             if w.match == match and w.matched_on == matched_on:
                 return w
-            return w.model_copy(
-                update={"match": match.value, "possible": match.possible, "matched_on": matched_on}
-            )
+            return warning_as(w, match, matched_on)
         if len(self._templates) >= _TEMPLATE_LIMIT:
             self._templates.clear()
         w = build()
@@ -753,17 +772,18 @@ class WarningIndex:
         return w
 
     def _person_warnings(
-        self, who: Person, now: datetime, found: dict[tuple[str, int], WarningOut]
+        self, who: Person, now: datetime, day: date, found: dict[tuple[str, int], WarningOut]
     ) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
-        day = local_today(now, self.policy)
+        # The order is matched on its persons read packed (``order_person_match`` on them),
+        # and unpacked only when its warning is to be built.
         for oid in self._order_persons.candidates(who, self.policy.address_similarity):
             packed = self._orders[oid]
-            if who.dob is not None and not _may_be_born(packed, who.dob):
+            named = _named(packed, who.dob)
+            if named is None:
                 continue  # a different date of birth never matches
-            o = _order(packed)
-            match = order_person_match(o, who, self.policy)
+            match = persons_match(named[0], named[1:], who, self.policy)
             if match is None:
                 continue
             kind, on = match
@@ -774,7 +794,7 @@ class WarningIndex:
                     oid,
                     day,
                     kind,
-                    partial(order_warning_of, o, kind, on, now, self.policy),
+                    partial(_order_warning, packed, kind, on, now, self.policy),
                     on,
                 )
 
