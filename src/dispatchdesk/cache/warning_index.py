@@ -350,24 +350,32 @@ def _vocabularies(p: ParsedPlace) -> Iterator[tuple[str, str]]:
         yield p.district or NO_DISTRICT, p.parts.street
 
 
-def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> Iterator[tuple[int, Key]]:
+#: A key to probe, as the place index holds it: (table, UPRN, None) or (table, the part a
+#: pair key's many keys share, house); see ``_pair``.
+Probe = tuple[int, str, str | None]
+
+
+def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> list[Probe]:
     """The keys of every filed location that can match ``q`` (``match_parsed``); ``similar``:
-    the filed streets that can pass the free-text rule's street ratio for ``q``."""
+    the filed streets that can pass the free-text rule's street ratio for ``q``. Made once
+    per lookup, for the schemes' and the orders' place index."""
+    probes: list[Probe] = []
     for uprn in (q.uprn, q.parent_uprn):
         if uprn:
             # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
             # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
-            yield _UPRN, uprn
-            yield _PARENT, uprn
+            probes.append((_UPRN, uprn, None))
+            probes.append((_PARENT, uprn, None))
     house = q.house
     if house is None:
-        return  # every address rule needs the same house on both sides
+        return probes  # every address rule needs the same house on both sides
+    # Each pair key as _pair gives it: (USRN, house), (postcode, house), (street, house).
     if q.usrn:
-        yield _STREET_HOUSE, (q.usrn, house)
+        probes.append((_STREET_HOUSE, q.usrn, house))
     if q.postcode:
-        yield _HOUSE_POSTCODE, (house, q.postcode)
-    for street in similar:
-        yield _HOUSE_STREET, (house, street)
+        probes.append((_HOUSE_POSTCODE, q.postcode, house))
+    probes.extend((_HOUSE_STREET, street, house) for street in similar)
+    return probes
 
 
 def _best_kind(kinds: Iterable[MatchKind | None]) -> MatchKind | None:
@@ -433,15 +441,18 @@ class _PlaceIndex:
         for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
             self._streets.discard(vocabulary, street)
 
-    def candidates(self, q: ParsedPlace, similar: Iterable[str]) -> set[int]:
+    def candidates(self, probes: Iterable[Probe]) -> set[int]:
+        """The entities filed under any of the keys ``probes`` (``_probe_keys``)."""
         found: set[int] = set()
-        for table, key in _probe_keys(q, similar):
-            if isinstance(key, str):
-                ids = self._single[table].get(key)
+        single, pairs = self._single, self._pairs
+        for table, key, house in probes:
+            if house is None:
+                ids = single[table].get(key)
             else:
-                shared, house = _pair(table, key)
-                houses = self._pairs[table].get(shared)
-                ids = None if houses is None else houses.get(house)
+                houses = pairs[table].get(key)
+                if houses is None:
+                    continue
+                ids = houses.get(house)
             if ids is None:
                 continue
             if isinstance(ids, int):
@@ -715,15 +726,15 @@ class WarningIndex:
         self, place: Place, now: datetime, day: date, found: dict[tuple[str, int], WarningOut]
     ) -> None:
         q = ParsedPlace.of(place)
-        similar = self._similar_streets(q)
-        for sid in self._scheme_places.candidates(q, similar):
+        probes = _probe_keys(q, self._similar_streets(q))
+        for sid in self._scheme_places.candidates(probes):
             held = self._schemes[sid]
             kind = match_parsed(held.spot, q, self.policy)
             if kind is not None and scheme_live(held.expires_at, now):
                 build = partial(_scheme_warning, held.packed, kind, self.policy)
                 w = self._template("scheme", sid, day, kind, build)
                 found["scheme", sid] = w
-        for oid in self._order_places.candidates(q, similar):
+        for oid in self._order_places.candidates(probes):
             spots = self._spots(self._order_spots.get(oid, ()))
             kind = _best_kind(match_parsed(m, q, self.policy) for m in spots)
             if kind is not None:
