@@ -40,8 +40,13 @@ from dispatchdesk.protocol.warnings import (
     SchemeOut,
     WarningOut,
     find_warnings,
+    order_person_match,
+    persons_match,
+    scheme_warning_of,
     sort_warnings,
+    warning_as,
 )
+from dispatchdesk.protocol.warnings import place as place_of
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # Monday 23 Nov, London on GMT
 TODAY = date(2026, 11, 23)
@@ -544,6 +549,66 @@ def test_warnings_built_without_validation_are_what_validation_gives() -> None:
             assert type(validated.match) is type(w.match)
             seen += 1
     assert seen > 20
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_warnings_from_the_day_cache_are_what_the_builders_give(seed: int) -> None:
+    """The same few places and persons asked again and again, in any order, at several
+    times: each answer (a warning built, reused, or rematched to another kind of match or
+    person) is the reference's, to the fields given and the JSON."""
+    rng = random.Random(seed)
+    schemes = [random_scheme(rng, i) for i in range(1, 30)]
+    orders = [random_order(rng, i) for i in range(1, 30)]
+    index = WarningIndex()
+    index.replace(map(pack, schemes), map(pack, orders))
+    asked = [random_query(rng) for _ in range(6)]
+    # Each marker's own place, UPRN and all and by address alone: the strongest kinds.
+    for marker in rng.sample([s.location for s in schemes], 3):
+        asked.append((place_of(marker), []))
+        asked.append((Place(address=marker.address), []))
+    asked += [
+        (None, [Person(o.subject.name, rng.choice([o.subject.dob, None]))]) for o in orders[:4]
+    ]
+    for _ in range(60):
+        place, people = rng.choice(asked)
+        now = rng.choice(NOWS)
+        got = index.lookup(place, people, now)
+        expected = reference(schemes, orders, place, people, now, DEFAULT_WARNING_POLICY)
+        assert got == expected, (place, people, now)
+        assert [w.model_dump_json() for w in got] == [w.model_dump_json() for w in expected]
+        assert [w.model_fields_set for w in got] == [w.model_fields_set for w in expected]
+
+
+def test_a_warning_rematched_is_the_one_built_for_that_match() -> None:
+    rng = random.Random(11)
+    for i in range(1, 40):
+        s, o = random_scheme(rng, i), random_order(rng, i)
+        built = scheme_warning_of(s, MatchKind.UPRN, DEFAULT_WARNING_POLICY)
+        for kind in (MatchKind.ADDRESS, MatchKind.SAME_BLOCK, MatchKind.UPRN):
+            again = warning_as(built, kind, "location")
+            fresh = scheme_warning_of(s, kind, DEFAULT_WARNING_POLICY)
+            assert again == fresh
+            assert again.model_fields_set == fresh.model_fields_set
+        who = Person(o.subject.name, o.subject.dob)
+        assert persons_match(
+            Person(o.subject.name, o.subject.dob),
+            [Person(p.name, p.dob) for p in o.protected_persons],
+            who,
+            DEFAULT_WARNING_POLICY,
+        ) == order_person_match(o, who, DEFAULT_WARNING_POLICY)
+
+
+def test_a_schemes_expiry_reads_as_strftime_gives_it() -> None:
+    """The expiry day's text is remembered per day: the same as formatting it each time."""
+    rng = random.Random(3)
+    for i in range(1, 200):
+        s = random_scheme(rng, i).model_copy(
+            update={"expires_at": NOW + timedelta(minutes=rng.randint(-(10**6), 10**6))}
+        )
+        local = s.expires_at.astimezone(DEFAULT_WARNING_POLICY.tz())
+        text = scheme_warning_of(s, MatchKind.UPRN, DEFAULT_WARNING_POLICY).text
+        assert text.endswith(f"; expires {local:%d %b %Y})")
 
 
 def test_replace_with_another_policy_rematches_streets() -> None:
