@@ -33,7 +33,6 @@ from __future__ import annotations
 import difflib
 import gc
 from bisect import bisect_right, insort
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
@@ -145,9 +144,9 @@ class _Fuzzy:
         #: Holds the query as seq2, which difflib prepares once for every known string (made
         #: when a string first passes the cheap bound: most never do).
         self._matcher: difflib.SequenceMatcher[str] | None = None
-        counts = Counter(query)
-        self._letters = tuple(counts)
-        self._counts = tuple(counts.values())
+        # Each distinct letter and how often it occurs (Counter's, counted by str.count).
+        self._letters = tuple(dict.fromkeys(query))
+        self._counts = tuple(map(query.count, self._letters))
         self._length = len(query)
 
     def could_be(self, other: str, threshold: float) -> bool:
@@ -504,9 +503,11 @@ class _PersonIndex:
         found = set(_ids(self._by_name, name))
         if who.dob is None:
             return found
-        fuzzy = None
+        fuzzy, size = None, len(name)
         for known in self._names_by_dob.get(who.dob, ()):
-            if known == name or not _could_reach(len(known), len(name), threshold):
+            # _could_reach, inline (a name is never empty): most names stop here.
+            length = len(known)
+            if known == name or 2.0 * min(length, size) / (length + size) < threshold:
                 continue
             fuzzy = fuzzy or _Fuzzy(name)  # prepared only when a name is to be compared
             if fuzzy.similar(known, threshold):
