@@ -9,9 +9,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatchdesk.cache import warning_index
 from dispatchdesk.cache.packed import pack
 from dispatchdesk.cache.warning_index import (
     ALL_STREETS,
@@ -578,6 +580,24 @@ def test_warnings_from_the_day_cache_are_what_the_builders_give(seed: int) -> No
         assert got == expected, (place, people, now)
         assert [w.model_dump_json() for w in got] == [w.model_dump_json() for w in expected]
         assert [w.model_fields_set for w in got] == [w.model_fields_set for w in expected]
+
+
+def test_the_day_cache_keeps_the_warnings_asked_for_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full, it drops the least recently used: a warning asked for between every other one
+    is built once; the cache never holds more than its limit; every answer is the reference's."""
+    monkeypatch.setattr(warning_index, "_TEMPLATE_LIMIT", 4)
+    markers = [PlaceModel(address=f"{i} Acacia Avenue", uprn=str(1000 + i)) for i in range(30)]
+    schemes = [scheme(i + 1, m) for i, m in enumerate(markers)]
+    index = WarningIndex()
+    index.replace(schemes, [])
+    hot = Place(address=markers[0].address, uprn=markers[0].uprn)
+    first = only(index.lookup(hot, [], NOW))
+    for m in markers[1:]:
+        other = Place(address=m.address, uprn=m.uprn)
+        assert index.lookup(other, [], NOW) == find_warnings(schemes, [], other, None, NOW)
+        assert only(index.lookup(hot, [], NOW)) is first
+        assert len(index._templates) <= 4
+    assert [index.lookup(hot, [], NOW)] == [find_warnings(schemes, [], hot, None, NOW)]
 
 
 def test_a_warning_rematched_is_the_one_built_for_that_match() -> None:

@@ -82,7 +82,7 @@ from dispatchdesk.protocol.warnings import place as place_of
 
 #: Remembered answers of the street neighbourhood before they are dropped (they refill).
 _MEMO_LIMIT = 20_000
-#: Warnings built for the day before they are dropped (they are rebuilt on use). Each holds
+#: Warnings built for the day kept, the most recently used (the others are rebuilt). Each holds
 #: its scheme or order unpacked (some 2 KB): a few thousand cover the entities that come up
 #: lookup after lookup (a marked block's flats, a common name) without holding them all.
 _TEMPLATE_LIMIT = 4_096
@@ -770,17 +770,22 @@ class WarningIndex:
     ) -> WarningOut:
         """An entity's warning for the local ``day``, kind of ``match`` and what matched:
         built once, as a block's flats, a house on a common street name or a person come up
-        in lookup after lookup (the text depends on the entity and the day only)."""
-        held = self._templates.get((kind, entity_id))
+        in lookup after lookup (the text depends on the entity and the day only). The least
+        recently used is dropped when full: the warnings a desk keeps asking for (a common
+        name's orders, a marked block) stay, where emptying the whole cache rebuilt them all
+        at once, a run of slow lookups."""
+        templates, key = self._templates, (kind, entity_id)
+        held = templates.pop(key, None)  # put back last: the most recently used
         if held is not None and held[0] == day:
+            templates[key] = held
             w = held[1]
             if w.match == match and w.matched_on == matched_on:
                 return w
             return warning_as(w, match, matched_on)
-        if len(self._templates) >= _TEMPLATE_LIMIT:
-            self._templates.clear()
+        while len(templates) >= _TEMPLATE_LIMIT:
+            del templates[next(iter(templates))]
         w = build()
-        self._templates[kind, entity_id] = (day, w)
+        templates[key] = (day, w)
         return w
 
     def _person_warnings(
