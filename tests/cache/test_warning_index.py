@@ -795,3 +795,23 @@ def test_a_near_name_with_the_same_birth_date_stays_found_until_no_order_names_i
         assert index.lookup(None, [who_asked], NOW) == find_warnings(
             [], orders, None, who_asked, NOW
         )
+
+
+def test_a_near_name_filed_after_a_lookup_is_found_by_the_next_one() -> None:
+    """The near-name scan's answers are remembered: an order naming a near name, added or
+    moved to another date of birth after a lookup, is what the next lookup finds."""
+    born = date(1980, 3, 4)
+    index = WarningIndex()
+    index.replace([], [order(1, PersonModel(name="Jon Smith", dob=born))])
+    who = Person("John Smith", born)
+
+    def found() -> list[int]:
+        return [w.order.id for w in index.lookup(None, [who], NOW) if w.order]
+
+    assert found() == [1]
+    index.upsert_order(order(2, PersonModel(name="Jonn Smith", dob=born)))
+    assert found() == [1, 2]
+    index.upsert_order(order(1, PersonModel(name="Jon Smith", dob=date(1980, 3, 5))))
+    assert found() == [2]
+    index.remove_order(2)
+    assert found() == []

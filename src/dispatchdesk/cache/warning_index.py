@@ -86,6 +86,8 @@ _MEMO_LIMIT = 20_000
 #: its scheme or order unpacked (some 2 KB): a few thousand cover the entities that come up
 #: lookup after lookup (a marked block's flats, a common name) without holding them all.
 _TEMPLATE_LIMIT = 4_096
+#: Remembered answers of the near-name scan (a few hundred KB when full).
+_NEAR_LIMIT = 4_096
 
 #: The entities filed under one key: most keys hold one, kept as the bare id (a one-item
 #: tuple would add 48 bytes to each of about a million keys).
@@ -474,8 +476,14 @@ class _PersonIndex:
         #: Names known with each date of birth, with how many orders name each: the
         #: near-identical-name path scans these.
         self._names_by_dob: dict[date, dict[str, int]] = {}
+        #: Answers of that scan, (name, date of birth, threshold) → the other names near it
+        #: (the same persons are asked about lookup after lookup as an incident is worked);
+        #: dropped whenever a person comes or goes, or when full.
+        self._near: dict[tuple[str, date, float], tuple[str, ...]] = {}
 
     def add(self, entity_id: int, persons: Iterable[Person]) -> None:
+        if self._near:
+            self._near.clear()
         for name, dob in _person_keys(persons):
             _add(self._by_name, name, entity_id)
             if dob is not None:
@@ -483,6 +491,8 @@ class _PersonIndex:
                 names[name] = names.get(name, 0) + 1
 
     def remove(self, entity_id: int, persons: Iterable[Person]) -> None:
+        if self._near:
+            self._near.clear()
         for name, dob in _person_keys(persons):
             _discard(self._by_name, name, entity_id)
             if dob is not None:
@@ -503,16 +513,29 @@ class _PersonIndex:
         found = set(_ids(self._by_name, name))
         if who.dob is None:
             return found
-        fuzzy, size = None, len(name)
-        for known in self._names_by_dob.get(who.dob, ()):
+        key = (name, who.dob, threshold)
+        near = self._near.get(key)
+        if near is None:
+            if len(self._near) >= _NEAR_LIMIT:
+                self._near.clear()
+            near = self._near[key] = self._near_names(name, who.dob, threshold)
+        for known in near:
+            found.update(_ids(self._by_name, known))
+        return found
+
+    def _near_names(self, name: str, dob: date, threshold: float) -> tuple[str, ...]:
+        """The other names known with date of birth ``dob`` whose difflib ratio with
+        ``name`` reaches ``threshold``."""
+        fuzzy, size, near = None, len(name), []
+        for known in self._names_by_dob.get(dob, ()):
             # _could_reach, inline (a name is never empty): most names stop here.
             length = len(known)
             if known == name or 2.0 * min(length, size) / (length + size) < threshold:
                 continue
             fuzzy = fuzzy or _Fuzzy(name)  # prepared only when a name is to be compared
             if fuzzy.similar(known, threshold):
-                found.update(_ids(self._by_name, known))
-        return found
+                near.append(known)
+        return tuple(near)
 
 
 def _person_keys(persons: Iterable[Person]) -> set[tuple[str, date | None]]:
