@@ -33,6 +33,7 @@ from __future__ import annotations
 import difflib
 import gc
 from bisect import bisect_right, insort
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
@@ -643,7 +644,9 @@ class WarningIndex:
         #: (kind, id) → (local day, its location warning as the protocol builds it, with the
         #: kind of match it was first built for): the text does not depend on the place, an
         #: order's only on the day.
-        self._templates: dict[tuple[str, int], tuple[date, WarningOut]] = {}
+        #: Least recently used first (an OrderedDict: a plain dict's first entry is found by
+        #: skipping the slots of the entries dropped before it).
+        self._templates: OrderedDict[tuple[str, int], tuple[date, WarningOut]] = OrderedDict()
 
     def __len__(self) -> int:
         """Schemes and orders held (expired schemes included until removed)."""
@@ -798,15 +801,18 @@ class WarningIndex:
         name's orders, a marked block) stay, where emptying the whole cache rebuilt them all
         at once, a run of slow lookups."""
         templates, key = self._templates, (kind, entity_id)
-        held = templates.pop(key, None)  # put back last: the most recently used
+        held = templates.get(key)
         if held is not None and held[0] == day:
-            templates[key] = held
+            templates.move_to_end(key)  # the most recently used
             w = held[1]
             if w.match == match and w.matched_on == matched_on:
                 return w
             return warning_as(w, match, matched_on)
-        while len(templates) >= _TEMPLATE_LIMIT:
-            del templates[next(iter(templates))]
+        if held is None:
+            while len(templates) >= _TEMPLATE_LIMIT:
+                templates.popitem(last=False)
+        else:
+            templates.move_to_end(key)  # another day's: replaced below
         w = build()
         templates[key] = (day, w)
         return w
