@@ -9,9 +9,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatchdesk.cache import warning_index
 from dispatchdesk.cache.packed import pack
 from dispatchdesk.cache.warning_index import (
     ALL_STREETS,
@@ -40,8 +42,13 @@ from dispatchdesk.protocol.warnings import (
     SchemeOut,
     WarningOut,
     find_warnings,
+    order_person_match,
+    persons_match,
+    scheme_warning_of,
     sort_warnings,
+    warning_as,
 )
+from dispatchdesk.protocol.warnings import place as place_of
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # Monday 23 Nov, London on GMT
 TODAY = date(2026, 11, 23)
@@ -546,6 +553,84 @@ def test_warnings_built_without_validation_are_what_validation_gives() -> None:
     assert seen > 20
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_warnings_from_the_day_cache_are_what_the_builders_give(seed: int) -> None:
+    """The same few places and persons asked again and again, in any order, at several
+    times: each answer (a warning built, reused, or rematched to another kind of match or
+    person) is the reference's, to the fields given and the JSON."""
+    rng = random.Random(seed)
+    schemes = [random_scheme(rng, i) for i in range(1, 30)]
+    orders = [random_order(rng, i) for i in range(1, 30)]
+    index = WarningIndex()
+    index.replace(map(pack, schemes), map(pack, orders))
+    asked = [random_query(rng) for _ in range(6)]
+    # Each marker's own place, UPRN and all and by address alone: the strongest kinds.
+    for marker in rng.sample([s.location for s in schemes], 3):
+        asked.append((place_of(marker), []))
+        asked.append((Place(address=marker.address), []))
+    asked += [
+        (None, [Person(o.subject.name, rng.choice([o.subject.dob, None]))]) for o in orders[:4]
+    ]
+    for _ in range(60):
+        place, people = rng.choice(asked)
+        now = rng.choice(NOWS)
+        got = index.lookup(place, people, now)
+        expected = reference(schemes, orders, place, people, now, DEFAULT_WARNING_POLICY)
+        assert got == expected, (place, people, now)
+        assert [w.model_dump_json() for w in got] == [w.model_dump_json() for w in expected]
+        assert [w.model_fields_set for w in got] == [w.model_fields_set for w in expected]
+
+
+def test_the_day_cache_keeps_the_warnings_asked_for_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full, it drops the least recently used: a warning asked for between every other one
+    is built once; the cache never holds more than its limit; every answer is the reference's."""
+    monkeypatch.setattr(warning_index, "_TEMPLATE_LIMIT", 4)
+    markers = [PlaceModel(address=f"{i} Acacia Avenue", uprn=str(1000 + i)) for i in range(30)]
+    schemes = [scheme(i + 1, m) for i, m in enumerate(markers)]
+    index = WarningIndex()
+    index.replace(schemes, [])
+    hot = Place(address=markers[0].address, uprn=markers[0].uprn)
+    first = only(index.lookup(hot, [], NOW))
+    for m in markers[1:]:
+        other = Place(address=m.address, uprn=m.uprn)
+        assert index.lookup(other, [], NOW) == find_warnings(schemes, [], other, None, NOW)
+        assert only(index.lookup(hot, [], NOW)) is first
+        assert len(index._templates) <= 4
+    assert [index.lookup(hot, [], NOW)] == [find_warnings(schemes, [], hot, None, NOW)]
+
+
+def test_a_warning_rematched_is_the_one_built_for_that_match() -> None:
+    rng = random.Random(11)
+    for i in range(1, 40):
+        s, o = random_scheme(rng, i), random_order(rng, i)
+        built = scheme_warning_of(s, MatchKind.UPRN, DEFAULT_WARNING_POLICY)
+        for kind in (MatchKind.ADDRESS, MatchKind.SAME_BLOCK, MatchKind.UPRN):
+            again = warning_as(built, kind, "location")
+            fresh = scheme_warning_of(s, kind, DEFAULT_WARNING_POLICY)
+            assert again == fresh
+            assert again.model_fields_set == fresh.model_fields_set
+        who = Person(o.subject.name, o.subject.dob)
+        assert persons_match(
+            Person(o.subject.name, o.subject.dob),
+            [Person(p.name, p.dob) for p in o.protected_persons],
+            who,
+            DEFAULT_WARNING_POLICY,
+        ) == order_person_match(o, who, DEFAULT_WARNING_POLICY)
+
+
+def test_a_schemes_expiry_reads_as_strftime_gives_it() -> None:
+    """The expiry day's text is remembered per day: the same as formatting it each time."""
+    rng = random.Random(3)
+    for i in range(1, 200):
+        s = random_scheme(rng, i).model_copy(
+            update={"expires_at": NOW + timedelta(minutes=rng.randint(-(10**6), 10**6))}
+        )
+        local = s.expires_at.astimezone(DEFAULT_WARNING_POLICY.tz())
+        text = scheme_warning_of(s, MatchKind.UPRN, DEFAULT_WARNING_POLICY).text
+        assert text.endswith(f"; expires {local:%d %b %Y})")
+
+
 def test_replace_with_another_policy_rematches_streets() -> None:
     marker = PlaceModel(address="22 Acacia Avenue")
     index = WarningIndex()
@@ -710,3 +795,23 @@ def test_a_near_name_with_the_same_birth_date_stays_found_until_no_order_names_i
         assert index.lookup(None, [who_asked], NOW) == find_warnings(
             [], orders, None, who_asked, NOW
         )
+
+
+def test_a_near_name_filed_after_a_lookup_is_found_by_the_next_one() -> None:
+    """The near-name scan's answers are remembered: an order naming a near name, added or
+    moved to another date of birth after a lookup, is what the next lookup finds."""
+    born = date(1980, 3, 4)
+    index = WarningIndex()
+    index.replace([], [order(1, PersonModel(name="Jon Smith", dob=born))])
+    who = Person("John Smith", born)
+
+    def found() -> list[int]:
+        return [w.order.id for w in index.lookup(None, [who], NOW) if w.order]
+
+    assert found() == [1]
+    index.upsert_order(order(2, PersonModel(name="Jonn Smith", dob=born)))
+    assert found() == [1, 2]
+    index.upsert_order(order(1, PersonModel(name="Jon Smith", dob=date(1980, 3, 5))))
+    assert found() == [2]
+    index.remove_order(2)
+    assert found() == []

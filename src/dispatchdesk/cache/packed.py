@@ -32,10 +32,15 @@ from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 
-_set_attr: Callable[[object, str, object], None] = object.__setattr__
 #: Dates and times made from their pickle state (what ``__reduce__`` gives), as pickle does.
 _datetime: Callable[..., datetime] = datetime
 _date: Callable[..., date] = date
+#: A model made without its __init__ (as ``model_construct`` does), and BaseModel's slots.
+_new: Callable[[type[BaseModel]], BaseModel] = object.__new__
+_slots = BaseModel.__dict__
+_set_fields_set: Callable[[BaseModel, set[str]], None] = _slots["__pydantic_fields_set__"].__set__
+_set_extra: Callable[[BaseModel, None], None] = _slots["__pydantic_extra__"].__set__
+_set_private: Callable[[BaseModel, None], None] = _slots["__pydantic_private__"].__set__
 
 
 class Packed(bytes):
@@ -151,18 +156,20 @@ def _decode_value(value: Any) -> Any:
 
 def _decode(encoded: tuple[Any, ...]) -> BaseModel:
     cls: type[BaseModel] = _TABLE[encoded[0]]
-    model = cls.__new__(cls)
+    model = _new(cls)
     values = list(encoded[2:])
     for i in _SPECIAL.get(cls, ()):
         value = values[i]
         if type(value) not in _PLAIN:
             values[i] = _decode_value(value)
-    _set_attr(model, "__dict__", dict(zip(_NAMES[cls], values, strict=True)))
+    # The model's own (empty) __dict__ filled, and its slots set through their descriptors:
+    # what object.__setattr__ does, without its look-ups by name.
+    model.__dict__.update(zip(_NAMES[cls], values, strict=True))
     # Shared by every model unpacked with the same fields given, as share_equal_values shares
     # it: the models are frozen, and model_copy copies the set before adding to it.
-    _set_attr(model, "__pydantic_fields_set__", _TABLE[encoded[1]])
-    _set_attr(model, "__pydantic_extra__", None)
-    _set_attr(model, "__pydantic_private__", None)
+    _set_fields_set(model, _TABLE[encoded[1]])
+    _set_extra(model, None)
+    _set_private(model, None)
     return model
 
 
@@ -203,3 +210,8 @@ def position(cls: type[BaseModel], name: str) -> int:
 def encoded(value: Any) -> Any:
     """A field's value as the encoded fields hold it."""
     return _encode_value(value)
+
+
+def decoded(value: Any) -> Any:
+    """A field's value from the encoded fields (the inverse of :func:`encoded`)."""
+    return _decode_value(value)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import difflib
 import gc
 from bisect import bisect_right, insort
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
@@ -41,7 +41,15 @@ from functools import partial
 from sys import intern
 from typing import TypeVar
 
-from dispatchdesk.cache.packed import Packed, encoded, fields, pack, position, unpack_as
+from dispatchdesk.cache.packed import (
+    Packed,
+    decoded,
+    encoded,
+    fields,
+    pack,
+    position,
+    unpack_as,
+)
 from dispatchdesk.domain.addresses import one_typo, street_ratio
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import (
@@ -65,19 +73,22 @@ from dispatchdesk.protocol.warnings import (
     PlaceModel,
     SchemeOut,
     WarningOut,
-    order_person_match,
     order_warning_of,
+    persons_match,
     scheme_warning_of,
     sort_warnings,
+    warning_as,
 )
 from dispatchdesk.protocol.warnings import place as place_of
 
 #: Remembered answers of the street neighbourhood before they are dropped (they refill).
 _MEMO_LIMIT = 20_000
-#: Warnings built for the day before they are dropped (they are rebuilt on use). Each holds
+#: Warnings built for the day kept, the most recently used (the others are rebuilt). Each holds
 #: its scheme or order unpacked (some 2 KB): a few thousand cover the entities that come up
 #: lookup after lookup (a marked block's flats, a common name) without holding them all.
 _TEMPLATE_LIMIT = 4_096
+#: Remembered answers of the near-name scan (a few hundred KB when full).
+_NEAR_LIMIT = 4_096
 
 #: The entities filed under one key: most keys hold one, kept as the bare id (a one-item
 #: tuple would add 48 bytes to each of about a million keys).
@@ -136,9 +147,9 @@ class _Fuzzy:
         #: Holds the query as seq2, which difflib prepares once for every known string (made
         #: when a string first passes the cheap bound: most never do).
         self._matcher: difflib.SequenceMatcher[str] | None = None
-        counts = Counter(query)
-        self._letters = tuple(counts)
-        self._counts = tuple(counts.values())
+        # Each distinct letter and how often it occurs (Counter's, counted by str.count).
+        self._letters = tuple(dict.fromkeys(query))
+        self._counts = tuple(map(query.count, self._letters))
         self._length = len(query)
 
     def could_be(self, other: str, threshold: float) -> bool:
@@ -341,24 +352,32 @@ def _vocabularies(p: ParsedPlace) -> Iterator[tuple[str, str]]:
         yield p.district or NO_DISTRICT, p.parts.street
 
 
-def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> Iterator[tuple[int, Key]]:
+#: A key to probe, as the place index holds it: (table, UPRN, None) or (table, the part a
+#: pair key's many keys share, house); see ``_pair``.
+Probe = tuple[int, str, str | None]
+
+
+def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> list[Probe]:
     """The keys of every filed location that can match ``q`` (``match_parsed``); ``similar``:
-    the filed streets that can pass the free-text rule's street ratio for ``q``."""
+    the filed streets that can pass the free-text rule's street ratio for ``q``. Made once
+    per lookup, for the schemes' and the orders' place index."""
+    probes: list[Probe] = []
     for uprn in (q.uprn, q.parent_uprn):
         if uprn:
             # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
             # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
-            yield _UPRN, uprn
-            yield _PARENT, uprn
+            probes.append((_UPRN, uprn, None))
+            probes.append((_PARENT, uprn, None))
     house = q.house
     if house is None:
-        return  # every address rule needs the same house on both sides
+        return probes  # every address rule needs the same house on both sides
+    # Each pair key as _pair gives it: (USRN, house), (postcode, house), (street, house).
     if q.usrn:
-        yield _STREET_HOUSE, (q.usrn, house)
+        probes.append((_STREET_HOUSE, q.usrn, house))
     if q.postcode:
-        yield _HOUSE_POSTCODE, (house, q.postcode)
-    for street in similar:
-        yield _HOUSE_STREET, (house, street)
+        probes.append((_HOUSE_POSTCODE, q.postcode, house))
+    probes.extend((_HOUSE_STREET, street, house) for street in similar)
+    return probes
 
 
 def _best_kind(kinds: Iterable[MatchKind | None]) -> MatchKind | None:
@@ -424,15 +443,18 @@ class _PlaceIndex:
         for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
             self._streets.discard(vocabulary, street)
 
-    def candidates(self, q: ParsedPlace, similar: Iterable[str]) -> set[int]:
+    def candidates(self, probes: Iterable[Probe]) -> set[int]:
+        """The entities filed under any of the keys ``probes`` (``_probe_keys``)."""
         found: set[int] = set()
-        for table, key in _probe_keys(q, similar):
-            if isinstance(key, str):
-                ids = self._single[table].get(key)
+        single, pairs = self._single, self._pairs
+        for table, key, house in probes:
+            if house is None:
+                ids = single[table].get(key)
             else:
-                shared, house = _pair(table, key)
-                houses = self._pairs[table].get(shared)
-                ids = None if houses is None else houses.get(house)
+                houses = pairs[table].get(key)
+                if houses is None:
+                    continue
+                ids = houses.get(house)
             if ids is None:
                 continue
             if isinstance(ids, int):
@@ -455,8 +477,14 @@ class _PersonIndex:
         #: Names known with each date of birth, with how many orders name each: the
         #: near-identical-name path scans these.
         self._names_by_dob: dict[date, dict[str, int]] = {}
+        #: Answers of that scan, (name, date of birth, threshold) → the other names near it
+        #: (the same persons are asked about lookup after lookup as an incident is worked);
+        #: dropped whenever a person comes or goes, or when full.
+        self._near: dict[tuple[str, date, float], tuple[str, ...]] = {}
 
     def add(self, entity_id: int, persons: Iterable[Person]) -> None:
+        if self._near:
+            self._near.clear()
         for name, dob in _person_keys(persons):
             _add(self._by_name, name, entity_id)
             if dob is not None:
@@ -464,6 +492,8 @@ class _PersonIndex:
                 names[name] = names.get(name, 0) + 1
 
     def remove(self, entity_id: int, persons: Iterable[Person]) -> None:
+        if self._near:
+            self._near.clear()
         for name, dob in _person_keys(persons):
             _discard(self._by_name, name, entity_id)
             if dob is not None:
@@ -484,23 +514,38 @@ class _PersonIndex:
         found = set(_ids(self._by_name, name))
         if who.dob is None:
             return found
-        fuzzy = None
-        for known in self._names_by_dob.get(who.dob, ()):
-            if known == name or not _could_reach(len(known), len(name), threshold):
+        key = (name, who.dob, threshold)
+        near = self._near.get(key)
+        if near is None:
+            if len(self._near) >= _NEAR_LIMIT:
+                self._near.clear()
+            near = self._near[key] = self._near_names(name, who.dob, threshold)
+        for known in near:
+            found.update(_ids(self._by_name, known))
+        return found
+
+    def _near_names(self, name: str, dob: date, threshold: float) -> tuple[str, ...]:
+        """The other names known with date of birth ``dob`` whose difflib ratio with
+        ``name`` reaches ``threshold``."""
+        fuzzy, size, near = None, len(name), []
+        for known in self._names_by_dob.get(dob, ()):
+            # _could_reach, inline (a name is never empty): most names stop here.
+            length = len(known)
+            if known == name or 2.0 * min(length, size) / (length + size) < threshold:
                 continue
             fuzzy = fuzzy or _Fuzzy(name)  # prepared only when a name is to be compared
             if fuzzy.similar(known, threshold):
-                found.update(_ids(self._by_name, known))
-        return found
+                near.append(known)
+        return tuple(near)
 
 
 def _person_keys(persons: Iterable[Person]) -> set[tuple[str, date | None]]:
     return {(n, p.dob) for p in persons if (n := normalise_name(p.name))}
 
 
-# Where the index reads the persons' dates of birth in a packed order.
+# Where the index reads the persons' names and dates of birth in a packed order.
 _O_SUBJECT, _O_PROTECTED = (position(OrderOut, f) for f in ("subject", "protected_persons"))
-_P_DOB = position(PersonModel, "dob")
+_P_NAME, _P_DOB = (position(PersonModel, f) for f in ("name", "dob"))
 
 E = TypeVar("E", SchemeOut, OrderOut)
 
@@ -518,11 +563,17 @@ def _order_persons(order: OrderOut) -> list[Person]:
     return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
 
 
-def _may_be_born(order: Packed, dob: date) -> bool:
-    """Whether a person the order names has date of birth ``dob``, or none known (read
-    without unpacking the order)."""
-    raw, want = fields(order), encoded(dob)
-    return any(p[_P_DOB] in (None, want) for p in (raw[_O_SUBJECT], *raw[_O_PROTECTED]))
+def _named(order: Packed, dob: date | None) -> list[Person] | None:
+    """The persons an order names, subject first, read without unpacking the order; None
+    when ``dob`` is given and none of them has that date of birth or none known (a
+    different date of birth never matches)."""
+    raw = fields(order)
+    named = (raw[_O_SUBJECT], *raw[_O_PROTECTED])
+    if dob is not None:
+        want = encoded(dob)
+        if not any(p[_P_DOB] in (None, want) for p in named):
+            return None
+    return [Person(p[_P_NAME], decoded(p[_P_DOB])) for p in named]
 
 
 class _HeldScheme:
@@ -547,6 +598,12 @@ def _order(packed: Packed) -> OrderOut:
 
 def _scheme_warning(s: Packed, kind: MatchKind, policy: WarningPolicy) -> WarningOut:
     return scheme_warning_of(_scheme(s), kind, policy)
+
+
+def _order_warning(
+    o: Packed, kind: MatchKind, on: str, now: datetime, policy: WarningPolicy
+) -> WarningOut:
+    return order_warning_of(_order(o), kind, on, now, policy)
 
 
 def _strength(w: WarningOut) -> tuple[bool, int]:
@@ -587,7 +644,9 @@ class WarningIndex:
         #: (kind, id) → (local day, its location warning as the protocol builds it, with the
         #: kind of match it was first built for): the text does not depend on the place, an
         #: order's only on the day.
-        self._templates: dict[tuple[str, int], tuple[date, WarningOut]] = {}
+        #: Least recently used first (an OrderedDict: a plain dict's first entry is found by
+        #: skipping the slots of the entries dropped before it).
+        self._templates: OrderedDict[tuple[str, int], tuple[date, WarningOut]] = OrderedDict()
 
     def __len__(self) -> int:
         """Schemes and orders held (expired schemes included until removed)."""
@@ -683,31 +742,31 @@ class WarningIndex:
         on a tie), as if ``find_warnings`` had run for each person and the results merged.
         """
         found: dict[tuple[str, int], WarningOut] = {}
+        day = local_today(now, self.policy)
         if place is not None:
-            self._place_warnings(place, now, found)
+            self._place_warnings(place, now, day, found)
         for who in people:
-            self._person_warnings(who, now, found)
+            self._person_warnings(who, now, day, found)
         return sort_warnings(list(found.values()))
 
     def _place_warnings(
-        self, place: Place, now: datetime, found: dict[tuple[str, int], WarningOut]
+        self, place: Place, now: datetime, day: date, found: dict[tuple[str, int], WarningOut]
     ) -> None:
         q = ParsedPlace.of(place)
-        similar = self._similar_streets(q)
-        day = local_today(now, self.policy)
-        for sid in self._scheme_places.candidates(q, similar):
+        probes = _probe_keys(q, self._similar_streets(q))
+        for sid in self._scheme_places.candidates(probes):
             held = self._schemes[sid]
             kind = match_parsed(held.spot, q, self.policy)
             if kind is not None and scheme_live(held.expires_at, now):
                 build = partial(_scheme_warning, held.packed, kind, self.policy)
                 w = self._template("scheme", sid, day, kind, build)
                 found["scheme", sid] = w
-        for oid in self._order_places.candidates(q, similar):
+        for oid in self._order_places.candidates(probes):
             spots = self._spots(self._order_spots.get(oid, ()))
             kind = _best_kind(match_parsed(m, q, self.policy) for m in spots)
             if kind is not None:
                 build = partial(
-                    order_warning_of, _order(self._orders[oid]), kind, "location", now, self.policy
+                    _order_warning, self._orders[oid], kind, "location", now, self.policy
                 )
                 found["order", oid] = self._template("order", oid, day, kind, build)
 
@@ -737,33 +796,40 @@ class WarningIndex:
     ) -> WarningOut:
         """An entity's warning for the local ``day``, kind of ``match`` and what matched:
         built once, as a block's flats, a house on a common street name or a person come up
-        in lookup after lookup (the text depends on the entity and the day only)."""
-        held = self._templates.get((kind, entity_id))
+        in lookup after lookup (the text depends on the entity and the day only). The least
+        recently used is dropped when full: the warnings a desk keeps asking for (a common
+        name's orders, a marked block) stay, where emptying the whole cache rebuilt them all
+        at once, a run of slow lookups."""
+        templates, key = self._templates, (kind, entity_id)
+        held = templates.get(key)
         if held is not None and held[0] == day:
+            templates.move_to_end(key)  # the most recently used
             w = held[1]
             if w.match == match and w.matched_on == matched_on:
                 return w
-            return w.model_copy(
-                update={"match": match.value, "possible": match.possible, "matched_on": matched_on}
-            )
-        if len(self._templates) >= _TEMPLATE_LIMIT:
-            self._templates.clear()
+            return warning_as(w, match, matched_on)
+        if held is None:
+            while len(templates) >= _TEMPLATE_LIMIT:
+                templates.popitem(last=False)
+        else:
+            templates.move_to_end(key)  # another day's: replaced below
         w = build()
-        self._templates[kind, entity_id] = (day, w)
+        templates[key] = (day, w)
         return w
 
     def _person_warnings(
-        self, who: Person, now: datetime, found: dict[tuple[str, int], WarningOut]
+        self, who: Person, now: datetime, day: date, found: dict[tuple[str, int], WarningOut]
     ) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
-        day = local_today(now, self.policy)
+        # The order is matched on its persons read packed (``order_person_match`` on them),
+        # and unpacked only when its warning is to be built.
         for oid in self._order_persons.candidates(who, self.policy.address_similarity):
             packed = self._orders[oid]
-            if who.dob is not None and not _may_be_born(packed, who.dob):
+            named = _named(packed, who.dob)
+            if named is None:
                 continue  # a different date of birth never matches
-            o = _order(packed)
-            match = order_person_match(o, who, self.policy)
+            match = persons_match(named[0], named[1:], who, self.policy)
             if match is None:
                 continue
             kind, on = match
@@ -774,7 +840,7 @@ class WarningIndex:
                     oid,
                     day,
                     kind,
-                    partial(order_warning_of, o, kind, on, now, self.policy),
+                    partial(_order_warning, packed, kind, on, now, self.policy),
                     on,
                 )
 

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dispatchdesk.domain.addresses import LONDON_LOCALITIES as LONDON_LOCALITIES
@@ -215,8 +216,12 @@ class ParsedPlace:
         return self.parts.house if self.parts is not None else None
 
 
+@lru_cache(maxsize=2048)
 def normalise_name(name: str) -> str:
-    """Case, punctuation and word order do not matter: "SMITH, John" == "john smith"."""
+    """Case, punctuation and word order do not matter: "SMITH, John" == "john smith".
+
+    Remembered for the last two thousand names: matching a person normalises both names,
+    and the same names come up lookup after lookup (a few hundred KB at most)."""
     return " ".join(sorted(_words(name)))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
@@ -379,9 +380,22 @@ def scheme_warning_of(s: SchemeOut, kind: MatchKind, policy: WarningPolicy) -> W
         kind,
         "location",
         f"{_CATEGORY_LABEL[s.category]} scheme at {s.location.address}: {s.summary} "
-        f"(OIC {s.officer_in_case}; expires {local:%d %b %Y})",
+        f"(OIC {s.officer_in_case}; expires {_day_text(local.date())})",
         scheme=s,
     )
+
+
+@lru_cache(maxsize=1024)
+def _day_text(day: date) -> str:
+    """``f"{day:%d %b %Y}"``, remembered: strftime cost half of building a scheme's warning,
+    and expiries fall on a few hundred days."""
+    return f"{day:%d %b %Y}"
+
+
+def warning_as(w: WarningOut, kind: MatchKind, matched_on: str) -> WarningOut:
+    """``w`` for another kind of match or what matched (its text does not depend on them):
+    what ``scheme_warning_of`` / ``order_warning_of`` build for the same entity and day."""
+    return _warning(w.kind, w.severity, kind, matched_on, w.text, w.scheme, w.order)
 
 
 def order_warning(
@@ -408,12 +422,20 @@ def order_person_match(
 ) -> tuple[MatchKind, str] | None:
     """How ``who`` matches the persons named on an order, the strongest first (the subject on
     a tie), with what matched: "subject" or "protected_person"."""
+    return persons_match(person(o.subject), map(person, o.protected_persons), who, policy)
+
+
+def persons_match(
+    subject: Person, protected: Iterable[Person], who: Person, policy: WarningPolicy
+) -> tuple[MatchKind, str] | None:
+    """:func:`order_person_match` on an order's persons (the client's index reads them
+    without unpacking the order)."""
     found: list[tuple[MatchKind, str]] = []
-    k = match_person(person(o.subject), who, policy)
+    k = match_person(subject, who, policy)
     if k is not None:
         found.append((k, "subject"))
-    for p in o.protected_persons:
-        k = match_person(person(p), who, policy)
+    for p in protected:
+        k = match_person(p, who, policy)
         if k is not None:
             found.append((k, "protected_person"))
     return _best(found)
