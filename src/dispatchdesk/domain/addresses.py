@@ -392,15 +392,15 @@ def full_postcode(postcode: str | None) -> str | None:
     return read_postcode(postcode)[0]
 
 
-@functools.lru_cache(maxsize=16384)
 def read_postcode(postcode: str | None) -> tuple[str | None, str | None]:
-    """(:func:`full_postcode`, :func:`postcode_district`) of ``postcode``; remembered, as
-    the same postcodes come up lookup after lookup."""
+    """(:func:`full_postcode`, :func:`postcode_district`) of ``postcode``. Not remembered:
+    it takes a microsecond, where a queue's worth of answers held 3 MB (the parsed address
+    lines are, :func:`address_parts`)."""
     pc = normalise_postcode(postcode)
     if pc is None:
         return None, None
-    # Interned: the cache holds a queue's worth, and a postcode district is shared by
-    # thousands of them (an interned string is freed with its last holder).
+    # Interned: a postcode is shared by a street's addresses, a district by thousands (an
+    # interned string is freed with its last holder).
     pc = intern(pc)
     full = _FULL_POSTCODE_RE.match(pc)
     if full:
