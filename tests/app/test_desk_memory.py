@@ -76,3 +76,23 @@ def test_the_sync_client_does_not_import_httpx_command_line_tools() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "none"
+
+
+def test_the_desk_does_not_import_rapidfuzz_until_a_rationale_is_compared() -> None:
+    code = (
+        "import sys\n"
+        "import dispatchdesk.app.desk\n"
+        "before = 'rapidfuzz' in sys.modules\n"
+        "from dispatchdesk.domain.rationale import similarity\n"
+        "assert similarity('no further action was needed', 'no further action was needed') == 1\n"
+        "print(before, 'rapidfuzz' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert out.stdout.strip() == "False True"

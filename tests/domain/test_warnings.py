@@ -492,3 +492,17 @@ def _distance(a: str, b: str) -> int:
 @given(a=st.text("abc ", max_size=6), b=st.text("abc ", max_size=6))
 def test_one_typo_is_a_distance_of_one(a: str, b: str) -> None:
     assert one_typo(a, b) is (_distance(a, b) == 1)
+
+
+def test_remembered_address_parts_share_their_words() -> None:
+    """Of the queue's worth of parsed addresses remembered, those on one street share its
+    street, house number and postcode strings (not a copy each: ~8 MB at 50,000 incidents)."""
+    from dispatchdesk.domain.addresses import address_parts, read_postcode
+
+    # Built at run time, so no two of them are the same constant.
+    one = address_parts("".join(["12 Acre Lane, London ", "SW2 5SA"]))
+    two = address_parts("".join(["Flat 3, 12 ", "Acre Lane, SW2 5SA"]))
+    assert one.street == two.street == "acre lane"
+    assert one.street is two.street and one.house is two.house
+    assert one.postcode is two.postcode
+    assert read_postcode("".join(["sw2 ", "5sa"]))[1] is read_postcode("SW2 5SB")[1]

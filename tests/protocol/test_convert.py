@@ -286,3 +286,14 @@ def test_incidents_from_json_share_one_zone_per_offset(many: list[Incident]) -> 
         for when in (p.created_at, p.deadline, p.appointment_at, p.attended_at, p.closed_at):
             if when is not None:
                 assert when.tzinfo is zones.setdefault(when.utcoffset(), when.tzinfo)
+
+
+def test_a_postcode_already_written_properly_is_kept_as_given() -> None:
+    """Not a copy per incident: pydantic shares a repeated string across parsed incidents,
+    and the validator keeps it when it already reads right."""
+    from dispatchdesk.protocol.schemas import LocationModel
+
+    text = '{"address": "12 Acre Lane", "postcode": "SW2 5SA", "borough": "Lambeth"}'
+    one, two = (LocationModel.model_validate_json(text) for _ in range(2))
+    assert one.postcode == "SW2 5SA" and one.postcode is two.postcode
+    assert LocationModel(address="x", postcode="sw25sa", borough="L").postcode == "SW2 5SA"

@@ -26,6 +26,7 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass
+from sys import intern
 
 _ABBREV = {
     "rd": "road",
@@ -391,16 +392,19 @@ def full_postcode(postcode: str | None) -> str | None:
     return read_postcode(postcode)[0]
 
 
-@functools.lru_cache(maxsize=16384)
 def read_postcode(postcode: str | None) -> tuple[str | None, str | None]:
-    """(:func:`full_postcode`, :func:`postcode_district`) of ``postcode``; remembered, as
-    the same postcodes come up lookup after lookup."""
+    """(:func:`full_postcode`, :func:`postcode_district`) of ``postcode``. Not remembered:
+    it takes a microsecond, where a queue's worth of answers held 3 MB (the parsed address
+    lines are, :func:`address_parts`)."""
     pc = normalise_postcode(postcode)
     if pc is None:
         return None, None
+    # Interned: a postcode is shared by a street's addresses, a district by thousands (an
+    # interned string is freed with its last holder).
+    pc = intern(pc)
     full = _FULL_POSTCODE_RE.match(pc)
     if full:
-        return pc, full.group(1)
+        return pc, intern(full.group(1))
     return None, (pc if _OUTWARD_RE.match(pc) else None)
 
 
@@ -453,12 +457,24 @@ def address_parts(address: str) -> AddressParts:
                     k += 1
                 later, district = _without_outward([part[k:], *parts[i + 1 :]], outward)
                 street = later[0] or next((p for p in later if p), [])
-                return AddressParts(flat, house, _street(street), postcode or district)
+                return _shared(flat, house, _street(street), postcode or district)
     if not parts:
-        return AddressParts(flat, None, "", postcode)
+        return _shared(flat, None, "", postcode)
     later, district = _without_outward(parts[1:], outward)
     street = next((p for p in later if p), [])
-    return AddressParts(flat, _spelt(parts[0]), _street(street), postcode or district)
+    return _shared(flat, _spelt(parts[0]), _street(street), postcode or district)
+
+
+def _shared(flat: str | None, house: str | None, street: str, postcode: str | None) -> AddressParts:
+    """The parts with their words interned: of the queue's worth of addresses remembered,
+    many share a house number, a street or a postcode (an interned string is freed with its
+    last holder, so nothing is kept longer)."""
+    return AddressParts(
+        flat and intern(flat),
+        house and intern(house),
+        intern(street),
+        postcode and intern(postcode),
+    )
 
 
 def _take_flat(parts: list[list[str]]) -> str | None:

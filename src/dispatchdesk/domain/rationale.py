@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
-
-from rapidfuzz.distance import Indel
+from functools import cache
+from types import ModuleType
 
 MIN_RATIONALE_CHARS = 15
 SIMILARITY_LIMIT = 0.9
@@ -87,6 +87,15 @@ def _similar(a: str, b: str) -> bool:
     return similarity(a, b) >= SIMILARITY_LIMIT
 
 
+@cache
+def _indel() -> ModuleType:
+    """rapidfuzz's Indel, imported at the first comparison: a desk that never checks a
+    rationale does not hold the library (3 MB)."""
+    from rapidfuzz.distance import Indel
+
+    return Indel
+
+
 def similarity(a: str, b: str) -> float:
     """The word-level similarity (0 to 1) of two *normalised* texts when it reaches
     :data:`SIMILARITY_LIMIT`, else 0.0 (the cheap upper bounds stop early).
@@ -99,7 +108,7 @@ def similarity(a: str, b: str) -> float:
     words_a, words_b = a.split(), b.split()
     # An exact upper bound, in C: difflib's matches are a common subsequence, so its ratio is
     # at most 2·LCS / (n + m), the Indel similarity (a margin below the limit for rounding).
-    if not Indel.normalized_similarity(words_a, words_b, score_cutoff=SIMILARITY_LIMIT - 1e-9):
+    if not _indel().normalized_similarity(words_a, words_b, score_cutoff=SIMILARITY_LIMIT - 1e-9):
         return 0.0
     matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
     if matcher.real_quick_ratio() >= SIMILARITY_LIMIT and matcher.quick_ratio() >= SIMILARITY_LIMIT:

@@ -25,7 +25,10 @@ def _postcode(value: str) -> str:
     compact = value.strip().upper().replace(" ", "")
     if not _POSTCODE.match(compact):
         raise ValueError("not a UK postcode (for example SW1A 1AA)")
-    return f"{compact[:-3]} {compact[-3:]}"
+    canonical = f"{compact[:-3]} {compact[-3:]}"
+    # The string given when it already reads so (pydantic shares a repeated one across the
+    # incidents parsed: 50,000 cached incidents held 50,000 more copies).
+    return value if value == canonical else canonical
 
 
 def _uprn(value: str | None) -> str | None:

@@ -53,6 +53,7 @@ from dispatchdesk.sync.entities import build_index
 from dispatchdesk.sync.feed import Feed
 from dispatchdesk.sync.history import HistoryQueries
 from dispatchdesk.sync.listeners import Listeners
+from dispatchdesk.sync.memory import release_freed_memory
 from dispatchdesk.sync.outbox import FollowUps, Outbox
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,10 @@ class SyncEngine(
             return
         ctx.entities.reset_index(index)
         ctx.entities.acknowledged = set(data.acknowledged)
+        del data  # the index holds what it needs of it
+        # What reading and filing them passed through goes back to the system now, before
+        # the flags are computed on top of it (on the worker: it walks the heaps).
+        await self._worker.call(release_freed_memory)
         ctx.emit_warnings()
 
     async def stop(self) -> None:

@@ -39,7 +39,7 @@ class WarningDesk(QObject):
         self._window = window
         self._commands = commands
         self._now = now
-        self.warnings = IncidentWarnings(now, parent=self)
+        self.warnings = IncidentWarnings(now, window.model, parent=self)
         window.model.set_warning_marks(self.warnings.marks)
         self.warnings.changed.connect(window.model.warnings_changed)
         # No sound from the panel here: the window sounds each new critical warning once
@@ -62,7 +62,7 @@ class WarningDesk(QObject):
     # -- fed by the relay (after the queue's model) ------------------------------------------
 
     def set_incidents(self, _incidents: Sequence[Incident], _policy: GradePolicy) -> None:
-        self.warnings.set_incidents(self._window.model.incidents())  # most urgent first
+        self.warnings.set_incidents()  # read from the model, most urgent first
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
         self.warnings.apply_changes(upserts, removed)

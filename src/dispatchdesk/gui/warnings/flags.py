@@ -16,10 +16,10 @@ step or a suspended laptop cannot make it miss the turn).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -38,6 +38,15 @@ class WarningMark:
     acknowledged: bool
 
 
+class IncidentSource(Protocol):
+    """Where the incidents are read from: the queue's model (changed before the flags are
+    told), so the flags keep no map of every incident of their own."""
+
+    def incidents(self) -> Sequence[Incident]: ...
+
+    def incident(self, incident_id: int) -> Incident | None: ...
+
+
 def warning_ref(w: WarningOut) -> WarningRef:
     entity = w.scheme if w.scheme is not None else w.order
     assert entity is not None
@@ -53,16 +62,21 @@ class IncidentWarnings(QObject):
     day_turned = Signal()
 
     def __init__(
-        self, now: Callable[[], datetime], *, slice_seconds: float = 0.008, parent: Any = None
+        self,
+        now: Callable[[], datetime],
+        source: IncidentSource,
+        *,
+        slice_seconds: float = 0.008,
+        parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self._now = now
+        self._source = source
         self._slice = slice_seconds
         self._index = WarningIndex()
         self._revision = self._index.revision
         self._acked: frozenset[tuple[int, WarningRef]] = frozenset()
         self._marks: dict[int, tuple[WarningMark, ...]] = {}
-        self._incidents: dict[int, Incident] = {}
         self._todo: list[int] = []
         #: The local date the marks were last computed for in full.
         self._day: date | None = None
@@ -99,6 +113,11 @@ class IncidentWarnings(QObject):
         return self._index.lookup(place, people, self._now())
 
     @property
+    def flagged(self) -> int:
+        """How many incidents carry at least one warning mark."""
+        return len(self._marks)
+
+    @property
     def busy(self) -> bool:
         """A recomputation of the whole queue is under way."""
         return bool(self._todo)
@@ -123,10 +142,9 @@ class IncidentWarnings(QObject):
                 self.changed.emit(touched)
         return changed
 
-    def set_incidents(self, incidents: Iterable[Incident]) -> None:
-        """Everything anew; give them most urgent first (the queue model's row order), so the
-        top of the queue gets its flags first."""
-        self._incidents = {i.id: i for i in incidents}
+    def set_incidents(self) -> None:
+        """Everything anew (the source holds the new incidents, most urgent first: the top of
+        the queue gets its flags first)."""
         self._marks = {}
         self._schedule_all()
         self._timer.start()
@@ -149,15 +167,15 @@ class IncidentWarnings(QObject):
         self._day = local_today(self._now(), self._index.policy)
         # Popped from the end: in the order given (most urgent first), never re-sorted here
         # (sorting 10,000 incidents by urgency would hold up the first paint).
-        self._todo = list(reversed(self._incidents))
+        self._todo = [i.id for i in reversed(self._source.incidents())]
 
     def apply_changes(self, upserts: Sequence[Incident], removed: Sequence[int]) -> None:
-        """A few incidents changed: their marks now (their location may have changed)."""
+        """A few incidents changed (the source has them already): their marks now (their
+        location may have changed)."""
+        kept = {i.id for i in upserts}
         for incident_id in removed:
-            self._incidents.pop(incident_id, None)
-            self._marks.pop(incident_id, None)
-        for incident in upserts:
-            self._incidents[incident.id] = incident
+            if incident_id not in kept:
+                self._marks.pop(incident_id, None)
         changed = [i.id for i in upserts if self._recompute(i.id)]
         if changed:
             self.changed.emit(changed)
@@ -176,7 +194,7 @@ class IncidentWarnings(QObject):
             self.changed.emit(changed)
 
     def _recompute(self, incident_id: int) -> bool:
-        incident = self._incidents.get(incident_id)
+        incident = self._source.incident(incident_id)
         if incident is None or not incident.is_open:
             marks: tuple[WarningMark, ...] = ()
         else:
