@@ -85,8 +85,10 @@ from dispatchdesk.protocol.warnings import place as place_of
 _MEMO_LIMIT = 20_000
 #: Warnings built for the day kept, the most recently used (the others are rebuilt). Each holds
 #: its scheme or order unpacked (some 2 KB): a few thousand cover the entities that come up
-#: lookup after lookup (a marked block's flats, a common name) without holding them all.
-_TEMPLATE_LIMIT = 4_096
+#: lookup after lookup (a marked block's flats, a common name, the incidents an operator has
+#: open) without holding them all. A thousand, not more: at 100,000 schemes and 100,000
+#: orders the desk's whole memory is within a few MB of its budget (tests/bench/bench_memory).
+_TEMPLATE_LIMIT = 1_024
 #: Remembered answers of the near-name scan (a few hundred KB when full).
 _NEAR_LIMIT = 4_096
 
