@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import islice
@@ -685,31 +685,30 @@ _WRITE_CHUNK = 1_000
 _LOAD_CHUNK = 5_000
 
 
-def _load_all(
-    conn: Connection, entity: SyncedEntity[W, Any], pool: dict[Any, Any] | None = None
-) -> list[W]:
-    """Every row of the entity's table, in id order, validated a chunk at a time, each chunk
-    made to share equal values (``share_equal_values``, with ``pool``) as it comes: 100,000
-    schemes never sit in memory as JSON text and as models at once, nor as models with a copy
-    of every repeated string."""
+def _load_chunks(conn: Connection, entity: SyncedEntity[W, Any]) -> Iterator[list[W]]:
+    """Every row of the entity's table, in id order, validated a chunk at a time (so a whole
+    table never sits in memory as JSON text and as models at once)."""
     table = entity.table
     query = select(table.c.data).order_by(table.c.id).execution_options(yield_per=_LOAD_CHUNK)
-    out: list[W] = []
     for chunk in conn.execute(query).partitions():
-        models = entity.from_rows([r.data for r in chunk])
-        share_equal_values(models, pool)
+        yield entity.from_rows([r.data for r in chunk])
+
+
+def _load_all(conn: Connection, entity: SyncedEntity[W, Any]) -> list[W]:
+    """:func:`_load_chunks`, each chunk made to share equal values (``share_equal_values``)."""
+    out: list[W] = []
+    for models in _load_chunks(conn, entity):
+        share_equal_values(models)
         out.extend(models)
     return out
 
 
 def _load_packed(conn: Connection, entity: SyncedEntity[W, Any]) -> list[Packed]:
-    """:func:`_load_all`, each chunk packed as it comes (``cache.packed``: some 300 bytes a
+    """:func:`_load_chunks`, each chunk packed as it comes (``cache.packed``: some 300 bytes a
     scheme): 200,000 schemes and orders are never all held as models at once."""
-    table = entity.table
-    query = select(table.c.data).order_by(table.c.id).execution_options(yield_per=_LOAD_CHUNK)
     out: list[Packed] = []
-    for chunk in conn.execute(query).partitions():
-        out.extend(map(pack, entity.from_rows([r.data for r in chunk])))
+    for models in _load_chunks(conn, entity):
+        out.extend(map(pack, models))
     return out
 
 
