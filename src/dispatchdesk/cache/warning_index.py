@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+from array import array
 from bisect import bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -91,6 +92,9 @@ _MEMO_LIMIT = 20_000
 _TEMPLATE_LIMIT = 1_024
 #: Remembered answers of the near-name scan (a few hundred KB when full).
 _NEAR_LIMIT = 4_096
+#: Scheme changes remembered (``changed_schemes_since``): a reader further behind reads
+#: every scheme again.
+_SCHEME_LOG_LIMIT = 8_192
 
 #: The entities filed under one key: most keys hold one, kept as the bare id (a one-item
 #: tuple would add 48 bytes to each of about a million keys).
@@ -627,6 +631,7 @@ class WarningIndex:
         #: Goes up with every change of what is held (so a reader can tell "nothing changed").
         self.revision = 0
         self._clear()
+        self._restart_scheme_log()
 
     def _clear(self) -> None:
         #: Held packed (``cache.packed``): a fifth of the memory of the models, unpacked for
@@ -680,6 +685,7 @@ class WarningIndex:
             if collecting:
                 gc.enable()
         self._expiry = sorted((s.expires_at, sid) for sid, s in self._schemes.items())
+        self._restart_scheme_log()
 
     def upsert_scheme(self, scheme: SchemeOut) -> None:
         """Add a scheme, or replace the one with its id (its old location keys go)."""
@@ -687,6 +693,7 @@ class WarningIndex:
         self.revision += 1
         self._add_scheme(*_held(scheme, SchemeOut))
         insort(self._expiry, (scheme.expires_at, scheme.id))
+        self._log_scheme(scheme.id)
 
     def remove_scheme(self, scheme_id: int) -> None:
         """Forget a scheme (ended, expired, or deleted); an unknown id is ignored."""
@@ -698,6 +705,7 @@ class WarningIndex:
         self._scheme_places.remove(scheme_id, [old.spot])
         entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
+        self._log_scheme(scheme_id)
 
     def upsert_order(self, order: OrderOut) -> None:
         """Add an order, or replace the one with its id (its old keys go)."""
@@ -870,6 +878,42 @@ class WarningIndex:
         """Every live scheme (for the supervisors' schemes view), soonest expiry first."""
         start = self._first_live(now)
         return [_scheme(self._schemes[sid].packed) for _, sid in self._expiry[start:]]
+
+    def scheme(self, scheme_id: int) -> SchemeOut | None:
+        """One scheme held (unpacked; expired ones included until removed), or None."""
+        held = self._schemes.get(scheme_id)
+        return None if held is None else _scheme(held.packed)
+
+    def live_scheme_ids(self, now: datetime) -> list[int]:
+        """The ids of the live schemes, soonest expiry first (nothing unpacked)."""
+        return [sid for _, sid in self._expiry[self._first_live(now) :]]
+
+    def changed_schemes_since(self, revision: int) -> set[int] | None:
+        """The ids of the schemes added, changed or removed after ``revision`` (an order's
+        change is none of them); None when that is no longer known (everything replaced
+        since, or more changes since than the index remembers): read them all again."""
+        if revision < self._scheme_log_base:
+            return None
+        revisions = self._scheme_log_revisions
+        return set(self._scheme_log_ids[bisect_right(revisions, revision) :])
+
+    def _restart_scheme_log(self) -> None:
+        """Everything replaced: the changes before now are no longer told apart."""
+        #: The revision and id of each scheme change, oldest first (arrays: some 16 bytes a
+        #: change), the last ``_SCHEME_LOG_LIMIT`` to ``2 * _SCHEME_LOG_LIMIT`` of them.
+        self._scheme_log_revisions = array("q")
+        self._scheme_log_ids = array("q")
+        #: Every scheme change after this revision is in the log.
+        self._scheme_log_base = self.revision
+
+    def _log_scheme(self, scheme_id: int) -> None:
+        revisions, ids = self._scheme_log_revisions, self._scheme_log_ids
+        revisions.append(self.revision)
+        ids.append(scheme_id)
+        if len(revisions) > 2 * _SCHEME_LOG_LIMIT:
+            self._scheme_log_base = revisions[_SCHEME_LOG_LIMIT - 1]
+            del revisions[:_SCHEME_LOG_LIMIT]
+            del ids[:_SCHEME_LOG_LIMIT]
 
     def orders(self) -> list[OrderOut]:
         """Every order held, by id."""
