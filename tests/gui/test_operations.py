@@ -209,9 +209,9 @@ def test_supervisors_get_the_schemes_view_fed_from_the_warning_index(qtbot, sett
     window.relay.on_warnings(index, frozenset())
     view = window.warning_desk.schemes_view
     assert view is not None and window.warning_desk.schemes_dock is not None
-    assert [s.id for s in view.model.schemes()] == [5]
+    assert view.model.scheme_ids() == [5]
     window.relay.on_warnings(WarningIndex(), frozenset())  # the scheme ended or expired
-    assert view.model.schemes() == []
+    assert view.model.scheme_ids() == []
 
 
 def _order(oid: int, expires_on: date) -> OrderOut:

@@ -17,14 +17,15 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     VictimContactOutcome,
 )
+from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.gui.warnings.schemes_model import (
     REVIEW_STATE_ROLE,
-    SCHEME_ROLE,
+    SCHEME_ID_ROLE,
     SchemeColumn,
+    SchemeFilter,
     SchemesTableModel,
     in_words,
 )
-from dispatchdesk.gui.warnings.schemes_proxy import SchemeFilter
 from dispatchdesk.gui.warnings.schemes_view import SchemeAction, SchemesView
 from dispatchdesk.protocol.warnings import VictimContactOut
 from tests.gui.test_warning_panel import NOW, make_scheme
@@ -57,6 +58,17 @@ def schemes():
     ]
 
 
+def index_of(schemes):
+    index = WarningIndex()
+    index.replace(schemes, [])
+    return index
+
+
+def feed(view, schemes):
+    """Show a new index holding ``schemes`` (as after a snapshot)."""
+    view.show_index(index_of(schemes))
+
+
 @pytest.fixture
 def clock():
     return FakeClock(NOW)
@@ -66,7 +78,7 @@ def clock():
 def view(qtbot, clock, commands):
     v = SchemesView(commands, clock.now)
     qtbot.addWidget(v)
-    v.set_schemes(schemes())
+    feed(v, schemes())
     v.resize(1200, 600)
     v.show()
     v.activateWindow()
@@ -79,7 +91,7 @@ def view(qtbot, clock, commands):
 def cells(view, scheme_id):
     model = view.model
     for row in range(model.rowCount()):
-        if model.scheme(row).id == scheme_id:
+        if model.scheme_id(row) == scheme_id:
             return [model.index(row, c).data() for c in range(model.columnCount())]
     raise AssertionError(f"scheme {scheme_id} not shown")
 
@@ -103,14 +115,10 @@ def set_when(view, y, m, d, hh, mm):
 
 def test_model_passes_the_model_tester(qapp, qtmodeltester, clock):
     model = SchemesTableModel(clock.now)
-    model.set_schemes(schemes())
+    model.show(index_of(schemes()))
     qtmodeltester.check(model)
-    model.set_schemes([])
+    model.show(index_of([]))
     qtmodeltester.check(model)
-
-
-def test_proxy_passes_the_model_tester(qtmodeltester, view):
-    qtmodeltester.check(view.proxy)
 
 
 def test_cells_say_review_state_expiry_and_victim_in_words(view):
@@ -133,8 +141,8 @@ def test_cells_say_review_state_expiry_and_victim_in_words(view):
     assert index.data(Qt.ItemDataRole.DecorationRole) is not None  # an icon as well
     assert index.data(Qt.ItemDataRole.ForegroundRole) is not None  # and a colour
     assert index.data(REVIEW_STATE_ROLE) == ReviewState.REVIEW_DUE
-    first = view.proxy.index(0, 0).data()
-    assert first and view.proxy.index(0, SchemeColumn.EXPIRES).data().endswith("in 5 days")
+    first = view.model.index(0, 0).data()
+    assert first and view.model.index(0, SchemeColumn.EXPIRES).data().endswith("in 5 days")
 
 
 def test_in_words():
@@ -145,7 +153,7 @@ def test_in_words():
 
 
 def test_filters(qtbot, view):
-    shown = {which: view.proxy.count(which) for which in SchemeFilter}
+    shown = {which: view.model.count(which) for which in SchemeFilter}
     assert shown == {
         SchemeFilter.ALL: 4,
         SchemeFilter.DUE: 3,
@@ -154,19 +162,19 @@ def test_filters(qtbot, view):
     }
     assert view.filter_buttons[SchemeFilter.DUE].text() == "Due for review (3)"
     view.filter_buttons[SchemeFilter.ESCALATED].click()
-    assert view.proxy.rowCount() == 1
-    assert view.proxy.index(0, SchemeColumn.REVIEW).data() == "ESCALATED (second stage)"
+    assert view.model.rowCount() == 1
+    assert view.model.index(0, SchemeColumn.REVIEW).data() == "ESCALATED (second stage)"
     view.filter_buttons[SchemeFilter.VICTIM_NOT_INFORMED].click()
-    assert {view.proxy.index(r, 0).data(SCHEME_ROLE).id for r in range(view.proxy.rowCount())} == {
+    assert {view.model.index(r, 0).data(SCHEME_ID_ROLE) for r in range(view.model.rowCount())} == {
         2,
         3,
     }
     view.set_filter(SchemeFilter.ALL)
-    assert view.proxy.rowCount() == 4 and view.filter_buttons[SchemeFilter.ALL].isChecked()
+    assert view.model.rowCount() == 4 and view.filter_buttons[SchemeFilter.ALL].isChecked()
 
 
 def test_refresh_now_moves_review_states_and_drops_expired(qtbot, view, clock):
-    view.set_schemes(
+    feed(view, 
         [
             make_scheme(1, expires_at=NOW + WINDOW + timedelta(hours=1)),
             make_scheme(2, expires_at=NOW + timedelta(minutes=30)),
@@ -176,7 +184,7 @@ def test_refresh_now_moves_review_states_and_drops_expired(qtbot, view, clock):
     clock.advance(timedelta(hours=2))
     with qtbot.waitSignal(view.model.rowsRemoved), qtbot.waitSignal(view.model.dataChanged):
         view.refresh_now()
-    assert [s.id for s in view.model.schemes()] == [1]
+    assert view.model.scheme_ids() == [1]
     assert cells(view, 1)[6] == "Review due"
     assert view.filter_buttons[SchemeFilter.DUE].text() == "Due for review (1)"
 
@@ -268,17 +276,17 @@ def test_victim_informed_in_the_future_and_escape_cancels(qtbot, view, commands)
 def test_new_data_keeps_selection_and_closes_a_form_for_a_gone_scheme(qtbot, view, commands):
     select(qtbot, view, 2)
     key(qtbot, Qt.Key.Key_K, CTRL_SHIFT)
-    view.set_schemes([s for s in schemes() if s.id != 3])
+    feed(view, [s for s in schemes() if s.id != 3])
     assert view.selected() is not None and view.selected().id == 2
     assert view.form.isVisible()
-    view.set_schemes([s for s in schemes() if s.id != 2])
+    feed(view, [s for s in schemes() if s.id != 2])
     assert not view.form.isVisible()
     assert "no longer live" in view.status.text()
     assert commands.calls == []
 
 
 def test_refresh_meets_boundaries_to_the_second_and_text_within_a_minute(qtbot, view, clock):
-    view.set_schemes([make_scheme(1, expires_at=NOW + WINDOW + timedelta(seconds=5))])
+    feed(view, [make_scheme(1, expires_at=NOW + WINDOW + timedelta(seconds=5))])
     clock.advance(timedelta(seconds=4))
     with qtbot.assertNotEmitted(view.model.dataChanged):
         view.refresh_now()  # nothing can have changed yet: no work at all
@@ -286,7 +294,7 @@ def test_refresh_meets_boundaries_to_the_second_and_text_within_a_minute(qtbot, 
     with qtbot.waitSignal(view.model.dataChanged):
         view.refresh_now()
     assert cells(view, 1)[6] == "Review due"  # on the second
-    view.set_schemes([make_scheme(2, expires_at=NOW + timedelta(minutes=10))])
+    feed(view, [make_scheme(2, expires_at=NOW + timedelta(minutes=10))])
     assert cells(view, 2)[5].endswith("in 9 min")
     clock.advance(timedelta(minutes=1))
     view.refresh_now()
@@ -353,7 +361,7 @@ def test_the_victim_column_and_the_form_show_the_last_contact(qtbot, view):
             ]
         }
     )
-    view.set_schemes([scheme, make_scheme(2)])
+    feed(view, [scheme, make_scheme(2)])
     assert cells(view, 1)[7] == "Attempt failed, 20 Nov (told 12 Nov)"
     assert cells(view, 2)[7] == "NOT informed"
     assert view.model.headerData(SchemeColumn.VICTIM, Qt.Orientation.Horizontal) == "Victim contact"
@@ -366,7 +374,7 @@ def test_the_victim_column_and_the_form_show_the_last_contact(qtbot, view):
 
 
 def test_ending_without_notice_of_removal_needs_a_rationale(qtbot, view, commands):
-    view.set_schemes(
+    feed(view, 
         [
             make_scheme(1).model_copy(update={"removal_notice": False}),
             make_scheme(2).model_copy(update={"removal_notice": True}),
@@ -406,7 +414,7 @@ def test_ending_without_notice_of_removal_needs_a_rationale(qtbot, view, command
 
 def test_second_stage_shows_halfway_to_a_near_expiry(qtbot, view, clock):
     # requested with 10 days to run: second stage after 5 days, not 14 (after expiry)
-    view.set_schemes([make_scheme(1, expires_at=NOW + timedelta(days=10), review_requested_at=NOW)])
+    feed(view, [make_scheme(1, expires_at=NOW + timedelta(days=10), review_requested_at=NOW)])
     assert cells(view, 1)[6] == "First-stage review requested"
     clock.advance(timedelta(days=5) - timedelta(seconds=1))
     view.refresh_now()
@@ -420,7 +428,7 @@ def test_second_stage_shows_halfway_to_a_near_expiry(qtbot, view, clock):
 def test_a_refused_end_opens_the_form_again_with_what_was_typed(qtbot, view, commands):
     from dispatchdesk.domain.commands import CommandKind, CommandState, PendingCommand
 
-    view.set_schemes([make_scheme(1).model_copy(update={"removal_notice": False})])
+    feed(view, [make_scheme(1).model_copy(update={"removal_notice": False})])
     select(qtbot, view, 1)
     key(qtbot, Qt.Key.Key_K, CTRL_SHIFT)
     qtbot.keyClicks(view.text, "Perpetrator remanded")

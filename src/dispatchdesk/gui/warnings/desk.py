@@ -77,8 +77,7 @@ class WarningDesk(QObject):
             return  # acknowledgements only: the panel shows its own, the schemes are the same
         self.warning_panel.set_policy(index.policy)
         if self.schemes_view is not None:
-            self.schemes_view.set_policy(index.policy)
-            self.schemes_view.set_schemes(index.schemes(self._now()))
+            self.schemes_view.show_index(index)  # only the schemes changed since
         self._refresh_panel()
 
     def _refresh_panel(self) -> None:

@@ -1,12 +1,25 @@
-"""The supervisors' special-schemes table: one row per scheme, texts computed once per
-change and refreshed as time passes (expiry in words, review state, victim told)."""
+"""The supervisors' special-schemes table: one row per live scheme, sorted and filtered here
+(not by a proxy: re-sorting 100,000 rows in Python on each change froze the desk for seconds).
+
+The model is fed the warning index (:meth:`SchemesTableModel.show`) each time it changes and
+asks it which schemes changed since the revision it shows: only those rows are inserted,
+removed, moved or announced changed. A row holds the few values shown
+(:class:`~dispatchdesk.gui.warnings.scheme_rows.SchemeRow`), its cells' texts are made when
+asked; the full scheme is read from the index only for the one a supervisor acts on.
+
+A new index (the desk's start, a snapshot) is read a slice at a time on the model's one timer,
+the rows shown until then staying; a small one at once. Review states and expiries are met to
+the second by :meth:`~SchemesTableModel.refresh_now` (the window's ticker calls it; only the
+rows whose next change is due are touched) and "expires in" is re-worded at least every
+``TEXT_REFRESH``, with one signal.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
@@ -14,22 +27,18 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
+    Signal,
 )
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (
-    QApplication,
-)
+from PySide6.QtWidgets import QApplication
 
 from dispatchdesk.domain.countdown import CountdownState
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
     ReviewState,
-    VictimContactOutcome,
     WarningPolicy,
-    scheme_escalation_due,
     scheme_live,
-    scheme_review_due,
-    scheme_review_state,
 )
 from dispatchdesk.gui.common import icons
 from dispatchdesk.gui.common.tables import (
@@ -43,41 +52,33 @@ from dispatchdesk.gui.common.tables import (
     RowsTableModel,
 )
 from dispatchdesk.gui.common.theme import StateColours, countdown_colours, current_theme
-from dispatchdesk.gui.common.timefmt import local
-from dispatchdesk.gui.warnings.texts import SCHEME_CATEGORY_WORDS
+from dispatchdesk.gui.warnings.scheme_rows import (
+    HEADERS,
+    REVIEW_WORDS,
+    Changes,
+    SchemeColumn,
+    SchemeFilter,
+    SchemeRow,
+    SchemeSource,
+    cell_text,
+    in_words,
+    scheme_row,
+    sort_key,
+)
 from dispatchdesk.protocol.warnings import SchemeOut
 
+__all__ = [
+    "HEADERS",
+    "REVIEW_STATE_ROLE",
+    "REVIEW_WORDS",
+    "SCHEME_ID_ROLE",
+    "SchemeColumn",
+    "SchemeFilter",
+    "SchemesTableModel",
+    "in_words",
+]
+
 ModelIndex = QModelIndex | QPersistentModelIndex
-
-
-class SchemeColumn(IntEnum):
-    ADDRESS = 0
-    CATEGORY = 1
-    SUMMARY = 2
-    OFFICER = 3
-    STARTS = 4
-    EXPIRES = 5
-    REVIEW = 6
-    VICTIM = 7
-
-
-HEADERS = (
-    "Address",
-    "Category",
-    "Summary",
-    "Officer in case",
-    "Starts",
-    "Expires",
-    "Review",
-    "Victim contact",
-)
-
-REVIEW_WORDS = {
-    ReviewState.ACTIVE: "Active",
-    ReviewState.REVIEW_DUE: "Review due",
-    ReviewState.FIRST_STAGE: "First-stage review requested",
-    ReviewState.SECOND_STAGE: "ESCALATED (second stage)",
-}
 
 #: Each review state looks like a countdown state: the same icon shape (circle, triangle,
 #: octagon) and the theme's colours for it. Never colour alone: the words are in the cell too.
@@ -88,86 +89,48 @@ _REVIEW_LOOK = {
     ReviewState.SECOND_STAGE: CountdownState.BREACHED,
 }
 
-NOT_INFORMED = "NOT informed"
-
-#: The scheme (:class:`SchemeOut`) of a row, from any column.
-SCHEME_ROLE = USER_ROLE + 1
+#: The id of a row's scheme, from any column.
+SCHEME_ID_ROLE = USER_ROLE + 1
 
 #: The row's :class:`ReviewState` at the last refresh.
 REVIEW_STATE_ROLE = USER_ROLE + 2
 
-#: What the proxy sorts on: times as timestamps, text folded.
-SORT_ROLE = USER_ROLE + 3
-
-#: How stale "expires in 3 min" may get: the text is rebuilt at least this often, while review
-#: state changes and expiries are met to the second (rebuilding every row every tick would
-#: cost ~25 µs a row, each second, on the GUI thread).
+#: How stale "expires in 3 min" may get: re-worded (one signal for the column) at least this
+#: often, while review state changes and expiries are met to the second.
 TEXT_REFRESH = timedelta(seconds=60)
 
+#: An index with at most this many live schemes is read at once; a bigger one a slice at a
+#: time (some 30 µs a scheme).
+SYNC_FILL = 2_000
+#: How long one slice of reading a new index may hold the GUI thread.
+FILL_SLICE_SECONDS = 0.02
+#: More changed schemes than this at once: read the whole index again (a slice at a time)
+#: rather than announce each row.
+REFILL_AT = 5_000
 
-def in_words(left: timedelta) -> str:
-    """ "in 12 days", "in 1 day", "in 5 hours", "in 3 min"."""
-    seconds = left.total_seconds()
-    if seconds <= 0:
-        return "expired"
-    days, hours = int(seconds // 86400), int(seconds // 3600)
-    if days:
-        return f"in {days} day{'s' if days > 1 else ''}"
-    if hours:
-        return f"in {hours} hour{'s' if hours > 1 else ''}"
-    return f"in {max(1, int(seconds // 60))} min"
+_ALL_COLUMNS = len(HEADERS) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One scheme and everything shown for it, computed at the last refresh."""
+@dataclass
+class _Fill:
+    """A new index being read a slice at a time."""
 
-    scheme: SchemeOut
-    state: ReviewState
-    cells: tuple[str, ...]
-
-    @property
-    def victim_informed(self) -> bool:
-        return self.scheme.victim_informed_at is not None
-
-
-def _row(scheme: SchemeOut, now: datetime, policy: WarningPolicy) -> _Row:
-    tz = policy.timezone
-    state = scheme_review_state(scheme.expires_at, scheme.review_requested_at, now, policy)
-    victim = _victim_cell(scheme, now, tz)
-    cells = (
-        scheme.location.address,
-        SCHEME_CATEGORY_WORDS[scheme.category],
-        scheme.summary,
-        scheme.officer_in_case,
-        local(scheme.starts_at, tz, "%d %b %Y"),
-        f"{local(scheme.expires_at, tz, '%d %b %Y %H:%M')} — {in_words(scheme.expires_at - now)}",
-        REVIEW_WORDS[state],
-        victim,
-    )
-    return _Row(scheme, state, cells)
-
-
-def _victim_cell(scheme: SchemeOut, now: datetime, tz: str) -> str:
-    """The last victim contact in words: "Yes, 12 Nov" (told), "Attempt failed, 3 Dec (told
-    12 Nov)", or "NOT informed"."""
-
-    def day(when: datetime) -> str:
-        return local(when, tz, "%d %b" if when.year == now.year else "%d %b %Y").lstrip("0")
-
-    informed = scheme.victim_informed_at
-    told = NOT_INFORMED if informed is None else f"Yes, {day(informed)}"
-    last = scheme.victim_contacts[-1] if scheme.victim_contacts else None
-    if last is None or last.outcome is VictimContactOutcome.INFORMED:
-        return told
-    earlier = "" if informed is None else f" (told {day(informed)})"
-    return f"Attempt failed, {day(last.at)}{earlier}"
+    source: SchemeSource
+    revision: int
+    policy: WarningPolicy
+    #: The ids still to read, popped from the end.
+    todo: list[int]
+    total: int
+    rows: dict[int, SchemeRow] = field(default_factory=dict)
 
 
 class SchemesTableModel(RowsTableModel):
-    """Live special schemes, one per row; ``data()`` reads only what is held in memory."""
+    """Live special schemes, one per row, sorted and filtered; ``data()`` reads only what is
+    held in memory."""
 
     headers = HEADERS
+    #: (read, of how many): a new index being read a slice at a time; (n, n) when done.
+    fill_progress = Signal(int, int)
 
     def __init__(
         self,
@@ -178,10 +141,25 @@ class SchemesTableModel(RowsTableModel):
         super().__init__(parent)
         self._now = now
         self._policy = policy
-        self._rows: list[_Row] = []
+        self._source: SchemeSource | None = None
+        #: The source's revision the rows show.
+        self._revision = 0
+        self._by_id: dict[int, SchemeRow] = {}
+        #: The ids of the rows shown (those the filter lets through), in the order shown.
+        self._rows: list[int] = []
+        self._counts = dict.fromkeys(SchemeFilter, 0)
+        self._changes = Changes()
+        self._filter = SchemeFilter.ALL
+        self._sort_column = SchemeColumn.EXPIRES
+        self._descending = False
         self._colours = countdown_colours(_app_theme())
-        #: The next instant a cell can change (refresh_now does nothing before it).
-        self._next_change: datetime | None = None
+        #: "Expires in" and the victim's dates are worded as at this instant.
+        self._shown_at = now()
+        self._text_due = self._shown_at + TEXT_REFRESH
+        self._fill: _Fill | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._fill_slice)
 
     # -- Qt model --------------------------------------------------------------------------
 
@@ -193,15 +171,13 @@ class SchemesTableModel(RowsTableModel):
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        row, col, role = self._rows[index.row()], index.column(), int(role)
+        row, col, role = self._by_id[self._rows[index.row()]], index.column(), int(role)
         if role in (DISPLAY_ROLE, TOOLTIP_ROLE, ACCESSIBLE_ROLE):
-            return row.cells[col]
-        if role == SCHEME_ROLE:
-            return row.scheme
+            return cell_text(row, col, self._shown_at, self._policy.timezone)
+        if role == SCHEME_ID_ROLE:
+            return row.id
         if role == REVIEW_STATE_ROLE:
             return row.state
-        if role == SORT_ROLE:
-            return _sort_key(row, col)
         if role == DECORATION_ROLE:
             return _decoration(row, col)
         if role in (FOREGROUND_ROLE, BACKGROUND_ROLE):
@@ -211,7 +187,7 @@ class SchemesTableModel(RowsTableModel):
             return colours.foreground if role == FOREGROUND_ROLE else colours.background
         return None
 
-    def _cell_colours(self, row: _Row, col: int) -> StateColours | None:
+    def _cell_colours(self, row: SchemeRow, col: int) -> StateColours | None:
         if col == SchemeColumn.REVIEW:
             return self._colours[_REVIEW_LOOK[row.state]]
         if col == SchemeColumn.VICTIM and not row.victim_informed:
@@ -227,87 +203,271 @@ class SchemesTableModel(RowsTableModel):
                 self.index(len(self._rows) - 1, SchemeColumn.VICTIM),
             )
 
-    # -- content ---------------------------------------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by ``column`` (the view's header); the selection follows its rows."""
+        if not 0 <= column < len(HEADERS):
+            return
+        self.layoutAboutToBeChanged.emit()
+        self._sort_column = SchemeColumn(column)
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        kept = [(p, self._rows[p.row()]) for p in self.persistentIndexList() if p.isValid()]
+        self._rows = self._ordered(self._rows)
+        self.changePersistentIndexList(
+            [p for p, _ in kept],
+            [self.index(self._find(self._by_id[sid]), p.column()) for p, sid in kept],
+        )
+        self.layoutChanged.emit()
+
+    # -- filter ----------------------------------------------------------------------------
+
+    @property
+    def filter(self) -> SchemeFilter:
+        return self._filter
+
+    def set_filter(self, which: SchemeFilter) -> None:
+        """Show only the schemes ``which`` lets through (the view keeps its selection)."""
+        self.beginResetModel()
+        self._filter = which
+        self._rows = self._ordered(
+            sid for sid, row in self._by_id.items() if which.accepts(row.state, row.victim_informed)
+        )
+        self.endResetModel()
+
+    def count(self, which: SchemeFilter) -> int:
+        """How many live schemes ``which`` lets through (whatever the filter shown)."""
+        return self._counts[which]
+
+    # -- fed the index ---------------------------------------------------------------------
 
     @property
     def policy(self) -> WarningPolicy:
         return self._policy
 
-    def set_policy(self, policy: WarningPolicy) -> None:
-        self._policy = policy
-        self.set_schemes([r.scheme for r in self._rows])
+    @property
+    def filling(self) -> bool:
+        """A new index is being read (the rows shown are the previous ones until it is)."""
+        return self._fill is not None
 
-    def set_schemes(self, schemes: Sequence[SchemeOut]) -> None:
-        """Replace every scheme shown (those already expired are left out)."""
+    def show(self, source: SchemeSource) -> None:
+        """Show the schemes of ``source`` as they are now: only those changed since the
+        revision shown are touched; a new source (or one changed beyond what it remembers)
+        is read whole."""
+        fill = self._fill
+        if fill is not None:
+            if source is not fill.source or source.policy != fill.policy:
+                self._start_fill(source)
+            return  # the fill catches up with what changed meanwhile when it ends
+        changed = None
+        if source is self._source and source.policy == self._policy:
+            changed = source.changed_schemes_since(self._revision)
+        if changed is None or len(changed) > REFILL_AT:
+            self._start_fill(source)
+            return
+        self._revision = source.revision
+        now = self._now()
+        for sid in changed:
+            self._apply(source, sid, now)
+
+    def _start_fill(self, source: SchemeSource) -> None:
+        ids = source.live_scheme_ids(self._now())
+        self._fill = _Fill(source, source.revision, source.policy, ids, len(ids))
+        if len(ids) <= SYNC_FILL:
+            self._fill_slice(float("inf"))
+        else:
+            self.fill_progress.emit(0, len(ids))
+            self._timer.start()
+
+    def _fill_slice(self, seconds: float = FILL_SLICE_SECONDS) -> None:
+        """Read schemes of the new index for ``seconds``; the last slice shows them."""
+        fill = self._fill
+        if fill is None:
+            self._timer.stop()
+            return
+        stop = time.perf_counter() + seconds
+        now, todo, rows, source = self._now(), fill.todo, fill.rows, fill.source
+        while todo and time.perf_counter() < stop:
+            for sid in todo[-64:]:
+                scheme = source.scheme(sid)
+                row = None if scheme is None else scheme_row(scheme, now, fill.policy)
+                if row is not None:
+                    rows[sid] = row
+            del todo[-64:]
+        if todo:
+            self.fill_progress.emit(fill.total - len(todo), fill.total)
+            return
+        self._timer.stop()
+        self._finish_fill(fill)
+
+    def _finish_fill(self, fill: _Fill) -> None:
         now = self._now()
         self.beginResetModel()
-        self._rows = [_row(s, now, self._policy) for s in schemes if scheme_live(s.expires_at, now)]
+        self._fill = None
+        self._source, self._revision, self._policy = fill.source, fill.revision, fill.policy
+        self._by_id = fill.rows
+        self._counts = dict.fromkeys(SchemeFilter, 0)
+        for row in self._by_id.values():
+            self._count(row, 1)
+        self._changes.reset(self._by_id.values())
+        which = self._filter
+        self._rows = self._ordered(
+            sid for sid, row in self._by_id.items() if which.accepts(row.state, row.victim_informed)
+        )
+        self._shown_at, self._text_due = now, now + TEXT_REFRESH
         self.endResetModel()
-        self._next_change = self._soonest_change(now)
+        self.fill_progress.emit(fill.total, fill.total)
+        self.show(fill.source)  # what changed while it was read
 
-    def schemes(self) -> list[SchemeOut]:
-        return [r.scheme for r in self._rows]
+    # -- one scheme ------------------------------------------------------------------------
 
-    def scheme(self, row: int) -> SchemeOut:
-        return self._rows[row].scheme
+    def _apply(self, source: SchemeSource, sid: int, now: datetime) -> None:
+        """The row of scheme ``sid`` made to match the source: added, changed, or gone."""
+        scheme = source.scheme(sid)
+        new = None if scheme is None else scheme_row(scheme, now, self._policy)
+        old = self._by_id.get(sid)
+        if old == new:
+            return
+        if new is None:
+            if old is not None:
+                self._drop(old)
+        elif old is None:
+            self._add(new)
+        else:
+            self._replace(old, new)
 
-    def review_state(self, row: int) -> ReviewState:
-        return self._rows[row].state
+    def _add(self, row: SchemeRow) -> None:
+        self._by_id[row.id] = row
+        self._count(row, 1)
+        self._changes.add(row, self._by_id)
+        if self._filter.accepts(row.state, row.victim_informed):
+            pos = self._position(sort_key(row, self._sort_column))
+            self.beginInsertRows(QModelIndex(), pos, pos)
+            self._rows.insert(pos, row.id)
+            self.endInsertRows()
 
-    def victim_informed(self, row: int) -> bool:
-        return self._rows[row].victim_informed
+    def _drop(self, row: SchemeRow) -> None:
+        if self._filter.accepts(row.state, row.victim_informed):
+            pos = self._find(row)
+            self.beginRemoveRows(QModelIndex(), pos, pos)
+            del self._rows[pos]
+            self.endRemoveRows()
+        del self._by_id[row.id]
+        self._count(row, -1)
+
+    def _replace(self, old: SchemeRow, new: SchemeRow) -> None:
+        """``old``'s row now shows ``new`` (the same scheme): changed in place, moved to its
+        place in the order, or in or out of the filter."""
+        accepts = self._filter.accepts
+        if not (
+            accepts(old.state, old.victim_informed) and accepts(new.state, new.victim_informed)
+        ):
+            self._drop(old)
+            self._add(new)
+            return
+        self._count(old, -1)
+        self._count(new, 1)
+        pos = self._find(old)
+        dest = self._position(sort_key(new, self._sort_column))  # old still in place
+        moved = dest not in (pos, pos + 1)
+        if moved:
+            self.beginMoveRows(QModelIndex(), pos, pos, QModelIndex(), dest)
+        self._by_id[new.id] = new
+        if moved:
+            del self._rows[pos]
+            pos = dest - 1 if dest > pos else dest
+            self._rows.insert(pos, new.id)
+            self.endMoveRows()
+        if new.next_at != old.next_at:
+            self._changes.add(new, self._by_id)
+        self.dataChanged.emit(self.index(pos, 0), self.index(pos, _ALL_COLUMNS))
+
+    def _count(self, row: SchemeRow, delta: int) -> None:
+        for which in row.filters():
+            self._counts[which] += delta
+
+    # -- order -----------------------------------------------------------------------------
+
+    def _ordered(self, ids: Iterable[int]) -> list[int]:
+        by_id, col = self._by_id, self._sort_column
+        return sorted(ids, key=lambda sid: sort_key(by_id[sid], col), reverse=self._descending)
+
+    def _position(self, key: tuple[Any, int]) -> int:
+        """Where a row sorting on ``key`` is (or goes) among the rows shown."""
+        rows, by_id, col, descending = self._rows, self._by_id, self._sort_column, self._descending
+        lo, hi = 0, len(rows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            k = sort_key(by_id[rows[mid]], col)
+            if (k > key) if descending else (k < key):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def _find(self, row: SchemeRow) -> int:
+        """The position of ``row`` (held, and shown) among the rows shown."""
+        pos = self._position(sort_key(row, self._sort_column))
+        if pos < len(self._rows) and self._rows[pos] == row.id:
+            return pos
+        return self._rows.index(row.id)  # never expected: the order is kept
+
+    # -- time ------------------------------------------------------------------------------
 
     def refresh_now(self) -> None:
-        """Recompute review states and "expires in" at ``now``; drop expired schemes."""
+        """Called by the window's ticker: the rows whose review state changes or which
+        expire by now (those go at once), and "expires in" re-worded when due."""
         now = self._now()
-        if self._next_change is not None and now < self._next_change:
-            return
-        for n in range(len(self._rows) - 1, -1, -1):
-            if not scheme_live(self._rows[n].scheme.expires_at, now):
-                self.beginRemoveRows(QModelIndex(), n, n)
-                del self._rows[n]
-                self.endRemoveRows()
-        for n, old in enumerate(self._rows):
-            new = _row(old.scheme, now, self._policy)
-            if new != old:
-                self._rows[n] = new
+        for when, sid in self._changes.due(now.timestamp()):
+            row = self._by_id.get(sid)
+            if row is None or row.next_at != when:
+                continue  # overtaken by a later change of the scheme
+            if not scheme_live(row.expires_at, now):
+                self._drop(row)
+                continue
+            new = replace(row)
+            new.at(now, self._policy)
+            self._replace(row, new)
+        if now >= self._text_due:
+            self._shown_at, self._text_due = now, now + TEXT_REFRESH
+            if self._rows:
                 self.dataChanged.emit(
-                    self.index(n, SchemeColumn.EXPIRES), self.index(n, SchemeColumn.REVIEW)
+                    self.index(0, SchemeColumn.EXPIRES),
+                    self.index(len(self._rows) - 1, SchemeColumn.VICTIM),
                 )
-        self._next_change = self._soonest_change(now)
 
-    def _soonest_change(self, now: datetime) -> datetime:
-        """The next review-state boundary or expiry of any row, or the next text refresh."""
-        soonest = now + TEXT_REFRESH
-        policy = self._policy
-        for row in self._rows:
-            s = row.scheme
-            requested = s.review_requested_at
-            escalation = (
-                scheme_escalation_due(s.expires_at, requested, policy)
-                if requested is not None
-                else None
-            )
-            for when in (scheme_review_due(s.expires_at, policy), s.expires_at, escalation):
-                if when is not None and now < when < soonest:
-                    soonest = when
-        return soonest
+    # -- reading ---------------------------------------------------------------------------
+
+    def scheme_id(self, row: int) -> int:
+        return self._rows[row]
+
+    def row_of(self, scheme_id: int) -> int | None:
+        """The row showing scheme ``scheme_id``, if shown (live, and let through)."""
+        row = self._by_id.get(scheme_id)
+        if row is None or not self._filter.accepts(row.state, row.victim_informed):
+            return None
+        return self._find(row)
+
+    def has(self, scheme_id: int) -> bool:
+        """Scheme ``scheme_id`` is live and held (shown or filtered out)."""
+        return scheme_id in self._by_id
+
+    def scheme_ids(self) -> list[int]:
+        """The live schemes held (shown or filtered out), by id."""
+        return sorted(self._by_id)
+
+    def scheme(self, scheme_id: int) -> SchemeOut | None:
+        """The whole scheme of a live row, read from the index (for the one acted on)."""
+        if self._source is None or scheme_id not in self._by_id:
+            return None
+        return self._source.scheme(scheme_id)
+
+    def review_state(self, row: int) -> ReviewState:
+        return self._by_id[self._rows[row]].state
+
+    def victim_informed(self, row: int) -> bool:
+        return self._by_id[self._rows[row]].victim_informed
 
 
-def _sort_key(row: _Row, col: int) -> Any:
-    s = row.scheme
-    if col == SchemeColumn.STARTS:
-        return s.starts_at.timestamp()
-    if col == SchemeColumn.EXPIRES:
-        return s.expires_at.timestamp()
-    if col == SchemeColumn.REVIEW:
-        return list(REVIEW_WORDS).index(row.state)
-    if col == SchemeColumn.VICTIM:
-        return s.victim_informed_at.timestamp() if s.victim_informed_at else 0.0
-    return row.cells[col].casefold()
-
-
-def _decoration(row: _Row, col: int) -> QIcon | None:
+def _decoration(row: SchemeRow, col: int) -> QIcon | None:
     if col == SchemeColumn.REVIEW:
         return icons.countdown_icon(_REVIEW_LOOK[row.state])
     if col == SchemeColumn.VICTIM and not row.victim_informed:

@@ -1,9 +1,11 @@
 """The supervisors' special schemes view: every live scheme, its review state, and the actions.
 
-:class:`SchemesTableModel` holds the schemes and the text of every cell in memory; review state
-and "expires in" are recomputed by :meth:`~SchemesTableModel.refresh_now` (called by the
-window's ticker; the model has no timer of its own), which also drops a scheme the moment it
-expires: after expiry a scheme is not viewable anywhere, also while offline.
+:class:`SchemesTableModel` holds what each row shows, sorted and filtered, and is fed the warning
+index (:meth:`SchemesView.show_index`): only the rows of the schemes changed since are touched.
+Review state and "expires in" are recomputed by :meth:`~SchemesTableModel.refresh_now` (called
+by the window's ticker), which also drops a scheme the moment it expires: after expiry a scheme
+is not viewable anywhere, also while offline. The whole scheme is read from the index only for
+the one selected (the actions and their forms).
 
 :class:`SchemesView` adds a filter bar (All / Due for review / Escalated / Victim not informed)
 and the actions, each in a non-modal form under the list: Extend… (the six-month rule is
@@ -16,7 +18,7 @@ column shows the last contact.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -56,8 +58,8 @@ from dispatchdesk.domain.warnings import (
 from dispatchdesk.gui.common.refusals import RefusalWatch
 from dispatchdesk.gui.common.tables import configure_table
 from dispatchdesk.gui.common.timefmt import local
-from dispatchdesk.gui.warnings.schemes_model import SCHEME_ROLE, SchemeColumn, SchemesTableModel
-from dispatchdesk.gui.warnings.schemes_proxy import SchemeFilter, SchemesFilterProxy
+from dispatchdesk.gui.warnings.scheme_rows import SchemeColumn, SchemeFilter, SchemeSource
+from dispatchdesk.gui.warnings.schemes_model import SchemesTableModel
 from dispatchdesk.gui.warnings.texts import SCHEME_CATEGORY_WORDS
 from dispatchdesk.protocol.warnings import SchemeOut
 from dispatchdesk.sync.api import DeskCommands
@@ -121,7 +123,8 @@ class SchemesView(QWidget):
         self._commands = commands
         self._now = now
         self.model = SchemesTableModel(now, policy, self)
-        self.proxy = SchemesFilterProxy(self.model, self)
+        #: The scheme selected before the model was reset (a new index read, a filter).
+        self._reselect: int | None = None
         self._action: SchemeAction | None = None
         self._form_scheme: SchemeOut | None = None
         #: Ends sent: a refusal opens the form again, with the reason and the server's words.
@@ -163,7 +166,7 @@ class SchemesView(QWidget):
     def _build_table(self) -> QTableView:
         table = QTableView()
         table.setObjectName("schemesTable")
-        table.setModel(self.proxy)
+        table.setModel(self.model)
         configure_table(
             table,
             sort_column=SchemeColumn.EXPIRES,
@@ -267,41 +270,57 @@ class SchemesView(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(lambda *_: self._update_actions())
+        self.model.modelAboutToBeReset.connect(self._keep_selection)
+        self.model.modelReset.connect(self._restore_selection)
+        self.model.fill_progress.connect(self._show_progress)
         for signal in (
             self.model.modelReset,
             self.model.rowsRemoved,
+            self.model.rowsInserted,
             self.model.dataChanged,
-            self.proxy.layoutChanged,
+            self.model.layoutChanged,
         ):
             signal.connect(lambda *_: self._update_actions())
 
     # -- content ---------------------------------------------------------------------------
 
-    def set_schemes(self, schemes: Sequence[SchemeOut]) -> None:
-        """Replace the schemes shown, keeping the selection and any form being filled in."""
-        selected = self.selected()
-        self.model.set_schemes(schemes)
-        if selected is not None:
-            self.select_scheme(selected.id)
-        live = {s.id: s for s in self.model.schemes()}
-        if self._form_scheme is not None:
-            if self._form_scheme.id in live:
-                self._form_scheme = live[self._form_scheme.id]
-            else:
-                self.cancel()
-                self._say("That scheme is no longer live (ended or expired): nothing was sent.")
+    def show_index(self, source: SchemeSource) -> None:
+        """Show the schemes of the warning index as they are now (only those changed since
+        are touched), keeping the selection and any form being filled in."""
+        self.model.show(source)
+        self._check_form("That scheme is no longer live (ended or expired): nothing was sent.")
 
     def refresh_now(self) -> None:
         """Called by the window's ticker: review states, "expires in", expired ones gone."""
         self.model.refresh_now()
-        if self._form_scheme is not None and self._form_scheme.id not in {
-            s.id for s in self.model.schemes()
-        }:
-            self.cancel()
-            self._say("That scheme has expired and is no longer shown: nothing was sent.")
+        self._check_form("That scheme has expired and is no longer shown: nothing was sent.")
 
-    def set_policy(self, policy: WarningPolicy) -> None:
-        self.model.set_policy(policy)
+    def _check_form(self, gone: str) -> None:
+        """The form follows its scheme: its latest version, or closed (saying ``gone``)."""
+        if self._form_scheme is None:
+            return
+        scheme = self.model.scheme(self._form_scheme.id)
+        if scheme is not None:
+            self._form_scheme = scheme
+        else:
+            self.cancel()
+            self._say(gone)
+
+    def _keep_selection(self) -> None:
+        self._reselect = self.selected_id()
+
+    def _restore_selection(self) -> None:
+        if self._reselect is not None:
+            self.select_scheme(self._reselect)
+        self._reselect = None
+
+    def _show_progress(self, done: int, total: int) -> None:
+        if done < total:
+            self._say(f"Reading {total:,} special schemes… {done * 100 // total}%")
+        else:
+            if self.status.text().startswith("Reading "):
+                self._say("")
+            self._check_form("That scheme is no longer live (ended or expired): nothing was sent.")
 
     def set_theme(self, theme: str) -> None:
         """Follow a theme change (the window calls it with the queue's own models)."""
@@ -309,25 +328,25 @@ class SchemesView(QWidget):
 
     def set_filter(self, which: SchemeFilter) -> None:
         self.filter_buttons[which].setChecked(True)
-        self.proxy.set_filter(which)
+        self.model.set_filter(which)
         self._update_actions()
 
-    def selected(self) -> SchemeOut | None:
+    def selected_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        scheme = rows[0].data(SCHEME_ROLE)
-        return scheme if isinstance(scheme, SchemeOut) else None
+        return self.model.scheme_id(rows[0].row()) if rows else None
+
+    def selected(self) -> SchemeOut | None:
+        """The selected scheme, whole (read from the index)."""
+        scheme_id = self.selected_id()
+        return None if scheme_id is None else self.model.scheme(scheme_id)
 
     def select_scheme(self, scheme_id: int) -> bool:
-        for row in range(self.proxy.rowCount()):
-            index = self.proxy.index(row, 0)
-            scheme = index.data(SCHEME_ROLE)
-            if isinstance(scheme, SchemeOut) and scheme.id == scheme_id:
-                self.table.selectRow(row)
-                self.table.scrollTo(index)
-                return True
-        return False
+        row = self.model.row_of(scheme_id)
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
 
     def _update_actions(self) -> None:
         scheme = self.selected()
@@ -337,7 +356,7 @@ class SchemesView(QWidget):
             self.action_buttons[action].setEnabled(refusal is None)
             self.action_buttons[action].setToolTip(refusal or act.text())
         for which, button in self.filter_buttons.items():
-            button.setText(f"{which.value} ({self.proxy.count(which)})")
+            button.setText(f"{which.value} ({self.model.count(which):,})")
 
     def _refusal(self, action: SchemeAction, scheme: SchemeOut | None) -> str | None:
         if scheme is None:
