@@ -248,9 +248,10 @@ class Changes:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int]] = []
 
-    def reset(self, rows: Iterable[SchemeRow]) -> None:
-        self._heap = [(row.next_at, row.id) for row in rows]
-        heapq.heapify(self._heap)
+    def reset(self, entries: list[tuple[float, int]]) -> None:
+        """Start again with ``entries`` (each row's (next_at, id); the list is kept)."""
+        heapq.heapify(entries)
+        self._heap = entries
 
     def add(self, row: SchemeRow, rows: Mapping[int, SchemeRow]) -> None:
         """File ``row``'s next change; the entries overtaken are dropped once they are as

@@ -121,7 +121,24 @@ class _Fill:
     #: The ids still to read, popped from the end.
     todo: list[int]
     total: int
+    #: The order and filter shown when it started: the rows it lets through are kept in
+    #: order as they are read (if they change meanwhile, the rows are ordered at the end).
+    shown: tuple[SchemeColumn, bool, SchemeFilter]
     rows: dict[int, SchemeRow] = field(default_factory=dict)
+    #: The sort key of each row let through; how many rows each filter lets through; each
+    #: row's next change (a slice of each, rather than all at the end).
+    keys: list[tuple[Any, int]] = field(default_factory=list)
+    counts: dict[SchemeFilter, int] = field(default_factory=lambda: dict.fromkeys(SchemeFilter, 0))
+    changes: list[tuple[float, int]] = field(default_factory=list)
+
+    def add(self, row: SchemeRow) -> None:
+        self.rows[row.id] = row
+        column, _, which = self.shown
+        for f in row.filters():
+            self.counts[f] += 1
+            if f is which:
+                self.keys.append(sort_key(row, column))
+        self.changes.append((row.next_at, row.id))
 
 
 class SchemesTableModel(RowsTableModel):
@@ -270,7 +287,8 @@ class SchemesTableModel(RowsTableModel):
 
     def _start_fill(self, source: SchemeSource) -> None:
         ids = source.live_scheme_ids(self._now())
-        self._fill = _Fill(source, source.revision, source.policy, ids, len(ids))
+        shown = (self._sort_column, self._descending, self._filter)
+        self._fill = _Fill(source, source.revision, source.policy, ids, len(ids), shown)
         if len(ids) <= SYNC_FILL:
             self._fill_slice(float("inf"))
         else:
@@ -284,13 +302,13 @@ class SchemesTableModel(RowsTableModel):
             self._timer.stop()
             return
         stop = time.perf_counter() + seconds
-        now, todo, rows, source = self._now(), fill.todo, fill.rows, fill.source
+        now, todo, source = self._now(), fill.todo, fill.source
         while todo and time.perf_counter() < stop:
             for sid in todo[-64:]:
                 scheme = source.scheme(sid)
                 row = None if scheme is None else scheme_row(scheme, now, fill.policy)
                 if row is not None:
-                    rows[sid] = row
+                    fill.add(row)
             del todo[-64:]
         if todo:
             self.fill_progress.emit(fill.total - len(todo), fill.total)
@@ -303,15 +321,18 @@ class SchemesTableModel(RowsTableModel):
         self.beginResetModel()
         self._fill = None
         self._source, self._revision, self._policy = fill.source, fill.revision, fill.policy
-        self._by_id = fill.rows
-        self._counts = dict.fromkeys(SchemeFilter, 0)
-        for row in self._by_id.values():
-            self._count(row, 1)
-        self._changes.reset(self._by_id.values())
-        which = self._filter
-        self._rows = self._ordered(
-            sid for sid, row in self._by_id.items() if which.accepts(row.state, row.victim_informed)
-        )
+        self._by_id, self._counts = fill.rows, fill.counts
+        self._changes.reset(fill.changes)
+        if fill.shown == (self._sort_column, self._descending, self._filter):
+            fill.keys.sort(reverse=self._descending)
+            self._rows = [key[1] for key in fill.keys]
+        else:
+            which = self._filter
+            self._rows = self._ordered(
+                sid
+                for sid, row in fill.rows.items()
+                if which.accepts(row.state, row.victim_informed)
+            )
         self._shown_at, self._text_due = now, now + TEXT_REFRESH
         self.endResetModel()
         self.fill_progress.emit(fill.total, fill.total)
