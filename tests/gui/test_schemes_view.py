@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import QApplication
 
+from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.warnings import (
     DEFAULT_WARNING_POLICY,
@@ -17,7 +18,6 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     VictimContactOutcome,
 )
-from dispatchdesk.cache.warning_index import WarningIndex
 from dispatchdesk.gui.warnings.schemes_model import (
     REVIEW_STATE_ROLE,
     SCHEME_ID_ROLE,
@@ -174,11 +174,12 @@ def test_filters(qtbot, view):
 
 
 def test_refresh_now_moves_review_states_and_drops_expired(qtbot, view, clock):
-    feed(view, 
+    feed(
+        view,
         [
             make_scheme(1, expires_at=NOW + WINDOW + timedelta(hours=1)),
             make_scheme(2, expires_at=NOW + timedelta(minutes=30)),
-        ]
+        ],
     )
     assert cells(view, 1)[6] == "Active"
     clock.advance(timedelta(hours=2))
@@ -374,11 +375,12 @@ def test_the_victim_column_and_the_form_show_the_last_contact(qtbot, view):
 
 
 def test_ending_without_notice_of_removal_needs_a_rationale(qtbot, view, commands):
-    feed(view, 
+    feed(
+        view,
         [
             make_scheme(1).model_copy(update={"removal_notice": False}),
             make_scheme(2).model_copy(update={"removal_notice": True}),
-        ]
+        ],
     )
     select(qtbot, view, 1)
     key(qtbot, Qt.Key.Key_K, CTRL_SHIFT)

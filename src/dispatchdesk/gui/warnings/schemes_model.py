@@ -295,21 +295,24 @@ class SchemesTableModel(RowsTableModel):
             self.fill_progress.emit(0, len(ids))
             self._timer.start()
 
-    def _fill_slice(self, seconds: float = FILL_SLICE_SECONDS) -> None:
-        """Read schemes of the new index for ``seconds``; the last slice shows them."""
+    def _fill_slice(self, seconds: float | None = None) -> None:
+        """Read schemes of the new index for ``seconds`` (``FILL_SLICE_SECONDS``), 64 at
+        least; the last slice shows them."""
         fill = self._fill
         if fill is None:
             self._timer.stop()
             return
-        stop = time.perf_counter() + seconds
+        stop = time.perf_counter() + (FILL_SLICE_SECONDS if seconds is None else seconds)
         now, todo, source = self._now(), fill.todo, fill.source
-        while todo and time.perf_counter() < stop:
+        while todo:
             for sid in todo[-64:]:
                 scheme = source.scheme(sid)
                 row = None if scheme is None else scheme_row(scheme, now, fill.policy)
                 if row is not None:
                     fill.add(row)
             del todo[-64:]
+            if time.perf_counter() >= stop:
+                break
         if todo:
             self.fill_progress.emit(fill.total - len(todo), fill.total)
             return
