@@ -210,6 +210,14 @@ def test_supervisors_get_the_schemes_view_fed_from_the_warning_index(qtbot, sett
     view = window.warning_desk.schemes_view
     assert view is not None and window.warning_desk.schemes_dock is not None
     assert view.model.scheme_ids() == [5]
+    window.act_schemes.trigger()  # Ctrl+Shift+J: the keyboard in the table, on a row
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.table)
+    assert view.selected_id() == 5
+    touched: list[object] = []
+    view.model.dataChanged.connect(lambda *a: touched.append(a))
+    index.upsert_order(order_expiring_tomorrow().model_copy(update={"version": 2}))
+    window.relay.on_warnings(index, frozenset())  # an order changed: no scheme row touched
+    assert touched == [] and view.selected_id() == 5
     window.relay.on_warnings(WarningIndex(), frozenset())  # the scheme ended or expired
     assert view.model.scheme_ids() == []
 

@@ -122,9 +122,11 @@ class WarningDesk(QObject):
             )
 
     def show_schemes(self) -> None:
-        if self.schemes_dock is not None:
+        """Ctrl+Shift+J: the schemes dock shown, the keyboard in its table."""
+        if self.schemes_dock is not None and self.schemes_view is not None:
             self.schemes_dock.show()
             self.schemes_dock.raise_()
+            self.schemes_view.focus_table()
 
     def _warnings_shown(self, incident_id: int | None, refs: list[WarningRef]) -> None:
         if incident_id is None:

@@ -340,6 +340,12 @@ class SchemesView(QWidget):
         scheme_id = self.selected_id()
         return None if scheme_id is None else self.model.scheme(scheme_id)
 
+    def focus_table(self) -> None:
+        """Focus the table, on its selected row or the first one (Ctrl+Shift+J)."""
+        self.table.setFocus()
+        if self.selected_id() is None and self.model.rowCount():
+            self.table.selectRow(0)
+
     def select_scheme(self, scheme_id: int) -> bool:
         row = self.model.row_of(scheme_id)
         if row is None:
