@@ -268,3 +268,16 @@ def test_a_header_click_sorts_and_keeps_the_selection(qtbot, clock, index, comma
     assert view.selected_id() == 3
     assert not view.model.index(0, 0, view.model.index(0, 0)).isValid()
     assert view.model.rowCount(QModelIndex()) == 12
+
+
+def test_what_a_supervisor_acts_on_is_in_sight_in_a_narrow_dock(qtbot, clock, index, commands):
+    view = SchemesView(commands, clock.now)
+    qtbot.addWidget(view)
+    view.show_index(index)
+    view.resize(920, 300)  # the dock on a 1366x768 screen
+    view.show()
+    qtbot.waitExposed(view)
+    width = view.table.viewport().width()
+    for column in (SchemeColumn.ADDRESS, SchemeColumn.REVIEW, SchemeColumn.EXPIRES):
+        right = view.table.columnViewportPosition(column) + view.table.columnWidth(column)
+        assert view.table.columnViewportPosition(column) >= 0 and right <= width

@@ -81,6 +81,19 @@ ACTION_KEYS = {
     SchemeAction.VICTIM: ("Victim contact…", "Ctrl+I"),
 }
 
+#: The columns left to right: what a supervisor acts on first, so that it is in sight in a
+#: dock some 900 pixels wide (a 1366x768 screen) without scrolling sideways.
+SHOWN_ORDER = (
+    SchemeColumn.ADDRESS,
+    SchemeColumn.REVIEW,
+    SchemeColumn.EXPIRES,
+    SchemeColumn.VICTIM,
+    SchemeColumn.CATEGORY,
+    SchemeColumn.SUMMARY,
+    SchemeColumn.OFFICER,
+    SchemeColumn.STARTS,
+)
+
 _SUBMIT_TEXT = {
     SchemeAction.EXTEND: "Extend scheme",
     SchemeAction.END: "End scheme",
@@ -167,13 +180,15 @@ class SchemesView(QWidget):
         table = QTableView()
         table.setObjectName("schemesTable")
         table.setModel(self.model)
-        configure_table(
+        header = configure_table(
             table,
             sort_column=SchemeColumn.EXPIRES,
             sort_order=Qt.SortOrder.AscendingOrder,  # soonest first
             stretch_column=SchemeColumn.SUMMARY,
             column_widths=((0, 200), (1, 120), (3, 120), (4, 95), (5, 230), (6, 235), (7, 130)),
         )
+        for visual, column in enumerate(SHOWN_ORDER):
+            header.moveSection(header.visualIndex(column), visual)
         table.setAccessibleName("Special schemes")
         self.table = table
         return table
