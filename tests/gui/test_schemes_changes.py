@@ -281,3 +281,22 @@ def test_what_a_supervisor_acts_on_is_in_sight_in_a_narrow_dock(qtbot, clock, in
     for column in (SchemeColumn.ADDRESS, SchemeColumn.REVIEW, SchemeColumn.EXPIRES):
         right = view.table.columnViewportPosition(column) + view.table.columnWidth(column)
         assert view.table.columnViewportPosition(column) >= 0 and right <= width
+
+
+def test_esc_in_a_form_in_the_window_cancels_it_not_back_to_the_queue(qtbot, settings):
+    from dispatchdesk.domain.roles import Role
+    from tests.gui.factories import RecordingCommands, clock
+    from tests.gui.test_operations import open_window
+
+    window = open_window(qtbot, RecordingCommands(), settings, clock(), Role.SUPERVISOR)
+    index = WarningIndex()
+    index.replace(some_schemes(), [])
+    window.relay.on_warnings(index, frozenset())
+    window.act_schemes.trigger()
+    view = window.warning_desk.schemes_view
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.table)
+    qtbot.keyClick(view.table, Qt.Key.Key_E, CTRL_SHIFT)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.when)
+    qtbot.keyClick(view.when, Qt.Key.Key_Escape)
+    assert view.form.isHidden()
+    assert QApplication.focusWidget() is view.table  # not sent back to the queue

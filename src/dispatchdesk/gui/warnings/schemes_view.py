@@ -103,7 +103,8 @@ _SUBMIT_TEXT = {
 
 
 class _FormKeys(QObject):
-    """Enter submits and Esc cancels the inline form, from any of its fields."""
+    """Enter submits and Esc cancels the inline form, from any of its fields. Esc is claimed
+    at ShortcutOverride: the window's own Esc (back to the queue) would otherwise take it."""
 
     def __init__(
         self, submit: Callable[[], None], cancel: Callable[[], None], parent: QObject
@@ -112,6 +113,11 @@ class _FormKeys(QObject):
         self._submit, self._cancel = submit, cancel
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        escape = isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape
+        if kind == QEvent.Type.ShortcutOverride and escape:
+            event.accept()  # "this key is mine": it then comes as a KeyPress
+            return True
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
             if event.key() == Qt.Key.Key_Escape:
                 self._cancel()
@@ -418,6 +424,9 @@ class SchemesView(QWidget):
         }[action]
         prepare(scheme)
         self.form.show()
+        row = self.model.row_of(scheme.id)
+        if row is not None:  # the form takes room from the list: keep its scheme in sight
+            self.table.scrollTo(self.model.index(row, 0), QTableView.ScrollHint.PositionAtTop)
         (self.text if self.when.isHidden() else self.when).setFocus()
 
     def _prepare_extend(self, scheme: SchemeOut) -> None:
