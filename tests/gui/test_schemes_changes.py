@@ -283,6 +283,26 @@ def test_what_a_supervisor_acts_on_is_in_sight_in_a_narrow_dock(qtbot, clock, in
         assert view.table.columnViewportPosition(column) >= 0 and right <= width
 
 
+def test_expiry_and_review_words_fit_their_columns_in_a_bigger_font(qtbot, clock, commands):
+    index = WarningIndex()
+    long_ago = NOW - timedelta(days=3)
+    index.replace(
+        [make_scheme(1, expires_at=NOW + timedelta(days=170), review_requested_at=long_ago)], []
+    )
+    view = SchemesView(commands, clock.now)
+    qtbot.addWidget(view)
+    view.show_index(index)
+    for scale in (1.0, 1.6):  # the high-contrast theme's font is bigger
+        font = view.table.font()
+        font.setPointSizeF(font.pointSizeF() * scale)
+        view.table.setFont(font)
+        view.set_theme("high-contrast")
+        metrics = view.table.fontMetrics()
+        for column in (SchemeColumn.EXPIRES, SchemeColumn.REVIEW, SchemeColumn.STARTS):
+            text = view.model.index(0, column).data()
+            assert metrics.horizontalAdvance(text) < view.table.columnWidth(column), text
+
+
 def test_esc_in_a_form_in_the_window_cancels_it_not_back_to_the_queue(qtbot, settings):
     from dispatchdesk.domain.roles import Role
     from tests.gui.factories import RecordingCommands, clock

@@ -94,6 +94,15 @@ SHOWN_ORDER = (
     SchemeColumn.STARTS,
 )
 
+#: Columns sized to their longest text in the table's font: (that text, room for the
+#: margins and any icon).
+_FITTED_COLUMNS = {
+    SchemeColumn.STARTS: ("30 Sep 2026", 16),
+    SchemeColumn.EXPIRES: ("30 Sep 2026 23:59 — in 180 days", 16),
+    SchemeColumn.REVIEW: ("First-stage review requested", 40),
+    SchemeColumn.VICTIM: ("Attempt failed, 30 Sep", 40),
+}
+
 _SUBMIT_TEXT = {
     SchemeAction.EXTEND: "Extend scheme",
     SchemeAction.END: "End scheme",
@@ -197,7 +206,16 @@ class SchemesView(QWidget):
             header.moveSection(header.visualIndex(column), visual)
         table.setAccessibleName("Special schemes")
         self.table = table
+        self._fit_columns()
         return table
+
+    def _fit_columns(self) -> None:
+        """The columns of fixed words as wide as their longest text in the table's font (the
+        high-contrast theme's is bigger: fixed pixels cut "in 8 days" off)."""
+        self.table.ensurePolished()
+        metrics = self.table.fontMetrics()
+        for column, (longest, extra) in _FITTED_COLUMNS.items():
+            self.table.setColumnWidth(column, metrics.horizontalAdvance(longest) + extra)
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -346,6 +364,7 @@ class SchemesView(QWidget):
     def set_theme(self, theme: str) -> None:
         """Follow a theme change (the window calls it with the queue's own models)."""
         self.model.set_theme(theme)
+        self._fit_columns()
 
     def set_filter(self, which: SchemeFilter) -> None:
         self.filter_buttons[which].setChecked(True)
