@@ -200,7 +200,7 @@ class SchemesView(QWidget):
             sort_column=SchemeColumn.EXPIRES,
             sort_order=Qt.SortOrder.AscendingOrder,  # soonest first
             stretch_column=SchemeColumn.SUMMARY,
-            column_widths=((0, 200), (1, 120), (3, 120), (4, 95), (5, 230), (6, 235), (7, 130)),
+            column_widths=((0, 200), (1, 120), (3, 120)),  # and _FITTED_COLUMNS
         )
         for visual, column in enumerate(SHOWN_ORDER):
             header.moveSection(header.visualIndex(column), visual)
