@@ -18,7 +18,7 @@ from dispatchdesk.domain.warnings import DEFAULT_WARNING_POLICY, scheme_review_s
 from dispatchdesk.gui.warnings import schemes_model
 from dispatchdesk.gui.warnings.scheme_rows import SchemeFilter, sort_key
 from dispatchdesk.gui.warnings.schemes_model import SchemeColumn, SchemesTableModel
-from dispatchdesk.gui.warnings.schemes_view import SchemesView
+from dispatchdesk.gui.warnings.schemes_view import SchemeAction, SchemesView
 from tests.gui.test_warning_panel import NOW, make_order, make_scheme
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -320,3 +320,25 @@ def test_esc_in_a_form_in_the_window_cancels_it_not_back_to_the_queue(qtbot, set
     qtbot.keyClick(view.when, Qt.Key.Key_Escape)
     assert view.form.isHidden()
     assert QApplication.focusWidget() is view.table  # not sent back to the queue
+
+
+def test_a_form_in_a_short_dock_scrolls_rather_than_squeeze_its_lines(qtbot, clock, commands):
+    index = WarningIndex()
+    index.replace(some_schemes(), [])
+    view = SchemesView(commands, clock.now)
+    qtbot.addWidget(view)
+    font = view.font()
+    font.setPointSizeF(font.pointSizeF() * 1.5)  # the high-contrast theme's bigger font
+    view.setFont(font)
+    view.show_index(index)
+    view.resize(700, 330)  # a dock on a 1366x768 screen
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.select_scheme(2)
+    view.start(SchemeAction.EXTEND)
+    qtbot.waitUntil(lambda: view.hint.isVisible() and view.hint.height() > 0)
+    QApplication.processEvents()  # laid out
+    for label in (view.hint, view.form_title):
+        assert label.height() >= label.heightForWidth(label.width())
+    row = view.model.row_of(2)
+    assert view.table.visualRect(view.model.index(row, 0)).intersects(view.table.viewport().rect())

@@ -41,6 +41,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
+    QSizePolicy,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -173,7 +175,15 @@ class SchemesView(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        layout.addWidget(self._build_form())
+        # The form scrolls rather than squeezing its lines over each other when the dock is
+        # short (1366x768, the high-contrast theme's bigger font).
+        self.form = QScrollArea()
+        self.form.setWidget(self._build_form())
+        self.form.setWidgetResizable(True)
+        self.form.setFrameShape(QFrame.Shape.NoFrame)
+        self.form.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.form.hide()
+        layout.addWidget(self.form)
 
     def _build_filter_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -288,8 +298,6 @@ class SchemesView(QWidget):
                 layout.addWidget(item)
             else:
                 layout.addLayout(item)
-        box.hide()
-        self.form = box
         return box
 
     def _build_actions(self) -> None:
