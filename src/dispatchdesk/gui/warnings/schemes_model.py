@@ -105,8 +105,8 @@ SYNC_FILL = 2_000
 #: How long one slice of reading a new index may hold the GUI thread.
 FILL_SLICE_SECONDS = 0.02
 #: More changed schemes than this at once: read the whole index again (a slice at a time)
-#: rather than announce each row.
-REFILL_AT = 5_000
+#: rather than announce each row (some 50 µs a row with the table attached).
+REFILL_AT = 2_000
 
 _ALL_COLUMNS = len(HEADERS) - 1
 
