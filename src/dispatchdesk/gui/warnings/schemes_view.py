@@ -153,8 +153,6 @@ class SchemesView(QWidget):
         self._commands = commands
         self._now = now
         self.model = SchemesTableModel(now, policy, self)
-        #: The scheme selected before the model was reset (a new index read, a filter).
-        self._reselect: int | None = None
         self._action: SchemeAction | None = None
         self._form_scheme: SchemeOut | None = None
         #: Ends sent: a refusal opens the form again, with the reason and the server's words.
@@ -216,16 +214,8 @@ class SchemesView(QWidget):
             header.moveSection(header.visualIndex(column), visual)
         table.setAccessibleName("Special schemes")
         self.table = table
-        self._fit_columns()
+        _fit_columns(table)
         return table
-
-    def _fit_columns(self) -> None:
-        """The columns of fixed words as wide as their longest text in the table's font (the
-        high-contrast theme's is bigger: fixed pixels cut "in 8 days" off)."""
-        self.table.ensurePolished()
-        metrics = self.table.fontMetrics()
-        for column, (longest, extra) in _FITTED_COLUMNS.items():
-            self.table.setColumnWidth(column, metrics.horizontalAdvance(longest) + extra)
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -317,9 +307,7 @@ class SchemesView(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(lambda *_: self._update_actions())
-        self.model.modelAboutToBeReset.connect(self._keep_selection)
-        self.model.modelReset.connect(self._restore_selection)
-        self.model.fill_progress.connect(self._show_progress)
+        self._follower = _ModelFollower(self)
         for signal in (
             self.model.modelReset,
             self.model.rowsRemoved,
@@ -335,14 +323,14 @@ class SchemesView(QWidget):
         """Show the schemes of the warning index as they are now (only those changed since
         are touched), keeping the selection and any form being filled in."""
         self.model.show(source)
-        self._check_form("That scheme is no longer live (ended or expired): nothing was sent.")
+        self.check_form("That scheme is no longer live (ended or expired): nothing was sent.")
 
     def refresh_now(self) -> None:
         """Called by the window's ticker: review states, "expires in", expired ones gone."""
         self.model.refresh_now()
-        self._check_form("That scheme has expired and is no longer shown: nothing was sent.")
+        self.check_form("That scheme has expired and is no longer shown: nothing was sent.")
 
-    def _check_form(self, gone: str) -> None:
+    def check_form(self, gone: str) -> None:
         """The form follows its scheme: its latest version, or closed (saying ``gone``)."""
         if self._form_scheme is None:
             return
@@ -351,28 +339,12 @@ class SchemesView(QWidget):
             self._form_scheme = scheme
         else:
             self.cancel()
-            self._say(gone)
-
-    def _keep_selection(self) -> None:
-        self._reselect = self.selected_id()
-
-    def _restore_selection(self) -> None:
-        if self._reselect is not None:
-            self.select_scheme(self._reselect)
-        self._reselect = None
-
-    def _show_progress(self, done: int, total: int) -> None:
-        if done < total:
-            self._say(f"Reading {total:,} special schemes… {done * 100 // total}%")
-        else:
-            if self.status.text().startswith("Reading "):
-                self._say("")
-            self._check_form("That scheme is no longer live (ended or expired): nothing was sent.")
+            self.say(gone)
 
     def set_theme(self, theme: str) -> None:
         """Follow a theme change (the window calls it with the queue's own models)."""
         self.model.set_theme(theme)
-        self._fit_columns()
+        _fit_columns(self.table)
 
     def set_filter(self, which: SchemeFilter) -> None:
         self.filter_buttons[which].setChecked(True)
@@ -419,7 +391,7 @@ class SchemesView(QWidget):
             return "A review has already been requested: extend or end the scheme."
         return None
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
         self.status.setText(text)
         self.status.setAccessibleDescription(text)
 
@@ -430,7 +402,7 @@ class SchemesView(QWidget):
         scheme = self.selected()
         refusal = self._refusal(action, scheme)
         if refusal is not None or scheme is None:
-            self._say(refusal or "Select a scheme first.")
+            self.say(refusal or "Select a scheme first.")
             return
         self._action, self._form_scheme = action, scheme
         self.form_title.setText(
@@ -547,7 +519,7 @@ class SchemesView(QWidget):
             self._show_error(problem)
             return
         self.cancel()
-        self._say(f"{sent} for {scheme.location.address}; the list updates when the server has it.")
+        self.say(f"{sent} for {scheme.location.address}; the list updates when the server has it.")
 
     def _when_value(self) -> datetime:
         return _from_edit(self.when.dateTime(), self.model.policy.timezone)
@@ -590,7 +562,7 @@ class SchemesView(QWidget):
                 self.override.setText(override)
                 self._show_error(message)
             else:
-                self._say(f"Ending the scheme at {scheme.location.address}: {message}")
+                self.say(f"Ending the scheme at {scheme.location.address}: {message}")
 
         self.refusals.watch(command_id, refused)
         return None, sent
@@ -608,6 +580,46 @@ class SchemesView(QWidget):
         self._commands.scheme_victim_contact(scheme, outcome, at, self.text.text().strip() or None)
         words = "Victim told" if told else "Failed attempt to tell the victim"
         return None, f"{words} at {self._local(at)} sent"
+
+
+class _ModelFollower(QObject):
+    """The view follows its model: the selection kept across a reset (a new index read, a
+    filter), and how far the reading of a new index has got said under the list."""
+
+    def __init__(self, view: SchemesView) -> None:
+        super().__init__(view)
+        self._view = view
+        #: The scheme selected before the model was reset.
+        self._reselect: int | None = None
+        view.model.modelAboutToBeReset.connect(self._keep_selection)
+        view.model.modelReset.connect(self._restore_selection)
+        view.model.fill_progress.connect(self._show_progress)
+
+    def _keep_selection(self) -> None:
+        self._reselect = self._view.selected_id()
+
+    def _restore_selection(self) -> None:
+        if self._reselect is not None:
+            self._view.select_scheme(self._reselect)
+        self._reselect = None
+
+    def _show_progress(self, done: int, total: int) -> None:
+        view = self._view
+        if done < total:
+            view.say(f"Reading {total:,} special schemes… {done * 100 // total}%")
+            return
+        if view.status.text().startswith("Reading "):
+            view.say("")
+        view.check_form("That scheme is no longer live (ended or expired): nothing was sent.")
+
+
+def _fit_columns(table: QTableView) -> None:
+    """The columns of fixed words as wide as their longest text in the table's font (the
+    high-contrast theme's is bigger: fixed pixels cut "in 8 days" off)."""
+    table.ensurePolished()
+    metrics = table.fontMetrics()
+    for column, (longest, extra) in _FITTED_COLUMNS.items():
+        table.setColumnWidth(column, metrics.horizontalAdvance(longest) + extra)
 
 
 def _to_edit(when: datetime, tz: str) -> QDateTime:
