@@ -20,6 +20,7 @@ from dispatchdesk.domain.warnings import (
     Person,
     Place,
     SchemeCategory,
+    WarningPolicy,
     WarningRef,
 )
 from dispatchdesk.protocol.warnings import (
@@ -28,6 +29,7 @@ from dispatchdesk.protocol.warnings import (
     SchemeOut,
     WarningOut,
     WarningView,
+    find_warnings,
     sort_warnings,
 )
 from tests.cache.test_warning_index import (
@@ -225,3 +227,30 @@ def test_a_persons_order_is_built_from_the_fields_read_once(
     (w,) = index.lookup(None, [who], NOW)
     assert reads == 1 and w.severity == "critical" and "expires TODAY" in w.text
     assert index.lookup(Place(uprn="1"), [], NOW) == []
+
+
+@pytest.mark.parametrize("timezone", ["Europe/London", "Pacific/Auckland", "America/New_York"])
+def test_an_orders_severity_and_wording_turn_with_the_local_day(timezone: str) -> None:
+    """Remembered per local day (``Expiries``): asked on one index through the hours around
+    local midnight, forwards and back, and under another policy, each answer is the
+    reference's."""
+    policy = WarningPolicy(timezone=timezone)
+    rng = random.Random(12)
+    subject = PersonModel(name="Dean Marsh")
+    orders = [
+        order(i, subject, locations=[BLOCK], expires_on=TODAY + timedelta(days=d))
+        for i, d in enumerate((-8, -2, -1, 0, 1, 2, 3, 6, 8, 400), start=1)
+    ]
+    orders.append(order(99, subject, locations=[BLOCK]))  # until further order
+    index = WarningIndex(policy)
+    index.replace([], orders, policy)
+    times = [NOW + timedelta(hours=h) for h in range(-30, 60, 5)]
+    for now in [*times, *reversed(times), *rng.sample(times, len(times))]:
+        expected = find_warnings([], orders, FLAT_3, None, now, policy)
+        assert wire(index.lookup(FLAT_3, [], now)) == expected, now
+    other = WarningPolicy(timezone=timezone, order_heightened_before_days=1)
+    index.replace([], orders, other)
+    for now in times:
+        assert wire(index.lookup(FLAT_3, [], now)) == find_warnings(
+            [], orders, FLAT_3, None, now, other
+        )

@@ -19,7 +19,7 @@ It satisfies :class:`dispatchdesk.protocol.warnings.WarningView`, as ``WarningOu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -29,6 +29,8 @@ from dispatchdesk.domain.warnings import (
     MatchKind,
     Severity,
     WarningPolicy,
+    expiry_wording,
+    local_today,
     order_severity,
     scheme_severity,
 )
@@ -141,27 +143,67 @@ def scheme_warning(
     )
 
 
+#: Expiry dates remembered by :class:`Expiries` before it starts afresh.
+_EXPIRIES_LIMIT = 4_096
+
+
+class Expiries:
+    """An order's severity and expiry wording by its expiry date, as ``order_severity`` and
+    ``expiry_wording`` give them at ``now`` under ``policy``, remembered for the local day
+    and policy they were worked out for: both read ``now`` only through its local date
+    (``local_today``), and the expiry days of a force's orders are a few hundred, where each
+    working-out costs a few µs (the date's words, the day in the time zone)."""
+
+    __slots__ = ("_day", "_held", "_policy")
+
+    def __init__(self) -> None:
+        self._policy: WarningPolicy | None = None
+        self._day: date | None = None
+        #: Expiry date as the packed fields hold it (``encoded``) → (severity, wording).
+        self._held: dict[Any, tuple[Severity, str]] = {}
+
+    def at(self, now: datetime, policy: WarningPolicy) -> Expiries:
+        """Ready for lookups at ``now`` under ``policy`` (once per lookup)."""
+        day = local_today(now, policy)
+        if day != self._day or policy is not self._policy or len(self._held) >= _EXPIRIES_LIMIT:
+            self._held = {}
+            self._day, self._policy = day, policy
+        return self
+
+    def of(self, expires_on: Any, now: datetime) -> tuple[Severity, str]:
+        """Severity and wording of an expiry as the packed fields hold it (``None`` or a
+        date's bytes), at ``now`` (of the day :meth:`at` was given)."""
+        held = self._held.get(expires_on)
+        if held is None:
+            policy = self._policy
+            assert policy is not None, "Expiries.at() first"
+            day = decoded(expires_on)
+            held = order_severity(day, now, policy), expiry_wording(day, now, policy)
+            self._held[expires_on] = held
+        return held
+
+
 def order_warning(
     packed: Packed,
     kind: MatchKind,
     matched_on: str,
     now: datetime,
-    policy: WarningPolicy,
+    expiries: Expiries,
     raw: tuple[Any, ...] | None = None,
 ) -> IndexedWarning:
     """What ``order_warning_of`` builds for the order ``packed`` holds, matched as ``kind`` on
-    ``matched_on``; ``raw``: its fields if already read (``fields(packed)``). The order is not
-    unpacked."""
+    ``matched_on`` at ``now`` (``expiries``: ready for ``now``); ``raw``: its fields if
+    already read (``fields(packed)``). The order is not unpacked."""
     raw = fields(packed) if raw is None else raw
-    expires_on = decoded(raw[_O_EXPIRES])
+    severity, expiry = expiries.of(raw[_O_EXPIRES], now)
     match, possible = _MATCH[kind]
     return IndexedWarning(
         "order",
-        order_severity(expires_on, now, policy),
+        severity,
         match,
         possible,
         matched_on,
-        order_text(decoded(raw[_O_TYPE]), raw[_O_SUBJECT][_NAME], expires_on, now, policy),
+        order_text(decoded(raw[_O_TYPE]), raw[_O_SUBJECT][_NAME], expiry),
         raw[_O_ID],
         raw[_O_VERSION],
         packed,

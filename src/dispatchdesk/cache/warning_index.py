@@ -40,7 +40,12 @@ from datetime import date, datetime
 from sys import intern
 from typing import Any, TypeVar
 
-from dispatchdesk.cache.indexed_warning import IndexedWarning, order_warning, scheme_warning
+from dispatchdesk.cache.indexed_warning import (
+    Expiries,
+    IndexedWarning,
+    order_warning,
+    scheme_warning,
+)
 from dispatchdesk.cache.packed import (
     Packed,
     decoded,
@@ -621,6 +626,8 @@ class WarningIndex:
         self._order_persons = _PersonIndex()
         #: (expires_at, id) of every scheme held, sorted: expiry questions are a bisect.
         self._expiry: list[tuple[datetime, int]] = []
+        #: The orders' severity and expiry wording by expiry date, for the day of the lookup.
+        self._expiries = Expiries()
 
     def __len__(self) -> int:
         """Schemes and orders held (expired schemes included until removed)."""
@@ -716,14 +723,19 @@ class WarningIndex:
         (``cache.indexed_warning``): ``scheme`` / ``order`` unpack it when read.
         """
         found: dict[tuple[str, int], IndexedWarning] = {}
+        expiries = self._expiries.at(now, self.policy)
         if place is not None:
-            self._place_warnings(place, now, found)
+            self._place_warnings(place, now, expiries, found)
         for who in people:
-            self._person_warnings(who, now, found)
+            self._person_warnings(who, now, expiries, found)
         return sort_warnings(list(found.values()))
 
     def _place_warnings(
-        self, place: Place, now: datetime, found: dict[tuple[str, int], IndexedWarning]
+        self,
+        place: Place,
+        now: datetime,
+        expiries: Expiries,
+        found: dict[tuple[str, int], IndexedWarning],
     ) -> None:
         q = ParsedPlace.of(place)
         probes = _probe_keys(q, self._similar_streets(q))
@@ -738,7 +750,7 @@ class WarningIndex:
             kind = _best_kind(match_parsed(m, q, policy) for m in spots)
             if kind is not None:
                 found["order", oid] = order_warning(
-                    self._orders[oid], kind, "location", now, policy
+                    self._orders[oid], kind, "location", now, expiries
                 )
 
     def _similar_streets(self, q: ParsedPlace) -> tuple[str, ...]:
@@ -757,7 +769,11 @@ class WarningIndex:
         return (*self._streets.similar(street, threshold, within), *named)
 
     def _person_warnings(
-        self, who: Person, now: datetime, found: dict[tuple[str, int], IndexedWarning]
+        self,
+        who: Person,
+        now: datetime,
+        expiries: Expiries,
+        found: dict[tuple[str, int], IndexedWarning],
     ) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
@@ -775,7 +791,7 @@ class WarningIndex:
             kind, on = match
             held = found.get(("order", oid))
             if held is None or _rank(kind) < _strength(held):
-                found["order", oid] = order_warning(packed, kind, on, now, self.policy, raw)
+                found["order", oid] = order_warning(packed, kind, on, now, expiries, raw)
 
     @staticmethod
     def _spots(held: ParsedPlace | tuple[ParsedPlace, ...]) -> tuple[ParsedPlace, ...]:

@@ -504,23 +504,16 @@ def order_warning_of(
         order_severity(o.expires_on, now, policy),
         kind,
         matched_on,
-        order_text(o.order_type, o.subject.name, o.expires_on, now, policy),
+        order_text(o.order_type, o.subject.name, expiry_wording(o.expires_on, now, policy)),
         order=o,
     )
 
 
-def order_text(
-    order_type: OrderType,
-    subject: str,
-    expires_on: date | None,
-    now: datetime,
-    policy: WarningPolicy,
-) -> str:
-    """An order warning's line, from the order's fields (the client's index reads them
-    without unpacking the order)."""
-    return (
-        f"{_ORDER_LABEL[order_type]} against {subject}: {expiry_wording(expires_on, now, policy)}"
-    )
+def order_text(order_type: OrderType, subject: str, expiry: str) -> str:
+    """An order warning's line, from the order's type, its subject's name and the
+    ``expiry_wording`` of its expiry (the client's index reads them without unpacking the
+    order)."""
+    return f"{_ORDER_LABEL[order_type]} against {subject}: {expiry}"
 
 
 def _sort_key(w: WarningView) -> tuple[int, bool, int, str, int]:
