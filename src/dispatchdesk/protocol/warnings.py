@@ -283,7 +283,7 @@ class WarningView(Protocol):
     def version(self) -> int: ...
 
 
-W = TypeVar("W", bound=WarningView)
+WarningT = TypeVar("WarningT", bound=WarningView)
 
 
 class WarningsPage(Wire):
@@ -520,7 +520,7 @@ def _sort_key(w: WarningView) -> tuple[int, bool, int, str, int]:
     return SEVERITY_RANK[w.severity], w.possible, MATCH_RANK[w.match], w.kind, w.entity_id
 
 
-def sort_warnings(found: list[W]) -> list[W]:
+def sort_warnings(found: list[WarningT]) -> list[WarningT]:
     """Most severe first, then definite before possible matches, then the strongest match;
     schemes before orders and by id on a tie (a stable order for the operator)."""
     return sorted(found, key=_sort_key)
