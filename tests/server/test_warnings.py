@@ -489,6 +489,6 @@ def test_the_desks_index_gives_the_servers_answers_for_typed_addresses(desk: Des
         params = {"address": typed} | ({"postcode": postcode} if postcode else {})
         page = warnings(desk.cathy, **params)
         got = index.lookup(Place(address=typed, postcode=postcode), [], page.server_time)
-        assert [w.model_dump(mode="json") for w in got] == [
+        assert [w.as_wire().model_dump(mode="json") for w in got] == [
             w.model_dump(mode="json") for w in page.warnings
         ], typed

@@ -11,10 +11,11 @@ gathered really matches.
 
 Locations are parsed once (``ParsedPlace``) when filed, and the query once per lookup; the
 domain's ``match_parsed`` then decides the kind of match of each candidate, so the index holds
-no copy of the rules. The warning itself is built by the protocol's ``scheme_warning_of`` /
-``order_warning_of`` for the kind of match found (what ``scheme_warning`` / ``order_warning``
-build after matching). Persons are matched by the protocol's ``order_person_match``
-(what ``order_warning`` uses).
+no copy of the rules. The warning itself is what the protocol's ``scheme_warning_of`` /
+``order_warning_of`` build for the kind of match found, read from the packed scheme or order
+without unpacking it (:mod:`dispatchdesk.cache.indexed_warning`: the scheme or order is
+unpacked only when a warning's ``scheme`` / ``order`` is read). Persons are matched by the
+protocol's ``persons_match`` (what ``order_warning`` uses).
 
 The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly, but
 the free-text rule (``street_similar``) accepts a different street only one typo away: so
@@ -34,14 +35,18 @@ import difflib
 import gc
 from array import array
 from bisect import bisect_right, insort
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
-from functools import partial
 from sys import intern
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from dispatchdesk.cache.indexed_warning import (
+    Expiries,
+    IndexedWarning,
+    order_warning,
+    scheme_warning,
+)
 from dispatchdesk.cache.packed import (
     Packed,
     decoded,
@@ -62,7 +67,6 @@ from dispatchdesk.domain.warnings import (
     Person,
     Place,
     WarningPolicy,
-    local_today,
     match_parsed,
     normalise_name,
     scheme_live,
@@ -73,23 +77,13 @@ from dispatchdesk.protocol.warnings import (
     PersonModel,
     PlaceModel,
     SchemeOut,
-    WarningOut,
-    order_warning_of,
     persons_match,
-    scheme_warning_of,
     sort_warnings,
-    warning_as,
 )
 from dispatchdesk.protocol.warnings import place as place_of
 
 #: Remembered answers of the street neighbourhood before they are dropped (they refill).
 _MEMO_LIMIT = 20_000
-#: Warnings built for the day kept, the most recently used (the others are rebuilt). Each holds
-#: its scheme or order unpacked (some 2 KB): a few thousand cover the entities that come up
-#: lookup after lookup (a marked block's flats, a common name, the incidents an operator has
-#: open) without holding them all. A thousand, not more: at 100,000 schemes and 100,000
-#: orders the desk's whole memory is within a few MB of its budget (tests/bench/bench_memory).
-_TEMPLATE_LIMIT = 1_024
 #: Remembered answers of the near-name scan (a few hundred KB when full).
 _NEAR_LIMIT = 4_096
 #: Scheme changes remembered (``changed_schemes_since``): a reader further behind reads
@@ -569,11 +563,10 @@ def _order_persons(order: OrderOut) -> list[Person]:
     return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
 
 
-def _named(order: Packed, dob: date | None) -> list[Person] | None:
-    """The persons an order names, subject first, read without unpacking the order; None
-    when ``dob`` is given and none of them has that date of birth or none known (a
-    different date of birth never matches)."""
-    raw = fields(order)
+def _named(raw: tuple[Any, ...], dob: date | None) -> list[Person] | None:
+    """The persons an order names, subject first, read from its packed fields (``raw``:
+    ``fields(packed)``) without unpacking it; None when ``dob`` is given and none of them
+    has that date of birth or none known (a different date of birth never matches)."""
     named = (raw[_O_SUBJECT], *raw[_O_PROTECTED])
     if dob is not None:
         want = encoded(dob)
@@ -602,17 +595,7 @@ def _order(packed: Packed) -> OrderOut:
     return unpack_as(OrderOut, packed)
 
 
-def _scheme_warning(s: Packed, kind: MatchKind, policy: WarningPolicy) -> WarningOut:
-    return scheme_warning_of(_scheme(s), kind, policy)
-
-
-def _order_warning(
-    o: Packed, kind: MatchKind, on: str, now: datetime, policy: WarningPolicy
-) -> WarningOut:
-    return order_warning_of(_order(o), kind, on, now, policy)
-
-
-def _strength(w: WarningOut) -> tuple[bool, int]:
+def _strength(w: IndexedWarning) -> tuple[bool, int]:
     """How strong a warning's match is, smaller first."""
     return _rank(w.match)
 
@@ -648,12 +631,8 @@ class WarningIndex:
         self._order_persons = _PersonIndex()
         #: (expires_at, id) of every scheme held, sorted: expiry questions are a bisect.
         self._expiry: list[tuple[datetime, int]] = []
-        #: (kind, id) → (local day, its location warning as the protocol builds it, with the
-        #: kind of match it was first built for): the text does not depend on the place, an
-        #: order's only on the day.
-        #: Least recently used first (an OrderedDict: a plain dict's first entry is found by
-        #: skipping the slots of the entries dropped before it).
-        self._templates: OrderedDict[tuple[str, int], tuple[date, WarningOut]] = OrderedDict()
+        #: The orders' severity and expiry wording by expiry date, for the day of the lookup.
+        self._expiries = Expiries()
 
     def __len__(self) -> int:
         """Schemes and orders held (expired schemes included until removed)."""
@@ -701,7 +680,6 @@ class WarningIndex:
         if old is None:
             return
         self.revision += 1
-        self._templates.pop(("scheme", scheme_id), None)
         self._scheme_places.remove(scheme_id, [old.spot])
         entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
@@ -719,7 +697,6 @@ class WarningIndex:
         if old is None:
             return
         self.revision += 1
-        self._templates.pop(("order", order_id), None)
         self._order_places.remove(order_id, self._spots(self._order_spots.pop(order_id, ())))
         self._order_persons.remove(order_id, _order_persons(unpack_as(OrderOut, old)))
 
@@ -744,41 +721,45 @@ class WarningIndex:
 
     def lookup(
         self, place: Place | None, people: Sequence[Person], now: datetime
-    ) -> list[WarningOut]:
+    ) -> list[IndexedWarning]:
         """Every warning for a place and/or persons, most severe first (as ``find_warnings``);
         schemes expired by ``now`` (server time) are never returned.
 
         With several persons: each warning once, with its strongest match (the first person's
         on a tie), as if ``find_warnings`` had run for each person and the results merged.
+        Each warning is built from its packed scheme or order without unpacking it
+        (``cache.indexed_warning``): ``scheme`` / ``order`` unpack it when read.
         """
-        found: dict[tuple[str, int], WarningOut] = {}
-        day = local_today(now, self.policy)
+        found: dict[tuple[str, int], IndexedWarning] = {}
+        expiries = self._expiries.at(now, self.policy)
         if place is not None:
-            self._place_warnings(place, now, day, found)
+            self._place_warnings(place, now, expiries, found)
         for who in people:
-            self._person_warnings(who, now, day, found)
+            self._person_warnings(who, now, expiries, found)
         return sort_warnings(list(found.values()))
 
     def _place_warnings(
-        self, place: Place, now: datetime, day: date, found: dict[tuple[str, int], WarningOut]
+        self,
+        place: Place,
+        now: datetime,
+        expiries: Expiries,
+        found: dict[tuple[str, int], IndexedWarning],
     ) -> None:
         q = ParsedPlace.of(place)
         probes = _probe_keys(q, self._similar_streets(q))
+        policy = self.policy
         for sid in self._scheme_places.candidates(probes):
             held = self._schemes[sid]
-            kind = match_parsed(held.spot, q, self.policy)
+            kind = match_parsed(held.spot, q, policy)
             if kind is not None and scheme_live(held.expires_at, now):
-                build = partial(_scheme_warning, held.packed, kind, self.policy)
-                w = self._template("scheme", sid, day, kind, build)
-                found["scheme", sid] = w
+                found["scheme", sid] = scheme_warning(held.packed, held.expires_at, kind, policy)
         for oid in self._order_places.candidates(probes):
             spots = self._spots(self._order_spots.get(oid, ()))
-            kind = _best_kind(match_parsed(m, q, self.policy) for m in spots)
+            kind = _best_kind(match_parsed(m, q, policy) for m in spots)
             if kind is not None:
-                build = partial(
-                    _order_warning, self._orders[oid], kind, "location", now, self.policy
+                found["order", oid] = order_warning(
+                    self._orders[oid], kind, "location", now, expiries
                 )
-                found["order", oid] = self._template("order", oid, day, kind, build)
 
     def _similar_streets(self, q: ParsedPlace) -> tuple[str, ...]:
         """The filed streets that may be ``street_similar`` to ``q``'s: the same or one typo
@@ -795,48 +776,21 @@ class WarningIndex:
         within = (ALL_STREETS,) if q.district is None else (q.district, NO_DISTRICT)
         return (*self._streets.similar(street, threshold, within), *named)
 
-    def _template(
-        self,
-        kind: str,
-        entity_id: int,
-        day: date,
-        match: MatchKind,
-        build: Callable[[], WarningOut],
-        matched_on: str = "location",
-    ) -> WarningOut:
-        """An entity's warning for the local ``day``, kind of ``match`` and what matched:
-        built once, as a block's flats, a house on a common street name or a person come up
-        in lookup after lookup (the text depends on the entity and the day only). The least
-        recently used is dropped when full: the warnings a desk keeps asking for (a common
-        name's orders, a marked block) stay, where emptying the whole cache rebuilt them all
-        at once, a run of slow lookups."""
-        templates, key = self._templates, (kind, entity_id)
-        held = templates.get(key)
-        if held is not None and held[0] == day:
-            templates.move_to_end(key)  # the most recently used
-            w = held[1]
-            if w.match == match and w.matched_on == matched_on:
-                return w
-            return warning_as(w, match, matched_on)
-        if held is None:
-            while len(templates) >= _TEMPLATE_LIMIT:
-                templates.popitem(last=False)
-        else:
-            templates.move_to_end(key)  # another day's: replaced below
-        w = build()
-        templates[key] = (day, w)
-        return w
-
     def _person_warnings(
-        self, who: Person, now: datetime, day: date, found: dict[tuple[str, int], WarningOut]
+        self,
+        who: Person,
+        now: datetime,
+        expiries: Expiries,
+        found: dict[tuple[str, int], IndexedWarning],
     ) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         # The order is matched on its persons read packed (``order_person_match`` on them),
-        # and unpacked only when its warning is to be built.
+        # and its warning built from the same fields read.
         for oid in self._order_persons.candidates(who, self.policy.address_similarity):
             packed = self._orders[oid]
-            named = _named(packed, who.dob)
+            raw = fields(packed)
+            named = _named(raw, who.dob)
             if named is None:
                 continue  # a different date of birth never matches
             match = persons_match(named[0], named[1:], who, self.policy)
@@ -845,20 +799,13 @@ class WarningIndex:
             kind, on = match
             held = found.get(("order", oid))
             if held is None or _rank(kind) < _strength(held):
-                found["order", oid] = self._template(
-                    "order",
-                    oid,
-                    day,
-                    kind,
-                    partial(_order_warning, packed, kind, on, now, self.policy),
-                    on,
-                )
+                found["order", oid] = order_warning(packed, kind, on, now, expiries, raw)
 
     @staticmethod
     def _spots(held: ParsedPlace | tuple[ParsedPlace, ...]) -> tuple[ParsedPlace, ...]:
         return (held,) if isinstance(held, ParsedPlace) else held
 
-    def for_incident(self, incident: Incident, now: datetime) -> list[WarningOut]:
+    def for_incident(self, incident: Incident, now: datetime) -> list[IndexedWarning]:
         """``lookup`` for the incident's location, the persons named on it and the caller
         (when a name was given; with the date of birth if one was)."""
         loc = incident.location

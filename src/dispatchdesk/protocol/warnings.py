@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -243,6 +243,48 @@ class WarningOut(Wire):
     scheme: SchemeOut | None = None
     order: OrderOut | None = None
 
+    @property
+    def entity_id(self) -> int:
+        """The scheme's or order's id (0 with neither): not a field, never sent."""
+        entity = self.scheme or self.order
+        return entity.id if entity is not None else 0
+
+    @property
+    def version(self) -> int:
+        """The scheme's or order's version (0 with neither): not a field, never sent."""
+        entity = self.scheme or self.order
+        return entity.version if entity is not None else 0
+
+
+class WarningView(Protocol):
+    """A warning as the desk reads it: a :class:`WarningOut` (the server's, the reference
+    matcher's) or the client index's own (``cache.indexed_warning.IndexedWarning``, which
+    unpacks its scheme or order only when ``scheme`` / ``order`` is read). Read-only."""
+
+    @property
+    def kind(self) -> Literal["scheme", "order"]: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def match(self) -> str: ...
+    @property
+    def possible(self) -> bool: ...
+    @property
+    def matched_on(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def scheme(self) -> SchemeOut | None: ...
+    @property
+    def order(self) -> OrderOut | None: ...
+    @property
+    def entity_id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+
+
+WarningT = TypeVar("WarningT", bound=WarningView)
+
 
 class WarningsPage(Wire):
     server_time: AwareDatetime
@@ -373,15 +415,32 @@ def scheme_warning(
 def scheme_warning_of(s: SchemeOut, kind: MatchKind, policy: WarningPolicy) -> WarningOut:
     """The warning for a scheme known to match as ``kind`` (the client's index finds the
     match itself)."""
-    local = s.expires_at.astimezone(policy.tz())
     return _warning(
         "scheme",
         scheme_severity(s.category),
         kind,
         "location",
-        f"{_CATEGORY_LABEL[s.category]} scheme at {s.location.address}: {s.summary} "
-        f"(OIC {s.officer_in_case}; expires {_day_text(local.date())})",
+        scheme_text(
+            s.category, s.location.address, s.summary, s.officer_in_case, s.expires_at, policy
+        ),
         scheme=s,
+    )
+
+
+def scheme_text(
+    category: SchemeCategory,
+    address: str,
+    summary: str,
+    officer_in_case: str,
+    expires_at: datetime,
+    policy: WarningPolicy,
+) -> str:
+    """A scheme warning's line, from the scheme's fields (the client's index reads them
+    without unpacking the scheme)."""
+    local = expires_at.astimezone(policy.tz())
+    return (
+        f"{_CATEGORY_LABEL[category]} scheme at {address}: {summary} "
+        f"(OIC {officer_in_case}; expires {_day_text(local.date())})"
     )
 
 
@@ -390,12 +449,6 @@ def _day_text(day: date) -> str:
     """``f"{day:%d %b %Y}"``, remembered: strftime cost half of building a scheme's warning,
     and expiries fall on a few hundred days."""
     return f"{day:%d %b %Y}"
-
-
-def warning_as(w: WarningOut, kind: MatchKind, matched_on: str) -> WarningOut:
-    """``w`` for another kind of match or what matched (its text does not depend on them):
-    what ``scheme_warning_of`` / ``order_warning_of`` build for the same entity and day."""
-    return _warning(w.kind, w.severity, kind, matched_on, w.text, w.scheme, w.order)
 
 
 def order_warning(
@@ -451,22 +504,23 @@ def order_warning_of(
         order_severity(o.expires_on, now, policy),
         kind,
         matched_on,
-        f"{_ORDER_LABEL[o.order_type]} against {o.subject.name}: "
-        f"{expiry_wording(o.expires_on, now, policy)}",
+        order_text(o.order_type, o.subject.name, expiry_wording(o.expires_on, now, policy)),
         order=o,
     )
 
 
-def _entity_id(w: WarningOut) -> int:
-    entity = w.scheme or w.order
-    return entity.id if entity is not None else 0
+def order_text(order_type: OrderType, subject: str, expiry: str) -> str:
+    """An order warning's line, from the order's type, its subject's name and the
+    ``expiry_wording`` of its expiry (the client's index reads them without unpacking the
+    order)."""
+    return f"{_ORDER_LABEL[order_type]} against {subject}: {expiry}"
 
 
-def _sort_key(w: WarningOut) -> tuple[int, bool, int, str, int]:
-    return SEVERITY_RANK[w.severity], w.possible, MATCH_RANK[w.match], w.kind, _entity_id(w)
+def _sort_key(w: WarningView) -> tuple[int, bool, int, str, int]:
+    return SEVERITY_RANK[w.severity], w.possible, MATCH_RANK[w.match], w.kind, w.entity_id
 
 
-def sort_warnings(found: list[WarningOut]) -> list[WarningOut]:
+def sort_warnings(found: list[WarningT]) -> list[WarningT]:
     """Most severe first, then definite before possible matches, then the strongest match;
     schemes before orders and by id on a tie (a stable order for the operator)."""
     return sorted(found, key=_sort_key)
@@ -505,7 +559,7 @@ def merge_warnings(found: Iterable[WarningOut]) -> list[WarningOut]:
     """One warning per scheme/order (the most severe, strongest match), most severe first."""
     best: dict[tuple[str, int], WarningOut] = {}
     for w in sort_warnings(list(found)):
-        best.setdefault((w.kind, _entity_id(w)), w)
+        best.setdefault((w.kind, w.entity_id), w)
     return sort_warnings(list(best.values()))
 
 

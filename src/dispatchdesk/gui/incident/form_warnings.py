@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QBoxLayout, QLabel, QWidget
 from dispatchdesk.domain.warnings import WarningPolicy, WarningRef
 from dispatchdesk.gui.warnings.panel import PlaySound, WarningPanel
 from dispatchdesk.gui.warnings.texts import warning_ref
-from dispatchdesk.protocol.warnings import WarningOut
+from dispatchdesk.protocol.warnings import WarningView
 
 #: Moves the keyboard to the warnings shown beside the form (and in the queue, with Ctrl+W).
 WARNINGS_KEY = "F4"
@@ -85,7 +85,7 @@ class FormWarnings:
     def is_showing(self) -> bool:
         return self._panel is not None and self._panel.isVisible()
 
-    def show(self, title: str, found: Sequence[WarningOut]) -> None:
+    def show(self, title: str, found: Sequence[WarningView]) -> None:
         """Pop the pane for warnings not shown before; otherwise follow without popping (same
         warnings or fewer: the address was corrected; none left: the pane goes)."""
         if not found and self._panel is None:

@@ -88,11 +88,11 @@ from dispatchdesk.gui.incident.form_widgets import (
     role_combo,
 )
 from dispatchdesk.gui.warnings.panel import PlaySound, WarningPanel
-from dispatchdesk.protocol.warnings import WarningOut
+from dispatchdesk.protocol.warnings import WarningView
 from dispatchdesk.sync.api import HistorySource, IncidentDraft
 
 #: Looks up the warnings for a place and the persons named (the engine's warning index).
-WarningsFor = Callable[[Place, Sequence[Person]], list[WarningOut]]
+WarningsFor = Callable[[Place, Sequence[Person]], Sequence[WarningView]]
 
 #: Worded as what happened, never as an offer; off the Tab path (a click, or Alt+Y, on
 #: purpose), never preset.

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.warnings import Person, Place, Severity, WarningRef, local_today
-from dispatchdesk.protocol.warnings import WarningOut
+from dispatchdesk.protocol.warnings import WarningView
 from dispatchdesk.sync.api import WarningIndex
 
 
@@ -47,10 +47,10 @@ class IncidentSource(Protocol):
     def incident(self, incident_id: int) -> Incident | None: ...
 
 
-def warning_ref(w: WarningOut) -> WarningRef:
-    entity = w.scheme if w.scheme is not None else w.order
-    assert entity is not None
-    return WarningRef(w.kind, entity.id)
+def warning_ref(w: WarningView) -> WarningRef:
+    """Which scheme or order ``w`` is about, read without unpacking it (an index warning's
+    ``scheme`` / ``order`` are unpacked when read)."""
+    return WarningRef(w.kind, w.entity_id)
 
 
 class IncidentWarnings(QObject):
@@ -104,11 +104,11 @@ class IncidentWarnings(QObject):
         """Server time, as the lookups use it."""
         return self._now()
 
-    def for_incident(self, incident: Incident) -> list[WarningOut]:
+    def for_incident(self, incident: Incident) -> Sequence[WarningView]:
         """Every warning for the incident now (live lookup, most severe first)."""
         return self._index.for_incident(incident, self._now())
 
-    def lookup(self, place: Place, people: Sequence[Person]) -> list[WarningOut]:
+    def lookup(self, place: Place, people: Sequence[Person]) -> Sequence[WarningView]:
         """Warnings for a location being entered (the new-incident form)."""
         return self._index.lookup(place, people, self._now())
 

@@ -50,7 +50,7 @@ from dispatchdesk.gui.warnings.texts import (
     what_it_is,
     why_matched,
 )
-from dispatchdesk.protocol.warnings import WarningOut
+from dispatchdesk.protocol.warnings import WarningView
 
 KEYS_HINT = (
     "Tab: next warning · Ctrl+Enter or Alt+A: acknowledge the highlighted warning · "
@@ -75,7 +75,7 @@ class WarningCard(QFrame):
 
     acknowledge_requested = Signal(object)  # WarningRef
 
-    def __init__(self, warning: WarningOut, now: datetime, policy: WarningPolicy) -> None:
+    def __init__(self, warning: WarningView, now: datetime, policy: WarningPolicy) -> None:
         super().__init__()
         self.warning = warning
         self.ref = warning_ref(warning)
@@ -189,7 +189,7 @@ class WarningPanel(QWidget):
         self._policy = policy
         self._incident_id: int | None = None
         self._title = ""
-        self._warnings: list[WarningOut] = []
+        self._warnings: list[WarningView] = []
         self._acked: set[WarningRef] = set()
         #: Acknowledged here, by this operator: (incident, ref) → when.
         self._ack_times: dict[tuple[int | None, WarningRef], datetime] = {}
@@ -287,7 +287,7 @@ class WarningPanel(QWidget):
         return self._incident_id
 
     @property
-    def warnings(self) -> list[WarningOut]:
+    def warnings(self) -> list[WarningView]:
         return list(self._warnings)
 
     def set_policy(self, policy: WarningPolicy) -> None:
@@ -311,7 +311,7 @@ class WarningPanel(QWidget):
         self,
         title: str,
         incident_id: int | None,
-        warnings: Sequence[WarningOut],
+        warnings: Sequence[WarningView],
         acknowledged: Collection[WarningRef] = (),
         *,
         take_focus: bool = False,
@@ -335,7 +335,7 @@ class WarningPanel(QWidget):
 
     def update_warnings(
         self,
-        warnings: Sequence[WarningOut],
+        warnings: Sequence[WarningView],
         acknowledged: Collection[WarningRef] | None = None,
     ) -> None:
         """Live changes: gone warnings (a scheme expired) disappear; a new one is added and
@@ -455,7 +455,7 @@ class WarningPanel(QWidget):
             if owner is not None and owner.window().isVisible():
                 owner.window().activateWindow()
 
-    def _rebuild(self, warnings: Sequence[WarningOut]) -> None:
+    def _rebuild(self, warnings: Sequence[WarningView]) -> None:
         focused = self.focused_card()
         keep = focused.ref if focused is not None else None
         for card in self.cards:

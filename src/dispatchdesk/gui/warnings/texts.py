@@ -13,7 +13,7 @@ from dispatchdesk.domain.warnings import (
     expiry_wording,
 )
 from dispatchdesk.gui.common.timefmt import local
-from dispatchdesk.protocol.warnings import OrderOut, SchemeOut, WarningOut
+from dispatchdesk.protocol.warnings import WarningView
 
 #: Why a warning matched, in the operator's words (``WarningOut.match``).
 MATCH_WORDS = {
@@ -52,13 +52,13 @@ ORDER_TYPE_WORDS = {
 }
 
 
-def warning_ref(warning: WarningOut) -> WarningRef:
-    """Which scheme or order a warning is about (what an acknowledgement names)."""
-    entity: SchemeOut | OrderOut | None = warning.scheme or warning.order
-    return WarningRef(warning.kind, entity.id if entity is not None else 0)
+def warning_ref(warning: WarningView) -> WarningRef:
+    """Which scheme or order a warning is about (what an acknowledgement names), read
+    without unpacking it."""
+    return WarningRef(warning.kind, warning.entity_id)
 
 
-def why_matched(warning: WarningOut) -> str:
+def why_matched(warning: WarningView) -> str:
     """ "Matched: exact address (UPRN)", "Matched: POSSIBLE MATCH: same name — a person the
     order protects", ..."""
     words = MATCH_WORDS.get(warning.match, warning.match)
@@ -68,7 +68,7 @@ def why_matched(warning: WarningOut) -> str:
     return f"Matched: {words}" + (f" — {on}" if on else "")
 
 
-def what_it_is(warning: WarningOut) -> str:
+def what_it_is(warning: WarningView) -> str:
     """ "Special scheme — Victim at risk", "Protective order — Non-molestation order"."""
     if warning.scheme is not None:
         return f"Special scheme — {SCHEME_CATEGORY_WORDS[warning.scheme.category]}"
@@ -77,7 +77,7 @@ def what_it_is(warning: WarningOut) -> str:
     return "Special scheme" if warning.kind == "scheme" else "Protective order"
 
 
-def expiry_line(warning: WarningOut, now: datetime, policy: WarningPolicy) -> str:
+def expiry_line(warning: WarningView, now: datetime, policy: WarningPolicy) -> str:
     """The expiry in words and date: "Expires TOMORROW 24 Nov", "Expires 15 Mar 2027 18:00 (in
     112 days) · Officer in case: DC Jones"."""
     if warning.order is not None:
@@ -91,7 +91,7 @@ def expiry_line(warning: WarningOut, now: datetime, policy: WarningPolicy) -> st
     return ""
 
 
-def detail_lines(warning: WarningOut, policy: WarningPolicy) -> list[str]:
+def detail_lines(warning: WarningView, policy: WarningPolicy) -> list[str]:
     """The rest an operator may need: address and summary, or subject, protected persons,
     conditions and the court's reference."""
     if warning.scheme is not None:
