@@ -17,12 +17,22 @@ out of order, is counted. Achieved rate is commands answered per second of the r
 Beside it, in the same run: a bare insert loop on the same database server (one connection,
 one INSERT and COMMIT per row; and 20 connections at once), the floor the database imposes.
 
+And beside the real server, with ``--server bare`` (or ``--server real bare``, both in one
+run): the same writers and desks against :mod:`tests.bench.bare_server`, the same stack
+(uvicorn, FastAPI, pydantic, SQLAlchemy Core, SSE fan-out; LISTEN/NOTIFY across workers) doing
+the least a command could do (a token looked up, a body validated, one INSERT and COMMIT, the
+change's JSON encoded once and written to every stream): the ceiling of this machine and this
+stack. The CPU a command costs is counted apart for the server (all its processes), the writers
+(this process), the desks and the PostgreSQL backends: CPU per command holds when the shared
+machine is busy, and their sum says how many commands/s the machine's cores could carry at all.
+
 Target: 500 commands/s sustained on PostgreSQL, commit -> every desk p99 <= 100 ms, nothing
 missed; the same figures on SQLite. The machine is shared: compare with the floor of the same
 run.
 
-    uv run python -m tests.bench.bench_throughput [--db sqlite pg] [--rate 500] [--seconds 20]
-        [--writers 20] [--desks 50] [--runs 3] [--workers 2]
+    uv run python -m tests.bench.bench_throughput [--db sqlite pg] [--rate 500 [1000 ...]]
+        [--seconds 20] [--writers 20] [--desks 50] [--runs 3] [--workers 2 [1 ...]]
+        [--server real [bare]] [--floor-seconds 3]
         [--pg postgresql+psycopg://postgres@127.0.0.1:55433/postgres]
 """
 
@@ -277,17 +287,20 @@ class RunResult:
     writer_cpu_ms: float
     #: CPU of the desks' process per change delivered to all of them, in ms.
     desk_cpu_ms: float
+    #: CPU of the PostgreSQL backends serving the run per command, in ms (0 on SQLite).
+    db_cpu_ms: float
     #: Median reply time per kind of command (ms).
     reply_ms: dict[str, float]
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
     """utime + stime of a process and its children (workers), from /proc."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     pids = [pid]
     with contextlib.suppress(OSError):
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        if children:
+            pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
@@ -295,6 +308,26 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def backend_cpu(db_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend on the database of ``db_url`` (read from
+    /proc: the database server runs on this machine); empty on SQLite (it is in-process)."""
+    if not db_url.startswith("postgresql"):
+        return {}
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        out = {pid: cpu_seconds(pid, children=False) for pid in pids}
+    engine.dispose()
+    return out
 
 
 def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str]) -> RunResult:
@@ -311,10 +344,12 @@ def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str])
     if not ready.wait(120):
         raise RuntimeError("the desks did not connect")
     assert srv.proc is not None
+    db0 = backend_cpu(srv.db_url)
     cpu0, wall0, own0 = cpu_seconds(srv.proc.pid), time.monotonic(), time.process_time()
     writers, elapsed = asyncio.run(write(srv.url, tokens["sup"], args))
     server_cpu = cpu_seconds(srv.proc.pid) - cpu0
     writer_cpu = time.process_time() - own0
+    db_cpu = sum(cpu - db0.get(pid, 0.0) for pid, cpu in backend_cpu(srv.db_url).items())
     server_cores = server_cpu / (time.monotonic() - wall0)
     head = int(httpx.get(srv.url + API_PREFIX + "/snapshot", headers=headers).json()["cursor"])
     target.value = head
@@ -361,6 +396,7 @@ def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str])
         server_cpu_ms=server_cpu * 1000 / max(1, head - since),
         writer_cpu_ms=writer_cpu * 1000 / max(1, head - since),
         desk_cpu_ms=desk_cpu * 1000 / max(1, head - since),
+        db_cpu_ms=db_cpu * 1000 / max(1, head - since),
         reply_ms={
             kind: statistics.median((s.replied - s.sent) * 1000 for s in sent if s.kind == kind)
             for kind in sorted({s.kind for s in sent})
@@ -436,6 +472,12 @@ class Summary:
     server_cpu_ms: float
     writer_cpu_ms: float
     desk_cpu_ms: float
+    db_cpu_ms: float
+
+    @property
+    def total_cpu_ms(self) -> float:
+        """All the machine's CPU a command costs in this bench (the run's own processes)."""
+        return self.server_cpu_ms + self.writer_cpu_ms + self.desk_cpu_ms + self.db_cpu_ms
 
 
 def prepare_db(kind: str, server: str, args: argparse.Namespace, tmp: Path) -> str:
@@ -505,10 +547,10 @@ def bench_rate(
     args: argparse.Namespace,
     tokens: dict[str, str],
     tmp: Path,
-) -> tuple[float, float, float, int, int, float, float, float, float]:
+) -> tuple[float, float, float, int, int, float, float, float, float, float]:
     """``args.runs`` runs at ``args.rate``, each printed, then their medians (printed and
     returned: rate, p50, p99, missed, out of order, server cores, and the CPU ms a command
-    of the server, the writers and the desks)."""
+    of the server, the writers, the desks and the PostgreSQL backends)."""
     runs: list[RunResult] = []
     floors: list[tuple[float, float]] = []
     for run in range(args.runs):
@@ -532,7 +574,7 @@ def bench_rate(
             f"{result.disorder}, errors {len(result.errors)}; server "
             f"{result.server_cores:.2f} cores ({result.server_cpu_ms:.1f} ms CPU a command), "
             f"desks {result.desk_cores:.2f} cores ({result.desk_cpu_ms:.1f} ms), writers "
-            f"{result.writer_cpu_ms:.1f} ms CPU a command; "
+            f"{result.writer_cpu_ms:.1f} ms, database {result.db_cpu_ms:.1f} ms CPU a command; "
             f"floor {floor[0]:.0f} rows/s (1 conn), {floor[1]:.0f} rows/s "
             f"({args.writers} conns)",
             flush=True,
@@ -568,23 +610,26 @@ def bench_rate(
     )
     writer_ms = med([r.writer_cpu_ms for r in runs])
     desk_ms = med([r.desk_cpu_ms for r in runs])
-    return rate, p50, p99, missed, disorder, cores, cpu_ms, writer_ms, desk_ms
+    db_ms = med([r.db_cpu_ms for r in runs])
+    return rate, p50, p99, missed, disorder, cores, cpu_ms, writer_ms, desk_ms, db_ms
 
 
 def print_table(summaries: list[Summary], runs: int) -> None:
     print(
         f"\nAll (median of {runs} runs each; reply -> desk ms; server cores and CPU ms a "
-        "command of the server (all its processes), the writers and the desks):"
+        "command of the server (all its processes), the writers, the desks, the PostgreSQL "
+        "backends and in all):"
     )
     print(
         "  database    server workers  asked  achieved  p50 ms  p99 ms  missed  disorder"
-        "  cores  server  writers  desks"
+        "  cores  server  writers  desks     db  total"
     )
     for s in summaries:
         print(
             f"  {s.db:<11} {s.server:<6} {s.workers:>7} {s.asked:>6g} {s.rate:>9.0f} "
             f"{s.p50:>7.0f} {s.p99:>7.0f} {s.missed:>7} {s.disorder:>9} {s.server_cores:>6.2f}"
             f" {s.server_cpu_ms:>7.2f} {s.writer_cpu_ms:>8.2f} {s.desk_cpu_ms:>6.2f}"
+            f" {s.db_cpu_ms:>6.2f} {s.total_cpu_ms:>6.2f}"
         )
 
 
