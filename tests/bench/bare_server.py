@@ -38,6 +38,10 @@ pre-ping (``serve`` pings PostgreSQL at each checkout). A stream connecting with
 behind the head reads the log once before it goes live, so none is missed.
 
     uv run python -m tests.bench.bare_server --db sqlite:///bare.db [--port 8765] [--workers 1]
+
+Where its CPU goes: ``DD_BARE_PROFILE=DIR uv run --with yappi python -m
+tests.bench.bench_throughput --server bare ...`` saves each worker's CPU profile (yappi, every
+thread) as ``DIR/bare-PID.pstat`` when the server stops.
 """
 
 from __future__ import annotations
