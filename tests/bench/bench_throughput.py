@@ -17,12 +17,22 @@ out of order, is counted. Achieved rate is commands answered per second of the r
 Beside it, in the same run: a bare insert loop on the same database server (one connection,
 one INSERT and COMMIT per row; and 20 connections at once), the floor the database imposes.
 
+And beside the real server, with ``--server bare`` (or ``--server real bare``, both in one
+run): the same writers and desks against :mod:`tests.bench.bare_server`, the same stack
+(uvicorn, FastAPI, pydantic, SQLAlchemy Core, SSE fan-out; LISTEN/NOTIFY across workers) doing
+the least a command could do (a token looked up, a body validated, one INSERT and COMMIT, the
+change's JSON encoded once and written to every stream): the ceiling of this machine and this
+stack. The CPU a command costs is counted apart for the server (all its processes), the writers
+(this process), the desks and the PostgreSQL backends: CPU per command holds when the shared
+machine is busy, and their sum says how many commands/s the machine's cores could carry at all.
+
 Target: 500 commands/s sustained on PostgreSQL, commit -> every desk p99 <= 100 ms, nothing
 missed; the same figures on SQLite. The machine is shared: compare with the floor of the same
 run.
 
-    uv run python -m tests.bench.bench_throughput [--db sqlite pg] [--rate 500] [--seconds 20]
-        [--writers 20] [--desks 50] [--runs 3] [--workers 2]
+    uv run python -m tests.bench.bench_throughput [--db sqlite pg] [--rate 500 [1000 ...]]
+        [--seconds 20] [--writers 20] [--desks 50] [--runs 3] [--workers 2 [1 ...]]
+        [--server real [bare]] [--floor-seconds 3]
         [--pg postgresql+psycopg://postgres@127.0.0.1:55433/postgres]
 """
 
@@ -55,6 +65,7 @@ import httpx
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.server import add_user
+from tests.bench import bare_server
 from tests.bench.common import ServeProcess, fresh_pg_database, percentile, seed_server
 
 PASSWORD = "bench-password"
@@ -270,17 +281,26 @@ class RunResult:
     errors: list[str]
     server_cores: float
     desk_cores: float
+    #: Server CPU time (all its processes) per change committed in the run's window, in ms.
+    server_cpu_ms: float
+    #: CPU of the writers (this process) per command answered, in ms: the harness's own cost.
+    writer_cpu_ms: float
+    #: CPU of the desks' process per change delivered to all of them, in ms.
+    desk_cpu_ms: float
+    #: CPU of the PostgreSQL backends serving the run per command, in ms (0 on SQLite).
+    db_cpu_ms: float
     #: Median reply time per kind of command (ms).
     reply_ms: dict[str, float]
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
     """utime + stime of a process and its children (workers), from /proc."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     pids = [pid]
     with contextlib.suppress(OSError):
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        if children:
+            pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
@@ -288,6 +308,26 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def backend_cpu(db_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend on the database of ``db_url`` (read from
+    /proc: the database server runs on this machine); empty on SQLite (it is in-process)."""
+    if not db_url.startswith("postgresql"):
+        return {}
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        out = {pid: cpu_seconds(pid, children=False) for pid in pids}
+    engine.dispose()
+    return out
 
 
 def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str]) -> RunResult:
@@ -304,9 +344,13 @@ def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str])
     if not ready.wait(120):
         raise RuntimeError("the desks did not connect")
     assert srv.proc is not None
-    cpu0, wall0 = cpu_seconds(srv.proc.pid), time.monotonic()
+    db0 = backend_cpu(srv.db_url)
+    cpu0, wall0, own0 = cpu_seconds(srv.proc.pid), time.monotonic(), time.process_time()
     writers, elapsed = asyncio.run(write(srv.url, tokens["sup"], args))
-    server_cores = (cpu_seconds(srv.proc.pid) - cpu0) / (time.monotonic() - wall0)
+    server_cpu = cpu_seconds(srv.proc.pid) - cpu0
+    writer_cpu = time.process_time() - own0
+    db_cpu = sum(cpu - db0.get(pid, 0.0) for pid, cpu in backend_cpu(srv.db_url).items())
+    server_cores = server_cpu / (time.monotonic() - wall0)
     head = int(httpx.get(srv.url + API_PREFIX + "/snapshot", headers=headers).json()["cursor"])
     target.value = head
     results, desk_cpu = out.get(timeout=GRACE + 120)
@@ -349,6 +393,10 @@ def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str])
         errors=errors,
         server_cores=server_cores,
         desk_cores=desk_cpu / (time.monotonic() - wall0),
+        server_cpu_ms=server_cpu * 1000 / max(1, head - since),
+        writer_cpu_ms=writer_cpu * 1000 / max(1, head - since),
+        desk_cpu_ms=desk_cpu * 1000 / max(1, head - since),
+        db_cpu_ms=db_cpu * 1000 / max(1, head - since),
         reply_ms={
             kind: statistics.median((s.replied - s.sent) * 1000 for s in sent if s.kind == kind)
             for kind in sorted({s.kind for s in sent})
@@ -407,99 +455,223 @@ def pct(samples: list[float], p: float) -> float:
     return percentile(samples, p) if samples else float("nan")
 
 
-def bench_db(kind: str, args: argparse.Namespace, tmp: Path) -> None:
-    db = (
-        fresh_pg_database(args.pg, "dd_bench_throughput")
-        if kind == "pg"
-        else f"sqlite:///{tmp / 'server.db'}"
-    )
+@dataclass
+class Summary:
+    """The medians of one (database, server, workers, rate)'s runs, for the closing table."""
+
+    db: str
+    server: str
+    workers: int
+    asked: float
+    rate: float
+    p50: float
+    p99: float
+    missed: int
+    disorder: int
+    server_cores: float
+    server_cpu_ms: float
+    writer_cpu_ms: float
+    desk_cpu_ms: float
+    db_cpu_ms: float
+
+    @property
+    def total_cpu_ms(self) -> float:
+        """All the machine's CPU a command costs in this bench (the run's own processes)."""
+        return self.server_cpu_ms + self.writer_cpu_ms + self.desk_cpu_ms + self.db_cpu_ms
+
+
+def prepare_db(kind: str, server: str, args: argparse.Namespace, tmp: Path) -> str:
+    """A fresh database for ``server``: the real one seeded, the bare one empty."""
+    if kind == "pg":
+        name = "dd_bench_throughput" if server == "real" else "dd_bench_bare"
+        db = fresh_pg_database(args.pg, name)
+    else:
+        path = tmp / ("server.db" if server == "real" else "bare.db")
+        for old in tmp.glob(path.name + "*"):
+            old.unlink()
+        db = f"sqlite:///{path}"
+    if server == "real":
+        seed_server(db, args.incidents, UNITS)
+        add_user(db, "desk", Role.DISPATCHER, PASSWORD)
+        add_user(db, "sup", Role.SUPERVISOR, PASSWORD)
+    return db
+
+
+def bench_server(
+    kind: str, server: str, workers: int, args: argparse.Namespace, tmp: Path
+) -> list[Summary]:
+    """Start ``server`` (``real``: ``dispatchdesk serve``; ``bare``: :mod:`bare_server`) once
+    on a fresh database and run the writers and desks at each asked rate against it."""
     t = time.perf_counter()
-    seed_server(db, args.incidents, UNITS)
-    add_user(db, "desk", Role.DISPATCHER, PASSWORD)
-    add_user(db, "sup", Role.SUPERVISOR, PASSWORD)
-    workers = args.workers if kind == "pg" else 1
+    db = prepare_db(kind, server, args, tmp)
     name = "PostgreSQL" if kind == "pg" else "SQLite"
+    if server == "real":
+        what = (
+            f"{args.incidents:,} open incidents, {UNITS} units (seeded in "
+            f"{time.perf_counter() - t:.0f} s); serve --workers {workers}"
+        )
+        process: ServeProcess = ServeProcess(db, workers=workers)
+        password = PASSWORD
+    else:
+        what = f"BARE server (tests/bench/bare_server.py), an empty log; --workers {workers}"
+        process = bare_server.BareServeProcess(db, workers=workers)
+        password = bare_server.PASSWORD
+    rates = ", ".join(f"{rate:g}" for rate in args.rate)
     print(
-        f"\n{name}: {args.incidents:,} open incidents, {UNITS} units (seeded in "
-        f"{time.perf_counter() - t:.0f} s); serve --workers {workers}; {args.writers} writers at "
-        f"{args.rate:g} commands/s in all for {args.seconds:g} s; {args.desks} desks; "
-        f"{args.runs} runs",
+        f"\n{name}: {what}; {args.writers} writers at {rates} commands/s in all for "
+        f"{args.seconds:g} s; {args.desks} desks; {args.runs} runs",
         flush=True,
     )
-    runs: list[RunResult] = []
-    floors: list[tuple[float, float]] = []
-    with ServeProcess(db, workers=workers) as srv:
+    summaries = []
+    with process as srv:
         tokens = {}
         for user in ("desk", "sup"):
             r = httpx.post(
                 srv.url + API_PREFIX + "/auth/token",
-                json={"username": user, "password": PASSWORD},
+                json={"username": user, "password": password},
             )
             tokens[user] = r.json()["access_token"]
-        for run in range(args.runs):
-            result = one_run(srv, args, tokens)
-            runs.append(result)
-            if kind == "pg":
-                floor = (floor_pg(db, 3.0, 1), floor_pg(db, 3.0, args.writers))
-            else:
-                floor = (floor_sqlite(tmp / "floor.db", 3.0), float("nan"))
-            floors.append(floor)
-            print(
-                f"  run {run + 1}: {result.rate:6.0f} commands/s ({result.commands}); reply -> "
-                f"desk p50 {pct(result.from_reply, 50):.0f} ms, p99 "
-                f"{pct(result.from_reply, 99):.0f} ms; send -> desk p99 "
-                f"{pct(result.from_send, 99):.0f} ms; missed {result.missed}, out of order "
-                f"{result.disorder}, errors {len(result.errors)}; server "
-                f"{result.server_cores:.2f} cores, desks {result.desk_cores:.2f} cores; "
-                f"floor {floor[0]:.0f} rows/s (1 conn), {floor[1]:.0f} rows/s "
-                f"({args.writers} conns)",
-                flush=True,
+        for rate in args.rate:
+            at_rate = argparse.Namespace(**{**vars(args), "rate": rate})
+            label = name if server == "real" else f"{name} BARE"
+            summary = bench_rate(kind, label, db, srv, at_rate, tokens, tmp)
+            summaries.append(Summary(name, server, workers, rate, *summary))
+    return summaries
+
+
+def bench_rate(
+    kind: str,
+    name: str,
+    db: str,
+    srv: ServeProcess,
+    args: argparse.Namespace,
+    tokens: dict[str, str],
+    tmp: Path,
+) -> tuple[float, float, float, int, int, float, float, float, float, float]:
+    """``args.runs`` runs at ``args.rate``, each printed, then their medians (printed and
+    returned: rate, p50, p99, missed, out of order, server cores, and the CPU ms a command
+    of the server, the writers, the desks and the PostgreSQL backends)."""
+    runs: list[RunResult] = []
+    floors: list[tuple[float, float]] = []
+    for run in range(args.runs):
+        result = one_run(srv, args, tokens)
+        runs.append(result)
+        if args.floor_seconds <= 0:
+            floor = (float("nan"), float("nan"))
+        elif kind == "pg":
+            floor = (
+                floor_pg(db, args.floor_seconds, 1),
+                floor_pg(db, args.floor_seconds, args.writers),
             )
-            replies = ", ".join(f"{k} {v:.0f}" for k, v in result.reply_ms.items())
-            print(f"    median reply time by command (ms): {replies}", flush=True)
-            for error in result.errors[:3]:
-                print(f"    {error}")
+        else:
+            floor = (floor_sqlite(tmp / "floor.db", args.floor_seconds), float("nan"))
+        floors.append(floor)
+        print(
+            f"  run {run + 1}: {result.rate:6.0f} commands/s ({result.commands}); reply -> "
+            f"desk p50 {pct(result.from_reply, 50):.0f} ms, p99 "
+            f"{pct(result.from_reply, 99):.0f} ms; send -> desk p99 "
+            f"{pct(result.from_send, 99):.0f} ms; missed {result.missed}, out of order "
+            f"{result.disorder}, errors {len(result.errors)}; server "
+            f"{result.server_cores:.2f} cores ({result.server_cpu_ms:.1f} ms CPU a command), "
+            f"desks {result.desk_cores:.2f} cores ({result.desk_cpu_ms:.1f} ms), writers "
+            f"{result.writer_cpu_ms:.1f} ms, database {result.db_cpu_ms:.1f} ms CPU a command; "
+            f"floor {floor[0]:.0f} rows/s (1 conn), {floor[1]:.0f} rows/s "
+            f"({args.writers} conns)",
+            flush=True,
+        )
+        replies = ", ".join(f"{k} {v:.0f}" for k, v in result.reply_ms.items())
+        print(f"    median reply time by command (ms): {replies}", flush=True)
+        for error in result.errors[:3]:
+            print(f"    {error}")
 
     def med(values: list[float]) -> float:
         return statistics.median(values)
 
     rate = med([r.rate for r in runs])
+    p50 = med([pct(r.from_reply, 50) for r in runs])
     p99 = med([pct(r.from_reply, 99) for r in runs])
     missed = sum(r.missed for r in runs)
+    disorder = sum(r.disorder for r in runs)
+    cores = med([r.server_cores for r in runs])
+    cpu_ms = med([r.server_cpu_ms for r in runs])
     sustained = rate >= 0.98 * args.rate
     verdict = "meets" if sustained and p99 <= TARGET_P99_MS and missed == 0 else "MISSES"
     print(
         f"  {name} median of {len(runs)}: {rate:.0f} commands/s (asked {args.rate:g}), "
-        f"reply -> desk p50 {med([pct(r.from_reply, 50) for r in runs]):.0f} ms, p99 "
+        f"reply -> desk p50 {p50:.0f} ms, p99 "
         f"{p99:.0f} ms (send -> desk p99 {med([pct(r.from_send, 99) for r in runs]):.0f} ms) "
         f"over {med([len(r.from_reply) for r in runs]):.0f} (command, desk) pairs a run; "
-        f"missed {missed}, out of order {sum(r.disorder for r in runs)}; floor "
+        f"missed {missed}, out of order {disorder}; server {cores:.2f} cores, "
+        f"{cpu_ms:.1f} ms CPU a command; floor "
         f"{med([f[0] for f in floors]):.0f} rows/s on 1 connection"
         + (f", {med([f[1] for f in floors]):.0f} on {args.writers}" if kind == "pg" else "")
-        + f"  [{verdict} {args.rate:g}/s, p99 <= {TARGET_P99_MS:g} ms, none missed]"
+        + f"  [{verdict} {args.rate:g}/s, p99 <= {TARGET_P99_MS:g} ms, none missed]",
+        flush=True,
     )
+    writer_ms = med([r.writer_cpu_ms for r in runs])
+    desk_ms = med([r.desk_cpu_ms for r in runs])
+    db_ms = med([r.db_cpu_ms for r in runs])
+    return rate, p50, p99, missed, disorder, cores, cpu_ms, writer_ms, desk_ms, db_ms
+
+
+def print_table(summaries: list[Summary], runs: int) -> None:
+    print(
+        f"\nAll (median of {runs} runs each; reply -> desk ms; server cores and CPU ms a "
+        "command of the server (all its processes), the writers, the desks, the PostgreSQL "
+        "backends and in all):"
+    )
+    print(
+        "  database    server workers  asked  achieved  p50 ms  p99 ms  missed  disorder"
+        "  cores  server  writers  desks     db  total"
+    )
+    for s in summaries:
+        print(
+            f"  {s.db:<11} {s.server:<6} {s.workers:>7} {s.asked:>6g} {s.rate:>9.0f} "
+            f"{s.p50:>7.0f} {s.p99:>7.0f} {s.missed:>7} {s.disorder:>9} {s.server_cores:>6.2f}"
+            f" {s.server_cpu_ms:>7.2f} {s.writer_cpu_ms:>8.2f} {s.desk_cpu_ms:>6.2f}"
+            f" {s.db_cpu_ms:>6.2f} {s.total_cpu_ms:>6.2f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", nargs="+", choices=["sqlite", "pg"], default=["pg", "sqlite"])
     parser.add_argument("--pg", metavar="URL", default=os.environ.get("DISPATCHDESK_TEST_PG_URL"))
-    parser.add_argument("--rate", type=float, default=TARGET_RATE)
+    parser.add_argument("--rate", type=float, nargs="+", default=[TARGET_RATE])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--writers", type=int, default=20)
     parser.add_argument("--desks", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="serve --workers on PostgreSQL")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[2], help="serve --workers on PostgreSQL"
+    )
+    parser.add_argument(
+        "--server",
+        nargs="+",
+        choices=["real", "bare"],
+        default=["real"],
+        help="real: dispatchdesk serve; bare: tests/bench/bare_server.py, the stack's ceiling",
+    )
+    parser.add_argument(
+        "--floor-seconds",
+        type=float,
+        default=3.0,
+        help="length of each bare insert loop after a run (0: none)",
+    )
     parser.add_argument("--incidents", type=int, default=INCIDENTS)
     args = parser.parse_args()
     if "pg" in args.db and not args.pg:
         parser.error("--pg URL (or DISPATCHDESK_TEST_PG_URL) is needed for --db pg")
     tmp = Path(tempfile.mkdtemp(prefix="dd-bench-throughput-"))
+    summaries: list[Summary] = []
     try:
         for kind in args.db:
-            bench_db(kind, args, tmp)
+            for server in args.server:
+                for workers in dict.fromkeys(args.workers if kind == "pg" else [1]):
+                    summaries += bench_server(kind, server, workers, args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    print_table(summaries, args.runs)
 
 
 if __name__ == "__main__":
