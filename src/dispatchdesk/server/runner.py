@@ -37,6 +37,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -63,6 +65,21 @@ def retryable(err: DBAPIError) -> bool:
     """Whether the database aborted the transaction to break a deadlock (nothing applied)."""
     return getattr(err.orig, "sqlstate", None) in _RETRYABLE
 
+
+#: The idempotency statements, built once: claim a key (nothing if it is taken), read what is
+#: stored under it, write the result of the command that claimed it.
+_IDEM_CLAIM_PG = (
+    pg_insert(idempotency)
+    .on_conflict_do_nothing(index_elements=[idempotency.c.key])
+    .returning(idempotency.c.key)
+)
+_IDEM_CLAIM_SQLITE = (
+    sqlite_insert(idempotency)
+    .on_conflict_do_nothing(index_elements=[idempotency.c.key])
+    .returning(idempotency.c.key)
+)
+_IDEM_STORED = sa.select(idempotency).where(idempotency.c.key == sa.bindparam("claimed"))
+_IDEM_RESULT = idempotency.update().where(idempotency.c.key == sa.bindparam("claimed"))
 
 #: What a command's ``apply`` returns: the status of its success and the body to store.
 Apply = Callable[[Connection, datetime], tuple[int, dict[str, Any]]]
@@ -187,7 +204,7 @@ class CommandRunner:
     def hold_log(conn: Connection) -> None:
         """Take the log lock now (a no-op if this transaction holds it): before a check that
         reads what any other command may be writing, such as the rationales of the lookback."""
-        changelog.lock_head(conn)
+        changelog.hold(conn)
 
     def _audit_refusal(
         self, user: User, action: str, entity: str, entity_id: int | None, err: DomainError
@@ -208,37 +225,11 @@ class CommandRunner:
         with write_tx(self.engine) as conn:
             if not locks_rows:
                 changelog.lock_head(conn)
-            if idem.key is not None:
-                stored = conn.execute(
-                    sa.select(idempotency).where(idempotency.c.key == idem.key)
-                ).first()
-                if stored is not None:
-                    if (
-                        stored.username != user.username
-                        or stored.method_path != idem.method_path
-                        or stored.request_hash != idem.request_hash
-                    ):
-                        raise Invalid(
-                            f"Idempotency-Key {idem.key!r} was already used for a different "
-                            "request. Send a new key for a new command.",
-                        )
-                    return CommandResult(
-                        stored.status_code, json.loads(stored.response_body), replayed=True
-                    )
             now = self.now()
-            record = {
-                "key": idem.key,
-                "username": user.username,
-                "method_path": idem.method_path,
-                "request_hash": idem.request_hash,
-                "created_at": now,
-            }
-            if idem.key is not None and locks_rows:
-                # Claim the key: a concurrent request with it waits here for this one to commit,
-                # fails on the key and then replays this one's result (see :meth:`run`).
-                conn.execute(
-                    idempotency.insert().values({**record, "status_code": 0, "response_body": ""})
-                )
+            if idem.key is not None:
+                replay = self._claim(conn, user, idem, now)
+                if replay is not None:
+                    return replay
             status_code, body = apply(conn, now)
             if idem.key is not None:
                 if self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY:
@@ -249,17 +240,46 @@ class CommandRunner:
                         )
                     )
                     self._idem_pruned_at = now
-                result = {
-                    "status_code": status_code,
-                    "response_body": json.dumps(body, separators=(",", ":")),
-                }
-                if locks_rows:
-                    conn.execute(
-                        idempotency.update().where(idempotency.c.key == idem.key).values(result)
-                    )
-                else:
-                    conn.execute(idempotency.insert().values({**record, **result}))
+                conn.execute(
+                    _IDEM_RESULT,
+                    {
+                        "claimed": idem.key,
+                        "status_code": status_code,
+                        "response_body": json.dumps(body, separators=(",", ":")),
+                    },
+                )
             return CommandResult(status_code, body)
+
+    @staticmethod
+    def _claim(conn: Connection, user: User, idem: Idem, now: datetime) -> CommandResult | None:
+        """Claim the request's key (a placeholder row, its result written at the end), or the
+        stored result of the earlier request with it to replay.
+
+        A concurrent request with the key waits at the claim for this one to commit, then
+        finds its result and replays it (or, if it rolled back, claims the key itself)."""
+        claim = _IDEM_CLAIM_PG if conn.dialect.name == "postgresql" else _IDEM_CLAIM_SQLITE
+        record = {
+            "key": idem.key,
+            "username": user.username,
+            "method_path": idem.method_path,
+            "request_hash": idem.request_hash,
+            "status_code": 0,
+            "response_body": "",
+            "created_at": now,
+        }
+        if conn.execute(claim, record).first() is not None:
+            return None
+        stored = conn.execute(_IDEM_STORED, {"claimed": idem.key}).one()
+        if (
+            stored.username != user.username
+            or stored.method_path != idem.method_path
+            or stored.request_hash != idem.request_hash
+        ):
+            raise Invalid(
+                f"Idempotency-Key {idem.key!r} was already used for a different "
+                "request. Send a new key for a new command.",
+            )
+        return CommandResult(stored.status_code, json.loads(stored.response_body), replayed=True)
 
     # --- inside a command ------------------------------------------------------------------
 
