@@ -48,8 +48,17 @@ def task_lists(conn: Connection, where: Any) -> dict[int, list[TaskModel]]:
     return out
 
 
+#: One incident's tasks, oldest first (built once: every command that changes an incident reads
+#: them).
+_TASKS_OF = (
+    sa.select(incident_tasks)
+    .where(incident_tasks.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(incident_tasks.c.id)
+)
+
+
 def tasks_of(conn: Connection, incident_id: int) -> list[TaskModel]:
-    return task_lists(conn, incident_tasks.c.incident_id == incident_id).get(incident_id, [])
+    return [task_out(r) for r in conn.execute(_TASKS_OF, {"incident_id": incident_id})]
 
 
 def informants(
