@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -57,6 +57,8 @@ IDEM_PRUNE_EVERY = timedelta(minutes=1)
 #: Runs of a command that PostgreSQL may abort as a deadlock's victim before it gives up.
 RETRIES = 5
 
+T = TypeVar("T")
+
 #: SQLSTATEs of a transaction aborted so another could go on: it applied nothing, run it again.
 _RETRYABLE = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
@@ -64,6 +66,18 @@ _RETRYABLE = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_f
 def retryable(err: DBAPIError) -> bool:
     """Whether the database aborted the transaction to break a deadlock (nothing applied)."""
     return getattr(err.orig, "sqlstate", None) in _RETRYABLE
+
+
+def retried(work: Callable[[], T]) -> T:
+    """``work()`` (one write transaction), run again while the database aborts it as a
+    deadlock's victim (it applied nothing), at most :data:`RETRIES` times in all."""
+    for attempt in range(RETRIES):
+        try:
+            return work()
+        except DBAPIError as err:
+            if not retryable(err) or attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 #: The idempotency statements, built once: claim a key (nothing if it is taken), read what is

@@ -57,7 +57,14 @@ from dispatchdesk.server.features.units.records import emit_unit, unit_out
 from dispatchdesk.server.features.warnings.writes import audit_warnings_passed
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_unit
-from dispatchdesk.server.runner import RETRIES, CommandResult, CommandRunner, Idem, retryable
+from dispatchdesk.server.runner import (
+    RETRIES,
+    CommandResult,
+    CommandRunner,
+    Idem,
+    retried,
+    retryable,
+)
 
 #: The name audit rows carry for what the server does by itself (escalations).
 SYSTEM = "system"
@@ -347,9 +354,13 @@ class Units:
     def create_units(self, user: User, bodies: list[UnitCreate]) -> list[UnitOut]:
         """Create a whole fleet in one transaction: all of it or (on any error) none."""
         now = self.runner.now()
-        try:
+
+        def work() -> list[UnitOut]:
             with self.runner.locked_write() as conn:
-                out = [self._insert(conn, now, user, b) for b in bodies]
+                return [self._insert(conn, now, user, b) for b in bodies]
+
+        try:
+            out = retried(work)  # a deadlock's victim applied nothing: again
         except IntegrityError as exc:
             raise Conflict(f"The fleet could not be saved: {exc.orig}") from exc
         self.runner.notify()
