@@ -56,6 +56,11 @@ _BUMP_HEAD = (
 _INSERT_CHANGE = changes.insert()
 
 
+def encode(data: dict[str, Any]) -> str:
+    """A change's data as the log stores it (compact JSON)."""
+    return json.dumps(data, separators=(",", ":"))
+
+
 def lock_head(conn: Connection) -> Head:
     """Take the writers' lock (a row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already is)."""
     row = conn.execute(_LOCK_HEAD).one()
@@ -84,12 +89,14 @@ def append(
     now: datetime,
     retention: int,
     op: str = "upsert",
+    encoded: str | None = None,
 ) -> int:
     """Append one change in the caller's transaction (which holds :func:`lock_head`).
+    ``encoded``: ``data`` as :func:`encode` gives it, if the caller has it already.
 
     On PostgreSQL the head's bump, the row and the NOTIFY are one statement (one round trip
     instead of four while every other writer waits on the lock)."""
-    body = json.dumps(data, separators=(",", ":"))
+    body = encode(data) if encoded is None else encoded
     if conn.dialect.name == "postgresql":
         row = conn.execute(
             _PG_APPEND,

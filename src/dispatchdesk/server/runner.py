@@ -95,6 +95,10 @@ _IDEM_CLAIM_SQLITE = (
 _IDEM_STORED = sa.select(idempotency).where(idempotency.c.key == sa.bindparam("claimed"))
 _IDEM_RESULT = idempotency.update().where(idempotency.c.key == sa.bindparam("claimed"))
 
+#: ``Connection.info`` key: the data of the last change row :meth:`CommandRunner.emit` wrote,
+#: and its JSON.
+_LAST_EMITTED = "dispatchdesk_last_emitted"
+
 #: What a command's ``apply`` returns: the status of its success and the body to store.
 Apply = Callable[[Connection, datetime], tuple[int, dict[str, Any]]]
 
@@ -105,6 +109,9 @@ class CommandResult:
     body: dict[str, Any]
     #: True when this is the stored result of an earlier request with the same key.
     replayed: bool = False
+    #: ``body`` as compact JSON when the runner has it already (stored for replay, or the
+    #: command's change row), so a reply need not encode it again; else None.
+    body_json: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,24 +252,26 @@ class CommandRunner:
                 if replay is not None:
                     return replay
             status_code, body = apply(conn, now)
-            if idem.key is not None:
-                if self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY:
-                    self.hold_log(conn)  # one pruner at a time
-                    conn.execute(
-                        idempotency.delete().where(
-                            idempotency.c.created_at < now - self.settings.idempotency_retention
-                        )
+            if idem.key is not None and (
+                self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY
+            ):
+                self.hold_log(conn)  # one pruner at a time
+                conn.execute(
+                    idempotency.delete().where(
+                        idempotency.c.created_at < now - self.settings.idempotency_retention
                     )
-                    self._idem_pruned_at = now
+                )
+                self._idem_pruned_at = now
+            emitted = conn.info.pop(_LAST_EMITTED, None)
+            # the body is most often the data of the command's last change row, encoded then
+            body_json = emitted[1] if emitted is not None and emitted[0] is body else None
+            if idem.key is not None:
+                body_json = body_json or changelog.encode(body)
                 conn.execute(
                     _IDEM_RESULT,
-                    {
-                        "claimed": idem.key,
-                        "status_code": status_code,
-                        "response_body": json.dumps(body, separators=(",", ":")),
-                    },
+                    {"claimed": idem.key, "status_code": status_code, "response_body": body_json},
                 )
-            return CommandResult(status_code, body)
+            return CommandResult(status_code, body, body_json=body_json)
 
     @staticmethod
     def _claim(conn: Connection, user: User, idem: Idem, now: datetime) -> CommandResult | None:
@@ -293,7 +302,12 @@ class CommandRunner:
                 f"Idempotency-Key {idem.key!r} was already used for a different "
                 "request. Send a new key for a new command.",
             )
-        return CommandResult(stored.status_code, json.loads(stored.response_body), replayed=True)
+        return CommandResult(
+            stored.status_code,
+            json.loads(stored.response_body),
+            replayed=True,
+            body_json=stored.response_body,
+        )
 
     # --- inside a command ------------------------------------------------------------------
 
@@ -306,7 +320,9 @@ class CommandRunner:
     def emit(
         self, conn: Connection, now: datetime, entity: str, entity_id: int, data: dict[str, Any]
     ) -> None:
-        """One change-log row, in the caller's transaction."""
+        """One change-log row, in the caller's transaction. ``data`` is not changed afterwards:
+        when the command returns this very dict its JSON is reused for the stored result."""
+        encoded = changelog.encode(data)
         changelog.append(
             conn,
             entity=entity,
@@ -314,7 +330,9 @@ class CommandRunner:
             data=data,
             now=now,
             retention=self.settings.change_retention,
+            encoded=encoded,
         )
+        conn.info[_LAST_EMITTED] = (data, encoded)  # the reply is often this very dict
 
     def write_audit(
         self,
