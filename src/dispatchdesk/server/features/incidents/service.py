@@ -30,7 +30,7 @@ from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import diverts, incidents, owed, read_tx, ref_counters, units
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
 from dispatchdesk.server.features.downgrades.rules import grade_change, overtaken
-from dispatchdesk.server.features.history.keys import index_incident
+from dispatchdesk.server.features.history.keys import write_keys
 from dispatchdesk.server.features.history.links import links_of
 from dispatchdesk.server.features.incidents.callers import recorded_caller
 from dispatchdesk.server.features.incidents.records import (
@@ -202,10 +202,11 @@ class Incidents:
                 },
             ).one()
             new_id = int(row.id)
-            index_incident(conn, new_id)  # history's search keys
-            ensure_tasks(conn, now, row, self.runner.settings.task_policy)
-            # A new incident has no DIVERT tag, owed state or link yet: only its tasks to read.
-            task_list = tasks_of(conn, new_id)
+            write_keys(conn, [row])  # history's search keys, from the row as stored
+            added = ensure_tasks(conn, now, row, self.runner.settings.task_policy)
+            # A new incident has no DIVERT tag, owed state or link yet, and only the tasks just
+            # added.
+            task_list = tasks_of(conn, new_id) if added else []
             # The reference last, under the log lock (which the change row takes anyway): the
             # day's counter moves one writer at a time and a rolled-back create leaves no gap.
             self.runner.hold_log(conn)
