@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dispatchdesk.protocol.schemas import Change
-from dispatchdesk.server.db import UTCDateTime, changes, log_head
+from dispatchdesk.server.db import UTCDateTime, changes, log_head, log_locked, mark_log_locked
 
 #: PostgreSQL NOTIFY channel: every appended change notifies it, delivered at commit.
 CHANNEL = "dispatchdesk_changes"
@@ -44,16 +44,39 @@ class Head:
     floor: int
 
 
+#: Statements built once (a statement built per call costs more than running it).
+_READ_HEAD = sa.select(log_head.c.seq, log_head.c.floor).where(log_head.c.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_BUMP_HEAD = (
+    log_head.update()
+    .where(log_head.c.id == 1)
+    .values(seq=log_head.c.seq + 1)
+    .returning(log_head.c.seq, log_head.c.floor)
+)
+_INSERT_CHANGE = changes.insert()
+
+
+def encode(data: dict[str, Any]) -> str:
+    """A change's data as the log stores it (compact JSON)."""
+    return json.dumps(data, separators=(",", ":"))
+
+
 def lock_head(conn: Connection) -> Head:
     """Take the writers' lock (a row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already is)."""
-    row = conn.execute(
-        sa.select(log_head.c.seq, log_head.c.floor).where(log_head.c.id == 1).with_for_update()
-    ).one()
+    row = conn.execute(_LOCK_HEAD).one()
+    mark_log_locked(conn)
     return Head(int(row.seq), int(row.floor))
 
 
+def hold(conn: Connection) -> None:
+    """Take the writers' lock unless this transaction holds it already (one statement less
+    for each later ask)."""
+    if not log_locked(conn):
+        lock_head(conn)
+
+
 def read_head(conn: Connection) -> Head:
-    row = conn.execute(sa.select(log_head.c.seq, log_head.c.floor).where(log_head.c.id == 1)).one()
+    row = conn.execute(_READ_HEAD).one()
     return Head(int(row.seq), int(row.floor))
 
 
@@ -66,12 +89,14 @@ def append(
     now: datetime,
     retention: int,
     op: str = "upsert",
+    encoded: str | None = None,
 ) -> int:
     """Append one change in the caller's transaction (which holds :func:`lock_head`).
+    ``encoded``: ``data`` as :func:`encode` gives it, if the caller has it already.
 
     On PostgreSQL the head's bump, the row and the NOTIFY are one statement (one round trip
     instead of four while every other writer waits on the lock)."""
-    body = json.dumps(data, separators=(",", ":"))
+    body = encode(data) if encoded is None else encoded
     if conn.dialect.name == "postgresql":
         row = conn.execute(
             _PG_APPEND,
@@ -85,29 +110,24 @@ def append(
             },
         ).one()
         seq, head_floor = int(row.seq), int(row.floor)
+        mark_log_locked(conn)
         _prune(conn, seq - retention, head_floor)
         return seq
-    seq = int(
-        conn.execute(
-            log_head.update()
-            .where(log_head.c.id == 1)
-            .values(seq=log_head.c.seq + 1)
-            .returning(log_head.c.seq)
-        ).scalar_one()
-    )
+    head = conn.execute(_BUMP_HEAD).one()
+    seq = int(head.seq)
+    mark_log_locked(conn)
     conn.execute(
-        changes.insert().values(
-            seq=seq,
-            entity=entity,
-            entity_id=entity_id,
-            op=op,
-            data=body,
-            committed_at=now,
-        )
+        _INSERT_CHANGE,
+        {
+            "seq": seq,
+            "entity": entity,
+            "entity_id": entity_id,
+            "op": op,
+            "data": body,
+            "committed_at": now,
+        },
     )
-    floor = seq - retention
-    if floor > 0:
-        _prune(conn, floor, read_head(conn).floor)
+    _prune(conn, seq - retention, int(head.floor))
     return seq
 
 

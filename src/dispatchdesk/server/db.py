@@ -285,18 +285,48 @@ def audit_hash(
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
+#: ``Connection.info`` key: the transaction that holds the log lock (:func:`mark_log_locked`).
+_LOG_LOCKED = "dispatchdesk_log_locked"
+
+
+def log_locked(conn: Connection) -> bool:
+    """Whether this transaction already holds the log lock (took ``log_head``'s row)."""
+    return conn.info.get(_LOG_LOCKED) is conn.get_transaction()
+
+
+def mark_log_locked(conn: Connection) -> None:
+    """Note that this transaction holds the log lock (until it ends), so it is not asked for
+    again by a statement of its own."""
+    conn.info[_LOG_LOCKED] = conn.get_transaction()
+
+
+#: Statements built once (a statement built per call costs more than running it).
+_LOCK_LOG = sa.select(log_head.c.id).where(log_head.c.id == 1).with_for_update()
+_LOCK_AUDIT_HEAD = (
+    sa.select(audit_head.c.last_id, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+)
+_AUDIT_INSERT = audit.insert().returning(audit.c.id)
+_AUDIT_HEAD_MOVE = audit_head.update().where(audit_head.c.id == 1)
+#: On PostgreSQL the row and the chain head's move are one statement (one round trip).
+_PG_AUDIT_APPEND = sa.text(
+    "WITH added AS ("
+    " INSERT INTO audit (at, username, action, entity, entity_id, detail, prev_hash, hash)"
+    " VALUES (:at, :username, :action, :entity, :entity_id, :detail, :prev_hash, :hash)"
+    " RETURNING id"
+    ") UPDATE audit_head SET last_id = (SELECT id FROM added), hash = :hash WHERE id = 1"
+).bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("entity_id", type_=sa.Integer()))
+
+
 def lock_audit_head(conn: Connection) -> tuple[int | None, str]:
     """The chain head (last row id, its hash), locked for this transaction.
 
     The log head row is locked first (as every command does, so the lock order is always the
     same and two writers cannot deadlock); on SQLite ``BEGIN IMMEDIATE`` already serialises.
     """
-    conn.execute(sa.select(log_head.c.id).where(log_head.c.id == 1).with_for_update()).first()
-    row = conn.execute(
-        sa.select(audit_head.c.last_id, audit_head.c.hash)
-        .where(audit_head.c.id == 1)
-        .with_for_update()
-    ).first()
+    if not log_locked(conn):
+        conn.execute(_LOCK_LOG).first()
+        mark_log_locked(conn)
+    row = conn.execute(_LOCK_AUDIT_HEAD).first()
     if row is None:
         conn.execute(audit_head.insert().values(id=1, last_id=None, hash=AUDIT_GENESIS))
         return None, AUDIT_GENESIS
@@ -324,12 +354,12 @@ def audit_row(
         "detail": detail[:4000],
     }
     digest = audit_hash(prev, **values)
-    row_id = conn.execute(
-        audit.insert().values(**values, prev_hash=prev, hash=digest).returning(audit.c.id)
-    ).scalar_one()
-    conn.execute(
-        audit_head.update().where(audit_head.c.id == 1).values(last_id=row_id, hash=digest)
-    )
+    values.update(prev_hash=prev, hash=digest)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_AUDIT_APPEND, values)
+        return
+    row_id = conn.execute(_AUDIT_INSERT, values).scalar_one()
+    conn.execute(_AUDIT_HEAD_MOVE, {"last_id": row_id, "hash": digest})
 
 
 def chain_old_audit_rows(engine: Engine) -> int:

@@ -33,10 +33,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -55,6 +57,8 @@ IDEM_PRUNE_EVERY = timedelta(minutes=1)
 #: Runs of a command that PostgreSQL may abort as a deadlock's victim before it gives up.
 RETRIES = 5
 
+T = TypeVar("T")
+
 #: SQLSTATEs of a transaction aborted so another could go on: it applied nothing, run it again.
 _RETRYABLE = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
@@ -63,6 +67,37 @@ def retryable(err: DBAPIError) -> bool:
     """Whether the database aborted the transaction to break a deadlock (nothing applied)."""
     return getattr(err.orig, "sqlstate", None) in _RETRYABLE
 
+
+def retried(work: Callable[[], T]) -> T:
+    """``work()`` (one write transaction), run again while the database aborts it as a
+    deadlock's victim (it applied nothing), at most :data:`RETRIES` times in all."""
+    for attempt in range(RETRIES):
+        try:
+            return work()
+        except DBAPIError as err:
+            if not retryable(err) or attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+#: The idempotency statements, built once: claim a key (nothing if it is taken), read what is
+#: stored under it, write the result of the command that claimed it.
+_IDEM_CLAIM_PG = (
+    pg_insert(idempotency)
+    .on_conflict_do_nothing(index_elements=[idempotency.c.key])
+    .returning(idempotency.c.key)
+)
+_IDEM_CLAIM_SQLITE = (
+    sqlite_insert(idempotency)
+    .on_conflict_do_nothing(index_elements=[idempotency.c.key])
+    .returning(idempotency.c.key)
+)
+_IDEM_STORED = sa.select(idempotency).where(idempotency.c.key == sa.bindparam("claimed"))
+_IDEM_RESULT = idempotency.update().where(idempotency.c.key == sa.bindparam("claimed"))
+
+#: ``Connection.info`` key: the data of the last change row :meth:`CommandRunner.emit` wrote,
+#: and its JSON.
+_LAST_EMITTED = "dispatchdesk_last_emitted"
 
 #: What a command's ``apply`` returns: the status of its success and the body to store.
 Apply = Callable[[Connection, datetime], tuple[int, dict[str, Any]]]
@@ -74,6 +109,9 @@ class CommandResult:
     body: dict[str, Any]
     #: True when this is the stored result of an earlier request with the same key.
     replayed: bool = False
+    #: ``body`` as compact JSON when the runner has it already (stored for replay, or the
+    #: command's change row), so a reply need not encode it again; else None.
+    body_json: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +225,7 @@ class CommandRunner:
     def hold_log(conn: Connection) -> None:
         """Take the log lock now (a no-op if this transaction holds it): before a check that
         reads what any other command may be writing, such as the rationales of the lookback."""
-        changelog.lock_head(conn)
+        changelog.hold(conn)
 
     def _audit_refusal(
         self, user: User, action: str, entity: str, entity_id: int | None, err: DomainError
@@ -208,58 +246,68 @@ class CommandRunner:
         with write_tx(self.engine) as conn:
             if not locks_rows:
                 changelog.lock_head(conn)
-            if idem.key is not None:
-                stored = conn.execute(
-                    sa.select(idempotency).where(idempotency.c.key == idem.key)
-                ).first()
-                if stored is not None:
-                    if (
-                        stored.username != user.username
-                        or stored.method_path != idem.method_path
-                        or stored.request_hash != idem.request_hash
-                    ):
-                        raise Invalid(
-                            f"Idempotency-Key {idem.key!r} was already used for a different "
-                            "request. Send a new key for a new command.",
-                        )
-                    return CommandResult(
-                        stored.status_code, json.loads(stored.response_body), replayed=True
-                    )
             now = self.now()
-            record = {
-                "key": idem.key,
-                "username": user.username,
-                "method_path": idem.method_path,
-                "request_hash": idem.request_hash,
-                "created_at": now,
-            }
-            if idem.key is not None and locks_rows:
-                # Claim the key: a concurrent request with it waits here for this one to commit,
-                # fails on the key and then replays this one's result (see :meth:`run`).
-                conn.execute(
-                    idempotency.insert().values({**record, "status_code": 0, "response_body": ""})
-                )
-            status_code, body = apply(conn, now)
             if idem.key is not None:
-                if self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY:
-                    self.hold_log(conn)  # one pruner at a time
-                    conn.execute(
-                        idempotency.delete().where(
-                            idempotency.c.created_at < now - self.settings.idempotency_retention
-                        )
+                replay = self._claim(conn, user, idem, now)
+                if replay is not None:
+                    return replay
+            status_code, body = apply(conn, now)
+            if idem.key is not None and (
+                self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY
+            ):
+                self.hold_log(conn)  # one pruner at a time
+                conn.execute(
+                    idempotency.delete().where(
+                        idempotency.c.created_at < now - self.settings.idempotency_retention
                     )
-                    self._idem_pruned_at = now
-                result = {
-                    "status_code": status_code,
-                    "response_body": json.dumps(body, separators=(",", ":")),
-                }
-                if locks_rows:
-                    conn.execute(
-                        idempotency.update().where(idempotency.c.key == idem.key).values(result)
-                    )
-                else:
-                    conn.execute(idempotency.insert().values({**record, **result}))
-            return CommandResult(status_code, body)
+                )
+                self._idem_pruned_at = now
+            emitted = conn.info.pop(_LAST_EMITTED, None)
+            # the body is most often the data of the command's last change row, encoded then
+            body_json = emitted[1] if emitted is not None and emitted[0] is body else None
+            if idem.key is not None:
+                body_json = body_json or changelog.encode(body)
+                conn.execute(
+                    _IDEM_RESULT,
+                    {"claimed": idem.key, "status_code": status_code, "response_body": body_json},
+                )
+            return CommandResult(status_code, body, body_json=body_json)
+
+    @staticmethod
+    def _claim(conn: Connection, user: User, idem: Idem, now: datetime) -> CommandResult | None:
+        """Claim the request's key (a placeholder row, its result written at the end), or the
+        stored result of the earlier request with it to replay.
+
+        A concurrent request with the key waits at the claim for this one to commit, then
+        finds its result and replays it (or, if it rolled back, claims the key itself)."""
+        claim = _IDEM_CLAIM_PG if conn.dialect.name == "postgresql" else _IDEM_CLAIM_SQLITE
+        record = {
+            "key": idem.key,
+            "username": user.username,
+            "method_path": idem.method_path,
+            "request_hash": idem.request_hash,
+            "status_code": 0,
+            "response_body": "",
+            "created_at": now,
+        }
+        if conn.execute(claim, record).first() is not None:
+            return None
+        stored = conn.execute(_IDEM_STORED, {"claimed": idem.key}).one()
+        if (
+            stored.username != user.username
+            or stored.method_path != idem.method_path
+            or stored.request_hash != idem.request_hash
+        ):
+            raise Invalid(
+                f"Idempotency-Key {idem.key!r} was already used for a different "
+                "request. Send a new key for a new command.",
+            )
+        return CommandResult(
+            stored.status_code,
+            json.loads(stored.response_body),
+            replayed=True,
+            body_json=stored.response_body,
+        )
 
     # --- inside a command ------------------------------------------------------------------
 
@@ -272,7 +320,9 @@ class CommandRunner:
     def emit(
         self, conn: Connection, now: datetime, entity: str, entity_id: int, data: dict[str, Any]
     ) -> None:
-        """One change-log row, in the caller's transaction."""
+        """One change-log row, in the caller's transaction. ``data`` is not changed afterwards:
+        when the command returns this very dict its JSON is reused for the stored result."""
+        encoded = changelog.encode(data)
         changelog.append(
             conn,
             entity=entity,
@@ -280,7 +330,9 @@ class CommandRunner:
             data=data,
             now=now,
             retention=self.settings.change_retention,
+            encoded=encoded,
         )
+        conn.info[_LAST_EMITTED] = (data, encoded)  # the reply is often this very dict
 
     def write_audit(
         self,

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from dispatchdesk.domain.clock import Clock
 from dispatchdesk.domain.incident import IncidentStatus
@@ -46,6 +46,7 @@ from dispatchdesk.server.db import (
 from dispatchdesk.server.features.history.keys import write_keys
 from dispatchdesk.server.features.history.records import incidents_out
 from dispatchdesk.server.reference import checked_incident
+from dispatchdesk.server.runner import retried
 from dispatchdesk.server.settings import ServerSettings
 
 #: Incidents inserted per statement.
@@ -241,6 +242,38 @@ def _store(
     _advance_counters(conn, [b.ref for _, b in bodies], settings)
 
 
+def _store_new(
+    engine: Engine,
+    bodies: list[tuple[int, IncidentImport]],
+    settings: ServerSettings,
+    now: datetime,
+    username: str,
+    path: Path,
+) -> list[ImportProblem]:
+    """Store every incident in one transaction, or none if a ref is already stored (those
+    are the problems returned)."""
+    with write_tx(engine) as conn:
+        changelog.lock_head(conn)
+        refs = [b.ref for _, b in bodies]
+        taken: set[str] = set()
+        for first in range(0, len(refs), CHUNK):
+            taken.update(
+                conn.execute(
+                    sa.select(incidents.c.ref).where(
+                        incidents.c.ref.in_(refs[first : first + CHUNK])
+                    )
+                ).scalars()
+            )
+        problems = [
+            ImportProblem(line=line, field="ref", reason=f"{b.ref!r} is already stored")
+            for line, b in bodies
+            if b.ref in taken
+        ]
+        if not problems:
+            _store(conn, bodies, settings, now, username, f"import {path.name}")
+        return problems
+
+
 def import_incidents(
     db_url: str,
     path: str | Path,
@@ -257,26 +290,8 @@ def import_incidents(
     engine = make_engine(db_url)
     try:
         create_schema(engine)
-        if not problems:
-            with write_tx(engine) as conn:
-                changelog.lock_head(conn)
-                refs = [b.ref for _, b in bodies]
-                taken: set[str] = set()
-                for first in range(0, len(refs), CHUNK):
-                    taken.update(
-                        conn.execute(
-                            sa.select(incidents.c.ref).where(
-                                incidents.c.ref.in_(refs[first : first + CHUNK])
-                            )
-                        ).scalars()
-                    )
-                problems += [
-                    ImportProblem(line=line, field="ref", reason=f"{b.ref!r} is already stored")
-                    for line, b in bodies
-                    if b.ref in taken
-                ]
-                if not problems:
-                    _store(conn, bodies, settings, now, username, f"import {path.name}")
+        if not problems:  # a deadlock's victim applied nothing: again
+            problems = retried(lambda: _store_new(engine, bodies, settings, now, username, path))
     finally:
         engine.dispose()
     if problems:

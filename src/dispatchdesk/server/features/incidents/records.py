@@ -67,6 +67,21 @@ def _divert_select() -> sa.Select[Any]:
     )
 
 
+#: The DIVERT tags of one incident (built once: a command reads them for every incident it
+#: changes).
+_DIVERTS_FROM = (
+    _divert_select()
+    .where(diverts.c.from_incident_id == sa.bindparam("incident_id"))
+    .order_by(diverts.c.id)
+)
+
+
+def diverts_from(conn: Connection, incident_id: int) -> list[DivertModel]:
+    """The DIVERT tags of the incident ``incident_id`` (the units diverted or withdrawn from
+    it), oldest first."""
+    return [divert_out(r) for r in conn.execute(_DIVERTS_FROM, {"incident_id": incident_id})]
+
+
 def incident_out(
     row: Row[Any],
     divert_list: list[DivertModel] | None = None,

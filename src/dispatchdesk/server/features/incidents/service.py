@@ -30,12 +30,11 @@ from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import diverts, incidents, owed, read_tx, ref_counters, units
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
 from dispatchdesk.server.features.downgrades.rules import grade_change, overtaken
-from dispatchdesk.server.features.history.keys import index_incident
+from dispatchdesk.server.features.history.keys import write_keys
 from dispatchdesk.server.features.history.links import links_of
 from dispatchdesk.server.features.incidents.callers import recorded_caller
 from dispatchdesk.server.features.incidents.records import (
-    divert_out,
-    divert_rows,
+    diverts_from,
     incident_out,
     make_ref,
     wire,
@@ -54,6 +53,30 @@ from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem
 #: Edits that read and write the incident's own row only: such a patch runs beside other
 #: commands under the incident's row lock; any other field takes the log lock at once.
 PLAIN_EDITS = frozenset({"summary", "weapons", "appointment_at"})
+
+#: The statements every incident command runs, built once (building one costs more than
+#: running it). ``incident_id`` names the incident's row.
+_LOAD = sa.select(incidents).where(incidents.c.id == sa.bindparam("incident_id"))
+_LOAD_LOCKED = _LOAD.with_for_update()
+_LOCK = (
+    sa.select(incidents.c.id).where(incidents.c.id == sa.bindparam("incident_id")).with_for_update()
+)
+#: An edit: the columns to set are the keys of its parameters; the row as it is afterwards.
+_UPDATE = (
+    incidents.update().where(incidents.c.id == sa.bindparam("incident_id")).returning(*incidents.c)
+)
+_INSERT = incidents.insert().returning(*incidents.c)
+_OWED = sa.select(owed).where(owed.c.incident_id == sa.bindparam("incident_id"))
+_RELEASE_OWED = owed.delete().where(owed.c.incident_id == sa.bindparam("incident_id"))
+_RELEASE_DIVERTS = diverts.update().where(
+    diverts.c.from_incident_id == sa.bindparam("incident_id"), diverts.c.released_at.is_(None)
+)
+_NEXT_REF = (
+    ref_counters.update()
+    .where(ref_counters.c.day == sa.bindparam("today"))
+    .values(n=ref_counters.c.n + 1)
+    .returning(ref_counters.c.n)
+)
 
 
 class Incidents:
@@ -76,39 +99,55 @@ class Incidents:
         self.runner.write_audit(conn, now, user.username, action, "incident", incident.id, detail)
         return data
 
-    def incident(self, conn: Connection, incident_id: int) -> IncidentOut:
-        """The incident as the wire shows it: with its DIVERT tags and whether it is owed."""
-        row = self.load(conn, incident_id)
-        tags = [divert_out(r) for r in divert_rows(conn, diverts.c.from_incident_id == row.id)]
-        owed_row = conn.execute(sa.select(owed).where(owed.c.incident_id == row.id)).first()
+    def incident(
+        self, conn: Connection, incident_id: int, row: Row[Any] | None = None
+    ) -> IncidentOut:
+        """The incident as the wire shows it: with its DIVERT tags and whether it is owed.
+        ``row``: its row as this transaction last wrote it (else it is read)."""
+        if row is None:
+            row = self.load(conn, incident_id)
+        owed_row = conn.execute(_OWED, {"incident_id": row.id}).first()
         return incident_out(
             row,
-            tags,
+            diverts_from(conn, row.id),
             owed_row,
             links_of(conn, [row.id]).get(row.id),
             task_list=tasks_of(conn, row.id),
         )
 
-    def emit_incident(self, conn: Connection, now: datetime, incident_id: int) -> IncidentOut:
-        out = self.incident(conn, incident_id)
+    def emit_incident(
+        self, conn: Connection, now: datetime, incident_id: int, row: Row[Any] | None = None
+    ) -> IncidentOut:
+        """The incident's change row; ``row`` as for :meth:`incident`."""
+        out = self.incident(conn, incident_id, row)
         self.runner.emit(conn, now, "incident", out.id, wire(out))
         return out
+
+    @staticmethod
+    def update(conn: Connection, incident_id: int, values: dict[str, Any]) -> Row[Any]:
+        """Set ``values`` on the incident's row; the row as it is now."""
+        return conn.execute(_UPDATE, {"incident_id": incident_id, **values}).one()
 
     def release_owed(
         self, conn: Connection, now: datetime, incident_id: int, by: str, reason: str
     ) -> bool:
         """End an incident's owed state (another unit arrived, or a supervisor closed it)."""
-        gone = conn.execute(owed.delete().where(owed.c.incident_id == incident_id)).rowcount
+        gone = conn.execute(_RELEASE_OWED, {"incident_id": incident_id}).rowcount
         conn.execute(
-            diverts.update()
-            .where(diverts.c.from_incident_id == incident_id, diverts.c.released_at.is_(None))
-            .values(released_at=now, released_by=by, released_reason=reason[:2000])
+            _RELEASE_DIVERTS,
+            {
+                "incident_id": incident_id,
+                "released_at": now,
+                "released_by": by,
+                "released_reason": reason[:2000],
+            },
         )
         return bool(gone)
 
-    def load(self, conn: Connection, incident_id: int) -> Row[Any]:
-        """The incident's row; 404 when there is none."""
-        row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).first()
+    def load(self, conn: Connection, incident_id: int, *, lock: bool = False) -> Row[Any]:
+        """The incident's row; 404 when there is none. ``lock``: its row locked until the
+        command commits (as :meth:`lock`)."""
+        row = conn.execute(_LOAD_LOCKED if lock else _LOAD, {"incident_id": incident_id}).first()
         if row is None:
             raise NotFound(f"There is no incident {incident_id}.")
         return row
@@ -117,19 +156,12 @@ class Incidents:
     def lock(conn: Connection, incident_id: int) -> None:
         """Lock the incident's row until the command commits (no-op on SQLite, where the
         write transaction holds the whole database)."""
-        conn.execute(
-            sa.select(incidents.c.id).where(incidents.c.id == incident_id).with_for_update()
-        ).first()
+        conn.execute(_LOCK, {"incident_id": incident_id}).first()
 
     def _next_ref(self, conn: Connection, now: datetime) -> str:
         local = now.astimezone(self.runner.tz())
         day = local.date().isoformat()
-        n = conn.execute(
-            ref_counters.update()
-            .where(ref_counters.c.day == day)
-            .values(n=ref_counters.c.n + 1)
-            .returning(ref_counters.c.n)
-        ).scalar()
+        n = conn.execute(_NEXT_REF, {"today": day}).scalar()
         if n is None:  # first incident of the day; writers are serialised by the log lock
             conn.execute(ref_counters.insert().values(day=day, n=1))
             n = 1
@@ -149,36 +181,37 @@ class Incidents:
             )
             self.runner.refuse_if(problems)
             appointment = body.appointment_at.astimezone(UTC) if body.appointment_at else None
-            new_id = conn.execute(
-                incidents.insert()
-                .values(
-                    ref=f"new {uuid.uuid4().hex}",  # its reference is taken last (below)
-                    version=1,
-                    grade=body.grade.value,
-                    original_grade=body.grade.value,
-                    status=IncidentStatus.OPEN.value,
-                    created_at=now,
-                    deadline=policy.deadline(body.grade, now, appointment),
-                    type=body.type,
-                    summary=body.summary,
-                    location=body.location.model_dump(mode="json"),
-                    caller=recorded_caller(body.caller, user, now),
-                    persons=[p.model_dump(mode="json") for p in body.persons],
-                    appointment_at=appointment,
-                    updated_at=now,
-                    weapons=body.weapons,
-                )
-                .returning(incidents.c.id)
-            ).scalar_one()
-            index_incident(conn, int(new_id))  # history's search keys
-            ensure_tasks(conn, now, self.load(conn, int(new_id)), self.runner.settings.task_policy)
-            out = self.incident(conn, int(new_id))
+            row = conn.execute(
+                _INSERT,
+                {
+                    "ref": f"new {uuid.uuid4().hex}",  # its reference is taken last (below)
+                    "version": 1,
+                    "grade": body.grade.value,
+                    "original_grade": body.grade.value,
+                    "status": IncidentStatus.OPEN.value,
+                    "created_at": now,
+                    "deadline": policy.deadline(body.grade, now, appointment),
+                    "type": body.type,
+                    "summary": body.summary,
+                    "location": body.location.model_dump(mode="json"),
+                    "caller": recorded_caller(body.caller, user, now),
+                    "persons": [p.model_dump(mode="json") for p in body.persons],
+                    "appointment_at": appointment,
+                    "updated_at": now,
+                    "weapons": body.weapons,
+                },
+            ).one()
+            new_id = int(row.id)
+            write_keys(conn, [row])  # history's search keys, from the row as stored
+            added = ensure_tasks(conn, now, row, self.runner.settings.task_policy)
+            # A new incident has no DIVERT tag, owed state or link yet, and only the tasks just
+            # added.
+            task_list = tasks_of(conn, new_id) if added else []
             # The reference last, under the log lock (which the change row takes anyway): the
             # day's counter moves one writer at a time and a rolled-back create leaves no gap.
             self.runner.hold_log(conn)
-            ref = self._next_ref(conn, now)
-            conn.execute(incidents.update().where(incidents.c.id == new_id).values(ref=ref))
-            out = out.model_copy(update={"ref": ref})
+            row = self.update(conn, new_id, {"ref": self._next_ref(conn, now)})
+            out = incident_out(row, task_list=task_list)
             data = self._record(
                 conn,
                 now,
@@ -204,10 +237,9 @@ class Incidents:
             )
 
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            self.lock(conn, incident_id)
+            row = self.load(conn, incident_id, lock=True)
             if fields - PLAIN_EDITS:  # grade, status, type read more than the incident's row
                 self.runner.hold_log(conn)
-            row = self.load(conn, incident_id)
             if if_match is not None and row.version != if_match:  # None: If-Match: *
                 raise Stale(
                     f"Incident {row.ref} has changed since you loaded it: it is now at version "
@@ -248,8 +280,7 @@ class Incidents:
                 notes.append("weapons mentioned" if body.weapons else "weapons tick removed")
             values["version"] = row.version + 1
             values["updated_at"] = now
-            conn.execute(incidents.update().where(incidents.c.id == incident_id).values(values))
-            out = self.incident(conn, incident_id)
+            out = self.incident(conn, incident_id, self.update(conn, incident_id, values))
             detail = f"{out.ref} v{out.version}: " + ("; ".join(notes) or "no field changed")
             status_code = 202 if requested else 200  # a downgrade request awaits a supervisor
             return status_code, self._record(conn, now, user, "update_incident", out, detail)

@@ -48,8 +48,23 @@ def task_lists(conn: Connection, where: Any) -> dict[int, list[TaskModel]]:
     return out
 
 
+#: One incident's tasks, oldest first (built once: every command that changes an incident reads
+#: them).
+_TASKS_OF = (
+    sa.select(incident_tasks)
+    .where(incident_tasks.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(incident_tasks.c.id)
+)
+
+
+#: The keys of one incident's tasks (built once: every create reads them).
+_TASK_KEYS = sa.select(incident_tasks.c.key).where(
+    incident_tasks.c.incident_id == sa.bindparam("incident_id")
+)
+
+
 def tasks_of(conn: Connection, incident_id: int) -> list[TaskModel]:
-    return task_lists(conn, incident_tasks.c.incident_id == incident_id).get(incident_id, [])
+    return [task_out(r) for r in conn.execute(_TASKS_OF, {"incident_id": incident_id})]
 
 
 def informants(
@@ -81,11 +96,7 @@ def ensure_tasks(
     """Add the tasks ``policy`` requires of the incident ``row`` (of ``incident_type``, when
     it is being changed to that) that it lacks (by key); none is ever removed or reopened, so
     a type changed away from domestic keeps its tasks. Returns the tasks added."""
-    have = set(
-        conn.execute(
-            sa.select(incident_tasks.c.key).where(incident_tasks.c.incident_id == row.id)
-        ).scalars()
-    )
+    have = set(conn.execute(_TASK_KEYS, {"incident_id": row.id}).scalars())
     added: list[Task] = []
     kind = incident_type if incident_type is not None else row.type
     for need in policy.required(kind, informants(row.caller, row.persons)):

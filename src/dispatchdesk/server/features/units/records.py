@@ -29,9 +29,20 @@ def unit_out(row: Row[Any]) -> UnitOut:
     )
 
 
-def emit_unit(runner: CommandRunner, conn: Connection, now: datetime, unit_id: int) -> UnitOut:
-    """The unit's change row, in the caller's transaction; returns the unit as sent."""
-    row = conn.execute(sa.select(units).where(units.c.id == unit_id)).one()
+_LOAD = sa.select(units).where(units.c.id == sa.bindparam("unit_id"))
+
+
+def emit_unit(
+    runner: CommandRunner,
+    conn: Connection,
+    now: datetime,
+    unit_id: int,
+    row: Row[Any] | None = None,
+) -> UnitOut:
+    """The unit's change row, in the caller's transaction; returns the unit as sent. ``row``:
+    the unit's row as this transaction last wrote it (else it is read)."""
+    if row is None:
+        row = conn.execute(_LOAD, {"unit_id": unit_id}).one()
     out = unit_out(row)
     runner.emit(conn, now, "unit", out.id, out.model_dump(mode="json"))
     return out

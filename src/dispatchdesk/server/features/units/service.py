@@ -57,12 +57,67 @@ from dispatchdesk.server.features.units.records import emit_unit, unit_out
 from dispatchdesk.server.features.warnings.writes import audit_warnings_passed
 from dispatchdesk.server.rationales import Entity
 from dispatchdesk.server.reference import checked_unit
-from dispatchdesk.server.runner import RETRIES, CommandResult, CommandRunner, Idem, retryable
+from dispatchdesk.server.runner import (
+    RETRIES,
+    CommandResult,
+    CommandRunner,
+    Idem,
+    retried,
+    retryable,
+)
 
 #: The name audit rows carry for what the server does by itself (escalations).
 SYSTEM = "system"
 
 _ON_INCIDENT = (UnitStatus.ASSIGNED.value, UnitStatus.AT_SCENE.value)
+
+#: The statements every unit command runs, built once (building one costs more than running
+#: it). ``unit_id`` names the unit's row, ``incident_id`` and ``owed_id`` an incident's.
+_UNIT = sa.select(units).where(units.c.id == sa.bindparam("unit_id"))
+_UNIT_LOCKED = _UNIT.with_for_update()
+_UNITS_ON = (
+    sa.select(units).where(units.c.incident_id == sa.bindparam("incident_id")).order_by(units.c.id)
+)
+#: A unit's move: applies only while the unit is as the command saw it (the condition, by
+#: name, of :meth:`Units._move_unit`); the row as it is afterwards.
+_MOVE = (
+    units.update()
+    .values(
+        status=sa.bindparam("to_status"),
+        incident_id=sa.bindparam("to_incident"),
+        status_since=sa.bindparam("since"),
+        version=units.c.version + 1,
+    )
+    .returning(*units.c)
+)
+_MOVES = {
+    "available": _MOVE.where(
+        units.c.id == sa.bindparam("unit_id"),
+        units.c.status == UnitStatus.AVAILABLE.value,
+        units.c.incident_id.is_(None),
+    ),
+    "on_source": _MOVE.where(
+        units.c.id == sa.bindparam("unit_id"),
+        units.c.incident_id == sa.bindparam("source_id"),
+        units.c.status.in_(_ON_INCIDENT),
+    ),
+    "status_is": _MOVE.where(
+        units.c.id == sa.bindparam("unit_id"), units.c.status == sa.bindparam("from_status")
+    ),
+}
+#: An owed incident that a unit joined is no longer without one (nor escalated).
+_OWED_JOINED = (
+    owed.update()
+    .where(
+        owed.c.incident_id == sa.bindparam("owed_id"),
+        sa.or_(owed.c.unassigned_since.is_not(None), owed.c.escalated_at.is_not(None)),
+    )
+    .values(unassigned_since=None, escalated_at=None)
+)
+#: An owed incident left with no unit starts its escalation time.
+_OWED_LEFT = owed.update().where(
+    owed.c.incident_id == sa.bindparam("owed_id"), owed.c.unassigned_since.is_(None)
+)
 
 
 class Units:
@@ -76,8 +131,7 @@ class Units:
 
     def _unit(self, conn: Connection, unit_id: int, *, lock: bool = False) -> Row[Any]:
         """The unit's row (404 if none); ``lock``: locked until the command commits."""
-        query = sa.select(units).where(units.c.id == unit_id)
-        row = conn.execute(query.with_for_update() if lock else query).first()
+        row = conn.execute(_UNIT_LOCKED if lock else _UNIT, {"unit_id": unit_id}).first()
         if row is None:
             raise NotFound(f"There is no unit {unit_id}.")
         return row
@@ -95,12 +149,16 @@ class Units:
                 .with_for_update()
             ).all()
 
-    def _locked(self, conn: Connection, unit_id: int, if_match: int | None) -> Row[Any]:
-        """The unit's row at ``if_match`` (else 412), locked with the incident it is on."""
+    def _locked(
+        self, conn: Connection, unit_id: int, if_match: int | None
+    ) -> tuple[Row[Any], Row[Any] | None]:
+        """The unit's row at ``if_match`` (else 412), locked, and the row of the incident it
+        is on (if any), locked after it."""
         unit = self._unit(conn, unit_id, lock=True)
         self._check_version(unit, if_match)
-        self._lock_incidents(conn, unit.incident_id)
-        return unit
+        if unit.incident_id is None:
+            return unit, None
+        return unit, self.incidents.load(conn, unit.incident_id, lock=True)
 
     @staticmethod
     def _check_version(row: Row[Any], if_match: int | None) -> None:
@@ -110,8 +168,8 @@ class Units:
                 f"{row.version}, not {if_match}. Look at the unit again and retry.",
             )
 
-    def _open_incident(self, conn: Connection, incident_id: int) -> Row[Any]:
-        row = self.incidents.load(conn, incident_id)
+    def _open_incident(self, conn: Connection, incident_id: int, *, lock: bool = False) -> Row[Any]:
+        row = self.incidents.load(conn, incident_id, lock=lock)
         if row.status == IncidentStatus.CLOSED.value:
             raise Conflict(f"Incident {row.ref} is closed: no unit can be sent to it.")
         return row
@@ -125,19 +183,13 @@ class Units:
 
     @staticmethod
     def _units_on(conn: Connection, incident_id: int) -> list[Row[Any]]:
-        return list(
-            conn.execute(
-                sa.select(units).where(units.c.incident_id == incident_id).order_by(units.c.id)
-            ).all()
-        )
+        return list(conn.execute(_UNITS_ON, {"incident_id": incident_id}).all())
 
     def _bump(self, conn: Connection, now: datetime, row: Row[Any], values: dict[str, Any]) -> None:
-        conn.execute(
-            incidents.update()
-            .where(incidents.c.id == row.id)
-            .values(**values, version=row.version + 1, updated_at=now)
+        new = self.incidents.update(
+            conn, row.id, {**values, "version": row.version + 1, "updated_at": now}
         )
-        self.incidents.emit_incident(conn, now, row.id)
+        self.incidents.emit_incident(conn, now, row.id, new)
 
     def _unit_joined(self, conn: Connection, now: datetime, row: Row[Any]) -> None:
         """A unit is now on incident ``row``: its status follows the units (ASSIGNED if it was
@@ -149,14 +201,7 @@ class Units:
         )
         if status.value != row.status:
             values["status"] = status.value
-        changed = conn.execute(
-            owed.update()
-            .where(
-                owed.c.incident_id == row.id,
-                sa.or_(owed.c.unassigned_since.is_not(None), owed.c.escalated_at.is_not(None)),
-            )
-            .values(unassigned_since=None, escalated_at=None)
-        ).rowcount
+        changed = conn.execute(_OWED_JOINED, {"owed_id": row.id}).rowcount
         if values or changed:
             self._bump(conn, now, row, values)
 
@@ -183,9 +228,7 @@ class Units:
         changed = 0
         if not remaining:
             changed = conn.execute(
-                owed.update()
-                .where(owed.c.incident_id == row.id, owed.c.unassigned_since.is_(None))
-                .values(unassigned_since=now)
+                _OWED_LEFT, {"owed_id": row.id, "unassigned_since": now}
             ).rowcount
         if values or changed or diverted:
             self._bump(conn, now, row, values)
@@ -198,31 +241,38 @@ class Units:
         *,
         status: UnitStatus,
         incident_id: int | None,
-        where: Any,
-    ) -> None:
-        """Conditional update: applies only if ``where`` still holds; else 409 (lost a race)."""
-        done = conn.execute(
-            units.update()
-            .where(units.c.id == unit.id, where)
-            .values(
-                status=status.value,
-                incident_id=incident_id,
-                status_since=now,
-                version=units.c.version + 1,
-            )
-        ).rowcount
-        if done != 1:
+        when: Literal["available", "on_source", "status_is"],
+        **condition: Any,
+    ) -> Row[Any]:
+        """Conditional update: applies only if the unit is still as ``when`` says (AVAILABLE
+        and on no incident; on the incident ``source_id``; its status ``from_status``); else
+        409 (lost a race). The unit's row as it is now."""
+        moved = conn.execute(
+            _MOVES[when],
+            {
+                "unit_id": unit.id,
+                "to_status": status.value,
+                "to_incident": incident_id,
+                "since": now,
+                **condition,
+            },
+        ).first()
+        if moved is None:
             raise Conflict(
                 f"Unit {unit.callsign} was changed by someone else just now: look at it "
                 "again and retry.",
             )
+        return moved
 
     def _finish(
-        self, conn: Connection, now: datetime, user: User, action: str, unit_id: int, detail: str
+        self, conn: Connection, now: datetime, user: User, action: str, unit: Row[Any], detail: str
     ) -> tuple[int, dict[str, Any]]:
-        out = emit_unit(self.runner, conn, now, unit_id)
-        self.runner.write_audit(conn, now, user.username, action, "unit", unit_id, detail)
-        return 200, out.model_dump(mode="json")
+        """The moved ``unit``'s change row and the command's audit row; its reply."""
+        out = unit_out(unit)
+        data = out.model_dump(mode="json")
+        self.runner.emit(conn, now, "unit", out.id, data)
+        self.runner.write_audit(conn, now, user.username, action, "unit", out.id, detail)
+        return 200, data
 
     def _put_there_by(self, conn: Connection, unit: Row[Any]) -> str:
         """ " (assigned by disp1 at 14:02)": who last put the unit on its incident, from the
@@ -304,9 +354,13 @@ class Units:
     def create_units(self, user: User, bodies: list[UnitCreate]) -> list[UnitOut]:
         """Create a whole fleet in one transaction: all of it or (on any error) none."""
         now = self.runner.now()
-        try:
+
+        def work() -> list[UnitOut]:
             with self.runner.locked_write() as conn:
-                out = [self._insert(conn, now, user, b) for b in bodies]
+                return [self._insert(conn, now, user, b) for b in bodies]
+
+        try:
+            out = retried(work)  # a deadlock's victim applied nothing: again
         except IntegrityError as exc:
             raise Conflict(f"The fleet could not be saved: {exc.orig}") from exc
         self.runner.notify()
@@ -318,20 +372,17 @@ class Units:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
             unit = self._unit(conn, unit_id, lock=True)
             self._check_version(unit, if_match)
-            self._lock_incidents(conn, body.incident_id)
-            incident = self._open_incident(conn, body.incident_id)
+            incident = self._open_incident(conn, body.incident_id, lock=True)
             if unit.status != UnitStatus.AVAILABLE.value:
                 raise Conflict(self._busy_message(conn, unit, incident.ref))
             try:
-                self._move_unit(
+                moved = self._move_unit(
                     conn,
                     unit,
                     now,
                     status=UnitStatus.ASSIGNED,
                     incident_id=incident.id,
-                    where=sa.and_(
-                        units.c.status == UnitStatus.AVAILABLE.value, units.c.incident_id.is_(None)
-                    ),
+                    when="available",
                 )
             except Conflict:
                 # Lost a race: say where the unit went and who sent it, as for a busy unit.
@@ -353,7 +404,7 @@ class Units:
                 now,
                 user,
                 "assign_unit",
-                unit_id,
+                moved,
                 f"{unit.callsign} assigned to {incident.ref}{passed}",
             )
 
@@ -376,13 +427,14 @@ class Units:
             if unit.incident_id == target.id:
                 raise Conflict(f"Unit {unit.callsign} is already on {target.ref}.")
             source = self.incidents.load(conn, unit.incident_id)
-            self._move_unit(
+            moved = self._move_unit(
                 conn,
                 unit,
                 now,
                 status=UnitStatus.ASSIGNED,
                 incident_id=target.id,
-                where=sa.and_(units.c.incident_id == source.id, units.c.status.in_(_ON_INCIDENT)),
+                when="on_source",
+                source_id=source.id,
             )
             divert_id = conn.execute(
                 diverts.insert()
@@ -417,7 +469,7 @@ class Units:
                 now,
                 user,
                 "divert_unit",
-                unit_id,
+                moved,
                 f"{unit.callsign} diverted from {source.ref} to {target.ref}: {body.reason}; "
                 f"{source.ref} is owed attendance{passed}",
             )
@@ -426,20 +478,20 @@ class Units:
 
     def arrive(self, user: User, unit_id: int, if_match: int | None, idem: Idem) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._locked(conn, unit_id, if_match)
-            if unit.status != UnitStatus.ASSIGNED.value or unit.incident_id is None:
+            unit, incident = self._locked(conn, unit_id, if_match)
+            if unit.status != UnitStatus.ASSIGNED.value or incident is None:
                 raise Conflict(
                     f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: only "
                     "a unit en route to an incident can arrive.",
                 )
-            incident = self.incidents.load(conn, unit.incident_id)
-            self._move_unit(
+            moved = self._move_unit(
                 conn,
                 unit,
                 now,
                 status=UnitStatus.AT_SCENE,
                 incident_id=incident.id,
-                where=units.c.status == UnitStatus.ASSIGNED.value,
+                when="status_is",
+                from_status=UnitStatus.ASSIGNED.value,
             )
             values: dict[str, Any] = {}
             if incident.status != IncidentStatus.AT_SCENE.value:
@@ -454,7 +506,7 @@ class Units:
             detail = f"{unit.callsign} at scene at {incident.ref}"
             if released:
                 detail += "; no longer owed"
-            return self._finish(conn, now, user, "arrive_unit", unit_id, detail)
+            return self._finish(conn, now, user, "arrive_unit", moved, detail)
 
         return self.runner.run(user, idem, apply, "arrive_unit", unit_id, "unit", locks_rows=True)
 
@@ -462,35 +514,34 @@ class Units:
         self, user: User, unit_id: int, body: ClearRequest | None, if_match: int | None, idem: Idem
     ) -> CommandResult:
         def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
-            unit = self._locked(conn, unit_id, if_match)
+            unit, incident = self._locked(conn, unit_id, if_match)
             if unit.status in (UnitStatus.AVAILABLE.value, UnitStatus.OFF_DUTY.value):
                 raise Conflict(
                     f"Unit {unit.callsign} is {UnitStatus(unit.status).label.lower()}: there "
                     "is nothing to clear it from.",
                 )
             reason = ((body.reason if body is not None else None) or "").strip()
-            incident = None
             withdrawal = False
-            if unit.incident_id is not None:
-                incident = self.incidents.load(conn, unit.incident_id)
+            if incident is not None:
                 withdrawal = self._check_clear_reason(conn, now, user, unit, incident, reason)
-            self._move_unit(
+            moved = self._move_unit(
                 conn,
                 unit,
                 now,
                 status=UnitStatus.AVAILABLE,
                 incident_id=None,
-                where=units.c.status == unit.status,
+                when="status_is",
+                from_status=unit.status,
             )
             detail = f"{unit.callsign} cleared, available"
             if incident is not None and withdrawal:
-                return self._withdrawn(conn, now, user, unit, incident, reason)
+                return self._withdrawn(conn, now, user, moved, incident, reason)
             if incident is not None:
                 self._unit_left(conn, now, incident, diverted=False)
                 detail = f"{unit.callsign} cleared from {incident.ref}, available"
             if reason:
                 detail += f": {reason}"
-            return self._finish(conn, now, user, "clear_unit", unit_id, detail)
+            return self._finish(conn, now, user, "clear_unit", moved, detail)
 
         return self.runner.run(user, idem, apply, "clear_unit", unit_id, "unit", locks_rows=True)
 
@@ -539,8 +590,8 @@ class Units:
         incident: Row[Any],
         reason: str,
     ) -> tuple[int, dict[str, Any]]:
-        """``unit`` withdrawn from ``incident`` before arriving: tagged WITHDRAWN like a
-        divert, and the incident owed attendance."""
+        """``unit`` (its row as moved) withdrawn from ``incident`` before arriving: tagged
+        WITHDRAWN like a divert, and the incident owed attendance."""
         conn.execute(
             diverts.insert().values(
                 unit_id=unit.id,
@@ -560,7 +611,7 @@ class Units:
             now,
             user,
             "withdraw_unit",
-            unit.id,
+            unit,
             f"{unit.callsign} withdrawn from {incident.ref} before arriving: {reason}; "
             f"{incident.ref} is owed attendance",
         )
@@ -592,20 +643,21 @@ class Units:
                 )
             if unit.status == body.status.value:
                 raise Conflict(f"Unit {unit.callsign} is already {body.status.label.lower()}.")
-            self._move_unit(
+            moved = self._move_unit(
                 conn,
                 unit,
                 now,
                 status=body.status,
                 incident_id=None,
-                where=units.c.status == unit.status,
+                when="status_is",
+                from_status=unit.status,
             )
             return self._finish(
                 conn,
                 now,
                 user,
                 "unit_status",
-                unit_id,
+                moved,
                 f"{unit.callsign} {unit.status}→{body.status.value}",
             )
 
