@@ -103,12 +103,6 @@ def write_keys(conn: Connection, found: Sequence[Any]) -> None:
         conn.execute(incident_people.insert(), people)
 
 
-def index_incident(conn: Connection, incident_id: int) -> None:
-    """Write the keys of one stored incident (in the command's transaction)."""
-    row = conn.execute(_key_columns().where(incidents.c.id == incident_id)).one()
-    write_keys(conn, [row])
-
-
 def _key_columns() -> sa.Select[Any]:
     return sa.select(
         incidents.c.id,
