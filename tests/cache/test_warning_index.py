@@ -3,6 +3,7 @@ server's linear ``find_warnings`` on generated schemes, orders, places and perso
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,6 +20,7 @@ from dispatchdesk.cache.warning_index import (
     NO_DISTRICT,
     WarningIndex,
     _Streets,
+    near_names,
 )
 from dispatchdesk.domain.addresses import one_typo, street_ratio, street_similar, street_type
 from dispatchdesk.domain.grades import Grade
@@ -794,3 +796,25 @@ def test_a_near_name_filed_after_a_lookup_is_found_by_the_next_one() -> None:
     assert found() == [2]
     index.remove_order(2)
     assert found() == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), threshold=st.sampled_from([0.0, 0.5, 0.7, 0.82, 0.9, 1.0]))
+def test_the_near_name_scan_is_difflibs_ratio_name_by_name(seed: int, threshold: float) -> None:
+    """rapidfuzz's Indel bound first, then difflib: the same names as difflib's ratio
+    (``match_person``'s) over every name, near names and far ones, long ones included (over
+    200 letters difflib junks popular letters: its ratio only falls, the bound still holds)."""
+    rng = random.Random(seed)
+    name = mutate(rng, rng.choice(NAMES)).strip() or "x"
+    if rng.random() < 0.1:
+        name = " ".join([name] * rng.randint(20, 40))
+    known = [typo(rng, name) for _ in range(10)] + [mutate(rng, name) for _ in range(10)]
+    known += [mutate(rng, rng.choice(NAMES)) for _ in range(10)] + [name]
+    known = [k for k in dict.fromkeys(known) if k]
+    expected = [
+        k
+        for k in known
+        if k != name and difflib.SequenceMatcher(None, k, name).ratio() >= threshold
+    ]
+    found = near_names(name, known, threshold)
+    assert sorted(found) == sorted(expected)  # each once, in no particular order

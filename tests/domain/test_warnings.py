@@ -506,3 +506,40 @@ def test_remembered_address_parts_share_their_words() -> None:
     assert one.street is two.street and one.house is two.house
     assert one.postcode is two.postcode
     assert read_postcode("".join(["sw2 ", "5sa"]))[1] is read_postcode("SW2 5SB")[1]
+
+
+def _street_as_before(words: list[str]) -> str:
+    """``addresses._street`` as it was written first (every length of locality tried, longest
+    first, after each one dropped): the reference for the table by last word."""
+    from dispatchdesk.domain import addresses
+
+    localities = {tuple(p.split()) for p in addresses.LONDON_LOCALITIES}
+    most = max(len(p) for p in localities)
+    words = list(words)
+    dropped = bool(words) and words[-1] in {p[-1] for p in localities}
+    while dropped:
+        dropped = False
+        for n in range(min(most, len(words) - 1), 0, -1):
+            if tuple(words[-n:]) in localities:
+                del words[-n:]
+                dropped = True
+                break
+    return "" if tuple(words) in addresses._NO_STREET else addresses._spelt(words)
+
+
+#: Localities whole and single words (theirs and a street's): runs of them end the way
+#: typed streets do ("acre lane brixton hill london", "upon thames").
+_STREET_CHUNKS = sorted(
+    {tuple(p.split()) for p in LONDON_LOCALITIES}
+    | {(w,) for p in LONDON_LOCALITIES for w in p.split()}
+    | {(w,) for w in ("acre", "lane", "st", "high", "rd", "hill")}
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_STREET_CHUNKS), max_size=6))
+def test_trailing_localities_drop_as_they_did(chunks: list[tuple[str, ...]]) -> None:
+    from dispatchdesk.domain.addresses import _street
+
+    words = [w for chunk in chunks for w in chunk]
+    assert _street(words) == _street_as_before(words)

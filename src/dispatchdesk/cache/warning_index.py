@@ -35,9 +35,10 @@ import difflib
 import gc
 from array import array
 from bisect import bisect_right, insort
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
+from functools import cache, partial
 from sys import intern
 from typing import Any, TypeVar
 
@@ -127,46 +128,41 @@ def _discard(table: dict[K, Ids], key: K, entity_id: int) -> bool:
     return True
 
 
-# --- difflib ratio bounds --------------------------------------------------------------------
+# --- near names: rapidfuzz's C scorer first ---------------------------------------------------
 
 
-def _could_reach(len_a: int, len_b: int, threshold: float) -> bool:
-    """difflib's ``real_quick_ratio`` (computed the same way): an upper bound on ``ratio``."""
-    total = len_a + len_b
-    return (2.0 * min(len_a, len_b) / total if total else 1.0) >= threshold
+@cache
+def _extract() -> Callable[..., list[tuple[str, float, Any]]]:
+    """rapidfuzz's ``process.extract`` with the Indel similarity, imported at the first
+    near-name scan (a desk that never asks about a person with a date of birth does not
+    load the library)."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Indel
+
+    return partial(process.extract, scorer=Indel.normalized_similarity, limit=None)
 
 
-class _Fuzzy:
-    """A query string to compare with many known ones: is
-    ``SequenceMatcher(None, known, query).ratio() >= threshold``, as the domain computes it?"""
+def near_names(name: str, known: Iterable[str], threshold: float) -> list[str]:
+    """The names of ``known`` other than ``name`` whose difflib ratio with it
+    (``SequenceMatcher(None, known, name).ratio()``, as ``match_person`` computes it)
+    reaches ``threshold``, in no particular order.
 
-    __slots__ = ("_counts", "_length", "_letters", "_matcher", "_query")
-
-    def __init__(self, query: str) -> None:
-        self._query = query
-        #: Holds the query as seq2, which difflib prepares once for every known string (made
-        #: when a string first passes the cheap bound: most never do).
-        self._matcher: difflib.SequenceMatcher[str] | None = None
-        # Each distinct letter and how often it occurs (Counter's, counted by str.count).
-        self._letters = tuple(dict.fromkeys(query))
-        self._counts = tuple(map(query.count, self._letters))
-        self._length = len(query)
-
-    def could_be(self, other: str, threshold: float) -> bool:
-        """difflib's quick_ratio bound (the letters shared, with multiplicity; the same
-        either way round), counted by str.count in C: a third of the cost of quick_ratio
-        itself, and most strings stop here."""
-        total = len(other) + self._length
-        shared = sum(map(min, self._counts, map(other.count, self._letters)))
-        return (2.0 * shared / total if total else 1.0) >= threshold
-
-    def similar(self, known: str, threshold: float) -> bool:
-        if not self.could_be(known, threshold):
-            return False
-        if self._matcher is None:
-            self._matcher = difflib.SequenceMatcher(None, "", self._query)
-        self._matcher.set_seq1(known)
-        return self._matcher.ratio() >= threshold
+    rapidfuzz's Indel similarity, 2·LCS / (n + m), is an upper bound of difflib's ratio
+    (difflib's matching blocks are a common subsequence), so the names it rejects (in C, a
+    margin below the threshold for rounding) are never near; the few it keeps are checked
+    with difflib itself."""
+    cutoff = max(threshold - 1e-9, 0.0)
+    matcher: difflib.SequenceMatcher[str] | None = None
+    near = []
+    for other, _score, _key in _extract()(name, known, score_cutoff=cutoff):
+        if other == name:
+            continue
+        if matcher is None:  # holds ``name`` as seq2, which difflib prepares once
+            matcher = difflib.SequenceMatcher(None, "", name)
+        matcher.set_seq1(other)
+        if matcher.ratio() >= threshold:
+            near.append(other)
+    return near
 
 
 # --- streets: a deletion neighbourhood -------------------------------------------------------
@@ -526,17 +522,9 @@ class _PersonIndex:
 
     def _near_names(self, name: str, dob: date, threshold: float) -> tuple[str, ...]:
         """The other names known with date of birth ``dob`` whose difflib ratio with
-        ``name`` reaches ``threshold``."""
-        fuzzy, size, near = None, len(name), []
-        for known in self._names_by_dob.get(dob, ()):
-            # _could_reach, inline (a name is never empty): most names stop here.
-            length = len(known)
-            if known == name or 2.0 * min(length, size) / (length + size) < threshold:
-                continue
-            fuzzy = fuzzy or _Fuzzy(name)  # prepared only when a name is to be compared
-            if fuzzy.similar(known, threshold):
-                near.append(known)
-        return tuple(near)
+        ``name`` reaches ``threshold`` (``near_names``)."""
+        names = self._names_by_dob.get(dob)
+        return tuple(near_names(name, names.keys(), threshold)) if names else ()
 
 
 def _person_keys(persons: Iterable[Person]) -> set[tuple[str, date | None]]:

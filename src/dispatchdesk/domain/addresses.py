@@ -306,10 +306,12 @@ _NO_STREET = frozenset(
         ("gb",),
     }
 )
-_MAX_LOCALITY_WORDS = max(len(p.split()) for p in LONDON_LOCALITIES)
 _LOCALITY_WORDS = frozenset(tuple(p.split()) for p in LONDON_LOCALITIES)
-#: The last words of the localities: a street ending otherwise has none to drop.
-_LOCALITY_ENDS = frozenset(p[-1] for p in _LOCALITY_WORDS)
+#: The most words of a locality ending with each word: a street ending otherwise has none
+#: to drop.
+_LOCALITY_ENDS: dict[str, int] = {}
+for _p in _LOCALITY_WORDS:
+    _LOCALITY_ENDS[_p[-1]] = max(len(_p), _LOCALITY_ENDS.get(_p[-1], 0))
 
 #: Postcode areas in and around London: an outward code typed alone ("SW2") is read as one
 #: only in these (elsewhere "A406" would be a postcode).
@@ -523,14 +525,14 @@ def _street(words: list[str]) -> str:
     """The street proper of the words after the house: trailing towns and districts dropped
     (never every word), abbreviations spelt out, "st" first in a longer street as "saint"."""
     words = list(words)
-    dropped = bool(words) and words[-1] in _LOCALITY_ENDS
-    while dropped:
-        dropped = False
-        for n in range(min(_MAX_LOCALITY_WORDS, len(words) - 1), 0, -1):
-            if tuple(words[-n:]) in _LOCALITY_WORDS:
-                del words[-n:]
-                dropped = True
-                break
+    while len(words) > 1:
+        # The longest locality the words end with, leaving a word at least.
+        n = min(_LOCALITY_ENDS.get(words[-1], 0), len(words) - 1)
+        while n and tuple(words[-n:]) not in _LOCALITY_WORDS:
+            n -= 1
+        if not n:
+            break
+        del words[-n:]
     return "" if tuple(words) in _NO_STREET else _spelt(words)
 
 

@@ -303,11 +303,13 @@ def _address_similar(marker: ParsedPlace, query: ParsedPlace, policy: WarningPol
     known, asked = marker.parts.street, query.parts.street
     threshold = policy.address_similarity
     if marker.postcode and marker.postcode == query.postcode:
+        # street_similar first: its ratio of the whole streets is the one the client's index
+        # has just computed (remembered), where the names' would be another difflib run.
         return (
             not known
             or not asked
-            or street_names_alike(known, asked, threshold)
             or street_similar(known, asked, threshold)
+            or street_names_alike(known, asked, threshold)
         )
     if marker.district and query.district and marker.district != query.district:
         return False
