@@ -1,0 +1,95 @@
+"""The hub's wake-ups: a burst of commits wakes each event loop's streams once, not once per
+commit, and never misses a commit (tests/server/test_events.py covers the streams over HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from dispatchdesk.server.events import Hub
+
+
+class _CountingHub(Hub):
+    """A hub that counts the wake-ups it sends to the loops."""
+
+    def __init__(self, fanout_seconds: float) -> None:
+        super().__init__(fanout_seconds)
+        self.sent = 0
+
+    def _send(self, loop: asyncio.AbstractEventLoop, call: Any, *args: Any) -> None:
+        self.sent += 1
+        super()._send(loop, call, *args)
+
+
+async def _woken(event: asyncio.Event) -> bool:
+    """Whether ``event`` is set once the loop has run what was sent to it."""
+    for _ in range(5):  # the thread-safe call, then the wake-up
+        await asyncio.sleep(0)
+    return event.is_set()
+
+
+def test_first_commit_after_a_quiet_spell_wakes_at_once() -> None:
+    async def main() -> None:
+        hub = Hub(fanout_seconds=3600)
+        _loop, event = hub.register()
+        hub.notify()
+        assert await _woken(event)
+
+    asyncio.run(main())
+
+
+def test_a_burst_of_commits_wakes_once_and_the_last_is_not_missed() -> None:
+    async def main() -> None:
+        hub = _CountingHub(fanout_seconds=0.05)
+        waiters = [hub.register() for _ in range(3)]
+        generation = hub.tail.generation
+        hub.notify()  # wakes at once
+        assert all([await _woken(e) for _l, e in waiters])
+        for _l, e in waiters:
+            e.clear()
+        # a hundred commits from the command threads while the streams are woken
+        threads = [threading.Thread(target=hub.notify) for _ in range(100)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert hub.tail.generation == generation + 101  # every commit counted for the reads
+        assert hub.sent == 2  # one wake-up for the first commit, one for the whole burst
+        assert not any([await _woken(e) for _l, e in waiters])  # within the fan-out time
+        async with asyncio.timeout(5):
+            for _l, e in waiters:
+                await e.wait()  # then every stream is woken, once
+        hub.notify()  # a commit after the burst's wake-up sends another
+        assert hub.sent == 3
+
+    asyncio.run(main())
+
+
+def test_close_wakes_at_once_even_within_the_fanout_time() -> None:
+    async def main() -> None:
+        hub = Hub(fanout_seconds=3600)
+        _loop, event = hub.register()
+        hub.notify()
+        assert await _woken(event)
+        event.clear()
+        hub.notify()  # held back for an hour
+        assert not await _woken(event)
+        hub.close()
+        assert await _woken(event)
+        assert hub.closed
+
+    asyncio.run(main())
+
+
+def test_an_unregistered_loop_is_forgotten() -> None:
+    async def main() -> Hub:
+        hub = Hub()
+        waiter = hub.register()
+        hub.unregister(waiter)
+        hub.notify()
+        return hub
+
+    hub = asyncio.run(main())
+    hub.notify()  # its loop is closed: nothing is sent to it
+    assert not hub._loops
