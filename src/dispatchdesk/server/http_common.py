@@ -19,7 +19,6 @@ from dispatchdesk.domain.roles import Right, has_right
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import ErrorBody
 from dispatchdesk.server import auth
-from dispatchdesk.server.db import read_tx
 from dispatchdesk.server.errors import (
     BadRequest,
     DomainError,
@@ -173,7 +172,7 @@ def requirer(runner: CommandRunner) -> Require:
                     "Sign in first: send 'Authorization: Bearer <token>' with a token from "
                     f"POST {API_PREFIX}/auth/token."
                 )
-            with read_tx(runner.engine) as conn:
+            with auth.token_check(runner.engine) as conn:
                 user = auth.user_for_token(conn, creds.credentials, runner.now())
             if user is None:
                 raise Unauthorized("Your session token is not valid or has expired: sign in again.")
