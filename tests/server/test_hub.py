@@ -93,3 +93,24 @@ def test_an_unregistered_loop_is_forgotten() -> None:
     hub = asyncio.run(main())
     hub.notify()  # its loop is closed: nothing is sent to it
     assert not hub._loops
+
+
+def test_a_notification_of_a_change_already_read_wakes_nobody() -> None:
+    """On PostgreSQL a node hears its own commits again from the watcher: those are not read
+    a second time; another node's commit is."""
+    from dispatchdesk.server.events import _Window
+
+    async def main() -> None:
+        hub = _CountingHub(fanout_seconds=0)
+        _loop, event = hub.register()
+        hub.tail._window = _Window(end=5, generation=hub.tail.generation)
+        generation = hub.tail.generation
+        hub.notify(5)
+        hub.notify(4)
+        assert (hub.tail.generation, hub.sent) == (generation, 0)
+        assert not await _woken(event)
+        hub.notify(6)
+        assert (hub.tail.generation, hub.sent) == (generation + 1, 1)
+        assert await _woken(event)
+
+    asyncio.run(main())

@@ -102,6 +102,12 @@ class Tail:
             return found, False  # nothing to check against the schemes table
         return await run_in_threadpool(self._serve, window, runner, since)
 
+    def has(self, seq: int) -> bool:
+        """Whether the window has read the change ``seq`` (so every stream is given it after
+        the wake-up that made the window read it)."""
+        end = self._window.end
+        return end is not None and seq <= end
+
     def _refresh_if_stale(self, runner: CommandRunner) -> None:
         with self._lock:
             if self._window.generation != self.generation or self._window.end is None:
@@ -237,12 +243,16 @@ class Hub:
                 if not wake.events:
                     del self._loops[loop]
 
-    def notify(self) -> None:
-        """Wake every stream; callable from any thread.
+    def notify(self, seq: int | None = None) -> None:
+        """Wake every stream; callable from any thread. ``seq``: the change committed, when
+        known (the watcher's notifications): nothing is done when the shared window has
+        already read it (this process's own commits, announced to it a second time).
 
         One wake-up per event loop sets all of that loop's streams' events (a thread-safe
         call writes to the loop's wake-up pipe), and none is sent while one is still on its
         way: it will find this commit too, as the generation is counted first."""
+        if seq is not None and self.tail.has(seq):
+            return
         with self._lock:
             self.tail.generation += 1
             due = [(loop, wake) for loop, wake in self._loops.items() if not wake.pending]
