@@ -8,16 +8,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from dispatchdesk.domain.roles import Role
-from dispatchdesk.server.db import is_postgres, read_tx, tokens, users
+from dispatchdesk.server.db import tokens, users
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -119,16 +117,3 @@ def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
         )
     ).first()
     return None if row is None else User(row.username, Role(row.role))
-
-
-@contextmanager
-def token_check(engine: Engine) -> Iterator[Connection]:
-    """A connection for :func:`user_for_token`, made for every request: its one statement
-    sees one snapshot by itself, so on PostgreSQL it runs in autocommit (no BEGIN and COMMIT
-    round trips, no isolation level to set and reset); on SQLite a read transaction."""
-    if not is_postgres(engine):
-        with read_tx(engine) as conn:
-            yield conn
-        return
-    with engine.connect() as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server import changelog
-from dispatchdesk.server.db import read_tx
+from dispatchdesk.server.db import changes, read_tx
 from dispatchdesk.server.features.warnings.tables import schemes
+from dispatchdesk.server.reads import one_statement
 from dispatchdesk.server.runner import CommandRunner
 
 #: Changes read from the log per query while a stream catches up.
@@ -131,7 +133,7 @@ class Tail:
         items, end = list(window.items), window.end
         try:
             while True:
-                page, _head, more = _read(runner, end)
+                page, more = _read_window(runner, end)
                 gone = {_sid(c) for c in page if c.entity == "scheme" and c.op == "delete"}
                 if gone:  # an ended or expired scheme: its text leaves the window now
                     items = [_gone_if(item, gone) for item in items]
@@ -346,6 +348,31 @@ async def stream(
                         await event.wait()
     finally:
         hub.unregister(waiter)
+
+
+def _read_window(runner: CommandRunner, end: int) -> tuple[list[Change], bool]:
+    """The changes after the window's ``end`` (and whether more wait) in one statement: the
+    log's seqs are contiguous above its floor (each append bumps the head under its lock), so
+    a first row other than ``end + 1`` means the log was pruned past the window; that, and
+    only that, is read the full way (:func:`_read`: the head too, LogGone when pruned)."""
+    with one_statement(runner.engine) as conn:
+        rows = conn.execute(
+            sa.select(changes.c.seq, changes.c.entity, changes.c.op, changes.c.data)
+            .where(changes.c.seq > end)
+            .order_by(changes.c.seq)
+            .limit(BATCH + 1)
+        ).all()
+    if rows and int(rows[0].seq) != end + 1:
+        page, _head, more = _read(runner, end)
+        return page, more
+    now = runner.now()
+    page = [
+        changelog.redact_expired(
+            Change(seq=int(r.seq), entity=r.entity, op=r.op, data=json.loads(r.data)), now
+        )
+        for r in rows[:BATCH]
+    ]
+    return page, len(rows) > BATCH
 
 
 def _read(runner: CommandRunner, since: int) -> tuple[list[Change], changelog.Head, bool]:
