@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from dispatchdesk.server.events import Hub
+
+from .conftest import Desk
 
 
 class _CountingHub(Hub):
@@ -114,3 +119,30 @@ def test_a_notification_of_a_change_already_read_wakes_nobody() -> None:
         assert await _woken(event)
 
     asyncio.run(main())
+
+
+def test_the_window_read_past_a_pruned_log_is_refused_not_served_with_a_gap(
+    make_desk: Callable[..., Desk],
+) -> None:
+    """The shared window reads what follows its end in one statement; when the log was pruned
+    past that end, the gap is never served: the window starts again and a stream behind the
+    floor ends (its desk's resume gets 410 and takes a snapshot)."""
+    from dispatchdesk.server import changelog, events
+
+    desk = make_desk(change_retention=2)
+    app: Any = desk.client.app
+    runner, tail = app.state.services.runner, app.state.hub.tail
+    desk.cathy.create(summary="One")
+    assert [c.seq for c in events._read_window(runner, 0)[0]] == [1]
+    tail.after(runner, 0)  # the window starts at the head
+    tail.generation += 1
+    assert [c.seq for c, _t in tail.after(runner, 1)[0]] == []  # nothing after the head yet
+    for i in range(4):
+        desk.cathy.create(summary=f"Call {i}")  # seqs 2 to 5; the log keeps 4 and 5
+    assert [c.seq for c in events._read_window(runner, 3)[0]] == [4, 5]
+    with pytest.raises(changelog.LogGone):
+        events._read_window(runner, 1)
+    tail.generation += 1
+    with pytest.raises(changelog.LogGone):
+        tail.after(runner, 1)  # the window started again; seq 2 and 3 are gone
+    assert [c.seq for c, _t in tail.after(runner, 3)[0]] == [4, 5]
