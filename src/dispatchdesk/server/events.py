@@ -53,6 +53,9 @@ class _Window:
     end: int | None = None
     #: The :attr:`Tail.generation` it was read at.
     generation: int = -1
+    #: The seq of its last scheme upsert (served only once checked against the schemes
+    #: table), or 0: a stream past it takes its changes without a check.
+    last_scheme_upsert: int = 0
 
     def after(self, since: int) -> list[tuple[Change, bytes]] | None:
         """The changes after ``since``, or None when ``since`` is outside the window."""
@@ -100,7 +103,7 @@ class Tail:
             await asyncio.shield(task)
             window = self._window
         found = window.after(since)
-        if found is not None and not any(_is_scheme_upsert(c) for c, _t in found):
+        if found is not None and window.last_scheme_upsert <= since:
             return found, False  # nothing to check against the schemes table
         return await run_in_threadpool(self._serve, window, runner, since)
 
@@ -146,7 +149,14 @@ class Tail:
             self._window = _Window()  # pruned under us: start the window again
             return
         del items[: max(0, len(items) - self._size)]
-        self._window = _Window(tuple(items), tuple(c.seq for c, _t in items), end, generation)
+        upserts = [c.seq for c, _t in items if _is_scheme_upsert(c)]
+        self._window = _Window(
+            tuple(items),
+            tuple(c.seq for c, _t in items),
+            end,
+            generation,
+            upserts[-1] if upserts else 0,
+        )
 
 
 def _is_scheme_upsert(change: Change) -> bool:
@@ -350,18 +360,22 @@ async def stream(
         hub.unregister(waiter)
 
 
+#: :func:`_read_window`'s statement, built once (it runs after every commit).
+_AFTER_END = (
+    sa.select(changes.c.seq, changes.c.entity, changes.c.op, changes.c.data)
+    .where(changes.c.seq > sa.bindparam("end"))
+    .order_by(changes.c.seq)
+    .limit(BATCH + 1)
+)
+
+
 def _read_window(runner: CommandRunner, end: int) -> tuple[list[Change], bool]:
     """The changes after the window's ``end`` (and whether more wait) in one statement: the
     log's seqs are contiguous above its floor (each append bumps the head under its lock), so
     a first row other than ``end + 1`` means the log was pruned past the window; that, and
     only that, is read the full way (:func:`_read`: the head too, LogGone when pruned)."""
     with one_statement(runner.engine) as conn:
-        rows = conn.execute(
-            sa.select(changes.c.seq, changes.c.entity, changes.c.op, changes.c.data)
-            .where(changes.c.seq > end)
-            .order_by(changes.c.seq)
-            .limit(BATCH + 1)
-        ).all()
+        rows = conn.execute(_AFTER_END, {"end": end}).all()
     if rows and int(rows[0].seq) != end + 1:
         page, _head, more = _read(runner, end)
         return page, more
