@@ -172,7 +172,14 @@ def test_streams_share_one_read_of_each_commit(
         reads.append(since)
         return real_read(service, since)
 
+    real_window = events._read_window
+
+    def counting_window(service: Any, end: int) -> Any:
+        reads.append(end)
+        return real_window(service, end)
+
     monkeypatch.setattr(events, "_read", counting_read)
+    monkeypatch.setattr(events, "_read_window", counting_window)
     with EmbeddedServer(replace(settings, heartbeat_seconds=15)) as srv, _client(srv) as http:
         api = login(http, "cathy")
         streams = [Stream(http, api.token or "") for _ in range(8)]

@@ -105,15 +105,20 @@ def revoke_token(conn: Connection, token: str) -> bool:
     return bool(done.rowcount)
 
 
+#: :func:`user_for_token`'s statement, built once (it runs for every request: building it and
+#: its cache key each time cost more than running it on SQLite).
+_USER_FOR_TOKEN = (
+    sa.select(users.c.username, users.c.role)
+    .select_from(tokens.join(users, tokens.c.username == users.c.username))
+    .where(
+        tokens.c.token_hash == sa.bindparam("token_hash"),
+        tokens.c.expires_at > sa.bindparam("now", type_=tokens.c.expires_at.type),
+        users.c.disabled_at.is_(None),
+    )
+)
+
+
 def user_for_token(conn: Connection, token: str, now: datetime) -> User | None:
     """The user of a live token of an enabled sign-in, else ``None``."""
-    row = conn.execute(
-        sa.select(users.c.username, users.c.role)
-        .select_from(tokens.join(users, tokens.c.username == users.c.username))
-        .where(
-            tokens.c.token_hash == token_hash(token),
-            tokens.c.expires_at > now,
-            users.c.disabled_at.is_(None),
-        )
-    ).first()
+    row = conn.execute(_USER_FOR_TOKEN, {"token_hash": token_hash(token), "now": now}).first()
     return None if row is None else User(row.username, Role(row.role))

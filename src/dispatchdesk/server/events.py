@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
@@ -31,8 +32,9 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server import changelog
-from dispatchdesk.server.db import read_tx
+from dispatchdesk.server.db import changes, read_tx
 from dispatchdesk.server.features.warnings.tables import schemes
+from dispatchdesk.server.reads import one_statement
 from dispatchdesk.server.runner import CommandRunner
 
 #: Changes read from the log per query while a stream catches up.
@@ -44,15 +46,18 @@ class _Window:
     """The shared changes at one moment: replaced whole, never changed, so the event loop
     reads it without a lock while a thread reads the next one."""
 
-    #: (change, its SSE text), ascending seq, contiguous up to ``end``.
-    items: tuple[tuple[Change, str], ...] = ()
+    #: (change, its SSE event), ascending seq, contiguous up to ``end``.
+    items: tuple[tuple[Change, bytes], ...] = ()
     seqs: tuple[int, ...] = ()
     #: Every change up to this seq has been read (the window's end).
     end: int | None = None
     #: The :attr:`Tail.generation` it was read at.
     generation: int = -1
+    #: The seq of its last scheme upsert (served only once checked against the schemes
+    #: table), or 0: a stream past it takes its changes without a check.
+    last_scheme_upsert: int = 0
 
-    def after(self, since: int) -> list[tuple[Change, str]] | None:
+    def after(self, since: int) -> list[tuple[Change, bytes]] | None:
         """The changes after ``since``, or None when ``since`` is outside the window."""
         start = self.seqs[0] - 1 if self.seqs else self.end
         if start is None or self.end is None or not start <= since <= self.end:
@@ -77,7 +82,7 @@ class Tail:
         self._window = _Window()
         self._refreshing: asyncio.Task[None] | None = None
 
-    def after(self, runner: CommandRunner, since: int) -> tuple[list[tuple[Change, str]], bool]:
+    def after(self, runner: CommandRunner, since: int) -> tuple[list[tuple[Change, bytes]], bool]:
         """Changes after ``since`` (SSE text; expired schemes redacted) and whether more
         wait. Blocking: call it on the thread pool. Raises LogGone like the log."""
         self._refresh_if_stale(runner)
@@ -85,7 +90,7 @@ class Tail:
 
     async def after_async(
         self, runner: CommandRunner, since: int
-    ) -> tuple[list[tuple[Change, str]], bool]:
+    ) -> tuple[list[tuple[Change, bytes]], bool]:
         """:meth:`after` for a stream on the event loop: one shared read per commit for all
         the streams of this loop, and the changes from the window on the loop itself."""
         window = self._window
@@ -98,9 +103,15 @@ class Tail:
             await asyncio.shield(task)
             window = self._window
         found = window.after(since)
-        if found is not None and not any(_is_scheme_upsert(c) for c, _t in found):
+        if found is not None and window.last_scheme_upsert <= since:
             return found, False  # nothing to check against the schemes table
         return await run_in_threadpool(self._serve, window, runner, since)
+
+    def has(self, seq: int) -> bool:
+        """Whether the window has read the change ``seq`` (so every stream is given it after
+        the wake-up that made the window read it)."""
+        end = self._window.end
+        return end is not None and seq <= end
 
     def _refresh_if_stale(self, runner: CommandRunner) -> None:
         with self._lock:
@@ -109,7 +120,7 @@ class Tail:
 
     def _serve(
         self, window: _Window, runner: CommandRunner, since: int
-    ) -> tuple[list[tuple[Change, str]], bool]:
+    ) -> tuple[list[tuple[Change, bytes]], bool]:
         found = window.after(since)
         if found is None:  # behind the window (catching up), or ahead: read the log
             page, _head, more = _read(runner, since)
@@ -125,7 +136,7 @@ class Tail:
         items, end = list(window.items), window.end
         try:
             while True:
-                page, _head, more = _read(runner, end)
+                page, more = _read_window(runner, end)
                 gone = {_sid(c) for c in page if c.entity == "scheme" and c.op == "delete"}
                 if gone:  # an ended or expired scheme: its text leaves the window now
                     items = [_gone_if(item, gone) for item in items]
@@ -138,34 +149,44 @@ class Tail:
             self._window = _Window()  # pruned under us: start the window again
             return
         del items[: max(0, len(items) - self._size)]
-        self._window = _Window(tuple(items), tuple(c.seq for c, _t in items), end, generation)
+        upserts = [c.seq for c, _t in items if _is_scheme_upsert(c)]
+        self._window = _Window(
+            tuple(items),
+            tuple(c.seq for c, _t in items),
+            end,
+            generation,
+            upserts[-1] if upserts else 0,
+        )
 
 
 def _is_scheme_upsert(change: Change) -> bool:
     return change.entity == "scheme" and change.op == "upsert"
 
 
-def _text(change: Change) -> str:
-    return format_change(change.model_dump_json(), change.seq)
+def _text(change: Change) -> bytes:
+    """The change's SSE event, encoded once for every stream that sends it."""
+    return format_change(change.model_dump_json(), change.seq).encode()
 
 
 def _sid(change: Change) -> Any:
     return change.data.get("id")
 
 
-def _as_delete(change: Change) -> tuple[Change, str]:
+def _as_delete(change: Change) -> tuple[Change, bytes]:
     gone = Change(seq=change.seq, entity="scheme", op="delete", data={"id": _sid(change)})
     return gone, _text(gone)
 
 
-def _gone_if(item: tuple[Change, str], gone: set[int]) -> tuple[Change, str]:
+def _gone_if(item: tuple[Change, bytes], gone: set[int]) -> tuple[Change, bytes]:
     change = item[0]
     if change.entity == "scheme" and change.op == "upsert" and _sid(change) in gone:
         return _as_delete(change)
     return item
 
 
-def _redacted(items: list[tuple[Change, str]], runner: CommandRunner) -> list[tuple[Change, str]]:
+def _redacted(
+    items: list[tuple[Change, bytes]], runner: CommandRunner
+) -> list[tuple[Change, bytes]]:
     """A scheme upsert is served only while the scheme is live by the schemes table (not
     ended, not expired by the server's time): otherwise as its delete."""
     now = runner.now()
@@ -192,52 +213,98 @@ def _redacted(items: list[tuple[Change, str]], runner: CommandRunner) -> list[tu
     return out
 
 
+#: The streams of one event loop are woken at most once per this many seconds: the commits of
+#: that time reach every desk in one write each (with fifty desks a write per commit per desk
+#: was most of what the streams cost the server). A commit after a quiet spell wakes them at
+#: once, so this adds at most this long, and only while commits come faster than this.
+FANOUT_SECONDS = 0.01
+
+
+@dataclass(slots=True)
+class _LoopWake:
+    """The streams of one event loop, and whether a wake-up is on its way to them."""
+
+    events: set[asyncio.Event] = field(default_factory=set)
+    pending: bool = False
+    #: The loop's time of the last wake-up.
+    last: float = float("-inf")
+
+
 class Hub:
     """Wakes every open stream when a change is committed; closes them all on shutdown."""
 
-    def __init__(self) -> None:
+    def __init__(self, fanout_seconds: float = FANOUT_SECONDS) -> None:
         self._lock = threading.Lock()
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopWake] = {}
+        self._every = fanout_seconds
         self.closed = False
         self.tail = Tail()
 
     def register(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
-            self._waiters.add(waiter)
+            self._loops.setdefault(waiter[0], _LoopWake()).events.add(waiter[1])
         return waiter
 
     def unregister(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+        loop, event = waiter
         with self._lock:
-            self._waiters.discard(waiter)
+            wake = self._loops.get(loop)
+            if wake is not None:
+                wake.events.discard(event)
+                if not wake.events:
+                    del self._loops[loop]
 
-    def notify(self) -> None:
-        """Wake every stream; callable from any thread.
+    def notify(self, seq: int | None = None) -> None:
+        """Wake every stream; callable from any thread. ``seq``: the change committed, when
+        known (the watcher's notifications): nothing is done when the shared window has
+        already read it (this process's own commits, announced to it a second time).
 
         One wake-up per event loop sets all of that loop's streams' events (a thread-safe
-        call writes to the loop's wake-up pipe: fifty desks cost fifty system calls each
-        commit when they were woken one by one)."""
+        call writes to the loop's wake-up pipe), and none is sent while one is still on its
+        way: it will find this commit too, as the generation is counted first."""
+        if seq is not None and self.tail.has(seq):
+            return
         with self._lock:
             self.tail.generation += 1
-            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
-            for loop, event in self._waiters:
-                by_loop.setdefault(loop, []).append(event)
-        for loop, events in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_set_all, events)
-            except RuntimeError:  # that loop is closed
-                with self._lock:
-                    self._waiters.difference_update((loop, e) for e in events)
+            due = [(loop, wake) for loop, wake in self._loops.items() if not wake.pending]
+            for _loop, wake in due:
+                wake.pending = True
+        for loop, wake in due:
+            self._send(loop, self._wake, loop, wake)
 
     def close(self) -> None:
         """End every stream (so a server shutdown does not wait on them)."""
         self.closed = True
-        self.notify()
+        with self._lock:
+            self.tail.generation += 1
+            loops = list(self._loops.items())
+        for loop, wake in loops:
+            self._send(loop, self._fire, loop, wake)
 
+    def _send(self, loop: asyncio.AbstractEventLoop, call: Any, *args: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(call, *args)
+        except RuntimeError:  # that loop is closed
+            with self._lock:
+                self._loops.pop(loop, None)
 
-def _set_all(events: list[asyncio.Event]) -> None:
-    for event in events:
-        event.set()
+    def _wake(self, loop: asyncio.AbstractEventLoop, wake: _LoopWake) -> None:
+        """On the loop: wake its streams now, or when :data:`FANOUT_SECONDS` have passed since
+        the last time."""
+        delay = wake.last + self._every - loop.time()
+        if delay > 0 and not self.closed:
+            loop.call_later(delay, self._fire, loop, wake)
+        else:
+            self._fire(loop, wake)
+
+    def _fire(self, loop: asyncio.AbstractEventLoop, wake: _LoopWake) -> None:
+        with self._lock:
+            wake.pending = False  # first: a commit from now on sends another wake-up
+            events = list(wake.events)
+        wake.last = loop.time()
+        for event in events:
+            event.set()
 
 
 def format_change(change_json: str, seq: int) -> str:
@@ -250,8 +317,8 @@ async def stream(
     since: int,
     *,
     poll: float | None,
-) -> AsyncIterator[str]:
-    """Yield SSE text: every change after ``since``, then new ones as they commit.
+) -> AsyncIterator[bytes]:
+    """Yield SSE bytes: every change after ``since``, then new ones as they commit.
 
     Ends when the hub closes, or when the log is pruned past this stream (the client's next
     resume then gets 410 and takes a new snapshot).
@@ -265,7 +332,7 @@ async def stream(
     try:
         # The interval is announced so that a client notices a silent (half-open) stream
         # within twice it, whatever this server's setting.
-        yield f": connected heartbeat={heartbeat:g}\n\n"
+        yield f": connected heartbeat={heartbeat:g}\n\n".encode()
         while not hub.closed:
             event.clear()  # before reading, so a commit during the read is not missed
             try:
@@ -273,22 +340,53 @@ async def stream(
             except changelog.LogGone:
                 return
             if page:  # one write for all the changes read together
-                yield "".join(text for _change, text in page)
+                yield b"".join(text for _change, text in page)
                 last = page[-1][0].seq
             if more:
                 continue
             now = loop.time()
             if now >= next_beat:
                 stamp = runner.now().astimezone(UTC).isoformat()
-                yield f": heartbeat {stamp}\n\n"
+                yield f": heartbeat {stamp}\n\n".encode()
                 next_beat = now + heartbeat
             timeout = next_beat - now
             if poll is not None:
                 timeout = min(timeout, poll)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=max(timeout, 0.0))
+            if not event.is_set():  # (a timeout, not wait_for: no task made for each wait)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(timeout, 0.0)):
+                        await event.wait()
     finally:
         hub.unregister(waiter)
+
+
+#: :func:`_read_window`'s statement, built once (it runs after every commit).
+_AFTER_END = (
+    sa.select(changes.c.seq, changes.c.entity, changes.c.op, changes.c.data)
+    .where(changes.c.seq > sa.bindparam("end"))
+    .order_by(changes.c.seq)
+    .limit(BATCH + 1)
+)
+
+
+def _read_window(runner: CommandRunner, end: int) -> tuple[list[Change], bool]:
+    """The changes after the window's ``end`` (and whether more wait) in one statement: the
+    log's seqs are contiguous above its floor (each append bumps the head under its lock), so
+    a first row other than ``end + 1`` means the log was pruned past the window; that, and
+    only that, is read the full way (:func:`_read`: the head too, LogGone when pruned)."""
+    with one_statement(runner.engine) as conn:
+        rows = conn.execute(_AFTER_END, {"end": end}).all()
+    if rows and int(rows[0].seq) != end + 1:
+        page, _head, more = _read(runner, end)
+        return page, more
+    now = runner.now()
+    page = [
+        changelog.redact_expired(
+            Change(seq=int(r.seq), entity=r.entity, op=r.op, data=json.loads(r.data)), now
+        )
+        for r in rows[:BATCH]
+    ]
+    return page, len(rows) > BATCH
 
 
 def _read(runner: CommandRunner, since: int) -> tuple[list[Change], changelog.Head, bool]:

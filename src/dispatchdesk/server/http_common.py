@@ -19,13 +19,13 @@ from dispatchdesk.domain.roles import Right, has_right
 from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import ErrorBody
 from dispatchdesk.server import auth
-from dispatchdesk.server.db import read_tx
 from dispatchdesk.server.errors import (
     BadRequest,
     DomainError,
     Forbidden,
     Unauthorized,
 )
+from dispatchdesk.server.reads import one_statement
 from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem, request_hash
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,9 @@ def requirer(runner: CommandRunner) -> Require:
                     "Sign in first: send 'Authorization: Bearer <token>' with a token from "
                     f"POST {API_PREFIX}/auth/token."
                 )
-            with read_tx(runner.engine) as conn:
+            # one statement, read every request: a revoked token, a disabled user or a
+            # changed role is refused at once, on every node
+            with one_statement(runner.engine) as conn:
                 user = auth.user_for_token(conn, creds.credentials, runner.now())
             if user is None:
                 raise Unauthorized("Your session token is not valid or has expired: sign in again.")

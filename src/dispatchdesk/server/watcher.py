@@ -57,13 +57,22 @@ class PgWatcher:
             conn.execute("LISTEN " + CHANNEL)
             while not self._stop.is_set():
                 woke = False
-                for _note in conn.notifies(timeout=self._poll, stop_after=1):
+                for note in conn.notifies(timeout=self._poll, stop_after=1):
                     woke = True
+                    # the payload is the change's seq: the hub skips one it has read already
+                    self._hub.notify(_seq(note.payload))
                 if woke:  # the streams read the log themselves: no need to read the head
-                    self._hub.notify()
                     continue
                 row = conn.execute("SELECT seq FROM log_head WHERE id = 1").fetchone()
                 seq = None if row is None else int(row[0])
                 if seq != self._last:
                     self._last = seq
                     self._hub.notify()
+
+
+def _seq(payload: str) -> int | None:
+    """The seq a notification carries, or None (any other payload wakes the streams)."""
+    try:
+        return int(payload)
+    except ValueError:
+        return None

@@ -1,0 +1,163 @@
+"""The hub's wake-ups: a burst of commits wakes each event loop's streams once, not once per
+commit, and never misses a commit (tests/server/test_events.py covers the streams over HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from dispatchdesk.server.events import Hub
+
+from .conftest import Desk
+
+
+class _CountingHub(Hub):
+    """A hub that counts the wake-ups it sends to the loops."""
+
+    def __init__(self, fanout_seconds: float) -> None:
+        super().__init__(fanout_seconds)
+        self.sent = 0
+
+    def _send(self, loop: asyncio.AbstractEventLoop, call: Any, *args: Any) -> None:
+        self.sent += 1
+        super()._send(loop, call, *args)
+
+
+async def _woken(event: asyncio.Event) -> bool:
+    """Whether ``event`` is set once the loop has run what was sent to it."""
+    for _ in range(5):  # the thread-safe call, then the wake-up
+        await asyncio.sleep(0)
+    return event.is_set()
+
+
+def test_first_commit_after_a_quiet_spell_wakes_at_once() -> None:
+    async def main() -> None:
+        hub = Hub(fanout_seconds=3600)
+        _loop, event = hub.register()
+        hub.notify()
+        assert await _woken(event)
+
+    asyncio.run(main())
+
+
+def test_a_burst_of_commits_wakes_once_and_the_last_is_not_missed() -> None:
+    async def main() -> None:
+        hub = _CountingHub(fanout_seconds=3600)  # the burst's wake-up held back for an hour
+        waiters = [hub.register() for _ in range(3)]
+        generation = hub.tail.generation
+        hub.notify()  # wakes at once
+        assert all([await _woken(e) for _l, e in waiters])
+        for _l, e in waiters:
+            e.clear()
+        # a hundred commits from the command threads while the streams are woken
+        threads = [threading.Thread(target=hub.notify) for _ in range(100)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert hub.tail.generation == generation + 101  # every commit counted for the reads
+        assert hub.sent == 2  # one wake-up for the first commit, one for the whole burst
+        assert not any([await _woken(e) for _l, e in waiters])  # within the fan-out time
+        hub.notify()
+        assert hub.sent == 2  # still on its way
+        hub.close()
+        assert all([await _woken(e) for _l, e in waiters])
+
+    asyncio.run(main())
+
+
+def test_the_held_back_wake_up_comes_once_the_fanout_time_has_passed() -> None:
+    async def main() -> None:
+        hub = _CountingHub(fanout_seconds=0.02)
+        _loop, event = hub.register()
+        hub.notify()
+        assert await _woken(event)
+        event.clear()
+        hub.notify()  # within the fan-out time of the last: held back, then sent
+        async with asyncio.timeout(10):
+            await event.wait()
+        hub.notify()  # a commit after that wake-up sends another
+        assert hub.sent == 3
+
+    asyncio.run(main())
+
+
+def test_close_wakes_at_once_even_within_the_fanout_time() -> None:
+    async def main() -> None:
+        hub = Hub(fanout_seconds=3600)
+        _loop, event = hub.register()
+        hub.notify()
+        assert await _woken(event)
+        event.clear()
+        hub.notify()  # held back for an hour
+        assert not await _woken(event)
+        hub.close()
+        assert await _woken(event)
+        assert hub.closed
+
+    asyncio.run(main())
+
+
+def test_an_unregistered_loop_is_forgotten() -> None:
+    async def main() -> Hub:
+        hub = Hub()
+        waiter = hub.register()
+        hub.unregister(waiter)
+        hub.notify()
+        return hub
+
+    hub = asyncio.run(main())
+    hub.notify()  # its loop is closed: nothing is sent to it
+    assert not hub._loops
+
+
+def test_a_notification_of_a_change_already_read_wakes_nobody() -> None:
+    """On PostgreSQL a node hears its own commits again from the watcher: those are not read
+    a second time; another node's commit is."""
+    from dispatchdesk.server.events import _Window
+
+    async def main() -> None:
+        hub = _CountingHub(fanout_seconds=0)
+        _loop, event = hub.register()
+        hub.tail._window = _Window(end=5, generation=hub.tail.generation)
+        generation = hub.tail.generation
+        hub.notify(5)
+        hub.notify(4)
+        assert (hub.tail.generation, hub.sent) == (generation, 0)
+        assert not await _woken(event)
+        hub.notify(6)
+        assert (hub.tail.generation, hub.sent) == (generation + 1, 1)
+        assert await _woken(event)
+
+    asyncio.run(main())
+
+
+def test_the_window_read_past_a_pruned_log_is_refused_not_served_with_a_gap(
+    make_desk: Callable[..., Desk],
+) -> None:
+    """The shared window reads what follows its end in one statement; when the log was pruned
+    past that end, the gap is never served: the window starts again and a stream behind the
+    floor ends (its desk's resume gets 410 and takes a snapshot)."""
+    from dispatchdesk.server import changelog, events
+
+    desk = make_desk(change_retention=2)
+    app: Any = desk.client.app
+    runner, tail = app.state.services.runner, app.state.hub.tail
+    desk.cathy.create(summary="One")
+    assert [c.seq for c in events._read_window(runner, 0)[0]] == [1]
+    tail.after(runner, 0)  # the window starts at the head
+    tail.generation += 1
+    assert [c.seq for c, _t in tail.after(runner, 1)[0]] == []  # nothing after the head yet
+    for i in range(4):
+        desk.cathy.create(summary=f"Call {i}")  # seqs 2 to 5; the log keeps 4 and 5
+    assert [c.seq for c in events._read_window(runner, 3)[0]] == [4, 5]
+    with pytest.raises(changelog.LogGone):
+        events._read_window(runner, 1)
+    tail.generation += 1
+    with pytest.raises(changelog.LogGone):
+        tail.after(runner, 1)  # the window started again; seq 2 and 3 are gone
+    assert [c.seq for c, _t in tail.after(runner, 3)[0]] == [4, 5]
