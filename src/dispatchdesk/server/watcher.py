@@ -49,6 +49,10 @@ class PgWatcher:
             try:
                 self._listen()
             except Exception:  # the database went away: retry after a pause, keep serving
+                if self._stop.is_set():
+                    # Stopping: what it read from may be gone already (a schema or database
+                    # dropped after the app closed); nothing is served any more.
+                    return
                 log.warning("change watcher lost its database connection", exc_info=True)
                 self._stop.wait(self._poll)
 
