@@ -162,3 +162,75 @@ async def test_an_edit_after_a_refused_one_is_still_checked_against_what_he_saw(
         lambda: {c.id for c in rec.commands if c.state is CommandState.FAILED} == {first, second}
     )
     assert (await other.get_incident(made.id)).summary == "Bob changed it first"
+
+
+async def test_an_edit_from_the_view_before_his_answered_request_is_applied(
+    other: ApiClient, carl: tuple[SyncEngine, Recorder, AfterFirstPatch]
+) -> None:
+    # Typed while the screen showed version 1, reaching the outbox only after his downgrade
+    # request had been answered (version 2) and had left it: the intermittent failure's
+    # other order.
+    engine, rec, _ = carl
+    made = await other_desk_creates(other, 5)
+    await rec.wait_for(lambda: made.id in rec.incidents)
+    seen = rec.incidents[made.id]
+    engine.regrade(seen, Grade.EXTENDED, REASON)
+    await rec.wait_for(lambda: rec.incidents[made.id].version == seen.version + 1)
+    await rec.wait_for(lambda: not rec.commands)
+    engine.edit_summary(seen, "She now says he took a knife with him")
+    await rec.wait_for(
+        lambda: rec.incidents[made.id].summary == "She now says he took a knife with him"
+    )
+    await rec.wait_for(lambda: not rec.commands)
+    now = await other.get_incident(made.id)
+    assert now.version == seen.version + 2 and now.pending_downgrade is not None
+    assert not any("refused" in p for p in rec.problems)
+
+
+async def test_someone_elses_change_after_his_answered_request_still_refuses_the_old_view(
+    other: ApiClient, carl: tuple[SyncEngine, Recorder, AfterFirstPatch]
+) -> None:
+    engine, rec, _ = carl
+    made = await other_desk_creates(other, 6)
+    await rec.wait_for(lambda: made.id in rec.incidents)
+    seen = rec.incidents[made.id]
+    engine.edit_summary(seen, "Carl's first account")
+    await rec.wait_for(lambda: rec.incidents[made.id].version == seen.version + 1)
+    await other.patch_incident(
+        made.id,
+        IncidentPatch(summary="Bob's new fact: a child is in the house"),
+        idempotency_key=str(uuid.uuid4()),
+        if_match=seen.version + 1,
+    )
+    await rec.wait_for(lambda: rec.incidents[made.id].version == seen.version + 2)
+    late = engine.edit_summary(seen, "Carl's second account, from the old view")
+    await rec.wait_for(
+        lambda: any(c.id == late and c.state is CommandState.FAILED for c in rec.commands)
+    )
+    assert "has changed since you loaded it" in (rec.commands[-1].message or "")
+    assert (await other.get_incident(made.id)).summary == "Bob's new fact: a child is in the house"
+
+
+async def test_someone_elses_change_before_his_own_leaves_the_older_view_refused(
+    other: ApiClient, carl: tuple[SyncEngine, Recorder, AfterFirstPatch]
+) -> None:
+    # Bob moved it 1 -> 2, Carl (having seen 2) 2 -> 3: a command typed at 1 missed Bob's.
+    engine, rec, _ = carl
+    made = await other_desk_creates(other, 7)
+    await rec.wait_for(lambda: made.id in rec.incidents)
+    seen = rec.incidents[made.id]
+    await other.patch_incident(
+        made.id,
+        IncidentPatch(summary="Bob's new fact: a child is in the house"),
+        idempotency_key=str(uuid.uuid4()),
+        if_match=seen.version,
+    )
+    await rec.wait_for(lambda: rec.incidents[made.id].version == seen.version + 1)
+    engine.edit_summary(rec.incidents[made.id], "Carl's account, having read Bob's")
+    await rec.wait_for(lambda: rec.incidents[made.id].version == seen.version + 2)
+    await rec.wait_for(lambda: not rec.commands)
+    late = engine.edit_summary(seen, "Carl's edit from before Bob's fact")
+    await rec.wait_for(
+        lambda: any(c.id == late and c.state is CommandState.FAILED for c in rec.commands)
+    )
+    assert (await other.get_incident(made.id)).summary == "Carl's account, having read Bob's"

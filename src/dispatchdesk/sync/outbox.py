@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -61,6 +62,10 @@ class Command:
     drops_draft: str | None = None
 
 
+#: How many of this desk's own version moves are remembered (a shift's worth of edits).
+_OWN_MOVES_KEPT = 1024
+
+
 class Outbox:
     """Durable commands: enqueue, flush, retry, confirm, hold stale."""
 
@@ -76,6 +81,9 @@ class Outbox:
         self._wake = asyncio.Event()
         #: Called with a new incident's reply and the audits its form left to queue.
         self.on_follow_ups: Callable[[IncidentOut, FollowUps], None] = lambda i, f: None
+        #: (incident id, m) -> m + 1: this desk's own commands that moved an incident on by
+        #: exactly themselves (the last :data:`_OWN_MOVES_KEPT`), for :meth:`_past_own_moves`.
+        self._own_moves: OrderedDict[tuple[int, int], int] = OrderedDict()
 
     def wake(self) -> None:
         """Look at the outbox now (a command was added, the feed went online ...)."""
@@ -111,6 +119,7 @@ class Outbox:
 
     async def _add(self, entry: OutboxEntry, drop_draft: str | None = None) -> None:
         async with self._lock:
+            entry = self._past_own_moves(entry)
             try:
                 await self._ctx.worker.call(
                     self._ctx.store.add_command, entry, drop_draft=drop_draft
@@ -312,6 +321,7 @@ class Outbox:
                 result_version=version,
             )
             if entity == INCIDENT.name:
+                self._remember_own_move(current, rid, version)
                 await self._rebase_queued(current, rid, version)
             if self._ctx.entities.versions[entity].get(rid, -1) >= version:
                 # The feed got there first. Shown SENT once all the same: a create's
@@ -321,6 +331,35 @@ class Outbox:
                 await self._remove([sent.id])
             else:
                 await self._save(sent)
+
+    def _remember_own_move(self, done: OutboxEntry, incident_id: int, version: int) -> None:
+        """Note that ``done`` (sent with ``If-Match: m``) left the incident at ``m + 1``."""
+        m = done.if_match
+        if m is None or version != m + 1:
+            return
+        self._own_moves[incident_id, m] = version
+        self._own_moves.move_to_end((incident_id, m))
+        while len(self._own_moves) > _OWN_MOVES_KEPT:
+            self._own_moves.popitem(last=False)
+
+    def _past_own_moves(self, entry: OutboxEntry) -> OutboxEntry:
+        """``entry`` typed at version ``m`` of an incident that this desk's own commands
+        have since moved on, each by exactly itself (``m`` to ``m + 1``, then on), goes with
+        the version they left it at. The command may have been typed before the answer to
+        the desk's last one came back, and added to the outbox after it (so
+        :meth:`_rebase_queued` did not see it): the screen still showed ``m``. The only
+        difference between ``m`` and that version is the operator's own doing; anybody
+        else's change after it still makes the server refuse the command. Call with the
+        lock held."""
+        m, incident_id = entry.if_match, entry.command.incident_id
+        if m is None or incident_id is None or entry.state is not CommandState.QUEUED:
+            return entry
+        if ROUTES[entry.command.kind].entity_name != INCIDENT.name:
+            return entry
+        version = m
+        while (after := self._own_moves.get((incident_id, version))) is not None:
+            version = after
+        return entry if version == m else replace(entry, if_match=version)
 
     async def _rebase_queued(self, done: OutboxEntry, incident_id: int, version: int) -> None:
         """The server applied ``done`` (sent with ``If-Match: m``) and the incident is now at
