@@ -254,3 +254,16 @@ def test_an_orders_severity_and_wording_turn_with_the_local_day(timezone: str) -
         assert wire(index.lookup(FLAT_3, [], now)) == find_warnings(
             [], orders, FLAT_3, None, now, other
         )
+
+
+def test_a_built_warning_is_what_the_dataclass_builds() -> None:
+    """The index builds warnings without the frozen dataclass's ``__init__`` (for speed):
+    the same class, fields, equality, hash, repr and immutability as one it builds."""
+    _, _, index = world(8, 20)
+    for w in lookups(9, index, 60)[:10]:
+        given = {f.name: getattr(w, f.name) for f in dataclasses.fields(w) if f.init}
+        twin = IndexedWarning(**given)
+        assert type(w) is IndexedWarning
+        assert w == twin and hash(w) == hash(twin) and repr(w) == repr(twin)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            del w.text
