@@ -137,24 +137,12 @@ class _Building:
         self.packed = packed
         self._unpacked = None
 
-
-def _built(
-    kind: Literal["scheme", "order"],
-    severity: Severity,
-    match: str,
-    possible: bool,
-    matched_on: str,
-    text: str,
-    entity_id: int,
-    version: int,
-    packed: Packed,
-) -> IndexedWarning:
-    """``IndexedWarning(...)`` with these fields, built as :class:`_Building` says."""
-    w: Any = _Building(
-        kind, severity, match, possible, matched_on, text, entity_id, version, packed
-    )
-    w.__class__ = IndexedWarning
-    return cast(IndexedWarning, w)
+    def done(self) -> IndexedWarning:
+        """This object, now the ``IndexedWarning`` the dataclass's ``__init__`` would
+        have built with these fields."""
+        built: Any = self
+        built.__class__ = IndexedWarning
+        return cast(IndexedWarning, built)
 
 
 # Where the fields a warning reads are in a packed scheme or order (``cache.packed``).
@@ -177,7 +165,7 @@ def scheme_warning(
     raw = fields(packed)
     category = decoded(raw[_S_CATEGORY])
     match, possible = _MATCH[kind]
-    return _built(
+    return _Building(
         "scheme",
         scheme_severity(category),
         match,
@@ -194,7 +182,7 @@ def scheme_warning(
         raw[_S_ID],
         raw[_S_VERSION],
         packed,
-    )
+    ).done()
 
 
 #: Expiry dates remembered by :class:`Expiries` before it starts afresh.
@@ -251,7 +239,7 @@ def order_warning(
     raw = fields(packed) if raw is None else raw
     severity, expiry = expiries.of(raw[_O_EXPIRES], now)
     match, possible = _MATCH[kind]
-    return _built(
+    return _Building(
         "order",
         severity,
         match,
@@ -261,4 +249,4 @@ def order_warning(
         raw[_O_ID],
         raw[_O_VERSION],
         packed,
-    )
+    ).done()
