@@ -51,6 +51,25 @@ def link_line(link: IncidentLink, tz: str) -> str:
     )
 
 
+def inline_form(
+    form: QWidget, fields: Sequence[QWidget], send: QPushButton, cancel: QPushButton
+) -> None:
+    """Lay ``form`` out as an inline form (the panel's link form, the list's removal form):
+    its fields one under another, then send and cancel on the right (neither pressed by
+    Enter in a field, which sends through the field itself); hidden until asked for."""
+    row = QHBoxLayout()
+    row.addStretch(1)
+    for button in (send, cancel):
+        button.setAutoDefault(False)
+        row.addWidget(button)
+    box = QVBoxLayout(form)
+    box.setContentsMargins(0, 0, 0, 0)
+    for field in fields:
+        box.addWidget(field)
+    box.addLayout(row)
+    form.hide()
+
+
 class LinkList(QWidget):
     """The links of the incident on display; ``can_remove``: the role may remove one."""
 
@@ -123,21 +142,14 @@ class LinkList(QWidget):
         self.reason_message: _Message = message_type()
         self.send_button = QPushButton("Remove link")
         self.cancel_button = QPushButton("Cancel")
-        for button in (self.send_button, self.cancel_button):
-            button.setAutoDefault(False)
         self.send_button.clicked.connect(self.submit_remove)
         self.cancel_button.clicked.connect(self.cancel_remove)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.send_button)
-        row.addWidget(self.cancel_button)
-        box = QVBoxLayout(self.editor)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.editor_title)
-        box.addWidget(self.reason)
-        box.addWidget(self.reason_message)
-        box.addLayout(row)
-        self.editor.hide()
+        inline_form(
+            self.editor,
+            (self.editor_title, self.reason, self.reason_message),
+            self.send_button,
+            self.cancel_button,
+        )
 
     # -- what is shown ---------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from dispatchdesk.domain.history import IncidentLink, LinkRelation
 from dispatchdesk.domain.incident import Incident
 from dispatchdesk.domain.rationale import rationale_problem
 from dispatchdesk.gui.history.entries import HistoryEntry, HistoryPicture, summary_line
-from dispatchdesk.gui.history.links import LinkList
+from dispatchdesk.gui.history.links import LinkList, inline_form
 from dispatchdesk.gui.history.model import HistoryModel
 from dispatchdesk.gui.history.viewer import HistoryEntryViewer
 from dispatchdesk.sync.api import DeskCommands, DraftLink
@@ -187,23 +187,15 @@ class HistoryPanel(QGroupBox):
         self.relation.installEventFilter(self)
         self.link_send = QPushButton("Link")
         self.link_cancel = QPushButton("Cancel")
-        for button in (self.link_send, self.link_cancel):
-            button.setAutoDefault(False)
         self.link_send.clicked.connect(self.submit_link)
         self.link_cancel.clicked.connect(self.cancel_link)
         self.link_message: _Message = self._message_type()
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.link_send)
-        row.addWidget(self.link_cancel)
-        box = QVBoxLayout(self.link_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.link_title)
-        box.addWidget(self.relation)
-        box.addWidget(self.link_reason)
-        box.addWidget(self.link_message)
-        box.addLayout(row)
-        self.link_box.hide()
+        inline_form(
+            self.link_box,
+            (self.link_title, self.relation, self.link_reason, self.link_message),
+            self.link_send,
+            self.link_cancel,
+        )
 
     # -- what is shown ---------------------------------------------------------------------
 
