@@ -161,3 +161,32 @@ def test_the_window_read_past_a_pruned_log_is_refused_not_served_with_a_gap(
     with pytest.raises(changelog.LogGone):
         tail.after(runner, 1)  # the window started again; seq 2 and 3 are gone
     assert [c.seq for c, _t in tail.after(runner, 3)[0]] == [4, 5]
+
+
+def test_the_window_slides_over_new_changes_only_and_stays_the_logs_tail(
+    make_desk: Callable[..., Desk],
+) -> None:
+    """Each read adds the new changes to the kept ones and drops the oldest past its size:
+    the window is always the log's newest changes, its seqs matching its items, and a
+    stream anywhere inside it gets exactly what the log holds after its cursor."""
+    from dispatchdesk.server import events
+
+    desk = make_desk()
+    app: Any = desk.client.app
+    runner, tail = app.state.services.runner, app.state.hub.tail
+    tail._size = 4
+    tail.after(runner, 0)  # the window starts at the head (0)
+    for burst in (1, 3, 1, 5, 2):  # commits read one at a time and several at once
+        for i in range(burst):
+            desk.cathy.create(summary=f"Call {i}")
+        tail.generation += 1
+        head = runner.head().seq
+        tail.after(runner, head)
+        window = tail._window
+        assert window.end == head
+        assert window.seqs == tuple(c.seq for c, _t in window.items)
+        assert window.seqs == tuple(range(max(1, head - 3), head + 1))
+        for since in range(window.seqs[0] - 1, head + 1):
+            served = [(c.seq, t) for c, t in tail.after(runner, since)[0]]
+            logged = [(c.seq, events._text(c)) for c in events._read(runner, since)[0]]
+            assert served == logged
