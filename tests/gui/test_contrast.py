@@ -208,3 +208,32 @@ def test_high_contrast_disabled_controls_look_disabled(themed):
         assert contrast(enabled, disabled) > 1.5  # visibly greyed ...
         assert contrast(disabled, palette.color(g.Disabled, r.Window)) >= AA  # ... yet legible
     assert ":disabled" in resources.stylesheet("high-contrast")
+
+
+def _indicator_colours(button) -> set[str]:
+    """The colours painted in the indicator's square (left of the label) of ``button``."""
+    image = button.grab().toImage()
+    side = min(image.height(), 22)
+    return {
+        image.pixelColor(x, y).name()
+        for x in range(side)
+        for y in range((image.height() - side) // 2, (image.height() + side) // 2)
+    }
+
+
+@pytest.mark.parametrize("kind", ["radio", "check"])
+def test_high_contrast_on_and_off_can_be_told_apart(themed, qtbot, kind):
+    """An option that is off shows a white ring or box on the black ground, one that is on is
+    filled yellow: the style's own grey indicator vanished on black (the victim-contact form's
+    "Attempt failed" could not be seen to be off)."""
+    from PySide6.QtWidgets import QCheckBox, QRadioButton
+
+    apply_theme(themed, "high-contrast")
+    button = (QRadioButton if kind == "radio" else QCheckBox)("Attempt failed (no contact)")
+    qtbot.addWidget(button)
+    button.show()
+    off = _indicator_colours(button)
+    assert "#ffffff" in off and "#facc15" not in off
+    button.setChecked(True)
+    on = _indicator_colours(button)
+    assert "#facc15" in on and "#ffffff" in on
