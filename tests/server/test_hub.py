@@ -190,3 +190,48 @@ def test_the_window_slides_over_new_changes_only_and_stays_the_logs_tail(
             served = [(c.seq, t) for c, t in tail.after(runner, since)[0]]
             logged = [(c.seq, events._text(c)) for c in events._read(runner, since)[0]]
             assert served == logged
+
+
+def test_own_commits_join_the_window_without_a_read_only_when_they_follow_its_end(
+    make_desk: Callable[..., Desk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process's commits are put in the shared window as they are (the streams take them
+    without the log being read) only when they follow the window's end and it is current;
+    a gap, a stale window or a scheme's change leaves them to the next read."""
+    from dispatchdesk.server import events
+
+    desk = make_desk()
+    app: Any = desk.client.app
+    runner, hub = app.state.services.runner, app.state.hub
+    tail = hub.tail
+    for i in range(3):
+        desk.cathy.create(summary=f"Call {i}")
+    logged = events._read(runner, 0)[0]  # seqs 1 to 3
+    reads: list[int] = []
+    real_read = events._read_window
+    monkeypatch.setattr(
+        events, "_read_window", lambda r, end: (reads.append(end), real_read(r, end))[1]
+    )
+
+    tail._window = events._Window(end=0, generation=tail.generation)
+    generation = tail.generation
+    hub.committed(logged[:2])
+    assert (tail._window.end, tail.generation) == (2, generation)
+    assert tail.after(runner, 0)[0] == [(c, events._text(c)) for c in logged[:2]]
+    assert reads == []  # served from what was committed, the log not read
+
+    hub.committed(logged[2:])  # follows on: joins too
+    assert (tail._window.end, reads) == (3, [])
+
+    tail._window = events._Window(end=0, generation=tail.generation)
+    hub.committed(logged[1:])  # a gap (seq 1 not in the window): counted, read next
+    assert tail.generation == generation + 1 and tail._window.end == 0
+    assert [c.seq for c, _t in tail.after(runner, 0)[0]] == [1, 2, 3]
+    assert reads == [0]
+
+    tail._window = events._Window(end=0, generation=tail.generation - 1)  # stale
+    assert not tail.add(logged)
+    tail._window = events._Window(end=0, generation=tail.generation)
+    scheme = events.Change(seq=1, entity="scheme", op="upsert", data={"id": 1})
+    assert not tail.add([scheme])  # a scheme's text is served only once checked
+    assert tail._window.end == 0

@@ -22,7 +22,7 @@ import bisect
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -56,6 +56,30 @@ class _Window:
     #: The seq of its last scheme upsert (served only once checked against the schemes
     #: table), or 0: a stream past it takes its changes without a check.
     last_scheme_upsert: int = 0
+
+    def extended(
+        self,
+        kept: tuple[tuple[Change, bytes], ...],
+        new: list[tuple[Change, bytes]],
+        end: int,
+        generation: int,
+        size: int,
+    ) -> _Window:
+        """The next window: ``kept`` (this window's items, some perhaps rewritten) and ``new``
+        after them, the oldest dropped past ``size``. Only the new items are walked: the
+        seqs and the last scheme upsert carry over (walking the whole window per commit was
+        a quarter of the server's CPU at a few hundred commits a second)."""
+        drop = max(0, len(kept) + len(new) - size)
+        upserts = [c.seq for c, _t in new if _is_scheme_upsert(c)]
+        return _Window(
+            (kept + tuple(new))[drop:],
+            (self.seqs + tuple(c.seq for c, _t in new))[drop:],
+            end,
+            generation,
+            # An older upsert rewritten to its delete, or dropped off the front, only makes
+            # a stream check the schemes table once more than it needed to.
+            upserts[-1] if upserts else self.last_scheme_upsert,
+        )
 
     def after(self, since: int) -> list[tuple[Change, bytes]] | None:
         """The changes after ``since``, or None when ``since`` is outside the window."""
@@ -107,6 +131,27 @@ class Tail:
             return found, False  # nothing to check against the schemes table
         return await run_in_threadpool(self._serve, window, runner, since)
 
+    def add(self, changes: Sequence[Change]) -> bool:
+        """Put this process's just-committed ``changes`` (contiguous seqs, in order) in the
+        window without reading the log, when they follow its end and it is current; whether
+        they were. Otherwise (another commit not read yet, a scheme's change, which is served
+        only once checked) nothing is done: the next read finds them."""
+        with self._lock:
+            window = self._window
+            if (
+                window.end is None
+                or window.generation != self.generation
+                or not changes
+                or any(c.seq != window.end + 1 + i for i, c in enumerate(changes))
+                or any(c.entity == "scheme" for c in changes)
+            ):
+                return False
+            new = [(c, _text(c)) for c in changes]
+            self._window = window.extended(
+                window.items, new, changes[-1].seq, window.generation, self._size
+            )
+            return True
+
     def has(self, seq: int) -> bool:
         """Whether the window has read the change ``seq`` (so every stream is given it after
         the wake-up that made the window read it)."""
@@ -128,11 +173,7 @@ class Tail:
         return _redacted(found, runner), False
 
     def _refresh(self, runner: CommandRunner) -> None:
-        """Read the changes after the window's end and make the next window of them.
-
-        Only the new changes are walked: the kept ones, their seqs and the last scheme
-        upsert carry over (walking the whole window per commit was a quarter of the
-        server's CPU at a few hundred commits a second)."""
+        """Read the changes after the window's end and make the next window of them."""
         generation = self.generation  # before reading: a commit during the read re-reads
         window = self._window
         if window.end is None:
@@ -155,17 +196,7 @@ class Tail:
         except changelog.LogGone:
             self._window = _Window()  # pruned under us: start the window again
             return
-        drop = max(0, len(kept) + len(new) - self._size)
-        upserts = [c.seq for c, _t in new if _is_scheme_upsert(c)]
-        self._window = _Window(
-            (kept + tuple(new))[drop:],
-            (window.seqs + tuple(c.seq for c, _t in new))[drop:],
-            end,
-            generation,
-            # An older upsert rewritten to its delete, or dropped off the front, only makes
-            # a stream check the schemes table once more than it needed to.
-            upserts[-1] if upserts else window.last_scheme_upsert,
-        )
+        self._window = window.extended(kept, new, end, generation, self._size)
 
 
 def _is_scheme_upsert(change: Change) -> bool:
@@ -274,8 +305,20 @@ class Hub:
         way: it will find this commit too, as the generation is counted first."""
         if seq is not None and self.tail.has(seq):
             return
+        self._wake_all(count=True)
+
+    def committed(self, changes: Sequence[Change]) -> None:
+        """This process committed ``changes`` (its change rows, contiguous seqs in order):
+        they go into the shared window at once when they follow its end, so the streams
+        take them without the log being read again; then every stream is woken. Otherwise
+        as :meth:`notify`."""
+        self._wake_all(count=not self.tail.add(changes))
+
+    def _wake_all(self, *, count: bool) -> None:
+        """Wake every loop's streams; ``count``: a commit the window has not read yet."""
         with self._lock:
-            self.tail.generation += 1
+            if count:
+                self.tail.generation += 1
             due = [(loop, wake) for loop, wake in self._loops.items() if not wake.pending]
             for _loop, wake in due:
                 wake.pending = True
