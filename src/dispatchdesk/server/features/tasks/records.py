@@ -3,7 +3,7 @@ inside the incidents feature's own commands: create, edit, close)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -92,11 +92,17 @@ def ensure_tasks(
     row: Row[Any],
     policy: TaskPolicy,
     incident_type: str | None = None,
+    *,
+    known: Iterable[str] | None = None,
 ) -> list[Task]:
     """Add the tasks ``policy`` requires of the incident ``row`` (of ``incident_type``, when
     it is being changed to that) that it lacks (by key); none is ever removed or reopened, so
-    a type changed away from domestic keeps its tasks. Returns the tasks added."""
-    have = set(conn.execute(_TASK_KEYS, {"incident_id": row.id}).scalars())
+    a type changed away from domestic keeps its tasks. Returns the tasks added. ``known``: the
+    keys of the tasks it has, when the caller knows them (none for an incident this
+    transaction has just inserted); else they are read."""
+    have = set(
+        conn.execute(_TASK_KEYS, {"incident_id": row.id}).scalars() if known is None else known
+    )
     added: list[Task] = []
     kind = incident_type if incident_type is not None else row.type
     for need in policy.required(kind, informants(row.caller, row.persons)):
