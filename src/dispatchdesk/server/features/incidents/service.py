@@ -26,6 +26,7 @@ from dispatchdesk.protocol.schemas import (
     IncidentOut,
     IncidentPatch,
 )
+from dispatchdesk.protocol.tasks import TaskModel
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import (
     diverts,
@@ -263,7 +264,7 @@ class Incidents:
             added = ensure_tasks(conn, now, row, self.runner.settings.task_policy, known=())
             # A new incident has no DIVERT tag, owed state or link yet, and only the tasks just
             # added.
-            task_list = tasks_of(conn, new_id) if added else []
+            task_list = [TaskModel.from_task(t) for t in sorted(added, key=lambda t: t.id)]
             # The reference last, under the log lock (which the change row takes anyway): the
             # day's counter moves one writer at a time and a rolled-back create leaves no gap.
             self.runner.hold_log(conn)

@@ -63,6 +63,10 @@ _TASK_KEYS = sa.select(incident_tasks.c.key).where(
 )
 
 
+#: New tasks of an incident, several rows in one statement; the id of each by its key.
+_INSERT_TASKS = incident_tasks.insert().returning(incident_tasks.c.id, incident_tasks.c.key)
+
+
 def tasks_of(conn: Connection, incident_id: int) -> list[TaskModel]:
     return [task_out(r) for r in conn.execute(_TASKS_OF, {"incident_id": incident_id})]
 
@@ -103,26 +107,32 @@ def ensure_tasks(
     have = set(
         conn.execute(_TASK_KEYS, {"incident_id": row.id}).scalars() if known is None else known
     )
-    added: list[Task] = []
+    needed = []
     kind = incident_type if incident_type is not None else row.type
     for need in policy.required(kind, informants(row.caller, row.persons)):
         if need.key in have:
             continue
         have.add(need.key)
-        new_id = conn.execute(
-            incident_tasks.insert()
-            .values(
-                incident_id=row.id,
-                key=need.key,
-                kind=need.kind.value,
-                state=TaskState.OPEN.value,
-                detail=need.detail,
-                created_at=now,
-            )
-            .returning(incident_tasks.c.id)
-        ).scalar_one()
-        added.append(Task(int(new_id), need.kind, TaskState.OPEN, need.detail))
-    return added
+        needed.append(need)
+    if not needed:
+        return []
+    # one statement for all of them (each new id told by its key: unique on the incident)
+    new_ids = conn.execute(
+        _INSERT_TASKS,
+        [
+            {
+                "incident_id": row.id,
+                "key": need.key,
+                "kind": need.kind.value,
+                "state": TaskState.OPEN.value,
+                "detail": need.detail,
+                "created_at": now,
+            }
+            for need in needed
+        ],
+    )
+    id_of = {r.key: int(r.id) for r in new_ids}
+    return [Task(id_of[need.key], need.kind, TaskState.OPEN, need.detail) for need in needed]
 
 
 def open_task_list(conn: Connection, incident_id: int) -> list[Task]:
