@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +31,8 @@ from dispatchdesk.protocol.schemas import (
 )
 from dispatchdesk.server import ServerSettings
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.db import make_engine
+from dispatchdesk.server.db import make_engine, ref_counters
+from dispatchdesk.server.features.incidents.records import make_ref
 from dispatchdesk.server.runner import CommandResult, Idem
 from dispatchdesk.server.services import Services
 
@@ -52,6 +54,9 @@ class Counted:
         self.services = Services.open(self.engine, settings, lambda: None)
         self.statements: list[str] = []
         sa.event.listen(self.engine, "before_cursor_execute", self._seen)
+        #: The statements that give a new incident its reference: the day's counter, then the
+        #: reference (one statement on PostgreSQL).
+        self.reference = 1 if self.engine.dialect.name == "postgresql" else 2
 
     def _seen(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
         text = " ".join(statement.split())
@@ -111,10 +116,10 @@ def _explain(statements: list[str]) -> str:
 
 
 def test_the_throughput_mix_runs_the_pinned_statements(counted: Counted) -> None:
-    # create: the row, its history keys, the day's counter, its reference (no task read: a
-    # new incident has none)
+    # create: the row, its history keys, the day's counter and its reference (one statement on
+    # PostgreSQL); no task read: a new incident has none
     incident, sql = counted.create()
-    assert len(sql) == 4, _explain(sql)
+    assert len(sql) == 2 + counted.reference, _explain(sql)
     assert (incident["tasks"], incident["links"], incident["diverts"]) == ([], [], [])
     # edit: the locked row, its update (which reads what the reply needs)
     edited, sql = counted.edit(incident, "Break-in at the rear, door forced")
@@ -143,7 +148,7 @@ def test_owed_incident_and_its_lists_are_written_and_read_when_there(counted: Co
     the arrival releases it, and the tasks and DIVERT tag are in every reply."""
     incident, sql = counted.create(type="Domestic", caller={"name": "J Smith", "phone": "0770"})
     # + the caller's history key; all the policy's tasks in one statement, not read back
-    assert len(incident["tasks"]) > 1 and len(sql) == 4 + 1 + 1, _explain(sql)
+    assert len(incident["tasks"]) > 1 and len(sql) == 2 + counted.reference + 1 + 1, _explain(sql)
     counted.assign(1, incident["id"])
     _, sql = counted.clear(1, "Vehicle broke down on the way, tyre burst")
     assert any("INSERT INTO owed" in s for s in sql), _explain(sql)
@@ -164,3 +169,23 @@ def test_owed_incident_and_its_lists_are_written_and_read_when_there(counted: Co
     assert len(sql) == 2 + 2, _explain(sql)
     assert edited["tasks"] == [t.model_dump(mode="json") for t in there.tasks]
     assert edited["diverts"] == [d.model_dump(mode="json") for d in there.diverts]
+
+
+def test_references_past_9999_are_written_as_make_ref_writes_them(counted: Counted) -> None:
+    """The day's counter at 9998: the next references are CAD 9999/... and CAD 10000/... on
+    both databases (PostgreSQL writes them in SQL), then the next day starts at 0001."""
+    clock = counted.services.runner.settings.clock
+    local = counted.services.runner.now().astimezone(counted.services.runner.tz())
+    with counted.engine.begin() as conn:
+        conn.execute(
+            ref_counters.update()
+            .where(ref_counters.c.day == local.date().isoformat())
+            .values(n=9998)
+        )
+    refs = [counted.create()[0]["ref"] for _ in range(2)]
+    assert refs == [make_ref(9999, local), make_ref(10000, local)]
+    assert refs[1] == f"CAD 10000/{local.strftime('%d%b%y').upper()}"
+    clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    tomorrow = counted.services.runner.now().astimezone(counted.services.runner.tz())
+    assert counted.create()[0]["ref"] == make_ref(1, tomorrow)
+    assert counted.create()[0]["ref"] == make_ref(2, tomorrow)

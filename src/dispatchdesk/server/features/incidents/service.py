@@ -117,6 +117,23 @@ _NEXT_REF = (
     .returning(ref_counters.c.n)
 )
 
+#: PostgreSQL: the day's counter moved and the new incident's reference set from it in one
+#: statement (one round trip, not two), written as :func:`make_ref` writes it: the number
+#: zero-padded to four digits, then ``suffix`` ("/23NOV26"). No row if the day has no counter.
+_COUNTER = _NEXT_REF.cte("counter")
+_NUMBER = sa.cast(sa.select(_COUNTER.c.n).scalar_subquery(), sa.Text)
+_PG_TAKE_REF = (
+    incidents.update()
+    .add_cte(_COUNTER)
+    .where(incidents.c.id == sa.bindparam("incident_id"), sa.exists(sa.select(_COUNTER.c.n)))
+    .values(
+        ref=sa.literal("CAD ")
+        + sa.func.lpad(_NUMBER, sa.func.greatest(4, sa.func.length(_NUMBER)), "0")
+        + sa.bindparam("suffix", type_=sa.Text)
+    )
+    .returning(*incidents.c)
+)
+
 
 class Incidents:
     """The incident rules over one :class:`CommandRunner`."""
@@ -216,6 +233,23 @@ class Incidents:
         write transaction holds the whole database)."""
         conn.execute(_LOCK, {"incident_id": incident_id}).first()
 
+    def _take_ref(self, conn: Connection, now: datetime, incident_id: int) -> Row[Any]:
+        """Give the new incident the day's next reference; its row as it is now."""
+        if conn.dialect.name == "postgresql":
+            local = now.astimezone(self.runner.tz())
+            row = conn.execute(
+                _PG_TAKE_REF,
+                {
+                    "incident_id": incident_id,
+                    "today": local.date().isoformat(),
+                    "suffix": "/" + local.strftime("%d%b%y").upper(),
+                },
+            ).first()
+            if row is not None:
+                return row
+        ref = self._next_ref(conn, now)  # SQLite; or the day's first incident
+        return conn.execute(_SET_REF, {"incident_id": incident_id, "ref": ref}).one()
+
     def _next_ref(self, conn: Connection, now: datetime) -> str:
         local = now.astimezone(self.runner.tz())
         day = local.date().isoformat()
@@ -268,8 +302,7 @@ class Incidents:
             # The reference last, under the log lock (which the change row takes anyway): the
             # day's counter moves one writer at a time and a rolled-back create leaves no gap.
             self.runner.hold_log(conn)
-            ref = self._next_ref(conn, now)
-            row = conn.execute(_SET_REF, {"incident_id": new_id, "ref": ref}).one()
+            row = self._take_ref(conn, now, new_id)
             out = incident_out(row, task_list=task_list)
             data = self._record(
                 conn,
