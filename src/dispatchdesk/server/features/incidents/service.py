@@ -26,12 +26,22 @@ from dispatchdesk.protocol.schemas import (
     IncidentOut,
     IncidentPatch,
 )
+from dispatchdesk.protocol.tasks import TaskModel
 from dispatchdesk.server.auth import User
-from dispatchdesk.server.db import diverts, incidents, owed, read_tx, ref_counters, units
+from dispatchdesk.server.db import (
+    diverts,
+    incident_tasks,
+    incidents,
+    owed,
+    read_tx,
+    ref_counters,
+    units,
+)
 from dispatchdesk.server.errors import Conflict, Forbidden, Invalid, NotFound, Stale
 from dispatchdesk.server.features.downgrades.rules import grade_change, overtaken
 from dispatchdesk.server.features.history.keys import write_keys
 from dispatchdesk.server.features.history.links import links_of
+from dispatchdesk.server.features.history.tables import incident_links
 from dispatchdesk.server.features.incidents.callers import recorded_caller
 from dispatchdesk.server.features.incidents.records import (
     diverts_from,
@@ -61,12 +71,41 @@ _LOAD_LOCKED = _LOAD.with_for_update()
 _LOCK = (
     sa.select(incidents.c.id).where(incidents.c.id == sa.bindparam("incident_id")).with_for_update()
 )
-#: An edit: the columns to set are the keys of its parameters; the row as it is afterwards.
+#: What an incident's reply needs beside its row, read by the statement that reads or writes
+#: the row (one statement, not five): whether it is owed and since when it is escalated (named
+#: as owed's column, so the row serves as its owed row), and whether it has any DIVERT tag,
+#: link or task (each list is read only when it has; see :meth:`Incidents._reply`).
+_REPLY = (
+    sa.exists().where(owed.c.incident_id == sa.bindparam("incident_id")).label("is_owed"),
+    sa.select(owed.c.escalated_at)
+    .where(owed.c.incident_id == sa.bindparam("incident_id"))
+    .scalar_subquery()
+    .label("escalated_at"),
+    sa.exists()
+    .where(diverts.c.from_incident_id == sa.bindparam("incident_id"))
+    .label("has_diverts"),
+    sa.exists()
+    .where(incident_links.c.incident_id == sa.bindparam("incident_id"))
+    .label("has_links"),
+    sa.exists()
+    .where(incident_tasks.c.incident_id == sa.bindparam("incident_id"))
+    .label("has_tasks"),
+)
+#: The incident's row with :data:`_REPLY` (a read, never locking: the lock is :data:`_LOCK`'s or
+#: :data:`_LOAD_LOCKED`'s, taken by a statement of its own before anything it guards is read).
+_LOAD_REPLY = sa.select(incidents, *_REPLY).where(incidents.c.id == sa.bindparam("incident_id"))
+#: An edit: the columns to set are the keys of its parameters; the row as it is afterwards,
+#: with :data:`_REPLY`.
 _UPDATE = (
+    incidents.update()
+    .where(incidents.c.id == sa.bindparam("incident_id"))
+    .returning(*incidents.c, *_REPLY)
+)
+#: A new incident's reference (nothing else of its reply can have changed since its insert).
+_SET_REF = (
     incidents.update().where(incidents.c.id == sa.bindparam("incident_id")).returning(*incidents.c)
 )
 _INSERT = incidents.insert().returning(*incidents.c)
-_OWED = sa.select(owed).where(owed.c.incident_id == sa.bindparam("incident_id"))
 _RELEASE_OWED = owed.delete().where(owed.c.incident_id == sa.bindparam("incident_id"))
 _RELEASE_DIVERTS = diverts.update().where(
     diverts.c.from_incident_id == sa.bindparam("incident_id"), diverts.c.released_at.is_(None)
@@ -76,6 +115,23 @@ _NEXT_REF = (
     .where(ref_counters.c.day == sa.bindparam("today"))
     .values(n=ref_counters.c.n + 1)
     .returning(ref_counters.c.n)
+)
+
+#: PostgreSQL: the day's counter moved and the new incident's reference set from it in one
+#: statement (one round trip, not two), written as :func:`make_ref` writes it: the number
+#: zero-padded to four digits, then ``suffix`` ("/23NOV26"). No row if the day has no counter.
+_COUNTER = _NEXT_REF.cte("counter")
+_NUMBER = sa.cast(sa.select(_COUNTER.c.n).scalar_subquery(), sa.Text)
+_PG_TAKE_REF = (
+    incidents.update()
+    .add_cte(_COUNTER)
+    .where(incidents.c.id == sa.bindparam("incident_id"), sa.exists(sa.select(_COUNTER.c.n)))
+    .values(
+        ref=sa.literal("CAD ")
+        + sa.func.lpad(_NUMBER, sa.func.greatest(4, sa.func.length(_NUMBER)), "0")
+        + sa.bindparam("suffix", type_=sa.Text)
+    )
+    .returning(*incidents.c)
 )
 
 
@@ -104,15 +160,22 @@ class Incidents:
     ) -> IncidentOut:
         """The incident as the wire shows it: with its DIVERT tags and whether it is owed.
         ``row``: its row as this transaction last wrote it (else it is read)."""
-        if row is None:
-            row = self.load(conn, incident_id)
-        owed_row = conn.execute(_OWED, {"incident_id": row.id}).first()
+        if row is None or not hasattr(row, "has_tasks"):  # not read with _REPLY: read it so
+            row = conn.execute(_LOAD_REPLY, {"incident_id": incident_id}).first()
+            if row is None:
+                raise NotFound(f"There is no incident {incident_id}.")
+        return self._reply(conn, row)
+
+    @staticmethod
+    def _reply(conn: Connection, row: Row[Any]) -> IncidentOut:
+        """The incident of ``row`` (read with :data:`_REPLY`): its DIVERT tags, links and tasks
+        read only when its row said it has some (an empty list otherwise, as a read gives)."""
         return incident_out(
             row,
-            diverts_from(conn, row.id),
-            owed_row,
-            links_of(conn, [row.id]).get(row.id),
-            task_list=tasks_of(conn, row.id),
+            diverts_from(conn, row.id) if row.has_diverts else None,
+            row if row.is_owed else None,
+            links_of(conn, [row.id]).get(row.id) if row.has_links else None,
+            task_list=tasks_of(conn, row.id) if row.has_tasks else None,
         )
 
     def emit_incident(
@@ -129,19 +192,31 @@ class Incidents:
         return conn.execute(_UPDATE, {"incident_id": incident_id, **values}).one()
 
     def release_owed(
-        self, conn: Connection, now: datetime, incident_id: int, by: str, reason: str
+        self,
+        conn: Connection,
+        now: datetime,
+        incident_id: int,
+        by: str,
+        reason: str,
+        *,
+        seen: tuple[bool, bool] | None = None,
     ) -> bool:
-        """End an incident's owed state (another unit arrived, or a supervisor closed it)."""
-        gone = conn.execute(_RELEASE_OWED, {"incident_id": incident_id}).rowcount
-        conn.execute(
-            _RELEASE_DIVERTS,
-            {
-                "incident_id": incident_id,
-                "released_at": now,
-                "released_by": by,
-                "released_reason": reason[:2000],
-            },
-        )
+        """End an incident's owed state (another unit arrived, or a supervisor closed it).
+        ``seen``: (whether it is owed, whether it has an unreleased DIVERT tag) as this
+        transaction read them under the incident's row lock; a write known to change nothing
+        is skipped."""
+        owed_now, tagged = seen if seen is not None else (True, True)
+        gone = conn.execute(_RELEASE_OWED, {"incident_id": incident_id}).rowcount if owed_now else 0
+        if tagged:
+            conn.execute(
+                _RELEASE_DIVERTS,
+                {
+                    "incident_id": incident_id,
+                    "released_at": now,
+                    "released_by": by,
+                    "released_reason": reason[:2000],
+                },
+            )
         return bool(gone)
 
     def load(self, conn: Connection, incident_id: int, *, lock: bool = False) -> Row[Any]:
@@ -157,6 +232,23 @@ class Incidents:
         """Lock the incident's row until the command commits (no-op on SQLite, where the
         write transaction holds the whole database)."""
         conn.execute(_LOCK, {"incident_id": incident_id}).first()
+
+    def _take_ref(self, conn: Connection, now: datetime, incident_id: int) -> Row[Any]:
+        """Give the new incident the day's next reference; its row as it is now."""
+        if conn.dialect.name == "postgresql":
+            local = now.astimezone(self.runner.tz())
+            row = conn.execute(
+                _PG_TAKE_REF,
+                {
+                    "incident_id": incident_id,
+                    "today": local.date().isoformat(),
+                    "suffix": "/" + local.strftime("%d%b%y").upper(),
+                },
+            ).first()
+            if row is not None:
+                return row
+        ref = self._next_ref(conn, now)  # SQLite; or the day's first incident
+        return conn.execute(_SET_REF, {"incident_id": incident_id, "ref": ref}).one()
 
     def _next_ref(self, conn: Connection, now: datetime) -> str:
         local = now.astimezone(self.runner.tz())
@@ -203,14 +295,14 @@ class Incidents:
             ).one()
             new_id = int(row.id)
             write_keys(conn, [row])  # history's search keys, from the row as stored
-            added = ensure_tasks(conn, now, row, self.runner.settings.task_policy)
+            added = ensure_tasks(conn, now, row, self.runner.settings.task_policy, known=())
             # A new incident has no DIVERT tag, owed state or link yet, and only the tasks just
             # added.
-            task_list = tasks_of(conn, new_id) if added else []
+            task_list = [TaskModel.from_task(t) for t in sorted(added, key=lambda t: t.id)]
             # The reference last, under the log lock (which the change row takes anyway): the
             # day's counter moves one writer at a time and a rolled-back create leaves no gap.
             self.runner.hold_log(conn)
-            row = self.update(conn, new_id, {"ref": self._next_ref(conn, now)})
+            row = self._take_ref(conn, now, new_id)
             out = incident_out(row, task_list=task_list)
             data = self._record(
                 conn,

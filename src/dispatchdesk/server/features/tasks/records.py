@@ -3,7 +3,7 @@ inside the incidents feature's own commands: create, edit, close)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,10 @@ _TASK_KEYS = sa.select(incident_tasks.c.key).where(
 )
 
 
+#: New tasks of an incident, several rows in one statement; the id of each by its key.
+_INSERT_TASKS = incident_tasks.insert().returning(incident_tasks.c.id, incident_tasks.c.key)
+
+
 def tasks_of(conn: Connection, incident_id: int) -> list[TaskModel]:
     return [task_out(r) for r in conn.execute(_TASKS_OF, {"incident_id": incident_id})]
 
@@ -92,31 +96,43 @@ def ensure_tasks(
     row: Row[Any],
     policy: TaskPolicy,
     incident_type: str | None = None,
+    *,
+    known: Iterable[str] | None = None,
 ) -> list[Task]:
     """Add the tasks ``policy`` requires of the incident ``row`` (of ``incident_type``, when
     it is being changed to that) that it lacks (by key); none is ever removed or reopened, so
-    a type changed away from domestic keeps its tasks. Returns the tasks added."""
-    have = set(conn.execute(_TASK_KEYS, {"incident_id": row.id}).scalars())
-    added: list[Task] = []
+    a type changed away from domestic keeps its tasks. Returns the tasks added. ``known``: the
+    keys of the tasks it has, when the caller knows them (none for an incident this
+    transaction has just inserted); else they are read."""
+    have = set(
+        conn.execute(_TASK_KEYS, {"incident_id": row.id}).scalars() if known is None else known
+    )
+    needed = []
     kind = incident_type if incident_type is not None else row.type
     for need in policy.required(kind, informants(row.caller, row.persons)):
         if need.key in have:
             continue
         have.add(need.key)
-        new_id = conn.execute(
-            incident_tasks.insert()
-            .values(
-                incident_id=row.id,
-                key=need.key,
-                kind=need.kind.value,
-                state=TaskState.OPEN.value,
-                detail=need.detail,
-                created_at=now,
-            )
-            .returning(incident_tasks.c.id)
-        ).scalar_one()
-        added.append(Task(int(new_id), need.kind, TaskState.OPEN, need.detail))
-    return added
+        needed.append(need)
+    if not needed:
+        return []
+    # one statement for all of them (each new id told by its key: unique on the incident)
+    new_ids = conn.execute(
+        _INSERT_TASKS,
+        [
+            {
+                "incident_id": row.id,
+                "key": need.key,
+                "kind": need.kind.value,
+                "state": TaskState.OPEN.value,
+                "detail": need.detail,
+                "created_at": now,
+            }
+            for need in needed
+        ],
+    )
+    id_of = {r.key: int(r.id) for r in new_ids}
+    return [Task(id_of[need.key], need.kind, TaskState.OPEN, need.detail) for need in needed]
 
 
 def open_task_list(conn: Connection, incident_id: int) -> list[Task]:

@@ -29,6 +29,7 @@ incident with no unit on it for ``settings.owed_escalation`` gets ``escalated_at
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -78,8 +79,29 @@ _UNIT_LOCKED = _UNIT.with_for_update()
 _UNITS_ON = (
     sa.select(units).where(units.c.incident_id == sa.bindparam("incident_id")).order_by(units.c.id)
 )
+_OTHERS = units.alias("others")
+_WATCHED_OWED = owed.c.incident_id == sa.bindparam("watch_id")
+
+
+def _others_on_watched(status: UnitStatus) -> Any:
+    """How many units other than the moving one are on the watched incident in ``status``."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(_OTHERS)
+        .where(
+            _OTHERS.c.incident_id == sa.bindparam("watch_id"),
+            _OTHERS.c.id != sa.bindparam("unit_id"),
+            _OTHERS.c.status == status.value,
+        )
+        .scalar_subquery()
+    )
+
+
 #: A unit's move: applies only while the unit is as the command saw it (the condition, by
-#: name, of :meth:`Units._move_unit`); the row as it is afterwards.
+#: name, of :meth:`Units._move_unit`); the row as it is afterwards, and what the command reads
+#: next of the incident ``watch_id`` it joins or leaves (see :class:`_Seen`), in the same
+#: statement: the other units on it by status, its owed row, whether a DIVERT tag of it is
+#: unreleased.
 _MOVE = (
     units.update()
     .values(
@@ -88,7 +110,25 @@ _MOVE = (
         status_since=sa.bindparam("since"),
         version=units.c.version + 1,
     )
-    .returning(*units.c)
+    .returning(
+        *units.c,
+        _others_on_watched(UnitStatus.ASSIGNED).label("others_assigned"),
+        _others_on_watched(UnitStatus.AT_SCENE).label("others_at_scene"),
+        sa.select(owed.c.since).where(_WATCHED_OWED).scalar_subquery().label("owed_since"),
+        sa.select(owed.c.unassigned_since)
+        .where(_WATCHED_OWED)
+        .scalar_subquery()
+        .label("owed_unassigned_since"),
+        sa.select(owed.c.escalated_at)
+        .where(_WATCHED_OWED)
+        .scalar_subquery()
+        .label("owed_escalated_at"),
+        sa.exists()
+        .where(
+            diverts.c.from_incident_id == sa.bindparam("watch_id"), diverts.c.released_at.is_(None)
+        )
+        .label("tag_unreleased"),
+    )
 )
 _MOVES = {
     "available": _MOVE.where(
@@ -118,6 +158,46 @@ _OWED_JOINED = (
 _OWED_LEFT = owed.update().where(
     owed.c.incident_id == sa.bindparam("owed_id"), owed.c.unassigned_since.is_(None)
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What a unit's move (its one ``UPDATE``, :meth:`Units._move_unit`) saw of the incident
+    it joined or left, so the command need not read it again: the units on it are those it
+    counted and the moved unit if it is on it now, its owed row as it found it.
+
+    Valid while the command holds the incident's row lock and has not itself written since
+    what it counted (its owed row, a DIVERT tag of it): whoever moves a unit on or off an
+    incident, or writes its owed row or tags, locks its row first (every unit command, and a
+    close, whose ``UPDATE`` of the row waits for the lock), except the escalation sweep, which
+    sets ``escalated_at`` only on an owed row whose ``unassigned_since`` is set, so which of
+    the owed writes below apply stays as seen."""
+
+    incident_id: int
+    move: Row[Any]
+
+    def statuses(self) -> list[UnitStatus]:
+        """The statuses of the units on the incident now (in no particular order)."""
+        m = self.move
+        out = [UnitStatus.ASSIGNED] * m.others_assigned + [UnitStatus.AT_SCENE] * m.others_at_scene
+        if m.incident_id == self.incident_id:
+            out.append(UnitStatus(m.status))
+        return out
+
+    def owed_joined_applies(self) -> bool:
+        """Whether :data:`_OWED_JOINED` changes a row."""
+        m = self.move
+        return m.owed_since is not None and (
+            m.owed_unassigned_since is not None or m.owed_escalated_at is not None
+        )
+
+    def owed_left_applies(self) -> bool:
+        """Whether :data:`_OWED_LEFT` changes a row."""
+        return self.move.owed_since is not None and self.move.owed_unassigned_since is None
+
+    def release(self) -> tuple[bool, bool]:
+        """What :meth:`Incidents.release_owed` needs: is it owed, has it an unreleased tag."""
+        return self.move.owed_since is not None, bool(self.move.tag_unreleased)
 
 
 class Units:
@@ -191,33 +271,55 @@ class Units:
         )
         self.incidents.emit_incident(conn, now, row.id, new)
 
-    def _unit_joined(self, conn: Connection, now: datetime, row: Row[Any]) -> None:
+    def _statuses_on(
+        self, conn: Connection, incident_id: int, seen: _Seen | None
+    ) -> list[UnitStatus]:
+        """The statuses of the units on the incident now: as the move ``seen`` found them
+        when it watched this incident, else read."""
+        if seen is not None and seen.incident_id == incident_id:
+            return seen.statuses()
+        return [UnitStatus(u.status) for u in self._units_on(conn, incident_id)]
+
+    def _unit_joined(
+        self, conn: Connection, now: datetime, row: Row[Any], seen: _Seen | None = None
+    ) -> None:
         """A unit is now on incident ``row``: its status follows the units (ASSIGNED if it was
-        waiting), and an owed incident is no longer without a unit (so no longer escalated)."""
+        waiting), and an owed incident is no longer without a unit (so no longer escalated).
+        ``seen``: the move's view of ``row`` (:class:`_Seen`), if it watched it."""
         values: dict[str, Any] = {}
         status = status_for_units(
-            (UnitStatus(u.status) for u in self._units_on(conn, row.id)),
-            attended=row.attended_at is not None,
+            self._statuses_on(conn, row.id, seen), attended=row.attended_at is not None
         )
         if status.value != row.status:
             values["status"] = status.value
-        changed = conn.execute(_OWED_JOINED, {"owed_id": row.id}).rowcount
+        changed = 0
+        if seen is None or seen.incident_id != row.id or seen.owed_joined_applies():
+            changed = conn.execute(_OWED_JOINED, {"owed_id": row.id}).rowcount
         if values or changed:
             self._bump(conn, now, row, values)
 
-    def _unit_left(self, conn: Connection, now: datetime, row: Row[Any], *, diverted: bool) -> None:
+    def _unit_left(
+        self,
+        conn: Connection,
+        now: datetime,
+        row: Row[Any],
+        *,
+        diverted: bool,
+        seen: _Seen | None = None,
+    ) -> None:
         """A unit has left incident ``row`` (diverted or withdrawn: ``diverted``; or cleared):
         its status follows the units still on it, and an owed incident left with none starts
-        its escalation time.
+        its escalation time. ``seen``: the move's view of ``row`` (:class:`_Seen`), if it
+        watched it and nothing of the incident was written since.
 
         A cleared unit leaves an attended incident AT_SCENE (it waits to be closed); a
         diverted (or withdrawn) one leaves it awaiting a unit again, and owed.
         """
-        remaining = self._units_on(conn, row.id)
+        remaining = self._statuses_on(conn, row.id, seen)
         values: dict[str, Any] = {}
-        someone_there = any(u.status == UnitStatus.AT_SCENE.value for u in remaining)
+        someone_there = UnitStatus.AT_SCENE in remaining
         attended = row.attended_at is not None and (someone_there or not diverted)
-        status = status_for_units((UnitStatus(u.status) for u in remaining), attended).value
+        status = status_for_units(remaining, attended).value
         if status != row.status:
             values["status"] = status
         if diverted and not someone_there and row.attended_at is not None:
@@ -226,7 +328,7 @@ class Units:
             # arrives. The first attendance stays in the audit log.
             values["attended_at"] = None
         changed = 0
-        if not remaining:
+        if not remaining and (seen is None or seen.owed_left_applies()):
             changed = conn.execute(
                 _OWED_LEFT, {"owed_id": row.id, "unassigned_since": now}
             ).rowcount
@@ -242,11 +344,13 @@ class Units:
         status: UnitStatus,
         incident_id: int | None,
         when: Literal["available", "on_source", "status_is"],
+        watch: int | None = None,
         **condition: Any,
     ) -> Row[Any]:
         """Conditional update: applies only if the unit is still as ``when`` says (AVAILABLE
         and on no incident; on the incident ``source_id``; its status ``from_status``); else
-        409 (lost a race). The unit's row as it is now."""
+        409 (lost a race). The unit's row as it is now, with what it saw of the incident
+        ``watch`` (``_Seen(watch, row)``)."""
         moved = conn.execute(
             _MOVES[when],
             {
@@ -254,6 +358,7 @@ class Units:
                 "to_status": status.value,
                 "to_incident": incident_id,
                 "since": now,
+                "watch_id": watch,
                 **condition,
             },
         ).first()
@@ -383,13 +488,14 @@ class Units:
                     status=UnitStatus.ASSIGNED,
                     incident_id=incident.id,
                     when="available",
+                    watch=incident.id,
                 )
             except Conflict:
                 # Lost a race: say where the unit went and who sent it, as for a busy unit.
                 raise Conflict(
                     self._busy_message(conn, self._unit(conn, unit_id), incident.ref)
                 ) from None
-            self._unit_joined(conn, now, incident)
+            self._unit_joined(conn, now, incident, _Seen(incident.id, moved))
             passed = audit_warnings_passed(
                 conn,
                 now,
@@ -434,6 +540,7 @@ class Units:
                 status=UnitStatus.ASSIGNED,
                 incident_id=target.id,
                 when="on_source",
+                watch=target.id,
                 source_id=source.id,
             )
             divert_id = conn.execute(
@@ -460,7 +567,9 @@ class Units:
             )
             _mark_owed(conn, source.id, now)
             self._unit_left(conn, now, source, diverted=True)
-            self._unit_joined(conn, now, self.incidents.load(conn, target.id))
+            self._unit_joined(
+                conn, now, self.incidents.load(conn, target.id), _Seen(target.id, moved)
+            )
             passed = audit_warnings_passed(
                 conn, now, user.username, body.warnings_passed, unit.callsign, target.ref, target.id
             )
@@ -491,6 +600,7 @@ class Units:
                 status=UnitStatus.AT_SCENE,
                 incident_id=incident.id,
                 when="status_is",
+                watch=incident.id,
                 from_status=UnitStatus.ASSIGNED.value,
             )
             values: dict[str, Any] = {}
@@ -499,7 +609,12 @@ class Units:
             if incident.attended_at is None:
                 values["attended_at"] = now
             released = self.incidents.release_owed(
-                conn, now, incident.id, user.username, f"{unit.callsign} arrived"
+                conn,
+                now,
+                incident.id,
+                user.username,
+                f"{unit.callsign} arrived",
+                seen=_Seen(incident.id, moved).release(),
             )
             if values or released:
                 self._bump(conn, now, incident, values)
@@ -531,13 +646,14 @@ class Units:
                 status=UnitStatus.AVAILABLE,
                 incident_id=None,
                 when="status_is",
+                watch=unit.incident_id,
                 from_status=unit.status,
             )
             detail = f"{unit.callsign} cleared, available"
             if incident is not None and withdrawal:
                 return self._withdrawn(conn, now, user, moved, incident, reason)
             if incident is not None:
-                self._unit_left(conn, now, incident, diverted=False)
+                self._unit_left(conn, now, incident, diverted=False, seen=_Seen(incident.id, moved))
                 detail = f"{unit.callsign} cleared from {incident.ref}, available"
             if reason:
                 detail += f": {reason}"
@@ -556,9 +672,11 @@ class Units:
     ) -> bool:
         """A unit cleared from ``incident`` before arriving needs a reason (the incident's own,
         not a copy); True when clearing it withdraws it (no other unit on the incident)."""
-        others = [u for u in self._units_on(conn, incident.id) if u.id != unit.id]
         en_route = unit.status == UnitStatus.ASSIGNED.value
-        withdrawal = en_route and not others
+        # the other units on it matter only for a unit that has not arrived
+        withdrawal = en_route and not any(
+            u.id != unit.id for u in self._units_on(conn, incident.id)
+        )
         if en_route and not reason:
             raise Invalid(
                 [

@@ -71,13 +71,9 @@ def audit_warnings_passed(
     if not passed:
         return ""
     words: list[str] = []
+    found = _passed_rows(conn, passed)
     for ref in passed:
-        if ref.kind == "scheme":
-            row = conn.execute(sa.select(schemes).where(schemes.c.id == ref.id)).first()
-        else:
-            row = conn.execute(
-                sa.select(protective_orders).where(protective_orders.c.id == ref.id)
-            ).first()
+        row = found.get((ref.kind, ref.id))
         what = "special scheme" if ref.kind == "scheme" else "protective order"
         if row is None:
             raise Invalid(
@@ -100,6 +96,17 @@ def audit_warnings_passed(
             f"{incident_ref} (id {incident_id})",
         )
     return f"; warnings passed to {callsign}: {', '.join(words)}"
+
+
+def _passed_rows(conn: Connection, passed: Sequence[PassedWarning]) -> dict[tuple[str, int], Any]:
+    """The rows of the warnings named, by (kind, id): one read per kind named."""
+    out: dict[tuple[str, int], Any] = {}
+    for kind, table in (("scheme", schemes), ("order", protective_orders)):
+        ids = [ref.id for ref in passed if ref.kind == kind]
+        if ids:
+            rows = conn.execute(sa.select(table).where(table.c.id.in_(ids)))
+            out.update(((kind, r.id), r) for r in rows)
+    return out
 
 
 def check_new_scheme(
