@@ -356,7 +356,7 @@ Probe = tuple[int, str, str | None]
 def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> list[Probe]:
     """The keys of every filed location that can match ``q`` (``match_parsed``); ``similar``:
     the filed streets that can pass the free-text rule's street ratio for ``q``. Made once
-    per lookup, for the schemes' and the orders' place index."""
+    per lookup."""
     probes: list[Probe] = []
     for uprn in (q.uprn, q.parent_uprn):
         if uprn:
@@ -402,7 +402,9 @@ def _pair(table: int, key: tuple[str, str]) -> tuple[str, str]:
 
 class _PlaceIndex:
     """Entity ids by the location keys of ``match_parsed``: every entity that can match a
-    place is filed under a key the place also yields.
+    place is filed under a key the place also yields. The index's one place index holds the
+    schemes (by id) and the orders (by key, below zero: ``_order_key``), so that a lookup
+    probes each key once for both.
 
     A pair key (USRN and house, house and postcode, house and street) is held as a table of
     houses per USRN, postcode or street: a street's houses share one entry, where a tuple per
@@ -563,6 +565,20 @@ def _named(raw: tuple[Any, ...], dob: date | None) -> list[Person] | None:
     return [Person(p[_P_NAME], decoded(p[_P_DOB])) for p in named]
 
 
+def _checked_id(entity_id: int, what: str) -> int:
+    """A scheme's or order's id as the index files it: the server's keys are never below
+    zero, which leaves the negative numbers to the orders' keys (``_order_key``)."""
+    if entity_id < 0:
+        raise ValueError(f"A {what} with id {entity_id} cannot be held: ids are never negative.")
+    return entity_id
+
+
+def _order_key(order_id: int) -> int:
+    """The key an order is held and filed by: below zero (``~order_id``), so that one place
+    index holds schemes (by id, zero or more) and orders apart."""
+    return ~order_id
+
+
 class _HeldScheme:
     """A scheme as the index holds it: packed, its location split, its expiry and version."""
 
@@ -608,14 +624,16 @@ class WarningIndex:
         #: Held packed (``cache.packed``): a fifth of the memory of the models, unpacked for
         #: the warnings a lookup builds; each scheme with its location split once, its expiry
         #: and version.
+        #: Schemes by id; orders by their key (``_order_key``: below zero).
         self._schemes: dict[int, _HeldScheme] = {}
         self._orders: dict[int, Packed] = {}
         #: Each order's locations split once (one held bare; none, none held).
         self._order_spots: dict[int, ParsedPlace | tuple[ParsedPlace, ...]] = {}
         # Shared by schemes and orders: a query's similar streets are found once.
         self._streets = _Streets(self.policy.address_similarity)
-        self._scheme_places = _PlaceIndex(self._streets)
-        self._order_places = _PlaceIndex(self._streets)
+        #: Schemes and orders in one place index (schemes by id, orders by key): a lookup
+        #: probes each key once, and a street's or postcode's houses share one table.
+        self._places = _PlaceIndex(self._streets)
         self._order_persons = _PersonIndex()
         #: (expires_at, id) of every scheme held, sorted: expiry questions are a bisect.
         self._expiry: list[tuple[datetime, int]] = []
@@ -668,7 +686,7 @@ class WarningIndex:
         if old is None:
             return
         self.revision += 1
-        self._scheme_places.remove(scheme_id, [old.spot])
+        self._places.remove(scheme_id, [old.spot])
         entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
         self._log_scheme(scheme_id)
@@ -681,29 +699,31 @@ class WarningIndex:
 
     def remove_order(self, order_id: int) -> None:
         """Forget an order; an unknown id is ignored."""
-        old = self._orders.pop(order_id, None)
+        key = _order_key(order_id)
+        old = self._orders.pop(key, None)
         if old is None:
             return
         self.revision += 1
-        self._order_places.remove(order_id, self._spots(self._order_spots.pop(order_id, ())))
-        self._order_persons.remove(order_id, _order_persons(unpack_as(OrderOut, old)))
+        self._places.remove(key, self._spots(self._order_spots.pop(key, ())))
+        self._order_persons.remove(key, _order_persons(unpack_as(OrderOut, old)))
 
     def _add_scheme(self, scheme: SchemeOut, packed: Packed) -> None:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
-        sid = scheme.id
+        sid = _checked_id(scheme.id, "scheme")
         spot = _filed(scheme.location)
         self._schemes[sid] = _HeldScheme(packed, spot, scheme.expires_at, scheme.version)
-        self._scheme_places.add(sid, [spot])
+        self._places.add(sid, [spot])
 
     def _add_order(self, order: OrderOut, packed: Packed) -> None:
-        oid = order.id
-        self._orders[oid] = packed
+        # The one key object for all the order's entries (the model's id is dropped).
+        key = _order_key(_checked_id(order.id, "order"))
+        self._orders[key] = packed
         spots = tuple(_filed(p) for p in order.locations)
         if spots:
-            self._order_spots[oid] = spots[0] if len(spots) == 1 else spots
-        self._order_places.add(oid, spots)
-        self._order_persons.add(oid, _order_persons(order))
+            self._order_spots[key] = spots[0] if len(spots) == 1 else spots
+        self._places.add(key, spots)
+        self._order_persons.add(key, _order_persons(order))
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -718,7 +738,7 @@ class WarningIndex:
         Each warning is built from its packed scheme or order without unpacking it
         (``cache.indexed_warning``): ``scheme`` / ``order`` unpack it when read.
         """
-        found: dict[tuple[str, int], IndexedWarning] = {}
+        found: dict[int, IndexedWarning] = {}  # by scheme id or order key
         expiries = self._expiries.at(now, self.policy)
         if place is not None:
             self._place_warnings(place, now, expiries, found)
@@ -731,23 +751,22 @@ class WarningIndex:
         place: Place,
         now: datetime,
         expiries: Expiries,
-        found: dict[tuple[str, int], IndexedWarning],
+        found: dict[int, IndexedWarning],
     ) -> None:
         q = ParsedPlace.of(place)
         probes = _probe_keys(q, self._similar_streets(q))
         policy = self.policy
-        for sid in self._scheme_places.candidates(probes):
-            held = self._schemes[sid]
-            kind = match_parsed(held.spot, q, policy)
-            if kind is not None and scheme_live(held.expires_at, now):
-                found["scheme", sid] = scheme_warning(held.packed, held.expires_at, kind, policy)
-        for oid in self._order_places.candidates(probes):
-            spots = self._spots(self._order_spots.get(oid, ()))
+        for key in self._places.candidates(probes):
+            if key >= 0:
+                held = self._schemes[key]
+                kind = match_parsed(held.spot, q, policy)
+                if kind is not None and scheme_live(held.expires_at, now):
+                    found[key] = scheme_warning(held.packed, held.expires_at, kind, policy)
+                continue
+            spots = self._spots(self._order_spots.get(key, ()))
             kind = _best_kind(match_parsed(m, q, policy) for m in spots)
             if kind is not None:
-                found["order", oid] = order_warning(
-                    self._orders[oid], kind, "location", now, expiries
-                )
+                found[key] = order_warning(self._orders[key], kind, "location", now, expiries)
 
     def _similar_streets(self, q: ParsedPlace) -> tuple[str, ...]:
         """The filed streets that may be ``street_similar`` to ``q``'s: the same or one typo
@@ -769,14 +788,14 @@ class WarningIndex:
         who: Person,
         now: datetime,
         expiries: Expiries,
-        found: dict[tuple[str, int], IndexedWarning],
+        found: dict[int, IndexedWarning],
     ) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         # The order is matched on its persons read packed (``order_person_match`` on them),
         # and its warning built from the same fields read.
-        for oid in self._order_persons.candidates(who, self.policy.address_similarity):
-            packed = self._orders[oid]
+        for key in self._order_persons.candidates(who, self.policy.address_similarity):
+            packed = self._orders[key]
             raw = fields(packed)
             named = _named(raw, who.dob)
             if named is None:
@@ -785,9 +804,9 @@ class WarningIndex:
             if match is None:
                 continue
             kind, on = match
-            held = found.get(("order", oid))
+            held = found.get(key)
             if held is None or _rank(kind) < _strength(held):
-                found["order", oid] = order_warning(packed, kind, on, now, expiries, raw)
+                found[key] = order_warning(packed, kind, on, now, expiries, raw)
 
     @staticmethod
     def _spots(held: ParsedPlace | tuple[ParsedPlace, ...]) -> tuple[ParsedPlace, ...]:
@@ -852,7 +871,7 @@ class WarningIndex:
 
     def orders(self) -> list[OrderOut]:
         """Every order held, by id."""
-        return [_order(self._orders[oid]) for oid in sorted(self._orders)]
+        return [_order(self._orders[key]) for key in sorted(self._orders, reverse=True)]
 
     def scheme_versions(self) -> dict[int, int]:
         """Each scheme's version, by id (expired ones included until removed)."""
