@@ -15,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatchdesk.cache.indexed_warning import IndexedWarning
-from dispatchdesk.cache.packed import pack
+from dispatchdesk.cache.packed import encoded, fields, pack
 from dispatchdesk.cache.warning_index import (
     ALL_STREETS,
     NO_DISTRICT,
     WarningIndex,
     _Streets,
     near_names,
+    persons_match_packed,
 )
 from dispatchdesk.domain.addresses import one_typo, street_ratio, street_similar, street_type
 from dispatchdesk.domain.grades import Grade
@@ -36,6 +37,7 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     Severity,
     WarningPolicy,
+    normalise_name,
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
@@ -649,6 +651,31 @@ def test_an_orders_persons_read_packed_match_as_its_model_does() -> None:
             who,
             DEFAULT_WARNING_POLICY,
         ) == order_person_match(o, who, DEFAULT_WARNING_POLICY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    threshold=st.sampled_from([0.5, DEFAULT_WARNING_POLICY.address_similarity, 0.95]),
+)
+def test_an_orders_persons_read_packed_match_as_order_person_match(
+    seed: int, threshold: float
+) -> None:
+    """The index matches an order's persons from its packed fields, the name asked about
+    normalised once and a person with another date of birth passed over unread: the same
+    kind and "subject" / "protected_person" as the reference's ``order_person_match``."""
+    rng = random.Random(seed)
+    policy = WarningPolicy(address_similarity=threshold)
+    for i in range(1, 30):
+        o = random_order(rng, i)
+        who = Person(rng.choice([*NAMES, "", "Smith John"]), rng.choice(DOBS))
+        name = normalise_name(who.name)
+        expected = order_person_match(o, who, policy)
+        if not name:  # the index asks nothing for a blank name
+            assert expected is None
+            continue
+        dob = None if who.dob is None else encoded(who.dob)
+        assert persons_match_packed(fields(pack(o)), name, dob, policy) == expected, (o, who)
 
 
 def test_a_schemes_expiry_reads_as_strftime_gives_it() -> None:

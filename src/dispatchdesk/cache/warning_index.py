@@ -14,8 +14,10 @@ domain's ``match_parsed`` then decides the kind of match of each candidate, so t
 no copy of the rules. The warning itself is what the protocol's ``scheme_warning_of`` /
 ``order_warning_of`` build for the kind of match found, read from the packed scheme or order
 without unpacking it (:mod:`dispatchdesk.cache.indexed_warning`: the scheme or order is
-unpacked only when a warning's ``scheme`` / ``order`` is read). Persons are matched by the
-protocol's ``persons_match`` (what ``order_warning`` uses).
+unpacked only when a warning's ``scheme`` / ``order`` is read). Persons are matched as the
+protocol's ``persons_match`` (what ``order_warning`` uses) matches them, by the domain's
+``match_names`` on normalised names: the name asked about is normalised once per lookup, and
+an order's persons are read packed (``persons_match_packed``).
 
 The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly, but
 the free-text rule (``street_similar``) accepts a different street only one typo away: so
@@ -50,7 +52,6 @@ from dispatchdesk.cache.indexed_warning import (
 )
 from dispatchdesk.cache.packed import (
     Packed,
-    decoded,
     encoded,
     fields,
     pack,
@@ -68,6 +69,7 @@ from dispatchdesk.domain.warnings import (
     Person,
     Place,
     WarningPolicy,
+    match_names,
     match_parsed,
     normalise_name,
     scheme_live,
@@ -78,7 +80,6 @@ from dispatchdesk.protocol.warnings import (
     PersonModel,
     PlaceModel,
     SchemeOut,
-    persons_match,
     sort_warnings,
 )
 from dispatchdesk.protocol.warnings import place as place_of
@@ -393,6 +394,8 @@ def _rank(kind: str) -> tuple[bool, int]:
 _RANKS: dict[str, tuple[bool, int]] = {
     kind.value: (kind.possible, MATCH_RANK[kind]) for kind in MatchKind
 }
+#: Weaker than any kind's strength.
+_WORST = (True, len(MatchKind))
 
 
 def _pair(table: int, key: tuple[str, str]) -> tuple[str, str]:
@@ -503,21 +506,20 @@ class _PersonIndex:
                 if not names:
                     del self._names_by_dob[dob]
 
-    def candidates(self, who: Person, threshold: float) -> set[int]:
-        name = normalise_name(who.name)
-        if not name:
-            return set()
+    def candidates(self, name: str, dob: date | None, threshold: float) -> set[int]:
+        """The orders that may name the person asked about: ``name`` normalised (not
+        blank), ``dob`` their date of birth or None."""
         # Without a date of birth the same name is a possible match, whatever the DOB; with
         # one, the same name with that DOB or none (the caller drops the others).
         found = set(_ids(self._by_name, name))
-        if who.dob is None:
+        if dob is None:
             return found
-        key = (name, who.dob, threshold)
+        key = (name, dob, threshold)
         near = self._near.get(key)
         if near is None:
             if len(self._near) >= _NEAR_LIMIT:
                 self._near.clear()
-            near = self._near[key] = self._near_names(name, who.dob, threshold)
+            near = self._near[key] = self._near_names(name, dob, threshold)
         for known in near:
             found.update(_ids(self._by_name, known))
         return found
@@ -553,16 +555,29 @@ def _order_persons(order: OrderOut) -> list[Person]:
     return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
 
 
-def _named(raw: tuple[Any, ...], dob: date | None) -> list[Person] | None:
-    """The persons an order names, subject first, read from its packed fields (``raw``:
-    ``fields(packed)``) without unpacking it; None when ``dob`` is given and none of them
-    has that date of birth or none known (a different date of birth never matches)."""
-    named = (raw[_O_SUBJECT], *raw[_O_PROTECTED])
-    if dob is not None:
-        want = encoded(dob)
-        if not any(p[_P_DOB] in (None, want) for p in named):
-            return None
-    return [Person(p[_P_NAME], decoded(p[_P_DOB])) for p in named]
+def persons_match_packed(
+    raw: tuple[Any, ...], name: str, dob: Any, policy: WarningPolicy
+) -> tuple[MatchKind, str] | None:
+    """The protocol's ``persons_match`` on an order's persons read from its packed fields
+    (``raw``: ``fields(packed)``), for a person asked about by normalised name (``name``:
+    ``normalise_name``, not blank) and date of birth as the fields hold it (``dob``:
+    ``encoded``, or None): the strongest match, the subject's on a tie, with what matched.
+
+    Nothing is unpacked and no ``Person`` built: each name is compared by the domain's
+    ``match_names`` on its normalised form, and a person with another known date of birth
+    is passed over before its name is normalised (a different date of birth never
+    matches)."""
+    best: tuple[MatchKind, str] | None = None
+    best_rank = _WORST
+    on = "subject"
+    for p in (raw[_O_SUBJECT], *raw[_O_PROTECTED]):
+        known_dob = p[_P_DOB]
+        if dob is None or known_dob is None or known_dob == dob:
+            kind = match_names(normalise_name(p[_P_NAME]), known_dob, name, dob, policy)
+            if kind is not None and _rank(kind) < best_rank:
+                best, best_rank = (kind, on), _rank(kind)
+        on = "protected_person"
+    return best
 
 
 def _checked_id(entity_id: int, what: str) -> int:
@@ -794,13 +809,15 @@ class WarningIndex:
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         # The order is matched on its persons read packed (``order_person_match`` on them),
         # and its warning built from the same fields read.
-        for key in self._order_persons.candidates(who, self.policy.address_similarity):
+        policy = self.policy
+        name = normalise_name(who.name)
+        if not name:
+            return  # a blank name matches no one
+        dob = None if who.dob is None else encoded(who.dob)
+        for key in self._order_persons.candidates(name, who.dob, policy.address_similarity):
             packed = self._orders[key]
             raw = fields(packed)
-            named = _named(raw, who.dob)
-            if named is None:
-                continue  # a different date of birth never matches
-            match = persons_match(named[0], named[1:], who, self.policy)
+            match = persons_match_packed(raw, name, dob, policy)
             if match is None:
                 continue
             kind, on = match
