@@ -349,34 +349,6 @@ def _vocabularies(p: ParsedPlace) -> Iterator[tuple[str, str]]:
         yield p.district or NO_DISTRICT, p.parts.street
 
 
-#: A key to probe, as the place index holds it: (table, UPRN, None) or (table, the part a
-#: pair key's many keys share, house); see ``_pair``.
-Probe = tuple[int, str, str | None]
-
-
-def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> list[Probe]:
-    """The keys of every filed location that can match ``q`` (``match_parsed``); ``similar``:
-    the filed streets that can pass the free-text rule's street ratio for ``q``. Made once
-    per lookup."""
-    probes: list[Probe] = []
-    for uprn in (q.uprn, q.parent_uprn):
-        if uprn:
-            # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
-            # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
-            probes.append((_UPRN, uprn, None))
-            probes.append((_PARENT, uprn, None))
-    house = q.house
-    if house is None:
-        return probes  # every address rule needs the same house on both sides
-    # Each pair key as _pair gives it: (USRN, house), (postcode, house), (street, house).
-    if q.usrn:
-        probes.append((_STREET_HOUSE, q.usrn, house))
-    if q.postcode:
-        probes.append((_HOUSE_POSTCODE, q.postcode, house))
-    probes.extend((_HOUSE_STREET, street, house) for street in similar)
-    return probes
-
-
 def _best_kind(kinds: Iterable[MatchKind | None]) -> MatchKind | None:
     """The strongest, the first on a tie (``_best`` in the protocol)."""
     best = None
@@ -444,25 +416,44 @@ class _PlaceIndex:
         for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
             self._streets.discard(vocabulary, street)
 
-    def candidates(self, probes: Iterable[Probe]) -> set[int]:
-        """The entities filed under any of the keys ``probes`` (``_probe_keys``)."""
+    def candidates(self, q: ParsedPlace, similar: Iterable[str]) -> set[int]:
+        """The entities filed under a key of a location that can match ``q``
+        (``match_parsed``); ``similar``: the filed streets that can pass the free-text
+        rule's street ratio for ``q``. Each key is probed where it is held, nothing built."""
         found: set[int] = set()
-        single, pairs = self._single, self._pairs
-        for table, key, house in probes:
-            if house is None:
-                ids = single[table].get(key)
-            else:
-                houses = pairs[table].get(key)
-                if houses is None:
-                    continue
-                ids = houses.get(house)
-            if ids is None:
-                continue
-            if isinstance(ids, int):
-                found.add(ids)
-            else:
-                found.update(ids)
+        for uprn in (q.uprn, q.parent_uprn):
+            if uprn:
+                # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
+                # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
+                for table in self._single:
+                    _gather(table.get(uprn), found)
+        house = q.house
+        if house is None:
+            return found  # every address rule needs the same house on both sides
+        # Each pair key as _pair files it: (USRN, house), (postcode, house), (street, house).
+        pairs = self._pairs
+        if q.usrn:
+            _gather(pairs[_STREET_HOUSE].get(q.usrn, _NO_HOUSES).get(house), found)
+        if q.postcode:
+            _gather(pairs[_HOUSE_POSTCODE].get(q.postcode, _NO_HOUSES).get(house), found)
+        by_street = pairs[_HOUSE_STREET]
+        for street in similar:
+            _gather(by_street.get(street, _NO_HOUSES).get(house), found)
         return found
+
+
+#: The houses of a USRN, postcode or street not filed.
+_NO_HOUSES: dict[str, Ids] = {}
+
+
+def _gather(ids: Ids | None, found: set[int]) -> None:
+    """Add the entities filed under a key (``None``: none) to ``found``."""
+    if ids is None:
+        return
+    if isinstance(ids, int):
+        found.add(ids)
+    else:
+        found.update(ids)
 
 
 # --- persons ------------------------------------------------------------------------------------
@@ -759,7 +750,8 @@ class WarningIndex:
             self._place_warnings(place, now, expiries, found)
         for who in people:
             self._person_warnings(who, now, expiries, found)
-        return sort_warnings(list(found.values()))
+        warnings = list(found.values())
+        return sort_warnings(warnings) if len(warnings) > 1 else warnings
 
     def _place_warnings(
         self,
@@ -769,9 +761,8 @@ class WarningIndex:
         found: dict[int, IndexedWarning],
     ) -> None:
         q = ParsedPlace.of(place)
-        probes = _probe_keys(q, self._similar_streets(q))
         policy = self.policy
-        for key in self._places.candidates(probes):
+        for key in self._places.candidates(q, self._similar_streets(q)):
             if key >= 0:
                 held = self._schemes[key]
                 kind = match_parsed(held.spot, q, policy)
