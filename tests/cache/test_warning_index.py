@@ -10,17 +10,19 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatchdesk.cache.indexed_warning import IndexedWarning
-from dispatchdesk.cache.packed import pack
+from dispatchdesk.cache.packed import encoded, fields, pack
 from dispatchdesk.cache.warning_index import (
     ALL_STREETS,
     NO_DISTRICT,
     WarningIndex,
     _Streets,
     near_names,
+    persons_match_packed,
 )
 from dispatchdesk.domain.addresses import one_typo, street_ratio, street_similar, street_type
 from dispatchdesk.domain.grades import Grade
@@ -35,6 +37,7 @@ from dispatchdesk.domain.warnings import (
     SchemeCategory,
     Severity,
     WarningPolicy,
+    normalise_name,
 )
 from dispatchdesk.protocol.warnings import (
     OrderOut,
@@ -251,6 +254,56 @@ def test_upsert_and_remove_an_order() -> None:
     index.remove_order(7)  # twice, or an unknown id: nothing happens
     assert index.lookup(None, [Person("Dean Marsh", date(1990, 4, 1))], NOW) == []
     assert len(index) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(ids=st.lists(st.integers(0, 3), min_size=1, max_size=12), seed=st.integers(0, 2**16))
+def test_schemes_and_orders_with_the_same_ids_share_one_place_index_apart(
+    ids: list[int], seed: int
+) -> None:
+    """Schemes and orders are filed in one place index (orders by a key below zero): a
+    scheme and an order with the same id (0 included) at the same place are both found, and
+    upserting or removing one leaves the other; every answer is ``find_warnings``'s."""
+    rng = random.Random(seed)
+    index = WarningIndex()
+    schemes: dict[int, SchemeOut] = {}
+    orders: dict[int, OrderOut] = {}
+    who = PersonModel(name="Dean Marsh", dob=date(1990, 4, 1))
+    for eid in ids:
+        roll = rng.random()
+        if roll < 0.35:
+            schemes[eid] = scheme(eid, rng.choice([BLOCK, place_model(FLAT_3)]))
+            index.upsert_scheme(schemes[eid])
+        elif roll < 0.7:
+            orders[eid] = order(eid, who, locations=[rng.choice([BLOCK, place_model(FLAT_3)])])
+            index.upsert_order(orders[eid])
+        elif roll < 0.85:
+            schemes.pop(eid, None)
+            index.remove_scheme(eid)
+        else:
+            orders.pop(eid, None)
+            index.remove_order(eid)
+        for q in (FLAT_3, Place(uprn=BLOCK.uprn), Place(address="14 Mare St", postcode="E8 1HR")):
+            expected = find_warnings(list(schemes.values()), list(orders.values()), q, None, NOW)
+            assert wire(index.lookup(q, [], NOW)) == expected
+        assert index.orders() == [orders[i] for i in sorted(orders)]
+        assert index.scheme_versions() == {i: s.version for i, s in schemes.items()}
+        assert len(index) == len(schemes) + len(orders)
+
+
+def place_model(p: Place) -> PlaceModel:
+    return PlaceModel(
+        address=p.address, postcode=p.postcode, uprn=p.uprn, parent_uprn=p.parent_uprn, usrn=p.usrn
+    )
+
+
+def test_a_negative_id_is_refused_not_filed_among_the_orders() -> None:
+    index = WarningIndex()
+    with pytest.raises(ValueError, match="never negative"):
+        index.upsert_scheme(scheme(-1, BLOCK))
+    with pytest.raises(ValueError, match="never negative"):
+        index.upsert_order(order(-1, PersonModel(name="Dean Marsh"), locations=[BLOCK]))
+    assert index.lookup(Place(uprn=BLOCK.uprn), [], NOW) == []
 
 
 def test_persons_a_near_identical_name_needs_the_same_dob() -> None:
@@ -598,6 +651,31 @@ def test_an_orders_persons_read_packed_match_as_its_model_does() -> None:
             who,
             DEFAULT_WARNING_POLICY,
         ) == order_person_match(o, who, DEFAULT_WARNING_POLICY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    threshold=st.sampled_from([0.5, DEFAULT_WARNING_POLICY.address_similarity, 0.95]),
+)
+def test_an_orders_persons_read_packed_match_as_order_person_match(
+    seed: int, threshold: float
+) -> None:
+    """The index matches an order's persons from its packed fields, the name asked about
+    normalised once and a person with another date of birth passed over unread: the same
+    kind and "subject" / "protected_person" as the reference's ``order_person_match``."""
+    rng = random.Random(seed)
+    policy = WarningPolicy(address_similarity=threshold)
+    for i in range(1, 30):
+        o = random_order(rng, i)
+        who = Person(rng.choice([*NAMES, "", "Smith John"]), rng.choice(DOBS))
+        name = normalise_name(who.name)
+        expected = order_person_match(o, who, policy)
+        if not name:  # the index asks nothing for a blank name
+            assert expected is None
+            continue
+        dob = None if who.dob is None else encoded(who.dob)
+        assert persons_match_packed(fields(pack(o)), name, dob, policy) == expected, (o, who)
 
 
 def test_a_schemes_expiry_reads_as_strftime_gives_it() -> None:

@@ -14,8 +14,10 @@ domain's ``match_parsed`` then decides the kind of match of each candidate, so t
 no copy of the rules. The warning itself is what the protocol's ``scheme_warning_of`` /
 ``order_warning_of`` build for the kind of match found, read from the packed scheme or order
 without unpacking it (:mod:`dispatchdesk.cache.indexed_warning`: the scheme or order is
-unpacked only when a warning's ``scheme`` / ``order`` is read). Persons are matched by the
-protocol's ``persons_match`` (what ``order_warning`` uses).
+unpacked only when a warning's ``scheme`` / ``order`` is read). Persons are matched as the
+protocol's ``persons_match`` (what ``order_warning`` uses) matches them, by the domain's
+``match_names`` on normalised names: the name asked about is normalised once per lookup, and
+an order's persons are read packed (``persons_match_packed``).
 
 The fuzzy street path (a *possible match* on a misspelt street) cannot be keyed exactly, but
 the free-text rule (``street_similar``) accepts a different street only one typo away: so
@@ -50,7 +52,6 @@ from dispatchdesk.cache.indexed_warning import (
 )
 from dispatchdesk.cache.packed import (
     Packed,
-    decoded,
     encoded,
     fields,
     pack,
@@ -68,6 +69,7 @@ from dispatchdesk.domain.warnings import (
     Person,
     Place,
     WarningPolicy,
+    match_names,
     match_parsed,
     normalise_name,
     scheme_live,
@@ -78,7 +80,6 @@ from dispatchdesk.protocol.warnings import (
     PersonModel,
     PlaceModel,
     SchemeOut,
-    persons_match,
     sort_warnings,
 )
 from dispatchdesk.protocol.warnings import place as place_of
@@ -348,34 +349,6 @@ def _vocabularies(p: ParsedPlace) -> Iterator[tuple[str, str]]:
         yield p.district or NO_DISTRICT, p.parts.street
 
 
-#: A key to probe, as the place index holds it: (table, UPRN, None) or (table, the part a
-#: pair key's many keys share, house); see ``_pair``.
-Probe = tuple[int, str, str | None]
-
-
-def _probe_keys(q: ParsedPlace, similar: Iterable[str]) -> list[Probe]:
-    """The keys of every filed location that can match ``q`` (``match_parsed``); ``similar``:
-    the filed streets that can pass the free-text rule's street ratio for ``q``. Made once
-    per lookup, for the schemes' and the orders' place index."""
-    probes: list[Probe] = []
-    for uprn in (q.uprn, q.parent_uprn):
-        if uprn:
-            # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
-            # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
-            probes.append((_UPRN, uprn, None))
-            probes.append((_PARENT, uprn, None))
-    house = q.house
-    if house is None:
-        return probes  # every address rule needs the same house on both sides
-    # Each pair key as _pair gives it: (USRN, house), (postcode, house), (street, house).
-    if q.usrn:
-        probes.append((_STREET_HOUSE, q.usrn, house))
-    if q.postcode:
-        probes.append((_HOUSE_POSTCODE, q.postcode, house))
-    probes.extend((_HOUSE_STREET, street, house) for street in similar)
-    return probes
-
-
 def _best_kind(kinds: Iterable[MatchKind | None]) -> MatchKind | None:
     """The strongest, the first on a tie (``_best`` in the protocol)."""
     best = None
@@ -393,6 +366,8 @@ def _rank(kind: str) -> tuple[bool, int]:
 _RANKS: dict[str, tuple[bool, int]] = {
     kind.value: (kind.possible, MATCH_RANK[kind]) for kind in MatchKind
 }
+#: Weaker than any kind's strength.
+_WORST = (True, len(MatchKind))
 
 
 def _pair(table: int, key: tuple[str, str]) -> tuple[str, str]:
@@ -402,7 +377,9 @@ def _pair(table: int, key: tuple[str, str]) -> tuple[str, str]:
 
 class _PlaceIndex:
     """Entity ids by the location keys of ``match_parsed``: every entity that can match a
-    place is filed under a key the place also yields.
+    place is filed under a key the place also yields. The index's one place index holds the
+    schemes (by id) and the orders (by key, below zero: ``_order_key``), so that a lookup
+    probes each key once for both.
 
     A pair key (USRN and house, house and postcode, house and street) is held as a table of
     houses per USRN, postcode or street: a street's houses share one entry, where a tuple per
@@ -439,25 +416,44 @@ class _PlaceIndex:
         for vocabulary, street in {v for p in places for v in _vocabularies(p)}:
             self._streets.discard(vocabulary, street)
 
-    def candidates(self, probes: Iterable[Probe]) -> set[int]:
-        """The entities filed under any of the keys ``probes`` (``_probe_keys``)."""
+    def candidates(self, q: ParsedPlace, similar: Iterable[str]) -> set[int]:
+        """The entities filed under a key of a location that can match ``q``
+        (``match_parsed``); ``similar``: the filed streets that can pass the free-text
+        rule's street ratio for ``q``. Each key is probed where it is held, nothing built."""
         found: set[int] = set()
-        single, pairs = self._single, self._pairs
-        for table, key, house in probes:
-            if house is None:
-                ids = single[table].get(key)
-            else:
-                houses = pairs[table].get(key)
-                if houses is None:
-                    continue
-                ids = houses.get(house)
-            if ids is None:
-                continue
-            if isinstance(ids, int):
-                found.add(ids)
-            else:
-                found.update(ids)
+        for uprn in (q.uprn, q.parent_uprn):
+            if uprn:
+                # The marker's UPRN is the place's (UPRN) or its block's (PARENT_UPRN); the
+                # marker's block is the place (CHILD_UPRN) or the place's block (SAME_BLOCK).
+                for table in self._single:
+                    _gather(table.get(uprn), found)
+        house = q.house
+        if house is None:
+            return found  # every address rule needs the same house on both sides
+        # Each pair key as _pair files it: (USRN, house), (postcode, house), (street, house).
+        pairs = self._pairs
+        if q.usrn:
+            _gather(pairs[_STREET_HOUSE].get(q.usrn, _NO_HOUSES).get(house), found)
+        if q.postcode:
+            _gather(pairs[_HOUSE_POSTCODE].get(q.postcode, _NO_HOUSES).get(house), found)
+        by_street = pairs[_HOUSE_STREET]
+        for street in similar:
+            _gather(by_street.get(street, _NO_HOUSES).get(house), found)
         return found
+
+
+#: The houses of a USRN, postcode or street not filed.
+_NO_HOUSES: dict[str, Ids] = {}
+
+
+def _gather(ids: Ids | None, found: set[int]) -> None:
+    """Add the entities filed under a key (``None``: none) to ``found``."""
+    if ids is None:
+        return
+    if isinstance(ids, int):
+        found.add(ids)
+    else:
+        found.update(ids)
 
 
 # --- persons ------------------------------------------------------------------------------------
@@ -501,21 +497,20 @@ class _PersonIndex:
                 if not names:
                     del self._names_by_dob[dob]
 
-    def candidates(self, who: Person, threshold: float) -> set[int]:
-        name = normalise_name(who.name)
-        if not name:
-            return set()
+    def candidates(self, name: str, dob: date | None, threshold: float) -> set[int]:
+        """The orders that may name the person asked about: ``name`` normalised (not
+        blank), ``dob`` their date of birth or None."""
         # Without a date of birth the same name is a possible match, whatever the DOB; with
         # one, the same name with that DOB or none (the caller drops the others).
         found = set(_ids(self._by_name, name))
-        if who.dob is None:
+        if dob is None:
             return found
-        key = (name, who.dob, threshold)
+        key = (name, dob, threshold)
         near = self._near.get(key)
         if near is None:
             if len(self._near) >= _NEAR_LIMIT:
                 self._near.clear()
-            near = self._near[key] = self._near_names(name, who.dob, threshold)
+            near = self._near[key] = self._near_names(name, dob, threshold)
         for known in near:
             found.update(_ids(self._by_name, known))
         return found
@@ -551,16 +546,43 @@ def _order_persons(order: OrderOut) -> list[Person]:
     return [Person(p.name, p.dob) for p in (order.subject, *order.protected_persons)]
 
 
-def _named(raw: tuple[Any, ...], dob: date | None) -> list[Person] | None:
-    """The persons an order names, subject first, read from its packed fields (``raw``:
-    ``fields(packed)``) without unpacking it; None when ``dob`` is given and none of them
-    has that date of birth or none known (a different date of birth never matches)."""
-    named = (raw[_O_SUBJECT], *raw[_O_PROTECTED])
-    if dob is not None:
-        want = encoded(dob)
-        if not any(p[_P_DOB] in (None, want) for p in named):
-            return None
-    return [Person(p[_P_NAME], decoded(p[_P_DOB])) for p in named]
+def persons_match_packed(
+    raw: tuple[Any, ...], name: str, dob: Any, policy: WarningPolicy
+) -> tuple[MatchKind, str] | None:
+    """The protocol's ``persons_match`` on an order's persons read from its packed fields
+    (``raw``: ``fields(packed)``), for a person asked about by normalised name (``name``:
+    ``normalise_name``, not blank) and date of birth as the fields hold it (``dob``:
+    ``encoded``, or None): the strongest match, the subject's on a tie, with what matched.
+
+    Nothing is unpacked and no ``Person`` built: each name is compared by the domain's
+    ``match_names`` on its normalised form, and a person with another known date of birth
+    is passed over before its name is normalised (a different date of birth never
+    matches)."""
+    best: tuple[MatchKind, str] | None = None
+    best_rank = _WORST
+    on = "subject"
+    for p in (raw[_O_SUBJECT], *raw[_O_PROTECTED]):
+        known_dob = p[_P_DOB]
+        if dob is None or known_dob is None or known_dob == dob:
+            kind = match_names(normalise_name(p[_P_NAME]), known_dob, name, dob, policy)
+            if kind is not None and _rank(kind) < best_rank:
+                best, best_rank = (kind, on), _rank(kind)
+        on = "protected_person"
+    return best
+
+
+def _checked_id(entity_id: int, what: str) -> int:
+    """A scheme's or order's id as the index files it: the server's keys are never below
+    zero, which leaves the negative numbers to the orders' keys (``_order_key``)."""
+    if entity_id < 0:
+        raise ValueError(f"A {what} with id {entity_id} cannot be held: ids are never negative.")
+    return entity_id
+
+
+def _order_key(order_id: int) -> int:
+    """The key an order is held and filed by: below zero (``~order_id``), so that one place
+    index holds schemes (by id, zero or more) and orders apart."""
+    return ~order_id
 
 
 class _HeldScheme:
@@ -608,14 +630,16 @@ class WarningIndex:
         #: Held packed (``cache.packed``): a fifth of the memory of the models, unpacked for
         #: the warnings a lookup builds; each scheme with its location split once, its expiry
         #: and version.
+        #: Schemes by id; orders by their key (``_order_key``: below zero).
         self._schemes: dict[int, _HeldScheme] = {}
         self._orders: dict[int, Packed] = {}
         #: Each order's locations split once (one held bare; none, none held).
         self._order_spots: dict[int, ParsedPlace | tuple[ParsedPlace, ...]] = {}
         # Shared by schemes and orders: a query's similar streets are found once.
         self._streets = _Streets(self.policy.address_similarity)
-        self._scheme_places = _PlaceIndex(self._streets)
-        self._order_places = _PlaceIndex(self._streets)
+        #: Schemes and orders in one place index (schemes by id, orders by key): a lookup
+        #: probes each key once, and a street's or postcode's houses share one table.
+        self._places = _PlaceIndex(self._streets)
         self._order_persons = _PersonIndex()
         #: (expires_at, id) of every scheme held, sorted: expiry questions are a bisect.
         self._expiry: list[tuple[datetime, int]] = []
@@ -668,7 +692,7 @@ class WarningIndex:
         if old is None:
             return
         self.revision += 1
-        self._scheme_places.remove(scheme_id, [old.spot])
+        self._places.remove(scheme_id, [old.spot])
         entry = (old.expires_at, scheme_id)
         self._expiry.pop(bisect_right(self._expiry, entry) - 1)
         self._log_scheme(scheme_id)
@@ -681,29 +705,31 @@ class WarningIndex:
 
     def remove_order(self, order_id: int) -> None:
         """Forget an order; an unknown id is ignored."""
-        old = self._orders.pop(order_id, None)
+        key = _order_key(order_id)
+        old = self._orders.pop(key, None)
         if old is None:
             return
         self.revision += 1
-        self._order_places.remove(order_id, self._spots(self._order_spots.pop(order_id, ())))
-        self._order_persons.remove(order_id, _order_persons(unpack_as(OrderOut, old)))
+        self._places.remove(key, self._spots(self._order_spots.pop(key, ())))
+        self._order_persons.remove(key, _order_persons(unpack_as(OrderOut, old)))
 
     def _add_scheme(self, scheme: SchemeOut, packed: Packed) -> None:
         """File a scheme under its location; the caller files its expiry (one sort for a
         bulk load)."""
-        sid = scheme.id
+        sid = _checked_id(scheme.id, "scheme")
         spot = _filed(scheme.location)
         self._schemes[sid] = _HeldScheme(packed, spot, scheme.expires_at, scheme.version)
-        self._scheme_places.add(sid, [spot])
+        self._places.add(sid, [spot])
 
     def _add_order(self, order: OrderOut, packed: Packed) -> None:
-        oid = order.id
-        self._orders[oid] = packed
+        # The one key object for all the order's entries (the model's id is dropped).
+        key = _order_key(_checked_id(order.id, "order"))
+        self._orders[key] = packed
         spots = tuple(_filed(p) for p in order.locations)
         if spots:
-            self._order_spots[oid] = spots[0] if len(spots) == 1 else spots
-        self._order_places.add(oid, spots)
-        self._order_persons.add(oid, _order_persons(order))
+            self._order_spots[key] = spots[0] if len(spots) == 1 else spots
+        self._places.add(key, spots)
+        self._order_persons.add(key, _order_persons(order))
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -718,36 +744,35 @@ class WarningIndex:
         Each warning is built from its packed scheme or order without unpacking it
         (``cache.indexed_warning``): ``scheme`` / ``order`` unpack it when read.
         """
-        found: dict[tuple[str, int], IndexedWarning] = {}
+        found: dict[int, IndexedWarning] = {}  # by scheme id or order key
         expiries = self._expiries.at(now, self.policy)
         if place is not None:
             self._place_warnings(place, now, expiries, found)
         for who in people:
             self._person_warnings(who, now, expiries, found)
-        return sort_warnings(list(found.values()))
+        warnings = list(found.values())
+        return sort_warnings(warnings) if len(warnings) > 1 else warnings
 
     def _place_warnings(
         self,
         place: Place,
         now: datetime,
         expiries: Expiries,
-        found: dict[tuple[str, int], IndexedWarning],
+        found: dict[int, IndexedWarning],
     ) -> None:
         q = ParsedPlace.of(place)
-        probes = _probe_keys(q, self._similar_streets(q))
         policy = self.policy
-        for sid in self._scheme_places.candidates(probes):
-            held = self._schemes[sid]
-            kind = match_parsed(held.spot, q, policy)
-            if kind is not None and scheme_live(held.expires_at, now):
-                found["scheme", sid] = scheme_warning(held.packed, held.expires_at, kind, policy)
-        for oid in self._order_places.candidates(probes):
-            spots = self._spots(self._order_spots.get(oid, ()))
+        for key in self._places.candidates(q, self._similar_streets(q)):
+            if key >= 0:
+                held = self._schemes[key]
+                kind = match_parsed(held.spot, q, policy)
+                if kind is not None and scheme_live(held.expires_at, now):
+                    found[key] = scheme_warning(held.packed, held.expires_at, kind, policy)
+                continue
+            spots = self._spots(self._order_spots.get(key, ()))
             kind = _best_kind(match_parsed(m, q, policy) for m in spots)
             if kind is not None:
-                found["order", oid] = order_warning(
-                    self._orders[oid], kind, "location", now, expiries
-                )
+                found[key] = order_warning(self._orders[key], kind, "location", now, expiries)
 
     def _similar_streets(self, q: ParsedPlace) -> tuple[str, ...]:
         """The filed streets that may be ``street_similar`` to ``q``'s: the same or one typo
@@ -769,25 +794,27 @@ class WarningIndex:
         who: Person,
         now: datetime,
         expiries: Expiries,
-        found: dict[tuple[str, int], IndexedWarning],
+        found: dict[int, IndexedWarning],
     ) -> None:
         # The order's location match (if any) is already in ``found``; a person's match
         # replaces it only when strictly stronger, as ``find_warnings`` keeps the first best.
         # The order is matched on its persons read packed (``order_person_match`` on them),
         # and its warning built from the same fields read.
-        for oid in self._order_persons.candidates(who, self.policy.address_similarity):
-            packed = self._orders[oid]
+        policy = self.policy
+        name = normalise_name(who.name)
+        if not name:
+            return  # a blank name matches no one
+        dob = None if who.dob is None else encoded(who.dob)
+        for key in self._order_persons.candidates(name, who.dob, policy.address_similarity):
+            packed = self._orders[key]
             raw = fields(packed)
-            named = _named(raw, who.dob)
-            if named is None:
-                continue  # a different date of birth never matches
-            match = persons_match(named[0], named[1:], who, self.policy)
+            match = persons_match_packed(raw, name, dob, policy)
             if match is None:
                 continue
             kind, on = match
-            held = found.get(("order", oid))
+            held = found.get(key)
             if held is None or _rank(kind) < _strength(held):
-                found["order", oid] = order_warning(packed, kind, on, now, expiries, raw)
+                found[key] = order_warning(packed, kind, on, now, expiries, raw)
 
     @staticmethod
     def _spots(held: ParsedPlace | tuple[ParsedPlace, ...]) -> tuple[ParsedPlace, ...]:
@@ -852,7 +879,7 @@ class WarningIndex:
 
     def orders(self) -> list[OrderOut]:
         """Every order held, by id."""
-        return [_order(self._orders[oid]) for oid in sorted(self._orders)]
+        return [_order(self._orders[key]) for key in sorted(self._orders, reverse=True)]
 
     def scheme_versions(self) -> dict[int, int]:
         """Each scheme's version, by id (expired ones included until removed)."""

@@ -324,17 +324,32 @@ def match_person(
 ) -> MatchKind | None:
     """Same normalised name and DOB: PERSON; same name with a DOB missing, or a near-identical
     name with the same DOB: NAME (possible). Different DOBs never match."""
-    a, b = normalise_name(known.name), normalise_name(query.name)
-    if not a or not b:
+    return match_names(
+        normalise_name(known.name), known.dob, normalise_name(query.name), query.dob, policy
+    )
+
+
+def match_names(
+    known: str,
+    known_dob: object,
+    asked: str,
+    asked_dob: object,
+    policy: WarningPolicy = DEFAULT_WARNING_POLICY,
+) -> MatchKind | None:
+    """:func:`match_person` on names already normalised (:func:`normalise_name`): the
+    client's index normalises each name it files or is asked about once. The dates of birth
+    (``None`` when unknown) may be given in any form that is equal exactly when the dates
+    are (dates, or the index's packed form of them)."""
+    if not known or not asked:
         return None
-    if known.dob is not None and query.dob is not None:
-        if known.dob != query.dob:
+    if known_dob is not None and asked_dob is not None:
+        if known_dob != asked_dob:
             return None
-        if a == b:
+        if known == asked:
             return MatchKind.PERSON
-        ratio = difflib.SequenceMatcher(None, a, b).ratio()
+        ratio = difflib.SequenceMatcher(None, known, asked).ratio()
         return MatchKind.NAME if ratio >= policy.address_similarity else None
-    return MatchKind.NAME if a == b else None
+    return MatchKind.NAME if known == asked else None
 
 
 # --- order expiry --------------------------------------------------------------------------
