@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -181,13 +182,25 @@ def prune_step(retention: int) -> int:
     return max(1, retention // 100)
 
 
+def _prune_due(seq: int, head_floor: int, retention: int) -> bool:
+    floor = seq - retention
+    return floor > 0 and floor - head_floor >= prune_step(retention)
+
+
 def _prune(conn: Connection, seq: int, head_floor: int, retention: int) -> None:
     """Drop the rows the retention no longer keeps once :func:`prune_step` of them gathered
     (the head is ``seq`` and the rows up to ``head_floor`` are gone)."""
-    floor = seq - retention
-    if floor > 0 and floor - head_floor >= prune_step(retention):
+    if _prune_due(seq, head_floor, retention):
+        floor = seq - retention
         conn.execute(changes.delete().where(changes.c.seq <= floor))
         conn.execute(log_head.update().where(log_head.c.id == 1).values(floor=floor))
+
+
+def prune(conn: Connection, retention: int) -> None:
+    """Take the log lock and drop what the retention no longer keeps, if that is due (after
+    :func:`flush_and_commit` said so)."""
+    head = lock_head(conn)
+    _prune(conn, head.seq, head.floor, retention)
 
 
 # --- deferred writes (a command's) -----------------------------------------------------------
@@ -240,15 +253,33 @@ def flush(conn: Connection) -> None:
     """Write the rows this transaction deferred (nothing if none): take the log lock (if not
     held), the changes with the next seqs in the order added, the audit rows chained in the
     order written, the NOTIFY; on PostgreSQL all in one statement. The deferral goes on."""
+    _flush(conn, commit=False)
+
+
+def flush_and_commit(conn: Connection) -> bool:
+    """:func:`flush` as the transaction's last statement: on PostgreSQL the COMMIT is sent
+    with it (psycopg's pipeline, one round trip), so the log lock is held for that statement
+    and the commit only, never while this thread waits to run Python again; the caller's
+    transaction then ends with nothing left to commit. On SQLite (or with nothing deferred)
+    it is :func:`flush` and the caller commits as ever.
+
+    True when the log is due to be pruned and was not (it was committed first): the caller
+    then calls :func:`prune` in a transaction of its own."""
+    return _flush(conn, commit=True)
+
+
+def _flush(conn: Connection, *, commit: bool) -> bool:
     later = deferred(conn)
     if later is None or not (later.changes or later.audits):
-        return
+        return False
     if conn.dialect.name == "postgresql":
-        _flush_pg(conn, later)
+        due = _flush_pg(conn, later, commit=commit)
     else:
         _flush_sqlite(conn, later)
+        due = False
     later.changes.clear()
     later.audits.clear()
+    return due
 
 
 def end_deferral(conn: Connection) -> None:
@@ -256,7 +287,9 @@ def end_deferral(conn: Connection) -> None:
     stop_deferring(conn)
 
 
-def _flush_pg(conn: Connection, later: Deferred) -> None:
+def _flush_pg(conn: Connection, later: Deferred, *, commit: bool) -> bool:
+    """The rows in one statement (and the COMMIT with it, ``commit``); whether the log is due
+    to be pruned after the commit."""
     rows, audits = later.changes, later.audits
     params: dict[str, Any] = {
         "n": len(rows),
@@ -268,12 +301,39 @@ def _flush_pg(conn: Connection, later: Deferred) -> None:
         "channel": CHANNEL,
         **pg_audit_params(audits),
     }
-    done = conn.execute(_pg_flush(len(audits), notify=bool(rows)), params).one()
+    statement = _pg_flush(len(audits), notify=bool(rows))
+    if commit:
+        seq, floor, audited = _run_and_commit(conn, statement, params)
+        if audits and not audited:  # create_schema makes the head: never on a served database
+            raise RuntimeError("The audit chain has no head row: start the server to create it.")
+        return bool(rows) and _prune_due(seq, floor, later.retention)
+    done = conn.execute(statement, params).one()
     mark_log_locked(conn)
-    if audits and not done.audited:  # the chain has no head row yet: write them as ever
+    if audits and not done[-1]:  # the chain has no head row yet: write them as ever
         write_audits(conn, audits)
     if rows:
         _prune(conn, int(done.seq), int(done.floor), later.retention)
+    return False
+
+
+def _run_and_commit(
+    conn: Connection, statement: sa.TextClause, params: dict[str, Any]
+) -> tuple[int, int, bool]:
+    """Run :func:`_pg_flush`'s ``statement`` and COMMIT in one round trip; its seq, floor and
+    whether audit rows were written. An error is raised as SQLAlchemy raises it (a deadlock's
+    victim is retried, a unique violation is an IntegrityError) and nothing was committed."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    sql = _compiled(statement, conn.dialect)
+    try:
+        with raw.pipeline():
+            cursor = raw.execute(sql, params)
+            raw.commit()
+            row = cursor.fetchone()
+    except psycopg.Error as err:
+        raise sa.exc.DBAPIError.instance(sql, params, err, psycopg.Error) from err
+    assert row is not None
+    return int(row[0]), int(row[1]), bool(row[-1])
 
 
 def _flush_sqlite(conn: Connection, later: Deferred) -> None:
@@ -289,6 +349,15 @@ def _flush_sqlite(conn: Connection, later: Deferred) -> None:
 
 #: :func:`_pg_flush`'s statements, by (audit rows, notify).
 _PG_FLUSHES: dict[tuple[int, bool], sa.TextClause] = {}
+#: The same as psycopg takes them (compiled once), by their text.
+_PG_COMPILED: dict[str, str] = {}
+
+
+def _compiled(statement: sa.TextClause, dialect: sa.Dialect) -> str:
+    sql = _PG_COMPILED.get(statement.text)
+    if sql is None:
+        sql = _PG_COMPILED[statement.text] = str(statement.compile(dialect=dialect))
+    return sql
 
 
 def _pg_flush(audits: int, *, notify: bool) -> sa.TextClause:

@@ -279,11 +279,22 @@ class CommandRunner:
                             "response_body": body_json,
                         },
                     )
-                # the log lock from here (if not taken before) to the commit
-                changelog.flush(conn)
+                # the log lock from here (if not taken before) to the commit, sent with it
+                prune_due = changelog.flush_and_commit(conn)
             finally:
                 changelog.end_deferral(conn)
-            return CommandResult(status_code, body, body_json=body_json)
+        if prune_due:
+            self._prune_log()
+        return CommandResult(status_code, body, body_json=body_json)
+
+    def _prune_log(self) -> None:
+        """Drop the changes past the retention (a flush committed first found it due); best
+        effort: the command has committed, and the next flush finds it due again."""
+        try:
+            with write_tx(self.engine) as conn:
+                changelog.prune(conn, self.settings.change_retention)
+        except DBAPIError:
+            log.warning("the change log could not be pruned; trying again later", exc_info=True)
 
     def _prune_idempotency(self) -> None:
         """Drop the idempotency records past their retention, at most every
