@@ -391,7 +391,7 @@ def test_the_log_is_pruned_a_step_at_a_time_and_keeps_its_retention(
 def test_the_audit_tail_hashes_as_the_audit_hash(detail: str) -> None:
     """What a flush hashes in SQL ('["' + previous hash + '",' + tail, in UTF-8) is what
     ``audit_hash`` hashes, for every kind of text."""
-    values = {
+    values: dict[str, Any] = {
         "at": datetime.fromisoformat("2026-11-23T09:00:00.000123+00:00"),
         "username": "zoë",
         "action": "update_incident",
