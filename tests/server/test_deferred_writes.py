@@ -29,8 +29,10 @@ from dispatchdesk.domain.roles import Role
 from dispatchdesk.server import ServerSettings, changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import (
+    AUDIT_GENESIS,
     audit,
     audit_hash,
+    audit_head,
     audit_row,
     audit_tail,
     changes,
@@ -385,6 +387,36 @@ def test_the_log_is_pruned_a_step_at_a_time_and_keeps_its_retention(
     runner.run(SUE, key(), emitting(2), "test", None, locks_rows=True)
     assert head(engine) == (308, 8) and len(log_rows(engine)) == 300
     assert [s for s, _ in log_rows(engine)][:1] == [9]
+
+
+def test_a_flush_with_the_chains_head_row_gone_starts_it_again(
+    settings: ServerSettings, engine: Engine
+) -> None:
+    """As a direct audit row does, a flush finding no chain head starts the chain again from
+    its genesis (which the chain's check then names) instead of dropping its audit rows."""
+    runner = runner_for(engine, settings)
+    with engine.begin() as conn:
+        conn.execute(audit_head.delete())
+    first_audit = last_audit_id(engine)
+
+    def apply(conn: Connection, now: datetime) -> tuple[int, dict[str, Any]]:
+        emit(runner, conn, now, 81)
+        runner.write_audit(conn, now, "sue", "test", "incident", 81, "one")
+        runner.write_audit(conn, now, "sue", "test", "incident", 81, "two")
+        return 200, {}
+
+    runner.run(SUE, key(), apply, "test", None, locks_rows=True)
+    with read_tx(engine) as conn:
+        rows = conn.execute(
+            sa.select(audit).where(audit.c.id > first_audit).order_by(audit.c.id)
+        ).all()
+        chain_head = conn.execute(sa.select(audit_head)).one()
+    assert [r.detail for r in rows] == ["one", "two"]
+    assert rows[0].prev_hash == AUDIT_GENESIS and rows[1].prev_hash == rows[0].hash
+    assert rows[1].hash == audit_hash(
+        rows[0].hash, rows[1].at, "sue", "test", "incident", 81, "two"
+    )
+    assert (chain_head.last_id, chain_head.hash) == (rows[1].id, rows[1].hash)
 
 
 @pytest.mark.parametrize("detail", [*TRICKY, "", "plain"])

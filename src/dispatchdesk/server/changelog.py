@@ -303,14 +303,10 @@ def _flush_pg(conn: Connection, later: Deferred, *, commit: bool) -> bool:
     }
     statement = _pg_flush(len(audits), notify=bool(rows))
     if commit:
-        seq, floor, audited = _run_and_commit(conn, statement, params)
-        if audits and not audited:  # create_schema makes the head: never on a served database
-            raise RuntimeError("The audit chain has no head row: start the server to create it.")
+        seq, floor = _run_and_commit(conn, statement, params)
         return bool(rows) and _prune_due(seq, floor, later.retention)
     done = conn.execute(statement, params).one()
     mark_log_locked(conn)
-    if audits and not done[-1]:  # the chain has no head row yet: write them as ever
-        write_audits(conn, audits)
     if rows:
         _prune(conn, int(done.seq), int(done.floor), later.retention)
     return False
@@ -318,10 +314,10 @@ def _flush_pg(conn: Connection, later: Deferred, *, commit: bool) -> bool:
 
 def _run_and_commit(
     conn: Connection, statement: sa.TextClause, params: dict[str, Any]
-) -> tuple[int, int, bool]:
-    """Run :func:`_pg_flush`'s ``statement`` and COMMIT in one round trip; its seq, floor and
-    whether audit rows were written. An error is raised as SQLAlchemy raises it (a deadlock's
-    victim is retried, a unique violation is an IntegrityError) and nothing was committed."""
+) -> tuple[int, int]:
+    """Run :func:`_pg_flush`'s ``statement`` and COMMIT in one round trip; its seq and
+    floor. An error is raised as SQLAlchemy raises it (a deadlock's victim is retried, a unique
+    violation is an IntegrityError) and nothing was committed."""
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     sql = _compiled(statement, conn.dialect)
@@ -333,7 +329,7 @@ def _run_and_commit(
     except psycopg.Error as err:
         raise sa.exc.DBAPIError.instance(sql, params, err, psycopg.Error) from err
     assert row is not None
-    return int(row[0]), int(row[1]), bool(row[-1])
+    return int(row[0]), int(row[1])
 
 
 def _flush_sqlite(conn: Connection, later: Deferred) -> None:
@@ -365,7 +361,7 @@ def _pg_flush(audits: int, *, notify: bool) -> sa.TextClause:
     lock), insert the changes with the seqs after the old head in array order, chain and
     append ``audits`` audit rows (:func:`~dispatchdesk.server.db.pg_audit_ctes`, after the
     head's bump so the lock order is always the log's then the chain's), and notify the new
-    head's seq. Returns the new seq, the floor and (with audits) whether they were written."""
+    head's seq. Returns the new seq and the floor."""
     key = (audits, notify)
     built = _PG_FLUSHES.get(key)
     if built is not None:
@@ -386,8 +382,6 @@ def _pg_flush(audits: int, *, notify: bool) -> sa.TextClause:
     sql += " SELECT head.seq, head.floor"
     if notify:
         sql += ", pg_notify(:channel, head.seq::text)"
-    if audits:
-        sql += ", (SELECT count(*) FROM audit_moved) AS audited"
     sql += " FROM head"
     built = _PG_FLUSHES[key] = sa.text(sql)
     return built

@@ -404,10 +404,14 @@ def pg_audit_ctes(count: int) -> str:
     them, for a PostgreSQL statement whose CTE ``head`` has taken the log lock: the head is
     locked after it (``FOR UPDATE``, which reads its latest version, not the statement's
     snapshot from before the wait), each hash is sha256 over the previous one and the row's
-    :func:`audit_tail`, the rows get ids in chain order, and the head moves to the last.
-    CTE ``audit_moved`` has one row when done, none when the chain has no head yet (then
-    nothing was written). Parameters: :func:`pg_audit_params`."""
-    hashes = ["audit_h0 AS (SELECT a.hash FROM audit_head a, head WHERE a.id = 1 FOR UPDATE OF a)"]
+    :func:`audit_tail`, the rows get ids in chain order, and the head moves to the last (made,
+    from the genesis, if it is missing, as :func:`lock_audit_head` does). Parameters:
+    :func:`pg_audit_params`."""
+    hashes = [
+        "audit_locked AS (SELECT a.hash FROM audit_head a, head WHERE a.id = 1 FOR UPDATE OF a)",
+        f"audit_h0 AS (SELECT coalesce((SELECT hash FROM audit_locked), '{AUDIT_GENESIS}')"
+        " AS hash)",
+    ]
     rows = []
     for i in range(1, count + 1):
         hashes.append(
@@ -430,8 +434,10 @@ def pg_audit_ctes(count: int) -> str:
         " (at, username, action, entity, entity_id, detail, prev_hash, hash)"
         " SELECT r.at, r.username, r.action, r.entity, r.entity_id, r.detail, r.prev_hash,"
         " r.hash FROM (" + " UNION ALL ".join(rows) + ") r ORDER BY r.ord RETURNING id)"
-        ", audit_moved AS (UPDATE audit_head SET last_id = (SELECT max(id) FROM audit_added),"
-        f" hash = (SELECT hash FROM audit_h{count}) WHERE id = 1 RETURNING id)"
+        ", audit_moved AS (INSERT INTO audit_head (id, last_id, hash)"
+        f" SELECT 1, (SELECT max(id) FROM audit_added), hash FROM audit_h{count}"
+        " ON CONFLICT (id) DO UPDATE SET last_id = EXCLUDED.last_id, hash = EXCLUDED.hash"
+        " RETURNING id)"
     )
 
 
