@@ -9,13 +9,15 @@ A command run by :class:`~dispatchdesk.server.runner.CommandRunner` defers its c
 rows (:func:`defer`, :func:`add`, and :func:`~dispatchdesk.server.db.audit_row`) and
 :func:`flush` writes them right before its commit: on PostgreSQL one statement bumps the head
 by their number, inserts them with contiguous seqs in the order they were added, chains and
-appends the audit rows and notifies, so the lock every writer queues on is held for that
-statement and the commit only (unless the command took it earlier: most take it first; those
-run with ``locks_rows`` at :meth:`~dispatchdesk.server.runner.CommandRunner.hold_log` or the
-flush). A direct :func:`append` flushes what is deferred first, so seq order stays write order.
+appends the audit rows and notifies, and the COMMIT is sent with it (:func:`flush_and_commit`),
+so the lock every writer queues on is held for that statement and the commit only (unless the
+command took it earlier: most take it first; those run with ``locks_rows`` at
+:meth:`~dispatchdesk.server.runner.CommandRunner.hold_log` or the flush). A direct
+:func:`append` flushes what is deferred first, so seq order stays write order.
 
 Rows beyond the retention are pruned, :func:`prune_step` at a time (the log keeps at least
-``retention`` changes, and at most 1% more); ``floor`` remembers where.
+``retention`` changes, and at most 1% more); ``floor`` remembers where. After a flush sent with
+its COMMIT the runner prunes in a short transaction of its own (:func:`prune`).
 """
 
 from __future__ import annotations
