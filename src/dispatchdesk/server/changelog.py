@@ -1,26 +1,51 @@
 """The change log: one row per changed entity, with a strictly increasing ``seq``.
 
 Every write transaction locks the single ``log_head`` row (:func:`lock_head`, or the
-``UPDATE`` of :func:`append`) before its first change row and holds it to its commit (most
-take it first; the commands run with ``locks_rows`` take it at their first change or audit
-row, see :mod:`dispatchdesk.server.runner`), so commit order equals ``seq`` order: a reader
-that has seen seq N never later sees a newly committed seq below N. A rolled-back command
-gives its seq back, so the log has no gaps. Rows beyond the retention are pruned; ``floor``
-remembers where.
+``UPDATE`` of :func:`append` or :func:`flush`) before its first change row and holds it to its
+commit, so commit order equals ``seq`` order: a reader that has seen seq N never later sees a
+newly committed seq below N. A rolled-back command gives its seq back, so the log has no gaps.
+
+A command run by :class:`~dispatchdesk.server.runner.CommandRunner` defers its change and audit
+rows (:func:`defer`, :func:`add`, and :func:`~dispatchdesk.server.db.audit_row`) and
+:func:`flush` writes them right before its commit: on PostgreSQL one statement bumps the head
+by their number, inserts them with contiguous seqs in the order they were added, chains and
+appends the audit rows and notifies, and the COMMIT is sent with it (:func:`flush_and_commit`),
+so the lock every writer queues on is held for that statement and the commit only (unless the
+command took it earlier: most take it first; those run with ``locks_rows`` at
+:meth:`~dispatchdesk.server.runner.CommandRunner.hold_log` or the flush). A direct
+:func:`append` flushes what is deferred first, so seq order stays write order.
+
+Rows beyond the retention are pruned, :func:`prune_step` at a time (the log keeps at least
+``retention`` changes, and at most 1% more); ``floor`` remembers where. After a flush sent with
+its COMMIT the runner prunes in a short transaction of its own (:func:`prune`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dispatchdesk.protocol.schemas import Change
-from dispatchdesk.server.db import UTCDateTime, changes, log_head, log_locked, mark_log_locked
+from dispatchdesk.server.db import (
+    Deferred,
+    UTCDateTime,
+    changes,
+    defer_writes,
+    deferred,
+    log_head,
+    log_locked,
+    mark_log_locked,
+    pg_audit_ctes,
+    pg_audit_params,
+    stop_deferring,
+    write_audits,
+)
 
 #: PostgreSQL NOTIFY channel: every appended change notifies it, delivered at commit.
 CHANNEL = "dispatchdesk_changes"
@@ -51,6 +76,12 @@ _BUMP_HEAD = (
     log_head.update()
     .where(log_head.c.id == 1)
     .values(seq=log_head.c.seq + 1)
+    .returning(log_head.c.seq, log_head.c.floor)
+)
+_BUMP_HEAD_BY = (
+    log_head.update()
+    .where(log_head.c.id == 1)
+    .values(seq=log_head.c.seq + sa.bindparam("n"))
     .returning(log_head.c.seq, log_head.c.floor)
 )
 _INSERT_CHANGE = changes.insert()
@@ -95,7 +126,11 @@ def append(
     ``encoded``: ``data`` as :func:`encode` gives it, if the caller has it already.
 
     On PostgreSQL the head's bump, the row and the NOTIFY are one statement (one round trip
-    instead of four while every other writer waits on the lock)."""
+    instead of four while every other writer waits on the lock).
+
+    Rows this transaction defers (:func:`defer`) are flushed first, so they keep seqs below
+    this one; the deferral goes on."""
+    flush(conn)
     body = encode(data) if encoded is None else encoded
     if conn.dialect.name == "postgresql":
         row = conn.execute(
@@ -111,7 +146,7 @@ def append(
         ).one()
         seq, head_floor = int(row.seq), int(row.floor)
         mark_log_locked(conn)
-        _prune(conn, seq - retention, head_floor)
+        _prune(conn, seq, head_floor, retention)
         return seq
     head = conn.execute(_BUMP_HEAD).one()
     seq = int(head.seq)
@@ -127,7 +162,7 @@ def append(
             "committed_at": now,
         },
     )
-    _prune(conn, seq - retention, int(head.floor))
+    _prune(conn, seq, int(head.floor), retention)
     return seq
 
 
@@ -143,11 +178,215 @@ _PG_APPEND = sa.text(
 ).bindparams(sa.bindparam("committed_at", type_=UTCDateTime()))
 
 
-def _prune(conn: Connection, floor: int, head_floor: int) -> None:
-    """Drop the rows at or below ``floor`` (the retention) if not done already."""
-    if floor > 0 and floor > head_floor:
+def prune_step(retention: int) -> int:
+    """How many changes beyond the retention the log gathers before they are pruned together
+    (1% of it: one statement pair every so many changes, not one per change)."""
+    return max(1, retention // 100)
+
+
+def _prune_due(seq: int, head_floor: int, retention: int) -> bool:
+    floor = seq - retention
+    return floor > 0 and floor - head_floor >= prune_step(retention)
+
+
+def _prune(conn: Connection, seq: int, head_floor: int, retention: int) -> None:
+    """Drop the rows the retention no longer keeps once :func:`prune_step` of them gathered
+    (the head is ``seq`` and the rows up to ``head_floor`` are gone)."""
+    if _prune_due(seq, head_floor, retention):
+        floor = seq - retention
         conn.execute(changes.delete().where(changes.c.seq <= floor))
         conn.execute(log_head.update().where(log_head.c.id == 1).values(floor=floor))
+
+
+def prune(conn: Connection, retention: int) -> None:
+    """Take the log lock and drop what the retention no longer keeps, if that is due (after
+    :func:`flush_and_commit` said so)."""
+    head = lock_head(conn)
+    _prune(conn, head.seq, head.floor, retention)
+
+
+# --- deferred writes (a command's) -----------------------------------------------------------
+
+
+def defer(conn: Connection, retention: int) -> None:
+    """Keep this transaction's change rows (:func:`add`) and audit rows
+    (:func:`~dispatchdesk.server.db.audit_row`) for :func:`flush`, until it ends."""
+    defer_writes(conn, retention)
+
+
+def add(
+    conn: Connection,
+    *,
+    entity: str,
+    entity_id: int,
+    data: dict[str, Any],
+    now: datetime,
+    retention: int,
+    op: str = "upsert",
+    encoded: str | None = None,
+) -> None:
+    """A change, kept for :func:`flush` when this transaction defers its writes, else
+    :func:`append` at once. Its seq is not known until the flush."""
+    later = deferred(conn)
+    if later is None:
+        append(
+            conn,
+            entity=entity,
+            entity_id=entity_id,
+            data=data,
+            now=now,
+            retention=retention,
+            op=op,
+            encoded=encoded,
+        )
+        return
+    later.changes.append(
+        {
+            "entity": entity,
+            "entity_id": entity_id,
+            "op": op,
+            "data": encode(data) if encoded is None else encoded,
+            "committed_at": now,
+        }
+    )
+
+
+def flush(conn: Connection) -> None:
+    """Write the rows this transaction deferred (nothing if none): take the log lock (if not
+    held), the changes with the next seqs in the order added, the audit rows chained in the
+    order written, the NOTIFY; on PostgreSQL all in one statement. The deferral goes on."""
+    _flush(conn, commit=False)
+
+
+def flush_and_commit(conn: Connection) -> bool:
+    """:func:`flush` as the transaction's last statement: on PostgreSQL the COMMIT is sent
+    with it (psycopg's pipeline, one round trip), so the log lock is held for that statement
+    and the commit only, never while this thread waits to run Python again; the caller's
+    transaction then ends with nothing left to commit. On SQLite (or with nothing deferred)
+    it is :func:`flush` and the caller commits as ever.
+
+    True when the log is due to be pruned and was not (it was committed first): the caller
+    then calls :func:`prune` in a transaction of its own."""
+    return _flush(conn, commit=True)
+
+
+def _flush(conn: Connection, *, commit: bool) -> bool:
+    later = deferred(conn)
+    if later is None or not (later.changes or later.audits):
+        return False
+    if conn.dialect.name == "postgresql":
+        due = _flush_pg(conn, later, commit=commit)
+    else:
+        _flush_sqlite(conn, later)
+        due = False
+    later.changes.clear()
+    later.audits.clear()
+    return due
+
+
+def end_deferral(conn: Connection) -> None:
+    """Stop deferring; rows not flushed are dropped (the transaction is rolling back)."""
+    stop_deferring(conn)
+
+
+def _flush_pg(conn: Connection, later: Deferred, *, commit: bool) -> bool:
+    """The rows in one statement (and the COMMIT with it, ``commit``); whether the log is due
+    to be pruned after the commit."""
+    rows, audits = later.changes, later.audits
+    params: dict[str, Any] = {
+        "n": len(rows),
+        "entities": [r["entity"] for r in rows],
+        "entity_ids": [r["entity_id"] for r in rows],
+        "ops": [r["op"] for r in rows],
+        "datas": [r["data"] for r in rows],
+        "committed": [r["committed_at"].astimezone(UTC).replace(tzinfo=None) for r in rows],
+        "channel": CHANNEL,
+        **pg_audit_params(audits),
+    }
+    statement = _pg_flush(len(audits), notify=bool(rows))
+    if commit:
+        seq, floor = _run_and_commit(conn, statement, params)
+        return bool(rows) and _prune_due(seq, floor, later.retention)
+    done = conn.execute(statement, params).one()
+    mark_log_locked(conn)
+    if rows:
+        _prune(conn, int(done.seq), int(done.floor), later.retention)
+    return False
+
+
+def _run_and_commit(
+    conn: Connection, statement: sa.TextClause, params: dict[str, Any]
+) -> tuple[int, int]:
+    """Run :func:`_pg_flush`'s ``statement`` and COMMIT in one round trip; its seq and
+    floor. An error is raised as SQLAlchemy raises it (a deadlock's victim is retried, a unique
+    violation is an IntegrityError) and nothing was committed."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    sql = _compiled(statement, conn.dialect)
+    try:
+        with raw.pipeline():
+            cursor = raw.execute(sql, params)
+            raw.commit()
+            row = cursor.fetchone()
+    except psycopg.Error as err:
+        raise sa.exc.DBAPIError.instance(sql, params, err, psycopg.Error) from err
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def _flush_sqlite(conn: Connection, later: Deferred) -> None:
+    rows = later.changes
+    if rows:
+        head = conn.execute(_BUMP_HEAD_BY, {"n": len(rows)}).one()
+        mark_log_locked(conn)
+        first = int(head.seq) - len(rows) + 1
+        conn.execute(_INSERT_CHANGE, [{"seq": first + i, **r} for i, r in enumerate(rows)])
+        _prune(conn, int(head.seq), int(head.floor), later.retention)
+    write_audits(conn, later.audits)
+
+
+#: :func:`_pg_flush`'s statements, by (audit rows, notify).
+_PG_FLUSHES: dict[tuple[int, bool], sa.TextClause] = {}
+#: The same as psycopg takes them (compiled once), by their text.
+_PG_COMPILED: dict[str, str] = {}
+
+
+def _compiled(statement: sa.TextClause, dialect: sa.Dialect) -> str:
+    sql = _PG_COMPILED.get(statement.text)
+    if sql is None:
+        sql = _PG_COMPILED[statement.text] = str(statement.compile(dialect=dialect))
+    return sql
+
+
+def _pg_flush(audits: int, *, notify: bool) -> sa.TextClause:
+    """The one statement of :func:`flush` on PostgreSQL: bump the head by ``:n`` (the log
+    lock), insert the changes with the seqs after the old head in array order, chain and
+    append ``audits`` audit rows (:func:`~dispatchdesk.server.db.pg_audit_ctes`, after the
+    head's bump so the lock order is always the log's then the chain's), and notify the new
+    head's seq. Returns the new seq and the floor."""
+    key = (audits, notify)
+    built = _PG_FLUSHES.get(key)
+    if built is not None:
+        return built
+    sql = (
+        "WITH head AS ("
+        " UPDATE log_head SET seq = seq + :n WHERE id = 1 RETURNING seq, floor"
+        "), added AS ("
+        " INSERT INTO changes (seq, entity, entity_id, op, data, committed_at)"
+        " SELECT head.seq - :n + v.ord, v.entity, v.entity_id, v.op, v.data, v.committed_at"
+        " FROM head, unnest(CAST(:entities AS varchar[]), CAST(:entity_ids AS integer[]),"
+        " CAST(:ops AS varchar[]), CAST(:datas AS text[]), CAST(:committed AS timestamp[]))"
+        " WITH ORDINALITY AS v(entity, entity_id, op, data, committed_at, ord)"
+        ")"
+    )
+    if audits:
+        sql += ", " + pg_audit_ctes(audits)
+    sql += " SELECT head.seq, head.floor"
+    if notify:
+        sql += ", pg_notify(:channel, head.seq::text)"
+    sql += " FROM head"
+    built = _PG_FLUSHES[key] = sa.text(sql)
+    return built
 
 
 def redact_expired(change: Change, now: datetime) -> Change:

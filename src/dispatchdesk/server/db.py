@@ -19,8 +19,9 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -343,8 +344,8 @@ def audit_row(
     detail: str,
 ) -> None:
     """One audit row, chained to the one before, in the caller's transaction (the user name
-    cut to 100 characters and the detail to 4,000)."""
-    _, prev = lock_audit_head(conn)
+    cut to 100 characters and the detail to 4,000). Inside a command that defers its writes
+    (:func:`defer_writes`) the row is kept and written, chained, when the command flushes."""
     values: dict[str, Any] = {
         "at": now,
         "username": username[:100],
@@ -353,13 +354,144 @@ def audit_row(
         "entity_id": entity_id,
         "detail": detail[:4000],
     }
-    digest = audit_hash(prev, **values)
-    values.update(prev_hash=prev, hash=digest)
-    if conn.dialect.name == "postgresql":
-        conn.execute(_PG_AUDIT_APPEND, values)
+    later = deferred(conn)
+    if later is not None:
+        later.audits.append(values)
         return
-    row_id = conn.execute(_AUDIT_INSERT, values).scalar_one()
-    conn.execute(_AUDIT_HEAD_MOVE, {"last_id": row_id, "hash": digest})
+    write_audits(conn, [values])
+
+
+def write_audits(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Audit rows (each as :func:`audit_row` builds it), chained in order after the chain's
+    head, in the caller's transaction: on PostgreSQL each row and the head's move are one
+    statement; on SQLite the head moves once, after the last row."""
+    if not rows:
+        return
+    _, prev = lock_audit_head(conn)
+    postgres = conn.dialect.name == "postgresql"
+    row_id = None
+    for values in rows:
+        digest = audit_hash(prev, **values)
+        chained = {**values, "prev_hash": prev, "hash": digest}
+        if postgres:
+            conn.execute(_PG_AUDIT_APPEND, chained)
+        else:
+            row_id = conn.execute(_AUDIT_INSERT, chained).scalar_one()
+        prev = digest
+    if not postgres:
+        conn.execute(_AUDIT_HEAD_MOVE, {"last_id": row_id, "hash": prev})
+
+
+def audit_tail(values: dict[str, Any]) -> str:
+    """The text a row's hash covers after its ``prev_hash`` (``values`` as :func:`audit_row`
+    builds them): ``audit_hash(prev, **values)`` is the sha256 of ``'["' + prev + '",' +
+    audit_tail(values)`` in UTF-8 for every hex ``prev``, so a statement can chain a row
+    after a head it has only just locked."""
+    stamp = values["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    content = [
+        stamp,
+        values["username"],
+        values["action"],
+        values["entity"],
+        values["entity_id"],
+        values["detail"],
+    ]
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))[1:]
+
+
+def pg_audit_ctes(count: int) -> str:
+    """CTEs chaining ``count`` deferred audit rows after the chain's head and appending
+    them, for a PostgreSQL statement whose CTE ``head`` has taken the log lock: the head is
+    locked after it (``FOR UPDATE``, which reads its latest version, not the statement's
+    snapshot from before the wait), each hash is sha256 over the previous one and the row's
+    :func:`audit_tail`, the rows get ids in chain order, and the head moves to the last (made,
+    from the genesis, if it is missing, as :func:`lock_audit_head` does). Parameters:
+    :func:`pg_audit_params`."""
+    hashes = [
+        "audit_locked AS (SELECT a.hash FROM audit_head a, head WHERE a.id = 1 FOR UPDATE OF a)",
+        f"audit_h0 AS (SELECT coalesce((SELECT hash FROM audit_locked), '{AUDIT_GENESIS}')"
+        " AS hash)",
+    ]
+    rows = []
+    for i in range(1, count + 1):
+        hashes.append(
+            f"audit_h{i} AS (SELECT encode(sha256(convert_to("
+            f"'[\"' || audit_h{i - 1}.hash || '\",' || CAST(:audit_tail_{i} AS text), 'UTF8')),"
+            f" 'hex') AS hash FROM audit_h{i - 1})"
+        )
+        rows.append(
+            f"SELECT {i} AS ord, CAST(:audit_at_{i} AS timestamp) AS at,"
+            f" CAST(:audit_username_{i} AS varchar) AS username,"
+            f" CAST(:audit_action_{i} AS varchar) AS action,"
+            f" CAST(:audit_entity_{i} AS varchar) AS entity,"
+            f" CAST(:audit_entity_id_{i} AS integer) AS entity_id,"
+            f" CAST(:audit_detail_{i} AS text) AS detail,"
+            f" audit_h{i - 1}.hash AS prev_hash, audit_h{i}.hash AS hash"
+            f" FROM audit_h{i - 1}, audit_h{i}"
+        )
+    return (
+        ", ".join(hashes) + ", audit_added AS (INSERT INTO audit"
+        " (at, username, action, entity, entity_id, detail, prev_hash, hash)"
+        " SELECT r.at, r.username, r.action, r.entity, r.entity_id, r.detail, r.prev_hash,"
+        " r.hash FROM (" + " UNION ALL ".join(rows) + ") r ORDER BY r.ord RETURNING id)"
+        ", audit_moved AS (INSERT INTO audit_head (id, last_id, hash)"
+        f" SELECT 1, (SELECT max(id) FROM audit_added), hash FROM audit_h{count}"
+        " ON CONFLICT (id) DO UPDATE SET last_id = EXCLUDED.last_id, hash = EXCLUDED.hash"
+        " RETURNING id)"
+    )
+
+
+def pg_audit_params(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of :func:`pg_audit_ctes` for ``rows`` (times as naive UTC)."""
+    params: dict[str, Any] = {}
+    for i, values in enumerate(rows, 1):
+        params[f"audit_tail_{i}"] = audit_tail(values)
+        params[f"audit_at_{i}"] = values["at"].astimezone(UTC).replace(tzinfo=None)
+        for name in ("username", "action", "entity", "entity_id", "detail"):
+            params[f"audit_{name}_{i}"] = values[name]
+    return params
+
+
+#: ``Connection.info`` key: the rows of the transaction that defers its writes.
+_DEFERRED = "dispatchdesk_deferred"
+
+
+@dataclass(slots=True, eq=False)
+class Deferred:
+    """The change-log and audit rows a command's transaction has written but not yet sent,
+    each list in the order written; :func:`dispatchdesk.server.changelog.flush` sends them
+    (on PostgreSQL in one statement) right before the commit, so the log lock is held from
+    that statement to the commit only."""
+
+    transaction: object
+    #: The change log's retention (:func:`dispatchdesk.server.changelog.append`'s).
+    retention: int
+    #: Each: entity, entity_id, op, data (its JSON), committed_at.
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    #: Each as :func:`audit_row` builds it.
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+
+def defer_writes(conn: Connection, retention: int) -> Deferred:
+    """From now to the end of this transaction, keep its change and audit rows for a flush."""
+    later = Deferred(conn.get_transaction(), retention)
+    conn.info[_DEFERRED] = later
+    return later
+
+
+def deferred(conn: Connection) -> Deferred | None:
+    """The rows this transaction defers, or None when it writes at once."""
+    later = conn.info.get(_DEFERRED)
+    if later is None or later.transaction is not conn.get_transaction():
+        return None
+    return cast(Deferred, later)
+
+
+def stop_deferring(conn: Connection) -> Deferred | None:
+    """End the deferral (the rows not yet flushed are the caller's to write or drop)."""
+    later = deferred(conn)
+    conn.info.pop(_DEFERRED, None)
+    return later
 
 
 def chain_old_audit_rows(engine: Engine) -> int:

@@ -2,22 +2,27 @@
 
 Each command runs in one write transaction that (1) takes the log lock, (2) looks up its
 ``Idempotency-Key`` and replays the stored result if there is one, (3) checks rights-free
-preconditions and applies the change, (4) appends its change-log and audit rows and the
-idempotency record.
+preconditions and applies the change, (4) writes the idempotency record, and (5) flushes its
+change-log and audit rows (:func:`dispatchdesk.server.changelog.flush`) right before the
+commit: :meth:`CommandRunner.emit` and :meth:`CommandRunner.write_audit` keep their rows until
+then, in order, and on PostgreSQL one statement takes the log lock, gives the changes
+contiguous seqs in emit order, chains the audit rows and notifies.
 
 A command reviewed for it runs with ``locks_rows=True``: it does not take the log lock first
 but locks the rows its checks read (``SELECT ... FOR UPDATE`` on its unit and incidents, in
-that order), and the lock is taken by its first change-log or audit row (or by
-:meth:`CommandRunner.hold_log` before a check that needs every writer stopped, such as a
-rationale's), so on PostgreSQL twenty such commands run their reads and checks side by side
-and queue only for the append and commit. The log lock is still held from the seq's allocation
-to the commit, so commit order is seq order. Its ``Idempotency-Key`` is claimed first (a
-placeholder row: a second request with the same key waits for the first to commit and then
-replays it). A command chosen as a deadlock's victim by PostgreSQL applied nothing and is run
-again (:data:`RETRIES`). Only successful results are stored for replay: a refused command applied
-nothing, so sending it again simply re-checks it. A command refused by a rule
-(:data:`~dispatchdesk.server.errors.AUDITED`) is audited in a transaction of its own. After a
-commit the runner notifies the event streams.
+that order), and the lock is taken by the flush (or earlier by :meth:`CommandRunner.hold_log`
+before a check that needs every writer stopped, such as a rationale's, or by a change written
+at once with :func:`~dispatchdesk.server.changelog.append`), so on PostgreSQL twenty such
+commands run their reads, checks and writes side by side and queue only for the flush and the
+commit. The log lock is still held from the seq's allocation to the commit, so commit order is
+seq order. Its ``Idempotency-Key`` is claimed first (a placeholder row: a second request with
+the same key waits for the first to commit and then replays it). A command chosen as a
+deadlock's victim by PostgreSQL applied nothing and is run again (:data:`RETRIES`). Only
+successful results are stored for replay: a refused command applied nothing (its kept rows are
+dropped with its transaction), so sending it again simply re-checks it. A command refused by a
+rule (:data:`~dispatchdesk.server.errors.AUDITED`) is audited in a transaction of its own.
+After a commit the runner notifies the event streams, and now and then prunes old idempotency
+records in a transaction of its own.
 
 A feature's service holds a :class:`CommandRunner` and calls :meth:`CommandRunner.run` with a
 function ``apply(conn, now) -> (status, body)``; inside it uses :meth:`emit`,
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,8 +56,10 @@ from dispatchdesk.server.rationales import Entity, RationaleRefused, RationaleSt
 from dispatchdesk.server.reference import Problem, field_errors
 from dispatchdesk.server.settings import ServerSettings
 
+log = logging.getLogger(__name__)
+
 #: Idempotency records past their retention are dropped at most this often (by each runner),
-#: not by every command while the other writers wait on the log lock.
+#: not by every command.
 IDEM_PRUNE_EVERY = timedelta(minutes=1)
 
 #: Runs of a command that PostgreSQL may abort as a deadlock's victim before it gives up.
@@ -94,6 +102,8 @@ _IDEM_CLAIM_SQLITE = (
 )
 _IDEM_STORED = sa.select(idempotency).where(idempotency.c.key == sa.bindparam("claimed"))
 _IDEM_RESULT = idempotency.update().where(idempotency.c.key == sa.bindparam("claimed"))
+#: PostgreSQL: this transaction is the one pruning idempotency records (else another is).
+_IDEM_PRUNER = sa.text("SELECT pg_try_advisory_xact_lock(hashtext('dispatchdesk_idem_prune'))")
 
 #: ``Connection.info`` key: the data of the last change row :meth:`CommandRunner.emit` wrote,
 #: and its JSON.
@@ -218,6 +228,8 @@ class CommandRunner:
                 continue
             if not result.replayed:
                 self.notify()
+                if idem.key is not None:
+                    self._prune_idempotency()
             return result
         raise AssertionError("unreachable")
 
@@ -251,27 +263,62 @@ class CommandRunner:
                 replay = self._claim(conn, user, idem, now)
                 if replay is not None:
                     return replay
-            status_code, body = apply(conn, now)
-            if idem.key is not None and (
-                self._idem_pruned_at is None or now - self._idem_pruned_at >= IDEM_PRUNE_EVERY
-            ):
-                self.hold_log(conn)  # one pruner at a time
+            changelog.defer(conn, self.settings.change_retention)
+            try:
+                status_code, body = apply(conn, now)
+                emitted = conn.info.pop(_LAST_EMITTED, None)
+                # the body is most often the data of the command's last change row, encoded
+                body_json = emitted[1] if emitted is not None and emitted[0] is body else None
+                if idem.key is not None:  # its row is claimed: no log lock needed for it
+                    body_json = body_json or changelog.encode(body)
+                    conn.execute(
+                        _IDEM_RESULT,
+                        {
+                            "claimed": idem.key,
+                            "status_code": status_code,
+                            "response_body": body_json,
+                        },
+                    )
+                # the log lock from here (if not taken before) to the commit, sent with it
+                prune_due = changelog.flush_and_commit(conn)
+            finally:
+                changelog.end_deferral(conn)
+        if prune_due:
+            self._prune_log()
+        return CommandResult(status_code, body, body_json=body_json)
+
+    def _prune_log(self) -> None:
+        """Drop the changes past the retention (a flush committed first found it due); best
+        effort: the command has committed, and the next flush finds it due again."""
+        try:
+            with write_tx(self.engine) as conn:
+                changelog.prune(conn, self.settings.change_retention)
+        except DBAPIError:
+            log.warning("the change log could not be pruned; trying again later", exc_info=True)
+
+    def _prune_idempotency(self) -> None:
+        """Drop the idempotency records past their retention, at most every
+        :data:`IDEM_PRUNE_EVERY` (by each runner), in a transaction of its own after a
+        command's commit: never under the log lock, which every writer queues on. One pruner
+        at a time on PostgreSQL (another finds the advisory lock taken and skips). Best
+        effort: the command has committed, and the next prune drops what this one did not."""
+        now = self.now()
+        if self._idem_pruned_at is not None and now - self._idem_pruned_at < IDEM_PRUNE_EVERY:
+            return
+        self._idem_pruned_at = now
+        try:
+            with write_tx(self.engine) as conn:
+                if conn.dialect.name == "postgresql" and not conn.execute(_IDEM_PRUNER).scalar():
+                    return
                 conn.execute(
                     idempotency.delete().where(
                         idempotency.c.created_at < now - self.settings.idempotency_retention
                     )
                 )
-                self._idem_pruned_at = now
-            emitted = conn.info.pop(_LAST_EMITTED, None)
-            # the body is most often the data of the command's last change row, encoded then
-            body_json = emitted[1] if emitted is not None and emitted[0] is body else None
-            if idem.key is not None:
-                body_json = body_json or changelog.encode(body)
-                conn.execute(
-                    _IDEM_RESULT,
-                    {"claimed": idem.key, "status_code": status_code, "response_body": body_json},
-                )
-            return CommandResult(status_code, body, body_json=body_json)
+        except DBAPIError:
+            log.warning(
+                "idempotency records could not be pruned; trying again later", exc_info=True
+            )
 
     @staticmethod
     def _claim(conn: Connection, user: User, idem: Idem, now: datetime) -> CommandResult | None:
@@ -320,10 +367,11 @@ class CommandRunner:
     def emit(
         self, conn: Connection, now: datetime, entity: str, entity_id: int, data: dict[str, Any]
     ) -> None:
-        """One change-log row, in the caller's transaction. ``data`` is not changed afterwards:
-        when the command returns this very dict its JSON is reused for the stored result."""
+        """One change-log row, in the caller's transaction (kept until the command flushes,
+        see the module's note). ``data`` is not changed afterwards: when the command returns
+        this very dict its JSON is reused for the stored result."""
         encoded = changelog.encode(data)
-        changelog.append(
+        changelog.add(
             conn,
             entity=entity,
             entity_id=entity_id,
@@ -344,6 +392,7 @@ class CommandRunner:
         entity_id: int | None,
         detail: str,
     ) -> None:
+        """One audit row (kept until the command flushes, like :meth:`emit`'s)."""
         audit_row(conn, now, username, action, entity, entity_id, detail)
 
     def check_rationale(
