@@ -147,6 +147,7 @@ def test_the_window_read_past_a_pruned_log_is_refused_not_served_with_a_gap(
     desk = make_desk(change_retention=2)
     app: Any = desk.client.app
     runner, tail = app.state.services.runner, app.state.hub.tail
+    runner.on_changes = None  # every commit read from the log (as another node's would be)
     desk.cathy.create(summary="One")
     assert [c.seq for c in events._read_window(runner, 0)[0]] == [1]
     tail.after(runner, 0)  # the window starts at the head
@@ -235,3 +236,37 @@ def test_own_commits_join_the_window_without_a_read_only_when_they_follow_its_en
     scheme = events.Change(seq=1, entity="scheme", op="upsert", data={"id": 1})
     assert not tail.add([scheme])  # a scheme's text is served only once checked
     assert tail._window.end == 0
+
+
+def test_a_commands_changes_reach_the_window_as_committed_over_http(
+    make_desk: Callable[..., Desk], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command sent over HTTP hands its committed change rows to the hub: the window holds
+    them at once, byte for byte as the log would give them, without a read of the log."""
+    from dispatchdesk.server import events
+
+    desk = make_desk()
+    app: Any = desk.client.app
+    runner, tail = app.state.services.runner, app.state.hub.tail
+    desk.cathy.create(summary="First")
+    tail.after(runner, runner.head().seq)  # the window starts, current at the head
+    reads: list[int] = []
+    real_read = events._read_window
+    monkeypatch.setattr(
+        events, "_read_window", lambda r, end: (reads.append(end), real_read(r, end))[1]
+    )
+    before = runner.head().seq
+    made = desk.cathy.create(summary="Second")
+    assert made.status_code == 201, made.text
+    edited = desk.cathy.patch(
+        f"/incidents/{made.json()['id']}",
+        json={"summary": "Second, edited"},
+        headers={"If-Match": str(made.json()["version"]), "Idempotency-Key": "edit-1"},
+    )
+    assert edited.status_code == 200, edited.text
+    head = runner.head().seq
+    assert head > before and tail._window.end == head
+    served = tail.after(runner, before)[0]
+    assert reads == []
+    logged = [(c.seq, events._text(c)) for c in events._read(runner, before)[0]]
+    assert [(c.seq, t) for c, t in served] == logged

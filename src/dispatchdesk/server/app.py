@@ -75,7 +75,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     create_schema(engine)
     history_keys.backfill(engine)  # search keys of incidents stored by an earlier version
     hub = Hub()
-    services = Services.open(engine, settings, hub.notify)
+    services = Services.open(engine, settings, hub.notify, hub.committed)
     runner, units, warn = services.runner, services.units, services.warnings
     if said := runner.rationales.open(runner.now()):  # earlier rationales, index order
         log.info("%s", said)
@@ -87,7 +87,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         watcher = None
         if is_postgres(engine):
-            watcher = PgWatcher(engine, hub, settings.poll_seconds)
+            watcher = PgWatcher(engine, hub, settings.poll_seconds, services.runner.node)
             watcher.start()
             poll[0] = None
         sweeper = asyncio.create_task(_sweep_forever(units, settings.sweep_seconds))

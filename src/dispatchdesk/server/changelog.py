@@ -258,30 +258,58 @@ def flush(conn: Connection) -> None:
     _flush(conn, commit=False)
 
 
-def flush_and_commit(conn: Connection) -> bool:
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """What :func:`flush_and_commit` sent."""
+
+    #: The log is due to be pruned and was not (it was committed first): the caller then
+    #: calls :func:`prune` in a transaction of its own.
+    prune_due: bool = False
+    #: The change rows written, with their seqs, in order (empty when none were kept).
+    changes: tuple[Change, ...] = ()
+
+
+def flush_and_commit(conn: Connection, node: str = "") -> Flushed:
     """:func:`flush` as the transaction's last statement: on PostgreSQL the COMMIT is sent
     with it (psycopg's pipeline, one round trip), so the log lock is held for that statement
     and the commit only, never while this thread waits to run Python again; the caller's
     transaction then ends with nothing left to commit. On SQLite (or with nothing deferred)
     it is :func:`flush` and the caller commits as ever.
 
-    True when the log is due to be pruned and was not (it was committed first): the caller
-    then calls :func:`prune` in a transaction of its own."""
-    return _flush(conn, commit=True)
-
-
-def _flush(conn: Connection, *, commit: bool) -> bool:
+    The changes written are given back with their seqs, so that once committed they can be
+    handed to the event streams without reading the log again. ``node``: the server node
+    running the command, said in the NOTIFY (``"<seq> <node>"``) so that its own watcher
+    passes over it (the node hands the changes to its streams itself)."""
     later = deferred(conn)
     if later is None or not (later.changes or later.audits):
-        return False
+        return Flushed()
+    rows = list(later.changes)
+    due, last = _flush(conn, commit=True, node=node)
+    first = last - len(rows) + 1
+    return Flushed(
+        due,
+        tuple(
+            Change.model_construct(
+                seq=first + i, entity=r["entity"], op=r["op"], data=json.loads(r["data"])
+            )
+            for i, r in enumerate(rows)
+        ),
+    )
+
+
+def _flush(conn: Connection, *, commit: bool, node: str = "") -> tuple[bool, int]:
+    """Send the kept rows; whether the log is due to be pruned, and the last seq written (0
+    when no change was kept)."""
+    later = deferred(conn)
+    if later is None or not (later.changes or later.audits):
+        return False, 0
     if conn.dialect.name == "postgresql":
-        due = _flush_pg(conn, later, commit=commit)
+        due, last = _flush_pg(conn, later, commit=commit, node=node)
     else:
-        _flush_sqlite(conn, later)
-        due = False
+        due, last = False, _flush_sqlite(conn, later)
     later.changes.clear()
     later.audits.clear()
-    return due
+    return due, last
 
 
 def end_deferral(conn: Connection) -> None:
@@ -289,9 +317,11 @@ def end_deferral(conn: Connection) -> None:
     stop_deferring(conn)
 
 
-def _flush_pg(conn: Connection, later: Deferred, *, commit: bool) -> bool:
+def _flush_pg(
+    conn: Connection, later: Deferred, *, commit: bool, node: str = ""
+) -> tuple[bool, int]:
     """The rows in one statement (and the COMMIT with it, ``commit``); whether the log is due
-    to be pruned after the commit."""
+    to be pruned after the commit, and the last seq written."""
     rows, audits = later.changes, later.audits
     params: dict[str, Any] = {
         "n": len(rows),
@@ -301,17 +331,18 @@ def _flush_pg(conn: Connection, later: Deferred, *, commit: bool) -> bool:
         "datas": [r["data"] for r in rows],
         "committed": [r["committed_at"].astimezone(UTC).replace(tzinfo=None) for r in rows],
         "channel": CHANNEL,
+        "note": f" {node}" if node else "",
         **pg_audit_params(audits),
     }
     statement = _pg_flush(len(audits), notify=bool(rows))
     if commit:
         seq, floor = _run_and_commit(conn, statement, params)
-        return bool(rows) and _prune_due(seq, floor, later.retention)
+        return bool(rows) and _prune_due(seq, floor, later.retention), seq
     done = conn.execute(statement, params).one()
     mark_log_locked(conn)
     if rows:
         _prune(conn, int(done.seq), int(done.floor), later.retention)
-    return False
+    return False, int(done.seq)
 
 
 def _run_and_commit(
@@ -334,15 +365,19 @@ def _run_and_commit(
     return int(row[0]), int(row[1])
 
 
-def _flush_sqlite(conn: Connection, later: Deferred) -> None:
+def _flush_sqlite(conn: Connection, later: Deferred) -> int:
+    """The rows; the last seq written (0 when no change was kept)."""
     rows = later.changes
+    last = 0
     if rows:
         head = conn.execute(_BUMP_HEAD_BY, {"n": len(rows)}).one()
         mark_log_locked(conn)
         first = int(head.seq) - len(rows) + 1
         conn.execute(_INSERT_CHANGE, [{"seq": first + i, **r} for i, r in enumerate(rows)])
         _prune(conn, int(head.seq), int(head.floor), later.retention)
+        last = int(head.seq)
     write_audits(conn, later.audits)
+    return last
 
 
 #: :func:`_pg_flush`'s statements, by (audit rows, notify).
@@ -383,7 +418,7 @@ def _pg_flush(audits: int, *, notify: bool) -> sa.TextClause:
         sql += ", " + pg_audit_ctes(audits)
     sql += " SELECT head.seq, head.floor"
     if notify:
-        sql += ", pg_notify(:channel, head.seq::text)"
+        sql += ", pg_notify(:channel, head.seq::text || CAST(:note AS text))"
     sql += " FROM head"
     built = _PG_FLUSHES[key] = sa.text(sql)
     return built

@@ -134,10 +134,13 @@ class Tail:
     def add(self, changes: Sequence[Change]) -> bool:
         """Put this process's just-committed ``changes`` (contiguous seqs, in order) in the
         window without reading the log, when they follow its end and it is current; whether
-        they were. Otherwise (another commit not read yet, a scheme's change, which is served
-        only once checked) nothing is done: the next read finds them."""
+        they were (or were read into it already). Otherwise (another commit not read yet, a
+        scheme's change, which is served only once checked) nothing is done: the next read
+        finds them."""
         with self._lock:
             window = self._window
+            if changes and window.end is not None and changes[-1].seq <= window.end:
+                return True  # read with another commit's changes already
             if (
                 window.end is None
                 or window.generation != self.generation

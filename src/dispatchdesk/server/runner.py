@@ -35,7 +35,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -48,6 +49,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server import changelog
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.db import audit_row, idempotency, read_tx, write_tx
@@ -122,6 +124,8 @@ class CommandResult:
     #: ``body`` as compact JSON when the runner has it already (stored for replay, or the
     #: command's change row), so a reply need not encode it again; else None.
     body_json: str | None = None
+    #: The change rows the command committed, with their seqs (empty for a replay).
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +146,22 @@ class CommandRunner:
     """One database, its settings and clock, and how every command is run on it."""
 
     def __init__(
-        self, engine: Engine, settings: ServerSettings, on_commit: Callable[[], None]
+        self,
+        engine: Engine,
+        settings: ServerSettings,
+        on_commit: Callable[[], None],
+        on_changes: Callable[[Sequence[Change]], None] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         #: Wakes the event streams; called after every commit that changed the log.
         self.on_commit = on_commit
+        #: Given a command's committed change rows instead (the streams then need not read
+        #: them from the log); None: :attr:`on_commit` is called.
+        self.on_changes = on_changes
+        #: This server node among those on one database, said in its commands' NOTIFYs (its
+        #: own watcher passes over them when it hands their changes over itself).
+        self.node = uuid.uuid4().hex[:16] if on_changes is not None else ""
         #: Every accepted rationale and reason of the lookback, and the check against them.
         self.rationales = RationaleStore(
             engine, settings.rationale_lookback, self.tz(), settings.rationale_templates
@@ -177,6 +191,13 @@ class CommandRunner:
     def notify(self) -> None:
         """Tell the event streams the log has moved (after a commit outside :meth:`run`)."""
         self.on_commit()
+
+    def committed(self, changes: Sequence[Change]) -> None:
+        """Tell the event streams a command committed ``changes`` (and perhaps more)."""
+        if self.on_changes is None or not changes:
+            self.on_commit()
+        else:
+            self.on_changes(changes)
 
     @contextmanager
     def locked_write(self) -> Iterator[Connection]:
@@ -224,10 +245,13 @@ class CommandRunner:
                 continue
             except DBAPIError as err:
                 if not retryable(err) or attempt == RETRIES - 1:
+                    # A connection lost at the COMMIT leaves it unknown whether it was made:
+                    # the streams look at the log (this node's watcher passes over its own).
+                    self.on_commit()
                     raise
                 continue
             if not result.replayed:
-                self.notify()
+                self.committed(result.changes)
                 if idem.key is not None:
                     self._prune_idempotency()
             return result
@@ -280,12 +304,12 @@ class CommandRunner:
                         },
                     )
                 # the log lock from here (if not taken before) to the commit, sent with it
-                prune_due = changelog.flush_and_commit(conn)
+                flushed = changelog.flush_and_commit(conn, self.node)
             finally:
                 changelog.end_deferral(conn)
-        if prune_due:
+        if flushed.prune_due:
             self._prune_log()
-        return CommandResult(status_code, body, body_json=body_json)
+        return CommandResult(status_code, body, body_json=body_json, changes=flushed.changes)
 
     def _prune_log(self) -> None:
         """Drop the changes past the retention (a flush committed first found it due); best

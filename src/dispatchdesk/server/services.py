@@ -4,11 +4,12 @@ HTTP (the demo's history, the fleet import, benchmarks) uses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from dispatchdesk.protocol.schemas import Change
 from dispatchdesk.server.features.audit.service import AuditLog
 from dispatchdesk.server.features.downgrades.service import Downgrades
 from dispatchdesk.server.features.history.service import History
@@ -37,10 +38,15 @@ class Services:
 
     @classmethod
     def open(
-        cls, engine: Engine, settings: ServerSettings, on_commit: Callable[[], None]
+        cls,
+        engine: Engine,
+        settings: ServerSettings,
+        on_commit: Callable[[], None],
+        on_changes: Callable[[Sequence[Change]], None] | None = None,
     ) -> Services:
-        """The services over ``engine``; ``on_commit`` wakes the event streams."""
-        runner = CommandRunner(engine, settings, on_commit)
+        """The services over ``engine``; ``on_commit`` wakes the event streams, and
+        ``on_changes`` (if given) is handed a command's committed change rows instead."""
+        runner = CommandRunner(engine, settings, on_commit, on_changes)
         incidents = Incidents(runner)
         return cls(
             runner,

@@ -29,9 +29,13 @@ def libpq_url(engine: Engine) -> str:
 class PgWatcher:
     """A daemon thread that wakes ``hub`` when another connection commits a change."""
 
-    def __init__(self, engine: Engine, hub: Hub, poll_seconds: float) -> None:
+    def __init__(self, engine: Engine, hub: Hub, poll_seconds: float, node: str = "") -> None:
+        """``node``: the node this watcher's commands say they come from
+        (:attr:`~dispatchdesk.server.runner.CommandRunner.node`); their notifications are
+        passed over."""
         self._dsn = libpq_url(engine)
         self._hub = hub
+        self._node = node or None
         self._poll = poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dispatchdesk-pg-watch", daemon=True)
@@ -63,8 +67,11 @@ class PgWatcher:
                 woke = False
                 for note in conn.notifies(timeout=self._poll, stop_after=1):
                     woke = True
-                    # the payload is the change's seq: the hub skips one it has read already
-                    self._hub.notify(_seq(note.payload))
+                    seq, by = _parsed(note.payload)
+                    # A command of this node's own handed its changes to the streams
+                    # itself; for any other the hub skips a seq it has read already.
+                    if by is None or by != self._node:
+                        self._hub.notify(seq)
                 if woke:  # the streams read the log themselves: no need to read the head
                     continue
                 row = conn.execute("SELECT seq FROM log_head WHERE id = 1").fetchone()
@@ -74,9 +81,11 @@ class PgWatcher:
                     self._hub.notify()
 
 
-def _seq(payload: str) -> int | None:
-    """The seq a notification carries, or None (any other payload wakes the streams)."""
+def _parsed(payload: str) -> tuple[int | None, str | None]:
+    """The seq a notification carries and the node whose command committed it (None when it
+    does not say); a seq of None for any other payload (it wakes the streams)."""
+    seq, _, by = payload.partition(" ")
     try:
-        return int(payload)
+        return int(seq), by or None
     except ValueError:
-        return None
+        return None, None
