@@ -6,7 +6,6 @@ come before 422); a route that takes ``require()`` without the route class (refu
 unchecked); a reply's bytes against the replay's and against what encoding the body gives."""
 
 import json
-import threading
 import uuid
 from typing import Annotated, Any
 
@@ -210,38 +209,3 @@ def test_require_other_than_as_an_endpoint_parameter_is_refused(desk: Desk) -> N
 
         @r.get("/y")
         def deeper(user: Annotated[Any, Depends(nested)]) -> None: ...
-
-
-def test_sqlite_commands_run_on_one_thread_and_reads_on_the_pool(
-    make_desk: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from dispatchdesk.server import signed_in
-    from dispatchdesk.server.features.incidents.service import Incidents
-
-    desk = make_desk()
-    seen: dict[str, set[str]] = {"create": set(), "get": set()}
-    create, get = Incidents.create_incident, Incidents.get_incident
-
-    def spy_create(self: Incidents, *args: Any) -> Any:
-        seen["create"].add(threading.current_thread().name)
-        return create(self, *args)
-
-    def spy_get(self: Incidents, *args: Any) -> Any:
-        seen["get"].add(threading.current_thread().name)
-        return get(self, *args)
-
-    monkeypatch.setattr(Incidents, "create_incident", spy_create)
-    monkeypatch.setattr(Incidents, "get_incident", spy_get)
-    ids = [desk.dan.create().json()["id"] for _ in range(3)]
-    for incident_id in ids:
-        assert desk.dan.get(f"/incidents/{incident_id}").status_code == 200
-    engine = desk.client.app.state.engine
-    if engine.dialect.name == "sqlite":
-        (name,) = seen["create"]
-        assert name.startswith("dispatchdesk-commands")
-        assert not any(n.startswith("dispatchdesk-commands") for n in seen["get"])
-        assert engine in signed_in._COMMAND_THREADS
-        desk.client.__exit__(None, None, None)  # the app stops: its command thread ends
-        assert engine not in signed_in._COMMAND_THREADS
-    else:  # PostgreSQL: writers run side by side on the pool
-        assert not any(n.startswith("dispatchdesk-commands") for n in seen["create"])

@@ -41,7 +41,6 @@ from dispatchdesk.server.http_common import install_error_handler, requirer
 from dispatchdesk.server.openapi import install_openapi
 from dispatchdesk.server.services import Services
 from dispatchdesk.server.settings import ServerSettings
-from dispatchdesk.server.signed_in import close_command_thread
 from dispatchdesk.server.watcher import PgWatcher
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
             if watcher is not None:
                 watcher.stop()
             hub.close()
-            close_command_thread(engine)
             engine.dispose()
             health.close()
 

@@ -17,14 +17,9 @@ a route without its check), and a route taking it other than as a parameter of i
 router's ``dependencies=``, a dependency of a dependency) is refused when it is declared.
 """
 
-import asyncio
-import contextvars
 import functools
 import inspect
-import threading
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -33,7 +28,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -119,10 +113,9 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.user() if isinstance(v, SignIn) else v for k, v in values.items()}
 
 
-def _signing_in(endpoint: Callable[..., Any], command: bool) -> Callable[..., Any]:
+def _signing_in(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """``endpoint``, checking its sign-ins first: in the worker thread that runs a sync
-    endpoint, in one hand-off to the thread pool before an async one. A sync ``command`` runs
-    on its database's command thread when it has one (:func:`command_thread`)."""
+    endpoint, in one hand-off to the thread pool before an async one."""
     wrapper: Callable[..., Any]
     if inspect.iscoroutinefunction(endpoint):
 
@@ -140,62 +133,8 @@ def _signing_in(endpoint: Callable[..., Any], command: bool) -> Callable[..., An
             return endpoint(**_checked(values))
 
         wrapper = signed_in
-        if command:
-
-            @functools.wraps(endpoint)
-            async def signed_in_command(**values: Any) -> Any:
-                thread = next(
-                    (command_thread(v.runner) for v in values.values() if isinstance(v, SignIn)),
-                    None,
-                )
-                if thread is None:
-                    return await run_in_threadpool(signed_in, **values)
-                work = functools.partial(contextvars.copy_context().run, signed_in, **values)
-                return await asyncio.get_running_loop().run_in_executor(thread, work)
-
-            wrapper = signed_in_command
     setattr(wrapper, _SIGNS_IN, True)
     return wrapper
-
-
-_COMMAND_THREADS: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = (
-    weakref.WeakKeyDictionary()
-)
-_COMMAND_THREADS_LOCK = threading.Lock()
-
-
-def command_thread(runner: CommandRunner) -> ThreadPoolExecutor | None:
-    """The one thread that runs the commands sent over HTTP to an SQLite file (None on
-    PostgreSQL, and for an in-memory database); started on the first command, ended by
-    :func:`close_command_thread` (or when the engine is gone).
-
-    SQLite has one writer at a time, so commands take turns on a lock anyway
-    (:func:`~dispatchdesk.server.db.write_tx`); forty pool threads taking those turns spent
-    more on handing the GIL and the lock to one another than one thread does running them in
-    order. Reads stay on the thread pool, side by side."""
-    engine = runner.engine
-    path = engine.url.database
-    if (
-        engine.dialect.name != "sqlite"
-        or not path
-        or path == ":memory:"
-        or path.startswith("file:")
-    ):
-        return None
-    with _COMMAND_THREADS_LOCK:
-        if (thread := _COMMAND_THREADS.get(engine)) is None:
-            thread = ThreadPoolExecutor(1, thread_name_prefix="dispatchdesk-commands")
-            _COMMAND_THREADS[engine] = thread
-            weakref.finalize(engine, thread.shutdown, wait=False)
-        return thread
-
-
-def close_command_thread(engine: Engine) -> None:
-    """End ``engine``'s command thread, if it has one, once the commands given it are done."""
-    with _COMMAND_THREADS_LOCK:
-        thread = _COMMAND_THREADS.pop(engine, None)
-    if thread is not None:
-        thread.shutdown(wait=False)  # a command still running ends on its own
 
 
 def _nested_sign_ins(dependant: Dependant, top: bool = True) -> Iterator[Dependant]:
@@ -210,8 +149,7 @@ class SignedInRoute(APIRoute):
     """A route whose endpoint checks its ``require(...)`` sign-ins first (see the module)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        command = bool(set(kwargs.get("methods") or ()) - {"GET", "HEAD"})
-        super().__init__(path, _signing_in(endpoint, command), **kwargs)
+        super().__init__(path, _signing_in(endpoint), **kwargs)
         if any(_nested_sign_ins(self.dependant)):
             raise TypeError(
                 f"{path}: require() must be a parameter of the endpoint itself, so that the "
