@@ -6,27 +6,24 @@ OpenAPI error responses; and the one place a service's refusal becomes an HTTP a
 import json
 import logging
 import re
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DataError, OperationalError
 
-from dispatchdesk.domain.roles import Right, has_right
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import ErrorBody
-from dispatchdesk.server import auth
 from dispatchdesk.server.errors import (
     BadRequest,
     DomainError,
-    Forbidden,
     Unauthorized,
 )
-from dispatchdesk.server.reads import one_statement
-from dispatchdesk.server.runner import CommandResult, CommandRunner, Idem, request_hash
+from dispatchdesk.server.runner import CommandResult, Idem, request_hash
+from dispatchdesk.server.signed_in import Require as Require
+from dispatchdesk.server.signed_in import SignedInRoute as SignedInRoute
+from dispatchdesk.server.signed_in import requirer as requirer
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +41,6 @@ DATABASE_UNAVAILABLE = (
 )
 
 log = logging.getLogger(__name__)
-
-#: ``require(Right.X)``: a FastAPI dependency giving the signed-in user who has right X.
-Require = Callable[[Right], Callable[..., auth.User]]
 
 
 def install_error_handler(app: FastAPI) -> None:
@@ -160,37 +154,6 @@ VALIDATION_ERROR = error(422, "A field, path or query value refused: the detail 
 AUTH_ERRORS = {**error(401, "No valid bearer token"), **error(403, "The role lacks the right")}
 
 
-def requirer(runner: CommandRunner) -> Require:
-    """``require``: the user of the request's bearer token, who must have a right."""
-    bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
-
-    def require(right: Right) -> Callable[..., auth.User]:
-        def dependency(
-            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        ) -> auth.User:
-            if creds is None:
-                raise Unauthorized(
-                    "Sign in first: send 'Authorization: Bearer <token>' with a token from "
-                    f"POST {API_PREFIX}/auth/token."
-                )
-            # one statement, read every request: a revoked token, a disabled user or a
-            # changed role is refused at once, on every node
-            with one_statement(runner.engine) as conn:
-                user = auth.user_for_token(conn, creds.credentials, runner.now())
-            if user is None:
-                raise Unauthorized("Your session token is not valid or has expired: sign in again.")
-            if not has_right(user.role, right):
-                raise Forbidden(
-                    f"Your role ({user.role.label}) does not have the right "
-                    f"'{right.value}' needed for this. Ask a supervisor."
-                )
-            return user
-
-        return dependency
-
-    return require
-
-
 _VERSION = re.compile(r"^[0-9]{1,18}$")
 
 
@@ -233,12 +196,33 @@ def idem_for(request: Request, key: str | None, body: Any, *, required: bool = T
     return Idem(check_key(key, required), method_path, request_hash(method_path, data))
 
 
+class EncodedJSON(JSONResponse):
+    """A JSON response whose content is its bytes already."""
+
+    def render(self, content: Any) -> bytes:
+        return bytes(content)
+
+
 def command_response(result: CommandResult) -> JSONResponse:
     """A command's result with its ETag (the new version) and, for a replay, a header saying
-    so."""
+    so. A new result is sent from the JSON the runner has already (:func:`reply_bytes`) when
+    it is the very bytes encoding the body would give; a replay is encoded again (a stored
+    result may have been rewritten since, such as the 410 of a removed scheme)."""
     headers = {}
     if "version" in result.body:
         headers["ETag"] = f'"{result.body["version"]}"'
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
+    elif (content := reply_bytes(result.body_json)) is not None:
+        return EncodedJSON(content, status_code=result.status_code, headers=headers)
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+
+def reply_bytes(body_json: str | None) -> bytes | None:
+    """``body_json`` (the runner's compact JSON, ASCII escaped) as the bytes
+    :class:`JSONResponse` would send for the same value, or None when they could differ: a
+    ``\\u`` escape (JSONResponse sends the character itself), or a NaN or an infinity (which
+    it refuses)."""
+    if body_json is None or "\\u" in body_json or "NaN" in body_json or "Infinity" in body_json:
+        return None
+    return body_json.encode()

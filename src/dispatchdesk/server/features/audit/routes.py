@@ -10,7 +10,7 @@ from dispatchdesk.domain.roles import Right
 from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.server import auth
 from dispatchdesk.server.features.audit.service import AuditLog
-from dispatchdesk.server.http_common import AUTH_ERRORS, Require
+from dispatchdesk.server.http_common import AUTH_ERRORS, Require, SignedInRoute
 
 
 class AuditRow(BaseModel):
@@ -26,7 +26,7 @@ class AuditRow(BaseModel):
 
 
 def router(audit_log: AuditLog, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, tags=["audit"])
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["audit"])
 
     @r.get(
         "/audit",

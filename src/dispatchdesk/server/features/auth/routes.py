@@ -12,12 +12,12 @@ from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.protocol.schemas import TokenRequest, TokenResponse
 from dispatchdesk.server import auth
 from dispatchdesk.server.features.auth.service import SignIn
-from dispatchdesk.server.http_common import VALIDATION_ERROR, Require, error
+from dispatchdesk.server.http_common import VALIDATION_ERROR, Require, SignedInRoute, error
 from dispatchdesk.server.runner import CommandRunner
 
 
 def router(runner: CommandRunner, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, tags=["auth"])
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["auth"])
     service = SignIn(runner)
     bearer = HTTPBearer(auto_error=False)
 

@@ -14,6 +14,7 @@ from dispatchdesk.server.features.downgrades.service import Downgrades
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
+    SignedInRoute,
     command_response,
     error,
     idem_for,
@@ -34,7 +35,7 @@ _ERRORS = {
 
 
 def router(downgrades: Downgrades, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, tags=["incidents"])
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["incidents"])
     supervisor = Depends(require(Right.DECIDE_DOWNGRADES))
 
     @r.post(

@@ -18,6 +18,7 @@ from dispatchdesk.server.features.history.service import History
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
+    SignedInRoute,
     command_response,
     error,
     idem_for,
@@ -43,7 +44,7 @@ def _person(name: str | None, dob: date | None) -> IncidentPersonModel | None:
 
 
 def router(history: History, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, tags=["history"])
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["history"])
     _read_routes(r, history, require)
     _link_routes(r, history, require)
     return r

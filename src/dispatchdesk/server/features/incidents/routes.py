@@ -15,6 +15,7 @@ from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
+    SignedInRoute,
     command_response,
     error,
     idem_for,
@@ -43,7 +44,7 @@ def check_patch_rights(user: auth.User, body: IncidentPatch) -> None:
 
 
 def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, tags=["incidents"])
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["incidents"])
     _create_and_edit_routes(r, incidents, require)
     _close_and_read_routes(r, incidents, units, require)
     return r

@@ -16,14 +16,21 @@ from dispatchdesk.protocol.notices import (
 )
 from dispatchdesk.server.auth import User
 from dispatchdesk.server.features.notices.service import Notices, is_for
-from dispatchdesk.server.http_common import AUTH_ERRORS, Require, command_response, error, idem_for
+from dispatchdesk.server.http_common import (
+    AUTH_ERRORS,
+    Require,
+    SignedInRoute,
+    command_response,
+    error,
+    idem_for,
+)
 
 key_header = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
 NoticeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def router(notices: Notices, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, tags=["notices"])
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["notices"])
     viewer = Annotated[User, Depends(require(Right.VIEW))]
 
     @r.post(

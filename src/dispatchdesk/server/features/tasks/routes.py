@@ -12,7 +12,14 @@ from dispatchdesk.protocol.schemas import IncidentOut
 from dispatchdesk.protocol.tasks import TaskDone, TaskNotDone
 from dispatchdesk.server import auth
 from dispatchdesk.server.features.tasks.service import Tasks
-from dispatchdesk.server.http_common import AUTH_ERRORS, Require, command_response, error, idem_for
+from dispatchdesk.server.http_common import (
+    AUTH_ERRORS,
+    Require,
+    SignedInRoute,
+    command_response,
+    error,
+    idem_for,
+)
 
 Key = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
 
@@ -24,7 +31,7 @@ _ERRORS = {
 
 
 def router(tasks: Tasks, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, tags=["tasks"])
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["tasks"])
 
     @r.post(
         "/incidents/{incident_id}/tasks/{task_id}/done",

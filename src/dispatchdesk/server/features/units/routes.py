@@ -22,6 +22,7 @@ from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
+    SignedInRoute,
     command_response,
     error,
     idem_for,
@@ -44,7 +45,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 def router(units: Units, require: Require) -> APIRouter:
     """Units, dispatch commands and the DIVERT tag list."""
-    r = APIRouter(prefix=API_PREFIX)
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute)
     _fleet_routes(r, units, require)
     _move_routes(r, units, require)
     _divert_routes(r, units, require)

@@ -38,6 +38,7 @@ from dispatchdesk.server.errors import (
 from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.http_common import (
     Require,
+    SignedInRoute,
     command_response,
     error,
     idem_for,
@@ -66,7 +67,7 @@ def supervisor(user: User) -> None:
 
 
 def router(desk: WarningsDesk, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX)
+    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute)
     _scheme_routes(r, desk, require)
     _scheme_decision_routes(r, desk, require)
     _order_routes(r, desk, require)
