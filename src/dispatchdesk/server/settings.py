@@ -31,6 +31,7 @@ class ServerSettings:
     #: Seconds between SSE heartbeat comments (at most 15).
     heartbeat_seconds: float = 10.0
     #: Change-log rows kept; older ones are pruned and a resume from before them gets 410.
+    #: Pruned a step of 1% at a time, so the log holds up to 1% more than this.
     change_retention: int = 100_000
     policy: GradePolicy = DEFAULT_POLICY
     #: Order expiry windows, the scheme length limit, review and escalation times.
