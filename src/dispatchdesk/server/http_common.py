@@ -8,12 +8,12 @@ import logging
 import re
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 
-from dispatchdesk.protocol import IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import ErrorBody
 from dispatchdesk.server.errors import (
     BadRequest,
@@ -24,6 +24,13 @@ from dispatchdesk.server.runner import CommandResult, Idem, request_hash
 from dispatchdesk.server.signed_in import Require as Require
 from dispatchdesk.server.signed_in import SignedInRoute as SignedInRoute
 from dispatchdesk.server.signed_in import requirer as requirer
+
+
+def api_router(**options: Any) -> APIRouter:
+    """A feature's router: under the API prefix, its routes checking the sign-in in the same
+    worker-thread call as their own work (:class:`SignedInRoute`), so none can forget to."""
+    return APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, **options)
+
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from dispatchdesk.domain.roles import Right
-from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.server import auth
 from dispatchdesk.server.features.audit.service import AuditLog
-from dispatchdesk.server.http_common import AUTH_ERRORS, Require, SignedInRoute
+from dispatchdesk.server.http_common import AUTH_ERRORS, Require, api_router
 
 
 class AuditRow(BaseModel):
@@ -26,7 +25,7 @@ class AuditRow(BaseModel):
 
 
 def router(audit_log: AuditLog, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["audit"])
+    r = api_router(tags=["audit"])
 
     @r.get(
         "/audit",

@@ -8,16 +8,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dispatchdesk.domain.roles import Right
-from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.protocol.schemas import TokenRequest, TokenResponse
 from dispatchdesk.server import auth
 from dispatchdesk.server.features.auth.service import SignIn
-from dispatchdesk.server.http_common import VALIDATION_ERROR, Require, SignedInRoute, error
+from dispatchdesk.server.http_common import VALIDATION_ERROR, Require, api_router, error
 from dispatchdesk.server.runner import CommandRunner
 
 
 def router(runner: CommandRunner, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["auth"])
+    r = api_router(tags=["auth"])
     service = SignIn(runner)
     bearer = HTTPBearer(auto_error=False)
 

@@ -7,14 +7,14 @@ from fastapi.responses import JSONResponse
 
 from dispatchdesk.domain.downgrades import DowngradeOutcome
 from dispatchdesk.domain.roles import Right
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import DowngradeDecisionRequest, IncidentOut
 from dispatchdesk.server import auth
 from dispatchdesk.server.features.downgrades.service import Downgrades
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
-    SignedInRoute,
+    api_router,
     command_response,
     error,
     idem_for,
@@ -35,7 +35,7 @@ _ERRORS = {
 
 
 def router(downgrades: Downgrades, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["incidents"])
+    r = api_router(tags=["incidents"])
     supervisor = Depends(require(Right.DECIDE_DOWNGRADES))
 
     @r.post(

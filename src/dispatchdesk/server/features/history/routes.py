@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from dispatchdesk.domain.roles import Right
 from dispatchdesk.domain.warnings import Place
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.history import HistoryPage
 from dispatchdesk.protocol.schemas import IncidentOut, IncidentPersonModel, LinkCreate, LinkRemove
 from dispatchdesk.server import auth
@@ -18,7 +18,7 @@ from dispatchdesk.server.features.history.service import History
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
-    SignedInRoute,
+    api_router,
     command_response,
     error,
     idem_for,
@@ -44,7 +44,7 @@ def _person(name: str | None, dob: date | None) -> IncidentPersonModel | None:
 
 
 def router(history: History, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["history"])
+    r = api_router(tags=["history"])
     _read_routes(r, history, require)
     _link_routes(r, history, require)
     return r

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from dispatchdesk.domain.roles import Right, has_right
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import CloseRequest, IncidentCreate, IncidentOut, IncidentPatch
 from dispatchdesk.server import auth
 from dispatchdesk.server.errors import Forbidden, PreconditionRequired
@@ -15,7 +15,7 @@ from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
-    SignedInRoute,
+    api_router,
     command_response,
     error,
     idem_for,
@@ -44,7 +44,7 @@ def check_patch_rights(user: auth.User, body: IncidentPatch) -> None:
 
 
 def router(incidents: Incidents, units: Units, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["incidents"])
+    r = api_router(tags=["incidents"])
     _create_and_edit_routes(r, incidents, require)
     _close_and_read_routes(r, incidents, units, require)
     return r

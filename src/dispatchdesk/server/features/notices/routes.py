@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from dispatchdesk.domain.roles import Right, Role
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.notices import (
     NoticeCreate,
     NoticeForMe,
@@ -19,7 +19,7 @@ from dispatchdesk.server.features.notices.service import Notices, is_for
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
-    SignedInRoute,
+    api_router,
     command_response,
     error,
     idem_for,
@@ -30,7 +30,7 @@ NoticeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def router(notices: Notices, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["notices"])
+    r = api_router(tags=["notices"])
     viewer = Annotated[User, Depends(require(Right.VIEW))]
 
     @r.post(

@@ -8,7 +8,6 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dispatchdesk.domain.roles import Right
-from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.protocol.schemas import ChangesPage, Snapshot
 from dispatchdesk.server import auth
 from dispatchdesk.server.events import Hub, stream
@@ -17,7 +16,7 @@ from dispatchdesk.server.features.sync.service import Sync
 from dispatchdesk.server.features.sync.shared import SharedSnapshot
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.features.warnings.service import WarningsDesk
-from dispatchdesk.server.http_common import AUTH_ERRORS, Require, SignedInRoute, error
+from dispatchdesk.server.http_common import AUTH_ERRORS, Require, api_router, error
 
 MAX_CHANGES_LIMIT = 5000
 
@@ -33,7 +32,7 @@ def router(
 ) -> APIRouter:
     """The sync routes. ``poll[0]``: seconds between a stream's polls of the log when no
     watcher wakes it (PostgreSQL without the app's lifespan), else None."""
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["sync"])
+    r = api_router(tags=["sync"])
     Viewer = Annotated[auth.User, Depends(require(Right.VIEW))]
     runner = sync.runner
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from dispatchdesk.domain.roles import Right
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import IncidentOut
 from dispatchdesk.protocol.tasks import TaskDone, TaskNotDone
 from dispatchdesk.server import auth
@@ -15,7 +15,7 @@ from dispatchdesk.server.features.tasks.service import Tasks
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
-    SignedInRoute,
+    api_router,
     command_response,
     error,
     idem_for,
@@ -31,7 +31,7 @@ _ERRORS = {
 
 
 def router(tasks: Tasks, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute, tags=["tasks"])
+    r = api_router(tags=["tasks"])
 
     @r.post(
         "/incidents/{incident_id}/tasks/{task_id}/done",

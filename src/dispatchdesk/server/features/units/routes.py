@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from dispatchdesk.domain.roles import Right
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.schemas import (
     AssignRequest,
     ClearRequest,
@@ -22,7 +22,7 @@ from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.http_common import (
     AUTH_ERRORS,
     Require,
-    SignedInRoute,
+    api_router,
     command_response,
     error,
     idem_for,
@@ -45,7 +45,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 def router(units: Units, require: Require) -> APIRouter:
     """Units, dispatch commands and the DIVERT tag list."""
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute)
+    r = api_router()
     _fleet_routes(r, units, require)
     _move_routes(r, units, require)
     _divert_routes(r, units, require)

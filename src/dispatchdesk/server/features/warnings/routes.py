@@ -14,7 +14,7 @@ from dispatchdesk.domain.warnings import (
     Place,
     ReviewState,
 )
-from dispatchdesk.protocol import API_PREFIX, IDEMPOTENCY_HEADER
+from dispatchdesk.protocol import IDEMPOTENCY_HEADER
 from dispatchdesk.protocol.warnings import (
     OrderCreate,
     OrderOut,
@@ -38,7 +38,7 @@ from dispatchdesk.server.errors import (
 from dispatchdesk.server.features.warnings.service import WarningsDesk
 from dispatchdesk.server.http_common import (
     Require,
-    SignedInRoute,
+    api_router,
     command_response,
     error,
     idem_for,
@@ -67,7 +67,7 @@ def supervisor(user: User) -> None:
 
 
 def router(desk: WarningsDesk, require: Require) -> APIRouter:
-    r = APIRouter(prefix=API_PREFIX, route_class=SignedInRoute)
+    r = api_router()
     _scheme_routes(r, desk, require)
     _scheme_decision_routes(r, desk, require)
     _order_routes(r, desk, require)
