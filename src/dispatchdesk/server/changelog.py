@@ -280,11 +280,7 @@ def flush_and_commit(conn: Connection, node: str = "") -> Flushed:
     handed to the event streams without reading the log again. ``node``: the server node
     running the command, said in the NOTIFY (``"<seq> <node>"``) so that its own watcher
     passes over it (the node hands the changes to its streams itself)."""
-    later = deferred(conn)
-    if later is None or not (later.changes or later.audits):
-        return Flushed()
-    rows = list(later.changes)
-    due, last = _flush(conn, commit=True, node=node)
+    due, last, rows = _flush(conn, commit=True, node=node)
     first = last - len(rows) + 1
     return Flushed(
         due,
@@ -297,19 +293,21 @@ def flush_and_commit(conn: Connection, node: str = "") -> Flushed:
     )
 
 
-def _flush(conn: Connection, *, commit: bool, node: str = "") -> tuple[bool, int]:
-    """Send the kept rows; whether the log is due to be pruned, and the last seq written (0
-    when no change was kept)."""
+def _flush(
+    conn: Connection, *, commit: bool, node: str = ""
+) -> tuple[bool, int, list[dict[str, Any]]]:
+    """Send the kept rows; whether the log is due to be pruned, the last seq written (0 when
+    no change was kept) and the change rows sent (the kept lists start again empty)."""
     later = deferred(conn)
     if later is None or not (later.changes or later.audits):
-        return False, 0
+        return False, 0, []
     if conn.dialect.name == "postgresql":
         due, last = _flush_pg(conn, later, commit=commit, node=node)
     else:
         due, last = False, _flush_sqlite(conn, later)
-    later.changes.clear()
-    later.audits.clear()
-    return due, last
+    sent = later.changes
+    later.changes, later.audits = [], []
+    return due, last, sent
 
 
 def end_deferral(conn: Connection) -> None:
