@@ -178,8 +178,12 @@ class Writer:
     busy: int | None = None  # a unit assigned and not yet cleared
     done: list[Sent] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Every request sent (the run's commands, the setup's and the clean-up's): CPU a command
+    #: is counted over all of them.
+    requests: int = 0
 
     async def command(self, method: str, path: str, body: Any, **headers: str) -> Any:
+        self.requests += 1
         sent = time.time()
         r = await self.http.request(
             method, path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex, **headers}
@@ -233,6 +237,7 @@ class Writer:
         so the next run finds every unit available."""
         if self.busy is not None:
             for action in ("arrive", "clear"):
+                self.requests += 1
                 await self.http.post(
                     f"/units/{self.busy}/{action}",
                     json={},
@@ -281,16 +286,20 @@ class RunResult:
     errors: list[str]
     server_cores: float
     desk_cores: float
-    #: Server CPU time (all its processes) per change committed in the run's window, in ms.
+    #: Server CPU time (all its processes) per command sent in the run's window, in ms.
     server_cpu_ms: float
-    #: CPU of the writers (this process) per command answered, in ms: the harness's own cost.
+    #: CPU of the writers (this process) per command sent, in ms: the harness's own cost.
     writer_cpu_ms: float
-    #: CPU of the desks' process per change delivered to all of them, in ms.
+    #: CPU of the desks' process per command sent (its changes delivered to all of them), ms.
     desk_cpu_ms: float
     #: CPU of the PostgreSQL backends serving the run per command, in ms (0 on SQLite).
     db_cpu_ms: float
     #: Median reply time per kind of command (ms).
     reply_ms: dict[str, float]
+    #: The share of the machine's cores busy while the writers ran (every process on it).
+    machine_busy: float = float("nan")
+    #: PostgreSQL sessions started on the database while the writers ran (0 on SQLite).
+    sessions_opened: int = 0
 
 
 def cpu_seconds(pid: int, *, children: bool = True) -> float:
@@ -310,11 +319,22 @@ def cpu_seconds(pid: int, *, children: bool = True) -> float:
     return total
 
 
-def backend_cpu(db_url: str) -> dict[int, float]:
+def machine_cpu() -> tuple[int, int]:
+    """(busy, all) jiffies of every core since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+def backend_cpu(db_url: str) -> tuple[dict[int, float], int]:
     """CPU seconds so far of each PostgreSQL backend on the database of ``db_url`` (read from
-    /proc: the database server runs on this machine); empty on SQLite (it is in-process)."""
+    /proc: the database server runs on this machine), and the sessions ever started on that
+    database (this one included); empty and 0 on SQLite (it is in-process).
+
+    A backend that ends within the run is not counted: the sessions started during the run say
+    whether any did (a pool that closes and reopens connections)."""
     if not db_url.startswith("postgresql"):
-        return {}
+        return {}, 0
     import sqlalchemy as sa
 
     engine = sa.create_engine(db_url, poolclass=sa.NullPool)
@@ -326,8 +346,11 @@ def backend_cpu(db_url: str) -> dict[int, float]:
             )
         ).scalars()
         out = {pid: cpu_seconds(pid, children=False) for pid in pids}
+        sessions = conn.execute(
+            sa.text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
     engine.dispose()
-    return out
+    return out, int(sessions)
 
 
 def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str]) -> RunResult:
@@ -344,13 +367,17 @@ def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str])
     if not ready.wait(120):
         raise RuntimeError("the desks did not connect")
     assert srv.proc is not None
-    db0 = backend_cpu(srv.db_url)
+    db0, sessions0 = backend_cpu(srv.db_url)
     cpu0, wall0, own0 = cpu_seconds(srv.proc.pid), time.monotonic(), time.process_time()
+    busy0, all0 = machine_cpu()
     writers, elapsed = asyncio.run(write(srv.url, tokens["sup"], args))
+    busy1, all1 = machine_cpu()
     server_cpu = cpu_seconds(srv.proc.pid) - cpu0
     writer_cpu = time.process_time() - own0
-    db_cpu = sum(cpu - db0.get(pid, 0.0) for pid, cpu in backend_cpu(srv.db_url).items())
+    db1, sessions1 = backend_cpu(srv.db_url)
+    db_cpu = sum(cpu - db0.get(pid, 0.0) for pid, cpu in db1.items())
     server_cores = server_cpu / (time.monotonic() - wall0)
+    requests = max(1, sum(w.requests for w in writers))
     head = int(httpx.get(srv.url + API_PREFIX + "/snapshot", headers=headers).json()["cursor"])
     target.value = head
     results, desk_cpu = out.get(timeout=GRACE + 120)
@@ -393,10 +420,13 @@ def one_run(srv: ServeProcess, args: argparse.Namespace, tokens: dict[str, str])
         errors=errors,
         server_cores=server_cores,
         desk_cores=desk_cpu / (time.monotonic() - wall0),
-        server_cpu_ms=server_cpu * 1000 / max(1, head - since),
-        writer_cpu_ms=writer_cpu * 1000 / max(1, head - since),
-        desk_cpu_ms=desk_cpu * 1000 / max(1, head - since),
-        db_cpu_ms=db_cpu * 1000 / max(1, head - since),
+        server_cpu_ms=server_cpu * 1000 / requests,
+        writer_cpu_ms=writer_cpu * 1000 / requests,
+        desk_cpu_ms=desk_cpu * 1000 / requests,
+        db_cpu_ms=db_cpu * 1000 / requests,
+        machine_busy=(busy1 - busy0) / max(1, all1 - all0),
+        # less this process's second look (its own session)
+        sessions_opened=max(0, sessions1 - sessions0 - 1),
         reply_ms={
             kind: statistics.median((s.replied - s.sent) * 1000 for s in sent if s.kind == kind)
             for kind in sorted({s.kind for s in sent})
@@ -473,6 +503,7 @@ class Summary:
     writer_cpu_ms: float
     desk_cpu_ms: float
     db_cpu_ms: float
+    machine_busy: float
 
     @property
     def total_cpu_ms(self) -> float:
@@ -547,10 +578,11 @@ def bench_rate(
     args: argparse.Namespace,
     tokens: dict[str, str],
     tmp: Path,
-) -> tuple[float, float, float, int, int, float, float, float, float, float]:
+) -> tuple[float, float, float, int, int, float, float, float, float, float, float]:
     """``args.runs`` runs at ``args.rate``, each printed, then their medians (printed and
-    returned: rate, p50, p99, missed, out of order, server cores, and the CPU ms a command
-    of the server, the writers, the desks and the PostgreSQL backends)."""
+    returned: rate, p50, p99, missed, out of order, server cores, the CPU ms a command
+    of the server, the writers, the desks and the PostgreSQL backends, and the share of the
+    machine busy)."""
     runs: list[RunResult] = []
     floors: list[tuple[float, float]] = []
     for run in range(args.runs):
@@ -574,7 +606,9 @@ def bench_rate(
             f"{result.disorder}, errors {len(result.errors)}; server "
             f"{result.server_cores:.2f} cores ({result.server_cpu_ms:.1f} ms CPU a command), "
             f"desks {result.desk_cores:.2f} cores ({result.desk_cpu_ms:.1f} ms), writers "
-            f"{result.writer_cpu_ms:.1f} ms, database {result.db_cpu_ms:.1f} ms CPU a command; "
+            f"{result.writer_cpu_ms:.1f} ms, database {result.db_cpu_ms:.1f} ms CPU a command"
+            + (f" ({result.sessions_opened} sessions opened)" if kind == "pg" else "")
+            + f"; machine {100 * result.machine_busy:.0f}% busy; "
             f"floor {floor[0]:.0f} rows/s (1 conn), {floor[1]:.0f} rows/s "
             f"({args.writers} conns)",
             flush=True,
@@ -611,25 +645,26 @@ def bench_rate(
     writer_ms = med([r.writer_cpu_ms for r in runs])
     desk_ms = med([r.desk_cpu_ms for r in runs])
     db_ms = med([r.db_cpu_ms for r in runs])
-    return rate, p50, p99, missed, disorder, cores, cpu_ms, writer_ms, desk_ms, db_ms
+    busy = med([r.machine_busy for r in runs])
+    return rate, p50, p99, missed, disorder, cores, cpu_ms, writer_ms, desk_ms, db_ms, busy
 
 
 def print_table(summaries: list[Summary], runs: int) -> None:
     print(
         f"\nAll (median of {runs} runs each; reply -> desk ms; server cores and CPU ms a "
         "command of the server (all its processes), the writers, the desks, the PostgreSQL "
-        "backends and in all):"
+        "backends and in all; the share of the whole machine busy, every process on it):"
     )
     print(
         "  database    server workers  asked  achieved  p50 ms  p99 ms  missed  disorder"
-        "  cores  server  writers  desks     db  total"
+        "  cores  server  writers  desks     db  total  machine"
     )
     for s in summaries:
         print(
             f"  {s.db:<11} {s.server:<6} {s.workers:>7} {s.asked:>6g} {s.rate:>9.0f} "
             f"{s.p50:>7.0f} {s.p99:>7.0f} {s.missed:>7} {s.disorder:>9} {s.server_cores:>6.2f}"
             f" {s.server_cpu_ms:>7.2f} {s.writer_cpu_ms:>8.2f} {s.desk_cpu_ms:>6.2f}"
-            f" {s.db_cpu_ms:>6.2f} {s.total_cpu_ms:>6.2f}"
+            f" {s.db_cpu_ms:>6.2f} {s.total_cpu_ms:>6.2f} {100 * s.machine_busy:>7.0f}%"
         )
 
 
