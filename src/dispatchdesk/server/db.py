@@ -5,10 +5,12 @@ Time is stored as naive UTC and handed back as aware UTC on both databases.
 On SQLite a read transaction is a plain (deferred) ``BEGIN``, which in WAL mode gives one
 consistent snapshot for all reads in it; a write transaction is ``BEGIN IMMEDIATE`` so two
 writers queue on ``busy_timeout`` instead of failing when a read lock cannot be upgraded.
-Open a write transaction with :func:`write_tx`. Within one process the writers of one SQLite
-file first queue on a lock of their own (:func:`_sqlite_writer_lock`): SQLite's busy handler
-polls with sleeps of up to 100 ms, so twenty writers queueing on it left the database idle
-most of the time.
+Open a write transaction with :func:`write_tx`. The writers of one SQLite file first queue
+on a lock of their own (:class:`SqliteWriters`): in this process on a thread lock, and across
+the processes using the file (the workers of ``serve --workers N``, another ``serve``, a
+command-line import) on an advisory lock of a file beside it. SQLite's busy handler polls with
+sleeps of up to 100 ms, so twenty writers queueing on it left the database idle most of the
+time.
 """
 
 from __future__ import annotations
@@ -16,22 +18,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-_IMMEDIATE = "dispatchdesk_immediate"
+try:
+    import fcntl
+except ImportError:  # Windows: processes queue on SQLite's busy handler (one process each)
+    fcntl = None  # type: ignore[assignment]
 
-#: One writers' lock per SQLite database file in this process (see :func:`write_tx`).
-_SQLITE_WRITERS: dict[str, threading.RLock] = {}
-_SQLITE_WRITERS_LOCK = threading.Lock()
+_IMMEDIATE = "dispatchdesk_immediate"
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -572,25 +576,83 @@ def make_engine(db_url: str) -> Engine:
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """A transaction that will write: ``BEGIN IMMEDIATE`` on SQLite; commits on success.
 
-    On SQLite the writers of this process take turns on a lock first (SQLite allows one
-    writer at a time anyway), so the next one starts the moment the last commits."""
-    lock = _sqlite_writer_lock(engine)
-    with lock or contextlib.nullcontext(), engine.connect() as conn:
+    On SQLite the writers of the file take turns on a lock first (SQLite allows one writer at
+    a time anyway), so the next one starts the moment the last commits."""
+    path = sqlite_path(engine)
+    writers = SqliteWriters.of(path) if path is not None else None
+    with writers.turn() if writers else contextlib.nullcontext(), engine.connect() as conn:
         conn = conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             yield conn
 
 
-def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
-    """The in-process writers' lock of an SQLite file database (None on PostgreSQL and for an
-    in-memory database, where every connection is a database of its own)."""
-    if engine.dialect.name != "sqlite":
+def sqlite_path(engine: Engine) -> str | None:
+    """The file of an SQLite file database; None on PostgreSQL and for an in-memory database
+    (every connection a database of its own)."""
+    return sqlite_file(engine.url)
+
+
+def sqlite_file(db_url: str | sa.URL) -> str | None:
+    """:func:`sqlite_path` of a database URL."""
+    url = sa.make_url(db_url)
+    if url.get_backend_name() != "sqlite":
         return None
-    path = engine.url.database
+    path = url.database
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
-    with _SQLITE_WRITERS_LOCK:
-        return _SQLITE_WRITERS.setdefault(path, threading.RLock())
+    return path
+
+
+class SqliteWriters:
+    """The writers of one SQLite file, one at a time: this process's threads on a lock, and
+    the processes using the file on an advisory lock (``flock``) of ``<file>-writer.lock``,
+    taken by the thread whose turn it is. A process waiting for it sleeps in the kernel and
+    wakes the moment the holder lets go, where SQLite's busy handler would poll."""
+
+    _by_path: ClassVar[dict[str, SqliteWriters]] = {}
+    _by_path_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self.lock_file = path + "-writer.lock"
+        self._threads = threading.RLock()
+        self._depth = 0  # the holding thread's nested write transactions (under _threads)
+
+    @classmethod
+    def of(cls, path: str) -> SqliteWriters:
+        """The writers of the file ``path`` in this process."""
+        with cls._by_path_lock:
+            writers = cls._by_path.get(path)
+            if writers is None:
+                writers = cls._by_path[path] = cls(path)
+            return writers
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """This thread's turn to write (reentrant: a nested write transaction is in it)."""
+        with self._threads:
+            self._depth += 1
+            try:
+                if self._depth > 1:
+                    yield
+                else:
+                    with self._file_locked():
+                        yield
+            finally:
+                self._depth -= 1
+
+    @contextmanager
+    def _file_locked(self) -> Iterator[None]:
+        if fcntl is None:
+            yield
+            return
+        # Opened for each turn (a few microseconds): closing it lets go of the lock even if
+        # this process dies, and no descriptor is kept per database file ever written.
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
 @contextmanager
