@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatchdesk.domain.clock import Clock
 from dispatchdesk.protocol import SERVER_TIME_HEADER
-from dispatchdesk.server.db import create_schema, is_postgres, make_engine
+from dispatchdesk.server.db import create_schema, is_postgres, make_engine, sqlite_path
 from dispatchdesk.server.events import Hub
 from dispatchdesk.server.features.audit import routes as audit_routes
 from dispatchdesk.server.features.auth import routes as auth_routes
@@ -41,7 +41,7 @@ from dispatchdesk.server.http_common import install_error_handler, requirer
 from dispatchdesk.server.openapi import install_openapi
 from dispatchdesk.server.services import Services
 from dispatchdesk.server.settings import ServerSettings
-from dispatchdesk.server.watcher import PgWatcher
+from dispatchdesk.server.watcher import PgWatcher, SqliteWatcher
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        watcher = None
+        watcher: PgWatcher | SqliteWatcher | None = None
         if is_postgres(engine):
             watcher = PgWatcher(engine, hub, settings.poll_seconds, services.runner.node)
-            watcher.start()
             poll[0] = None
+        elif (path := sqlite_path(engine)) is not None:  # other processes may write it too
+            watcher = SqliteWatcher(path, hub)
+        if watcher is not None:
+            watcher.start()
         sweeper = asyncio.create_task(_sweep_forever(units, settings.sweep_seconds))
         warn_sweeper = warn.start_sweeper()
         try:

@@ -2,7 +2,8 @@
 
 A stream resumes after ``Last-Event-ID`` with no gap and no duplicate because it always asks
 for ``seq > last sent``. Commits in this process wake the streams at once (:meth:`Hub.notify`,
-thread-safe); on PostgreSQL a watcher wakes them for commits made by other API nodes too.
+thread-safe); a watcher wakes them for commits made by other processes too (other API nodes
+on PostgreSQL; other workers, nodes and imports on one SQLite file).
 
 The newest changes are read from the database once per commit and shared (:class:`Tail`):
 with twenty desks connected, twenty streams each reading and re-encoding the same rows cost the

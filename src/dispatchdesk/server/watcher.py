@@ -1,16 +1,25 @@
-"""Fan-out across API nodes on one PostgreSQL database.
+"""Fan-out of changes other processes commit: several API nodes on one PostgreSQL database,
+and the processes sharing one SQLite file.
 
-Every command transaction sends ``NOTIFY dispatchdesk_changes`` (delivered at commit). One
-thread per app LISTENs for it and wakes this process's SSE streams; it also reads the log
-head after ``poll_seconds`` without one, so a lost notification or a dropped listening
-connection costs at most that long. On SQLite nothing else writes, and the in-process
-wake-up is enough.
+PostgreSQL: every command transaction sends ``NOTIFY dispatchdesk_changes`` (delivered at
+commit). One thread per app LISTENs for it and wakes this process's SSE streams; it also reads
+the log head after ``poll_seconds`` without one, so a lost notification or a dropped listening
+connection costs at most that long.
+
+SQLite: other processes write the file too (the workers of ``serve --workers N``, another
+``serve``, ``dispatchdesk import schemes`` run while the server serves), and SQLite has no
+notifications. One thread per app asks ``PRAGMA data_version`` every
+:data:`SQLITE_WATCH_SECONDS` (it changes when another connection has committed; a read of the
+WAL index, microseconds) and then wakes the streams with the log's head, which they pass over
+when they have read it already (this process's own commits).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+from urllib.request import pathname2url
 
 import psycopg
 from sqlalchemy.engine import Engine
@@ -89,3 +98,57 @@ def _parsed(payload: str) -> tuple[int | None, str | None]:
         return int(seq), by or None
     except ValueError:
         return None, None
+
+
+#: How often an SQLite server looks whether another connection committed: the longest another
+#: process's change waits before this process's streams read it.
+SQLITE_WATCH_SECONDS = 0.02
+#: The pause before an SQLite watcher that failed (the file unreadable) tries again.
+SQLITE_RETRY_SECONDS = 1.0
+
+
+class SqliteWatcher:
+    """A daemon thread that wakes ``hub`` when another connection commits to the SQLite file
+    ``path`` (see the module)."""
+
+    def __init__(self, path: str, hub: Hub, every: float = SQLITE_WATCH_SECONDS) -> None:
+        self._path = path
+        self._hub = hub
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="dispatchdesk-sqlite-watch", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to end; it does within ``every`` (not waited for)."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._watch()
+            except sqlite3.Error:
+                if self._stop.is_set():
+                    return
+                log.warning("change watcher could not read the database", exc_info=True)
+                self._stop.wait(SQLITE_RETRY_SECONDS)
+
+    def _watch(self) -> None:
+        # mode=rw: a file that is gone is an error here, never made anew empty
+        uri = f"file:{pathname2url(self._path)}?mode=rw"
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        try:
+            version = None
+            while not self._stop.wait(self._every):
+                now = conn.execute("PRAGMA data_version").fetchone()[0]
+                if now == version:
+                    continue
+                version = now
+                row = conn.execute("SELECT seq FROM log_head WHERE id = 1").fetchone()
+                self._hub.notify(None if row is None else int(row[0]))
+        finally:
+            conn.close()
