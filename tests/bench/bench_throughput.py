@@ -32,6 +32,7 @@ run.
 
     uv run python -m tests.bench.bench_throughput [--db sqlite pg] [--rate 500 [1000 ...]]
         [--seconds 20] [--writers 20] [--desks 50] [--runs 3] [--workers 2 [1 ...]]
+        [--sqlite-workers 1 [2 ...]]
         [--server real [bare]] [--floor-seconds 3]
         [--pg postgresql+psycopg://postgres@127.0.0.1:55433/postgres]
 """
@@ -681,6 +682,13 @@ def main() -> None:
         "--workers", type=int, nargs="+", default=[2], help="serve --workers on PostgreSQL"
     )
     parser.add_argument(
+        "--sqlite-workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="serve --workers on SQLite (one file, processes taking turns to write)",
+    )
+    parser.add_argument(
         "--server",
         nargs="+",
         choices=["real", "bare"],
@@ -702,7 +710,10 @@ def main() -> None:
     try:
         for kind in args.db:
             for server in args.server:
-                for workers in dict.fromkeys(args.workers if kind == "pg" else [1]):
+                counts = args.workers if kind == "pg" else args.sqlite_workers
+                if kind == "sqlite" and server == "bare":
+                    counts = [1]  # the bare server fans out across workers by NOTIFY only
+                for workers in dict.fromkeys(counts):
                     summaries += bench_server(kind, server, workers, args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,7 +2,7 @@
 
     dispatchdesk [--server URL] [--role ROLE]      the desk (embedded demo backend without --server)
     dispatchdesk serve [--db URL] [--host H] [--port P] [--certfile F --keyfile F]
-                       [--workers N]   (N > 1: PostgreSQL)
+                       [--workers N]   (N > 1: PostgreSQL or an SQLite file)
     dispatchdesk users add NAME --role ROLE [--db URL]      (password read from stdin)
     dispatchdesk users list|disable NAME|enable NAME [--db URL]
     dispatchdesk audit verify [--db URL]
@@ -106,7 +106,7 @@ def _serve_command(commands: Any) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="worker processes on the one port (PostgreSQL only; default 1)",
+        help="worker processes on the one port (PostgreSQL or an SQLite file; default 1)",
     )
 
 

@@ -2,11 +2,10 @@
 
 Both close the open SSE streams before uvicorn's graceful shutdown, which would otherwise wait
 for them forever. ``serve(settings, workers=N)`` runs N uvicorn worker processes on one
-listening socket, each with its own app (:class:`AppFactory`), all on one PostgreSQL database:
-a commit in one wakes the streams of the others through LISTEN/NOTIFY
-(:mod:`~dispatchdesk.server.watcher`); a worker's streams end within
-:data:`GRACEFUL_SECONDS` of a stop. SQLite is served by one process only
-(:func:`check_workers`).
+listening socket, each with its own app (:class:`AppFactory`), all on one database (PostgreSQL,
+or one SQLite file): a commit in one wakes the streams of the others
+(:mod:`~dispatchdesk.server.watcher`); a worker's streams end within :data:`GRACEFUL_SECONDS`
+of a stop. An in-memory SQLite database is one process's own (:func:`check_workers`).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from fastapi import FastAPI
 from uvicorn.supervisors import Multiprocess
 
 from dispatchdesk.server.app import create_app
-from dispatchdesk.server.db import create_schema, make_engine
+from dispatchdesk.server.db import create_schema, make_engine, sqlite_file
 from dispatchdesk.server.events import Hub
 from dispatchdesk.server.settings import ServerSettings
 
@@ -112,16 +111,17 @@ def check_workers(settings: ServerSettings, workers: int) -> None:
     """Refuse (ValueError) a number of worker processes the database cannot serve."""
     if workers < 1:
         raise ValueError("--workers must be at least 1.")
-    if workers > 1 and not settings.db_url.startswith("postgresql"):
+    postgres = settings.db_url.startswith("postgresql")
+    if workers > 1 and not postgres and sqlite_file(settings.db_url) is None:
         raise ValueError(
-            "Several worker processes need PostgreSQL: on SQLite one process serves the "
-            "database (a commit in one process would not wake the event streams of the "
-            "others). Leave out --workers, or serve a postgresql+psycopg:// database."
+            "Several worker processes need one database they all open: an in-memory SQLite "
+            "database is each process's own. Serve a database file (sqlite:///path/server.db) "
+            "or PostgreSQL, or leave out --workers."
         )
 
 
 def serve(settings: ServerSettings, workers: int = 1) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM), in ``workers`` processes (PostgreSQL)."""
+    """Serve until interrupted (Ctrl-C / SIGTERM), in ``workers`` processes."""
     check_workers(settings, workers)
     if workers == 1:
         app = create_app(settings)
