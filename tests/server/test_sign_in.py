@@ -20,7 +20,7 @@ from dispatchdesk.domain.clock import FakeClock
 from dispatchdesk.domain.roles import Role
 from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.server import EmbeddedServer, ServerSettings, add_user, auth
-from dispatchdesk.server.db import make_engine, tokens
+from dispatchdesk.server.db import make_engine, sign_in_failures, tokens
 from dispatchdesk.server.users import list_users, set_disabled
 
 from .conftest import PASSWORD, Api, Desk
@@ -248,3 +248,60 @@ def test_a_burst_of_concurrent_guesses_gets_only_the_limit_hashed(
     assert len(statuses) == 20
     assert statuses.count(401) == 5
     assert statuses.count(429) == 15
+
+
+def test_failures_through_one_node_count_on_every_other_and_across_a_restart(
+    make_desk: Any, clock: FakeClock
+) -> None:
+    # Guesses spread over the nodes (or workers) of a deployment, or sent either side of a
+    # restart, get no more tries than guesses sent to one node.
+    node_a: Desk = make_desk(sign_in_failures_per_user=3, sign_in_window=timedelta(minutes=5))
+    node_b: Desk = make_desk(sign_in_failures_per_user=3, sign_in_window=timedelta(minutes=5))
+    assert _sign_in(node_a.client, "dan", "guess 1").status_code == 401
+    assert _sign_in(node_b.client, "dan", "guess 2").status_code == 401
+    assert _sign_in(node_a.client, "dan", "guess 3").status_code == 401
+    assert _sign_in(node_b.client, "dan", PASSWORD).status_code == 429
+    restarted: Desk = make_desk(sign_in_failures_per_user=3, sign_in_window=timedelta(minutes=5))
+    assert _sign_in(restarted.client, "dan", PASSWORD).status_code == 429
+    clock.advance(timedelta(minutes=5, seconds=1))
+    assert _sign_in(restarted.client, "dan", PASSWORD).status_code == 200
+    # the success forgave the name on every node
+    assert _sign_in(node_a.client, "dan", "typo").status_code == 401
+
+
+def test_a_burst_of_guesses_spread_over_two_nodes_gets_only_the_limit_hashed(
+    settings: ServerSettings,
+) -> None:
+    s = replace(settings, sign_in_failures_per_user=5, sign_in_failures_per_address=1000)
+    statuses: list[int] = []
+    with EmbeddedServer(s) as node_a, EmbeddedServer(s) as node_b:
+
+        def guess(i: int) -> None:
+            url = (node_a if i % 2 else node_b).url
+            with httpx.Client(base_url=url, timeout=30) as http:
+                r = http.post(TOKEN, json={"username": "dan", "password": f"guess{i}"})
+                statuses.append(r.status_code)
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(statuses) == [401] * 5 + [429] * 15
+
+
+def test_failures_that_left_the_window_are_dropped(make_desk: Any, clock: FakeClock) -> None:
+    desk: Desk = make_desk(sign_in_window=timedelta(minutes=5))
+    for _ in range(3):
+        _sign_in(desk.client, "dan", "typo")
+    engine = make_engine(desk.settings.db_url)
+    count = sa.select(sa.func.count()).select_from(sign_in_failures)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(count).scalar_one() == 6  # three for the name, three the address
+        clock.advance(timedelta(minutes=5, seconds=1))
+        assert _sign_in(desk.client, "cathy", PASSWORD).status_code == 200
+        with engine.connect() as conn:
+            assert conn.execute(count).scalar_one() == 0
+    finally:
+        engine.dispose()

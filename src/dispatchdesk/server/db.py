@@ -81,6 +81,17 @@ tokens = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
+#: Failed sign-ins (and those under way) in the throttle's window, shared by every worker and
+#: node: per user name and per client address, each key a sha256 of what it counts.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False, index=True),
+    sa.Index("ix_sign_in_failures_key_at", "key", "at"),
+)
+
 incidents = sa.Table(
     "incidents",
     metadata,
