@@ -232,22 +232,28 @@ def test_a_burst_of_concurrent_guesses_gets_only_the_limit_hashed(
     """Attempts count as failures from the moment they start, so a burst sent at once is
     bounded too: at most the limit are checked (and hashed), the rest are 429 at once."""
     s = replace(settings, sign_in_failures_per_user=5, sign_in_failures_per_address=1000)
-    statuses: list[int] = []
     with EmbeddedServer(s) as srv:
-
-        def guess(i: int) -> None:
-            with httpx.Client(base_url=srv.url, timeout=30) as http:
-                r = http.post(TOKEN, json={"username": "dan", "password": f"guess{i}"})
-                statuses.append(r.status_code)
-
-        threads = [threading.Thread(target=guess, args=(i,)) for i in range(20)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        statuses = _guesses_at_once([srv.url], 20)
     assert len(statuses) == 20
     assert statuses.count(401) == 5
     assert statuses.count(429) == 15
+
+
+def _guesses_at_once(urls: list[str], n: int) -> list[int]:
+    """``n`` wrong passwords for dan sent at once, spread over ``urls``: their statuses."""
+    statuses: list[int] = []
+
+    def guess(i: int) -> None:
+        with httpx.Client(base_url=urls[i % len(urls)], timeout=30) as http:
+            r = http.post(TOKEN, json={"username": "dan", "password": f"guess{i}"})
+            statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
 
 
 def test_failures_through_one_node_count_on_every_other_and_across_a_restart(
@@ -273,20 +279,8 @@ def test_a_burst_of_guesses_spread_over_two_nodes_gets_only_the_limit_hashed(
     settings: ServerSettings,
 ) -> None:
     s = replace(settings, sign_in_failures_per_user=5, sign_in_failures_per_address=1000)
-    statuses: list[int] = []
     with EmbeddedServer(s) as node_a, EmbeddedServer(s) as node_b:
-
-        def guess(i: int) -> None:
-            url = (node_a if i % 2 else node_b).url
-            with httpx.Client(base_url=url, timeout=30) as http:
-                r = http.post(TOKEN, json={"username": "dan", "password": f"guess{i}"})
-                statuses.append(r.status_code)
-
-        threads = [threading.Thread(target=guess, args=(i,)) for i in range(20)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        statuses = _guesses_at_once([node_a.url, node_b.url], 20)
     assert sorted(statuses) == [401] * 5 + [429] * 15
 
 

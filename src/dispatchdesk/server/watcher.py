@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from typing import ClassVar
 from urllib.request import pathname2url
 
 import psycopg
@@ -35,39 +36,68 @@ def libpq_url(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class PgWatcher:
-    """A daemon thread that wakes ``hub`` when another connection commits a change."""
+class _WatchThread:
+    """A daemon thread watching the database for ``hub`` (:meth:`_watch`) until stopped; when
+    the watch fails it says so and starts again after :meth:`_pause`, and the server keeps
+    serving."""
 
-    def __init__(self, engine: Engine, hub: Hub, poll_seconds: float, node: str = "") -> None:
-        """``node``: the node this watcher's commands say they come from
-        (:attr:`~dispatchdesk.server.runner.CommandRunner.node`); their notifications are
-        passed over."""
-        self._dsn = libpq_url(engine)
+    _name: ClassVar[str]
+    #: What the warning says when the watch fails.
+    _failure: ClassVar[str]
+    _errors: ClassVar[tuple[type[Exception], ...]] = (Exception,)
+
+    def __init__(self, hub: Hub) -> None:
         self._hub = hub
-        self._node = node or None
-        self._poll = poll_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dispatchdesk-pg-watch", daemon=True)
-        self._last: int | None = None
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        """Ask the thread to end; it does within ``poll_seconds`` (not waited for)."""
+        """Ask the thread to end; it does within its polling interval (not waited for)."""
         self._stop.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._listen()
-            except Exception:  # the database went away: retry after a pause, keep serving
+                self._watch()
+            except self._errors:
                 if self._stop.is_set():
                     # Stopping: what it read from may be gone already (a schema or database
                     # dropped after the app closed); nothing is served any more.
                     return
-                log.warning("change watcher lost its database connection", exc_info=True)
-                self._stop.wait(self._poll)
+                log.warning(self._failure, exc_info=True)
+                self._stop.wait(self._pause())
+
+    def _watch(self) -> None:
+        raise NotImplementedError
+
+    def _pause(self) -> float:
+        raise NotImplementedError
+
+
+class PgWatcher(_WatchThread):
+    """A daemon thread that wakes ``hub`` when another connection commits a change."""
+
+    _name = "dispatchdesk-pg-watch"
+    _failure = "change watcher lost its database connection"
+
+    def __init__(self, engine: Engine, hub: Hub, poll_seconds: float, node: str = "") -> None:
+        """``node``: the node this watcher's commands say they come from
+        (:attr:`~dispatchdesk.server.runner.CommandRunner.node`); their notifications are
+        passed over."""
+        super().__init__(hub)
+        self._dsn = libpq_url(engine)
+        self._node = node or None
+        self._poll = poll_seconds
+        self._last: int | None = None
+
+    def _watch(self) -> None:
+        self._listen()
+
+    def _pause(self) -> float:
+        return self._poll
 
     def _listen(self) -> None:
         with psycopg.connect(self._dsn, autocommit=True) as conn:
@@ -107,35 +137,21 @@ SQLITE_WATCH_SECONDS = 0.02
 SQLITE_RETRY_SECONDS = 1.0
 
 
-class SqliteWatcher:
+class SqliteWatcher(_WatchThread):
     """A daemon thread that wakes ``hub`` when another connection commits to the SQLite file
     ``path`` (see the module)."""
 
+    _name = "dispatchdesk-sqlite-watch"
+    _failure = "change watcher could not read the database"
+    _errors = (sqlite3.Error,)
+
     def __init__(self, path: str, hub: Hub, every: float = SQLITE_WATCH_SECONDS) -> None:
+        super().__init__(hub)
         self._path = path
-        self._hub = hub
         self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="dispatchdesk-sqlite-watch", daemon=True
-        )
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to end; it does within ``every`` (not waited for)."""
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._watch()
-            except sqlite3.Error:
-                if self._stop.is_set():
-                    return
-                log.warning("change watcher could not read the database", exc_info=True)
-                self._stop.wait(SQLITE_RETRY_SECONDS)
+    def _pause(self) -> float:
+        return SQLITE_RETRY_SECONDS
 
     def _watch(self) -> None:
         # mode=rw: a file that is gone is an error here, never made anew empty
