@@ -70,6 +70,7 @@ from starlette.concurrency import run_in_threadpool
 from uvicorn.supervisors import Multiprocess
 
 from dispatchdesk.protocol import API_PREFIX
+from dispatchdesk.server.db import PG_POOL_CONNECTIONS
 from tests.bench.common import ServeProcess
 
 PASSWORD = "bench-password"
@@ -262,7 +263,7 @@ def make_engine(db_url: str) -> Engine:
     transaction that writes), without its pre-ping."""
     url = sa.make_url(db_url)
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_size=10, max_overflow=20)
+        return sa.create_engine(url, pool_size=PG_POOL_CONNECTIONS, max_overflow=0)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
