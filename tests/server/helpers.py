@@ -5,11 +5,14 @@ Fixtures (the ``desk`` of signed-in users, the ``server`` on loopback, the ``clo
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Connection
 
 from dispatchdesk.protocol import API_PREFIX
 from dispatchdesk.protocol.schemas import Change
@@ -153,3 +156,18 @@ class Stream:
 
     def close(self) -> None:
         self._cm.__exit__(None, None, None)
+
+
+def blocks_someone(other: Connection, worker: threading.Thread, seconds: float = 30) -> bool:
+    """Whether a session waits on a lock ``other`` holds, before ``worker`` ends or the time
+    is up (PostgreSQL: its wait is read from ``pg_stat_activity``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and worker.is_alive():
+        other.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # not this transaction's
+        waiting = other.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        ).scalar()
+        if waiting:
+            return True
+    return False

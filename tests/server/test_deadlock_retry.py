@@ -10,7 +10,6 @@ first run is aborted as a deadlock's victim is made once, not twice and not refu
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from dispatchdesk.server.features.history.imports import import_incidents
 from dispatchdesk.server.features.units.service import Units
 from dispatchdesk.server.runner import CommandRunner
 
+from .helpers import blocks_someone
 from .test_history import past, write_jsonl
 
 DAY = "2026-11-20"
@@ -75,17 +75,9 @@ def test_an_import_chosen_as_a_deadlocks_victim_is_run_again(
     worker.start()
     try:
         # the import holds the log lock and waits for the day's counter this connection holds
-        waiting, deadline = 0, time.monotonic() + 30
-        while not waiting and time.monotonic() < deadline and worker.is_alive():
-            other.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # not this transaction's
-            waiting = int(
-                other.exec_driver_sql(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-                ).scalar()
-                or 0
-            )
-        assert waiting, result or "the import never waited for the day's counter"
+        assert blocks_someone(other, worker), (
+            result or "the import never waited for the day's counter"
+        )
         # ... and this connection asks for the log lock: PostgreSQL aborts the import
         other.exec_driver_sql("SELECT seq FROM log_head WHERE id = 1 FOR UPDATE")
         other.commit()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -45,6 +44,8 @@ from dispatchdesk.server.db import (
 from dispatchdesk.server.errors import Conflict
 from dispatchdesk.server.features.audit.verify import verify_chain
 from dispatchdesk.server.runner import CommandRunner, Idem
+
+from .helpers import blocks_someone
 
 SUE = User("sue", Role.SUPERVISOR)
 
@@ -102,6 +103,15 @@ def emit(runner: CommandRunner, conn: Connection, now: datetime, entity_id: int)
     runner.emit(conn, now, "incident", entity_id, {"id": entity_id})
 
 
+def assert_left_nothing(engine: Engine, day: str, idem: Idem) -> None:
+    """No counter row of ``day`` and no idempotency record of ``idem``: rolled back."""
+    with read_tx(engine) as conn:
+        counter = sa.select(ref_counters).where(ref_counters.c.day == day)
+        assert conn.execute(counter).first() is None
+        record = sa.select(idempotency).where(idempotency.c.key == idem.key)
+        assert conn.execute(record).first() is None
+
+
 def test_a_commands_changes_get_contiguous_seqs_in_emit_order_and_audits_chain_in_order(
     settings: ServerSettings, engine: Engine
 ) -> None:
@@ -156,15 +166,7 @@ def test_a_command_refused_after_emitting_leaves_nothing_behind(
     assert head(engine)[0] == start
     assert log_rows(engine, start) == []
     assert audit_details(engine, first_audit) == ["409: Refused after emitting."]
-    with read_tx(engine) as conn:
-        assert (
-            conn.execute(sa.select(ref_counters).where(ref_counters.c.day == "refused")).first()
-            is None
-        )
-        assert (
-            conn.execute(sa.select(idempotency).where(idempotency.c.key == idem.key)).first()
-            is None
-        )
+    assert_left_nothing(engine, "refused", idem)
     assert verify_chain(engine).ok
 
 
@@ -215,15 +217,7 @@ def test_a_command_failing_at_the_flush_rolls_back_everything(
     assert head(engine)[0] == start
     assert log_rows(engine, start) == [(start + 2, 99)]
     assert audit_details(engine, first_audit) == []
-    with read_tx(engine) as conn:
-        assert (
-            conn.execute(sa.select(ref_counters).where(ref_counters.c.day == "flushed")).first()
-            is None
-        )
-        assert (
-            conn.execute(sa.select(idempotency).where(idempotency.c.key == idem.key)).first()
-            is None
-        )
+    assert_left_nothing(engine, "flushed", idem)
     with engine.begin() as conn:
         conn.execute(changes.delete().where(changes.c.seq == start + 2))
     result = runner.run(SUE, idem, apply, "test", None, locks_rows=True)
@@ -273,17 +267,8 @@ def test_a_deadlocks_victim_at_the_flush_is_run_again(
     worker = threading.Thread(target=run)
     worker.start()
     try:
-        waiting, deadline = 0, time.monotonic() + 30
-        while not waiting and time.monotonic() < deadline and worker.is_alive():
-            other.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
-            waiting = int(
-                other.exec_driver_sql(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-                ).scalar()
-                or 0
-            )
-        assert waiting, result or "the command never waited for the log lock"
+        waited = blocks_someone(other, worker)
+        assert waited, result or "the command never waited for the log lock"
         other.execute(
             ref_counters.update()
             .where(ref_counters.c.day == "victim")
