@@ -191,3 +191,45 @@ def test_streams_share_one_read_of_each_commit(
             assert [c.data["id"] for c in got] == created
             s.close()
     assert len(reads) <= 5 + 8  # one per commit (a stream may read once more at the start)
+
+
+def test_heartbeats_keep_their_interval_while_commits_keep_the_stream_busy(
+    settings: ServerSettings,
+) -> None:
+    """The heartbeat has a timer of its own, set again at each heartbeat: commits waking the
+    stream every few milliseconds neither hold it back nor stop it."""
+    import threading
+    import time
+
+    beat = 0.5
+    with (
+        EmbeddedServer(replace(settings, heartbeat_seconds=beat)) as srv,
+        _client(srv) as http,
+        _client(srv) as writer_http,
+    ):
+        api, writer = login(http, "dan"), login(writer_http, "cathy")
+        s = Stream(http, api.token or "")
+        assert s.next() == {"comment": f"connected heartbeat={beat:g}"}
+        stop = threading.Event()
+
+        def commit_all_along() -> None:
+            while not stop.is_set():
+                writer.create(summary="Keeping the stream busy")
+
+        committer = threading.Thread(target=commit_all_along)
+        committer.start()
+        try:
+            beats, changes, start = 0, 0, time.monotonic()
+            while beats < 4:
+                event = s.next()
+                if event.get("comment", "").startswith("heartbeat"):
+                    beats += 1
+                else:
+                    changes += 1
+            took = time.monotonic() - start
+        finally:
+            stop.set()
+            committer.join()
+            s.close()
+        assert changes >= beats  # the commits did wake the stream in between
+        assert took < 4 * 2 * beat  # each within twice the interval of the one before

@@ -270,3 +270,33 @@ def test_a_commands_changes_reach_the_window_as_committed_over_http(
     assert reads == []
     logged = [(c.seq, events._text(c)) for c in events._read(runner, before)[0]]
     assert [(c.seq, t) for c, t in served] == logged
+
+
+def test_the_fanout_time_grows_with_a_loops_streams_up_to_its_most() -> None:
+    hub = Hub(fanout_seconds=0.01, per_stream_seconds=0.0001, most_seconds=0.04)
+    times = [hub.fanout_seconds(n) for n in (1, 50, 100, 200, 400, 5000)]
+    assert times == pytest.approx([0.01, 0.01, 0.01, 0.02, 0.04, 0.04])
+    assert Hub(fanout_seconds=3600).fanout_seconds(400) == 3600  # never below the floor
+
+
+def test_a_loop_with_a_room_of_streams_is_woken_less_often_than_one_with_a_few() -> None:
+    """A write to every stream is what a wake-up costs: with a whole room on one loop, a
+    burst's held-back wake-up waits the time of that many streams (here 200 × 1 ms), with
+    one stream only its 1 ms. Nothing is lost either way: the wake-up comes."""
+
+    async def held_back(streams: int) -> float:
+        hub = Hub(fanout_seconds=0.0, per_stream_seconds=0.001, most_seconds=1.0)
+        loop = asyncio.get_running_loop()
+        waiters = [hub.register() for _ in range(streams)]
+        event = waiters[0][1]
+        hub.notify()  # after a quiet spell: at once
+        assert await _woken(event)
+        event.clear()
+        start = loop.time()
+        hub.notify()  # right after it: held back
+        async with asyncio.timeout(10):
+            await event.wait()
+        return loop.time() - start
+
+    assert asyncio.run(held_back(200)) >= 0.2 - 0.02
+    assert asyncio.run(held_back(1)) < 0.1

@@ -262,6 +262,14 @@ def _redacted(
 #: was most of what the streams cost the server). A commit after a quiet spell wakes them at
 #: once, so this adds at most this long, and only while commits come faster than this.
 FANOUT_SECONDS = 0.01
+#: ... and with many streams on a loop, at most once per this many seconds per stream, up to
+#: :data:`FANOUT_MOST_SECONDS`. A write to a stream costs the loop ~40 µs (its send through
+#: the ASGI layers and the socket): with a whole room of 400 desks on one node, a wake-up per
+#: commit made the writes alone fill the server's core at ~55 commands/s. Waking them at
+#: most every 400 × 0.1 ms = 40 ms holds their writes to about a third of the loop's time
+#: whatever the rate of commands, for at most 40 ms more on the way to a desk.
+FANOUT_PER_STREAM_SECONDS = 0.0001
+FANOUT_MOST_SECONDS = 0.04
 
 
 @dataclass(slots=True)
@@ -277,10 +285,17 @@ class _LoopWake:
 class Hub:
     """Wakes every open stream when a change is committed; closes them all on shutdown."""
 
-    def __init__(self, fanout_seconds: float = FANOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        fanout_seconds: float = FANOUT_SECONDS,
+        per_stream_seconds: float = FANOUT_PER_STREAM_SECONDS,
+        most_seconds: float = FANOUT_MOST_SECONDS,
+    ) -> None:
         self._lock = threading.Lock()
         self._loops: dict[asyncio.AbstractEventLoop, _LoopWake] = {}
         self._every = fanout_seconds
+        self._per_stream = per_stream_seconds
+        self._most = most_seconds
         self.closed = False
         self.tail = Tail()
 
@@ -345,10 +360,14 @@ class Hub:
             with self._lock:
                 self._loops.pop(loop, None)
 
+    def fanout_seconds(self, streams: int) -> float:
+        """The least time between two wake-ups of a loop with ``streams`` open streams."""
+        return max(self._every, min(self._most, streams * self._per_stream))
+
     def _wake(self, loop: asyncio.AbstractEventLoop, wake: _LoopWake) -> None:
-        """On the loop: wake its streams now, or when :data:`FANOUT_SECONDS` have passed since
+        """On the loop: wake its streams now, or once :meth:`fanout_seconds` have passed since
         the last time."""
-        delay = wake.last + self._every - loop.time()
+        delay = wake.last + self.fanout_seconds(len(wake.events)) - loop.time()
         if delay > 0 and not self.closed:
             loop.call_later(delay, self._fire, loop, wake)
         else:
@@ -385,6 +404,9 @@ async def stream(
     event = waiter[1]
     last = since
     next_beat = loop.time() + heartbeat
+    # The heartbeat's timer wakes the stream as a commit would; it is set again only when a
+    # heartbeat is sent (a timeout around every wait cost each wake-up a timer of its own).
+    beat = loop.call_at(next_beat, event.set)
     try:
         # The interval is announced so that a client notices a silent (half-open) stream
         # within twice it, whatever this server's setting.
@@ -405,14 +427,18 @@ async def stream(
                 stamp = runner.now().astimezone(UTC).isoformat()
                 yield f": heartbeat {stamp}\n\n".encode()
                 next_beat = now + heartbeat
-            timeout = next_beat - now
-            if poll is not None:
-                timeout = min(timeout, poll)
-            if not event.is_set():  # (a timeout, not wait_for: no task made for each wait)
+                beat.cancel()
+                beat = loop.call_at(next_beat, event.set)
+            if event.is_set():
+                continue
+            if poll is None:
+                await event.wait()
+            else:  # no watcher: look at the log every ``poll`` seconds too
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(max(timeout, 0.0)):
+                    async with asyncio.timeout(poll):
                         await event.wait()
     finally:
+        beat.cancel()
         hub.unregister(waiter)
 
 
