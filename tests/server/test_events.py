@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -198,9 +200,6 @@ def test_heartbeats_keep_their_interval_while_commits_keep_the_stream_busy(
 ) -> None:
     """The heartbeat has a timer of its own, set again at each heartbeat: commits waking the
     stream every few milliseconds neither hold it back nor stop it."""
-    import threading
-    import time
-
     beat = 0.5
     with (
         EmbeddedServer(replace(settings, heartbeat_seconds=beat)) as srv,

@@ -263,10 +263,10 @@ def _redacted(
 #: once, so this adds at most this long, and only while commits come faster than this.
 FANOUT_SECONDS = 0.01
 #: ... and with many streams on a loop, at most once per this many seconds per stream, up to
-#: :data:`FANOUT_MOST_SECONDS`. A write to a stream costs the loop ~40 µs (its send through
+#: :data:`FANOUT_MOST_SECONDS`. A write to a stream costs the loop ~45 µs (its send through
 #: the ASGI layers and the socket): with a whole room of 400 desks on one node, a wake-up per
 #: commit made the writes alone fill the server's core at ~55 commands/s. Waking them at
-#: most every 400 × 0.1 ms = 40 ms holds their writes to about a third of the loop's time
+#: most every 400 × 0.1 ms = 40 ms holds their writes to under half of the loop's time
 #: whatever the rate of commands, for at most 40 ms more on the way to a desk.
 FANOUT_PER_STREAM_SECONDS = 0.0001
 FANOUT_MOST_SECONDS = 0.04
